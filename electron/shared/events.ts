@@ -1,0 +1,21 @@
+/** Events the host pushes to every connected renderer, declared once. */
+import { z } from 'zod'
+import { jobSchema, metricPointSchema } from './jobs'
+import { gpuSampleSchema, setupProgressSchema } from './system'
+
+export const events = {
+  'job.updated': jobSchema,
+  'job.metrics': z.object({ jobId: z.string(), points: z.array(metricPointSchema) }),
+  'job.terminal': z.object({ jobId: z.string(), data: z.string() }),
+  'gpu.sample': gpuSampleSchema,
+  'python.setup': setupProgressSchema,
+} as const
+
+export type Events = typeof events
+export type EventName = keyof Events
+export type EventPayload<E extends EventName> = z.output<Events[E]>
+
+/** True for a string naming a declared event. */
+export function isEventName(value: unknown): value is EventName {
+  return typeof value === 'string' && Object.hasOwn(events, value)
+}

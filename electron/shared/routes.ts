@@ -1,0 +1,40 @@
+/**
+ * Every route, declared once with its input and output schema. Adding a route
+ * here makes the host's handler map incomplete until it is handled, and
+ * needs no change in the preload or either transport.
+ */
+import { z } from 'zod'
+import { checkpointSchema, jobSchema, metricPointSchema, newJobInputSchema } from './jobs'
+import { setupProgressSchema, systemInfoSchema } from './system'
+
+const jobId = z.object({ jobId: z.string().min(1) })
+const ok = z.object({ ok: z.literal(true) })
+
+export const routes = {
+  'jobs.create': { input: newJobInputSchema, output: jobSchema },
+  'jobs.list': { input: z.object({}), output: z.array(jobSchema) },
+  'jobs.get': { input: jobId, output: jobSchema },
+  'jobs.metrics': { input: jobId, output: z.array(metricPointSchema) },
+  /** The tail of the job's terminal.log, so a reload shows what was printed. */
+  'jobs.terminal': { input: jobId, output: z.object({ text: z.string() }) },
+  'jobs.pause': { input: jobId, output: jobSchema },
+  'jobs.resume': { input: jobId, output: jobSchema },
+  'jobs.cancel': { input: jobId, output: jobSchema },
+  'jobs.checkpoint': { input: jobId.extend({ name: z.string().min(1).max(80) }), output: ok },
+  'jobs.checkpoints': { input: jobId, output: z.array(checkpointSchema) },
+  'jobs.delete_checkpoint': { input: jobId.extend({ name: z.string().min(1) }), output: ok },
+  'queue.move': { input: jobId.extend({ position: z.int().min(1) }), output: z.array(jobSchema) },
+  'system.info': { input: z.object({}), output: systemInfoSchema },
+  'python.setup': { input: z.object({}), output: setupProgressSchema },
+} as const
+
+export type Routes = typeof routes
+export type RouteName = keyof Routes
+export type RouteInput<R extends RouteName> = z.input<Routes[R]['input']>
+export type RouteOutput<R extends RouteName> = z.output<Routes[R]['output']>
+export const routeNames = Object.keys(routes) as RouteName[]
+
+/** True for a string naming a declared route. */
+export function isRouteName(value: unknown): value is RouteName {
+  return typeof value === 'string' && Object.hasOwn(routes, value)
+}

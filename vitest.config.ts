@@ -1,0 +1,12 @@
+// Unit and integration tests of the contract, the host and the renderer's logic.
+// Host tests start real trainers on CPU, so they run one file at a time.
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['tests/shared/**/*.test.ts', 'tests/host/**/*.test.ts', 'tests/renderer/**/*.test.ts', 'tests/renderer/**/*.test.tsx'],
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
+    fileParallelism: false,
+  },
+})
