@@ -91,3 +91,23 @@ export const newJobInputSchema = z.object({
 })
 
 export type NewJobInput = z.infer<typeof newJobInputSchema>
+
+export const queueStateSchema = z.object({
+  /** False while the user has stopped the queue; running jobs go on, queued ones wait. */
+  running: z.boolean(),
+  /** How many jobs train at once; 1 per GPU by default. */
+  concurrency: z.int().min(1).max(8),
+})
+
+export type QueueState = z.infer<typeof queueStateSchema>
+
+/** A preset from resources/presets: settings plus when to use it. */
+export const presetSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  lora: jobConfigSchema.shape.lora.unwrap().partial(),
+  training: jobConfigSchema.shape.training.unwrap().partial(),
+})
+
+export type Preset = z.infer<typeof presetSchema>

@@ -4,7 +4,7 @@
  * needs no change in the preload or either transport.
  */
 import { z } from 'zod'
-import { checkpointSchema, jobSchema, metricPointSchema, newJobInputSchema } from './jobs'
+import { checkpointSchema, jobSchema, metricPointSchema, newJobInputSchema, presetSchema, queueStateSchema } from './jobs'
 import { setupProgressSchema, systemInfoSchema } from './system'
 
 const jobId = z.object({ jobId: z.string().min(1) })
@@ -24,6 +24,10 @@ export const routes = {
   'jobs.checkpoints': { input: jobId, output: z.array(checkpointSchema) },
   'jobs.delete_checkpoint': { input: jobId.extend({ name: z.string().min(1) }), output: ok },
   'queue.move': { input: jobId.extend({ position: z.int().min(1) }), output: z.array(jobSchema) },
+  'queue.get': { input: z.object({}), output: queueStateSchema },
+  /** Stops or starts taking jobs from the queue, and sets how many run at once. */
+  'queue.set': { input: queueStateSchema.partial(), output: queueStateSchema },
+  'presets.list': { input: z.object({}), output: z.array(presetSchema) },
   'system.info': { input: z.object({}), output: systemInfoSchema },
   'python.setup': { input: z.object({}), output: setupProgressSchema },
 } as const

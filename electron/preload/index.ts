@@ -1,0 +1,36 @@
+/**
+ * The bridge: a generic forwarder exposing `window.tunedeck` with the
+ * TunedeckClient shape (request + on) and `window.tunedeckShell` for native
+ * pickers and dropped-file paths. ipcRenderer itself is never exposed, and
+ * adding a route needs no change here. Sandboxed preloads can only require
+ * electron, so this file imports types alone from the contract.
+ */
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron'
+import type { AppError, EventName, EventPayload, RouteInput, RouteName, RouteOutput, TunedeckClient } from '../shared'
+
+type Reply = { ok: true; output: unknown } | { ok: false; error: AppError }
+
+const client: TunedeckClient = {
+  async request<R extends RouteName>(route: R, input: RouteInput<R>): Promise<RouteOutput<R>> {
+    const reply = (await ipcRenderer.invoke('tunedeck:request', route, input)) as Reply
+    if (!reply.ok) throw reply.error
+    return reply.output as RouteOutput<R>
+  },
+  on<E extends EventName>(event: E, callback: (payload: EventPayload<E>) => void): () => void {
+    const listener = (_ipcEvent: IpcRendererEvent, name: string, payload: unknown): void => {
+      if (name === event) callback(payload as EventPayload<E>)
+    }
+    ipcRenderer.on('tunedeck:event', listener)
+    return () => {
+      ipcRenderer.removeListener('tunedeck:event', listener)
+    }
+  },
+}
+
+contextBridge.exposeInMainWorld('tunedeck', client)
+contextBridge.exposeInMainWorld('tunedeckShell', {
+  /** Opens a native picker; resolves with the chosen path or null. */
+  pickPath: (kind: 'dataset' | 'model-folder'): Promise<string | null> => ipcRenderer.invoke('tunedeck:pick-path', kind),
+  /** The absolute path of a file dropped on the window. */
+  pathForFile: (file: File): string => webUtils.getPathForFile(file),
+})

@@ -1,0 +1,42 @@
+/**
+ * Picks the transport once at start: the Electron preload's `window.tunedeck`
+ * when present, else a WebSocket to the `serve` host that served this page.
+ * Everything else in the renderer talks to `client` and never knows which.
+ */
+import type { TunedeckClient } from '../../../electron/shared/api'
+import { createWebSocketClient, socketUrlFor, type ConnectionState } from './websocket'
+
+declare global {
+  interface Window {
+    /** Exposed by electron/preload in the desktop app; absent in a browser. */
+    tunedeck?: TunedeckClient
+  }
+}
+
+/** The client plus connection notices (the Electron bridge is always open). */
+export interface AppClient extends TunedeckClient {
+  onConnection(callback: (state: ConnectionState) => void): () => void
+}
+
+function pickClient(): AppClient {
+  const bridge = typeof window !== 'undefined' ? window.tunedeck : undefined
+  if (bridge) {
+    return {
+      request: (route, input) => bridge.request(route, input),
+      on: (event, callback) => bridge.on(event, callback),
+      onConnection: (callback) => {
+        callback({ status: 'open', reconnected: false })
+        return () => {}
+      },
+    }
+  }
+  return createWebSocketClient({ url: socketUrlFor(window.location) })
+}
+
+let instance: AppClient | null = null
+
+/** The one client of this window, created on first use. */
+export function getClient(): AppClient {
+  instance ??= pickClient()
+  return instance
+}

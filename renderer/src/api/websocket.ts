@@ -1,0 +1,177 @@
+/**
+ * The WebSocket transport of TunedeckClient, used when the renderer runs in a
+ * browser against `serve`. Requests made while (re)connecting wait in a queue;
+ * a dropped connection reconnects with exponential backoff, and listeners of
+ * onConnection learn about it so that stores can refetch what they missed.
+ */
+import type { TunedeckClient, WireFromHost, WireRequest } from '../../../electron/shared/api'
+import { appError, type AppError } from '../../../electron/shared/errors'
+import type { EventName, EventPayload } from '../../../electron/shared/events'
+import type { RouteInput, RouteName, RouteOutput } from '../../../electron/shared/routes'
+
+/** The part of the browser WebSocket API we use; the `ws` package's client fits it too. */
+export interface SocketLike {
+  readonly readyState: number
+  onopen: ((event: unknown) => void) | null
+  onclose: ((event: unknown) => void) | null
+  onerror: ((event: unknown) => void) | null
+  onmessage: ((event: { data: unknown }) => void) | null
+  send(data: string): void
+  close(): void
+}
+
+export type SocketFactory = (url: string) => SocketLike
+
+/** 'open' after every successful connect; `reconnected` is true from the second one on. */
+export type ConnectionState = { status: 'connecting' | 'open' | 'closed'; reconnected: boolean }
+
+export interface WebSocketClientOptions {
+  url: string
+  /** Creates the socket; defaults to the global WebSocket. */
+  createSocket?: SocketFactory
+  /** First reconnect delay in ms; doubles up to maxDelay. */
+  minDelay?: number
+  maxDelay?: number
+}
+
+/** A TunedeckClient over WebSocket, plus connection state and close(). */
+export interface WebSocketClient extends TunedeckClient {
+  onConnection(callback: (state: ConnectionState) => void): () => void
+  readonly state: ConnectionState
+  /** Closes for good: pending requests reject, no reconnect. */
+  close(): void
+}
+
+const openState = 1
+
+type Pending = { resolve: (value: unknown) => void; reject: (error: AppError) => void }
+
+/** Builds the ws(s)://host/ws?token=... address from the page's own location. */
+export function socketUrlFor(location: { protocol: string; host: string; search: string }): string {
+  const token = new URLSearchParams(location.search).get('token') ?? ''
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
+  return `${scheme}//${location.host}/ws?token=${encodeURIComponent(token)}`
+}
+
+/** Opens the connection at once and keeps it open until close(). */
+export function createWebSocketClient(options: WebSocketClientOptions): WebSocketClient {
+  const createSocket: SocketFactory =
+    options.createSocket ?? ((url) => new WebSocket(url) as unknown as SocketLike)
+  const minDelay = options.minDelay ?? 250
+  const maxDelay = options.maxDelay ?? 5_000
+
+  let socket: SocketLike | null = null
+  let nextId = 1
+  let delay = minDelay
+  let everOpened = false
+  let closedForGood = false
+  let retryTimer: ReturnType<typeof setTimeout> | null = null
+  let state: ConnectionState = { status: 'connecting', reconnected: false }
+  const pending = new Map<number, Pending>()
+  // Requests not yet sent because the socket is not open; sent in order on open.
+  const outbox: WireRequest[] = []
+  const eventListeners = new Map<string, Set<(payload: unknown) => void>>()
+  const connectionListeners = new Set<(state: ConnectionState) => void>()
+
+  const setState = (next: ConnectionState): void => {
+    state = next
+    for (const listener of connectionListeners) listener(next)
+  }
+
+  const handleMessage = (raw: unknown): void => {
+    let message: WireFromHost
+    try {
+      message = JSON.parse(typeof raw === 'string' ? raw : String(raw)) as WireFromHost
+    } catch {
+      return // Not ours to interpret; the protocol says ignore what we don't understand.
+    }
+    if (message.kind === 'response') {
+      const waiting = pending.get(message.id)
+      if (!waiting) return
+      pending.delete(message.id)
+      if (message.ok) waiting.resolve(message.output)
+      else waiting.reject(message.error)
+    } else if (message.kind === 'event') {
+      const listeners = eventListeners.get(message.event)
+      if (listeners) for (const listener of [...listeners]) listener(message.payload)
+    }
+  }
+
+  const connect = (): void => {
+    retryTimer = null
+    if (closedForGood) return
+    setState({ status: 'connecting', reconnected: everOpened })
+    const current = createSocket(options.url)
+    socket = current
+    current.onopen = () => {
+      delay = minDelay
+      const reconnected = everOpened
+      everOpened = true
+      for (const request of outbox.splice(0)) current.send(JSON.stringify(request))
+      setState({ status: 'open', reconnected })
+    }
+    current.onmessage = (event) => handleMessage(event.data)
+    current.onerror = () => {
+      // onclose follows and does the reconnecting.
+    }
+    current.onclose = () => {
+      if (socket !== current) return
+      socket = null
+      // A request in flight on a dropped socket has no reply coming: fail it
+      // rather than resend it, since a resent create or pause could act twice.
+      for (const [id, waiting] of pending) {
+        if (!outbox.some((request) => request.id === id)) {
+          pending.delete(id)
+          waiting.reject(appError('internal', 'The connection to Tunedeck was lost before it answered; try again.'))
+        }
+      }
+      if (closedForGood) return
+      setState({ status: 'closed', reconnected: everOpened })
+      retryTimer = setTimeout(connect, delay)
+      delay = Math.min(delay * 2, maxDelay)
+    }
+  }
+
+  connect()
+
+  return {
+    get state() {
+      return state
+    },
+    request<R extends RouteName>(route: R, input: RouteInput<R>): Promise<RouteOutput<R>> {
+      if (closedForGood) return Promise.reject(appError('internal', 'The Tunedeck client is closed.'))
+      const id = nextId++
+      const message: WireRequest = { kind: 'request', id, route, input }
+      return new Promise<RouteOutput<R>>((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (value: unknown) => void, reject })
+        if (socket && socket.readyState === openState) socket.send(JSON.stringify(message))
+        else outbox.push(message)
+      })
+    },
+    on<E extends EventName>(event: E, callback: (payload: EventPayload<E>) => void): () => void {
+      let listeners = eventListeners.get(event)
+      if (!listeners) eventListeners.set(event, (listeners = new Set()))
+      const listener = callback as (payload: unknown) => void
+      listeners.add(listener)
+      return () => {
+        listeners.delete(listener)
+      }
+    },
+    onConnection(callback) {
+      connectionListeners.add(callback)
+      return () => {
+        connectionListeners.delete(callback)
+      }
+    },
+    close() {
+      closedForGood = true
+      if (retryTimer) clearTimeout(retryTimer)
+      socket?.close()
+      socket = null
+      for (const waiting of pending.values()) waiting.reject(appError('internal', 'The Tunedeck client is closed.'))
+      pending.clear()
+      outbox.length = 0
+      setState({ status: 'closed', reconnected: everOpened })
+    },
+  }
+}

@@ -1,0 +1,26 @@
+/** Which job actions a status allows; the buttons and the tests read the same table. */
+import { liveStatuses, resumableStatuses, type JobStatus } from '../../../electron/shared/jobs'
+
+export interface AllowedActions {
+  pause: boolean
+  resume: boolean
+  cancel: boolean
+  checkpoint: boolean
+}
+
+const cancellable: readonly JobStatus[] = ['queued', ...liveStatuses, 'paused', 'interrupted']
+
+/** Pause and checkpoint need a running trainer; resume continues from a checkpoint. */
+export function allowedActions(status: JobStatus): AllowedActions {
+  return {
+    pause: status === 'running',
+    resume: resumableStatuses.includes(status),
+    cancel: cancellable.includes(status),
+    checkpoint: status === 'running',
+  }
+}
+
+/** True while the job may still change on its own (the page polls checkpoints then). */
+export function isActive(status: JobStatus): boolean {
+  return status === 'queued' || liveStatuses.includes(status)
+}

@@ -1,0 +1,166 @@
+/**
+ * The new-job form's values, client-side checks and the mapping of the
+ * host's field errors onto the form. Fields left empty use the host's
+ * defaults (or the preset's), so only what the user typed is sent.
+ */
+import type { NewJobInput, Preset } from '../../../electron/shared/jobs'
+
+/** The form as typed: every field a string so partial input is kept. */
+export interface NewJobFormValues {
+  name: string
+  modelKind: 'selftest' | 'path'
+  modelPath: string
+  datasetPath: string
+  preset: string
+  loraRank: string
+  loraAlpha: string
+  learningRate: string
+  epochs: string
+  batchSize: string
+  maxSeqLength: string
+}
+
+/** Field keys as the host names them in AppError.data.fields. */
+export type FieldKey =
+  | 'name'
+  | 'model.path'
+  | 'datasetPath'
+  | 'preset'
+  | 'lora.rank'
+  | 'lora.alpha'
+  | 'learningRate'
+  | 'epochs'
+  | 'batchSize'
+  | 'maxSeqLength'
+
+export const emptyForm: NewJobFormValues = {
+  name: '',
+  modelKind: 'selftest',
+  modelPath: '',
+  datasetPath: '',
+  preset: '',
+  loraRank: '',
+  loraAlpha: '',
+  learningRate: '',
+  epochs: '',
+  batchSize: '',
+  maxSeqLength: '',
+}
+
+interface NumberRule {
+  field: FieldKey
+  label: string
+  integer: boolean
+  /** Exclusive lower bound when `above` is set, else inclusive `min`. */
+  min?: number
+  above?: number
+  max: number
+}
+
+const numberRules: Record<'loraRank' | 'loraAlpha' | 'learningRate' | 'epochs' | 'batchSize' | 'maxSeqLength', NumberRule> = {
+  loraRank: { field: 'lora.rank', label: 'LoRA rank', integer: true, min: 1, max: 1024 },
+  loraAlpha: { field: 'lora.alpha', label: 'LoRA alpha', integer: false, above: 0, max: 4096 },
+  learningRate: { field: 'learningRate', label: 'Learning rate', integer: false, above: 0, max: 1 },
+  epochs: { field: 'epochs', label: 'Epochs', integer: false, above: 0, max: 100 },
+  batchSize: { field: 'batchSize', label: 'Batch size', integer: true, min: 1, max: 1024 },
+  maxSeqLength: { field: 'maxSeqLength', label: 'Max sequence length', integer: true, min: 16, max: 131072 },
+}
+
+/** Checks one numeric field; returns the number, undefined when empty, or an error message. */
+function checkNumber(text: string, rule: NumberRule): { value?: number; error?: string } {
+  const trimmed = text.trim()
+  if (trimmed === '') return {}
+  const value = Number(trimmed)
+  const range = rule.above !== undefined ? `above ${rule.above} and at most ${rule.max}` : `from ${rule.min} to ${rule.max}`
+  if (!Number.isFinite(value)) return { error: `${rule.label} must be a number ${range}.` }
+  if (rule.integer && !Number.isInteger(value)) return { error: `${rule.label} must be a whole number ${range}.` }
+  const tooLow = rule.above !== undefined ? value <= rule.above : value < (rule.min ?? -Infinity)
+  if (tooLow || value > rule.max) return { error: `${rule.label} must be ${range}; it is ${trimmed}.` }
+  return { value }
+}
+
+/** Either the input to send, or the messages to show beside each field. */
+export type FormCheck = { ok: true; input: NewJobInput } | { ok: false; errors: Partial<Record<FieldKey, string>> }
+
+/** Validates the form the same way the host will, so most mistakes never leave the window. */
+export function checkNewJobForm(values: NewJobFormValues): FormCheck {
+  const errors: Partial<Record<FieldKey, string>> = {}
+  const numbers: Partial<Record<keyof typeof numberRules, number>> = {}
+  for (const key of Object.keys(numberRules) as Array<keyof typeof numberRules>) {
+    const rule = numberRules[key]
+    const result = checkNumber(values[key], rule)
+    if (result.error) errors[rule.field] = result.error
+    else if (result.value !== undefined) numbers[key] = result.value
+  }
+  if (values.name.trim().length > 120) errors.name = 'Name must be at most 120 characters.'
+  if (values.modelKind === 'path') {
+    if (values.modelPath.trim() === '') errors['model.path'] = 'Enter a model folder path or a hub id already in the local cache.'
+    if (values.datasetPath.trim() === '') errors.datasetPath = 'Enter the path of a dataset file (.jsonl, .json, .csv or .parquet).'
+  }
+  if ((numbers.loraRank === undefined) !== (numbers.loraAlpha === undefined) && !errors['lora.rank'] && !errors['lora.alpha']) {
+    // The contract takes rank and alpha together; fill the missing one with the usual 2:1 ratio.
+    if (numbers.loraRank === undefined) numbers.loraRank = Math.max(1, Math.round(numbers.loraAlpha! / 2))
+    else numbers.loraAlpha = numbers.loraRank * 2
+  }
+  if (Object.keys(errors).length > 0) return { ok: false, errors }
+
+  const input: NewJobInput = {
+    model: values.modelKind === 'selftest' ? { kind: 'selftest' } : { kind: 'path', path: values.modelPath.trim() },
+  }
+  if (values.name.trim()) input.name = values.name.trim()
+  if (values.modelKind === 'path') input.datasetPath = values.datasetPath.trim()
+  if (values.preset) input.preset = values.preset
+  if (numbers.loraRank !== undefined && numbers.loraAlpha !== undefined) input.lora = { rank: numbers.loraRank, alpha: numbers.loraAlpha }
+  if (numbers.learningRate !== undefined) input.learningRate = numbers.learningRate
+  if (numbers.epochs !== undefined) input.epochs = numbers.epochs
+  if (numbers.batchSize !== undefined) input.batchSize = numbers.batchSize
+  if (numbers.maxSeqLength !== undefined) input.maxSeqLength = numbers.maxSeqLength
+  return { ok: true, input }
+}
+
+// The host may name a field by its place in config.json rather than in the form input.
+const serverAliases: Record<string, FieldKey> = {
+  model: 'model.path',
+  'model.path': 'model.path',
+  'dataset.path': 'datasetPath',
+  dataset: 'datasetPath',
+  datasetPath: 'datasetPath',
+  'training.learningRate': 'learningRate',
+  'training.epochs': 'epochs',
+  'training.batchSize': 'batchSize',
+  'training.maxSeqLength': 'maxSeqLength',
+  lora: 'lora.rank',
+}
+
+const formFields: readonly FieldKey[] = Object.values(numberRules).map((rule) => rule.field).concat(['name', 'model.path', 'datasetPath', 'preset'])
+
+/**
+ * Splits the host's data.fields into messages beside known fields and
+ * messages for the top of the form (fields the form does not show).
+ */
+export function placeServerErrors(fields: Record<string, string>): { byField: Partial<Record<FieldKey, string>>; general: string[] } {
+  const byField: Partial<Record<FieldKey, string>> = {}
+  const general: string[] = []
+  for (const [key, message] of Object.entries(fields)) {
+    const field = serverAliases[key] ?? (formFields.includes(key as FieldKey) ? (key as FieldKey) : undefined)
+    if (field && !byField[field]) byField[field] = message
+    else general.push(`${key}: ${message}`)
+  }
+  return { byField, general }
+}
+
+/** The form's numeric fields filled from a preset; fields the preset leaves out are kept. */
+export function applyPreset(values: NewJobFormValues, preset: Preset | undefined): NewJobFormValues {
+  if (!preset) return { ...values, preset: '' }
+  const text = (value: number | undefined, fallback: string): string => (value === undefined ? fallback : String(value))
+  return {
+    ...values,
+    preset: preset.id,
+    loraRank: text(preset.lora.rank, values.loraRank),
+    loraAlpha: text(preset.lora.alpha, values.loraAlpha),
+    learningRate: text(preset.training.learningRate, values.learningRate),
+    epochs: text(preset.training.epochs, values.epochs),
+    batchSize: text(preset.training.batchSize, values.batchSize),
+    maxSeqLength: text(preset.training.maxSeqLength, values.maxSeqLength),
+  }
+}
