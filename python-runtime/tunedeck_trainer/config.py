@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -232,10 +233,16 @@ def string_map(value: Any, path: str) -> dict[str, str]:
 
 
 def target_modules(value: Any, path: str) -> str | tuple[str, ...]:
-    """"all-linear" or a non-empty list of non-empty module names (errors name the list, as zod's union does)."""
+    """"all-linear" or a non-empty list of non-empty module names.
+
+    Like zod's union, a bad element of a list is reported at its index (lora.targetModules.1).
+    """
     if value == "all-linear":
         return "all-linear"
-    if isinstance(value, list) and value and all(isinstance(item, str) and item for item in value):
+    if isinstance(value, list) and value:
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or not item:
+                raise _fail(f"{path}.{index}", "a module name such as \"q_proj\"", item)
         return tuple(value)
     raise _fail(path, '"all-linear" or a non-empty list of module names such as "q_proj"', value)
 
@@ -339,3 +346,9 @@ def load_config(path: str | Path) -> JobConfig:
             f"config.json: line {error.lineno} column {error.colno}: not valid JSON ({error.msg})"
         ) from error
     return parse_config(data)
+
+
+def resolve_path(job_dir: Path, value: str) -> Path:
+    """Paths in config.json may be relative: they are relative to the job folder."""
+    path = Path(os.path.expanduser(value))
+    return path if path.is_absolute() else (job_dir / path)

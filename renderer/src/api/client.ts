@@ -6,11 +6,25 @@
 import type { TunedeckClient } from '../../../electron/shared/api'
 import { createWebSocketClient, socketUrlFor, type ConnectionState } from './websocket'
 
+/** Native helpers the desktop app's preload adds; absent in a browser. */
+export interface TunedeckShell {
+  /** Opens a native picker; resolves with the chosen path or null. */
+  pickPath(kind: 'dataset' | 'model-folder'): Promise<string | null>
+  /** The absolute path of a file dropped on the window. */
+  pathForFile(file: File): string
+}
+
 declare global {
   interface Window {
     /** Exposed by electron/preload in the desktop app; absent in a browser. */
     tunedeck?: TunedeckClient
+    tunedeckShell?: TunedeckShell
   }
+}
+
+/** The desktop app's native helpers, or null in a browser (paths are typed there). */
+export function getShell(): TunedeckShell | null {
+  return typeof window !== 'undefined' && window.tunedeckShell ? window.tunedeckShell : null
 }
 
 /** The client plus connection notices (the Electron bridge is always open). */

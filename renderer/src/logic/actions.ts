@@ -10,11 +10,14 @@ export interface AllowedActions {
 
 const cancellable: readonly JobStatus[] = ['queued', ...liveStatuses, 'paused', 'interrupted']
 
-/** Pause and checkpoint need a running trainer; resume continues from a checkpoint. */
-export function allowedActions(status: JobStatus): AllowedActions {
+/**
+ * Pause and checkpoint need a running trainer; resume continues from a
+ * checkpoint, which a failed job may not have: pass `hasCheckpoint` when known.
+ */
+export function allowedActions(status: JobStatus, hasCheckpoint = true): AllowedActions {
   return {
     pause: status === 'running',
-    resume: resumableStatuses.includes(status),
+    resume: resumableStatuses.includes(status) && (status !== 'failed' || hasCheckpoint),
     cancel: cancellable.includes(status),
     checkpoint: status === 'running',
   }

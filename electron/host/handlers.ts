@@ -1,0 +1,81 @@
+/**
+ * One handler per route. The map is typed `Handlers`, so a route declared in
+ * electron/shared/routes.ts without a handler here is a compile error. The
+ * handlers only translate: the work lives in the job service, the Python
+ * environment and the GPU telemetry.
+ */
+import type { Handlers } from '../shared/api'
+import type { Checkpoint, Job, MetricPoint, NewJobInput, Preset, QueueState } from '../shared/jobs'
+import type { GpuSample } from '../shared/system'
+import type { PythonEnvironment } from './python/environment'
+
+type MaybePromise<T> = T | Promise<T>
+
+/** What the handlers need from the engine's job service (sync or async alike). */
+export interface JobServiceApi {
+  create(input: NewJobInput): MaybePromise<Job>
+  list(): MaybePromise<Job[]>
+  get(jobId: string): MaybePromise<Job>
+  metrics(jobId: string): MaybePromise<MetricPoint[]>
+  terminal(jobId: string): MaybePromise<string>
+  pause(jobId: string): MaybePromise<Job>
+  resume(jobId: string): MaybePromise<Job>
+  cancel(jobId: string): MaybePromise<Job>
+  checkpoint(jobId: string, name: string): MaybePromise<unknown>
+  checkpoints(jobId: string): MaybePromise<Checkpoint[]>
+  deleteCheckpoint(jobId: string, name: string): MaybePromise<unknown>
+  move(jobId: string, position: number): MaybePromise<Job[]>
+  queueState(): MaybePromise<QueueState>
+  setQueue(change: Partial<QueueState>): MaybePromise<QueueState>
+  presets(): MaybePromise<Preset[]>
+}
+
+/** Everything the handlers reach. */
+export interface HandlerContext {
+  jobs: JobServiceApi
+  python: PythonEnvironment
+  /** A GPU sample for system.info (the telemetry caches a "no GPU" answer). */
+  sampleGpu: () => Promise<GpuSample>
+  appVersion: string
+  dataDir: string
+}
+
+/** Builds the handler map over one host's services. */
+export function createHandlers(context: HandlerContext): Handlers {
+  const { jobs, python } = context
+  return {
+    'jobs.create': async (input) => await jobs.create(input),
+    'jobs.list': async () => await jobs.list(),
+    'jobs.get': async ({ jobId }) => await jobs.get(jobId),
+    'jobs.metrics': async ({ jobId }) => await jobs.metrics(jobId),
+    'jobs.terminal': async ({ jobId }) => ({ text: await jobs.terminal(jobId) }),
+    'jobs.pause': async ({ jobId }) => await jobs.pause(jobId),
+    'jobs.resume': async ({ jobId }) => await jobs.resume(jobId),
+    'jobs.cancel': async ({ jobId }) => await jobs.cancel(jobId),
+    'jobs.checkpoint': async ({ jobId, name }) => {
+      await jobs.checkpoint(jobId, name)
+      return { ok: true }
+    },
+    'jobs.checkpoints': async ({ jobId }) => await jobs.checkpoints(jobId),
+    'jobs.delete_checkpoint': async ({ jobId, name }) => {
+      await jobs.deleteCheckpoint(jobId, name)
+      return { ok: true }
+    },
+    'queue.move': async ({ jobId, position }) => await jobs.move(jobId, position),
+    'queue.get': async () => await jobs.queueState(),
+    'queue.set': async (change) => await jobs.setQueue(change),
+    'presets.list': async () => await jobs.presets(),
+    'system.info': async () => {
+      const [info, gpu] = await Promise.all([python.probe(), context.sampleGpu()])
+      return {
+        appVersion: context.appVersion,
+        platform: process.platform,
+        dataDir: context.dataDir,
+        python: info,
+        envState: python.envState(),
+        gpu,
+      }
+    },
+    'python.setup': async () => python.setup(),
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The host, assembled: the job service, the Python environment and the GPU
+ * telemetry behind one dispatch function and one event stream. Both
+ * transports (the utility process's MessagePort and serve's WebSocket) wrap
+ * this object and add nothing but framing.
+ */
+import type { Handlers } from '../shared/api'
+import { appError, isAppError, validationError, type AppError } from '../shared/errors'
+import type { EventName } from '../shared/events'
+import type { Job } from '../shared/jobs'
+import { isRouteName, routes, type RouteName } from '../shared/routes'
+import { GpuSampler } from './gpu/sampler'
+import { GpuTelemetry } from './gpu/telemetry'
+import { createHandlers } from './handlers'
+import { JobService } from './jobs/service'
+import { PythonEnvironment } from './python/environment'
+
+/** What createHost needs; paths are absolute. */
+export interface HostOptions {
+  /** Where tunedeck.db, jobs/, datasets/ and python-env/ live. */
+  dataDir: string
+  /** Presets, icons and other packaged files. */
+  resourcesDir: string
+  /** The trainer's Python package and its requirements.txt. */
+  pythonRuntimeDir: string
+  appVersion: string
+  /** Seconds without a trainer heartbeat before a job counts as hung. */
+  watchdogSeconds?: number
+  /** The requirements the Python set-up installs; defaults to <pythonRuntimeDir>/requirements.txt. */
+  requirementsFile?: string
+}
+
+/** A route's answer before a transport frames it as a WireResponse. */
+export type DispatchResult = { ok: true; output: unknown } | { ok: false; error: AppError }
+
+/** Receives every event the host emits. */
+export type HostListener = (event: EventName, payload: unknown) => void
+
+/** One running host. */
+export interface Host {
+  /** Validates the input against the route's schema and runs its handler; never rejects. */
+  dispatch(route: string, input: unknown): Promise<DispatchResult>
+  /** Calls back on every event; the returned function unsubscribes. */
+  subscribe(listener: HostListener): () => void
+  /** Recovers jobs left by an earlier run and starts the queue. */
+  start(): Promise<void>
+  /** Pauses running jobs with a checkpoint and stops everything; safe to call twice. */
+  shutdown(): Promise<void>
+}
+
+/** Turns anything a handler threw into the AppError the caller sees. */
+function toAppError(error: unknown, route: string): AppError {
+  if (isAppError(error)) {
+    // An Error subclass carrying a code passes isAppError but loses its message in JSON.
+    const { code, message, data } = error
+    return appError(code, message, data)
+  }
+  const stack = error instanceof Error ? (error.stack ?? error.message) : String(error)
+  process.stderr.write(`Route ${route} failed:\n${stack}\n`)
+  const message = error instanceof Error ? error.message : String(error)
+  return appError('internal', message || 'Internal error')
+}
+
+/** Builds a host over one data directory; call start() before serving requests. */
+export function createHost(options: HostOptions): Host {
+  const listeners = new Set<HostListener>()
+  const telemetry = new GpuTelemetry()
+  const emit: HostListener = (event, payload) => {
+    if (event === 'job.updated') sampler.jobUpdated(payload as Job)
+    for (const listener of listeners) {
+      try {
+        listener(event, payload)
+      } catch (error) {
+        process.stderr.write(`An event listener failed on ${event}: ${(error as Error).stack}\n`)
+      }
+    }
+  }
+  const sampler = new GpuSampler(() => telemetry.sample(), (sample) => emit('gpu.sample', sample))
+  const python = new PythonEnvironment({
+    dataDir: options.dataDir,
+    pythonRuntimeDir: options.pythonRuntimeDir,
+    requirementsFile: options.requirementsFile,
+    emit: (progress) => emit('python.setup', progress),
+  })
+  const jobs = new JobService({
+    dataDir: options.dataDir,
+    resourcesDir: options.resourcesDir,
+    pythonRuntimeDir: options.pythonRuntimeDir,
+    resolvePython: () => python.resolvePython(),
+    emit,
+    watchdogSeconds: options.watchdogSeconds,
+  })
+  const handlers: Handlers = createHandlers({
+    jobs,
+    python,
+    sampleGpu: () => telemetry.sample(),
+    appVersion: options.appVersion,
+    dataDir: options.dataDir,
+  })
+  let started: Promise<void> | null = null
+  let stopped: Promise<void> | null = null
+
+  async function run<R extends RouteName>(route: R, input: unknown): Promise<DispatchResult> {
+    const parsed = routes[route].input.safeParse(input ?? {})
+    if (!parsed.success) return { ok: false, error: validationError(parsed.error.issues, `Invalid input for ${route}`) }
+    if (started) await started
+    const handler = handlers[route] as (input: unknown) => Promise<unknown>
+    return { ok: true, output: await handler(parsed.data) }
+  }
+
+  return {
+    async dispatch(route, input) {
+      if (!isRouteName(route)) {
+        const message = `Unknown route "${String(route)}": this host does not handle it (is the app up to date?).`
+        return { ok: false, error: appError('invalid_input', message, { fields: { route: 'unknown route' } }) }
+      }
+      if (stopped) return { ok: false, error: appError('conflict', 'Tunedeck is shutting down: try again after it restarts.') }
+      try {
+        return await run(route, input)
+      } catch (error) {
+        return { ok: false, error: toAppError(error, route) }
+      }
+    },
+    subscribe(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    start() {
+      started ??= Promise.resolve(jobs.start())
+      return started
+    },
+    shutdown() {
+      stopped ??= (async () => {
+        sampler.stop()
+        python.stop()
+        await jobs.shutdown()
+      })()
+      return stopped
+    },
+  }
+}

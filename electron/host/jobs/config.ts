@@ -1,0 +1,162 @@
+/**
+ * Turns what the new-job form sends (NewJobInput) into a whole JobConfig:
+ * defaults, then the self-test's or a preset's settings, then the values the
+ * user typed, which always win.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { jobConfigSchema, configVersion, type JobConfig } from '../../shared/config'
+import { appError, validationError } from '../../shared/errors'
+import { newJobInputSchema, presetSchema, type NewJobInput, type Preset } from '../../shared/jobs'
+
+/** Where create() looks for things. */
+export interface ConfigPaths {
+  dataDir: string
+  resourcesDir: string
+}
+
+/** Settings a preset or the self-test file may give; the same camelCase keys as config.json. */
+interface SettingsFile {
+  /** The self-test's dataset, relative to resources/selftest. */
+  datasetFile?: string
+  lora?: Record<string, unknown>
+  training?: Record<string, unknown>
+  dataset?: Record<string, unknown>
+}
+
+/** The folder of the tiny model the self-test builds on first use. */
+export function selftestModelPath(dataDir: string): string {
+  return path.join(dataDir, 'models', 'tiny-selftest')
+}
+
+/** A hub id such as "Qwen/Qwen2.5-0.5B": accepted as is, the trainer finds it in the local cache. */
+const hubId = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/
+
+function readJson(file: string): unknown {
+  return JSON.parse(fs.readFileSync(file, 'utf8'))
+}
+
+/** Every valid preset in <resourcesDir>/presets, sorted by id; a broken file is reported and left out. */
+export function loadPresets(resourcesDir: string): Preset[] {
+  const folder = path.join(resourcesDir, 'presets')
+  let names: string[]
+  try {
+    names = fs.readdirSync(folder).filter((name) => name.endsWith('.json'))
+  } catch {
+    return []
+  }
+  const presets: Preset[] = []
+  for (const name of names.sort()) {
+    const file = path.join(folder, name)
+    try {
+      const raw = readJson(file) as Record<string, unknown>
+      const parsed = presetSchema.safeParse({ id: path.basename(name, '.json'), ...raw })
+      if (parsed.success) presets.push(parsed.data)
+      else process.stderr.write(`Preset ${file} is not valid and was left out: ${parsed.error.issues[0]?.message}\n`)
+    } catch (error) {
+      process.stderr.write(`Preset ${file} could not be read and was left out: ${(error as Error).message}\n`)
+    }
+  }
+  return presets
+}
+
+function isFile(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile()
+  } catch {
+    return false
+  }
+}
+
+function isDirectory(folder: string): boolean {
+  try {
+    return fs.statSync(folder).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+function invalidField(field: string, message: string): never {
+  throw appError('invalid_input', `${field}: ${message}`, { fields: { [field]: message } })
+}
+
+/** A default job name the list can show: "Self-test", or "<model> on <dataset>". */
+function defaultName(input: NewJobInput, config: JobConfig): string {
+  if (input.model.kind === 'selftest') return 'Self-test'
+  return `${path.basename(config.model.path)} on ${path.basename(config.dataset.path)}`
+}
+
+/**
+ * Builds and validates the config of a new job. Throws an invalid_input
+ * AppError whose data.fields names the form field when the model folder or
+ * dataset does not exist or a value is out of range.
+ */
+export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: ConfigPaths): { config: JobConfig; name: string } {
+  const parsedInput = newJobInputSchema.safeParse(rawInput)
+  if (!parsedInput.success) throw validationError(parsedInput.error.issues, 'New job')
+  const input = parsedInput.data
+
+  let base: SettingsFile = {}
+  let model: JobConfig['model']
+  let datasetPath: string
+  if (input.model.kind === 'selftest') {
+    const jobFile = path.join(paths.resourcesDir, 'selftest', 'job.json')
+    if (isFile(jobFile)) base = readJson(jobFile) as SettingsFile
+    model = { path: selftestModelPath(paths.dataDir), selftest: true }
+    datasetPath = input.datasetPath || path.join(paths.resourcesDir, 'selftest', base.datasetFile ?? 'dataset.jsonl')
+  } else {
+    const modelPath = input.model.path.trim()
+    const local = path.resolve(modelPath)
+    if (isDirectory(local)) model = { path: local, selftest: false }
+    else if (hubId.test(modelPath) && !fs.existsSync(local)) model = { path: modelPath, selftest: false }
+    else invalidField('model.path', `no model folder at ${local}: choose a folder with config.json and the weights, or a hub id like org/name`)
+    if (!input.datasetPath) invalidField('datasetPath', 'choose a dataset file (.jsonl, .json, .csv or .parquet)')
+    datasetPath = path.resolve(input.datasetPath)
+  }
+  if (!isFile(datasetPath)) invalidField('datasetPath', `no dataset file at ${datasetPath}: choose an existing file`)
+
+  let preset: Preset | undefined
+  if (input.preset !== undefined) {
+    preset = loadPresets(paths.resourcesDir).find((candidate) => candidate.id === input.preset)
+    if (preset === undefined) invalidField('preset', `there is no preset "${input.preset}"`)
+  }
+
+  const typed = {
+    lora: input.lora ? { rank: input.lora.rank, alpha: input.lora.alpha } : {},
+    training: Object.fromEntries(
+      Object.entries({
+        learningRate: input.learningRate,
+        epochs: input.epochs,
+        batchSize: input.batchSize,
+        maxSeqLength: input.maxSeqLength,
+      }).filter(([, value]) => value !== undefined),
+    ),
+  }
+  const candidate = {
+    version: configVersion,
+    jobId,
+    method: 'sft',
+    model,
+    dataset: {
+      ...base.dataset,
+      path: datasetPath,
+      ...(input.datasetFormat !== undefined ? { format: input.datasetFormat } : {}),
+    },
+    lora: { ...base.lora, ...preset?.lora, ...typed.lora },
+    training: { ...base.training, ...preset?.training, ...typed.training },
+    resumeFrom: null,
+    initFrom: null,
+  }
+  const parsed = jobConfigSchema.safeParse(candidate)
+  if (!parsed.success) throw validationError(parsed.error.issues, 'Job settings')
+  return { config: parsed.data, name: input.name?.trim() || defaultName(input, parsed.data) }
+}
+
+/** Writes jobs/<id>/config.json whole or not at all: a temporary file renamed into place. */
+export function writeConfigFile(jobDir: string, config: JobConfig): void {
+  fs.mkdirSync(jobDir, { recursive: true })
+  const target = path.join(jobDir, 'config.json')
+  const temporary = path.join(jobDir, `.config.json.${process.pid}.tmp`)
+  fs.writeFileSync(temporary, JSON.stringify(config, null, 2) + '\n')
+  fs.renameSync(temporary, target)
+}

@@ -1,0 +1,407 @@
+/**
+ * The job engine: creates jobs, keeps the persistent queue, runs one trainer
+ * per live job, and answers every jobs.*, queue.* and presets.* route.
+ * Errors are thrown as AppError values ({code, message, data}), which the
+ * transports send on unchanged.
+ */
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { appError, isAppError, validationError, type AppError } from '../../shared/errors'
+import {
+  liveStatuses,
+  queueStateSchema,
+  type Checkpoint,
+  type Job,
+  type MetricPoint,
+  type NewJobInput,
+  type Preset,
+  type QueueState,
+} from '../../shared/jobs'
+import { Store, toJob, type JobRecord } from '../store'
+import type { TrainerCommand } from '../trainer/process'
+import { TerminalLog } from '../trainer/terminal'
+import { checkpointNameProblem, checkpointsDir, removeCheckpointFolder, resumeCheckpoint, wholeCheckpoint } from './checkpoints'
+import { buildJobConfig, loadPresets, writeConfigFile } from './config'
+import { recoverJobs } from './recovery'
+import { JobRun, type Emit } from './run'
+
+export type { Emit } from './run'
+
+/** What the service needs from its host. Paths are absolute. */
+export interface JobServiceOptions {
+  /** Holds tunedeck.db and jobs/<id>/. */
+  dataDir: string
+  /** The python-runtime folder, put on the trainer's PYTHONPATH. */
+  pythonRuntimeDir: string
+  /** Holds presets/ and selftest/. */
+  resourcesDir: string
+  /** The interpreter to run trainers with; rejects with an AppError coded python_missing. */
+  resolvePython: () => Promise<string>
+  emit: Emit
+  /** Seconds without any event line (heartbeats included) before a trainer counts as hung. Default 120. */
+  watchdogSeconds?: number
+  /** Replaces the trainer command; only tests use it, to run fixture trainers. */
+  trainerCommand?: (jobDir: string) => TrainerCommand
+  /** How long shutdown() waits for paused trainers to exit before killing them. Default 60. */
+  shutdownSeconds?: number
+}
+
+const defaultQueue: QueueState = { running: true, concurrency: 1 }
+const queueKey = 'queue'
+
+let lastIdTime = 0
+
+/**
+ * A new job id: creation time in ms, base36, then random characters. The
+ * time never repeats within a process, so ids sort in creation order.
+ */
+function newJobId(): string {
+  lastIdTime = Math.max(Date.now(), lastIdTime + 1)
+  const random = BigInt('0x' + randomBytes(5).toString('hex')).toString(36).padStart(8, '0').slice(-8)
+  return lastIdTime.toString(36).padStart(9, '0') + random
+}
+
+function describe(record: JobRecord): string {
+  return `Job "${record.name}" (${record.id}) is ${record.status}`
+}
+
+/** The job engine behind the routes. Call start() once before use and shutdown() on exit. */
+export class JobService {
+  private readonly store: Store
+  private readonly runs = new Map<string, JobRun>()
+  /** Jobs marked starting whose trainer is not spawned yet (waiting for the interpreter). */
+  private readonly launching = new Set<string>()
+  /** Launches in flight, which shutdown() lets finish before it closes the database. */
+  private readonly launches = new Set<Promise<void>>()
+  private readonly watchdogSeconds: number
+  private accepting = false
+  private ticker: NodeJS.Timeout | undefined
+  private stopping: Promise<void> | undefined
+
+  constructor(private readonly options: JobServiceOptions) {
+    this.watchdogSeconds = options.watchdogSeconds ?? 120
+    this.store = Store.open(options.dataDir)
+  }
+
+  /** Crash recovery, then the queue starts taking jobs. */
+  async start(): Promise<void> {
+    if (this.accepting || this.stopping) return
+    for (const record of await recoverJobs(this.store, (id) => this.jobDir(id))) this.options.emit('job.updated', toJob(record))
+    this.accepting = true
+    this.ticker = setInterval(() => {
+      const now = Date.now()
+      for (const run of this.runs.values()) run.tick(now)
+    }, 1000)
+    this.schedule()
+  }
+
+  /**
+   * Pauses every live job (each saves a checkpoint and exits), waits up to
+   * shutdownSeconds for them, kills what is left, and closes the database.
+   */
+  shutdown(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.accepting = false
+      await Promise.all(this.launches)
+      for (const [id, run] of this.runs) {
+        run.shutdown()
+        const record = this.record(id)
+        if (record.status === 'running' || record.status === 'starting') {
+          run.pause()
+          this.update(id, { status: 'pausing' })
+        }
+      }
+      const ended = Promise.all([...this.runs.values()].map((run) => run.ended))
+      const within = (seconds: number) => Promise.race([ended, new Promise((resolve) => setTimeout(resolve, seconds * 1000).unref())])
+      await within(this.options.shutdownSeconds ?? 60)
+      for (const run of this.runs.values()) run.kill()
+      // A process stuck in the kernel may outlive SIGKILL for a while; do not hang the quit on it.
+      await within(10)
+      for (const run of this.runs.values()) run.detach()
+      clearInterval(this.ticker)
+      this.store.close()
+    })()
+    return this.stopping
+  }
+
+  /** Creates a queued job at the end of the queue from what the new-job form sent. */
+  create(input: NewJobInput): Job {
+    const id = newJobId()
+    const { config, name } = buildJobConfig(id, input, this.options)
+    writeConfigFile(this.jobDir(id), config)
+    const position = this.store.jobs.queued().length + 1
+    this.store.jobs.insert({
+      ...{ id, name, status: 'queued', config, createdAt: Date.now(), startedAt: null, finishedAt: null },
+      ...{ step: 0, totalSteps: 0, loss: null, tokensPerSecond: null, error: null, adapterPath: null },
+      ...{ queuePosition: position, pid: null, pidStartTime: null, lastEventTime: null, eventsOffset: 0, pausedCheckpoint: null },
+    })
+    this.emitUpdated(id)
+    this.schedule()
+    return toJob(this.record(id))
+  }
+
+  /** Every job, newest first. */
+  list(): Job[] {
+    return this.store.jobs.list().map(toJob)
+  }
+
+  get(jobId: string): Job {
+    return toJob(this.record(jobId))
+  }
+
+  /** Every stored step of the job, in order (they survive pauses and resumes). */
+  metrics(jobId: string): MetricPoint[] {
+    this.record(jobId)
+    return this.store.metrics.list(jobId)
+  }
+
+  /** The last 256 KiB of the job's terminal.log. */
+  terminal(jobId: string): string {
+    this.record(jobId)
+    return new TerminalLog(this.jobDir(jobId)).tail()
+  }
+
+  /** Asks a live trainer to save a pause checkpoint and exit; the job is pausing until it has. */
+  pause(jobId: string): Job {
+    const record = this.record(jobId)
+    if (record.status === 'pausing') return toJob(record)
+    const run = this.runs.get(jobId)
+    if (run === undefined || (record.status !== 'running' && record.status !== 'starting')) {
+      throw appError('conflict', `${describe(record)}; only a running job can be paused`, { status: record.status })
+    }
+    run.pause()
+    return toJob(this.update(jobId, { status: 'pausing' }))
+  }
+
+  /**
+   * Queues a paused, interrupted or failed job again at the front of the
+   * queue, to continue from its newest whole checkpoint (the one its pause
+   * named, if whole). Its metrics stay, so the loss chart goes on.
+   */
+  resume(jobId: string): Job {
+    const record = this.record(jobId)
+    if (!['paused', 'interrupted', 'failed'].includes(record.status)) {
+      throw appError('conflict', `${describe(record)}; only a paused, interrupted or failed job can be resumed`, { status: record.status })
+    }
+    const checkpoint = resumeCheckpoint(this.jobDir(jobId), record.pausedCheckpoint)
+    if (checkpoint === undefined && record.status === 'failed') {
+      throw appError('conflict', `${describe(record)} and saved no checkpoint to resume from; fix the cause and create a new job`, {
+        status: record.status,
+      })
+    }
+    // Without a checkpoint an interrupted job starts over from step 0.
+    const config = { ...record.config, resumeFrom: checkpoint?.name ?? null }
+    writeConfigFile(this.jobDir(jobId), config)
+    const step = checkpoint?.step ?? 0
+    this.store.transaction(() => {
+      this.store.metrics.deleteAfter(jobId, step)
+      this.store.jobs.update(jobId, { status: 'queued', config, step, error: null, finishedAt: null, adapterPath: null })
+      this.renumber([jobId, ...this.store.jobs.queued().map((job) => job.id).filter((id) => id !== jobId)])
+    })
+    const job = this.emitUpdated(jobId)
+    this.schedule()
+    return job
+  }
+
+  /** Cancels a job: at once when it waits, with escalation when its trainer runs. */
+  cancel(jobId: string): Job {
+    const record = this.record(jobId)
+    const run = this.runs.get(jobId)
+    if (run !== undefined) {
+      run.cancel()
+      return toJob(record)
+    }
+    if (!['queued', 'starting', 'paused', 'interrupted'].includes(record.status)) {
+      throw appError('conflict', `${describe(record)}; it cannot be cancelled`, { status: record.status })
+    }
+    this.launching.delete(jobId)
+    this.store.transaction(() => {
+      this.store.jobs.update(jobId, { status: 'cancelled', finishedAt: Date.now(), queuePosition: null })
+      this.renumber(this.store.jobs.queued().map((job) => job.id))
+    })
+    const job = this.emitUpdated(jobId)
+    this.schedule()
+    return job
+  }
+
+  /** Asks a running trainer to save checkpoints/<name>; it appears when the trainer reports it. */
+  checkpoint(jobId: string, name: string): void {
+    const record = this.record(jobId)
+    const run = this.runs.get(jobId)
+    if (run === undefined || record.status !== 'running') {
+      throw appError('conflict', `${describe(record)}; checkpoints can be saved only while it is running`, { status: record.status })
+    }
+    const problem = checkpointNameProblem(name)
+    if (problem !== undefined) throw appError('invalid_input', `name: ${problem}`, { fields: { name: problem } })
+    run.checkpoint(name)
+  }
+
+  /** The job's checkpoints that are whole on disk, oldest step first; rows of folders gone are dropped. */
+  checkpoints(jobId: string): Checkpoint[] {
+    this.record(jobId)
+    const rows = this.store.checkpoints.list(jobId)
+    const present: Checkpoint[] = []
+    for (const row of rows) {
+      if (wholeCheckpoint(this.jobDir(jobId), row.name) !== undefined) present.push(row)
+      // The trainer prunes old periodic checkpoints without an event; forget those.
+      else if (!fs.existsSync(path.join(checkpointsDir(this.jobDir(jobId)), `.tmp-${row.name}`))) this.store.checkpoints.delete(jobId, row.name)
+    }
+    return present
+  }
+
+  /** Deletes a checkpoint folder and its row, unless the job is about to continue from it. */
+  deleteCheckpoint(jobId: string, name: string): void {
+    const record = this.record(jobId)
+    const folder = path.join(checkpointsDir(this.jobDir(jobId)), name)
+    const known = this.store.checkpoints.list(jobId).some((row) => row.name === name)
+    if (name.startsWith('.') || name.includes('/') || name.includes('\\') || (!known && !fs.existsSync(folder))) {
+      throw appError('not_found', `Job "${record.name}" has no checkpoint named "${name}"`)
+    }
+    const needed = liveStatuses.includes(record.status) || record.status === 'queued'
+    if (needed && record.config.resumeFrom === name) {
+      throw appError('conflict', `${describe(record)} and continues from checkpoint "${name}"; cancel or finish it first`, {
+        status: record.status,
+      })
+    }
+    removeCheckpointFolder(this.jobDir(jobId), name)
+    this.store.checkpoints.delete(jobId, name)
+    if (record.pausedCheckpoint === name) this.store.jobs.update(jobId, { pausedCheckpoint: null })
+  }
+
+  /** Moves a queued job to `position` (1-based) and returns the queued jobs in their new order. */
+  move(jobId: string, position: number): Job[] {
+    const record = this.record(jobId)
+    if (record.status !== 'queued') {
+      throw appError('conflict', `${describe(record)}; only queued jobs can be moved`, { status: record.status })
+    }
+    const before = new Map(this.store.jobs.queued().map((job) => [job.id, job.queuePosition]))
+    const order = [...before.keys()].filter((id) => id !== jobId)
+    order.splice(Math.max(0, Math.min(position - 1, order.length)), 0, jobId)
+    this.renumber(order)
+    const queued = this.store.jobs.queued()
+    for (const job of queued) if (before.get(job.id) !== job.queuePosition) this.options.emit('job.updated', toJob(job))
+    return queued.map(toJob)
+  }
+
+  queueState(): QueueState {
+    const stored = queueStateSchema.safeParse(this.store.settings.get<unknown>(queueKey, defaultQueue))
+    return stored.success ? stored.data : defaultQueue
+  }
+
+  /** Stops or starts taking queued jobs, or changes how many run at once. Running jobs go on. */
+  setQueue(change: Partial<QueueState>): QueueState {
+    const parsed = queueStateSchema.partial().safeParse(change)
+    if (!parsed.success) throw validationError(parsed.error.issues, 'Queue settings')
+    const next = { ...this.queueState(), ...parsed.data }
+    this.store.settings.set(queueKey, next)
+    this.schedule()
+    return next
+  }
+
+  presets(): Preset[] {
+    return loadPresets(this.options.resourcesDir)
+  }
+
+  private jobDir(jobId: string): string {
+    return path.join(this.options.dataDir, 'jobs', jobId)
+  }
+
+  private record(jobId: string): JobRecord {
+    const record = this.store.jobs.get(jobId)
+    if (record === undefined) throw appError('not_found', `There is no job with id ${jobId}`, { jobId })
+    return record
+  }
+
+  private update(jobId: string, patch: Partial<JobRecord>): JobRecord {
+    this.store.jobs.update(jobId, patch)
+    this.emitUpdated(jobId)
+    return this.record(jobId)
+  }
+
+  private emitUpdated(jobId: string): Job {
+    const job = toJob(this.record(jobId))
+    this.options.emit('job.updated', job)
+    return job
+  }
+
+  private renumber(order: string[]): void {
+    this.store.jobs.renumberQueue(order)
+  }
+
+  /** Starts queued jobs, in queue order, while fewer than `concurrency` run. */
+  private schedule(): void {
+    if (!this.accepting) return
+    const { running, concurrency } = this.queueState()
+    if (!running) return
+    for (const next of this.store.jobs.queued()) {
+      if (this.runs.size + this.launching.size >= concurrency) break
+      const launch = this.launch(next)
+      this.launches.add(launch)
+      void launch.finally(() => this.launches.delete(launch))
+    }
+  }
+
+  private async launch(queued: JobRecord): Promise<void> {
+    const id = queued.id
+    this.launching.add(id)
+    this.store.transaction(() => {
+      this.store.jobs.update(id, { status: 'starting', queuePosition: null, startedAt: queued.startedAt ?? Date.now(), error: null, finishedAt: null })
+      this.renumber(this.store.jobs.queued().map((job) => job.id))
+    })
+    this.emitUpdated(id)
+    let command: TrainerCommand
+    try {
+      command = await this.command(this.jobDir(id))
+    } catch (error) {
+      this.launching.delete(id)
+      const problem: AppError = isAppError(error) ? error : appError('internal', (error as Error).message)
+      if (this.accepting && this.store.jobs.get(id)?.status === 'starting') {
+        this.update(id, { status: 'failed', finishedAt: Date.now(), error: { message: problem.message, traceback: null, field: null } })
+        this.schedule()
+      }
+      return
+    }
+    // While we waited, the job may have been cancelled or the service stopped.
+    if (!this.launching.delete(id)) return
+    if (!this.accepting) {
+      this.update(id, { status: 'queued' })
+      this.renumber([id, ...this.store.jobs.queued().map((job) => job.id).filter((other) => other !== id)])
+      return
+    }
+    let run: JobRun
+    try {
+      run = new JobRun({
+        store: this.store,
+        jobId: id,
+        jobDir: this.jobDir(id),
+        command,
+        env: this.environment(),
+        emit: this.options.emit,
+        watchdogSeconds: this.watchdogSeconds,
+      })
+    } catch (error) {
+      const message = `could not start the trainer (${command.file}): ${(error as Error).message}`
+      this.update(id, { status: 'failed', finishedAt: Date.now(), error: { message, traceback: null, field: null } })
+      this.schedule()
+      return
+    }
+    this.runs.set(id, run)
+    void run.ended.then(() => {
+      this.runs.delete(id)
+      this.schedule()
+    })
+  }
+
+  private async command(jobDir: string): Promise<TrainerCommand> {
+    if (this.options.trainerCommand) return this.options.trainerCommand(jobDir)
+    const python = await this.options.resolvePython()
+    return { file: python, args: ['-m', 'tunedeck_trainer', 'train', '--job-dir', jobDir] }
+  }
+
+  private environment(): Record<string, string> {
+    const env: Record<string, string> = {}
+    for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value
+    return { ...env, PYTHONPATH: this.options.pythonRuntimeDir, PYTHONUNBUFFERED: '1' }
+  }
+}

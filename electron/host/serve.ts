@@ -1,0 +1,93 @@
+/**
+ * Headless Tunedeck: the host plus the renderer over HTTP and WebSocket on
+ * 127.0.0.1, for machines without a display and for tests.
+ *
+ *   npm run serve                      (builds, then runs this)
+ *   node out/main/serve.js --port 0 --data-dir /tmp/td
+ *
+ * Prints one line on stdout, `Tunedeck is serving at http://127.0.0.1:PORT/?token=TOKEN`;
+ * everything else goes to stderr. SIGTERM or SIGINT pauses running jobs with
+ * a checkpoint and exits 0; a second signal exits at once.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createHost } from './host'
+import { parseServeArgs, usage, UsageError } from './transport/cli'
+import { startServer } from './transport/server'
+
+// out/main/serve.js and electron/host/serve.ts both sit two folders below the repo.
+const repoDir = fileURLToPath(new URL('../../', import.meta.url))
+
+function appVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(repoDir, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0'
+  } catch {
+    return '0.0.0'
+  }
+}
+
+async function main(): Promise<void> {
+  let settings
+  try {
+    settings = parseServeArgs(process.argv.slice(2), repoDir)
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    process.stderr.write(`${error.message}\n\n${usage}`)
+    process.exit(2)
+  }
+  if (!settings) {
+    process.stdout.write(usage)
+    return
+  }
+  if (!existsSync(join(settings.rendererDir, 'index.html'))) {
+    process.stderr.write(`The renderer is not built (${settings.rendererDir} has no index.html): run npm run serve, which builds it.\n`)
+  }
+  await mkdir(settings.dataDir, { recursive: true })
+  const host = createHost({
+    dataDir: settings.dataDir,
+    resourcesDir: settings.resourcesDir,
+    pythonRuntimeDir: settings.pythonRuntimeDir,
+    appVersion: appVersion(),
+  })
+  // Listen first: a port in use must fail before any trainer starts. Requests that
+  // arrive while the host recovers earlier jobs wait inside dispatch.
+  const server = await startServer(host, { port: settings.port, bindHost: settings.bindHost, rendererDir: settings.rendererDir }).catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE') throw error
+      process.stderr.write(`Port ${settings.port} is in use (another Tunedeck?): pass --port N, or --port 0 for any free port.\n`)
+      process.exit(1)
+    },
+  )
+  await host.start()
+  process.stderr.write(`Data folder: ${settings.dataDir}\n`)
+  process.stdout.write(`Tunedeck is serving at ${server.url}\n`)
+
+  let stopping = false
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      process.stderr.write(`${signal} again: exiting without waiting.\n`)
+      process.exit(1)
+    }
+    stopping = true
+    process.stderr.write(`${signal}: pausing running jobs and stopping.\n`)
+    void (async () => {
+      try {
+        await host.shutdown()
+        await server.close()
+        process.exit(0)
+      } catch (error) {
+        process.stderr.write(`Shutdown failed: ${(error as Error).stack}\n`)
+        process.exit(1)
+      }
+    })()
+  }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Tunedeck could not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+  process.exit(1)
+})

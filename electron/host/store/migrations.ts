@@ -1,0 +1,89 @@
+/**
+ * The database schema, as numbered migrations kept in code. `user_version`
+ * records how many have run; each runs once, in its own transaction.
+ * Never edit a migration that has shipped: append a new one.
+ */
+import type { Database } from 'better-sqlite3'
+
+/** Migration N (1-based) is `migrations[N - 1]`. */
+export const migrations: readonly string[] = [
+  // 1: jobs, their metrics, checkpoints, ingested event seqs and settings.
+  `
+  CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    config TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    step INTEGER NOT NULL DEFAULT 0,
+    total_steps INTEGER NOT NULL DEFAULT 0,
+    loss REAL,
+    tokens_per_second REAL,
+    error TEXT,
+    adapter_path TEXT,
+    queue_position INTEGER,
+    pid INTEGER,
+    pid_start_time TEXT,
+    last_event_time REAL,
+    events_offset INTEGER NOT NULL DEFAULT 0,
+    paused_checkpoint TEXT
+  );
+  CREATE INDEX jobs_by_status ON jobs (status);
+
+  CREATE TABLE metrics (
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    loss REAL NOT NULL,
+    lr REAL NOT NULL,
+    grad_norm REAL,
+    tokens INTEGER NOT NULL,
+    epoch REAL NOT NULL,
+    tokens_per_second REAL NOT NULL,
+    time REAL NOT NULL,
+    PRIMARY KEY (job_id, step)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE ingested_events (
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (job_id, seq)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE checkpoints (
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    loss REAL,
+    time REAL NOT NULL,
+    bytes INTEGER NOT NULL,
+    PRIMARY KEY (job_id, name)
+  );
+
+  CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
+]
+
+/**
+ * Brings the database up to the newest schema. Refuses a database written by
+ * a newer Tunedeck, whose tables this version may misread.
+ */
+export function migrate(db: Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number
+  if (current > migrations.length) {
+    throw new Error(
+      `${db.name} has schema version ${current}, newer than this Tunedeck understands (${migrations.length}); update Tunedeck or use another data directory`,
+    )
+  }
+  for (let index = current; index < migrations.length; index += 1) {
+    db.transaction(() => {
+      db.exec(migrations[index] as string)
+      db.pragma(`user_version = ${index + 1}`)
+    })()
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * serve's command line: flags, their defaults, and the data folder Electron
+ * would use, so the headless host and the app share one data directory.
+ */
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+/** Everything serve needs, resolved to absolute paths. */
+export interface ServeSettings {
+  port: number
+  bindHost: string
+  dataDir: string
+  resourcesDir: string
+  pythonRuntimeDir: string
+  rendererDir: string
+}
+
+export const usage = `Usage: node out/main/serve.js [options]
+
+  --port N                 port to listen on (default 5780; 0 picks a free one)
+  --host ADDR              127.0.0.1 (default) or localhost; serve never listens beyond this machine
+  --data-dir DIR           data folder (default TUNEDECK_DATA_DIR, else the app's own folder)
+  --resources-dir DIR      packaged resources (default <repo>/resources)
+  --python-runtime-dir DIR the trainer package (default <repo>/python-runtime)
+  --renderer-dir DIR       the built renderer (default <repo>/out/renderer)
+  --help                   print this text
+`
+
+/** The folder Electron's app.getPath('userData') gives an app named Tunedeck. */
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+  if (env.TUNEDECK_DATA_DIR) return resolve(env.TUNEDECK_DATA_DIR)
+  if (platform === 'win32') return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'Tunedeck')
+  if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'Tunedeck')
+  return join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'Tunedeck')
+}
+
+/** A mistake on the command line; serve prints it with the usage and exits 2. */
+export class UsageError extends Error {}
+
+const valueFlags = ['--port', '--host', '--data-dir', '--resources-dir', '--python-runtime-dir', '--renderer-dir'] as const
+
+/**
+ * Parses serve's flags (`--flag value` or `--flag=value`); `repoDir` is the
+ * checkout or install folder the default paths hang off. Returns null for --help.
+ */
+export function parseServeArgs(argv: string[], repoDir: string, env: NodeJS.ProcessEnv = process.env): ServeSettings | null {
+  const values = new Map<string, string>()
+  for (let index = 0; index < argv.length; index += 1) {
+    const arg = argv[index] ?? ''
+    if (arg === '--help' || arg === '-h') return null
+    const [flag = '', inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg]
+    if (!(valueFlags as readonly string[]).includes(flag)) throw new UsageError(`Unknown option ${arg}.`)
+    const value = inline ?? argv[(index += 1)]
+    if (value === undefined || value === '') throw new UsageError(`${flag} needs a value.`)
+    values.set(flag, value)
+  }
+  const portText = values.get('--port') ?? '5780'
+  const port = Number(portText)
+  if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`--port ${portText}: give a whole number from 0 to 65535.`)
+  const bindHost = values.get('--host') ?? '127.0.0.1'
+  if (bindHost !== '127.0.0.1' && bindHost !== 'localhost') {
+    throw new UsageError(`--host ${bindHost}: serve listens on 127.0.0.1 only; the token would cross the network in clear text.`)
+  }
+  const path = (flag: string, fallback: string): string => resolve(values.get(flag) ?? fallback)
+  return {
+    port,
+    bindHost: '127.0.0.1',
+    dataDir: values.has('--data-dir') ? path('--data-dir', '') : defaultDataDir(env),
+    resourcesDir: path('--resources-dir', join(repoDir, 'resources')),
+    pythonRuntimeDir: path('--python-runtime-dir', join(repoDir, 'python-runtime')),
+    rendererDir: path('--renderer-dir', join(repoDir, 'out', 'renderer')),
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The host inside the Electron app: main starts this file (out/main/host.js)
+ * with utilityProcess.fork and talks to it over a MessagePort. It must not
+ * import electron; the few pieces of Electron's API it touches are declared
+ * below.
+ *
+ * Protocol with main, on process.parentPort:
+ *   main -> host  {kind:'init', dataDir, resourcesDir, pythonRuntimeDir, appVersion}, with one
+ *                 MessagePort in ports[0]; WireRequests then arrive on that port, and
+ *                 WireResponses and WireEvents leave on it.
+ *   host -> main  {kind:'ready'} once the host has started, or {kind:'init-failed', message}.
+ *   main -> host  {kind:'shutdown'}: running jobs pause with a checkpoint, then
+ *   host -> main  {kind:'shutdown-done'} and the process exits.
+ */
+import type { WireEvent, WireRequest, WireResponse } from '../shared/api'
+import { appError } from '../shared/errors'
+import { createHost, type Host } from './host'
+
+/** The part of Electron's MessagePortMain the host uses. */
+interface PortMain {
+  on(event: 'message', listener: (event: { data: unknown }) => void): void
+  on(event: 'close', listener: () => void): void
+  postMessage(message: unknown): void
+  start(): void
+}
+
+/** The part of Electron's utility-process parentPort the host uses. */
+interface ParentPort {
+  on(event: 'message', listener: (event: { data: unknown; ports: PortMain[] }) => void): void
+  postMessage(message: unknown): void
+}
+
+/** What main sends first. */
+interface InitMessage {
+  kind: 'init'
+  dataDir: string
+  resourcesDir: string
+  pythonRuntimeDir: string
+  appVersion: string
+}
+
+const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort
+if (!parentPort) {
+  process.stderr.write('out/main/host.js runs inside the Tunedeck app; for a headless host run out/main/serve.js.\n')
+  process.exit(2)
+}
+
+let host: Host | null = null
+
+function isRequest(data: unknown): data is WireRequest {
+  const value = data as Partial<WireRequest> | null
+  return value?.kind === 'request' && typeof value.id === 'number' && typeof value.route === 'string'
+}
+
+function serve(port: PortMain, running: Host): void {
+  port.on('message', ({ data }) => {
+    if (!isRequest(data)) return
+    void running.dispatch(data.route, data.input).then((result) => {
+      const response: WireResponse = result.ok
+        ? { kind: 'response', id: data.id, ok: true, output: result.output }
+        : { kind: 'response', id: data.id, ok: false, error: result.error }
+      port.postMessage(response)
+    })
+  })
+  running.subscribe((event, payload) => {
+    const message: WireEvent = { kind: 'event', event, payload }
+    port.postMessage(message)
+  })
+  port.start()
+}
+
+async function init(message: InitMessage, port: PortMain | undefined): Promise<void> {
+  if (host) return
+  if (!port) throw new Error('The init message carried no MessagePort.')
+  const created = createHost({
+    dataDir: message.dataDir,
+    resourcesDir: message.resourcesDir,
+    pythonRuntimeDir: message.pythonRuntimeDir,
+    appVersion: message.appVersion,
+  })
+  host = created
+  // Requests that arrive while the host recovers old jobs wait inside dispatch.
+  serve(port, created)
+  await created.start()
+  parentPort?.postMessage({ kind: 'ready' })
+}
+
+async function shutdown(): Promise<void> {
+  try {
+    await host?.shutdown()
+  } catch (error) {
+    process.stderr.write(`Host shutdown failed: ${(error as Error).stack}\n`)
+  }
+  parentPort?.postMessage({ kind: 'shutdown-done' })
+  // Give the message a moment to leave before the process goes.
+  setTimeout(() => process.exit(0), 50)
+}
+
+parentPort.on('message', ({ data, ports }) => {
+  const message = data as { kind?: string } | null
+  if (message?.kind === 'init') {
+    init(message as InitMessage, ports[0]).catch((error: Error) => {
+      process.stderr.write(`Host start failed: ${error.stack}\n`)
+      parentPort?.postMessage({ kind: 'init-failed', message: appError('internal', error.message).message })
+    })
+  } else if (message?.kind === 'shutdown') {
+    void shutdown()
+  }
+})

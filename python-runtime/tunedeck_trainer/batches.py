@@ -1,0 +1,94 @@
+"""Deterministic batching: each epoch is a permutation seeded with seed + epoch.
+
+An epoch is a list of micro-batches of ``batchSize`` examples; an optimizer step takes
+``gradientAccumulation`` of them (the last step of an epoch may take fewer). The position
+inside an epoch (micro-batches consumed) is all a checkpoint needs to continue the same order.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+IGNORE_INDEX = -100
+
+
+@dataclass
+class MicroBatch:
+    """Right-padded tensors for one forward pass."""
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    labels: torch.Tensor
+    tokens: int  # non-padding tokens
+    label_tokens: int  # tokens that count towards the loss (after the causal shift)
+    # Packed rows: positions restart at 0 for each example; the model is then called without
+    # attention_mask and transformers builds a block-diagonal mask from the positions.
+    position_ids: torch.Tensor | None = None
+
+    def to(self, device: torch.device) -> "MicroBatch":
+        """The same batch on ``device``."""
+        return MicroBatch(
+            self.input_ids.to(device), self.attention_mask.to(device), self.labels.to(device),
+            self.tokens, self.label_tokens,
+            None if self.position_ids is None else self.position_ids.to(device),
+        )
+
+
+def label_token_count(labels: list[int]) -> int:
+    """Tokens of one example that the loss sees: labels after the first position, not masked."""
+    return sum(1 for label in labels[1:] if label != IGNORE_INDEX)
+
+
+def collate(examples: list[dict[str, list[int]]], pad_id: int) -> MicroBatch:
+    """Pads examples on the right; padding is masked out of attention and loss."""
+    width = max(len(example["input_ids"]) for example in examples)
+    input_ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(examples), width), dtype=torch.long)
+    labels = torch.full((len(examples), width), IGNORE_INDEX, dtype=torch.long)
+    packed = "position_ids" in examples[0]
+    # Padding of a packed row is one more "sequence" (positions from 0) that nothing attends to.
+    positions = torch.arange(width).repeat(len(examples), 1) if packed else None
+    for row, example in enumerate(examples):
+        length = len(example["input_ids"])
+        input_ids[row, :length] = torch.tensor(example["input_ids"], dtype=torch.long)
+        attention[row, :length] = 1
+        labels[row, :length] = torch.tensor(example["labels"], dtype=torch.long)
+        if positions is not None:
+            positions[row, :length] = torch.tensor(example["position_ids"], dtype=torch.long)
+            positions[row, length:] = torch.arange(width - length)
+    tokens = int(attention.sum())
+    label_tokens = int((labels[:, 1:] != IGNORE_INDEX).sum())
+    return MicroBatch(input_ids, attention, labels, tokens, label_tokens, positions)
+
+
+def epoch_micro_batches(count: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """Example indices of each micro-batch of ``epoch``, from a generator seeded with seed + epoch."""
+    generator = torch.Generator().manual_seed(seed + epoch)
+    order = torch.randperm(count, generator=generator).tolist()
+    return [order[start:start + batch_size] for start in range(0, count, batch_size)]
+
+
+def steps_per_epoch(count: int, batch_size: int, accumulation: int) -> int:
+    """Optimizer steps in one full epoch."""
+    return math.ceil(math.ceil(count / batch_size) / accumulation)
+
+
+def total_steps(count: int, batch_size: int, accumulation: int, epochs: float, max_steps: int | None) -> int:
+    """Optimizer steps of the whole run: maxSteps when set, else (a fraction of) the epochs."""
+    if max_steps is not None:
+        return max_steps
+    return max(1, math.ceil(steps_per_epoch(count, batch_size, accumulation) * epochs - 1e-9))
+
+
+def linear_schedule(warmup: int, total: int):
+    """Learning-rate factor: linear warmup over ``warmup`` steps, then linear decay to 0 at ``total``."""
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return step / max(1, warmup)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return factor

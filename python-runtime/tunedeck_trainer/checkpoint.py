@@ -1,0 +1,226 @@
+"""Checkpoints: DIR/checkpoints/<name>/ with everything needed to continue exactly.
+
+A checkpoint folder holds the adapter (adapter_model.safetensors + adapter_config.json),
+optimizer.pt, scheduler.pt, scaler.pt (fp16 only), rng.pt and state.json. It is written into
+``checkpoints/.tmp-<name>/`` and renamed into place only when whole; state.json with
+``"complete": true`` is written last. A loader accepts only a folder whose name does not start
+with "." and whose state.json says complete, so a process killed mid-save leaves nothing that
+looks usable.
+
+Imports torch only inside the functions that need it, so the runner can check resumeFrom and
+initFrom before paying for the import.
+
+Test hook: TUNEDECK_CHECKPOINT_SAVE_DELAY=<seconds> sleeps inside the save, after the weights
+are written and before state.json, so a test can kill the process mid-save.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .config import JobConfig, resolve_path
+from .errors import TrainerError
+
+STATE_FILE = "state.json"
+
+
+def checkpoints_dir(job_dir: Path) -> Path:
+    """Where a job's checkpoints live."""
+    return job_dir / "checkpoints"
+
+
+def read_state(folder: Path) -> dict[str, Any] | None:
+    """The state.json of a complete checkpoint folder, or None when the folder is not one."""
+    if folder.name.startswith(".") or not folder.is_dir():
+        return None
+    try:
+        state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) and state.get("complete") is True else None
+
+
+def list_checkpoints(job_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Every complete checkpoint of a job, oldest step first."""
+    root = checkpoints_dir(job_dir)
+    found = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        state = read_state(folder)
+        if state is not None:
+            found.append((folder, state))
+    return sorted(found, key=lambda item: (item[1].get("step", 0), item[0].name))
+
+
+def rng_state() -> dict[str, Any]:
+    """Every random stream the training loop draws from."""
+    import numpy as np
+    import torch
+
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    """Puts back what ``rng_state`` captured."""
+    import numpy as np
+    import torch
+
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def folder_bytes(folder: Path) -> int:
+    """Total size of the files under ``folder``."""
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+
+
+def save_checkpoint(
+    job_dir: Path,
+    name: str,
+    *,
+    model: Any,
+    optimizer: Any,
+    scheduler: Any,
+    scaler: Any,
+    state: dict[str, Any],
+) -> tuple[Path, int]:
+    """Writes checkpoint ``name`` atomically and returns its folder and size in bytes."""
+    import torch
+
+    root = checkpoints_dir(job_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    temporary = root / f".tmp-{name}"
+    if temporary.exists():
+        shutil.rmtree(temporary)  # left by a process killed mid-save
+    temporary.mkdir()
+    model.save_pretrained(temporary)
+    torch.save(optimizer.state_dict(), temporary / "optimizer.pt")
+    torch.save(scheduler.state_dict(), temporary / "scheduler.pt")
+    if scaler is not None:
+        torch.save(scaler.state_dict(), temporary / "scaler.pt")
+    torch.save(rng_state(), temporary / "rng.pt")
+    delay = float(os.environ.get("TUNEDECK_CHECKPOINT_SAVE_DELAY", "0") or 0)
+    if delay > 0:
+        print(f"[tunedeck] test hook: sleeping {delay:g}s inside the checkpoint save", flush=True)
+        time.sleep(delay)
+    (temporary / STATE_FILE).write_text(json.dumps({**state, "complete": True}, indent=2), encoding="utf-8")
+    _fsync_tree(temporary)
+    final = root / name
+    retired = None
+    if final.exists():
+        # Replacing a checkpoint of the same name: move the old one aside first so that at every
+        # moment either the old or the new folder is the complete one.
+        retired = root / f".old-{name}-{uuid.uuid4().hex[:8]}"
+        os.rename(final, retired)
+    os.rename(temporary, final)
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)
+    return final, folder_bytes(final)
+
+
+def remove_partial(job_dir: Path) -> list[str]:
+    """Deletes what killed saves left behind (.tmp-* and .old-* folders); returns their names."""
+    root = checkpoints_dir(job_dir)
+    leftovers = [folder for folder in root.iterdir() if folder.name.startswith((".tmp-", ".old-"))] if root.is_dir() else []
+    for folder in leftovers:
+        shutil.rmtree(folder, ignore_errors=True)
+    return [folder.name for folder in leftovers]
+
+
+def prune_periodic(job_dir: Path, keep: int) -> list[str]:
+    """Deletes all but the newest ``keep`` periodic checkpoints; returns the names deleted."""
+    periodic = [(folder, state) for folder, state in list_checkpoints(job_dir) if state.get("kind") == "periodic"]
+    doomed = periodic[:-keep] if keep > 0 else periodic
+    for folder, _ in doomed:
+        # Rename first so a half-deleted folder never looks like a checkpoint.
+        trash = folder.parent / f".old-{folder.name}-{uuid.uuid4().hex[:8]}"
+        os.rename(folder, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+    return [folder.name for folder, _ in doomed]
+
+
+def load_training_state(folder: Path, optimizer: Any, scheduler: Any, scaler: Any) -> dict[str, Any]:
+    """Loads optimizer, scheduler and scaler state; returns the saved RNG state to restore later."""
+    import torch
+
+    optimizer.load_state_dict(torch.load(folder / "optimizer.pt", map_location="cpu", weights_only=False))
+    scheduler.load_state_dict(torch.load(folder / "scheduler.pt", map_location="cpu", weights_only=False))
+    if scaler is not None and (folder / "scaler.pt").exists():
+        scaler.load_state_dict(torch.load(folder / "scaler.pt", map_location="cpu", weights_only=False))
+    return torch.load(folder / "rng.pt", map_location="cpu", weights_only=False)
+
+
+def check_compatible(state: dict[str, Any], config: JobConfig, job_dir: Path, field: str, where: Path) -> None:
+    """Refuses a checkpoint trained on another base model or with another LoRA shape."""
+    base = str(resolve_path(job_dir, config.model.path).resolve())
+    if state.get("baseModel") != base:
+        raise TrainerError(
+            f"model.path: checkpoint {where} was trained on {state.get('baseModel')}, this job uses {base}; "
+            f"use the same model or another checkpoint ({field})", "model.path",
+        )
+    if state.get("loraRank") != config.lora.rank:
+        raise TrainerError(
+            f"lora.rank: checkpoint {where} has LoRA rank {state.get('loraRank')}, this job asks for "
+            f"{config.lora.rank}; set lora.rank to {state.get('loraRank')} or choose another checkpoint ({field})",
+            "lora.rank",
+        )
+    wanted = config.lora.target_modules
+    saved = state.get("targetModules")
+    if (saved if isinstance(saved, str) else sorted(saved or [])) != (wanted if isinstance(wanted, str) else sorted(wanted)):
+        raise TrainerError(
+            f"lora.targetModules: checkpoint {where} adapts {saved}, this job asks for "
+            f"{wanted if isinstance(wanted, str) else list(wanted)}; make them match ({field})",
+            "lora.targetModules",
+        )
+
+
+def find_resume(config: JobConfig, job_dir: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The checkpoint folder and state named by resumeFrom, checked against this config."""
+    name = config.resume_from
+    if name is None:
+        return None
+    folder = checkpoints_dir(job_dir) / name
+    state = read_state(folder)
+    if state is None:
+        available = ", ".join(found.name for found, _ in list_checkpoints(job_dir)) or "none"
+        raise TrainerError(
+            f"resumeFrom: no complete checkpoint named {name!r} in {folder.parent} (available: {available})",
+            "resumeFrom",
+        )
+    check_compatible(state, config, job_dir, "resumeFrom", folder)
+    return folder, state
+
+
+def find_init(config: JobConfig, job_dir: Path) -> Path | None:
+    """The checkpoint folder named by initFrom, checked against this config."""
+    if config.init_from is None:
+        return None
+    folder = resolve_path(job_dir, config.init_from)
+    state = read_state(folder)
+    if state is None:
+        raise TrainerError(f"initFrom: {folder} is not a complete checkpoint folder (it needs state.json)", "initFrom")
+    check_compatible(state, config, job_dir, "initFrom", folder)
+    return folder

@@ -1,0 +1,41 @@
+"""Command line for the dataset layer; the host runs it for the UI's dataset preview.
+
+    python -m tunedeck_trainer.data preview --path P [--format F] [--columns JSON] [--limit N]
+
+Prints the preview as one JSON object on stdout. Exit code 0 when the file was read (bad rows
+are listed in "errors"), 1 when it could not be ("ok": false), 2 for wrong arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .formats import FORMATS
+from .preview import preview
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parses arguments, prints the preview JSON, returns the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m tunedeck_trainer.data")
+    commands = parser.add_subparsers(dest="command", required=True)
+    show = commands.add_parser("preview", help="print the detected format, counts, first records and errors")
+    show.add_argument("--path", required=True)
+    show.add_argument("--format", default="auto", choices=("auto", *FORMATS))
+    show.add_argument("--columns", default="{}", help='JSON object, e.g. {"instruction": "question"}')
+    show.add_argument("--limit", type=int, default=20)
+    arguments = parser.parse_args(argv)
+    try:
+        columns = json.loads(arguments.columns)
+    except json.JSONDecodeError as error:
+        parser.error(f"--columns is not valid JSON ({error})")
+    if not isinstance(columns, dict):
+        parser.error("--columns must be a JSON object")
+    result = preview(arguments.path, arguments.format, columns, arguments.limit)
+    sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

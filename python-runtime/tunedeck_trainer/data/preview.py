@@ -1,0 +1,34 @@
+"""preview: what the UI shows before training, read with the same loader as training."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import DatasetError
+from .loader import MAX_ERRORS, read_dataset
+
+
+def preview(path: str, format: str = "auto", columns: dict[str, str] | None = None, limit: int = 20) -> dict[str, Any]:
+    """A JSON-serialisable summary of ``path``.
+
+    ``ok`` is False when the file itself cannot be read (``error`` says why). Otherwise
+    ``format`` (detected or given), ``rows`` read, ``usable`` and ``skipped`` counts, the file's
+    ``columns`` (the first row's keys, for the column mapping), the first ``limit`` normalised
+    ``records`` and the bad rows' ``errors`` (at most 100; each with row, unit, field, message).
+    """
+    try:
+        loaded = read_dataset(path, format, columns, bad_rows="skip")
+    except DatasetError as error:
+        return {"ok": False, "path": path, "error": error.to_json()}
+    return {
+        "ok": True,
+        "path": path,
+        "format": loaded.format,
+        "rows": loaded.rows,
+        "usable": len(loaded.records),
+        "skipped": loaded.skipped,
+        "columns": loaded.columns,
+        "records": loaded.records[: max(0, limit)],
+        "errors": [error.to_json() for error in loaded.errors[:MAX_ERRORS]],
+        "notes": loaded.notes,
+    }

@@ -1,0 +1,192 @@
+"""Loading for the SFT recipe: device and precision, tokenizer, data, base model and LoRA.
+
+Every failure a user can cause raises TrainerError naming the config field it is about.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .batches import label_token_count
+from .config import JobConfig, LoraSettings, resolve_path
+from .errors import TrainerError
+
+
+@dataclass(frozen=True)
+class Precision:
+    """Where and how to compute: ``dtype`` of the base weights, autocast and loss scaling."""
+
+    device: torch.device
+    dtype: torch.dtype
+    autocast: bool
+    scaler: bool
+
+    @property
+    def name(self) -> str:
+        """float32, bfloat16 or float16."""
+        return str(self.dtype).removeprefix("torch.")
+
+
+def resolve_precision(requested: str) -> Precision:
+    """CPU trains in fp32; CUDA in bf16 where supported, else fp16 with a GradScaler ("auto")."""
+    cuda = torch.cuda.is_available()
+    device = torch.device("cuda" if cuda else "cpu")
+    if requested == "auto":
+        requested = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if cuda else "fp32"
+    if requested == "fp32":
+        return Precision(device, torch.float32, autocast=False, scaler=False)
+    if requested == "bf16":
+        if cuda and not torch.cuda.is_bf16_supported():
+            raise TrainerError("training.precision: this GPU cannot compute in bf16; use fp16 or auto", "training.precision")
+        return Precision(device, torch.bfloat16, autocast=True, scaler=False)
+    if not cuda:
+        raise TrainerError("training.precision: fp16 needs a CUDA GPU; use auto or fp32 on this machine", "training.precision")
+    return Precision(device, torch.float16, autocast=True, scaler=True)
+
+
+def seed_everything(seed: int) -> None:
+    """Seeds Python, NumPy and torch (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def load_tokenizer(path: Path) -> Any:
+    """The model's tokenizer, with a pad token (the eos token when the model has none)."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+    except Exception as error:  # transformers raises many kinds here
+        raise TrainerError(f"model.path: cannot load a tokenizer from {path}: {error}", "model.path") from error
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+@dataclass
+class Data:
+    """Encoded examples for training and validation, and the counts for the dataset event."""
+
+    train: list[dict[str, list[int]]]
+    validation: list[dict[str, list[int]]]
+    format: str
+    skipped: int
+    truncated: int
+    empty: int  # examples with no token to learn from (dropped)
+    packed_from: int = 0  # with training.packing: how many examples the packed rows hold
+
+
+def load_data(config: JobConfig, job_dir: Path, tokenizer: Any) -> Data:
+    """Reads, splits (deterministically by seed) and tokenises the dataset."""
+    from .data import DatasetError, encode_records, load_records
+
+    dataset = config.dataset
+    path = resolve_path(job_dir, dataset.path)
+    if not path.is_file() or not os.access(path, os.R_OK):
+        what = "no file" if not path.exists() else "cannot read the file"
+        raise TrainerError(f"dataset.path: {what} at {path}; choose a readable dataset file", "dataset.path")
+    try:
+        loaded = load_records(str(path), format=dataset.format, columns=dict(dataset.columns), bad_rows=dataset.bad_rows)
+    except DatasetError as error:
+        raise TrainerError(f"dataset.path: {error}", "dataset.path") from error
+    except OSError as error:
+        raise TrainerError(f"dataset.path: cannot read {path}: {error}", "dataset.path") from error
+    if loaded.format == "preference":
+        raise TrainerError(
+            f"dataset.format: {path} holds preference pairs (prompt/chosen/rejected); SFT needs "
+            "conversations or text", "dataset.format",
+        )
+    records = list(loaded.records)
+    if not records:
+        raise TrainerError(f"dataset.path: {path} has no usable rows", "dataset.path")
+    validation_records: list[dict[str, Any]] = []
+    if dataset.validation_split > 0 and len(records) >= 2:
+        order = torch.randperm(len(records), generator=torch.Generator().manual_seed(config.training.seed)).tolist()
+        held = min(len(records) - 1, max(1, round(len(records) * dataset.validation_split)))
+        held_out = set(order[:held])
+        validation_records = [record for index, record in enumerate(records) if index in held_out]
+        records = [record for index, record in enumerate(records) if index not in held_out]
+    training = config.training
+    try:
+        train = encode_records(tokenizer, records, training.max_seq_length, train_on_inputs=training.train_on_inputs)
+        validation = (
+            encode_records(tokenizer, validation_records, training.max_seq_length, train_on_inputs=training.train_on_inputs)
+            if validation_records else None
+        )
+    except DatasetError as error:
+        raise TrainerError(f"dataset.path: {error}", "dataset.path") from error
+    usable = [example for example in train.examples if label_token_count(example["labels"]) > 0]
+    if not usable:
+        raise TrainerError(
+            f"dataset.path: no example in {path} has a response token left to learn from "
+            "(check the format and training.maxSeqLength)", "dataset.path",
+        )
+    held_examples = [e for e in (validation.examples if validation else []) if label_token_count(e["labels"]) > 0]
+    packed_from = 0
+    if training.packing:
+        from .data import pack_examples
+
+        packed_from, usable = len(usable), pack_examples(usable, training.max_seq_length)
+    return Data(
+        train=usable,
+        validation=held_examples,
+        format=loaded.format,
+        skipped=int(loaded.skipped),
+        truncated=int(train.truncated) + (int(validation.truncated) if validation else 0),
+        empty=len(train.examples) - (packed_from or len(usable)),
+        packed_from=packed_from,
+    )
+
+
+def load_model(path: Path, precision: Precision) -> Any:
+    """The base causal LM on the training device, with SDPA attention."""
+    from transformers import AutoModelForCausalLM
+
+    try:
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=precision.dtype, attn_implementation="sdpa")
+    except Exception as error:
+        raise TrainerError(f"model.path: cannot load a causal language model from {path}: {error}", "model.path") from error
+    return model.to(precision.device)
+
+
+def apply_lora(model: Any, lora: LoraSettings) -> Any:
+    """Wraps the model in a fresh LoRA adapter shaped by ``lora``."""
+    from peft import LoraConfig, get_peft_model
+
+    targets = lora.target_modules if lora.target_modules == "all-linear" else list(lora.target_modules)
+    peft_config = LoraConfig(
+        r=lora.rank,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=targets,
+        use_rslora=lora.rslora,
+        use_dora=lora.dora,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+    try:
+        return get_peft_model(model, peft_config)
+    except ValueError as error:
+        raise TrainerError(f"lora.targetModules: {error}", "lora.targetModules") from error
+
+
+def load_adapter_weights(model: Any, folder: Path, field: str) -> None:
+    """Copies saved adapter weights into the LoRA layers; every LoRA tensor must be present."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    weights = folder / "adapter_model.safetensors"
+    if not weights.is_file():
+        raise TrainerError(f"{field}: {folder} has no adapter_model.safetensors", field)
+    result = set_peft_model_state_dict(model, load_file(str(weights)))
+    missing = [key for key in result.missing_keys if "lora_" in key]
+    if missing:
+        raise TrainerError(f"{field}: {folder} does not fit this adapter (missing {missing[0]})", field)

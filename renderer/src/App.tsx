@@ -1,0 +1,47 @@
+/** The window: sidebar on the left, the open page on the right, a notice while disconnected. */
+import { useNavigationStore } from './stores/navigation'
+import { useConnectionStore } from './stores/sync'
+import { HomeView } from './views/HomeView'
+import { JobView } from './views/JobView'
+import { NewJobView } from './views/NewJobView'
+import { SetupView } from './views/SetupView'
+import { Sidebar } from './views/Sidebar'
+
+function ConnectionNotice() {
+  const connection = useConnectionStore((state) => state.connection)
+  if (connection.status === 'open') return null
+  if (connection.status === 'connecting' && !connection.reconnected) return null
+  return (
+    <div className="connection-notice" data-testid="connection-notice" role="status">
+      The connection to the Tunedeck host was lost; reconnecting…
+    </div>
+  )
+}
+
+/** The root component. */
+export function App() {
+  const page = useNavigationStore((state) => state.page)
+  let content
+  switch (page.name) {
+    case 'job':
+      content = <JobView key={page.jobId} jobId={page.jobId} />
+      break
+    case 'new':
+      content = <NewJobView />
+      break
+    case 'setup':
+      content = <SetupView />
+      break
+    default:
+      content = <HomeView />
+  }
+  return (
+    <div className="app">
+      <Sidebar />
+      <main className="main">
+        <ConnectionNotice />
+        {content}
+      </main>
+    </div>
+  )
+}

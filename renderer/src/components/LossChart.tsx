@@ -1,0 +1,87 @@
+/**
+ * The live loss chart. One chart.js instance per mount, updated in place
+ * without animation: new points are pushed onto the dataset when the history
+ * only grew, and the dataset is rebuilt only when earlier points changed.
+ */
+import { useEffect, useRef } from 'react'
+import { Chart, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartConfiguration } from 'chart.js'
+import type { MetricPoint } from '../../../electron/shared/jobs'
+
+Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip)
+
+type XY = { x: number; y: number }
+
+const grid = 'rgba(255,255,255,0.06)'
+const ticks = '#8b93a7'
+
+function configuration(): ChartConfiguration<'line', XY[]> {
+  return {
+    type: 'line',
+    data: {
+      datasets: [
+        {
+          label: 'loss',
+          data: [],
+          borderColor: '#6ea8fe',
+          backgroundColor: '#6ea8fe',
+          borderWidth: 2,
+          pointRadius: 0,
+          pointHitRadius: 6,
+          tension: 0.2,
+        },
+      ],
+    },
+    options: {
+      animation: false,
+      parsing: false,
+      normalized: true,
+      responsive: true,
+      maintainAspectRatio: false,
+      interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      scales: {
+        x: { type: 'linear', title: { display: true, text: 'step', color: ticks }, grid: { color: grid }, ticks: { color: ticks, precision: 0 } },
+        y: { type: 'linear', title: { display: true, text: 'loss', color: ticks }, grid: { color: grid }, ticks: { color: ticks } },
+      },
+      plugins: { tooltip: { callbacks: { title: (items) => `step ${items[0]?.parsed.x ?? ''}` } } },
+    },
+  }
+}
+
+/** Props: the job's points sorted by step, and the planned number of steps for the x axis. */
+export function LossChart({ points, totalSteps }: { points: readonly MetricPoint[]; totalSteps: number }) {
+  const canvas = useRef<HTMLCanvasElement>(null)
+  const chart = useRef<Chart<'line', XY[]> | null>(null)
+  const shown = useRef<readonly MetricPoint[]>([])
+
+  useEffect(() => {
+    if (!canvas.current) return
+    chart.current = new Chart(canvas.current, configuration())
+    shown.current = []
+    return () => {
+      chart.current?.destroy()
+      chart.current = null
+    }
+  }, [])
+
+  useEffect(() => {
+    const instance = chart.current
+    const dataset = instance?.data.datasets[0]
+    if (!instance || !dataset) return
+    const previous = shown.current
+    const grew = previous.length <= points.length && (previous.length === 0 || points[previous.length - 1] === previous[previous.length - 1])
+    const fresh = grew ? points.slice(previous.length) : points
+    if (!grew) dataset.data.length = 0
+    for (const point of fresh) dataset.data.push({ x: point.step, y: point.loss })
+    shown.current = points
+    const xScale = instance.options.scales?.x
+    if (xScale) xScale.max = totalSteps > 0 ? totalSteps : undefined
+    instance.update('none')
+  }, [points, totalSteps])
+
+  return (
+    <div className="chart" data-testid="loss-chart" data-points={points.length}>
+      <canvas ref={canvas} aria-label={`Loss by step, ${points.length} points`} role="img" />
+      {points.length === 0 && <div className="chart-empty">The loss appears here after the first training step.</div>}
+    </div>
+  )
+}

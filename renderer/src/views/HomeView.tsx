@@ -1,0 +1,59 @@
+/** The start page: a one-click self-test and what the machine offers. */
+import { useState } from 'react'
+import { errorMessage } from '../api/errors'
+import { useJobsStore } from '../stores/jobs'
+import { useNavigationStore } from '../stores/navigation'
+import { useSystemStore } from '../stores/system'
+
+/** Shown when no job is open. */
+export function HomeView() {
+  const info = useSystemStore((state) => state.info)
+  const createJob = useJobsStore((state) => state.create)
+  const open = useNavigationStore((state) => state.open)
+  const [error, setError] = useState<string | null>(null)
+  const [busy, setBusy] = useState(false)
+
+  const selftest = async (): Promise<void> => {
+    setBusy(true)
+    setError(null)
+    try {
+      const job = await createJob({ model: { kind: 'selftest' } })
+      open({ name: 'job', jobId: job.id })
+    } catch (caught) {
+      setError(errorMessage(caught))
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  return (
+    <div className="page home">
+      <header className="page-header">
+        <h1>Fine-tune a model on your own GPU</h1>
+        <p className="muted">LoRA fine-tuning with live loss, GPU readings and the trainer's output, all on this machine.</p>
+      </header>
+      <div className="grid-2">
+        <section className="card">
+          <h2>Try it in a minute</h2>
+          <p className="muted">The self-test trains a tiny model on the CPU for a few steps, to check that Python, torch and the trainer work here.</p>
+          <button className="primary" data-testid="home-selftest" disabled={busy} onClick={() => void selftest()}>
+            {busy ? 'Starting…' : 'Run the self-test'}
+          </button>
+          {error && <p className="error-text">{error}</p>}
+        </section>
+        <section className="card">
+          <h2>This machine</h2>
+          {!info && <p className="muted">Asking the host…</p>}
+          {info && (
+            <ul className="plain">
+              <li>{info.python.found ? `Python ${info.python.version ?? ''} with torch ${info.python.torch ?? 'missing'}` : 'Python is not set up yet.'}</li>
+              <li>{info.gpu.available ? `${info.gpu.gpus.length} GPU${info.gpu.gpus.length === 1 ? '' : 's'}: ${info.gpu.gpus.map((gpu) => gpu.name).join(', ')}` : (info.gpu.reason ?? 'No NVIDIA GPU found.')}</li>
+              <li className="mono small">{info.dataDir}</li>
+            </ul>
+          )}
+          <button onClick={() => open({ name: 'setup' })}>Python set-up</button>
+        </section>
+      </div>
+    </div>
+  )
+}

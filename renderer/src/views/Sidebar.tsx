@@ -1,0 +1,95 @@
+/** The left column: new job, set-up, the jobs with their progress, and the queue switch. */
+import type { Job } from '../../../electron/shared/jobs'
+import { ProgressBar } from '../components/ProgressBar'
+import { StatusBadge } from '../components/StatusBadge'
+import { useJobsStore } from '../stores/jobs'
+import { useNavigationStore } from '../stores/navigation'
+import { useQueueStore } from '../stores/queue'
+import { useSystemStore } from '../stores/system'
+
+function JobRow({ job, selected }: { job: Job; selected: boolean }) {
+  const open = useNavigationStore((state) => state.open)
+  const fraction = job.totalSteps > 0 ? job.step / job.totalSteps : 0
+  return (
+    <li>
+      <button
+        className={`job-row${selected ? ' selected' : ''}`}
+        data-testid="job-row"
+        data-job-id={job.id}
+        aria-current={selected ? 'page' : undefined}
+        onClick={() => open({ name: 'job', jobId: job.id })}
+      >
+        <span className="job-row-top">
+          <span className="job-row-name" title={job.name}>
+            {job.name}
+          </span>
+          <StatusBadge status={job.status} testId="job-row-status" />
+        </span>
+        <ProgressBar value={job.status === 'completed' ? 1 : fraction} label={`${job.name} progress`} tone={job.status === 'failed' ? 'danger' : job.status === 'completed' ? 'ok' : 'accent'} />
+        <span className="job-row-bottom">
+          <span data-testid="job-row-progress">{job.totalSteps > 0 ? `${job.step} / ${job.totalSteps}` : 'not started'}</span>
+          {job.queuePosition !== null && <span data-testid="job-row-queue">#{job.queuePosition} in queue</span>}
+        </span>
+      </button>
+    </li>
+  )
+}
+
+function PythonStatus() {
+  const info = useSystemStore((state) => state.info)
+  const open = useNavigationStore((state) => state.open)
+  const page = useNavigationStore((state) => state.page)
+  const ready = info?.python.found && info.envState !== 'failed'
+  return (
+    <button className={`nav-link${page.name === 'setup' ? ' selected' : ''}`} data-testid="nav-setup" onClick={() => open({ name: 'setup' })}>
+      <span className={`dot ${info ? (ready ? 'dot-ok' : 'dot-warn') : ''}`} />
+      {info ? (ready ? `Python ${info.python.version ?? ''}` : 'Set up Python') : 'Python…'}
+      {info?.python.cudaAvailable && <span className="tag">CUDA</span>}
+    </button>
+  )
+}
+
+function QueueSwitch() {
+  const queue = useQueueStore((state) => state.state)
+  const error = useQueueStore((state) => state.error)
+  const setQueue = useQueueStore((state) => state.set)
+  if (!queue) return error ? <div className="sidebar-footer error-text small">{error}</div> : null
+  return (
+    <div className="sidebar-footer">
+      <span className="muted small">Queue {queue.running ? 'running' : 'stopped'}</span>
+      <button className="small" data-testid="queue-toggle" onClick={() => void setQueue({ running: !queue.running })}>
+        {queue.running ? 'Stop queue' : 'Start queue'}
+      </button>
+      {error && <div className="error-text small">{error}</div>}
+    </div>
+  )
+}
+
+/** The sidebar. */
+export function Sidebar() {
+  const jobs = useJobsStore((state) => state.list)
+  const loaded = useJobsStore((state) => state.loaded)
+  const loadError = useJobsStore((state) => state.loadError)
+  const page = useNavigationStore((state) => state.page)
+  const open = useNavigationStore((state) => state.open)
+  return (
+    <aside className="sidebar">
+      <button className="brand" onClick={() => open({ name: 'home' })}>
+        <span className="brand-mark">▲</span> Tunedeck
+      </button>
+      <button className="primary wide" data-testid="new-job-button" onClick={() => open({ name: 'new' })}>
+        + New job
+      </button>
+      <PythonStatus />
+      <h3 className="sidebar-heading">Jobs</h3>
+      {loadError && <p className="error-text small">{loadError}</p>}
+      {loaded && jobs.length === 0 && !loadError && <p className="muted small pad">No jobs yet.</p>}
+      <ul className="job-list" data-testid="job-list">
+        {jobs.map((job) => (
+          <JobRow key={job.id} job={job} selected={page.name === 'job' && page.jobId === job.id} />
+        ))}
+      </ul>
+      <QueueSwitch />
+    </aside>
+  )
+}

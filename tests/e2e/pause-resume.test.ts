@@ -1,0 +1,70 @@
+/**
+ * Pause and resume from the job page: the trainer stops at a checkpoint, the
+ * job shows paused with that checkpoint listed, resume continues the same job
+ * past the pause step, a named checkpoint can be saved on the way, and the
+ * chart ends with exactly one point per step.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chartPoints, createSelftestJob, jobStatus, openBrowser, screenshot, startServe, stopServe, withDiagnostics, type Served } from './harness'
+
+let served: Served | undefined
+let browser: Awaited<ReturnType<typeof openBrowser>> | undefined
+
+beforeAll(async () => {
+  served = await startServe()
+  browser = await openBrowser()
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await stopServe(served)
+})
+
+/** "40 / 180" from the progress stat, as numbers. */
+async function progress(page: import('playwright-core').Page): Promise<{ step: number; total: number }> {
+  const text = (await page.getByTestId('job-step').textContent()) ?? ''
+  const match = /(\d+) \/ (\d+)/.exec(text)
+  return { step: Number(match?.[1] ?? 0), total: Number(match?.[2] ?? 0) }
+}
+
+describe('pause and resume in the browser', () => {
+  it('pauses a running self-test job, resumes it and sees it complete', async () => {
+    const { page } = browser!
+    await page.goto(served!.url)
+    await withDiagnostics(page, served!, 'pause-resume', async () => {
+      // Fifteen epochs (180 steps, seconds on an idle CPU) so that it still runs when the button is pressed.
+      await createSelftestJob(page, { name: 'e2e pause-resume', epochs: '15' })
+      await expect.poll(() => chartPoints(page), { timeout: 120_000, interval: 250 }).toBeGreaterThanOrEqual(3)
+      expect(await jobStatus(page)).toBe('running')
+      expect(await page.getByTestId('action-resume').isDisabled()).toBe(true)
+
+      await page.getByTestId('action-pause').click()
+      await expect.poll(() => jobStatus(page), { timeout: 120_000, interval: 250 }).toBe('paused')
+      const paused = await progress(page)
+      expect(paused.step).toBeGreaterThanOrEqual(3)
+      expect(paused.step).toBeLessThan(paused.total)
+      expect(await page.getByTestId('action-pause').isDisabled()).toBe(true)
+      expect(await page.getByTestId('action-checkpoint').isDisabled()).toBe(true)
+      // The pause left a checkpoint to resume from.
+      await expect.poll(() => page.locator('[data-testid="checkpoint-row"]').count(), { timeout: 15_000 }).toBeGreaterThanOrEqual(1)
+      await screenshot(page, 'pause-resume-paused.png')
+
+      await page.getByTestId('action-resume').click()
+      await expect.poll(() => jobStatus(page), { timeout: 120_000, interval: 250 }).toBe('running')
+      await expect.poll(() => chartPoints(page), { timeout: 120_000, interval: 250 }).toBeGreaterThan(paused.step)
+
+      // A named checkpoint through the inline form, while it runs.
+      await page.getByTestId('action-checkpoint').click()
+      await page.getByTestId('checkpoint-name').fill('e2e-named')
+      await page.getByTestId('checkpoint-save').click()
+
+      await expect.poll(() => jobStatus(page), { timeout: 240_000, interval: 500 }).toBe('completed')
+      const done = await progress(page)
+      expect(done.step).toBe(paused.total)
+      // One point per step: the steps re-logged after the checkpoint replaced, not doubled.
+      expect(await chartPoints(page)).toBe(done.total)
+      await expect.poll(() => page.locator('[data-testid="checkpoint-row"][data-name="e2e-named"]').count(), { timeout: 15_000 }).toBe(1)
+      await screenshot(page, 'pause-resume.png')
+    })
+  })
+})

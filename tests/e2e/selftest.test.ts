@@ -1,0 +1,90 @@
+/**
+ * The self-test job end to end in a browser: serve refuses requests without
+ * its token, the form starts the tiny model on CPU, the loss chart and the
+ * terminal fill live, the job completes, and a reload brings it all back.
+ * Leaves test-results/selftest.png, copied to docs/screenshot.png for the README.
+ */
+import { copyFileSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chartPoints, createSelftestJob, jobStatus, openBrowser, repoDir, screenshot, startServe, terminalRows, stopServe, withDiagnostics, type Served } from './harness'
+
+let served: Served | undefined
+let browser: Awaited<ReturnType<typeof openBrowser>> | undefined
+
+beforeAll(async () => {
+  served = await startServe()
+  browser = await openBrowser()
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await stopServe(served)
+})
+
+describe('self-test job in the browser', () => {
+  it('refuses the page without the token', async () => {
+    const withoutToken = new URL(served!.url)
+    withoutToken.search = ''
+    expect((await fetch(withoutToken)).status).toBe(401)
+    expect((await fetch(served!.url)).status).toBe(200)
+  })
+
+  it('shows the host’s field errors beside the fields they name', async () => {
+    const { page } = browser!
+    await page.goto(served!.url)
+    await page.getByTestId('new-job-button').click()
+    // Client-side range check first: nothing is sent.
+    await page.getByTestId('lora-rank').fill('0')
+    await page.getByTestId('submit-job').click()
+    await expect.poll(() => page.getByTestId('field-error-lora.rank').textContent()).toContain('from 1 to 1024')
+    await page.getByTestId('lora-rank').fill('')
+    // Then a model folder that does not exist: the host names the field.
+    await page.getByTestId('model-custom').check()
+    await page.getByTestId('model-path').fill('/nonexistent/model-folder')
+    await page.getByTestId('dataset-path').fill('/nonexistent/train.jsonl')
+    await page.getByTestId('submit-job').click()
+    await expect.poll(() => page.getByTestId('field-error-model.path').textContent()).toContain('/nonexistent/model-folder')
+  })
+
+  it('trains the self-test model with a live chart and terminal, and keeps them after a reload', async () => {
+    const { page } = browser!
+    await withDiagnostics(page, served!, 'selftest', async () => {
+    const started = Date.now()
+    const jobId = await createSelftestJob(page, { name: 'e2e self-test' })
+    expect(jobId).not.toBe('')
+
+    await expect.poll(() => chartPoints(page), { timeout: 120_000, interval: 500 }).toBeGreaterThanOrEqual(5)
+    await expect.poll(() => jobStatus(page), { timeout: 180_000, interval: 500 }).toBe('completed')
+    const trainedSeconds = (Date.now() - started) / 1000
+    // A completed job allows no action.
+    for (const action of ['pause', 'resume', 'cancel', 'checkpoint']) {
+      expect(await page.getByTestId(`action-${action}`).isDisabled(), action).toBe(true)
+    }
+    const points = await chartPoints(page)
+    const steps = (await page.getByTestId('job-step').textContent()) ?? ''
+    expect(steps).toMatch(/^(\d+) \/ \1\b/)
+    expect(points).toBe(Number(steps.split(' / ')[0]))
+
+    // The trainer's own output reaches xterm.js.
+    await expect.poll(async () => Number(await page.getByTestId('terminal').getAttribute('data-chars'))).toBeGreaterThan(0)
+    expect(await terminalRows(page)).toMatch(/step \d+\/\d+ \| loss/)
+
+    // The sidebar row shows the finished job.
+    const row = page.locator(`[data-testid="job-row"][data-job-id="${jobId}"]`)
+    await expect.poll(() => row.getByTestId('job-row-status').textContent()).toBe('completed')
+
+    await page.reload()
+    await page.getByTestId('job-page').waitFor()
+    await expect.poll(() => chartPoints(page)).toBe(points)
+    expect(await jobStatus(page)).toBe('completed')
+    await expect.poll(async () => Number(await page.getByTestId('terminal').getAttribute('data-chars'))).toBeGreaterThan(0)
+    await expect.poll(() => terminalRows(page)).toMatch(/step \d+\/\d+ \| loss/)
+
+    const file = await screenshot(page, 'selftest.png')
+    mkdirSync(join(repoDir, 'docs'), { recursive: true })
+    copyFileSync(file, join(repoDir, 'docs', 'screenshot.png'))
+    console.log(`self-test: ${points} points, completed ${trainedSeconds.toFixed(1)} s after submit`)
+    })
+  })
+})

@@ -1,0 +1,98 @@
+/**
+ * The handler map and dispatch: every declared route is handled (checked at
+ * run time as well as by the compiler), and a wrong route or input comes back
+ * as invalid_input naming the field, the way the new-job form shows it.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Handlers } from '../../electron/shared/api'
+import { fieldErrorsOf, type AppError } from '../../electron/shared/errors'
+import { routeNames } from '../../electron/shared/routes'
+import { createHandlers } from '../../electron/host/handlers'
+import { createHost, type DispatchResult, type Host } from '../../electron/host/host'
+import { JobService } from '../../electron/host/jobs/service'
+import { PythonEnvironment } from '../../electron/host/python/environment'
+import { GpuTelemetry } from '../../electron/host/gpu/telemetry'
+
+const repoDir = resolve(__dirname, '../..')
+const workDir = mkdtempSync(join(tmpdir(), 'tunedeck-handlers-'))
+let host: Host
+
+beforeAll(async () => {
+  host = createHost({
+    dataDir: join(workDir, 'host'),
+    resourcesDir: join(repoDir, 'resources'),
+    pythonRuntimeDir: join(repoDir, 'python-runtime'),
+    appVersion: '0.1.0-test',
+  })
+  await host.start()
+})
+
+afterAll(async () => {
+  await host?.shutdown()
+  rmSync(workDir, { recursive: true, force: true })
+})
+
+function errorOf(result: DispatchResult): AppError {
+  if (result.ok) throw new Error(`expected an error, got ${JSON.stringify(result.output)}`)
+  return result.error
+}
+
+describe('handlers', () => {
+  it('has exactly one handler per declared route', async () => {
+    const dataDir = join(workDir, 'map')
+    const python = new PythonEnvironment({ dataDir, pythonRuntimeDir: join(repoDir, 'python-runtime'), emit: () => undefined })
+    const jobs = new JobService({
+      dataDir,
+      pythonRuntimeDir: join(repoDir, 'python-runtime'),
+      resourcesDir: join(repoDir, 'resources'),
+      resolvePython: () => python.resolvePython(),
+      emit: () => undefined,
+    })
+    const telemetry = new GpuTelemetry()
+    const handlers: Handlers = createHandlers({ jobs, python, sampleGpu: () => telemetry.sample(), appVersion: 'x', dataDir })
+    expect(Object.keys(handlers).sort()).toEqual([...routeNames].sort())
+    for (const route of routeNames) expect(typeof handlers[route]).toBe('function')
+    await jobs.shutdown()
+  })
+
+  it('rejects an unknown route with invalid_input that names it', async () => {
+    const error = errorOf(await host.dispatch('jobs.explode', {}))
+    expect(error.code).toBe('invalid_input')
+    expect(error.message).toContain('jobs.explode')
+    // Prototype keys are not routes either.
+    expect(errorOf(await host.dispatch('constructor', {})).code).toBe('invalid_input')
+  })
+
+  it('rejects malformed input with invalid_input naming the field', async () => {
+    const missing = errorOf(await host.dispatch('jobs.get', {}))
+    expect(missing.code).toBe('invalid_input')
+    expect(missing.message).toMatch(/^Invalid input for jobs\.get: jobId: /)
+    expect(Object.keys(fieldErrorsOf(missing))).toEqual(['jobId'])
+
+    const nested = errorOf(await host.dispatch('jobs.create', { model: { kind: 'selftest' }, lora: { rank: 0, alpha: 16 } }))
+    expect(nested.code).toBe('invalid_input')
+    expect(nested.message).toContain('lora.rank')
+    expect(fieldErrorsOf(nested)).toHaveProperty(['lora.rank'])
+
+    const queue = errorOf(await host.dispatch('queue.set', { concurrency: 0 }))
+    expect(fieldErrorsOf(queue)).toHaveProperty('concurrency')
+  })
+
+  it("passes the engine's own errors through with their code and message", async () => {
+    const error = errorOf(await host.dispatch('jobs.get', { jobId: 'nope' }))
+    expect(error.code).toBe('not_found')
+    expect(error.message).toContain('nope')
+    // The result crosses process boundaries as JSON: nothing may be lost in the trip.
+    expect(JSON.parse(JSON.stringify(error))).toEqual(error)
+  })
+
+  it('answers routes with outputs that match their schemas', async () => {
+    const queue = await host.dispatch('queue.get', {})
+    expect(queue).toEqual({ ok: true, output: { running: true, concurrency: 1 } })
+    const list = await host.dispatch('jobs.list', undefined)
+    expect(list).toEqual({ ok: true, output: [] })
+  })
+})

@@ -1,0 +1,113 @@
+/**
+ * Shared set-up for the host's job-engine tests: a temporary data directory,
+ * a real JobService over a real SQLite file, and helpers that wait for what
+ * a user would see (a status, an event).
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { appError } from '../../electron/shared/errors'
+import type { EventName, EventPayload } from '../../electron/shared/events'
+import type { Job, JobStatus } from '../../electron/shared/jobs'
+import { JobService, type JobServiceOptions } from '../../electron/host/jobs/service'
+import type { TrainerCommand } from '../../electron/host/trainer/process'
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
+export const pythonRuntimeDir = path.join(repoRoot, 'python-runtime')
+export const resourcesDir = path.join(repoRoot, 'resources')
+export const fixtureTrainer = path.join(repoRoot, 'tests', 'fixtures', 'trainers', 'scripted.py')
+/** The trainer's interpreter; CI sets TUNEDECK_PYTHON. */
+export const python = process.env.TUNEDECK_PYTHON || 'python3'
+
+export interface Emitted {
+  event: EventName
+  payload: unknown
+}
+
+/** A temporary folder removed by `cleanup`. */
+export function temporaryDir(prefix = 'tunedeck-host-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+}
+
+/** A JobService over a data directory, recording every event it emits. */
+export class Harness {
+  readonly emitted: Emitted[] = []
+  readonly service: JobService
+
+  constructor(
+    readonly dataDir: string,
+    options: Partial<JobServiceOptions> = {},
+  ) {
+    this.service = new JobService({
+      dataDir,
+      pythonRuntimeDir,
+      resourcesDir,
+      resolvePython: async () => {
+        if (path.isAbsolute(python) && !fs.existsSync(python)) throw appError('python_missing', `no Python at ${python} (TUNEDECK_PYTHON)`)
+        return python
+      },
+      emit: <E extends EventName>(event: E, payload: EventPayload<E>) => this.emitted.push({ event, payload }),
+      ...options,
+    })
+  }
+
+  /** Payloads of one event kind, in order. */
+  payloads<E extends EventName>(event: E): EventPayload<E>[] {
+    return this.emitted.filter((item) => item.event === event).map((item) => item.payload as EventPayload<E>)
+  }
+
+  /** The statuses job.updated announced for a job, without repeats in a row. */
+  statuses(jobId: string): JobStatus[] {
+    const seen: JobStatus[] = []
+    for (const job of this.payloads('job.updated')) {
+      if (job.id === jobId && seen[seen.length - 1] !== job.status) seen.push(job.status)
+    }
+    return seen
+  }
+
+  jobDir(jobId: string): string {
+    return path.join(this.dataDir, 'jobs', jobId)
+  }
+
+  /** Waits until the job is in one of `statuses` and returns it. */
+  async waitForStatus(jobId: string, statuses: JobStatus | JobStatus[], timeoutMs = 60_000): Promise<Job> {
+    const wanted = Array.isArray(statuses) ? statuses : [statuses]
+    let job = this.service.get(jobId)
+    await waitFor(() => {
+      job = this.service.get(jobId)
+      return wanted.includes(job.status)
+    }, timeoutMs, () => `job ${jobId} to be ${wanted.join(' or ')}, it is ${job.status}: ${JSON.stringify(job.error)}`)
+    return job
+  }
+}
+
+/** Polls `condition` every 50 ms until it holds, or fails with `what`. */
+export async function waitFor(condition: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/** A trainerCommand that runs the scripted fixture trainer with the scenario `scenario()` names at launch. */
+export function scriptedTrainer(scenario: () => string): (jobDir: string) => TrainerCommand {
+  return () => ({ file: python, args: [fixtureTrainer, scenario()] })
+}
+
+/** True while a process with this pid exists (zombies count as gone). */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]
+    return state !== 'Z' && state !== 'X'
+  } catch {
+    return false
+  }
+}
+
+/** The bundled self-test dataset. */
+export function selftestDataset(): string {
+  return path.join(resourcesDir, 'selftest', 'dataset.jsonl')
+}

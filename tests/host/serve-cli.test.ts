@@ -1,0 +1,45 @@
+/**
+ * serve's command line: the defaults a user gets with no flags, both flag
+ * spellings, and the mistakes it refuses with a message naming the flag.
+ */
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { defaultDataDir, parseServeArgs } from '../../electron/host/transport/cli'
+
+const repo = '/opt/tunedeck'
+
+describe('serve command line', () => {
+  it('defaults to port 5780 on 127.0.0.1 with the repo folders', () => {
+    expect(parseServeArgs([], repo, { TUNEDECK_DATA_DIR: '/data/td' })).toEqual({
+      port: 5780,
+      bindHost: '127.0.0.1',
+      dataDir: '/data/td',
+      resourcesDir: join(repo, 'resources'),
+      pythonRuntimeDir: join(repo, 'python-runtime'),
+      rendererDir: join(repo, 'out', 'renderer'),
+    })
+  })
+
+  it('takes --flag value and --flag=value, and resolves relative folders', () => {
+    const settings = parseServeArgs(['--port=0', '--data-dir', 'rel/data', '--renderer-dir=/srv/ui', '--host', 'localhost'], repo, {})
+    expect(settings).toMatchObject({ port: 0, dataDir: resolve('rel/data'), rendererDir: '/srv/ui', bindHost: '127.0.0.1' })
+    expect(parseServeArgs(['--help'], repo, {})).toBeNull()
+  })
+
+  it('refuses mistakes, naming the flag', () => {
+    expect(() => parseServeArgs(['--port', 'http'], repo, {})).toThrow(/--port http/)
+    expect(() => parseServeArgs(['--port', '70000'], repo, {})).toThrow(/--port 70000/)
+    expect(() => parseServeArgs(['--host', '0.0.0.0'], repo, {})).toThrow(/--host 0\.0\.0\.0: serve listens on 127\.0\.0\.1 only/)
+    expect(() => parseServeArgs(['--data-dir'], repo, {})).toThrow(/--data-dir needs a value/)
+    expect(() => parseServeArgs(['--verbose'], repo, {})).toThrow(/Unknown option --verbose/)
+  })
+
+  it("puts the data folder where Electron's userData for Tunedeck is", () => {
+    expect(defaultDataDir({}, 'linux')).toBe(join(homedir(), '.config', 'Tunedeck'))
+    expect(defaultDataDir({ XDG_CONFIG_HOME: '/x' }, 'linux')).toBe('/x/Tunedeck')
+    expect(defaultDataDir({}, 'darwin')).toBe(join(homedir(), 'Library', 'Application Support', 'Tunedeck'))
+    expect(defaultDataDir({ APPDATA: 'C:/Users/u/AppData/Roaming' }, 'win32')).toBe(join('C:/Users/u/AppData/Roaming', 'Tunedeck'))
+    expect(defaultDataDir({ TUNEDECK_DATA_DIR: '/d' }, 'linux')).toBe('/d')
+  })
+})

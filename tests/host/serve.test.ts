@@ -1,0 +1,175 @@
+/**
+ * The headless server, in-process on a free port with a scratch data folder:
+ * nothing without the token, the page and a WebSocket round trip with it, and
+ * system.info that tells the truth about Python and the (missing) GPU.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
+import type { WireFromHost, WireResponse } from '../../electron/shared/api'
+import { jobSchema } from '../../electron/shared/jobs'
+import { systemInfoSchema } from '../../electron/shared/system'
+import { createHost, type Host } from '../../electron/host/host'
+import { startServer, type RunningServer } from '../../electron/host/transport/server'
+
+const ciPython = '/root/.cache/tunedeck-ci/venv-cd87e058fc68abe6/bin/python'
+const repoDir = resolve(__dirname, '../..')
+const workDir = mkdtempSync(join(tmpdir(), 'tunedeck-serve-'))
+const rendererDir = join(workDir, 'renderer')
+const savedPython = process.env.TUNEDECK_PYTHON
+let host: Host
+let server: RunningServer
+
+beforeAll(async () => {
+  process.env.TUNEDECK_PYTHON = ciPython
+  mkdirSync(join(rendererDir, 'assets'), { recursive: true })
+  writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>Tunedeck test page</title><script type="module" src="/assets/app.js"></script>\n')
+  writeFileSync(join(rendererDir, 'assets', 'app.js'), 'console.log("tunedeck")\n')
+  writeFileSync(join(workDir, 'secret.txt'), 'outside the renderer\n')
+  host = createHost({
+    dataDir: join(workDir, 'data'),
+    resourcesDir: join(repoDir, 'resources'),
+    pythonRuntimeDir: join(repoDir, 'python-runtime'),
+    appVersion: '0.1.0-test',
+  })
+  await host.start()
+  server = await startServer(host, { port: 0, rendererDir })
+})
+
+afterAll(async () => {
+  await server?.close()
+  await host?.shutdown()
+  if (savedPython === undefined) delete process.env.TUNEDECK_PYTHON
+  else process.env.TUNEDECK_PYTHON = savedPython
+  rmSync(workDir, { recursive: true, force: true })
+})
+
+/** A raw GET, so paths reach the server exactly as written (fetch would normalize "..") */
+function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((done, fail) => {
+    const request = httpRequest({ host: '127.0.0.1', port: server.port, path, headers }, (response) => {
+      let body = ''
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()))
+      response.on('end', () => done({ status: response.statusCode ?? 0, headers: response.headers, body }))
+    })
+    request.on('error', fail)
+    request.end()
+  })
+}
+
+/** Opens a socket; resolves when open or with the HTTP status that refused it. */
+function connect(query: string, headers: Record<string, string> = {}): Promise<WebSocket | number> {
+  return new Promise((done, fail) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws${query}`, { headers })
+    ws.on('open', () => done(ws))
+    ws.on('unexpected-response', (_request, response) => done(response.statusCode ?? 0))
+    ws.on('error', fail)
+  })
+}
+
+/** Sends one request and waits for the response with its id. */
+function call(ws: WebSocket, route: string, input: unknown, id: number): Promise<WireResponse> {
+  return new Promise((done) => {
+    const onMessage = (data: Buffer): void => {
+      const message = JSON.parse(data.toString()) as WireFromHost
+      if (message.kind === 'response' && message.id === id) {
+        ws.off('message', onMessage)
+        done(message)
+      }
+    }
+    ws.on('message', onMessage)
+    ws.send(JSON.stringify({ kind: 'request', id, route, input }))
+  })
+}
+
+describe('serve', () => {
+  it('prints a URL on 127.0.0.1 with a long random token', () => {
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}/?token=${server.token}`)
+    expect(server.token).toMatch(/^[A-Za-z0-9_-]{32}$/)
+  })
+
+  it('answers 401 to HTTP without the token or with a wrong one', async () => {
+    for (const path of ['/', '/index.html', '/assets/app.js', '/?token=wrong']) {
+      const response = await get(path)
+      expect(response.status).toBe(401)
+      expect(response.body).toMatch(/^Unauthorized/)
+      expect(response.body).not.toContain('Tunedeck test page')
+    }
+    // A page on another host name that resolves here (DNS rebinding) gets nothing, token or not.
+    const rebound = await get(`/?token=${server.token}`, { host: `attacker.example:${server.port}` })
+    expect(rebound.status).toBe(403)
+  })
+
+  it('serves index.html with the token, sets the cookie, and serves assets by cookie', async () => {
+    const page = await get(`/?token=${server.token}`)
+    expect(page.status).toBe(200)
+    expect(page.body).toContain('Tunedeck test page')
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8')
+    expect(page.headers['x-content-type-options']).toBe('nosniff')
+    expect(page.headers['cache-control']).toBe('no-store')
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'")
+    const cookie = String(page.headers['set-cookie'])
+    expect(cookie).toMatch(/HttpOnly/)
+    expect(cookie).toMatch(/SameSite=Strict/)
+    const pair = cookie.split(';')[0] ?? ''
+
+    const script = await get('/assets/app.js', { cookie: pair })
+    expect(script.status).toBe(200)
+    expect(script.headers['content-type']).toBe('text/javascript; charset=utf-8')
+    expect(script.body).toContain('console.log')
+    expect((await get('/missing.js', { cookie: pair })).status).toBe(404)
+    for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/assets/..%2f..%2fsecret.txt']) {
+      const escaped = await get(path, { cookie: pair })
+      expect(escaped.status).toBe(404)
+      expect(escaped.body).not.toContain('outside the renderer')
+    }
+  })
+
+  it('refuses a WebSocket without the token (401) or from another origin (403)', async () => {
+    expect(await connect('')).toBe(401)
+    expect(await connect('?token=wrong')).toBe(401)
+    expect(await connect(`?token=${server.token}`, { origin: 'http://evil.example' })).toBe(403)
+  })
+
+  it('round-trips jobs.list and system.info over the WebSocket', async () => {
+    const ws = await connect(`?token=${server.token}`, { origin: `http://127.0.0.1:${server.port}` })
+    if (typeof ws === 'number') throw new Error(`WebSocket refused with ${ws}`)
+    try {
+      const list = await call(ws, 'jobs.list', {}, 1)
+      expect(list.ok).toBe(true)
+      if (list.ok) expect(jobSchema.array().parse(list.output)).toEqual([])
+
+      const info = await call(ws, 'system.info', {}, 2)
+      if (!info.ok) throw new Error(info.error.message)
+      const system = systemInfoSchema.parse(info.output)
+      expect(system.appVersion).toBe('0.1.0-test')
+      expect(system.dataDir).toBe(join(workDir, 'data'))
+      expect(system.python).toMatchObject({ found: true, source: 'env', path: ciPython, cudaAvailable: false })
+      expect(system.python.torch).toMatch(/^2\.9\.1/)
+      expect(system.envState).toBe('ready')
+      // No GPU here: said in words, with no readings at all rather than zeros.
+      expect(system.gpu.available).toBe(false)
+      expect(system.gpu.reason).toMatch(/No NVIDIA GPU found/)
+      expect(system.gpu.gpus).toEqual([])
+
+      const unknown = await call(ws, 'jobs.explode', {}, 3)
+      expect(unknown.ok).toBe(false)
+      if (!unknown.ok) expect(unknown.error.code).toBe('invalid_input')
+    } finally {
+      ws.close()
+    }
+  })
+
+  it('accepts the WebSocket by cookie, as the page does', async () => {
+    const page = await get(`/?token=${server.token}`)
+    const pair = String(page.headers['set-cookie']).split(';')[0] ?? ''
+    const ws = await connect('', { cookie: pair, origin: `http://127.0.0.1:${server.port}` })
+    if (typeof ws === 'number') throw new Error(`WebSocket refused with ${ws}`)
+    const queue = await call(ws, 'queue.get', {}, 7)
+    expect(queue.ok).toBe(true)
+    ws.close()
+  })
+})

@@ -1,0 +1,92 @@
+/** The metric history the chart draws, and the timing shown beside it. */
+import { describe, expect, it } from 'vitest'
+import type { MetricPoint } from '../../electron/shared/jobs'
+import {
+  elapsedSeconds,
+  estimateRemainingSeconds,
+  formatBytes,
+  formatDuration,
+  formatLoss,
+  mergeMetricPoints,
+  secondsPerStep,
+  toSeconds,
+} from '../../renderer/src/logic/metrics'
+
+function point(step: number, loss: number, time = 1_700_000_000 + step): MetricPoint {
+  return { step, loss, lr: 2e-4, gradNorm: 1, tokens: 100, epoch: step / 10, tokensPerSecond: 100, time }
+}
+
+describe('mergeMetricPoints', () => {
+  it('appends newer steps in order and keeps the earlier points', () => {
+    const merged = mergeMetricPoints([point(1, 3), point(2, 2.9)], [point(3, 2.8), point(4, 2.7)])
+    expect(merged.map((p) => [p.step, p.loss])).toEqual([[1, 3], [2, 2.9], [3, 2.8], [4, 2.7]])
+  })
+
+  it('replaces a step already present with the later point for it (a resumed job)', () => {
+    const merged = mergeMetricPoints([point(1, 3), point(2, 2.9), point(3, 2.8)], [point(3, 2.5), point(4, 2.4)])
+    expect(merged.map((p) => [p.step, p.loss])).toEqual([[1, 3], [2, 2.9], [3, 2.5], [4, 2.4]])
+  })
+
+  it('sorts points that arrive out of order and drops duplicates within one batch', () => {
+    const merged = mergeMetricPoints([point(5, 1)], [point(2, 2), point(7, 0.5), point(2, 1.9)])
+    expect(merged.map((p) => [p.step, p.loss])).toEqual([[2, 1.9], [5, 1], [7, 0.5]])
+  })
+
+  it('returns the same array when nothing arrived, so renders are skipped', () => {
+    const existing = [point(1, 3)]
+    expect(mergeMetricPoints(existing, [])).toBe(existing)
+  })
+
+  it('keeps the earlier point objects when appending, which lets the chart push only new ones', () => {
+    const first = point(1, 3)
+    const merged = mergeMetricPoints([first], [point(2, 2)])
+    expect(merged[0]).toBe(first)
+  })
+})
+
+describe('timing', () => {
+  it('reads both seconds and milliseconds as seconds', () => {
+    expect(toSeconds(1_700_000_000)).toBe(1_700_000_000)
+    expect(toSeconds(1_700_000_000_500)).toBe(1_700_000_000.5)
+  })
+
+  it('estimates seconds per step from the recent points only', () => {
+    // 10 slow steps (10 s each), then 20 fast ones (1 s each): the window of 20 sees the fast pace.
+    const points: MetricPoint[] = []
+    let time = 1_700_000_000
+    for (let step = 1; step <= 30; step++) {
+      time += step <= 10 ? 10 : 1
+      points.push(point(step, 1, time))
+    }
+    expect(secondsPerStep(points)).toBeCloseTo(1)
+    expect(estimateRemainingSeconds(points, 30, 90)).toBeCloseTo(60)
+  })
+
+  it('has no estimate with fewer than two points', () => {
+    expect(estimateRemainingSeconds([point(1, 1)], 1, 10)).toBeNull()
+    expect(estimateRemainingSeconds([], 0, 10)).toBeNull()
+  })
+
+  it('measures elapsed time to the finish, or to now while running', () => {
+    expect(elapsedSeconds(null, null, 5_000)).toBeNull()
+    expect(elapsedSeconds(1_700_000_000_000, 1_700_000_090_000, 0)).toBe(90)
+    expect(elapsedSeconds(1_700_000_000_000, null, 1_700_000_030_000)).toBe(30)
+  })
+
+  it('formats durations the way the job page shows them', () => {
+    expect(formatDuration(null)).toBe('—')
+    expect(formatDuration(0)).toBe('0s')
+    expect(formatDuration(42.4)).toBe('42s')
+    expect(formatDuration(185)).toBe('3m 05s')
+    expect(formatDuration(2 * 3600 + 7 * 60 + 30)).toBe('2h 07m')
+    expect(formatDuration(Number.NaN)).toBe('—')
+  })
+
+  it('formats sizes and losses', () => {
+    expect(formatBytes(512)).toBe('512 B')
+    expect(formatBytes(1536)).toBe('1.5 KB')
+    expect(formatBytes(340 * 1024 * 1024)).toBe('340 MB')
+    expect(formatLoss(2.345678)).toBe('2.346')
+    expect(formatLoss(null)).toBe('—')
+  })
+})

@@ -1,0 +1,113 @@
+"""config.json validation: the shared vectors, and the failures a user sees through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, make_job, read_events, run_cli, write_config
+
+from tunedeck_trainer.config import ConfigError, parse_config
+from tunedeck_trainer.protocol import event_errors
+
+VALID = sorted((FIXTURES / "config" / "valid").glob("*.json"))
+CASES = json.loads((FIXTURES / "config" / "invalid" / "cases.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda path: path.name)
+def test_valid_vectors_parse_with_defaults(path: Path) -> None:
+    config = parse_config(json.loads(path.read_text()))
+    assert config.version == 1
+    assert config.training.batch_size >= 1
+    assert config.lora.rank >= 1
+
+
+def test_defaults_match_config_ts() -> None:
+    config = parse_config(json.loads((FIXTURES / "config" / "valid" / "minimal.json").read_text()))
+    assert (config.method, config.resume_from, config.init_from) == ("sft", None, None)
+    assert (config.model.selftest, config.dataset.format, config.dataset.bad_rows) == (False, "auto", "fail")
+    assert config.dataset.validation_split == 0 and config.dataset.columns == {}
+    lora = config.lora
+    assert (lora.rank, lora.alpha, lora.dropout, lora.target_modules, lora.rslora, lora.dora) == (
+        16, 32, 0.05, "all-linear", False, False,
+    )
+    training = config.training
+    assert (training.learning_rate, training.epochs, training.batch_size, training.gradient_accumulation) == (2e-4, 1, 4, 1)
+    assert (training.max_seq_length, training.max_steps, training.warmup_ratio, training.weight_decay) == (1024, None, 0.03, 0)
+    assert (training.seed, training.precision, training.train_on_inputs, training.packing) == (42, "auto", False, False)
+    assert (training.checkpoint_every, training.keep_checkpoints, training.log_every) == (0, 2, 1)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_invalid_vectors_name_their_field(name: str) -> None:
+    data = json.loads((FIXTURES / "config" / "invalid" / name).read_text())
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    assert caught.value.field == CASES[name]["field"]
+    assert str(caught.value).startswith(f"config.json: {CASES[name]['field']}: ")
+
+
+def test_message_reads_like_the_example() -> None:
+    data = json.loads((FIXTURES / "config" / "invalid" / "batch-size-string.json").read_text())
+    with pytest.raises(ConfigError, match=r'^config\.json: training\.batchSize: expected an integer between 1 and 1024, got "four"$'):
+        parse_config(data)
+
+
+def _assert_failed(job_dir: Path, result, field: str) -> dict:
+    events = read_events(job_dir)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert events, "no events written"
+    assert events[-1]["type"] == "failed"
+    assert not any(event["type"] == "completed" for event in events)
+    assert all(event_errors(event) == [] for event in events)
+    assert events[-1]["field"] == field
+    assert field in events[-1]["error"]
+    assert field in result.stderr  # the human sees it in the terminal too
+    return events[-1]
+
+
+def test_every_invalid_vector_fails_through_the_cli(tmp_path: Path) -> None:
+    for name, expected in sorted(CASES.items()):
+        job_dir = tmp_path / name.removesuffix(".json")
+        job_dir.mkdir()
+        (job_dir / "config.json").write_text((FIXTURES / "config" / "invalid" / name).read_text())
+        result = run_cli(job_dir, timeout=30)
+        _assert_failed(job_dir, result, expected["field"])
+
+
+def test_not_json_names_the_line(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text('{\n  "version": 1,\n  oops\n}')
+    result = run_cli(tmp_path, timeout=30)
+    event = read_events(tmp_path)[-1]
+    assert result.returncode == 1 and event["type"] == "failed"
+    assert "line 3" in event["error"]
+
+
+def test_missing_model_folder_names_model_path(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-model"
+    job_dir = make_job(tmp_path / "job", missing)
+    event = _assert_failed(job_dir, run_cli(job_dir, timeout=30), "model.path")
+    assert str(missing) in event["error"]
+
+
+def test_missing_dataset_names_dataset_path(tmp_path: Path, tiny_model: Path) -> None:
+    job_dir = make_job(tmp_path / "job", tiny_model, dataset={"path": str(tmp_path / "gone.jsonl")})
+    event = _assert_failed(job_dir, run_cli(job_dir, timeout=30), "dataset.path")
+    assert "gone.jsonl" in event["error"]
+
+
+def test_unreadable_dataset_names_dataset_path(tmp_path: Path, tiny_model: Path) -> None:
+    folder = tmp_path / "a-folder.jsonl"
+    folder.mkdir()
+    job_dir = make_job(tmp_path / "job", tiny_model, dataset={"path": str(folder)})
+    event = _assert_failed(job_dir, run_cli(job_dir, timeout=30), "dataset.path")
+    assert "a-folder.jsonl" in event["error"]
+
+
+def test_relative_paths_are_relative_to_the_job_folder(tmp_path: Path) -> None:
+    job_dir = tmp_path / "job"
+    job_dir.mkdir()
+    write_config(job_dir, {"version": 1, "jobId": "j", "model": {"path": "models/missing"}, "dataset": {"path": "d.jsonl"}})
+    event = _assert_failed(job_dir, run_cli(job_dir, timeout=30), "model.path")
+    assert str(job_dir / "models" / "missing") in event["error"]
