@@ -27,6 +27,8 @@ const modelSchema = z.strictObject({
   path: z.string().min(1, 'choose a model folder'),
   /** Build the tiny self-test model at `path` when it is missing. */
   selftest: z.boolean().default(false),
+  /** "4bit" loads the base as NF4 through bitsandbytes (QLoRA); needs CUDA. */
+  quantization: z.enum(['none', '4bit']).default('none'),
 })
 
 const datasetSchema = z.strictObject({
@@ -70,16 +72,26 @@ const trainingSchema = z.strictObject({
   keepCheckpoints: z.int().min(1).default(2),
   /** Log a step event every N optimizer steps. */
   logEvery: z.int().min(1).default(1),
+  /** Trade compute for memory; on by default with 4-bit loading. */
+  gradientCheckpointing: z.boolean().default(false),
+  /** On CUDA out-of-memory, retry with half the micro-batch and twice the accumulation. */
+  oomRetry: z.boolean().default(true),
+})
+
+const dpoSchema = z.strictObject({
+  /** Strength of the pull towards the reference model (the base with the adapter disabled). */
+  beta: z.number().positive().max(10).default(0.1),
 })
 
 export const jobConfigSchema = z.strictObject({
   version: z.literal(configVersion),
   jobId: z.string().min(1),
-  method: z.enum(['sft']).default('sft'),
+  method: z.enum(['sft', 'dpo']).default('sft'),
   model: modelSchema,
   dataset: datasetSchema,
   lora: loraSchema.default(loraSchema.parse({})),
   training: trainingSchema.default(trainingSchema.parse({})),
+  dpo: dpoSchema.default(dpoSchema.parse({})),
   /** Name of a checkpoint under checkpoints/ to continue exactly from (same job). */
   resumeFrom: z.string().min(1).nullable().default(null),
   /** Path of a checkpoint whose adapter weights start a new job (fresh optimizer). */

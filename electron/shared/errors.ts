@@ -53,12 +53,14 @@ export function fieldErrorsOf(error: AppError): Record<string, string> {
  * first field and whose data lists every field with its problem.
  */
 export function validationError(
-  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string; code?: string; keys?: ReadonlyArray<string> }>,
   what: string,
 ): AppError {
   const fields: Record<string, string> = {}
   for (const issue of issues) {
-    const key = issue.path.map(String).join('.') || '(root)'
+    // An unknown key is named by itself, as the trainer names it, not by its parent object.
+    const path = issue.code === 'unrecognized_keys' && issue.keys?.[0] ? [...issue.path, issue.keys[0]] : issue.path
+    const key = path.map(String).join('.') || '(root)'
     if (!(key in fields)) fields[key] = issue.message
   }
   const [firstKey, firstMessage] = Object.entries(fields)[0] ?? ['(root)', 'invalid']

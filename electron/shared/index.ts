@@ -1,6 +1,7 @@
 /** The contract between renderer, preload, main and host. Imports nothing outside itself but zod. */
 export * from './api'
 export * from './config'
+export * from './datasets'
 export * from './errors'
 export * from './events'
 export * from './jobs'

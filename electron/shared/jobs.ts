@@ -83,6 +83,10 @@ export const newJobInputSchema = z.object({
   datasetPath: z.string().optional(),
   datasetFormat: jobConfigSchema.shape.dataset.shape.format.optional(),
   preset: z.string().optional(),
+  method: z.enum(['sft', 'dpo']).optional(),
+  quantization: z.enum(['none', '4bit']).optional(),
+  /** Start from the adapter weights of another job's checkpoint, with a fresh optimizer. */
+  initFrom: z.object({ jobId: z.string().min(1), checkpoint: z.string().min(1) }).optional(),
   lora: z.object({ rank: z.int().min(1).max(1024), alpha: z.number().positive() }).optional(),
   learningRate: z.number().positive().max(1).optional(),
   epochs: z.number().positive().max(100).optional(),

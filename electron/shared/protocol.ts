@@ -58,6 +58,31 @@ export const stepEvent = z.looseObject({
   tokens: z.int().min(0),
   epoch: z.number().min(0),
   tokensPerSecond: z.number().min(0),
+  /** Model FLOPs utilisation (4N FLOPs per token for LoRA) on a GPU whose peak is known. */
+  mfu: z.number().min(0).nullable().optional(),
+})
+
+/** The pre-flight estimate of GPU memory, sent before training starts. */
+export const memoryEvent = z.looseObject({
+  ...base,
+  type: z.literal('memory'),
+  estimatedMb: z.number().min(0),
+  freeMb: z.number().min(0).nullable(),
+  /** null where there is no GPU to compare with. */
+  fits: z.boolean().nullable(),
+  detail: z.record(z.string(), z.number()),
+})
+
+/** CUDA ran out of memory; the trainer retries with a smaller micro-batch when allowed. */
+export const oomEvent = z.looseObject({
+  ...base,
+  type: z.literal('oom'),
+  step: z.int().min(0),
+  batchSize: z.int().min(1),
+  maxSeqLength: z.int().min(1),
+  retry: z.boolean(),
+  newBatchSize: z.int().min(1).nullable(),
+  newGradientAccumulation: z.int().min(1).nullable(),
 })
 
 export const evalEvent = z.looseObject({ ...base, type: z.literal('eval'), step: z.int().min(0), loss: z.number() })
@@ -110,6 +135,8 @@ export const trainerEventSchema = z.discriminatedUnion('type', [
   heartbeatEvent,
   datasetEvent,
   stepEvent,
+  memoryEvent,
+  oomEvent,
   evalEvent,
   checkpointEvent,
   logEvent,

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { checkpointSchema, jobSchema, metricPointSchema, newJobInputSchema, presetSchema, queueStateSchema } from './jobs'
+import { datasetPreviewInputSchema, datasetPreviewSchema } from './datasets'
 import { setupProgressSchema, systemInfoSchema } from './system'
 
 const jobId = z.object({ jobId: z.string().min(1) })
@@ -28,6 +29,8 @@ export const routes = {
   /** Stops or starts taking jobs from the queue, and sets how many run at once. */
   'queue.set': { input: queueStateSchema.partial(), output: queueStateSchema },
   'presets.list': { input: z.object({}), output: z.array(presetSchema) },
+  /** Reads a dataset with the trainer's loader: detected format, first rows, bad rows. */
+  'datasets.preview': { input: datasetPreviewInputSchema, output: datasetPreviewSchema },
   'system.info': { input: z.object({}), output: systemInfoSchema },
   'python.setup': { input: z.object({}), output: setupProgressSchema },
 } as const

@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from .config import JobConfig, resolve_path
+from .config import JobConfig, resolve_model_path, resolve_path
 from .errors import TrainerError
 
 STATE_FILE = "state.json"
@@ -175,7 +175,7 @@ def load_training_state(folder: Path, optimizer: Any, scheduler: Any, scaler: An
 
 def check_compatible(state: dict[str, Any], config: JobConfig, job_dir: Path, field: str, where: Path) -> None:
     """Refuses a checkpoint trained on another base model or with another LoRA shape."""
-    base = str(resolve_path(job_dir, config.model.path).resolve())
+    base = str(resolve_model_path(job_dir, config.model.path).resolve())
     if state.get("baseModel") != base:
         raise TrainerError(
             f"model.path: checkpoint {where} was trained on {state.get('baseModel')}, this job uses {base}; "

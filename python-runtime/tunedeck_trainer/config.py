@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -26,7 +27,8 @@ from typing import Any, Callable
 CONFIG_VERSION = 1
 DATASET_FORMATS = ("auto", "alpaca", "sharegpt", "openai", "prompt_completion", "text", "preference")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-METHODS = ("sft",)
+METHODS = ("sft", "dpo")
+QUANTIZATIONS = ("none", "4bit")
 BAD_ROWS = ("fail", "skip")
 # zod's z.int() only accepts safe integers.
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -46,6 +48,7 @@ class ModelConfig:
 
     path: str
     selftest: bool = False
+    quantization: str = "none"
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,15 @@ class TrainingSettings:
     checkpoint_every: int = 0
     keep_checkpoints: int = 2
     log_every: int = 1
+    gradient_checkpointing: bool = False
+    oom_retry: bool = True
+
+
+@dataclass(frozen=True)
+class DpoSettings:
+    """``dpo``: preference optimisation against the base with the adapter disabled."""
+
+    beta: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,7 @@ class JobConfig:
     method: str = "sft"
     lora: LoraSettings = field(default_factory=LoraSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
+    dpo: DpoSettings = field(default_factory=DpoSettings)
     resume_from: str | None = None
     init_from: str | None = None
 
@@ -277,6 +290,7 @@ def _section(cls: type, fields: dict[str, tuple[str, Callable[[Any, str], Any], 
 _model = _section(ModelConfig, {
     "path": ("path", text(1, "choose a model folder"), _MISSING),
     "selftest": ("selftest", boolean, False),
+    "quantization": ("quantization", choice(QUANTIZATIONS), "none"),
 })
 
 _dataset = _section(DatasetConfig, {
@@ -312,6 +326,12 @@ _training = _section(TrainingSettings, {
     "checkpointEvery": ("checkpoint_every", integer(0), 0),
     "keepCheckpoints": ("keep_checkpoints", integer(1), 2),
     "logEvery": ("log_every", integer(1), 1),
+    "gradientCheckpointing": ("gradient_checkpointing", boolean, False),
+    "oomRetry": ("oom_retry", boolean, True),
+})
+
+_dpo = _section(DpoSettings, {
+    "beta": ("beta", number(high=10, positive=True), 0.1),
 })
 
 _JOB_FIELDS: dict[str, tuple[str, Callable[[Any, str], Any], Any]] = {
@@ -322,6 +342,7 @@ _JOB_FIELDS: dict[str, tuple[str, Callable[[Any, str], Any], Any]] = {
     "dataset": ("dataset", _dataset, _MISSING),
     "lora": ("lora", _lora, LoraSettings),
     "training": ("training", _training, TrainingSettings),
+    "dpo": ("dpo", _dpo, DpoSettings),
     "resumeFrom": ("resume_from", nullable(text(1)), None),
     "initFrom": ("init_from", nullable(text(1)), None),
 }
@@ -352,3 +373,23 @@ def resolve_path(job_dir: Path, value: str) -> Path:
     """Paths in config.json may be relative: they are relative to the job folder."""
     path = Path(os.path.expanduser(value))
     return path if path.is_absolute() else (job_dir / path)
+
+
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def resolve_model_path(job_dir: Path, value: str) -> Path:
+    """A local folder, or a hub id (org/name) already in the Hugging Face cache.
+
+    Training never downloads: a hub id that is not cached resolves to a path that does not
+    exist, and the caller reports it naming model.path.
+    """
+    local = resolve_path(job_dir, value)
+    if local.exists() or not HUB_ID.match(value):
+        return local
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(value, local_files_only=True))
+    except Exception:  # noqa: BLE001 - any failure means "not in the cache"
+        return local

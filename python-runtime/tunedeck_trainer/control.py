@@ -120,15 +120,26 @@ class Control:
                 return  # a final event was written
 
     def _read_stdin(self) -> None:
-        stream = sys.stdin.buffer
+        # Raw reads on the descriptor, not sys.stdin.buffer: a daemon thread blocked inside a
+        # BufferedReader holds its lock, and interpreter shutdown then aborts with
+        # "_enter_buffered_busy" (signal 6) instead of exiting with our code.
+        try:
+            descriptor = sys.stdin.fileno()
+        except (OSError, ValueError):
+            return
+        pending = b""
         while True:
             try:
-                raw = stream.readline()
+                chunk = os.read(descriptor, 4096)
             except (OSError, ValueError):
                 return
-            if not raw:
+            if not chunk:
                 return  # EOF: the host closed our input; keep training
-            self.handle_line(raw.decode("utf-8", errors="replace"))
+            pending += chunk.replace(b"\r", b"\n")
+            while b"\n" in pending:
+                raw, pending = pending.split(b"\n", 1)
+                if raw.strip():
+                    self.handle_line(raw.decode("utf-8", errors="replace"))
 
     def _turn_echo_off(self) -> None:
         """In a pty the host's commands would otherwise be echoed into the terminal log."""

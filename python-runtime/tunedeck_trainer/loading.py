@@ -90,7 +90,7 @@ def load_data(config: JobConfig, job_dir: Path, tokenizer: Any) -> Data:
 
     dataset = config.dataset
     path = resolve_path(job_dir, dataset.path)
-    if not path.is_file() or not os.access(path, os.R_OK):
+    if not path.exists() or not os.access(path, os.R_OK):
         what = "no file" if not path.exists() else "cannot read the file"
         raise TrainerError(f"dataset.path: {what} at {path}; choose a readable dataset file", "dataset.path")
     try:

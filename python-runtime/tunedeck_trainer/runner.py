@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 
 from .checkpoint import find_init, find_resume, remove_partial
-from .config import ConfigError, JobConfig, load_config, resolve_path
+from .config import HUB_ID, ConfigError, JobConfig, load_config, resolve_model_path, resolve_path
 from .control import Control
 from .errors import Cancelled, Paused, TrainerError
 from .protocol import EXIT_CODES, EventWriter
@@ -22,16 +22,18 @@ from .protocol import EXIT_CODES, EventWriter
 
 def check_paths(config: JobConfig, job_dir: Path) -> None:
     """Fails naming model.path or dataset.path when the folder or file is not there."""
-    model = resolve_path(job_dir, config.model.path)
+    model = resolve_model_path(job_dir, config.model.path)
     if not model.is_dir():
-        raise TrainerError(f"model.path: no model folder at {model}; choose a folder that holds config.json", "model.path")
+        hint = " or a hub id already downloaded into the Hugging Face cache" if HUB_ID.match(config.model.path) else ""
+        raise TrainerError(f"model.path: no model folder at {model}; choose a folder that holds config.json{hint}", "model.path")
     if not (model / "config.json").is_file():
         raise TrainerError(f"model.path: {model} has no config.json; choose a Hugging Face model folder", "model.path")
     dataset = resolve_path(job_dir, config.dataset.path)
     if not dataset.exists():
         raise TrainerError(f"dataset.path: no file at {dataset}; choose a dataset file", "dataset.path")
-    if not dataset.is_file():
-        raise TrainerError(f"dataset.path: {dataset} is not a file; choose a dataset file", "dataset.path")
+    if dataset.is_dir():
+        # A folder written by datasets' save_to_disk; the loader says what is wrong with it.
+        return
     try:
         with open(dataset, "rb") as handle:
             handle.read(1)
@@ -41,7 +43,7 @@ def check_paths(config: JobConfig, job_dir: Path) -> None:
 
 def prepare_selftest_model(config: JobConfig, job_dir: Path, control: Control, events: EventWriter) -> None:
     """Builds the tiny self-test model at model.path when the config asks for it and it is missing."""
-    path = resolve_path(job_dir, config.model.path)
+    path = resolve_model_path(job_dir, config.model.path)
     if not config.model.selftest or (path / "config.json").exists():
         return
     control.phase = "loading_model"

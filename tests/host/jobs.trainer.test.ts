@@ -62,7 +62,7 @@ describe('job engine with the real trainer', () => {
     h.service.setQueue({ running: false })
     const created = h.service.create(selftest)
     // Bypass create()'s own check, as a model deleted after queueing would.
-    writeConfigFile(h.jobDir(created.id), { ...created.config, model: { path: path.join(dataDir, 'deleted-model'), selftest: false } })
+    writeConfigFile(h.jobDir(created.id), { ...created.config, model: { ...created.config.model, path: path.join(dataDir, 'deleted-model'), selftest: false } })
     h.service.setQueue({ running: true })
     const job = await h.waitForStatus(created.id, ['completed', 'failed'], 60_000)
     expect(job.status).toBe('failed')

@@ -102,13 +102,13 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
   if (input.model.kind === 'selftest') {
     const jobFile = path.join(paths.resourcesDir, 'selftest', 'job.json')
     if (isFile(jobFile)) base = readJson(jobFile) as SettingsFile
-    model = { path: selftestModelPath(paths.dataDir), selftest: true }
+    model = { path: selftestModelPath(paths.dataDir), selftest: true, quantization: input.quantization ?? 'none' }
     datasetPath = input.datasetPath || path.join(paths.resourcesDir, 'selftest', base.datasetFile ?? 'dataset.jsonl')
   } else {
     const modelPath = input.model.path.trim()
     const local = path.resolve(modelPath)
-    if (isDirectory(local)) model = { path: local, selftest: false }
-    else if (hubId.test(modelPath) && !fs.existsSync(local)) model = { path: modelPath, selftest: false }
+    if (isDirectory(local)) model = { path: local, selftest: false, quantization: input.quantization ?? 'none' }
+    else if (hubId.test(modelPath) && !fs.existsSync(local)) model = { path: modelPath, selftest: false, quantization: input.quantization ?? 'none' }
     else invalidField('model.path', `no model folder at ${local}: choose a folder with config.json and the weights, or a hub id like org/name`)
     if (!input.datasetPath) invalidField('datasetPath', 'choose a dataset file (.jsonl, .json, .csv or .parquet)')
     datasetPath = path.resolve(input.datasetPath)
