@@ -7,6 +7,7 @@
 import type { Handlers } from '../shared/api'
 import type { Checkpoint, Job, MetricPoint, NewJobInput, Preset, QueueState } from '../shared/jobs'
 import type { GpuSample } from '../shared/system'
+import { previewDataset } from './datasets/preview'
 import type { PythonEnvironment } from './python/environment'
 
 type MaybePromise<T> = T | Promise<T>
@@ -38,6 +39,8 @@ export interface HandlerContext {
   sampleGpu: () => Promise<GpuSample>
   appVersion: string
   dataDir: string
+  /** The trainer package, put on PYTHONPATH for the dataset preview. */
+  pythonRuntimeDir: string
 }
 
 /** Builds the handler map over one host's services. */
@@ -65,6 +68,8 @@ export function createHandlers(context: HandlerContext): Handlers {
     'queue.get': async () => await jobs.queueState(),
     'queue.set': async (change) => await jobs.setQueue(change),
     'presets.list': async () => await jobs.presets(),
+    'datasets.preview': async (input) =>
+      await previewDataset(input, { resolvePython: () => python.resolvePython(), pythonRuntimeDir: context.pythonRuntimeDir }),
     'system.info': async () => {
       const [info, gpu] = await Promise.all([python.probe(), context.sampleGpu()])
       return {

@@ -96,6 +96,7 @@ export function createHost(options: HostOptions): Host {
     sampleGpu: () => telemetry.sample(),
     appVersion: options.appVersion,
     dataDir: options.dataDir,
+    pythonRuntimeDir: options.pythonRuntimeDir,
   })
   let started: Promise<void> | null = null
   let stopped: Promise<void> | null = null

@@ -50,6 +50,7 @@ async function main(): Promise<void> {
     resourcesDir: settings.resourcesDir,
     pythonRuntimeDir: settings.pythonRuntimeDir,
     appVersion: appVersion(),
+    watchdogSeconds: settings.watchdogSeconds,
   })
   // Listen first: a port in use must fail before any trainer starts. Requests that
   // arrive while the host recovers earlier jobs wait inside dispatch.

@@ -5,7 +5,7 @@
  * below.
  *
  * Protocol with main, on process.parentPort:
- *   main -> host  {kind:'init', dataDir, resourcesDir, pythonRuntimeDir, appVersion}, with one
+ *   main -> host  {kind:'init', dataDir, resourcesDir, pythonRuntimeDir, appVersion, watchdogSeconds?}, with one
  *                 MessagePort in ports[0]; WireRequests then arrive on that port, and
  *                 WireResponses and WireEvents leave on it.
  *   host -> main  {kind:'ready'} once the host has started, or {kind:'init-failed', message}.
@@ -37,6 +37,8 @@ interface InitMessage {
   resourcesDir: string
   pythonRuntimeDir: string
   appVersion: string
+  /** Seconds without a trainer heartbeat before a job counts as hung; 120 when absent. */
+  watchdogSeconds?: number
 }
 
 const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort
@@ -69,6 +71,20 @@ function serve(port: PortMain, running: Host): void {
   port.start()
 }
 
+/**
+ * The watchdog from the init message, else from TUNEDECK_WATCHDOG_SECONDS,
+ * else undefined (the host's 120 s). A value that is not a positive number is
+ * ignored with a warning rather than failing the app's start.
+ */
+function watchdogSetting(value: unknown): number | undefined {
+  const candidate = value ?? process.env.TUNEDECK_WATCHDOG_SECONDS?.trim()
+  if (candidate === undefined || candidate === null || candidate === '') return undefined
+  const seconds = Number(candidate)
+  if (Number.isFinite(seconds) && seconds >= 1) return seconds
+  process.stderr.write(`Ignoring watchdog setting ${JSON.stringify(candidate)}: it must be a number of seconds, at least 1; using 120.\n`)
+  return undefined
+}
+
 async function init(message: InitMessage, port: PortMain | undefined): Promise<void> {
   if (host) return
   if (!port) throw new Error('The init message carried no MessagePort.')
@@ -77,6 +93,7 @@ async function init(message: InitMessage, port: PortMain | undefined): Promise<v
     resourcesDir: message.resourcesDir,
     pythonRuntimeDir: message.pythonRuntimeDir,
     appVersion: message.appVersion,
+    watchdogSeconds: watchdogSetting(message.watchdogSeconds),
   })
   host = created
   // Requests that arrive while the host recovers old jobs wait inside dispatch.

@@ -28,12 +28,23 @@ class MicroBatch:
     # attention_mask and transformers builds a block-diagonal mask from the positions.
     position_ids: torch.Tensor | None = None
 
+    @property
+    def rows(self) -> int:
+        """Examples (rows) in the batch."""
+        return int(self.input_ids.shape[0])
+
     def to(self, device: torch.device) -> "MicroBatch":
-        """The same batch on ``device``."""
+        """The same batch on ``device``; to CUDA through pinned memory, without blocking the host."""
+
+        def move(tensor: torch.Tensor) -> torch.Tensor:
+            if device.type == "cuda":
+                return tensor.pin_memory().to(device, non_blocking=True)
+            return tensor.to(device)
+
         return MicroBatch(
-            self.input_ids.to(device), self.attention_mask.to(device), self.labels.to(device),
+            move(self.input_ids), move(self.attention_mask), move(self.labels),
             self.tokens, self.label_tokens,
-            None if self.position_ids is None else self.position_ids.to(device),
+            None if self.position_ids is None else move(self.position_ids),
         )
 
 
@@ -69,6 +80,17 @@ def epoch_micro_batches(count: int, batch_size: int, seed: int, epoch: int) -> l
     generator = torch.Generator().manual_seed(seed + epoch)
     order = torch.randperm(count, generator=generator).tolist()
     return [order[start:start + batch_size] for start in range(0, count, batch_size)]
+
+
+def split_chunk(chunk: list[int], micro_batch_size: int) -> list[list[int]]:
+    """One configured micro-batch cut, in order, into pieces of at most ``micro_batch_size`` rows.
+
+    After an out-of-memory retry the trainer runs each configured micro-batch as these pieces:
+    the data order and the optimizer step's examples stay the same, and when the size divides
+    batchSize the pieces are exactly the micro-batches of a job configured with the smaller
+    batch and the larger accumulation from the start.
+    """
+    return [chunk[start:start + micro_batch_size] for start in range(0, len(chunk), micro_batch_size)]
 
 
 def steps_per_epoch(count: int, batch_size: int, accumulation: int) -> int:

@@ -146,15 +146,39 @@ def load_data(config: JobConfig, job_dir: Path, tokenizer: Any) -> Data:
     )
 
 
-def load_model(path: Path, precision: Precision) -> Any:
-    """The base causal LM on the training device, with SDPA attention."""
+def load_model(path: Path, precision: Precision, *, quantization: str = "none", gradient_checkpointing: bool = False) -> Any:
+    """The base causal LM on the training device, with SDPA attention.
+
+    ``quantization="4bit"`` loads it as NF4 through bitsandbytes and prepares it for k-bit
+    training (gradient checkpointing always on); call ``quantization.check_available`` first.
+    ``gradient_checkpointing`` recomputes each decoder layer in backward instead of keeping
+    its activations (non-reentrant, so no input has to require grad and dropout replays).
+    """
     from transformers import AutoModelForCausalLM
 
+    quantized = quantization == "4bit"
+    options: dict[str, Any] = {"dtype": precision.dtype, "attn_implementation": "sdpa"}
+    if quantized:
+        from . import quantization as qlora
+
+        dtype = qlora.compute_dtype(precision.dtype)
+        index = precision.device.index if precision.device.index is not None else torch.cuda.current_device()
+        options.update(dtype=dtype, quantization_config=qlora.bnb_config(dtype), device_map={"": index})
     try:
-        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=precision.dtype, attn_implementation="sdpa")
+        model = AutoModelForCausalLM.from_pretrained(str(path), **options)
     except Exception as error:
         raise TrainerError(f"model.path: cannot load a causal language model from {path}: {error}", "model.path") from error
-    return model.to(precision.device)
+    if quantized:
+        from . import quantization as qlora
+
+        model = qlora.prepare(model)
+    else:
+        model = model.to(precision.device)
+        if gradient_checkpointing:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if quantized or gradient_checkpointing:
+        model.config.use_cache = False  # a KV cache is useless in training and conflicts with recomputation
+    return model
 
 
 def apply_lora(model: Any, lora: LoraSettings) -> Any:

@@ -79,6 +79,22 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
         epoch={"type": "number", "minimum": 0},
         tokensPerSecond={"type": "number", "minimum": 0},
     ),
+    "memory": _event(
+        "memory",
+        estimatedMb={"type": "number", "minimum": 0},
+        freeMb={"type": ["number", "null"], "minimum": 0},
+        fits={"type": ["boolean", "null"]},
+        detail={"type": "object", "additionalProperties": {"type": "number"}},
+    ),
+    "oom": _event(
+        "oom",
+        step=_INT0,
+        batchSize=_INT1,
+        maxSeqLength=_INT1,
+        retry={"type": "boolean"},
+        newBatchSize={"type": ["integer", "null"], "minimum": 1},
+        newGradientAccumulation={"type": ["integer", "null"], "minimum": 1},
+    ),
     "eval": _event("eval", step=_INT0, loss=_NUMBER),
     "checkpoint": _event(
         "checkpoint",
@@ -97,6 +113,8 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 # `field` on failed is optional (and nullable): the config field or file the error is about.
 EVENT_SCHEMAS["failed"]["properties"]["field"] = {"type": ["string", "null"]}
+# `mfu` on step is optional (and nullable): model FLOPs utilisation on a GPU whose peak is known.
+EVENT_SCHEMAS["step"]["properties"]["mfu"] = {"type": ["number", "null"], "minimum": 0}
 
 EVENT_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -16,6 +16,7 @@ from pathlib import Path
 from .checkpoint import find_init, find_resume, remove_partial
 from .config import HUB_ID, ConfigError, JobConfig, load_config, resolve_model_path, resolve_path
 from .control import Control
+from .dpo_checkpoints import check_resume_method
 from .errors import Cancelled, Paused, TrainerError
 from .protocol import EXIT_CODES, EventWriter
 
@@ -87,13 +88,18 @@ def _run(job_dir: Path, events: EventWriter, control: Control) -> int:
         prepare_selftest_model(config, job_dir, control, events)
         check_paths(config, job_dir)
         find_resume(config, job_dir)
+        check_resume_method(config, job_dir)
         find_init(config, job_dir)
         for name in remove_partial(job_dir):
             print(f"[tunedeck] removed {name}, left by an interrupted checkpoint save", flush=True)
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        from .sft import SftRecipe  # imports torch: after the cheap checks
+        # Imports torch: after the cheap checks.
+        if config.method == "dpo":
+            from .dpo import DpoRecipe as Recipe
+        else:
+            from .sft import SftRecipe as Recipe  # type: ignore[assignment]
 
-        recipe = SftRecipe(config, job_dir, events, control)
+        recipe = Recipe(config, job_dir, events, control)
         recipe.setup()
         recipe.train()
         adapter = recipe.save_adapter()

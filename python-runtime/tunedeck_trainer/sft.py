@@ -8,12 +8,22 @@ The loss of an optimizer step is the mean over every label token of its micro-ba
 (each micro-batch's summed loss is divided by the step's total label tokens), so gradient
 accumulation equals one bigger batch. Run through the CLI: python -m tunedeck_trainer train.
 
-Test hook: TUNEDECK_PAUSE_AT_STEP=N acts as if {"cmd":"pause"} arrived during step N.
+When CUDA runs out of memory in a micro-batch (and training.oomRetry allows it), the step is
+retried from its start with micro-batches of half the rows: each configured micro-batch is cut
+into pieces (batches.split_chunk), so the effective batch, the data order and the token-
+weighted loss stay the same. Checkpoints record the micro-batch size in use, and a resumed job
+continues with it.
+
+Test hooks:
+- TUNEDECK_PAUSE_AT_STEP=N acts as if {"cmd":"pause"} arrived during step N.
+- TUNEDECK_SIMULATE_OOM_ABOVE_BATCH=N raises torch.cuda.OutOfMemoryError after the forward
+  pass of any micro-batch with more than N rows (on CPU too), to test the retry.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import os
 import shutil
@@ -25,9 +35,9 @@ import torch
 import torch.nn.functional as F
 
 from . import checkpoint as checkpoints
-from . import loading
-from .batches import IGNORE_INDEX, MicroBatch, collate, epoch_micro_batches, linear_schedule, total_steps
-from .config import JobConfig, resolve_path
+from . import loading, memory, throughput
+from .batches import IGNORE_INDEX, MicroBatch, collate, epoch_micro_batches, linear_schedule, split_chunk, total_steps
+from .config import JobConfig, resolve_model_path
 from .control import Control
 from .errors import Cancelled, Paused, TrainerError
 from .protocol import EventWriter
@@ -48,6 +58,13 @@ class SftRecipe:
         self._rng_to_restore: dict[str, Any] | None = None
         pause_at = os.environ.get("TUNEDECK_PAUSE_AT_STEP", "")
         self.pause_at_step = int(pause_at) if pause_at.strip().isdigit() else None
+        simulate = os.environ.get("TUNEDECK_SIMULATE_OOM_ABOVE_BATCH", "")
+        self.simulate_oom_above = int(simulate) if simulate.strip().isdigit() else None
+        # Rows per forward pass: batchSize, until an out-of-memory retry halves it.
+        self.micro_batch_size = config.training.batch_size
+        self.flop_parameters = 0  # N of the MFU formula (throughput.py)
+        self.peak_flops: float | None = None
+        self._oom_at: tuple[int, int] = (0, 0)  # rows and width of the micro-batch in flight
 
     # --- setup -----------------------------------------------------------------------------
 
@@ -55,10 +72,17 @@ class SftRecipe:
         """Loads data and model, builds optimizer and schedule, restores a checkpoint if asked."""
         config, training = self.config, self.config.training
         self.precision = loading.resolve_precision(training.precision)
+        self.quantized = config.model.quantization == "4bit"
+        if self.quantized:
+            from . import quantization
+
+            quantization.check_available()  # before any weights or data are read
         loading.seed_everything(training.seed)
-        self.model_path = resolve_path(self.job_dir, config.model.path).resolve()
+        self.model_path = resolve_model_path(self.job_dir, config.model.path).resolve()
         resume = checkpoints.find_resume(config, self.job_dir)
         init_folder = checkpoints.find_init(config, self.job_dir)
+        if resume is not None and isinstance(resume[1].get("microBatchSize"), int):
+            self.micro_batch_size = max(1, min(resume[1]["microBatchSize"], training.batch_size))
 
         self.control.phase = "loading_data"
         self.events.emit("heartbeat", phase="loading_data")
@@ -80,8 +104,17 @@ class SftRecipe:
 
         self.control.phase = "loading_model"
         self.events.emit("heartbeat", phase="loading_model")
-        print(f"[tunedeck] loading {self.model_path} on {self.precision.device} ({self.precision.name})", flush=True)
-        model = loading.load_model(self.model_path, self.precision)
+        self._estimate_memory()
+        how = "4-bit NF4" if self.quantized else self.precision.name
+        print(f"[tunedeck] loading {self.model_path} on {self.precision.device} ({how})", flush=True)
+        model = loading.load_model(
+            self.model_path, self.precision, quantization=config.model.quantization,
+            gradient_checkpointing=training.gradient_checkpointing,
+        )
+        if not self.flop_parameters and not self.quantized:
+            self.flop_parameters = throughput.matmul_parameters(model)
+        if self.precision.device.type == "cuda":
+            self.peak_flops = throughput.peak_flops(torch.cuda.get_device_name(self.precision.device))
         self.model = loading.apply_lora(model, config.lora)
         if init_folder is not None:
             loading.load_adapter_weights(self.model, init_folder, "initFrom")
@@ -110,6 +143,42 @@ class SftRecipe:
             if resume_state.get("configHash") != config.hash():
                 self._log("warning", f"resuming {resume_folder.name} with a changed config; steps will differ from an uninterrupted run")
             print(f"[tunedeck] resuming from {resume_folder.name} at step {self.step}", flush=True)
+            if self.micro_batch_size < training.batch_size:
+                self._log("info", f"continuing with micro-batches of {self.micro_batch_size} rows, as before the pause "
+                          "(an out-of-memory retry had lowered them)")
+
+    def _estimate_memory(self) -> None:
+        """Emits the memory event (and a warning when it will not fit), before the weights load."""
+        config, training = self.config, self.config.training
+        try:
+            meta = memory.meta_model(self.model_path)
+        except Exception as error:  # an architecture transformers cannot build: no estimate
+            self._log("debug", f"no memory estimate: cannot build {self.model_path} on the meta device ({error})")
+            return
+        self.flop_parameters = throughput.matmul_parameters(meta)
+        longest = max(len(example["input_ids"]) for example in self.data.train)
+        cuda = self.precision.device.type == "cuda"
+        compute_bytes = 2 if self.quantized and cuda else self.precision.dtype.itemsize
+        estimate = memory.estimate_memory(
+            meta, rank=config.lora.rank, targets=config.lora.target_modules, batch_size=self.micro_batch_size,
+            seq_length=min(longest, training.max_seq_length), compute_bytes=compute_bytes, quantized=self.quantized,
+            gradient_checkpointing=training.gradient_checkpointing or self.quantized, cuda=cuda,
+        )
+        del meta
+        free = memory.free_cuda_mb()
+        total = memory.ceil_mb(estimate.total)
+        fits = None if free is None else total <= free
+        self.events.emit(
+            "memory", estimatedMb=total, freeMb=None if free is None else round(free, 1), fits=fits,
+            detail=estimate.detail(),
+        )
+        where = f"of {free:,.0f} MB free" if free is not None else "(no GPU to compare with)"
+        print(f"[tunedeck] memory estimate: {total:,.0f} MB {where}", flush=True)
+        if fits is False:
+            self._log("warning", memory.advice(
+                total, free, batch_size=self.micro_batch_size, seq_length=training.max_seq_length,
+                gradient_checkpointing=training.gradient_checkpointing or self.quantized, quantized=self.quantized,
+            ))
 
     def _log(self, level: str, message: str) -> None:
         print(f"[tunedeck] {level}: {message}", flush=True)
@@ -161,16 +230,12 @@ class SftRecipe:
                 if self.control.pause.is_set():
                     raise Paused(self.step, self._save("pause", f"pause-{self.step}"))
                 group = micro[self.position:self.position + training.gradient_accumulation]
-                batches = [collate([data.train[index] for index in indices], pad_id) for indices in group]
-                label_total = sum(batch.label_tokens for batch in batches)
-                loss_total = 0.0
-                for batch in batches:
-                    loss = self._loss_sum(batch) / label_total
-                    (self.scaler.scale(loss) if self.scaler else loss).backward()
-                    loss_total += float(loss.detach())
-                    self.position += 1
-                    if self.control.cancel.is_set():
-                        raise Cancelled(self.step)
+                start, rng = self.position, self._step_rng()
+                result = self._forward_backward(group, pad_id)
+                while result is None:  # CUDA ran out of memory: smaller micro-batches, same step
+                    self._recover_from_oom(start, rng)
+                    result = self._forward_backward(group, pad_id)
+                loss_total, batches = result
                 grad_norm = self._optimizer_step()
                 self.step += 1
                 self.control.step = self.step
@@ -195,6 +260,84 @@ class SftRecipe:
         if data.validation and last_eval_step != self.step:
             self._evaluate()
 
+    def _forward_backward(self, group: list[list[int]], pad_id: int) -> tuple[float, list[MicroBatch]] | None:
+        """Accumulates the gradients of one optimizer step; None when CUDA ran out of memory.
+
+        Each configured micro-batch of ``group`` runs as pieces of ``micro_batch_size`` rows; every
+        piece's summed loss is divided by the label tokens of the whole step, so the pieces add up
+        to exactly the loss (and gradient) of the unsplit step.
+        """
+        data = self.data.train
+        batches = [
+            collate([data[index] for index in piece], pad_id)
+            for chunk in group for piece in split_chunk(chunk, self.micro_batch_size)
+        ]
+        label_total = sum(batch.label_tokens for batch in batches)
+        loss_total, done = 0.0, 0
+        try:
+            for chunk in group:
+                pieces = len(split_chunk(chunk, self.micro_batch_size))
+                for batch in batches[done:done + pieces]:
+                    self._oom_at = (batch.rows, int(batch.input_ids.shape[1]))
+                    loss = self._loss_sum(batch) / label_total
+                    if self.simulate_oom_above is not None and batch.rows > self.simulate_oom_above:
+                        raise torch.cuda.OutOfMemoryError(
+                            f"simulated: {batch.rows} rows > TUNEDECK_SIMULATE_OOM_ABOVE_BATCH={self.simulate_oom_above}"
+                        )
+                    (self.scaler.scale(loss) if self.scaler else loss).backward()
+                    loss_total += float(loss.detach())
+                    if self.control.cancel.is_set():
+                        raise Cancelled(self.step)
+                done += pieces
+                self.position += 1
+        except torch.cuda.OutOfMemoryError:
+            # Returning drops this frame, the traceback and with them the graph and activations.
+            return None
+        return loss_total, batches
+
+    def _step_rng(self) -> tuple[torch.Tensor, list[torch.Tensor]] | None:
+        """The torch RNG states at the start of a step, when an out-of-memory retry may replay it."""
+        if not self.config.training.oom_retry or self.micro_batch_size <= 1:
+            return None
+        cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+        return torch.get_rng_state(), cuda
+
+    def _recover_from_oom(self, start: int, rng: tuple[torch.Tensor, list[torch.Tensor]] | None) -> None:
+        """Frees the failed attempt, emits the oom event, then halves the micro-batch or fails."""
+        training = self.config.training
+        rows, width = self._oom_at
+        self.optimizer.zero_grad(set_to_none=True)
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        failed_step = self.step + 1
+        retry = training.oom_retry and self.micro_batch_size > 1
+        smaller = math.ceil(self.micro_batch_size / 2) if retry else None
+        accumulation = training.gradient_accumulation * math.ceil(training.batch_size / smaller) if smaller else None
+        self.events.emit(
+            "oom", step=failed_step, batchSize=self.micro_batch_size, maxSeqLength=width, retry=retry,
+            newBatchSize=smaller, newGradientAccumulation=accumulation,
+        )
+        if not retry:
+            why = "training.oomRetry is off" if self.micro_batch_size > 1 else "the micro-batch is already 1 row"
+            raise TrainerError(
+                f"training.batchSize: CUDA ran out of memory in step {failed_step} at a micro-batch of {rows} rows x "
+                f"{width} tokens ({why}); lower training.batchSize (raising training.gradientAccumulation keeps the "
+                f"effective batch) or training.maxSeqLength (now {training.max_seq_length}), or turn on "
+                'training.gradientCheckpointing or model.quantization "4bit"', "training.batchSize",
+            )
+        self._log("warning", (
+            f"CUDA ran out of memory in step {failed_step} at {self.micro_batch_size} rows x {width} tokens; retrying "
+            f"with micro-batches of {smaller} rows and gradient accumulation {accumulation} (same effective batch). "
+            f"Set training.batchSize {smaller} and training.gradientAccumulation {accumulation} to start there next time"
+        ))
+        self.micro_batch_size = smaller
+        self.position = start
+        if rng is not None:
+            torch.set_rng_state(rng[0])
+            if rng[1]:
+                torch.cuda.set_rng_state_all(rng[1])
+
     def _optimizer_step(self) -> float | None:
         """Clips to norm 1.0, steps optimizer and schedule; returns the norm before clipping."""
         if self.scaler:
@@ -213,13 +356,19 @@ class SftRecipe:
         # The lr this step used is the one before scheduler.step(): recompute it from the factor.
         lr = self.config.training.learning_rate * self.scheduler.lr_lambdas[0](self.step - 1)
         epoch = self.epoch + self.position / max(1, epoch_length)
+        mfu = throughput.mfu(per_second, self.flop_parameters, self.peak_flops)
+        extra = {}
+        if self.precision.device.type == "cuda":
+            # Beyond protocol.ts: the allocator's peak so far, read by bench/trainer_throughput.py.
+            extra["peakMemoryMb"] = round(torch.cuda.max_memory_allocated(self.precision.device) / memory.MB, 1)
         self.events.emit(
             "step", step=self.step, totalSteps=self.total_steps, loss=loss, lr=lr, gradNorm=grad_norm,
-            tokens=tokens, epoch=epoch, tokensPerSecond=per_second,
+            tokens=tokens, epoch=epoch, tokensPerSecond=per_second, mfu=mfu, **extra,
         )
         norm = f"{grad_norm:.3f}" if grad_norm is not None else "n/a"
+        utilisation = f" | MFU {mfu:.1%}" if mfu is not None else ""
         print(f"step {self.step}/{self.total_steps} | loss {loss:.4f} | lr {lr:.2e} | grad {norm} | "
-              f"{per_second:,.0f} tok/s | epoch {epoch:.2f}", flush=True)
+              f"{per_second:,.0f} tok/s{utilisation} | epoch {epoch:.2f}", flush=True)
 
     def _after_step(self) -> None:
         """Periodic and requested checkpoints, and the test hook that pauses at a given step."""
@@ -240,7 +389,7 @@ class SftRecipe:
         self.control.phase = "evaluating"
         self.model.eval()
         total, count = 0.0, 0
-        size = self.config.training.batch_size
+        size = self.micro_batch_size
         for start in range(0, len(self.data.validation), size):
             batch = collate(self.data.validation[start:start + size], self.tokenizer.pad_token_id)
             total += float(self._loss_sum(batch))
@@ -264,6 +413,10 @@ class SftRecipe:
             "time": time.time(), "baseModel": str(self.model_path), "loraRank": lora.rank, "loraAlpha": lora.alpha,
             "targetModules": lora.target_modules if isinstance(lora.target_modules, str) else list(lora.target_modules),
             "configHash": self.config.hash(), "totalSteps": self.total_steps,
+            # What an out-of-memory retry changed; a resumed job continues with these.
+            "microBatchSize": self.micro_batch_size,
+            "gradientAccumulation": self.config.training.gradient_accumulation
+            * math.ceil(self.config.training.batch_size / self.micro_batch_size),
         }
         folder, size = checkpoints.save_checkpoint(
             self.job_dir, name, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,

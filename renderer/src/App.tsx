@@ -27,7 +27,8 @@ export function App() {
       content = <JobView key={page.jobId} jobId={page.jobId} />
       break
     case 'new':
-      content = <NewJobView />
+      // A new key per source so the form starts over when another checkpoint is chosen.
+      content = <NewJobView key={page.from ? `${page.from.jobId}/${page.from.checkpoint}` : 'new'} from={page.from} />
       break
     case 'setup':
       content = <SetupView />

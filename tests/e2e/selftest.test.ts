@@ -2,10 +2,12 @@
  * The self-test job end to end in a browser: serve refuses requests without
  * its token, the form starts the tiny model on CPU, the loss chart and the
  * terminal fill live, the job completes, and a reload brings it all back.
- * Leaves test-results/selftest.png, copied to docs/screenshot.png for the README.
+ * The form previews a dataset with the trainer's loader as its path is typed.
+ * Leaves test-results/selftest.png, copied to docs/screenshot.png for the README,
+ * and test-results/new-job.png (the form with a preview).
  */
-import { copyFileSync, mkdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chartPoints, createSelftestJob, jobStatus, openBrowser, repoDir, screenshot, startServe, terminalRows, stopServe, withDiagnostics, type Served } from './harness'
 
@@ -45,6 +47,45 @@ describe('self-test job in the browser', () => {
     await page.getByTestId('dataset-path').fill('/nonexistent/train.jsonl')
     await page.getByTestId('submit-job').click()
     await expect.poll(() => page.getByTestId('field-error-model.path').textContent()).toContain('/nonexistent/model-folder')
+  })
+
+  it('previews a dataset file as the trainer reads it, and names a file it cannot read', async () => {
+    const { page } = browser!
+    await page.goto(served!.url)
+    await withDiagnostics(page, served!, 'dataset-preview', async () => {
+      await page.getByTestId('new-job-button').click()
+      await page.getByTestId('model-custom').check()
+      await page.getByTestId('model-path').fill('/models/any-model')
+      // The method, format and 4-bit choices are there with their defaults.
+      expect(await page.getByTestId('method').inputValue()).toBe('sft')
+      expect(await page.getByTestId('dataset-format').inputValue()).toBe('auto')
+      expect(await page.getByTestId('quantization').isChecked()).toBe(false)
+
+      await page.getByTestId('dataset-path').fill('/nonexistent/train.jsonl')
+      await expect.poll(() => page.getByTestId('dataset-preview-error').textContent(), { timeout: 60_000 }).toContain('/nonexistent/train.jsonl')
+
+      // A preset fills the settings and shows what it is for.
+      await page.getByTestId('preset').selectOption('basic')
+      await expect.poll(() => page.getByTestId('preset-description').textContent()).toMatch(/starting point/)
+      expect(await page.getByTestId('lora-rank').inputValue()).toBe('16')
+      expect(await page.getByTestId('epochs').inputValue()).toBe('3')
+
+      const identity = resolve(repoDir, '..', 'shared', 'datasets', 'identity.json')
+      if (!existsSync(identity)) {
+        console.log(`skipped the preview of ${identity}: the file is absent`)
+        return
+      }
+      await page.getByTestId('dataset-path').fill(identity)
+      await expect.poll(() => page.getByTestId('dataset-preview-format').textContent(), { timeout: 60_000 }).toBe('alpaca')
+      expect(await page.getByTestId('dataset-preview-counts').textContent()).toBe('91 rows · 91 usable · 0 skipped')
+      expect(await page.getByTestId('dataset-preview-error').count()).toBe(0)
+      expect(await page.getByTestId('dataset-preview-records').innerText()).toMatch(/^user: hi\s+assistant: Hello!/)
+      await page.getByTestId('new-job-form').screenshot({ path: await screenshot(page, 'new-job.png') })
+
+      // Choosing another format reads the file again: it has no text column, so no row fits.
+      await page.getByTestId('dataset-format').selectOption('text')
+      await expect.poll(async () => (await page.getByTestId('dataset-preview').innerText()) + ((await page.getByTestId('dataset-preview-error').count()) ? 'file error' : ''), { timeout: 60_000 }).toMatch(/0 usable|file error/)
+    })
   })
 
   it('trains the self-test model with a live chart and terminal, and keeps them after a reload', async () => {

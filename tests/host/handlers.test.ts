@@ -52,7 +52,10 @@ describe('handlers', () => {
       emit: () => undefined,
     })
     const telemetry = new GpuTelemetry()
-    const handlers: Handlers = createHandlers({ jobs, python, sampleGpu: () => telemetry.sample(), appVersion: 'x', dataDir })
+    const handlers: Handlers = createHandlers({
+      ...{ jobs, python, sampleGpu: () => telemetry.sample(), appVersion: 'x', dataDir },
+      pythonRuntimeDir: join(repoDir, 'python-runtime'),
+    })
     expect(Object.keys(handlers).sort()).toEqual([...routeNames].sort())
     for (const route of routeNames) expect(typeof handlers[route]).toBe('function')
     await jobs.shutdown()

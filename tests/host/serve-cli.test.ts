@@ -18,7 +18,18 @@ describe('serve command line', () => {
       resourcesDir: join(repo, 'resources'),
       pythonRuntimeDir: join(repo, 'python-runtime'),
       rendererDir: join(repo, 'out', 'renderer'),
+      watchdogSeconds: 120,
     })
+  })
+
+  it('takes the watchdog from --watchdog-seconds, else TUNEDECK_WATCHDOG_SECONDS, else 120', () => {
+    expect(parseServeArgs(['--watchdog-seconds', '300'], repo, {})?.watchdogSeconds).toBe(300)
+    expect(parseServeArgs(['--watchdog-seconds=45'], repo, { TUNEDECK_WATCHDOG_SECONDS: '600' })?.watchdogSeconds).toBe(45)
+    expect(parseServeArgs([], repo, { TUNEDECK_WATCHDOG_SECONDS: ' 600 ' })?.watchdogSeconds).toBe(600)
+    expect(parseServeArgs([], repo, { TUNEDECK_WATCHDOG_SECONDS: '' })?.watchdogSeconds).toBe(120)
+    expect(() => parseServeArgs(['--watchdog-seconds', '0'], repo, {})).toThrow(/--watchdog-seconds 0: give a whole number of seconds/)
+    expect(() => parseServeArgs(['--watchdog-seconds', '2m'], repo, {})).toThrow(/--watchdog-seconds 2m/)
+    expect(() => parseServeArgs([], repo, { TUNEDECK_WATCHDOG_SECONDS: 'soon' })).toThrow(/TUNEDECK_WATCHDOG_SECONDS soon/)
   })
 
   it('takes --flag value and --flag=value, and resolves relative folders', () => {

@@ -1,7 +1,7 @@
 /** The new-job form's own checks and where the host's field errors are shown. */
 import { describe, expect, it } from 'vitest'
-import { newJobInputSchema, type Preset } from '../../electron/shared/jobs'
-import { applyPreset, checkNewJobForm, emptyForm, placeServerErrors } from '../../renderer/src/logic/newJobForm'
+import { newJobInputSchema, type Job, type Preset } from '../../electron/shared/jobs'
+import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, placeServerErrors } from '../../renderer/src/logic/newJobForm'
 
 describe('checkNewJobForm', () => {
   it('sends only the model for an untouched self-test form', () => {
@@ -88,5 +88,73 @@ describe('applyPreset', () => {
     const values = applyPreset({ ...emptyForm, batchSize: '2' }, preset)
     expect(values).toMatchObject({ preset: 'small', loraRank: '8', learningRate: '0.0003', batchSize: '2', loraAlpha: '' })
     expect(applyPreset(values, undefined).preset).toBe('')
+  })
+})
+
+describe('method, format, 4-bit and presets', () => {
+  it('sends the method, format and 4-bit loading only when they differ from the defaults', () => {
+    const check = checkNewJobForm({ ...emptyForm, modelKind: 'path', modelPath: '/m', datasetPath: '/d.json', method: 'dpo', datasetFormat: 'preference', quantization: '4bit' })
+    expect(check.ok && check.input).toEqual({ model: { kind: 'path', path: '/m' }, datasetPath: '/d.json', method: 'dpo', datasetFormat: 'preference', quantization: '4bit' })
+    expect(check.ok && newJobInputSchema.safeParse(check.input).success).toBe(true)
+  })
+
+  it('fills every setting a preset has, and the user can still change them after', () => {
+    const preset: Preset = {
+      id: 'basic',
+      name: 'Basic',
+      description: 'A safe start',
+      lora: { rank: 16, alpha: 32, dropout: 0.05 },
+      training: { learningRate: 0.0002, epochs: 3, batchSize: 4, maxSeqLength: 1024, packing: true },
+    }
+    const values = applyPreset(emptyForm, preset)
+    expect(values).toMatchObject({ loraRank: '16', loraAlpha: '32', learningRate: '0.0002', epochs: '3', batchSize: '4', maxSeqLength: '1024' })
+    const check = checkNewJobForm({ ...values, epochs: '1' })
+    expect(check.ok && check.input).toMatchObject({ preset: 'basic', epochs: 1, lora: { rank: 16, alpha: 32 } })
+  })
+})
+
+describe('a job from another job’s checkpoint', () => {
+  const source = {
+    id: 'job-1',
+    name: 'my run',
+    config: {
+      method: 'sft',
+      model: { path: '/models/qwen', selftest: false, quantization: 'none' },
+      dataset: { path: '/data/train.jsonl', format: 'alpaca' },
+      lora: { rank: 8, alpha: 16 },
+    },
+  } as unknown as Job
+
+  it('keeps the model and data of the source job and shows its LoRA shape', () => {
+    const values = formFromCheckpoint(source, { name: 'step-40' })
+    expect(values).toMatchObject({ modelKind: 'path', modelPath: '/models/qwen', datasetPath: '/data/train.jsonl', datasetFormat: 'alpaca', loraRank: '8', loraAlpha: '16' })
+    expect(values.initFrom).toEqual({ jobId: 'job-1', checkpoint: 'step-40', jobName: 'my run' })
+  })
+
+  it('sends initFrom and no LoRA shape, since the host takes it from the checkpoint', () => {
+    const check = checkNewJobForm(formFromCheckpoint(source, { name: 'step-40' }))
+    expect(check.ok && check.input).toEqual({
+      model: { kind: 'path', path: '/models/qwen' },
+      datasetPath: '/data/train.jsonl',
+      datasetFormat: 'alpaca',
+      initFrom: { jobId: 'job-1', checkpoint: 'step-40' },
+    })
+  })
+
+  it('keeps the checkpoint’s rank and alpha when a preset is chosen', () => {
+    const preset: Preset = { id: 'big', name: 'Big', description: '', lora: { rank: 64, alpha: 128 }, training: { epochs: 2 } }
+    const values = applyPreset(formFromCheckpoint(source, { name: 'step-40' }), preset)
+    expect(values).toMatchObject({ loraRank: '8', loraAlpha: '16', epochs: '2' })
+  })
+
+  it('starts a self-test checkpoint with the self-test model and its bundled data', () => {
+    const selftest = { ...source, config: { ...source.config, model: { path: '/data/selftest-model', selftest: true, quantization: 'none' } } } as Job
+    const check = checkNewJobForm(formFromCheckpoint(selftest, { name: 'pause-12' }))
+    expect(check.ok && check.input).toEqual({ model: { kind: 'selftest' }, initFrom: { jobId: 'job-1', checkpoint: 'pause-12' } })
+  })
+
+  it('places the host’s initFrom and format errors beside their fields', () => {
+    const placed = placeServerErrors({ initFrom: 'checkpoint "x" does not exist', 'dataset.format': 'not a format', method: 'unknown' })
+    expect(placed.byField).toEqual({ initFrom: 'checkpoint "x" does not exist', datasetFormat: 'not a format', method: 'unknown' })
   })
 })

@@ -8,6 +8,7 @@ import path from 'node:path'
 import { jobConfigSchema, configVersion, type JobConfig } from '../../shared/config'
 import { appError, validationError } from '../../shared/errors'
 import { newJobInputSchema, presetSchema, type NewJobInput, type Preset } from '../../shared/jobs'
+import { initModel, readInitSource } from './init'
 
 /** Where create() looks for things. */
 export interface ConfigPaths {
@@ -115,6 +116,10 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
   }
   if (!isFile(datasetPath)) invalidField('datasetPath', `no dataset file at ${datasetPath}: choose an existing file`)
 
+  // Starting from another job's checkpoint: its base model and LoRA shape win over the form's and the preset's.
+  const init = input.initFrom !== undefined ? readInitSource(paths.dataDir, input.initFrom) : undefined
+  if (init !== undefined) model = initModel(init, model, input)
+
   let preset: Preset | undefined
   if (input.preset !== undefined) {
     preset = loadPresets(paths.resourcesDir).find((candidate) => candidate.id === input.preset)
@@ -132,20 +137,23 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
       }).filter(([, value]) => value !== undefined),
     ),
   }
+  const training = { ...base.training, ...preset?.training, ...typed.training }
+  // 4-bit loading exists to fit a model that would not fit otherwise; trade compute for memory unless told not to.
+  if (model.quantization === '4bit' && training.gradientCheckpointing === undefined) training.gradientCheckpointing = true
   const candidate = {
     version: configVersion,
     jobId,
-    method: 'sft',
+    method: input.method ?? 'sft',
     model,
     dataset: {
       ...base.dataset,
       path: datasetPath,
       ...(input.datasetFormat !== undefined ? { format: input.datasetFormat } : {}),
     },
-    lora: { ...base.lora, ...preset?.lora, ...typed.lora },
-    training: { ...base.training, ...preset?.training, ...typed.training },
+    lora: { ...base.lora, ...preset?.lora, ...typed.lora, ...init?.lora },
+    training,
     resumeFrom: null,
-    initFrom: null,
+    initFrom: init?.folder ?? null,
   }
   const parsed = jobConfigSchema.safeParse(candidate)
   if (!parsed.success) throw validationError(parsed.error.issues, 'Job settings')

@@ -264,6 +264,13 @@ export class JobService {
         status: record.status,
       })
     }
+    // Another job that waits or trains may start from this folder's weights (initFrom).
+    const dependent = this.store.jobs
+      .list()
+      .find((other) => (liveStatuses.includes(other.status) || other.status === 'queued') && other.config.initFrom === path.resolve(folder))
+    if (dependent !== undefined) {
+      throw appError('conflict', `${describe(dependent)} and starts from checkpoint "${name}"; cancel or finish it first`, { status: dependent.status })
+    }
     removeCheckpointFolder(this.jobDir(jobId), name)
     this.store.checkpoints.delete(jobId, name)
     if (record.pausedCheckpoint === name) this.store.jobs.update(jobId, { pausedCheckpoint: null })

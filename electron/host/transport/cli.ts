@@ -13,6 +13,8 @@ export interface ServeSettings {
   resourcesDir: string
   pythonRuntimeDir: string
   rendererDir: string
+  /** Seconds without a trainer event (heartbeats included) before a job counts as hung. */
+  watchdogSeconds: number
 }
 
 export const usage = `Usage: node out/main/serve.js [options]
@@ -23,6 +25,8 @@ export const usage = `Usage: node out/main/serve.js [options]
   --resources-dir DIR      packaged resources (default <repo>/resources)
   --python-runtime-dir DIR the trainer package (default <repo>/python-runtime)
   --renderer-dir DIR       the built renderer (default <repo>/out/renderer)
+  --watchdog-seconds N     seconds without a trainer heartbeat before a job counts as hung
+                           (default TUNEDECK_WATCHDOG_SECONDS, else 120)
   --help                   print this text
 `
 
@@ -37,7 +41,23 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: N
 /** A mistake on the command line; serve prints it with the usage and exits 2. */
 export class UsageError extends Error {}
 
-const valueFlags = ['--port', '--host', '--data-dir', '--resources-dir', '--python-runtime-dir', '--renderer-dir'] as const
+const valueFlags = ['--port', '--host', '--data-dir', '--resources-dir', '--python-runtime-dir', '--renderer-dir', '--watchdog-seconds'] as const
+
+/** The watchdog's default; the trainer sends a heartbeat at least every 10 s. */
+export const defaultWatchdogSeconds = 120
+
+/**
+ * Reads a watchdog setting: a whole number of seconds from 1 to one day.
+ * The trainer sends a heartbeat every 10 s, so values near that only suit
+ * tests with scripted trainers.
+ */
+export function parseWatchdogSeconds(text: string, source: string): number {
+  const seconds = Number(text.trim())
+  if (!/^\d+$/.test(text.trim()) || seconds < 1 || seconds > 86_400) {
+    throw new UsageError(`${source} ${text}: give a whole number of seconds from 1 to 86400 (the trainer sends a heartbeat every 10 s, so keep it well above 10).`)
+  }
+  return seconds
+}
 
 /**
  * Parses serve's flags (`--flag value` or `--flag=value`); `repoDir` is the
@@ -62,6 +82,14 @@ export function parseServeArgs(argv: string[], repoDir: string, env: NodeJS.Proc
     throw new UsageError(`--host ${bindHost}: serve listens on 127.0.0.1 only; the token would cross the network in clear text.`)
   }
   const path = (flag: string, fallback: string): string => resolve(values.get(flag) ?? fallback)
+  const watchdogFlag = values.get('--watchdog-seconds')
+  const watchdogEnv = env.TUNEDECK_WATCHDOG_SECONDS?.trim()
+  const watchdogSeconds =
+    watchdogFlag !== undefined
+      ? parseWatchdogSeconds(watchdogFlag, '--watchdog-seconds')
+      : watchdogEnv
+        ? parseWatchdogSeconds(watchdogEnv, 'TUNEDECK_WATCHDOG_SECONDS')
+        : defaultWatchdogSeconds
   return {
     port,
     bindHost: '127.0.0.1',
@@ -69,5 +97,6 @@ export function parseServeArgs(argv: string[], repoDir: string, env: NodeJS.Proc
     resourcesDir: path('--resources-dir', join(repoDir, 'resources')),
     pythonRuntimeDir: path('--python-runtime-dir', join(repoDir, 'python-runtime')),
     rendererDir: path('--renderer-dir', join(repoDir, 'out', 'renderer')),
+    watchdogSeconds,
   }
 }

@@ -1,9 +1,10 @@
-/** The job's checkpoints (name, kind, step, loss, time, size), with delete. */
+/** The job's checkpoints (name, kind, step, loss, time, size), with delete and "new job from these weights". */
 import { useState } from 'react'
 import type { Checkpoint, Job } from '../../../electron/shared/jobs'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 import { formatBytes, formatLoss, toSeconds } from '../logic/metrics'
+import { useNavigationStore } from '../stores/navigation'
 
 /** Props: the job, its checkpoints (null while loading), a load error, and how to fetch again. */
 export function CheckpointList({ job, checkpoints, loadError, refresh }: { job: Job; checkpoints: Checkpoint[] | null; loadError: string | null; refresh: () => Promise<void> }) {
@@ -11,6 +12,7 @@ export function CheckpointList({ job, checkpoints, loadError, refresh }: { job: 
   const [deleting, setDeleting] = useState<string | null>(null)
   // Deleting is for good, and the pause checkpoint is what resume needs: ask once, inline.
   const [confirming, setConfirming] = useState<string | null>(null)
+  const open = useNavigationStore((state) => state.open)
 
   const remove = async (name: string): Promise<void> => {
     setConfirming(null)
@@ -54,6 +56,14 @@ export function CheckpointList({ job, checkpoints, loadError, refresh }: { job: 
                 <td>{new Date(toSeconds(checkpoint.time) * 1000).toLocaleString()}</td>
                 <td className="number">{formatBytes(checkpoint.bytes)}</td>
                 <td className="number row-actions">
+                  <button
+                    className="small"
+                    data-testid="checkpoint-new-job"
+                    title="A new job that starts from this checkpoint's adapter weights, with a fresh optimizer"
+                    onClick={() => open({ name: 'new', from: { jobId: job.id, checkpoint: checkpoint.name } })}
+                  >
+                    New job from these weights
+                  </button>
                   {confirming === checkpoint.name ? (
                     <>
                       <button className="small danger" data-testid="checkpoint-delete-confirm" onClick={() => void remove(checkpoint.name)}>

@@ -3,7 +3,16 @@
  * host's field errors onto the form. Fields left empty use the host's
  * defaults (or the preset's), so only what the user typed is sent.
  */
-import type { NewJobInput, Preset } from '../../../electron/shared/jobs'
+import type { DatasetFormat } from '../../../electron/shared/config'
+import type { Checkpoint, Job, NewJobInput, Preset } from '../../../electron/shared/jobs'
+
+/** A checkpoint the new job starts from, with what the form shows about it. */
+export interface InitChoice {
+  jobId: string
+  checkpoint: string
+  /** The source job's name, for "Starting from <name> / <checkpoint>". */
+  jobName: string
+}
 
 /** The form as typed: every field a string so partial input is kept. */
 export interface NewJobFormValues {
@@ -11,6 +20,11 @@ export interface NewJobFormValues {
   modelKind: 'selftest' | 'path'
   modelPath: string
   datasetPath: string
+  datasetFormat: DatasetFormat
+  method: 'sft' | 'dpo'
+  quantization: 'none' | '4bit'
+  /** Set when the job starts from another job's checkpoint: model and LoRA shape are locked. */
+  initFrom: InitChoice | null
   preset: string
   loraRank: string
   loraAlpha: string
@@ -25,6 +39,10 @@ export type FieldKey =
   | 'name'
   | 'model.path'
   | 'datasetPath'
+  | 'datasetFormat'
+  | 'method'
+  | 'quantization'
+  | 'initFrom'
   | 'preset'
   | 'lora.rank'
   | 'lora.alpha'
@@ -38,6 +56,10 @@ export const emptyForm: NewJobFormValues = {
   modelKind: 'selftest',
   modelPath: '',
   datasetPath: '',
+  datasetFormat: 'auto',
+  method: 'sft',
+  quantization: 'none',
+  initFrom: null,
   preset: '',
   loraRank: '',
   loraAlpha: '',
@@ -97,6 +119,11 @@ export function checkNewJobForm(values: NewJobFormValues): FormCheck {
     if (values.modelPath.trim() === '') errors['model.path'] = 'Enter a model folder path or a hub id already in the local cache.'
     if (values.datasetPath.trim() === '') errors.datasetPath = 'Enter the path of a dataset file (.jsonl, .json, .csv or .parquet).'
   }
+  if (values.initFrom) {
+    // The checkpoint's LoRA shape wins on the host; the locked fields only show it.
+    delete numbers.loraRank
+    delete numbers.loraAlpha
+  }
   if ((numbers.loraRank === undefined) !== (numbers.loraAlpha === undefined) && !errors['lora.rank'] && !errors['lora.alpha']) {
     // The contract takes rank and alpha together; fill the missing one with the usual 2:1 ratio.
     if (numbers.loraRank === undefined) numbers.loraRank = Math.max(1, Math.round(numbers.loraAlpha! / 2))
@@ -109,6 +136,11 @@ export function checkNewJobForm(values: NewJobFormValues): FormCheck {
   }
   if (values.name.trim()) input.name = values.name.trim()
   if (values.modelKind === 'path') input.datasetPath = values.datasetPath.trim()
+  // Defaults are left out so the host's (or the preset's) apply, as for the numbers.
+  if (values.datasetFormat !== 'auto') input.datasetFormat = values.datasetFormat
+  if (values.method !== 'sft') input.method = values.method
+  if (values.quantization !== 'none') input.quantization = values.quantization
+  if (values.initFrom) input.initFrom = { jobId: values.initFrom.jobId, checkpoint: values.initFrom.checkpoint }
   if (values.preset) input.preset = values.preset
   if (numbers.loraRank !== undefined && numbers.loraAlpha !== undefined) input.lora = { rank: numbers.loraRank, alpha: numbers.loraAlpha }
   if (numbers.learningRate !== undefined) input.learningRate = numbers.learningRate
@@ -125,6 +157,10 @@ const serverAliases: Record<string, FieldKey> = {
   'dataset.path': 'datasetPath',
   dataset: 'datasetPath',
   datasetPath: 'datasetPath',
+  'dataset.format': 'datasetFormat',
+  'model.quantization': 'quantization',
+  'initFrom.jobId': 'initFrom',
+  'initFrom.checkpoint': 'initFrom',
   'training.learningRate': 'learningRate',
   'training.epochs': 'epochs',
   'training.batchSize': 'batchSize',
@@ -132,7 +168,16 @@ const serverAliases: Record<string, FieldKey> = {
   lora: 'lora.rank',
 }
 
-const formFields: readonly FieldKey[] = Object.values(numberRules).map((rule) => rule.field).concat(['name', 'model.path', 'datasetPath', 'preset'])
+const formFields: readonly FieldKey[] = Object.values(numberRules).map((rule) => rule.field).concat([
+  'name',
+  'model.path',
+  'datasetPath',
+  'datasetFormat',
+  'method',
+  'quantization',
+  'initFrom',
+  'preset',
+])
 
 /**
  * Splits the host's data.fields into messages beside known fields and
@@ -149,18 +194,45 @@ export function placeServerErrors(fields: Record<string, string>): { byField: Pa
   return { byField, general }
 }
 
-/** The form's numeric fields filled from a preset; fields the preset leaves out are kept. */
+/**
+ * The form's numeric fields filled from a preset; fields the preset leaves
+ * out are kept, and so is the LoRA shape of a checkpoint the job starts from.
+ */
 export function applyPreset(values: NewJobFormValues, preset: Preset | undefined): NewJobFormValues {
   if (!preset) return { ...values, preset: '' }
   const text = (value: number | undefined, fallback: string): string => (value === undefined ? fallback : String(value))
+  const locked = values.initFrom !== null
   return {
     ...values,
     preset: preset.id,
-    loraRank: text(preset.lora.rank, values.loraRank),
-    loraAlpha: text(preset.lora.alpha, values.loraAlpha),
+    loraRank: locked ? values.loraRank : text(preset.lora.rank, values.loraRank),
+    loraAlpha: locked ? values.loraAlpha : text(preset.lora.alpha, values.loraAlpha),
     learningRate: text(preset.training.learningRate, values.learningRate),
     epochs: text(preset.training.epochs, values.epochs),
     batchSize: text(preset.training.batchSize, values.batchSize),
     maxSeqLength: text(preset.training.maxSeqLength, values.maxSeqLength),
+  }
+}
+
+/**
+ * A form that starts from `checkpoint` of `job`: the same model (the host
+ * insists), the same data and method to change if wanted, and the job's
+ * LoRA shape shown in the locked rank and alpha fields.
+ */
+export function formFromCheckpoint(job: Job, checkpoint: Pick<Checkpoint, 'name'>): NewJobFormValues {
+  const { config } = job
+  const selftest = config.model.selftest
+  return {
+    ...emptyForm,
+    modelKind: selftest ? 'selftest' : 'path',
+    modelPath: selftest ? '' : config.model.path,
+    // The self-test keeps its bundled dataset; a real job offers its own file again.
+    datasetPath: selftest ? '' : config.dataset.path,
+    datasetFormat: selftest ? 'auto' : config.dataset.format,
+    method: config.method,
+    quantization: config.model.quantization,
+    initFrom: { jobId: job.id, checkpoint: checkpoint.name, jobName: job.name },
+    loraRank: String(config.lora.rank),
+    loraAlpha: String(config.lora.alpha),
   }
 }

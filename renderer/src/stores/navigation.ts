@@ -1,15 +1,24 @@
 /**
- * Which page is open, mirrored in location.hash (#/jobs/<id>, #/new, #/setup)
+ * Which page is open, mirrored in location.hash (#/jobs/<id>, #/new,
+ * #/new/from/<job id>/<checkpoint>, #/setup)
  * so that a reload reopens the same page. The token stays in location.search.
  */
 import { create } from 'zustand'
 
-export type Page = { name: 'home' } | { name: 'new' } | { name: 'setup' } | { name: 'job'; jobId: string }
+/** A checkpoint a new job starts from. */
+export interface StartFrom {
+  jobId: string
+  checkpoint: string
+}
+
+export type Page = { name: 'home' } | { name: 'new'; from?: StartFrom } | { name: 'setup' } | { name: 'job'; jobId: string }
 
 /** Reads a page from a hash such as "#/jobs/abc". */
 export function pageFromHash(hash: string): Page {
   const path = hash.replace(/^#\/?/, '')
   if (path === 'new') return { name: 'new' }
+  const from = /^new\/from\/([^/]+)\/([^/]+)$/.exec(path)
+  if (from?.[1] && from[2]) return { name: 'new', from: { jobId: decodeURIComponent(from[1]), checkpoint: decodeURIComponent(from[2]) } }
   if (path === 'setup') return { name: 'setup' }
   const job = /^jobs\/(.+)$/.exec(path)
   if (job?.[1]) return { name: 'job', jobId: decodeURIComponent(job[1]) }
@@ -22,7 +31,7 @@ export function hashFromPage(page: Page): string {
     case 'job':
       return `#/jobs/${encodeURIComponent(page.jobId)}`
     case 'new':
-      return '#/new'
+      return page.from ? `#/new/from/${encodeURIComponent(page.from.jobId)}/${encodeURIComponent(page.from.checkpoint)}` : '#/new'
     case 'setup':
       return '#/setup'
     default:

@@ -2,21 +2,36 @@
  * The new-job form. Checks run in the window first; what the host rejects
  * comes back as AppError.data.fields and is shown beside the field it names,
  * or at the top when the form has no such field. Success opens the job.
+ * Opened from a checkpoint (page.from), the model and LoRA shape are locked:
+ * the host takes them from the checkpoint.
  */
-import { useEffect, useState, type DragEvent, type FormEvent } from 'react'
+import { useEffect, useRef, useState, type DragEvent, type FormEvent, type ReactNode } from 'react'
+import { datasetFormats, type DatasetFormat } from '../../../electron/shared/config'
 import { fieldErrorsOf } from '../../../electron/shared/errors'
 import type { Preset } from '../../../electron/shared/jobs'
 import { getClient, getShell } from '../api/client'
 import { toAppError } from '../api/errors'
+import { DatasetPreviewPanel } from '../components/DatasetPreviewPanel'
 import { Field } from '../components/Field'
-import { applyPreset, checkNewJobForm, emptyForm, placeServerErrors, type FieldKey, type NewJobFormValues } from '../logic/newJobForm'
-import { useJobsStore } from '../stores/jobs'
-import { useNavigationStore } from '../stores/navigation'
+import { fileError, useDatasetPreview } from '../components/useDatasetPreview'
+import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, placeServerErrors, type FieldKey, type NewJobFormValues } from '../logic/newJobForm'
+import { useJob, useJobsStore } from '../stores/jobs'
+import { useNavigationStore, type StartFrom } from '../stores/navigation'
 
-type TextKey = Exclude<keyof NewJobFormValues, 'modelKind'>
+type TextKey = 'name' | 'modelPath' | 'datasetPath' | 'loraRank' | 'loraAlpha' | 'learningRate' | 'epochs' | 'batchSize' | 'maxSeqLength'
 
-/** The form page. */
-export function NewJobView() {
+const formatLabels: Record<DatasetFormat, string> = {
+  auto: 'Detect from the file',
+  alpaca: 'Alpaca (instruction / input / output)',
+  sharegpt: 'ShareGPT (conversations)',
+  openai: 'OpenAI messages',
+  prompt_completion: 'Prompt / completion',
+  text: 'Plain text',
+  preference: 'Preference pairs (prompt / chosen / rejected)',
+}
+
+/** The form page; `from` starts the job from another job's checkpoint. */
+export function NewJobView({ from }: { from?: StartFrom }) {
   const [values, setValues] = useState<NewJobFormValues>(emptyForm)
   const [errors, setErrors] = useState<Partial<Record<FieldKey, string>>>({})
   const [general, setGeneral] = useState<string[]>([])
@@ -24,7 +39,10 @@ export function NewJobView() {
   const [presetError, setPresetError] = useState<string | null>(null)
   const [submitting, setSubmitting] = useState(false)
   const createJob = useJobsStore((state) => state.create)
+  const loadJob = useJobsStore((state) => state.loadOne)
   const open = useNavigationStore((state) => state.open)
+  const source = useJob(from?.jobId ?? null)
+  const prefilled = useRef(false)
 
   useEffect(() => {
     getClient()
@@ -32,17 +50,32 @@ export function NewJobView() {
       .then(setPresets, (error: unknown) => setPresetError(`Presets are not available: ${toAppError(error).message}`))
   }, [])
 
+  // Opened from a checkpoint (perhaps by a reload): fetch the source job, then fill the form from it once.
+  useEffect(() => {
+    if (from && !source) void loadJob(from.jobId)
+    if (from && source && !prefilled.current) {
+      prefilled.current = true
+      setValues(formFromCheckpoint(source, { name: from.checkpoint }))
+    }
+  }, [from, source, loadJob])
+
+  const selftest = values.modelKind === 'selftest'
+  const locked = values.initFrom !== null
+  const preview = useDatasetPreview(values.datasetPath, values.datasetFormat, !selftest)
+  const previewError = fileError(preview)
+
   const change = (key: TextKey) => (event: { target: { value: string } }) => {
     setValues((current) => ({ ...current, [key]: event.target.value }))
   }
 
-  const text = (key: TextKey, field: FieldKey, testId: string, placeholder: string, inputMode: 'text' | 'decimal' | 'numeric' = 'decimal') => (
+  const text = (key: TextKey, field: FieldKey, testId: string, placeholder: string, inputMode: 'text' | 'decimal' | 'numeric' = 'decimal', disabled = false) => (
     <input
       data-testid={testId}
       name={field}
       value={values[key]}
       placeholder={placeholder}
       inputMode={inputMode}
+      disabled={disabled}
       aria-invalid={errors[field] ? true : undefined}
       onChange={change(key)}
     />
@@ -84,9 +117,20 @@ export function NewJobView() {
     event.preventDefault()
     setValues((current) => ({ ...current, [key]: shell.pathForFile(file) }))
   }
+  const pathInput = (key: 'datasetPath' | 'modelPath', testId: string, placeholder: string, disabled: boolean, kind: 'dataset' | 'model-folder'): ReactNode => (
+    <span className="path-input">
+      <input data-testid={testId} value={values[key]} disabled={disabled} placeholder={placeholder} onChange={change(key)} onDrop={dropPath(key)} />
+      {shell && (
+        <button type="button" disabled={disabled} onClick={() => void browse(kind, key)()}>
+          Browse…
+        </button>
+      )}
+    </span>
+  )
 
-  const selftest = values.modelKind === 'selftest'
   const preset = presets.find((candidate) => candidate.id === values.preset)
+  const modelHint = locked ? 'From the checkpoint.' : selftest ? 'Not needed for the self-test.' : 'A Hugging Face folder on disk, or an id already in the local cache.'
+  const loraHint = locked ? 'From the checkpoint.' : undefined
 
   return (
     <div className="page">
@@ -101,60 +145,95 @@ export function NewJobView() {
             ))}
           </div>
         )}
-        <fieldset className="model-choice">
-          <legend>Model</legend>
-          <label className="radio">
-            <input type="radio" name="model-kind" data-testid="model-selftest" checked={selftest} onChange={() => setValues({ ...values, modelKind: 'selftest' })} />
-            Self-test model (tiny, CPU, under a minute)
-          </label>
-          <label className="radio">
-            <input type="radio" name="model-kind" data-testid="model-custom" checked={!selftest} onChange={() => setValues({ ...values, modelKind: 'path' })} />
-            A model folder or hub id
-          </label>
-        </fieldset>
+        {from && (
+          <div className="notice" data-testid="init-from">
+            Starting from <strong>{source?.name ?? from.jobId}</strong> / <span className="mono">{from.checkpoint}</span>: base model and LoRA shape come from the checkpoint.
+            {errors.initFrom && (
+              <div className="field-error" data-testid="field-error-initFrom" role="alert">
+                {errors.initFrom}
+              </div>
+            )}
+          </div>
+        )}
+        {!locked && (
+          <fieldset className="model-choice">
+            <legend>Model</legend>
+            <label className="radio">
+              <input type="radio" name="model-kind" data-testid="model-selftest" checked={selftest} onChange={() => setValues({ ...values, modelKind: 'selftest' })} />
+              Self-test model (tiny, CPU, under a minute)
+            </label>
+            <label className="radio">
+              <input type="radio" name="model-kind" data-testid="model-custom" checked={!selftest} onChange={() => setValues({ ...values, modelKind: 'path' })} />
+              A model folder or hub id
+            </label>
+          </fieldset>
+        )}
         <div className="grid-2">
-          <Field label="Model folder or hub id" name="model.path" error={errors['model.path']} hint={selftest ? 'Not needed for the self-test.' : 'A Hugging Face folder on disk, or an id already in the local cache.'}>
-            <span className="path-input">
-              <input data-testid="model-path" value={values.modelPath} disabled={selftest} placeholder="/models/Qwen2.5-0.5B or Qwen/Qwen2.5-0.5B" onChange={change('modelPath')} onDrop={dropPath('modelPath')} />
-              {shell && (
-                <button type="button" disabled={selftest} onClick={() => void browse('model-folder', 'modelPath')()}>
-                  Browse…
-                </button>
-              )}
-            </span>
+          <Field label="Model folder or hub id" name="model.path" error={errors['model.path']} hint={modelHint}>
+            {pathInput('modelPath', 'model-path', locked && selftest ? 'Self-test model' : '/models/Qwen2.5-0.5B or Qwen/Qwen2.5-0.5B', selftest || locked, 'model-folder')}
           </Field>
           <Field label="Dataset file" name="datasetPath" error={errors.datasetPath} hint={selftest ? 'The self-test uses its bundled dataset.' : '.jsonl, .json, .csv or .parquet'}>
-            <span className="path-input">
-              <input data-testid="dataset-path" value={values.datasetPath} disabled={selftest} placeholder="/data/train.jsonl" onChange={change('datasetPath')} onDrop={dropPath('datasetPath')} />
-              {shell && (
-                <button type="button" disabled={selftest} onClick={() => void browse('dataset', 'datasetPath')()}>
-                  Browse…
-                </button>
-              )}
-            </span>
+            {pathInput('datasetPath', 'dataset-path', '/data/train.jsonl', selftest, 'dataset')}
+            {previewError && !errors.datasetPath && (
+              <span className="field-error" data-testid="dataset-preview-error" role="alert">
+                {previewError}
+              </span>
+            )}
           </Field>
-          <Field label="Job name" name="name" error={errors.name} hint="Optional; a name is made up from the model otherwise.">
-            {text('name', 'name', 'job-name', 'my-first-lora', 'text')}
+          <Field label="Method" name="method" error={errors.method} hint={values.method === 'dpo' ? 'Needs preference pairs: prompt, chosen and rejected.' : 'Learns to produce the answers in the data.'}>
+            <select data-testid="method" value={values.method} onChange={(event) => setValues({ ...values, method: event.target.value === 'dpo' ? 'dpo' : 'sft' })}>
+              <option value="sft">Supervised fine-tune</option>
+              <option value="dpo">Preference (DPO)</option>
+            </select>
           </Field>
-          <Field label="Preset" name="preset" error={errors.preset ?? presetError ?? undefined} hint={preset?.description ?? (presets.length === 0 ? 'No presets installed.' : 'Fills the settings below.')}>
-            <select data-testid="preset" value={values.preset} onChange={(event) => setValues(applyPreset(values, presets.find((candidate) => candidate.id === event.target.value)))}>
-              <option value="">None (defaults)</option>
-              {presets.map((candidate) => (
-                <option key={candidate.id} value={candidate.id}>
-                  {candidate.name}
+          <Field label="Dataset format" name="datasetFormat" error={errors.datasetFormat} hint={selftest ? 'The self-test dataset is Alpaca.' : 'Detected from the columns unless chosen here.'}>
+            <select data-testid="dataset-format" value={values.datasetFormat} disabled={selftest} onChange={(event) => setValues({ ...values, datasetFormat: event.target.value as DatasetFormat })}>
+              {datasetFormats.map((format) => (
+                <option key={format} value={format}>
+                  {formatLabels[format]}
                 </option>
               ))}
             </select>
           </Field>
         </div>
+        {!selftest && <DatasetPreviewPanel state={preview} />}
+        <div className="grid-2">
+          <Field label="Job name" name="name" error={errors.name} hint="Optional; a name is made up from the model otherwise.">
+            {text('name', 'name', 'job-name', 'my-first-lora', 'text')}
+          </Field>
+          <div className="field">
+            <Field label="Preset" name="preset" error={errors.preset ?? presetError ?? undefined}>
+              <select data-testid="preset" value={values.preset} onChange={(event) => setValues(applyPreset(values, presets.find((candidate) => candidate.id === event.target.value)))}>
+                <option value="">None (defaults)</option>
+                {presets.map((candidate) => (
+                  <option key={candidate.id} value={candidate.id} title={candidate.description}>
+                    {candidate.name}
+                  </option>
+                ))}
+              </select>
+            </Field>
+            <span className="field-hint" data-testid="preset-description">
+              {preset?.description ?? (presets.length === 0 ? 'No presets installed.' : 'A preset fills the settings below; you can still change them.')}
+            </span>
+          </div>
+          <label className="checkbox" title="Loads the base model as 4-bit NF4 through bitsandbytes; needs an NVIDIA GPU with CUDA.">
+            <input type="checkbox" data-testid="quantization" checked={values.quantization === '4bit'} onChange={(event) => setValues({ ...values, quantization: event.target.checked ? '4bit' : 'none' })} />
+            Load in 4-bit (QLoRA, NVIDIA GPU only)
+            {errors.quantization && (
+              <span className="field-error" data-testid="field-error-quantization" role="alert">
+                {errors.quantization}
+              </span>
+            )}
+          </label>
+        </div>
         <h3 className="form-section">LoRA and training</h3>
         <p className="muted small">Leave a field empty to use the default shown in it.</p>
         <div className="grid-3">
-          <Field label="LoRA rank" name="lora.rank" error={errors['lora.rank']}>
-            {text('loraRank', 'lora.rank', 'lora-rank', '16', 'numeric')}
+          <Field label="LoRA rank" name="lora.rank" error={errors['lora.rank']} hint={loraHint}>
+            {text('loraRank', 'lora.rank', 'lora-rank', '16', 'numeric', locked)}
           </Field>
-          <Field label="LoRA alpha" name="lora.alpha" error={errors['lora.alpha']}>
-            {text('loraAlpha', 'lora.alpha', 'lora-alpha', '32')}
+          <Field label="LoRA alpha" name="lora.alpha" error={errors['lora.alpha']} hint={loraHint}>
+            {text('loraAlpha', 'lora.alpha', 'lora-alpha', '32', 'decimal', locked)}
           </Field>
           <Field label="Learning rate" name="learningRate" error={errors.learningRate}>
             {text('learningRate', 'learningRate', 'learning-rate', '0.0002')}

@@ -1,13 +1,41 @@
-/** The left column: new job, set-up, the jobs with their progress, and the queue switch. */
+/**
+ * The left column: new job, set-up, the jobs with their progress, the queued
+ * jobs' places with move up / down, and the queue's stop / start switch.
+ */
+import { useMemo } from 'react'
 import type { Job } from '../../../electron/shared/jobs'
 import { ProgressBar } from '../components/ProgressBar'
 import { StatusBadge } from '../components/StatusBadge'
+import { moveTarget, queueRanks } from '../logic/queue'
 import { useJobsStore } from '../stores/jobs'
 import { useNavigationStore } from '../stores/navigation'
 import { useQueueStore } from '../stores/queue'
 import { useSystemStore } from '../stores/system'
 
-function JobRow({ job, selected }: { job: Job; selected: boolean }) {
+/** #n with move up / down, under a queued job's row (buttons cannot nest in the row's button). */
+function QueueControls({ job, ranks }: { job: Job; ranks: ReadonlyMap<string, number> }) {
+  const move = useQueueStore((state) => state.move)
+  const rank = ranks.get(job.id)
+  if (rank === undefined) return null
+  const up = moveTarget(ranks, job.id, 'up')
+  const down = moveTarget(ranks, job.id, 'down')
+  return (
+    <div className="queue-controls" data-testid="queue-controls" data-job-id={job.id}>
+      <span className="queue-position" data-testid="queue-position">
+        #{rank}
+      </span>
+      <span>in queue</span>
+      <button className="small" data-testid="queue-move-up" aria-label={`Move ${job.name} up the queue`} title="Move up" disabled={up === null} onClick={() => up !== null && void move(job.id, up)}>
+        ↑
+      </button>
+      <button className="small" data-testid="queue-move-down" aria-label={`Move ${job.name} down the queue`} title="Move down" disabled={down === null} onClick={() => down !== null && void move(job.id, down)}>
+        ↓
+      </button>
+    </div>
+  )
+}
+
+function JobRow({ job, selected, ranks }: { job: Job; selected: boolean; ranks: ReadonlyMap<string, number> }) {
   const open = useNavigationStore((state) => state.open)
   const fraction = job.totalSteps > 0 ? job.step / job.totalSteps : 0
   return (
@@ -28,9 +56,9 @@ function JobRow({ job, selected }: { job: Job; selected: boolean }) {
         <ProgressBar value={job.status === 'completed' ? 1 : fraction} label={`${job.name} progress`} tone={job.status === 'failed' ? 'danger' : job.status === 'completed' ? 'ok' : 'accent'} />
         <span className="job-row-bottom">
           <span data-testid="job-row-progress">{job.totalSteps > 0 ? `${job.step} / ${job.totalSteps}` : 'not started'}</span>
-          {job.queuePosition !== null && <span data-testid="job-row-queue">#{job.queuePosition} in queue</span>}
         </span>
       </button>
+      <QueueControls job={job} ranks={ranks} />
     </li>
   )
 }
@@ -56,8 +84,10 @@ function QueueSwitch() {
   if (!queue) return error ? <div className="sidebar-footer error-text small">{error}</div> : null
   return (
     <div className="sidebar-footer">
-      <span className="muted small">Queue {queue.running ? 'running' : 'stopped'}</span>
-      <button className="small" data-testid="queue-toggle" onClick={() => void setQueue({ running: !queue.running })}>
+      <span className="muted small" data-testid="queue-state">
+        Queue {queue.running ? 'running' : 'stopped'}
+      </span>
+      <button className="small" data-testid="queue-toggle" data-running={queue.running} onClick={() => void setQueue({ running: !queue.running })}>
         {queue.running ? 'Stop queue' : 'Start queue'}
       </button>
       {error && <div className="error-text small">{error}</div>}
@@ -72,6 +102,7 @@ export function Sidebar() {
   const loadError = useJobsStore((state) => state.loadError)
   const page = useNavigationStore((state) => state.page)
   const open = useNavigationStore((state) => state.open)
+  const ranks = useMemo(() => queueRanks(jobs), [jobs])
   return (
     <aside className="sidebar">
       <button className="brand" onClick={() => open({ name: 'home' })}>
@@ -86,7 +117,7 @@ export function Sidebar() {
       {loaded && jobs.length === 0 && !loadError && <p className="muted small pad">No jobs yet.</p>}
       <ul className="job-list" data-testid="job-list">
         {jobs.map((job) => (
-          <JobRow key={job.id} job={job} selected={page.name === 'job' && page.jobId === job.id} />
+          <JobRow key={job.id} job={job} ranks={ranks} selected={page.name === 'job' && page.jobId === job.id} />
         ))}
       </ul>
       <QueueSwitch />

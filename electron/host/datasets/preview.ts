@@ -1,0 +1,127 @@
+/**
+ * datasets.preview: reads a dataset file with the trainer's own loader
+ * (`python -m tunedeck_trainer.data preview`), so what the user previews is
+ * exactly what would train. The child runs as a plain process (no pty) with
+ * a time limit; its one JSON object on stdout becomes a DatasetPreview.
+ */
+import { execFile } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import type { z } from 'zod'
+import { datasetPreviewSchema, type DatasetPreview, type datasetPreviewInputSchema } from '../../shared/datasets'
+import { appError } from '../../shared/errors'
+
+/** What the route passes in, defaults applied. */
+export type DatasetPreviewInput = z.output<typeof datasetPreviewInputSchema>
+
+/** What a preview needs from the host. */
+export interface DatasetPreviewOptions {
+  /** The interpreter; rejects with a python_missing AppError when there is none. */
+  resolvePython: () => Promise<string>
+  /** Put on PYTHONPATH so `tunedeck_trainer` imports. */
+  pythonRuntimeDir: string
+  /** Default 60 s: a multi-gigabyte file may be slow, but the form must not wait forever. */
+  timeoutMs?: number
+}
+
+/** The largest stdout accepted: 200 records of long conversations fit well inside it. */
+const maxOutputBytes = 64 * 1024 * 1024
+
+/** What the Python side prints; see python-runtime/tunedeck_trainer/data/preview.py. */
+interface RawPreview {
+  ok?: unknown
+  path?: unknown
+  format?: unknown
+  rows?: unknown
+  usable?: unknown
+  skipped?: unknown
+  columns?: unknown
+  records?: unknown
+  errors?: unknown
+  /** A string, or {row, unit, field, message} when the file as a whole failed. */
+  error?: unknown
+}
+
+/** A preview that read nothing, carrying why. */
+function failedPreview(file: string, error: string): DatasetPreview {
+  return { ok: false, path: file, format: null, rows: 0, usable: 0, skipped: 0, columns: [], records: [], errors: [], error }
+}
+
+function errorText(error: unknown): string {
+  if (typeof error === 'string') return error
+  const message = (error as { message?: unknown } | null)?.message
+  return typeof message === 'string' ? message : 'the dataset could not be read'
+}
+
+/** Maps the trainer's JSON onto the contract's shape, checking it on the way. */
+function toPreview(raw: RawPreview, file: string): DatasetPreview {
+  if (raw.ok !== true) return failedPreview(file, errorText(raw.error))
+  const parsed = datasetPreviewSchema.safeParse({
+    ok: true,
+    path: typeof raw.path === 'string' ? raw.path : file,
+    format: raw.format ?? null,
+    rows: raw.rows,
+    usable: raw.usable,
+    skipped: raw.skipped,
+    columns: raw.columns ?? [],
+    records: raw.records ?? [],
+    errors: raw.errors ?? [],
+    error: null,
+  })
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw appError('internal', `The trainer's dataset preview has an unexpected shape (${issue?.path.join('.')}: ${issue?.message}); is python-runtime up to date?`)
+  }
+  return parsed.data
+}
+
+/** Runs the child and resolves with its exit code, stdout and stderr; never rejects for a non-zero exit. */
+function runPreview(python: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean; spawnError?: Error }>((resolve) => {
+    execFile(python, args, { env, timeout: timeoutMs, maxBuffer: maxOutputBytes, windowsHide: true }, (error, stdout, stderr) => {
+      const failure = error as (NodeJS.ErrnoException & { killed?: boolean; code?: number | string }) | null
+      const overflow = failure?.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER'
+      const timedOut = failure?.killed === true && !overflow
+      const code = failure === null ? 0 : typeof failure.code === 'number' ? failure.code : null
+      // A string code other than the overflow is a spawn failure (ENOENT, EACCES).
+      const spawnError = failure !== null && typeof failure.code === 'string' && !overflow ? failure : undefined
+      resolve({ code, stdout: String(stdout), stderr: String(stderr), timedOut, spawnError })
+    })
+  })
+}
+
+/**
+ * Previews one dataset file. A missing file is an invalid_input naming
+ * `path`; a file the loader cannot read comes back as ok:false with `error`
+ * saying why; bad rows come back in `errors` with their line or row.
+ */
+export async function previewDataset(input: DatasetPreviewInput, options: DatasetPreviewOptions): Promise<DatasetPreview> {
+  const file = path.resolve(input.path.trim())
+  if (!fs.existsSync(file)) {
+    const message = `no dataset file at ${file}: choose an existing .jsonl, .json, .csv or .parquet file`
+    throw appError('invalid_input', `path: ${message}`, { fields: { path: message } })
+  }
+  const python = await options.resolvePython()
+  const args = ['-m', 'tunedeck_trainer.data', 'preview', '--path', file]
+  if (input.format !== undefined) args.push('--format', input.format)
+  if (input.columns !== undefined && Object.keys(input.columns).length > 0) args.push('--columns', JSON.stringify(input.columns))
+  if (input.limit !== undefined) args.push('--limit', String(input.limit))
+  const env = { ...process.env, PYTHONPATH: options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' }
+  const timeoutMs = options.timeoutMs ?? 60_000
+  const result = await runPreview(python, args, env, timeoutMs)
+  if (result.timedOut) {
+    return failedPreview(file, `Reading ${path.basename(file)} took longer than ${Math.round(timeoutMs / 1000)} s and was stopped: try a smaller file or a faster disk.`)
+  }
+  if (result.spawnError) {
+    throw appError('python_missing', `Could not run ${python} for the dataset preview: ${result.spawnError.message}. Check the Python set-up or TUNEDECK_PYTHON.`)
+  }
+  // Exit 0: read (bad rows listed); 1: could not be read, still with JSON; anything else: a crash.
+  let raw: RawPreview
+  try {
+    raw = JSON.parse(result.stdout.trim().split('\n').pop() ?? '') as RawPreview
+  } catch {
+    const detail = result.stderr.trim().split('\n').slice(-6).join('\n') || `exit code ${result.code}`
+    throw appError('internal', `The dataset preview of ${file} failed:\n${detail}`)
+  }
+  return toPreview(raw, file)
+}

@@ -1,0 +1,60 @@
+/**
+ * datasets.preview for the path typed in the form, asked again when the path
+ * (after a pause in typing) or the format changes. Answers to an older path
+ * are dropped so a slow read never overwrites a newer one.
+ */
+import { useEffect, useRef, useState } from 'react'
+import type { DatasetFormat } from '../../../electron/shared/config'
+import type { DatasetPreview } from '../../../electron/shared/datasets'
+import { getClient } from '../api/client'
+import { errorMessage } from '../api/errors'
+
+/** What the panel shows: nothing yet, reading, the preview, or why the request failed. */
+export type PreviewState =
+  | { status: 'idle' }
+  | { status: 'loading'; path: string }
+  | { status: 'done'; preview: DatasetPreview }
+  | { status: 'failed'; path: string; error: string }
+
+/** Typing pauses this long before the file is read. */
+const debounceMs = 400
+/** Records the panel shows; the trainer reads the whole file either way. */
+const previewLimit = 5
+
+/** Previews `path` in `format`; empty path or `enabled` false shows nothing. */
+export function useDatasetPreview(path: string, format: DatasetFormat, enabled: boolean): PreviewState {
+  const [state, setState] = useState<PreviewState>({ status: 'idle' })
+  const latest = useRef(0)
+  const trimmed = path.trim()
+
+  useEffect(() => {
+    const request = ++latest.current
+    if (!enabled || trimmed === '') {
+      setState({ status: 'idle' })
+      return
+    }
+    const timer = setTimeout(() => {
+      setState({ status: 'loading', path: trimmed })
+      getClient()
+        .request('datasets.preview', { path: trimmed, ...(format !== 'auto' ? { format } : {}), limit: previewLimit })
+        .then(
+          (preview) => {
+            if (request === latest.current) setState({ status: 'done', preview })
+          },
+          (error: unknown) => {
+            if (request === latest.current) setState({ status: 'failed', path: trimmed, error: `Could not preview ${trimmed}: ${errorMessage(error)}` })
+          },
+        )
+    }, debounceMs)
+    return () => clearTimeout(timer)
+  }, [trimmed, format, enabled])
+
+  return state
+}
+
+/** The message to show beside the dataset field, when the file as a whole could not be read. */
+export function fileError(state: PreviewState): string | null {
+  if (state.status === 'failed') return state.error
+  if (state.status === 'done' && !state.preview.ok) return state.preview.error ?? `${state.preview.path} could not be read.`
+  return null
+}

@@ -1,0 +1,60 @@
+/**
+ * Turns the records datasets.preview returns (as the trainer normalises
+ * them: messages, text, prompt/completion or preference pairs) into short
+ * lines the form can show, and names where each bad row is.
+ */
+import type { DatasetPreview } from '../../../electron/shared/datasets'
+
+/** One line of a summarised record: a label (role or field) and its text, shortened. */
+export interface PreviewLine {
+  label: string
+  text: string
+}
+
+/** Characters kept of each text; the preview is a glance, not a reader. */
+export const previewTextLength = 160
+
+/** Collapses whitespace and cuts long text with an ellipsis. */
+export function shorten(text: string, length = previewTextLength): string {
+  const flat = text.replace(/\s+/g, ' ').trim()
+  return flat.length > length ? `${flat.slice(0, length - 1)}…` : flat
+}
+
+function isMessage(value: unknown): value is { role: string; content: unknown } {
+  return typeof value === 'object' && value !== null && typeof (value as { role?: unknown }).role === 'string'
+}
+
+/** Text of a field that may be a string, a message, a list of messages or anything else. */
+function flatten(value: unknown): string {
+  if (typeof value === 'string') return value
+  if (isMessage(value)) return flatten(value.content)
+  if (Array.isArray(value)) return value.map((item) => (isMessage(item) ? `${item.role}: ${flatten(item.content)}` : flatten(item))).join(' / ')
+  if (value === null || value === undefined) return ''
+  return JSON.stringify(value)
+}
+
+/**
+ * The lines of one normalised record: "role: text" per message, the text
+ * of a plain-text row, or prompt / chosen / rejected of a preference pair.
+ * Unknown shapes show each field by name so nothing is hidden.
+ */
+export function summariseRecord(record: Record<string, unknown>): PreviewLine[] {
+  const messages = record.messages
+  if (Array.isArray(messages)) {
+    return messages.map((message) => (isMessage(message) ? { label: message.role, text: shorten(flatten(message.content)) } : { label: 'message', text: shorten(flatten(message)) }))
+  }
+  const known = ['prompt', 'completion', 'chosen', 'rejected', 'text'].filter((key) => key in record)
+  const keys = known.length > 0 ? known : Object.keys(record)
+  return keys.map((key) => ({ label: key, text: shorten(flatten(record[key])) }))
+}
+
+/** "line 3", "row 12", or "file" for a problem with no row; with the field when one is named. */
+export function describeRowError(error: DatasetPreview['errors'][number]): string {
+  const where = error.row === null ? 'file' : `${error.unit ?? 'row'} ${error.row}`
+  return error.field ? `${where}, ${error.field}` : where
+}
+
+/** "91 rows · 91 usable · 0 skipped" for the preview's header. */
+export function describeCounts(preview: Pick<DatasetPreview, 'rows' | 'usable' | 'skipped'>): string {
+  return `${preview.rows} rows · ${preview.usable} usable · ${preview.skipped} skipped`
+}

@@ -1,0 +1,99 @@
+/**
+ * datasets.preview through the host's dispatch, with the real trainer's
+ * loader: the shared demo datasets read with their detected format, a bad
+ * JSONL row is listed with its line and field, a file that cannot be read
+ * says why, and a missing file is refused naming `path`.
+ * Needs TUNEDECK_PYTHON (the trainer's venv). A few seconds.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { DatasetPreview } from '../../electron/shared/datasets'
+import { fieldErrorsOf, type AppError } from '../../electron/shared/errors'
+import { createHost, type DispatchResult, type Host } from '../../electron/host/host'
+import { pythonRuntimeDir, repoRoot, resourcesDir, temporaryDir } from './jobs.harness'
+
+const sharedDatasets = path.resolve(repoRoot, '..', 'shared', 'datasets')
+const haveShared = fs.existsSync(path.join(sharedDatasets, 'identity.json'))
+const workDir = temporaryDir('tunedeck-datasets-')
+let host: Host
+
+beforeAll(async () => {
+  host = createHost({ dataDir: path.join(workDir, 'data'), resourcesDir, pythonRuntimeDir, appVersion: '0.1.0-test' })
+  await host.start()
+})
+
+afterAll(async () => {
+  await host?.shutdown()
+  fs.rmSync(workDir, { recursive: true, force: true })
+})
+
+async function preview(input: Record<string, unknown>): Promise<DatasetPreview> {
+  const result = await host.dispatch('datasets.preview', input)
+  if (!result.ok) throw new Error(`datasets.preview failed: ${JSON.stringify(result.error)}`)
+  return result.output as DatasetPreview
+}
+
+function errorOf(result: DispatchResult): AppError {
+  if (result.ok) throw new Error(`expected an error, got ${JSON.stringify(result.output)}`)
+  return result.error
+}
+
+function writeFile(name: string, text: string): string {
+  const file = path.join(workDir, name)
+  fs.writeFileSync(file, text)
+  return file
+}
+
+describe.skipIf(!haveShared)('datasets.preview on the shared demo datasets', () => {
+  it('reads identity.json as alpaca and shows the first rows as conversations', async () => {
+    const file = path.join(sharedDatasets, 'identity.json')
+    const shown = await preview({ path: file, limit: 2 })
+    expect(shown).toMatchObject({ ok: true, path: file, format: 'alpaca', rows: 91, usable: 91, skipped: 0, errors: [], error: null })
+    expect(shown.columns).toEqual(['instruction', 'input', 'output'])
+    expect(shown.records).toHaveLength(2)
+    expect(shown.records[0]).toEqual({
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: expect.stringContaining('Hello! I am') },
+      ],
+    })
+  })
+
+  it('detects the preference pairs of dpo_en_demo.json', async () => {
+    const shown = await preview({ path: path.join(sharedDatasets, 'dpo_en_demo.json'), limit: 1 })
+    expect(shown).toMatchObject({ ok: true, format: 'preference', rows: 300, usable: 300 })
+    expect(Object.keys(shown.records[0] ?? {})).toEqual(expect.arrayContaining(['prompt', 'chosen', 'rejected']))
+  })
+})
+
+describe('datasets.preview on files the user wrote', () => {
+  it('lists a bad JSONL row with its line and field and still shows the good rows', async () => {
+    const file = writeFile('bad.jsonl', ['{"instruction":"a","output":"b"}', '{"instruction":5,"output":"b"}', '{"instruction":"c","output":"d"}'].join('\n') + '\n')
+    const shown = await preview({ path: file })
+    expect(shown).toMatchObject({ ok: true, format: 'alpaca', rows: 3, usable: 2, skipped: 1, error: null })
+    expect(shown.errors).toEqual([{ row: 2, unit: 'line', field: 'instruction', message: expect.stringContaining('bad.jsonl line 2') }])
+  })
+
+  it('maps the file’s own column names and honours a chosen format', async () => {
+    const file = writeFile('questions.jsonl', '{"question":"What is 2+2?","answer":"4"}\n')
+    const shown = await preview({ path: file, format: 'alpaca', columns: { instruction: 'question', output: 'answer' } })
+    expect(shown).toMatchObject({ ok: true, format: 'alpaca', usable: 1, columns: ['question', 'answer'] })
+    expect(shown.records[0]).toEqual({ messages: [{ role: 'user', content: 'What is 2+2?' }, { role: 'assistant', content: '4' }] })
+  })
+
+  it('says why a file cannot be read, with empty lists', async () => {
+    const file = writeFile('broken.json', '{not json\n')
+    const shown = await preview({ path: file })
+    expect(shown).toMatchObject({ ok: false, format: null, rows: 0, usable: 0, columns: [], records: [], errors: [] })
+    expect(shown.error).toMatch(/broken\.json line 1: not valid JSON/)
+  })
+
+  it('refuses a file that does not exist, naming the path field', async () => {
+    const missing = path.join(workDir, 'nowhere.jsonl')
+    const error = errorOf(await host.dispatch('datasets.preview', { path: missing }))
+    expect(error.code).toBe('invalid_input')
+    expect(fieldErrorsOf(error).path).toContain(missing)
+    expect(fieldErrorsOf(errorOf(await host.dispatch('datasets.preview', { path: 'x.jsonl', limit: 0 })))).toHaveProperty('limit')
+  })
+})

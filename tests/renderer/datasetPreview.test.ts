@@ -1,0 +1,53 @@
+/** How the dataset preview shows the trainer's normalised records and bad rows. */
+import { describe, expect, it } from 'vitest'
+import { describeCounts, describeRowError, shorten, summariseRecord } from '../../renderer/src/logic/datasetPreview'
+
+describe('summariseRecord', () => {
+  it('shows a conversation as one "role: text" line per message', () => {
+    const record = { messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'Hello!\n  I am   Tunedeck.' }] }
+    expect(summariseRecord(record)).toEqual([
+      { label: 'user', text: 'hi' },
+      { label: 'assistant', text: 'Hello! I am Tunedeck.' },
+    ])
+  })
+
+  it('shows a plain-text row as its text', () => {
+    expect(summariseRecord({ text: 'Once upon a time' })).toEqual([{ label: 'text', text: 'Once upon a time' }])
+  })
+
+  it('shows a preference pair as prompt, chosen and rejected, a prompt of messages included', () => {
+    const record = { prompt: [{ role: 'user', content: 'Name a colour' }], chosen: 'Blue', rejected: [{ role: 'assistant', content: 'No.' }] }
+    expect(summariseRecord(record)).toEqual([
+      { label: 'prompt', text: 'user: Name a colour' },
+      { label: 'chosen', text: 'Blue' },
+      { label: 'rejected', text: 'assistant: No.' },
+    ])
+  })
+
+  it('shows an unknown shape field by field rather than hiding it', () => {
+    expect(summariseRecord({ question: 'Why?', score: 3 })).toEqual([
+      { label: 'question', text: 'Why?' },
+      { label: 'score', text: '3' },
+    ])
+  })
+
+  it('cuts long text with an ellipsis', () => {
+    const long = 'word '.repeat(100)
+    const [line] = summariseRecord({ text: long })
+    expect(line!.text.length).toBe(160)
+    expect(line!.text.endsWith('…')).toBe(true)
+    expect(shorten('short')).toBe('short')
+  })
+})
+
+describe('describeRowError', () => {
+  it('names the line or row and the field', () => {
+    expect(describeRowError({ row: 3, unit: 'line', field: 'output', message: 'missing' })).toBe('line 3, output')
+    expect(describeRowError({ row: 12, unit: null, field: null, message: 'not an object' })).toBe('row 12')
+    expect(describeRowError({ row: null, unit: null, field: null, message: 'empty file' })).toBe('file')
+  })
+
+  it('counts rows, usable and skipped', () => {
+    expect(describeCounts({ rows: 91, usable: 90, skipped: 1 })).toBe('91 rows · 90 usable · 1 skipped')
+  })
+})
