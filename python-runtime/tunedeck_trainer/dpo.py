@@ -29,7 +29,7 @@ from trl import DPOConfig, DPOTrainer
 
 from . import checkpoint as checkpoints
 from . import loading
-from .config import JobConfig, resolve_path
+from .config import JobConfig, resolve_model_path, resolve_path
 from .control import Control
 from .dpo_checkpoints import publish, trainer_output
 from .dpo_data import PreferenceData, load_preference_data, prompt_budget
@@ -109,6 +109,7 @@ class _EventCallback(TrainerCallback):
             control.should_log = True
         if recipe.data.validation and (last or step % recipe.steps_per_epoch == 0):
             control.should_evaluate = True
+            recipe.control.phase = "evaluating"  # back to training in on_evaluate
         training = recipe.config.training
         if training.checkpoint_every and step % training.checkpoint_every == 0:
             self.saves.append(("periodic", f"step-{step}"))
@@ -157,6 +158,7 @@ class _EventCallback(TrainerCallback):
         source = trainer_output(self.recipe.job_dir) / f"checkpoint-{state.global_step}"
         for index, (kind, name) in enumerate(saves):
             self.recipe.publish(source, kind, name, keep_source=index < len(saves) - 1)
+        shutil.rmtree(trainer_output(self.recipe.job_dir), ignore_errors=True)  # HF's model card, nothing more
         training = self.recipe.config.training
         if any(kind == "periodic" for kind, _ in saves):
             for name in checkpoints.prune_periodic(self.recipe.job_dir, training.keep_checkpoints):
@@ -203,7 +205,7 @@ class DpoRecipe:
 
             quantization.check_available()  # before any weights or data are read
         loading.seed_everything(training.seed)
-        self.model_path = resolve_path(self.job_dir, config.model.path).resolve()
+        self.model_path = resolve_model_path(self.job_dir, config.model.path).resolve()
         resume = checkpoints.find_resume(config, self.job_dir)
         init_folder = checkpoints.find_init(config, self.job_dir)
 
@@ -218,6 +220,11 @@ class DpoRecipe:
         )
         print(f"[tunedeck] dataset: {len(data.train)} preference pairs, {len(data.validation)} held out, "
               f"{data.skipped} rows skipped, {data.truncated} truncated to {training.max_seq_length} tokens", flush=True)
+
+        ignored = [name for name, on in (("training.packing", training.packing),
+                                         ("training.trainOnInputs", training.train_on_inputs)) if on]
+        if ignored:
+            self._log("warning", f"{' and '.join(ignored)} do not apply to DPO (it learns from the answers only); ignored")
 
         self.control.phase = "loading_model"
         self.events.emit("heartbeat", phase="loading_model")
@@ -300,7 +307,23 @@ class DpoRecipe:
 
     def train(self) -> None:
         """Runs DPOTrainer to totalSteps (from the resumed checkpoint's step when resuming)."""
-        self.trainer.train(resume_from_checkpoint=str(self.resume_folder) if self.resume_folder else None)
+        try:
+            self.trainer.train(resume_from_checkpoint=str(self.resume_folder) if self.resume_folder else None)
+        except torch.cuda.OutOfMemoryError as error:
+            # No automatic retry here (SFT's loop has one): say what to change instead.
+            training = self.config.training
+            failed = self.trainer.state.global_step + 1
+            self.events.emit(
+                "oom", step=failed, batchSize=training.batch_size, maxSeqLength=training.max_seq_length,
+                retry=False, newBatchSize=None, newGradientAccumulation=None,
+            )
+            raise TrainerError(
+                f"training.batchSize: CUDA ran out of memory in DPO step {failed} with {training.batch_size} pairs "
+                f"per micro-batch ({2 * training.batch_size} sequences of up to {training.max_seq_length} tokens); "
+                "lower training.batchSize (raising training.gradientAccumulation keeps the effective batch) or "
+                'training.maxSeqLength, or turn on training.gradientCheckpointing or model.quantization "4bit"',
+                "training.batchSize",
+            ) from error
         self.step = self.trainer.state.global_step
 
     def emit_started(self) -> None:

@@ -2,7 +2,8 @@
  * Pause and resume from the job page: the trainer stops at a checkpoint, the
  * job shows paused with that checkpoint listed, resume continues the same job
  * past the pause step, a named checkpoint can be saved on the way, and the
- * chart ends with exactly one point per step.
+ * chart ends with exactly one point per step. Then a new job starts from the
+ * named checkpoint's weights, with the model and LoRA shape locked.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chartPoints, createSelftestJob, jobStatus, openBrowser, screenshot, startServe, stopServe, withDiagnostics, type Served } from './harness'
@@ -65,6 +66,21 @@ describe('pause and resume in the browser', () => {
       expect(await chartPoints(page)).toBe(done.total)
       await expect.poll(() => page.locator('[data-testid="checkpoint-row"][data-name="e2e-named"]').count(), { timeout: 15_000 }).toBe(1)
       await screenshot(page, 'pause-resume.png')
+      const sourceId = await page.getByTestId('job-page').getAttribute('data-job-id')
+
+      // A new job from those weights: the form says where it starts and locks what comes from the checkpoint.
+      await page.locator('[data-testid="checkpoint-row"][data-name="e2e-named"]').getByTestId('checkpoint-new-job').click()
+      await expect.poll(() => page.getByTestId('init-from').textContent()).toContain('Starting from e2e pause-resume / e2e-named: base model and LoRA shape come from the checkpoint')
+      expect(await page.getByTestId('model-selftest').count()).toBe(0)
+      expect(await page.getByTestId('lora-rank').isDisabled()).toBe(true)
+      expect(await page.getByTestId('lora-rank').inputValue()).toBe('16')
+      await page.getByTestId('job-name').fill('e2e from checkpoint')
+      await page.getByTestId('epochs').fill('1')
+      await screenshot(page, 'new-job-from-checkpoint.png')
+      await page.getByTestId('submit-job').click()
+      await expect.poll(() => page.getByTestId('job-page').getAttribute('data-job-id'), { timeout: 30_000 }).not.toBe(sourceId)
+      expect(await page.getByTestId('job-name').textContent()).toBe('e2e from checkpoint')
+      await expect.poll(() => jobStatus(page), { timeout: 240_000, interval: 500 }).toBe('completed')
     })
   })
 })

@@ -9,7 +9,7 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chartPoints, createSelftestJob, jobStatus, openBrowser, repoDir, resultsDir, screenshot, startServe, terminalRows, stopServe, withDiagnostics, type Served } from './harness'
+import { chartPoints, createSelftestJob, jobStatus, openBrowser, repoDir, screenshot, startServe, terminalRows, stopServe, withDiagnostics, type Served } from './harness'
 
 let served: Served | undefined
 let browser: Awaited<ReturnType<typeof openBrowser>> | undefined
@@ -80,13 +80,16 @@ describe('self-test job in the browser', () => {
       expect(await page.getByTestId('dataset-preview-counts').textContent()).toBe('91 rows · 91 usable · 0 skipped')
       expect(await page.getByTestId('dataset-preview-error').count()).toBe(0)
       expect(await page.getByTestId('dataset-preview-records').innerText()).toMatch(/^user: hi\s+assistant: Hello!/)
-      // The whole form, preview included, for the README and the review.
-      mkdirSync(resultsDir, { recursive: true })
-      await page.getByTestId('new-job-form').screenshot({ path: join(resultsDir, 'new-job.png') })
+      // The whole form, preview included: the page scrolls inside the window, so make the window tall.
+      await page.setViewportSize({ width: 1280, height: 1300 })
+      await screenshot(page, 'new-job.png')
+      await page.setViewportSize({ width: 1280, height: 800 })
 
       // Choosing another format reads the file again: it has no text column, so no row fits.
       await page.getByTestId('dataset-format').selectOption('text')
       await expect.poll(async () => (await page.getByTestId('dataset-preview').innerText()) + ((await page.getByTestId('dataset-preview-error').count()) ? 'file error' : ''), { timeout: 60_000 }).toMatch(/0 usable|file error/)
+      // Leave the form so the next test starts from a fresh one.
+      await page.goto(served!.url)
     })
   })
 

@@ -96,6 +96,8 @@ describe('method, format, 4-bit and presets', () => {
     const check = checkNewJobForm({ ...emptyForm, modelKind: 'path', modelPath: '/m', datasetPath: '/d.json', method: 'dpo', datasetFormat: 'preference', quantization: '4bit' })
     expect(check.ok && check.input).toEqual({ model: { kind: 'path', path: '/m' }, datasetPath: '/d.json', method: 'dpo', datasetFormat: 'preference', quantization: '4bit' })
     expect(check.ok && newJobInputSchema.safeParse(check.input).success).toBe(true)
+    // The self-test ignores a format chosen before switching to it: its own data has one.
+    expect(checkNewJobForm({ ...emptyForm, datasetFormat: 'text' })).toEqual({ ok: true, input: { model: { kind: 'selftest' } } })
   })
 
   it('fills every setting a preset has, and the user can still change them after', () => {

@@ -282,13 +282,10 @@ export class JobService {
     if (record.status !== 'queued') {
       throw appError('conflict', `${describe(record)}; only queued jobs can be moved`, { status: record.status })
     }
-    const before = new Map(this.store.jobs.queued().map((job) => [job.id, job.queuePosition]))
-    const order = [...before.keys()].filter((id) => id !== jobId)
+    const order = this.store.jobs.queued().map((job) => job.id).filter((id) => id !== jobId)
     order.splice(Math.max(0, Math.min(position - 1, order.length)), 0, jobId)
     this.renumber(order)
-    const queued = this.store.jobs.queued()
-    for (const job of queued) if (before.get(job.id) !== job.queuePosition) this.options.emit('job.updated', toJob(job))
-    return queued.map(toJob)
+    return this.store.jobs.queued().map(toJob)
   }
 
   queueState(): QueueState {
@@ -332,8 +329,13 @@ export class JobService {
     return job
   }
 
+  /** Rewrites the queue order and tells every window about each job whose place changed. */
   private renumber(order: string[]): void {
+    const before = new Map(this.store.jobs.queued().map((job) => [job.id, job.queuePosition]))
     this.store.jobs.renumberQueue(order)
+    for (const job of this.store.jobs.queued()) {
+      if (before.get(job.id) !== job.queuePosition) this.options.emit('job.updated', toJob(job))
+    }
   }
 
   /** Starts queued jobs, in queue order, while fewer than `concurrency` run. */

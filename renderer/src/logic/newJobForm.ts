@@ -137,7 +137,8 @@ export function checkNewJobForm(values: NewJobFormValues): FormCheck {
   if (values.name.trim()) input.name = values.name.trim()
   if (values.modelKind === 'path') input.datasetPath = values.datasetPath.trim()
   // Defaults are left out so the host's (or the preset's) apply, as for the numbers.
-  if (values.datasetFormat !== 'auto') input.datasetFormat = values.datasetFormat
+  // The self-test's bundled dataset has its own format; the select is disabled then.
+  if (values.modelKind === 'path' && values.datasetFormat !== 'auto') input.datasetFormat = values.datasetFormat
   if (values.method !== 'sft') input.method = values.method
   if (values.quantization !== 'none') input.quantization = values.quantization
   if (values.initFrom) input.initFrom = { jobId: values.initFrom.jobId, checkpoint: values.initFrom.checkpoint }

@@ -15,6 +15,7 @@ import { StatusBadge } from '../components/StatusBadge'
 import { TerminalView } from '../components/TerminalView'
 import { useCheckpoints } from '../components/useCheckpoints'
 import { isActive } from '../logic/actions'
+import { queueRanks } from '../logic/queue'
 import { elapsedSeconds, estimateRemainingSeconds, formatDuration, formatLoss } from '../logic/metrics'
 import { useJob, useJobsStore } from '../stores/jobs'
 import { useMetrics, useMetricsStore } from '../stores/metrics'
@@ -109,6 +110,8 @@ function JobDetails({ job }: { job: Job }) {
   const terminalError = useTerminalStore((state) => state.errors[job.id])
   const [checkpointRefresh, setCheckpointRefresh] = useState(0)
   const checkpoints = useCheckpoints(job, checkpointRefresh)
+  // Ranked among the queued jobs the window knows, as the sidebar shows it (a stored number can be stale).
+  const queueRank = useJobsStore((state) => (job.status === 'queued' ? queueRanks(state.list).get(job.id) : undefined))
 
   return (
     <div className="page job-page" data-testid="job-page" data-job-id={job.id}>
@@ -116,7 +119,7 @@ function JobDetails({ job }: { job: Job }) {
         <div className="title-row">
           <h1 data-testid="job-name">{job.name}</h1>
           <StatusBadge status={job.status} testId="job-status" />
-          {job.queuePosition !== null && <span className="muted">#{job.queuePosition} in queue</span>}
+          {queueRank !== undefined && <span className="muted">#{queueRank} in queue</span>}
         </div>
         <ModelSummary job={job} />
         <JobActions
