@@ -92,6 +92,10 @@ export const newJobInputSchema = z.object({
   epochs: z.number().positive().max(100).optional(),
   batchSize: z.int().min(1).max(1024).optional(),
   maxSeqLength: z.int().min(16).max(131072).optional(),
+  /** Save a periodic checkpoint every N steps (0: only on pause and on request). */
+  checkpointEvery: z.int().min(0).max(1_000_000).optional(),
+  /** How many periodic checkpoints to keep; named ones stay until deleted. */
+  keepCheckpoints: z.int().min(1).max(100).optional(),
 })
 
 export type NewJobInput = z.infer<typeof newJobInputSchema>

@@ -127,6 +127,14 @@ describe('job engine with fixture trainers', () => {
     expect(thrown(() => h.service.resume(c.id))).toMatchObject({ code: 'conflict', message: expect.stringContaining('is completed') })
   })
 
+  it('writes the form\'s checkpoint schedule into the job\'s config.json', async () => {
+    const h = await harness({ current: 'complete' })
+    await h.service.setQueue({ running: false })
+    const job = h.service.create({ ...selftest, checkpointEvery: 25, keepCheckpoints: 4 })
+    const written = JSON.parse(fs.readFileSync(path.join(h.jobDir(job.id), 'config.json'), 'utf8')) as { training: Record<string, unknown> }
+    expect(written.training).toMatchObject({ checkpointEvery: 25, keepCheckpoints: 4 })
+  })
+
   it('refuses a model folder or dataset that does not exist, naming the field', () => {
     const h = new Harness(temporaryDir())
     dirs.push(h.dataDir)

@@ -21,6 +21,8 @@ describe('checkNewJobForm', () => {
       epochs: '2',
       batchSize: '2',
       maxSeqLength: '512',
+      checkpointEvery: '50',
+      keepCheckpoints: '3',
     })
     expect(check.ok).toBe(true)
     if (!check.ok) return
@@ -32,8 +34,18 @@ describe('checkNewJobForm', () => {
       epochs: 2,
       batchSize: 2,
       maxSeqLength: 512,
+      checkpointEvery: 50,
+      keepCheckpoints: 3,
     })
     expect(newJobInputSchema.safeParse(check.input).success).toBe(true)
+  })
+
+  it('refuses a periodic checkpoint count below one', () => {
+    const check = checkNewJobForm({ ...emptyForm, keepCheckpoints: '0', checkpointEvery: '-5' })
+    expect(check.ok).toBe(false)
+    if (check.ok) return
+    expect(check.errors.keepCheckpoints).toBe('Periodic checkpoints kept must be from 1 to 100; it is 0.')
+    expect(check.errors.checkpointEvery).toBe('Checkpoint every must be from 0 to 1000000; it is -5.')
   })
 
   it('names each field out of range with its allowed range', () => {

@@ -134,6 +134,8 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
         epochs: input.epochs,
         batchSize: input.batchSize,
         maxSeqLength: input.maxSeqLength,
+        checkpointEvery: input.checkpointEvery,
+        keepCheckpoints: input.keepCheckpoints,
       }).filter(([, value]) => value !== undefined),
     ),
   }

@@ -32,6 +32,8 @@ export interface NewJobFormValues {
   epochs: string
   batchSize: string
   maxSeqLength: string
+  checkpointEvery: string
+  keepCheckpoints: string
 }
 
 /** Field keys as the host names them in AppError.data.fields. */
@@ -50,6 +52,8 @@ export type FieldKey =
   | 'epochs'
   | 'batchSize'
   | 'maxSeqLength'
+  | 'checkpointEvery'
+  | 'keepCheckpoints'
 
 export const emptyForm: NewJobFormValues = {
   name: '',
@@ -67,6 +71,8 @@ export const emptyForm: NewJobFormValues = {
   epochs: '',
   batchSize: '',
   maxSeqLength: '',
+  checkpointEvery: '',
+  keepCheckpoints: '',
 }
 
 interface NumberRule {
@@ -79,13 +85,17 @@ interface NumberRule {
   max: number
 }
 
-const numberRules: Record<'loraRank' | 'loraAlpha' | 'learningRate' | 'epochs' | 'batchSize' | 'maxSeqLength', NumberRule> = {
+type NumberKey = 'loraRank' | 'loraAlpha' | 'learningRate' | 'epochs' | 'batchSize' | 'maxSeqLength' | 'checkpointEvery' | 'keepCheckpoints'
+
+const numberRules: Record<NumberKey, NumberRule> = {
   loraRank: { field: 'lora.rank', label: 'LoRA rank', integer: true, min: 1, max: 1024 },
   loraAlpha: { field: 'lora.alpha', label: 'LoRA alpha', integer: false, above: 0, max: 4096 },
   learningRate: { field: 'learningRate', label: 'Learning rate', integer: false, above: 0, max: 1 },
   epochs: { field: 'epochs', label: 'Epochs', integer: false, above: 0, max: 100 },
   batchSize: { field: 'batchSize', label: 'Batch size', integer: true, min: 1, max: 1024 },
   maxSeqLength: { field: 'maxSeqLength', label: 'Max sequence length', integer: true, min: 16, max: 131072 },
+  checkpointEvery: { field: 'checkpointEvery', label: 'Checkpoint every', integer: true, min: 0, max: 1_000_000 },
+  keepCheckpoints: { field: 'keepCheckpoints', label: 'Periodic checkpoints kept', integer: true, min: 1, max: 100 },
 }
 
 /** Checks one numeric field; returns the number, undefined when empty, or an error message. */
@@ -148,6 +158,8 @@ export function checkNewJobForm(values: NewJobFormValues): FormCheck {
   if (numbers.epochs !== undefined) input.epochs = numbers.epochs
   if (numbers.batchSize !== undefined) input.batchSize = numbers.batchSize
   if (numbers.maxSeqLength !== undefined) input.maxSeqLength = numbers.maxSeqLength
+  if (numbers.checkpointEvery !== undefined) input.checkpointEvery = numbers.checkpointEvery
+  if (numbers.keepCheckpoints !== undefined) input.keepCheckpoints = numbers.keepCheckpoints
   return { ok: true, input }
 }
 
@@ -166,6 +178,8 @@ const serverAliases: Record<string, FieldKey> = {
   'training.epochs': 'epochs',
   'training.batchSize': 'batchSize',
   'training.maxSeqLength': 'maxSeqLength',
+  'training.checkpointEvery': 'checkpointEvery',
+  'training.keepCheckpoints': 'keepCheckpoints',
   lora: 'lora.rank',
 }
 

@@ -18,7 +18,18 @@ import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, placeServe
 import { useJob, useJobsStore } from '../stores/jobs'
 import { useNavigationStore, type StartFrom } from '../stores/navigation'
 
-type TextKey = 'name' | 'modelPath' | 'datasetPath' | 'loraRank' | 'loraAlpha' | 'learningRate' | 'epochs' | 'batchSize' | 'maxSeqLength'
+type TextKey =
+  | 'name'
+  | 'modelPath'
+  | 'datasetPath'
+  | 'loraRank'
+  | 'loraAlpha'
+  | 'learningRate'
+  | 'epochs'
+  | 'batchSize'
+  | 'maxSeqLength'
+  | 'checkpointEvery'
+  | 'keepCheckpoints'
 
 const formatLabels: Record<DatasetFormat, string> = {
   auto: 'Detect from the file',
@@ -246,6 +257,12 @@ export function NewJobView({ from }: { from?: StartFrom }) {
           </Field>
           <Field label="Max sequence length" name="maxSeqLength" error={errors.maxSeqLength}>
             {text('maxSeqLength', 'maxSeqLength', 'max-seq-length', '1024', 'numeric')}
+          </Field>
+          <Field label="Checkpoint every N steps (0: off)" name="checkpointEvery" error={errors.checkpointEvery}>
+            {text('checkpointEvery', 'checkpointEvery', 'checkpoint-every', '0', 'numeric')}
+          </Field>
+          <Field label="Periodic checkpoints kept" name="keepCheckpoints" error={errors.keepCheckpoints}>
+            {text('keepCheckpoints', 'keepCheckpoints', 'keep-checkpoints', '2', 'numeric')}
           </Field>
         </div>
         <div className="form-actions">
