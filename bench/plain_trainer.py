@@ -1,12 +1,13 @@
 """The baseline of bench/trainer_throughput.py: a plain transformers Trainer + peft LoRA run.
 
 Padded batches (each micro-batch right-padded to its longest row), SDPA attention, the same
-tokenised examples as Tunedeck (its data layer encodes them), the same LoRA settings, batch,
-accumulation and step count. Writes one JSON object: tokens per second (non-padding tokens,
-after the warm-up steps), peak GPU memory, per-step losses.
+tokenised examples as Tunedeck (its data layer encodes them), the same LoRA settings, one epoch
+over the training file. Writes one JSON object (tokens per second: non-padding tokens, after the
+warm-up steps; peak GPU memory; per-step losses) and saves the adapter to --adapter-out, which
+bench/trainer_throughput.py scores on the held-out examples.
 
-    python bench/plain_trainer.py --model DIR --dataset FILE --out result.json \
-        --batch-size 4 --grad-accum 4 --seq-len 1024 --steps 30 --warmup-steps 5
+    python bench/plain_trainer.py --model DIR --dataset FILE --out result.json --adapter-out DIR \
+        --batch-size 4 --grad-accum 4 --seq-len 1024 --warmup-steps 5
 
 Run by bench/trainer_throughput.py in its own process, so the peak memory is this run's alone.
 """
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python-runtime"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_setup (it adds python-runtime)
 
 
 class Examples:
@@ -41,10 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True)
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--adapter-out", required=True)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--grad-accum", type=int, default=4)
     parser.add_argument("--seq-len", type=int, default=1024)
-    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--warmup-steps", type=int, default=5)
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--rank", type=int, default=16)
@@ -54,16 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainerCallback, TrainingArguments
 
-    from tunedeck_trainer.data import encode_records, load_records
+    from bench_setup import encode
 
     cuda = torch.cuda.is_available()
     bf16 = cuda and torch.cuda.is_bf16_supported()
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
-    records = list(load_records(args.dataset, format="alpaca").records)
-    encoded = encode_records(tokenizer, records, args.seq_len, train_on_inputs=False).examples
-    rows = [{"input_ids": e["input_ids"], "labels": e["labels"]} for e in encoded]
+    rows = [{"input_ids": e["input_ids"], "labels": e["labels"]} for e in encode(tokenizer, Path(args.dataset), args.seq_len)]
     pad = tokenizer.pad_token_id
 
     def collate(batch: list[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
 
     training = TrainingArguments(
         output_dir=str(Path(args.out).parent / "plain-trainer-output"), per_device_train_batch_size=args.batch_size,
-        gradient_accumulation_steps=args.grad_accum, max_steps=args.steps, learning_rate=args.lr, warmup_ratio=0.03,
+        gradient_accumulation_steps=args.grad_accum, num_train_epochs=args.epochs, learning_rate=args.lr,
+        warmup_ratio=0.03,
         lr_scheduler_type="linear", logging_steps=1, save_strategy="no", report_to=[], bf16=bf16,
         fp16=cuda and not bf16, use_cpu=not cuda, dataloader_num_workers=0, seed=0, max_grad_norm=1.0,
         optim="adamw_torch_fused" if cuda else "adamw_torch", remove_unused_columns=False, disable_tqdm=True,
@@ -117,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     trainer = Counting(model=model, args=training, train_dataset=Examples(rows), data_collator=collate)
     trainer.add_callback(Clock())
     trainer.train()
+    model.save_pretrained(args.adapter_out)
     warm = min(args.warmup_steps, len(timeline) - 1)
     start_time, start_tokens = timeline[warm - 1] if warm > 0 else (timeline[0][0], 0)
     end_time, end_tokens = timeline[-1]

@@ -55,6 +55,23 @@ def prepare_selftest_model(config: JobConfig, job_dir: Path, control: Control, e
     build_tiny_model(path)
 
 
+def cap_cuda_memory() -> None:
+    """Test hook: TUNEDECK_CUDA_MEMORY_MB=N lets this process allocate only N MB of GPU memory.
+
+    With it a test makes a real CUDA out-of-memory error on a big GPU with a small model, to check
+    the retry of tests/trainer/test_cuda.py. Does nothing without CUDA or without the variable.
+    """
+    limit = os.environ.get("TUNEDECK_CUDA_MEMORY_MB", "").strip()
+    if not limit.isdigit():
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        total = torch.cuda.get_device_properties(0).total_memory
+        torch.cuda.set_per_process_memory_fraction(min(1.0, int(limit) * 2**20 / total))
+        print(f"[tunedeck] test hook: GPU memory capped at {limit} MB", flush=True)
+
+
 def _fail(events: EventWriter, message: str, field: str | None, trace: str | None) -> int:
     print(f"[tunedeck] failed: {message}", file=sys.stderr, flush=True)
     if trace:
@@ -99,6 +116,7 @@ def _run(job_dir: Path, events: EventWriter, control: Control) -> int:
         else:
             from .sft import SftRecipe as Recipe  # type: ignore[assignment]
 
+        cap_cuda_memory()
         recipe = Recipe(config, job_dir, events, control)
         recipe.setup()
         recipe.train()
