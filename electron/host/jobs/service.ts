@@ -5,11 +5,9 @@
  * transports send on unchanged.
  */
 import { randomBytes } from 'node:crypto'
-import fs from 'node:fs'
 import path from 'node:path'
 import { appError, isAppError, validationError, type AppError } from '../../shared/errors'
 import {
-  liveStatuses,
   queueStateSchema,
   type Checkpoint,
   type Job,
@@ -21,7 +19,8 @@ import {
 import { Store, toJob, type JobRecord } from '../store'
 import type { TrainerCommand } from '../trainer/process'
 import { TerminalLog } from '../trainer/terminal'
-import { checkpointNameProblem, checkpointsDir, removeCheckpointFolder, resumeCheckpoint, wholeCheckpoint } from './checkpoints'
+import { deleteCheckpoint, describeJob, presentCheckpoints } from './catalog'
+import { checkpointNameProblem, resumeCheckpoint } from './checkpoints'
 import { buildJobConfig, loadPresets, writeConfigFile } from './config'
 import { recoverJobs } from './recovery'
 import { JobRun, type Emit } from './run'
@@ -60,10 +59,6 @@ function newJobId(): string {
   lastIdTime = Math.max(Date.now(), lastIdTime + 1)
   const random = BigInt('0x' + randomBytes(5).toString('hex')).toString(36).padStart(8, '0').slice(-8)
   return lastIdTime.toString(36).padStart(9, '0') + random
-}
-
-function describe(record: JobRecord): string {
-  return `Job "${record.name}" (${record.id}) is ${record.status}`
 }
 
 /** The job engine behind the routes. Call start() once before use and shutdown() on exit. */
@@ -168,7 +163,7 @@ export class JobService {
     if (record.status === 'pausing') return toJob(record)
     const run = this.runs.get(jobId)
     if (run === undefined || (record.status !== 'running' && record.status !== 'starting')) {
-      throw appError('conflict', `${describe(record)}; only a running job can be paused`, { status: record.status })
+      throw appError('conflict', `${describeJob(record)}; only a running job can be paused`, { status: record.status })
     }
     run.pause()
     return toJob(this.update(jobId, { status: 'pausing' }))
@@ -182,11 +177,11 @@ export class JobService {
   resume(jobId: string): Job {
     const record = this.record(jobId)
     if (!['paused', 'interrupted', 'failed'].includes(record.status)) {
-      throw appError('conflict', `${describe(record)}; only a paused, interrupted or failed job can be resumed`, { status: record.status })
+      throw appError('conflict', `${describeJob(record)}; only a paused, interrupted or failed job can be resumed`, { status: record.status })
     }
     const checkpoint = resumeCheckpoint(this.jobDir(jobId), record.pausedCheckpoint)
     if (checkpoint === undefined && record.status === 'failed') {
-      throw appError('conflict', `${describe(record)} and saved no checkpoint to resume from; fix the cause and create a new job`, {
+      throw appError('conflict', `${describeJob(record)} and saved no checkpoint to resume from; fix the cause and create a new job`, {
         status: record.status,
       })
     }
@@ -213,7 +208,7 @@ export class JobService {
       return toJob(record)
     }
     if (!['queued', 'starting', 'paused', 'interrupted'].includes(record.status)) {
-      throw appError('conflict', `${describe(record)}; it cannot be cancelled`, { status: record.status })
+      throw appError('conflict', `${describeJob(record)}; it cannot be cancelled`, { status: record.status })
     }
     this.launching.delete(jobId)
     this.store.transaction(() => {
@@ -230,57 +225,29 @@ export class JobService {
     const record = this.record(jobId)
     const run = this.runs.get(jobId)
     if (run === undefined || record.status !== 'running') {
-      throw appError('conflict', `${describe(record)}; checkpoints can be saved only while it is running`, { status: record.status })
+      throw appError('conflict', `${describeJob(record)}; checkpoints can be saved only while it is running`, { status: record.status })
     }
     const problem = checkpointNameProblem(name)
     if (problem !== undefined) throw appError('invalid_input', `name: ${problem}`, { fields: { name: problem } })
     run.checkpoint(name)
   }
 
-  /** The job's checkpoints that are whole on disk, oldest step first; rows of folders gone are dropped. */
+  /** The job's checkpoints that are whole on disk, oldest step first. */
   checkpoints(jobId: string): Checkpoint[] {
     this.record(jobId)
-    const rows = this.store.checkpoints.list(jobId)
-    const present: Checkpoint[] = []
-    for (const row of rows) {
-      if (wholeCheckpoint(this.jobDir(jobId), row.name) !== undefined) present.push(row)
-      // The trainer prunes old periodic checkpoints without an event; forget those.
-      else if (!fs.existsSync(path.join(checkpointsDir(this.jobDir(jobId)), `.tmp-${row.name}`))) this.store.checkpoints.delete(jobId, row.name)
-    }
-    return present
+    return presentCheckpoints(this.store, jobId, this.jobDir(jobId))
   }
 
-  /** Deletes a checkpoint folder and its row, unless the job is about to continue from it. */
+  /** Deletes a checkpoint folder and its row, unless the job or another one still needs it. */
   deleteCheckpoint(jobId: string, name: string): void {
-    const record = this.record(jobId)
-    const folder = path.join(checkpointsDir(this.jobDir(jobId)), name)
-    const known = this.store.checkpoints.list(jobId).some((row) => row.name === name)
-    if (name.startsWith('.') || name.includes('/') || name.includes('\\') || (!known && !fs.existsSync(folder))) {
-      throw appError('not_found', `Job "${record.name}" has no checkpoint named "${name}"`)
-    }
-    const needed = liveStatuses.includes(record.status) || record.status === 'queued'
-    if (needed && record.config.resumeFrom === name) {
-      throw appError('conflict', `${describe(record)} and continues from checkpoint "${name}"; cancel or finish it first`, {
-        status: record.status,
-      })
-    }
-    // Another job that waits or trains may start from this folder's weights (initFrom).
-    const dependent = this.store.jobs
-      .list()
-      .find((other) => (liveStatuses.includes(other.status) || other.status === 'queued') && other.config.initFrom === path.resolve(folder))
-    if (dependent !== undefined) {
-      throw appError('conflict', `${describe(dependent)} and starts from checkpoint "${name}"; cancel or finish it first`, { status: dependent.status })
-    }
-    removeCheckpointFolder(this.jobDir(jobId), name)
-    this.store.checkpoints.delete(jobId, name)
-    if (record.pausedCheckpoint === name) this.store.jobs.update(jobId, { pausedCheckpoint: null })
+    deleteCheckpoint(this.store, this.record(jobId), this.jobDir(jobId), name)
   }
 
   /** Moves a queued job to `position` (1-based) and returns the queued jobs in their new order. */
   move(jobId: string, position: number): Job[] {
     const record = this.record(jobId)
     if (record.status !== 'queued') {
-      throw appError('conflict', `${describe(record)}; only queued jobs can be moved`, { status: record.status })
+      throw appError('conflict', `${describeJob(record)}; only queued jobs can be moved`, { status: record.status })
     }
     const order = this.store.jobs.queued().map((job) => job.id).filter((id) => id !== jobId)
     order.splice(Math.max(0, Math.min(position - 1, order.length)), 0, jobId)
