@@ -6,6 +6,7 @@
  */
 import type { Handlers } from '../shared/api'
 import type { Checkpoint, Job, MetricPoint, NewJobInput, Preset, QueueState } from '../shared/jobs'
+import type { JobReport } from '../shared/report'
 import type { GpuSample } from '../shared/system'
 import { previewDataset } from './datasets/preview'
 import type { PythonEnvironment } from './python/environment'
@@ -19,6 +20,7 @@ export interface JobServiceApi {
   get(jobId: string): MaybePromise<Job>
   metrics(jobId: string): MaybePromise<MetricPoint[]>
   terminal(jobId: string): MaybePromise<string>
+  report(jobId: string): MaybePromise<JobReport>
   pause(jobId: string): MaybePromise<Job>
   resume(jobId: string): MaybePromise<Job>
   cancel(jobId: string): MaybePromise<Job>
@@ -52,6 +54,7 @@ export function createHandlers(context: HandlerContext): Handlers {
     'jobs.get': async ({ jobId }) => await jobs.get(jobId),
     'jobs.metrics': async ({ jobId }) => await jobs.metrics(jobId),
     'jobs.terminal': async ({ jobId }) => ({ text: await jobs.terminal(jobId) }),
+    'jobs.report': async ({ jobId }) => await jobs.report(jobId),
     'jobs.pause': async ({ jobId }) => await jobs.pause(jobId),
     'jobs.resume': async ({ jobId }) => await jobs.resume(jobId),
     'jobs.cancel': async ({ jobId }) => await jobs.cancel(jobId),

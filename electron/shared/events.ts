@@ -1,12 +1,15 @@
 /** Events the host pushes to every connected renderer, declared once. */
 import { z } from 'zod'
 import { jobSchema, metricPointSchema } from './jobs'
+import { jobReportSchema } from './report'
 import { gpuSampleSchema, setupProgressSchema } from './system'
 
 export const events = {
   'job.updated': jobSchema,
   'job.metrics': z.object({ jobId: z.string(), points: z.array(metricPointSchema) }),
   'job.terminal': z.object({ jobId: z.string(), data: z.string() }),
+  /** The job's report changed: dataset read, memory estimated, an out-of-memory retry, a warning, an eval. */
+  'job.report': jobReportSchema,
   'gpu.sample': gpuSampleSchema,
   'python.setup': setupProgressSchema,
 } as const

@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import { checkpointSchema, jobSchema, metricPointSchema, newJobInputSchema, presetSchema, queueStateSchema } from './jobs'
 import { datasetPreviewInputSchema, datasetPreviewSchema } from './datasets'
+import { jobReportSchema } from './report'
 import { setupProgressSchema, systemInfoSchema } from './system'
 
 const jobId = z.object({ jobId: z.string().min(1) })
@@ -18,6 +19,8 @@ export const routes = {
   'jobs.metrics': { input: jobId, output: z.array(metricPointSchema) },
   /** The tail of the job's terminal.log, so a reload shows what was printed. */
   'jobs.terminal': { input: jobId, output: z.object({ text: z.string() }) },
+  /** What the trainer said beyond the loss: dataset, memory estimate, OOM retries, warnings, evals, MFU. */
+  'jobs.report': { input: jobId, output: jobReportSchema },
   'jobs.pause': { input: jobId, output: jobSchema },
   'jobs.resume': { input: jobId, output: jobSchema },
   'jobs.cancel': { input: jobId, output: jobSchema },

@@ -56,6 +56,13 @@ describe('job engine with the real trainer', () => {
     expect(h.payloads('job.metrics').filter((batch) => batch.jobId === created.id).flatMap((batch) => batch.points)).toHaveLength(reference.length)
     expect(h.payloads('job.terminal').some((chunk) => chunk.jobId === created.id && chunk.data.length > 0)).toBe(true)
     expect(h.statuses(created.id)).toEqual(['queued', 'starting', 'running', 'completed'])
+    // What the job page shows besides the curve, from the trainer's dataset and memory events.
+    const report = h.service.report(created.id)
+    expect(report.dataset).toMatchObject({ format: 'alpaca', examples: 96, skipped: 0 })
+    expect(report.memory?.estimatedMb).toBeGreaterThan(0)
+    expect(report.memory?.fits).toBeNull() // no GPU to compare with
+    expect(report.mfu).toBeNull()
+    expect(h.payloads('job.report').some((payload) => payload.jobId === created.id && payload.dataset !== null)).toBe(true)
   })
 
   it('fails a job whose model folder does not exist, naming model.path', async () => {

@@ -24,6 +24,8 @@ export interface IngestResult {
   changed: boolean
   /** The last final event in the batch (new or not), which the exit code must agree with. */
   final: TrainerEvent | null
+  /** True when an event the job report shows was stored (a job.report is due). */
+  reportChanged: boolean
 }
 
 /** The adapter file a completed job must have on disk. */
@@ -48,6 +50,7 @@ export function ingestEvents(store: Store, jobId: string, jobDir: string, events
     const current = (): JobRecord => ({ ...before, ...patch })
     const points: MetricPoint[] = []
     let final: TrainerEvent | null = null
+    let reportChanged = false
     for (const event of events) {
       if (isFinal(event.type)) final = event
       if (!store.events.claim(jobId, event.seq)) continue
@@ -71,6 +74,10 @@ export function ingestEvents(store: Store, jobId: string, jobDir: string, events
           }
           store.metrics.put(jobId, point)
           points.push(point)
+          if (store.notes.mfu(jobId) !== (event.mfu ?? null)) {
+            store.notes.setMfu(jobId, event.mfu ?? null)
+            reportChanged = true
+          }
           if (current().status === 'starting') patch.status = 'running'
           Object.assign(patch, { step: event.step, totalSteps: event.totalSteps, loss: event.loss, tokensPerSecond: event.tokensPerSecond })
           break
@@ -99,14 +106,25 @@ export function ingestEvents(store: Store, jobId: string, jobDir: string, events
           if (live) Object.assign(patch, { status: 'failed', error, finishedAt: toMs(event.time) })
           break
         }
+        case 'dataset':
+        case 'memory':
+        case 'oom':
+        case 'log':
+        case 'eval':
+          // What the job report shows; debug lines stay in the terminal only.
+          if (event.type !== 'log' || event.level !== 'debug') {
+            store.notes.put(jobId, event.seq, event.type, event)
+            reportChanged = true
+          }
+          break
         default:
-          // heartbeat, dataset, eval, log: they only show the trainer is alive.
+          // heartbeat: it only shows the trainer is alive.
           break
       }
     }
     const changed = (['status', 'step', 'totalSteps'] as const).some((key) => key in patch && patch[key] !== before[key])
     const record = store.jobs.update(jobId, { ...patch, eventsOffset: offset, lastEventTime: Date.now() })
-    return { record, points, changed, final }
+    return { record, points, changed, final, reportChanged }
   })
 }
 

@@ -13,6 +13,7 @@ import { TrainerProcess, type TrainerCommand, type TrainerExit } from '../traine
 import { EventTailer, type InvalidLine } from '../trainer/tailer'
 import { TerminalLog } from '../trainer/terminal'
 import { ingestEvents, type JobError } from './ingest'
+import { buildReport } from './report'
 
 /** Sends one event to every connected renderer. */
 export type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void
@@ -138,6 +139,7 @@ export class JobRun {
     if (result.final !== null) this.finalEvent = result.final
     if (result.points.length > 0) this.options.emit('job.metrics', { jobId: this.options.jobId, points: result.points })
     if (result.changed) this.options.emit('job.updated', toJob(result.record))
+    if (result.reportChanged) this.options.emit('job.report', buildReport(this.options.store, this.options.jobId))
   }
 
   private noteInvalid(invalid: InvalidLine): void {

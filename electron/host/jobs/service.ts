@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { appError, isAppError, validationError, type AppError } from '../../shared/errors'
+import type { JobReport } from '../../shared/report'
 import {
   queueStateSchema,
   type Checkpoint,
@@ -23,6 +24,7 @@ import { deleteCheckpoint, describeJob, presentCheckpoints } from './catalog'
 import { checkpointNameProblem, resumeCheckpoint } from './checkpoints'
 import { buildJobConfig, loadPresets, writeConfigFile } from './config'
 import { recoverJobs } from './recovery'
+import { buildReport } from './report'
 import { JobRun, type Emit } from './run'
 
 export type { Emit } from './run'
@@ -218,6 +220,12 @@ export class JobService {
     const job = this.emitUpdated(jobId)
     this.schedule()
     return job
+  }
+
+  /** What the trainer said beyond the loss curve; see electron/shared/report.ts. */
+  report(jobId: string): JobReport {
+    this.record(jobId)
+    return buildReport(this.store, jobId)
   }
 
   /** Asks a running trainer to save checkpoints/<name>; it appears when the trainer reports it. */

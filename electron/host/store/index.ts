@@ -4,6 +4,7 @@ import { CheckpointsRepository } from './checkpoints'
 import { IngestedEventsRepository } from './events'
 import { JobsRepository } from './jobs'
 import { MetricsRepository } from './metrics'
+import { NotesRepository } from './notes'
 import { SettingsRepository } from './settings'
 
 export { toJob, type JobRecord } from './jobs'
@@ -17,6 +18,7 @@ export class Store {
   readonly checkpoints: CheckpointsRepository
   readonly events: IngestedEventsRepository
   readonly settings: SettingsRepository
+  readonly notes: NotesRepository
 
   private constructor(readonly db: Db) {
     this.jobs = new JobsRepository(db)
@@ -24,6 +26,7 @@ export class Store {
     this.checkpoints = new CheckpointsRepository(db)
     this.events = new IngestedEventsRepository(db)
     this.settings = new SettingsRepository(db)
+    this.notes = new NotesRepository(db)
   }
 
   /** Opens <dataDir>/tunedeck.db, migrating it to the newest schema. */

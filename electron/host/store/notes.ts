@@ -1,0 +1,45 @@
+/**
+ * The job_notes table: the trainer events a job report is built from
+ * (dataset, memory, oom, log, eval), one row per event seq, stored as the
+ * event's JSON; and the newest step's MFU, one row per job.
+ */
+import type { Db } from './database'
+
+/** Event types kept as notes. */
+export const noteTypes = ['dataset', 'memory', 'oom', 'log', 'eval'] as const
+export type NoteType = (typeof noteTypes)[number]
+
+export interface Note {
+  seq: number
+  type: NoteType
+  data: Record<string, unknown>
+}
+
+export class NotesRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Stores one event; the same seq again replaces it (ingest claims seqs, so this is rare). */
+  put(jobId: string, seq: number, type: NoteType, data: Record<string, unknown>): void {
+    this.db.prepare('INSERT OR REPLACE INTO job_notes (job_id, seq, type, data) VALUES (?, ?, ?, ?)').run(jobId, seq, type, JSON.stringify(data))
+  }
+
+  /** Every note of a job, in event order. */
+  list(jobId: string): Note[] {
+    const rows = this.db.prepare('SELECT seq, type, data FROM job_notes WHERE job_id = ? ORDER BY seq').all(jobId) as Array<{
+      seq: number
+      type: NoteType
+      data: string
+    }>
+    return rows.map((row) => ({ seq: row.seq, type: row.type, data: JSON.parse(row.data) as Record<string, unknown> }))
+  }
+
+  /** Records the newest step's MFU (null clears it: the step ran where no peak is known). */
+  setMfu(jobId: string, mfu: number | null): void {
+    this.db.prepare('INSERT OR REPLACE INTO job_throughput (job_id, mfu) VALUES (?, ?)').run(jobId, mfu)
+  }
+
+  mfu(jobId: string): number | null {
+    const row = this.db.prepare('SELECT mfu FROM job_throughput WHERE job_id = ?').get(jobId) as { mfu: number | null } | undefined
+    return row?.mfu ?? null
+  }
+}
