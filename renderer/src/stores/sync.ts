@@ -8,6 +8,7 @@ import { useJobsStore } from './jobs'
 import { useMetricsStore } from './metrics'
 import { useNavigationStore } from './navigation'
 import { useQueueStore } from './queue'
+import { useReportStore } from './report'
 import { useSystemStore } from './system'
 import { useTerminalStore } from './terminal'
 import { create } from 'zustand'
@@ -22,6 +23,7 @@ export function loadJobPage(jobId: string): void {
   void useJobsStore.getState().loadOne(jobId)
   void useMetricsStore.getState().load(jobId)
   void useTerminalStore.getState().load(jobId)
+  void useReportStore.getState().load(jobId)
 }
 
 /** Subscribes the stores to the client's events; returns an unsubscribe for all of them. */
@@ -30,6 +32,7 @@ export function startSync(client: AppClient): () => void {
     client.on('job.updated', (job) => useJobsStore.getState().apply(job)),
     client.on('job.metrics', ({ jobId, points }) => useMetricsStore.getState().append(jobId, points)),
     client.on('job.terminal', ({ jobId, data }) => useTerminalStore.getState().append(jobId, data)),
+    client.on('job.report', (report) => useReportStore.getState().apply(report)),
     client.on('gpu.sample', (sample) => useSystemStore.getState().applyGpu(sample)),
     client.on('python.setup', (progress) => useSystemStore.getState().applySetup(progress)),
     client.onConnection((connection) => {

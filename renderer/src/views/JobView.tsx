@@ -9,6 +9,7 @@ import { CheckpointList } from '../components/CheckpointList'
 import { GpuPanel } from '../components/GpuPanel'
 import { JobActions } from '../components/JobActions'
 import { JobError } from '../components/JobError'
+import { JobReportPanel } from '../components/JobReportPanel'
 import { LossChart } from '../components/LossChart'
 import { ProgressBar } from '../components/ProgressBar'
 import { StatusBadge } from '../components/StatusBadge'
@@ -133,6 +134,7 @@ function JobDetails({ job }: { job: Job }) {
       </header>
       <Stats job={job} points={points} />
       <JobError job={job} />
+      <JobReportPanel jobId={job.id} />
       <div className="job-grid">
         <section className="card chart-card">
           <h2>Loss</h2>
