@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import torch
 
@@ -33,14 +34,22 @@ class MicroBatch:
         """Examples (rows) in the batch."""
         return int(self.input_ids.shape[0])
 
+    def pin_memory(self) -> "MicroBatch":
+        """The same batch in page-locked memory (a DataLoader's pin thread calls this)."""
+        return self._map(torch.Tensor.pin_memory)
+
     def to(self, device: torch.device) -> "MicroBatch":
         """The same batch on ``device``; to CUDA through pinned memory, without blocking the host."""
 
         def move(tensor: torch.Tensor) -> torch.Tensor:
             if device.type == "cuda":
+                # pin_memory() returns a tensor that is pinned already (from a worker) as it is.
                 return tensor.pin_memory().to(device, non_blocking=True)
             return tensor.to(device)
 
+        return self._map(move)
+
+    def _map(self, move: Callable[[torch.Tensor], torch.Tensor]) -> "MicroBatch":
         return MicroBatch(
             move(self.input_ids), move(self.attention_mask), move(self.labels),
             self.tokens, self.label_tokens,
@@ -53,8 +62,11 @@ def label_token_count(labels: list[int]) -> int:
     return sum(1 for label in labels[1:] if label != IGNORE_INDEX)
 
 
-def collate(examples: list[dict[str, list[int]]], pad_id: int) -> MicroBatch:
-    """Pads examples on the right; padding is masked out of attention and loss."""
+def collate(examples: Sequence[dict[str, Sequence[int]]], pad_id: int) -> MicroBatch:
+    """Pads examples on the right; padding is masked out of attention and loss.
+
+    Token lists may be Python lists or 1-D tensors (feeding.TokenTable); the result is the same.
+    """
     width = max(len(example["input_ids"]) for example in examples)
     input_ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
     attention = torch.zeros((len(examples), width), dtype=torch.long)
@@ -64,11 +76,11 @@ def collate(examples: list[dict[str, list[int]]], pad_id: int) -> MicroBatch:
     positions = torch.arange(width).repeat(len(examples), 1) if packed else None
     for row, example in enumerate(examples):
         length = len(example["input_ids"])
-        input_ids[row, :length] = torch.tensor(example["input_ids"], dtype=torch.long)
+        input_ids[row, :length] = torch.as_tensor(example["input_ids"], dtype=torch.long)
         attention[row, :length] = 1
-        labels[row, :length] = torch.tensor(example["labels"], dtype=torch.long)
+        labels[row, :length] = torch.as_tensor(example["labels"], dtype=torch.long)
         if positions is not None:
-            positions[row, :length] = torch.tensor(example["position_ids"], dtype=torch.long)
+            positions[row, :length] = torch.as_tensor(example["position_ids"], dtype=torch.long)
             positions[row, length:] = torch.arange(width - length)
     tokens = int(attention.sum())
     label_tokens = int((labels[:, 1:] != IGNORE_INDEX).sum())

@@ -97,6 +97,36 @@ def _fsync_tree(folder: Path) -> None:
                 os.fsync(handle.fileno())
 
 
+def temporary_folder(job_dir: Path, name: str) -> Path:
+    """``checkpoints/.tmp-<name>``, where checkpoint ``name`` is assembled; cleared, not created."""
+    root = checkpoints_dir(job_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    temporary = root / f".tmp-{name}"
+    if temporary.exists():
+        shutil.rmtree(temporary)  # left by a process killed mid-save
+    return temporary
+
+
+def commit_checkpoint(temporary: Path, name: str, state: dict[str, Any]) -> tuple[Path, int]:
+    """Completes a checkpoint assembled in ``temporary`` (see ``temporary_folder``): writes state.json
+    with ``complete: true`` last, syncs every file to disk and renames the folder to ``name``.
+    Returns the folder and its size in bytes. Used by SFT's ``save_checkpoint`` and DPO's ``publish``.
+    """
+    (temporary / STATE_FILE).write_text(json.dumps({**state, "complete": True}, indent=2), encoding="utf-8")
+    _fsync_tree(temporary)
+    final = temporary.parent / name
+    retired = None
+    if final.exists():
+        # Replacing a checkpoint of the same name: move the old one aside first so that at every
+        # moment either the old or the new folder is the complete one.
+        retired = temporary.parent / f".old-{name}-{uuid.uuid4().hex[:8]}"
+        os.rename(final, retired)
+    os.rename(temporary, final)
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)
+    return final, folder_bytes(final)
+
+
 def save_checkpoint(
     job_dir: Path,
     name: str,
@@ -110,11 +140,7 @@ def save_checkpoint(
     """Writes checkpoint ``name`` atomically and returns its folder and size in bytes."""
     import torch
 
-    root = checkpoints_dir(job_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    temporary = root / f".tmp-{name}"
-    if temporary.exists():
-        shutil.rmtree(temporary)  # left by a process killed mid-save
+    temporary = temporary_folder(job_dir, name)
     temporary.mkdir()
     model.save_pretrained(temporary)
     torch.save(optimizer.state_dict(), temporary / "optimizer.pt")
@@ -126,19 +152,7 @@ def save_checkpoint(
     if delay > 0:
         print(f"[tunedeck] test hook: sleeping {delay:g}s inside the checkpoint save", flush=True)
         time.sleep(delay)
-    (temporary / STATE_FILE).write_text(json.dumps({**state, "complete": True}, indent=2), encoding="utf-8")
-    _fsync_tree(temporary)
-    final = root / name
-    retired = None
-    if final.exists():
-        # Replacing a checkpoint of the same name: move the old one aside first so that at every
-        # moment either the old or the new folder is the complete one.
-        retired = root / f".old-{name}-{uuid.uuid4().hex[:8]}"
-        os.rename(final, retired)
-    os.rename(temporary, final)
-    if retired is not None:
-        shutil.rmtree(retired, ignore_errors=True)
-    return final, folder_bytes(final)
+    return commit_checkpoint(temporary, name, state)
 
 
 def remove_partial(job_dir: Path) -> list[str]:

@@ -89,17 +89,18 @@ class TrainingSettings:
     seed: int = 42
     precision: str = "auto"
     train_on_inputs: bool = False
-    packing: bool = False
+    packing: bool = True
     checkpoint_every: int = 0
     keep_checkpoints: int = 2
     log_every: int = 1
     gradient_checkpointing: bool = False
     oom_retry: bool = True
+    dataloader_workers: int | None = None
 
 
 @dataclass(frozen=True)
 class DpoSettings:
-    """``dpo``: preference optimisation against the base with the adapter disabled."""
+    """``dpo``: preference optimisation against the initFrom checkpoint when set, else the base with the adapter disabled."""
 
     beta: float = 0.1
 
@@ -122,6 +123,9 @@ class JobConfig:
     def hash(self) -> str:
         """A short digest of everything that shapes the training run (not resume/init choices)."""
         shaping = {key: value for key, value in asdict(self).items() if key not in ("resume_from", "init_from", "job_id")}
+        # Workers change where batches are collated, not what they hold: resuming with another
+        # count is the same run (and checkpoints from before the field existed keep their hash).
+        del shaping["training"]["dataloader_workers"]
         return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=list).encode()).hexdigest()[:16]
 
 
@@ -322,12 +326,17 @@ _training = _section(TrainingSettings, {
     "seed": ("seed", integer(0), 42),
     "precision": ("precision", choice(PRECISIONS), "auto"),
     "trainOnInputs": ("train_on_inputs", boolean, False),
-    "packing": ("packing", boolean, False),
+    # On by default: fewer padded tokens; the SFT recipe trains unpacked (with a warning) for
+    # models whose mask code cannot keep packed examples apart.
+    "packing": ("packing", boolean, True),
     "checkpointEvery": ("checkpoint_every", integer(0), 0),
     "keepCheckpoints": ("keep_checkpoints", integer(1), 2),
     "logEvery": ("log_every", integer(1), 1),
     "gradientCheckpointing": ("gradient_checkpointing", boolean, False),
     "oomRetry": ("oom_retry", boolean, True),
+    # Processes that collate upcoming micro-batches while the GPU computes; null picks a share
+    # of the cores on CUDA and 0 (the main process) on CPU, where the cores compute the model.
+    "dataloaderWorkers": ("dataloader_workers", nullable(integer(0, 64)), None),
 })
 
 _dpo = _section(DpoSettings, {

@@ -12,14 +12,12 @@ checkpoint its own method wrote (an SFT checkpoint holds another optimizer and l
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import STATE_FILE, checkpoints_dir, find_resume, folder_bytes
+from .checkpoint import checkpoints_dir, commit_checkpoint, find_resume, temporary_folder
 from .config import JobConfig
 from .errors import TrainerError
 
@@ -56,35 +54,14 @@ def check_resume_method(config: JobConfig, job_dir: Path) -> None:
         raise TrainerError(f"resumeFrom: {folder} has no {TRAINER_STATE}; choose another checkpoint", "resumeFrom")
 
 
-def _fsync_tree(folder: Path) -> None:
-    for path in folder.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
-
-
 def publish(job_dir: Path, source: Path, name: str, state: dict[str, Any], *, keep_source: bool) -> tuple[Path, int]:
     """Makes ``source`` (an HF checkpoint folder) the complete checkpoint ``name``; returns folder and bytes.
 
     With ``keep_source`` the folder is copied first (several names saved after the same step).
     """
-    root = checkpoints_dir(job_dir)
-    temporary = root / f".tmp-{name}"
-    if temporary.exists():
-        shutil.rmtree(temporary)  # left by a process killed mid-save
+    temporary = temporary_folder(job_dir, name)
     if keep_source:
         shutil.copytree(source, temporary)
     else:
         os.rename(source, temporary)
-    (temporary / STATE_FILE).write_text(json.dumps({**state, "complete": True}, indent=2), encoding="utf-8")
-    _fsync_tree(temporary)
-    final = root / name
-    retired = None
-    if final.exists():
-        # Same name saved again: at every moment either the old or the new folder is the complete one.
-        retired = root / f".old-{name}-{uuid.uuid4().hex[:8]}"
-        os.rename(final, retired)
-    os.rename(temporary, final)
-    if retired is not None:
-        shutil.rmtree(retired, ignore_errors=True)
-    return final, folder_bytes(final)
+    return commit_checkpoint(temporary, name, state)

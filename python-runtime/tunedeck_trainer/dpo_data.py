@@ -2,7 +2,8 @@
 
 The dataset layer (``tunedeck_trainer.data.load_records``) normalises both flat
 ``{prompt, chosen, rejected}`` rows and the ShareGPT preference shape to
-``{"prompt": [messages], "chosen": str, "rejected": str}``. Here the prompt messages are
+``{"prompt": [messages], "chosen": str, "rejected": str}`` (read, and split by seed, by the same
+``loading`` functions as SFT's data). Here the prompt messages are
 rendered with the tokenizer's chat template (``add_generation_prompt=True``) so that TRL's
 DPOTrainer receives plain text, and we count what ``training.maxSeqLength`` will cut.
 
@@ -11,14 +12,13 @@ Used by ``dpo.py``; tests: ``tests/trainer/test_dpo*.py``.
 
 from __future__ import annotations
 
-import os
-import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import JobConfig, resolve_path
+from .config import JobConfig
 from .errors import TrainerError
+from .loading import read_records, split_validation
 
 
 @dataclass
@@ -39,19 +39,9 @@ def prompt_budget(max_seq_length: int) -> int:
 
 def load_preference_data(config: JobConfig, job_dir: Path, tokenizer: Any) -> PreferenceData:
     """Reads the dataset as preference pairs; fails naming dataset.format when it holds something else."""
-    from .data import DEFAULT_CHAT_TEMPLATE, DatasetError, load_records
+    from .data import DEFAULT_CHAT_TEMPLATE
 
-    dataset = config.dataset
-    path = resolve_path(job_dir, dataset.path)
-    if not path.exists() or not os.access(path, os.R_OK):
-        what = "no file" if not path.exists() else "cannot read the file"
-        raise TrainerError(f"dataset.path: {what} at {path}; choose a readable dataset file", "dataset.path")
-    try:
-        loaded = load_records(str(path), format=dataset.format, columns=dict(dataset.columns), bad_rows=dataset.bad_rows)
-    except DatasetError as error:
-        raise TrainerError(f"dataset.path: {error}", "dataset.path") from error
-    except OSError as error:
-        raise TrainerError(f"dataset.path: cannot read {path}: {error}", "dataset.path") from error
+    path, loaded = read_records(config, job_dir)
     if loaded.format != "preference":
         raise TrainerError(
             f'dataset.format: {path} was read as "{loaded.format}" rows, but method "dpo" needs preference pairs: '
@@ -72,14 +62,7 @@ def load_preference_data(config: JobConfig, job_dir: Path, tokenizer: Any) -> Pr
                 f"({error}); check the roles of its messages", "dataset.path",
             ) from error
         rows.append({"prompt": prompt, "chosen": record["chosen"], "rejected": record["rejected"]})
-    validation: list[dict[str, str]] = []
-    if dataset.validation_split > 0 and len(rows) >= 2:
-        order = list(range(len(rows)))
-        random.Random(config.training.seed).shuffle(order)
-        held = min(len(rows) - 1, max(1, round(len(rows) * dataset.validation_split)))
-        held_out = set(order[:held])
-        validation = [row for index, row in enumerate(rows) if index in held_out]
-        rows = [row for index, row in enumerate(rows) if index not in held_out]
+    rows, validation = split_validation(rows, config.dataset.validation_split, config.training.seed)
     truncated = sum(_truncated(tokenizer, row, config.training.max_seq_length) for row in rows + validation)
     return PreferenceData(rows, validation, loaded.format, int(loaded.skipped), truncated)
 

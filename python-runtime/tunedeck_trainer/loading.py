@@ -9,7 +9,7 @@ import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -17,6 +17,8 @@ import torch
 from .batches import label_token_count
 from .config import JobConfig, LoraSettings, resolve_path
 from .errors import TrainerError
+
+Row = TypeVar("Row")
 
 
 @dataclass(frozen=True)
@@ -84,9 +86,12 @@ class Data:
     packed_from: int = 0  # with training.packing: how many examples the packed rows hold
 
 
-def load_data(config: JobConfig, job_dir: Path, tokenizer: Any) -> Data:
-    """Reads, splits (deterministically by seed) and tokenises the dataset."""
-    from .data import DatasetError, encode_records, load_records
+def read_records(config: JobConfig, job_dir: Path) -> tuple[Path, Any]:
+    """The dataset file and its normalised records (``data.LoadResult``); every failure names dataset.path.
+
+    Shared by SFT (``load_data``) and DPO (``dpo_data``).
+    """
+    from .data import DatasetError, load_records
 
     dataset = config.dataset
     path = resolve_path(job_dir, dataset.path)
@@ -99,6 +104,56 @@ def load_data(config: JobConfig, job_dir: Path, tokenizer: Any) -> Data:
         raise TrainerError(f"dataset.path: {error}", "dataset.path") from error
     except OSError as error:
         raise TrainerError(f"dataset.path: cannot read {path}: {error}", "dataset.path") from error
+    return path, loaded
+
+
+def split_validation(rows: list[Row], fraction: float, seed: int) -> tuple[list[Row], list[Row]]:
+    """(training rows, held-out rows): ``fraction`` of the rows, at least one and never all, picked by a
+    permutation seeded with ``seed``; nothing is held out below two rows. Both keep the file's order.
+
+    Shared by SFT and DPO, so a seed holds out the same rows of a file whichever method trains on it.
+    """
+    if fraction <= 0 or len(rows) < 2:
+        return list(rows), []
+    order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed)).tolist()
+    held = min(len(rows) - 1, max(1, round(len(rows) * fraction)))
+    held_out = set(order[:held])
+    return ([row for index, row in enumerate(rows) if index not in held_out],
+            [row for index, row in enumerate(rows) if index in held_out])
+
+
+def packing_obstacle(path: Path) -> str | None:
+    """Why the model at ``path`` cannot train on packed rows; None when it can, or is unknown.
+
+    Decided from config.json alone (AutoConfig and the causal-LM class mapping), so before any
+    weights load and before the data is packed.
+    """
+    from transformers import AutoConfig
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING
+
+    from .data.packing import detects_packed_rows
+
+    try:
+        model_class = MODEL_FOR_CAUSAL_LM_MAPPING[type(AutoConfig.from_pretrained(str(path)))]
+    except Exception:  # not a model transformers knows: load_model reports it naming model.path
+        return None
+    if detects_packed_rows(model_class):
+        return None
+    return (
+        f"{model_class.__name__} builds its attention mask without transformers' packed-sequence "
+        "detection, so examples packed into one row would attend to each other"
+    )
+
+
+def load_data(config: JobConfig, job_dir: Path, tokenizer: Any, packing: bool | None = None) -> Data:
+    """Reads, splits (deterministically by seed) and tokenises the dataset.
+
+    ``packing`` overrides training.packing (the recipe turns it off for models that cannot pack).
+    """
+    from .data import DatasetError, encode_records
+
+    dataset = config.dataset
+    path, loaded = read_records(config, job_dir)
     if loaded.format == "preference":
         raise TrainerError(
             f"dataset.format: {path} holds preference pairs (prompt/chosen/rejected); SFT needs "
@@ -107,13 +162,7 @@ def load_data(config: JobConfig, job_dir: Path, tokenizer: Any) -> Data:
     records = list(loaded.records)
     if not records:
         raise TrainerError(f"dataset.path: {path} has no usable rows", "dataset.path")
-    validation_records: list[dict[str, Any]] = []
-    if dataset.validation_split > 0 and len(records) >= 2:
-        order = torch.randperm(len(records), generator=torch.Generator().manual_seed(config.training.seed)).tolist()
-        held = min(len(records) - 1, max(1, round(len(records) * dataset.validation_split)))
-        held_out = set(order[:held])
-        validation_records = [record for index, record in enumerate(records) if index in held_out]
-        records = [record for index, record in enumerate(records) if index not in held_out]
+    records, validation_records = split_validation(records, dataset.validation_split, config.training.seed)
     training = config.training
     try:
         train = encode_records(tokenizer, records, training.max_seq_length, train_on_inputs=training.train_on_inputs)
@@ -131,7 +180,7 @@ def load_data(config: JobConfig, job_dir: Path, tokenizer: Any) -> Data:
         )
     held_examples = [e for e in (validation.examples if validation else []) if label_token_count(e["labels"]) > 0]
     packed_from = 0
-    if training.packing:
+    if (training.packing if packing is None else packing):
         from .data import pack_examples
 
         packed_from, usable = len(usable), pack_examples(usable, training.max_seq_length)

@@ -8,11 +8,16 @@ The loss of an optimizer step is the mean over every label token of its micro-ba
 (each micro-batch's summed loss is divided by the step's total label tokens), so gradient
 accumulation equals one bigger batch. Run through the CLI: python -m tunedeck_trainer train.
 
+The micro-batches come from feeding.Feeder: collated ahead in DataLoader worker processes
+(training.dataloaderWorkers) or in this process, the same tensors either way. Packed rows
+(training.packing) are used only for models whose mask code keeps packed examples apart;
+others train unpacked, with a warning.
+
 When CUDA runs out of memory in a micro-batch (and training.oomRetry allows it), the step is
-retried from its start with micro-batches of half the rows: each configured micro-batch is cut
-into pieces (batches.split_chunk), so the effective batch, the data order and the token-
-weighted loss stay the same. Checkpoints record the micro-batch size in use, and a resumed job
-continues with it.
+retried from its start with micro-batches of half the rows (memory_guard.py): each configured
+micro-batch is cut into pieces (batches.split_chunk), so the effective batch, the data order and
+the token-weighted loss stay the same; the feeder restarts at the step with the new size.
+Checkpoints record the micro-batch size in use, and a resumed job continues with it.
 
 Test hooks:
 - TUNEDECK_PAUSE_AT_STEP=N acts as if {"cmd":"pause"} arrived during step N.
@@ -23,7 +28,6 @@ Test hooks:
 from __future__ import annotations
 
 import contextlib
-import gc
 import math
 import os
 import shutil
@@ -35,11 +39,12 @@ import torch
 import torch.nn.functional as F
 
 from . import checkpoint as checkpoints
-from . import loading, memory, throughput
-from .batches import IGNORE_INDEX, MicroBatch, collate, epoch_micro_batches, linear_schedule, split_chunk, total_steps
+from . import loading, memory, memory_guard, throughput
+from .batches import IGNORE_INDEX, MicroBatch, collate, epoch_micro_batches, linear_schedule, total_steps
 from .config import JobConfig, resolve_model_path
 from .control import Control
 from .errors import Cancelled, Paused, TrainerError
+from .feeding import Feeder, Step, describe_workers, resolve_workers
 from .protocol import EventWriter
 
 
@@ -87,7 +92,13 @@ class SftRecipe:
         self.control.phase = "loading_data"
         self.events.emit("heartbeat", phase="loading_data")
         self.tokenizer = loading.load_tokenizer(self.model_path)
-        self.data = loading.load_data(config, self.job_dir, self.tokenizer)
+        packing = training.packing
+        obstacle = loading.packing_obstacle(self.model_path) if packing else None
+        if obstacle:
+            packing = False
+            self._log("warning", f"training.packing: {obstacle}; training unpacked (one example per row) instead. "
+                      "Set training.packing to false to start that way without this warning")
+        self.data = loading.load_data(config, self.job_dir, self.tokenizer, packing=packing)
         data = self.data
         self.events.emit(
             "dataset", format=data.format, examples=data.packed_from or len(data.train), skipped=data.skipped,
@@ -104,7 +115,11 @@ class SftRecipe:
 
         self.control.phase = "loading_model"
         self.events.emit("heartbeat", phase="loading_model")
-        self._estimate_memory()
+        cuda = self.precision.device.type == "cuda"
+        self.flop_parameters = memory_guard.report_estimate(
+            config, self.model_path, data.train, cuda=cuda, quantized=self.quantized, micro_batch_size=self.micro_batch_size,
+            compute_bytes=2 if self.quantized and cuda else self.precision.dtype.itemsize, events=self.events, log=self._log,
+        )
         how = "4-bit NF4" if self.quantized else self.precision.name
         print(f"[tunedeck] loading {self.model_path} on {self.precision.device} ({how})", flush=True)
         model = loading.load_model(
@@ -147,39 +162,6 @@ class SftRecipe:
                 self._log("info", f"continuing with micro-batches of {self.micro_batch_size} rows, as before the pause "
                           "(an out-of-memory retry had lowered them)")
 
-    def _estimate_memory(self) -> None:
-        """Emits the memory event (and a warning when it will not fit), before the weights load."""
-        config, training = self.config, self.config.training
-        try:
-            meta = memory.meta_model(self.model_path)
-        except Exception as error:  # an architecture transformers cannot build: no estimate
-            self._log("debug", f"no memory estimate: cannot build {self.model_path} on the meta device ({error})")
-            return
-        self.flop_parameters = throughput.matmul_parameters(meta)
-        longest = max(len(example["input_ids"]) for example in self.data.train)
-        cuda = self.precision.device.type == "cuda"
-        compute_bytes = 2 if self.quantized and cuda else self.precision.dtype.itemsize
-        estimate = memory.estimate_memory(
-            meta, rank=config.lora.rank, targets=config.lora.target_modules, batch_size=self.micro_batch_size,
-            seq_length=min(longest, training.max_seq_length), compute_bytes=compute_bytes, quantized=self.quantized,
-            gradient_checkpointing=training.gradient_checkpointing or self.quantized, cuda=cuda,
-        )
-        del meta
-        free = memory.free_cuda_mb()
-        total = memory.ceil_mb(estimate.total)
-        fits = None if free is None else total <= free
-        self.events.emit(
-            "memory", estimatedMb=total, freeMb=None if free is None else round(free, 1), fits=fits,
-            detail=estimate.detail(),
-        )
-        where = f"of {free:,.0f} MB free" if free is not None else "(no GPU to compare with)"
-        print(f"[tunedeck] memory estimate: {total:,.0f} MB {where}", flush=True)
-        if fits is False:
-            self._log("warning", memory.advice(
-                total, free, batch_size=self.micro_batch_size, seq_length=training.max_seq_length,
-                gradient_checkpointing=training.gradient_checkpointing or self.quantized, quantized=self.quantized,
-            ))
-
     def _log(self, level: str, message: str) -> None:
         print(f"[tunedeck] {level}: {message}", flush=True)
         self.events.emit("log", level=level, message=message)
@@ -209,7 +191,7 @@ class SftRecipe:
         """Runs optimizer steps until totalSteps, with evals, checkpoints and control in between."""
         training = self.config.training
         data = self.data
-        pad_id = self.tokenizer.pad_token_id
+        workers = resolve_workers(training.dataloader_workers, self.precision.device)
         self.events.emit(
             "started", step=self.step, totalSteps=self.total_steps, epochs=float(training.epochs),
             examples=data.packed_from or len(data.train), device=str(self.precision.device), dtype=self.precision.name,
@@ -222,19 +204,33 @@ class SftRecipe:
         if self._rng_to_restore is not None:
             # Restored last, right before the first step, so nothing in setup shifts the streams.
             checkpoints.restore_rng(self._rng_to_restore)
+        print(f"[tunedeck] data feeding: {describe_workers(workers, training.dataloader_workers, self.precision.device)}",
+              flush=True)
+        with Feeder(data.train, self.tokenizer.pad_token_id, training.gradient_accumulation, workers,
+                    self.precision.device) as feeder:
+            self._train_epochs(feeder)
+
+    def _train_epochs(self, feeder: Feeder) -> None:
+        training, data = self.config.training, self.data
         last_eval_step = -1
         window_start, window_tokens = time.perf_counter(), 0
         while self.step < self.total_steps:
             micro = epoch_micro_batches(len(data.train), training.batch_size, training.seed, self.epoch)
+            feeder.start(micro, self.position, self.micro_batch_size)
             while self.position < len(micro) and self.step < self.total_steps:
                 if self.control.pause.is_set():
                     raise Paused(self.step, self._save("pause", f"pause-{self.step}"))
-                group = micro[self.position:self.position + training.gradient_accumulation]
-                start, rng = self.position, self._step_rng()
-                result = self._forward_backward(group, pad_id)
+                start, rng = self.position, memory_guard.step_rng(self.config, self.micro_batch_size)
+                result = self._forward_backward(feeder.next())
                 while result is None:  # CUDA ran out of memory: smaller micro-batches, same step
-                    self._recover_from_oom(start, rng)
-                    result = self._forward_backward(group, pad_id)
+                    self.micro_batch_size = memory_guard.recover(
+                        self.config, self.optimizer, failed_step=self.step + 1, micro_batch_size=self.micro_batch_size,
+                        rows=self._oom_at[0], width=self._oom_at[1], events=self.events, log=self._log,
+                    )
+                    self.position = start
+                    memory_guard.restore_rng(rng)
+                    feeder.start(micro, start, self.micro_batch_size)  # prefetched steps had the old size
+                    result = self._forward_backward(feeder.next())
                 loss_total, batches = result
                 grad_norm = self._optimizer_step()
                 self.step += 1
@@ -260,24 +256,19 @@ class SftRecipe:
         if data.validation and last_eval_step != self.step:
             self._evaluate()
 
-    def _forward_backward(self, group: list[list[int]], pad_id: int) -> tuple[float, list[MicroBatch]] | None:
+    def _forward_backward(self, step: Step) -> tuple[float, list[MicroBatch]] | None:
         """Accumulates the gradients of one optimizer step; None when CUDA ran out of memory.
 
-        Each configured micro-batch of ``group`` runs as pieces of ``micro_batch_size`` rows; every
+        Each configured micro-batch of ``step`` comes as pieces of ``micro_batch_size`` rows; every
         piece's summed loss is divided by the label tokens of the whole step, so the pieces add up
         to exactly the loss (and gradient) of the unsplit step.
         """
-        data = self.data.train
-        batches = [
-            collate([data[index] for index in piece], pad_id)
-            for chunk in group for piece in split_chunk(chunk, self.micro_batch_size)
-        ]
+        batches = [batch for pieces in step for batch in pieces]
         label_total = sum(batch.label_tokens for batch in batches)
-        loss_total, done = 0.0, 0
+        loss_total = 0.0
         try:
-            for chunk in group:
-                pieces = len(split_chunk(chunk, self.micro_batch_size))
-                for batch in batches[done:done + pieces]:
+            for pieces in step:
+                for batch in pieces:
                     self._oom_at = (batch.rows, int(batch.input_ids.shape[1]))
                     loss = self._loss_sum(batch) / label_total
                     if self.simulate_oom_above is not None and batch.rows > self.simulate_oom_above:
@@ -288,55 +279,11 @@ class SftRecipe:
                     loss_total += float(loss.detach())
                     if self.control.cancel.is_set():
                         raise Cancelled(self.step)
-                done += pieces
                 self.position += 1
         except torch.cuda.OutOfMemoryError:
             # Returning drops this frame, the traceback and with them the graph and activations.
             return None
         return loss_total, batches
-
-    def _step_rng(self) -> tuple[torch.Tensor, list[torch.Tensor]] | None:
-        """The torch RNG states at the start of a step, when an out-of-memory retry may replay it."""
-        if not self.config.training.oom_retry or self.micro_batch_size <= 1:
-            return None
-        cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
-        return torch.get_rng_state(), cuda
-
-    def _recover_from_oom(self, start: int, rng: tuple[torch.Tensor, list[torch.Tensor]] | None) -> None:
-        """Frees the failed attempt, emits the oom event, then halves the micro-batch or fails."""
-        training = self.config.training
-        rows, width = self._oom_at
-        self.optimizer.zero_grad(set_to_none=True)
-        gc.collect()
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-        failed_step = self.step + 1
-        retry = training.oom_retry and self.micro_batch_size > 1
-        smaller = math.ceil(self.micro_batch_size / 2) if retry else None
-        accumulation = training.gradient_accumulation * math.ceil(training.batch_size / smaller) if smaller else None
-        self.events.emit(
-            "oom", step=failed_step, batchSize=self.micro_batch_size, maxSeqLength=width, retry=retry,
-            newBatchSize=smaller, newGradientAccumulation=accumulation,
-        )
-        if not retry:
-            why = "training.oomRetry is off" if self.micro_batch_size > 1 else "the micro-batch is already 1 row"
-            raise TrainerError(
-                f"training.batchSize: CUDA ran out of memory in step {failed_step} at a micro-batch of {rows} rows x "
-                f"{width} tokens ({why}); lower training.batchSize (raising training.gradientAccumulation keeps the "
-                f"effective batch) or training.maxSeqLength (now {training.max_seq_length}), or turn on "
-                'training.gradientCheckpointing or model.quantization "4bit"', "training.batchSize",
-            )
-        self._log("warning", (
-            f"CUDA ran out of memory in step {failed_step} at {self.micro_batch_size} rows x {width} tokens; retrying "
-            f"with micro-batches of {smaller} rows and gradient accumulation {accumulation} (same effective batch). "
-            f"Set training.batchSize {smaller} and training.gradientAccumulation {accumulation} to start there next time"
-        ))
-        self.micro_batch_size = smaller
-        self.position = start
-        if rng is not None:
-            torch.set_rng_state(rng[0])
-            if rng[1]:
-                torch.cuda.set_rng_state_all(rng[1])
 
     def _optimizer_step(self) -> float | None:
         """Clips to norm 1.0, steps optimizer and schedule; returns the norm before clipping."""

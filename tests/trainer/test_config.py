@@ -35,8 +35,18 @@ def test_defaults_match_config_ts() -> None:
     training = config.training
     assert (training.learning_rate, training.epochs, training.batch_size, training.gradient_accumulation) == (2e-4, 1, 4, 1)
     assert (training.max_seq_length, training.max_steps, training.warmup_ratio, training.weight_decay) == (1024, None, 0.03, 0)
-    assert (training.seed, training.precision, training.train_on_inputs, training.packing) == (42, "auto", False, False)
+    assert (training.seed, training.precision, training.train_on_inputs, training.packing) == (42, "auto", False, True)
     assert (training.checkpoint_every, training.keep_checkpoints, training.log_every) == (0, 2, 1)
+    assert (training.gradient_checkpointing, training.oom_retry, training.dataloader_workers) == (False, True, None)
+
+
+def test_dataloader_workers_do_not_change_the_config_hash() -> None:
+    """Workers only move collation to other processes: a resume with another count is the same run."""
+    data = json.loads((FIXTURES / "config" / "valid" / "full.json").read_text())
+    other = {**data, "training": {**data["training"], "dataloaderWorkers": 0}}
+    assert parse_config(data).hash() == parse_config(other).hash()
+    changed = {**data, "training": {**data["training"], "seed": 8}}
+    assert parse_config(data).hash() != parse_config(changed).hash()
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -65,3 +65,51 @@ def test_packed_loss_equals_unpacked_loss(attention):
         crossed = model(input_ids=row["input_ids"], labels=row["labels"], use_cache=False).loss
     assert abs(float(packed) - total / count) < 1e-5
     assert abs(float(crossed) - total / count) > 1e-3
+
+
+@pytest.mark.parametrize(("model_class", "detects"), [
+    ("LlamaForCausalLM", True), ("Qwen2ForCausalLM", True), ("MistralForCausalLM", True),
+    ("Gemma3ForCausalLM", True), ("GPT2LMHeadModel", True),
+    ("OPTForCausalLM", False), ("BloomForCausalLM", False), ("FalconForCausalLM", False),
+])
+def test_which_models_keep_packed_examples_apart(model_class: str, detects: bool):
+    import transformers
+
+    from tunedeck_trainer.data.packing import detects_packed_rows
+
+    assert detects_packed_rows(getattr(transformers, model_class)) is detects
+
+
+def _tiny(kind: str):
+    from transformers import GPT2Config, GPT2LMHeadModel, OPTConfig, OPTForCausalLM
+
+    torch.manual_seed(0)
+    if kind == "gpt2":
+        return GPT2LMHeadModel(GPT2Config(vocab_size=VOCAB, n_embd=32, n_layer=2, n_head=2, n_positions=128,
+                                          attn_implementation="sdpa")).eval()
+    return OPTForCausalLM(OPTConfig(vocab_size=VOCAB, hidden_size=32, word_embed_proj_dim=32, ffn_dim=64,
+                                    num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=128,
+                                    attn_implementation="sdpa")).eval()
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "opt"])
+def test_the_check_matches_what_the_model_does_with_a_packed_row(kind: str):
+    """Where the check says no, a packed row's loss really differs from its examples' losses."""
+    from tunedeck_trainer.data.packing import detects_packed_rows
+
+    model = _tiny(kind)
+    made = examples([9, 14, 6, 11], seed=1)
+    row = {key: torch.tensor([value]) for key, value in pack_examples(made, max_length=64)[0].items()}
+    with torch.no_grad():
+        packed = model(input_ids=row["input_ids"], position_ids=row["position_ids"], labels=row["labels"],
+                       use_cache=False).loss
+        total, count = 0.0, 0
+        for example in made:
+            labels = torch.tensor([example["labels"]])
+            tokens = int((labels[:, 1:] != IGNORE).sum())
+            total += float(model(input_ids=torch.tensor([example["input_ids"]]), labels=labels, use_cache=False).loss) * tokens
+            count += tokens
+    apart = abs(float(packed) - total / count) < 1e-5
+    assert apart is (kind == "gpt2")
+    assert detects_packed_rows(type(model)) is apart
+

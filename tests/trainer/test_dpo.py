@@ -86,6 +86,8 @@ def test_dpo_events_follow_the_protocol(learned: tuple[Path, list[dict[str, Any]
     assert (dataset["format"], dataset["examples"], dataset["validationExamples"]) == ("preference", 28, 4)
     started = next(event for event in events if event["type"] == "started")
     assert (started["step"], started["totalSteps"]) == (0, 24)
+    # Without initFrom the reference is the base (test_dpo_reference.py covers initFrom).
+    assert any(event["message"].startswith("DPO reference: the base model") for event in events if event["type"] == "log")
     assert 0 < started["trainableParams"] < started["totalParams"]
     assert all(event["tokens"] > 0 and event["tokensPerSecond"] > 0 for event in events if event["type"] == "step")
     # 28 pairs in batches of 4: an epoch is 7 steps; evals at each epoch end and at the last step.

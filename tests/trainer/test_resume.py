@@ -24,6 +24,7 @@ JOB = {
     "training": {
         "epochs": 2, "batchSize": 8, "gradientAccumulation": 2, "learningRate": 0.005, "seed": 11,
         "checkpointEvery": 4, "keepCheckpoints": 1,
+        "packing": False,  # the step and position numbers below count one example per row
     },
 }
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import SELFTEST_JOB, finish, make_job, read_events, start_cli, step_losses, write_config
+from conftest import SELFTEST_JOB, finish, make_job, read_config, read_events, start_cli, step_losses, write_config
 
 from tunedeck_trainer.config import load_config
 from tunedeck_trainer.control import Control
@@ -60,6 +60,9 @@ def test_step_events_carry_the_metrics(trained) -> None:
     assert epochs == sorted(epochs) and epochs[-1] > 2
     dataset = next(event for event in events if event["type"] == "dataset")
     assert (dataset["format"], dataset["examples"], dataset["validationExamples"]) == ("alpaca", 86, 10)
+    # Packing is on by default, and Llama keeps packed examples apart: no warning about it.
+    assert 0 < dataset["packedRows"] < 86
+    assert not any(event["type"] == "log" and "training.packing" in event["message"] for event in events)
 
 
 def test_saved_adapter_reproduces_the_logits(trained, tiny_model: Path) -> None:
@@ -140,6 +143,37 @@ def test_packing_trains_on_packed_rows(tmp_path: Path, tiny_model: Path) -> None
     assert dataset["examples"] == 96 and 0 < dataset["packedRows"] < 20
     losses = step_losses(events)
     assert losses[1] - losses[12] > 2
+    assert events[-1]["type"] == "completed"
+
+
+def test_a_model_that_cannot_pack_trains_unpacked_with_a_warning(tmp_path: Path, tiny_model: Path) -> None:
+    """OPT builds its own causal mask, blind to restarting positions: packed examples would see
+    each other. With packing on (the default) the job trains one example per row and says why."""
+    from transformers import AutoTokenizer, OPTConfig, OPTForCausalLM
+
+    from tunedeck_trainer.runner import run_job
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
+    config = OPTConfig(
+        vocab_size=len(tokenizer), hidden_size=32, word_embed_proj_dim=32, ffn_dim=64, num_hidden_layers=1,
+        num_attention_heads=2, max_position_embeddings=256, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = OPTForCausalLM(config)
+    opt = tmp_path / "tiny-opt"
+    model.save_pretrained(opt)
+    tokenizer.save_pretrained(opt)
+
+    job_dir = make_job(tmp_path / "job", opt, training={"maxSteps": 2})
+    assert "packing" not in read_config(job_dir)["training"]  # the default
+    assert run_job(job_dir, read_stdin=False, handle_signals=False) == 0
+    events = read_events(job_dir)
+    warnings = [e["message"] for e in events if e["type"] == "log" and e["level"] == "warning"]
+    assert any(message.startswith("training.packing: OPTForCausalLM") and "unpacked" in message for message in warnings)
+    dataset = next(event for event in events if event["type"] == "dataset")
+    assert dataset["examples"] == 96 and "packedRows" not in dataset
     assert events[-1]["type"] == "completed"
 
 

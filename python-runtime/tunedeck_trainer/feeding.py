@@ -1,0 +1,186 @@
+"""Feeding the SFT loop: the collated micro-batches of upcoming optimizer steps.
+
+With ``training.dataloaderWorkers`` > 0, torch DataLoader worker processes collate the steps
+of the current epoch from a given position on, ``PREFETCH_STEPS`` steps ahead per worker, into
+pinned memory on CUDA, so the GPU does not wait while rows are padded and tensors built. With
+0, each step is collated in the main process when it is needed. Both hand the loop the same
+tensors: collation is deterministic, and the loader draws its seed from a private generator
+so the global torch RNG (LoRA dropout) advances exactly as it does without workers.
+
+A loader lives for one epoch from the position it starts at; the trainer restarts it at each
+epoch, on resume, and after an out-of-memory retry (from the failed step's start, with smaller
+pieces). Everything a worker receives is module-level and picklable: Windows starts workers
+with spawn.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import signal
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from .batches import MicroBatch, collate, split_chunk
+
+# Steps each worker keeps ready. Collating a step takes milliseconds against a GPU step of a
+# tenth of a second or more, so two per worker absorb hiccups without holding much pinned memory.
+PREFETCH_STEPS = 2
+
+Step = list[list[MicroBatch]]  # one optimizer step: per configured micro-batch, its pieces
+
+
+def resolve_workers(requested: int | None, device: torch.device) -> int:
+    """Worker processes for ``training.dataloaderWorkers``; None (auto) decides by device.
+
+    On CUDA, a quarter of the cores, at least 1 and at most 2: collation is cheap, so one
+    worker keeps up and a second covers a slow step, while each worker is a whole process
+    with its own copy of torch (hundreds of MB where Windows spawns it). On CPU, 0: every core
+    is busy computing the model, and a worker would only take time from it.
+    """
+    if requested is not None:
+        return requested
+    if device.type != "cuda":
+        return 0
+    return min(2, max(1, (os.cpu_count() or 2) // 4))
+
+
+def describe_workers(workers: int, requested: int | None, device: torch.device) -> str:
+    """The terminal line about who collates the batches, naming the setting behind it."""
+    setting = f"training.dataloaderWorkers {'auto' if requested is None else requested}"
+    if not workers:
+        return f"batches are collated in the training process ({setting})"
+    pinned = " into pinned memory" if device.type == "cuda" else ""
+    return f"{workers} worker process{'es' if workers > 1 else ''} collate the next steps{pinned} ({setting})"
+
+
+class TokenTable:
+    """The examples' token lists as flat int32 tensors plus offsets, for worker processes.
+
+    A fork shares tensor pages untouched (Python lists would be copied page by page as worker
+    reference counts change), and spawn sends tensors through shared memory instead of pickling
+    every token as a Python int.
+    """
+
+    def __init__(self, examples: list[dict[str, list[int]]]) -> None:
+        keys = [key for key in ("input_ids", "labels", "position_ids") if examples and key in examples[0]]
+        lengths = torch.tensor([len(example["input_ids"]) for example in examples], dtype=torch.long)
+        self.offsets = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
+        total = int(self.offsets[-1])
+        # numpy.fromiter fills the array straight from the lists, without an interim list of ints.
+        self.columns = {
+            key: torch.from_numpy(np.fromiter(
+                itertools.chain.from_iterable(example[key] for example in examples), dtype=np.int32, count=total,
+            ))
+            for key in keys
+        }
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        start, end = int(self.offsets[index]), int(self.offsets[index + 1])
+        return {key: column[start:end] for key, column in self.columns.items()}
+
+
+class EpochSteps(Dataset):
+    """Item i: the collated micro-batches of the i-th optimizer step from ``position`` on.
+
+    ``micro`` is the epoch's micro-batches of example indices (batches.epoch_micro_batches);
+    a step takes ``accumulation`` of them, each cut into pieces of ``micro_batch_size`` rows.
+    """
+
+    def __init__(self, examples: Any, micro: list[list[int]], position: int, accumulation: int,
+                 micro_batch_size: int, pad_id: int) -> None:
+        self.examples = examples
+        self.micro = micro
+        self.position = position
+        self.accumulation = accumulation
+        self.micro_batch_size = micro_batch_size
+        self.pad_id = pad_id
+
+    def __len__(self) -> int:
+        return math.ceil(max(0, len(self.micro) - self.position) / self.accumulation)
+
+    def __getitem__(self, index: int) -> Step:
+        first = self.position + index * self.accumulation
+        return [
+            [collate([self.examples[row] for row in piece], self.pad_id) for piece in split_chunk(chunk, self.micro_batch_size)]
+            for chunk in self.micro[first:first + self.accumulation]
+        ]
+
+
+def _whole_step(item: Step) -> Step:
+    """The loader's collate_fn: each item already is a whole step."""
+    return item
+
+
+def _leave_signals_to_the_trainer(_worker: int) -> None:
+    """Worker start-up: a Ctrl-C or SIGTERM to the process group is for the trainer to act on.
+
+    A worker that died of it would turn a pause into a failed job (torch raises when a worker
+    is killed); a forked worker would also echo the signal into the trainer's wakeup socket.
+    The trainer shuts its workers down, and they exit by themselves when it is gone.
+    """
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+class Feeder:
+    """Hands the training loop one optimizer step of micro-batches at a time.
+
+    ``start`` (re)starts at a position of an epoch, ``next`` returns the following step,
+    ``close`` stops the workers; use it as a context manager so they stop on every exit.
+    """
+
+    def __init__(self, examples: list[dict[str, list[int]]], pad_id: int, accumulation: int, workers: int,
+                 device: torch.device) -> None:
+        self.workers = workers
+        self.examples: Any = TokenTable(examples) if workers else examples
+        self.pad_id = pad_id
+        self.accumulation = accumulation
+        self.pin = device.type == "cuda"
+        self._steps: Iterator[Step] | None = None
+
+    def start(self, micro: list[list[int]], position: int, micro_batch_size: int) -> None:
+        """Feeds the steps of the epoch ``micro`` from micro-batch ``position`` on, dropping any prefetched."""
+        self.close()
+        steps = EpochSteps(self.examples, micro, position, self.accumulation, micro_batch_size, self.pad_id)
+        workers = min(self.workers, len(steps))
+        if workers == 0:
+            self._steps = (steps[index] for index in range(len(steps)))
+            return
+        # Workers never tokenize; without this the tokenizers library prints a warning per fork.
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        loader = DataLoader(
+            steps, batch_size=None, num_workers=workers, collate_fn=_whole_step, pin_memory=self.pin,
+            prefetch_factor=PREFETCH_STEPS, worker_init_fn=_leave_signals_to_the_trainer,
+            # The base seed of the workers comes from this generator, not from the global one
+            # that LoRA dropout draws from.
+            generator=torch.Generator(),
+        )
+        self._steps = iter(loader)
+
+    def next(self) -> Step:
+        """The next step's micro-batches (pinned on CUDA when workers collate them)."""
+        if self._steps is None:
+            raise RuntimeError("Feeder.next() before start()")
+        return next(self._steps)
+
+    def close(self) -> None:
+        """Stops the workers, if any, and forgets prefetched steps."""
+        steps, self._steps = self._steps, None
+        shutdown = getattr(steps, "_shutdown_workers", None)  # torch's iterator; also run when collected
+        if shutdown is not None:
+            shutdown()
+
+    def __enter__(self) -> "Feeder":
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.close()
