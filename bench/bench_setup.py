@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -136,3 +138,16 @@ def packed_rows(tokenizer: Any, dataset: Path, seq_len: int) -> int:
 
     usable = [example for example in encode(tokenizer, dataset, seq_len) if label_token_count(example["labels"]) > 0]
     return len(pack_examples(usable, seq_len))
+
+
+def run_job(job_dir: Path, config: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
+    """Writes ``config`` into a fresh job folder, runs the trainer CLI on it; exit code and events."""
+    job_dir.mkdir(parents=True, exist_ok=True)
+    (job_dir / "config.json").write_text(json.dumps({"version": 1, "jobId": job_dir.name, **config}, indent=2),
+                                         encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(RUNTIME), "PYTHONUNBUFFERED": "1"}
+    with open(job_dir / "terminal.log", "w", encoding="utf-8") as log:
+        code = subprocess.run([sys.executable, "-m", "tunedeck_trainer", "train", "--job-dir", str(job_dir)],
+                              env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL).returncode
+    lines = (job_dir / "events.jsonl").read_text(encoding="utf-8").splitlines() if (job_dir / "events.jsonl").exists() else []
+    return code, [json.loads(line) for line in lines if line.strip()]

@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_setup import ROOT, RUNTIME, build_model, build_tokenizer  # noqa: E402
+from bench_setup import ROOT, build_model, build_tokenizer, run_job  # noqa: E402
 
 CASES: dict[str, dict[str, Any]] = {
     "bf16 4x1024": {"training": {"batchSize": 4}},
@@ -36,17 +34,10 @@ CASES: dict[str, dict[str, Any]] = {
 
 def run_case(model: Path, dataset: Path, job_dir: Path, case: dict[str, Any]) -> dict[str, Any]:
     """Three optimizer steps of one set-up; the memory event and the last step's peak."""
-    job_dir.mkdir(parents=True, exist_ok=True)
     training = {"learningRate": 2e-4, "maxSteps": 3, "maxSeqLength": 1024, "packing": True, "seed": 0,
                 **case.get("training", {})}
-    config = {"version": 1, "jobId": job_dir.name, "model": {"path": str(model), **case.get("model", {})},
-              "dataset": {"path": str(dataset), "format": "alpaca"}, "training": training}
-    (job_dir / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(RUNTIME), "PYTHONUNBUFFERED": "1"}
-    with open(job_dir / "terminal.log", "w", encoding="utf-8") as log:
-        code = subprocess.run([sys.executable, "-m", "tunedeck_trainer", "train", "--job-dir", str(job_dir)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL).returncode
-    events = [json.loads(line) for line in (job_dir / "events.jsonl").read_text().splitlines() if line.strip()]
+    code, events = run_job(job_dir, {"model": {"path": str(model), **case.get("model", {})},
+                                     "dataset": {"path": str(dataset), "format": "alpaca"}, "training": training})
     memory = next((event for event in events if event["type"] == "memory"), None)
     steps = [event for event in events if event["type"] == "step"]
     if code != 0 or memory is None or not steps:

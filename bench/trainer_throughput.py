@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import shutil
 import subprocess
 import sys
@@ -37,28 +36,21 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_setup import ROOT, RUNTIME, build_model, build_tokenizer, held_out_loss, packed_rows, split_dataset  # noqa: E402
+from bench_setup import ROOT, build_model, build_tokenizer, held_out_loss, packed_rows, run_job, split_dataset  # noqa: E402
 
 DATASET = ROOT.parent / "shared" / "datasets" / "alpaca_en_demo.json"
 
 
 def run_tunedeck(model: Path, dataset: Path, job_dir: Path, settings: dict[str, int], warmup: int) -> dict[str, Any]:
     """Runs the Tunedeck CLI on a fresh job folder; tokens/s and peak memory from its events."""
-    job_dir.mkdir(parents=True, exist_ok=True)
     config = {
-        "version": 1, "jobId": job_dir.name, "model": {"path": str(model)},
-        "dataset": {"path": str(dataset), "format": "alpaca"},
+        "model": {"path": str(model)}, "dataset": {"path": str(dataset), "format": "alpaca"},
         "lora": {"rank": settings["rank"], "alpha": 2 * settings["rank"], "dropout": 0.05, "targetModules": "all-linear"},
         "training": {"learningRate": 2e-4, "epochs": 1, "batchSize": settings["packedBatch"],
                      "gradientAccumulation": settings["packedAccum"], "maxSeqLength": settings["seq"],
                      "warmupRatio": 0.03, "seed": 0, "packing": True},
     }
-    (job_dir / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(RUNTIME), "PYTHONUNBUFFERED": "1"}
-    with open(job_dir / "terminal.log", "w", encoding="utf-8") as log:
-        code = subprocess.run([sys.executable, "-m", "tunedeck_trainer", "train", "--job-dir", str(job_dir)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL).returncode
-    events = [json.loads(line) for line in (job_dir / "events.jsonl").read_text().splitlines() if line.strip()]
+    code, events = run_job(job_dir, config)
     if code != 0:
         raise SystemExit(f"the Tunedeck trainer failed ({code}); see {job_dir / 'terminal.log'}")
     steps = [event for event in events if event["type"] == "step"]

@@ -139,6 +139,23 @@ def finish(process: subprocess.Popen[str], timeout: float = 120) -> tuple[int, s
     return process.returncode, output or ""
 
 
+def train_in_process(job_dir: Path) -> list[dict[str, Any]]:
+    """Runs the SFT recipe in this process to its end (or pause) and returns the job's events."""
+    from tunedeck_trainer.config import load_config
+    from tunedeck_trainer.control import Control
+    from tunedeck_trainer.protocol import EventWriter
+    from tunedeck_trainer.sft import SftRecipe
+
+    events = EventWriter(job_dir / "events.jsonl")
+    try:
+        recipe = SftRecipe(load_config(job_dir / "config.json"), job_dir, events, Control(events))
+        recipe.setup()
+        recipe.train()
+    finally:
+        events.close()
+    return read_events(job_dir)
+
+
 def step_losses(events: list[dict[str, Any]]) -> dict[int, float]:
     """step -> loss of every step event."""
     return {event["step"]: event["loss"] for event in events if event["type"] == "step"}

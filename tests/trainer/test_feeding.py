@@ -13,14 +13,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_job, read_config, read_events, run_cli, step_losses, write_config
+from conftest import make_job, read_config, run_cli, step_losses, train_in_process, write_config
 
 from tunedeck_trainer.batches import epoch_micro_batches
-from tunedeck_trainer.config import load_config
-from tunedeck_trainer.control import Control
 from tunedeck_trainer.feeding import Feeder, resolve_workers
-from tunedeck_trainer.protocol import EventWriter, event_errors
-from tunedeck_trainer.sft import SftRecipe
+from tunedeck_trainer.protocol import event_errors
 
 STEPS = 9
 # Unpacked so the counts above hold; packed rows through workers: the Feeder test at the end.
@@ -35,17 +32,6 @@ def job(root: Path, name: str, model: Path, **training) -> Path:
         training={**TRAINING, **training},
     )
 
-
-def train(job_dir: Path) -> list[dict]:
-    """Runs the recipe in this process to its end and returns the events."""
-    events = EventWriter(job_dir / "events.jsonl")
-    try:
-        recipe = SftRecipe(load_config(job_dir / "config.json"), job_dir, events, Control(events))
-        recipe.setup()
-        recipe.train()
-    finally:
-        events.close()
-    return read_events(job_dir)
 
 
 def evals(events: list[dict]) -> dict[int, float]:
@@ -72,8 +58,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> dict[str
 
 
 def _train_all(root: Path, tiny_model: Path) -> dict[str, list[dict]]:
-    found = {"inline": train(job(root, "inline", tiny_model, dataloaderWorkers=0))}
-    found["workers"] = train(job(root, "workers", tiny_model, dataloaderWorkers=2))
+    found = {"inline": train_in_process(job(root, "inline", tiny_model, dataloaderWorkers=0))}
+    found["workers"] = train_in_process(job(root, "workers", tiny_model, dataloaderWorkers=2))
 
     # Pause mid epoch 1 through the CLI (workers forked from a process with its signal handling),
     # then resume with workers from the pause checkpoint's position.
@@ -82,13 +68,13 @@ def _train_all(root: Path, tiny_model: Path) -> dict[str, list[dict]]:
     assert first.returncode == 3, first.stderr[-3000:]
     assert "data feeding: 2 worker processes collate the next steps" in first.stdout
     write_config(chained, {**read_config(chained), "resumeFrom": "pause-4"})
-    found["chained"] = train(chained)
+    found["chained"] = train_in_process(chained)
 
     mp = pytest.MonkeyPatch()
     try:
         mp.setenv("TUNEDECK_SIMULATE_OOM_ABOVE_BATCH", "4")
-        found["oom-inline"] = train(job(root, "oom-inline", tiny_model, dataloaderWorkers=0))
-        found["oom-workers"] = train(job(root, "oom-workers", tiny_model, dataloaderWorkers=2))
+        found["oom-inline"] = train_in_process(job(root, "oom-inline", tiny_model, dataloaderWorkers=0))
+        found["oom-workers"] = train_in_process(job(root, "oom-workers", tiny_model, dataloaderWorkers=2))
     finally:
         mp.undo()
     return found

@@ -7,28 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import make_job, read_config, read_events, step_losses, write_config
+from conftest import make_job, read_config, read_events, step_losses, train_in_process, write_config
 
 from tunedeck_trainer.checkpoint import read_state
-from tunedeck_trainer.config import load_config
-from tunedeck_trainer.control import Control
 from tunedeck_trainer.errors import Paused, TrainerError
-from tunedeck_trainer.protocol import EventWriter, event_errors
-from tunedeck_trainer.sft import SftRecipe
+from tunedeck_trainer.protocol import event_errors
 
 STEPS = 6
 
-
-def train(job_dir: Path) -> list[dict]:
-    """Runs the recipe in this process to its end (or pause) and returns the events."""
-    events = EventWriter(job_dir / "events.jsonl")
-    try:
-        recipe = SftRecipe(load_config(job_dir / "config.json"), job_dir, events, Control(events))
-        recipe.setup()
-        recipe.train()
-    finally:
-        events.close()
-    return read_events(job_dir)
 
 
 def job(root: Path, name: str, model: Path, **training) -> Path:
@@ -41,17 +27,17 @@ def runs(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> dict[str
     root = tmp_path_factory.mktemp("oom")
     mp = pytest.MonkeyPatch()
     try:
-        reference = train(job(root, "reference", tiny_model, batchSize=4, gradientAccumulation=2))
+        reference = train_in_process(job(root, "reference", tiny_model, batchSize=4, gradientAccumulation=2))
         mp.setenv("TUNEDECK_SIMULATE_OOM_ABOVE_BATCH", "4")
-        retried = train(job(root, "retried", tiny_model))
+        retried = train_in_process(job(root, "retried", tiny_model))
         paused_dir = job(root, "paused", tiny_model, checkpointEvery=0)
         mp.setenv("TUNEDECK_PAUSE_AT_STEP", "3")
         with pytest.raises(Paused):
-            train(paused_dir)
+            train_in_process(paused_dir)
         mp.delenv("TUNEDECK_PAUSE_AT_STEP")
         state = read_state(paused_dir / "checkpoints" / "pause-3")
         write_config(paused_dir, {**read_config(paused_dir), "resumeFrom": "pause-3"})
-        resumed = train(paused_dir)
+        resumed = train_in_process(paused_dir)
     finally:
         mp.undo()
     return {"reference": reference, "retried": retried, "resumed": resumed, "state": [state]}
@@ -96,7 +82,7 @@ def test_without_retry_the_job_fails_naming_batch_size_and_seq_length(
     monkeypatch.setenv("TUNEDECK_SIMULATE_OOM_ABOVE_BATCH", "4")
     job_dir = job(tmp_path, "noretry", tiny_model, oomRetry=False, maxSteps=2)
     with pytest.raises(TrainerError) as failure:
-        train(job_dir)
+        train_in_process(job_dir)
     assert failure.value.field == "training.batchSize"
     assert "training.maxSeqLength" in str(failure.value) and "training.oomRetry is off" in str(failure.value)
     oom = next(event for event in read_events(job_dir) if event["type"] == "oom")
@@ -107,6 +93,6 @@ def test_a_single_row_that_does_not_fit_fails(tiny_model: Path, tmp_path: Path, 
     monkeypatch.setenv("TUNEDECK_SIMULATE_OOM_ABOVE_BATCH", "0")
     job_dir = job(tmp_path, "single", tiny_model, batchSize=2, maxSteps=1)
     with pytest.raises(TrainerError, match="already 1 row"):
-        train(job_dir)
+        train_in_process(job_dir)
     ooms = [event for event in read_events(job_dir) if event["type"] == "oom"]
     assert [(e["batchSize"], e["retry"]) for e in ooms] == [(2, True), (1, False)]
