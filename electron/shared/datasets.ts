@@ -5,10 +5,47 @@
 import { z } from 'zod'
 import { datasetFormats } from './config'
 
+/**
+ * Our field names, which a column mapping (dataset.columns) may point at the
+ * file's own column names; the trainer's FIELDS in data/formats.py.
+ */
+export const datasetFields = [
+  'instruction',
+  'input',
+  'output',
+  'system',
+  'history',
+  'conversations',
+  'messages',
+  'prompt',
+  'completion',
+  'chosen',
+  'rejected',
+  'text',
+] as const
+
+export type DatasetField = (typeof datasetFields)[number]
+
+/** What a row that does not fit the format does: stop the job, or be skipped and counted. */
+export const badRowsChoices = ['fail', 'skip'] as const
+
+export type BadRows = (typeof badRowsChoices)[number]
+
+/** Our field name -> the file's column name; unknown field names are refused, naming the allowed ones. */
+export const columnMappingSchema = z.record(z.string(), z.string().min(1, "name the file's column")).superRefine((columns, context) => {
+  for (const field of Object.keys(columns)) {
+    if (!(datasetFields as readonly string[]).includes(field)) {
+      context.addIssue({ code: 'custom', path: [field], message: `"${field}" is not a field Tunedeck reads; map one of ${datasetFields.join(', ')}` })
+    }
+  }
+})
+
 export const datasetPreviewInputSchema = z.object({
   path: z.string().min(1, 'choose a dataset file'),
   format: z.enum(datasetFormats).optional(),
-  columns: z.record(z.string(), z.string()).optional(),
+  columns: columnMappingSchema.optional(),
+  /** The job's choice, so the preview says whether bad rows would stop it or be skipped; default fail, as in config.json. */
+  badRows: z.enum(badRowsChoices).optional(),
   limit: z.int().min(1).max(200).optional(),
 })
 
@@ -25,7 +62,10 @@ export const datasetPreviewSchema = z.object({
   path: z.string(),
   /** The detected (or chosen) format; null when the file could not be read. */
   format: z.string().nullable(),
+  /** The bad-rows choice the preview was read with: with "fail" the first of `errors` would stop the job. */
+  badRows: z.enum(badRowsChoices),
   rows: z.int().min(0),
+  /** Rows that fit the format; `skipped` those that do not (skipped by a job only with badRows "skip"). */
   usable: z.int().min(0),
   skipped: z.int().min(0),
   columns: z.array(z.string()),

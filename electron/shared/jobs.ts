@@ -1,6 +1,12 @@
 /** Jobs as the host stores them and the renderer shows them. */
 import { z } from 'zod'
 import { jobConfigSchema } from './config'
+import { badRowsChoices, columnMappingSchema } from './datasets'
+
+// The config's own ranges, without its defaults: a field left out of the form takes the preset's or the default.
+const loraShape = jobConfigSchema.shape.lora.unwrap().shape
+const trainingShape = jobConfigSchema.shape.training.unwrap().shape
+const datasetShape = jobConfigSchema.shape.dataset.shape
 
 export const jobStatuses = [
   'queued',
@@ -81,7 +87,7 @@ export const newJobInputSchema = z.object({
   ]),
   /** Empty for the self-test job, which uses its bundled dataset. */
   datasetPath: z.string().optional(),
-  datasetFormat: jobConfigSchema.shape.dataset.shape.format.optional(),
+  datasetFormat: datasetShape.format.unwrap().optional(),
   preset: z.string().optional(),
   method: z.enum(['sft', 'dpo']).optional(),
   quantization: z.enum(['none', '4bit']).optional(),
@@ -96,6 +102,24 @@ export const newJobInputSchema = z.object({
   checkpointEvery: z.int().min(0).max(1_000_000).optional(),
   /** How many periodic checkpoints to keep; named ones stay until deleted. */
   keepCheckpoints: z.int().min(1).max(100).optional(),
+  /** Micro-batches per optimizer step. */
+  gradientAccumulation: trainingShape.gradientAccumulation.unwrap().optional(),
+  /** Share of rows held out for eval events (0 to 0.5). */
+  validationSplit: datasetShape.validationSplit.unwrap().optional(),
+  /** A row that does not fit the format fails the job, or is skipped and counted. */
+  badRows: z.enum(badRowsChoices).optional(),
+  /** Our field name -> the file's column name, for files with their own column names. */
+  columns: columnMappingSchema.optional(),
+  packing: trainingShape.packing.unwrap().optional(),
+  /** Also learn the prompt's tokens, not only the answers. */
+  trainOnInputs: trainingShape.trainOnInputs.unwrap().optional(),
+  loraDropout: loraShape.dropout.unwrap().optional(),
+  /** "all-linear" or module names such as q_proj. */
+  targetModules: loraShape.targetModules.unwrap().optional(),
+  rslora: loraShape.rslora.unwrap().optional(),
+  dora: loraShape.dora.unwrap().optional(),
+  /** DPO only: the pull towards the reference model. */
+  dpoBeta: jobConfigSchema.shape.dpo.unwrap().shape.beta.unwrap().optional(),
 })
 
 export type NewJobInput = z.infer<typeof newJobInputSchema>
@@ -109,13 +133,34 @@ export const queueStateSchema = z.object({
 
 export type QueueState = z.infer<typeof queueStateSchema>
 
+type WithoutDefaults<Shape extends z.ZodRawShape> = {
+  [Key in keyof Shape]: z.ZodOptional<Shape[Key] extends z.ZodDefault<infer Inner> ? Inner : Shape[Key]>
+}
+
+/**
+ * A config section with every field optional and no default filled in
+ * (zod's partial() keeps the defaults), so a preset that leaves a field out
+ * does not override the self-test's value or the host's own choice.
+ */
+function withoutDefaults<Shape extends z.ZodRawShape>(section: z.ZodObject<Shape>): z.ZodObject<WithoutDefaults<Shape>> {
+  const fields = Object.fromEntries(
+    Object.entries(section.shape).map(([key, field]) => {
+      const inner = (field instanceof z.ZodDefault ? field.unwrap() : field) as z.ZodType
+      return [key, inner.optional()]
+    }),
+  )
+  return z.strictObject(fields) as unknown as z.ZodObject<WithoutDefaults<Shape>>
+}
+
 /** A preset from resources/presets: settings plus when to use it. */
 export const presetSchema = z.object({
   id: z.string(),
   name: z.string(),
   description: z.string(),
-  lora: jobConfigSchema.shape.lora.unwrap().partial(),
-  training: jobConfigSchema.shape.training.unwrap().partial(),
+  /** Only how the base model is loaded ("4bit" for QLoRA); the form keeps it off without a CUDA GPU. */
+  model: withoutDefaults(jobConfigSchema.shape.model.pick({ quantization: true })).optional(),
+  lora: withoutDefaults(jobConfigSchema.shape.lora.unwrap()),
+  training: withoutDefaults(jobConfigSchema.shape.training.unwrap()),
 })
 
 export type Preset = z.infer<typeof presetSchema>

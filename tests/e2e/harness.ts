@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { afterAll, beforeAll } from 'vitest'
 
 export const repoDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const resultsDir = join(repoDir, 'test-results')
@@ -91,6 +92,40 @@ export async function openBrowser(): Promise<{ context: BrowserContext; page: Pa
     async close() {
       await context.close()
       rmSync(profile, { recursive: true, force: true })
+    },
+  }
+}
+
+/** What a test file gets from useServedBrowser: the running host and the browser page. */
+export interface ServedBrowser {
+  served(): Served
+  page(): Page
+}
+
+/**
+ * Starts `serve` and chromium before the file's tests and stops both after
+ * them; call once at the top of a test file. Hooks the file registers later
+ * run after the host is up.
+ */
+export function useServedBrowser(): ServedBrowser {
+  let served: Served | undefined
+  let browser: Awaited<ReturnType<typeof openBrowser>> | undefined
+  beforeAll(async () => {
+    served = await startServe()
+    browser = await openBrowser()
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await stopServe(served)
+  })
+  return {
+    served() {
+      if (!served) throw new Error('serve is not running: its start in beforeAll failed')
+      return served
+    },
+    page() {
+      if (!browser) throw new Error('chromium is not open: its start in beforeAll failed')
+      return browser.page
     },
   }
 }

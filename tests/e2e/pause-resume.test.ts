@@ -5,21 +5,10 @@
  * chart ends with exactly one point per step. Then a new job starts from the
  * named checkpoint's weights, with the model and LoRA shape locked.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chartPoints, createSelftestJob, jobStatus, openBrowser, screenshot, startServe, stopServe, withDiagnostics, type Served } from './harness'
+import { describe, expect, it } from 'vitest'
+import { chartPoints, createSelftestJob, jobStatus, screenshot, useServedBrowser, withDiagnostics } from './harness'
 
-let served: Served | undefined
-let browser: Awaited<ReturnType<typeof openBrowser>> | undefined
-
-beforeAll(async () => {
-  served = await startServe()
-  browser = await openBrowser()
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await stopServe(served)
-})
+const host = useServedBrowser()
 
 /** "40 / 180" from the progress stat, as numbers. */
 async function progress(page: import('playwright-core').Page): Promise<{ step: number; total: number }> {
@@ -30,9 +19,9 @@ async function progress(page: import('playwright-core').Page): Promise<{ step: n
 
 describe('pause and resume in the browser', () => {
   it('pauses a running self-test job, resumes it and sees it complete', async () => {
-    const { page } = browser!
-    await page.goto(served!.url)
-    await withDiagnostics(page, served!, 'pause-resume', async () => {
+    const page = host.page()
+    await page.goto(host.served().url)
+    await withDiagnostics(page, host.served(), 'pause-resume', async () => {
       // Fifteen epochs (180 steps, seconds on an idle CPU) so that it still runs when the button is pressed.
       await createSelftestJob(page, { name: 'e2e pause-resume', epochs: '15' })
       await expect.poll(() => chartPoints(page), { timeout: 120_000, interval: 250 }).toBeGreaterThanOrEqual(3)

@@ -4,21 +4,10 @@
  * started it trains first while the other still waits.
  */
 import type { Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createSelftestJob, openBrowser, screenshot, startServe, stopServe, withDiagnostics, type Served } from './harness'
+import { describe, expect, it } from 'vitest'
+import { createSelftestJob, screenshot, useServedBrowser, withDiagnostics } from './harness'
 
-let served: Served | undefined
-let browser: Awaited<ReturnType<typeof openBrowser>> | undefined
-
-beforeAll(async () => {
-  served = await startServe()
-  browser = await openBrowser()
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await stopServe(served)
-})
+const host = useServedBrowser()
 
 /** The sidebar's status badge of one job. */
 async function rowStatus(page: Page, jobId: string): Promise<string> {
@@ -33,9 +22,9 @@ async function queuePosition(page: Page, jobId: string): Promise<string> {
 
 describe('the job queue in the browser', () => {
   it('keeps jobs waiting while stopped, reorders them, and runs them in the new order', async () => {
-    const { page } = browser!
-    await page.goto(served!.url)
-    await withDiagnostics(page, served!, 'queue', async () => {
+    const page = host.page()
+    await page.goto(host.served().url)
+    await withDiagnostics(page, host.served(), 'queue', async () => {
       const toggle = page.getByTestId('queue-toggle')
       await toggle.waitFor()
       expect(await toggle.getAttribute('data-running')).toBe('true')

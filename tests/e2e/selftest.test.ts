@@ -8,33 +8,22 @@
  */
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chartPoints, createSelftestJob, jobStatus, openBrowser, repoDir, screenshot, startServe, terminalRows, stopServe, withDiagnostics, type Served } from './harness'
+import { describe, expect, it } from 'vitest'
+import { chartPoints, createSelftestJob, jobStatus, repoDir, screenshot, terminalRows, useServedBrowser, withDiagnostics } from './harness'
 
-let served: Served | undefined
-let browser: Awaited<ReturnType<typeof openBrowser>> | undefined
-
-beforeAll(async () => {
-  served = await startServe()
-  browser = await openBrowser()
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await stopServe(served)
-})
+const host = useServedBrowser()
 
 describe('self-test job in the browser', () => {
   it('refuses the page without the token', async () => {
-    const withoutToken = new URL(served!.url)
+    const withoutToken = new URL(host.served().url)
     withoutToken.search = ''
     expect((await fetch(withoutToken)).status).toBe(401)
-    expect((await fetch(served!.url)).status).toBe(200)
+    expect((await fetch(host.served().url)).status).toBe(200)
   })
 
   it('shows the host’s field errors beside the fields they name', async () => {
-    const { page } = browser!
-    await page.goto(served!.url)
+    const page = host.page()
+    await page.goto(host.served().url)
     await page.getByTestId('new-job-button').click()
     // Client-side range check first: nothing is sent.
     await page.getByTestId('lora-rank').fill('0')
@@ -50,9 +39,9 @@ describe('self-test job in the browser', () => {
   })
 
   it('previews a dataset file as the trainer reads it, and names a file it cannot read', async () => {
-    const { page } = browser!
-    await page.goto(served!.url)
-    await withDiagnostics(page, served!, 'dataset-preview', async () => {
+    const page = host.page()
+    await page.goto(host.served().url)
+    await withDiagnostics(page, host.served(), 'dataset-preview', async () => {
       await page.getByTestId('new-job-button').click()
       await page.getByTestId('model-custom').check()
       await page.getByTestId('model-path').fill('/models/any-model')
@@ -77,7 +66,7 @@ describe('self-test job in the browser', () => {
       }
       await page.getByTestId('dataset-path').fill(identity)
       await expect.poll(() => page.getByTestId('dataset-preview-format').textContent(), { timeout: 60_000 }).toBe('alpaca')
-      expect(await page.getByTestId('dataset-preview-counts').textContent()).toBe('91 rows · 91 usable · 0 skipped')
+      expect(await page.getByTestId('dataset-preview-counts').textContent()).toBe('91 rows · 91 usable · 0 bad')
       expect(await page.getByTestId('dataset-preview-error').count()).toBe(0)
       expect(await page.getByTestId('dataset-preview-records').innerText()).toMatch(/^user: hi\s+assistant: Hello!/)
       // The whole form, preview included: the page scrolls inside the window, so make the window tall.
@@ -89,13 +78,13 @@ describe('self-test job in the browser', () => {
       await page.getByTestId('dataset-format').selectOption('text')
       await expect.poll(async () => (await page.getByTestId('dataset-preview').innerText()) + ((await page.getByTestId('dataset-preview-error').count()) ? 'file error' : ''), { timeout: 60_000 }).toMatch(/0 usable|file error/)
       // Leave the form so the next test starts from a fresh one.
-      await page.goto(served!.url)
+      await page.goto(host.served().url)
     })
   })
 
   it('trains the self-test model with a live chart and terminal, and keeps them after a reload', async () => {
-    const { page } = browser!
-    await withDiagnostics(page, served!, 'selftest', async () => {
+    const page = host.page()
+    await withDiagnostics(page, host.served(), 'selftest', async () => {
     const started = Date.now()
     const jobId = await createSelftestJob(page, { name: 'e2e self-test' })
     expect(jobId).not.toBe('')

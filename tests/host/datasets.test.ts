@@ -2,16 +2,20 @@
  * datasets.preview through the host's dispatch, with the real trainer's
  * loader: the shared demo datasets read with their detected format, a bad
  * JSONL row is listed with its line and field, a file that cannot be read
- * says why, and a missing file is refused naming `path`.
+ * says why, and a missing file is refused naming `path`. A folder written by
+ * datasets' save_to_disk is previewed and accepted by jobs.create; any other
+ * folder is refused naming datasetPath.
  * Needs TUNEDECK_PYTHON (the trainer's venv). A few seconds.
  */
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DatasetPreview } from '../../electron/shared/datasets'
 import { fieldErrorsOf, type AppError } from '../../electron/shared/errors'
 import { createHost, type DispatchResult, type Host } from '../../electron/host/host'
-import { pythonRuntimeDir, repoRoot, resourcesDir, temporaryDir } from './jobs.harness'
+import type { Job } from '../../electron/shared/jobs'
+import { python, pythonRuntimeDir, repoRoot, resourcesDir, temporaryDir } from './jobs.harness'
 
 const sharedDatasets = path.resolve(repoRoot, '..', 'shared', 'datasets')
 const haveShared = fs.existsSync(path.join(sharedDatasets, 'identity.json'))
@@ -71,8 +75,10 @@ describe('datasets.preview on files the user wrote', () => {
   it('lists a bad JSONL row with its line and field and still shows the good rows', async () => {
     const file = writeFile('bad.jsonl', ['{"instruction":"a","output":"b"}', '{"instruction":5,"output":"b"}', '{"instruction":"c","output":"d"}'].join('\n') + '\n')
     const shown = await preview({ path: file })
-    expect(shown).toMatchObject({ ok: true, format: 'alpaca', rows: 3, usable: 2, skipped: 1, error: null })
+    expect(shown).toMatchObject({ ok: true, format: 'alpaca', badRows: 'fail', rows: 3, usable: 2, skipped: 1, error: null })
     expect(shown.errors).toEqual([{ row: 2, unit: 'line', field: 'instruction', message: expect.stringContaining('bad.jsonl line 2') }])
+    // The job's choice comes back with the same rows, so the form can say "would stop" or "would be skipped".
+    expect(await preview({ path: file, badRows: 'skip' })).toMatchObject({ badRows: 'skip', usable: 2, skipped: 1, errors: shown.errors })
   })
 
   it('maps the file’s own column names and honours a chosen format', async () => {
@@ -95,5 +101,36 @@ describe('datasets.preview on files the user wrote', () => {
     expect(error.code).toBe('invalid_input')
     expect(fieldErrorsOf(error).path).toContain(missing)
     expect(fieldErrorsOf(errorOf(await host.dispatch('datasets.preview', { path: 'x.jsonl', limit: 0 })))).toHaveProperty('limit')
+    const columns = errorOf(await host.dispatch('datasets.preview', { path: missing, columns: { question: 'q' } }))
+    expect(fieldErrorsOf(columns)['columns.question']).toMatch(/not a field Tunedeck reads/)
+  })
+})
+
+describe('a folder written by datasets’ save_to_disk', () => {
+  const saved = path.join(workDir, 'saved')
+  const plainFolder = path.join(workDir, 'plain-folder')
+
+  beforeAll(() => {
+    const rows = [{ prompt: 'Say hi', completion: 'Hi!' }, { prompt: 'Say bye', completion: 'Bye!' }]
+    const script = 'import json, sys, datasets; datasets.Dataset.from_list(json.loads(sys.argv[1])).save_to_disk(sys.argv[2])'
+    execFileSync(python, ['-c', script, JSON.stringify(rows), saved], { stdio: 'pipe' })
+    fs.mkdirSync(plainFolder)
+  })
+
+  it('is previewed with its detected format', async () => {
+    expect(await preview({ path: saved })).toMatchObject({ ok: true, format: 'prompt_completion', rows: 2, usable: 2, columns: ['prompt', 'completion'] })
+  })
+
+  it('is accepted as a job’s dataset, and any other folder is refused naming datasetPath', async () => {
+    await host.dispatch('queue.set', { running: false })
+    const created = await host.dispatch('jobs.create', { model: { kind: 'selftest' }, datasetPath: saved, datasetFormat: 'prompt_completion' })
+    expect(created.ok, JSON.stringify(created)).toBe(true)
+    const job = (created as { output: Job }).output
+    expect(job.config.dataset).toMatchObject({ path: saved, format: 'prompt_completion' })
+    await host.dispatch('jobs.cancel', { jobId: job.id })
+
+    const refused = errorOf(await host.dispatch('jobs.create', { model: { kind: 'selftest' }, datasetPath: plainFolder }))
+    expect(fieldErrorsOf(refused).datasetPath).toMatch(/is a folder but not a dataset saved with save_to_disk/)
+    await host.dispatch('queue.set', { running: true })
   })
 })

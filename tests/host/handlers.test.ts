@@ -2,13 +2,15 @@
  * The handler map and dispatch: every declared route is handled (checked at
  * run time as well as by the compiler), and a wrong route or input comes back
  * as invalid_input naming the field, the way the new-job form shows it.
+ * jobs.create turns the form's Advanced settings and presets into config.json.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Handlers } from '../../electron/shared/api'
 import { fieldErrorsOf, type AppError } from '../../electron/shared/errors'
+import type { Job } from '../../electron/shared/jobs'
 import { routeNames } from '../../electron/shared/routes'
 import { createHandlers } from '../../electron/host/handlers'
 import { createHost, type DispatchResult, type Host } from '../../electron/host/host'
@@ -97,5 +99,75 @@ describe('handlers', () => {
     expect(queue).toEqual({ ok: true, output: { running: true, concurrency: 1 } })
     const list = await host.dispatch('jobs.list', undefined)
     expect(list).toEqual({ ok: true, output: [] })
+  })
+})
+
+describe('jobs.create with the form’s Advanced settings and presets', () => {
+  async function create(input: Record<string, unknown>): Promise<Job> {
+    const result = await host.dispatch('jobs.create', { model: { kind: 'selftest' }, ...input })
+    if (!result.ok) throw new Error(`jobs.create failed: ${JSON.stringify(result.error)}`)
+    const job = result.output as Job
+    // Only the config is under test: the queue is stopped, so cancel before anything runs.
+    expect((await host.dispatch('jobs.cancel', { jobId: job.id })).ok).toBe(true)
+    return job
+  }
+
+  beforeAll(async () => {
+    await host.dispatch('queue.set', { running: false })
+  })
+
+  afterAll(async () => {
+    await host.dispatch('queue.set', { running: true })
+  })
+
+  it('writes every Advanced setting into config.json under its config name', async () => {
+    const job = await create({
+      method: 'dpo',
+      gradientAccumulation: 8,
+      validationSplit: 0.25,
+      badRows: 'skip',
+      columns: { prompt: 'question', chosen: 'good', rejected: 'bad' },
+      packing: true,
+      trainOnInputs: true,
+      loraDropout: 0,
+      targetModules: ['q_proj', 'v_proj'],
+      rslora: true,
+      dora: true,
+      dpoBeta: 0.3,
+    })
+    expect(job.config).toMatchObject({
+      method: 'dpo',
+      dataset: { columns: { prompt: 'question', chosen: 'good', rejected: 'bad' }, badRows: 'skip', validationSplit: 0.25 },
+      lora: { dropout: 0, targetModules: ['q_proj', 'v_proj'], rslora: true, dora: true },
+      training: { gradientAccumulation: 8, packing: true, trainOnInputs: true },
+      dpo: { beta: 0.3 },
+    })
+    const written = JSON.parse(readFileSync(join(workDir, 'host', 'jobs', job.id, 'config.json'), 'utf8')) as Job['config']
+    expect(written).toEqual(job.config)
+  })
+
+  it('lets typed values win over the preset’s, and keeps the self-test’s dataset format', async () => {
+    const job = await create({ preset: 'advanced', gradientAccumulation: 2, rslora: false, packing: false })
+    expect(job.config.lora).toMatchObject({ rank: 64, alpha: 64, rslora: false })
+    expect(job.config.training).toMatchObject({ learningRate: 0.0001, gradientAccumulation: 2, packing: false, weightDecay: 0.01 })
+    // A form that leaves the format alone does not send "auto" over the self-test's own.
+    expect(job.config.dataset.format).toBe('alpaca')
+  })
+
+  it('loads in 4-bit with the Efficient preset unless the form says not to', async () => {
+    const fromPreset = await create({ preset: 'efficient' })
+    expect(fromPreset.config.model.quantization).toBe('4bit')
+    expect(fromPreset.config.training.gradientCheckpointing).toBe(true)
+    const declined = await create({ preset: 'efficient', quantization: 'none' })
+    expect(declined.config.model.quantization).toBe('none')
+    expect(declined.config.training.gradientCheckpointing).toBe(false)
+    expect(declined.config.training).toMatchObject({ batchSize: 1, gradientAccumulation: 16 })
+  })
+
+  it('refuses an unknown column-mapping field and a bad target module, naming the field', async () => {
+    const columns = errorOf(await host.dispatch('jobs.create', { model: { kind: 'selftest' }, columns: { answer: 'output' } }))
+    expect(fieldErrorsOf(columns)['columns.answer']).toMatch(/"answer" is not a field Tunedeck reads; map one of instruction, input, output/)
+    const modules = errorOf(await host.dispatch('jobs.create', { model: { kind: 'selftest' }, targetModules: ['q_proj', ''] }))
+    expect(Object.keys(fieldErrorsOf(modules))).toEqual(['targetModules.1'])
   })
 })

@@ -1,6 +1,6 @@
 /** How the dataset preview shows the trainer's normalised records and bad rows. */
 import { describe, expect, it } from 'vitest'
-import { describeCounts, describeRowError, shorten, summariseRecord } from '../../renderer/src/logic/datasetPreview'
+import { badRowsHeadline, describeCounts, describeRowError, shorten, summariseRecord } from '../../renderer/src/logic/datasetPreview'
 
 describe('summariseRecord', () => {
   it('shows a conversation as one "role: text" line per message', () => {
@@ -47,7 +47,23 @@ describe('describeRowError', () => {
     expect(describeRowError({ row: null, unit: null, field: null, message: 'empty file' })).toBe('file')
   })
 
-  it('counts rows, usable and skipped', () => {
-    expect(describeCounts({ rows: 91, usable: 90, skipped: 1 })).toBe('91 rows · 90 usable · 1 skipped')
+  it('counts rows, usable and skipped, or bad when bad rows fail the job', () => {
+    expect(describeCounts({ rows: 91, usable: 90, skipped: 1, badRows: 'skip' })).toBe('91 rows · 90 usable · 1 skipped')
+    expect(describeCounts({ rows: 91, usable: 90, skipped: 1, badRows: 'fail' })).toBe('91 rows · 90 usable · 1 bad')
+  })
+})
+
+describe('badRowsHeadline', () => {
+  const errors = [
+    { row: 3, unit: 'line', field: 'output', message: 'missing' },
+    { row: 7, unit: 'line', field: null, message: 'not JSON' },
+  ]
+
+  it('says the job would stop at the first bad row when bad rows fail it', () => {
+    expect(badRowsHeadline({ badRows: 'fail', skipped: 2, errors })).toBe('2 rows do not fit the format: the job would stop at line 3, output.')
+  })
+
+  it('says they would be skipped when bad rows are skipped', () => {
+    expect(badRowsHeadline({ badRows: 'skip', skipped: 1, errors: errors.slice(0, 1) })).toBe('1 row does not fit the format and would be skipped.')
   })
 })

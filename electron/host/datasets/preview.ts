@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { z } from 'zod'
-import { datasetPreviewSchema, type DatasetPreview, type datasetPreviewInputSchema } from '../../shared/datasets'
+import { datasetPreviewSchema, type BadRows, type DatasetPreview, type datasetPreviewInputSchema } from '../../shared/datasets'
 import { appError } from '../../shared/errors'
 
 /** What the route passes in, defaults applied. */
@@ -43,8 +43,8 @@ interface RawPreview {
 }
 
 /** A preview that read nothing, carrying why. */
-function failedPreview(file: string, error: string): DatasetPreview {
-  return { ok: false, path: file, format: null, rows: 0, usable: 0, skipped: 0, columns: [], records: [], errors: [], error }
+function failedPreview(file: string, badRows: BadRows, error: string): DatasetPreview {
+  return { ok: false, path: file, format: null, badRows, rows: 0, usable: 0, skipped: 0, columns: [], records: [], errors: [], error }
 }
 
 function errorText(error: unknown): string {
@@ -54,12 +54,13 @@ function errorText(error: unknown): string {
 }
 
 /** Maps the trainer's JSON onto the contract's shape, checking it on the way. */
-function toPreview(raw: RawPreview, file: string): DatasetPreview {
-  if (raw.ok !== true) return failedPreview(file, errorText(raw.error))
+function toPreview(raw: RawPreview, file: string, badRows: BadRows): DatasetPreview {
+  if (raw.ok !== true) return failedPreview(file, badRows, errorText(raw.error))
   const parsed = datasetPreviewSchema.safeParse({
     ok: true,
     path: typeof raw.path === 'string' ? raw.path : file,
     format: raw.format ?? null,
+    badRows,
     rows: raw.rows,
     usable: raw.usable,
     skipped: raw.skipped,
@@ -91,14 +92,17 @@ function runPreview(python: string, args: string[], env: NodeJS.ProcessEnv, time
 }
 
 /**
- * Previews one dataset file. A missing file is an invalid_input naming
- * `path`; a file the loader cannot read comes back as ok:false with `error`
- * saying why; bad rows come back in `errors` with their line or row.
+ * Previews one dataset file (or save_to_disk folder) with the job's column
+ * mapping. A missing file is an invalid_input naming `path`; a file the
+ * loader cannot read comes back as ok:false with `error` saying why; bad rows
+ * come back in `errors` with their line or row, whatever `badRows` says: the
+ * trainer's preview reads them all, and with "fail" the first would stop the job.
  */
 export async function previewDataset(input: DatasetPreviewInput, options: DatasetPreviewOptions): Promise<DatasetPreview> {
   const file = path.resolve(input.path.trim())
+  const badRows = input.badRows ?? 'fail'
   if (!fs.existsSync(file)) {
-    const message = `no dataset file at ${file}: choose an existing .jsonl, .json, .csv or .parquet file`
+    const message = `no dataset file at ${file}: choose an existing .jsonl, .json, .csv, .parquet or .txt file, or a folder saved with save_to_disk`
     throw appError('invalid_input', `path: ${message}`, { fields: { path: message } })
   }
   const python = await options.resolvePython()
@@ -110,7 +114,7 @@ export async function previewDataset(input: DatasetPreviewInput, options: Datase
   const timeoutMs = options.timeoutMs ?? 60_000
   const result = await runPreview(python, args, env, timeoutMs)
   if (result.timedOut) {
-    return failedPreview(file, `Reading ${path.basename(file)} took longer than ${Math.round(timeoutMs / 1000)} s and was stopped: try a smaller file or a faster disk.`)
+    return failedPreview(file, badRows, `Reading ${path.basename(file)} took longer than ${Math.round(timeoutMs / 1000)} s and was stopped: try a smaller file or a faster disk.`)
   }
   if (result.spawnError) {
     throw appError('python_missing', `Could not run ${python} for the dataset preview: ${result.spawnError.message}. Check the Python set-up or TUNEDECK_PYTHON.`)
@@ -123,5 +127,5 @@ export async function previewDataset(input: DatasetPreviewInput, options: Datase
     const detail = result.stderr.trim().split('\n').slice(-6).join('\n') || `exit code ${result.code}`
     throw appError('internal', `The dataset preview of ${file} failed:\n${detail}`)
   }
-  return toPreview(raw, file)
+  return toPreview(raw, file, badRows)
 }

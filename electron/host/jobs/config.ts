@@ -1,7 +1,8 @@
 /**
  * Turns what the new-job form sends (NewJobInput) into a whole JobConfig:
  * defaults, then the self-test's or a preset's settings, then the values the
- * user typed, which always win.
+ * user typed, which always win. Only a checkpoint the job starts from
+ * (initFrom) overrides them: its base model and LoRA shape.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -29,6 +30,9 @@ interface SettingsFile {
 export function selftestModelPath(dataDir: string): string {
   return path.join(dataDir, 'models', 'tiny-selftest')
 }
+
+/** What the dataset field takes, for messages. */
+const datasetKinds = '.jsonl, .json, .csv, .parquet, .txt, or a folder saved with save_to_disk'
 
 /** A hub id such as "Qwen/Qwen2.5-0.5B": accepted as is, the trainer finds it in the local cache. */
 const hubId = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/
@@ -97,49 +101,64 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
   if (!parsedInput.success) throw validationError(parsedInput.error.issues, 'New job')
   const input = parsedInput.data
 
+  let preset: Preset | undefined
+  if (input.preset !== undefined) {
+    preset = loadPresets(paths.resourcesDir).find((candidate) => candidate.id === input.preset)
+    if (preset === undefined) invalidField('preset', `there is no preset "${input.preset}"`)
+  }
+  // The form's choice wins; a preset's 4-bit applies only when the form does not say.
+  const quantization = input.quantization ?? preset?.model?.quantization ?? 'none'
+
   let base: SettingsFile = {}
   let model: JobConfig['model']
   let datasetPath: string
   if (input.model.kind === 'selftest') {
     const jobFile = path.join(paths.resourcesDir, 'selftest', 'job.json')
     if (isFile(jobFile)) base = readJson(jobFile) as SettingsFile
-    model = { path: selftestModelPath(paths.dataDir), selftest: true, quantization: input.quantization ?? 'none' }
+    model = { path: selftestModelPath(paths.dataDir), selftest: true, quantization }
     datasetPath = input.datasetPath || path.join(paths.resourcesDir, 'selftest', base.datasetFile ?? 'dataset.jsonl')
   } else {
     const modelPath = input.model.path.trim()
     const local = path.resolve(modelPath)
-    if (isDirectory(local)) model = { path: local, selftest: false, quantization: input.quantization ?? 'none' }
-    else if (hubId.test(modelPath) && !fs.existsSync(local)) model = { path: modelPath, selftest: false, quantization: input.quantization ?? 'none' }
+    if (isDirectory(local)) model = { path: local, selftest: false, quantization }
+    else if (hubId.test(modelPath) && !fs.existsSync(local)) model = { path: modelPath, selftest: false, quantization }
     else invalidField('model.path', `no model folder at ${local}: choose a folder with config.json and the weights, or a hub id like org/name`)
-    if (!input.datasetPath) invalidField('datasetPath', 'choose a dataset file (.jsonl, .json, .csv or .parquet)')
+    if (!input.datasetPath) invalidField('datasetPath', `choose a dataset file (${datasetKinds})`)
     datasetPath = path.resolve(input.datasetPath)
   }
-  if (!isFile(datasetPath)) invalidField('datasetPath', `no dataset file at ${datasetPath}: choose an existing file`)
+  checkDatasetPath(datasetPath)
 
   // Starting from another job's checkpoint: its base model and LoRA shape win over the form's and the preset's.
   const init = input.initFrom !== undefined ? readInitSource(paths.dataDir, input.initFrom) : undefined
   if (init !== undefined) model = initModel(init, model, input)
 
-  let preset: Preset | undefined
-  if (input.preset !== undefined) {
-    preset = loadPresets(paths.resourcesDir).find((candidate) => candidate.id === input.preset)
-    if (preset === undefined) invalidField('preset', `there is no preset "${input.preset}"`)
-  }
-
   const typed = {
-    lora: input.lora ? { rank: input.lora.rank, alpha: input.lora.alpha } : {},
-    training: Object.fromEntries(
-      Object.entries({
-        learningRate: input.learningRate,
-        epochs: input.epochs,
-        batchSize: input.batchSize,
-        maxSeqLength: input.maxSeqLength,
-        checkpointEvery: input.checkpointEvery,
-        keepCheckpoints: input.keepCheckpoints,
-      }).filter(([, value]) => value !== undefined),
-    ),
+    lora: definedOnly({
+      ...(input.lora ? { rank: input.lora.rank, alpha: input.lora.alpha } : {}),
+      dropout: input.loraDropout,
+      targetModules: input.targetModules,
+      rslora: input.rslora,
+      dora: input.dora,
+    }),
+    training: definedOnly({
+      learningRate: input.learningRate,
+      epochs: input.epochs,
+      batchSize: input.batchSize,
+      gradientAccumulation: input.gradientAccumulation,
+      maxSeqLength: input.maxSeqLength,
+      packing: input.packing,
+      trainOnInputs: input.trainOnInputs,
+      checkpointEvery: input.checkpointEvery,
+      keepCheckpoints: input.keepCheckpoints,
+    }),
+    dataset: definedOnly({
+      format: input.datasetFormat,
+      columns: input.columns,
+      badRows: input.badRows,
+      validationSplit: input.validationSplit,
+    }),
   }
-  const training = { ...base.training, ...preset?.training, ...typed.training }
+  const training: Record<string, unknown> = { ...base.training, ...preset?.training, ...typed.training }
   // 4-bit loading exists to fit a model that would not fit otherwise; trade compute for memory unless told not to.
   if (model.quantization === '4bit' && training.gradientCheckpointing === undefined) training.gradientCheckpointing = true
   const candidate = {
@@ -147,19 +166,34 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
     jobId,
     method: input.method ?? 'sft',
     model,
-    dataset: {
-      ...base.dataset,
-      path: datasetPath,
-      ...(input.datasetFormat !== undefined ? { format: input.datasetFormat } : {}),
-    },
+    dataset: { ...base.dataset, path: datasetPath, ...typed.dataset },
     lora: { ...base.lora, ...preset?.lora, ...typed.lora, ...init?.lora },
     training,
+    ...(input.dpoBeta !== undefined ? { dpo: { beta: input.dpoBeta } } : {}),
     resumeFrom: null,
     initFrom: init?.folder ?? null,
   }
   const parsed = jobConfigSchema.safeParse(candidate)
   if (!parsed.success) throw validationError(parsed.error.issues, 'Job settings')
   return { config: parsed.data, name: input.name?.trim() || defaultName(input, parsed.data) }
+}
+
+/** The entries of `values` that are set; what the user left empty takes the preset's or the default. */
+function definedOnly(values: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined))
+}
+
+/**
+ * The dataset must be a file, or a folder written by datasets' save_to_disk
+ * (state.json, or dataset_dict.json with its splits), which the trainer reads too.
+ */
+function checkDatasetPath(datasetPath: string): void {
+  if (isFile(datasetPath)) return
+  if (!isDirectory(datasetPath)) invalidField('datasetPath', `no dataset file at ${datasetPath}: choose an existing file (${datasetKinds})`)
+  const saved = ['state.json', 'dataset_dict.json'].some((name) => isFile(path.join(datasetPath, name)))
+  if (!saved) {
+    invalidField('datasetPath', `${datasetPath} is a folder but not a dataset saved with save_to_disk (it has no state.json or dataset_dict.json): choose a file (${datasetKinds}) or a save_to_disk folder`)
+  }
 }
 
 /** Writes jobs/<id>/config.json whole or not at all: a temporary file renamed into place. */

@@ -3,7 +3,7 @@
  * rows it can use, the first records as it normalises them, and the rows it
  * would skip or fail on, each with its line or row, field and message.
  */
-import { describeCounts, describeRowError, summariseRecord } from '../logic/datasetPreview'
+import { badRowsHeadline, describeCounts, describeRowError, summariseRecord } from '../logic/datasetPreview'
 import type { PreviewState } from './useDatasetPreview'
 
 /** Bad rows listed; the count above says how many there are in all. */
@@ -46,9 +46,9 @@ export function DatasetPreviewPanel({ state }: { state: PreviewState }) {
       )}
       {preview.errors.length > 0 && (
         <div className="preview-errors" data-testid="dataset-preview-bad-rows">
-          <div className="error-text small">
-            {preview.skipped > 0 ? `${preview.skipped} rows do not fit the format and would be skipped` : 'Rows that do not fit the format'}
-            {preview.errors.length > shownErrors ? ` (first ${shownErrors} shown)` : ''}:
+          <div className="error-text small" data-testid="dataset-preview-bad-rows-headline">
+            {badRowsHeadline(preview)}
+            {preview.errors.length > shownErrors ? ` The first ${shownErrors}:` : ''}
           </div>
           <ul className="plain small">
             {preview.errors.slice(0, shownErrors).map((error, index) => (

@@ -1,11 +1,13 @@
 /**
- * datasets.preview for the path typed in the form, asked again when the path
- * (after a pause in typing) or the format changes. Answers to an older path
- * are dropped so a slow read never overwrites a newer one.
+ * datasets.preview for the path typed in the form, with the job's format,
+ * column mapping and bad-rows choice, so what the user previews is what
+ * trains. Asked again (after a pause in typing) when any of them changes;
+ * answers to an older request are dropped so a slow read never overwrites a
+ * newer one.
  */
 import { useEffect, useRef, useState } from 'react'
 import type { DatasetFormat } from '../../../electron/shared/config'
-import type { DatasetPreview } from '../../../electron/shared/datasets'
+import type { BadRows, DatasetPreview } from '../../../electron/shared/datasets'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 
@@ -21,11 +23,22 @@ const debounceMs = 400
 /** Records the panel shows; the trainer reads the whole file either way. */
 const previewLimit = 5
 
-/** Previews `path` in `format`; empty path or `enabled` false shows nothing. */
-export function useDatasetPreview(path: string, format: DatasetFormat, enabled: boolean): PreviewState {
+/** How the job would read the file, besides its path. */
+export interface PreviewSettings {
+  format: DatasetFormat
+  /** Our field name -> the file's column name; only complete rows. */
+  columns: Readonly<Record<string, string>>
+  badRows: BadRows
+}
+
+/** Previews `path` as the job would read it; empty path or `enabled` false shows nothing. */
+export function useDatasetPreview(path: string, settings: PreviewSettings, enabled: boolean): PreviewState {
   const [state, setState] = useState<PreviewState>({ status: 'idle' })
   const latest = useRef(0)
   const trimmed = path.trim()
+  const { format, badRows } = settings
+  // A new object every render: compare the mapping by its text.
+  const columnsKey = JSON.stringify(settings.columns)
 
   useEffect(() => {
     const request = ++latest.current
@@ -35,8 +48,15 @@ export function useDatasetPreview(path: string, format: DatasetFormat, enabled: 
     }
     const timer = setTimeout(() => {
       setState({ status: 'loading', path: trimmed })
+      const columns = JSON.parse(columnsKey) as Record<string, string>
       getClient()
-        .request('datasets.preview', { path: trimmed, ...(format !== 'auto' ? { format } : {}), limit: previewLimit })
+        .request('datasets.preview', {
+          path: trimmed,
+          ...(format !== 'auto' ? { format } : {}),
+          ...(Object.keys(columns).length > 0 ? { columns } : {}),
+          badRows,
+          limit: previewLimit,
+        })
         .then(
           (preview) => {
             if (request === latest.current) setState({ status: 'done', preview })
@@ -47,7 +67,7 @@ export function useDatasetPreview(path: string, format: DatasetFormat, enabled: 
         )
     }, debounceMs)
     return () => clearTimeout(timer)
-  }, [trimmed, format, enabled])
+  }, [trimmed, format, columnsKey, badRows, enabled])
 
   return state
 }

@@ -54,7 +54,24 @@ export function describeRowError(error: DatasetPreview['errors'][number]): strin
   return error.field ? `${where}, ${error.field}` : where
 }
 
-/** "91 rows · 91 usable · 0 skipped" for the preview's header. */
-export function describeCounts(preview: Pick<DatasetPreview, 'rows' | 'usable' | 'skipped'>): string {
-  return `${preview.rows} rows · ${preview.usable} usable · ${preview.skipped} skipped`
+/**
+ * "91 rows · 90 usable · 1 skipped" for the preview's header; "1 bad" when
+ * bad rows fail the job, since then nothing is skipped.
+ */
+export function describeCounts(preview: Pick<DatasetPreview, 'rows' | 'usable' | 'skipped' | 'badRows'>): string {
+  return `${preview.rows} rows · ${preview.usable} usable · ${preview.skipped} ${preview.badRows === 'fail' ? 'bad' : 'skipped'}`
+}
+
+/**
+ * What the bad rows mean for the job, by its bad-rows choice: with "fail"
+ * the first one stops it; with "skip" they are left out and counted.
+ */
+export function badRowsHeadline(preview: Pick<DatasetPreview, 'badRows' | 'skipped' | 'errors'>): string {
+  const count = preview.skipped > 0 ? preview.skipped : preview.errors.length
+  const rows = count === 1 ? '1 row does' : `${count} rows do`
+  const first = preview.errors[0]
+  if (preview.badRows === 'fail' && first) {
+    return `${rows} not fit the format: the job would stop at ${describeRowError(first)}.`
+  }
+  return `${rows} not fit the format and would be skipped.`
 }

@@ -4,7 +4,9 @@
  * defaults (or the preset's), so only what the user typed is sent.
  */
 import type { DatasetFormat } from '../../../electron/shared/config'
+import type { BadRows } from '../../../electron/shared/datasets'
 import type { Checkpoint, Job, NewJobInput, Preset } from '../../../electron/shared/jobs'
+import { checkColumns, checkTargetModules, columnPairs, targetModulesText, type ColumnPair } from './advancedSettings'
 
 /** A checkpoint the new job starts from, with what the form shows about it. */
 export interface InitChoice {
@@ -34,6 +36,22 @@ export interface NewJobFormValues {
   maxSeqLength: string
   checkpointEvery: string
   keepCheckpoints: string
+  // The Advanced section.
+  gradientAccumulation: string
+  validationSplit: string
+  badRows: BadRows
+  /** '' uses the preset's choice or the default (off). */
+  packing: '' | 'on' | 'off'
+  trainOnInputs: boolean
+  loraDropout: string
+  /** "all-linear" or module names separated by commas. */
+  targetModules: string
+  rslora: boolean
+  dora: boolean
+  /** Shown and sent only for the DPO method. */
+  dpoBeta: string
+  /** Our field name -> the file's column name, one row each. */
+  columns: ColumnPair[]
 }
 
 /** Field keys as the host names them in AppError.data.fields. */
@@ -54,6 +72,17 @@ export type FieldKey =
   | 'maxSeqLength'
   | 'checkpointEvery'
   | 'keepCheckpoints'
+  | 'gradientAccumulation'
+  | 'validationSplit'
+  | 'badRows'
+  | 'packing'
+  | 'trainOnInputs'
+  | 'lora.dropout'
+  | 'lora.targetModules'
+  | 'lora.rslora'
+  | 'lora.dora'
+  | 'dpo.beta'
+  | 'columns'
 
 export const emptyForm: NewJobFormValues = {
   name: '',
@@ -73,6 +102,17 @@ export const emptyForm: NewJobFormValues = {
   maxSeqLength: '',
   checkpointEvery: '',
   keepCheckpoints: '',
+  gradientAccumulation: '',
+  validationSplit: '',
+  badRows: 'fail',
+  packing: '',
+  trainOnInputs: false,
+  loraDropout: '',
+  targetModules: '',
+  rslora: false,
+  dora: false,
+  dpoBeta: '',
+  columns: [],
 }
 
 interface NumberRule {
@@ -85,7 +125,19 @@ interface NumberRule {
   max: number
 }
 
-type NumberKey = 'loraRank' | 'loraAlpha' | 'learningRate' | 'epochs' | 'batchSize' | 'maxSeqLength' | 'checkpointEvery' | 'keepCheckpoints'
+type NumberKey =
+  | 'loraRank'
+  | 'loraAlpha'
+  | 'learningRate'
+  | 'epochs'
+  | 'batchSize'
+  | 'maxSeqLength'
+  | 'checkpointEvery'
+  | 'keepCheckpoints'
+  | 'gradientAccumulation'
+  | 'validationSplit'
+  | 'loraDropout'
+  | 'dpoBeta'
 
 const numberRules: Record<NumberKey, NumberRule> = {
   loraRank: { field: 'lora.rank', label: 'LoRA rank', integer: true, min: 1, max: 1024 },
@@ -96,6 +148,10 @@ const numberRules: Record<NumberKey, NumberRule> = {
   maxSeqLength: { field: 'maxSeqLength', label: 'Max sequence length', integer: true, min: 16, max: 131072 },
   checkpointEvery: { field: 'checkpointEvery', label: 'Checkpoint every', integer: true, min: 0, max: 1_000_000 },
   keepCheckpoints: { field: 'keepCheckpoints', label: 'Periodic checkpoints kept', integer: true, min: 1, max: 100 },
+  gradientAccumulation: { field: 'gradientAccumulation', label: 'Gradient accumulation', integer: true, min: 1, max: 1024 },
+  validationSplit: { field: 'validationSplit', label: 'Validation split', integer: false, min: 0, max: 0.5 },
+  loraDropout: { field: 'lora.dropout', label: 'LoRA dropout', integer: false, min: 0, max: 0.9 },
+  dpoBeta: { field: 'dpo.beta', label: 'DPO beta', integer: false, above: 0, max: 10 },
 }
 
 /** Checks one numeric field; returns the number, undefined when empty, or an error message. */
@@ -119,6 +175,8 @@ export function checkNewJobForm(values: NewJobFormValues): FormCheck {
   const errors: Partial<Record<FieldKey, string>> = {}
   const numbers: Partial<Record<keyof typeof numberRules, number>> = {}
   for (const key of Object.keys(numberRules) as Array<keyof typeof numberRules>) {
+    // DPO beta is hidden (and ignored) for other methods.
+    if (key === 'dpoBeta' && values.method !== 'dpo') continue
     const rule = numberRules[key]
     const result = checkNumber(values[key], rule)
     if (result.error) errors[rule.field] = result.error
@@ -127,8 +185,12 @@ export function checkNewJobForm(values: NewJobFormValues): FormCheck {
   if (values.name.trim().length > 120) errors.name = 'Name must be at most 120 characters.'
   if (values.modelKind === 'path') {
     if (values.modelPath.trim() === '') errors['model.path'] = 'Enter a model folder path or a hub id already in the local cache.'
-    if (values.datasetPath.trim() === '') errors.datasetPath = 'Enter the path of a dataset file (.jsonl, .json, .csv or .parquet).'
+    if (values.datasetPath.trim() === '') errors.datasetPath = 'Enter the path of a dataset file (.jsonl, .json, .csv, .parquet or .txt) or a save_to_disk folder.'
   }
+  const targetModules = checkTargetModules(values.targetModules)
+  if (targetModules.error) errors['lora.targetModules'] = targetModules.error
+  const columns = values.modelKind === 'path' ? checkColumns(values.columns) : {}
+  if (columns.error) errors.columns = columns.error
   if (values.initFrom) {
     // The checkpoint's LoRA shape wins on the host; the locked fields only show it.
     delete numbers.loraRank
@@ -150,7 +212,8 @@ export function checkNewJobForm(values: NewJobFormValues): FormCheck {
   // The self-test's bundled dataset has its own format; the select is disabled then.
   if (values.modelKind === 'path' && values.datasetFormat !== 'auto') input.datasetFormat = values.datasetFormat
   if (values.method !== 'sft') input.method = values.method
-  if (values.quantization !== 'none') input.quantization = values.quantization
+  // With a preset chosen, 4-bit is sent either way: the preset may ask for it where the form could not.
+  if (values.quantization !== 'none' || values.preset !== '') input.quantization = values.quantization
   if (values.initFrom) input.initFrom = { jobId: values.initFrom.jobId, checkpoint: values.initFrom.checkpoint }
   if (values.preset) input.preset = values.preset
   if (numbers.loraRank !== undefined && numbers.loraAlpha !== undefined) input.lora = { rank: numbers.loraRank, alpha: numbers.loraAlpha }
@@ -160,7 +223,42 @@ export function checkNewJobForm(values: NewJobFormValues): FormCheck {
   if (numbers.maxSeqLength !== undefined) input.maxSeqLength = numbers.maxSeqLength
   if (numbers.checkpointEvery !== undefined) input.checkpointEvery = numbers.checkpointEvery
   if (numbers.keepCheckpoints !== undefined) input.keepCheckpoints = numbers.keepCheckpoints
+  Object.assign(input, advancedInput(values, numbers, targetModules.value, columns.value))
   return { ok: true, input }
+}
+
+/**
+ * The Advanced section's part of the input. Switches are sent when on, and
+ * also when off while a preset is chosen, so that unticking a box beats a
+ * preset that turns it on.
+ */
+function advancedInput(
+  values: NewJobFormValues,
+  numbers: Partial<Record<NumberKey, number>>,
+  targetModules: NewJobInput['targetModules'],
+  columns: NewJobInput['columns'],
+): Partial<NewJobInput> {
+  const input: Partial<NewJobInput> = {}
+  const sendSwitch = (on: boolean): boolean | undefined => (on || values.preset !== '' ? on : undefined)
+  const locked = values.initFrom !== null
+  if (numbers.gradientAccumulation !== undefined) input.gradientAccumulation = numbers.gradientAccumulation
+  if (numbers.validationSplit !== undefined) input.validationSplit = numbers.validationSplit
+  if (values.badRows !== 'fail') input.badRows = values.badRows
+  if (columns !== undefined) input.columns = columns
+  if (values.packing !== '') input.packing = values.packing === 'on'
+  const trainOnInputs = sendSwitch(values.trainOnInputs)
+  if (trainOnInputs !== undefined) input.trainOnInputs = trainOnInputs
+  if (!locked) {
+    // Dropout, target modules, rsLoRA and DoRA come with a checkpoint's LoRA shape.
+    if (numbers.loraDropout !== undefined) input.loraDropout = numbers.loraDropout
+    if (targetModules !== undefined) input.targetModules = targetModules
+    const rslora = sendSwitch(values.rslora)
+    if (rslora !== undefined) input.rslora = rslora
+    const dora = sendSwitch(values.dora)
+    if (dora !== undefined) input.dora = dora
+  }
+  if (values.method === 'dpo' && numbers.dpoBeta !== undefined) input.dpoBeta = numbers.dpoBeta
+  return input
 }
 
 // The host may name a field by its place in config.json rather than in the form input.
@@ -181,7 +279,21 @@ const serverAliases: Record<string, FieldKey> = {
   'training.checkpointEvery': 'checkpointEvery',
   'training.keepCheckpoints': 'keepCheckpoints',
   lora: 'lora.rank',
+  'training.gradientAccumulation': 'gradientAccumulation',
+  'dataset.validationSplit': 'validationSplit',
+  'dataset.badRows': 'badRows',
+  'training.packing': 'packing',
+  'training.trainOnInputs': 'trainOnInputs',
+  loraDropout: 'lora.dropout',
+  targetModules: 'lora.targetModules',
+  rslora: 'lora.rslora',
+  dora: 'lora.dora',
+  dpoBeta: 'dpo.beta',
+  'dataset.columns': 'columns',
 }
+
+// Errors inside these name an element (columns.output, targetModules.1): shown beside the whole field.
+const nestedFields = ['dataset.columns', 'columns', 'lora.targetModules', 'targetModules']
 
 const formFields: readonly FieldKey[] = Object.values(numberRules).map((rule) => rule.field).concat([
   'name',
@@ -192,7 +304,23 @@ const formFields: readonly FieldKey[] = Object.values(numberRules).map((rule) =>
   'quantization',
   'initFrom',
   'preset',
+  'badRows',
+  'packing',
+  'trainOnInputs',
+  'lora.targetModules',
+  'lora.rslora',
+  'lora.dora',
+  'columns',
 ])
+
+/** The form field a host key names, and the part of the key below it (the column's name, say). */
+function formFieldOf(key: string): { field?: FieldKey; rest?: string } {
+  const direct = serverAliases[key] ?? (formFields.includes(key as FieldKey) ? (key as FieldKey) : undefined)
+  if (direct) return { field: direct }
+  const parent = nestedFields.find((name) => key.startsWith(`${name}.`))
+  if (parent === undefined) return {}
+  return { field: serverAliases[parent] ?? (parent as FieldKey), rest: key.slice(parent.length + 1) }
+}
 
 /**
  * Splits the host's data.fields into messages beside known fields and
@@ -202,30 +330,44 @@ export function placeServerErrors(fields: Record<string, string>): { byField: Pa
   const byField: Partial<Record<FieldKey, string>> = {}
   const general: string[] = []
   for (const [key, message] of Object.entries(fields)) {
-    const field = serverAliases[key] ?? (formFields.includes(key as FieldKey) ? (key as FieldKey) : undefined)
-    if (field && !byField[field]) byField[field] = message
+    const { field, rest } = formFieldOf(key)
+    if (field && !byField[field]) byField[field] = rest ? `${rest}: ${message}` : message
     else general.push(`${key}: ${message}`)
   }
   return { byField, general }
 }
 
 /**
- * The form's numeric fields filled from a preset; fields the preset leaves
- * out are kept, and so is the LoRA shape of a checkpoint the job starts from.
+ * The form filled from a preset, so it shows what will train. Values the
+ * preset leaves out are kept, except switches (rsLoRA, DoRA, train on
+ * inputs), which go back to off; the LoRA shape of a checkpoint the job
+ * starts from is kept. A preset's 4-bit loading is ticked only where `cuda`
+ * says it can work.
  */
-export function applyPreset(values: NewJobFormValues, preset: Preset | undefined): NewJobFormValues {
+export function applyPreset(values: NewJobFormValues, preset: Preset | undefined, cuda = false): NewJobFormValues {
   if (!preset) return { ...values, preset: '' }
-  const text = (value: number | undefined, fallback: string): string => (value === undefined ? fallback : String(value))
+  const text = (value: number | string | undefined, fallback: string): string => (value === undefined ? fallback : String(value))
   const locked = values.initFrom !== null
+  const { lora, training } = preset
+  const wanted = preset.model?.quantization
+  const quantization = wanted === undefined ? values.quantization : wanted === '4bit' && cuda ? '4bit' : 'none'
   return {
     ...values,
     preset: preset.id,
-    loraRank: locked ? values.loraRank : text(preset.lora.rank, values.loraRank),
-    loraAlpha: locked ? values.loraAlpha : text(preset.lora.alpha, values.loraAlpha),
-    learningRate: text(preset.training.learningRate, values.learningRate),
-    epochs: text(preset.training.epochs, values.epochs),
-    batchSize: text(preset.training.batchSize, values.batchSize),
-    maxSeqLength: text(preset.training.maxSeqLength, values.maxSeqLength),
+    quantization,
+    loraRank: locked ? values.loraRank : text(lora.rank, values.loraRank),
+    loraAlpha: locked ? values.loraAlpha : text(lora.alpha, values.loraAlpha),
+    learningRate: text(training.learningRate, values.learningRate),
+    epochs: text(training.epochs, values.epochs),
+    batchSize: text(training.batchSize, values.batchSize),
+    maxSeqLength: text(training.maxSeqLength, values.maxSeqLength),
+    gradientAccumulation: text(training.gradientAccumulation, values.gradientAccumulation),
+    packing: training.packing === undefined ? values.packing : training.packing ? 'on' : 'off',
+    trainOnInputs: training.trainOnInputs ?? false,
+    loraDropout: locked ? values.loraDropout : text(lora.dropout, values.loraDropout),
+    targetModules: locked ? values.targetModules : text(targetModulesText(lora.targetModules), values.targetModules),
+    rslora: locked ? values.rslora : (lora.rslora ?? false),
+    dora: locked ? values.dora : (lora.dora ?? false),
   }
 }
 
@@ -249,5 +391,12 @@ export function formFromCheckpoint(job: Job, checkpoint: Pick<Checkpoint, 'name'
     initFrom: { jobId: job.id, checkpoint: checkpoint.name, jobName: job.name },
     loraRank: String(config.lora.rank),
     loraAlpha: String(config.lora.alpha),
+    loraDropout: String(config.lora.dropout),
+    targetModules: targetModulesText(config.lora.targetModules) ?? '',
+    rslora: config.lora.rslora,
+    dora: config.lora.dora,
+    // The same file, read the same way.
+    badRows: config.dataset.badRows,
+    columns: selftest ? [] : columnPairs(config.dataset.columns),
   }
 }

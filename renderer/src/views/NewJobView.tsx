@@ -11,12 +11,15 @@ import { fieldErrorsOf } from '../../../electron/shared/errors'
 import type { Preset } from '../../../electron/shared/jobs'
 import { getClient, getShell } from '../api/client'
 import { toAppError } from '../api/errors'
+import { AdvancedSettings } from '../components/AdvancedSettings'
 import { DatasetPreviewPanel } from '../components/DatasetPreviewPanel'
 import { Field } from '../components/Field'
 import { fileError, useDatasetPreview } from '../components/useDatasetPreview'
+import { cudaPresent, previewColumns, quantizationNote } from '../logic/advancedSettings'
 import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, placeServerErrors, type FieldKey, type NewJobFormValues } from '../logic/newJobForm'
 import { useJob, useJobsStore } from '../stores/jobs'
 import { useNavigationStore, type StartFrom } from '../stores/navigation'
+import { useSystemStore } from '../stores/system'
 
 type TextKey =
   | 'name'
@@ -54,6 +57,7 @@ export function NewJobView({ from }: { from?: StartFrom }) {
   const open = useNavigationStore((state) => state.open)
   const source = useJob(from?.jobId ?? null)
   const prefilled = useRef(false)
+  const cuda = useSystemStore((state) => cudaPresent(state.info, state.gpu))
 
   useEffect(() => {
     getClient()
@@ -72,8 +76,9 @@ export function NewJobView({ from }: { from?: StartFrom }) {
 
   const selftest = values.modelKind === 'selftest'
   const locked = values.initFrom !== null
-  const preview = useDatasetPreview(values.datasetPath, values.datasetFormat, !selftest)
+  const preview = useDatasetPreview(values.datasetPath, { format: values.datasetFormat, columns: previewColumns(values.columns), badRows: values.badRows }, !selftest)
   const previewError = fileError(preview)
+  const fileColumns = preview.status === 'done' ? preview.preview.columns : []
 
   const change = (key: TextKey) => (event: { target: { value: string } }) => {
     setValues((current) => ({ ...current, [key]: event.target.value }))
@@ -140,6 +145,7 @@ export function NewJobView({ from }: { from?: StartFrom }) {
   )
 
   const preset = presets.find((candidate) => candidate.id === values.preset)
+  const fourBitNote = quantizationNote(preset, cuda)
   const modelHint = locked ? 'From the checkpoint.' : selftest ? 'Not needed for the self-test.' : 'A Hugging Face folder on disk, or an id already in the local cache.'
   const loraHint = locked ? 'From the checkpoint.' : undefined
 
@@ -183,7 +189,7 @@ export function NewJobView({ from }: { from?: StartFrom }) {
           <Field label="Model folder or hub id" name="model.path" error={errors['model.path']} hint={modelHint}>
             {pathInput('modelPath', 'model-path', locked && selftest ? 'Self-test model' : '/models/Qwen2.5-0.5B or Qwen/Qwen2.5-0.5B', selftest || locked, 'model-folder')}
           </Field>
-          <Field label="Dataset file" name="datasetPath" error={errors.datasetPath} hint={selftest ? 'The self-test uses its bundled dataset.' : '.jsonl, .json, .csv or .parquet'}>
+          <Field label="Dataset file or folder" name="datasetPath" error={errors.datasetPath} hint={selftest ? 'The self-test uses its bundled dataset.' : '.jsonl, .json, .csv, .parquet, .txt, or a folder saved with save_to_disk'}>
             {pathInput('datasetPath', 'dataset-path', '/data/train.jsonl', selftest, 'dataset')}
             {previewError && !errors.datasetPath && (
               <span className="field-error" data-testid="dataset-preview-error" role="alert">
@@ -214,7 +220,7 @@ export function NewJobView({ from }: { from?: StartFrom }) {
           </Field>
           <div className="field">
             <Field label="Preset" name="preset" error={errors.preset ?? presetError ?? undefined}>
-              <select data-testid="preset" value={values.preset} onChange={(event) => setValues(applyPreset(values, presets.find((candidate) => candidate.id === event.target.value)))}>
+              <select data-testid="preset" value={values.preset} onChange={(event) => setValues(applyPreset(values, presets.find((candidate) => candidate.id === event.target.value), cuda))}>
                 <option value="">None (defaults)</option>
                 {presets.map((candidate) => (
                   <option key={candidate.id} value={candidate.id} title={candidate.description}>
@@ -230,10 +236,16 @@ export function NewJobView({ from }: { from?: StartFrom }) {
           <label className="checkbox" title="Loads the base model as 4-bit NF4 through bitsandbytes; needs an NVIDIA GPU with CUDA.">
             <input type="checkbox" data-testid="quantization" checked={values.quantization === '4bit'} onChange={(event) => setValues({ ...values, quantization: event.target.checked ? '4bit' : 'none' })} />
             Load in 4-bit (QLoRA, NVIDIA GPU only)
-            {errors.quantization && (
+            {errors.quantization ? (
               <span className="field-error" data-testid="field-error-quantization" role="alert">
                 {errors.quantization}
               </span>
+            ) : (
+              fourBitNote && (
+                <span className="field-hint" data-testid="quantization-note">
+                  {fourBitNote}
+                </span>
+              )
             )}
           </label>
         </div>
@@ -265,6 +277,15 @@ export function NewJobView({ from }: { from?: StartFrom }) {
             {text('keepCheckpoints', 'keepCheckpoints', 'keep-checkpoints', '2', 'numeric')}
           </Field>
         </div>
+        <AdvancedSettings
+          values={values}
+          change={(patch) => setValues((current) => ({ ...current, ...patch }))}
+          errors={errors}
+          locked={locked}
+          selftest={selftest}
+          fileColumns={fileColumns}
+          preset={preset}
+        />
         <div className="form-actions">
           <button type="submit" className="primary" data-testid="submit-job" disabled={submitting}>
             {submitting ? 'Creating…' : 'Start job'}
