@@ -12,8 +12,9 @@ import { pythonInfoSchema, setupProgressSchema, type SetupProgress } from '../..
 import { PythonEnvironment } from '../../electron/host/python/environment'
 import { locatePython, probePython, venvPython } from '../../electron/host/python/interpreter'
 import { countRequirements } from '../../electron/host/python/progress'
+import { trainerPython } from './trainerPython'
 
-const ciPython = '/root/.cache/tunedeck-ci/venv-cd87e058fc68abe6/bin/python'
+const ciPython = trainerPython()
 const workDir = mkdtempSync(join(tmpdir(), 'tunedeck-python-'))
 afterAll(() => rmSync(workDir, { recursive: true, force: true }))
 

@@ -15,8 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import type { WireFromHost } from '../../electron/shared/api'
 import type { Checkpoint, Job, MetricPoint } from '../../electron/shared/jobs'
+import { trainerPython } from './trainerPython'
 
-const ciPython = '/root/.cache/tunedeck-ci/venv-cd87e058fc68abe6/bin/python'
+const ciPython = trainerPython()
 const repoDir = resolve(__dirname, '../..')
 const serveScript = join(repoDir, 'out', 'main', 'serve.js')
 const workDir = mkdtempSync(join(tmpdir(), 'tunedeck-recovery-'))

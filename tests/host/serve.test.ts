@@ -14,8 +14,9 @@ import { jobSchema } from '../../electron/shared/jobs'
 import { systemInfoSchema } from '../../electron/shared/system'
 import { createHost, type Host } from '../../electron/host/host'
 import { startServer, type RunningServer } from '../../electron/host/transport/server'
+import { trainerPython } from './trainerPython'
 
-const ciPython = '/root/.cache/tunedeck-ci/venv-cd87e058fc68abe6/bin/python'
+const ciPython = trainerPython()
 const repoDir = resolve(__dirname, '../..')
 const workDir = mkdtempSync(join(tmpdir(), 'tunedeck-serve-'))
 const rendererDir = join(workDir, 'renderer')
