@@ -1,6 +1,6 @@
 /** Events the host pushes to every connected renderer, declared once. */
 import { z } from 'zod'
-import { jobSchema, metricPointSchema } from './jobs'
+import { jobSchema, metricPointSchema, queueStateSchema } from './jobs'
 import { jobReportSchema } from './report'
 import { gpuSampleSchema, setupProgressSchema } from './system'
 
@@ -10,6 +10,8 @@ export const events = {
   'job.terminal': z.object({ jobId: z.string(), data: z.string() }),
   /** The job's report changed: dataset read, memory estimated, an out-of-memory retry, a warning, an eval. */
   'job.report': jobReportSchema,
+  /** The queue was stopped, started or given another concurrency (by any window). */
+  'queue.updated': queueStateSchema,
   'gpu.sample': gpuSampleSchema,
   'python.setup': setupProgressSchema,
 } as const

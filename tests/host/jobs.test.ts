@@ -118,6 +118,11 @@ describe('job engine with fixture trainers', () => {
     expect(thrown(() => h.service.pause(b.id))).toMatchObject({ code: 'conflict', message: expect.stringContaining('is queued') })
     expect(h.service.queueState()).toEqual({ running: false, concurrency: 1 })
     h.service.setQueue({ running: true })
+    // Every window hears of the stop and the start, not only the one that clicked.
+    expect(h.payloads('queue.updated')).toEqual([
+      { running: false, concurrency: 1 },
+      { running: true, concurrency: 1 },
+    ])
     await h.waitForStatus(b.id, 'completed')
     const started = (id: string) => h.service.get(id).startedAt ?? 0
     expect(started(c.id)).toBeLessThan(started(b.id))

@@ -274,6 +274,8 @@ export class JobService {
     if (!parsed.success) throw validationError(parsed.error.issues, 'Queue settings')
     const next = { ...this.queueState(), ...parsed.data }
     this.store.settings.set(queueKey, next)
+    // Every window shows the queue's state, not only the one that changed it.
+    this.options.emit('queue.updated', next)
     this.schedule()
     return next
   }

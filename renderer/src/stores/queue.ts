@@ -12,6 +12,8 @@ interface QueueStore {
   set(change: Partial<QueueState>): Promise<void>
   /** Moves a queued job to a 1-based position. */
   move(jobId: string, position: number): Promise<void>
+  /** The state another window (or this one) set, from a queue.updated event. */
+  apply(state: QueueState): void
 }
 
 /** One store for the queue; use as useQueueStore(selector). */
@@ -31,6 +33,9 @@ export const useQueueStore = create<QueueStore>()((set) => ({
     } catch (error) {
       set({ error: `Queue: ${errorMessage(error)}` })
     }
+  },
+  apply(state) {
+    set({ state })
   },
   async move(jobId, position) {
     try {

@@ -33,6 +33,7 @@ export function startSync(client: AppClient): () => void {
     client.on('job.metrics', ({ jobId, points }) => useMetricsStore.getState().append(jobId, points)),
     client.on('job.terminal', ({ jobId, data }) => useTerminalStore.getState().append(jobId, data)),
     client.on('job.report', (report) => useReportStore.getState().apply(report)),
+    client.on('queue.updated', (state) => useQueueStore.getState().apply(state)),
     client.on('gpu.sample', (sample) => useSystemStore.getState().applyGpu(sample)),
     client.on('python.setup', (progress) => useSystemStore.getState().applySetup(progress)),
     client.onConnection((connection) => {
