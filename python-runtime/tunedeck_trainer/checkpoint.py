@@ -115,16 +115,37 @@ def commit_checkpoint(temporary: Path, name: str, state: dict[str, Any]) -> tupl
     (temporary / STATE_FILE).write_text(json.dumps({**state, "complete": True}, indent=2), encoding="utf-8")
     _fsync_tree(temporary)
     final = temporary.parent / name
+    _replace_folder(temporary, final)
+    return final, folder_bytes(final)
+
+
+def _replace_folder(temporary: Path, final: Path) -> None:
+    """Renames ``temporary`` to ``final``; an existing ``final`` is moved aside first and deleted after,
+    so that at every moment either the old or the new folder is the complete one."""
     retired = None
     if final.exists():
-        # Replacing a checkpoint of the same name: move the old one aside first so that at every
-        # moment either the old or the new folder is the complete one.
-        retired = temporary.parent / f".old-{name}-{uuid.uuid4().hex[:8]}"
+        retired = final.parent / f".old-{final.name}-{uuid.uuid4().hex[:8]}"
         os.rename(final, retired)
     os.rename(temporary, final)
     if retired is not None:
         shutil.rmtree(retired, ignore_errors=True)
-    return final, folder_bytes(final)
+
+
+def publish_adapter(job_dir: Path, model: Any, tokenizer: Any, **save_options: Any) -> Path:
+    """Writes the adapter and tokenizer to DIR/adapter through DIR/adapter.tmp, renamed when whole.
+
+    ``save_options`` go to peft's ``save_pretrained`` (DPO names the adapter to keep). A process
+    killed mid-save leaves the previous adapter, or none, never a half-written one.
+    """
+    final = job_dir / "adapter"
+    temporary = job_dir / "adapter.tmp"
+    if temporary.exists():
+        shutil.rmtree(temporary)
+    model.save_pretrained(temporary, **save_options)
+    tokenizer.save_pretrained(temporary)
+    _fsync_tree(temporary)
+    _replace_folder(temporary, final)
+    return final
 
 
 def save_checkpoint(

@@ -369,15 +369,8 @@ class DpoRecipe:
     def save_adapter(self) -> Path:
         """Writes the policy adapter and tokenizer to DIR/adapter (via adapter.tmp, renamed when whole)."""
         self.control.phase = "saving"
-        final = self.job_dir / "adapter"
-        temporary = self.job_dir / "adapter.tmp"
-        if temporary.exists():
-            shutil.rmtree(temporary)
-        self.model.save_pretrained(temporary, selected_adapters=[POLICY_ADAPTER])  # never the frozen reference
-        self.tokenizer.save_pretrained(temporary)
-        if final.exists():
-            shutil.rmtree(final)
-        os.rename(temporary, final)
+        # Only the policy: never the frozen reference adapter.
+        final = checkpoints.publish_adapter(self.job_dir, self.model, self.tokenizer, selected_adapters=[POLICY_ADAPTER])
         shutil.rmtree(trainer_output(self.job_dir), ignore_errors=True)  # the model card HF left behind
         return final
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -377,13 +376,4 @@ class SftRecipe:
     def save_adapter(self) -> Path:
         """Writes the adapter and tokenizer to DIR/adapter (via adapter.tmp, renamed when whole)."""
         self.control.phase = "saving"
-        final = self.job_dir / "adapter"
-        temporary = self.job_dir / "adapter.tmp"
-        if temporary.exists():
-            shutil.rmtree(temporary)
-        self.model.save_pretrained(temporary)
-        self.tokenizer.save_pretrained(temporary)
-        if final.exists():
-            shutil.rmtree(final)
-        os.rename(temporary, final)
-        return final
+        return checkpoints.publish_adapter(self.job_dir, self.model, self.tokenizer)
