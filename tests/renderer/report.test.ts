@@ -18,7 +18,7 @@ describe('the job report lines', () => {
       text: 'Needs about 2.0 GB of the 20.0 GB free on the GPU.',
       warning: false,
     })
-    expect(memoryLine({ estimatedMb: 512, freeMb: null, fits: null, detail: {} }).text).toContain('no GPU here')
+    expect(memoryLine({ estimatedMb: 3.2, freeMb: null, fits: null, detail: {} }).text).toBe('Needs about 3 MB of GPU memory (no GPU here to compare with).')
   })
 
   it('describes an out-of-memory retry and the MFU with how it is counted', () => {

@@ -51,7 +51,7 @@ export function AdvancedSettings({ values, change, errors, locked, selftest, fil
     />
   )
   const presetPacking = preset?.training.packing
-  const packingDefault = presetPacking === undefined ? 'Default (off)' : `Preset's (${presetPacking ? 'on' : 'off'})`
+  const packingDefault = presetPacking === undefined ? 'Default (on where the model supports it)' : `Preset's (${presetPacking ? 'on' : 'off'})`
 
   return (
     <details className="advanced" data-testid="advanced" open={open} onToggle={(event) => setOpen(event.currentTarget.open)}>

@@ -40,7 +40,7 @@ export interface NewJobFormValues {
   gradientAccumulation: string
   validationSplit: string
   badRows: BadRows
-  /** '' uses the preset's choice or the default (off). */
+  /** '' uses the preset's choice or the default (on where the model supports it). */
   packing: '' | 'on' | 'off'
   trainOnInputs: boolean
   loraDropout: string

@@ -29,7 +29,8 @@ export function datasetLine(dataset: NonNullable<JobReport['dataset']>): string 
   return `Read as ${format}: ${plural(dataset.examples, 'example')}${packed}${held}${problems.length ? `; ${problems.join(', ')}` : ''}.`
 }
 
-const gigabytes = (mb: number): string => `${(mb / 1024).toFixed(1)} GB`
+/** 14.0 GB, or 350 MB below a gigabyte (a small model would read 0.0 GB). */
+const gigabytes = (mb: number): string => (mb < 1024 ? `${Math.max(1, Math.round(mb))} MB` : `${(mb / 1024).toFixed(1)} GB`)
 
 /** The estimate against the free GPU memory, and whether it is a warning. */
 export function memoryLine(memory: NonNullable<JobReport['memory']>): { text: string; warning: boolean } {
