@@ -47,7 +47,7 @@ import torch
 from trl import DPOConfig
 
 from . import checkpoint as checkpoints
-from . import loading
+from . import loading, memory, memory_guard, throughput
 from .config import JobConfig, resolve_model_path
 from .control import Control
 from .dpo_checkpoints import publish, trainer_output
@@ -91,6 +91,8 @@ class DpoRecipe:
         self.simulate_oom_from_step = int(from_step) if from_step.strip().isdigit() else 1
         # Pairs per forward pass: batchSize, until an out-of-memory retry lowers it.
         self.micro_batch_size = config.training.batch_size
+        self.flop_parameters = 0  # N of the MFU formula (throughput.py), from the memory estimate
+        self.peak_flops: float | None = None
         self.oom_at: tuple[int, int] = (0, 0)  # pairs and longest sequence of the micro-batch in flight
         self.resume_folder: Path | None = None
         self.reference_folder: Path | None = None  # initFrom, when it is the reference
@@ -132,6 +134,15 @@ class DpoRecipe:
 
         self.control.phase = "loading_model"
         self.events.emit("heartbeat", phase="loading_model")
+        cuda = self.precision.device.type == "cuda"
+        # A DPO forward pass runs chosen and rejected together: two sequences a pair.
+        self.flop_parameters = memory_guard.report_estimate(
+            config, self.model_path, max(1, data.longest), cuda=cuda, quantized=self.quantized,
+            micro_batch_size=2 * self.micro_batch_size, events=self.events, log=self._log,
+            compute_bytes=2 if self.quantized and cuda else self.precision.dtype.itemsize,
+        )
+        if cuda:
+            self.peak_flops = throughput.peak_flops(torch.cuda.get_device_name(self.precision.device))
         how = "4-bit NF4" if self.quantized else self.precision.name
         print(f"[tunedeck] loading {self.model_path} on {self.precision.device} ({how})", flush=True)
         model = loading.load_model(
@@ -337,9 +348,13 @@ class DpoRecipe:
         grad_norm = finite(logs.get("grad_norm"))
         epoch = max(0.0, finite(state.epoch) or 0.0)
         found = rewards(logs)
+        utilisation = throughput.mfu(per_second, self.flop_parameters, self.peak_flops, throughput.DPO_FLOPS_PER_PARAMETER)
+        extra = {}
+        if self.precision.device.type == "cuda":
+            extra["peakMemoryMb"] = round(torch.cuda.max_memory_allocated(self.precision.device) / memory.MB, 1)
         self.events.emit(
             "step", step=state.global_step, totalSteps=self.total_steps, loss=loss, lr=lr, gradNorm=grad_norm,
-            tokens=tokens, epoch=epoch, tokensPerSecond=per_second, **found,
+            tokens=tokens, epoch=epoch, tokensPerSecond=per_second, mfu=utilisation, **found, **extra,
         )
         norm = f"{grad_norm:.3f}" if grad_norm is not None else "n/a"
         accuracy = f" | reward acc {found['rewardsAccuracy']:.2f}" if "rewardsAccuracy" in found else ""

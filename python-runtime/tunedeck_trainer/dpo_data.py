@@ -30,6 +30,7 @@ class PreferenceData:
     format: str
     skipped: int
     truncated: int
+    longest: int = 0  # tokens of the longest prompt + answer + eos after truncation (memory estimate)
 
 
 def prompt_budget(max_seq_length: int) -> int:
@@ -63,13 +64,16 @@ def load_preference_data(config: JobConfig, job_dir: Path, tokenizer: Any) -> Pr
             ) from error
         rows.append({"prompt": prompt, "chosen": record["chosen"], "rejected": record["rejected"]})
     rows, validation = split_validation(rows, config.dataset.validation_split, config.training.seed)
-    truncated = sum(_truncated(tokenizer, row, config.training.max_seq_length) for row in rows + validation)
-    return PreferenceData(rows, validation, loaded.format, int(loaded.skipped), truncated)
+    measured = [_measure(tokenizer, row, config.training.max_seq_length) for row in rows + validation]
+    truncated = sum(cut for cut, _ in measured)
+    longest = max((length for _, length in measured), default=0)
+    return PreferenceData(rows, validation, loaded.format, int(loaded.skipped), truncated, longest)
 
 
-def _truncated(tokenizer: Any, row: dict[str, str], max_seq_length: int) -> bool:
-    """Whether DPO will cut this pair: the prompt beyond its budget, or prompt + answer + eos beyond the limit."""
+def _measure(tokenizer: Any, row: dict[str, str], max_seq_length: int) -> tuple[bool, int]:
+    """Whether DPO will cut this pair (the prompt beyond its budget, or prompt + answer + eos beyond
+    the limit), and the tokens of its longer side as the forward pass will see it."""
     prompt = len(tokenizer(row["prompt"], add_special_tokens=False)["input_ids"])
     kept = min(prompt, prompt_budget(max_seq_length))
-    longest = max(len(tokenizer(row[side], add_special_tokens=False)["input_ids"]) for side in ("chosen", "rejected"))
-    return prompt > kept or kept + longest + 1 > max_seq_length
+    answer = max(len(tokenizer(row[side], add_special_tokens=False)["input_ids"]) for side in ("chosen", "rejected"))
+    return prompt > kept or kept + answer + 1 > max_seq_length, min(max_seq_length, kept + answer + 1)

@@ -23,12 +23,14 @@ Log = Callable[[str, str], None]  # (level, message): prints and emits a log eve
 RngState = tuple[torch.Tensor, list[torch.Tensor]]
 
 
-def report_estimate(config: JobConfig, model_path: Path, examples: list[dict[str, list[int]]], *, cuda: bool,
-                    compute_bytes: int, quantized: bool, micro_batch_size: int, events: EventWriter, log: Log) -> int:
+def report_estimate(config: JobConfig, model_path: Path, longest: int, *, cuda: bool, compute_bytes: int,
+                    quantized: bool, micro_batch_size: int, events: EventWriter, log: Log) -> int:
     """Emits the memory event (and a warning when it will not fit), before the weights load.
 
-    Returns the matmul parameter count of the model (N of the MFU formula), 0 when transformers
-    cannot build the architecture on the meta device.
+    ``longest`` is the longest sequence (tokens) a forward pass sees, ``micro_batch_size`` the
+    sequences of one forward pass (DPO: two a pair, chosen and rejected). Returns the matmul
+    parameter count of the model (N of the MFU formula), 0 when transformers cannot build the
+    architecture on the meta device.
     """
     training = config.training
     try:
@@ -37,7 +39,6 @@ def report_estimate(config: JobConfig, model_path: Path, examples: list[dict[str
         log("debug", f"no memory estimate: cannot build {model_path} on the meta device ({error})")
         return 0
     flop_parameters = throughput.matmul_parameters(meta)
-    longest = max(len(example["input_ids"]) for example in examples)
     checkpointing = training.gradient_checkpointing or quantized
     estimate = memory.estimate_memory(
         meta, rank=config.lora.rank, targets=config.lora.target_modules, batch_size=micro_batch_size,

@@ -116,7 +116,8 @@ class SftRecipe:
         self.events.emit("heartbeat", phase="loading_model")
         cuda = self.precision.device.type == "cuda"
         self.flop_parameters = memory_guard.report_estimate(
-            config, self.model_path, data.train, cuda=cuda, quantized=self.quantized, micro_batch_size=self.micro_batch_size,
+            config, self.model_path, max(len(example["input_ids"]) for example in data.train), cuda=cuda,
+            quantized=self.quantized, micro_batch_size=self.micro_batch_size,
             compute_bytes=2 if self.quantized and cuda else self.precision.dtype.itemsize, events=self.events, log=self._log,
         )
         how = "4-bit NF4" if self.quantized else self.precision.name

@@ -9,7 +9,8 @@ projection and counts once). 4N FLOPs per token is the LoRA cost: the forward pa
 activations (another 2N) but no weight gradients for the frozen base (full fine-tuning adds
 2N more for those, hence its usual 6N). Adapter FLOPs (rank << hidden) and attention-score
 FLOPs are left out, and recomputation under gradient checkpointing is not counted: MFU
-counts the model's FLOPs, not the hardware's.
+counts the model's FLOPs, not the hardware's. DPO counts 6N per token: the policy's 4N plus the
+reference model's forward pass (2N) over the same tokens.
 
 Peaks are dense (no 2:4 sparsity) bf16/fp16 tensor-core FLOPs with fp32 accumulation, the
 mode PyTorch's autocast uses. GeForce cards run fp32 accumulation at half their fp16-
@@ -97,8 +98,12 @@ def matmul_parameters(model: object) -> int:
     return total
 
 
-def mfu(tokens_per_second: float, parameters: int, peak: float | None) -> float | None:
-    """Model FLOPs utilisation in [0, 1] (4N FLOPs per token), or None without a known peak."""
+LORA_FLOPS_PER_PARAMETER = 4
+DPO_FLOPS_PER_PARAMETER = 6  # the policy's 4N and the reference's forward 2N
+
+
+def mfu(tokens_per_second: float, parameters: int, peak: float | None, flops_per_parameter: int = LORA_FLOPS_PER_PARAMETER) -> float | None:
+    """Model FLOPs utilisation in [0, 1] (4N FLOPs per token, 6N for DPO), or None without a known peak."""
     if peak is None or peak <= 0 or parameters <= 0:
         return None
-    return tokens_per_second * 4 * parameters / peak
+    return tokens_per_second * flops_per_parameter * parameters / peak

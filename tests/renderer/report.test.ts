@@ -27,6 +27,7 @@ describe('the job report lines', () => {
     )
     expect(oomLine({ step: 2, batchSize: 1, maxSeqLength: 512, retry: false, newBatchSize: null, newGradientAccumulation: null, time: 0 })).toContain('not retried')
     expect(mfuText(0.3821)).toEqual({ value: '38.2%', note: expect.stringContaining('4N FLOPs per token') })
+    expect(mfuText(0.3, 'dpo').note).toContain('6N FLOPs per token')
     expect(mfuText(null).value).toBe('—')
   })
 })

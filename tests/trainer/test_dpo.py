@@ -90,6 +90,11 @@ def test_dpo_events_follow_the_protocol(learned: tuple[Path, list[dict[str, Any]
     assert any(event["message"].startswith("DPO reference: the base model") for event in events if event["type"] == "log")
     assert 0 < started["trainableParams"] < started["totalParams"]
     assert all(event["tokens"] > 0 and event["tokensPerSecond"] > 0 for event in events if event["type"] == "step")
+    # The memory estimate comes before the weights load, as for SFT; no GPU here to compare with, no MFU.
+    memory = next(event for event in events if event["type"] == "memory")
+    assert types.index("memory") < types.index("started")
+    assert memory["estimatedMb"] > 0 and memory["fits"] is None and memory["freeMb"] is None
+    assert all(event["mfu"] is None for event in events if event["type"] == "step")
     # 28 pairs in batches of 4: an epoch is 7 steps; evals at each epoch end and at the last step.
     assert [event["step"] for event in events if event["type"] == "eval"] == [7, 14, 21, 24]
     assert events[-1]["step"] == 24

@@ -49,3 +49,9 @@ def test_n_leaves_out_an_untied_input_embedding() -> None:
     total_tied = sum(p.numel() for p in tied.parameters())
     assert throughput.matmul_parameters(tied) == total_tied  # the table is the output head: counted once
     assert throughput.matmul_parameters(untied) == total_tied  # head counted, lookup table not
+
+
+def test_dpo_counts_the_reference_forward_pass_in_its_mfu() -> None:
+    lora = throughput.mfu(1000.0, 10**9, 1e15)
+    dpo = throughput.mfu(1000.0, 10**9, 1e15, throughput.DPO_FLOPS_PER_PARAMETER)
+    assert lora == pytest.approx(0.004) and dpo == pytest.approx(0.006)

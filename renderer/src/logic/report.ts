@@ -53,10 +53,14 @@ export function oomLine(oom: JobReport['ooms'][number]): string {
   return `${where}; not retried.`
 }
 
-/** "38.2%" or "—", and the note on how it is counted. */
-export function mfuText(mfu: number | null): { value: string; note: string } {
+/** "38.2%" or "—", and the note on how it is counted (DPO adds the reference model's forward pass). */
+export function mfuText(mfu: number | null, method: 'sft' | 'dpo' = 'sft'): { value: string; note: string } {
+  const counted =
+    method === 'dpo'
+      ? 'counting 6N FLOPs per token (the LoRA policy\'s 4N and the reference model\'s forward pass, 2N)'
+      : 'counting 4N FLOPs per token (LoRA: no weight gradients for the frozen base)'
   return {
     value: mfu === null ? '—' : `${(mfu * 100).toFixed(1)}%`,
-    note: mfu === null ? 'shown on a known NVIDIA GPU' : 'model FLOPs utilisation, counting 4N FLOPs per token (LoRA: no weight gradients for the frozen base)',
+    note: mfu === null ? 'shown on a known NVIDIA GPU' : `model FLOPs utilisation, ${counted}`,
   }
 }

@@ -134,7 +134,7 @@ function JobDetails({ job }: { job: Job }) {
       </header>
       <Stats job={job} points={points} />
       <JobError job={job} />
-      <JobReportPanel jobId={job.id} />
+      <JobReportPanel jobId={job.id} method={job.config.method} />
       <div className="job-grid">
         <section className="card chart-card">
           <h2>Loss</h2>
