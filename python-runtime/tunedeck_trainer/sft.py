@@ -35,11 +35,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from . import checkpoint as checkpoints
-from . import loading, memory, memory_guard, throughput
-from .batches import IGNORE_INDEX, MicroBatch, collate, epoch_micro_batches, linear_schedule, total_steps
+from . import loading, loss, memory, memory_guard, throughput
+from .batches import MicroBatch, collate, epoch_micro_batches, linear_schedule, total_steps
 from .config import JobConfig, resolve_model_path
 from .control import Control
 from .errors import Cancelled, Paused, TrainerError
@@ -134,6 +133,9 @@ class SftRecipe:
         if init_folder is not None:
             loading.load_adapter_weights(self.model, init_folder, "initFrom")
         self.model.train()
+        self.loss_sum = loss.loss_function(self.model)
+        if self.loss_sum is loss.label_only_loss_sum:
+            print("[tunedeck] loss: the output head runs only where a token is learned", flush=True)
         self.trainable = [parameter for parameter in self.model.parameters() if parameter.requires_grad]
         self.total_steps = total_steps(
             len(data.train), training.batch_size, training.gradient_accumulation, training.epochs, training.max_steps
@@ -177,15 +179,7 @@ class SftRecipe:
         """Summed next-token cross entropy over the label tokens of one micro-batch (in fp32)."""
         batch = batch.to(self.precision.device)
         with self._autocast():
-            if batch.position_ids is not None:
-                logits = self.model(input_ids=batch.input_ids, position_ids=batch.position_ids, use_cache=False).logits
-            else:
-                logits = self.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
-        shifted = logits[:, :-1, :].float()
-        targets = batch.labels[:, 1:]
-        return F.cross_entropy(
-            shifted.reshape(-1, shifted.size(-1)), targets.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
-        )
+            return self.loss_sum(self.model, batch)
 
     def train(self) -> None:
         """Runs optimizer steps until totalSteps, with evals, checkpoints and control in between."""
