@@ -3,6 +3,7 @@
 #   bash scripts/gpu-checks.sh tests    # tests/trainer/test_cuda.py, the DPO and QLoRA tests (~3 min)
 #   bash scripts/gpu-checks.sh bench    # bench/trainer_throughput.py, both model shapes (~5 min)
 #   bash scripts/gpu-checks.sh memory   # bench/memory_estimate.py: estimate against measured peak
+#   bash scripts/gpu-checks.sh loss     # bench/label_only_loss.py: time and peak memory of the two losses
 # Logs and results go to $OUT (the device tool brings that folder back), else to .gpu/out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -20,5 +21,6 @@ case "${1:-tests}" in
            --out "$out/throughput.json" 2>&1 | tee "$out/bench.log" ;;
   memory) python3 bench/memory_estimate.py --dataset .gpu/data/alpaca_en_demo.json --out "$out/memory.json" \
            2>&1 | tee "$out/memory.log" ;;
-  *) echo "usage: bash scripts/gpu-checks.sh tests|bench|memory"; exit 2 ;;
+  loss) python3 bench/label_only_loss.py 2>&1 | tee "$out/loss.log" ;;
+  *) echo "usage: bash scripts/gpu-checks.sh tests|bench|memory|loss"; exit 2 ;;
 esac
