@@ -125,7 +125,8 @@ interface NumberRule {
   max: number
 }
 
-type NumberKey =
+/** The form's numeric fields (typed as text, checked by numberRules). */
+export type NumberKey =
   | 'loraRank'
   | 'loraAlpha'
   | 'learningRate'

@@ -16,23 +16,12 @@ import { DatasetPreviewPanel } from '../components/DatasetPreviewPanel'
 import { Field } from '../components/Field'
 import { fileError, useDatasetPreview } from '../components/useDatasetPreview'
 import { cudaPresent, previewColumns, quantizationNote } from '../logic/advancedSettings'
-import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, placeServerErrors, type FieldKey, type NewJobFormValues } from '../logic/newJobForm'
+import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, placeServerErrors, type FieldKey, type NewJobFormValues, type NumberKey } from '../logic/newJobForm'
 import { useJob, useJobsStore } from '../stores/jobs'
 import { useNavigationStore, type StartFrom } from '../stores/navigation'
 import { useSystemStore } from '../stores/system'
 
-type TextKey =
-  | 'name'
-  | 'modelPath'
-  | 'datasetPath'
-  | 'loraRank'
-  | 'loraAlpha'
-  | 'learningRate'
-  | 'epochs'
-  | 'batchSize'
-  | 'maxSeqLength'
-  | 'checkpointEvery'
-  | 'keepCheckpoints'
+type TextKey = 'name' | 'modelPath' | 'datasetPath' | NumberKey
 
 const formatLabels: Record<DatasetFormat, string> = {
   auto: 'Detect from the file',
