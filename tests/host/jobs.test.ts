@@ -56,7 +56,8 @@ describe('job engine with fixture trainers', () => {
     expect(job.adapterPath).toBe(path.join(h.jobDir(created.id), 'adapter'))
     expect(h.service.metrics(created.id).map((point) => point.step)).toEqual([1, 2, 3, 4, 5])
     expect(h.service.checkpoints(created.id)).toMatchObject([{ name: 'step-3', kind: 'periodic', step: 3 }])
-    expect(h.service.terminal(created.id)).toContain('step 3/3 loss 0.6667')
+    // The completed event can be read from events.jsonl before the pty has delivered the last output.
+    await waitFor(() => h.service.terminal(created.id).includes('step 3/3 loss 0.6667'), 10_000, () => `the terminal output, now: ${JSON.stringify(h.service.terminal(created.id))}`)
     // A fast fixture may report started and completed in one read, so running can be skipped.
     expect(h.statuses(created.id).filter((status) => status !== 'running')).toEqual(['queued', 'starting', 'completed'])
     expect(h.payloads('job.metrics').flatMap((batch) => batch.points.map((point) => point.step))).toEqual([1, 2, 3, 4, 5])
