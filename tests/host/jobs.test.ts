@@ -61,7 +61,7 @@ describe('job engine with fixture trainers', () => {
     // A fast fixture may report started and completed in one read, so running can be skipped.
     expect(h.statuses(created.id).filter((status) => status !== 'running')).toEqual(['queued', 'starting', 'completed'])
     expect(h.payloads('job.metrics').flatMap((batch) => batch.points.map((point) => point.step))).toEqual([1, 2, 3, 4, 5])
-    expect(h.payloads('job.terminal').map((chunk) => chunk.data).join('')).toContain('done')
+    await waitFor(() => h.payloads('job.terminal').map((chunk) => chunk.data).join('').includes('done'), 10_000, () => 'the last terminal output as job.terminal events')
   })
 
   it('fails a job that reports completed without the adapter on disk', async () => {

@@ -52,7 +52,8 @@ describe('job engine with the real trainer', () => {
     expect(reference.length).toBeGreaterThanOrEqual(10)
     expect(job.step).toBe(reference.length)
     expect(reference[reference.length - 1]?.loss).toBeLessThan(reference[0]?.loss as number)
-    expect(fs.readFileSync(path.join(h.jobDir(created.id), 'terminal.log'), 'utf8')).toContain('completed')
+    // The trainer prints its last line after the completed event, and the pty may deliver it later still.
+    await waitFor(() => fs.readFileSync(path.join(h.jobDir(created.id), 'terminal.log'), 'utf8').includes('completed'), 10_000, () => 'the trainer\'s last line in terminal.log')
     expect(h.payloads('job.metrics').filter((batch) => batch.jobId === created.id).flatMap((batch) => batch.points)).toHaveLength(reference.length)
     expect(h.payloads('job.terminal').some((chunk) => chunk.jobId === created.id && chunk.data.length > 0)).toBe(true)
     expect(h.statuses(created.id)).toEqual(['queued', 'starting', 'running', 'completed'])
