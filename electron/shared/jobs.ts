@@ -62,6 +62,8 @@ export const metricPointSchema = z.object({
   tokens: z.int(),
   epoch: z.number(),
   tokensPerSecond: z.number(),
+  /** Model FLOPs utilisation of the step (see protocol.ts); null off a known GPU. */
+  mfu: z.number().nullable(),
   time: z.number(),
 })
 

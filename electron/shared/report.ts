@@ -1,8 +1,8 @@
 /**
  * What the trainer said about a job beyond its loss curve, for the job page:
  * how it read the dataset, the memory estimate, out-of-memory retries,
- * warnings, held-out losses and the model FLOPs utilisation. Built by the
- * host from the job's events (dataset, memory, oom, log, eval, step).
+ * warnings and held-out losses (the MFU comes with each step's metrics). Built
+ * by the host from the job's events (dataset, memory, oom, log, eval).
  */
 import { z } from 'zod'
 
@@ -50,8 +50,6 @@ export const jobReportSchema = z.object({
   notices: z.array(noticeSchema),
   /** Held-out loss by step, in step order. */
   evals: z.array(z.object({ step: z.int(), loss: z.number() })),
-  /** The newest step's model FLOPs utilisation (4N FLOPs per token for LoRA); null off a known GPU. */
-  mfu: z.number().nullable(),
 })
 
 export type JobReport = z.infer<typeof jobReportSchema>

@@ -39,7 +39,7 @@ const step = (n: number, mfu: number | null) =>
   event('step', { step: n, totalSteps: 10, loss: 2 - n / 10, lr: 1e-4, gradNorm: 1, tokens: 100, epoch: n / 10, tokensPerSecond: 1000, mfu })
 
 describe('the job report', () => {
-  it('shows the dataset, the memory estimate, OOM retries, warnings, evals and the MFU the trainer reported', () => {
+  it('shows the dataset, the memory estimate, OOM retries, warnings and evals, and keeps each step\'s MFU with its metrics', () => {
     const { store } = storeWithJob()
     seq = 0
     const events = [
@@ -61,7 +61,7 @@ describe('the job report', () => {
     ])
     expect(report.notices.map((notice) => notice.message)).toEqual(['the estimate is above the free memory'])
     expect(report.evals).toEqual([{ step: 2, loss: 1.5 }])
-    expect(report.mfu).toBe(0.38)
+    expect(store.metrics.list('j1').map((point) => point.mfu)).toEqual([0.41, 0.38])
 
     // The same lines again (a restarted host re-reading the file) change nothing.
     ingestEvents(store, 'j1', '/nowhere', events, 100)
@@ -86,7 +86,7 @@ describe('the job report', () => {
     expect(report.notices).toHaveLength(noticeLimit)
     expect(report.notices[0]?.message).toBe('line 5')
     expect(report.memory).toBeNull()
-    expect(report.mfu).toBeNull()
+    expect(store.metrics.list('j1').map((point) => point.mfu)).toEqual([null])
     store.close()
   })
 })

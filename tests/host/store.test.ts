@@ -36,7 +36,7 @@ describe('store', () => {
     expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1)
     expect(store.db.pragma('user_version', { simple: true })).toBe(migrations.length)
     const tables = store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]
-    expect(tables.map((table) => table.name)).toEqual(['checkpoints', 'ingested_events', 'job_notes', 'job_throughput', 'jobs', 'metrics', 'settings'])
+    expect(tables.map((table) => table.name)).toEqual(['checkpoints', 'ingested_events', 'job_notes', 'jobs', 'metrics', 'settings'])
     store.close()
     // Opening again runs nothing twice.
     const again = Store.open(dir)
@@ -67,7 +67,7 @@ describe('store', () => {
   it('replaces a metric row when a step is trained again after a resume', () => {
     const { store } = open()
     store.jobs.insert(record('a'))
-    const point = { step: 1, loss: 2, lr: 1e-3, gradNorm: null, tokens: 10, epoch: 0.1, tokensPerSecond: 5, time: 1 }
+    const point = { step: 1, loss: 2, lr: 1e-3, gradNorm: null, tokens: 10, epoch: 0.1, tokensPerSecond: 5, mfu: 0.25, time: 1 }
     store.metrics.put('a', point)
     store.metrics.put('a', { ...point, step: 2 })
     store.metrics.put('a', { ...point, loss: 1.5 })
@@ -75,6 +75,7 @@ describe('store', () => {
       [1, 1.5],
       [2, 2],
     ])
+    expect(store.metrics.list('a').map((row) => row.mfu)).toEqual([0.25, 0.25])
     store.metrics.deleteAfter('a', 1)
     expect(store.metrics.list('a')).toHaveLength(1)
   })

@@ -13,7 +13,7 @@ import {
 } from '../../renderer/src/logic/metrics'
 
 function point(step: number, loss: number, time = 1_700_000_000 + step): MetricPoint {
-  return { step, loss, lr: 2e-4, gradNorm: 1, tokens: 100, epoch: step / 10, tokensPerSecond: 100, time }
+  return { step, loss, lr: 2e-4, gradNorm: 1, tokens: 100, epoch: step / 10, tokensPerSecond: 100, mfu: null, time }
 }
 
 describe('mergeMetricPoints', () => {

@@ -70,14 +70,11 @@ export function ingestEvents(store: Store, jobId: string, jobDir: string, events
             tokens: event.tokens,
             epoch: event.epoch,
             tokensPerSecond: event.tokensPerSecond,
+            mfu: event.mfu ?? null,
             time: toMs(event.time),
           }
           store.metrics.put(jobId, point)
           points.push(point)
-          if (store.notes.mfu(jobId) !== (event.mfu ?? null)) {
-            store.notes.setMfu(jobId, event.mfu ?? null)
-            reportChanged = true
-          }
           if (current().status === 'starting') patch.status = 'running'
           Object.assign(patch, { step: event.step, totalSteps: event.totalSteps, loss: event.loss, tokensPerSecond: event.tokensPerSecond })
           break

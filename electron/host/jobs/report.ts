@@ -35,7 +35,7 @@ function memoryOf(data: Data): JobReport['memory'] {
 
 /** The report of one job; empty parts where the trainer has not said anything yet. */
 export function buildReport(store: Store, jobId: string): JobReport {
-  const report: JobReport = { jobId, dataset: null, memory: null, ooms: [], notices: [], evals: [], mfu: store.notes.mfu(jobId) }
+  const report: JobReport = { jobId, dataset: null, memory: null, ooms: [], notices: [], evals: [] }
   const evals = new Map<number, number>()
   for (const { type, data } of store.notes.list(jobId)) {
     const time = (number(data.time) ?? 0) * 1000

@@ -10,6 +10,7 @@ interface MetricRow {
   tokens: number
   epoch: number
   tokens_per_second: number
+  mfu: number | null
   time: number
 }
 
@@ -21,10 +22,10 @@ export class MetricsRepository {
   put(jobId: string, point: MetricPoint): void {
     this.db
       .prepare(
-        `INSERT OR REPLACE INTO metrics (job_id, step, loss, lr, grad_norm, tokens, epoch, tokens_per_second, time)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO metrics (job_id, step, loss, lr, grad_norm, tokens, epoch, tokens_per_second, mfu, time)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(jobId, point.step, point.loss, point.lr, point.gradNorm, point.tokens, point.epoch, point.tokensPerSecond, point.time)
+      .run(jobId, point.step, point.loss, point.lr, point.gradNorm, point.tokens, point.epoch, point.tokensPerSecond, point.mfu, point.time)
   }
 
   /** Every point of a job in step order. */
@@ -38,6 +39,7 @@ export class MetricsRepository {
       tokens: row.tokens,
       epoch: row.epoch,
       tokensPerSecond: row.tokens_per_second,
+      mfu: row.mfu,
       time: row.time,
     }))
   }

@@ -67,7 +67,7 @@ export const migrations: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
-  // 2: what the job report shows besides the loss curve (see store/notes.ts).
+  // 2: what the job report shows besides the loss curve (see store/notes.ts), and each step's MFU.
   `
   CREATE TABLE job_notes (
     job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
@@ -77,10 +77,7 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (job_id, seq)
   ) WITHOUT ROWID;
 
-  CREATE TABLE job_throughput (
-    job_id TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
-    mfu REAL
-  );
+  ALTER TABLE metrics ADD COLUMN mfu REAL;
   `,
 ]
 

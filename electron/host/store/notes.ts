@@ -1,7 +1,7 @@
 /**
  * The job_notes table: the trainer events a job report is built from
  * (dataset, memory, oom, log, eval), one row per event seq, stored as the
- * event's JSON; and the newest step's MFU, one row per job.
+ * event's JSON. (Each step's MFU is a metric: store/metrics.ts.)
  */
 import type { Db } from './database'
 
@@ -31,15 +31,5 @@ export class NotesRepository {
       data: string
     }>
     return rows.map((row) => ({ seq: row.seq, type: row.type, data: JSON.parse(row.data) as Record<string, unknown> }))
-  }
-
-  /** Records the newest step's MFU (null clears it: the step ran where no peak is known). */
-  setMfu(jobId: string, mfu: number | null): void {
-    this.db.prepare('INSERT OR REPLACE INTO job_throughput (job_id, mfu) VALUES (?, ?)').run(jobId, mfu)
-  }
-
-  mfu(jobId: string): number | null {
-    const row = this.db.prepare('SELECT mfu FROM job_throughput WHERE job_id = ?').get(jobId) as { mfu: number | null } | undefined
-    return row?.mfu ?? null
   }
 }

@@ -1,17 +1,19 @@
 /** What the trainer reported besides the loss: data, memory, out-of-memory retries, warnings, held-out loss, MFU. */
 import { datasetLine, memoryLine, mfuText, oomLine } from '../logic/report'
+import { useMetrics } from '../stores/metrics'
 import { useReport, useReportStore } from '../stores/report'
 import { formatLoss } from '../logic/metrics'
 
 /** Shown once the trainer has said anything about the job. */
 export function JobReportPanel({ jobId, method }: { jobId: string; method: 'sft' | 'dpo' }) {
   const report = useReport(jobId)
+  const points = useMetrics(jobId)
   const error = useReportStore((state) => state.errors[jobId])
   if (error) return <p className="error-text">{error}</p>
   if (!report || (!report.dataset && !report.memory && report.notices.length === 0 && report.ooms.length === 0)) return null
   const memory = report.memory ? memoryLine(report.memory) : null
   const lastEval = report.evals[report.evals.length - 1]
-  const mfu = mfuText(report.mfu, method)
+  const mfu = mfuText(points[points.length - 1]?.mfu ?? null, method)
   return (
     <section className="card report-card" data-testid="job-report">
       <h2>What the trainer reported</h2>
