@@ -35,7 +35,6 @@ Test hooks:
 
 from __future__ import annotations
 
-import gc
 import math
 import os
 import shutil
@@ -288,7 +287,7 @@ class DpoRecipe:
         self.model.zero_grad(set_to_none=True)
         if self.reference_folder is not None:
             self.model.set_adapter(POLICY_ADAPTER)  # an error inside TRL's reference pass leaves the reference active
-        _free_memory()
+        memory_guard.free_memory()
         smaller = smaller_micro_batch(self.micro_batch_size) if training.oom_retry else None
         accumulation = training.gradient_accumulation * (training.batch_size // smaller) if smaller else None
         self.events.emit(
@@ -315,7 +314,7 @@ class DpoRecipe:
         self.callback.forget_pending_saves()
         self.pending_tokens, self.pending_loss = 0, 0.0
         self.trainer = trainer = None  # its optimizer and dataloader go before the new ones are made
-        _free_memory()
+        memory_guard.free_memory()
         self.trainer = self._build_trainer()
         return resume, resume_step
 
@@ -388,9 +387,3 @@ class DpoRecipe:
         final = checkpoints.publish_adapter(self.job_dir, self.model, self.tokenizer, selected_adapters=[POLICY_ADAPTER])
         shutil.rmtree(trainer_output(self.job_dir), ignore_errors=True)  # the model card HF left behind
         return final
-
-
-def _free_memory() -> None:
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()

@@ -1,5 +1,6 @@
-"""What the SFT recipe does about GPU memory: the estimate before the weights load (the memory
-event) and the out-of-memory retry (the oom event, then half the micro-batch or a clear failure).
+"""What the recipes do about GPU memory: the estimate before the weights load (the memory event,
+SFT and DPO), freeing a failed step, and SFT's out-of-memory retry (the oom event, then half the
+micro-batch or a clear failure; DPO's is in dpo.py, since HF Trainer sets its batches).
 
 The arithmetic lives in memory.py; this module turns it into events, warnings and errors that
 name the config fields to change.
@@ -79,6 +80,14 @@ def restore_rng(rng: RngState | None) -> None:
             torch.cuda.set_rng_state_all(rng[1])
 
 
+def free_memory() -> None:
+    """Returns what a failed step held to the allocator: its graph goes with the dropped traceback,
+    gc breaks the cycles left, and on CUDA the cached blocks go back to the driver."""
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 def recover(config: JobConfig, optimizer: Any, *, failed_step: int, micro_batch_size: int, rows: int, width: int,
             events: EventWriter, log: Log) -> int:
     """Frees the failed attempt and emits the oom event; returns the halved micro-batch size.
@@ -88,9 +97,7 @@ def recover(config: JobConfig, optimizer: Any, *, failed_step: int, micro_batch_
     """
     training = config.training
     optimizer.zero_grad(set_to_none=True)
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
+    free_memory()
     retry = training.oom_retry and micro_batch_size > 1
     smaller = math.ceil(micro_batch_size / 2) if retry else None
     accumulation = training.gradient_accumulation * math.ceil(training.batch_size / smaller) if smaller else None
