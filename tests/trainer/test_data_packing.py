@@ -42,16 +42,9 @@ def test_rows_hold_whole_examples_with_restarting_positions():
     assert all(len(row["input_ids"]) <= 10 for row in rows)
 
 
-@pytest.mark.parametrize("attention", ["sdpa", "eager"])
-def test_packed_loss_equals_unpacked_loss(attention):
-    torch.manual_seed(0)
-    config = LlamaConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
-                         vocab_size=VOCAB, max_position_embeddings=128, attn_implementation=attention)
-    model = LlamaForCausalLM(config).eval()
-    made = examples([9, 14, 6, 11])
-    rows = pack_examples(made, max_length=64)
-    assert len(rows) == 1
-    row = {key: torch.tensor([value]) for key, value in rows[0].items()}
+def packed_and_separate_losses(model, made, row_lists) -> tuple[float, float]:
+    """The model's loss on one packed row, and the token-weighted mean of its examples' losses run apart."""
+    row = {key: torch.tensor([value]) for key, value in row_lists.items()}
     with torch.no_grad():
         packed = model(input_ids=row["input_ids"], position_ids=row["position_ids"], labels=row["labels"],
                        use_cache=False).loss
@@ -61,10 +54,25 @@ def test_packed_loss_equals_unpacked_loss(attention):
             tokens = int((labels[:, 1:] != IGNORE).sum())
             loss = model(input_ids=torch.tensor([example["input_ids"]]), labels=labels, use_cache=False).loss
             total, count = total + float(loss) * tokens, count + tokens
+    return float(packed), total / count
+
+
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+def test_packed_loss_equals_unpacked_loss(attention):
+    torch.manual_seed(0)
+    config = LlamaConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+                         vocab_size=VOCAB, max_position_embeddings=128, attn_implementation=attention)
+    model = LlamaForCausalLM(config).eval()
+    made = examples([9, 14, 6, 11])
+    rows = pack_examples(made, max_length=64)
+    assert len(rows) == 1
+    packed, separate = packed_and_separate_losses(model, made, rows[0])
+    row = {key: torch.tensor([value]) for key, value in rows[0].items()}
+    with torch.no_grad():
         # Without restarting positions (one long sequence) the loss must differ: the test can fail.
         crossed = model(input_ids=row["input_ids"], labels=row["labels"], use_cache=False).loss
-    assert abs(float(packed) - total / count) < 1e-5
-    assert abs(float(crossed) - total / count) > 1e-3
+    assert abs(packed - separate) < 1e-5
+    assert abs(float(crossed) - separate) > 1e-3
 
 
 @pytest.mark.parametrize(("model_class", "detects"), [
@@ -99,17 +107,8 @@ def test_the_check_matches_what_the_model_does_with_a_packed_row(kind: str):
 
     model = _tiny(kind)
     made = examples([9, 14, 6, 11], seed=1)
-    row = {key: torch.tensor([value]) for key, value in pack_examples(made, max_length=64)[0].items()}
-    with torch.no_grad():
-        packed = model(input_ids=row["input_ids"], position_ids=row["position_ids"], labels=row["labels"],
-                       use_cache=False).loss
-        total, count = 0.0, 0
-        for example in made:
-            labels = torch.tensor([example["labels"]])
-            tokens = int((labels[:, 1:] != IGNORE).sum())
-            total += float(model(input_ids=torch.tensor([example["input_ids"]]), labels=labels, use_cache=False).loss) * tokens
-            count += tokens
-    apart = abs(float(packed) - total / count) < 1e-5
+    packed, separate = packed_and_separate_losses(model, made, pack_examples(made, max_length=64)[0])
+    apart = abs(packed - separate) < 1e-5
     assert apart is (kind == "gpt2")
     assert detects_packed_rows(type(model)) is apart
 

@@ -13,15 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import read_config, read_events, step_losses, write_config
+from conftest import read_config, read_events, step_losses, train_in_process, write_config
 from test_dpo import dpo_job, write_preferences
 
 from tunedeck_trainer.checkpoint import read_state
-from tunedeck_trainer.config import load_config
-from tunedeck_trainer.control import Control
-from tunedeck_trainer.dpo import DpoRecipe, smaller_micro_batch
+from tunedeck_trainer.dpo import smaller_micro_batch
 from tunedeck_trainer.errors import Paused, TrainerError
-from tunedeck_trainer.protocol import EventWriter, event_errors
+from tunedeck_trainer.protocol import event_errors
 
 STEPS = 6
 # 16 pairs in batches of 4: an epoch is 4 steps, so the runs cross an epoch boundary.
@@ -32,19 +30,6 @@ PAIRS = 16
 # another order: float32 rounding of a loss near 0.5, carried through the Adam steps). 1e-5 leaves
 # 50 times that, and is 3,500 times below the smallest change of the loss between steps (0.035).
 TOLERANCE = 1e-5
-
-
-def train(job_dir: Path) -> list[dict[str, Any]]:
-    """Runs the recipe in this process to its end (or pause) and returns the events."""
-    events = EventWriter(job_dir / "events.jsonl")
-    try:
-        recipe = DpoRecipe(load_config(job_dir / "config.json"), job_dir, events, Control(events))
-        recipe.setup()
-        recipe.train()
-        recipe.save_adapter()
-    finally:
-        events.close()
-    return read_events(job_dir)
 
 
 def job(root: Path, name: str, model: Path, **training: Any) -> Path:
@@ -58,20 +43,20 @@ def runs(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> dict[str
     root = tmp_path_factory.mktemp("dpo-oom")
     mp = pytest.MonkeyPatch()
     try:
-        reference = train(job(root, "reference", tiny_model, batchSize=2, gradientAccumulation=2))
+        reference = train_in_process(job(root, "reference", tiny_model, batchSize=2, gradientAccumulation=2), save_adapter=True)
         mp.setenv("TUNEDECK_SIMULATE_OOM_ABOVE_BATCH", "2")
-        retried = train(job(root, "retried", tiny_model))
+        retried = train_in_process(job(root, "retried", tiny_model), save_adapter=True)
         # Out of memory in step 3, after two completed steps: HF's checkpoint of step 2 carries them over.
         mp.setenv("TUNEDECK_SIMULATE_OOM_FROM_STEP", "3")
         mp.setenv("TUNEDECK_PAUSE_AT_STEP", "5")
         later = job(root, "later", tiny_model)
         with pytest.raises(Paused):
-            train(later)
+            train_in_process(later, save_adapter=True)
         paused = read_events(later)
         state = read_state(later / "checkpoints" / "pause-5")
         mp.delenv("TUNEDECK_PAUSE_AT_STEP")
         write_config(later, {**read_config(later), "resumeFrom": "pause-5"})
-        resumed = train(later)
+        resumed = train_in_process(later, save_adapter=True)
     finally:
         mp.undo()
     return {"reference": reference, "retried": retried, "paused": paused, "resumed": resumed, "state": state}
@@ -128,7 +113,7 @@ def test_without_retry_the_job_fails_naming_batch_size(
     monkeypatch.setenv("TUNEDECK_SIMULATE_OOM_ABOVE_BATCH", "2")
     job_dir = job(tmp_path, "noretry", tiny_model, oomRetry=False, maxSteps=1)
     with pytest.raises(TrainerError) as failure:
-        train(job_dir)
+        train_in_process(job_dir, save_adapter=True)
     assert failure.value.field == "training.batchSize"
     assert "training.oomRetry is off" in str(failure.value) and "training.maxSeqLength" in str(failure.value)
     oom = next(event for event in read_events(job_dir) if event["type"] == "oom")
@@ -139,7 +124,7 @@ def test_a_single_pair_that_does_not_fit_fails(tiny_model: Path, tmp_path: Path,
     monkeypatch.setenv("TUNEDECK_SIMULATE_OOM_ABOVE_BATCH", "0")
     job_dir = job(tmp_path, "single", tiny_model, batchSize=2, maxSteps=1)
     with pytest.raises(TrainerError, match="already 1 pair") as failure:
-        train(job_dir)
+        train_in_process(job_dir, save_adapter=True)
     assert failure.value.field == "training.batchSize"
     ooms = [event for event in read_events(job_dir) if event["type"] == "oom"]
     assert [(e["batchSize"], e["retry"], e["newBatchSize"]) for e in ooms] == [(2, True, 1), (1, False, None)]
