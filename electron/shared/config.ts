@@ -16,6 +16,8 @@ export const datasetFormats = [
   'prompt_completion',
   'text',
   'preference',
+  /** Unpaired feedback: a prompt, a completion and a boolean label (desirable or not); trains with KTO only. */
+  'feedback',
 ] as const
 
 export type DatasetFormat = (typeof datasetFormats)[number]
@@ -94,15 +96,28 @@ const dpoSchema = z.strictObject({
   beta: z.number().positive().max(10).default(0.1),
 })
 
+const ktoSchema = z.strictObject({
+  /** Strength of the pull towards the reference model, as for DPO. */
+  beta: z.number().positive().max(10).default(0.1),
+  /** Weight of the loss of examples labelled desirable. */
+  desirableWeight: z.number().positive().max(100).default(1),
+  /** Weight of the loss of examples labelled undesirable. */
+  undesirableWeight: z.number().positive().max(100).default(1),
+})
+
+/** Training methods: supervised fine-tuning, preference pairs (DPO), unpaired feedback (KTO). */
+export const methods = ['sft', 'dpo', 'kto'] as const
+
 export const jobConfigSchema = z.strictObject({
   version: z.literal(configVersion),
   jobId: z.string().min(1),
-  method: z.enum(['sft', 'dpo']).default('sft'),
+  method: z.enum(methods).default('sft'),
   model: modelSchema,
   dataset: datasetSchema,
   lora: loraSchema.default(loraSchema.parse({})),
   training: trainingSchema.default(trainingSchema.parse({})),
   dpo: dpoSchema.default(dpoSchema.parse({})),
+  kto: ktoSchema.default(ktoSchema.parse({})),
   /** Name of a checkpoint under checkpoints/ to continue exactly from (same job). */
   resumeFrom: z.string().min(1).nullable().default(null),
   /** Path of a checkpoint whose adapter weights start a new job (fresh optimizer). */

@@ -1,6 +1,6 @@
 /** Jobs as the host stores them and the renderer shows them. */
 import { z } from 'zod'
-import { jobConfigSchema } from './config'
+import { jobConfigSchema, methods } from './config'
 import { badRowsChoices, columnMappingSchema } from './datasets'
 
 // The config's own ranges, without its defaults: a field left out of the form takes the preset's or the default.
@@ -91,7 +91,7 @@ export const newJobInputSchema = z.object({
   datasetPath: z.string().optional(),
   datasetFormat: datasetShape.format.unwrap().optional(),
   preset: z.string().optional(),
-  method: z.enum(['sft', 'dpo']).optional(),
+  method: z.enum(methods).optional(),
   quantization: z.enum(['none', '4bit']).optional(),
   /** Start from the adapter weights of another job's checkpoint, with a fresh optimizer. */
   initFrom: z.object({ jobId: z.string().min(1), checkpoint: z.string().min(1) }).optional(),

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 CONFIG_VERSION = 1
-DATASET_FORMATS = ("auto", "alpaca", "sharegpt", "openai", "prompt_completion", "text", "preference")
+DATASET_FORMATS = ("auto", "alpaca", "sharegpt", "openai", "prompt_completion", "text", "preference", "feedback")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-METHODS = ("sft", "dpo")
+METHODS = ("sft", "dpo", "kto")
 QUANTIZATIONS = ("none", "4bit")
 BAD_ROWS = ("fail", "skip")
 # zod's z.int() only accepts safe integers.
@@ -106,6 +106,15 @@ class DpoSettings:
 
 
 @dataclass(frozen=True)
+class KtoSettings:
+    """``kto``: unpaired feedback against the same reference as DPO, with a weight for each label."""
+
+    beta: float = 0.1
+    desirable_weight: float = 1.0
+    undesirable_weight: float = 1.0
+
+
+@dataclass(frozen=True)
 class JobConfig:
     """The whole config.json with every default filled in."""
 
@@ -117,6 +126,7 @@ class JobConfig:
     lora: LoraSettings = field(default_factory=LoraSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
     dpo: DpoSettings = field(default_factory=DpoSettings)
+    kto: KtoSettings = field(default_factory=KtoSettings)
     resume_from: str | None = None
     init_from: str | None = None
 
@@ -343,6 +353,12 @@ _dpo = _section(DpoSettings, {
     "beta": ("beta", number(high=10, positive=True), 0.1),
 })
 
+_kto = _section(KtoSettings, {
+    "beta": ("beta", number(high=10, positive=True), 0.1),
+    "desirableWeight": ("desirable_weight", number(high=100, positive=True), 1.0),
+    "undesirableWeight": ("undesirable_weight", number(high=100, positive=True), 1.0),
+})
+
 _JOB_FIELDS: dict[str, tuple[str, Callable[[Any, str], Any], Any]] = {
     "version": ("version", literal(CONFIG_VERSION), _MISSING),
     "jobId": ("job_id", text(1), _MISSING),
@@ -352,6 +368,7 @@ _JOB_FIELDS: dict[str, tuple[str, Callable[[Any, str], Any], Any]] = {
     "lora": ("lora", _lora, LoraSettings),
     "training": ("training", _training, TrainingSettings),
     "dpo": ("dpo", _dpo, DpoSettings),
+    "kto": ("kto", _kto, KtoSettings),
     "resumeFrom": ("resume_from", nullable(text(1)), None),
     "initFrom": ("init_from", nullable(text(1)), None),
 }
