@@ -62,6 +62,43 @@ describe('timing', () => {
     expect(estimateRemainingSeconds(points, 30, 90)).toBeCloseTo(60)
   })
 
+  it('leaves the first steps warm-up out of the pace', () => {
+    // Step 1 took a minute (model warm-up), every later one a second.
+    const points = [point(1, 1, 1_700_000_000)]
+    for (let step = 2; step <= 8; step++) points.push(point(step, 1, 1_700_000_060 + (step - 2)))
+    expect(secondsPerStep(points)).toBeCloseTo(1)
+    expect(estimateRemainingSeconds(points, 8, 100)).toBeCloseTo(92)
+  })
+
+  it('leaves a pause out of the pace: the resumed job goes on at its old speed', () => {
+    const points: MetricPoint[] = []
+    let time = 1_700_000_000
+    for (let step = 1; step <= 30; step++) {
+      time += step === 16 ? 3_600 : 2 // paused for an hour before step 16
+      points.push(point(step, 1, time))
+    }
+    expect(secondsPerStep(points)).toBeCloseTo(2)
+  })
+
+  it('moves the time left steadily while the step times jitter', () => {
+    // Steps of 0.8 to 1.2 s in a fixed pattern: once ten steps are in, the estimate shown after
+    // each new step moves by little more than the second that passed.
+    const durations = [30, 1.2, 0.8, 1.1, 0.9, 1.2, 0.8, 1, 1.2, 0.8, 1.1, 0.9, 1.2, 0.8, 1, 1.2, 0.8, 1.1, 0.9, 1, 1.2, 0.8, 1.1, 0.9, 1]
+    const points: MetricPoint[] = []
+    let time = 1_700_000_000
+    const estimates: number[] = []
+    durations.forEach((seconds, index) => {
+      time += seconds
+      points.push(point(index + 1, 1, time))
+      const left = estimateRemainingSeconds(points, index + 1, 200)
+      if (index >= 9 && left !== null) estimates.push(left)
+    })
+    const jumps = estimates.slice(1).map((left, index) => Math.abs(estimates[index]! - left))
+    expect(Math.max(...jumps)).toBeLessThan(6)
+    expect(estimates.at(-1)).toBeGreaterThan(170)
+    expect(estimates.at(-1)).toBeLessThan(180)
+  })
+
   it('has no estimate with fewer than two points', () => {
     expect(estimateRemainingSeconds([point(1, 1)], 1, 10)).toBeNull()
     expect(estimateRemainingSeconds([], 0, 10)).toBeNull()

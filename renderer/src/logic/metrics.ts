@@ -32,19 +32,46 @@ export function toSeconds(time: number): number {
   return time > 1e11 ? time / 1000 : time
 }
 
+/** Steps at the start of a run (or of the history we have) whose pace is not the run's: model warm-up, caches, compilation. */
+const warmupSteps = 3
+
+/** An interval this many times slower than the median is a pause or a stall, not the pace. */
+const stallFactor = 4
+
 /**
- * Seconds per optimizer step over the most recent `window` points, or null
- * with fewer than two points. Recent steps only, so a slow model load or a
- * pause earlier in the run does not skew the estimate.
+ * Seconds per optimizer step: the mean pace of the most recent `window` intervals between
+ * points, leaving out the first steps' warm-up and intervals that were a pause (a resumed job
+ * has a gap of minutes or days between two steps). Null with fewer than two points.
+ *
+ * A mean over a window changes by a twentieth of a step's difference when one more step
+ * arrives, so the time left moves smoothly instead of jumping (a slow first step used to
+ * make it read 2 min, then 31 s a few seconds later).
  */
 export function secondsPerStep(points: readonly MetricPoint[], window = 20): number | null {
-  if (points.length < 2) return null
-  const first = points[Math.max(0, points.length - window)]!
-  const last = points[points.length - 1]!
-  const steps = last.step - first.step
-  const seconds = toSeconds(last.time) - toSeconds(first.time)
-  if (steps <= 0 || seconds < 0) return null
-  return seconds / steps
+  const intervals = stepIntervals(points)
+  if (intervals.length === 0) return null
+  const firstStep = points[0]!.step
+  const settled = intervals.filter((interval) => interval.from >= firstStep + warmupSteps - 1)
+  // Until the warm-up is over, its own pace is the best guess there is.
+  const recent = (settled.length > 0 ? settled : intervals).slice(-window)
+  const rates = recent.map((interval) => interval.seconds / interval.steps).sort((a, b) => a - b)
+  const median = rates[Math.floor(rates.length / 2)]!
+  const steady = recent.filter((interval) => interval.seconds / interval.steps <= stallFactor * median || median === 0)
+  const steps = steady.reduce((sum, interval) => sum + interval.steps, 0)
+  const seconds = steady.reduce((sum, interval) => sum + interval.seconds, 0)
+  return steps > 0 ? seconds / steps : null
+}
+
+/** The time between consecutive points, from the step of the first of each pair. */
+function stepIntervals(points: readonly MetricPoint[]): { from: number; steps: number; seconds: number }[] {
+  const intervals: { from: number; steps: number; seconds: number }[] = []
+  for (let index = 1; index < points.length; index++) {
+    const previous = points[index - 1]!
+    const steps = points[index]!.step - previous.step
+    const seconds = toSeconds(points[index]!.time) - toSeconds(previous.time)
+    if (steps > 0 && seconds >= 0) intervals.push({ from: previous.step, steps, seconds })
+  }
+  return intervals
 }
 
 /** Seconds left until `totalSteps`, or null when it cannot be estimated yet. */
