@@ -1,6 +1,7 @@
 /** The window: sidebar on the left, the open page on the right, a notice while disconnected. */
 import { useNavigationStore } from './stores/navigation'
 import { useConnectionStore } from './stores/sync'
+import { CompareView } from './views/CompareView'
 import { HomeView } from './views/HomeView'
 import { JobView } from './views/JobView'
 import { NewJobView } from './views/NewJobView'
@@ -32,6 +33,9 @@ export function App() {
       break
     case 'setup':
       content = <SetupView />
+      break
+    case 'compare':
+      content = <CompareView jobIds={page.jobIds} />
       break
     default:
       content = <HomeView />

@@ -10,8 +10,15 @@ describe('page hashes', () => {
       { name: 'setup' },
       { name: 'job', jobId: 'abc' },
       { name: 'new', from: { jobId: 'job-1', checkpoint: 'my ckpt.v2' } },
+      { name: 'compare', jobIds: ['a', 'b,c', 'd e'] },
+      { name: 'compare', jobIds: [] },
     ]
     for (const page of pages) expect(pageFromHash(hashFromPage(page))).toEqual(page)
     expect(hashFromPage({ name: 'new', from: { jobId: 'j', checkpoint: 'step-4' } })).toBe('#/new/from/j/step-4')
+    expect(hashFromPage({ name: 'compare', jobIds: ['x', 'y'] })).toBe('#/compare/x,y')
+  })
+
+  it('reopens a comparison from a hand-written address: repeats dropped, at most six runs', () => {
+    expect(pageFromHash('#/compare/a,b,a,,c,d,e,f,g')).toEqual({ name: 'compare', jobIds: ['a', 'b', 'c', 'd', 'e', 'f'] })
   })
 })

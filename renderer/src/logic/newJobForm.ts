@@ -3,7 +3,7 @@
  * host's field errors onto the form. Fields left empty use the host's
  * defaults (or the preset's), so only what the user typed is sent.
  */
-import type { DatasetFormat } from '../../../electron/shared/config'
+import type { DatasetFormat, JobConfig } from '../../../electron/shared/config'
 import type { BadRows } from '../../../electron/shared/datasets'
 import type { Checkpoint, Job, NewJobInput, Preset } from '../../../electron/shared/jobs'
 import { checkColumns, checkTargetModules, columnPairs, targetModulesText, type ColumnPair } from './advancedSettings'
@@ -23,7 +23,7 @@ export interface NewJobFormValues {
   modelPath: string
   datasetPath: string
   datasetFormat: DatasetFormat
-  method: 'sft' | 'dpo'
+  method: JobConfig['method']
   quantization: 'none' | '4bit'
   /** Set when the job starts from another job's checkpoint: model and LoRA shape are locked. */
   initFrom: InitChoice | null

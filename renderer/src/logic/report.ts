@@ -4,6 +4,7 @@
  * GPU, what an out-of-memory retry changed, and the MFU with how it is
  * counted.
  */
+import type { JobConfig } from '../../../electron/shared/config'
 import type { JobReport } from '../../../electron/shared/report'
 
 const formatLabels: Record<string, string> = {
@@ -54,9 +55,9 @@ export function oomLine(oom: JobReport['ooms'][number]): string {
 }
 
 /** "38.2%" or "—", and the note on how it is counted (DPO adds the reference model's forward pass). */
-export function mfuText(mfu: number | null, method: 'sft' | 'dpo' = 'sft'): { value: string; note: string } {
+export function mfuText(mfu: number | null, method: JobConfig['method'] = 'sft'): { value: string; note: string } {
   const counted =
-    method === 'dpo'
+    method !== 'sft'
       ? 'counting 6N FLOPs per token (the LoRA policy\'s 4N and the reference model\'s forward pass, 2N)'
       : 'counting 4N FLOPs per token (LoRA: no weight gradients for the frozen base)'
   return {

@@ -1,9 +1,10 @@
 /**
  * Which page is open, mirrored in location.hash (#/jobs/<id>, #/new,
- * #/new/from/<job id>/<checkpoint>, #/setup)
+ * #/new/from/<job id>/<checkpoint>, #/setup, #/compare/<id>,<id>,...)
  * so that a reload reopens the same page. The token stays in location.search.
  */
 import { create } from 'zustand'
+import { parseCompareIds } from '../logic/compare'
 
 /** A checkpoint a new job starts from. */
 export interface StartFrom {
@@ -11,7 +12,12 @@ export interface StartFrom {
   checkpoint: string
 }
 
-export type Page = { name: 'home' } | { name: 'new'; from?: StartFrom } | { name: 'setup' } | { name: 'job'; jobId: string }
+export type Page =
+  | { name: 'home' }
+  | { name: 'new'; from?: StartFrom }
+  | { name: 'setup' }
+  | { name: 'job'; jobId: string }
+  | { name: 'compare'; jobIds: string[] }
 
 /** Reads a page from a hash such as "#/jobs/abc". */
 export function pageFromHash(hash: string): Page {
@@ -20,6 +26,8 @@ export function pageFromHash(hash: string): Page {
   const from = /^new\/from\/([^/]+)\/([^/]+)$/.exec(path)
   if (from?.[1] && from[2]) return { name: 'new', from: { jobId: decodeURIComponent(from[1]), checkpoint: decodeURIComponent(from[2]) } }
   if (path === 'setup') return { name: 'setup' }
+  const compare = /^compare(?:\/(.*))?$/.exec(path)
+  if (compare) return { name: 'compare', jobIds: parseCompareIds(compare[1] ?? '') }
   const job = /^jobs\/(.+)$/.exec(path)
   if (job?.[1]) return { name: 'job', jobId: decodeURIComponent(job[1]) }
   return { name: 'home' }
@@ -34,6 +42,8 @@ export function hashFromPage(page: Page): string {
       return page.from ? `#/new/from/${encodeURIComponent(page.from.jobId)}/${encodeURIComponent(page.from.checkpoint)}` : '#/new'
     case 'setup':
       return '#/setup'
+    case 'compare':
+      return page.jobIds.length > 0 ? `#/compare/${page.jobIds.map(encodeURIComponent).join(',')}` : '#/compare'
     default:
       return '#/'
   }

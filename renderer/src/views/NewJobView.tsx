@@ -31,6 +31,7 @@ const formatLabels: Record<DatasetFormat, string> = {
   prompt_completion: 'Prompt / completion',
   text: 'Plain text',
   preference: 'Preference pairs (prompt / chosen / rejected)',
+  feedback: 'Feedback (prompt / completion / desirable or not)',
 }
 
 /** The form page; `from` starts the job from another job's checkpoint. */
