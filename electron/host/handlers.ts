@@ -9,6 +9,7 @@ import type { Checkpoint, Job, MetricPoint, NewJobInput, Preset, QueueState } fr
 import type { JobReport } from '../shared/report'
 import type { GpuSample } from '../shared/system'
 import { previewDataset } from './datasets/preview'
+import type { EnvironmentDoctor } from './python/doctor'
 import type { PythonEnvironment } from './python/environment'
 
 type MaybePromise<T> = T | Promise<T>
@@ -37,6 +38,7 @@ export interface JobServiceApi {
 export interface HandlerContext {
   jobs: JobServiceApi
   python: PythonEnvironment
+  doctor: EnvironmentDoctor
   /** A GPU sample for system.info (the telemetry caches a "no GPU" answer). */
   sampleGpu: () => Promise<GpuSample>
   appVersion: string
@@ -85,5 +87,7 @@ export function createHandlers(context: HandlerContext): Handlers {
       }
     },
     'python.setup': async () => python.setup(),
+    'system.doctor': async () => await context.doctor.examine(),
+    'system.repair': async ({ check }) => await context.doctor.repair(check),
   }
 }

@@ -13,6 +13,7 @@ import { GpuSampler } from './gpu/sampler'
 import { GpuTelemetry } from './gpu/telemetry'
 import { createHandlers } from './handlers'
 import { JobService } from './jobs/service'
+import { EnvironmentDoctor, machineTorchBuild } from './python/doctor'
 import { PythonEnvironment } from './python/environment'
 
 /** What createHost needs; paths are absolute. */
@@ -81,6 +82,13 @@ export function createHost(options: HostOptions): Host {
     pythonRuntimeDir: options.pythonRuntimeDir,
     requirementsFile: options.requirementsFile,
     emit: (progress) => emit('python.setup', progress),
+    torchBuild: machineTorchBuild,
+  })
+  const doctor = new EnvironmentDoctor({
+    python,
+    dataDir: options.dataDir,
+    pythonRuntimeDir: options.pythonRuntimeDir,
+    requirementsFile: options.requirementsFile,
   })
   const jobs = new JobService({
     dataDir: options.dataDir,
@@ -93,6 +101,7 @@ export function createHost(options: HostOptions): Host {
   const handlers: Handlers = createHandlers({
     jobs,
     python,
+    doctor,
     sampleGpu: () => telemetry.sample(),
     appVersion: options.appVersion,
     dataDir: options.dataDir,

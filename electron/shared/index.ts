@@ -2,6 +2,7 @@
 export * from './api'
 export * from './config'
 export * from './datasets'
+export * from './doctor'
 export * from './errors'
 export * from './events'
 export * from './jobs'

@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import { checkpointSchema, jobSchema, metricPointSchema, newJobInputSchema, presetSchema, queueStateSchema } from './jobs'
 import { datasetPreviewInputSchema, datasetPreviewSchema } from './datasets'
+import { doctorCheckIds, doctorReportSchema } from './doctor'
 import { jobReportSchema } from './report'
 import { setupProgressSchema, systemInfoSchema } from './system'
 
@@ -36,6 +37,10 @@ export const routes = {
   'datasets.preview': { input: datasetPreviewInputSchema, output: datasetPreviewSchema },
   'system.info': { input: z.object({}), output: systemInfoSchema },
   'python.setup': { input: z.object({}), output: setupProgressSchema },
+  /** Examines the Python environment, torch against the GPU and driver, disk space, and runs a CUDA smoke test. */
+  'system.doctor': { input: z.object({}), output: doctorReportSchema },
+  /** Fixes what one doctor check found (reinstalls only that); progress streams as python.setup events. */
+  'system.repair': { input: z.object({ check: z.enum(doctorCheckIds) }), output: setupProgressSchema },
 } as const
 
 export type Routes = typeof routes

@@ -16,6 +16,7 @@ import { createHandlers } from '../../electron/host/handlers'
 import { createHost, type DispatchResult, type Host } from '../../electron/host/host'
 import { JobService } from '../../electron/host/jobs/service'
 import { PythonEnvironment } from '../../electron/host/python/environment'
+import { EnvironmentDoctor } from '../../electron/host/python/doctor'
 import { GpuTelemetry } from '../../electron/host/gpu/telemetry'
 
 const repoDir = resolve(__dirname, '../..')
@@ -56,6 +57,7 @@ describe('handlers', () => {
     const telemetry = new GpuTelemetry()
     const handlers: Handlers = createHandlers({
       ...{ jobs, python, sampleGpu: () => telemetry.sample(), appVersion: 'x', dataDir },
+      doctor: new EnvironmentDoctor({ python, dataDir, pythonRuntimeDir: join(repoDir, 'python-runtime') }),
       pythonRuntimeDir: join(repoDir, 'python-runtime'),
     })
     expect(Object.keys(handlers).sort()).toEqual([...routeNames].sort())

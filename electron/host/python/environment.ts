@@ -17,6 +17,8 @@ import { appError } from '../../shared/errors'
 import type { SetupProgress } from '../../shared/system'
 import { locatePython, probePython, venvDir, venvPython, type PythonInfo, type PythonLocation } from './interpreter'
 import { countRequirements, PipProgress } from './progress'
+import { pinnedVersions, type RepairPlan } from './repair'
+import type { TorchBuild } from './torchBuild'
 
 export type EnvState = SetupProgress['state']
 
@@ -31,6 +33,8 @@ export interface PythonEnvironmentOptions {
   /** The Python that creates the venv; defaults to TUNEDECK_BASE_PYTHON, then python3, then python. */
   basePython?: string
   env?: NodeJS.ProcessEnv
+  /** The torch build for this machine's GPU and driver (torchBuild.ts); the default index when absent. */
+  torchBuild?: () => Promise<TorchBuild>
 }
 
 /** How long a probe's answer is reused. */
@@ -94,13 +98,25 @@ export class PythonEnvironment {
    * Starts the set-up when the venv is missing and returns the progress so
    * far; a second call while one runs returns that one's progress.
    */
-  setup(): SetupProgress {
+  setup(options: { recreate?: boolean } = {}): SetupProgress {
     if (this.running && this.current) return this.current
-    if (existsSync(venvPython(venvDir(this.options.dataDir)))) {
+    if (!options.recreate && existsSync(venvPython(venvDir(this.options.dataDir)))) {
       return { state: 'ready', progress: 1, text: 'The Python environment is already installed.', error: null }
     }
-    this.current = { state: 'installing', progress: 0, text: 'Starting the set-up', error: null }
-    this.running = this.install().finally(() => {
+    return this.start('Starting the set-up', () => this.install())
+  }
+
+  /** Carries out a doctor's repair plan: a new environment, or only the pip installs it lists. */
+  repair(plan: RepairPlan): SetupProgress {
+    if (this.running && this.current) return this.current
+    if (plan.kind === 'none') throw appError('invalid_input', `Repair cannot fix this: ${plan.reason}`)
+    if (plan.kind === 'recreate') return this.setup({ recreate: true })
+    return this.start(`Repairing: ${plan.reason}`, () => this.pipSteps(plan.steps, plan.reason))
+  }
+
+  private start(text: string, work: () => Promise<SetupProgress>): SetupProgress {
+    this.current = { state: 'installing', progress: 0, text, error: null }
+    this.running = work().finally(() => {
       this.running = null
       this.probeCache = null
     })
@@ -154,10 +170,20 @@ export class PythonEnvironment {
       progress.venvReady()
       update(`Installing the packages in ${requirementsFile}`)
       const pipArgs = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--progress-bar', 'off']
+      const build = await this.options.torchBuild?.()
+      const torch = pinnedVersions(requirements).get('torch')
+      if (build?.indexUrl && torch) {
+        // PyPI has no CUDA build for this machine (Windows) or not the one its driver runs.
+        update(`Installing torch ${torch}: ${build.reason}`)
+        await this.run(venvPython(partialDir), [...pipArgs, `torch==${torch}`, '--index-url', build.indexUrl], onLine)
+      }
       await this.run(venvPython(partialDir), [...pipArgs, '-r', requirementsFile], onLine)
-      // A python-env without an interpreter is a broken leftover; the new venv replaces it.
-      if (!existsSync(venvPython(finalDir))) await rm(finalDir, { recursive: true, force: true })
+      // The old environment (broken, or being recreated) is moved aside, then removed once the new one is in place.
+      const oldDir = `${finalDir}.old`
+      await rm(oldDir, { recursive: true, force: true })
+      if (existsSync(finalDir)) await rename(finalDir, oldDir)
       await rename(partialDir, finalDir)
+      await rm(oldDir, { recursive: true, force: true })
       progress.done()
       const done: SetupProgress = { state: 'ready', progress: 1, text: `The Python environment is ready in ${finalDir}`, error: null }
       this.report(done)
@@ -167,6 +193,37 @@ export class PythonEnvironment {
       const detail = tail.length > 0 ? `${message}\n${tail.join('\n')}` : message
       const failed: SetupProgress = { state: 'failed', progress: progress.progress, text: message, error: `${detail}\nThe whole log is in ${logFile}.` }
       void appendFile(logFile, `FAILED: ${message}\n`).catch(() => undefined)
+      this.report(failed)
+      return failed
+    }
+  }
+
+  /** Runs `pip install` with each step's arguments in the existing environment, streaming progress. */
+  private async pipSteps(steps: string[][], reason: string): Promise<SetupProgress> {
+    const python = await this.resolvePython()
+    const logFile = join(this.options.dataDir, 'python-setup.log')
+    let done = 0
+    const report = (text: string): void => this.report({ state: 'installing', progress: Math.min(0.99, (done + 0.5) / steps.length), text, error: null })
+    const tail: string[] = []
+    try {
+      await appendFile(logFile, `Repair started ${new Date().toISOString()}: ${reason}\n`)
+      for (const step of steps) {
+        report(`pip install ${step.join(' ')}`)
+        await this.run(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--progress-bar', 'off', ...step], (line) => {
+          if (!line.trim()) return
+          tail.push(line)
+          if (tail.length > failureLines) tail.shift()
+          void appendFile(logFile, `${line}\n`).catch(() => undefined)
+          report(line)
+        })
+        done += 1
+      }
+      const finished: SetupProgress = { state: 'ready', progress: 1, text: `Repaired: ${reason}`, error: null }
+      this.report(finished)
+      return finished
+    } catch (error) {
+      const message = (error as Error).message
+      const failed: SetupProgress = { state: 'failed', progress: done / steps.length, text: message, error: `${message}\n${tail.join('\n')}\nThe whole log is in ${logFile}.` }
       this.report(failed)
       return failed
     }
