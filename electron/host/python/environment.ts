@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { appendFile, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { appError } from '../../shared/errors'
 import type { SetupProgress } from '../../shared/system'
@@ -42,6 +42,21 @@ const probeCacheMs = 60_000
 
 /** How many lines of pip output a failure message carries. */
 const failureLines = 12
+
+/** How often the bytes written into the environment are counted while pip installs. */
+const installPollMs = 2_000
+
+/** Bytes of the files under `folder` (links not followed; unreadable entries count 0). */
+async function folderBytes(folder: string): Promise<number> {
+  let total = 0
+  const entries = await readdir(folder, { withFileTypes: true }).catch(() => [])
+  for (const entry of entries) {
+    const path = join(folder, entry.name)
+    if (entry.isDirectory()) total += await folderBytes(path)
+    else if (entry.isFile()) total += await lstat(path).then((stats) => stats.size, () => 0)
+  }
+  return total
+}
 
 /** Finds, probes and sets up the trainer's Python. One instance per host. */
 export class PythonEnvironment {
@@ -177,7 +192,18 @@ export class PythonEnvironment {
         update(`Installing torch ${torch}: ${build.reason}`)
         await this.run(venvPython(partialDir), [...pipArgs, `torch==${torch}`, '--index-url', build.indexUrl], onLine)
       }
-      await this.run(venvPython(partialDir), [...pipArgs, '-r', requirementsFile], onLine)
+      // pip prints nothing while it unpacks gigabytes: follow the bytes it writes instead.
+      const baseline = await folderBytes(partialDir)
+      const poll = setInterval(() => {
+        void folderBytes(partialDir).then((bytes) => {
+          if (progress.installedBytes(bytes - baseline)) update(`Installing: ${(bytes / 1e9).toFixed(1)} GB in the environment so far`)
+        })
+      }, installPollMs)
+      try {
+        await this.run(venvPython(partialDir), [...pipArgs, '-r', requirementsFile], onLine)
+      } finally {
+        clearInterval(poll)
+      }
       // The old environment (broken, or being recreated) is moved aside, then removed once the new one is in place.
       const oldDir = `${finalDir}.old`
       await rm(oldDir, { recursive: true, force: true })

@@ -1,4 +1,8 @@
-/** The start page: a one-click self-test and what the machine offers. */
+/**
+ * The start page: a one-click self-test and what the machine offers. Until the trainer's
+ * Python is ready, the main button leads to Set-up instead (a self-test without Python fails
+ * at once).
+ */
 import { useState } from 'react'
 import { errorMessage } from '../api/errors'
 import { useJobsStore } from '../stores/jobs'
@@ -12,6 +16,8 @@ export function HomeView() {
   const open = useNavigationStore((state) => state.open)
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
+  // Unknown until system.info answers: then neither button is the main one yet.
+  const ready = info ? info.python.found && info.envState === 'ready' : null
 
   const selftest = async (): Promise<void> => {
     setBusy(true)
@@ -36,9 +42,21 @@ export function HomeView() {
         <section className="card">
           <h2>Try it in a minute</h2>
           <p className="muted">The self-test trains a tiny model on the CPU for a few steps, to check that Python, torch and the trainer work here.</p>
-          <button className="primary" data-testid="home-selftest" disabled={busy} onClick={() => void selftest()}>
-            {busy ? 'Starting…' : 'Run the self-test'}
-          </button>
+          {ready === false && (
+            <p className="notice" data-testid="home-needs-setup">
+              {info?.envState === 'installing' ? 'The Python environment is being set up; the self-test can run once it is ready.' : 'Training needs its Python environment first: set it up once (about 7.4 GB), then run the self-test.'}
+            </p>
+          )}
+          <div className="action-buttons">
+            {ready === false && (
+              <button className="primary" data-testid="home-setup" onClick={() => open({ name: 'setup' })}>
+                {info?.envState === 'installing' ? 'See the set-up' : 'Set up Python'}
+              </button>
+            )}
+            <button className={ready === false ? undefined : 'primary'} data-testid="home-selftest" disabled={busy || ready === false} onClick={() => void selftest()}>
+              {busy ? 'Starting…' : 'Run the self-test'}
+            </button>
+          </div>
           {error && <p className="error-text">{error}</p>}
         </section>
         <section className="card">

@@ -1,5 +1,6 @@
 /** Python set-up: what system.info found, and a button that creates the environment with pip. */
 import { useEffect, useRef } from 'react'
+import { DoctorPanel } from '../components/DoctorPanel'
 import { ProgressBar } from '../components/ProgressBar'
 import { useSystemStore } from '../stores/system'
 
@@ -53,9 +54,10 @@ export function SetupView() {
           <Row label="Data folder" value={info.dataDir} />
         </section>
       )}
+      <DoctorPanel />
       <section className="card">
         <h2>Set up the environment</h2>
-        <p className="muted">Creates a virtual environment in the data folder and installs the pinned trainer requirements with pip. It needs an internet connection and a few GB of disk.</p>
+        <p className="muted">Creates a virtual environment in the data folder and installs the pinned trainer requirements with pip. It needs an internet connection and about 7.4 GB of disk (PyTorch with CUDA is most of it).</p>
         <button className="primary" data-testid="python-setup" disabled={installing} onClick={() => void startSetup()}>
           {installing ? 'Setting up…' : info?.envState === 'ready' ? 'Set up again' : 'Set up Python environment'}
         </button>
