@@ -1,0 +1,150 @@
+/**
+ * The `tunedeck` command line's grammar: each command with its arguments, flags and help,
+ * and the parser that turns argv into one of them or a UsageError naming the argument.
+ */
+
+/** A mistake on the command line: printed in one line, exit code 2. */
+export class UsageError extends Error {}
+
+type FlagKind = 'value' | 'switch' | 'list'
+
+interface CommandSpec {
+  /** The positional arguments, in order, as the help names them. */
+  arguments: readonly string[]
+  flags: Readonly<Record<string, FlagKind>>
+  summary: string
+  /** Lines under the usage line: what each argument and flag means. */
+  details: readonly string[]
+}
+
+const jobArgument = 'JOB'
+
+export const commands = {
+  start: {
+    arguments: [],
+    flags: { '--model': 'value', '--dataset': 'value', '--preset': 'value', '--config': 'value', '--set': 'list', '--name': 'value', '--follow': 'switch' },
+    summary: 'start a job and print its id (or, with --follow, its terminal until it ends)',
+    details: [
+      '--model PATH|HUB_ID|selftest   the base model: a local folder, a hub id in your cache, or the self-test model',
+      '--dataset PATH                 the training file (not needed for the self-test)',
+      '--preset ID                    settings of a preset (see the app\'s presets)',
+      '--config FILE                  a JSON file of settings keyed as config.json, e.g. {"training": {"epochs": 2}}',
+      '--set KEY=VALUE                one setting, repeatable: --set training.learningRate=1e-4 --set method=dpo',
+      '--name TEXT                    the job\'s name',
+      '--follow                       print the trainer\'s terminal until the job ends; exit as `logs --follow` does',
+    ],
+  },
+  jobs: { arguments: [], flags: {}, summary: 'list the jobs, newest first', details: [] },
+  status: { arguments: [jobArgument], flags: {}, summary: 'one job: status, step, loss, adapter', details: [] },
+  logs: {
+    arguments: [jobArgument],
+    flags: { '--follow': 'switch' },
+    summary: "the trainer's terminal output",
+    details: ['--follow   keep printing until the job ends; exit 0 completed, 1 failed, 3 paused, 4 cancelled'],
+  },
+  metrics: {
+    arguments: [jobArgument],
+    flags: { '--follow': 'switch' },
+    summary: 'every logged step as JSON lines',
+    details: ['--follow   keep printing new steps until the job ends (exit codes as logs --follow)'],
+  },
+  pause: { arguments: [jobArgument], flags: {}, summary: 'pause after the current step, with a checkpoint', details: [] },
+  resume: { arguments: [jobArgument], flags: {}, summary: 'resume a paused, interrupted or failed job from its checkpoint', details: [] },
+  cancel: { arguments: [jobArgument], flags: {}, summary: 'cancel a queued or running job', details: [] },
+  checkpoint: { arguments: [jobArgument, 'NAME'], flags: {}, summary: 'save a named checkpoint of a running job after its current step', details: [] },
+} as const satisfies Record<string, CommandSpec>
+
+export type CommandName = keyof typeof commands
+
+/** Flags every command takes. */
+const globalFlags: Record<string, FlagKind> = { '--data-dir': 'value', '--json': 'switch', '--help': 'switch' }
+
+/** A parsed command line. */
+export interface CommandLine {
+  command: CommandName
+  arguments: string[]
+  /** Values of value flags; `true` for switches; arrays for repeatable flags. */
+  flags: Record<string, string | true | string[]>
+  json: boolean
+  dataDir: string | undefined
+}
+
+export const overview = `Usage: tunedeck COMMAND [arguments] [--json] [--data-dir DIR]
+
+Drives a running Tunedeck (the desktop app or \`npm run serve\`) through the same routes as its window.
+
+Commands:
+${Object.entries(commands)
+  .map(([name, spec]) => `  ${`${name} ${spec.arguments.join(' ')}`.padEnd(22)} ${spec.summary}`)
+  .join('\n')}
+
+Every command: --json prints JSON for scripts, --data-dir DIR (or TUNEDECK_DATA_DIR) names the data folder
+of the Tunedeck to talk to, --help explains the command. Exit codes: 0 done, 1 failed, 2 a usage mistake.`
+
+/** The help of one command. */
+export function commandHelp(name: CommandName): string {
+  const spec: CommandSpec = commands[name]
+  const flags = Object.keys(spec.flags).length > 0 ? ' [flags]' : ''
+  const lines = [`Usage: tunedeck ${name}${spec.arguments.map((argument) => ` ${argument}`).join('')}${flags} [--json] [--data-dir DIR]`, '', `${spec.summary[0]!.toUpperCase()}${spec.summary.slice(1)}.`]
+  if (spec.details.length > 0) lines.push('', ...spec.details.map((line) => `  ${line}`))
+  return lines.join('\n')
+}
+
+function isCommand(name: string): name is CommandName {
+  return Object.hasOwn(commands, name)
+}
+
+/**
+ * Parses argv (without node and the script). Returns the help text to print for --help or no
+ * command, else the command line; throws UsageError for anything it cannot take.
+ */
+export function parseCommandLine(argv: readonly string[]): CommandLine | { help: string } {
+  const first = argv[0]
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    const topic = first === 'help' ? argv[1] : undefined
+    return { help: topic !== undefined && isCommand(topic) ? commandHelp(topic) : overview }
+  }
+  if (!isCommand(first)) throw new UsageError(`Unknown command "${first}": run tunedeck --help for the list.`)
+  const spec: CommandSpec = commands[first]
+  const known: Record<string, FlagKind> = { ...globalFlags, ...spec.flags }
+  const positionals: string[] = []
+  const flags: CommandLine['flags'] = {}
+  for (let index = 1; index < argv.length; index += 1) {
+    const arg = argv[index]!
+    if (arg === '-h') return { help: commandHelp(first) }
+    if (!arg.startsWith('--')) {
+      positionals.push(arg)
+      continue
+    }
+    const equals = arg.indexOf('=')
+    const flag = equals > 0 ? arg.slice(0, equals) : arg
+    const kind = known[flag]
+    if (kind === undefined) throw new UsageError(`tunedeck ${first} has no option ${flag}: run tunedeck ${first} --help.`)
+    if (kind === 'switch') {
+      if (equals > 0) throw new UsageError(`${flag} takes no value.`)
+      flags[flag] = true
+      continue
+    }
+    const value = equals > 0 ? arg.slice(equals + 1) : argv[(index += 1)]
+    if (value === undefined || value === '') throw new UsageError(`${flag} needs a value: run tunedeck ${first} --help.`)
+    if (kind === 'list') flags[flag] = [...((flags[flag] as string[] | undefined) ?? []), value]
+    else flags[flag] = value
+  }
+  if (flags['--help'] === true) return { help: commandHelp(first) }
+  if (positionals.length !== spec.arguments.length) {
+    const wanted = spec.arguments.length === 0 ? 'no arguments' : spec.arguments.join(' ')
+    const missing = spec.arguments[positionals.length]
+    throw new UsageError(
+      positionals.length < spec.arguments.length
+        ? `tunedeck ${first} needs ${missing}: tunedeck ${first} ${spec.arguments.join(' ')}.`
+        : `tunedeck ${first} takes ${wanted}; "${positionals[spec.arguments.length]}" is one too many.`,
+    )
+  }
+  return {
+    command: first,
+    arguments: positionals,
+    flags,
+    json: flags['--json'] === true,
+    dataDir: typeof flags['--data-dir'] === 'string' ? flags['--data-dir'] : undefined,
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * What each `tunedeck` command does over the connection, and the exit code it ends with.
+ * Output goes to `out` (results) and `err` (messages), so tests can read both.
+ */
+import type { Job, JobStatus, MetricPoint } from '../shared/jobs'
+import type { CliClient } from './client'
+import type { CommandLine } from './commands'
+import { startInput, type SettingsSources } from './settings'
+
+export interface Output {
+  out: (text: string) => void
+  err: (text: string) => void
+}
+
+/** How a followed job ended, as the trainer's own exit codes say it. */
+export const endCodes: Partial<Record<JobStatus, number>> = { completed: 0, failed: 1, interrupted: 1, paused: 3, cancelled: 4 }
+
+/** After a job ends, the pty may still deliver its last lines: wait this long for quiet. */
+const settleMs = 1_000
+
+function describe(job: Job): string {
+  const progress = job.totalSteps > 0 ? `step ${job.step}/${job.totalSteps}` : 'not started'
+  const loss = job.loss === null ? '' : `, loss ${job.loss.toPrecision(4)}`
+  const queue = job.queuePosition !== null ? `, #${job.queuePosition} in queue` : ''
+  return `${job.id}  ${job.status}  ${progress}${loss}${queue}  ${job.name}`
+}
+
+function statusLines(job: Job): string {
+  const lines = [
+    `Job ${job.id}: ${job.name}`,
+    `Status: ${job.status}${job.queuePosition !== null ? ` (#${job.queuePosition} in queue)` : ''}`,
+    `Progress: ${job.totalSteps > 0 ? `step ${job.step} of ${job.totalSteps}` : 'not started'}`,
+    `Loss: ${job.loss === null ? '—' : job.loss.toPrecision(4)}`,
+    `Model: ${job.config.model.selftest ? 'the self-test model' : job.config.model.path}`,
+    `Dataset: ${job.config.dataset.path}`,
+  ]
+  if (job.adapterPath) lines.push(`Adapter: ${job.adapterPath}`)
+  if (job.error) lines.push(`Error: ${job.error.message}`)
+  return lines.join('\n')
+}
+
+/** Runs one parsed command; resolves with the exit code. */
+export async function runCommand(client: CliClient, line: CommandLine, io: Output, sources: SettingsSources): Promise<number> {
+  const [jobId = '', name = ''] = line.arguments
+  const print = (value: unknown, text: string): void => io.out(line.json ? JSON.stringify(value, null, 2) : text)
+  switch (line.command) {
+    case 'start': {
+      const job = await client.request('jobs.create', startInput(line.flags, sources) as never)
+      if (line.flags['--follow'] === true) {
+        if (!line.json) io.err(`Started job ${job.id} (${job.name}); following its terminal.`)
+        return await followTerminal(client, job.id, io, false)
+      }
+      print(job, `Started job ${job.id} (${job.name})${job.queuePosition !== null ? `, #${job.queuePosition} in the queue` : ''}.`)
+      return 0
+    }
+    case 'jobs': {
+      const jobs = await client.request('jobs.list', {})
+      print(jobs, jobs.length === 0 ? 'No jobs yet: start one with tunedeck start.' : jobs.map(describe).join('\n'))
+      return 0
+    }
+    case 'status': {
+      const job = await client.request('jobs.get', { jobId })
+      print(job, statusLines(job))
+      return 0
+    }
+    case 'logs':
+      if (line.flags['--follow'] === true) return await followTerminal(client, jobId, io, true)
+      io.out((await client.request('jobs.terminal', { jobId })).text)
+      return 0
+    case 'metrics':
+      return await metrics(client, jobId, io, line.flags['--follow'] === true)
+    case 'pause':
+    case 'resume':
+    case 'cancel': {
+      const job = await client.request(`jobs.${line.command}`, { jobId })
+      print(job, `Job ${job.id} is ${job.status}.`)
+      return 0
+    }
+    case 'checkpoint':
+      await client.request('jobs.checkpoint', { jobId, name })
+      print({ ok: true, jobId, name }, `Job ${jobId} saves checkpoint "${name}" after its current step.`)
+      return 0
+  }
+}
+
+/** Whether a status means the job's process is over (for now). */
+function ended(status: JobStatus): boolean {
+  return endCodes[status] !== undefined
+}
+
+/**
+ * Prints the job's terminal so far (unless `fromStart` is false: a job just started has
+ * none), then every chunk as it arrives, until the job ends; resolves with its end code.
+ */
+async function followTerminal(client: CliClient, jobId: string, io: Output, fromStart: boolean): Promise<number> {
+  let live = false
+  let lastChunk = Date.now()
+  let finalStatus: JobStatus | null = null
+  const stopTerminal = client.on('job.terminal', (chunk) => {
+    if (chunk.jobId !== jobId || !live) return
+    lastChunk = Date.now()
+    io.out(chunk.data)
+  })
+  const stopUpdates = client.on('job.updated', (job) => {
+    if (job.id === jobId && ended(job.status)) finalStatus = job.status
+  })
+  try {
+    // Subscribed first, so nothing after the snapshot is missed; chunks before it are in it.
+    const job = await client.request('jobs.get', { jobId })
+    if (fromStart) io.out((await client.request('jobs.terminal', { jobId })).text)
+    live = true
+    finalStatus ??= ended(job.status) ? job.status : null
+    return await new Promise<number>((resolve) => {
+      const timer = setInterval(() => {
+        if (finalStatus !== null && Date.now() - lastChunk >= settleMs) {
+          clearInterval(timer)
+          resolve(endCodes[finalStatus] ?? 1)
+        }
+      }, 100)
+      client.onClose(() => {
+        clearInterval(timer)
+        io.err('Tunedeck stopped while the job was followed.')
+        resolve(1)
+      })
+    })
+  } finally {
+    stopTerminal()
+    stopUpdates()
+  }
+}
+
+/** Every step as one JSON line; with `follow`, new steps until the job ends. */
+async function metrics(client: CliClient, jobId: string, io: Output, follow: boolean): Promise<number> {
+  let lastStep = 0
+  const printPoints = (points: readonly MetricPoint[]): void => {
+    for (const point of points) {
+      if (point.step <= lastStep) continue
+      lastStep = point.step
+      io.out(`${JSON.stringify(point)}\n`)
+    }
+  }
+  const buffered: MetricPoint[] = []
+  let live = false
+  let finalStatus: JobStatus | null = null
+  const stopMetrics = client.on('job.metrics', (event) => {
+    if (event.jobId !== jobId) return
+    if (live) printPoints(event.points)
+    else buffered.push(...event.points)
+  })
+  const stopUpdates = client.on('job.updated', (job) => {
+    if (job.id === jobId && ended(job.status)) finalStatus = job.status
+  })
+  try {
+    const job = await client.request('jobs.get', { jobId })
+    printPoints(await client.request('jobs.metrics', { jobId }))
+    printPoints(buffered.sort((a, b) => a.step - b.step))
+    live = true
+    if (!follow) return 0
+    finalStatus ??= ended(job.status) ? job.status : null
+    return await new Promise<number>((resolve) => {
+      const timer = setInterval(() => {
+        if (finalStatus === null) return
+        clearInterval(timer)
+        // The last steps' event may trail the status change: one more read catches them.
+        void client.request('jobs.metrics', { jobId }).then(printPoints, () => undefined).then(() => resolve(endCodes[finalStatus!] ?? 1))
+      }, 200)
+    })
+  } finally {
+    stopMetrics()
+    stopUpdates()
+  }
+}
