@@ -1,11 +1,12 @@
 /** What the trainer reported besides the loss: data, memory, out-of-memory retries, warnings, held-out loss, MFU. */
+import type { JobConfig } from '../../../electron/shared/config'
 import { datasetLine, memoryLine, mfuText, oomLine } from '../logic/report'
 import { useMetrics } from '../stores/metrics'
 import { useReport, useReportStore } from '../stores/report'
 import { formatLoss } from '../logic/metrics'
 
 /** Shown once the trainer has said anything about the job. */
-export function JobReportPanel({ jobId, method }: { jobId: string; method: 'sft' | 'dpo' }) {
+export function JobReportPanel({ jobId, method }: { jobId: string; method: JobConfig['method'] }) {
   const report = useReport(jobId)
   const points = useMetrics(jobId)
   const error = useReportStore((state) => state.errors[jobId])
