@@ -16,6 +16,7 @@ import { fieldErrorsOf, type AppError } from '../../electron/shared/errors'
 import { createHost, type DispatchResult, type Host } from '../../electron/host/host'
 import type { Job } from '../../electron/shared/jobs'
 import { python, pythonRuntimeDir, repoRoot, resourcesDir, temporaryDir } from './jobs.harness'
+import { dispatch } from './routes'
 
 const sharedDatasets = path.resolve(repoRoot, '..', 'shared', 'datasets')
 const haveShared = fs.existsSync(path.join(sharedDatasets, 'identity.json'))
@@ -33,7 +34,7 @@ afterAll(async () => {
 })
 
 async function preview(input: Record<string, unknown>): Promise<DatasetPreview> {
-  const result = await host.dispatch('datasets.preview', input)
+  const result = await dispatch(host, 'datasets.preview', input)
   if (!result.ok) throw new Error(`datasets.preview failed: ${JSON.stringify(result.error)}`)
   return result.output as DatasetPreview
 }
@@ -97,11 +98,11 @@ describe('datasets.preview on files the user wrote', () => {
 
   it('refuses a file that does not exist, naming the path field', async () => {
     const missing = path.join(workDir, 'nowhere.jsonl')
-    const error = errorOf(await host.dispatch('datasets.preview', { path: missing }))
+    const error = errorOf(await dispatch(host, 'datasets.preview', { path: missing }))
     expect(error.code).toBe('invalid_input')
     expect(fieldErrorsOf(error).path).toContain(missing)
-    expect(fieldErrorsOf(errorOf(await host.dispatch('datasets.preview', { path: 'x.jsonl', limit: 0 })))).toHaveProperty('limit')
-    const columns = errorOf(await host.dispatch('datasets.preview', { path: missing, columns: { question: 'q' } }))
+    expect(fieldErrorsOf(errorOf(await dispatch(host, 'datasets.preview', { path: 'x.jsonl', limit: 0 })))).toHaveProperty('limit')
+    const columns = errorOf(await dispatch(host, 'datasets.preview', { path: missing, columns: { question: 'q' } }))
     expect(fieldErrorsOf(columns)['columns.question']).toMatch(/not a field Tunedeck reads/)
   })
 })
@@ -122,15 +123,15 @@ describe('a folder written by datasets’ save_to_disk', () => {
   })
 
   it('is accepted as a job’s dataset, and any other folder is refused naming datasetPath', async () => {
-    await host.dispatch('queue.set', { running: false })
-    const created = await host.dispatch('jobs.create', { model: { kind: 'selftest' }, datasetPath: saved, datasetFormat: 'prompt_completion' })
+    await dispatch(host, 'queue.set', { running: false })
+    const created = await dispatch(host, 'jobs.create', { model: { kind: 'selftest' }, datasetPath: saved, datasetFormat: 'prompt_completion' })
     expect(created.ok, JSON.stringify(created)).toBe(true)
     const job = (created as { output: Job }).output
     expect(job.config.dataset).toMatchObject({ path: saved, format: 'prompt_completion' })
-    await host.dispatch('jobs.cancel', { jobId: job.id })
+    await dispatch(host, 'jobs.cancel', { jobId: job.id })
 
-    const refused = errorOf(await host.dispatch('jobs.create', { model: { kind: 'selftest' }, datasetPath: plainFolder }))
+    const refused = errorOf(await dispatch(host, 'jobs.create', { model: { kind: 'selftest' }, datasetPath: plainFolder }))
     expect(fieldErrorsOf(refused).datasetPath).toMatch(/is a folder but not a dataset saved with save_to_disk/)
-    await host.dispatch('queue.set', { running: true })
+    await dispatch(host, 'queue.set', { running: true })
   })
 })

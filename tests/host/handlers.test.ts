@@ -18,6 +18,7 @@ import { JobService } from '../../electron/host/jobs/service'
 import { PythonEnvironment } from '../../electron/host/python/environment'
 import { EnvironmentDoctor } from '../../electron/host/python/doctor'
 import { GpuTelemetry } from '../../electron/host/gpu/telemetry'
+import { dispatch } from './routes'
 
 const repoDir = resolve(__dirname, '../..')
 const workDir = mkdtempSync(join(tmpdir(), 'tunedeck-handlers-'))
@@ -66,30 +67,30 @@ describe('handlers', () => {
   })
 
   it('rejects an unknown route with invalid_input that names it', async () => {
-    const error = errorOf(await host.dispatch('jobs.explode', {}))
+    const error = errorOf(await dispatch(host, 'jobs.explode', {}))
     expect(error.code).toBe('invalid_input')
     expect(error.message).toContain('jobs.explode')
     // Prototype keys are not routes either.
-    expect(errorOf(await host.dispatch('constructor', {})).code).toBe('invalid_input')
+    expect(errorOf(await dispatch(host, 'constructor', {})).code).toBe('invalid_input')
   })
 
   it('rejects malformed input with invalid_input naming the field', async () => {
-    const missing = errorOf(await host.dispatch('jobs.get', {}))
+    const missing = errorOf(await dispatch(host, 'jobs.get', {}))
     expect(missing.code).toBe('invalid_input')
     expect(missing.message).toMatch(/^Invalid input for jobs\.get: jobId: /)
     expect(Object.keys(fieldErrorsOf(missing))).toEqual(['jobId'])
 
-    const nested = errorOf(await host.dispatch('jobs.create', { model: { kind: 'selftest' }, lora: { rank: 0, alpha: 16 } }))
+    const nested = errorOf(await dispatch(host, 'jobs.create', { model: { kind: 'selftest' }, lora: { rank: 0, alpha: 16 } }))
     expect(nested.code).toBe('invalid_input')
     expect(nested.message).toContain('lora.rank')
     expect(fieldErrorsOf(nested)).toHaveProperty(['lora.rank'])
 
-    const queue = errorOf(await host.dispatch('queue.set', { concurrency: 0 }))
+    const queue = errorOf(await dispatch(host, 'queue.set', { concurrency: 0 }))
     expect(fieldErrorsOf(queue)).toHaveProperty('concurrency')
   })
 
   it("passes the engine's own errors through with their code and message", async () => {
-    const error = errorOf(await host.dispatch('jobs.get', { jobId: 'nope' }))
+    const error = errorOf(await dispatch(host, 'jobs.get', { jobId: 'nope' }))
     expect(error.code).toBe('not_found')
     expect(error.message).toContain('nope')
     // The result crosses process boundaries as JSON: nothing may be lost in the trip.
@@ -97,29 +98,29 @@ describe('handlers', () => {
   })
 
   it('answers routes with outputs that match their schemas', async () => {
-    const queue = await host.dispatch('queue.get', {})
+    const queue = await dispatch(host, 'queue.get', {})
     expect(queue).toEqual({ ok: true, output: { running: true, concurrency: 1 } })
-    const list = await host.dispatch('jobs.list', undefined)
+    const list = await dispatch(host, 'jobs.list', undefined)
     expect(list).toEqual({ ok: true, output: [] })
   })
 })
 
 describe('jobs.create with the form’s Advanced settings and presets', () => {
   async function create(input: Record<string, unknown>): Promise<Job> {
-    const result = await host.dispatch('jobs.create', { model: { kind: 'selftest' }, ...input })
+    const result = await dispatch(host, 'jobs.create', { model: { kind: 'selftest' }, ...input })
     if (!result.ok) throw new Error(`jobs.create failed: ${JSON.stringify(result.error)}`)
     const job = result.output as Job
     // Only the config is under test: the queue is stopped, so cancel before anything runs.
-    expect((await host.dispatch('jobs.cancel', { jobId: job.id })).ok).toBe(true)
+    expect((await dispatch(host, 'jobs.cancel', { jobId: job.id })).ok).toBe(true)
     return job
   }
 
   beforeAll(async () => {
-    await host.dispatch('queue.set', { running: false })
+    await dispatch(host, 'queue.set', { running: false })
   })
 
   afterAll(async () => {
-    await host.dispatch('queue.set', { running: true })
+    await dispatch(host, 'queue.set', { running: true })
   })
 
   it('writes every Advanced setting into config.json under its config name', async () => {
@@ -167,9 +168,9 @@ describe('jobs.create with the form’s Advanced settings and presets', () => {
   })
 
   it('refuses an unknown column-mapping field and a bad target module, naming the field', async () => {
-    const columns = errorOf(await host.dispatch('jobs.create', { model: { kind: 'selftest' }, columns: { answer: 'output' } }))
+    const columns = errorOf(await dispatch(host, 'jobs.create', { model: { kind: 'selftest' }, columns: { answer: 'output' } }))
     expect(fieldErrorsOf(columns)['columns.answer']).toMatch(/"answer" is not a field Tunedeck reads; map one of instruction, input, output/)
-    const modules = errorOf(await host.dispatch('jobs.create', { model: { kind: 'selftest' }, targetModules: ['q_proj', ''] }))
+    const modules = errorOf(await dispatch(host, 'jobs.create', { model: { kind: 'selftest' }, targetModules: ['q_proj', ''] }))
     expect(Object.keys(fieldErrorsOf(modules))).toEqual(['targetModules.1'])
   })
 })

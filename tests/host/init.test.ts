@@ -15,6 +15,7 @@ import type { Checkpoint, Job, MetricPoint, NewJobInput } from '../../electron/s
 import { selftestModelPath, writeConfigFile } from '../../electron/host/jobs/config'
 import { createHost, type DispatchResult, type Host } from '../../electron/host/host'
 import { pythonRuntimeDir, resourcesDir, temporaryDir } from './jobs.harness'
+import { dispatch } from './routes'
 
 const workDir = temporaryDir('tunedeck-init-')
 const dataDir = path.join(workDir, 'data')
@@ -25,7 +26,7 @@ let sourceLosses: MetricPoint[] = []
 const selftest = { model: { kind: 'selftest' as const }, epochs: 1 }
 
 async function call<T>(route: string, input: unknown): Promise<T> {
-  const result = await host.dispatch(route, input)
+  const result = await dispatch(host, route, input)
   if (!result.ok) throw new Error(`${route} failed: ${JSON.stringify(result.error)}`)
   return result.output as T
 }
@@ -93,12 +94,12 @@ describe('a new job from another job’s checkpoint', () => {
 
   it('refuses a LoRA rank or a model other than the checkpoint’s, saying what it has', async () => {
     const initFrom = { jobId: source.id, checkpoint: 'step-6' }
-    const rank = errorOf(await host.dispatch('jobs.create', { ...selftest, initFrom, lora: { rank: 8, alpha: 16 } }))
+    const rank = errorOf(await dispatch(host, 'jobs.create', { ...selftest, initFrom, lora: { rank: 8, alpha: 16 } }))
     expect(rank.code).toBe('invalid_input')
     expect(fieldErrorsOf(rank)['lora.rank']).toMatch(/has LoRA rank 16, not 8: set the rank to 16/)
     const otherModel = path.join(workDir, 'other-model')
     fs.mkdirSync(otherModel, { recursive: true })
-    const model = errorOf(await host.dispatch('jobs.create', { ...selftest, model: { kind: 'path', path: otherModel }, datasetPath: path.join(resourcesDir, 'selftest', 'dataset.jsonl'), initFrom }))
+    const model = errorOf(await dispatch(host, 'jobs.create', { ...selftest, model: { kind: 'path', path: otherModel }, datasetPath: path.join(resourcesDir, 'selftest', 'dataset.jsonl'), initFrom }))
     expect(fieldErrorsOf(model)['model.path']).toContain(`was trained on ${selftestModelPath(dataDir)}`)
   })
 
@@ -106,20 +107,20 @@ describe('a new job from another job’s checkpoint', () => {
     const broken = path.join(dataDir, 'jobs', source.id, 'checkpoints', 'half')
     fs.mkdirSync(broken, { recursive: true })
     fs.writeFileSync(path.join(broken, 'state.json'), JSON.stringify({ complete: false, step: 3 }))
-    const half = errorOf(await host.dispatch('jobs.create', { ...selftest, initFrom: { jobId: source.id, checkpoint: 'half' } }))
+    const half = errorOf(await dispatch(host, 'jobs.create', { ...selftest, initFrom: { jobId: source.id, checkpoint: 'half' } }))
     expect(fieldErrorsOf(half).initFrom).toMatch(/"half" .* is not a whole checkpoint/)
-    const gone = errorOf(await host.dispatch('jobs.create', { ...selftest, initFrom: { jobId: source.id, checkpoint: 'step-99' } }))
+    const gone = errorOf(await dispatch(host, 'jobs.create', { ...selftest, initFrom: { jobId: source.id, checkpoint: 'step-99' } }))
     expect(fieldErrorsOf(gone).initFrom).toMatch(/"step-99" .* does not exist/)
-    const noJob = errorOf(await host.dispatch('jobs.create', { ...selftest, initFrom: { jobId: 'nojob', checkpoint: 'step-6' } }))
+    const noJob = errorOf(await dispatch(host, 'jobs.create', { ...selftest, initFrom: { jobId: 'nojob', checkpoint: 'step-6' } }))
     expect(fieldErrorsOf(noJob).initFrom).toMatch(/no job with id nojob/)
-    const sneaky = errorOf(await host.dispatch('jobs.create', { ...selftest, initFrom: { jobId: '..', checkpoint: 'step-6' } }))
+    const sneaky = errorOf(await dispatch(host, 'jobs.create', { ...selftest, initFrom: { jobId: '..', checkpoint: 'step-6' } }))
     expect(fieldErrorsOf(sneaky)).toHaveProperty('initFrom')
   })
 
   it('keeps a checkpoint that a queued job starts from', async () => {
     await call('queue.set', { running: false })
     const waiting = await call<Job>('jobs.create', { ...selftest, initFrom: { jobId: source.id, checkpoint: 'step-6' } })
-    const refused = errorOf(await host.dispatch('jobs.delete_checkpoint', { jobId: source.id, name: 'step-6' }))
+    const refused = errorOf(await dispatch(host, 'jobs.delete_checkpoint', { jobId: source.id, name: 'step-6' }))
     expect(refused).toMatchObject({ code: 'conflict', message: expect.stringContaining('starts from checkpoint "step-6"') })
     await call('jobs.cancel', { jobId: waiting.id })
     await call('jobs.delete_checkpoint', { jobId: source.id, name: 'step-6' })

@@ -1,7 +1,9 @@
 /**
  * Shared set-up for the host's job-engine tests: a temporary data directory,
- * a real JobService over a real SQLite file, and helpers that wait for what
- * a user would see (a status, an event).
+ * a real JobService over a real SQLite file, its routes through the host's
+ * own handler map (every output checked against the route's schema, see
+ * routes.ts), and helpers that wait for what a user would see (a status, an
+ * event).
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -10,8 +12,14 @@ import { fileURLToPath } from 'node:url'
 import { appError } from '../../electron/shared/errors'
 import type { EventName, EventPayload } from '../../electron/shared/events'
 import type { Job, JobStatus } from '../../electron/shared/jobs'
+import type { RouteInput, RouteName, RouteOutput } from '../../electron/shared/routes'
+import { GpuTelemetry } from '../../electron/host/gpu/telemetry'
+import { createHandlers } from '../../electron/host/handlers'
 import { JobService, type JobServiceOptions } from '../../electron/host/jobs/service'
+import { EnvironmentDoctor } from '../../electron/host/python/doctor'
+import { PythonEnvironment } from '../../electron/host/python/environment'
 import type { TrainerCommand } from '../../electron/host/trainer/process'
+import { handlerDispatcher, request, type Dispatcher } from './routes'
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 export const pythonRuntimeDir = path.join(repoRoot, 'python-runtime')
@@ -33,7 +41,9 @@ export function temporaryDir(prefix = 'tunedeck-host-'): string {
 /** A JobService over a data directory, recording every event it emits. */
 export class Harness {
   readonly emitted: Emitted[] = []
+  /** The engine itself, for what no route does: start() and shutdown(). */
   readonly service: JobService
+  private readonly routes: Dispatcher
 
   constructor(
     readonly dataDir: string,
@@ -50,6 +60,23 @@ export class Harness {
       emit: <E extends EventName>(event: E, payload: EventPayload<E>) => this.emitted.push({ event, payload }),
       ...options,
     })
+    const telemetry = new GpuTelemetry()
+    const environment = new PythonEnvironment({ dataDir, pythonRuntimeDir, emit: () => undefined })
+    const handlers = createHandlers({
+      jobs: this.service,
+      python: environment,
+      doctor: new EnvironmentDoctor({ python: environment, dataDir, pythonRuntimeDir }),
+      sampleGpu: () => telemetry.sample(),
+      appVersion: '0.1.0-test',
+      dataDir,
+      pythonRuntimeDir,
+    })
+    this.routes = handlerDispatcher(handlers)
+  }
+
+  /** Calls a route as the renderer would; its output is checked against the route's schema, an error is thrown as a RouteError. */
+  request<R extends RouteName>(route: R, input: RouteInput<R>): Promise<RouteOutput<R>> {
+    return request(this.routes, route, input)
   }
 
   /** Payloads of one event kind, in order. */
@@ -73,9 +100,9 @@ export class Harness {
   /** Waits until the job is in one of `statuses` and returns it. */
   async waitForStatus(jobId: string, statuses: JobStatus | JobStatus[], timeoutMs = 60_000): Promise<Job> {
     const wanted = Array.isArray(statuses) ? statuses : [statuses]
-    let job = this.service.get(jobId)
-    await waitFor(() => {
-      job = this.service.get(jobId)
+    let job = await this.request('jobs.get', { jobId })
+    await waitFor(async () => {
+      job = await this.request('jobs.get', { jobId })
       return wanted.includes(job.status)
     }, timeoutMs, () => `job ${jobId} to be ${wanted.join(' or ')}, it is ${job.status}: ${JSON.stringify(job.error)}`)
     return job
@@ -83,9 +110,9 @@ export class Harness {
 }
 
 /** Polls `condition` every 50 ms until it holds, or fails with `what`. */
-export async function waitFor(condition: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
@@ -105,6 +132,20 @@ export function processAlive(pid: number): boolean {
   } catch {
     return false
   }
+}
+
+/** The processes whose working folder is `dir` (a trainer runs in its job's folder), as `ps` would list them. */
+export function processesIn(dir: string): number[] {
+  const found: number[] = []
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (fs.realpathSync(`/proc/${entry}/cwd`) === fs.realpathSync(dir) && processAlive(Number(entry))) found.push(Number(entry))
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return found
 }
 
 /** The bundled self-test dataset. */

@@ -40,7 +40,7 @@ function expectSameLosses(points: MetricPoint[]): void {
 
 describe('job engine with the real trainer', () => {
   it('runs the self-test to completed with metrics, adapter and terminal output', async () => {
-    const created = h.service.create(selftest)
+    const created = await h.request('jobs.create', selftest)
     const job = await h.waitForStatus(created.id, ['completed', 'failed', 'cancelled'], 120_000)
     expect(job.error).toBeNull()
     expect(job.status).toBe('completed')
@@ -58,20 +58,20 @@ describe('job engine with the real trainer', () => {
     expect(h.payloads('job.terminal').some((chunk) => chunk.jobId === created.id && chunk.data.length > 0)).toBe(true)
     expect(h.statuses(created.id)).toEqual(['queued', 'starting', 'running', 'completed'])
     // What the job page shows besides the curve, from the trainer's dataset and memory events.
-    const report = h.service.report(created.id)
+    const report = await h.request('jobs.report', { jobId: created.id })
     expect(report.dataset).toMatchObject({ format: 'alpaca', examples: 96, skipped: 0 })
     expect(report.memory?.estimatedMb).toBeGreaterThan(0)
     expect(report.memory?.fits).toBeNull() // no GPU to compare with
-    expect(h.service.metrics(created.id).every((point) => point.mfu === null)).toBe(true) // no known GPU, no MFU
+    expect((await h.request('jobs.metrics', { jobId: created.id })).every((point) => point.mfu === null)).toBe(true) // no known GPU, no MFU
     expect(h.payloads('job.report').some((payload) => payload.jobId === created.id && payload.dataset !== null)).toBe(true)
   })
 
   it('fails a job whose model folder does not exist, naming model.path', async () => {
-    h.service.setQueue({ running: false })
-    const created = h.service.create(selftest)
+    await h.request('queue.set', { running: false })
+    const created = await h.request('jobs.create', selftest)
     // Bypass create()'s own check, as a model deleted after queueing would.
     writeConfigFile(h.jobDir(created.id), { ...created.config, model: { ...created.config.model, path: path.join(dataDir, 'deleted-model'), selftest: false } })
-    h.service.setQueue({ running: true })
+    await h.request('queue.set', { running: true })
     const job = await h.waitForStatus(created.id, ['completed', 'failed'], 60_000)
     expect(job.status).toBe('failed')
     expect(job.error).toMatchObject({ field: 'model.path', message: expect.stringContaining('deleted-model') })
@@ -81,49 +81,49 @@ describe('job engine with the real trainer', () => {
     const rows = fs.readFileSync(selftestDataset(), 'utf8').split('\n').filter(Boolean)
     const badFile = path.join(dataDir, 'bad.jsonl')
     fs.writeFileSync(badFile, [...rows.slice(0, 4), '{"instruction": 5, "output": "x"}', ...rows.slice(4, 10)].join('\n') + '\n')
-    const job = await h.waitForStatus(h.service.create({ ...selftest, datasetPath: badFile }).id, ['completed', 'failed'], 60_000)
+    const job = await h.waitForStatus((await h.request('jobs.create', { ...selftest, datasetPath: badFile })).id, ['completed', 'failed'], 60_000)
     expect(job.status).toBe('failed')
     expect(job.error?.field).toBe('dataset.path')
     expect(job.error?.message).toContain('bad.jsonl line 5')
   })
 
   it('cancels a running trainer, which stops by itself well before the kill', async () => {
-    const created = h.service.create(selftest)
-    await waitFor(() => h.service.get(created.id).step >= 1, 60_000, () => 'the first step')
+    const created = await h.request('jobs.create', selftest)
+    await waitFor(async () => (await h.request('jobs.get', { jobId: created.id })).step >= 1, 60_000, () => 'the first step')
     const cancelledAt = Date.now()
-    h.service.cancel(created.id)
+    await h.request('jobs.cancel', { jobId: created.id })
     const job = await h.waitForStatus(created.id, ['cancelled', 'completed', 'failed'], 15_000)
     expect(job.status).toBe('cancelled')
     expect(Date.now() - cancelledAt).toBeLessThan(3000)
-    expect(h.service.terminal(created.id)).not.toContain('expected code')
+    expect((await h.request('jobs.terminal', { jobId: created.id })).text).not.toContain('expected code')
   })
 
   it('pauses and resumes through the pty with the same id and the same losses as an uninterrupted run', async () => {
-    const created = h.service.create(selftest)
-    await waitFor(() => h.service.get(created.id).step >= 2, 60_000, () => 'two steps')
-    h.service.checkpoint(created.id, 'before-pause')
-    await waitFor(() => h.service.checkpoints(created.id).length > 0, 30_000, () => 'the named checkpoint')
-    expect(h.service.pause(created.id).status).toBe('pausing')
+    const created = await h.request('jobs.create', selftest)
+    await waitFor(async () => (await h.request('jobs.get', { jobId: created.id })).step >= 2, 60_000, () => 'two steps')
+    await h.request('jobs.checkpoint', { jobId: created.id, name: 'before-pause' })
+    await waitFor(async () => (await h.request('jobs.checkpoints', { jobId: created.id })).length > 0, 30_000, () => 'the named checkpoint')
+    expect((await h.request('jobs.pause', { jobId: created.id })).status).toBe('pausing')
     const paused = await h.waitForStatus(created.id, ['paused', 'completed', 'failed'], 60_000)
     expect(paused.status).toBe('paused')
     expect(paused.step).toBeLessThan(reference.length)
-    const resumed = h.service.resume(created.id)
+    const resumed = await h.request('jobs.resume', { jobId: created.id })
     expect(resumed).toMatchObject({ id: created.id, status: 'queued', queuePosition: 1 })
     expect(resumed.config.resumeFrom).toBe(`pause-${paused.step}`)
-    expect(h.service.checkpoints(created.id).map((checkpoint) => [checkpoint.name, checkpoint.kind])).toEqual([
+    expect((await h.request('jobs.checkpoints', { jobId: created.id })).map((checkpoint) => [checkpoint.name, checkpoint.kind])).toEqual([
       ['before-pause', 'named'],
       [`pause-${paused.step}`, 'pause'],
     ])
     const job = await h.waitForStatus(created.id, ['completed', 'failed'], 120_000)
     expect(job.status).toBe('completed')
-    expectSameLosses(h.service.metrics(created.id))
+    expectSameLosses(await h.request('jobs.metrics', { jobId: created.id }))
     const seen = h.statuses(created.id).filter((status) => status !== 'starting')
     expect(seen).toEqual(['queued', 'running', 'pausing', 'paused', 'queued', 'running', 'completed'])
   })
 
   it('recovers a job whose host died mid-run, stopping its orphaned trainer, and resumes it to completion', async () => {
-    h.service.setQueue({ running: false })
-    const created = h.service.create(selftest)
+    await h.request('queue.set', { running: false })
+    const created = await h.request('jobs.create', selftest)
     await h.service.shutdown()
 
     // What a crashed host leaves: the job marked running and its trainer still going, unsupervised.
@@ -138,7 +138,8 @@ describe('job engine with the real trainer', () => {
     })
     const pid = orphan.pid as number
     const store = Store.open(dataDir)
-    store.jobs.update(created.id, { config, status: 'running', queuePosition: null, startedAt: Date.now(), pid, pidStartTime: processStartTime(pid) })
+    store.jobs.update(created.id, { status: 'starting', queuePosition: null })
+    store.jobs.update(created.id, { config, status: 'running', startedAt: Date.now(), pid, pidStartTime: processStartTime(pid) })
     store.close()
     const eventsFile = path.join(jobDir, 'events.jsonl')
     const steps = () => readEvents(eventsFile, 0, () => undefined).events.filter((event) => event.type === 'step')
@@ -147,18 +148,18 @@ describe('job engine with the real trainer', () => {
     h = new Harness(dataDir)
     await h.service.start()
     expect(processAlive(pid)).toBe(false)
-    const job = h.service.get(created.id)
+    const job = await h.request('jobs.get', { jobId: created.id })
     expect(job.status).toBe('interrupted')
     const fromFile = steps().map((event) => event.step)
     expect(fromFile.length).toBeGreaterThanOrEqual(5)
-    expect(h.service.metrics(created.id).map((point) => point.step)).toEqual(fromFile)
+    expect((await h.request('jobs.metrics', { jobId: created.id })).map((point) => point.step)).toEqual(fromFile)
     expect(job.step).toBe(fromFile[fromFile.length - 1])
 
-    h.service.setQueue({ running: true })
-    const resumed = h.service.resume(created.id)
+    await h.request('queue.set', { running: true })
+    const resumed = await h.request('jobs.resume', { jobId: created.id })
     expect(resumed.config.resumeFrom).toMatch(/^step-(3|6|9)$/)
     const done = await h.waitForStatus(created.id, ['completed', 'failed'], 120_000)
     expect(done.status).toBe('completed')
-    expectSameLosses(h.service.metrics(created.id))
+    expectSameLosses(await h.request('jobs.metrics', { jobId: created.id }))
   })
 })

@@ -16,6 +16,7 @@ import { WebSocket } from 'ws'
 import type { WireFromHost } from '../../electron/shared/api'
 import type { Checkpoint, Job, MetricPoint } from '../../electron/shared/jobs'
 import { trainerPython } from './trainerPython'
+import { checked } from './routes'
 
 const ciPython = trainerPython()
 const repoDir = resolve(__dirname, '../..')
@@ -100,7 +101,7 @@ async function startServe(): Promise<Serve> {
         pending.set(id, (message) => {
           pending.delete(id)
           if (message.kind !== 'response') return
-          if (message.ok) done(message.output as T)
+          if (message.ok) done(checked(route, message).output as T)
           else fail(new Error(`${route}: ${message.error.code}: ${message.error.message}`))
         })
         ws.send(JSON.stringify({ kind: 'request', id, route, input }))

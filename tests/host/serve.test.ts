@@ -15,6 +15,7 @@ import { systemInfoSchema } from '../../electron/shared/system'
 import { createHost, type Host } from '../../electron/host/host'
 import { startServer, type RunningServer } from '../../electron/host/transport/server'
 import { trainerPython } from './trainerPython'
+import { checked } from './routes'
 
 const ciPython = trainerPython()
 const repoDir = resolve(__dirname, '../..')
@@ -71,14 +72,14 @@ function connect(query: string, headers: Record<string, string> = {}): Promise<W
   })
 }
 
-/** Sends one request and waits for the response with its id. */
+/** Sends one request and waits for the response with its id; an ok output is checked against the route's schema. */
 function call(ws: WebSocket, route: string, input: unknown, id: number): Promise<WireResponse> {
   return new Promise((done) => {
     const onMessage = (data: Buffer): void => {
       const message = JSON.parse(data.toString()) as WireFromHost
       if (message.kind === 'response' && message.id === id) {
         ws.off('message', onMessage)
-        done(message)
+        done(checked(route, message))
       }
     }
     ws.on('message', onMessage)

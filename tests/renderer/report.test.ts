@@ -10,7 +10,7 @@ describe('the job report lines', () => {
     expect(datasetLine({ format: 'alpaca', examples: 1, skipped: 0, truncated: 0, validationExamples: 0, packedRows: null })).toBe('Read as Alpaca: 1 example.')
   })
 
-  it('warns when the estimate is above the free GPU memory, and says so plainly without a GPU', () => {
+  it('warns when the estimate is above the free GPU memory, and without a GPU says it trains on the CPU', () => {
     const tight = memoryLine({ estimatedMb: 14336, freeMb: 10240, fits: false, detail: {} })
     expect(tight.warning).toBe(true)
     expect(tight.text).toContain('Needs about 14.0 GB but the GPU has 10.0 GB free')
@@ -18,7 +18,11 @@ describe('the job report lines', () => {
       text: 'Needs about 2.0 GB of the 20.0 GB free on the GPU.',
       warning: false,
     })
-    expect(memoryLine({ estimatedMb: 3.2, freeMb: null, fits: null, detail: {} }).text).toBe('Needs about 3 MB of GPU memory (no GPU here to compare with).')
+    // No CUDA device: the estimate is what training on the CPU needs here, never shown as a GPU requirement.
+    const cpu = memoryLine({ estimatedMb: 3.2, freeMb: null, fits: null, detail: {} })
+    expect(cpu).toEqual({ text: 'Training on the CPU (no GPU here): needs about 3 MB of memory.', warning: false })
+    expect(cpu.text).not.toMatch(/GPU memory/)
+    expect(memoryLine({ estimatedMb: 20480, freeMb: null, fits: null, detail: {} }).text).toBe('Training on the CPU (no GPU here): needs about 20.0 GB of memory.')
   })
 
   it('describes an out-of-memory retry and the MFU with how it is counted', () => {
@@ -28,6 +32,7 @@ describe('the job report lines', () => {
     expect(oomLine({ step: 2, batchSize: 1, maxSeqLength: 512, retry: false, newBatchSize: null, newGradientAccumulation: null, time: 0 })).toContain('not retried')
     expect(mfuText(0.3821)).toEqual({ value: '38.2%', note: expect.stringContaining('4N FLOPs per token') })
     expect(mfuText(0.3, 'dpo').note).toContain('6N FLOPs per token')
+    expect(mfuText(0.3, 'kto').note).toContain('6N FLOPs per token')
     expect(mfuText(null).value).toBe('—')
   })
 })

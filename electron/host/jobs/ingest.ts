@@ -36,19 +36,41 @@ const isFinal = (type: string): type is FinalEventType => (finalEventTypes as re
 /** Seconds (the protocol's time) to the ms every host time uses. */
 const toMs = (seconds: number): number => Math.round(seconds * 1000)
 
+/** How the host is treating the job while it ingests. */
+export interface IngestOptions {
+  /**
+   * The user asked to cancel the job: a final event other than completed
+   * (paused, failed) ends it cancelled, whatever else the trainer did on
+   * its way out.
+   */
+  cancelling?: boolean
+}
+
 /**
  * Applies `events` read from jobs/<id>/events.jsonl up to `offset`, in one
  * transaction. Final events only move a job that is still live: once the
  * host has ended a job (cancelled, failed by the watchdog) a late line
  * cannot reopen it.
  */
-export function ingestEvents(store: Store, jobId: string, jobDir: string, events: readonly TrainerEvent[], offset: number): IngestResult {
+export function ingestEvents(
+  store: Store,
+  jobId: string,
+  jobDir: string,
+  events: readonly TrainerEvent[],
+  offset: number,
+  options: IngestOptions = {},
+): IngestResult {
   return store.transaction(() => {
     const before = store.jobs.get(jobId)
     if (before === undefined) throw new Error(`events for unknown job ${jobId}`)
     const patch: Partial<JobRecord> = {}
     const current = (): JobRecord => ({ ...before, ...patch })
     const points: MetricPoint[] = []
+    // A job the user is cancelling ends cancelled unless the trainer completed it.
+    const ending = (outcome: Partial<JobRecord>): Partial<JobRecord> =>
+      options.cancelling && outcome.status !== 'completed'
+        ? { status: 'cancelled', step: outcome.step ?? current().step, error: null, finishedAt: outcome.finishedAt ?? Date.now() }
+        : outcome
     let final: TrainerEvent | null = null
     let reportChanged = false
     for (const event of events) {
@@ -90,17 +112,17 @@ export function ingestEvents(store: Store, jobId: string, jobDir: string, events
           })
           break
         case 'completed':
-          if (live) Object.assign(patch, completion(jobDir, event.adapterPath, event.step, toMs(event.time)))
+          if (live) Object.assign(patch, ending(completion(jobDir, event.adapterPath, event.step, toMs(event.time))))
           break
         case 'paused':
-          if (live) Object.assign(patch, { status: 'paused', step: event.step, pausedCheckpoint: event.checkpoint })
+          if (live) Object.assign(patch, ending({ status: 'paused', step: event.step, pausedCheckpoint: event.checkpoint }))
           break
         case 'cancelled':
           if (live) Object.assign(patch, { status: 'cancelled', step: event.step, finishedAt: toMs(event.time) })
           break
         case 'failed': {
           const error: JobError = { message: event.error, traceback: event.traceback, field: event.field ?? null }
-          if (live) Object.assign(patch, { status: 'failed', error, finishedAt: toMs(event.time) })
+          if (live) Object.assign(patch, ending({ status: 'failed', error, finishedAt: toMs(event.time) }))
           break
         }
         case 'dataset':

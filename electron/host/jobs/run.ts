@@ -135,7 +135,8 @@ export class JobRun {
   private ingest(events: TrainerEvent[], offset: number): void {
     if (this.detached) return
     this.lastLineAt = Date.now()
-    const result = ingestEvents(this.options.store, this.options.jobId, this.options.jobDir, events, offset)
+    const cancelling = this.stopReason === 'cancel'
+    const result = ingestEvents(this.options.store, this.options.jobId, this.options.jobDir, events, offset, { cancelling })
     if (result.final !== null) this.finalEvent = result.final
     if (result.points.length > 0) this.options.emit('job.metrics', { jobId: this.options.jobId, points: result.points })
     if (result.changed) this.options.emit('job.updated', toJob(result.record))
@@ -163,8 +164,9 @@ export class JobRun {
       if (exit.signal !== null || exit.exitCode !== expected) {
         this.print(note(`the trainer reported ${final.type} but ${how} (expected code ${expected})`))
       }
-      // The user asked to cancel: whatever else the trainer did on the way out, unless it finished.
-      if (this.stopReason === 'cancel' && record.status !== 'completed' && record.status !== 'cancelled') {
+      // The user asked to cancel after the trainer had paused: the pause is dropped. A job that
+      // completed or failed before the request keeps its result (the table has no way back).
+      if (this.stopReason === 'cancel' && record.status === 'paused') {
         Object.assign(patch, { status: 'cancelled', finishedAt: now, error: null })
       }
     }

@@ -17,6 +17,7 @@ import {
   type Preset,
   type QueueState,
 } from '../../shared/jobs'
+import { canDo, transitionProblem, type JobAction } from '../../shared/jobStates'
 import { Store, toJob, type JobRecord } from '../store'
 import type { TrainerCommand } from '../trainer/process'
 import { TerminalLog } from '../trainer/terminal'
@@ -63,6 +64,17 @@ function newJobId(): string {
   return lastIdTime.toString(36).padStart(9, '0') + random
 }
 
+/** The status each of the user's actions moves a job to. */
+const actionTargets: Record<JobAction, Job['status']> = { pause: 'pausing', resume: 'queued', cancel: 'cancelled' }
+
+/** The conflict for an action the job's state does not allow; it names both states. */
+function refusal(record: JobRecord, action: JobAction, hint: string): AppError {
+  const to = actionTargets[action]
+  const problem = transitionProblem(record.status, to)
+  const detail = problem === undefined ? '' : ` (${problem})`
+  return appError('conflict', `${describeJob(record)}; ${hint}${detail}`, { status: record.status, to })
+}
+
 /** The job engine behind the routes. Call start() once before use and shutdown() on exit. */
 export class JobService {
   private readonly store: Store
@@ -104,7 +116,7 @@ export class JobService {
       for (const [id, run] of this.runs) {
         run.shutdown()
         const record = this.record(id)
-        if (record.status === 'running' || record.status === 'starting') {
+        if (canDo('pause', record.status)) {
           run.pause()
           this.update(id, { status: 'pausing' })
         }
@@ -162,11 +174,10 @@ export class JobService {
   /** Asks a live trainer to save a pause checkpoint and exit; the job is pausing until it has. */
   pause(jobId: string): Job {
     const record = this.record(jobId)
+    // Pausing twice asks for nothing new (see the note in jobStates.ts).
     if (record.status === 'pausing') return toJob(record)
     const run = this.runs.get(jobId)
-    if (run === undefined || (record.status !== 'running' && record.status !== 'starting')) {
-      throw appError('conflict', `${describeJob(record)}; only a running job can be paused`, { status: record.status })
-    }
+    if (run === undefined || !canDo('pause', record.status)) throw refusal(record, 'pause', 'only a running job can be paused')
     run.pause()
     return toJob(this.update(jobId, { status: 'pausing' }))
   }
@@ -178,9 +189,7 @@ export class JobService {
    */
   resume(jobId: string): Job {
     const record = this.record(jobId)
-    if (!['paused', 'interrupted', 'failed'].includes(record.status)) {
-      throw appError('conflict', `${describeJob(record)}; only a paused, interrupted or failed job can be resumed`, { status: record.status })
-    }
+    if (!canDo('resume', record.status)) throw refusal(record, 'resume', 'only a paused, interrupted or failed job can be resumed')
     const checkpoint = resumeCheckpoint(this.jobDir(jobId), record.pausedCheckpoint)
     if (checkpoint === undefined && record.status === 'failed') {
       throw appError('conflict', `${describeJob(record)} and saved no checkpoint to resume from; fix the cause and create a new job`, {
@@ -209,9 +218,7 @@ export class JobService {
       run.cancel()
       return toJob(record)
     }
-    if (!['queued', 'starting', 'paused', 'interrupted'].includes(record.status)) {
-      throw appError('conflict', `${describeJob(record)}; it cannot be cancelled`, { status: record.status })
-    }
+    if (!canDo('cancel', record.status)) throw refusal(record, 'cancel', 'it cannot be cancelled')
     this.launching.delete(jobId)
     this.store.transaction(() => {
       this.store.jobs.update(jobId, { status: 'cancelled', finishedAt: Date.now(), queuePosition: null })

@@ -1,6 +1,8 @@
 /** The jobs table: one row per job, read as the contract's Job. */
 import type { JobConfig } from '../../shared/config'
+import type { ErrorCode } from '../../shared/errors'
 import type { Job, JobStatus } from '../../shared/jobs'
+import { transitionProblem } from '../../shared/jobStates'
 import type { Db } from './database'
 
 /** Everything the host keeps about a job, including supervision details the renderer never sees. */
@@ -106,6 +108,22 @@ export function toJob(record: JobRecord): Job {
   }
 }
 
+/**
+ * A status change the table in electron/shared/jobStates.ts does not allow.
+ * It has the AppError shape (code conflict), so a route that runs into it
+ * answers with this message.
+ */
+export class JobTransitionError extends Error {
+  readonly code: ErrorCode = 'conflict'
+  readonly data: { jobId: string; from: JobStatus; to: JobStatus }
+
+  constructor(record: JobRecord, to: JobStatus, problem: string) {
+    super(`Job "${record.name}" (${record.id}) ${problem}`)
+    this.name = 'JobTransitionError'
+    this.data = { jobId: record.id, from: record.status, to }
+  }
+}
+
 /** Reads and writes job rows. */
 export class JobsRepository {
   constructor(private readonly db: Db) {}
@@ -141,8 +159,18 @@ export class JobsRepository {
     return rows.map(fromRow)
   }
 
-  /** Changes the given fields and returns the whole updated record. */
+  /**
+   * Changes the given fields and returns the whole updated record. Every
+   * status change of a job goes through here: one the table of job states
+   * does not allow throws a JobTransitionError and changes nothing.
+   */
   update(id: string, patch: Partial<Omit<JobRecord, 'id'>>): JobRecord {
+    if (patch.status !== undefined) {
+      const current = this.get(id)
+      if (current === undefined) throw new Error(`cannot update job ${id}: it is not in the database`)
+      const problem = transitionProblem(current.status, patch.status)
+      if (problem !== undefined) throw new JobTransitionError(current, patch.status, problem)
+    }
     const fields = Object.keys(patch) as (keyof typeof columns)[]
     if (fields.length > 0) {
       const assignments = fields.map((field) => `${columns[field]} = ?`).join(', ')

@@ -1,7 +1,7 @@
 /**
  * The job report (electron/shared/report.ts) as the lines the job page
  * shows: how the trainer read the data, whether the model should fit the
- * GPU, what an out-of-memory retry changed, and the MFU with how it is
+ * GPU (or how much memory it needs on the CPU), what an out-of-memory retry changed, and the MFU with how it is
  * counted.
  */
 import type { JobConfig } from '../../../electron/shared/config'
@@ -33,10 +33,15 @@ export function datasetLine(dataset: NonNullable<JobReport['dataset']>): string 
 /** 14.0 GB, or 350 MB below a gigabyte (a small model would read 0.0 GB). */
 const gigabytes = (mb: number): string => (mb < 1024 ? `${Math.max(1, Math.round(mb))} MB` : `${(mb / 1024).toFixed(1)} GB`)
 
-/** The estimate against the free GPU memory, and whether it is a warning. */
+/**
+ * The estimate against the free GPU memory, and whether it is a warning.
+ * Without a CUDA device (no free memory to compare with) the trainer runs on
+ * the CPU and its estimate leaves out the GPU's own overhead: it is the
+ * memory this job needs here, not a GPU requirement, and is worded so.
+ */
 export function memoryLine(memory: NonNullable<JobReport['memory']>): { text: string; warning: boolean } {
   if (memory.freeMb === null || memory.fits === null) {
-    return { text: `Needs about ${gigabytes(memory.estimatedMb)} of GPU memory (no GPU here to compare with).`, warning: false }
+    return { text: `Training on the CPU (no GPU here): needs about ${gigabytes(memory.estimatedMb)} of memory.`, warning: false }
   }
   if (memory.fits) return { text: `Needs about ${gigabytes(memory.estimatedMb)} of the ${gigabytes(memory.freeMb)} free on the GPU.`, warning: false }
   return {
@@ -54,7 +59,11 @@ export function oomLine(oom: JobReport['ooms'][number]): string {
   return `${where}; not retried.`
 }
 
-/** "38.2%" or "—", and the note on how it is counted (DPO adds the reference model's forward pass). */
+/**
+ * "38.2%" or "—", and the note on how it is counted: DPO and KTO add the
+ * reference model's forward pass (KTO's count follows DPO's until its
+ * trainer says otherwise; see python-runtime/tunedeck_trainer/throughput.py).
+ */
 export function mfuText(mfu: number | null, method: JobConfig['method'] = 'sft'): { value: string; note: string } {
   const counted =
     method !== 'sft'
