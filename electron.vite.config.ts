@@ -1,8 +1,9 @@
 /**
- * electron-vite builds four things into out/: main (the shell), the host's
- * two entries (utility process for the app, serve for headless), the preload
- * and the renderer. The host entries sit in the main build because both are
- * Node targets; they must not import electron (lint enforces it).
+ * electron-vite builds four things into out/: main (the shell, the host's two
+ * entries: utility process for the app and serve for headless, and the
+ * `tunedeck` command line), the preload and the renderer. The host and the
+ * command line sit in the main build because they are Node targets; they
+ * must not import electron (lint enforces it).
  */
 import { resolve } from 'node:path'
 import { defineConfig, externalizeDepsPlugin } from 'electron-vite'
@@ -17,6 +18,7 @@ export default defineConfig({
           index: resolve(__dirname, 'electron/main/index.ts'),
           host: resolve(__dirname, 'electron/host/utility.ts'),
           serve: resolve(__dirname, 'electron/host/serve.ts'),
+          cli: resolve(__dirname, 'electron/cli/main.ts'),
         },
       },
     },

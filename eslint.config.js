@@ -34,6 +34,10 @@ export default tseslint.config(
     { regex: '^(electron(/.*)?|node:.*)$', message: 'The renderer runs in a browser sandbox.' },
     { group: ['**/host/**', '**/main/**', '**/preload/**', '**/electron/host*', '**/electron/main*'], message: 'The renderer talks to the host only through the contract client.' },
   ]),
+  layer(['electron/cli/**'], [
+    { group: ['electron', 'electron/*'], message: 'The command line is plain Node: it runs without Electron.' },
+    { group: ['**/host/**', '**/main/**', '**/preload/**', '**/renderer/**'], message: 'The command line is a client: it imports only electron/shared and talks to the host over its routes.' },
+  ]),
   layer(['electron/preload/**'], [
     { group: ['**/host/**', '**/main/**', '**/renderer/**'], message: 'The preload only forwards; it imports electron and the contract.' },
   ]),
