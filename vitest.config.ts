@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    include: ['tests/shared/**/*.test.ts', 'tests/host/**/*.test.ts', 'tests/renderer/**/*.test.ts', 'tests/renderer/**/*.test.tsx'],
+    include: ['tests/shared/**/*.test.ts', 'tests/cli/**/*.test.ts', 'tests/host/**/*.test.ts', 'tests/renderer/**/*.test.ts', 'tests/renderer/**/*.test.tsx'],
     testTimeout: 180_000,
     hookTimeout: 180_000,
     fileParallelism: false,
