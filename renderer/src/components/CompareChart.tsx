@@ -6,6 +6,7 @@
 import { useEffect, useRef } from 'react'
 import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartDataset } from 'chart.js'
 import type { XY } from '../logic/compare'
+import { chartColours, lossChartOptions } from './chartStyle'
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip, Legend)
 
@@ -17,9 +18,6 @@ export interface CompareLine {
   training: XY[]
   heldOut: XY[]
 }
-
-const grid = 'rgba(255,255,255,0.06)'
-const ticks = '#8b93a7'
 
 function datasets(lines: readonly CompareLine[]): ChartDataset<'line', XY[]>[] {
   return lines.flatMap((line, index) => {
@@ -58,17 +56,8 @@ export function CompareChart({ lines, axisTitle }: { lines: readonly CompareLine
       type: 'line',
       data: { datasets: datasets(lines) },
       options: {
-        animation: false,
-        parsing: false,
-        normalized: true,
-        responsive: true,
-        maintainAspectRatio: false,
-        interaction: { mode: 'nearest', axis: 'x', intersect: false },
-        scales: {
-          x: { type: 'linear', title: { display: true, text: axisTitle, color: ticks }, grid: { color: grid }, ticks: { color: ticks } },
-          y: { type: 'linear', title: { display: true, text: 'loss', color: ticks }, grid: { color: grid }, ticks: { color: ticks } },
-        },
-        plugins: { legend: { labels: { color: ticks, boxWidth: 14 } } },
+        ...lossChartOptions(axisTitle, false),
+        plugins: { legend: { labels: { color: chartColours.ticks, boxWidth: 14 } } },
       },
     })
     return () => chart.destroy()

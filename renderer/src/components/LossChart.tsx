@@ -5,14 +5,12 @@
  */
 import { useEffect, useRef } from 'react'
 import { Chart, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartConfiguration } from 'chart.js'
+import { lossChartOptions } from './chartStyle'
 import type { MetricPoint } from '../../../electron/shared/jobs'
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip)
 
 type XY = { x: number; y: number }
-
-const grid = 'rgba(255,255,255,0.06)'
-const ticks = '#8b93a7'
 
 function configuration(): ChartConfiguration<'line', XY[]> {
   return {
@@ -32,16 +30,7 @@ function configuration(): ChartConfiguration<'line', XY[]> {
       ],
     },
     options: {
-      animation: false,
-      parsing: false,
-      normalized: true,
-      responsive: true,
-      maintainAspectRatio: false,
-      interaction: { mode: 'nearest', axis: 'x', intersect: false },
-      scales: {
-        x: { type: 'linear', title: { display: true, text: 'step', color: ticks }, grid: { color: grid }, ticks: { color: ticks, precision: 0 } },
-        y: { type: 'linear', title: { display: true, text: 'loss', color: ticks }, grid: { color: grid }, ticks: { color: ticks } },
-      },
+      ...lossChartOptions('step', true),
       plugins: { tooltip: { callbacks: { title: (items) => `step ${items[0]?.parsed.x ?? ''}` } } },
     },
   }
