@@ -28,6 +28,8 @@ export interface JobServiceApi {
   checkpoint(jobId: string, name: string): MaybePromise<unknown>
   checkpoints(jobId: string): MaybePromise<Checkpoint[]>
   deleteCheckpoint(jobId: string, name: string): MaybePromise<unknown>
+  delete(jobId: string): MaybePromise<unknown>
+  diskUsage(): MaybePromise<Record<string, number>>
   move(jobId: string, position: number): MaybePromise<Job[]>
   queueState(): MaybePromise<QueueState>
   setQueue(change: Partial<QueueState>): MaybePromise<QueueState>
@@ -69,6 +71,11 @@ export function createHandlers(context: HandlerContext): Handlers {
       await jobs.deleteCheckpoint(jobId, name)
       return { ok: true }
     },
+    'jobs.delete': async ({ jobId }) => {
+      await jobs.delete(jobId)
+      return { ok: true }
+    },
+    'jobs.disk': async () => await jobs.diskUsage(),
     'queue.move': async ({ jobId, position }) => await jobs.move(jobId, position),
     'queue.get': async () => await jobs.queueState(),
     'queue.set': async (change) => await jobs.setQueue(change),

@@ -6,6 +6,8 @@ import { gpuSampleSchema, setupProgressSchema } from './system'
 
 export const events = {
   'job.updated': jobSchema,
+  /** A job and its files were deleted (by any window or the command line). */
+  'job.deleted': z.object({ jobId: z.string() }),
   'job.metrics': z.object({ jobId: z.string(), points: z.array(metricPointSchema) }),
   'job.terminal': z.object({ jobId: z.string(), data: z.string() }),
   /** The job's report changed: dataset read, memory estimated, an out-of-memory retry, a warning, an eval. */

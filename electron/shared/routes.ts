@@ -28,6 +28,10 @@ export const routes = {
   'jobs.checkpoint': { input: jobId.extend({ name: z.string().min(1).max(80) }), output: ok },
   'jobs.checkpoints': { input: jobId, output: z.array(checkpointSchema) },
   'jobs.delete_checkpoint': { input: jobId.extend({ name: z.string().min(1) }), output: ok },
+  /** Deletes a job that is not training: its files, metrics and checkpoints. */
+  'jobs.delete': { input: jobId, output: ok },
+  /** Bytes each job's folder takes on disk, by job id. */
+  'jobs.disk': { input: z.object({}), output: z.record(z.string(), z.int().min(0)) },
   'queue.move': { input: jobId.extend({ position: z.int().min(1) }), output: z.array(jobSchema) },
   'queue.get': { input: z.object({}), output: queueStateSchema },
   /** Stops or starts taking jobs from the queue, and sets how many run at once. */

@@ -9,6 +9,7 @@ import path from 'node:path'
 import { appError, isAppError, validationError, type AppError } from '../../shared/errors'
 import type { JobReport } from '../../shared/report'
 import {
+  liveStatuses,
   queueStateSchema,
   type Checkpoint,
   type Job,
@@ -20,11 +21,13 @@ import {
 import { canDo, transitionProblem, type JobAction } from '../../shared/jobStates'
 import { Store, toJob, type JobRecord } from '../store'
 import type { TrainerCommand } from '../trainer/process'
+import { folderBytes } from '../folderBytes'
 import { TerminalLog } from '../trainer/terminal'
 import { deleteCheckpoint, describeJob, presentCheckpoints } from './catalog'
 import { checkpointNameProblem, resumeCheckpoint } from './checkpoints'
 import { buildJobConfig, loadPresets, writeConfigFile } from './config'
 import { recoverJobs } from './recovery'
+import { deleteJob, finishDeletions } from './removal'
 import { buildReport } from './report'
 import { JobRun, type Emit } from './run'
 
@@ -96,6 +99,7 @@ export class JobService {
   /** Crash recovery, then the queue starts taking jobs. */
   async start(): Promise<void> {
     if (this.accepting || this.stopping) return
+    finishDeletions(path.join(this.options.dataDir, 'jobs'))
     for (const record of await recoverJobs(this.store, (id) => this.jobDir(id))) this.options.emit('job.updated', toJob(record))
     this.accepting = true
     this.ticker = setInterval(() => {
@@ -256,6 +260,22 @@ export class JobService {
   /** Deletes a checkpoint folder and its row, unless the job or another one still needs it. */
   deleteCheckpoint(jobId: string, name: string): void {
     deleteCheckpoint(this.store, this.record(jobId), this.jobDir(jobId), name)
+  }
+
+  /** Deletes a job that is not training, its files and rows; every window is told (job.deleted). */
+  delete(jobId: string): void {
+    const record = this.record(jobId)
+    // A job reported done may still have its process flushing the terminal into the folder.
+    if (this.runs.has(jobId) && !liveStatuses.includes(record.status)) throw appError('conflict', `${describeJob(record)} but its trainer has not exited yet; delete it in a moment`, { status: record.status })
+    this.launching.delete(jobId)
+    deleteJob(this.store, record, this.jobDir(jobId), () => this.renumber(this.store.jobs.queued().map((job) => job.id)))
+    this.options.emit('job.deleted', { jobId })
+  }
+
+  /** Bytes each job's folder takes (checkpoints, adapter, logs), by job id. */
+  async diskUsage(): Promise<Record<string, number>> {
+    const jobs = this.store.jobs.list()
+    return Object.fromEntries(await Promise.all(jobs.map(async (job) => [job.id, await folderBytes(this.jobDir(job.id))] as const)))
   }
 
   /** Moves a queued job to `position` (1-based) and returns the queued jobs in their new order. */

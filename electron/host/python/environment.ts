@@ -11,9 +11,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { appendFile, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { appError } from '../../shared/errors'
+import { folderBytes } from '../folderBytes'
 import type { SetupProgress } from '../../shared/system'
 import { locatePython, probePython, venvDir, venvPython, type PythonInfo, type PythonLocation } from './interpreter'
 import { countRequirements, PipProgress } from './progress'
@@ -46,17 +47,6 @@ const failureLines = 12
 /** How often the bytes written into the environment are counted while pip installs. */
 const installPollMs = 2_000
 
-/** Bytes of the files under `folder` (links not followed; unreadable entries count 0). */
-async function folderBytes(folder: string): Promise<number> {
-  let total = 0
-  const entries = await readdir(folder, { withFileTypes: true }).catch(() => [])
-  for (const entry of entries) {
-    const path = join(folder, entry.name)
-    if (entry.isDirectory()) total += await folderBytes(path)
-    else if (entry.isFile()) total += await lstat(path).then((stats) => stats.size, () => 0)
-  }
-  return total
-}
 
 /** Finds, probes and sets up the trainer's Python. One instance per host. */
 export class PythonEnvironment {

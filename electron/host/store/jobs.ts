@@ -182,6 +182,11 @@ export class JobsRepository {
     return updated
   }
 
+  /** Removes the job's row; its metrics, events, checkpoints and notes go with it (foreign keys cascade). */
+  delete(id: string): void {
+    this.db.prepare('DELETE FROM jobs WHERE id = ?').run(id)
+  }
+
   /** Gives queued jobs positions 1..n in the order of `orderedIds`; others lose theirs. */
   renumberQueue(orderedIds: readonly string[]): void {
     this.db.transaction(() => {

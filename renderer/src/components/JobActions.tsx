@@ -7,8 +7,9 @@ import { useEffect, useState, type FormEvent } from 'react'
 import type { Job } from '../../../electron/shared/jobs'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
-import { allowedActions } from '../logic/actions'
+import { allowedActions, isActive } from '../logic/actions'
 import { useJobsStore, type JobAction } from '../stores/jobs'
+import { useNavigationStore } from '../stores/navigation'
 
 /** Props: the job, whether it has a checkpoint to resume from, and what to call after one was requested. */
 export function JobActions({ job, hasCheckpoint, onCheckpointRequested }: { job: Job; hasCheckpoint: boolean; onCheckpointRequested: () => void }) {
@@ -18,6 +19,10 @@ export function JobActions({ job, hasCheckpoint, onCheckpointRequested }: { job:
   const [notice, setNotice] = useState<string | null>(null)
   const [naming, setNaming] = useState(false)
   const [confirmingCancel, setConfirmingCancel] = useState(false)
+  const [confirmingDelete, setConfirmingDelete] = useState(false)
+  const remove = useJobsStore((state) => state.remove)
+  const open = useNavigationStore((state) => state.open)
+  const deletable = !isActive(job.status)
   const [name, setName] = useState('')
   const allowed = allowedActions(job.status, hasCheckpoint)
 
@@ -77,6 +82,9 @@ export function JobActions({ job, hasCheckpoint, onCheckpointRequested }: { job:
         <button data-testid="action-cancel" className="danger" disabled={!allowed.cancel || busy !== null || confirmingCancel} onClick={() => setConfirmingCancel(true)}>
           Cancel
         </button>
+        <button data-testid="action-delete" className="danger" disabled={!deletable || busy !== null || confirmingDelete} title={deletable ? 'Delete this job and its files' : 'Cancel the job before deleting it'} onClick={() => setConfirmingDelete(true)}>
+          Delete
+        </button>
       </div>
       {naming && allowed.checkpoint && (
         <form className="inline-form" onSubmit={(event) => void saveCheckpoint(event)}>
@@ -96,6 +104,22 @@ export function JobActions({ job, hasCheckpoint, onCheckpointRequested }: { job:
             Yes, cancel it
           </button>
           <button onClick={() => setConfirmingCancel(false)}>Keep training</button>
+        </div>
+      )}
+      {confirmingDelete && deletable && (
+        <div className="inline-form">
+          <span>Delete this job with its checkpoints, adapter, metrics and logs? This cannot be undone.</span>
+          <button
+            data-testid="delete-confirm"
+            className="danger"
+            onClick={() => {
+              setConfirmingDelete(false)
+              void run('Delete', () => remove(job.id)).then((ok) => ok && open({ name: 'home' }))
+            }}
+          >
+            Yes, delete it
+          </button>
+          <button onClick={() => setConfirmingDelete(false)}>Keep it</button>
         </div>
       )}
       {busy && <div className="muted small">{busy}…</div>}

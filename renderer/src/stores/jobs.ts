@@ -23,6 +23,13 @@ interface JobsState {
   create(input: NewJobInput): Promise<Job>
   /** Pause, resume or cancel; rejects with the host's AppError. */
   act(jobId: string, action: JobAction): Promise<Job>
+  /** Deletes a job that is not training; rejects with the host's AppError. */
+  remove(jobId: string): Promise<void>
+  /** Drops a job deleted by any window (job.deleted). */
+  forget(jobId: string): void
+  /** Bytes each job's folder takes, by id; refreshed with refreshDisk(). */
+  disk: Record<string, number>
+  refreshDisk(): Promise<void>
 }
 
 function sortJobs(byId: Record<string, Job>): Job[] {
@@ -60,6 +67,23 @@ export const useJobsStore = create<JobsState>()((set, get) => ({
     const job = await getClient().request('jobs.create', input)
     get().apply(job)
     return job
+  },
+  async remove(jobId) {
+    await getClient().request('jobs.delete', { jobId })
+    get().forget(jobId)
+  },
+  forget(jobId) {
+    if (!get().byId[jobId]) return
+    const { [jobId]: _deleted, ...byId } = get().byId
+    set({ byId, list: sortJobs(byId) })
+  },
+  disk: {},
+  async refreshDisk() {
+    try {
+      set({ disk: await getClient().request('jobs.disk', {}) })
+    } catch {
+      // Sizes are a nicety: the list works without them.
+    }
   },
   async act(jobId, action) {
     const route = action === 'pause' ? 'jobs.pause' : action === 'resume' ? 'jobs.resume' : 'jobs.cancel'

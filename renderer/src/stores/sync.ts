@@ -29,7 +29,13 @@ export function loadJobPage(jobId: string): void {
 /** Subscribes the stores to the client's events; returns an unsubscribe for all of them. */
 export function startSync(client: AppClient): () => void {
   const stops = [
-    client.on('job.updated', (job) => useJobsStore.getState().apply(job)),
+    client.on('job.updated', (job) => {
+      const before = useJobsStore.getState().byId[job.id]?.status
+      useJobsStore.getState().apply(job)
+      // A job that stops (completed, paused, failed...) has written its adapter or checkpoint: sizes changed.
+      if (before !== job.status && !['queued', 'starting', 'running'].includes(job.status)) void useJobsStore.getState().refreshDisk()
+    }),
+    client.on('job.deleted', ({ jobId }) => useJobsStore.getState().forget(jobId)),
     client.on('job.metrics', ({ jobId, points }) => useMetricsStore.getState().append(jobId, points)),
     client.on('job.terminal', ({ jobId, data }) => useTerminalStore.getState().append(jobId, data)),
     client.on('job.report', (report) => useReportStore.getState().apply(report)),
@@ -48,6 +54,7 @@ export function startSync(client: AppClient): () => void {
 /** What every page shows: the job list, the machine and the queue. */
 function loadShared(): void {
   void useJobsStore.getState().load()
+  void useJobsStore.getState().refreshDisk()
   void useSystemStore.getState().load()
   void useQueueStore.getState().load()
 }

@@ -2,10 +2,12 @@
  * The left column: new job, set-up, the jobs with their progress, the queued
  * jobs' places with move up / down, and the queue's stop / start switch.
  */
-import { useMemo } from 'react'
+import { useMemo, useState } from 'react'
 import type { Job } from '../../../electron/shared/jobs'
 import { ProgressBar } from '../components/ProgressBar'
 import { StatusBadge } from '../components/StatusBadge'
+import { matchesJobFilter } from '../logic/jobFilter'
+import { formatBytes } from '../logic/metrics'
 import { moveTarget, queueRanks } from '../logic/queue'
 import { useJobsStore } from '../stores/jobs'
 import { useNavigationStore } from '../stores/navigation'
@@ -38,6 +40,7 @@ function QueueControls({ job, ranks }: { job: Job; ranks: ReadonlyMap<string, nu
 function JobRow({ job, selected, ranks }: { job: Job; selected: boolean; ranks: ReadonlyMap<string, number> }) {
   const open = useNavigationStore((state) => state.open)
   const fraction = job.totalSteps > 0 ? job.step / job.totalSteps : 0
+  const bytes = useJobsStore((state) => state.disk[job.id])
   return (
     <li>
       <button
@@ -56,6 +59,11 @@ function JobRow({ job, selected, ranks }: { job: Job; selected: boolean; ranks: 
         <ProgressBar value={job.status === 'completed' ? 1 : fraction} label={`${job.name} progress`} tone={job.status === 'failed' ? 'danger' : job.status === 'completed' ? 'ok' : 'accent'} />
         <span className="job-row-bottom">
           <span data-testid="job-row-progress">{job.totalSteps > 0 ? `${job.step} / ${job.totalSteps}` : 'not started'}</span>
+          {bytes !== undefined && bytes > 0 && (
+            <span className="job-row-disk" data-testid="job-row-disk" title="Disk used by the job's checkpoints, adapter and logs">
+              {formatBytes(bytes)}
+            </span>
+          )}
         </span>
       </button>
       <QueueControls job={job} ranks={ranks} />
@@ -103,6 +111,8 @@ export function Sidebar() {
   const page = useNavigationStore((state) => state.page)
   const open = useNavigationStore((state) => state.open)
   const ranks = useMemo(() => queueRanks(jobs), [jobs])
+  const [query, setQuery] = useState('')
+  const shown = useMemo(() => jobs.filter((job) => matchesJobFilter(job, query)), [jobs, query])
   return (
     <aside className="sidebar">
       <button className="brand" onClick={() => open({ name: 'home' })}>
@@ -118,8 +128,20 @@ export function Sidebar() {
       <h3 className="sidebar-heading">Jobs</h3>
       {loadError && <p className="error-text small">{loadError}</p>}
       {loaded && jobs.length === 0 && !loadError && <p className="muted small pad">No jobs yet.</p>}
+      {jobs.length > 1 && (
+        <input
+          className="job-search"
+          data-testid="job-search"
+          type="search"
+          placeholder="Search: name, status:failed, model:…, date:2026-11"
+          aria-label="Search the jobs by name, status, model, dataset or date"
+          value={query}
+          onChange={(event) => setQuery(event.target.value)}
+        />
+      )}
+      {jobs.length > 0 && shown.length === 0 && <p className="muted small pad">No job matches "{query}".</p>}
       <ul className="job-list" data-testid="job-list">
-        {jobs.map((job) => (
+        {shown.map((job) => (
           <JobRow key={job.id} job={job} ranks={ranks} selected={page.name === 'job' && page.jobId === job.id} />
         ))}
       </ul>
