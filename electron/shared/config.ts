@@ -149,7 +149,7 @@ export const jobConfigSchema = z.strictObject({
   resumeFrom: z.string().min(1).nullable().meta(label('Resume checkpoint')).default(null),
   /** Path of a checkpoint whose adapter weights start a new job (fresh optimizer). */
   initFrom: z.string().min(1).nullable().meta(label('Starting checkpoint')).default(null),
-})
+}).meta(label('Job config'))
 
 type WithoutDefaults<Shape extends z.ZodRawShape> = {
   [Key in keyof Shape]: z.ZodOptional<Shape[Key] extends z.ZodDefault<infer Inner> ? Inner : Shape[Key]>
@@ -183,7 +183,7 @@ export const jobSettingsSchema = z.strictObject({
   training: withoutDefaults(trainingSchema).optional(),
   dpo: withoutDefaults(dpoSchema).optional(),
   kto: withoutDefaults(ktoSchema).optional(),
-})
+}).meta(label('Job settings'))
 
 /** Overrides of the defaults in config.json's own shape, every field optional. */
 export type JobSettings = z.infer<typeof jobSettingsSchema>

@@ -95,7 +95,8 @@ export const newJobInputSchema = jobSettingsSchema
     /** Start from the adapter weights of another job's checkpoint, with a fresh optimizer. */
     initFrom: z.strictObject({ jobId: z.string().min(1), checkpoint: z.string().min(1) }).meta({ label: 'Starting checkpoint' }).optional(),
     model: withoutDefaults(modelShape),
-    dataset: withoutDefaults(datasetShape.extend({ columns: columnMappingSchema.meta(datasetShape.shape.columns.unwrap().meta() ?? {}).default({}) })).optional(),
+    // The column mapping is checked against the fields the trainer reads, here at the edge.
+    dataset: withoutDefaults(datasetShape.extend({ columns: columnMappingSchema.meta(datasetShape.shape.columns.unwrap().meta() ?? {}) })).optional(),
   })
   .superRefine((input, context) => {
     if (input.model.selftest === true) return
@@ -103,6 +104,7 @@ export const newJobInputSchema = jobSettingsSchema
     // The self-test has its own dataset; any other model needs one.
     if (input.dataset?.path === undefined) context.addIssue({ code: 'custom', path: ['dataset', 'path'], message: `choose a dataset file (${datasetKinds})` })
   })
+  .meta({ label: 'New job' })
 
 /** What jobs.create takes (see newJobInputSchema). */
 export type NewJobInput = z.infer<typeof newJobInputSchema>

@@ -22,6 +22,9 @@ describe('errors', () => {
       'training.batchSize': 'Batch size: expected a whole number from 1 to 1024, got "four"',
       'dataset.columns.answer': expect.stringMatching(/^Column mapping: "answer" is not a field Tunedeck reads; map one of instruction, /),
     })
+    // A setting outside its section (the flat shape jobs.create once took) is named as unknown.
+    const flat = newJobInputSchema.safeParse({ model: { selftest: true }, epochs: 2 })
+    expect(fieldErrorsOf(validationError(flat.error!.issues, 'New job', newJobInputSchema))).toEqual({ epochs: 'New job: "epochs" is not a setting; remove it' })
     // The message is one field's, as the form would show it: label first, no config path.
     expect(Object.values(fieldErrorsOf(error))).toContain(error.message)
   })

@@ -25,7 +25,6 @@ export function selftestModelPath(dataDir: string): string {
   return path.join(dataDir, 'models', 'tiny-selftest')
 }
 
-
 /** A hub id such as "Qwen/Qwen2.5-0.5B": accepted as is, the trainer finds it in the local cache. */
 const hubId = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/
 
