@@ -188,7 +188,8 @@ def _config_error(error: Any) -> ConfigError:
 
 
 def _first_error(data: Any) -> Any:
-    """The error to report: the most specific one (a bad list element rather than its list), fields in file order."""
+    """The error to report, as jsonschema ranks them: within a union, the branch the value was meant for
+    (a bad element of a target-modules list, lora.targetModules.1, rather than the list as a whole)."""
     from jsonschema.exceptions import best_match
 
     return best_match(_validator().iter_errors(data))
