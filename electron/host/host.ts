@@ -111,8 +111,10 @@ export function createHost(options: HostOptions): Host {
   let stopped: Promise<void> | null = null
 
   async function run<R extends RouteName>(route: R, input: unknown): Promise<DispatchResult> {
-    const parsed = routes[route].input.safeParse(input ?? {})
-    if (!parsed.success) return { ok: false, error: validationError(parsed.error.issues, `Invalid input for ${route}`) }
+    const schema = routes[route].input
+    const parsed = schema.safeParse(input ?? {}, { reportInput: true })
+    // Given the schema, fields with a label (the job settings) are named by it: "LoRA rank: expected ...".
+    if (!parsed.success) return { ok: false, error: validationError(parsed.error.issues, `Invalid input for ${route}`, schema) }
     if (started) await started
     const handler = handlers[route] as (input: unknown) => Promise<unknown>
     return { ok: true, output: await handler(parsed.data) }

@@ -1,10 +1,13 @@
 /**
- * The job configuration: the single source of truth for one fine-tune.
- * The host writes it as jobs/<id>/config.json; the trainer validates the same
- * shape (python-runtime/tunedeck_trainer/config.py) and rejects unknown keys.
- * Both sides are tested against tests/fixtures/config vectors.
+ * The job configuration: the single source of truth for one fine-tune. Each
+ * field's name, type, range, default and label is written here once. The host
+ * writes it as jobs/<id>/config.json; the trainer validates that file against
+ * the JSON Schema exported from this one (python-runtime/tunedeck_trainer/
+ * job_config.schema.json, written by `npm run config-schema`) and rejects
+ * unknown keys. Both sides are tested against tests/fixtures/config vectors.
  */
 import { z } from 'zod'
+import { withExpectations, type JsonSchemaNode } from './fields'
 
 export const configVersion = 1
 
@@ -24,94 +27,118 @@ export type DatasetFormat = (typeof datasetFormats)[number]
 
 export const precisions = ['auto', 'fp32', 'bf16', 'fp16'] as const
 
-const modelSchema = z.strictObject({
-  /** A local Hugging Face folder, or a hub id already in the local cache. */
-  path: z.string().min(1, 'choose a model folder'),
-  /** Build the tiny self-test model at `path` when it is missing. */
-  selftest: z.boolean().default(false),
-  /** "4bit" loads the base as NF4 through bitsandbytes (QLoRA); needs CUDA. */
-  quantization: z.enum(['none', '4bit']).default('none'),
-})
+export const quantizations = ['none', '4bit'] as const
 
-const datasetSchema = z.strictObject({
-  path: z.string().min(1, 'choose a dataset file'),
-  format: z.enum(datasetFormats).default('auto'),
-  /** Maps our field names (instruction, output, messages, ...) to the file's own column names. */
-  columns: z.record(z.string(), z.string()).default({}),
-  /** What a row that does not fit the format does: fail the job, or be skipped and counted. */
-  badRows: z.enum(['fail', 'skip']).default('fail'),
-  /** Share of rows held out for eval events; 0 turns evaluation off. */
-  validationSplit: z.number().min(0).max(0.5).default(0),
-})
+/** A field's label, for messages and the form: written here once, beside its type, range and default. */
+const label = (text: string, more: { expected?: string } = {}) => ({ label: text, ...more })
 
-const loraSchema = z.strictObject({
-  rank: z.int().min(1).max(1024).default(16),
-  alpha: z.number().positive().default(32),
-  dropout: z.number().min(0).max(0.9).default(0.05),
-  /** "all-linear" or explicit module names such as q_proj. */
-  targetModules: z.union([z.literal('all-linear'), z.array(z.string().min(1)).min(1)]).default('all-linear'),
-  rslora: z.boolean().default(false),
-  dora: z.boolean().default(false),
-})
+const modelSchema = z
+  .strictObject({
+    /** A local Hugging Face folder, or a hub id already in the local cache. */
+    path: z.string().min(1, 'choose a model folder').meta(label('Model')),
+    /** Build the tiny self-test model at `path` when it is missing. */
+    selftest: z.boolean().meta(label('Self-test model')).default(false),
+    /** "4bit" loads the base as NF4 through bitsandbytes (QLoRA); needs CUDA. */
+    quantization: z.enum(quantizations).meta(label('Quantization')).default('none'),
+  })
+  .meta(label('Model settings'))
 
-const trainingSchema = z.strictObject({
-  learningRate: z.number().positive().max(1).default(2e-4),
-  epochs: z.number().positive().max(100).default(1),
-  batchSize: z.int().min(1).max(1024).default(4),
-  gradientAccumulation: z.int().min(1).max(1024).default(1),
-  maxSeqLength: z.int().min(16).max(131072).default(1024),
-  /** Stop after this many optimizer steps even if epochs remain; null runs all epochs. */
-  maxSteps: z.int().min(1).nullable().default(null),
-  warmupRatio: z.number().min(0).max(0.5).default(0.03),
-  weightDecay: z.number().min(0).max(1).default(0),
-  seed: z.int().min(0).default(42),
-  precision: z.enum(precisions).default('auto'),
-  trainOnInputs: z.boolean().default(false),
-  /**
-   * Several short examples per row, with no padding between them. On by default (fewer wasted
-   * tokens); the SFT recipe trains unpacked, with a warning, for models whose attention-mask
-   * code cannot keep packed examples apart. DPO never packs.
-   */
-  packing: z.boolean().default(true),
-  /** Save a periodic checkpoint every N optimizer steps; 0 turns them off. */
-  checkpointEvery: z.int().min(0).default(0),
-  /** How many periodic checkpoints to keep; named ones are kept until deleted. */
-  keepCheckpoints: z.int().min(1).default(2),
-  /** Log a step event every N optimizer steps. */
-  logEvery: z.int().min(1).default(1),
-  /** Trade compute for memory; on by default with 4-bit loading. */
-  gradientCheckpointing: z.boolean().default(false),
-  /** On CUDA out-of-memory, retry with half the micro-batch and twice the accumulation. */
-  oomRetry: z.boolean().default(true),
-  /**
-   * Processes that collate upcoming micro-batches while the GPU computes, so it never waits
-   * for data; 0 collates in the trainer itself. null (auto): a share of the cores on CUDA, 0 on
-   * CPU where every core computes the model. Does not change the results.
-   */
-  dataloaderWorkers: z.int().min(0).max(64).nullable().default(null),
-})
+const datasetSchema = z
+  .strictObject({
+    path: z.string().min(1, 'choose a dataset file').meta(label('Dataset')),
+    format: z.enum(datasetFormats).meta(label('Dataset format')).default('auto'),
+    /** Maps our field names (instruction, output, messages, ...) to the file's own column names. */
+    columns: z.record(z.string(), z.string()).meta(label('Column mapping')).default({}),
+    /** What a row that does not fit the format does: fail the job, or be skipped and counted. */
+    badRows: z.enum(['fail', 'skip']).meta(label('Bad rows')).default('fail'),
+    /** Share of rows held out for eval events; 0 turns evaluation off. */
+    validationSplit: z.number().min(0).max(0.5).meta(label('Validation split')).default(0),
+  })
+  .meta(label('Dataset settings'))
 
-const dpoSchema = z.strictObject({
-  /** Strength of the pull towards the reference model: the initFrom adapter, frozen, or else the base with the adapter disabled. */
-  beta: z.number().positive().max(10).default(0.1),
-})
+const loraSchema = z
+  .strictObject({
+    rank: z.int().min(1).max(1024).meta(label('LoRA rank')).default(16),
+    alpha: z.number().positive().max(4096).meta(label('LoRA alpha')).default(32),
+    dropout: z.number().min(0).max(0.9).meta(label('LoRA dropout')).default(0.05),
+    /** "all-linear" or explicit module names such as q_proj. */
+    targetModules: z
+      .union([z.literal('all-linear'), z.array(z.string().min(1)).min(1)])
+      .meta(label('LoRA target modules', { expected: '"all-linear" or a list of module names such as "q_proj"' }))
+      .default('all-linear'),
+    rslora: z.boolean().meta(label('rsLoRA')).default(false),
+    dora: z.boolean().meta(label('DoRA')).default(false),
+  })
+  .meta(label('LoRA settings'))
 
-const ktoSchema = z.strictObject({
-  /** Strength of the pull towards the reference model, as for DPO. */
-  beta: z.number().positive().max(10).default(0.1),
-  /** Weight of the loss of examples labelled desirable. */
-  desirableWeight: z.number().positive().max(100).default(1),
-  /** Weight of the loss of examples labelled undesirable. */
-  undesirableWeight: z.number().positive().max(100).default(1),
-})
+const trainingSchema = z
+  .strictObject({
+    learningRate: z.number().positive().max(1).meta(label('Learning rate')).default(2e-4),
+    epochs: z.number().positive().max(100).meta(label('Epochs')).default(1),
+    batchSize: z.int().min(1).max(1024).meta(label('Batch size')).default(4),
+    gradientAccumulation: z.int().min(1).max(1024).meta(label('Gradient accumulation')).default(1),
+    maxSeqLength: z.int().min(16).max(131072).meta(label('Max sequence length')).default(1024),
+    /** Stop after this many optimizer steps even if epochs remain; null runs all epochs. */
+    maxSteps: z.int().min(1).nullable().meta(label('Max steps')).default(null),
+    warmupRatio: z.number().min(0).max(0.5).meta(label('Warmup ratio')).default(0.03),
+    weightDecay: z.number().min(0).max(1).meta(label('Weight decay')).default(0),
+    seed: z.int().min(0).meta(label('Seed')).default(42),
+    precision: z.enum(precisions).meta(label('Precision')).default('auto'),
+    trainOnInputs: z.boolean().meta(label('Train on inputs')).default(false),
+    /**
+     * Several short examples per row, with no padding between them. On by default (fewer wasted
+     * tokens); the SFT recipe trains unpacked, with a warning, for models whose attention-mask
+     * code cannot keep packed examples apart. DPO never packs.
+     */
+    packing: z.boolean().meta(label('Packing')).default(true),
+    /** Save a periodic checkpoint every N optimizer steps; 0 turns them off. */
+    checkpointEvery: z.int().min(0).max(1_000_000).meta(label('Checkpoint every N steps')).default(0),
+    /** How many periodic checkpoints to keep; named ones are kept until deleted. */
+    keepCheckpoints: z.int().min(1).max(100).meta(label('Periodic checkpoints kept')).default(2),
+    /** Log a step event every N optimizer steps. */
+    logEvery: z.int().min(1).meta(label('Log every N steps')).default(1),
+    /** Trade compute for memory; on by default with 4-bit loading (see configMerge.ts). */
+    gradientCheckpointing: z.boolean().meta(label('Gradient checkpointing')).default(false),
+    /** On CUDA out-of-memory, retry with half the micro-batch and twice the accumulation. */
+    oomRetry: z.boolean().meta(label('Retry on out-of-memory')).default(true),
+    /**
+     * Processes that collate upcoming micro-batches while the GPU computes, so it never waits
+     * for data; 0 collates in the trainer itself. null (auto): a share of the cores on CUDA, 0 on
+     * CPU where every core computes the model. Does not change the results.
+     */
+    dataloaderWorkers: z.int().min(0).max(64).nullable().meta(label('Data loader workers')).default(null),
+  })
+  .meta(label('Training settings'))
+
+const dpoSchema = z
+  .strictObject({
+    /** Strength of the pull towards the reference model: the initFrom adapter, frozen, or else the base with the adapter disabled. */
+    beta: z.number().positive().max(10).meta(label('DPO beta')).default(0.1),
+  })
+  .meta(label('DPO settings'))
+
+const ktoSchema = z
+  .strictObject({
+    /** Strength of the pull towards the reference model, as for DPO. */
+    beta: z.number().positive().max(10).meta(label('KTO beta')).default(0.1),
+    /** Weight of the loss of examples labelled desirable. */
+    desirableWeight: z.number().positive().max(100).meta(label('Desirable weight')).default(1),
+    /** Weight of the loss of examples labelled undesirable. */
+    undesirableWeight: z.number().positive().max(100).meta(label('Undesirable weight')).default(1),
+  })
+  .meta(label('KTO settings'))
 
 /** Training methods: supervised fine-tuning, preference pairs (DPO), unpaired feedback (KTO). */
 export const methods = ['sft', 'dpo', 'kto'] as const
 
+export type Method = (typeof methods)[number]
+
+const methodSchema = z.enum(methods).meta(label('Method'))
+
 export const jobConfigSchema = z.strictObject({
-  version: z.literal(configVersion),
-  jobId: z.string().min(1),
-  method: z.enum(methods).default('sft'),
+  version: z.literal(configVersion).meta(label('Config version')),
+  jobId: z.string().min(1).meta(label('Job id')),
+  method: methodSchema.default('sft'),
   model: modelSchema,
   dataset: datasetSchema,
   lora: loraSchema.default(loraSchema.parse({})),
@@ -119,12 +146,64 @@ export const jobConfigSchema = z.strictObject({
   dpo: dpoSchema.default(dpoSchema.parse({})),
   kto: ktoSchema.default(ktoSchema.parse({})),
   /** Name of a checkpoint under checkpoints/ to continue exactly from (same job). */
-  resumeFrom: z.string().min(1).nullable().default(null),
+  resumeFrom: z.string().min(1).nullable().meta(label('Resume checkpoint')).default(null),
   /** Path of a checkpoint whose adapter weights start a new job (fresh optimizer). */
-  initFrom: z.string().min(1).nullable().default(null),
-})
+  initFrom: z.string().min(1).nullable().meta(label('Starting checkpoint')).default(null),
+}).meta(label('Job config'))
+
+type WithoutDefaults<Shape extends z.ZodRawShape> = {
+  [Key in keyof Shape]: z.ZodOptional<Shape[Key] extends z.ZodDefault<infer Inner> ? Inner : Shape[Key]>
+}
+
+/**
+ * A config section with every field optional and no default filled in
+ * (zod's partial() keeps the defaults), so a layer that leaves a field out
+ * does not override a lower layer's value (see configMerge.ts).
+ */
+export function withoutDefaults<Shape extends z.ZodRawShape>(section: z.ZodObject<Shape>): z.ZodObject<WithoutDefaults<Shape>> {
+  const fields = Object.fromEntries(
+    Object.entries(section.shape).map(([key, field]) => {
+      const inner = (field instanceof z.ZodDefault ? field.unwrap() : field) as z.ZodType
+      return [key, inner.optional()]
+    }),
+  )
+  return z.strictObject(fields).meta(section.meta() ?? {}) as unknown as z.ZodObject<WithoutDefaults<Shape>>
+}
+
+/**
+ * Settings that override the defaults, keyed exactly as in config.json: what a
+ * preset, the self-test's job.json and the user give. Every field is optional;
+ * the model and dataset themselves are chosen apart (see jobs.ts, newJobInputSchema).
+ */
+export const jobSettingsSchema = z.strictObject({
+  method: methodSchema.optional(),
+  model: withoutDefaults(modelSchema.pick({ quantization: true })).optional(),
+  dataset: withoutDefaults(datasetSchema.omit({ path: true })).optional(),
+  lora: withoutDefaults(loraSchema).optional(),
+  training: withoutDefaults(trainingSchema).optional(),
+  dpo: withoutDefaults(dpoSchema).optional(),
+  kto: withoutDefaults(ktoSchema).optional(),
+}).meta(label('Job settings'))
+
+/** Overrides of the defaults in config.json's own shape, every field optional. */
+export type JobSettings = z.infer<typeof jobSettingsSchema>
+
+/** The sections of config.json that settings override, each a flat object. */
+export const settingSections = ['model', 'dataset', 'lora', 'training', 'dpo', 'kto'] as const
+
+export type SettingSection = (typeof settingSections)[number]
 
 /** The whole config.json of a job, with every default filled in. */
 export type JobConfig = z.infer<typeof jobConfigSchema>
 export type LoraConfig = JobConfig['lora']
 export type TrainingConfig = JobConfig['training']
+
+/**
+ * config.json's JSON Schema, for the trainer: every field's type, range and
+ * default, its label, and what it expects in words (`expected`).
+ * scripts/config-schema.mjs writes it to python-runtime/tunedeck_trainer/job_config.schema.json.
+ */
+export function jobConfigJsonSchema(): JsonSchemaNode {
+  const schema = z.toJSONSchema(jobConfigSchema, { io: 'input' }) as JsonSchemaNode
+  return { $comment: 'Generated from electron/shared/config.ts by `npm run config-schema`; do not edit.', ...withExpectations(schema) }
+}

@@ -3,6 +3,7 @@
  * so that the renderer can show them beside the field or file they name.
  */
 import { z } from 'zod'
+import { describeIssue, type Issue } from './fields'
 
 export const errorCodes = [
   'invalid_input',
@@ -49,20 +50,21 @@ export function fieldErrorsOf(error: AppError): Record<string, string> {
 }
 
 /**
- * Turns zod issues into an invalid_input AppError whose message names the
- * first field and whose data lists every field with its problem.
+ * Turns zod issues into an invalid_input AppError whose data.fields lists every
+ * field, keyed by its dotted path, with its problem. Given the `schema` that was
+ * parsed, fields are named by their labels (`.meta({ label })`, see fields.ts),
+ * in data.fields and in the message: "LoRA rank: expected a whole number from 1
+ * to 1024, got 0". Without one, the message names the first field's path.
  */
-export function validationError(
-  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string; code?: string; keys?: ReadonlyArray<string> }>,
-  what: string,
-): AppError {
+export function validationError(issues: ReadonlyArray<Issue>, what: string, schema?: z.ZodType): AppError {
   const fields: Record<string, string> = {}
+  let labelled: string | undefined
   for (const issue of issues) {
-    // An unknown key is named by itself, as the trainer names it, not by its parent object.
-    const path = issue.code === 'unrecognized_keys' && issue.keys?.[0] ? [...issue.path, issue.keys[0]] : issue.path
-    const key = path.map(String).join('.') || '(root)'
-    if (!(key in fields)) fields[key] = issue.message
+    const described = schema !== undefined ? describeIssue(schema, issue) : describeIssue(z.never(), issue)
+    if (described.key in fields) continue
+    fields[described.key] = described.message
+    if (described.labelled) labelled ??= described.message
   }
   const [firstKey, firstMessage] = Object.entries(fields)[0] ?? ['(root)', 'invalid']
-  return appError('invalid_input', `${what}: ${firstKey}: ${firstMessage}`, { fields })
+  return appError('invalid_input', labelled ?? `${what}: ${firstKey}: ${firstMessage}`, { fields })
 }

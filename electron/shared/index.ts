@@ -1,10 +1,12 @@
 /** The contract between renderer, preload, main and host. Imports nothing outside itself but zod. */
 export * from './api'
 export * from './config'
+export * from './configMerge'
 export * from './datasets'
 export * from './doctor'
 export * from './errors'
 export * from './events'
+export * from './fields'
 export * from './jobs'
 export * from './protocol'
 export * from './report'

@@ -1,12 +1,13 @@
 /** Jobs as the host stores them and the renderer shows them. */
 import { z } from 'zod'
-import { jobConfigSchema, methods } from './config'
-import { badRowsChoices, columnMappingSchema } from './datasets'
+import { jobConfigSchema, jobSettingsSchema, withoutDefaults } from './config'
+import { columnMappingSchema } from './datasets'
 
-// The config's own ranges, without its defaults: a field left out of the form takes the preset's or the default.
-const loraShape = jobConfigSchema.shape.lora.unwrap().shape
-const trainingShape = jobConfigSchema.shape.training.unwrap().shape
-const datasetShape = jobConfigSchema.shape.dataset.shape
+/** What the dataset field takes, for messages. */
+export const datasetKinds = '.jsonl, .json, .csv, .parquet, .txt, or a folder saved with save_to_disk'
+
+const modelShape = jobConfigSchema.shape.model
+const datasetShape = jobConfigSchema.shape.dataset
 
 export const jobStatuses = [
   'queued',
@@ -80,50 +81,32 @@ export const checkpointSchema = z.object({
 
 export type Checkpoint = z.infer<typeof checkpointSchema>
 
-/** What the new-job form sends; the host turns it into a full JobConfig. */
-export const newJobInputSchema = z.object({
-  name: z.string().max(120).optional(),
-  model: z.discriminatedUnion('kind', [
-    z.object({ kind: z.literal('selftest') }),
-    z.object({ kind: z.literal('path'), path: z.string().min(1, 'choose a model folder or hub id') }),
-  ]),
-  /** Empty for the self-test job, which uses its bundled dataset. */
-  datasetPath: z.string().optional(),
-  datasetFormat: datasetShape.format.unwrap().optional(),
-  preset: z.string().optional(),
-  method: z.enum(methods).optional(),
-  quantization: z.enum(['none', '4bit']).optional(),
-  /** Start from the adapter weights of another job's checkpoint, with a fresh optimizer. */
-  initFrom: z.object({ jobId: z.string().min(1), checkpoint: z.string().min(1) }).optional(),
-  lora: z.object({ rank: z.int().min(1).max(1024), alpha: z.number().positive() }).optional(),
-  learningRate: z.number().positive().max(1).optional(),
-  epochs: z.number().positive().max(100).optional(),
-  batchSize: z.int().min(1).max(1024).optional(),
-  maxSeqLength: z.int().min(16).max(131072).optional(),
-  /** Save a periodic checkpoint every N steps (0: only on pause and on request). */
-  checkpointEvery: z.int().min(0).max(1_000_000).optional(),
-  /** How many periodic checkpoints to keep; named ones stay until deleted. */
-  keepCheckpoints: z.int().min(1).max(100).optional(),
-  /** Micro-batches per optimizer step. */
-  gradientAccumulation: trainingShape.gradientAccumulation.unwrap().optional(),
-  /** Share of rows held out for eval events (0 to 0.5). */
-  validationSplit: datasetShape.validationSplit.unwrap().optional(),
-  /** A row that does not fit the format fails the job, or is skipped and counted. */
-  badRows: z.enum(badRowsChoices).optional(),
-  /** Our field name -> the file's column name, for files with their own column names. */
-  columns: columnMappingSchema.optional(),
-  packing: trainingShape.packing.unwrap().optional(),
-  /** Also learn the prompt's tokens, not only the answers. */
-  trainOnInputs: trainingShape.trainOnInputs.unwrap().optional(),
-  loraDropout: loraShape.dropout.unwrap().optional(),
-  /** "all-linear" or module names such as q_proj. */
-  targetModules: loraShape.targetModules.unwrap().optional(),
-  rslora: loraShape.rslora.unwrap().optional(),
-  dora: loraShape.dora.unwrap().optional(),
-  /** DPO only: the pull towards the reference model. */
-  dpoBeta: jobConfigSchema.shape.dpo.unwrap().shape.beta.unwrap().optional(),
-})
+/**
+ * What jobs.create takes: settings keyed exactly as config.json (every field
+ * optional; see jobSettingsSchema), plus what to start from: the model
+ * (`model.selftest` or `model.path`, a folder or hub id), the dataset
+ * (`dataset.path`; the self-test has its own), a preset, a checkpoint of
+ * another job (`initFrom`), and a name. configMerge.ts says which value wins.
+ */
+export const newJobInputSchema = jobSettingsSchema
+  .extend({
+    name: z.string().max(120).meta({ label: 'Job name' }).optional(),
+    preset: z.string().min(1).meta({ label: 'Preset' }).optional(),
+    /** Start from the adapter weights of another job's checkpoint, with a fresh optimizer. */
+    initFrom: z.strictObject({ jobId: z.string().min(1), checkpoint: z.string().min(1) }).meta({ label: 'Starting checkpoint' }).optional(),
+    model: withoutDefaults(modelShape),
+    // The column mapping is checked against the fields the trainer reads, here at the edge.
+    dataset: withoutDefaults(datasetShape.extend({ columns: columnMappingSchema.meta(datasetShape.shape.columns.unwrap().meta() ?? {}) })).optional(),
+  })
+  .superRefine((input, context) => {
+    if (input.model.selftest === true) return
+    if (input.model.path === undefined) context.addIssue({ code: 'custom', path: ['model', 'path'], message: 'choose a model folder or hub id, or the self-test model' })
+    // The self-test has its own dataset; any other model needs one.
+    if (input.dataset?.path === undefined) context.addIssue({ code: 'custom', path: ['dataset', 'path'], message: `choose a dataset file (${datasetKinds})` })
+  })
+  .meta({ label: 'New job' })
 
+/** What jobs.create takes (see newJobInputSchema). */
 export type NewJobInput = z.infer<typeof newJobInputSchema>
 
 export const queueStateSchema = z.object({
@@ -135,34 +118,11 @@ export const queueStateSchema = z.object({
 
 export type QueueState = z.infer<typeof queueStateSchema>
 
-type WithoutDefaults<Shape extends z.ZodRawShape> = {
-  [Key in keyof Shape]: z.ZodOptional<Shape[Key] extends z.ZodDefault<infer Inner> ? Inner : Shape[Key]>
-}
-
-/**
- * A config section with every field optional and no default filled in
- * (zod's partial() keeps the defaults), so a preset that leaves a field out
- * does not override the self-test's value or the host's own choice.
- */
-function withoutDefaults<Shape extends z.ZodRawShape>(section: z.ZodObject<Shape>): z.ZodObject<WithoutDefaults<Shape>> {
-  const fields = Object.fromEntries(
-    Object.entries(section.shape).map(([key, field]) => {
-      const inner = (field instanceof z.ZodDefault ? field.unwrap() : field) as z.ZodType
-      return [key, inner.optional()]
-    }),
-  )
-  return z.strictObject(fields) as unknown as z.ZodObject<WithoutDefaults<Shape>>
-}
-
-/** A preset from resources/presets: settings plus when to use it. */
-export const presetSchema = z.object({
+/** A preset from resources/presets: settings in config.json's shape (quantization the only model setting), plus when to use it. */
+export const presetSchema = jobSettingsSchema.extend({
   id: z.string(),
   name: z.string(),
   description: z.string(),
-  /** Only how the base model is loaded ("4bit" for QLoRA); the form keeps it off without a CUDA GPU. */
-  model: withoutDefaults(jobConfigSchema.shape.model.pick({ quantization: true })).optional(),
-  lora: withoutDefaults(jobConfigSchema.shape.lora.unwrap()),
-  training: withoutDefaults(jobConfigSchema.shape.training.unwrap()),
 })
 
 export type Preset = z.infer<typeof presetSchema>

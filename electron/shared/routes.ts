@@ -14,6 +14,7 @@ const jobId = z.object({ jobId: z.string().min(1) })
 const ok = z.object({ ok: z.literal(true) })
 
 export const routes = {
+  /** Settings keyed as config.json, plus the model, dataset, preset and checkpoint to start from (jobs.ts). */
   'jobs.create': { input: newJobInputSchema, output: jobSchema },
   'jobs.list': { input: z.object({}), output: z.array(jobSchema) },
   'jobs.get': { input: jobId, output: jobSchema },

@@ -1,9 +1,11 @@
-"""The job config (DIR/config.json), validated by hand against electron/shared/config.ts.
+"""The job config (DIR/config.json), validated against the schema electron/shared/config.ts exports.
 
-The TypeScript zod schema is the source of truth; this module mirrors it field by field
-(camelCase keys, the same defaults and ranges, unknown keys rejected) so that every error
-names the dotted field, e.g. ``config.json: training.batchSize: expected an integer >= 1,
-got "four"``. Shared vectors in tests/fixtures/config keep both sides honest.
+The TypeScript zod schema is the one place a field is written. ``npm run config-schema``
+exports it as job_config.schema.json beside this file (types, ranges, defaults, unknown keys
+refused, and each field's ``expected`` in words); this module validates with ``jsonschema``
+against it, fills the defaults it gives and builds the frozen dataclasses below. Every error
+names the dotted field, e.g. ``config.json: training.batchSize: expected a whole number from
+1 to 1024, got "four"``. Shared vectors in tests/fixtures/config keep both sides honest.
 
 Deliberately imports nothing heavy (no torch) so a bad config fails in a fraction of a second.
 
@@ -15,23 +17,15 @@ Usage::
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import json
-import math
 import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
-
-CONFIG_VERSION = 1
-DATASET_FORMATS = ("auto", "alpaca", "sharegpt", "openai", "prompt_completion", "text", "preference", "feedback")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-METHODS = ("sft", "dpo", "kto")
-QUANTIZATIONS = ("none", "4bit")
-BAD_ROWS = ("fail", "skip")
-# zod's z.int() only accepts safe integers.
-MAX_SAFE_INTEGER = 2**53 - 1
+from typing import Any
 
 
 class ConfigError(Exception):
@@ -139,244 +133,128 @@ class JobConfig:
         return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=list).encode()).hexdigest()[:16]
 
 
-# --- checks -------------------------------------------------------------------------------
+# --- validation, from the schema -----------------------------------------------------------
 
-_MISSING = object()
+SCHEMA_FILE = Path(__file__).with_name("job_config.schema.json")
+_SECTIONS = {
+    "model": ModelConfig,
+    "dataset": DatasetConfig,
+    "lora": LoraSettings,
+    "training": TrainingSettings,
+    "dpo": DpoSettings,
+    "kto": KtoSettings,
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _schema() -> dict[str, Any]:
+    """job_config.schema.json, exported from electron/shared/config.ts (npm run config-schema)."""
+    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=1)
+def _validator() -> Any:
+    # Imported here so that importing this module stays cheap for code that only needs the dataclasses.
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(_schema())
 
 
 def _show(value: Any) -> str:
     """How a bad value appears in a message: JSON, shortened."""
-    text = json.dumps(value, ensure_ascii=False) if value is not _MISSING else "nothing"
+    text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _fail(path: str, expected: str, value: Any) -> ConfigError:
-    return ConfigError(f"config.json: {path}: expected {expected}, got {_show(value)}", path)
+def _dotted(parts: Any) -> str:
+    return ".".join(str(part) for part in parts)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def _config_error(error: Any) -> ConfigError:
+    """One jsonschema error as a ConfigError naming the dotted field, in the words the schema gives."""
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties" and error.validator_value is False:
+        allowed = list(error.schema.get("properties", {}))
+        unknown = next(key for key in error.instance if key not in allowed)
+        dotted = _dotted([*path, unknown])
+        return ConfigError(f"config.json: {dotted}: unknown key; remove it (allowed: {', '.join(allowed)})", dotted)
+    if error.validator == "required":
+        missing = next(key for key in error.validator_value if key not in error.instance)
+        dotted = _dotted([*path, missing])
+        return ConfigError(f"config.json: {dotted}: required", dotted)
+    dotted = _dotted(path) or "(root)"
+    expected = error.schema.get("expected", error.message)
+    return ConfigError(f"config.json: {dotted}: expected {expected}, got {_show(error.instance)}", dotted if path else None)
 
 
-def _range_text(noun: str, low: float | None, high: float | None, positive: bool) -> str:
-    if positive and high is not None:
-        return f"{noun} > 0 and <= {high:g}"
-    if positive:
-        return f"{noun} > 0"
-    if low is not None and high is not None:
-        return f"{noun} between {low:g} and {high:g}"
-    if low is not None:
-        return f"{noun} >= {low:g}"
-    if high is not None:
-        return f"{noun} <= {high:g}"
-    return noun
+def _first_error(data: Any) -> Any:
+    """The error to report, as jsonschema ranks them: within a union, the branch the value was meant for
+    (a bad element of a target-modules list, lora.targetModules.1, rather than the list as a whole)."""
+    from jsonschema.exceptions import best_match
+
+    return best_match(_validator().iter_errors(data))
 
 
-def number(low: float | None = None, high: float | None = None, positive: bool = False) -> Callable[[Any, str], float]:
-    """A finite JSON number in [low, high] (or > 0 when ``positive``)."""
-
-    def check(value: Any, path: str) -> float:
-        ok = _is_number(value)
-        ok = ok and (low is None or value >= low) and (high is None or value <= high) and (not positive or value > 0)
-        if not ok:
-            raise _fail(path, _range_text("a number", low, high, positive), value)
-        return float(value)
-
-    return check
-
-
-def integer(low: int | None = None, high: int | None = None) -> Callable[[Any, str], int]:
-    """A JSON integer in [low, high]; 4.0 counts as 4, as it does once JSON is parsed in JavaScript."""
-
-    def check(value: Any, path: str) -> int:
-        ok = _is_number(value) and float(value).is_integer() and abs(value) <= MAX_SAFE_INTEGER
-        ok = ok and (low is None or value >= low) and (high is None or value <= high)
-        if not ok:
-            raise _fail(path, _range_text("an integer", low, high, False), value)
-        return int(value)
-
-    return check
-
-
-def boolean(value: Any, path: str) -> bool:
-    """true or false."""
-    if not isinstance(value, bool):
-        raise _fail(path, "true or false", value)
-    return value
-
-
-def text(min_length: int = 0, hint: str | None = None) -> Callable[[Any, str], str]:
-    """A string of at least ``min_length`` characters."""
-
-    def check(value: Any, path: str) -> str:
-        if not isinstance(value, str):
-            raise _fail(path, "a string", value)
-        if len(value) < min_length:
-            raise ConfigError(f"config.json: {path}: {hint or 'must not be empty'}", path)
+def _with_defaults(value: Any, schema: dict[str, Any]) -> Any:
+    """``value`` with every default the schema gives filled in, down through the sections."""
+    properties = schema.get("properties")
+    if not isinstance(value, dict) or properties is None:
         return value
+    filled = dict(value)
+    for key, child in properties.items():
+        if key not in filled and "default" in child:
+            filled[key] = copy.deepcopy(child["default"])
+        if key in filled:
+            filled[key] = _with_defaults(filled[key], child)
+    return filled
 
-    return check
+
+def _is_integer(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "integer" or any(branch.get("type") == "integer" for branch in schema.get("anyOf", []))
 
 
-def choice(options: tuple[str, ...]) -> Callable[[Any, str], str]:
-    """One of the given strings."""
+def _attribute(key: str) -> str:
+    """camelCase (config.json) to snake_case (the dataclasses): badRows -> bad_rows."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
-    def check(value: Any, path: str) -> str:
-        if value not in options or not isinstance(value, str):
-            raise _fail(path, "one of " + ", ".join(f'"{option}"' for option in options), value)
+
+def _value(value: Any, schema: dict[str, Any]) -> Any:
+    """A JSON value as the dataclasses hold it: numbers as the schema's int or float (4.0 counts as 4, as in JavaScript), lists as tuples."""
+    if "const" in schema:
+        return schema["const"]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
-
-    return check
-
-
-def nullable(inner: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
-    """``inner`` or null."""
-
-    def check(value: Any, path: str) -> Any:
-        return None if value is None else inner(value, path)
-
-    return check
-
-
-def literal(expected: Any) -> Callable[[Any, str], Any]:
-    """Exactly ``expected``."""
-
-    def check(value: Any, path: str) -> Any:
-        if value != expected or isinstance(value, bool) != isinstance(expected, bool):
-            raise _fail(path, _show(expected), value)
-        return expected
-
-    return check
-
-
-def string_map(value: Any, path: str) -> dict[str, str]:
-    """An object whose values are all strings (dataset.columns)."""
-    if not isinstance(value, dict):
-        raise _fail(path, "an object of strings", value)
-    for key, item in value.items():
-        if not isinstance(item, str):
-            raise _fail(f"{path}.{key}", "a string", item)
+    if isinstance(value, (int, float)):
+        return int(value) if _is_integer(schema) else float(value)
+    if isinstance(value, list):
+        return tuple(value)
     return dict(value)
 
 
-def target_modules(value: Any, path: str) -> str | tuple[str, ...]:
-    """"all-linear" or a non-empty list of non-empty module names.
-
-    Like zod's union, a bad element of a list is reported at its index (lora.targetModules.1).
-    """
-    if value == "all-linear":
-        return "all-linear"
-    if isinstance(value, list) and value:
-        for index, item in enumerate(value):
-            if not isinstance(item, str) or not item:
-                raise _fail(f"{path}.{index}", "a module name such as \"q_proj\"", item)
-        return tuple(value)
-    raise _fail(path, '"all-linear" or a non-empty list of module names such as "q_proj"', value)
-
-
-def _object(value: Any, path: str, fields: dict[str, tuple[str, Callable[[Any, str], Any], Any]]) -> dict[str, Any]:
-    """Checks a strict object: each camelCase key -> (attribute name, check, default or _MISSING)."""
-    if not isinstance(value, dict):
-        raise _fail(path or "(root)", "an object", value)
-    for key in value:
-        if key not in fields:
-            dotted = f"{path}.{key}" if path else key
-            raise ConfigError(f"config.json: {dotted}: unknown key; remove it (allowed: {', '.join(fields)})", dotted)
-    result: dict[str, Any] = {}
-    for key, (attribute, check, default) in fields.items():
-        dotted = f"{path}.{key}" if path else key
-        if key not in value:
-            if default is _MISSING:
-                raise ConfigError(f"config.json: {dotted}: required", dotted)
-            result[attribute] = default() if callable(default) else default
-        else:
-            result[attribute] = check(value[key], dotted)
-    return result
-
-
-def _section(cls: type, fields: dict[str, tuple[str, Callable[[Any, str], Any], Any]]) -> Callable[[Any, str], Any]:
-    def check(value: Any, path: str) -> Any:
-        return cls(**_object(value, path, fields))
-
-    return check
-
-
-_model = _section(ModelConfig, {
-    "path": ("path", text(1, "choose a model folder"), _MISSING),
-    "selftest": ("selftest", boolean, False),
-    "quantization": ("quantization", choice(QUANTIZATIONS), "none"),
-})
-
-_dataset = _section(DatasetConfig, {
-    "path": ("path", text(1, "choose a dataset file"), _MISSING),
-    "format": ("format", choice(DATASET_FORMATS), "auto"),
-    "columns": ("columns", string_map, dict),
-    "badRows": ("bad_rows", choice(BAD_ROWS), "fail"),
-    "validationSplit": ("validation_split", number(0, 0.5), 0.0),
-})
-
-_lora = _section(LoraSettings, {
-    "rank": ("rank", integer(1, 1024), 16),
-    "alpha": ("alpha", number(positive=True), 32.0),
-    "dropout": ("dropout", number(0, 0.9), 0.05),
-    "targetModules": ("target_modules", target_modules, "all-linear"),
-    "rslora": ("rslora", boolean, False),
-    "dora": ("dora", boolean, False),
-})
-
-_training = _section(TrainingSettings, {
-    "learningRate": ("learning_rate", number(high=1, positive=True), 2e-4),
-    "epochs": ("epochs", number(high=100, positive=True), 1.0),
-    "batchSize": ("batch_size", integer(1, 1024), 4),
-    "gradientAccumulation": ("gradient_accumulation", integer(1, 1024), 1),
-    "maxSeqLength": ("max_seq_length", integer(16, 131072), 1024),
-    "maxSteps": ("max_steps", nullable(integer(1)), None),
-    "warmupRatio": ("warmup_ratio", number(0, 0.5), 0.03),
-    "weightDecay": ("weight_decay", number(0, 1), 0.0),
-    "seed": ("seed", integer(0), 42),
-    "precision": ("precision", choice(PRECISIONS), "auto"),
-    "trainOnInputs": ("train_on_inputs", boolean, False),
-    # On by default: fewer padded tokens; the SFT recipe trains unpacked (with a warning) for
-    # models whose mask code cannot keep packed examples apart.
-    "packing": ("packing", boolean, True),
-    "checkpointEvery": ("checkpoint_every", integer(0), 0),
-    "keepCheckpoints": ("keep_checkpoints", integer(1), 2),
-    "logEvery": ("log_every", integer(1), 1),
-    "gradientCheckpointing": ("gradient_checkpointing", boolean, False),
-    "oomRetry": ("oom_retry", boolean, True),
-    # Processes that collate upcoming micro-batches while the GPU computes; null picks a share
-    # of the cores on CUDA and 0 (the main process) on CPU, where the cores compute the model.
-    "dataloaderWorkers": ("dataloader_workers", nullable(integer(0, 64)), None),
-})
-
-_dpo = _section(DpoSettings, {
-    "beta": ("beta", number(high=10, positive=True), 0.1),
-})
-
-_kto = _section(KtoSettings, {
-    "beta": ("beta", number(high=10, positive=True), 0.1),
-    "desirableWeight": ("desirable_weight", number(high=100, positive=True), 1.0),
-    "undesirableWeight": ("undesirable_weight", number(high=100, positive=True), 1.0),
-})
-
-_JOB_FIELDS: dict[str, tuple[str, Callable[[Any, str], Any], Any]] = {
-    "version": ("version", literal(CONFIG_VERSION), _MISSING),
-    "jobId": ("job_id", text(1), _MISSING),
-    "method": ("method", choice(METHODS), "sft"),
-    "model": ("model", _model, _MISSING),
-    "dataset": ("dataset", _dataset, _MISSING),
-    "lora": ("lora", _lora, LoraSettings),
-    "training": ("training", _training, TrainingSettings),
-    "dpo": ("dpo", _dpo, DpoSettings),
-    "kto": ("kto", _kto, KtoSettings),
-    "resumeFrom": ("resume_from", nullable(text(1)), None),
-    "initFrom": ("init_from", nullable(text(1)), None),
-}
+def _section(cls: type, value: dict[str, Any], schema: dict[str, Any]) -> Any:
+    properties = schema["properties"]
+    return cls(**{_attribute(key): _value(item, properties[key]) for key, item in value.items()})
 
 
 def parse_config(data: Any) -> JobConfig:
-    """Validates parsed JSON and returns the config with defaults filled in; raises ConfigError."""
-    return JobConfig(**_object(data, "", _JOB_FIELDS))
+    """Validates parsed JSON against the schema and returns the config with defaults filled in; raises ConfigError."""
+    error = _first_error(data)
+    if error is not None:
+        raise _config_error(error)
+    schema = _schema()
+    # A section left out takes the dataclass's defaults (tested equal to the schema's) rather than
+    # the schema's JSON numbers: 32 and 32.0 hash differently, and checkpoints carry the hash.
+    filled = _with_defaults(data, schema)
+    fields = {_attribute(key): _value(value, schema["properties"][key]) for key, value in filled.items() if key not in _SECTIONS}
+    for key, cls in _SECTIONS.items():
+        if key in data:
+            section_schema = schema["properties"][key]
+            fields[key] = _section(cls, _with_defaults(data[key], section_schema), section_schema)
+    return JobConfig(**fields)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def load_config(path: str | Path) -> JobConfig:
@@ -387,11 +265,14 @@ def load_config(path: str | Path) -> JobConfig:
     except OSError as error:
         raise ConfigError(f"config.json: cannot read {path}: {error.strerror or error}") from error
     try:
-        data = json.loads(raw)
+        # Python reads NaN and Infinity, which JSON (and the host) does not have.
+        data = json.loads(raw, parse_constant=_refuse_constant)
     except json.JSONDecodeError as error:
         raise ConfigError(
             f"config.json: line {error.lineno} column {error.colno}: not valid JSON ({error.msg})"
         ) from error
+    except ValueError as error:
+        raise ConfigError(f"config.json: not valid JSON ({error})") from error
     return parse_config(data)
 
 

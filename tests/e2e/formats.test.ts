@@ -216,7 +216,7 @@ describe('dataset formats and presets in the browser', () => {
       // The preview already says so; the host refuses the job beside the same field.
       await expect.poll(() => page.getByTestId('dataset-preview-error').textContent(), { timeout: 60_000 }).toMatch(/save_to_disk/)
       await page.getByTestId('submit-job').click()
-      await expect.poll(() => page.getByTestId('field-error-datasetPath').textContent()).toContain(`${files.notDataset} is a folder but not a dataset saved with save_to_disk`)
+      await expect.poll(() => page.getByTestId('field-error-dataset.path').textContent()).toContain(`${files.notDataset} is a folder but not a dataset saved with save_to_disk`)
       expect(await page.getByTestId('job-page').count()).toBe(0)
     })
   })

@@ -4,7 +4,7 @@
  * JSONL row is listed with its line and field, a file that cannot be read
  * says why, and a missing file is refused naming `path`. A folder written by
  * datasets' save_to_disk is previewed and accepted by jobs.create; any other
- * folder is refused naming datasetPath.
+ * folder is refused naming dataset.path.
  * Needs TUNEDECK_PYTHON (the trainer's venv). A few seconds.
  */
 import { execFileSync } from 'node:child_process'
@@ -122,16 +122,16 @@ describe('a folder written by datasets’ save_to_disk', () => {
     expect(await preview({ path: saved })).toMatchObject({ ok: true, format: 'prompt_completion', rows: 2, usable: 2, columns: ['prompt', 'completion'] })
   })
 
-  it('is accepted as a job’s dataset, and any other folder is refused naming datasetPath', async () => {
+  it('is accepted as a job’s dataset, and any other folder is refused naming dataset.path', async () => {
     await dispatch(host, 'queue.set', { running: false })
-    const created = await dispatch(host, 'jobs.create', { model: { kind: 'selftest' }, datasetPath: saved, datasetFormat: 'prompt_completion' })
+    const created = await dispatch(host, 'jobs.create', { model: { selftest: true }, dataset: { path: saved, format: 'prompt_completion' } })
     expect(created.ok, JSON.stringify(created)).toBe(true)
     const job = (created as { output: Job }).output
     expect(job.config.dataset).toMatchObject({ path: saved, format: 'prompt_completion' })
     await dispatch(host, 'jobs.cancel', { jobId: job.id })
 
-    const refused = errorOf(await dispatch(host, 'jobs.create', { model: { kind: 'selftest' }, datasetPath: plainFolder }))
-    expect(fieldErrorsOf(refused).datasetPath).toMatch(/is a folder but not a dataset saved with save_to_disk/)
+    const refused = errorOf(await dispatch(host, 'jobs.create', { model: { selftest: true }, dataset: { path: plainFolder } }))
+    expect(fieldErrorsOf(refused)['dataset.path']).toMatch(/is a folder but not a dataset saved with save_to_disk/)
     await dispatch(host, 'queue.set', { running: true })
   })
 })

@@ -80,9 +80,10 @@ describe('handlers', () => {
     expect(missing.message).toMatch(/^Invalid input for jobs\.get: jobId: /)
     expect(Object.keys(fieldErrorsOf(missing))).toEqual(['jobId'])
 
-    const nested = errorOf(await dispatch(host, 'jobs.create', { model: { kind: 'selftest' }, lora: { rank: 0, alpha: 16 } }))
+    const nested = errorOf(await dispatch(host, 'jobs.create', { model: { selftest: true }, lora: { rank: 0, alpha: 16 } }))
     expect(nested.code).toBe('invalid_input')
-    expect(nested.message).toContain('lora.rank')
+    // Keyed by the config path for the form; told by the field's label for a person.
+    expect(nested.message).toBe('LoRA rank: expected a whole number from 1 to 1024, got 0')
     expect(fieldErrorsOf(nested)).toHaveProperty(['lora.rank'])
 
     const queue = errorOf(await dispatch(host, 'queue.set', { concurrency: 0 }))
@@ -107,7 +108,7 @@ describe('handlers', () => {
 
 describe('jobs.create with the form’s Advanced settings and presets', () => {
   async function create(input: Record<string, unknown>): Promise<Job> {
-    const result = await dispatch(host, 'jobs.create', { model: { kind: 'selftest' }, ...input })
+    const result = await dispatch(host, 'jobs.create', { model: { selftest: true }, ...input })
     if (!result.ok) throw new Error(`jobs.create failed: ${JSON.stringify(result.error)}`)
     const job = result.output as Job
     // Only the config is under test: the queue is stopped, so cancel before anything runs.
@@ -126,17 +127,10 @@ describe('jobs.create with the form’s Advanced settings and presets', () => {
   it('writes every Advanced setting into config.json under its config name', async () => {
     const job = await create({
       method: 'dpo',
-      gradientAccumulation: 8,
-      validationSplit: 0.25,
-      badRows: 'skip',
-      columns: { prompt: 'question', chosen: 'good', rejected: 'bad' },
-      packing: true,
-      trainOnInputs: true,
-      loraDropout: 0,
-      targetModules: ['q_proj', 'v_proj'],
-      rslora: true,
-      dora: true,
-      dpoBeta: 0.3,
+      dataset: { validationSplit: 0.25, badRows: 'skip', columns: { prompt: 'question', chosen: 'good', rejected: 'bad' } },
+      training: { gradientAccumulation: 8, packing: true, trainOnInputs: true },
+      lora: { dropout: 0, targetModules: ['q_proj', 'v_proj'], rslora: true, dora: true },
+      dpo: { beta: 0.3 },
     })
     expect(job.config).toMatchObject({
       method: 'dpo',
@@ -150,7 +144,7 @@ describe('jobs.create with the form’s Advanced settings and presets', () => {
   })
 
   it('lets typed values win over the preset’s, and keeps the self-test’s dataset format', async () => {
-    const job = await create({ preset: 'advanced', gradientAccumulation: 2, rslora: false, packing: false })
+    const job = await create({ preset: 'advanced', training: { gradientAccumulation: 2, packing: false }, lora: { rslora: false } })
     expect(job.config.lora).toMatchObject({ rank: 64, alpha: 64, rslora: false })
     expect(job.config.training).toMatchObject({ learningRate: 0.0001, gradientAccumulation: 2, packing: false, weightDecay: 0.01 })
     // A form that leaves the format alone does not send "auto" over the self-test's own.
@@ -161,16 +155,16 @@ describe('jobs.create with the form’s Advanced settings and presets', () => {
     const fromPreset = await create({ preset: 'efficient' })
     expect(fromPreset.config.model.quantization).toBe('4bit')
     expect(fromPreset.config.training.gradientCheckpointing).toBe(true)
-    const declined = await create({ preset: 'efficient', quantization: 'none' })
+    const declined = await create({ preset: 'efficient', model: { selftest: true, quantization: 'none' } })
     expect(declined.config.model.quantization).toBe('none')
     expect(declined.config.training.gradientCheckpointing).toBe(false)
     expect(declined.config.training).toMatchObject({ batchSize: 1, gradientAccumulation: 16 })
   })
 
   it('refuses an unknown column-mapping field and a bad target module, naming the field', async () => {
-    const columns = errorOf(await dispatch(host, 'jobs.create', { model: { kind: 'selftest' }, columns: { answer: 'output' } }))
-    expect(fieldErrorsOf(columns)['columns.answer']).toMatch(/"answer" is not a field Tunedeck reads; map one of instruction, input, output/)
-    const modules = errorOf(await dispatch(host, 'jobs.create', { model: { kind: 'selftest' }, targetModules: ['q_proj', ''] }))
-    expect(Object.keys(fieldErrorsOf(modules))).toEqual(['targetModules.1'])
+    const columns = errorOf(await dispatch(host, 'jobs.create', { model: { selftest: true }, dataset: { columns: { answer: 'output' } } }))
+    expect(fieldErrorsOf(columns)['dataset.columns.answer']).toMatch(/^Column mapping: "answer" is not a field Tunedeck reads; map one of instruction, input, output/)
+    const modules = errorOf(await dispatch(host, 'jobs.create', { model: { selftest: true }, lora: { targetModules: ['q_proj', ''] } }))
+    expect(Object.keys(fieldErrorsOf(modules))).toEqual(['lora.targetModules.1'])
   })
 })

@@ -23,7 +23,7 @@ let host: Host
 /** The source job: one self-test epoch (12 steps) with a periodic checkpoint every 6 steps. */
 let source: Job
 let sourceLosses: MetricPoint[] = []
-const selftest = { model: { kind: 'selftest' as const }, epochs: 1 }
+const selftest = { model: { selftest: true }, training: { epochs: 1 } }
 
 async function call<T>(route: string, input: unknown): Promise<T> {
   const result = await dispatch(host, route, input)
@@ -99,7 +99,7 @@ describe('a new job from another job’s checkpoint', () => {
     expect(fieldErrorsOf(rank)['lora.rank']).toMatch(/has LoRA rank 16, not 8: set the rank to 16/)
     const otherModel = path.join(workDir, 'other-model')
     fs.mkdirSync(otherModel, { recursive: true })
-    const model = errorOf(await dispatch(host, 'jobs.create', { ...selftest, model: { kind: 'path', path: otherModel }, datasetPath: path.join(resourcesDir, 'selftest', 'dataset.jsonl'), initFrom }))
+    const model = errorOf(await dispatch(host, 'jobs.create', { ...selftest, model: { path: otherModel }, dataset: { path: path.join(resourcesDir, 'selftest', 'dataset.jsonl') }, initFrom }))
     expect(fieldErrorsOf(model)['model.path']).toContain(`was trained on ${selftestModelPath(dataDir)}`)
   })
 
@@ -132,7 +132,7 @@ describe('a new job from another job’s checkpoint', () => {
 describe('the new-job form’s method and quantization', () => {
   it('pass into the config, with gradient checkpointing on for 4-bit loading', async () => {
     await call('queue.set', { running: false })
-    const dpo = await call<Job>('jobs.create', { ...selftest, method: 'dpo', quantization: '4bit' })
+    const dpo = await call<Job>('jobs.create', { ...selftest, method: 'dpo', model: { selftest: true, quantization: '4bit' } })
     expect(dpo.config.method).toBe('dpo')
     expect(dpo.config.model.quantization).toBe('4bit')
     expect(dpo.config.training.gradientCheckpointing).toBe(true)

@@ -25,7 +25,7 @@ async function harness(scenario: string, dataDir = temporaryDir()): Promise<Harn
   return created
 }
 
-const selftest = { model: { kind: 'selftest' as const } }
+const selftest = { model: { selftest: true } }
 
 /**
  * Deletes a finished job. Its final state is reported before its process has exited, and until

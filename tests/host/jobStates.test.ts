@@ -135,7 +135,7 @@ describe('the host refuses a transition the table does not have', () => {
     const host = new Harness(dir, { trainerCommand: scriptedTrainer(() => 'complete'), shutdownSeconds: 5 })
     harnesses.push(host)
     await host.service.start()
-    const selftest = { model: { kind: 'selftest' as const } }
+    const selftest = { model: { selftest: true } }
     const refusal = async (answer: Promise<unknown>): Promise<AppError> => {
       try {
         await answer

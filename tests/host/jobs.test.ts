@@ -41,7 +41,7 @@ async function rejected(answer: Promise<unknown>): Promise<AppError> {
   throw new Error('expected the route to answer with an error')
 }
 
-const selftest = { model: { kind: 'selftest' as const } }
+const selftest = { model: { selftest: true } }
 
 describe('job engine with fixture trainers', () => {
   it('runs a job to completed, storing metrics, checkpoints and the terminal output', async () => {
@@ -140,7 +140,7 @@ describe('job engine with fixture trainers', () => {
   it('writes the form\'s checkpoint schedule into the job\'s config.json', async () => {
     const h = await harness({ current: 'complete' })
     await h.request('queue.set', { running: false })
-    const job = await h.request('jobs.create', { ...selftest, checkpointEvery: 25, keepCheckpoints: 4 })
+    const job = await h.request('jobs.create', { ...selftest, training: { checkpointEvery: 25, keepCheckpoints: 4 } })
     const written = JSON.parse(fs.readFileSync(path.join(h.jobDir(job.id), 'config.json'), 'utf8')) as { training: Record<string, unknown> }
     expect(written.training).toMatchObject({ checkpointEvery: 25, keepCheckpoints: 4 })
   })
@@ -149,11 +149,11 @@ describe('job engine with fixture trainers', () => {
     const h = new Harness(temporaryDir())
     dirs.push(h.dataDir)
     open.push(h)
-    const missingModel = await rejected(h.request('jobs.create', { model: { kind: 'path', path: '/no/such/model' }, datasetPath: selftestDataset() }))
+    const missingModel = await rejected(h.request('jobs.create', { model: { path: '/no/such/model' }, dataset: { path: selftestDataset() } }))
     expect(missingModel).toMatchObject({ code: 'invalid_input', data: { fields: { 'model.path': expect.stringContaining('/no/such/model') } } })
-    const missingData = await rejected(h.request('jobs.create', { model: { kind: 'path', path: 'Qwen/Qwen2.5-0.5B' }, datasetPath: '/no/data.jsonl' }))
-    expect(missingData).toMatchObject({ code: 'invalid_input', data: { fields: { datasetPath: expect.stringContaining('/no/data.jsonl') } } })
-    const job = await h.request('jobs.create', { model: { kind: 'path', path: 'Qwen/Qwen2.5-0.5B' }, datasetPath: selftestDataset(), preset: 'basic', epochs: 2 })
+    const missingData = await rejected(h.request('jobs.create', { model: { path: 'Qwen/Qwen2.5-0.5B' }, dataset: { path: '/no/data.jsonl' } }))
+    expect(missingData).toMatchObject({ code: 'invalid_input', data: { fields: { 'dataset.path': expect.stringContaining('/no/data.jsonl') } } })
+    const job = await h.request('jobs.create', { model: { path: 'Qwen/Qwen2.5-0.5B' }, dataset: { path: selftestDataset() }, preset: 'basic', training: { epochs: 2 } })
     // The preset gives rank 16 and 3 epochs; the typed value wins.
     expect(job.config.lora.rank).toBe(16)
     expect(job.config.training).toMatchObject({ epochs: 2, gradientAccumulation: 4 })

@@ -21,7 +21,7 @@ let h: Harness
 /** The per-step losses of an uninterrupted self-test run, which every resumed run must repeat. */
 let reference: MetricPoint[] = []
 /** The self-test with one epoch: 12 optimizer steps of the tiny model. */
-const selftest = { model: { kind: 'selftest' as const }, epochs: 1 }
+const selftest = { model: { selftest: true }, training: { epochs: 1 } }
 
 beforeAll(async () => {
   h = new Harness(dataDir)
@@ -81,7 +81,7 @@ describe('job engine with the real trainer', () => {
     const rows = fs.readFileSync(selftestDataset(), 'utf8').split('\n').filter(Boolean)
     const badFile = path.join(dataDir, 'bad.jsonl')
     fs.writeFileSync(badFile, [...rows.slice(0, 4), '{"instruction": 5, "output": "x"}', ...rows.slice(4, 10)].join('\n') + '\n')
-    const job = await h.waitForStatus((await h.request('jobs.create', { ...selftest, datasetPath: badFile })).id, ['completed', 'failed'], 60_000)
+    const job = await h.waitForStatus((await h.request('jobs.create', { ...selftest, dataset: { path: badFile } })).id, ['completed', 'failed'], 60_000)
     expect(job.status).toBe('failed')
     expect(job.error?.field).toBe('dataset.path')
     expect(job.error?.message).toContain('bad.jsonl line 5')

@@ -166,7 +166,7 @@ describe('recovery', () => {
 
   it('survives a SIGKILL of serve: interrupted with every step, then resumes to completed', async () => {
     const first = await startServe()
-    const job = await first.request<Job>('jobs.create', { model: { kind: 'selftest' }, epochs: 6 })
+    const job = await first.request<Job>('jobs.create', { model: { selftest: true }, training: { epochs: 6 } })
     jobId = job.id
     await stepsSeen(first, jobId, 3)
     first.child.kill('SIGKILL')
@@ -197,7 +197,7 @@ describe('recovery', () => {
 
   it('pauses a running job with a checkpoint on SIGTERM and exits 0', async () => {
     const serve = await startServe()
-    const job = await serve.request<Job>('jobs.create', { model: { kind: 'selftest' }, epochs: 6 })
+    const job = await serve.request<Job>('jobs.create', { model: { selftest: true }, training: { epochs: 6 } })
     await stepsSeen(serve, job.id, 2)
     serve.child.kill('SIGTERM')
     const paused = await serve.waitFor<Job>('job.updated', (payload) => payload.id === job.id && payload.status === 'paused', 60_000)

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { fieldErrorsOf, jobConfigSchema, validationError } from '../../electron/shared'
+import { fieldErrorsOf, jobConfigSchema, labelOf, validationError } from '../../electron/shared'
 import { fixtures, readJsonFolder } from './vectors'
 
 describe('job config vectors', () => {
@@ -26,6 +26,12 @@ describe('job config vectors', () => {
       expect(expected, `${name} has no entry in cases.json`).toBeDefined()
       const error = validationError(result.error!.issues, 'config.json')
       expect(Object.keys(fieldErrorsOf(error)), name).toContain(expected!.field)
+      // Told to a person, the same field is named by its label, keyed by the same path.
+      const labelled = fieldErrorsOf(validationError(result.error!.issues, 'config.json', jobConfigSchema))
+      expect(Object.keys(labelled), name).toContain(expected!.field)
+      const parent = expected!.field.split('.').slice(0, -1).join('.')
+      const label = labelOf(jobConfigSchema, expected!.field) !== expected!.field ? labelOf(jobConfigSchema, expected!.field) : labelOf(jobConfigSchema, parent)
+      expect(labelled[expected!.field], name).toMatch(new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `))
     }
   })
 

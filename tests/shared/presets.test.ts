@@ -35,8 +35,8 @@ describe('presets', () => {
 
   it('each sets every setting the form shows, so switching presets leaves nothing of the last one', () => {
     for (const { preset } of presets) {
-      expect(Object.keys(preset.lora), preset.id).toEqual(expect.arrayContaining(['rank', 'alpha', 'dropout', 'targetModules']))
-      expect(Object.keys(preset.training), preset.id).toEqual(
+      expect(Object.keys(preset.lora ?? {}), preset.id).toEqual(expect.arrayContaining(['rank', 'alpha', 'dropout', 'targetModules']))
+      expect(Object.keys(preset.training ?? {}), preset.id).toEqual(
         expect.arrayContaining(['learningRate', 'epochs', 'batchSize', 'gradientAccumulation', 'maxSeqLength', 'packing']),
       )
     }

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, make_job, read_events, run_cli, write_config
 
-from tunedeck_trainer.config import ConfigError, parse_config
+from tunedeck_trainer.config import ConfigError, load_config, parse_config
 from tunedeck_trainer.protocol import event_errors
 
 VALID = sorted((FIXTURES / "config" / "valid").glob("*.json"))
@@ -60,8 +60,31 @@ def test_invalid_vectors_name_their_field(name: str) -> None:
 
 def test_message_reads_like_the_example() -> None:
     data = json.loads((FIXTURES / "config" / "invalid" / "batch-size-string.json").read_text())
-    with pytest.raises(ConfigError, match=r'^config\.json: training\.batchSize: expected an integer between 1 and 1024, got "four"$'):
+    with pytest.raises(ConfigError, match=r'^config\.json: training\.batchSize: expected a whole number from 1 to 1024, got "four"$'):
         parse_config(data)
+
+
+def test_unknown_key_names_itself_and_what_is_allowed() -> None:
+    data = json.loads((FIXTURES / "config" / "invalid" / "unknown-lora-key.json").read_text())
+    with pytest.raises(ConfigError, match=r"^config\.json: lora\.r: unknown key; remove it \(allowed: rank, alpha, dropout, "):
+        parse_config(data)
+
+
+def test_section_defaults_are_the_schemas() -> None:
+    """A section left out takes the dataclass defaults; a section given empty takes the schema's: they must agree."""
+    data = json.loads((FIXTURES / "config" / "valid" / "minimal.json").read_text())
+    omitted = parse_config(data)
+    empty = parse_config({**data, "lora": {}, "training": {}, "dpo": {}, "kto": {}})
+    assert (omitted.lora, omitted.training, omitted.dpo, omitted.kto) == (empty.lora, empty.training, empty.dpo, empty.kto)
+    # Numbers come out as the schema types them: 4.0 counts as the integer 4, an integer alpha is a float.
+    typed = parse_config({**data, "lora": {"alpha": 8}, "training": {"batchSize": 4.0}})
+    assert isinstance(typed.training.batch_size, int) and isinstance(typed.lora.alpha, float)
+
+
+def test_not_a_json_number_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text('{"version": 1, "jobId": "j", "model": {"path": "m"}, "dataset": {"path": "d"}, "lora": {"alpha": NaN}}')
+    with pytest.raises(ConfigError, match="NaN is not a JSON number"):
+        load_config(tmp_path / "config.json")
 
 
 def _assert_failed(job_dir: Path, result, field: str) -> dict:

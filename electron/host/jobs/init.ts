@@ -9,8 +9,10 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { JobConfig, LoraConfig } from '../../shared/config'
+import type { ConfigLayers } from '../../shared/configMerge'
 import { appError } from '../../shared/errors'
-import type { NewJobInput } from '../../shared/jobs'
+import { labelOf } from '../../shared/fields'
+import { newJobInputSchema, type NewJobInput } from '../../shared/jobs'
 import { checkpointsDir, wholeCheckpoint } from './checkpoints'
 
 /** What a new job takes from the checkpoint it starts from. */
@@ -29,8 +31,10 @@ export interface InitSource {
 const safeJobId = /^[A-Za-z0-9_-]{1,64}$/
 const safeCheckpointName = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
-function refuse(field: string, message: string): never {
-  throw appError('invalid_input', `${field}: ${message}`, { fields: { [field]: message } })
+/** Refuses the input, naming the field by its config path in data.fields and by its label in the message. */
+function refuse(field: string, problem: string): never {
+  const message = `${labelOf(newJobInputSchema, field)}: ${problem}`
+  throw appError('invalid_input', message, { fields: { [field]: message } })
 }
 
 /** A folder with symbolic links resolved, as the trainer records it (macOS's /var is /private/var). */
@@ -88,7 +92,7 @@ export function readInitSource(dataDir: string, initFrom: NonNullable<NewJobInpu
 }
 
 /** True when the model the form names is the checkpoint's base model. */
-function sameModel(formModel: JobConfig['model'], baseModel: string): boolean {
+function sameModel(formModel: { path: string }, baseModel: string): boolean {
   if (real(formModel.path) === real(baseModel)) return true
   // A hub id is resolved by the trainer to its cache folder, models--org--name/snapshots/<hash>.
   const [organisation, name] = formModel.path.split('/')
@@ -96,17 +100,19 @@ function sameModel(formModel: JobConfig['model'], baseModel: string): boolean {
 }
 
 /**
- * Checks the form against the checkpoint and returns the model the new job
- * trains: the checkpoint's base model. Throws invalid_input naming
+ * Checks what was asked against the checkpoint and returns what the checkpoint
+ * fixes in the new job (mergeJobConfig puts it above every other layer): its
+ * folder, its base model and its LoRA shape. Throws invalid_input naming
  * `model.path` or `lora.rank`, saying what the checkpoint has.
  */
-export function initModel(source: InitSource, formModel: JobConfig['model'], input: NewJobInput): JobConfig['model'] {
+export function checkInitFrom(source: InitSource, formModel: { path: string; selftest: boolean }, input: NewJobInput): NonNullable<ConfigLayers['checkpoint']> {
   const where = `the checkpoint ${source.folder}`
   if (!sameModel(formModel, source.baseModel)) {
     refuse('model.path', `${where} was trained on ${source.baseModel}, not ${formModel.path}: choose that model or another checkpoint`)
   }
-  if (input.lora !== undefined && input.lora.rank !== source.lora.rank) {
-    refuse('lora.rank', `${where} has LoRA rank ${source.lora.rank}, not ${input.lora.rank}: set the rank to ${source.lora.rank} or choose another checkpoint`)
+  const rank = input.lora?.rank
+  if (rank !== undefined && rank !== source.lora.rank) {
+    refuse('lora.rank', `${where} has LoRA rank ${source.lora.rank}, not ${rank}: set the rank to ${source.lora.rank} or choose another checkpoint`)
   }
-  return { ...formModel, path: source.baseModel, selftest: source.selftest || formModel.selftest }
+  return { folder: source.folder, model: { path: source.baseModel, selftest: source.selftest || formModel.selftest }, lora: source.lora }
 }

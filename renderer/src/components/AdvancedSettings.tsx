@@ -1,22 +1,88 @@
 /**
- * The new-job form's Advanced section, collapsed until opened: gradient
- * accumulation, validation split, bad rows, packing, train on inputs, the
- * rest of the LoRA settings, DPO beta, and the column mapping for files
- * whose columns have their own names. Empty fields take the preset's value
- * or the default shown in them.
+ * The new-job form's settings, drawn from one list (logic/settingFields.ts)
+ * whose labels, ranges, defaults and choices come from the config schema;
+ * and the Advanced section, collapsed until opened: its settings from that
+ * list, the LoRA target modules, and the column mapping for files whose
+ * columns have their own names. Empty fields take the preset's value or the
+ * default shown in them.
  */
 import { useEffect, useState } from 'react'
 import { datasetFields } from '../../../electron/shared/datasets'
 import type { Preset } from '../../../electron/shared/jobs'
 import type { ColumnPair } from '../logic/advancedSettings'
-import type { FieldKey, NewJobFormValues } from '../logic/newJobForm'
+import type { FieldKey, NewJobFormValues, SettingValue } from '../logic/newJobForm'
+import { settingInfo, shownSettings, type SettingField } from '../logic/settingFields'
 import { Field } from './Field'
 
-type TextKey = 'gradientAccumulation' | 'validationSplit' | 'loraDropout' | 'targetModules' | 'dpoBeta'
+interface SettingProps {
+  field: SettingField
+  value: SettingValue | undefined
+  change(value: SettingValue): void
+  error?: string
+  /** Started from a checkpoint: this field is the checkpoint's. */
+  locked: boolean
+  preset: Preset | undefined
+}
+
+/** The preset's value of a setting, if it has one. */
+function presetValue(preset: Preset | undefined, path: string): unknown {
+  const [section, key] = path.split('.') as [keyof Preset, string]
+  const values = preset?.[section]
+  return values !== null && typeof values === 'object' ? (values as Record<string, unknown>)[key] : undefined
+}
+
+/** One setting as the schema describes it: a number field, a choice, a switch, or a tristate select. */
+export function Setting({ field, value, change, error, locked, preset }: SettingProps) {
+  const info = settingInfo(field.path)
+  const disabled = locked && field.fromCheckpoint === true
+  const hint = disabled ? 'From the checkpoint.' : field.hint
+  if (info.kind === 'boolean' && !field.tristate) return <Switch field={field} label={info.label} checked={value === true} disabled={disabled} onChange={change} error={error} />
+  if (info.kind === 'boolean') {
+    const fromPreset = presetValue(preset, field.path)
+    const unset = fromPreset === undefined ? `Default (${info.default === true ? 'on' : 'off'})` : `Preset's (${fromPreset === true ? 'on' : 'off'})`
+    return (
+      <Field label={info.label} name={field.path} error={error} hint={hint}>
+        <select data-testid={field.testId} value={String(value ?? '')} disabled={disabled} onChange={(event) => change(event.target.value)}>
+          <option value="">{unset}</option>
+          <option value="on">On</option>
+          <option value="off">Off</option>
+        </select>
+      </Field>
+    )
+  }
+  if (info.kind === 'choice') {
+    return (
+      <Field label={info.label} name={field.path} error={error} hint={hint}>
+        <select data-testid={field.testId} value={String(value ?? info.default)} disabled={disabled} onChange={(event) => change(event.target.value)}>
+          {info.values.map((option) => (
+            <option key={option} value={option}>
+              {field.options?.[option] ?? option}
+            </option>
+          ))}
+        </select>
+      </Field>
+    )
+  }
+  return (
+    <Field label={info.label} name={field.path} error={error} hint={hint}>
+      <input
+        data-testid={field.testId}
+        name={field.path}
+        value={String(value ?? '')}
+        placeholder={info.default === undefined || info.default === null ? '' : String(info.default)}
+        inputMode="decimal"
+        disabled={disabled}
+        aria-invalid={error ? true : undefined}
+        onChange={(event) => change(event.target.value)}
+      />
+    </Field>
+  )
+}
 
 interface Props {
   values: NewJobFormValues
   change(patch: Partial<NewJobFormValues>): void
+  changeSetting(path: string, value: SettingValue): void
   errors: Partial<Record<FieldKey, string>>
   /** Started from a checkpoint: the LoRA settings are the checkpoint's. */
   locked: boolean
@@ -27,96 +93,66 @@ interface Props {
   preset: Preset | undefined
 }
 
-/** Field keys shown in the section: an error on one opens it. */
-const sectionFields: readonly FieldKey[] = ['gradientAccumulation', 'validationSplit', 'badRows', 'packing', 'trainOnInputs', 'lora.dropout', 'lora.targetModules', 'lora.rslora', 'lora.dora', 'dpo.beta', 'columns']
-
 /** The section: collapsed, and opened when an error is shown inside it. */
-export function AdvancedSettings({ values, change, errors, locked, selftest, fileColumns, preset }: Props) {
+export function AdvancedSettings({ values, change, changeSetting, errors, locked, selftest, fileColumns, preset }: Props) {
   const [open, setOpen] = useState(false)
-  const invalid = sectionFields.some((key) => errors[key])
+  const fields = shownSettings('advanced', values.method)
+  const invalid = [...fields.map((field) => field.path), 'lora.targetModules', 'dataset.columns'].some((key) => errors[key])
   useEffect(() => {
     if (invalid) setOpen(true)
   }, [invalid])
-  const lockedHint = locked ? 'From the checkpoint.' : undefined
-  const text = (key: TextKey, field: FieldKey, testId: string, placeholder: string, disabled = false) => (
-    <input
-      data-testid={testId}
-      name={field}
-      value={values[key]}
-      placeholder={placeholder}
-      inputMode={key === 'targetModules' ? 'text' : 'decimal'}
-      disabled={disabled}
-      aria-invalid={errors[field] ? true : undefined}
-      onChange={(event) => change({ [key]: event.target.value })}
+  const isSwitch = (field: SettingField) => settingInfo(field.path).kind === 'boolean' && !field.tristate
+  const setting = (field: SettingField) => (
+    <Setting
+      key={field.path}
+      field={field}
+      value={values.settings[field.path]}
+      change={(value) => changeSetting(field.path, value)}
+      error={errors[field.path]}
+      locked={locked}
+      preset={preset}
     />
   )
-  const presetPacking = preset?.training.packing
-  const packingDefault = presetPacking === undefined ? 'Default (on where the model supports it)' : `Preset's (${presetPacking ? 'on' : 'off'})`
 
   return (
     <details className="advanced" data-testid="advanced" open={open} onToggle={(event) => setOpen(event.currentTarget.open)}>
       <summary>Advanced</summary>
       <div className="grid-3">
-        <Field label="Gradient accumulation" name="gradientAccumulation" error={errors.gradientAccumulation} hint="Micro-batches per optimizer step.">
-          {text('gradientAccumulation', 'gradientAccumulation', 'gradient-accumulation', '1')}
+        {fields.filter((field) => !isSwitch(field)).map(setting)}
+        <Field label="LoRA target modules" name="lora.targetModules" error={errors['lora.targetModules']} hint={locked ? 'From the checkpoint.' : 'all-linear, or names such as q_proj, v_proj.'}>
+          <input
+            data-testid="target-modules"
+            name="lora.targetModules"
+            value={values.targetModules}
+            placeholder="all-linear"
+            disabled={locked}
+            aria-invalid={errors['lora.targetModules'] ? true : undefined}
+            onChange={(event) => change({ targetModules: event.target.value })}
+          />
         </Field>
-        <Field label="Validation split" name="validationSplit" error={errors.validationSplit} hint="Share of rows held out for eval loss, 0 to 0.5.">
-          {text('validationSplit', 'validationSplit', 'validation-split', '0')}
-        </Field>
-        <Field label="Bad rows" name="badRows" error={errors.badRows} hint="A row that does not fit the format.">
-          <select data-testid="bad-rows" value={values.badRows} onChange={(event) => change({ badRows: event.target.value === 'skip' ? 'skip' : 'fail' })}>
-            <option value="fail">Fail the job</option>
-            <option value="skip">Skip and count them</option>
-          </select>
-        </Field>
-        <Field label="Packing" name="packing" error={errors.packing} hint="Joins short examples into full-length rows.">
-          <select data-testid="packing" value={values.packing} onChange={(event) => change({ packing: event.target.value === 'on' ? 'on' : event.target.value === 'off' ? 'off' : '' })}>
-            <option value="">{packingDefault}</option>
-            <option value="on">On</option>
-            <option value="off">Off</option>
-          </select>
-        </Field>
-        <Field label="LoRA dropout" name="lora.dropout" error={errors['lora.dropout']} hint={lockedHint ?? '0 to 0.9.'}>
-          {text('loraDropout', 'lora.dropout', 'lora-dropout', '0.05', locked)}
-        </Field>
-        <Field label="LoRA target modules" name="lora.targetModules" error={errors['lora.targetModules']} hint={lockedHint ?? 'all-linear, or names such as q_proj, v_proj.'}>
-          {text('targetModules', 'lora.targetModules', 'target-modules', 'all-linear', locked)}
-        </Field>
-        {values.method === 'dpo' && (
-          <Field label="DPO beta" name="dpo.beta" error={errors['dpo.beta']} hint="Pull towards the base model; higher stays closer.">
-            {text('dpoBeta', 'dpo.beta', 'dpo-beta', '0.1')}
-          </Field>
-        )}
       </div>
-      <div className="switches">
-        <Switch name="trainOnInputs" testId="train-on-inputs" label="Train on inputs" title="Also learn the prompts' tokens, not only the answers." checked={values.trainOnInputs} onChange={(on) => change({ trainOnInputs: on })} error={errors.trainOnInputs} />
-        <Switch name="lora.rslora" testId="rslora" label="rsLoRA" title="Rank-stabilised scaling (alpha / √rank): helps at high ranks." checked={values.rslora} disabled={locked} onChange={(on) => change({ rslora: on })} error={errors['lora.rslora']} />
-        <Switch name="lora.dora" testId="dora" label="DoRA" title="Weight-decomposed LoRA: sometimes better, slower to train." checked={values.dora} disabled={locked} onChange={(on) => change({ dora: on })} error={errors['lora.dora']} />
-      </div>
-      {!selftest && <ColumnMapping pairs={values.columns} change={(columns) => change({ columns })} error={errors.columns} fileColumns={fileColumns} />}
+      <div className="switches">{fields.filter(isSwitch).map(setting)}</div>
+      {!selftest && <ColumnMapping pairs={values.columns} change={(columns) => change({ columns })} error={errors['dataset.columns']} fileColumns={fileColumns} />}
     </details>
   )
 }
 
 interface SwitchProps {
-  /** The field key, naming the error's test id as Field does. */
-  name: FieldKey
-  testId: string
+  field: SettingField
   label: string
-  title: string
   checked: boolean
   disabled?: boolean
   onChange(on: boolean): void
   error?: string
 }
 
-function Switch({ name, testId, label, title, checked, disabled = false, onChange, error }: SwitchProps) {
+function Switch({ field, label, checked, disabled = false, onChange, error }: SwitchProps) {
   return (
-    <label className="checkbox" title={title}>
-      <input type="checkbox" data-testid={testId} checked={checked} disabled={disabled} onChange={(event) => onChange(event.target.checked)} />
+    <label className="checkbox" title={field.hint}>
+      <input type="checkbox" data-testid={field.testId} checked={checked} disabled={disabled} onChange={(event) => onChange(event.target.checked)} />
       {label}
       {error && (
-        <span className="field-error" data-testid={`field-error-${name}`} role="alert">
+        <span className="field-error" data-testid={`field-error-${field.path}`} role="alert">
           {error}
         </span>
       )}
@@ -159,7 +195,7 @@ function ColumnMapping({ pairs, change, error, fileColumns }: { pairs: ColumnPai
         </button>
       </div>
       {error && (
-        <span className="field-error" data-testid="field-error-columns" role="alert">
+        <span className="field-error" data-testid="field-error-dataset.columns" role="alert">
           {error}
         </span>
       )}

@@ -4,7 +4,8 @@
  * loading can work on this machine.
  */
 import { datasetFields } from '../../../electron/shared/datasets'
-import type { NewJobInput, Preset } from '../../../electron/shared/jobs'
+import type { LoraConfig } from '../../../electron/shared/config'
+import type { Preset } from '../../../electron/shared/jobs'
 import type { GpuSample, SystemInfo } from '../../../electron/shared/system'
 
 /** One row of the column mapping as typed: our field name and the file's column name. */
@@ -47,7 +48,7 @@ export function columnPairs(columns: Readonly<Record<string, string>>): ColumnPa
 const moduleName = /^[A-Za-z0-9_.-]+$/
 
 /** "all-linear", or a comma-separated list of module names; empty leaves the preset's or the default. */
-export function checkTargetModules(text: string): { value?: NonNullable<NewJobInput['targetModules']>; error?: string } {
+export function checkTargetModules(text: string): { value?: LoraConfig['targetModules']; error?: string } {
   const trimmed = text.trim()
   if (trimmed === '') return {}
   if (trimmed === 'all-linear') return { value: 'all-linear' }
@@ -63,7 +64,7 @@ export function checkTargetModules(text: string): { value?: NonNullable<NewJobIn
 }
 
 /** How the form shows a target-modules setting. */
-export function targetModulesText(value: Preset['lora']['targetModules']): string | undefined {
+export function targetModulesText(value: LoraConfig['targetModules'] | undefined): string | undefined {
   if (value === undefined) return undefined
   return typeof value === 'string' ? value : value.join(', ')
 }

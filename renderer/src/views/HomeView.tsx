@@ -23,7 +23,7 @@ export function HomeView() {
     setBusy(true)
     setError(null)
     try {
-      const job = await createJob({ model: { kind: 'selftest' } })
+      const job = await createJob({ model: { selftest: true } })
       open({ name: 'job', jobId: job.id })
     } catch (caught) {
       setError(errorMessage(caught))

@@ -6,22 +6,24 @@
  * the host takes them from the checkpoint.
  */
 import { useEffect, useRef, useState, type DragEvent, type FormEvent, type ReactNode } from 'react'
-import { datasetFormats, type DatasetFormat } from '../../../electron/shared/config'
+import { datasetFormats, methods, type DatasetFormat, type Method } from '../../../electron/shared/config'
 import { fieldErrorsOf } from '../../../electron/shared/errors'
-import type { Preset } from '../../../electron/shared/jobs'
+import { labelOf } from '../../../electron/shared/fields'
+import { newJobInputSchema, type Preset } from '../../../electron/shared/jobs'
 import { getClient, getShell } from '../api/client'
 import { toAppError } from '../api/errors'
-import { AdvancedSettings } from '../components/AdvancedSettings'
+import { AdvancedSettings, Setting } from '../components/AdvancedSettings'
 import { DatasetPreviewPanel } from '../components/DatasetPreviewPanel'
 import { Field } from '../components/Field'
 import { fileError, useDatasetPreview } from '../components/useDatasetPreview'
 import { cudaPresent, previewColumns, quantizationNote } from '../logic/advancedSettings'
-import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, placeServerErrors, type FieldKey, type NewJobFormValues, type NumberKey } from '../logic/newJobForm'
+import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, placeServerErrors, type FieldKey, type NewJobFormValues, type SettingValue } from '../logic/newJobForm'
+import { shownSettings } from '../logic/settingFields'
 import { useJob, useJobsStore } from '../stores/jobs'
 import { useNavigationStore, type StartFrom } from '../stores/navigation'
 import { useSystemStore } from '../stores/system'
 
-type TextKey = 'name' | 'modelPath' | 'datasetPath' | NumberKey
+type TextKey = 'name' | 'modelPath' | 'datasetPath'
 
 const formatLabels: Record<DatasetFormat, string> = {
   auto: 'Detect from the file',
@@ -31,7 +33,18 @@ const formatLabels: Record<DatasetFormat, string> = {
   prompt_completion: 'Prompt / completion',
   text: 'Plain text',
   preference: 'Preference pairs (prompt / chosen / rejected)',
-  feedback: 'Feedback (prompt / completion / desirable or not)',
+  feedback: 'Feedback (prompt / completion / label)',
+}
+
+const methodLabels: Record<Method, { name: string; hint: string }> = {
+  sft: { name: 'Supervised fine-tune', hint: 'Learns to produce the answers in the data.' },
+  dpo: { name: 'Preference (DPO)', hint: 'Needs preference pairs: prompt, chosen and rejected.' },
+  kto: { name: 'Feedback (KTO)', hint: 'Needs feedback rows: prompt, completion and a desirable or undesirable label.' },
+}
+
+/** A config field's label, from the schema (electron/shared/config.ts). */
+function settingLabel(path: string): string {
+  return labelOf(newJobInputSchema, path)
 }
 
 /** The form page; `from` starts the job from another job's checkpoint. */
@@ -66,7 +79,8 @@ export function NewJobView({ from }: { from?: StartFrom }) {
 
   const selftest = values.modelKind === 'selftest'
   const locked = values.initFrom !== null
-  const preview = useDatasetPreview(values.datasetPath, { format: values.datasetFormat, columns: previewColumns(values.columns), badRows: values.badRows }, !selftest)
+  const badRows = values.settings['dataset.badRows'] === 'skip' ? 'skip' : 'fail'
+  const preview = useDatasetPreview(values.datasetPath, { format: values.datasetFormat, columns: previewColumns(values.columns), badRows }, !selftest)
   const previewError = fileError(preview)
   const fileColumns = preview.status === 'done' ? preview.preview.columns : []
 
@@ -74,18 +88,9 @@ export function NewJobView({ from }: { from?: StartFrom }) {
     setValues((current) => ({ ...current, [key]: event.target.value }))
   }
 
-  const text = (key: TextKey, field: FieldKey, testId: string, placeholder: string, inputMode: 'text' | 'decimal' | 'numeric' = 'decimal', disabled = false) => (
-    <input
-      data-testid={testId}
-      name={field}
-      value={values[key]}
-      placeholder={placeholder}
-      inputMode={inputMode}
-      disabled={disabled}
-      aria-invalid={errors[field] ? true : undefined}
-      onChange={change(key)}
-    />
-  )
+  const changeSetting = (path: string, value: SettingValue): void => {
+    setValues((current) => ({ ...current, settings: { ...current.settings, [path]: value } }))
+  }
 
   const submit = async (event: FormEvent): Promise<void> => {
     event.preventDefault()
@@ -93,6 +98,7 @@ export function NewJobView({ from }: { from?: StartFrom }) {
     setGeneral([])
     if (!check.ok) {
       setErrors(check.errors)
+      setGeneral(check.general)
       return
     }
     setErrors({})
@@ -137,7 +143,6 @@ export function NewJobView({ from }: { from?: StartFrom }) {
   const preset = presets.find((candidate) => candidate.id === values.preset)
   const fourBitNote = quantizationNote(preset, cuda)
   const modelHint = locked ? 'From the checkpoint.' : selftest ? 'Not needed for the self-test.' : 'A Hugging Face folder on disk, or an id already in the local cache.'
-  const loraHint = locked ? 'From the checkpoint.' : undefined
 
   return (
     <div className="page">
@@ -176,24 +181,27 @@ export function NewJobView({ from }: { from?: StartFrom }) {
           </fieldset>
         )}
         <div className="grid-2">
-          <Field label="Model folder or hub id" name="model.path" error={errors['model.path']} hint={modelHint}>
+          <Field label={settingLabel('model.path')} name="model.path" error={errors['model.path']} hint={modelHint}>
             {pathInput('modelPath', 'model-path', locked && selftest ? 'Self-test model' : '/models/Qwen2.5-0.5B or Qwen/Qwen2.5-0.5B', selftest || locked, 'model-folder')}
           </Field>
-          <Field label="Dataset file or folder" name="datasetPath" error={errors.datasetPath} hint={selftest ? 'The self-test uses its bundled dataset.' : '.jsonl, .json, .csv, .parquet, .txt, or a folder saved with save_to_disk'}>
+          <Field label={settingLabel('dataset.path')} name="dataset.path" error={errors['dataset.path']} hint={selftest ? 'The self-test uses its bundled dataset.' : '.jsonl, .json, .csv, .parquet, .txt, or a folder saved with save_to_disk'}>
             {pathInput('datasetPath', 'dataset-path', '/data/train.jsonl', selftest, 'dataset')}
-            {previewError && !errors.datasetPath && (
+            {previewError && !errors['dataset.path'] && (
               <span className="field-error" data-testid="dataset-preview-error" role="alert">
                 {previewError}
               </span>
             )}
           </Field>
-          <Field label="Method" name="method" error={errors.method} hint={values.method === 'dpo' ? 'Needs preference pairs: prompt, chosen and rejected.' : 'Learns to produce the answers in the data.'}>
-            <select data-testid="method" value={values.method} onChange={(event) => setValues({ ...values, method: event.target.value === 'dpo' ? 'dpo' : 'sft' })}>
-              <option value="sft">Supervised fine-tune</option>
-              <option value="dpo">Preference (DPO)</option>
+          <Field label={settingLabel('method')} name="method" error={errors.method} hint={methodLabels[values.method].hint}>
+            <select data-testid="method" value={values.method} onChange={(event) => setValues({ ...values, method: methods.find((method) => method === event.target.value) ?? 'sft' })}>
+              {methods.map((method) => (
+                <option key={method} value={method}>
+                  {methodLabels[method].name}
+                </option>
+              ))}
             </select>
           </Field>
-          <Field label="Dataset format" name="datasetFormat" error={errors.datasetFormat} hint={selftest ? 'The self-test dataset is Alpaca.' : 'Detected from the columns unless chosen here.'}>
+          <Field label={settingLabel('dataset.format')} name="dataset.format" error={errors['dataset.format']} hint={selftest ? 'The self-test dataset is Alpaca.' : 'Detected from the columns unless chosen here.'}>
             <select data-testid="dataset-format" value={values.datasetFormat} disabled={selftest} onChange={(event) => setValues({ ...values, datasetFormat: event.target.value as DatasetFormat })}>
               {datasetFormats.map((format) => (
                 <option key={format} value={format}>
@@ -205,11 +213,11 @@ export function NewJobView({ from }: { from?: StartFrom }) {
         </div>
         {!selftest && <DatasetPreviewPanel state={preview} />}
         <div className="grid-2">
-          <Field label="Job name" name="name" error={errors.name} hint="Optional; a name is made up from the model otherwise.">
-            {text('name', 'name', 'job-name', 'my-first-lora', 'text')}
+          <Field label={settingLabel('name')} name="name" error={errors.name} hint="Optional; a name is made up from the model otherwise.">
+            <input data-testid="job-name" name="name" value={values.name} placeholder="my-first-lora" aria-invalid={errors.name ? true : undefined} onChange={change('name')} />
           </Field>
           <div className="field">
-            <Field label="Preset" name="preset" error={errors.preset ?? presetError ?? undefined}>
+            <Field label={settingLabel('preset')} name="preset" error={errors.preset ?? presetError ?? undefined}>
               <select data-testid="preset" value={values.preset} onChange={(event) => setValues(applyPreset(values, presets.find((candidate) => candidate.id === event.target.value), cuda))}>
                 <option value="">None (defaults)</option>
                 {presets.map((candidate) => (
@@ -226,9 +234,9 @@ export function NewJobView({ from }: { from?: StartFrom }) {
           <label className="checkbox" title="Loads the base model as 4-bit NF4 through bitsandbytes; needs an NVIDIA GPU with CUDA.">
             <input type="checkbox" data-testid="quantization" checked={values.quantization === '4bit'} onChange={(event) => setValues({ ...values, quantization: event.target.checked ? '4bit' : 'none' })} />
             Load in 4-bit (QLoRA, NVIDIA GPU only)
-            {errors.quantization ? (
+            {errors['model.quantization'] ? (
               <span className="field-error" data-testid="field-error-quantization" role="alert">
-                {errors.quantization}
+                {errors['model.quantization']}
               </span>
             ) : (
               fourBitNote && (
@@ -242,34 +250,14 @@ export function NewJobView({ from }: { from?: StartFrom }) {
         <h3 className="form-section">LoRA and training</h3>
         <p className="muted small">Leave a field empty to use the default shown in it.</p>
         <div className="grid-3">
-          <Field label="LoRA rank" name="lora.rank" error={errors['lora.rank']} hint={loraHint}>
-            {text('loraRank', 'lora.rank', 'lora-rank', '16', 'numeric', locked)}
-          </Field>
-          <Field label="LoRA alpha" name="lora.alpha" error={errors['lora.alpha']} hint={loraHint}>
-            {text('loraAlpha', 'lora.alpha', 'lora-alpha', '32', 'decimal', locked)}
-          </Field>
-          <Field label="Learning rate" name="learningRate" error={errors.learningRate}>
-            {text('learningRate', 'learningRate', 'learning-rate', '0.0002')}
-          </Field>
-          <Field label="Epochs" name="epochs" error={errors.epochs}>
-            {text('epochs', 'epochs', 'epochs', '1')}
-          </Field>
-          <Field label="Batch size" name="batchSize" error={errors.batchSize}>
-            {text('batchSize', 'batchSize', 'batch-size', '4', 'numeric')}
-          </Field>
-          <Field label="Max sequence length" name="maxSeqLength" error={errors.maxSeqLength}>
-            {text('maxSeqLength', 'maxSeqLength', 'max-seq-length', '1024', 'numeric')}
-          </Field>
-          <Field label="Checkpoint every N steps (0: off)" name="checkpointEvery" error={errors.checkpointEvery}>
-            {text('checkpointEvery', 'checkpointEvery', 'checkpoint-every', '0', 'numeric')}
-          </Field>
-          <Field label="Periodic checkpoints kept" name="keepCheckpoints" error={errors.keepCheckpoints}>
-            {text('keepCheckpoints', 'keepCheckpoints', 'keep-checkpoints', '2', 'numeric')}
-          </Field>
+          {shownSettings('main', values.method).map((field) => (
+            <Setting key={field.path} field={field} value={values.settings[field.path]} change={(value) => changeSetting(field.path, value)} error={errors[field.path]} locked={locked} preset={preset} />
+          ))}
         </div>
         <AdvancedSettings
           values={values}
           change={(patch) => setValues((current) => ({ ...current, ...patch }))}
+          changeSetting={changeSetting}
           errors={errors}
           locked={locked}
           selftest={selftest}
