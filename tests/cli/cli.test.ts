@@ -1,0 +1,147 @@
+/**
+ * The `tunedeck` command line against a real `serve` (the built out/main/serve.js, the real
+ * trainer on CPU, a scratch data folder): it starts the self-test and follows it to the end,
+ * pauses and resumes a job, and each usage mistake gets its one-line message and exit code.
+ * Needs the build (npm test builds before it runs vitest) and TUNEDECK_PYTHON.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Job, MetricPoint } from '../../electron/shared/jobs'
+import { trainerPython } from '../host/trainerPython'
+
+const repoDir = resolve(__dirname, '../..')
+const bin = join(repoDir, 'bin', 'tunedeck.mjs')
+const workDir = mkdtempSync(join(tmpdir(), 'tunedeck-cli-'))
+const dataDir = join(workDir, 'data')
+let serve: ChildProcess
+
+interface Ran {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the command line to its end. */
+function tunedeck(args: string[], options: { dataDir?: string | null } = {}): Promise<Ran> {
+  const withData = options.dataDir === null ? args : [...args, '--data-dir', options.dataDir ?? dataDir]
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [bin, ...withData], { cwd: workDir, env: { ...process.env, TUNEDECK_DATA_DIR: '' } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    child.on('close', (code) => done({ code, stdout, stderr }))
+  })
+}
+
+async function json<T>(args: string[]): Promise<T> {
+  const ran = await tunedeck([...args, '--json'])
+  expect(ran.stderr).toBe('')
+  expect(ran.code).toBe(0)
+  return JSON.parse(ran.stdout) as T
+}
+
+async function waitForStatus(jobId: string, statuses: Job['status'][], timeoutMs = 120_000): Promise<Job> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const job = await json<Job>(['status', jobId])
+    if (statuses.includes(job.status)) return job
+    if (Date.now() > deadline) throw new Error(`job ${jobId} is ${job.status}, not ${statuses.join(' or ')}`)
+    await new Promise((wait) => setTimeout(wait, 200))
+  }
+}
+
+beforeAll(async () => {
+  serve = spawn(process.execPath, [join(repoDir, 'out', 'main', 'serve.js'), '--port', '0', '--data-dir', dataDir], {
+    env: { ...process.env, TUNEDECK_PYTHON: trainerPython() },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let printed = ''
+  serve.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk))
+  await new Promise<void>((ready, fail) => {
+    serve.stdout?.on('data', (chunk: Buffer) => {
+      printed += chunk.toString()
+      if (printed.includes('serving at')) ready()
+    })
+    serve.once('exit', (code) => fail(new Error(`serve exited with ${code}: ${printed}`)))
+  })
+}, 60_000)
+
+afterAll(async () => {
+  if (serve.exitCode === null) {
+    serve.kill('SIGTERM')
+    await new Promise((done) => serve.once('exit', done))
+  }
+  rmSync(workDir, { recursive: true, force: true })
+})
+
+describe('tunedeck against serve', () => {
+  it('finds serve through serve.json, readable by the user alone', () => {
+    const file = join(dataDir, 'serve.json')
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ port: expect.any(Number), token: expect.any(String) })
+  })
+
+  it('starts the self-test and follows its terminal to the end, exiting 0', async () => {
+    const ran = await tunedeck(['start', '--model', 'selftest', '--name', 'cli self-test', '--follow'])
+    expect(ran.code).toBe(0)
+    expect(ran.stderr).toMatch(/^Started job \w+ \(cli self-test\); following its terminal\.\n$/)
+    expect(ran.stdout).toMatch(/step 36\/36 \| loss/)
+    expect(ran.stdout).toContain('[tunedeck] completed 36 steps')
+    const jobs = await json<Job[]>(['jobs'])
+    expect(jobs.map((job) => [job.name, job.status])).toEqual([['cli self-test', 'completed']])
+    const metrics = (await tunedeck(['metrics', jobs[0]!.id])).stdout.trim().split('\n').map((line) => JSON.parse(line) as MetricPoint)
+    expect(metrics.map((point) => point.step)).toEqual(Array.from({ length: 36 }, (_, index) => index + 1))
+    expect((await tunedeck(['status', jobs[0]!.id])).stdout).toContain('Status: completed')
+  }, 180_000)
+
+  it('pauses and resumes a job: logs --follow exits 3 on the pause and 0 when it completes, no step lost', async () => {
+    const started = await json<Job>(['start', '--model', 'selftest', '--set', 'training.epochs=6', '--name', 'long'])
+    await waitForStatus(started.id, ['running'])
+    const following = tunedeck(['logs', started.id, '--follow'])
+    expect((await tunedeck(['pause', started.id])).stdout).toMatch(/is pausing\.|is paused\./)
+    const paused = await following
+    expect(paused.code).toBe(3)
+    expect(paused.stdout).toMatch(/paused at step \d+/)
+    const pausedAt = (await waitForStatus(started.id, ['paused'])).step
+    expect(pausedAt).toBeGreaterThan(0)
+
+    expect((await tunedeck(['resume', started.id])).code).toBe(0)
+    const resumed = await tunedeck(['logs', started.id, '--follow'])
+    expect(resumed.code).toBe(0)
+    expect(resumed.stdout).toContain(`resuming from pause-${pausedAt} at step ${pausedAt}`)
+    const job = await waitForStatus(started.id, ['completed'])
+    const steps = (await tunedeck(['metrics', started.id])).stdout.trim().split('\n').map((line) => (JSON.parse(line) as MetricPoint).step)
+    expect(steps).toEqual(Array.from({ length: job.totalSteps }, (_, index) => index + 1))
+  }, 240_000)
+
+  it('answers each usage mistake in one line with exit code 2, a refusal by the host naming the setting', async () => {
+    const cases: [string[], RegExp][] = [
+      [['train'], /^tunedeck: Unknown command "train": run tunedeck --help for the list\.\n$/],
+      [['start'], /^tunedeck: tunedeck start needs --model/],
+      [['status'], /^tunedeck: tunedeck status needs JOB/],
+      [['jobs', '--verbose'], /^tunedeck: tunedeck jobs has no option --verbose/],
+      [['start', '--model', 'selftest', '--set', 'training.learningRate=5'], /^tunedeck: .*Learning rate.*\n$/],
+    ]
+    for (const [args, message] of cases) {
+      const ran = await tunedeck(args)
+      expect({ args, code: ran.code, stderr: ran.stderr }).toEqual({ args, code: 2, stderr: expect.stringMatching(message) })
+      expect(ran.stderr.trim().split('\n')).toHaveLength(1)
+    }
+    const missing = await tunedeck(['status', 'no-such-job'])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toMatch(/^tunedeck: There is no job with id no-such-job/)
+    expect((await tunedeck(['--help'], { dataDir: null })).stdout).toContain('Usage: tunedeck COMMAND')
+  })
+
+  it('says how to start Tunedeck when none runs for the data folder', async () => {
+    const elsewhere = join(workDir, 'empty')
+    const ran = await tunedeck(['jobs'], { dataDir: elsewhere })
+    expect(ran.code).toBe(1)
+    expect(ran.stderr).toBe(`tunedeck: No Tunedeck is running with the data folder ${elsewhere} (no serve.json there): start one with \`npm run serve\` in the Tunedeck folder (or open the app), or name its data folder with --data-dir.\n`)
+    expect(existsSync(elsewhere)).toBe(false)
+  })
+})
