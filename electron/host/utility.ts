@@ -15,6 +15,7 @@
 import type { WireEvent, WireRequest, WireResponse } from '../shared/api'
 import { appError } from '../shared/errors'
 import { createHost, type Host } from './host'
+import { usePrivateUmask } from './private'
 
 /** The part of Electron's MessagePortMain the host uses. */
 interface PortMain {
@@ -47,6 +48,7 @@ if (!parentPort) {
   process.exit(2)
 }
 
+usePrivateUmask()
 let host: Host | null = null
 
 function isRequest(data: unknown): data is WireRequest {
