@@ -68,8 +68,9 @@ export async function startServer(host: Host, options: ServerOptions): Promise<R
     })
   })
   // Without these, one client's reset connection would be an unhandled error that ends serve.
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`)
     else socket.destroy()
   })
   server.on('connection', (socket) => socket.on('error', () => socket.destroy()))
