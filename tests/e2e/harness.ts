@@ -36,8 +36,10 @@ export async function startServe(): Promise<Served> {
   const python = process.env.TUNEDECK_PYTHON
   if (!python) throw new Error("Set TUNEDECK_PYTHON to the trainer's Python interpreter (the CI does); the e2e tests run the real trainer.")
   const dataDir = mkdtempSync(join(tmpdir(), 'tunedeck-e2e-'))
-  // The tests' datasets are written under the system's temporary folder; serve limits client paths to its roots.
-  const child = spawn(process.execPath, [serveScript, '--port', '0', '--data-dir', dataDir, '--allow-path', tmpdir()], {
+  // serve limits client paths to its roots: the tests write datasets under the temporary
+  // folder and read shared ones beside the checkout (../shared/datasets).
+  const roots = ['--allow-path', tmpdir(), '--allow-path', join(repoDir, '..')]
+  const child = spawn(process.execPath, [serveScript, '--port', '0', '--data-dir', dataDir, ...roots], {
     cwd: repoDir,
     env: { ...process.env, TUNEDECK_PYTHON: python },
     stdio: ['ignore', 'pipe', 'pipe'],
