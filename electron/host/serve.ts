@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createHost } from './host'
+import { waitForOrphanedTrainers } from './orphans'
 import { usePrivateUmask } from './private'
 import { TokenError } from './transport/auth'
 import { parseServeArgs, usage, UsageError } from './transport/cli'
@@ -46,6 +47,8 @@ async function main(): Promise<void> {
     process.stderr.write(`The renderer is not built (${settings.rendererDir} has no index.html): run npm run serve, which builds it.\n`)
   }
   usePrivateUmask()
+  // Before anything reads the store: trainers of a host that died are saving their pause checkpoints.
+  await waitForOrphanedTrainers(settings.dataDir)
   const host = createHost({
     dataDir: settings.dataDir,
     resourcesDir: settings.resourcesDir,

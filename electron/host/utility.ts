@@ -15,6 +15,7 @@
 import type { WireEvent, WireRequest, WireResponse } from '../shared/api'
 import { appError } from '../shared/errors'
 import { createHost, type Host } from './host'
+import { waitForOrphanedTrainers } from './orphans'
 import { usePrivateUmask } from './private'
 
 /** The part of Electron's MessagePortMain the host uses. */
@@ -99,6 +100,8 @@ async function init(message: InitMessage, port: PortMain | undefined): Promise<v
   })
   host = created
   // Requests that arrive while the host recovers old jobs wait inside dispatch.
+  // Requests wait in the port until serve() starts it: trainers of a host that died save their pause checkpoints first.
+  await waitForOrphanedTrainers(message.dataDir)
   serve(port, created)
   await created.start()
   parentPort?.postMessage({ kind: 'ready' })
