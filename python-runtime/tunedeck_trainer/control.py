@@ -63,6 +63,8 @@ class Control:
         self._restore_tty: Callable[[], None] | None = None
         self.host_gone = threading.Event()
         self._hangup_lock = threading.RLock()  # a failed flush inside re-enters
+        # stdout/stderr descriptors that were the terminal at start (a hung-up tty no longer says so).
+        self._terminal_descriptors: list[int] = []
 
     # --- commands --------------------------------------------------------------------------
 
@@ -104,7 +106,7 @@ class Control:
             if self.host_gone.is_set():
                 return
             self.host_gone.set()
-            _silence_terminal()
+            _silence_terminal(self._terminal_descriptors)
             self.pause.set()
         # The terminal is gone; the log event is what the next host reads.
         self.events.emit("log", level="warning", message=f"the host went away ({how}): pausing after the current step")
@@ -129,6 +131,7 @@ class Control:
         """Starts the heartbeat, and optionally the stdin reader and signal handling."""
         threading.Thread(target=self._heartbeat, name="tunedeck-heartbeat", daemon=True).start()
         if read_stdin and _is_terminal(sys.stdin):
+            self._terminal_descriptors = [descriptor for descriptor in (1, 2) if _is_terminal_descriptor(descriptor)]
             # Writes that race the hangup (before _silence_terminal) must not raise in the loop.
             sys.stdout = _HangupSafeStream(sys.stdout, self)  # type: ignore[assignment]
             sys.stderr = _HangupSafeStream(sys.stderr, self)  # type: ignore[assignment]
@@ -238,13 +241,20 @@ class Control:
 
 def _is_terminal(stream: Any) -> bool:
     try:
-        return stream is not None and os.isatty(stream.fileno())
+        return stream is not None and _is_terminal_descriptor(stream.fileno())
     except (OSError, ValueError, AttributeError):
         return False
 
 
-def _silence_terminal() -> None:
-    """Points stdout and stderr (the descriptors, for C code and children too) at /dev/null."""
+def _is_terminal_descriptor(descriptor: int) -> bool:
+    try:
+        return os.isatty(descriptor)
+    except OSError:
+        return False
+
+
+def _silence_terminal(descriptors: list[int]) -> None:
+    """Points the terminal's descriptors among stdout and stderr at /dev/null, for C code too."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -254,10 +264,9 @@ def _silence_terminal() -> None:
         null = os.open(os.devnull, os.O_WRONLY)
     except OSError:
         return
-    for descriptor in (1, 2):
+    for descriptor in descriptors:
         try:
-            if os.isatty(descriptor):
-                os.dup2(null, descriptor)
+            os.dup2(null, descriptor)
         except OSError:
             pass
     os.close(null)
