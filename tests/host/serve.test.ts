@@ -102,6 +102,7 @@ describe('serve', () => {
     expect(page.headers['x-content-type-options']).toBe('nosniff')
     expect(page.headers['cache-control']).toBe('no-store')
     expect(page.headers['content-security-policy']).toContain("script-src 'self'")
+    expect(page.headers['cross-origin-resource-policy']).toBe('same-origin')
     // A page on another host name that resolves here (DNS rebinding) gets nothing.
     const rebound = await get('/', { host: `attacker.example:${server.port}` })
     expect(rebound.status).toBe(403)

@@ -59,6 +59,8 @@ export function securityHeaders(port: number): Record<string, string> {
     // Belt and braces: the token rides in the fragment, which no Referer carries anyway.
     'Referrer-Policy': 'no-referrer',
     'Cross-Origin-Opener-Policy': 'same-origin',
+    // Another site's page may not embed our files (a <script src> sends no Origin to check).
+    'Cross-Origin-Resource-Policy': 'same-origin',
   }
 }
 
