@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: every check and test in the order that fails fastest, then one
 // closing line that counts them all: "total: N passed, N failed, N skipped".
-//   typecheck + lint -> build -> vitest (contract, host, renderer logic)
+//   typecheck + lint + electronegativity -> build -> vitest (contract, host, renderer logic)
 //   -> pytest (trainer) -> vitest e2e (Playwright + chromium against serve)
 // Set TUNEDECK_PYTHON to the trainer's Python (.ci/run does).
 import { spawnSync } from 'node:child_process'
@@ -67,6 +67,7 @@ const npx = 'npx'
 check('typecheck', npx, ['tsc', '-p', 'tsconfig.node.json', '--noEmit'])
 check('typecheck-web', npx, ['tsc', '-p', 'tsconfig.web.json', '--noEmit'])
 check('lint', npx, ['eslint', '.'])
+check('electronegativity', 'node', ['scripts/electronegativity.mjs'])
 check('native', 'node', ['scripts/native.mjs', 'node'])
 check('build', npx, ['electron-vite', 'build'])
 

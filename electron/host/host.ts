@@ -15,6 +15,7 @@ import { createHandlers } from './handlers'
 import { JobService } from './jobs/service'
 import { EnvironmentDoctor, machineTorchBuild } from './python/doctor'
 import { PythonEnvironment } from './python/environment'
+import { makePrivateDataDir } from './private'
 
 /** What createHost needs; paths are absolute. */
 export interface HostOptions {
@@ -64,6 +65,7 @@ function toAppError(error: unknown, route: string): AppError {
 
 /** Builds a host over one data directory; call start() before serving requests. */
 export function createHost(options: HostOptions): Host {
+  makePrivateDataDir(options.dataDir)
   const listeners = new Set<HostListener>()
   const telemetry = new GpuTelemetry()
   const emit: HostListener = (event, payload) => {

@@ -5,15 +5,17 @@
  *   npm run serve                      (builds, then runs this)
  *   node out/main/serve.js --port 0 --data-dir /tmp/td
  *
- * Prints one line on stdout, `Tunedeck is serving at http://127.0.0.1:PORT/?token=TOKEN`;
+ * Prints one line on stdout, `Tunedeck is serving at http://127.0.0.1:PORT/#token=TOKEN`;
  * everything else goes to stderr. SIGTERM or SIGINT pauses running jobs with
  * a checkpoint and exits 0; a second signal exits at once.
  */
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createHost } from './host'
+import { waitForOrphanedTrainers } from './orphans'
+import { usePrivateUmask } from './private'
+import { TokenError } from './transport/auth'
 import { parseServeArgs, usage, UsageError } from './transport/cli'
 import { startServer } from './transport/server'
 
@@ -44,7 +46,9 @@ async function main(): Promise<void> {
   if (!existsSync(join(settings.rendererDir, 'index.html'))) {
     process.stderr.write(`The renderer is not built (${settings.rendererDir} has no index.html): run npm run serve, which builds it.\n`)
   }
-  await mkdir(settings.dataDir, { recursive: true })
+  usePrivateUmask()
+  // Before anything reads the store: trainers of a host that died are saving their pause checkpoints.
+  await waitForOrphanedTrainers(settings.dataDir)
   const host = createHost({
     dataDir: settings.dataDir,
     resourcesDir: settings.resourcesDir,
@@ -54,15 +58,20 @@ async function main(): Promise<void> {
   })
   // Listen first: a port in use must fail before any trainer starts. Requests that
   // arrive while the host recovers earlier jobs wait inside dispatch.
-  const server = await startServer(host, { port: settings.port, bindHost: settings.bindHost, rendererDir: settings.rendererDir }).catch(
+  const options = { port: settings.port, bindHost: settings.bindHost, rendererDir: settings.rendererDir, roots: settings.allowedRoots }
+  const server = await startServer(host, options).catch(
     (error: NodeJS.ErrnoException) => {
+      if (error instanceof TokenError) {
+        process.stderr.write(`${error.message}\n`)
+        process.exit(2)
+      }
       if (error.code !== 'EADDRINUSE') throw error
       process.stderr.write(`Port ${settings.port} is in use (another Tunedeck?): pass --port N, or --port 0 for any free port.\n`)
       process.exit(1)
     },
   )
   await host.start()
-  process.stderr.write(`Data folder: ${settings.dataDir}\n`)
+  process.stderr.write(`Data folder: ${settings.dataDir}\nClients may use files under: ${settings.allowedRoots.join(', ')}\n`)
   process.stdout.write(`Tunedeck is serving at ${server.url}\n`)
 
   let stopping = false

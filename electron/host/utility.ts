@@ -15,6 +15,8 @@
 import type { WireEvent, WireRequest, WireResponse } from '../shared/api'
 import { appError } from '../shared/errors'
 import { createHost, type Host } from './host'
+import { waitForOrphanedTrainers } from './orphans'
+import { usePrivateUmask } from './private'
 
 /** The part of Electron's MessagePortMain the host uses. */
 interface PortMain {
@@ -47,6 +49,7 @@ if (!parentPort) {
   process.exit(2)
 }
 
+usePrivateUmask()
 let host: Host | null = null
 
 function isRequest(data: unknown): data is WireRequest {
@@ -97,6 +100,8 @@ async function init(message: InitMessage, port: PortMain | undefined): Promise<v
   })
   host = created
   // Requests that arrive while the host recovers old jobs wait inside dispatch.
+  // Requests wait in the port until serve() starts it: trainers of a host that died save their pause checkpoints first.
+  await waitForOrphanedTrainers(message.dataDir)
   serve(port, created)
   await created.start()
   parentPort?.postMessage({ kind: 'ready' })

@@ -8,13 +8,15 @@ import { join } from 'node:path'
 import { appError, isRouteName, liveStatuses, type Job } from '../shared'
 import { appOrigin, registerAppScheme, serveRenderer } from './app-protocol'
 import { HostProcess, toAppError } from './host-process'
+import { originOf, rendererUrl, windowWebPreferences } from './policy'
 import { installContentSecurityPolicy, isTrustedSender, lockNavigation } from './security'
 import { registerShellRoutes } from './shell-routes'
 
 registerAppScheme()
 
-const devServerUrl = process.env['ELECTRON_RENDERER_URL']
-const origin = devServerUrl ? new URL(devServerUrl).origin : appOrigin
+// A packaged app ignores ELECTRON_RENDERER_URL: no environment variable may point it at another page.
+const pageUrl = rendererUrl(app.isPackaged, process.env['ELECTRON_RENDERER_URL'])
+const origin = originOf(pageUrl) ?? appOrigin
 let host: HostProcess | undefined
 let quitting = false
 
@@ -31,16 +33,10 @@ function createWindow(): BrowserWindow {
     minHeight: 600,
     backgroundColor: '#111318',
     title: 'Tunedeck',
-    webPreferences: {
-      preload: join(__dirname, '../preload/index.cjs'),
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      webSecurity: true,
-    },
+    webPreferences: windowWebPreferences(join(__dirname, '../preload/index.cjs')),
   })
   lockNavigation(window, origin)
-  void window.loadURL(devServerUrl ?? `${appOrigin}/index.html`)
+  void window.loadURL(pageUrl)
   return window
 }
 

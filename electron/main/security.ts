@@ -1,47 +1,49 @@
 /**
- * The window's security edges: a strict CSP on every response, no new
- * windows, no navigation away from the app, and IPC only from our own
- * top-level frame.
+ * The window's security edges: a strict CSP on every response, no
+ * permissions, no new windows, no navigation, redirect or frame navigation
+ * away from the app, links opened outside only to an allowlist, and IPC only
+ * from our own top-level frame. The rules themselves are in policy.ts.
  */
 import { session, shell, type BrowserWindow, type IpcMainInvokeEvent } from 'electron'
+import { contentSecurityPolicy, isAllowedExternal, isSameOrigin } from './policy'
 
-/** Same policy as renderer/index.html's meta tag, sent as a header too. */
-export const contentSecurityPolicy = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-].join('; ')
-
-/** Adds the CSP header to every response the default session receives. */
+/**
+ * Adds the CSP header to http(s) responses (the dev server's) and refuses
+ * every permission. app:// responses carry the CSP themselves (app-protocol.ts):
+ * header events do not fire for custom protocols.
+ */
 export function installContentSecurityPolicy(): void {
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [contentSecurityPolicy] } })
   })
   // The renderer needs no camera, microphone, notifications or anything else.
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
+  session.defaultSession.setPermissionCheckHandler(() => false)
 }
 
-/** Refuses new windows and navigation; https links open in the user's browser. */
+/** Refuses new windows and leaving the app; allowed https links open in the user's browser. */
 export function lockNavigation(window: BrowserWindow, appOrigin: string): void {
-  window.webContents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith('https://')) void shell.openExternal(url)
+  const contents = window.webContents
+  contents.setWindowOpenHandler(({ url }) => {
+    if (isAllowedExternal(url)) void shell.openExternal(url)
     return { action: 'deny' }
   })
-  window.webContents.on('will-navigate', (event, url) => {
-    if (!url.startsWith(appOrigin)) event.preventDefault()
+  contents.on('will-navigate', (event) => {
+    if (!isSameOrigin(event.url, appOrigin)) event.preventDefault()
   })
-  window.webContents.on('will-attach-webview', (event) => event.preventDefault())
+  contents.on('will-redirect', (event) => {
+    if (!isSameOrigin(event.url, appOrigin)) event.preventDefault()
+  })
+  contents.on('will-frame-navigate', (event) => {
+    // The app has no sub-frames; the top frame stays on our origin.
+    if (!event.isMainFrame || !isSameOrigin(event.url, appOrigin)) event.preventDefault()
+  })
+  contents.on('will-attach-webview', (event) => event.preventDefault())
 }
 
-/** True only for IPC from the top frame of one of our windows showing our origin. */
+/** True only for IPC from the top frame of one of our windows showing exactly our origin. */
 export function isTrustedSender(event: IpcMainInvokeEvent, appOrigin: string): boolean {
   const frame = event.senderFrame
   if (!frame || frame.parent !== null) return false
-  return frame.url.startsWith(appOrigin)
+  return isSameOrigin(frame.url, appOrigin)
 }

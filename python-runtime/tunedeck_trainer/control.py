@@ -10,10 +10,18 @@ Signals: SIGINT (Ctrl-C, the host's escalation) cancels at once, even in the mid
 a model; SIGTERM pauses once training has started and cancels before that. Signals are read
 through ``signal.set_wakeup_fd`` by a thread, so they act even while the main thread is stuck
 inside a long C call.
+
+Host gone: when the host dies (kill -9, a crash, the app or terminal closed) the pty hangs up:
+SIGHUP arrives and reads of stdin end (EOF or EIO). Either one pauses the job: the loop finishes
+the current optimizer step, saves a pause checkpoint and exits 3, and events.jsonl tells the next
+host. Nothing may die on the way: SIGHUP is handled rather than fatal, and writes to the dead
+terminal go to /dev/null instead of raising EIO. A stdin that is a pipe or /dev/null (scripts,
+tests) ending is not a hangup; training goes on.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import queue
@@ -53,6 +61,10 @@ class Control:
         self.phase = "loading_data"
         self.step = 0
         self._restore_tty: Callable[[], None] | None = None
+        self.host_gone = threading.Event()
+        self._hangup_lock = threading.RLock()  # a failed flush inside re-enters
+        # stdout/stderr descriptors that were the terminal at start (a hung-up tty no longer says so).
+        self._terminal_descriptors: list[int] = []
 
     # --- commands --------------------------------------------------------------------------
 
@@ -88,6 +100,17 @@ class Control:
         if not self.training.is_set():
             self.exit_now("cancelled")
 
+    def host_hung_up(self, how: str) -> None:
+        """The host is gone: silence the dead terminal, then pause after the current step."""
+        with self._hangup_lock:
+            if self.host_gone.is_set():
+                return
+            self.host_gone.set()
+            _silence_terminal(self._terminal_descriptors)
+            self.pause.set()
+        # The terminal is gone; the log event is what the next host reads.
+        self.events.emit("log", level="warning", message=f"the host went away ({how}): pausing after the current step")
+
     def exit_now(self, kind: str) -> None:
         """Writes the final event and ends the process immediately (from any thread)."""
         self.events.emit(kind, step=self.step)
@@ -107,6 +130,11 @@ class Control:
     def start(self, read_stdin: bool = True, handle_signals: bool = True) -> None:
         """Starts the heartbeat, and optionally the stdin reader and signal handling."""
         threading.Thread(target=self._heartbeat, name="tunedeck-heartbeat", daemon=True).start()
+        if read_stdin and _is_terminal(sys.stdin):
+            self._terminal_descriptors = [descriptor for descriptor in (1, 2) if _is_terminal_descriptor(descriptor)]
+            # Writes that race the hangup (before _silence_terminal) must not raise in the loop.
+            sys.stdout = _HangupSafeStream(sys.stdout, self)  # type: ignore[assignment]
+            sys.stderr = _HangupSafeStream(sys.stderr, self)  # type: ignore[assignment]
         if read_stdin and sys.stdin is not None:
             self._turn_echo_off()
             threading.Thread(target=self._read_stdin, name="tunedeck-stdin", daemon=True).start()
@@ -125,16 +153,24 @@ class Control:
         # "_enter_buffered_busy" (signal 6) instead of exiting with our code.
         try:
             descriptor = sys.stdin.fileno()
+            terminal = os.isatty(descriptor)
         except (OSError, ValueError):
             return
         pending = b""
         while True:
             try:
                 chunk = os.read(descriptor, 4096)
-            except (OSError, ValueError):
+            except OSError as error:
+                # EIO: the pty's other side (the host) closed.
+                if terminal and error.errno == errno.EIO:
+                    self.host_hung_up("its terminal hung up")
+                return
+            except ValueError:
                 return
             if not chunk:
-                return  # EOF: the host closed our input; keep training
+                if terminal:
+                    self.host_hung_up("its terminal closed")
+                return  # a pipe or /dev/null that ended: a script without control input; keep training
             pending += chunk.replace(b"\r", b"\n")
             while b"\n" in pending:
                 raw, pending = pending.split(b"\n", 1)
@@ -173,7 +209,8 @@ class Control:
         reader, writer = socket.socketpair()
         writer.setblocking(False)
         self._signal_sockets = (reader, writer)
-        for number in (signal.SIGINT, signal.SIGTERM):
+        hangup = getattr(signal, "SIGHUP", None)  # absent on Windows
+        for number in (signal.SIGINT, signal.SIGTERM, *([hangup] if hangup else [])):
             # A Python-level handler is needed for the C handler to write the wakeup fd; the
             # real work happens in the watcher thread.
             signal.signal(number, lambda *_: None)
@@ -198,3 +235,68 @@ class Control:
                         self.pause.set()
                     else:
                         self.exit_now("cancelled")
+                elif number == getattr(signal, "SIGHUP", None):
+                    self.host_hung_up("SIGHUP")
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return stream is not None and _is_terminal_descriptor(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _is_terminal_descriptor(descriptor: int) -> bool:
+    try:
+        return os.isatty(descriptor)
+    except OSError:
+        return False
+
+
+def _silence_terminal(descriptors: list[int]) -> None:
+    """Points the terminal's descriptors among stdout and stderr at /dev/null, for C code too."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    for descriptor in descriptors:
+        try:
+            os.dup2(null, descriptor)
+        except OSError:
+            pass
+    os.close(null)
+
+
+class _HangupSafeStream:
+    """A text stream whose writes to a hung-up terminal pause the job instead of raising EIO."""
+
+    _dead = (errno.EIO, errno.EPIPE, errno.ENXIO, errno.EBADF)
+
+    def __init__(self, stream: Any, control: Control) -> None:
+        self._stream = stream
+        self._control = control
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as error:
+            if error.errno not in self._dead:
+                raise
+            self._control.host_hung_up("a write to its terminal failed")
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as error:
+            if error.errno not in self._dead:
+                raise
+            self._control.host_hung_up("a write to its terminal failed")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)

@@ -20,7 +20,7 @@ const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 /** A running headless host. */
 export interface Served {
-  /** The address with the token, as printed. */
+  /** The address with the token in its fragment, as printed. */
   url: string
   /** http://127.0.0.1:PORT, without path or token. */
   origin: string
@@ -36,7 +36,10 @@ export async function startServe(): Promise<Served> {
   const python = process.env.TUNEDECK_PYTHON
   if (!python) throw new Error("Set TUNEDECK_PYTHON to the trainer's Python interpreter (the CI does); the e2e tests run the real trainer.")
   const dataDir = mkdtempSync(join(tmpdir(), 'tunedeck-e2e-'))
-  const child = spawn(process.execPath, [serveScript, '--port', '0', '--data-dir', dataDir], {
+  // serve limits client paths to its roots: the tests write datasets under the temporary
+  // folder and read shared ones beside the checkout (../shared/datasets).
+  const roots = ['--allow-path', tmpdir(), '--allow-path', join(repoDir, '..')]
+  const child = spawn(process.execPath, [serveScript, '--port', '0', '--data-dir', dataDir, ...roots], {
     cwd: repoDir,
     env: { ...process.env, TUNEDECK_PYTHON: python },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -48,7 +51,7 @@ export async function startServe(): Promise<Served> {
     const timer = setTimeout(() => reject(new Error(`serve printed no address within 60 s.\nstderr:\n${stderr}`)), 60_000)
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString()
-      const match = /Tunedeck is serving at (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(stdout)
+      const match = /Tunedeck is serving at (http:\/\/127\.0\.0\.1:\d+\/#token=\S+)/.exec(stdout)
       if (match?.[1]) {
         clearTimeout(timer)
         resolve(match[1])

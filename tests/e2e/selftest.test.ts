@@ -1,6 +1,6 @@
 /**
- * The self-test job end to end in a browser: serve refuses requests without
- * its token, the form starts the tiny model on CPU, the loss chart and the
+ * The self-test job end to end in a browser: the page takes serve's token out
+ * of its address and the WebSocket refuses a client without it, the form starts the tiny model on CPU, the loss chart and the
  * terminal fill live, the job completes, and a reload brings it all back.
  * The form previews a dataset with the trainer's loader as its path is typed.
  * Leaves test-results/selftest.png, copied to docs/screenshot.png for the README,
@@ -9,16 +9,26 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
 import { chartPoints, createSelftestJob, jobStatus, repoDir, screenshot, terminalRows, useServedBrowser, withDiagnostics } from './harness'
 
 const host = useServedBrowser()
 
 describe('self-test job in the browser', () => {
-  it('refuses the page without the token', async () => {
-    const withoutToken = new URL(host.served().url)
-    withoutToken.search = ''
-    expect((await fetch(withoutToken)).status).toBe(401)
-    expect((await fetch(host.served().url)).status).toBe(200)
+  it('takes the token out of the address bar, and refuses the WebSocket without it', async () => {
+    const { origin, url } = host.served()
+    expect(new URL(url).hash).toMatch(/^#token=[\w-]{32,}$/)
+    const page = host.page()
+    await page.goto(url)
+    await page.getByTestId('new-job-button').waitFor()
+    expect(page.url()).not.toContain('token')
+    const status = await new Promise<number>((resolve, reject) => {
+      const socket = new WebSocket(`${origin.replace('http:', 'ws:')}/ws`, { headers: { origin } })
+      socket.on('open', () => (socket.close(), resolve(101)))
+      socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0))
+      socket.on('error', reject)
+    })
+    expect(status).toBe(401)
   })
 
   it('shows the host’s field errors beside the fields they name', async () => {

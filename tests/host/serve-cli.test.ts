@@ -19,7 +19,14 @@ describe('serve command line', () => {
       pythonRuntimeDir: join(repo, 'python-runtime'),
       rendererDir: join(repo, 'out', 'renderer'),
       watchdogSeconds: 120,
+      allowedRoots: [homedir(), '/data/td'],
     })
+  })
+
+  it('limits client paths to every --allow-path plus the data folder', () => {
+    const settings = parseServeArgs(['--allow-path', '/srv/datasets', '--allow-path=rel/models', '--data-dir', '/d'], repo, {})
+    expect(settings?.allowedRoots).toEqual(['/srv/datasets', resolve('rel/models'), '/d'])
+    expect(() => parseServeArgs(['--allow-path'], repo, {})).toThrow(/--allow-path needs a value/)
   })
 
   it('takes the watchdog from --watchdog-seconds, else TUNEDECK_WATCHDOG_SECONDS, else 120', () => {

@@ -1,7 +1,8 @@
 /**
  * The headless server, in-process on a free port with a scratch data folder:
- * nothing without the token, the page and a WebSocket round trip with it, and
- * system.info that tells the truth about Python and the (missing) GPU.
+ * the page to its own address only, no route without the token, a WebSocket
+ * round trip with it, and system.info that tells the truth about Python and
+ * the (missing) GPU.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
@@ -38,7 +39,7 @@ beforeAll(async () => {
     appVersion: '0.1.0-test',
   })
   await host.start()
-  server = await startServer(host, { port: 0, rendererDir })
+  server = await startServer(host, { port: 0, rendererDir, roots: [workDir] })
 })
 
 afterAll(async () => {
@@ -63,9 +64,9 @@ function get(path: string, headers: Record<string, string> = {}): Promise<{ stat
 }
 
 /** Opens a socket; resolves when open or with the HTTP status that refused it. */
-function connect(query: string, headers: Record<string, string> = {}): Promise<WebSocket | number> {
+function connect(query: string, headers: Record<string, string> = {}, protocols: string[] = []): Promise<WebSocket | number> {
   return new Promise((done, fail) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws${query}`, { headers })
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws${query}`, protocols, { headers })
     ws.on('open', () => done(ws))
     ws.on('unexpected-response', (_request, response) => done(response.statusCode ?? 0))
     ws.on('error', fail)
@@ -88,43 +89,37 @@ function call(ws: WebSocket, route: string, input: unknown, id: number): Promise
 }
 
 describe('serve', () => {
-  it('prints a URL on 127.0.0.1 with a long random token', () => {
-    expect(server.url).toBe(`http://127.0.0.1:${server.port}/?token=${server.token}`)
+  it('prints a URL on 127.0.0.1 with a long random token in the fragment', () => {
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}/#token=${server.token}`)
     expect(server.token).toMatch(/^[A-Za-z0-9_-]{32}$/)
   })
 
-  it('answers 401 to HTTP without the token or with a wrong one', async () => {
-    for (const path of ['/', '/index.html', '/assets/app.js', '/?token=wrong']) {
-      const response = await get(path)
-      expect(response.status).toBe(401)
-      expect(response.body).toMatch(/^Unauthorized/)
-      expect(response.body).not.toContain('Tunedeck test page')
-    }
-    // A page on another host name that resolves here (DNS rebinding) gets nothing, token or not.
-    const rebound = await get(`/?token=${server.token}`, { host: `attacker.example:${server.port}` })
-    expect(rebound.status).toBe(403)
-  })
-
-  it('serves index.html with the token, sets the cookie, and serves assets by cookie', async () => {
-    const page = await get(`/?token=${server.token}`)
+  it('serves the page to its own address only, and never sets a cookie', async () => {
+    const page = await get('/')
     expect(page.status).toBe(200)
     expect(page.body).toContain('Tunedeck test page')
+    expect(page.headers['set-cookie']).toBeUndefined()
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8')
     expect(page.headers['x-content-type-options']).toBe('nosniff')
     expect(page.headers['cache-control']).toBe('no-store')
     expect(page.headers['content-security-policy']).toContain("script-src 'self'")
-    const cookie = String(page.headers['set-cookie'])
-    expect(cookie).toMatch(/HttpOnly/)
-    expect(cookie).toMatch(/SameSite=Strict/)
-    const pair = cookie.split(';')[0] ?? ''
+    expect(page.headers['cross-origin-resource-policy']).toBe('same-origin')
+    // A page on another host name that resolves here (DNS rebinding) gets nothing.
+    const rebound = await get('/', { host: `attacker.example:${server.port}` })
+    expect(rebound.status).toBe(403)
+    expect(rebound.body).not.toContain('Tunedeck test page')
+    const foreign = await get('/assets/app.js', { origin: 'http://evil.example' })
+    expect(foreign.status).toBe(403)
+  })
 
-    const script = await get('/assets/app.js', { cookie: pair })
+  it('serves assets and nothing outside the renderer folder', async () => {
+    const script = await get('/assets/app.js')
     expect(script.status).toBe(200)
     expect(script.headers['content-type']).toBe('text/javascript; charset=utf-8')
     expect(script.body).toContain('console.log')
-    expect((await get('/missing.js', { cookie: pair })).status).toBe(404)
+    expect((await get('/missing.js')).status).toBe(404)
     for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/assets/..%2f..%2fsecret.txt']) {
-      const escaped = await get(path, { cookie: pair })
+      const escaped = await get(path)
       expect(escaped.status).toBe(404)
       expect(escaped.body).not.toContain('outside the renderer')
     }
@@ -133,11 +128,13 @@ describe('serve', () => {
   it('refuses a WebSocket without the token (401) or from another origin (403)', async () => {
     expect(await connect('')).toBe(401)
     expect(await connect('?token=wrong')).toBe(401)
+    expect(await connect('', {}, ['tunedeck', 'tunedeck.token.wrong'])).toBe(401)
+    expect(await connect('', { cookie: `tunedeck_token_${server.port}=${server.token}` })).toBe(401)
     expect(await connect(`?token=${server.token}`, { origin: 'http://evil.example' })).toBe(403)
   })
 
   it('round-trips jobs.list and system.info over the WebSocket', async () => {
-    const ws = await connect(`?token=${server.token}`, { origin: `http://127.0.0.1:${server.port}` })
+    const ws = await connect('', { authorization: `Bearer ${server.token}`, origin: `http://127.0.0.1:${server.port}` })
     if (typeof ws === 'number') throw new Error(`WebSocket refused with ${ws}`)
     try {
       const list = await call(ws, 'jobs.list', {}, 1)
@@ -165,13 +162,17 @@ describe('serve', () => {
     }
   })
 
-  it('accepts the WebSocket by cookie, as the page does', async () => {
-    const page = await get(`/?token=${server.token}`)
-    const pair = String(page.headers['set-cookie']).split(';')[0] ?? ''
-    const ws = await connect('', { cookie: pair, origin: `http://127.0.0.1:${server.port}` })
+  it('accepts the WebSocket with the token as a subprotocol, as the page sends it', async () => {
+    const ws = await connect('', { origin: `http://127.0.0.1:${server.port}` }, ['tunedeck', `tunedeck.token.${server.token}`])
     if (typeof ws === 'number') throw new Error(`WebSocket refused with ${ws}`)
+    expect(ws.protocol).toBe('tunedeck')
     const queue = await call(ws, 'queue.get', {}, 7)
     expect(queue.ok).toBe(true)
     ws.close()
+  })
+
+  it('refuses a TUNEDECK_TOKEN shorter than 32 characters', async () => {
+    await expect(startServer(host, { port: 0, rendererDir, roots: null, token: 'short-token' })).rejects.toThrow(/11 characters long: use at least 32/)
+    await expect(startServer(host, { port: 0, rendererDir, roots: null, token: `${'x'.repeat(32)} ;` })).rejects.toThrow(/may hold only letters/)
   })
 })

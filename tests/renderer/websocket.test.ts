@@ -8,7 +8,16 @@ import { WebSocket, WebSocketServer } from 'ws'
 import type { AddressInfo } from 'node:net'
 import type { WireFromHost, WireRequest } from '../../electron/shared/api'
 import type { Job } from '../../electron/shared/jobs'
-import { createWebSocketClient, socketUrlFor, type ConnectionState, type SocketLike, type WebSocketClient } from '../../renderer/src/api/websocket'
+import {
+  createWebSocketClient,
+  socketUrlFor,
+  takeToken,
+  tokenStorageKey,
+  type ConnectionState,
+  type SocketLike,
+  type TokenPlace,
+  type WebSocketClient,
+} from '../../renderer/src/api/websocket'
 
 const cleanups: Array<() => Promise<void> | void> = []
 
@@ -17,11 +26,14 @@ afterEach(async () => {
 })
 
 /** A tiny host: answers jobs.list with a job named after the request id, and jobs.get with not_found. */
-async function startServer(port = 0): Promise<{ server: WebSocketServer; port: number; received: WireRequest[] }> {
-  const server = new WebSocketServer({ host: '127.0.0.1', port })
+async function startServer(port = 0): Promise<{ server: WebSocketServer; port: number; received: WireRequest[]; offered: string[] }> {
+  // Picks "tunedeck" as serve does; a browser fails a handshake whose answer picks none of those offered.
+  const server = new WebSocketServer({ host: '127.0.0.1', port, handleProtocols: (protocols) => (protocols.has('tunedeck') ? 'tunedeck' : false) })
   await new Promise<void>((resolve) => server.once('listening', () => resolve()))
   const received: WireRequest[] = []
-  server.on('connection', (socket) => {
+  const offered: string[] = []
+  server.on('connection', (socket, request) => {
+    offered.push(String(request.headers['sec-websocket-protocol']))
     socket.on('message', (raw) => {
       const request = JSON.parse(String(raw)) as WireRequest
       received.push(request)
@@ -37,13 +49,14 @@ async function startServer(port = 0): Promise<{ server: WebSocketServer; port: n
     for (const client of server.clients) client.terminate()
     server.close(() => resolve())
   }))
-  return { server, port: (server.address() as AddressInfo).port, received }
+  return { server, port: (server.address() as AddressInfo).port, received, offered }
 }
 
 function connect(port: number): WebSocketClient {
   const client = createWebSocketClient({
-    url: `ws://127.0.0.1:${port}/ws?token=t`,
-    createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
+    url: `ws://127.0.0.1:${port}/ws`,
+    token: 'secret-token',
+    createSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike,
     minDelay: 20,
     maxDelay: 100,
   })
@@ -64,9 +77,33 @@ function waitFor(client: WebSocketClient, predicate: (state: ConnectionState) =>
 }
 
 describe('WebSocket client', () => {
-  it('builds the socket address from the page address and its token', () => {
-    expect(socketUrlFor({ protocol: 'http:', host: '127.0.0.1:5173', search: '?token=a%2Bb' })).toBe('ws://127.0.0.1:5173/ws?token=a%2Bb')
-    expect(socketUrlFor({ protocol: 'https:', host: 'box:443', search: '' })).toBe('wss://box:443/ws?token=')
+  it('builds the socket address from the page address, without the token', () => {
+    expect(socketUrlFor({ protocol: 'http:', host: '127.0.0.1:5173' })).toBe('ws://127.0.0.1:5173/ws')
+    expect(socketUrlFor({ protocol: 'https:', host: 'box:443' })).toBe('wss://box:443/ws')
+  })
+
+  it('takes the token from the fragment, clears the address bar, and finds it again after a reload', () => {
+    const stored = new Map<string, string>()
+    const addresses: string[] = []
+    const place = (hash: string): TokenPlace => ({
+      location: { hash, pathname: '/', search: '' },
+      history: { replaceState: (_data, _unused, url) => void addresses.push(url) },
+      sessionStorage: { getItem: (key) => stored.get(key) ?? null, setItem: (key, value) => void stored.set(key, value) },
+    })
+    expect(takeToken(place('#token=abc_DEF-123'))).toBe('abc_DEF-123')
+    expect(addresses).toEqual(['/'])
+    expect(stored.get(tokenStorageKey)).toBe('abc_DEF-123')
+    // A reload: the address has no token any more, the tab's storage does.
+    expect(takeToken(place(''))).toBe('abc_DEF-123')
+    expect(takeToken(place('#/jobs/x'))).toBe('abc_DEF-123')
+    expect(addresses).toEqual(['/'])
+  })
+
+  it('offers the token as a subprotocol on every connect, never in the address', async () => {
+    const { port, offered } = await startServer()
+    const client = connect(port)
+    await client.request('jobs.list', {})
+    expect(offered.map((header) => header.split(',').map((value) => value.trim()))).toEqual([['tunedeck', 'tunedeck.token.secret-token']])
   })
 
   it('queues requests made while connecting and matches each reply to its request', async () => {

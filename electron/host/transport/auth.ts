@@ -1,24 +1,46 @@
 /**
- * The token check shared by serve's HTTP and WebSocket sides. The token comes
- * in the URL once (?token=...), then rides in an HttpOnly cookie so the page's
- * own requests and its WebSocket carry it without script access.
+ * The token and origin checks of serve. The page's address carries the token
+ * in its fragment (#token=...), which browsers never send to a server, keep
+ * in no Referer and which the page removes from the address bar on load; the
+ * page then sends it with its WebSocket as a subprotocol. No cookie: a cookie
+ * ignores ports, so every server on 127.0.0.1 would receive it.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 
-/** A fresh random token: 24 bytes, base64url. */
+/** The subprotocol the page asks for; the server picks it when the token is good. */
+export const webSocketProtocol = 'tunedeck'
+
+/** The prefix of the subprotocol that carries the token: `tunedeck.token.<token>`. */
+export const tokenProtocolPrefix = 'tunedeck.token.'
+
+/** Tokens shorter than this are refused: a guessable token is no lock at all. */
+export const minimumTokenLength = 32
+
+// Subprotocol values are HTTP tokens; base64url (what newToken makes) fits, and "." and "~" too.
+const tokenCharacters = /^[A-Za-z0-9._~-]+$/
+
+/** A fresh random token: 24 bytes, base64url (32 characters). */
 export function newToken(): string {
   return randomBytes(24).toString('base64url')
 }
 
-/** The cookie's name; cookies ignore ports, so two servers on one host must not share one. */
-export function cookieName(port: number): string {
-  return `tunedeck_token_${port}`
-}
+/** A token someone chose (TUNEDECK_TOKEN) that serve refuses to run with. */
+export class TokenError extends Error {}
 
-/** The Set-Cookie value that keeps the token for the page's later requests. */
-export function tokenCookie(port: number, token: string): string {
-  return `${cookieName(port)}=${token}; HttpOnly; SameSite=Strict; Path=/`
+/**
+ * The token to use: `chosen` (from the caller or TUNEDECK_TOKEN) when it is
+ * long enough and fits in a header, else a fresh one when none was chosen.
+ */
+export function pickToken(chosen: string | undefined, source = 'TUNEDECK_TOKEN'): string {
+  if (chosen === undefined || chosen === '') return newToken()
+  if (chosen.length < minimumTokenLength) {
+    throw new TokenError(`${source} is ${chosen.length} characters long: use at least ${minimumTokenLength} random characters (or unset it and serve makes one).`)
+  }
+  if (!tokenCharacters.test(chosen)) {
+    throw new TokenError(`${source} may hold only letters, digits and . _ ~ - (it travels in a WebSocket header): choose another, or unset it and serve makes one.`)
+  }
+  return chosen
 }
 
 function sameToken(given: string | null | undefined, token: string): boolean {
@@ -28,24 +50,34 @@ function sameToken(given: string | null | undefined, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
-function cookieValue(header: string | undefined, name: string): string | null {
-  for (const part of (header ?? '').split(';')) {
-    const [key, ...rest] = part.trim().split('=')
-    if (key === name) return rest.join('=')
-  }
-  return null
+/** The subprotocols a WebSocket handshake offers, in order. */
+export function offeredProtocols(request: IncomingMessage): string[] {
+  const header = request.headers['sec-websocket-protocol']
+  return (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map((value) => value.trim())
+    .filter(Boolean)
 }
 
-/** How a request proved it holds the token: in its query, its cookie, or not at all. */
-export function tokenSource(request: IncomingMessage, url: URL, port: number, token: string): 'query' | 'cookie' | null {
-  if (sameToken(url.searchParams.get('token'), token)) return 'query'
-  if (sameToken(cookieValue(request.headers.cookie, cookieName(port)), token)) return 'cookie'
-  return null
+/**
+ * True when a WebSocket handshake carries the token: as the page sends it (a
+ * `tunedeck.token.<token>` subprotocol), as a script may (`Authorization:
+ * Bearer <token>`), or in the socket address's query (`/ws?token=`), which
+ * never shows in an address bar.
+ */
+export function hasToken(request: IncomingMessage, url: URL, token: string): boolean {
+  for (const protocol of offeredProtocols(request)) {
+    if (protocol.startsWith(tokenProtocolPrefix) && sameToken(protocol.slice(tokenProtocolPrefix.length), token)) return true
+  }
+  const authorization = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')
+  if (sameToken(authorization?.[1], token)) return true
+  return sameToken(url.searchParams.get('token'), token)
 }
 
 /**
  * True when the Host header names this server (a guard against DNS
- * rebinding) and any Origin header is this server's own origin.
+ * rebinding) and any Origin header is this server's own origin, compared
+ * exactly.
  */
 export function sameOrigin(request: IncomingMessage, port: number): boolean {
   const hosts = [`127.0.0.1:${port}`, `localhost:${port}`]

@@ -15,6 +15,11 @@ export interface ServeSettings {
   rendererDir: string
   /** Seconds without a trainer event (heartbeats included) before a job counts as hung. */
   watchdogSeconds: number
+  /**
+   * The folders a client may name as a dataset or model: every --allow-path,
+   * else the home folder; the data folder is always among them.
+   */
+  allowedRoots: string[]
 }
 
 export const usage = `Usage: node out/main/serve.js [options]
@@ -27,6 +32,8 @@ export const usage = `Usage: node out/main/serve.js [options]
   --renderer-dir DIR       the built renderer (default <repo>/out/renderer)
   --watchdog-seconds N     seconds without a trainer heartbeat before a job counts as hung
                            (default TUNEDECK_WATCHDOG_SECONDS, else 120)
+  --allow-path DIR         a folder whose datasets and models clients may use; repeat for more
+                           (default: your home folder; the data folder is always allowed)
   --help                   print this text
 `
 
@@ -41,7 +48,7 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: N
 /** A mistake on the command line; serve prints it with the usage and exits 2. */
 export class UsageError extends Error {}
 
-const valueFlags = ['--port', '--host', '--data-dir', '--resources-dir', '--python-runtime-dir', '--renderer-dir', '--watchdog-seconds'] as const
+const valueFlags = ['--allow-path', '--port', '--host', '--data-dir', '--resources-dir', '--python-runtime-dir', '--renderer-dir', '--watchdog-seconds'] as const
 
 /** The watchdog's default; the trainer sends a heartbeat at least every 10 s. */
 export const defaultWatchdogSeconds = 120
@@ -65,6 +72,7 @@ export function parseWatchdogSeconds(text: string, source: string): number {
  */
 export function parseServeArgs(argv: string[], repoDir: string, env: NodeJS.ProcessEnv = process.env): ServeSettings | null {
   const values = new Map<string, string>()
+  const allowed: string[] = []
   for (let index = 0; index < argv.length; index += 1) {
     const arg = argv[index] ?? ''
     if (arg === '--help' || arg === '-h') return null
@@ -72,7 +80,8 @@ export function parseServeArgs(argv: string[], repoDir: string, env: NodeJS.Proc
     if (!(valueFlags as readonly string[]).includes(flag)) throw new UsageError(`Unknown option ${arg}.`)
     const value = inline ?? argv[(index += 1)]
     if (value === undefined || value === '') throw new UsageError(`${flag} needs a value.`)
-    values.set(flag, value)
+    if (flag === '--allow-path') allowed.push(resolve(value))
+    else values.set(flag, value)
   }
   const portText = values.get('--port') ?? '5780'
   const port = Number(portText)
@@ -90,13 +99,15 @@ export function parseServeArgs(argv: string[], repoDir: string, env: NodeJS.Proc
       : watchdogEnv
         ? parseWatchdogSeconds(watchdogEnv, 'TUNEDECK_WATCHDOG_SECONDS')
         : defaultWatchdogSeconds
+  const dataDir = values.has('--data-dir') ? path('--data-dir', '') : defaultDataDir(env)
   return {
     port,
     bindHost: '127.0.0.1',
-    dataDir: values.has('--data-dir') ? path('--data-dir', '') : defaultDataDir(env),
+    dataDir,
     resourcesDir: path('--resources-dir', join(repoDir, 'resources')),
     pythonRuntimeDir: path('--python-runtime-dir', join(repoDir, 'python-runtime')),
     rendererDir: path('--renderer-dir', join(repoDir, 'out', 'renderer')),
     watchdogSeconds,
+    allowedRoots: [...(allowed.length > 0 ? allowed : [homedir()]), dataDir],
   }
 }

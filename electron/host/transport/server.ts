@@ -1,12 +1,17 @@
 /**
  * The headless server: the built renderer over HTTP and the host over a
- * WebSocket, on 127.0.0.1 only, both behind one random token.
+ * WebSocket, on 127.0.0.1 only. Every answer needs this server's own Host
+ * (and Origin, when one is sent); the WebSocket, where all the host's routes
+ * are, also needs the token. The printed address carries the token in its
+ * fragment, which the browser keeps to itself.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Host } from '../host'
-import { newToken, sameOrigin, tokenCookie, tokenSource } from './auth'
+import { pickToken, sameOrigin } from './auth'
 import { securityHeaders, sendText, serveStatic } from './static'
+import type { RequestLimits } from './limits'
+import { resolveRoots } from './roots'
 import { attachWebSocket, webSocketPath } from './websocket'
 
 /** Where and how to listen. */
@@ -17,15 +22,21 @@ export interface ServerOptions {
   bindHost?: string
   /** The built renderer (out/renderer), holding index.html. */
   rendererDir: string
-  /** Defaults to TUNEDECK_TOKEN, else a fresh random token. */
+  /** Defaults to TUNEDECK_TOKEN, else a fresh random token; one shorter than 32 characters is refused. */
   token?: string
+  /**
+   * The folders requests may name (datasets, models), before symlinks are
+   * resolved; null lets any path through (only for tests of other things).
+   */
+  roots: readonly string[] | null
+  limits?: Partial<RequestLimits>
 }
 
 /** A listening server. */
 export interface RunningServer {
   port: number
   token: string
-  /** The address to open, token included. */
+  /** The address to open, the token in its fragment. */
   url: string
   /** Closes every socket and stops listening (the host is not shut down). */
   close(): Promise<void>
@@ -33,32 +44,43 @@ export interface RunningServer {
 
 /** Starts serving `host`; resolves once the port is bound. */
 export async function startServer(host: Host, options: ServerOptions): Promise<RunningServer> {
-  const token = options.token ?? (process.env.TUNEDECK_TOKEN || newToken())
+  const token = options.token !== undefined ? pickToken(options.token, 'The token') : pickToken(process.env.TUNEDECK_TOKEN)
+  const roots = options.roots ? resolveRoots(options.roots) : null
   const bindHost = options.bindHost ?? '127.0.0.1'
   let port = options.port
 
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const headers = securityHeaders(port)
-    const url = new URL(request.url ?? '/', `http://127.0.0.1:${port}`)
-    if (!sameOrigin(request, port)) return sendText(response, 403, 'Forbidden: this server only answers its own address.', headers)
-    const source = tokenSource(request, url, port, token)
-    if (!source) {
-      return sendText(response, 401, 'Unauthorized: open the address Tunedeck printed when it started; it carries the token.', headers)
+    request.on('error', () => request.destroy())
+    response.on('error', () => response.destroy())
+    let url: URL
+    try {
+      url = new URL(request.url ?? '/', `http://127.0.0.1:${port}`)
+    } catch {
+      return sendText(response, 400, 'Bad request.', headers)
     }
+    if (!sameOrigin(request, port)) return sendText(response, 403, 'Forbidden: this server only answers its own address.', headers)
     if (url.pathname === webSocketPath) return sendText(response, 426, 'This path takes WebSocket connections only.', headers)
-    const withCookie = source === 'query' ? { ...headers, 'Set-Cookie': tokenCookie(port, token) } : headers
-    void serveStatic(options.rendererDir, url.pathname, request.method ?? 'GET', response, withCookie).catch((error: Error) => {
+    void serveStatic(options.rendererDir, url.pathname, request.method ?? 'GET', response, headers).catch((error: Error) => {
       process.stderr.write(`Serving ${url.pathname} failed: ${error.stack}\n`)
       if (!response.headersSent) sendText(response, 500, 'Internal error.', headers)
       else response.destroy()
     })
   })
-  const closeWebSocket = attachWebSocket(server, host, token, () => port)
+  // Without these, one client's reset connection would be an unhandled error that ends serve.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`)
+    else socket.destroy()
+  })
+  server.on('connection', (socket) => socket.on('error', () => socket.destroy()))
+  const closeWebSocket = attachWebSocket(server, host, { token, port: () => port, roots, limits: options.limits })
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port, bindHost, () => {
       server.off('error', reject)
+      server.on('error', (error) => process.stderr.write(`Server error: ${error.message}\n`))
       resolve()
     })
   })
@@ -67,7 +89,7 @@ export async function startServer(host: Host, options: ServerOptions): Promise<R
   return {
     port,
     token,
-    url: `http://127.0.0.1:${port}/?token=${token}`,
+    url: `http://127.0.0.1:${port}/#token=${token}`,
     async close() {
       await closeWebSocket()
       await new Promise<void>((resolve) => {

@@ -1,12 +1,14 @@
 /**
  * Serves the built renderer's files to a request that already passed the
- * token check, with the same Content-Security-Policy the Electron window
- * applies, and never a file outside the renderer folder.
+ * Host and Origin checks, with the same Content-Security-Policy the Electron
+ * window applies, and never a file outside the renderer folder, through a
+ * symlink or otherwise. The files are the public build of the renderer and
+ * hold no secret; what they talk to, the WebSocket, needs the token.
  */
 import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { realpath, stat } from 'node:fs/promises'
 import type { ServerResponse } from 'node:http'
-import { extname, isAbsolute, join, relative, resolve } from 'node:path'
+import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -54,9 +56,11 @@ export function securityHeaders(port: number): Record<string, string> {
     'Content-Security-Policy': contentSecurityPolicy(port),
     'X-Content-Type-Options': 'nosniff',
     'X-Frame-Options': 'DENY',
-    // The page's URL holds the token; never send it on as a Referer.
+    // Belt and braces: the token rides in the fragment, which no Referer carries anyway.
     'Referrer-Policy': 'no-referrer',
     'Cross-Origin-Opener-Policy': 'same-origin',
+    // Another site's page may not embed our files (a <script src> sends no Origin to check).
+    'Cross-Origin-Resource-Policy': 'same-origin',
   }
 }
 
@@ -81,9 +85,24 @@ export function resolveStaticPath(root: string, pathname: string): string | null
   const wanted = decoded === '/' || decoded === '' ? 'index.html' : decoded.replace(/^\/+/, '')
   const base = resolve(root)
   const file = resolve(join(base, wanted))
+  return isInside(base, file) ? file : null
+}
+
+function isInside(base: string, file: string): boolean {
   const inside = relative(base, file)
-  if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) return null
-  return file
+  return inside !== '' && inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside)
+}
+
+/**
+ * The real path of the file `pathname` names, when it and every symlink on
+ * the way stay inside the real renderer folder; else null.
+ */
+export async function resolveRealStaticPath(root: string, pathname: string): Promise<string | null> {
+  const file = resolveStaticPath(root, pathname)
+  if (!file) return null
+  const [realRoot, realFile] = await Promise.all([realpath(resolve(root)), realpath(file)]).catch(() => [null, null])
+  if (!realRoot || !realFile) return null
+  return isInside(realRoot, realFile) ? realFile : null
 }
 
 /** Streams a file of the renderer, or answers 404 / 405. */
@@ -95,7 +114,7 @@ export async function serveStatic(
   headers: Record<string, string>,
 ): Promise<void> {
   if (method !== 'GET' && method !== 'HEAD') return sendText(response, 405, 'Method not allowed.', { ...headers, Allow: 'GET, HEAD' })
-  const file = resolveStaticPath(root, pathname)
+  const file = await resolveRealStaticPath(root, pathname)
   const info = file ? await stat(file).catch(() => null) : null
   if (!file || !info?.isFile()) return sendText(response, 404, `Not found: ${pathname}`, headers)
   const extension = extname(file).toLowerCase()
@@ -107,6 +126,7 @@ export async function serveStatic(
     'Cache-Control': extension === '.html' ? 'no-store' : 'no-cache',
   })
   if (method === 'HEAD') return void response.end()
+  // Read the real path checked above, so a link swapped since cannot lead outside.
   createReadStream(file)
     .on('error', () => response.destroy())
     .pipe(response)

@@ -20,13 +20,16 @@ export interface SocketLike {
   close(): void
 }
 
-export type SocketFactory = (url: string) => SocketLike
+/** Opens a socket to `url` offering `protocols` (the token travels as one of them). */
+export type SocketFactory = (url: string, protocols: string[]) => SocketLike
 
 /** 'open' after every successful connect; `reconnected` is true from the second one on. */
 export type ConnectionState = { status: 'connecting' | 'open' | 'closed'; reconnected: boolean }
 
 export interface WebSocketClientOptions {
   url: string
+  /** serve's token, sent as a subprotocol of every (re)connect; never in the address. */
+  token?: string
   /** Creates the socket; defaults to the global WebSocket. */
   createSocket?: SocketFactory
   /** First reconnect delay in ms; doubles up to maxDelay. */
@@ -46,17 +49,47 @@ const openState = 1
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: AppError) => void }
 
-/** Builds the ws(s)://host/ws?token=... address from the page's own location. */
-export function socketUrlFor(location: { protocol: string; host: string; search: string }): string {
-  const token = new URLSearchParams(location.search).get('token') ?? ''
+/** Where the page keeps serve's token between reloads of the same tab. */
+export const tokenStorageKey = 'tunedeck.token'
+
+/** The parts of `window` that takeToken reads and changes. */
+export interface TokenPlace {
+  location: { hash: string; pathname: string; search: string }
+  history: { replaceState(data: unknown, unused: string, url: string): void }
+  sessionStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void }
+}
+
+/**
+ * serve's token: taken from the address's fragment (#token=...), which
+ * serve prints and the browser never sends anywhere, then kept in this tab's
+ * sessionStorage and removed from the address bar (and so from history,
+ * bookmarks and screenshots). After a reload it comes from sessionStorage.
+ */
+export function takeToken(place: TokenPlace): string {
+  const fromAddress = new URLSearchParams(place.location.hash.replace(/^#/, '')).get('token')
+  if (fromAddress) {
+    place.sessionStorage.setItem(tokenStorageKey, fromAddress)
+    place.history.replaceState(null, '', `${place.location.pathname}${place.location.search}`)
+    return fromAddress
+  }
+  return place.sessionStorage.getItem(tokenStorageKey) ?? ''
+}
+
+/** The subprotocols a socket offers: serve picks "tunedeck" and reads the token from the other. */
+export function socketProtocols(token: string): string[] {
+  return token ? ['tunedeck', `tunedeck.token.${token}`] : ['tunedeck']
+}
+
+/** Builds the ws(s)://host/ws address from the page's own location. */
+export function socketUrlFor(location: { protocol: string; host: string }): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
-  return `${scheme}//${location.host}/ws?token=${encodeURIComponent(token)}`
+  return `${scheme}//${location.host}/ws`
 }
 
 /** Opens the connection at once and keeps it open until close(). */
 export function createWebSocketClient(options: WebSocketClientOptions): WebSocketClient {
   const createSocket: SocketFactory =
-    options.createSocket ?? ((url) => new WebSocket(url) as unknown as SocketLike)
+    options.createSocket ?? ((url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike)
   const minDelay = options.minDelay ?? 250
   const maxDelay = options.maxDelay ?? 5_000
 
@@ -101,7 +134,7 @@ export function createWebSocketClient(options: WebSocketClientOptions): WebSocke
     retryTimer = null
     if (closedForGood) return
     setState({ status: 'connecting', reconnected: everOpened })
-    const current = createSocket(options.url)
+    const current = createSocket(options.url, socketProtocols(options.token ?? ''))
     socket = current
     current.onopen = () => {
       delay = minDelay

@@ -1,0 +1,108 @@
+/**
+ * The folders a `serve` client may name: a token holder on the network side
+ * of serve must not read the rest of the disk through a dataset preview or a
+ * job's dataset and model paths. Paths are resolved through symlinks before
+ * the containment check, and the request goes on with the resolved path so
+ * that a link swapped afterwards cannot lead elsewhere. A missing path and a
+ * path outside the roots get the same message, so a refusal tells nothing
+ * about what exists outside them.
+ *
+ * Applied in the WebSocket transport (websocket.ts) before host.dispatch;
+ * the app's own window is not limited (it is the user, picking files).
+ */
+import { realpathSync } from 'node:fs'
+import { isAbsolute, relative, resolve, sep } from 'node:path'
+import { appError, type AppError } from '../../shared/errors'
+
+/** A hub id such as "Qwen/Qwen2.5-0.5B": names no file, so no root applies. */
+const hubId = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/
+
+/**
+ * Where each route carries a path, as property names from the input's top.
+ * `hubIdAllowed` marks fields that may hold a hub id instead of a path. To
+ * follow a change of a route's input, edit this table.
+ */
+export const pathFields: Record<string, ReadonlyArray<{ path: readonly string[]; hubIdAllowed?: boolean }>> = {
+  'datasets.preview': [{ path: ['path'] }],
+  'jobs.create': [
+    { path: ['model', 'path'], hubIdAllowed: true },
+    { path: ['datasetPath'] },
+    { path: ['dataset', 'path'] },
+    { path: ['dataset', 'evalPath'] },
+  ],
+}
+
+/** Each root through its symlinks; a root that does not exist is dropped. */
+export function resolveRoots(roots: readonly string[]): string[] {
+  const resolved: string[] = []
+  for (const root of roots) {
+    try {
+      resolved.push(realpathSync(resolve(root)))
+    } catch {
+      // A missing root contains nothing.
+    }
+  }
+  return resolved
+}
+
+function isInside(root: string, file: string): boolean {
+  if (root === file) return true
+  const inside = relative(root, file)
+  return inside !== '' && !inside.startsWith(`..${sep}`) && inside !== '..' && !isAbsolute(inside)
+}
+
+/** The real path of `text` when it exists inside a root, else null. */
+export function allowedPath(text: string, roots: readonly string[]): string | null {
+  if (text.includes('\0')) return null
+  let real: string
+  try {
+    real = realpathSync(resolve(text.trim()))
+  } catch {
+    return null
+  }
+  return roots.some((root) => isInside(root, real)) ? real : null
+}
+
+/** The one answer for "missing" and "not allowed". */
+function refusal(field: string, text: string, roots: readonly string[]): AppError {
+  const message = `no file Tunedeck may read at ${text}: choose one that exists under ${roots.join(' or ')} (serve --allow-path DIR adds a folder).`
+  return appError('invalid_input', `${field}: ${message}`, { fields: { [field]: message } })
+}
+
+function valueAt(input: unknown, path: readonly string[]): unknown {
+  let value: unknown = input
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return undefined
+    value = (value as Record<string, unknown>)[key]
+  }
+  return value
+}
+
+function withValue(input: unknown, path: readonly string[], replacement: string): unknown {
+  const [key, ...rest] = path
+  if (key === undefined) return replacement
+  const object = input as Record<string, unknown>
+  return { ...object, [key]: withValue(object[key], rest, replacement) }
+}
+
+/**
+ * Checks every path field of a request against the roots. Returns the input
+ * with each path replaced by its real path, or the AppError to answer with.
+ * Fields that are absent or not strings are left to the route's own schema.
+ */
+export function checkRequestPaths(route: string, input: unknown, roots: readonly string[]): { input: unknown } | { error: AppError } {
+  let checked = input
+  for (const field of pathFields[route] ?? []) {
+    const value = valueAt(checked, field.path)
+    if (typeof value !== 'string' || value.trim() === '') continue
+    const real = allowedPath(value, roots)
+    if (real !== null) {
+      checked = withValue(checked, field.path, real)
+      continue
+    }
+    // A hub id that is not also a local path outside the roots reads nothing from disk here.
+    if (field.hubIdAllowed && hubId.test(value.trim()) && allowedPath(value, ['/']) === null) continue
+    return { error: refusal(field.path.join('.'), value, roots) }
+  }
+  return { input: checked }
+}
