@@ -6,7 +6,8 @@
  *   node out/main/serve.js --port 0 --data-dir /tmp/td
  *
  * Prints one line on stdout, `Tunedeck is serving at http://127.0.0.1:PORT/#token=TOKEN`;
- * everything else goes to stderr. SIGTERM or SIGINT pauses running jobs with
+ * everything else goes to stderr, and writes <data>/serve.json (port and token, 0600) for the
+ * `tunedeck` command line, removed again on exit. SIGTERM or SIGINT pauses running jobs with
  * a checkpoint and exits 0; a second signal exits at once.
  */
 import { existsSync, readFileSync } from 'node:fs'
@@ -17,6 +18,7 @@ import { waitForOrphanedTrainers } from './orphans'
 import { usePrivateUmask } from './private'
 import { TokenError } from './transport/auth'
 import { parseServeArgs, usage, UsageError } from './transport/cli'
+import { removeServeFile, writeServeFile } from './transport/serveFile'
 import { startServer } from './transport/server'
 
 // out/main/serve.js and electron/host/serve.ts both sit two folders below the repo.
@@ -72,6 +74,8 @@ async function main(): Promise<void> {
   )
   await host.start()
   process.stderr.write(`Data folder: ${settings.dataDir}\nClients may use files under: ${settings.allowedRoots.join(', ')}\n`)
+  // The command line finds this serve through it; written after the host is up, so a found file answers.
+  writeServeFile(settings.dataDir, { port: server.port, token: server.token, url: server.url })
   process.stdout.write(`Tunedeck is serving at ${server.url}\n`)
 
   let stopping = false
@@ -84,6 +88,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${signal}: pausing running jobs and stopping.\n`)
     void (async () => {
       try {
+        removeServeFile(settings.dataDir)
         await host.shutdown()
         await server.close()
         process.exit(0)

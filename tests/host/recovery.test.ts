@@ -1,9 +1,10 @@
 /**
  * Crash and shutdown recovery of the real headless host (out/main/serve.js as
  * a child process) running the real self-test trainer on CPU:
- *   - SIGKILL of serve mid-job: no trainer runs on unsupervised, the restarted
- *     host shows the job interrupted with every step the trainer wrote, and
- *     resuming it runs it to completed;
+ *   - SIGKILL of serve mid-job: the trainer notices its pty hang up, saves a
+ *     pause checkpoint and exits; the restarted host shows the job paused with
+ *     every step the trainer wrote, and resuming it runs it to completed
+ *     (tests/host/host-crash.test.ts checks the losses step by step);
  *   - SIGTERM mid-job: the job ends paused with a checkpoint and serve exits 0.
  * Builds out/ first when it is older than the sources.
  */
@@ -75,12 +76,13 @@ async function startServe(): Promise<Serve> {
     let stdout = ''
     child.stdout?.on('data', (chunk: Buffer) => {
       stdout += chunk.toString()
-      const match = /^Tunedeck is serving at (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)$/m.exec(stdout)
+      const match = /^Tunedeck is serving at (http:\/\/127\.0\.0\.1:\d+\/#token=[\w-]+)$/m.exec(stdout)
       if (match?.[1]) done(new URL(match[1]))
     })
     void exited.then((code) => fail(new Error(`serve exited with ${code}: ${stderr}`)))
   })
-  const ws = new WebSocket(`ws://${url.host}/ws?token=${url.searchParams.get('token')}`, { headers: { origin: url.origin } })
+  const token = new URLSearchParams(url.hash.slice(1)).get('token')
+  const ws = new WebSocket(`ws://${url.host}/ws?token=${token}`, { headers: { origin: url.origin } })
   await new Promise((done, fail) => ws.on('open', done).on('error', fail))
   const seen: Array<{ event: string; payload: unknown }> = []
   const waiters = new Set<() => void>()
@@ -164,7 +166,7 @@ const stepsSeen = (serve: Serve, jobId: string, step: number): Promise<unknown> 
 describe('recovery', () => {
   let jobId = ''
 
-  it('survives a SIGKILL of serve: interrupted with every step, then resumes to completed', async () => {
+  it('survives a SIGKILL of serve: paused with every step, then resumes to completed', async () => {
     const first = await startServe()
     const job = await first.request<Job>('jobs.create', { model: { selftest: true }, training: { epochs: 6 } })
     jobId = job.id
@@ -173,10 +175,10 @@ describe('recovery', () => {
     await first.exited
 
     const second = await startServe()
-    // The restarted host has stopped any trainer the dead one left behind.
+    // The trainer the dead host left behind paused itself and exited; none runs unsupervised.
     expect(trainerPids(jobId)).toEqual([])
     const recovered = await second.request<Job>('jobs.get', { jobId })
-    expect(recovered.status).toBe('interrupted')
+    expect(recovered.status).toBe('paused')
     const metrics = await second.request<MetricPoint[]>('jobs.metrics', { jobId })
     const written = stepsInEvents(jobId)
     expect(written.length).toBeGreaterThanOrEqual(3)

@@ -4,6 +4,7 @@
  */
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { defaultDataFolder } from '../../shared/dataFolder'
 
 /** Everything serve needs, resolved to absolute paths. */
 export interface ServeSettings {
@@ -37,12 +38,10 @@ export const usage = `Usage: node out/main/serve.js [options]
   --help                   print this text
 `
 
-/** The folder Electron's app.getPath('userData') gives an app named Tunedeck. */
+/** The folder Electron's app.getPath('userData') gives an app named Tunedeck (TUNEDECK_DATA_DIR wins). */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
-  if (env.TUNEDECK_DATA_DIR) return resolve(env.TUNEDECK_DATA_DIR)
-  if (platform === 'win32') return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'Tunedeck')
-  if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'Tunedeck')
-  return join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'Tunedeck')
+  const folder = defaultDataFolder(env, platform, homedir(), join)
+  return env.TUNEDECK_DATA_DIR ? resolve(folder) : folder
 }
 
 /** A mistake on the command line; serve prints it with the usage and exits 2. */

@@ -26,9 +26,7 @@ export const pathFields: Record<string, ReadonlyArray<{ path: readonly string[];
   'datasets.preview': [{ path: ['path'] }],
   'jobs.create': [
     { path: ['model', 'path'], hubIdAllowed: true },
-    { path: ['datasetPath'] },
     { path: ['dataset', 'path'] },
-    { path: ['dataset', 'evalPath'] },
   ],
 }
 

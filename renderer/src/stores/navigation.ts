@@ -1,7 +1,9 @@
 /**
  * Which page is open, mirrored in location.hash (#/jobs/<id>, #/new,
  * #/new/from/<job id>/<checkpoint>, #/setup, #/compare/<id>,<id>,...)
- * so that a reload reopens the same page. The token stays in location.search.
+ * so that a reload reopens the same page. serve's address carries its token
+ * as #token=..., which reads as the home page; the client moves the token into
+ * sessionStorage and takes it out of the address bar.
  */
 import { create } from 'zustand'
 import { parseCompareIds } from '../logic/compare'
