@@ -18,7 +18,10 @@ import { useReportStore } from '../stores/report'
 function JobPicker({ jobs, picked }: { jobs: readonly Job[]; picked: readonly string[] }) {
   const open = useNavigationStore((state) => state.open)
   const toggle = (jobId: string): void => {
-    const next = picked.includes(jobId) ? picked.filter((id) => id !== jobId) : [...picked, jobId]
+    // The store's page, not this render's props: two quick clicks must both count.
+    const page = useNavigationStore.getState().page
+    const current = page.name === 'compare' ? page.jobIds : picked
+    const next = current.includes(jobId) ? current.filter((id) => id !== jobId) : [...current, jobId]
     open({ name: 'compare', jobIds: next })
   }
   return (
