@@ -1,0 +1,174 @@
+"""llama.cpp itself applies the exported GGUF adapter: same next-token distribution as PEFT.
+
+The tiny base is written as a GGUF here (f32, gpt2-type BPE vocabulary), the job's adapter is
+exported with the real export command, and llama.cpp's prebuilt library (from the npm package
+node-llama-cpp, pinned 3.21.1) runs both through a short Node script. Skipped when node or the
+package is missing.
+
+Tolerance: the adapter is stored as f16 in the GGUF (relative rounding 2^-11 on A and B), and
+llama.cpp sums in another order than torch. Measured on this model: at most 1.2e-4 between the
+two distributions, while the adapter itself moves them by far more than the tolerance (checked
+below, so the comparison cannot pass with the adapter ignored). Probabilities are compared at
+1e-3 absolute, and greedy tokens must match exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, make_job, run_cli
+
+NODE = shutil.which("node")
+LLAMA_PACKAGE = ROOT / "node_modules" / "node-llama-cpp" / "package.json"
+pytestmark = pytest.mark.skipif(
+    NODE is None or not LLAMA_PACKAGE.exists(), reason="needs node and the node-llama-cpp package (npm install)"
+)
+PROMPTS = [
+    [{"role": "user", "content": "What is two plus two?"}],
+    [{"role": "user", "content": "Name a colour."}],
+    [{"role": "user", "content": "The quick brown fox"}],
+]
+GREEDY_TOKENS = 6
+PROBABILITY_TOLERANCE = 1e-3
+
+# Evaluates each prompt's tokens with the adapter applied and prints, per prompt, the full
+# next-token distribution and GREEDY_TOKENS greedy tokens.
+NODE_SCRIPT = r"""
+import { getLlama, LlamaLogLevel } from 'PACKAGE_URL'
+const [modelPath, adapterPath, promptsJson, steps] = process.argv.slice(2)
+const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error })
+const model = await llama.loadModel({ modelPath })
+const results = []
+for (const tokens of JSON.parse(promptsJson)) {
+  const context = await model.createContext({ contextSize: 256, batchSize: 256, lora: { adapters: [{ filePath: adapterPath, scale: 1 }] } })
+  const sequence = context.getSequence()
+  const generated = []
+  let first = null
+  for await (const output of sequence.evaluateWithMetadata(tokens, { probabilities: true }, { temperature: 0 })) {
+    if (first === null) first = Object.fromEntries([...output.probabilities.entries()].map(([token, p]) => [token, p]))
+    generated.push(output.token)
+    if (generated.length >= Number(steps)) break
+  }
+  results.push({ first, generated })
+  await context.dispose()
+}
+console.log('RESULT ' + JSON.stringify(results))
+await model.dispose()
+await llama.dispose()
+"""
+
+
+def write_base_gguf(model_dir: Path, out: Path) -> None:
+    """Writes the tiny Llama base as an f32 GGUF in llama.cpp's layout (q/k rows permuted)."""
+    import gguf
+    import numpy
+    from safetensors.numpy import load_file
+
+    from tunedeck_trainer.export.architectures import permute_rows
+
+    config = json.loads((model_dir / "config.json").read_text())
+    tokenizer = json.loads((model_dir / "tokenizer.json").read_text())
+    heads, kv_heads = config["num_attention_heads"], config["num_key_value_heads"]
+    writer = gguf.GGUFWriter(str(out), "llama")
+    writer.add_name("tiny")
+    writer.add_context_length(config["max_position_embeddings"])
+    writer.add_embedding_length(config["hidden_size"])
+    writer.add_block_count(config["num_hidden_layers"])
+    writer.add_feed_forward_length(config["intermediate_size"])
+    writer.add_head_count(heads)
+    writer.add_head_count_kv(kv_heads)
+    writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    writer.add_rope_freq_base(config.get("rope_theta", 10000.0))
+    writer.add_rope_dimension_count(config["hidden_size"] // heads)
+    writer.add_vocab_size(config["vocab_size"])
+    writer.add_file_type(gguf.LlamaFileType.ALL_F32)
+
+    vocab = tokenizer["model"]["vocab"]
+    tokens = [None] * config["vocab_size"]
+    for text, index in vocab.items():
+        tokens[index] = text
+    special = {added["id"] for added in tokenizer["added_tokens"] if added["special"]}
+    for added in tokenizer["added_tokens"]:
+        tokens[added["id"]] = added["content"]
+    merges = [m if isinstance(m, str) else " ".join(m) for m in tokenizer["model"]["merges"]]
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("gpt-2")  # the GPT-2 split regex, as tokenizers' ByteLevel uses
+    writer.add_token_list(tokens)
+    writer.add_token_types([gguf.TokenType.CONTROL if i in special else gguf.TokenType.NORMAL for i in range(len(tokens))])
+    writer.add_token_merges(merges)
+    writer.add_bos_token_id(config["bos_token_id"])
+    writer.add_eos_token_id(config["eos_token_id"])
+    writer.add_pad_token_id(config["pad_token_id"])
+    writer.add_add_bos_token(False)
+
+    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, config["num_hidden_layers"])
+    for key, value in load_file(str(model_dir / "model.safetensors")).items():
+        data = value.astype(numpy.float32)
+        if key.endswith("q_proj.weight"):
+            data = permute_rows(data, heads)
+        elif key.endswith("k_proj.weight"):
+            data = permute_rows(data, kv_heads)
+        writer.add_tensor(names.get_name(key, try_suffixes=(".weight",)), numpy.ascontiguousarray(data))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def test_llama_cpp_applies_the_gguf_adapter_as_peft_does(tiny_model: Path, tmp_path: Path) -> None:
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from tunedeck_trainer.export.prepare import prepare
+
+    job = make_job(tmp_path / "job", tiny_model, training={"maxSteps": 4})
+    assert run_cli(job).returncode == 0
+    stage = tmp_path / "stage"
+    result = prepare(job / "adapter", tiny_model, stage, base_name=str(tiny_model))
+    assert result["gguf"]["architecture"] == "llama"
+    base_gguf = tmp_path / "tiny.gguf"
+    write_base_gguf(tiny_model, base_gguf)
+
+    tokenizer = AutoTokenizer.from_pretrained(str(stage / "adapter"))
+    prompts = [tokenizer.apply_chat_template(messages, add_generation_prompt=True) for messages in PROMPTS]
+    # A file, not `node -e`: node-llama-cpp forks itself to test its binary, and a fork repeats -e.
+    script = tmp_path / "llama.mjs"
+    package_entry = (ROOT / "node_modules" / "node-llama-cpp" / "dist" / "index.js").as_uri()
+    script.write_text(NODE_SCRIPT.replace("PACKAGE_URL", package_entry), encoding="utf-8")
+    completed = subprocess.run(
+        [NODE, str(script), str(base_gguf), str(stage / "adapter.gguf"), json.dumps(prompts),
+         str(GREEDY_TOKENS)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    line = next(line for line in completed.stdout.splitlines() if line.startswith("RESULT "))
+    llama_results = json.loads(line[len("RESULT "):])
+
+    base = AutoModelForCausalLM.from_pretrained(str(tiny_model), dtype=torch.float32)
+    model = PeftModel.from_pretrained(base, str(job / "adapter")).eval()
+    for prompt, llama in zip(prompts, llama_results):
+        with torch.no_grad():
+            logits = model(torch.tensor([prompt])).logits[0, -1]
+            greedy = model.generate(
+                torch.tensor([prompt]), max_new_tokens=GREEDY_TOKENS, do_sample=False, eos_token_id=None,
+                pad_token_id=tokenizer.pad_token_id,
+            )[0, len(prompt):].tolist()
+            with model.disable_adapter():
+                base_logits = model(torch.tensor([prompt])).logits[0, -1]
+        peft_probabilities = torch.softmax(logits, dim=-1)
+        adapter_effect = (peft_probabilities - torch.softmax(base_logits, dim=-1)).abs().max().item()
+        assert adapter_effect > 10 * PROBABILITY_TOLERANCE
+        llama_probabilities = torch.zeros_like(peft_probabilities)
+        for token, probability in llama["first"].items():
+            llama_probabilities[int(token)] = probability
+        difference = (peft_probabilities - llama_probabilities).abs().max().item()
+        print(f"prompt of {len(prompt)} tokens: max |p_peft - p_llama.cpp| = {difference:.2e} "
+              f"(adapter moves p by {adapter_effect:.2e}); greedy {greedy}")
+        assert difference < PROBABILITY_TOLERANCE
+        assert llama["generated"] == greedy
