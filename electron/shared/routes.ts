@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import { checkpointSchema, jobSchema, metricPointSchema, newJobInputSchema, presetSchema, queueStateSchema } from './jobs'
 import { datasetPreviewInputSchema, datasetPreviewSchema } from './datasets'
+import { exportPlanSchema, exportRequestSchema, exportResultSchema, exportSourceSchema } from './exports'
 import { jobReportSchema } from './report'
 import { setupProgressSchema, systemInfoSchema } from './system'
 
@@ -34,6 +35,12 @@ export const routes = {
   'presets.list': { input: z.object({}), output: z.array(presetSchema) },
   /** Reads a dataset with the trainer's loader: detected format, first rows, bad rows. */
   'datasets.preview': { input: datasetPreviewInputSchema, output: datasetPreviewSchema },
+  /** The compatibility report and default destination, before an export. */
+  'exports.plan': { input: exportSourceSchema, output: exportPlanSchema },
+  /** Writes and verifies the zip; answers when it is whole (progress comes as export.progress). */
+  'exports.start': { input: exportRequestSchema, output: exportResultSchema },
+  /** Stops the job's running export; nothing of it is left on disk. */
+  'exports.cancel': { input: jobId, output: ok },
   'system.info': { input: z.object({}), output: systemInfoSchema },
   'python.setup': { input: z.object({}), output: setupProgressSchema },
 } as const

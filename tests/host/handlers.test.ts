@@ -17,6 +17,7 @@ import { createHost, type DispatchResult, type Host } from '../../electron/host/
 import { JobService } from '../../electron/host/jobs/service'
 import { PythonEnvironment } from '../../electron/host/python/environment'
 import { GpuTelemetry } from '../../electron/host/gpu/telemetry'
+import { ExportService } from '../../electron/host/exports/service'
 
 const repoDir = resolve(__dirname, '../..')
 const workDir = mkdtempSync(join(tmpdir(), 'tunedeck-handlers-'))
@@ -57,6 +58,7 @@ describe('handlers', () => {
     const handlers: Handlers = createHandlers({
       ...{ jobs, python, sampleGpu: () => telemetry.sample(), appVersion: 'x', dataDir },
       pythonRuntimeDir: join(repoDir, 'python-runtime'),
+      exports: new ExportService({ dataDir, appVersion: 'x', pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), getJob: (id) => jobs.get(id), emit: () => undefined }),
     })
     expect(Object.keys(handlers).sort()).toEqual([...routeNames].sort())
     for (const route of routeNames) expect(typeof handlers[route]).toBe('function')

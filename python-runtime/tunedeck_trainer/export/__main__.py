@@ -1,8 +1,8 @@
 """Command line of the export, run by the host with the trainer's interpreter.
 
-    python -m tunedeck_trainer.export inspect --adapter DIR --base DIR
+    python -m tunedeck_trainer.export inspect --adapter DIR --base DIR [--job-dir DIR]
         prints the compatibility report as one JSON line
-    python -m tunedeck_trainer.export prepare --adapter DIR --base DIR --out STAGING
+    python -m tunedeck_trainer.export prepare --adapter DIR --base DIR [--job-dir DIR] --out STAGING
             --base-name NAME [--merged] [--dtype bfloat16|float16|float32]
         fills STAGING (see prepare.py); prints "TUNEDECK_EXPORT {json}" progress lines and a
         last line "TUNEDECK_EXPORT_RESULT {json}"
@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("inspect", "prepare"):
         command = commands.add_parser(name)
         command.add_argument("--adapter", required=True, type=Path)
-        command.add_argument("--base", required=True, type=Path)
+        command.add_argument("--base", required=True, help="the job's model.path: a folder, or a hub id in the local cache")
+        command.add_argument("--job-dir", type=Path, default=Path.cwd(), help="what a relative --base is relative to")
     prepare_command = commands.choices["prepare"]
     prepare_command.add_argument("--out", required=True, type=Path)
     prepare_command.add_argument("--base-name", required=True)
@@ -39,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     prepare_command.add_argument("--dtype", choices=("bfloat16", "float16", "float32"))
     args = parser.parse_args(argv)
     try:
+        from ..config import resolve_model_path
+
+        args.base = resolve_model_path(args.job_dir, args.base)
         if args.command == "inspect":
             from .compatibility import report
             from .prepare import check_sources

@@ -1,0 +1,137 @@
+/**
+ * Export of a real self-test job (the real trainer on CPU, the real export Python): the zip
+ * holds the adapter, the GGUF adapter, tokenizer, Modelfile, card, metrics and manifest; it
+ * is checked against its manifest; the unzipped adapter loaded with PeftModel gives the job's
+ * own logits. Needs TUNEDECK_PYTHON. About a minute on 2 cores.
+ */
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ExportProgress } from '../../electron/shared/exports'
+import type { Job } from '../../electron/shared/jobs'
+import { ExportService, type ExportServiceOptions } from '../../electron/host/exports/service'
+import { Harness, pythonRuntimeDir, temporaryDir } from './jobs.harness'
+import { extractZip, zipEntries } from './export.helpers'
+import { trainerPython } from './trainerPython'
+
+const dataDir = temporaryDir('tunedeck-export-')
+const python = trainerPython()
+let h: Harness
+let job: Job
+const progress: ExportProgress[] = []
+
+function service(options: Partial<ExportServiceOptions> = {}): ExportService {
+  return new ExportService({
+    dataDir,
+    appVersion: '0.1.0-test',
+    pythonRuntimeDir,
+    resolvePython: async () => python,
+    getJob: (jobId) => h.service.get(jobId),
+    emit: (event) => progress.push(event),
+    ...options,
+  })
+}
+
+// Loads the base with the job's adapter and with the exported one; prints the largest logit difference.
+const compareAdapters = `
+import sys, torch
+from peft import PeftModel
+from transformers import AutoModelForCausalLM
+base_dir, ours, exported = sys.argv[1:4]
+ids = torch.tensor([[3, 17, 45, 99, 250, 4, 3, 61, 62, 63]])
+def logits(adapter):
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32), adapter).eval()
+    with torch.no_grad():
+        return model(ids).logits
+a, b = logits(ours), logits(exported)
+base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32).eval()
+with torch.no_grad():
+    moved = (a - base(ids).logits).abs().max().item()
+print((a - b).abs().max().item(), moved)
+`
+
+function sha256(file: string): string {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex')
+}
+
+beforeAll(async () => {
+  h = new Harness(dataDir)
+  await h.service.start()
+  job = await h.waitForStatus(h.service.create({ model: { kind: 'selftest' }, epochs: 1 }).id, ['completed', 'failed'], 180_000)
+  expect(job.status).toBe('completed')
+}, 240_000)
+
+afterAll(async () => {
+  await h.service.shutdown()
+  fs.rmSync(dataDir, { recursive: true, force: true })
+})
+
+describe('export of a finished job', () => {
+  it('reports which loaders take the adapter, and where the zip goes by default', async () => {
+    const plan = await service().plan({ jobId: job.id, checkpoint: null })
+    expect(plan.defaultDestination).toBe(path.join(dataDir, 'exports', 'Self-test.zip'))
+    expect(plan.compatibility.targets.map((target) => [target.target, target.loads])).toEqual([
+      ['peft', true],
+      ['vllm', true],
+      ['llamacpp', true],
+      ['ollama', true],
+    ])
+    expect(plan.compatibility.vllmMaxLoraRank).toBe(job.config.lora.rank)
+  }, 60_000)
+
+  it('writes a verified zip whose adapter gives the job\'s own logits under PeftModel', async () => {
+    progress.length = 0
+    const result = await service().start({ jobId: job.id, checkpoint: null, merged: false })
+    expect(result.path).toBe(path.join(dataDir, 'exports', 'Self-test.zip'))
+    expect(fs.existsSync(`${result.path}.partial`)).toBe(false)
+    expect(fs.readdirSync(path.join(dataDir, 'exports'))).toEqual(['Self-test.zip']) // no staging left
+    const phases = [...new Set(progress.map((event) => event.phase))]
+    expect(phases).toEqual(['preparing', 'hashing', 'zipping', 'verifying', 'done'])
+
+    const entries = await zipEntries(result.path)
+    const names = entries.map((entry) => entry.name)
+    for (const name of ['adapter/adapter_model.safetensors', 'adapter/adapter_config.json', 'adapter/tokenizer.json', 'adapter/tokenizer_config.json',
+      'adapter/generation_config.json', 'adapter.gguf', 'Modelfile', 'README.md', 'config.json', 'metrics.csv', 'terminal.log', 'manifest.json']) {
+      expect(names).toContain(name)
+    }
+    expect(result.files).toBe(names.length)
+    // Weights are stored, text is deflated.
+    expect(entries.find((entry) => entry.name === 'adapter/adapter_model.safetensors')?.method).toBe(0)
+    expect(entries.find((entry) => entry.name === 'adapter.gguf')?.method).toBe(0)
+    expect(entries.find((entry) => entry.name === 'README.md')?.method).toBe(8)
+
+    const unzipped = temporaryDir('tunedeck-unzipped-')
+    await extractZip(result.path, unzipped)
+    const manifest = JSON.parse(fs.readFileSync(path.join(unzipped, 'manifest.json'), 'utf8')) as { files: Array<{ path: string; bytes: number; sha256: string }> }
+    for (const file of manifest.files) expect(sha256(path.join(unzipped, file.path))).toBe(file.sha256)
+    expect(manifest.files.map((file) => file.path).sort()).toEqual(names.filter((name) => name !== 'manifest.json').sort())
+
+    const adapterConfig = JSON.parse(fs.readFileSync(path.join(unzipped, 'adapter', 'adapter_config.json'), 'utf8')) as Record<string, unknown>
+    expect(adapterConfig.base_model_name_or_path).toBe(job.config.model.path)
+    const generation = JSON.parse(fs.readFileSync(path.join(unzipped, 'adapter', 'generation_config.json'), 'utf8')) as { eos_token_id: number[] }
+    expect(generation.eos_token_id).toEqual([4, 3]) // <|im_end|> and <|im_start|> of the tiny tokenizer
+
+    const metrics = fs.readFileSync(path.join(unzipped, 'metrics.csv'), 'utf8').trim().split('\n')
+    expect(metrics.length - 1).toBe(h.service.metrics(job.id).length)
+    const card = fs.readFileSync(path.join(unzipped, 'README.md'), 'utf8')
+    expect(card).toContain(`SHA-256 ${sha256(job.config.dataset.path)}`)
+    expect(card).toContain(`- Steps: ${job.step}`)
+    expect(card).toContain(`--max-lora-rank ${job.config.lora.rank}`)
+    expect(card).toContain('Tunedeck 0.1.0-test')
+    const modelfile = fs.readFileSync(path.join(unzipped, 'Modelfile'), 'utf8')
+    expect(modelfile).toMatch(/^FROM \.\/base\.gguf$/m)
+    expect(modelfile).toMatch(/^ADAPTER \.\/adapter\.gguf$/m)
+    expect(modelfile).toContain('PARAMETER stop "<|im_end|>"')
+    expect(modelfile).toContain('TEMPLATE """{{- range .Messages }}<|im_start|>{{ .Role }}')
+
+    const [difference, moved] = execFileSync(python, ['-c', compareAdapters, job.config.model.path, path.join(h.jobDir(job.id), 'adapter'), path.join(unzipped, 'adapter')], {
+      env: { ...process.env, PYTHONPATH: pythonRuntimeDir, OMP_NUM_THREADS: '1' },
+      encoding: 'utf8',
+    }).trim().split(' ').map(Number)
+    expect(difference).toBeLessThan(1e-5)
+    expect(moved).toBeGreaterThan(1e-2) // the adapter changes the logits, so equality means something
+    fs.rmSync(unzipped, { recursive: true, force: true })
+  }, 180_000)
+})
