@@ -135,3 +135,84 @@ describe('export of a finished job', () => {
     fs.rmSync(unzipped, { recursive: true, force: true })
   }, 180_000)
 })
+
+describe('export failures leave nothing half-written', () => {
+  /** Every file under the exports folder and the destination's folder, staging included. */
+  function leftovers(...folders: string[]): string[] {
+    return folders.flatMap((folder) => (fs.existsSync(folder) ? fs.readdirSync(folder).map((name) => path.join(folder, name)) : []))
+  }
+
+  it('says the disk is full when a write fails with ENOSPC, and removes the partial zip', async () => {
+    const destination = path.join(dataDir, 'full', 'out.zip')
+    // /dev/full is a real device whose every write fails with ENOSPC, as a full disk does.
+    const exports = service({ openOutput: () => fs.createWriteStream('/dev/full') })
+    progress.length = 0
+    await expect(exports.start({ jobId: job.id, checkpoint: null, destination, merged: false })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringContaining(`the disk holding ${path.dirname(destination)} is full`),
+    })
+    expect(leftovers(path.dirname(destination), path.join(dataDir, 'exports')).filter((file) => !file.endsWith('Self-test.zip'))).toEqual([])
+    expect(progress.at(-1)?.phase).toBe('failed')
+  }, 120_000)
+
+  it('names a destination it cannot write to before doing any work', async () => {
+    const blocker = path.join(dataDir, 'a-file')
+    fs.writeFileSync(blocker, 'not a folder')
+    const destination = path.join(blocker, 'out.zip')
+    await expect(service().start({ jobId: job.id, checkpoint: null, destination, merged: false })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: `destination: cannot make the folder ${blocker} (EEXIST): a file is in its way or it is not writable; choose another folder.`,
+    })
+    // As root (CI) permissions do not stop a write, but /proc takes no new files.
+    await expect(service().start({ jobId: job.id, checkpoint: null, destination: '/proc/tunedeck-export.zip', merged: false })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringMatching(/^destination: cannot write \/proc\/tunedeck-export\.zip\.partial \(E[A-Z]+\): choose a folder you can write to\.$/),
+    })
+  })
+
+  it('refuses a job that has no adapter yet, and an unknown checkpoint', async () => {
+    const pending = h.service.create({ model: { kind: 'selftest' }, epochs: 1 })
+    await expect(service().plan({ jobId: pending.id, checkpoint: null })).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringMatching(/^Job "Self-test" has no adapter yet \(it is (queued|starting|running)\): export it once it has completed/),
+    })
+    h.service.cancel(pending.id)
+    await h.waitForStatus(pending.id, ['cancelled'], 60_000)
+    await expect(service().start({ jobId: job.id, checkpoint: 'nope', merged: false })).rejects.toMatchObject({ code: 'not_found', message: expect.stringContaining('no checkpoint "nope"') })
+  }, 90_000)
+
+  it('says the base model folder has moved, and writes nothing', async () => {
+    const moved = `${job.config.model.path}-moved`
+    fs.renameSync(job.config.model.path, moved)
+    const destination = path.join(dataDir, 'moved', 'out.zip')
+    try {
+      await expect(service().start({ jobId: job.id, checkpoint: null, destination, merged: false })).rejects.toMatchObject({
+        code: 'invalid_input',
+        message: expect.stringContaining(`${path.join(job.config.model.path, 'config.json')}: not found; the base model folder has moved`),
+      })
+    } finally {
+      fs.renameSync(moved, job.config.model.path)
+    }
+    expect(leftovers(path.dirname(destination))).toEqual([])
+  }, 60_000)
+
+  it('refuses a second export of the same job while one runs, and cancels one leaving nothing', async () => {
+    const exports = service()
+    const destination = path.join(dataDir, 'twice', 'out.zip')
+    const first = exports.start({ jobId: job.id, checkpoint: null, destination, merged: false })
+    await expect(exports.start({ jobId: job.id, checkpoint: null, destination: path.join(dataDir, 'twice', 'other.zip'), merged: false })).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining('is already running'),
+    })
+    await expect(first).resolves.toMatchObject({ path: destination })
+    expect(fs.readdirSync(path.dirname(destination))).toEqual(['out.zip'])
+
+    progress.length = 0
+    const cancelled = exports.start({ jobId: job.id, checkpoint: null, destination: path.join(dataDir, 'cancelled', 'out.zip'), merged: false })
+    while (!progress.some((event) => event.phase === 'preparing')) await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(exports.cancel(job.id)).toBe(true)
+    await expect(cancelled).rejects.toMatchObject({ code: 'conflict', message: 'The export was cancelled.' })
+    expect(progress.at(-1)?.phase).toBe('cancelled')
+    expect(leftovers(path.join(dataDir, 'cancelled'), path.join(dataDir, 'exports')).filter((file) => !file.endsWith('Self-test.zip'))).toEqual([])
+  }, 120_000)
+})

@@ -182,15 +182,22 @@ const phaseText: Record<string, string> = {
 /** Creates the .partial file, so that an unwritable place or a second export there fails before any work. */
 function claimPartial(partial: string): void {
   const field = { fields: { destination: 'not writable' } }
+  const refuse = (error: unknown) =>
+    appError('invalid_input', `destination: cannot write ${partial} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): choose a folder you can write to.`, field)
   try {
     fs.mkdirSync(path.dirname(partial), { recursive: true })
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+    throw appError('invalid_input', `destination: cannot make the folder ${path.dirname(partial)} (${code}): a file is in its way or it is not writable; choose another folder.`, field)
+  }
+  try {
     fs.closeSync(fs.openSync(partial, 'wx'))
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'EEXIST') {
       throw appError('conflict', `${partial} exists: another export is writing there, or one was interrupted. Wait for it, or delete the file.`, field)
     }
-    throw appError('invalid_input', `destination: cannot write ${partial} (${code ?? (error as Error).message}): choose a folder you can write to.`, field)
+    throw refuse(error)
   }
 }
 
