@@ -49,6 +49,8 @@ export const exportPlanSchema = z.object({
   compatibility: compatibilitySchema,
   /** <dataDir>/exports/<job name>.zip (or <job name>-<checkpoint>.zip). */
   defaultDestination: z.string(),
+  /** The same with -merged before .zip, for the merged model. */
+  defaultMergedDestination: z.string(),
 })
 
 export type ExportPlan = z.infer<typeof exportPlanSchema>

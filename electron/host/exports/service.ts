@@ -51,7 +51,11 @@ export class ExportService {
     const job = await this.options.getJob(input.jobId)
     const source = exportSource(this.options.dataDir, job, input.checkpoint)
     const raw = await runExportPython(this.options, ['inspect', ...this.sourceArgs(job, source)])
-    return { compatibility: compatibilitySchema.parse(raw), defaultDestination: defaultDestination(this.options.dataDir, job, input.checkpoint) }
+    return {
+      compatibility: compatibilitySchema.parse(raw),
+      defaultDestination: defaultDestination(this.options.dataDir, job, input.checkpoint),
+      defaultMergedDestination: defaultDestination(this.options.dataDir, job, input.checkpoint, true),
+    }
   }
 
   /** Stops the job's export; resolves once its files are gone. False when none was running. */
