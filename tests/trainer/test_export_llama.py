@@ -6,7 +6,7 @@ node-llama-cpp, pinned 3.21.1) runs both through a short Node script. Skipped wh
 package is missing.
 
 Tolerance: the adapter is stored as f16 in the GGUF (relative rounding 2^-11 on A and B), and
-llama.cpp sums in another order than torch. Measured on this model: at most 1.2e-4 between the
+llama.cpp sums in another order than torch. Measured on this model: at most 3e-4 between the
 two distributions, while the adapter itself moves them by far more than the tolerance (checked
 below, so the comparison cannot pass with the adapter ignored). Probabilities are compared at
 1e-3 absolute, and greedy tokens must match exactly.
@@ -127,7 +127,7 @@ def test_llama_cpp_applies_the_gguf_adapter_as_peft_does(tiny_model: Path, tmp_p
 
     from tunedeck_trainer.export.prepare import prepare
 
-    job = make_job(tmp_path / "job", tiny_model, training={"maxSteps": 4})
+    job = make_job(tmp_path / "job", tiny_model, training={"maxSteps": 12})
     assert run_cli(job).returncode == 0
     stage = tmp_path / "stage"
     result = prepare(job / "adapter", tiny_model, stage, base_name=str(tiny_model))
@@ -152,6 +152,8 @@ def test_llama_cpp_applies_the_gguf_adapter_as_peft_does(tiny_model: Path, tmp_p
 
     base = AutoModelForCausalLM.from_pretrained(str(tiny_model), dtype=torch.float32)
     model = PeftModel.from_pretrained(base, str(job / "adapter")).eval()
+    greedy_changed = False
+    end_tokens = {tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("</s>")}
     for prompt, llama in zip(prompts, llama_results):
         with torch.no_grad():
             logits = model(torch.tensor([prompt])).logits[0, -1]
@@ -161,6 +163,11 @@ def test_llama_cpp_applies_the_gguf_adapter_as_peft_does(tiny_model: Path, tmp_p
             )[0, len(prompt):].tolist()
             with model.disable_adapter():
                 base_logits = model(torch.tensor([prompt])).logits[0, -1]
+                base_greedy = model.generate(
+                    torch.tensor([prompt]), max_new_tokens=GREEDY_TOKENS, do_sample=False, eos_token_id=None,
+                    pad_token_id=tokenizer.pad_token_id,
+                )[0, len(prompt):].tolist()
+        greedy_changed |= base_greedy != greedy
         peft_probabilities = torch.softmax(logits, dim=-1)
         adapter_effect = (peft_probabilities - torch.softmax(base_logits, dim=-1)).abs().max().item()
         assert adapter_effect > 10 * PROBABILITY_TOLERANCE
@@ -171,4 +178,7 @@ def test_llama_cpp_applies_the_gguf_adapter_as_peft_does(tiny_model: Path, tmp_p
         print(f"prompt of {len(prompt)} tokens: max |p_peft - p_llama.cpp| = {difference:.2e} "
               f"(adapter moves p by {adapter_effect:.2e}); greedy {greedy}")
         assert difference < PROBABILITY_TOLERANCE
-        assert llama["generated"] == greedy
+        # llama.cpp stops before an end-of-generation token; PEFT's generate was told not to.
+        end = next((index for index, token in enumerate(greedy) if token in end_tokens), len(greedy))
+        assert llama["generated"] == greedy[:end]
+    assert greedy_changed  # on some prompt the adapter changes the greedy tokens, so matching them means something
