@@ -6,6 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { appError } from '../../shared/errors'
 import type { Job } from '../../shared/jobs'
+import { wholeCheckpoint } from '../jobs/checkpoints'
 
 /** The adapter folder an export reads. */
 export interface ExportSource {
@@ -37,7 +38,8 @@ export function exportSource(dataDir: string, job: Job, checkpoint: string | nul
     throw appError('invalid_input', `checkpoint: "${checkpoint}" is not a checkpoint name`, { fields: { checkpoint: 'not a checkpoint name' } })
   }
   const adapterDir = path.join(jobDir, 'checkpoints', checkpoint)
-  if (!fs.existsSync(path.join(adapterDir, 'adapter_model.safetensors'))) {
+  // Only a whole checkpoint (state.json written last says complete), never one being written.
+  if (wholeCheckpoint(jobDir, checkpoint) === undefined || !fs.existsSync(path.join(adapterDir, 'adapter_model.safetensors'))) {
     throw appError('not_found', `Job "${job.name}" has no checkpoint "${checkpoint}" with an adapter in ${adapterDir}: pick one from its list of checkpoints.`, {
       fields: { checkpoint: 'no such checkpoint' },
     })
