@@ -215,4 +215,15 @@ describe('export failures leave nothing half-written', () => {
     expect(progress.at(-1)?.phase).toBe('cancelled')
     expect(leftovers(path.join(dataDir, 'cancelled'), path.join(dataDir, 'exports')).filter((file) => !file.endsWith('Self-test.zip'))).toEqual([])
   }, 120_000)
+
+  it('removes staging folders a dead host left behind, and keeps those of live processes', () => {
+    const exportsDir = path.join(dataDir, 'exports')
+    const dead = path.join(exportsDir, `.staging-${job.id}-2147483646-1`) // above any pid_max: no such process
+    const live = path.join(exportsDir, `.staging-${job.id}-${process.ppid}-1`)
+    for (const folder of [dead, live]) fs.mkdirSync(path.join(folder, 'adapter'), { recursive: true })
+    service()
+    expect(fs.existsSync(dead)).toBe(false)
+    expect(fs.existsSync(live)).toBe(true)
+    fs.rmSync(live, { recursive: true, force: true })
+  })
 })

@@ -44,7 +44,9 @@ const progressIntervalMs = 200
 export class ExportService {
   private readonly running = new Map<string, AbortController>()
 
-  constructor(private readonly options: ExportServiceOptions) {}
+  constructor(private readonly options: ExportServiceOptions) {
+    removeAbandonedStaging(path.join(options.dataDir, 'exports'))
+  }
 
   /** The compatibility report and the default destination, before anything is written. */
   async plan(input: ExportSourceInput): Promise<ExportPlan> {
@@ -174,6 +176,30 @@ export class ExportService {
       last = now
       this.options.emit(state)
     }
+  }
+}
+
+/** Staging folders left by a host that died mid-export (its pid is in the name and gone). */
+function removeAbandonedStaging(folder: string): void {
+  let names: string[] = []
+  try {
+    names = fs.readdirSync(folder)
+  } catch {
+    return
+  }
+  for (const name of names) {
+    const pid = Number(/^\.staging-.+-(\d+)-\d+$/.exec(name)?.[1])
+    if (!pid || pid === process.pid || processAlive(pid)) continue
+    fs.rmSync(path.join(folder, name), { recursive: true, force: true })
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 
