@@ -144,6 +144,7 @@ export function createHost(options: HostOptions): Host {
       stopped ??= (async () => {
         sampler.stop()
         python.stop()
+        exports.shutdown()
         await jobs.shutdown()
       })()
       return stopped

@@ -68,6 +68,11 @@ export class ExportService {
     return true
   }
 
+  /** Cancels every running export (the host is stopping); their files are removed as they stop. */
+  shutdown(): void {
+    for (const jobId of [...this.running.keys()]) this.cancel(jobId)
+  }
+
   /** Writes, verifies and renames the zip; resolves with where it is. */
   async start(request: ExportRequest): Promise<ExportResult> {
     const job = await this.options.getJob(request.jobId)

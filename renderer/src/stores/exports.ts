@@ -82,7 +82,9 @@ export const useExportsStore = create<ExportsState>()((set, get) => {
       }
     },
     applyProgress(progress) {
-      update(progress.jobId, { progress })
+      // An export that ends while this window's request was lost (a reconnect) still ends here.
+      const ended = progress.phase === 'done' || progress.phase === 'failed' || progress.phase === 'cancelled'
+      update(progress.jobId, ended ? { progress, running: false } : { progress })
     },
   }
 })
