@@ -91,7 +91,7 @@ export function createHost(options: HostOptions): Host {
     emit,
     watchdogSeconds: options.watchdogSeconds,
   })
-  const exports = new ExportService({
+  const exportService = new ExportService({
     dataDir: options.dataDir,
     appVersion: options.appVersion,
     pythonRuntimeDir: options.pythonRuntimeDir,
@@ -100,7 +100,7 @@ export function createHost(options: HostOptions): Host {
     emit: (progress) => emit('export.progress', progress),
   })
   const handlers: Handlers = createHandlers({
-    exports,
+    exports: exportService,
     jobs,
     python,
     sampleGpu: () => telemetry.sample(),
@@ -144,7 +144,7 @@ export function createHost(options: HostOptions): Host {
       stopped ??= (async () => {
         sampler.stop()
         python.stop()
-        exports.shutdown()
+        exportService.shutdown()
         await jobs.shutdown()
       })()
       return stopped
