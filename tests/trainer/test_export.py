@@ -175,3 +175,38 @@ def test_compatibility_of_other_architectures() -> None:
     unknown = _targets(PLAIN, {"model_type": "mamba"})
     assert not unknown["llamacpp"]["loads"] and "mamba" in unknown["llamacpp"]["reason"]
     assert unknown["vllm"]["loads"]
+
+
+QWEN_LIKE = (
+    "{% if messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\nYou are Tunedeck.<|im_end|>\\n' }}{% endif %}"
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+GEMMA_LIKE = (
+    "{% for message in messages %}{{ '<start_of_turn>' + ('model' if message['role'] == 'assistant' else message['role'])"
+    " + '\\n' + message['content'] + '<end_of_turn>\\n' }}{% endfor %}"
+)
+
+
+def test_ollama_template_stops_and_default_system_follow_the_trained_template(tiny_model: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from tunedeck_trainer.export.templates import describe, stop_token_ids
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
+    tokenizer.chat_template = QWEN_LIKE
+    chatml = describe(tokenizer)
+    assert chatml["family"] == "chatml"
+    assert chatml["system"] == "You are Tunedeck."
+    assert chatml["ollamaTemplate"].startswith("{{- range .Messages }}<|im_start|>{{ .Role }}")
+    assert stop_token_ids(tokenizer, chatml["stops"]) == [tokenizer.convert_tokens_to_ids("<|im_end|>"), tokenizer.convert_tokens_to_ids("<|im_start|>")]
+
+    tokenizer.chat_template = GEMMA_LIKE
+    gemma = describe(tokenizer)
+    assert gemma["family"] == "gemma" and gemma["stops"][0] == "<end_of_turn>" and gemma["system"] is None
+    # Not a token of this vocabulary: no id for it, the eos still stops.
+    assert stop_token_ids(tokenizer, gemma["stops"]) == [tokenizer.eos_token_id]
+
+    tokenizer.chat_template = "{{ messages[0]['content'] }}"
+    unknown = describe(tokenizer)
+    assert unknown["family"] is None and unknown["ollamaTemplate"] is None and unknown["stops"] == [tokenizer.eos_token]
