@@ -1,12 +1,14 @@
 """llama.cpp itself applies the exported GGUF adapter: same next-token distribution as PEFT.
 
-The tiny base is written as a GGUF here (f32, gpt2-type BPE vocabulary), the job's adapter is
+Two bases: the tiny Llama with an adapter the trainer trained (llama.cpp's rotary permutation of
+q/k), and a tiny Qwen2 (biased projections, no permutation) with a random rsLoRA adapter (the
+alpha rescaled for llama.cpp's alpha / rank). The base is written as a GGUF here (f32, gpt2-type BPE vocabulary), the job's adapter is
 exported with the real export command, and llama.cpp's prebuilt library (from the npm package
 node-llama-cpp, pinned 3.21.1) runs both through a short Node script. Skipped when node or the
 package is missing.
 
 Tolerance: the adapter is stored as f16 in the GGUF (relative rounding 2^-11 on A and B), and
-llama.cpp sums in another order than torch. Measured on this model: at most 3e-4 between the
+llama.cpp sums in another order than torch. Measured on these models: at most 3e-4 between the
 two distributions, while the adapter itself moves them by far more than the tolerance (checked
 below, so the comparison cannot pass with the adapter ignored). Probabilities are compared at
 1e-3 absolute, and greedy tokens must match exactly.
@@ -64,7 +66,7 @@ await llama.dispose()
 
 
 def write_base_gguf(model_dir: Path, out: Path) -> None:
-    """Writes the tiny Llama base as an f32 GGUF in llama.cpp's layout (q/k rows permuted)."""
+    """Writes a tiny Llama or Qwen2 base as an f32 GGUF in llama.cpp's layout (Llama: q/k rows permuted)."""
     import gguf
     import numpy
     from safetensors.numpy import load_file
@@ -74,7 +76,9 @@ def write_base_gguf(model_dir: Path, out: Path) -> None:
     config = json.loads((model_dir / "config.json").read_text())
     tokenizer = json.loads((model_dir / "tokenizer.json").read_text())
     heads, kv_heads = config["num_attention_heads"], config["num_key_value_heads"]
-    writer = gguf.GGUFWriter(str(out), "llama")
+    architecture = config["model_type"]
+    permute = architecture == "llama"
+    writer = gguf.GGUFWriter(str(out), architecture)
     writer.add_name("tiny")
     writer.add_context_length(config["max_position_embeddings"])
     writer.add_embedding_length(config["hidden_size"])
@@ -106,14 +110,15 @@ def write_base_gguf(model_dir: Path, out: Path) -> None:
     writer.add_pad_token_id(config["pad_token_id"])
     writer.add_add_bos_token(False)
 
-    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, config["num_hidden_layers"])
+    arch_enum = next(key for key, value in gguf.MODEL_ARCH_NAMES.items() if value == architecture)
+    names = gguf.get_tensor_name_map(arch_enum, config["num_hidden_layers"])
     for key, value in load_file(str(model_dir / "model.safetensors")).items():
         data = value.astype(numpy.float32)
-        if key.endswith("q_proj.weight"):
+        if permute and key.endswith("q_proj.weight"):
             data = permute_rows(data, heads)
-        elif key.endswith("k_proj.weight"):
+        elif permute and key.endswith("k_proj.weight"):
             data = permute_rows(data, kv_heads)
-        writer.add_tensor(names.get_name(key, try_suffixes=(".weight",)), numpy.ascontiguousarray(data))
+        writer.add_tensor(names.get_name(key, try_suffixes=(".weight", ".bias")), numpy.ascontiguousarray(data))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
@@ -121,20 +126,58 @@ def write_base_gguf(model_dir: Path, out: Path) -> None:
 
 
 def test_llama_cpp_applies_the_gguf_adapter_as_peft_does(tiny_model: Path, tmp_path: Path) -> None:
+    job = make_job(tmp_path / "job", tiny_model, training={"maxSteps": 12})
+    assert run_cli(job).returncode == 0
+    compare_with_llama_cpp(tiny_model, job / "adapter", tmp_path, "llama")
+
+
+def test_llama_cpp_applies_an_rslora_adapter_of_a_qwen2_base(tiny_model: Path, tmp_path: Path) -> None:
+    """A second architecture (no rotary permutation, biased projections) and rsLoRA's scaling."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
+    llama = json.loads((tiny_model / "config.json").read_text())
+    config = Qwen2Config(
+        vocab_size=llama["vocab_size"], hidden_size=64, intermediate_size=256, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512, rms_norm_eps=1e-6,
+        initializer_range=0.2, tie_word_embeddings=False, bos_token_id=llama["bos_token_id"],
+        eos_token_id=llama["eos_token_id"], pad_token_id=llama["pad_token_id"],
+    )
+    torch.manual_seed(0)
+    base = Qwen2ForCausalLM(config)
+    for layer in base.model.layers:  # random biases, so a wrong bias mapping would show
+        for projection in (layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj):
+            torch.nn.init.normal_(projection.bias, std=0.2)
+    base_dir = tmp_path / "qwen2"
+    base.save_pretrained(base_dir)
+    tokenizer.save_pretrained(base_dir)
+    lora = LoraConfig(r=8, lora_alpha=8, target_modules="all-linear", use_rslora=True, init_lora_weights=False)
+    adapter = get_peft_model(base, lora)
+    with torch.no_grad():  # peft's random init of both matrices is strong; a third keeps the model sane
+        for name, parameter in adapter.named_parameters():
+            if "lora_B" in name:
+                parameter.mul_(0.3)
+    adapter_dir = tmp_path / "qwen2-adapter"
+    adapter.save_pretrained(adapter_dir)
+    tokenizer.save_pretrained(adapter_dir)
+    compare_with_llama_cpp(base_dir, adapter_dir, tmp_path, "qwen2")
+
+
+def compare_with_llama_cpp(base_dir: Path, adapter_dir: Path, tmp_path: Path, architecture: str) -> None:
+    """Exports ``adapter_dir``, runs it in llama.cpp on a GGUF of ``base_dir``, and compares with PEFT."""
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from tunedeck_trainer.export.prepare import prepare
 
-    job = make_job(tmp_path / "job", tiny_model, training={"maxSteps": 12})
-    assert run_cli(job).returncode == 0
     stage = tmp_path / "stage"
-    result = prepare(job / "adapter", tiny_model, stage, base_name=str(tiny_model))
-    assert result["gguf"]["architecture"] == "llama"
-    base_gguf = tmp_path / "tiny.gguf"
-    write_base_gguf(tiny_model, base_gguf)
-
+    result = prepare(adapter_dir, base_dir, stage, base_name=str(base_dir))
+    assert result["gguf"]["architecture"] == architecture
+    base_gguf = tmp_path / "base.gguf"
+    write_base_gguf(base_dir, base_gguf)
     tokenizer = AutoTokenizer.from_pretrained(str(stage / "adapter"))
     prompts = [tokenizer.apply_chat_template(messages, add_generation_prompt=True) for messages in PROMPTS]
     # A file, not `node -e`: node-llama-cpp forks itself to test its binary, and a fork repeats -e.
@@ -150,8 +193,8 @@ def test_llama_cpp_applies_the_gguf_adapter_as_peft_does(tiny_model: Path, tmp_p
     line = next(line for line in completed.stdout.splitlines() if line.startswith("RESULT "))
     llama_results = json.loads(line[len("RESULT "):])
 
-    base = AutoModelForCausalLM.from_pretrained(str(tiny_model), dtype=torch.float32)
-    model = PeftModel.from_pretrained(base, str(job / "adapter")).eval()
+    base = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32)
+    model = PeftModel.from_pretrained(base, str(adapter_dir)).eval()
     greedy_changed = False
     end_tokens = {tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("</s>")}
     for prompt, llama in zip(prompts, llama_results):
@@ -175,7 +218,7 @@ def test_llama_cpp_applies_the_gguf_adapter_as_peft_does(tiny_model: Path, tmp_p
         for token, probability in llama["first"].items():
             llama_probabilities[int(token)] = probability
         difference = (peft_probabilities - llama_probabilities).abs().max().item()
-        print(f"prompt of {len(prompt)} tokens: max |p_peft - p_llama.cpp| = {difference:.2e} "
+        print(f"{architecture}: prompt of {len(prompt)} tokens: max |p_peft - p_llama.cpp| = {difference:.2e} "
               f"(adapter moves p by {adapter_effect:.2e}); greedy {greedy}")
         assert difference < PROBABILITY_TOLERANCE
         # llama.cpp stops before an end-of-generation token; PEFT's generate was told not to.
