@@ -2,10 +2,12 @@
 
 Two bases: the tiny Llama with an adapter the trainer trained (llama.cpp's rotary permutation of
 q/k), and a tiny Qwen2 (biased projections, no permutation) with a random rsLoRA adapter (the
-alpha rescaled for llama.cpp's alpha / rank). The base is written as a GGUF here (f32, gpt2-type BPE vocabulary), the job's adapter is
-exported with the real export command, and llama.cpp's prebuilt library (from the npm package
-node-llama-cpp, pinned 3.21.1) runs both through a short Node script. Skipped when node or the
-package is missing.
+alpha rescaled for llama.cpp's alpha / rank). Each base is written as a GGUF here (f32, gpt2-type
+BPE vocabulary), the adapter is exported with the real export step, and llama.cpp's prebuilt
+library (from the npm package node-llama-cpp, pinned 3.21.1) runs both through a short Node
+script. Skipped when node or the package is missing.
+
+    PYTHONPATH=python-runtime $TUNEDECK_PYTHON -m pytest -q -s tests/trainer/test_export_llama.py
 
 Tolerance: the adapter is stored as f16 in the GGUF (relative rounding 2^-11 on A and B), and
 llama.cpp sums in another order than torch. Measured on these models: at most 3e-4 between the
