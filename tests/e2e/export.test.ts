@@ -1,7 +1,8 @@
 /**
  * Export from the browser: the self-test trains from the form, the job page's Export section
- * shows the compatibility report and the default destination, one click writes the zip, and
- * the zip is on disk with every file matching its manifest.
+ * shows the compatibility report and the default destination, a destination that cannot be
+ * written is named, one click writes the zip, and the zip is on disk with every file matching
+ * its manifest.
  */
 import { createHash } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -28,6 +29,17 @@ describe('export in the browser', () => {
       expect(loads).toEqual(['peft=true', 'vllm=true', 'llamacpp=true', 'ollama=true'])
       const destination = await page.getByTestId('export-destination').inputValue()
       expect(destination).toBe(join(host.served().dataDir, 'exports', 'e2e export.zip'))
+
+      // The merged option has its own default name.
+      await page.getByTestId('export-merged').check()
+      expect(await page.getByTestId('export-destination').inputValue()).toBe(join(host.served().dataDir, 'exports', 'e2e export-merged.zip'))
+      await page.getByTestId('export-merged').uncheck()
+
+      // A place nothing can be written to is named, and nothing starts.
+      await page.getByTestId('export-destination').fill('/proc/tunedeck-e2e.zip')
+      await page.getByTestId('export-start').click()
+      await expect.poll(() => page.getByTestId('export-error').textContent(), { timeout: 30_000 }).toMatch(/^destination: cannot write \/proc\/tunedeck-e2e\.zip\.partial/)
+      await page.getByTestId('export-destination').fill(destination)
 
       await page.getByTestId('export-start').click()
       await expect.poll(() => page.getByTestId('export-result-path').count(), { timeout: 120_000, interval: 500 }).toBe(1)
