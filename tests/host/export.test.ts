@@ -163,6 +163,14 @@ describe('export failures leave nothing half-written', () => {
       code: 'invalid_input',
       message: `destination: cannot make the folder ${blocker} (EEXIST): a file is in its way or it is not writable; choose another folder.`,
     })
+    const exports = service()
+    await expect(exports.start({ jobId: job.id, checkpoint: null, destination: 'exports/out.zip', merged: false })).rejects.toMatchObject({
+      message: expect.stringMatching(/^destination: "exports\/out\.zip" is not a full path/),
+    })
+    expect(exports.cancel(job.id)).toBe(false) // a refused export leaves the job free for the next one
+    await expect(service().start({ jobId: job.id, checkpoint: null, destination: path.join(dataDir, 'out.tar'), merged: false })).rejects.toMatchObject({
+      message: expect.stringContaining('does not end in .zip'),
+    })
     // As root (CI) permissions do not stop a write, but /proc takes no new files.
     await expect(service().start({ jobId: job.id, checkpoint: null, destination: '/proc/tunedeck-export.zip', merged: false })).rejects.toMatchObject({
       code: 'invalid_input',

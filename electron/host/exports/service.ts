@@ -60,7 +60,7 @@ export class ExportService {
     }
   }
 
-  /** Stops the job's export; resolves once its files are gone. False when none was running. */
+  /** Asks the job's export to stop; start() then rejects once its files are gone. False when none was running. */
   cancel(jobId: string): boolean {
     const controller = this.running.get(jobId)
     if (!controller) return false
@@ -80,9 +80,11 @@ export class ExportService {
     if (this.running.has(job.id)) {
       throw appError('conflict', `An export of job "${job.name}" is already running: wait for it to finish or cancel it first.`)
     }
+    const destination = request.destination ?? defaultDestination(this.options.dataDir, job, request.checkpoint, request.merged)
+    checkDestination(destination)
+    // From here on, the finally below releases the job.
     const controller = new AbortController()
     this.running.set(job.id, controller)
-    const destination = path.resolve(request.destination ?? defaultDestination(this.options.dataDir, job, request.checkpoint, request.merged))
     const partial = `${destination}.partial`
     const staging = path.join(this.options.dataDir, 'exports', `.staging-${job.id}-${process.pid}-${Date.now()}`)
     let ownsPartial = false
@@ -212,6 +214,17 @@ const phaseText: Record<string, string> = {
   adapter: 'copying the adapter and tokenizer',
   gguf: 'writing the GGUF adapter',
   merge: 'merging the adapter into the base model',
+}
+
+/** A full path ending in .zip: the host's working folder means nothing to the person typing it. */
+function checkDestination(destination: string): void {
+  const fields = (problem: string) => ({ fields: { destination: problem } })
+  if (!path.isAbsolute(destination)) {
+    throw appError('invalid_input', `destination: "${destination}" is not a full path; give one such as ${path.join(path.sep, 'home', 'me', 'model.zip')}.`, fields('not a full path'))
+  }
+  if (!destination.toLowerCase().endsWith('.zip')) {
+    throw appError('invalid_input', `destination: "${destination}" does not end in .zip; the export is a zip file.`, fields('not a .zip'))
+  }
 }
 
 /** Creates the .partial file, so that an unwritable place or a second export there fails before any work. */
