@@ -118,7 +118,10 @@ def test_rslora_alpha_is_rescaled_for_llama_cpp(trained: Path, tiny_model: Path,
 def test_staged_adapter_names_its_base_and_keeps_the_chat_template(trained: Path, tiny_model: Path, tmp_path: Path) -> None:
     result = prepare(trained / "adapter", tiny_model, tmp_path, base_name="org/base")
     staged = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
-    assert staged["base_model_name_or_path"]  # the trainer's own value is kept
+    assert staged["base_model_name_or_path"] == "org/base"  # a hub id, not this machine's cache folder
+    prepare(trained / "adapter", tiny_model, tmp_path / "local", base_name=str(tiny_model))
+    local = json.loads((tmp_path / "local" / "adapter" / "adapter_config.json").read_text())
+    assert local["base_model_name_or_path"] == str(tiny_model)
     tokenizer_config = json.loads((tmp_path / "adapter" / "tokenizer_config.json").read_text())
     template = tokenizer_config.get("chat_template") or (tmp_path / "adapter" / "chat_template.jinja").read_text()
     assert "<|im_start|>" in template

@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
+from ..config import HUB_ID
 from ..errors import TrainerError
 from . import compatibility, gguf_adapter, merge, templates
 
@@ -83,7 +84,8 @@ def prepare(
 
     progress("adapter")
     shutil.copyfile(adapter_dir / "adapter_model.safetensors", staged / "adapter_model.safetensors")
-    if not adapter.get("base_model_name_or_path"):
+    # A hub id travels; the trainer's own value may be this machine's cache folder for it.
+    if HUB_ID.match(base_name) or not adapter.get("base_model_name_or_path"):
         adapter["base_model_name_or_path"] = base_name
     (staged / "adapter_config.json").write_text(json.dumps(adapter, indent=2) + "\n", encoding="utf-8")
     tokenizer = load_tokenizer(adapter_dir, base_dir)
