@@ -10,6 +10,7 @@ import type { JobReport } from '../shared/report'
 import type { GpuSample } from '../shared/system'
 import { previewDataset } from './datasets/preview'
 import type { EnvironmentDoctor } from './python/doctor'
+import type { ExportService } from './exports/service'
 import type { PythonEnvironment } from './python/environment'
 
 type MaybePromise<T> = T | Promise<T>
@@ -47,6 +48,8 @@ export interface HandlerContext {
   dataDir: string
   /** The trainer package, put on PYTHONPATH for the dataset preview. */
   pythonRuntimeDir: string
+  /** Zips of finished jobs for PEFT, vLLM, llama.cpp and Ollama. */
+  exports: Pick<ExportService, 'plan' | 'start' | 'cancel'>
 }
 
 /** Builds the handler map over one host's services. */
@@ -82,6 +85,12 @@ export function createHandlers(context: HandlerContext): Handlers {
     'presets.list': async () => await jobs.presets(),
     'datasets.preview': async (input) =>
       await previewDataset(input, { resolvePython: () => python.resolvePython(), pythonRuntimeDir: context.pythonRuntimeDir }),
+    'exports.plan': async (input) => await context.exports.plan(input),
+    'exports.start': async (input) => await context.exports.start(input),
+    'exports.cancel': async ({ jobId }) => {
+      context.exports.cancel(jobId)
+      return { ok: true }
+    },
     'system.info': async () => {
       const [info, gpu] = await Promise.all([python.probe(), context.sampleGpu()])
       return {

@@ -11,6 +11,7 @@ import type { Job } from '../shared/jobs'
 import { isRouteName, routes, type RouteName } from '../shared/routes'
 import { GpuSampler } from './gpu/sampler'
 import { GpuTelemetry } from './gpu/telemetry'
+import { ExportService } from './exports/service'
 import { createHandlers } from './handlers'
 import { JobService } from './jobs/service'
 import { EnvironmentDoctor, machineTorchBuild } from './python/doctor'
@@ -100,7 +101,16 @@ export function createHost(options: HostOptions): Host {
     emit,
     watchdogSeconds: options.watchdogSeconds,
   })
+  const exportService = new ExportService({
+    dataDir: options.dataDir,
+    appVersion: options.appVersion,
+    pythonRuntimeDir: options.pythonRuntimeDir,
+    resolvePython: () => python.resolvePython(),
+    getJob: (jobId) => jobs.get(jobId),
+    emit: (progress) => emit('export.progress', progress),
+  })
   const handlers: Handlers = createHandlers({
+    exports: exportService,
     jobs,
     python,
     doctor,
@@ -147,6 +157,7 @@ export function createHost(options: HostOptions): Host {
       stopped ??= (async () => {
         sampler.stop()
         python.stop()
+        exportService.shutdown()
         await jobs.shutdown()
       })()
       return stopped

@@ -1,5 +1,6 @@
 /** Events the host pushes to every connected renderer, declared once. */
 import { z } from 'zod'
+import { exportProgressSchema } from './exports'
 import { jobSchema, metricPointSchema, queueStateSchema } from './jobs'
 import { jobReportSchema } from './report'
 import { gpuSampleSchema, setupProgressSchema } from './system'
@@ -14,6 +15,8 @@ export const events = {
   'job.report': jobReportSchema,
   /** The queue was stopped, started or given another concurrency (by any window). */
   'queue.updated': queueStateSchema,
+  /** An export moved on: phase, bytes written into the zip. */
+  'export.progress': exportProgressSchema,
   'gpu.sample': gpuSampleSchema,
   'python.setup': setupProgressSchema,
 } as const

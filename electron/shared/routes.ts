@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { checkpointSchema, jobSchema, metricPointSchema, newJobInputSchema, presetSchema, queueStateSchema } from './jobs'
 import { datasetPreviewInputSchema, datasetPreviewSchema } from './datasets'
 import { doctorCheckIds, doctorReportSchema } from './doctor'
+import { exportPlanSchema, exportRequestSchema, exportResultSchema, exportSourceSchema } from './exports'
 import { jobReportSchema } from './report'
 import { setupProgressSchema, systemInfoSchema } from './system'
 
@@ -40,6 +41,12 @@ export const routes = {
   'presets.list': { input: z.object({}), output: z.array(presetSchema) },
   /** Reads a dataset with the trainer's loader: detected format, first rows, bad rows. */
   'datasets.preview': { input: datasetPreviewInputSchema, output: datasetPreviewSchema },
+  /** The compatibility report and default destination, before an export. */
+  'exports.plan': { input: exportSourceSchema, output: exportPlanSchema },
+  /** Writes and verifies the zip; answers when it is whole (progress comes as export.progress). */
+  'exports.start': { input: exportRequestSchema, output: exportResultSchema },
+  /** Stops the job's running export; nothing of it is left on disk. */
+  'exports.cancel': { input: jobId, output: ok },
   'system.info': { input: z.object({}), output: systemInfoSchema },
   'python.setup': { input: z.object({}), output: setupProgressSchema },
   /** Examines the Python environment, torch against the GPU and driver, disk space, and runs a CUDA smoke test. */

@@ -16,6 +16,7 @@ import type { RouteInput, RouteName, RouteOutput } from '../../electron/shared/r
 import { GpuTelemetry } from '../../electron/host/gpu/telemetry'
 import { createHandlers } from '../../electron/host/handlers'
 import { JobService, type JobServiceOptions } from '../../electron/host/jobs/service'
+import { ExportService } from '../../electron/host/exports/service'
 import { EnvironmentDoctor } from '../../electron/host/python/doctor'
 import { PythonEnvironment } from '../../electron/host/python/environment'
 import type { TrainerCommand } from '../../electron/host/trainer/process'
@@ -66,6 +67,7 @@ export class Harness {
       jobs: this.service,
       python: environment,
       doctor: new EnvironmentDoctor({ python: environment, dataDir, pythonRuntimeDir }),
+      exports: new ExportService({ dataDir, appVersion: '0.1.0-test', pythonRuntimeDir, resolvePython: () => environment.resolvePython(), getJob: (id) => this.service.get(id), emit: () => undefined }),
       sampleGpu: () => telemetry.sample(),
       appVersion: '0.1.0-test',
       dataDir,

@@ -268,10 +268,10 @@ describe('serve under attack', () => {
       ['a preview through a planted file symlink', 'datasets.preview', { path: join(allowedDir, 'planted.jsonl') }, 'path'],
       ['a preview through a planted folder symlink', 'datasets.preview', { path: join(allowedDir, 'planted-folder', 'secret.jsonl') }, 'path'],
       ['a preview of a missing file', 'datasets.preview', { path: join(allowedDir, 'missing.jsonl') }, 'path'],
-      ['a job on a dataset outside', 'jobs.create', { model: { kind: 'selftest' }, datasetPath: join(outsideDir, 'secret.jsonl') }, 'datasetPath'],
-      ['a job on a planted dataset link', 'jobs.create', { model: { kind: 'selftest' }, datasetPath: join(allowedDir, 'planted.jsonl') }, 'datasetPath'],
-      ['a job on a model outside', 'jobs.create', { model: { kind: 'path', path: join(outsideDir, 'model') }, datasetPath: join(allowedDir, 'train.jsonl') }, 'model.path'],
-      ['a job on a model in /etc', 'jobs.create', { model: { kind: 'path', path: '/etc' }, datasetPath: join(allowedDir, 'train.jsonl') }, 'model.path'],
+      ['a job on a dataset outside', 'jobs.create', { model: { selftest: true }, dataset: { path: join(outsideDir, 'secret.jsonl') } }, 'dataset.path'],
+      ['a job on a planted dataset link', 'jobs.create', { model: { selftest: true }, dataset: { path: join(allowedDir, 'planted.jsonl') } }, 'dataset.path'],
+      ['a job on a model outside', 'jobs.create', { model: { path: join(outsideDir, 'model') }, dataset: { path: join(allowedDir, 'train.jsonl') } }, 'model.path'],
+      ['a job on a model in /etc', 'jobs.create', { model: { path: '/etc' }, dataset: { path: join(allowedDir, 'train.jsonl') } }, 'model.path'],
     ]
     const messages = new Set<string>()
     let id = 10
@@ -288,6 +288,13 @@ describe('serve under attack', () => {
     }
     // Missing and not allowed read the same, so a refusal tells nothing of what exists.
     expect(messages.size).toBe(1)
+    // An export writes only inside the roots, whether the job exists or not.
+    for (const [what, destination] of [['an export into /etc', '/etc/cron.d/tunedeck.zip'], ['an export through a planted folder link', join(allowedDir, 'planted-folder', 'out.zip')]]) {
+      const reply = await call(ws, 'exports.start', { jobId: 'any', destination }, (id += 1))
+      tried(what!, reply.ok)
+      expect(reply.ok, what).toBe(false)
+      if (!reply.ok) expect(fieldErrorsOf(reply.error).destination, what).toMatch(/^no folder Tunedeck may write to for /)
+    }
     const good = await call(ws, 'datasets.preview', { path: join(allowedDir, 'train.jsonl') }, 50)
     if (!good.ok) throw new Error(good.error.message)
     expect(good.output).toMatchObject({ ok: true, rows: 1 })

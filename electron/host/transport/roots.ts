@@ -11,7 +11,7 @@
  * the app's own window is not limited (it is the user, picking files).
  */
 import { realpathSync } from 'node:fs'
-import { isAbsolute, relative, resolve, sep } from 'node:path'
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { appError, type AppError } from '../../shared/errors'
 
 /** A hub id such as "Qwen/Qwen2.5-0.5B": names no file, so no root applies. */
@@ -22,12 +22,14 @@ const hubId = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/
  * `hubIdAllowed` marks fields that may hold a hub id instead of a path. To
  * follow a change of a route's input, edit this table.
  */
-export const pathFields: Record<string, ReadonlyArray<{ path: readonly string[]; hubIdAllowed?: boolean }>> = {
+export const pathFields: Record<string, ReadonlyArray<{ path: readonly string[]; hubIdAllowed?: boolean; newFile?: boolean }>> = {
   'datasets.preview': [{ path: ['path'] }],
   'jobs.create': [
     { path: ['model', 'path'], hubIdAllowed: true },
     { path: ['dataset', 'path'] },
   ],
+  // A file the export writes: its folder must be inside the roots.
+  'exports.start': [{ path: ['destination'], newFile: true }],
 }
 
 /** Each root through its symlinks; a root that does not exist is dropped. */
@@ -61,9 +63,18 @@ export function allowedPath(text: string, roots: readonly string[]): string | nu
   return roots.some((root) => isInside(root, real)) ? real : null
 }
 
+/** For a file yet to be written: its folder's real path inside a root, with the file's name, else null. */
+export function allowedNewFile(text: string, roots: readonly string[]): string | null {
+  const target = resolve(text.trim())
+  const folder = allowedPath(dirname(target), roots)
+  return folder === null ? null : join(folder, basename(target))
+}
+
 /** The one answer for "missing" and "not allowed". */
-function refusal(field: string, text: string, roots: readonly string[]): AppError {
-  const message = `no file Tunedeck may read at ${text}: choose one that exists under ${roots.join(' or ')} (serve --allow-path DIR adds a folder).`
+function refusal(field: string, text: string, roots: readonly string[], newFile = false): AppError {
+  const message = newFile
+    ? `no folder Tunedeck may write to for ${text}: choose a place in an existing folder under ${roots.join(' or ')} (serve --allow-path DIR adds a folder).`
+    : `no file Tunedeck may read at ${text}: choose one that exists under ${roots.join(' or ')} (serve --allow-path DIR adds a folder).`
   return appError('invalid_input', `${field}: ${message}`, { fields: { [field]: message } })
 }
 
@@ -93,14 +104,14 @@ export function checkRequestPaths(route: string, input: unknown, roots: readonly
   for (const field of pathFields[route] ?? []) {
     const value = valueAt(checked, field.path)
     if (typeof value !== 'string' || value.trim() === '') continue
-    const real = allowedPath(value, roots)
+    const real = field.newFile ? allowedNewFile(value, roots) : allowedPath(value, roots)
     if (real !== null) {
       checked = withValue(checked, field.path, real)
       continue
     }
     // A hub id that is not also a local path outside the roots reads nothing from disk here.
     if (field.hubIdAllowed && hubId.test(value.trim()) && allowedPath(value, ['/']) === null) continue
-    return { error: refusal(field.path.join('.'), value, roots) }
+    return { error: refusal(field.path.join('.'), value, roots, field.newFile) }
   }
   return { input: checked }
 }

@@ -6,6 +6,7 @@
 import { useEffect, useState } from 'react'
 import type { Job, MetricPoint } from '../../../electron/shared/jobs'
 import { CheckpointList } from '../components/CheckpointList'
+import { ExportPanel } from '../components/ExportPanel'
 import { GpuPanel } from '../components/GpuPanel'
 import { JobActions } from '../components/JobActions'
 import { JobError } from '../components/JobError'
@@ -149,6 +150,7 @@ function JobDetails({ job }: { job: Job }) {
         <TerminalView jobId={job.id} />
       </section>
       <CheckpointList job={job} checkpoints={checkpoints.checkpoints} loadError={checkpoints.error} refresh={checkpoints.refresh} />
+      <ExportPanel job={job} checkpoints={checkpoints.checkpoints} />
     </div>
   )
 }

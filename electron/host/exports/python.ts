@@ -1,0 +1,75 @@
+/**
+ * Runs `python -m tunedeck_trainer.export` with the trainer's interpreter: the steps of an
+ * export that need torch, peft or gguf. The child prints "TUNEDECK_EXPORT {json}" progress
+ * lines, one "TUNEDECK_EXPORT_RESULT {json}" line, or "TUNEDECK_EXPORT_ERROR {json}" with a
+ * message a person can act on (exit 2).
+ */
+import { spawn } from 'node:child_process'
+import { appError } from '../../shared/errors'
+
+/** How to reach the trainer's Python. */
+export interface ExportPythonOptions {
+  /** The interpreter; rejects with a python_missing AppError when there is none. */
+  resolvePython: () => Promise<string>
+  /** Put on PYTHONPATH so `tunedeck_trainer` imports. */
+  pythonRuntimeDir: string
+}
+
+const resultTag = 'TUNEDECK_EXPORT_RESULT '
+const progressTag = 'TUNEDECK_EXPORT '
+const errorTag = 'TUNEDECK_EXPORT_ERROR '
+
+/**
+ * Runs one export command and resolves with its result object. Aborting kills the child;
+ * the promise then rejects with the signal's reason.
+ */
+export async function runExportPython(
+  options: ExportPythonOptions,
+  args: string[],
+  handlers: { onPhase?: (phase: string) => void; signal?: AbortSignal } = {},
+): Promise<unknown> {
+  const python = await options.resolvePython()
+  handlers.signal?.throwIfAborted()
+  return await new Promise((resolve, reject) => {
+    const child = spawn(python, ['-m', 'tunedeck_trainer.export', ...args], {
+      env: { ...process.env, PYTHONPATH: options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      windowsHide: true,
+    })
+    let stdout = ''
+    let stderr = ''
+    let result: unknown
+    let userError: string | null = null
+    const onAbort = () => child.kill('SIGKILL')
+    handlers.signal?.addEventListener('abort', onAbort, { once: true })
+    const readLine = (line: string) => {
+      if (line.startsWith(resultTag)) result = JSON.parse(line.slice(resultTag.length))
+      else if (line.startsWith(errorTag)) userError = String((JSON.parse(line.slice(errorTag.length)) as { message?: unknown }).message)
+      else if (line.startsWith(progressTag)) handlers.onPhase?.(String((JSON.parse(line.slice(progressTag.length)) as { phase?: unknown }).phase))
+    }
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk
+      let newline = stdout.indexOf('\n')
+      while (newline >= 0) {
+        readLine(stdout.slice(0, newline).trim())
+        stdout = stdout.slice(newline + 1)
+        newline = stdout.indexOf('\n')
+      }
+    })
+    // Keep only the end of stderr: a traceback's last lines say what went wrong.
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-16_000)))
+    child.on('error', (error) => {
+      handlers.signal?.removeEventListener('abort', onAbort)
+      reject(appError('python_missing', `Could not run ${python} for the export: ${error.message}. Check the Python set-up or TUNEDECK_PYTHON.`))
+    })
+    child.on('close', (code) => {
+      handlers.signal?.removeEventListener('abort', onAbort)
+      if (stdout.trim()) readLine(stdout.trim())
+      if (handlers.signal?.aborted) return reject(handlers.signal.reason)
+      if (userError !== null) return reject(appError('invalid_input', userError))
+      if (code === 0 && result !== undefined) return resolve(result)
+      const detail = stderr.trim().split('\n').slice(-6).join('\n') || `exit code ${code}`
+      reject(appError('internal', `The export's Python step failed:\n${detail}`))
+    })
+  })
+}

@@ -1,0 +1,275 @@
+/**
+ * Export of a job: the Python step fills a staging folder, the host adds the job's files, the
+ * Modelfile and the card, hashes everything into manifest.json, streams the zip to
+ * "<destination>.partial", reopens it to check it against the manifest, and only then renames
+ * it into place. A failure or a cancel removes the partial file and the staging folder.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import type { Writable } from 'node:stream'
+import { appError, isAppError } from '../../shared/errors'
+import {
+  compatibilitySchema,
+  type ExportPlan,
+  type ExportProgress,
+  type ExportResult,
+  type exportRequestSchema,
+  type exportSourceSchema,
+} from '../../shared/exports'
+import type { Job } from '../../shared/jobs'
+import type { z } from 'zod'
+import { modelCard, modelfile } from './card'
+import { digestBuffer, digestFile, listFiles, readHistory } from './files'
+import { preparedSchema } from './prepared'
+import { runExportPython, type ExportPythonOptions } from './python'
+import { defaultDestination, exportSource, type ExportSource } from './sources'
+import { manifestOf, openPartial, verifyZip, writeZip, type ZipEntry } from './zip'
+
+/** What the export service needs from the host. */
+export interface ExportServiceOptions extends ExportPythonOptions {
+  dataDir: string
+  appVersion: string
+  getJob: (jobId: string) => Job | Promise<Job>
+  emit: (progress: ExportProgress) => void
+  /** Opens the .partial file for writing; tests pass a stream on a full device. */
+  openOutput?: (partialPath: string) => Writable
+}
+
+type ExportRequest = z.output<typeof exportRequestSchema>
+type ExportSourceInput = z.output<typeof exportSourceSchema>
+
+const progressIntervalMs = 200
+
+/** Runs exports, at most one per job at a time. */
+export class ExportService {
+  private readonly running = new Map<string, AbortController>()
+
+  constructor(private readonly options: ExportServiceOptions) {
+    removeAbandonedStaging(path.join(options.dataDir, 'exports'))
+  }
+
+  /** The compatibility report and the default destination, before anything is written. */
+  async plan(input: ExportSourceInput): Promise<ExportPlan> {
+    const job = await this.options.getJob(input.jobId)
+    const source = exportSource(this.options.dataDir, job, input.checkpoint)
+    const raw = await runExportPython(this.options, ['inspect', ...this.sourceArgs(job, source)])
+    return {
+      compatibility: compatibilitySchema.parse(raw),
+      defaultDestination: defaultDestination(this.options.dataDir, job, input.checkpoint),
+      defaultMergedDestination: defaultDestination(this.options.dataDir, job, input.checkpoint, true),
+    }
+  }
+
+  /** Asks the job's export to stop; start() then rejects once its files are gone. False when none was running. */
+  cancel(jobId: string): boolean {
+    const controller = this.running.get(jobId)
+    if (!controller) return false
+    controller.abort(appError('conflict', 'The export was cancelled.'))
+    return true
+  }
+
+  /** Cancels every running export (the host is stopping); their files are removed as they stop. */
+  shutdown(): void {
+    for (const jobId of [...this.running.keys()]) this.cancel(jobId)
+  }
+
+  /** Writes, verifies and renames the zip; resolves with where it is. */
+  async start(request: ExportRequest): Promise<ExportResult> {
+    const job = await this.options.getJob(request.jobId)
+    const source = exportSource(this.options.dataDir, job, request.checkpoint)
+    if (this.running.has(job.id)) {
+      throw appError('conflict', `An export of job "${job.name}" is already running: wait for it to finish or cancel it first.`)
+    }
+    const destination = request.destination ?? defaultDestination(this.options.dataDir, job, request.checkpoint, request.merged)
+    checkDestination(destination)
+    // From here on, the finally below releases the job.
+    const controller = new AbortController()
+    this.running.set(job.id, controller)
+    const partial = `${destination}.partial`
+    const staging = path.join(this.options.dataDir, 'exports', `.staging-${job.id}-${process.pid}-${Date.now()}`)
+    let ownsPartial = false
+    const report = this.reporter(job.id)
+    try {
+      claimPartial(partial)
+      ownsPartial = true
+      report({ phase: 'preparing', message: 'checking the adapter and the base model' })
+      const args = ['prepare', ...this.sourceArgs(job, source), '--out', staging, '--base-name', job.config.model.path]
+      if (request.merged) args.push('--merged')
+      const prepared = preparedSchema.parse(
+        await runExportPython(this.options, args, { signal: controller.signal, onPhase: (phase) => report({ phase: 'preparing', message: phaseText[phase] ?? phase }) }),
+      )
+      report({ phase: 'hashing', message: 'hashing the files' })
+      const entries = await this.entries(job, source, staging, prepared, request.merged, controller.signal)
+      const total = entries.reduce((sum, entry) => sum + entry.bytes, 0)
+      checkSpace(path.dirname(partial), total)
+      report({ phase: 'zipping', bytesTotal: total })
+      const output = (this.options.openOutput ?? openPartial)(partial)
+      const bytes = await writeZip(entries, output, {
+        signal: controller.signal,
+        onBytes: (done) => report({ phase: 'zipping', bytesDone: done, bytesTotal: Math.max(total, done) }, true),
+      })
+      report({ phase: 'verifying', bytesDone: bytes, bytesTotal: bytes })
+      const files = await verifyZip(partial, controller.signal)
+      fs.renameSync(partial, destination)
+      ownsPartial = false
+      report({ phase: 'done', bytesDone: bytes, bytesTotal: bytes, message: destination })
+      return { path: destination, bytes, files, merged: request.merged, compatibility: prepared.compatibility }
+    } catch (error) {
+      const failure = controller.signal.aborted ? controller.signal.reason : explain(error, partial)
+      report({ phase: controller.signal.aborted ? 'cancelled' : 'failed', message: (failure as { message?: string }).message ?? String(failure) })
+      throw failure
+    } finally {
+      if (ownsPartial) fs.rmSync(partial, { force: true })
+      fs.rmSync(staging, { recursive: true, force: true })
+      this.running.delete(job.id)
+    }
+  }
+
+  private sourceArgs(job: Job, source: ExportSource): string[] {
+    return ['--adapter', source.adapterDir, '--base', job.config.model.path, '--job-dir', source.jobDir]
+  }
+
+  /** Every file of the zip, hashed, with manifest.json last. */
+  private async entries(
+    job: Job,
+    source: ExportSource,
+    staging: string,
+    prepared: z.output<typeof preparedSchema>,
+    merged: boolean,
+    signal: AbortSignal,
+  ): Promise<ZipEntry[]> {
+    const entries: ZipEntry[] = []
+    const addFile = async (name: string, file: string) => entries.push({ name, source: file, ...(await digestFile(file, signal)) })
+    const addText = (name: string, text: string) => {
+      const data = Buffer.from(text, 'utf8')
+      entries.push({ name, data, bytes: data.length, sha256: digestBuffer(data) })
+    }
+    const folder = merged ? 'merged' : 'adapter'
+    for (const relative of listFiles(path.join(staging, folder))) await addFile(`${folder}/${relative}`, path.join(staging, folder, relative))
+    if (!merged && fs.existsSync(path.join(staging, 'adapter.gguf'))) await addFile('adapter.gguf', path.join(staging, 'adapter.gguf'))
+    const history = readHistory(source.jobDir)
+    const datasetPath = path.resolve(source.jobDir, job.config.dataset.path)
+    const datasetHash = fs.existsSync(datasetPath) && fs.statSync(datasetPath).isFile() ? (await digestFile(datasetPath, signal)).sha256 : null
+    const card = {
+      jobName: job.name,
+      jobId: job.id,
+      checkpoint: source.checkpoint,
+      config: job.config,
+      history,
+      dataset: { name: path.basename(datasetPath), sha256: datasetHash },
+      appVersion: this.options.appVersion,
+      date: new Date(),
+      prepared,
+      merged,
+    }
+    addText('Modelfile', modelfile(card))
+    addText('README.md', modelCard(card))
+    await addFile('config.json', path.join(source.jobDir, 'config.json'))
+    addText('metrics.csv', history.csv)
+    const terminal = path.join(source.jobDir, 'terminal.log')
+    if (fs.existsSync(terminal)) await addFile('terminal.log', terminal)
+    addText('manifest.json', JSON.stringify(manifestOf(entries), null, 2) + '\n')
+    return entries
+  }
+
+  /** Emits progress, at most every 200 ms for byte counts (``throttled``). */
+  private reporter(jobId: string) {
+    let last = 0
+    let state: ExportProgress = { jobId, phase: 'preparing', bytesDone: 0, bytesTotal: 0, message: null }
+    return (change: Partial<ExportProgress>, throttled = false) => {
+      state = { ...state, message: null, ...change }
+      const now = Date.now()
+      if (throttled && now - last < progressIntervalMs) return
+      last = now
+      this.options.emit(state)
+    }
+  }
+}
+
+/** Staging folders left by a host that died mid-export (its pid is in the name and gone). */
+function removeAbandonedStaging(folder: string): void {
+  let names: string[] = []
+  try {
+    names = fs.readdirSync(folder)
+  } catch {
+    return
+  }
+  for (const name of names) {
+    const pid = Number(/^\.staging-.+-(\d+)-\d+$/.exec(name)?.[1])
+    if (!pid || pid === process.pid || processAlive(pid)) continue
+    fs.rmSync(path.join(folder, name), { recursive: true, force: true })
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+const phaseText: Record<string, string> = {
+  adapter: 'copying the adapter and tokenizer',
+  gguf: 'writing the GGUF adapter',
+  merge: 'merging the adapter into the base model',
+}
+
+/** A full path ending in .zip: the host's working folder means nothing to the person typing it. */
+function checkDestination(destination: string): void {
+  const fields = (problem: string) => ({ fields: { destination: problem } })
+  if (!path.isAbsolute(destination)) {
+    throw appError('invalid_input', `destination: "${destination}" is not a full path; give one such as ${path.join(path.sep, 'home', 'me', 'model.zip')}.`, fields('not a full path'))
+  }
+  if (!destination.toLowerCase().endsWith('.zip')) {
+    throw appError('invalid_input', `destination: "${destination}" does not end in .zip; the export is a zip file.`, fields('not a .zip'))
+  }
+}
+
+/** Creates the .partial file, so that an unwritable place or a second export there fails before any work. */
+function claimPartial(partial: string): void {
+  const field = { fields: { destination: 'not writable' } }
+  const refuse = (error: unknown) =>
+    appError('invalid_input', `destination: cannot write ${partial} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): choose a folder you can write to.`, field)
+  try {
+    fs.mkdirSync(path.dirname(partial), { recursive: true })
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+    throw appError('invalid_input', `destination: cannot make the folder ${path.dirname(partial)} (${code}): a file is in its way or it is not writable; choose another folder.`, field)
+  }
+  try {
+    fs.closeSync(fs.openSync(partial, 'wx'))
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') {
+      throw appError('conflict', `${partial} exists: another export is writing there, or one was interrupted. Wait for it, or delete the file.`, field)
+    }
+    throw refuse(error)
+  }
+}
+
+/** Refuses up front when the destination's disk clearly cannot hold the zip. */
+function checkSpace(folder: string, bytes: number): void {
+  const stats = fs.statfsSync(folder)
+  const free = stats.bavail * stats.bsize
+  if (free < bytes) throw diskFull(folder, bytes - free)
+}
+
+function diskFull(folder: string, missing: number | null) {
+  const need = missing === null ? '' : ` ${(missing / 1e9).toFixed(2)} GB more`
+  return appError('invalid_input', `destination: the disk holding ${folder} is full: free${need} space there or choose another destination.`, {
+    fields: { destination: 'disk full' },
+  })
+}
+
+/** Turns a file-system error into a message naming the place and what to do. */
+function explain(error: unknown, partial: string): unknown {
+  if (isAppError(error)) return error
+  const code = (error as NodeJS.ErrnoException).code
+  if (code === 'ENOSPC' || code === 'EDQUOT') return diskFull(path.dirname(partial), null)
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return appError('invalid_input', `destination: cannot write ${partial} (${code}): choose a folder you can write to.`, { fields: { destination: 'not writable' } })
+  }
+  return error
+}

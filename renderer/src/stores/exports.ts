@@ -1,0 +1,95 @@
+/**
+ * The Export section of each job page: the chosen source (final adapter or a checkpoint), its
+ * compatibility report, the destination, the merged option, and the running export's progress.
+ * Progress comes as export.progress events, wired by the section itself.
+ */
+import { create } from 'zustand'
+import type { ExportPlan, ExportProgress, ExportResult } from '../../../electron/shared/exports'
+import { getClient } from '../api/client'
+import { errorMessage } from '../api/errors'
+
+/** One job's export form and its last run. */
+export interface JobExport {
+  /** null: the completed job's adapter; else a checkpoint's name. */
+  checkpoint: string | null
+  plan: ExportPlan | null
+  planError: string | null
+  /** What the user typed; null keeps the default destination. */
+  destination: string | null
+  merged: boolean
+  running: boolean
+  progress: ExportProgress | null
+  result: ExportResult | null
+  error: string | null
+}
+
+const empty: JobExport = {
+  checkpoint: null,
+  plan: null,
+  planError: null,
+  destination: null,
+  merged: false,
+  running: false,
+  progress: null,
+  result: null,
+  error: null,
+}
+
+interface ExportsState {
+  byJob: Record<string, JobExport>
+  /** Picks the source and fetches its compatibility report. */
+  choose(jobId: string, checkpoint: string | null): Promise<void>
+  edit(jobId: string, change: Partial<Pick<JobExport, 'destination' | 'merged'>>): void
+  start(jobId: string): Promise<void>
+  cancel(jobId: string): Promise<void>
+  applyProgress(progress: ExportProgress): void
+}
+
+/** One store for every job's export; use as useExportsStore(selector). */
+export const useExportsStore = create<ExportsState>()((set, get) => {
+  const update = (jobId: string, change: Partial<JobExport>) =>
+    set({ byJob: { ...get().byJob, [jobId]: { ...(get().byJob[jobId] ?? empty), ...change } } })
+  return {
+    byJob: {},
+    async choose(jobId, checkpoint) {
+      update(jobId, { checkpoint, plan: null, planError: null })
+      try {
+        const plan = await getClient().request('exports.plan', { jobId, checkpoint })
+        if (get().byJob[jobId]?.checkpoint === checkpoint) update(jobId, { plan })
+      } catch (error) {
+        if (get().byJob[jobId]?.checkpoint === checkpoint) update(jobId, { planError: errorMessage(error) })
+      }
+    },
+    edit(jobId, change) {
+      update(jobId, change)
+    },
+    async start(jobId) {
+      const current = get().byJob[jobId] ?? empty
+      update(jobId, { running: true, result: null, error: null, progress: null })
+      try {
+        const destination = current.destination?.trim() || undefined
+        const result = await getClient().request('exports.start', { jobId, checkpoint: current.checkpoint, destination, merged: current.merged })
+        update(jobId, { running: false, result })
+      } catch (error) {
+        update(jobId, { running: false, error: errorMessage(error) })
+      }
+    },
+    async cancel(jobId) {
+      try {
+        await getClient().request('exports.cancel', { jobId })
+      } catch (error) {
+        update(jobId, { error: errorMessage(error) })
+      }
+    },
+    applyProgress(progress) {
+      // An export that ends while this window's request was lost (a reconnect) still ends here.
+      const ended = progress.phase === 'done' || progress.phase === 'failed' || progress.phase === 'cancelled'
+      update(progress.jobId, ended ? { progress, running: false } : { progress })
+    },
+  }
+})
+
+/** The job's export state (defaults before anything was chosen). */
+export function useJobExport(jobId: string): JobExport {
+  return useExportsStore((state) => state.byJob[jobId] ?? empty)
+}

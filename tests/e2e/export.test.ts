@@ -1,0 +1,71 @@
+/**
+ * Export from the browser: the self-test trains from the form, the job page's Export section
+ * shows the compatibility report and the default destination, a destination that cannot be
+ * written is named, one click writes the zip, and the zip is on disk with every file matching
+ * its manifest.
+ */
+import { createHash } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { extractZip, zipEntries } from '../host/export.helpers'
+import { createSelftestJob, jobStatus, screenshot, useServedBrowser, withDiagnostics } from './harness'
+
+const host = useServedBrowser()
+
+describe('export in the browser', () => {
+  it('exports the trained self-test as a zip checked against its manifest', async () => {
+    const page = host.page()
+    await page.goto(host.served().url)
+    await withDiagnostics(page, host.served(), 'export', async () => {
+      await createSelftestJob(page, { name: 'e2e export', epochs: '1' })
+      await expect.poll(() => jobStatus(page), { timeout: 180_000, interval: 500 }).toBe('completed')
+
+      const panel = page.getByTestId('export-panel')
+      await panel.waitFor({ timeout: 30_000 })
+      await expect.poll(() => page.getByTestId('export-target').count(), { timeout: 60_000 }).toBe(4)
+      const loads = await page.getByTestId('export-target').evaluateAll((rows) => rows.map((row) => `${row.getAttribute('data-target')}=${row.getAttribute('data-loads')}`))
+      expect(loads).toEqual(['peft=true', 'vllm=true', 'llamacpp=true', 'ollama=true'])
+      const destination = await page.getByTestId('export-destination').inputValue()
+      expect(destination).toBe(join(host.served().dataDir, 'exports', 'e2e export.zip'))
+
+      // The merged option has its own default name.
+      await page.getByTestId('export-merged').check()
+      expect(await page.getByTestId('export-destination').inputValue()).toBe(join(host.served().dataDir, 'exports', 'e2e export-merged.zip'))
+      await page.getByTestId('export-merged').uncheck()
+
+      // A place nothing can be written to is named, and nothing starts.
+      await page.getByTestId('export-destination').fill('/proc/tunedeck-e2e.zip')
+      await page.getByTestId('export-start').click()
+      await expect.poll(() => page.getByTestId('export-error').textContent(), { timeout: 30_000 }).toMatch(/^destination: cannot write \/proc\/tunedeck-e2e\.zip\.partial/)
+      await page.getByTestId('export-destination').fill(destination)
+
+      await page.getByTestId('export-start').click()
+      await expect.poll(() => page.getByTestId('export-result-path').count(), { timeout: 120_000, interval: 500 }).toBe(1)
+      expect(await page.getByTestId('export-result-path').textContent()).toBe(destination)
+      expect(await page.getByTestId('export-phase').textContent()).toBe('Done')
+      expect(await page.getByTestId('export-error').count()).toBe(0)
+      await screenshot(page, 'export.png')
+
+      expect(existsSync(destination)).toBe(true)
+      expect(existsSync(`${destination}.partial`)).toBe(false)
+      const names = (await zipEntries(destination)).map((entry) => entry.name)
+      expect(names).toContain('adapter/adapter_model.safetensors')
+      expect(names).toContain('adapter.gguf')
+      const unzipped = mkdtempSync(join(tmpdir(), 'tunedeck-e2e-export-'))
+      try {
+        await extractZip(destination, unzipped)
+        const manifest = JSON.parse(readFileSync(join(unzipped, 'manifest.json'), 'utf8')) as { files: Array<{ path: string; bytes: number; sha256: string }> }
+        expect(manifest.files.map((file) => file.path).sort()).toEqual(names.filter((name) => name !== 'manifest.json').sort())
+        for (const file of manifest.files) {
+          const data = readFileSync(join(unzipped, file.path))
+          expect(data.length, file.path).toBe(file.bytes)
+          expect(createHash('sha256').update(data).digest('hex'), file.path).toBe(file.sha256)
+        }
+      } finally {
+        rmSync(unzipped, { recursive: true, force: true })
+      }
+    })
+  })
+})
