@@ -16,7 +16,9 @@ import torch
 from conftest import make_job, read_config, run_cli, step_losses, train_in_process, write_config
 
 from tunedeck_trainer.batches import epoch_micro_batches
+from tunedeck_trainer.config import parse_config
 from tunedeck_trainer.feeding import Feeder, resolve_workers
+from tunedeck_trainer.methods.sft import Sft
 from tunedeck_trainer.protocol import event_errors
 
 STEPS = 9
@@ -132,9 +134,10 @@ def _tensors(steps: list) -> list[torch.Tensor]:
 def test_a_feeder_with_workers_hands_out_the_same_tensors(packed: bool) -> None:
     examples, cpu = _examples(23, packed), torch.device("cpu")
     micro = epoch_micro_batches(len(examples), 4, seed=0, epoch=0)  # 6 micro-batches, the last of 3 rows
+    sft = Sft(parse_config({"version": 1, "jobId": "feeding", "model": {"path": "m"}, "dataset": {"path": "d"}}))
 
     def collect(workers: int, position: int, size: int) -> list:
-        with Feeder(examples, 0, 2, workers, cpu) as feeder:
+        with Feeder(examples, sft.collate_step, 2, workers, cpu) as feeder:
             feeder.start(micro, position, size)
             return [feeder.next() for _ in range((len(micro) - position + 1) // 2)]
 
