@@ -215,6 +215,10 @@ def _turns(row: dict[str, Any], name: str) -> list[Message]:
 
 def prompt_completion(row: dict[str, Any]) -> dict[str, Any]:
     """prompt -> user, completion -> assistant (either may also be a message list)."""
+    if isinstance(row.get("label"), bool):
+        # Feedback marked undesirable must never train as something to imitate.
+        raise RowProblem('is true or false, which marks a feedback row for method "kto", not an SFT example; '
+                         'set dataset.format to "feedback" and method to "kto", or drop the column', "label")
     messages = _turns(row, "prompt") + _turns(row, "completion")
     _check_conversation(messages, "completion")
     return {"messages": messages}
