@@ -150,7 +150,8 @@ def apply_lora(model: Any, lora: LoraSettings) -> Any:
 
 
 def load_adapter_weights(model: Any, folder: Path, field: str) -> None:
-    """Copies saved adapter weights into the LoRA layers; every LoRA tensor must be present."""
+    """Copies saved adapter weights into the trained adapter's LoRA layers ("default"; never into a
+    frozen reference adapter beside it); every one of its LoRA tensors must be present."""
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
@@ -158,6 +159,6 @@ def load_adapter_weights(model: Any, folder: Path, field: str) -> None:
     if not weights.is_file():
         raise TrainerError(f"{field}: {folder} has no adapter_model.safetensors", field)
     result = set_peft_model_state_dict(model, load_file(str(weights)))
-    missing = [key for key in result.missing_keys if "lora_" in key]
+    missing = [key for key in result.missing_keys if "lora_" in key and ".default." in key]
     if missing:
         raise TrainerError(f"{field}: {folder} does not fit this adapter (missing {missing[0]})", field)
