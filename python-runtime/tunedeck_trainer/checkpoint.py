@@ -217,12 +217,15 @@ def load_state_file(path: Path, field: str = "resumeFrom") -> Any:
 
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
+    except pickle.UnpicklingError as error:
         raise TrainerError(
-            f"{field}: {path} holds something other than tensors and plain values, so it is not loaded "
-            f"(checkpoint state is read with torch.load(weights_only=True) only); choose another checkpoint "
-            f"({str(error).splitlines()[0][:200]})", field,
+            f"{field}: {path} holds pickled objects besides tensors and plain values, so it is not loaded "
+            "(checkpoint state is read with torch.load(weights_only=True) only, as loading it otherwise could run "
+            "code from the file); choose another checkpoint", field,
         ) from error
+    except (RuntimeError, EOFError, OSError) as error:
+        raise TrainerError(f"{field}: cannot read {path} ({error}); the checkpoint is damaged, choose another one",
+                           field) from error
 
 
 def load_training_state(folder: Path, optimizer: Any, scheduler: Any, scaler: Any) -> dict[str, Any]:
