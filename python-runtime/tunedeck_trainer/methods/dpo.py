@@ -7,7 +7,7 @@ holds chosen and rejected rows of its pairs together (one forward pass), chosen 
 its pairs, so a step's loss is the mean over the step's pairs. The reference (forward.py) is the
 initFrom checkpoint when set, else the base with the adapter disabled. The step events carry the
 reward metrics TRL logs (rewardChosen, rewardRejected, rewardsAccuracy, rewardMargin).
-tests/trainer/test_dpo_loss.py checks ``dpo_losses`` against TRL's DPOTrainer.dpo_loss.
+tests/trainer/test_preference_loss.py checks ``dpo_losses`` against TRL's DPOTrainer.dpo_loss.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ the whole optimizer step (all its micro-batches), computed before the step's los
 accumulation and the out-of-memory retry's smaller pieces equal one big batch, and the pairing
 depends only on the step's examples, which a resume reproduces. A micro-batch weighs its
 examples: a step's loss is the mean over its examples (TRL's mean over a batch).
-tests/trainer/test_kto_loss.py checks ``kto_losses`` and ``kl_estimate`` against TRL's kto_loss.
+tests/trainer/test_preference_loss.py checks ``kto_losses`` and ``kl_estimate`` against TRL's kto_loss.
 """
 
 from __future__ import annotations
