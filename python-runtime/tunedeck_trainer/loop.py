@@ -110,8 +110,8 @@ class Training:
         if data.packed_from:
             print(f"[tunedeck] packing: {data.packed_from} examples in {len(data.train)} rows "
                   f"of up to {training.max_seq_length} tokens", flush=True)
-        for note in method.notes(config):
-            self._log("warning", note)
+        for level, note in method.notes(config):
+            self._log(level, note)
 
         self.control.phase = "loading_model"
         self.events.emit("heartbeat", phase="loading_model")
@@ -267,6 +267,8 @@ class Training:
         every piece's summed loss is divided by the weight of the whole step, so the pieces add
         up to exactly the loss (and gradient) of the unsplit step.
         """
+        # Token ids are small: the whole step goes to the device at once (KTO's prepare reads all of it).
+        step = [[batch.to(self.precision.device) for batch in pieces] for pieces in step]
         batches = [batch for pieces in step for batch in pieces]
         weight = sum(batch.weight for batch in batches)
         loss_total, sums = 0.0, {}
@@ -275,7 +277,7 @@ class Training:
             for pieces in step:
                 for batch in pieces:
                     self._oom_at = (batch.examples, int(batch.input_ids.shape[1]))
-                    summed, metrics = self.method.loss(self.forward, batch.to(self.precision.device), prepared)
+                    summed, metrics = self.method.loss(self.forward, batch, prepared)
                     loss = summed / weight
                     simulated = self.hooks.simulated_oom(batch.examples, self.step + 1)
                     if simulated:  # after the forward pass, like a real one, so the recovery frees a real graph
@@ -345,10 +347,11 @@ class Training:
         self.model.eval()
         validation = self.data.validation
         step = self.method.collate_step(validation, [list(range(len(validation)))], self.micro_batch_size)
+        step = [[batch.to(self.precision.device) for batch in pieces] for pieces in step]
         prepared = self.method.prepare(self.forward, step)
         total, weight, sums = 0.0, 0, {}
         for batch in step[0]:
-            summed, metrics = self.method.loss(self.forward, batch.to(self.precision.device), prepared)
+            summed, metrics = self.method.loss(self.forward, batch, prepared)
             total += float(summed)
             weight += batch.weight
             for key, value in metrics.items():

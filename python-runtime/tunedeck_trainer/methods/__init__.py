@@ -76,8 +76,8 @@ class Method:
         """Fields of the started event beyond protocol.ts."""
         return {"method": self.name}
 
-    def notes(self, config: JobConfig) -> list[str]:
-        """Warnings about settings this method ignores."""
+    def notes(self, config: JobConfig) -> list[tuple[str, str]]:
+        """(level, message) about settings this method ignores, for log events."""
         return []
 
 

@@ -24,7 +24,7 @@ from ..data.job_data import JobData, job_records
 from ..forward import Forward
 from ..throughput import DPO_FLOPS_PER_PARAMETER
 from . import Method
-from .preference import Tokenizing, answer_rows
+from .preference import Tokenizing, answer_rows, ignored_settings
 
 
 def dpo_losses(chosen: torch.Tensor, rejected: torch.Tensor, reference_chosen: torch.Tensor,
@@ -47,13 +47,8 @@ class Dpo(Method):
         super().__init__(config)
         self.beta = config.dpo.beta
 
-    def notes(self, config: JobConfig) -> list[str]:
-        found = ["training.trainOnInputs does not apply to DPO (it learns from the answers only); ignored"] \
-            if config.training.train_on_inputs else []
-        if config.lora.dropout:
-            found.append("lora.dropout: DPO trains without dropout (as TRL does), so the policy and the reference agree "
-                         "where their weights do; ignored")
-        return found
+    def notes(self, config: JobConfig) -> list[tuple[str, str]]:
+        return ignored_settings("DPO", config)
 
     def load_data(self, config: JobConfig, job_dir: Path, tokenizer: Any, packing: bool) -> JobData:
         self.pad_id = tokenizer.pad_token_id

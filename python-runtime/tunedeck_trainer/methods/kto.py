@@ -31,7 +31,7 @@ from ..errors import TrainerError
 from ..forward import Forward
 from ..throughput import DPO_FLOPS_PER_PARAMETER
 from . import Method, Step
-from .preference import Tokenizing, answer_rows
+from .preference import Tokenizing, answer_rows, ignored_settings
 
 
 def kl_estimate(policy: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
@@ -70,13 +70,8 @@ class Kto(Method):
                 "training.batchSize",
             )
 
-    def notes(self, config: JobConfig) -> list[str]:
-        found = ["training.trainOnInputs does not apply to KTO (it learns from the completions only); ignored"] \
-            if config.training.train_on_inputs else []
-        if config.lora.dropout:
-            found.append("lora.dropout: KTO trains without dropout (as TRL does), so the policy and the reference agree "
-                         "where their weights do; ignored")
-        return found
+    def notes(self, config: JobConfig) -> list[tuple[str, str]]:
+        return ignored_settings("KTO", config)
 
     def load_data(self, config: JobConfig, job_dir: Path, tokenizer: Any, packing: bool) -> JobData:
         self.pad_id = tokenizer.pad_token_id
@@ -124,9 +119,8 @@ class Kto(Method):
             for pieces in step:
                 for batch in pieces:
                     assert batch.kl is not None, "KTO micro-batches come from collate_step"
-                    kl_rows = batch.kl.to(forward.precision.device)
-                    policy.append(forward.sequence_logps(kl_rows))
-                    reference.append(forward.reference_logps(kl_rows))
+                    policy.append(forward.sequence_logps(batch.kl))
+                    reference.append(forward.reference_logps(batch.kl))
         return kl_estimate(torch.cat(policy), torch.cat(reference))
 
     def loss(self, forward: Forward, batch: MicroBatch, prepared: Any) -> tuple[torch.Tensor, dict[str, float]]:

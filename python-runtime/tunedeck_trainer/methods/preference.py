@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import torch
 
 from ..batches import IGNORE_INDEX, MicroBatch
+from ..config import JobConfig
 from ..errors import TrainerError
 
 Tokens = Sequence[int] | torch.Tensor
@@ -58,6 +59,19 @@ class Tokenizing:
     def fits(self, prompt: list[int], answer: list[int]) -> bool:
         """Whether prompt + answer (+ eos) fit in maxSeqLength uncut."""
         return len(prompt) + len(answer) <= self.max_seq_length
+
+
+def ignored_settings(name: str, config: JobConfig) -> list[tuple[str, str]]:
+    """(level, message) about the settings DPO and KTO ignore."""
+    found = []
+    if config.training.train_on_inputs:
+        found.append(("warning", f"training.trainOnInputs does not apply to {name} (it learns from the answers only); "
+                                 "ignored"))
+    if config.lora.dropout:
+        # Not a warning: TRL does the same, and lora.dropout's default is not 0.
+        found.append(("info", f"lora.dropout: {name} trains without dropout (as TRL does), so the policy and the "
+                              "reference agree where their weights do"))
+    return found
 
 
 def answer_rows(pairs: Sequence[tuple[Tokens, Tokens]], pad_id: int, max_seq_length: int, **fields: Any) -> MicroBatch:
