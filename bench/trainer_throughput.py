@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from tunedeck_trainer import throughput
-    from tunedeck_trainer.memory import meta_model
+    from tunedeck_trainer.memory_estimate import meta_model
 
     cuda = torch.cuda.is_available()
     if not cuda and not args.smoke:

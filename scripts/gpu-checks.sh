@@ -15,7 +15,7 @@ export PYTHONPATH="/tmp/site:$PWD/.gpu/site:$PWD/python-runtime" PYTHONUNBUFFERE
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
 python3 -c "import torch, transformers, peft, trl, bitsandbytes as b; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'transformers', transformers.__version__, 'peft', peft.__version__, 'trl', trl.__version__, 'bitsandbytes', b.__version__)" | tee -a "$out/gpu.txt"
 case "${1:-tests}" in
-  tests) python3 -m pytest -q -p no:cacheprovider tests/trainer/test_cuda.py tests/trainer/test_dpo.py \
+  tests) python3 -m pytest -q -p no:cacheprovider tests/trainer/test_cuda.py tests/trainer/test_dpo.py tests/trainer/test_kto.py \
            tests/trainer/test_qlora.py tests/trainer/test_oom.py 2>&1 | tee "$out/tests.log" ;;
   bench) python3 bench/trainer_throughput.py --dataset .gpu/data/alpaca_en_demo.json --work-dir /tmp/bench \
            --out "$out/throughput.json" 2>&1 | tee "$out/bench.log" ;;

@@ -3,11 +3,12 @@
 An epoch is a list of micro-batches of ``batchSize`` examples; an optimizer step takes
 ``gradientAccumulation`` of them (the last step of an epoch may take fewer). The position
 inside an epoch (micro-batches consumed) is all a checkpoint needs to continue the same order.
+``MicroBatch`` is the tensors of one forward pass for every method (methods/ fill it);
+``collate`` builds SFT's.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -18,7 +19,12 @@ IGNORE_INDEX = -100
 
 @dataclass
 class MicroBatch:
-    """Right-padded tensors for one forward pass."""
+    """Right-padded tensors for one forward pass, and how much it weighs in its optimizer step.
+
+    ``weight`` is what the step's loss is a mean over: label tokens for SFT, pairs for DPO,
+    examples for KTO. A step's loss is the sum of its micro-batches' summed losses divided by
+    the step's total weight, so any split into micro-batches gives the same loss and gradient.
+    """
 
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
@@ -28,10 +34,18 @@ class MicroBatch:
     # Packed rows: positions restart at 0 for each example; the model is then called without
     # attention_mask and transformers builds a block-diagonal mask from the positions.
     position_ids: torch.Tensor | None = None
+    examples: int = 0  # SFT rows, DPO pairs (two rows each), KTO examples; 0: the rows
+    weight: int = 0  # 0: label_tokens
+    desirable: torch.Tensor | None = None  # KTO: 1 for a desirable completion, 0 for an undesirable one
+    kl: "MicroBatch | None" = None  # KTO: the mismatched prompt/completion rows of its KL estimate
+
+    def __post_init__(self) -> None:
+        self.examples = self.examples or int(self.input_ids.shape[0])
+        self.weight = self.weight or self.label_tokens
 
     @property
     def rows(self) -> int:
-        """Examples (rows) in the batch."""
+        """Sequences (rows) in the batch."""
         return int(self.input_ids.shape[0])
 
     def pin_memory(self) -> "MicroBatch":
@@ -54,6 +68,9 @@ class MicroBatch:
             move(self.input_ids), move(self.attention_mask), move(self.labels),
             self.tokens, self.label_tokens,
             None if self.position_ids is None else move(self.position_ids),
+            self.examples, self.weight,
+            None if self.desirable is None else move(self.desirable),
+            None if self.kl is None else self.kl._map(move),
         )
 
 
@@ -103,26 +120,3 @@ def split_chunk(chunk: list[int], micro_batch_size: int) -> list[list[int]]:
     batch and the larger accumulation from the start.
     """
     return [chunk[start:start + micro_batch_size] for start in range(0, len(chunk), micro_batch_size)]
-
-
-def steps_per_epoch(count: int, batch_size: int, accumulation: int) -> int:
-    """Optimizer steps in one full epoch."""
-    return math.ceil(math.ceil(count / batch_size) / accumulation)
-
-
-def total_steps(count: int, batch_size: int, accumulation: int, epochs: float, max_steps: int | None) -> int:
-    """Optimizer steps of the whole run: maxSteps when set, else (a fraction of) the epochs."""
-    if max_steps is not None:
-        return max_steps
-    return max(1, math.ceil(steps_per_epoch(count, batch_size, accumulation) * epochs - 1e-9))
-
-
-def linear_schedule(warmup: int, total: int):
-    """Learning-rate factor: linear warmup over ``warmup`` steps, then linear decay to 0 at ``total``."""
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return step / max(1, warmup)
-        return max(0.0, (total - step) / max(1, total - warmup))
-
-    return factor

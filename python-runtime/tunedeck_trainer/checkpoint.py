@@ -1,7 +1,11 @@
 """Checkpoints: DIR/checkpoints/<name>/ with everything needed to continue exactly.
 
-A checkpoint folder holds the adapter (adapter_model.safetensors + adapter_config.json),
-optimizer.pt, scheduler.pt, scaler.pt (fp16 only), rng.pt and state.json. It is written into
+One format for every method. A checkpoint folder holds the trained adapter only
+(adapter_model.safetensors + adapter_config.json; never DPO's or KTO's frozen reference),
+optimizer.pt, scheduler.pt, scaler.pt (fp16 only), rng.pt and state.json (step, epoch and
+position in the epoch's order, method, micro-batch in use). Weights are read with safetensors
+and the .pt files with ``torch.load(weights_only=True)`` only: a checkpoint folder is data, and
+a pickled object in it is refused rather than run. It is written into
 ``checkpoints/.tmp-<name>/`` and renamed into place only when whole; state.json with
 ``"complete": true`` is written last. A loader accepts only a folder whose name does not start
 with "." and whose state.json says complete, so a process killed mid-save leaves nothing that
@@ -10,8 +14,8 @@ looks usable.
 Imports torch only inside the functions that need it, so the runner can check resumeFrom and
 initFrom before paying for the import.
 
-Test hook: TUNEDECK_CHECKPOINT_SAVE_DELAY=<seconds> sleeps inside the save, after the weights
-are written and before state.json, so a test can kill the process mid-save.
+Test hook: TUNEDECK_CHECKPOINT_SAVE_DELAY (test_hooks.py) sleeps inside the save, after the
+weights are written and before state.json, so a test can kill the process mid-save.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from .config import JobConfig, resolve_model_path, resolve_path
 from .errors import TrainerError
 
 STATE_FILE = "state.json"
+TRAINED_ADAPTER = "default"  # peft's name for the adapter a job trains (forward.POLICY_ADAPTER)
 
 
 def checkpoints_dir(job_dir: Path) -> Path:
@@ -63,9 +68,11 @@ def rng_state() -> dict[str, Any]:
     import numpy as np
     import torch
 
+    kind, keys, position, has_gauss, cached = np.random.get_state()
     state: dict[str, Any] = {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        # As a tensor and plain numbers, so that torch.load(weights_only=True) reads it back.
+        "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), int(position), int(has_gauss), float(cached)),
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -79,7 +86,8 @@ def restore_rng(state: dict[str, Any]) -> None:
     import torch
 
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    kind, keys, position, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), position, has_gauss, cached))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -110,7 +118,7 @@ def temporary_folder(job_dir: Path, name: str) -> Path:
 def commit_checkpoint(temporary: Path, name: str, state: dict[str, Any]) -> tuple[Path, int]:
     """Completes a checkpoint assembled in ``temporary`` (see ``temporary_folder``): writes state.json
     with ``complete: true`` last, syncs every file to disk and renames the folder to ``name``.
-    Returns the folder and its size in bytes. Used by SFT's ``save_checkpoint`` and DPO's ``publish``.
+    Returns the folder and its size in bytes.
     """
     (temporary / STATE_FILE).write_text(json.dumps({**state, "complete": True}, indent=2), encoding="utf-8")
     _fsync_tree(temporary)
@@ -134,14 +142,14 @@ def _replace_folder(temporary: Path, final: Path) -> None:
 def publish_adapter(job_dir: Path, model: Any, tokenizer: Any, **save_options: Any) -> Path:
     """Writes the adapter and tokenizer to DIR/adapter through DIR/adapter.tmp, renamed when whole.
 
-    ``save_options`` go to peft's ``save_pretrained`` (DPO names the adapter to keep). A process
-    killed mid-save leaves the previous adapter, or none, never a half-written one.
+    Only the trained adapter is written (never a frozen reference adapter). A process killed
+    mid-save leaves the previous adapter, or none, never a half-written one.
     """
     final = job_dir / "adapter"
     temporary = job_dir / "adapter.tmp"
     if temporary.exists():
         shutil.rmtree(temporary)
-    model.save_pretrained(temporary, **save_options)
+    model.save_pretrained(temporary, selected_adapters=[TRAINED_ADAPTER], **save_options)
     tokenizer.save_pretrained(temporary)
     _fsync_tree(temporary)
     _replace_folder(temporary, final)
@@ -157,19 +165,22 @@ def save_checkpoint(
     scheduler: Any,
     scaler: Any,
     state: dict[str, Any],
+    delay: float = 0.0,
 ) -> tuple[Path, int]:
-    """Writes checkpoint ``name`` atomically and returns its folder and size in bytes."""
+    """Writes checkpoint ``name`` atomically and returns its folder and size in bytes.
+
+    ``delay``: TUNEDECK_CHECKPOINT_SAVE_DELAY's seconds, slept before state.json is written.
+    """
     import torch
 
     temporary = temporary_folder(job_dir, name)
     temporary.mkdir()
-    model.save_pretrained(temporary)
+    model.save_pretrained(temporary, selected_adapters=[TRAINED_ADAPTER])
     torch.save(optimizer.state_dict(), temporary / "optimizer.pt")
     torch.save(scheduler.state_dict(), temporary / "scheduler.pt")
     if scaler is not None:
         torch.save(scaler.state_dict(), temporary / "scaler.pt")
     torch.save(rng_state(), temporary / "rng.pt")
-    delay = float(os.environ.get("TUNEDECK_CHECKPOINT_SAVE_DELAY", "0") or 0)
     if delay > 0:
         print(f"[tunedeck] test hook: sleeping {delay:g}s inside the checkpoint save", flush=True)
         time.sleep(delay)
@@ -197,15 +208,33 @@ def prune_periodic(job_dir: Path, keep: int) -> list[str]:
     return [folder.name for folder, _ in doomed]
 
 
-def load_training_state(folder: Path, optimizer: Any, scheduler: Any, scaler: Any) -> dict[str, Any]:
-    """Loads optimizer, scheduler and scaler state; returns the saved RNG state to restore later."""
+def load_state_file(path: Path, field: str = "resumeFrom") -> Any:
+    """A .pt file of tensors and plain values, read with ``weights_only=True``; anything else (a
+    pickled object that would run code when loaded) fails naming ``field``."""
+    import pickle
+
     import torch
 
-    optimizer.load_state_dict(torch.load(folder / "optimizer.pt", map_location="cpu", weights_only=False))
-    scheduler.load_state_dict(torch.load(folder / "scheduler.pt", map_location="cpu", weights_only=False))
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise TrainerError(
+            f"{field}: {path} holds pickled objects besides tensors and plain values, so it is not loaded "
+            "(checkpoint state is read with torch.load(weights_only=True) only, as loading it otherwise could run "
+            "code from the file); choose another checkpoint", field,
+        ) from error
+    except (RuntimeError, EOFError, OSError) as error:
+        raise TrainerError(f"{field}: cannot read {path} ({error}); the checkpoint is damaged, choose another one",
+                           field) from error
+
+
+def load_training_state(folder: Path, optimizer: Any, scheduler: Any, scaler: Any) -> dict[str, Any]:
+    """Loads optimizer, scheduler and scaler state; returns the saved RNG state to restore later."""
+    optimizer.load_state_dict(load_state_file(folder / "optimizer.pt"))
+    scheduler.load_state_dict(load_state_file(folder / "scheduler.pt"))
     if scaler is not None and (folder / "scaler.pt").exists():
-        scaler.load_state_dict(torch.load(folder / "scaler.pt", map_location="cpu", weights_only=False))
-    return torch.load(folder / "rng.pt", map_location="cpu", weights_only=False)
+        scaler.load_state_dict(load_state_file(folder / "scaler.pt"))
+    return load_state_file(folder / "rng.pt")
 
 
 def check_compatible(state: dict[str, Any], config: JobConfig, job_dir: Path, field: str, where: Path) -> None:
@@ -247,6 +276,33 @@ def find_resume(config: JobConfig, job_dir: Path) -> tuple[Path, dict[str, Any]]
         )
     check_compatible(state, config, job_dir, "resumeFrom", folder)
     return folder, state
+
+
+def checkpoint_method(state: dict[str, Any]) -> str:
+    """The method that wrote a checkpoint (older SFT checkpoints carry no ``method``)."""
+    method = state.get("method")
+    return method if isinstance(method, str) else "sft"
+
+
+def check_resume_method(config: JobConfig, job_dir: Path) -> None:
+    """Fails naming resumeFrom when the checkpoint was written by another method, or in the format
+    of the earlier DPO trainer (HF Trainer's, without the position in the data order)."""
+    found = find_resume(config, job_dir)
+    if found is None:
+        return
+    folder, state = found
+    written = checkpoint_method(state)
+    if written != config.method:
+        raise TrainerError(
+            f'resumeFrom: checkpoint {folder.name} was written by a "{written}" job and this job\'s method is '
+            f'"{config.method}"; resume from a {config.method} checkpoint, or start afresh with initFrom '
+            f"{folder} to begin from its adapter", "resumeFrom",
+        )
+    if not isinstance(state.get("position"), int) or not (folder / "rng.pt").is_file():
+        raise TrainerError(
+            f"resumeFrom: checkpoint {folder.name} was written by an earlier version of the trainer and cannot be "
+            f"resumed exactly; start afresh with initFrom {folder} to begin from its adapter", "resumeFrom",
+        )
 
 
 def find_init(config: JobConfig, job_dir: Path) -> Path | None:

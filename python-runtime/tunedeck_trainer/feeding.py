@@ -1,4 +1,4 @@
-"""Feeding the SFT loop: the collated micro-batches of upcoming optimizer steps.
+"""Feeding the training loop: the collated micro-batches of upcoming optimizer steps.
 
 With ``training.dataloaderWorkers`` > 0, torch DataLoader worker processes collate the steps
 of the current epoch from a given position on, ``PREFETCH_STEPS`` steps ahead per worker, into
@@ -10,7 +10,7 @@ so the global torch RNG (LoRA dropout) advances exactly as it does without worke
 A loader lives for one epoch from the position it starts at; the trainer restarts it at each
 epoch, on resume, and after an out-of-memory retry (from the failed step's start, with smaller
 pieces). Everything a worker receives is module-level and picklable: Windows starts workers
-with spawn.
+with spawn; the method's ``collate_step`` is a method of a plain, picklable object.
 """
 
 from __future__ import annotations
@@ -19,19 +19,21 @@ import itertools
 import math
 import os
 import signal
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .batches import MicroBatch, collate, split_chunk
+from .batches import MicroBatch
 
 # Steps each worker keeps ready. Collating a step takes milliseconds against a GPU step of a
 # tenth of a second or more, so two per worker absorb hiccups without holding much pinned memory.
 PREFETCH_STEPS = 2
 
 Step = list[list[MicroBatch]]  # one optimizer step: per configured micro-batch, its pieces
+# (examples, the step's configured micro-batches of example indices, rows per piece) -> the Step
+CollateStep = Callable[[Sequence[Any], list[list[int]], int], Step]
 
 
 def resolve_workers(requested: int | None, device: torch.device) -> int:
@@ -61,30 +63,35 @@ def describe_workers(workers: int, requested: int | None, device: torch.device) 
 class TokenTable:
     """The examples' token lists as flat int32 tensors plus offsets, for worker processes.
 
-    A fork shares tensor pages untouched (Python lists would be copied page by page as worker
-    reference counts change), and spawn sends tensors through shared memory instead of pickling
-    every token as a Python int.
+    One column per key of the examples (SFT: input_ids, labels, position_ids; DPO: prompt,
+    chosen, rejected; KTO: prompt, completion, label), each with its own offsets. A fork shares
+    tensor pages untouched (Python lists would be copied page by page as worker reference counts
+    change), and spawn sends tensors through shared memory instead of pickling every token.
     """
 
     def __init__(self, examples: list[dict[str, list[int]]]) -> None:
-        keys = [key for key in ("input_ids", "labels", "position_ids") if examples and key in examples[0]]
-        lengths = torch.tensor([len(example["input_ids"]) for example in examples], dtype=torch.long)
-        self.offsets = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
-        total = int(self.offsets[-1])
-        # numpy.fromiter fills the array straight from the lists, without an interim list of ints.
-        self.columns = {
-            key: torch.from_numpy(np.fromiter(
-                itertools.chain.from_iterable(example[key] for example in examples), dtype=np.int32, count=total,
+        keys = list(examples[0]) if examples else []
+        self.count = len(examples)
+        self.offsets: dict[str, torch.Tensor] = {}
+        self.columns: dict[str, torch.Tensor] = {}
+        for key in keys:
+            lengths = torch.tensor([len(example[key]) for example in examples], dtype=torch.long)
+            self.offsets[key] = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
+            # numpy.fromiter fills the array straight from the lists, without an interim list of ints.
+            self.columns[key] = torch.from_numpy(np.fromiter(
+                itertools.chain.from_iterable(example[key] for example in examples), dtype=np.int32,
+                count=int(self.offsets[key][-1]),
             ))
-            for key in keys
-        }
 
     def __len__(self) -> int:
-        return len(self.offsets) - 1
+        return self.count
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        start, end = int(self.offsets[index]), int(self.offsets[index + 1])
-        return {key: column[start:end] for key, column in self.columns.items()}
+        found = {}
+        for key, column in self.columns.items():
+            offsets = self.offsets[key]
+            found[key] = column[int(offsets[index]):int(offsets[index + 1])]
+        return found
 
 
 class EpochSteps(Dataset):
@@ -95,23 +102,20 @@ class EpochSteps(Dataset):
     """
 
     def __init__(self, examples: Any, micro: list[list[int]], position: int, accumulation: int,
-                 micro_batch_size: int, pad_id: int) -> None:
+                 micro_batch_size: int, collate_step: CollateStep) -> None:
         self.examples = examples
         self.micro = micro
         self.position = position
         self.accumulation = accumulation
         self.micro_batch_size = micro_batch_size
-        self.pad_id = pad_id
+        self.collate_step = collate_step
 
     def __len__(self) -> int:
         return math.ceil(max(0, len(self.micro) - self.position) / self.accumulation)
 
     def __getitem__(self, index: int) -> Step:
         first = self.position + index * self.accumulation
-        return [
-            [collate([self.examples[row] for row in piece], self.pad_id) for piece in split_chunk(chunk, self.micro_batch_size)]
-            for chunk in self.micro[first:first + self.accumulation]
-        ]
+        return self.collate_step(self.examples, self.micro[first:first + self.accumulation], self.micro_batch_size)
 
 
 def _whole_step(item: Step) -> Step:
@@ -138,11 +142,11 @@ class Feeder:
     ``close`` stops the workers; use it as a context manager so they stop on every exit.
     """
 
-    def __init__(self, examples: list[dict[str, list[int]]], pad_id: int, accumulation: int, workers: int,
+    def __init__(self, examples: list[dict[str, list[int]]], collate_step: CollateStep, accumulation: int, workers: int,
                  device: torch.device) -> None:
         self.workers = workers
         self.examples: Any = TokenTable(examples) if workers else examples
-        self.pad_id = pad_id
+        self.collate_step = collate_step
         self.accumulation = accumulation
         self.pin = device.type == "cuda"
         self._steps: Iterator[Step] | None = None
@@ -150,7 +154,7 @@ class Feeder:
     def start(self, micro: list[list[int]], position: int, micro_batch_size: int) -> None:
         """Feeds the steps of the epoch ``micro`` from micro-batch ``position`` on, dropping any prefetched."""
         self.close()
-        steps = EpochSteps(self.examples, micro, position, self.accumulation, micro_batch_size, self.pad_id)
+        steps = EpochSteps(self.examples, micro, position, self.accumulation, micro_batch_size, self.collate_step)
         workers = min(self.workers, len(steps))
         if workers == 0:
             self._steps = (steps[index] for index in range(len(steps)))

@@ -1,24 +1,21 @@
-"""Loading for the SFT recipe: device and precision, tokenizer, data, base model and LoRA.
+"""Loading for every method: device and precision, tokenizer, base model (optionally 4-bit) and
+LoRA adapter weights. Datasets are read by the data package (data/job_data.py) and the methods.
 
 Every failure a user can cause raises TrainerError naming the config field it is about.
 """
 
 from __future__ import annotations
 
-import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import torch
 
-from .batches import label_token_count
-from .config import JobConfig, LoraSettings, resolve_path
+from .config import LoraSettings
 from .errors import TrainerError
-
-Row = TypeVar("Row")
 
 
 @dataclass(frozen=True)
@@ -73,55 +70,6 @@ def load_tokenizer(path: Path) -> Any:
     return tokenizer
 
 
-@dataclass
-class Data:
-    """Encoded examples for training and validation, and the counts for the dataset event."""
-
-    train: list[dict[str, list[int]]]
-    validation: list[dict[str, list[int]]]
-    format: str
-    skipped: int
-    truncated: int
-    empty: int  # examples with no token to learn from (dropped)
-    packed_from: int = 0  # with training.packing: how many examples the packed rows hold
-
-
-def read_records(config: JobConfig, job_dir: Path) -> tuple[Path, Any]:
-    """The dataset file and its normalised records (``data.LoadResult``); every failure names dataset.path.
-
-    Shared by SFT (``load_data``) and DPO (``dpo_data``).
-    """
-    from .data import DatasetError, load_records
-
-    dataset = config.dataset
-    path = resolve_path(job_dir, dataset.path)
-    if not path.exists() or not os.access(path, os.R_OK):
-        what = "no file" if not path.exists() else "cannot read the file"
-        raise TrainerError(f"dataset.path: {what} at {path}; choose a readable dataset file", "dataset.path")
-    try:
-        loaded = load_records(str(path), format=dataset.format, columns=dict(dataset.columns), bad_rows=dataset.bad_rows)
-    except DatasetError as error:
-        raise TrainerError(f"dataset.path: {error}", "dataset.path") from error
-    except OSError as error:
-        raise TrainerError(f"dataset.path: cannot read {path}: {error}", "dataset.path") from error
-    return path, loaded
-
-
-def split_validation(rows: list[Row], fraction: float, seed: int) -> tuple[list[Row], list[Row]]:
-    """(training rows, held-out rows): ``fraction`` of the rows, at least one and never all, picked by a
-    permutation seeded with ``seed``; nothing is held out below two rows. Both keep the file's order.
-
-    Shared by SFT and DPO, so a seed holds out the same rows of a file whichever method trains on it.
-    """
-    if fraction <= 0 or len(rows) < 2:
-        return list(rows), []
-    order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed)).tolist()
-    held = min(len(rows) - 1, max(1, round(len(rows) * fraction)))
-    held_out = set(order[:held])
-    return ([row for index, row in enumerate(rows) if index not in held_out],
-            [row for index, row in enumerate(rows) if index in held_out])
-
-
 def packing_obstacle(path: Path) -> str | None:
     """Why the model at ``path`` cannot train on packed rows; None when it can, or is unknown.
 
@@ -142,56 +90,6 @@ def packing_obstacle(path: Path) -> str | None:
     return (
         f"{model_class.__name__} builds its attention mask without transformers' packed-sequence "
         "detection, so examples packed into one row would attend to each other"
-    )
-
-
-def load_data(config: JobConfig, job_dir: Path, tokenizer: Any, packing: bool | None = None) -> Data:
-    """Reads, splits (deterministically by seed) and tokenises the dataset.
-
-    ``packing`` overrides training.packing (the recipe turns it off for models that cannot pack).
-    """
-    from .data import DatasetError, encode_records
-
-    dataset = config.dataset
-    path, loaded = read_records(config, job_dir)
-    if loaded.format == "preference":
-        raise TrainerError(
-            f"dataset.format: {path} holds preference pairs (prompt/chosen/rejected); SFT needs "
-            "conversations or text", "dataset.format",
-        )
-    records = list(loaded.records)
-    if not records:
-        raise TrainerError(f"dataset.path: {path} has no usable rows", "dataset.path")
-    records, validation_records = split_validation(records, dataset.validation_split, config.training.seed)
-    training = config.training
-    try:
-        train = encode_records(tokenizer, records, training.max_seq_length, train_on_inputs=training.train_on_inputs)
-        validation = (
-            encode_records(tokenizer, validation_records, training.max_seq_length, train_on_inputs=training.train_on_inputs)
-            if validation_records else None
-        )
-    except DatasetError as error:
-        raise TrainerError(f"dataset.path: {error}", "dataset.path") from error
-    usable = [example for example in train.examples if label_token_count(example["labels"]) > 0]
-    if not usable:
-        raise TrainerError(
-            f"dataset.path: no example in {path} has a response token left to learn from "
-            "(check the format and training.maxSeqLength)", "dataset.path",
-        )
-    held_examples = [e for e in (validation.examples if validation else []) if label_token_count(e["labels"]) > 0]
-    packed_from = 0
-    if (training.packing if packing is None else packing):
-        from .data import pack_examples
-
-        packed_from, usable = len(usable), pack_examples(usable, training.max_seq_length)
-    return Data(
-        train=usable,
-        validation=held_examples,
-        format=loaded.format,
-        skipped=int(loaded.skipped),
-        truncated=int(train.truncated) + (int(validation.truncated) if validation else 0),
-        empty=len(train.examples) - (packed_from or len(usable)),
-        packed_from=packed_from,
     )
 
 
@@ -252,7 +150,8 @@ def apply_lora(model: Any, lora: LoraSettings) -> Any:
 
 
 def load_adapter_weights(model: Any, folder: Path, field: str) -> None:
-    """Copies saved adapter weights into the LoRA layers; every LoRA tensor must be present."""
+    """Copies saved adapter weights into the trained adapter's LoRA layers ("default"; never into a
+    frozen reference adapter beside it); every one of its LoRA tensors must be present."""
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
@@ -260,6 +159,6 @@ def load_adapter_weights(model: Any, folder: Path, field: str) -> None:
     if not weights.is_file():
         raise TrainerError(f"{field}: {folder} has no adapter_model.safetensors", field)
     result = set_peft_model_state_dict(model, load_file(str(weights)))
-    missing = [key for key in result.missing_keys if "lora_" in key]
+    missing = [key for key in result.missing_keys if "lora_" in key and ".default." in key]
     if missing:
         raise TrainerError(f"{field}: {folder} does not fit this adapter (missing {missing[0]})", field)

@@ -72,3 +72,22 @@ def label_only_loss_sum(model: Any, batch: MicroBatch) -> torch.Tensor:
 def loss_function(model: Any) -> Any:
     """``label_only_loss_sum`` where the model allows it, else ``full_loss_sum``."""
     return label_only_loss_sum if supports_label_only(model) else full_loss_sum
+
+
+def sequence_logps(model: Any, batch: MicroBatch) -> torch.Tensor:
+    """Each row's log-probability of its label tokens, summed (fp32, one value per row).
+
+    DPO and KTO compare these sums between the policy and the reference. Where the architecture
+    allows it the head runs only at the label positions, as in ``label_only_loss_sum``.
+    """
+    targets = batch.labels[:, 1:]
+    learned = targets != IGNORE_INDEX
+    rows = learned.nonzero()[:, 0]
+    if supports_label_only(model):
+        causal = _causal_lm(model)
+        hidden = causal.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
+        logits = causal.lm_head(hidden[:, :-1, :][learned]).float()
+    else:
+        logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits[:, :-1, :][learned].float()
+    token_logps = -F.cross_entropy(logits, targets[learned], reduction="none")
+    return torch.zeros(batch.rows, dtype=token_logps.dtype, device=token_logps.device).index_add(0, rows, token_logps)

@@ -13,10 +13,9 @@ import sys
 import traceback
 from pathlib import Path
 
-from .checkpoint import find_init, find_resume, remove_partial
+from .checkpoint import check_resume_method, find_init, find_resume, remove_partial
 from .config import HUB_ID, ConfigError, JobConfig, load_config, resolve_model_path, resolve_path
 from .control import Control
-from .dpo_checkpoints import check_resume_method
 from .errors import Cancelled, Paused, TrainerError
 from .protocol import EXIT_CODES, EventWriter
 
@@ -53,23 +52,6 @@ def prepare_selftest_model(config: JobConfig, job_dir: Path, control: Control, e
     from .tiny_model import build_tiny_model
 
     build_tiny_model(path)
-
-
-def cap_cuda_memory() -> None:
-    """Test hook: TUNEDECK_CUDA_MEMORY_MB=N lets this process allocate only N MB of GPU memory.
-
-    With it a test makes a real CUDA out-of-memory error on a big GPU with a small model, to check
-    the retry of tests/trainer/test_cuda.py. Does nothing without CUDA or without the variable.
-    """
-    limit = os.environ.get("TUNEDECK_CUDA_MEMORY_MB", "").strip()
-    if not limit.isdigit():
-        return
-    import torch
-
-    if torch.cuda.is_available():
-        total = torch.cuda.get_device_properties(0).total_memory
-        torch.cuda.set_per_process_memory_fraction(min(1.0, int(limit) * 2**20 / total))
-        print(f"[tunedeck] test hook: GPU memory capped at {limit} MB", flush=True)
 
 
 def _fail(events: EventWriter, message: str, field: str | None, trace: str | None) -> int:
@@ -111,13 +93,11 @@ def _run(job_dir: Path, events: EventWriter, control: Control) -> int:
             print(f"[tunedeck] removed {name}, left by an interrupted checkpoint save", flush=True)
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         # Imports torch: after the cheap checks.
-        if config.method == "dpo":
-            from .dpo import DpoRecipe as Recipe
-        else:
-            from .sft import SftRecipe as Recipe  # type: ignore[assignment]
+        from .loop import Training
+        from .test_hooks import cap_cuda_memory, read_hooks
 
-        cap_cuda_memory()
-        recipe = Recipe(config, job_dir, events, control)
+        cap_cuda_memory(read_hooks())
+        recipe = Training(config, job_dir, events, control)
         recipe.setup()
         recipe.train()
         adapter = recipe.save_adapter()

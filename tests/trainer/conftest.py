@@ -140,20 +140,17 @@ def finish(process: subprocess.Popen[str], timeout: float = 120) -> tuple[int, s
 
 
 def train_in_process(job_dir: Path, save_adapter: bool = False) -> list[dict[str, Any]]:
-    """Runs the job's recipe (SFT or DPO, by its method) in this process to its end (or pause), then
-    saves the adapter when asked, and returns the job's events."""
+    """Runs the job (any method) in this process to its end (or pause), then saves the adapter when
+    asked, and returns the job's events."""
     from tunedeck_trainer.config import load_config
     from tunedeck_trainer.control import Control
+    from tunedeck_trainer.loop import Training
     from tunedeck_trainer.protocol import EventWriter
 
     config = load_config(job_dir / "config.json")
-    if config.method == "dpo":
-        from tunedeck_trainer.dpo import DpoRecipe as Recipe
-    else:
-        from tunedeck_trainer.sft import SftRecipe as Recipe  # type: ignore[assignment]
     events = EventWriter(job_dir / "events.jsonl")
     try:
-        recipe = Recipe(config, job_dir, events, Control(events))
+        recipe = Training(config, job_dir, events, Control(events))
         recipe.setup()
         recipe.train()
         if save_adapter:

@@ -1,4 +1,4 @@
-"""The trainer on an NVIDIA GPU: bf16 SFT, QLoRA (4-bit NF4), DPO with and without 4-bit, and a
+"""The trainer on an NVIDIA GPU: bf16 SFT, QLoRA (4-bit NF4), DPO and KTO with and without 4-bit, and a
 real CUDA out-of-memory error retried with smaller micro-batches. Skipped on a machine without
 CUDA (CI has none); scripts/gpu-checks.sh runs this file on a GPU machine.
 
@@ -15,6 +15,7 @@ import pytest
 import torch
 from conftest import make_job, read_events, run_cli, step_losses
 from test_dpo import dpo_job, write_preferences
+from test_kto import kto_job, write_feedback
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU with CUDA")
 
@@ -70,6 +71,18 @@ def test_dpo_learns_on_the_gpu(tiny_model: Path, tmp_path: Path, quantization: s
     assert steps[-1]["loss"] < 0.5, [step["loss"] for step in steps]
     late = [step["rewardsAccuracy"] for step in steps[-6:] if "rewardsAccuracy" in step]
     assert late and sum(late) / len(late) >= 0.75
+
+
+@pytest.mark.parametrize("quantization", ["none", "4bit"])
+def test_kto_learns_on_the_gpu(tiny_model: Path, tmp_path: Path, quantization: str) -> None:
+    feedback = write_feedback(tmp_path / "feedback.jsonl")
+    job = kto_job(tmp_path / f"kto-{quantization}", tiny_model, feedback, model={"quantization": quantization})
+    events = completed(job)
+    steps = [event for event in events if event["type"] == "step"]
+    assert steps[0]["loss"] == pytest.approx(0.5, abs=0.02), "policy equals reference at the start"
+    assert all(step["mfu"] is not None for step in steps), "a known GPU gives an MFU (6N per token)"
+    late = steps[-6:]
+    assert sum(step["rewardChosen"] - step["rewardRejected"] for step in late) / len(late) > 0.1
 
 
 def long_rows(path: Path, rows: int = 64, words: int = 400) -> Path:

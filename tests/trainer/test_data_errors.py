@@ -112,6 +112,19 @@ def test_empty_dataset(tmp_path, name, content):
     assert str(caught.value) == f"{name}: the file has no rows. Add rows or choose another file."
 
 
+@pytest.mark.parametrize("name, content, what", [
+    ("empty.json", "", "0 bytes"), ("blank.json", " \n\n", "only blank space"), ("empty.jsonl", "", "0 bytes"),
+    ("empty.csv", "", "0 bytes"), ("empty.txt", "", "0 bytes"),
+])
+def test_an_empty_file_is_called_empty(tmp_path, name, content, what):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(DatasetError) as caught:
+        load_records(str(path))
+    # Not "not valid JSON at column 1": the file has nothing in it at all.
+    assert str(caught.value) == f"{name}: the file is empty ({what}). Choose a file with rows, or add rows to it."
+
+
 def test_all_rows_bad_in_skip_mode_is_an_error_quoting_the_first(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"instruction": "a"}\n{"instruction": "b"}\n')

@@ -2,9 +2,9 @@
 
 A 6-step job takes a named checkpoint (asked for on stdin before training starts) after step 1,
 a periodic one every 2 steps (keeping 1), pauses at step 3 (TUNEDECK_PAUSE_AT_STEP), then
-resumes from pause-3 and must continue from step 4, not from 0. DPO resumes through HF
-Trainer's own checkpoint; test_dpo_oom.py and test_dpo_reference.py compare resumed losses with
-an unbroken run's.
+resumes from pause-3 and must continue from step 4, not from 0. DPO checkpoints have the one
+format of every method (checkpoint.py); test_preference_resume.py compares resumed losses and
+adapters with an unbroken run's.
 Run: PYTHONPATH=python-runtime $TUNEDECK_PYTHON -m pytest -q tests/trainer/test_dpo*.py
 """
 
@@ -52,7 +52,7 @@ def test_pause_saves_a_resumable_checkpoint(paused_then_resumed: dict[str, Any])
     assert paused_then_resumed["listed"] == ["mine", "step-2", "pause-3"]
     saved = {(event["name"], event["kind"], event["step"]) for event in first if event["type"] == "checkpoint"}
     assert saved == {("mine", "named", 1), ("step-2", "periodic", 2), ("pause-3", "pause", 3)}
-    for name in ("adapter_model.safetensors", "adapter_config.json", "trainer_state.json", "optimizer.pt"):
+    for name in ("adapter_model.safetensors", "adapter_config.json", "optimizer.pt", "scheduler.pt", "rng.pt"):
         assert (job / "checkpoints" / "pause-3" / name).is_file(), name
 
 

@@ -16,7 +16,9 @@ import torch
 from conftest import make_job, read_config, run_cli, step_losses, train_in_process, write_config
 
 from tunedeck_trainer.batches import epoch_micro_batches
+from tunedeck_trainer.config import parse_config
 from tunedeck_trainer.feeding import Feeder, resolve_workers
+from tunedeck_trainer.methods.sft import Sft
 from tunedeck_trainer.protocol import event_errors
 
 STEPS = 9
@@ -132,9 +134,10 @@ def _tensors(steps: list) -> list[torch.Tensor]:
 def test_a_feeder_with_workers_hands_out_the_same_tensors(packed: bool) -> None:
     examples, cpu = _examples(23, packed), torch.device("cpu")
     micro = epoch_micro_batches(len(examples), 4, seed=0, epoch=0)  # 6 micro-batches, the last of 3 rows
+    sft = Sft(parse_config({"version": 1, "jobId": "feeding", "model": {"path": "m"}, "dataset": {"path": "d"}}))
 
     def collect(workers: int, position: int, size: int) -> list:
-        with Feeder(examples, 0, 2, workers, cpu) as feeder:
+        with Feeder(examples, sft.collate_step, 2, workers, cpu) as feeder:
             feeder.start(micro, position, size)
             return [feeder.next() for _ in range((len(micro) - position + 1) // 2)]
 
@@ -146,6 +149,42 @@ def test_a_feeder_with_workers_hands_out_the_same_tensors(packed: bool) -> None:
             assert torch.equal(mine, theirs)
     # Starting workers draws their seed from a private generator: LoRA dropout's stream is untouched.
     assert torch.equal(torch.get_rng_state(), before)
+
+
+def _preference_examples(count: int) -> list[dict[str, list[int]]]:
+    generator = torch.Generator().manual_seed(5)
+
+    def tokens(length: int) -> list[int]:
+        return torch.randint(3, 90, (length,), generator=generator).tolist()
+
+    return [{"prompt": tokens(2 + index % 7), "chosen": tokens(1 + index % 11), "rejected": tokens(2 + index % 13),
+             "completion": tokens(1 + index % 12), "label": [index % 2]} for index in range(count)]
+
+
+@pytest.mark.parametrize("method", ["dpo", "kto"])
+def test_a_feeder_with_workers_hands_out_the_same_preference_tensors(method: str) -> None:
+    from tunedeck_trainer.methods import method_for
+
+    config = parse_config({"version": 1, "jobId": "feeding", "model": {"path": "m"}, "dataset": {"path": "d"},
+                           "method": method, "training": {"maxSeqLength": 16}})
+    chosen = method_for(config)
+    examples, cpu = _preference_examples(23), torch.device("cpu")
+    micro = epoch_micro_batches(len(examples), 4, seed=0, epoch=0)
+
+    def collect(workers: int) -> list:
+        with Feeder(examples, chosen.collate_step, 2, workers, cpu) as feeder:
+            feeder.start(micro, 0, 2)  # pieces of 2, as after an out-of-memory retry
+            return [feeder.next() for _ in range(3)]
+
+    inline, workers = collect(0), collect(2)
+    for mine, theirs in zip(_tensors(workers), _tensors(inline), strict=True):
+        assert torch.equal(mine, theirs)
+    batches = [batch for step in workers for pieces in step for batch in pieces]
+    assert max(batch.input_ids.shape[1] for batch in batches) == 16  # some rows were cut to maxSeqLength
+    if method == "kto":
+        for inline_batch, worker_batch in zip([b for s in inline for p in s for b in p], batches, strict=True):
+            assert torch.equal(inline_batch.desirable, worker_batch.desirable)
+            assert torch.equal(inline_batch.kl.input_ids, worker_batch.kl.input_ids)
 
 
 def test_auto_workers_depend_on_the_device() -> None:

@@ -9,7 +9,7 @@ import pytest
 import torch
 from conftest import make_job, read_events, run_cli
 
-from tunedeck_trainer import memory
+from tunedeck_trainer import memory_estimate as memory
 from tunedeck_trainer.protocol import event_errors
 
 # Qwen2.5-0.5B's published config.json (the shape only).

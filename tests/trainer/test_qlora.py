@@ -12,12 +12,12 @@ from conftest import make_job, read_config, read_events, run_cli, step_losses, w
 from tunedeck_trainer.config import load_config
 from tunedeck_trainer.control import Control
 from tunedeck_trainer.protocol import EventWriter
-from tunedeck_trainer.sft import SftRecipe
+from tunedeck_trainer.loop import Training
 
 
-def train_losses(job_dir: Path) -> tuple[dict[int, float], SftRecipe]:
+def train_losses(job_dir: Path) -> tuple[dict[int, float], Training]:
     events = EventWriter(job_dir / "events.jsonl")
-    recipe = SftRecipe(load_config(job_dir / "config.json"), job_dir, events, Control(events))
+    recipe = Training(load_config(job_dir / "config.json"), job_dir, events, Control(events))
     recipe.setup()
     recipe.train()
     events.close()

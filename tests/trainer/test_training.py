@@ -14,7 +14,7 @@ from conftest import SELFTEST_JOB, finish, make_job, read_config, read_events, s
 from tunedeck_trainer.config import load_config
 from tunedeck_trainer.control import Control
 from tunedeck_trainer.protocol import EventWriter, event_errors
-from tunedeck_trainer.sft import SftRecipe
+from tunedeck_trainer.loop import Training
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path):
         training={"maxSteps": 30, "learningRate": 0.01, "seed": 3},
     )
     events = EventWriter(job_dir / "events.jsonl")
-    recipe = SftRecipe(load_config(job_dir / "config.json"), job_dir, events, Control(events))
+    recipe = Training(load_config(job_dir / "config.json"), job_dir, events, Control(events))
     recipe.setup()
     recipe.train()
     adapter = recipe.save_adapter()

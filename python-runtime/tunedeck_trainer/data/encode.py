@@ -84,6 +84,11 @@ def encode_records(
                 "is a preference pair (prompt/chosen/rejected); SFT encodes conversations and text only",
                 row=index, unit="record", hint="Use an SFT dataset, or a preference method (DPO) for this file.",
             )
+        elif "label" in record:
+            raise DatasetError(
+                "is a feedback row (prompt/completion/label); SFT encodes conversations and text only",
+                row=index, unit="record", hint='Use an SFT dataset, or method "kto" for this file.',
+            )
         else:
             raise DatasetError("is not a normalised record (no messages or text)", row=index, unit="record", hint="")
         if len(ids) > max_length:

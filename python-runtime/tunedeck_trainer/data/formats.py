@@ -1,7 +1,9 @@
 """Row formats: detect which one a file uses and normalise each row to a training record.
 
-Records are ``{"messages": [{"role", "content"}, ...]}`` (SFT), ``{"text": str}`` or
-``{"prompt": [messages], "chosen": str, "rejected": str}`` (preference). A row that does not
+Records are ``{"messages": [{"role", "content"}, ...]}`` (SFT), ``{"text": str}``,
+``{"prompt": [messages], "chosen": str, "rejected": str}`` (preference, for DPO) or
+``{"prompt": [messages], "completion": str, "label": bool}`` (feedback, for KTO: TRL's unpaired
+preference shape, one completion marked desirable or not). A row that does not
 fit raises RowProblem naming the field; the loader adds the file and row number.
 """
 
@@ -13,7 +15,7 @@ from typing import Any, Callable
 
 from .errors import RowProblem, describe
 
-FORMATS = ("alpaca", "sharegpt", "openai", "prompt_completion", "text", "preference")
+FORMATS = ("alpaca", "sharegpt", "openai", "prompt_completion", "text", "preference", "feedback")
 SHAREGPT_ROLES = {
     "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
     "system": "system", "function_call": "assistant", "observation": "tool",
@@ -25,7 +27,7 @@ OPENAI_ROLES = {
 # Our field names, which ``columns`` may map to the file's own column names.
 FIELDS = (
     "instruction", "input", "output", "system", "history", "conversations", "messages",
-    "prompt", "completion", "text", "chosen", "rejected",
+    "prompt", "completion", "text", "chosen", "rejected", "label",
 )
 
 Message = dict[str, str]
@@ -43,7 +45,8 @@ def row_format(row: dict[str, Any]) -> str | None:
     if "instruction" in row:
         return "alpaca"
     if "prompt" in row and "completion" in row:
-        return "prompt_completion"
+        # A boolean label marks unpaired feedback: such rows must never train as plain SFT.
+        return "feedback" if isinstance(row.get("label"), bool) else "prompt_completion"
     if "text" in row:
         return "text"
     return None
@@ -212,6 +215,10 @@ def _turns(row: dict[str, Any], name: str) -> list[Message]:
 
 def prompt_completion(row: dict[str, Any]) -> dict[str, Any]:
     """prompt -> user, completion -> assistant (either may also be a message list)."""
+    if isinstance(row.get("label"), bool):
+        # Feedback marked undesirable must never train as something to imitate.
+        raise RowProblem('is true or false, which marks a feedback row for method "kto", not an SFT example; '
+                         'set dataset.format to "feedback" and method to "kto", or drop the column', "label")
     messages = _turns(row, "prompt") + _turns(row, "completion")
     _check_conversation(messages, "completion")
     return {"messages": messages}
@@ -257,7 +264,24 @@ def preference(row: dict[str, Any]) -> dict[str, Any]:
     return {"prompt": prompt, "chosen": _answer(row, "chosen"), "rejected": _answer(row, "rejected")}
 
 
+def feedback(row: dict[str, Any]) -> dict[str, Any]:
+    """prompt (a string or messages) + completion (a string or messages ending with the reply) + label (true/false)."""
+    if "prompt" not in row:
+        raise RowProblem("missing (a feedback row needs prompt, completion and label)", "prompt")
+    prompt = _turns(row, "prompt")
+    _check_conversation(prompt, "prompt", need_assistant=False)
+    system = _string(row, "system", required=False, empty_ok=True)
+    if system and prompt[0]["role"] != "system":
+        prompt.insert(0, {"role": "system", "content": system})
+    if "completion" not in row:
+        raise RowProblem("missing (a feedback row needs prompt, completion and label)", "completion")
+    label = row.get("label")
+    if not isinstance(label, bool):
+        raise RowProblem(f"expected true (desirable) or false (undesirable), got {describe(label)}", "label")
+    return {"prompt": prompt, "completion": _answer(row, "completion"), "label": label}
+
+
 NORMALISERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "alpaca": alpaca, "sharegpt": sharegpt, "openai": openai,
-    "prompt_completion": prompt_completion, "text": text, "preference": preference,
+    "prompt_completion": prompt_completion, "text": text, "preference": preference, "feedback": feedback,
 }

@@ -1,6 +1,6 @@
 """load_records: read a dataset file, detect its format and normalise every row.
 
-Used by training (``loading.load_data``) and by the preview the UI shows, so both read a file
+Used by training (``job_data.read_job_records``) and by the preview the UI shows, so both read a file
 the same way.
 """
 
@@ -148,8 +148,8 @@ def _choose_format(path: str, table: RawTable, objects: list[dict[str, Any]], fo
         keys = ", ".join(_first_columns(table)) or "none"
         raise DatasetError(
             f"cannot tell the format from the first rows' fields ({keys}); expected instruction/output (Alpaca), "
-            "conversations (ShareGPT), messages (OpenAI chat), prompt/completion, text, or prompt/chosen/rejected "
-            "(preference)", path,
+            "conversations (ShareGPT), messages (OpenAI chat), prompt/completion, text, prompt/chosen/rejected "
+            "(preference) or prompt/completion/label (feedback)", path,
             hint='Choose the format, or map your columns, e.g. {"instruction": "question", "output": "answer"}.',
         )
     return detected

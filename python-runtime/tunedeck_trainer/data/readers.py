@@ -38,6 +38,8 @@ def read_table(path: str) -> RawTable:
         raise DatasetError("no such file", path, hint="Choose an existing dataset file.")
     if os.path.isdir(path):
         return _read_saved_dataset(path)
+    if os.path.getsize(path) == 0:
+        raise DatasetError("the file is empty (0 bytes)", path, hint="Choose a file with rows, or add rows to it.")
     extension = os.path.splitext(path)[1].lower()
     if extension == ".json":
         return _read_json(path)
@@ -67,6 +69,8 @@ def _read_text(path: str) -> str:
 
 def _read_json(path: str) -> RawTable:
     text = _read_text(path)
+    if not text.strip():
+        raise DatasetError("the file is empty (only blank space)", path, hint="Choose a file with rows, or add rows to it.")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:

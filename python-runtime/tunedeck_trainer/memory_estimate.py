@@ -22,6 +22,9 @@ knows. The rest is arithmetic, in bytes:
   that cross_entropy keeps (LOGIT_EXTRA_BYTES); with a 150k vocabulary they often dominate.
 - overhead: on CUDA, CUDA_CONTEXT_MB for the context and kernels plus FRAGMENTATION of the
   rest for the caching allocator's slack and cuBLAS workspaces; nothing on CPU.
+
+``report_estimate`` turns it into the memory event (and a warning naming the fields to change)
+for every method, before the weights load.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 MB = 1024 * 1024
 NF4_BYTES = (4 + 8 / 64 + 32 / (64 * 256)) / 8
@@ -163,3 +166,45 @@ def free_cuda_mb() -> float | None:
 def ceil_mb(value: float) -> float:
     """Rounds up to 0.1 MB, so that a tiny estimate is never shown as 0."""
     return math.ceil(value * 10) / 10
+
+
+def report_estimate(config: Any, model_path: Path, longest: int, *, cuda: bool, compute_bytes: int,
+                    quantized: bool, micro_batch_size: int, events: Any, log: Callable[[str, str], None]) -> int:
+    """Emits the memory event (and a warning when it will not fit), before the weights load.
+
+    ``longest`` is the longest sequence (tokens) a forward pass sees, ``micro_batch_size`` the
+    sequences of one forward pass (DPO: two a pair, chosen and rejected). Returns the matmul
+    parameter count of the model (N of the MFU formula), 0 when transformers cannot build the
+    architecture on the meta device.
+    """
+    from . import throughput
+
+    training = config.training
+    try:
+        meta = meta_model(model_path)
+    except Exception as error:  # an architecture transformers cannot build: no estimate
+        log("debug", f"no memory estimate: cannot build {model_path} on the meta device ({error})")
+        return 0
+    flop_parameters = throughput.matmul_parameters(meta)
+    checkpointing = training.gradient_checkpointing or quantized
+    estimate = estimate_memory(
+        meta, rank=config.lora.rank, targets=config.lora.target_modules, batch_size=micro_batch_size,
+        seq_length=min(longest, training.max_seq_length), compute_bytes=compute_bytes, quantized=quantized,
+        gradient_checkpointing=checkpointing, cuda=cuda,
+    )
+    del meta
+    free = free_cuda_mb()
+    total = ceil_mb(estimate.total)
+    fits = None if free is None else total <= free
+    events.emit(
+        "memory", estimatedMb=total, freeMb=None if free is None else round(free, 1), fits=fits,
+        detail=estimate.detail(),
+    )
+    where = f"of {free:,.0f} MB free" if free is not None else "(no GPU to compare with)"
+    print(f"[tunedeck] memory estimate: {total:,.0f} MB {where}", flush=True)
+    if fits is False:
+        log("warning", advice(
+            total, free, batch_size=micro_batch_size, seq_length=training.max_seq_length,
+            gradient_checkpointing=checkpointing, quantized=quantized,
+        ))
+    return flop_parameters

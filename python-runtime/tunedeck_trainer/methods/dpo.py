@@ -1,0 +1,97 @@
+"""Direct preference optimisation (method "dpo"): the sigmoid DPO loss of Rafailov et al.
+
+    loss = -log sigmoid(beta * ((policy_chosen - reference_chosen) - (policy_rejected - reference_rejected)))
+
+where each term is a sequence's log-probability summed over its answer tokens. A micro-batch
+holds chosen and rejected rows of its pairs together (one forward pass), chosen first; it weighs
+its pairs, so a step's loss is the mean over the step's pairs. The reference (forward.py) is the
+initFrom checkpoint when set, else the base with the adapter disabled. The step events carry the
+reward metrics TRL logs (rewardChosen, rewardRejected, rewardsAccuracy, rewardMargin).
+tests/trainer/test_preference_loss.py checks ``dpo_losses`` against TRL's DPOTrainer.dpo_loss.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from ..batches import MicroBatch
+from ..config import JobConfig
+from ..data.job_data import JobData, job_records
+from ..forward import Forward
+from ..throughput import DPO_FLOPS_PER_PARAMETER
+from . import Method
+from .preference import Tokenizing, answer_rows, ignored_settings
+
+
+def dpo_losses(chosen: torch.Tensor, rejected: torch.Tensor, reference_chosen: torch.Tensor,
+               reference_rejected: torch.Tensor, beta: float) -> torch.Tensor:
+    """The sigmoid DPO loss of each pair from summed sequence log-probabilities."""
+    logits = (chosen - rejected) - (reference_chosen - reference_rejected)
+    return -F.logsigmoid(beta * logits)
+
+
+class Dpo(Method):
+    """Direct preference optimisation on preference pairs."""
+
+    name = "dpo"
+    unit = "pair"
+    flops_per_parameter = DPO_FLOPS_PER_PARAMETER
+    sequences_per_example = 2
+    uses_reference = True
+
+    def __init__(self, config: JobConfig) -> None:
+        super().__init__(config)
+        self.beta = config.dpo.beta
+
+    def notes(self, config: JobConfig) -> list[tuple[str, str]]:
+        return ignored_settings("DPO", config)
+
+    def load_data(self, config: JobConfig, job_dir: Path, tokenizer: Any, packing: bool) -> JobData:
+        self.pad_id = tokenizer.pad_token_id
+        path, loaded, train, held = job_records(config, job_dir)
+        tokens = Tokenizing(tokenizer, self.max_seq_length, path)
+        truncated, longest = 0, 0
+        encoded: list[list[dict[str, list[int]]]] = [[], []]
+        for part, records in enumerate((train, held)):
+            for index, record in enumerate(records):
+                prompt, cut = tokens.prompt(record["prompt"], index)
+                chosen, rejected = tokens.answer(record["chosen"]), tokens.answer(record["rejected"])
+                truncated += cut or not (tokens.fits(prompt, chosen) and tokens.fits(prompt, rejected))
+                longest = max(longest, min(self.max_seq_length, len(prompt) + max(len(chosen), len(rejected))))
+                encoded[part].append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
+        return JobData(encoded[0], encoded[1], loaded.format, int(loaded.skipped), truncated, longest=longest)
+
+    def collate(self, examples: Sequence[Any]) -> MicroBatch:
+        rows = [(example["prompt"], example[side]) for side in ("chosen", "rejected") for example in examples]
+        return answer_rows(rows, self.pad_id, self.max_seq_length, examples=len(examples), weight=len(examples))
+
+    def loss(self, forward: Forward, batch: MicroBatch, prepared: Any) -> tuple[torch.Tensor, dict[str, float]]:
+        pairs = batch.examples
+        reference = forward.reference_logps(batch)
+        policy = forward.sequence_logps(batch)
+        losses = dpo_losses(policy[:pairs], policy[pairs:], reference[:pairs], reference[pairs:], self.beta)
+        chosen = self.beta * (policy[:pairs] - reference[:pairs]).detach()
+        rejected = self.beta * (policy[pairs:] - reference[pairs:]).detach()
+        metrics = {
+            "chosen": float(chosen.sum()), "rejected": float(rejected.sum()),
+            "correct": float((chosen > rejected).float().sum()), "margin": float((chosen - rejected).sum()),
+        }
+        return losses.sum(), metrics
+
+    def summary(self, sums: dict[str, float], weight: int, prepared: Any) -> dict[str, float]:
+        if not sums:
+            return {}
+        return {"rewardChosen": sums["chosen"] / weight, "rewardRejected": sums["rejected"] / weight,
+                "rewardsAccuracy": sums["correct"] / weight, "rewardMargin": sums["margin"] / weight}
+
+    def describe(self, summary: dict[str, float]) -> str:
+        if "rewardsAccuracy" not in summary:
+            return ""
+        return f" | reward acc {summary['rewardsAccuracy']:.2f} margin {summary['rewardMargin']:.3f}"
+
+    def started_fields(self) -> dict[str, Any]:
+        return {"method": self.name, "beta": self.beta}

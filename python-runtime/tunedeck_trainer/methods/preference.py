@@ -1,0 +1,91 @@
+"""What DPO and KTO share: prompts rendered with the chat template, answers tokenised and cut to
+training.maxSeqLength, and rows of prompt + answer padded into one micro-batch.
+
+Truncation: a prompt keeps its end, within half of maxSeqLength (``prompt_budget``), so an answer
+always has room; prompt + answer + eos beyond maxSeqLength loses the answer's end.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from ..batches import IGNORE_INDEX, MicroBatch
+from ..config import JobConfig
+from ..errors import TrainerError
+
+Tokens = Sequence[int] | torch.Tensor
+
+
+def prompt_budget(max_seq_length: int) -> int:
+    """Tokens the prompt may keep (its end): half the sequence, so the answers always have room."""
+    return max(1, max_seq_length // 2)
+
+
+class Tokenizing:
+    """Tokenises prompts and answers of one job (the tokenizer's chat template, else the default one)."""
+
+    def __init__(self, tokenizer: Any, max_seq_length: int, path: Path) -> None:
+        from ..data import DEFAULT_CHAT_TEMPLATE
+
+        self.tokenizer = tokenizer
+        self.template = None if getattr(tokenizer, "chat_template", None) else DEFAULT_CHAT_TEMPLATE
+        self.max_seq_length = max_seq_length
+        self.path = path
+        self.eos = tokenizer.eos_token_id
+
+    def prompt(self, messages: list[dict[str, str]], index: int) -> tuple[list[int], bool]:
+        """The prompt's tokens, rendered for a reply to follow, cut to its budget; and whether it was cut."""
+        try:
+            text = self.tokenizer.apply_chat_template(
+                messages, chat_template=self.template, tokenize=False, add_generation_prompt=True
+            )
+        except Exception as error:  # jinja raises its own errors for a template that rejects the roles
+            raise TrainerError(
+                f"dataset.path: {self.path} record {index + 1}: the model's chat template cannot render the prompt "
+                f"({error}); check the roles of its messages", "dataset.path",
+            ) from error
+        ids = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        budget = prompt_budget(self.max_seq_length)
+        return ids[-budget:], len(ids) > budget
+
+    def answer(self, text: str) -> list[int]:
+        """An answer's tokens with eos, uncut (the cut depends on the prompt it follows)."""
+        ids = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return ids + ([self.eos] if self.eos is not None else [])
+
+    def fits(self, prompt: list[int], answer: list[int]) -> bool:
+        """Whether prompt + answer (+ eos) fit in maxSeqLength uncut."""
+        return len(prompt) + len(answer) <= self.max_seq_length
+
+
+def ignored_settings(name: str, config: JobConfig) -> list[tuple[str, str]]:
+    """(level, message) about the settings DPO and KTO ignore."""
+    found = []
+    if config.training.train_on_inputs:
+        found.append(("warning", f"training.trainOnInputs does not apply to {name} (it learns from the answers only); "
+                                 "ignored"))
+    if config.lora.dropout:
+        # Not a warning: TRL does the same, and lora.dropout's default is not 0.
+        found.append(("info", f"lora.dropout: {name} trains without dropout (as TRL does), so the policy and the "
+                              "reference agree where their weights do"))
+    return found
+
+
+def answer_rows(pairs: Sequence[tuple[Tokens, Tokens]], pad_id: int, max_seq_length: int, **fields: Any) -> MicroBatch:
+    """One right-padded micro-batch of prompt + answer rows, cut to ``max_seq_length``; the labels
+    are the answer's tokens (the prompt and the padding are masked out). ``fields`` go to MicroBatch."""
+    rows = [torch.cat([torch.as_tensor(prompt, dtype=torch.long), torch.as_tensor(answer, dtype=torch.long)])[:max_seq_length]
+            for prompt, answer in pairs]
+    width = max(len(row) for row in rows)
+    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(rows), width), dtype=torch.long)
+    labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
+    for index, (row, (prompt, _)) in enumerate(zip(rows, pairs)):
+        input_ids[index, :len(row)] = row
+        attention[index, :len(row)] = 1
+        labels[index, len(prompt):len(row)] = row[len(prompt):]
+    label_tokens = int((labels[:, 1:] != IGNORE_INDEX).sum())
+    return MicroBatch(input_ids, attention, labels, int(attention.sum()), label_tokens, **fields)
