@@ -9,8 +9,12 @@ import { resolve } from 'node:path'
 import { defineConfig, externalizeDepsPlugin } from 'electron-vite'
 import react from '@vitejs/plugin-react'
 
+/** The contract is imported as @shared (tsconfig.base.json says the same to TypeScript). */
+const resolveShared = { alias: { '@shared': resolve(__dirname, 'electron/shared') } }
+
 export default defineConfig({
   main: {
+    resolve: resolveShared,
     plugins: [externalizeDepsPlugin()],
     build: {
       rollupOptions: {
@@ -24,6 +28,7 @@ export default defineConfig({
     },
   },
   preload: {
+    resolve: resolveShared,
     plugins: [externalizeDepsPlugin()],
     build: {
       rollupOptions: {
@@ -34,6 +39,7 @@ export default defineConfig({
   },
   renderer: {
     root: resolve(__dirname, 'renderer'),
+    resolve: resolveShared,
     plugins: [react()],
     build: {
       rollupOptions: { input: { index: resolve(__dirname, 'renderer/index.html') } },

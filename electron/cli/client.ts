@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import WebSocket from 'ws'
-import type { WireFromHost, WireRequest } from '../shared/api'
-import { serveFileName } from '../shared/dataFolder'
-import type { AppError } from '../shared/errors'
-import type { EventName, EventPayload } from '../shared/events'
-import type { RouteInput, RouteName, RouteOutput } from '../shared/routes'
+import type { WireFromHost, WireRequest } from '@shared/api'
+import { serveFileName } from '@shared/dataFolder'
+import type { AppError } from '@shared/errors'
+import type { EventName, EventPayload } from '@shared/events'
+import type { RouteInput, RouteName, RouteOutput } from '@shared/routes'
 
 /** A failure to reach or use the app: printed in one line, exit code 1. */
 export class ConnectionError extends Error {}

@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { defaultDataFolder } from '../shared/dataFolder'
+import { defaultDataFolder } from '@shared/dataFolder'
 import { CliClient, ConnectionError, RouteError } from './client'
 import { parseCommandLine, UsageError } from './commands'
 import { runCommand } from './run'

@@ -2,7 +2,7 @@
  * What each `tunedeck` command does over the connection, and the exit code it ends with.
  * Output goes to `out` (results) and `err` (messages), so tests can read both.
  */
-import type { Job, JobStatus, MetricPoint } from '../shared/jobs'
+import type { Job, JobStatus, MetricPoint } from '@shared/jobs'
 import type { CliClient } from './client'
 import type { CommandLine } from './commands'
 import { startInput, type SettingsSources } from './settings'

@@ -4,10 +4,10 @@
  * handlers only translate: the work lives in the job service, the Python
  * environment and the GPU telemetry.
  */
-import type { Handlers } from '../shared/api'
-import type { Checkpoint, Job, MetricPoint, NewJobInput, Preset, QueueState } from '../shared/jobs'
-import type { JobReport } from '../shared/report'
-import type { GpuSample } from '../shared/system'
+import type { Handlers } from '@shared/api'
+import type { Checkpoint, Job, MetricPoint, NewJobInput, Preset, QueueState } from '@shared/jobs'
+import type { JobReport } from '@shared/report'
+import type { GpuSample } from '@shared/system'
 import { previewDataset } from './datasets/preview'
 import type { EnvironmentDoctor } from './python/doctor'
 import type { ExportService } from './exports/service'

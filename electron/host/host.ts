@@ -4,11 +4,11 @@
  * transports (the utility process's MessagePort and serve's WebSocket) wrap
  * this object and add nothing but framing.
  */
-import type { Handlers } from '../shared/api'
-import { appError, isAppError, validationError, type AppError } from '../shared/errors'
-import type { EventName } from '../shared/events'
-import type { Job } from '../shared/jobs'
-import { isRouteName, routes, type RouteName } from '../shared/routes'
+import type { Handlers } from '@shared/api'
+import { appError, isAppError, validationError, type AppError } from '@shared/errors'
+import type { EventName } from '@shared/events'
+import type { Job } from '@shared/jobs'
+import { isRouteName, routes, type RouteName } from '@shared/routes'
 import { GpuSampler } from './gpu/sampler'
 import { GpuTelemetry } from './gpu/telemetry'
 import { ExportService } from './exports/service'

@@ -12,8 +12,8 @@
  *   main -> host  {kind:'shutdown'}: running jobs pause with a checkpoint, then
  *   host -> main  {kind:'shutdown-done'} and the process exits.
  */
-import type { WireEvent, WireRequest, WireResponse } from '../shared/api'
-import { appError } from '../shared/errors'
+import type { WireEvent, WireRequest, WireResponse } from '@shared/api'
+import { appError } from '@shared/errors'
 import { createHost, type Host } from './host'
 import { waitForOrphanedTrainers } from './orphans'
 import { usePrivateUmask } from './private'

@@ -4,7 +4,7 @@
  * with that id, and events are passed on to every window.
  */
 import { MessageChannelMain, utilityProcess, type MessagePortMain, type UtilityProcess } from 'electron'
-import { appError, type AppError, type WireFromHost, type WireResponse } from '../shared'
+import { appError, type AppError, type WireFromHost, type WireResponse } from '@shared'
 
 export interface HostPaths {
   dataDir: string

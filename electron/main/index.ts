@@ -5,7 +5,7 @@
  */
 import { app, BrowserWindow, dialog, ipcMain } from 'electron'
 import { join } from 'node:path'
-import { appError, isRouteName, liveStatuses, type Job } from '../shared'
+import { appError, isRouteName, liveStatuses, type Job } from '@shared'
 import { appOrigin, registerAppScheme, serveRenderer } from './app-protocol'
 import { HostProcess, toAppError } from './host-process'
 import { originOf, rendererUrl, windowWebPreferences } from './policy'

@@ -6,7 +6,7 @@
  * electron, so this file imports types alone from the contract.
  */
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron'
-import type { AppError, EventName, EventPayload, RouteInput, RouteName, RouteOutput, TunedeckClient } from '../shared'
+import type { AppError, EventName, EventPayload, RouteInput, RouteName, RouteOutput, TunedeckClient } from '@shared'
 
 type Reply = { ok: true; output: unknown } | { ok: false; error: AppError }
 

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Job, MetricPoint } from '../../electron/shared/jobs'
+import type { Job, MetricPoint } from '@shared/jobs'
 import { trainerPython } from '../host/trainerPython'
 
 const repoDir = resolve(__dirname, '../..')

@@ -1,6 +1,6 @@
 /** The Modelfile and model card an export writes, for bases and adapters the self-test does not cover. */
 import { describe, expect, it } from 'vitest'
-import { jobConfigSchema } from '../../electron/shared/config'
+import { jobConfigSchema } from '@shared/config'
 import { modelCard, modelfile, type CardInput } from '../../electron/host/exports/card'
 import type { Prepared } from '../../electron/host/exports/prepared'
 

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { gpuSampleSchema, type GpuSample } from '../../electron/shared/system'
+import { gpuSampleSchema, type GpuSample } from '@shared/system'
 import { GpuSampler } from '../../electron/host/gpu/sampler'
 import { GpuTelemetry, parseNvidiaSmi } from '../../electron/host/gpu/telemetry'
 

@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import type { WireFromHost } from '../../electron/shared/api'
-import type { Job, MetricPoint } from '../../electron/shared/jobs'
+import type { WireFromHost } from '@shared/api'
+import type { Job, MetricPoint } from '@shared/jobs'
 import { trainerPython } from './trainerPython'
 
 const ciPython = trainerPython()

@@ -7,7 +7,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { appError, type AppError } from '../../electron/shared/errors'
+import { appError, type AppError } from '@shared/errors'
 import { Store } from '../../electron/host/store'
 import { ingestEvents } from '../../electron/host/jobs/ingest'
 import { readEvents } from '../../electron/host/trainer/tailer'

@@ -6,9 +6,9 @@
  */
 import fs from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { jobConfigSchema } from '../../electron/shared/config'
-import type { TrainerEvent } from '../../electron/shared/protocol'
-import { noticeLimit } from '../../electron/shared/report'
+import { jobConfigSchema } from '@shared/config'
+import type { TrainerEvent } from '@shared/protocol'
+import { noticeLimit } from '@shared/report'
 import { ingestEvents } from '../../electron/host/jobs/ingest'
 import { buildReport } from '../../electron/host/jobs/report'
 import { Store, type JobRecord } from '../../electron/host/store'

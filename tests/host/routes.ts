@@ -5,9 +5,9 @@
  * called it, whichever test that is. Used over a whole host (createHost, or
  * serve's WebSocket) and over a bare job service's handler map (the harness).
  */
-import type { Handlers, WireResponse } from '../../electron/shared/api'
-import { appError, isAppError, validationError, type AppError } from '../../electron/shared/errors'
-import { isRouteName, routes, type RouteInput, type RouteName, type RouteOutput } from '../../electron/shared/routes'
+import type { Handlers, WireResponse } from '@shared/api'
+import { appError, isAppError, validationError, type AppError } from '@shared/errors'
+import { isRouteName, routes, type RouteInput, type RouteName, type RouteOutput } from '@shared/routes'
 import type { DispatchResult } from '../../electron/host/host'
 
 /** Anything that answers routes the way the host does. */

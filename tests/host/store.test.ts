@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
-import { jobConfigSchema } from '../../electron/shared/config'
+import { jobConfigSchema } from '@shared/config'
 import { Store, migrations, toJob, type JobRecord } from '../../electron/host/store'
 import { temporaryDir } from './jobs.harness'
 

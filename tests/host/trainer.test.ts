@@ -6,7 +6,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { TrainerEvent } from '../../electron/shared/protocol'
+import type { TrainerEvent } from '@shared/protocol'
 import { TrainerProcess, type TrainerExit } from '../../electron/host/trainer/process'
 import { EventTailer, readEvents, type InvalidLine } from '../../electron/host/trainer/tailer'
 import { TerminalLog, stripControl } from '../../electron/host/trainer/terminal'

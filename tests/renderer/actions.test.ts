@@ -1,6 +1,6 @@
 /** Which buttons each job status enables. */
 import { describe, expect, it } from 'vitest'
-import { jobStatuses, type JobStatus } from '../../electron/shared/jobs'
+import { jobStatuses, type JobStatus } from '@shared/jobs'
 import { allowedActions } from '../../renderer/src/logic/actions'
 
 function enabled(status: JobStatus): string[] {

@@ -1,8 +1,8 @@
 /** Comparing runs: curves on each axis, the summary of a run, and only the settings that differ. */
 import { describe, expect, it } from 'vitest'
-import { jobConfigSchema } from '../../electron/shared/config'
-import type { Job, MetricPoint } from '../../electron/shared/jobs'
-import type { JobReport } from '../../electron/shared/report'
+import { jobConfigSchema } from '@shared/config'
+import type { Job, MetricPoint } from '@shared/jobs'
+import type { JobReport } from '@shared/report'
 import { axisValues, configDifferences, heldOutCurve, summarizeRun, trainingCurve } from '../../renderer/src/logic/compare'
 
 function point(step: number, loss: number, time: number, tokens = 100, tokensPerSecond = 50): MetricPoint {

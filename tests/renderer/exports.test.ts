@@ -1,6 +1,6 @@
 /** How the Export section words and draws an export's progress. */
 import { describe, expect, it } from 'vitest'
-import type { ExportProgress } from '../../electron/shared/exports'
+import type { ExportProgress } from '@shared/exports'
 import { exportFraction, exportPhaseText } from '../../renderer/src/logic/exports'
 
 const at = (change: Partial<ExportProgress>): ExportProgress => ({ jobId: 'j', phase: 'preparing', bytesDone: 0, bytesTotal: 0, message: null, ...change })

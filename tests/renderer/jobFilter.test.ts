@@ -1,6 +1,6 @@
 /** The sidebar's job search: by any field, or one field with a prefix. */
 import { describe, expect, it } from 'vitest'
-import type { Job } from '../../electron/shared/jobs'
+import type { Job } from '@shared/jobs'
 import { jobDate, matchesJobFilter } from '../../renderer/src/logic/jobFilter'
 
 function job(name: string, status: Job['status'], model: string, dataset: string, createdAt: number, selftest = false): Job {

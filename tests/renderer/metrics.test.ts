@@ -1,6 +1,6 @@
 /** The metric history the chart draws, and the timing shown beside it. */
 import { describe, expect, it } from 'vitest'
-import type { MetricPoint } from '../../electron/shared/jobs'
+import type { MetricPoint } from '@shared/jobs'
 import {
   elapsedSeconds,
   estimateRemainingSeconds,

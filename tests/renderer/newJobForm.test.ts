@@ -1,7 +1,7 @@
 /** The new-job form's own checks and where the host's field errors are shown. */
 import { describe, expect, it } from 'vitest'
-import { newJobInputSchema, type Job, type Preset } from '../../electron/shared/jobs'
-import type { GpuSample, SystemInfo } from '../../electron/shared/system'
+import { newJobInputSchema, type Job, type Preset } from '@shared/jobs'
+import type { GpuSample, SystemInfo } from '@shared/system'
 import { cudaPresent, quantizationNote } from '../../renderer/src/logic/advancedSettings'
 import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, placeServerErrors, type NewJobFormValues } from '../../renderer/src/logic/newJobForm'
 import { settingFields, settingInfo, shownSettings } from '../../renderer/src/logic/settingFields'

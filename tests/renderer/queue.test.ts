@@ -1,6 +1,6 @@
 /** The sidebar's queue order and where move up / down sends a job. */
 import { describe, expect, it } from 'vitest'
-import type { Job, JobStatus } from '../../electron/shared/jobs'
+import type { Job, JobStatus } from '@shared/jobs'
 import { moveTarget, queueOrder, queueRanks } from '../../renderer/src/logic/queue'
 
 function job(id: string, status: JobStatus, queuePosition: number | null, createdAt = 0): Job {

@@ -6,8 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
 import type { AddressInfo } from 'node:net'
-import type { WireFromHost, WireRequest } from '../../electron/shared/api'
-import type { Job } from '../../electron/shared/jobs'
+import type { WireFromHost, WireRequest } from '@shared/api'
+import type { Job } from '@shared/jobs'
 import {
   createWebSocketClient,
   socketUrlFor,

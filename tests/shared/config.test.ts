@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { fieldErrorsOf, jobConfigSchema, labelOf, validationError } from '../../electron/shared'
+import { fieldErrorsOf, jobConfigSchema, labelOf, validationError } from '@shared'
 import { fixtures, readJsonFolder } from './vectors'
 
 describe('job config vectors', () => {

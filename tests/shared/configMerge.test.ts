@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { jobConfigSchema, jobSettingsSchema, mergeJobConfig, presetSchema, type ConfigLayers, type JobConfig } from '../../electron/shared'
+import { jobConfigSchema, jobSettingsSchema, mergeJobConfig, presetSchema, type ConfigLayers, type JobConfig } from '@shared'
 
 const resources = join(__dirname, '..', '..', 'resources')
 const readJson = (file: string): Record<string, unknown> => JSON.parse(readFileSync(join(resources, file), 'utf8')) as Record<string, unknown>

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { expectedOf, jobConfigJsonSchema, labelOf, jobConfigSchema, type JsonSchemaNode } from '../../electron/shared'
+import { expectedOf, jobConfigJsonSchema, labelOf, jobConfigSchema, type JsonSchemaNode } from '@shared'
 
 const schemaFile = join(__dirname, '..', '..', 'python-runtime', 'tunedeck_trainer', 'job_config.schema.json')
 

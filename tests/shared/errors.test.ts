@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { appError, fieldErrorsOf, isAppError, newJobInputSchema, validationError } from '../../electron/shared'
+import { appError, fieldErrorsOf, isAppError, newJobInputSchema, validationError } from '@shared'
 
 describe('errors', () => {
   it('names the first bad field by its path in the message and lists every field', () => {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { jobConfigSchema, presetSchema } from '../../electron/shared'
+import { jobConfigSchema, presetSchema } from '@shared'
 
 const presetsDir = join(__dirname, '..', '..', 'resources', 'presets')
 const presets = readdirSync(presetsDir)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { controlCommandSchema, trainerEventSchema, trainerEventTypes } from '../../electron/shared'
+import { controlCommandSchema, trainerEventSchema, trainerEventTypes } from '@shared'
 import { readJsonLines } from './vectors'
 
 describe('trainer protocol vectors', () => {

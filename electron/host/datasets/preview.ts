@@ -8,8 +8,8 @@ import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { z } from 'zod'
-import { datasetPreviewSchema, type BadRows, type DatasetPreview, type datasetPreviewInputSchema } from '../../shared/datasets'
-import { appError } from '../../shared/errors'
+import { datasetPreviewSchema, type BadRows, type DatasetPreview, type datasetPreviewInputSchema } from '@shared/datasets'
+import { appError } from '@shared/errors'
 
 /** What the route passes in, defaults applied. */
 export type DatasetPreviewInput = z.output<typeof datasetPreviewInputSchema>

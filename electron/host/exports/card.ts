@@ -2,8 +2,8 @@
  * The two texts of an export that a person reads: README.md (the model card, with the
  * compatibility report and copy-paste commands for each loader) and Ollama's Modelfile.
  */
-import type { JobConfig } from '../../shared/config'
-import { exportTargetLabels, type Compatibility } from '../../shared/exports'
+import type { JobConfig } from '@shared/config'
+import { exportTargetLabels, type Compatibility } from '@shared/exports'
 import type { JobHistory } from './files'
 import type { Prepared } from './prepared'
 

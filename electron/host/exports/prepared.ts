@@ -1,6 +1,6 @@
 /** The shape of what `python -m tunedeck_trainer.export prepare` prints, checked on arrival. */
 import { z } from 'zod'
-import { compatibilitySchema } from '../../shared/exports'
+import { compatibilitySchema } from '@shared/exports'
 
 export const preparedSchema = z.object({
   compatibility: compatibilitySchema,

@@ -5,7 +5,7 @@
  * message a person can act on (exit 2).
  */
 import { spawn } from 'node:child_process'
-import { appError } from '../../shared/errors'
+import { appError } from '@shared/errors'
 
 /** How to reach the trainer's Python. */
 export interface ExportPythonOptions {

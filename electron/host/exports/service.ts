@@ -7,7 +7,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Writable } from 'node:stream'
-import { appError, isAppError } from '../../shared/errors'
+import { appError, isAppError } from '@shared/errors'
 import {
   compatibilitySchema,
   type ExportPlan,
@@ -15,8 +15,8 @@ import {
   type ExportResult,
   type exportRequestSchema,
   type exportSourceSchema,
-} from '../../shared/exports'
-import type { Job } from '../../shared/jobs'
+} from '@shared/exports'
+import type { Job } from '@shared/jobs'
 import type { z } from 'zod'
 import { modelCard, modelfile } from './card'
 import { digestBuffer, digestFile, listFiles, readHistory } from './files'

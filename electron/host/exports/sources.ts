@@ -4,8 +4,8 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { appError } from '../../shared/errors'
-import type { Job } from '../../shared/jobs'
+import { appError } from '@shared/errors'
+import type { Job } from '@shared/jobs'
 import { wholeCheckpoint } from '../jobs/checkpoints'
 
 /** The adapter folder an export reads. */

@@ -3,8 +3,8 @@
  * the machine is idle. It learns which jobs are live from the `job.updated`
  * events the host emits, so it needs no hook in the job service.
  */
-import { liveStatuses, type JobStatus } from '../../shared/jobs'
-import type { GpuSample } from '../../shared/system'
+import { liveStatuses, type JobStatus } from '@shared/jobs'
+import type { GpuSample } from '@shared/system'
 
 /** Samples the GPUs on a timer while jobs are live. */
 export class GpuSampler {

@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import si from 'systeminformation'
-import type { GpuReading, GpuSample } from '../../shared/system'
+import type { GpuReading, GpuSample } from '@shared/system'
 
 const query = 'index,name,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw'
 const smiTimeoutMs = 5_000

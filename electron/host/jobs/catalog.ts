@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { appError } from '../../shared/errors'
-import { liveStatuses, type Checkpoint } from '../../shared/jobs'
+import { appError } from '@shared/errors'
+import { liveStatuses, type Checkpoint } from '@shared/jobs'
 import type { JobRecord, Store } from '../store'
 import { checkpointsDir, removeCheckpointFolder, wholeCheckpoint } from './checkpoints'
 

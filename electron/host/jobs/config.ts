@@ -7,11 +7,11 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { jobConfigSchema, jobSettingsSchema, type JobConfig, type JobSettings } from '../../shared/config'
-import { mergeJobConfig } from '../../shared/configMerge'
-import { appError, validationError } from '../../shared/errors'
-import { labelOf } from '../../shared/fields'
-import { datasetKinds, newJobInputSchema, presetSchema, type NewJobInput, type Preset } from '../../shared/jobs'
+import { jobConfigSchema, jobSettingsSchema, type JobConfig, type JobSettings } from '@shared/config'
+import { mergeJobConfig } from '@shared/configMerge'
+import { appError, validationError } from '@shared/errors'
+import { labelOf } from '@shared/fields'
+import { datasetKinds, newJobInputSchema, presetSchema, type NewJobInput, type Preset } from '@shared/jobs'
 import { checkInitFrom, readInitSource } from './init'
 
 /** Where create() looks for things. */

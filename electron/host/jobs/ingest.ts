@@ -5,9 +5,9 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import type { Job, MetricPoint } from '../../shared/jobs'
-import { liveStatuses } from '../../shared/jobs'
-import { finalEventTypes, type TrainerEvent } from '../../shared/protocol'
+import type { Job, MetricPoint } from '@shared/jobs'
+import { liveStatuses } from '@shared/jobs'
+import { finalEventTypes, type TrainerEvent } from '@shared/protocol'
 import type { JobRecord, Store } from '../store'
 
 /** The error a failed job carries. */

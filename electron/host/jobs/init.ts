@@ -8,11 +8,11 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import type { JobConfig, LoraConfig } from '../../shared/config'
-import type { ConfigLayers } from '../../shared/configMerge'
-import { appError } from '../../shared/errors'
-import { labelOf } from '../../shared/fields'
-import { newJobInputSchema, type NewJobInput } from '../../shared/jobs'
+import type { JobConfig, LoraConfig } from '@shared/config'
+import type { ConfigLayers } from '@shared/configMerge'
+import { appError } from '@shared/errors'
+import { labelOf } from '@shared/fields'
+import { newJobInputSchema, type NewJobInput } from '@shared/jobs'
 import { checkpointsDir, wholeCheckpoint } from './checkpoints'
 
 /** What a new job takes from the checkpoint it starts from. */

@@ -4,7 +4,7 @@
  * and a job whose trainer is gone without a final event becomes interrupted.
  */
 import path from 'node:path'
-import { liveStatuses } from '../../shared/jobs'
+import { liveStatuses } from '@shared/jobs'
 import type { JobRecord, Store } from '../store'
 import { readEvents } from '../trainer/tailer'
 import { TerminalLog } from '../trainer/terminal'

@@ -6,8 +6,8 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { appError } from '../../shared/errors'
-import { liveStatuses } from '../../shared/jobs'
+import { appError } from '@shared/errors'
+import { liveStatuses } from '@shared/jobs'
 import type { JobRecord, Store } from '../store'
 import { describeJob } from './catalog'
 

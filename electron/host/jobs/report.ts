@@ -4,7 +4,7 @@
  * dataset and memory events win, and an eval of a step trained twice keeps
  * its newest loss.
  */
-import { jobReportSchema, noticeLimit, type JobReport } from '../../shared/report'
+import { jobReportSchema, noticeLimit, type JobReport } from '@shared/report'
 import type { Store } from '../store'
 
 type Data = Record<string, unknown>

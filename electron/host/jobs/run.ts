@@ -5,9 +5,9 @@
  * the last final event, cross-checked with the exit code.
  */
 import path from 'node:path'
-import type { EventName, EventPayload } from '../../shared/events'
-import { liveStatuses } from '../../shared/jobs'
-import { exitCodes, type TrainerEvent } from '../../shared/protocol'
+import type { EventName, EventPayload } from '@shared/events'
+import { liveStatuses } from '@shared/jobs'
+import { exitCodes, type TrainerEvent } from '@shared/protocol'
 import { toJob, type JobRecord, type Store } from '../store'
 import { TrainerProcess, type TrainerCommand, type TrainerExit } from '../trainer/process'
 import { EventTailer, type InvalidLine } from '../trainer/tailer'

@@ -6,8 +6,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
-import { appError, isAppError, validationError, type AppError } from '../../shared/errors'
-import type { JobReport } from '../../shared/report'
+import { appError, isAppError, validationError, type AppError } from '@shared/errors'
+import type { JobReport } from '@shared/report'
 import {
   liveStatuses,
   queueStateSchema,
@@ -17,8 +17,8 @@ import {
   type NewJobInput,
   type Preset,
   type QueueState,
-} from '../../shared/jobs'
-import { canDo, transitionProblem, type JobAction } from '../../shared/jobStates'
+} from '@shared/jobs'
+import { canDo, transitionProblem, type JobAction } from '@shared/jobStates'
 import { Store, toJob, type JobRecord } from '../store'
 import type { TrainerCommand } from '../trainer/process'
 import { folderBytes } from '../folderBytes'

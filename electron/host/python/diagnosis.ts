@@ -5,7 +5,7 @@
  * 3090 with an old driver, a 5090 beside a CUDA 12.6 torch, a CPU-only torch beside a GPU)
  * test every decision here.
  */
-import type { DoctorCheck } from '../../shared/doctor'
+import type { DoctorCheck } from '@shared/doctor'
 import { chooseTorchBuild, compareVersions, versionParts, type DriverFacts } from './torchBuild'
 
 /** What `python -m tunedeck_trainer.doctor` prints after TUNEDECK_DOCTOR. */

@@ -5,9 +5,9 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { appError } from '../../shared/errors'
-import type { DoctorCheckId, DoctorReport } from '../../shared/doctor'
-import type { SetupProgress } from '../../shared/system'
+import { appError } from '@shared/errors'
+import type { DoctorCheckId, DoctorReport } from '@shared/doctor'
+import type { SetupProgress } from '@shared/system'
 import { diagnose, type MachineFacts } from './diagnosis'
 import type { PythonEnvironment } from './environment'
 import { gatherFacts, readSmi } from './machine'

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { z } from 'zod'
-import type { pythonInfoSchema } from '../../shared/system'
+import type { pythonInfoSchema } from '@shared/system'
 
 export type PythonInfo = z.infer<typeof pythonInfoSchema>
 

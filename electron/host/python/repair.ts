@@ -3,7 +3,7 @@
  * or a new environment where the environment itself is broken. Pure, so that the plan for
  * each recorded machine is tested without running pip.
  */
-import type { DoctorCheckId } from '../../shared/doctor'
+import type { DoctorCheckId } from '@shared/doctor'
 import type { MachineFacts } from './diagnosis'
 import { chooseTorchBuild } from './torchBuild'
 

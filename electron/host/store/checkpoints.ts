@@ -1,5 +1,5 @@
 /** The checkpoints table: what the trainer reported saving for each job. */
-import type { Checkpoint } from '../../shared/jobs'
+import type { Checkpoint } from '@shared/jobs'
 import type { Db } from './database'
 
 interface CheckpointRow {

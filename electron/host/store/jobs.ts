@@ -1,8 +1,8 @@
 /** The jobs table: one row per job, read as the contract's Job. */
-import type { JobConfig } from '../../shared/config'
-import type { ErrorCode } from '../../shared/errors'
-import type { Job, JobStatus } from '../../shared/jobs'
-import { transitionProblem } from '../../shared/jobStates'
+import type { JobConfig } from '@shared/config'
+import type { ErrorCode } from '@shared/errors'
+import type { Job, JobStatus } from '@shared/jobs'
+import { transitionProblem } from '@shared/jobStates'
 import type { Db } from './database'
 
 /** Everything the host keeps about a job, including supervision details the renderer never sees. */

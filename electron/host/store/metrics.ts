@@ -1,5 +1,5 @@
 /** The metrics table: one row per logged optimizer step of a job. */
-import type { MetricPoint } from '../../shared/jobs'
+import type { MetricPoint } from '@shared/jobs'
 import type { Db } from './database'
 
 interface MetricRow {

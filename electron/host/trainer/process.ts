@@ -5,7 +5,7 @@
  * whole process tree, so dataloader workers and grandchildren go too.
  */
 import * as pty from 'node-pty'
-import type { ControlCommand } from '../../shared/protocol'
+import type { ControlCommand } from '@shared/protocol'
 import { killProcessTree, processStartTime, readStat, rememberTree, type ProcessStat } from './tree'
 
 /** What to run; tests substitute fixture trainers. */

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { trainerEventSchema, trainerEventTypes, type TrainerEvent } from '../../shared/protocol'
+import { trainerEventSchema, trainerEventTypes, type TrainerEvent } from '@shared/protocol'
 
 /** What one read of the file found. */
 export interface TailBatch {

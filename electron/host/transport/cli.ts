@@ -4,7 +4,7 @@
  */
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { defaultDataFolder } from '../../shared/dataFolder'
+import { defaultDataFolder } from '@shared/dataFolder'
 
 /** Everything serve needs, resolved to absolute paths. */
 export interface ServeSettings {

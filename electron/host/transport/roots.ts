@@ -12,7 +12,7 @@
  */
 import { realpathSync } from 'node:fs'
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
-import { appError, type AppError } from '../../shared/errors'
+import { appError, type AppError } from '@shared/errors'
 
 /** A hub id such as "Qwen/Qwen2.5-0.5B": names no file, so no root applies. */
 const hubId = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/

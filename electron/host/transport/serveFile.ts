@@ -5,7 +5,7 @@
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { serveFileName } from '../../shared/dataFolder'
+import { serveFileName } from '@shared/dataFolder'
 
 export interface ServeFile {
   port: number

@@ -3,7 +3,7 @@
  * when present, else a WebSocket to the `serve` host that served this page.
  * Everything else in the renderer talks to `client` and never knows which.
  */
-import type { TunedeckClient } from '../../../electron/shared/api'
+import type { TunedeckClient } from '@shared/api'
 import { createWebSocketClient, socketUrlFor, takeToken, type ConnectionState } from './websocket'
 
 /** Native helpers the desktop app's preload adds; absent in a browser. */

@@ -1,5 +1,5 @@
 /** Turns anything a transport rejects with into the contract's AppError shape. */
-import { appError, isAppError, type AppError } from '../../../electron/shared/errors'
+import { appError, isAppError, type AppError } from '@shared/errors'
 
 /** An AppError as is, or an internal error naming what was thrown. */
 export function toAppError(value: unknown): AppError {

@@ -4,10 +4,10 @@
  * a dropped connection reconnects with exponential backoff, and listeners of
  * onConnection learn about it so that stores can refetch what they missed.
  */
-import type { TunedeckClient, WireFromHost, WireRequest } from '../../../electron/shared/api'
-import { appError, type AppError } from '../../../electron/shared/errors'
-import type { EventName, EventPayload } from '../../../electron/shared/events'
-import type { RouteInput, RouteName, RouteOutput } from '../../../electron/shared/routes'
+import type { TunedeckClient, WireFromHost, WireRequest } from '@shared/api'
+import { appError, type AppError } from '@shared/errors'
+import type { EventName, EventPayload } from '@shared/events'
+import type { RouteInput, RouteName, RouteOutput } from '@shared/routes'
 
 /** The part of the browser WebSocket API we use; the `ws` package's client fits it too. */
 export interface SocketLike {

@@ -7,8 +7,8 @@
  * default shown in them.
  */
 import { useEffect, useState } from 'react'
-import { datasetFields } from '../../../electron/shared/datasets'
-import type { Preset } from '../../../electron/shared/jobs'
+import { datasetFields } from '@shared/datasets'
+import type { Preset } from '@shared/jobs'
 import type { ColumnPair } from '../logic/advancedSettings'
 import type { FieldKey, NewJobFormValues, SettingValue } from '../logic/newJobForm'
 import { settingInfo, shownSettings, type SettingField } from '../logic/settingFields'

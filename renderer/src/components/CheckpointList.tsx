@@ -1,6 +1,6 @@
 /** The job's checkpoints (name, kind, step, loss, time, size), with delete and "new job from these weights". */
 import { useState } from 'react'
-import type { Checkpoint, Job } from '../../../electron/shared/jobs'
+import type { Checkpoint, Job } from '@shared/jobs'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 import { formatBytes, formatLoss, toSeconds } from '../logic/metrics'

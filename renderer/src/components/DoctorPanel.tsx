@@ -3,7 +3,7 @@
  * found and what to do, and a Repair button where Tunedeck can fix it itself.
  */
 import { useEffect } from 'react'
-import type { DoctorCheck } from '../../../electron/shared/doctor'
+import type { DoctorCheck } from '@shared/doctor'
 import { useDoctorStore } from '../stores/doctor'
 import { useSystemStore } from '../stores/system'
 

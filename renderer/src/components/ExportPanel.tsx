@@ -4,8 +4,8 @@
  * it being written and checked. The desktop app may later offer a save dialog for the path.
  */
 import { useEffect } from 'react'
-import { exportTargetLabels } from '../../../electron/shared/exports'
-import type { Checkpoint, Job } from '../../../electron/shared/jobs'
+import { exportTargetLabels } from '@shared/exports'
+import type { Checkpoint, Job } from '@shared/jobs'
 import { getClient } from '../api/client'
 import { exportFraction, exportPhaseText } from '../logic/exports'
 import { formatBytes } from '../logic/metrics'

@@ -1,5 +1,5 @@
 /** Live GPU readings from gpu.sample; when there is no GPU it says why instead of showing zeros. */
-import type { GpuReading } from '../../../electron/shared/system'
+import type { GpuReading } from '@shared/system'
 import { useSystemStore } from '../stores/system'
 import { ProgressBar } from './ProgressBar'
 

@@ -4,7 +4,7 @@
  * small inline forms; host errors show beside the buttons.
  */
 import { useEffect, useState, type FormEvent } from 'react'
-import type { Job } from '../../../electron/shared/jobs'
+import type { Job } from '@shared/jobs'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 import { allowedActions, isActive } from '../logic/actions'

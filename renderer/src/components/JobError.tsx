@@ -1,5 +1,5 @@
 /** A failed job's error: the message, the field it names, the traceback and the last terminal lines. */
-import type { Job } from '../../../electron/shared/jobs'
+import type { Job } from '@shared/jobs'
 import { lastLines } from '../logic/terminal'
 import { useTerminal } from '../stores/terminal'
 

@@ -1,5 +1,5 @@
 /** What the trainer reported besides the loss: data, memory, out-of-memory retries, warnings, held-out loss, MFU. */
-import type { JobConfig } from '../../../electron/shared/config'
+import type { JobConfig } from '@shared/config'
 import { datasetLine, memoryLine, mfuText, oomLine } from '../logic/report'
 import { useMetrics } from '../stores/metrics'
 import { useReport, useReportStore } from '../stores/report'

@@ -6,7 +6,7 @@
 import { useEffect, useRef } from 'react'
 import { Chart, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartConfiguration } from 'chart.js'
 import { lossChartOptions } from './chartStyle'
-import type { MetricPoint } from '../../../electron/shared/jobs'
+import type { MetricPoint } from '@shared/jobs'
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip)
 

@@ -1,5 +1,5 @@
 /** A job's status as a coloured pill; the text is the status itself. */
-import type { JobStatus } from '../../../electron/shared/jobs'
+import type { JobStatus } from '@shared/jobs'
 
 /** Props: the status, and the test id to put on it. */
 export function StatusBadge({ status, testId = 'status-badge' }: { status: JobStatus; testId?: string }) {

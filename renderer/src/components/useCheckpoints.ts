@@ -1,6 +1,6 @@
 /** The job's checkpoints from jobs.checkpoints, fetched on open, on status changes and while it trains. */
 import { useCallback, useEffect, useState } from 'react'
-import type { Checkpoint, Job } from '../../../electron/shared/jobs'
+import type { Checkpoint, Job } from '@shared/jobs'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 import { isActive } from '../logic/actions'

@@ -6,8 +6,8 @@
  * newer one.
  */
 import { useEffect, useRef, useState } from 'react'
-import type { DatasetFormat } from '../../../electron/shared/config'
-import type { BadRows, DatasetPreview } from '../../../electron/shared/datasets'
+import type { DatasetFormat } from '@shared/config'
+import type { BadRows, DatasetPreview } from '@shared/datasets'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 

@@ -1,5 +1,5 @@
 /** Which job actions a status allows; the buttons and the tests read the same table. */
-import { liveStatuses, resumableStatuses, type JobStatus } from '../../../electron/shared/jobs'
+import { liveStatuses, resumableStatuses, type JobStatus } from '@shared/jobs'
 
 export interface AllowedActions {
   pause: boolean

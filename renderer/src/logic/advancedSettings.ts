@@ -3,10 +3,10 @@
  * number: the column mapping, the LoRA target modules, and whether 4-bit
  * loading can work on this machine.
  */
-import { datasetFields } from '../../../electron/shared/datasets'
-import type { LoraConfig } from '../../../electron/shared/config'
-import type { Preset } from '../../../electron/shared/jobs'
-import type { GpuSample, SystemInfo } from '../../../electron/shared/system'
+import { datasetFields } from '@shared/datasets'
+import type { LoraConfig } from '@shared/config'
+import type { Preset } from '@shared/jobs'
+import type { GpuSample, SystemInfo } from '@shared/system'
 
 /** One row of the column mapping as typed: our field name and the file's column name. */
 export interface ColumnPair {

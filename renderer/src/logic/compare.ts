@@ -2,8 +2,8 @@
  * Comparing runs: the loss curves of several jobs on one axis (step, tokens seen or training
  * time), a summary of each, and the config settings in which they differ.
  */
-import type { Job, MetricPoint } from '../../../electron/shared/jobs'
-import type { JobReport } from '../../../electron/shared/report'
+import type { Job, MetricPoint } from '@shared/jobs'
+import type { JobReport } from '@shared/report'
 import { toSeconds } from './metrics'
 
 /** How many runs one comparison shows: enough to compare a sweep, few enough to tell the lines apart. */

@@ -3,7 +3,7 @@
  * them: messages, text, prompt/completion or preference pairs) into short
  * lines the form can show, and names where each bad row is.
  */
-import type { DatasetPreview } from '../../../electron/shared/datasets'
+import type { DatasetPreview } from '@shared/datasets'
 
 /** One line of a summarised record: a label (role or field) and its text, shortened. */
 export interface PreviewLine {

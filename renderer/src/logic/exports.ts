@@ -1,5 +1,5 @@
 /** How the Export section words an export's progress. */
-import type { ExportProgress } from '../../../electron/shared/exports'
+import type { ExportProgress } from '@shared/exports'
 
 const phaseLabels: Record<ExportProgress['phase'], string> = {
   preparing: 'Preparing',

@@ -3,7 +3,7 @@
  * dataset, method or creation date (YYYY-MM-DD); `status:failed`, `model:qwen`,
  * `dataset:alpaca` and `date:2026-11` look in one of them only.
  */
-import type { Job } from '../../../electron/shared/jobs'
+import type { Job } from '@shared/jobs'
 
 const fields = ['name', 'status', 'model', 'dataset', 'method', 'date'] as const
 type Field = (typeof fields)[number]

@@ -1,5 +1,5 @@
 /** Pure helpers for a job's metric history: merging, timing and ETA. */
-import type { MetricPoint } from '../../../electron/shared/jobs'
+import type { MetricPoint } from '@shared/jobs'
 
 /**
  * Merges new points into a history sorted by step. A later point for a step

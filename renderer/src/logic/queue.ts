@@ -4,7 +4,7 @@
  * the window ranks the queued jobs it knows by their stored position and
  * shows 1..n from that: the order is right even when a number is stale.
  */
-import type { Job } from '../../../electron/shared/jobs'
+import type { Job } from '@shared/jobs'
 
 /** Queued jobs in the order they will start (ties: the older job first). */
 export function queueOrder(jobs: readonly Job[]): Job[] {

@@ -4,8 +4,8 @@
  * GPU (or how much memory it needs on the CPU), what an out-of-memory retry changed, and the MFU with how it is
  * counted.
  */
-import type { JobConfig } from '../../../electron/shared/config'
-import type { JobReport } from '../../../electron/shared/report'
+import type { JobConfig } from '@shared/config'
+import type { JobReport } from '@shared/report'
 
 const formatLabels: Record<string, string> = {
   alpaca: 'Alpaca',

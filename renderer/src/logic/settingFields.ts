@@ -4,8 +4,8 @@
  * range, default and choices come from the config schema
  * (electron/shared/config.ts), so showing one more setting is one line here.
  */
-import { jobConfigJsonSchema, type Method } from '../../../electron/shared/config'
-import type { JsonSchemaNode } from '../../../electron/shared/fields'
+import { jobConfigJsonSchema, type Method } from '@shared/config'
+import type { JsonSchemaNode } from '@shared/fields'
 
 /** One setting of the form. */
 export interface SettingField {

@@ -1,6 +1,6 @@
 /** The environment doctor's last report, and Repair (whose progress arrives as python.setup events). */
 import { create } from 'zustand'
-import type { DoctorCheckId, DoctorReport } from '../../../electron/shared/doctor'
+import type { DoctorCheckId, DoctorReport } from '@shared/doctor'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 import { useSystemStore } from './system'

@@ -4,7 +4,7 @@
  * Progress comes as export.progress events, wired by the section itself.
  */
 import { create } from 'zustand'
-import type { ExportPlan, ExportProgress, ExportResult } from '../../../electron/shared/exports'
+import type { ExportPlan, ExportProgress, ExportResult } from '@shared/exports'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 

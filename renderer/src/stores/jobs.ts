@@ -1,6 +1,6 @@
 /** Jobs: the list the sidebar shows and each job's latest state, kept current by job.updated. */
 import { create } from 'zustand'
-import type { Job, NewJobInput } from '../../../electron/shared/jobs'
+import type { Job, NewJobInput } from '@shared/jobs'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 

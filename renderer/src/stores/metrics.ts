@@ -1,6 +1,6 @@
 /** Per-job metric history: loaded from jobs.metrics, then extended by job.metrics events. */
 import { create } from 'zustand'
-import type { MetricPoint } from '../../../electron/shared/jobs'
+import type { MetricPoint } from '@shared/jobs'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 import { mergeMetricPoints } from '../logic/metrics'

@@ -1,6 +1,6 @@
 /** The job queue: whether it takes jobs, how many run at once, and reordering. */
 import { create } from 'zustand'
-import type { QueueState } from '../../../electron/shared/jobs'
+import type { QueueState } from '@shared/jobs'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 import { useJobsStore } from './jobs'

@@ -1,6 +1,6 @@
 /** Per-job reports: loaded with jobs.report, replaced by job.report events. */
 import { create } from 'zustand'
-import type { JobReport } from '../../../electron/shared/report'
+import type { JobReport } from '@shared/report'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 

@@ -1,6 +1,6 @@
 /** The machine: Python and torch (system.info), environment set-up progress, GPU samples. */
 import { create } from 'zustand'
-import type { GpuSample, SetupProgress, SystemInfo } from '../../../electron/shared/system'
+import type { GpuSample, SetupProgress, SystemInfo } from '@shared/system'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 import { appendTerminal } from '../logic/terminal'

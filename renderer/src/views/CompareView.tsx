@@ -5,7 +5,7 @@
  * reopened or shared with another window.
  */
 import { useEffect, useMemo, useState } from 'react'
-import type { Job } from '../../../electron/shared/jobs'
+import type { Job } from '@shared/jobs'
 import { CompareChart, runColours, type CompareLine } from '../components/CompareChart'
 import { StatusBadge } from '../components/StatusBadge'
 import { axisTitles, compareAxes, compareLimits, configDifferences, heldOutCurve, summarizeRun, trainingCurve, type CompareAxis } from '../logic/compare'

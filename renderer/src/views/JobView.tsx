@@ -4,7 +4,7 @@
  * Opening the page (or reloading it) fetches the whole history from the host.
  */
 import { useEffect, useState } from 'react'
-import type { Job, MetricPoint } from '../../../electron/shared/jobs'
+import type { Job, MetricPoint } from '@shared/jobs'
 import { CheckpointList } from '../components/CheckpointList'
 import { ExportPanel } from '../components/ExportPanel'
 import { GpuPanel } from '../components/GpuPanel'

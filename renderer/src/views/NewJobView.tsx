@@ -6,10 +6,10 @@
  * the host takes them from the checkpoint.
  */
 import { useEffect, useRef, useState, type DragEvent, type FormEvent, type ReactNode } from 'react'
-import { datasetFormats, methods, type DatasetFormat, type Method } from '../../../electron/shared/config'
-import { fieldErrorsOf } from '../../../electron/shared/errors'
-import { labelOf } from '../../../electron/shared/fields'
-import { newJobInputSchema, type Preset } from '../../../electron/shared/jobs'
+import { datasetFormats, methods, type DatasetFormat, type Method } from '@shared/config'
+import { fieldErrorsOf } from '@shared/errors'
+import { labelOf } from '@shared/fields'
+import { newJobInputSchema, type Preset } from '@shared/jobs'
 import { getClient, getShell } from '../api/client'
 import { toAppError } from '../api/errors'
 import { AdvancedSettings, Setting } from '../components/AdvancedSettings'

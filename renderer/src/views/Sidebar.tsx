@@ -3,7 +3,7 @@
  * jobs' places with move up / down, and the queue's stop / start switch.
  */
 import { useMemo, useState } from 'react'
-import type { Job } from '../../../electron/shared/jobs'
+import type { Job } from '@shared/jobs'
 import { ProgressBar } from '../components/ProgressBar'
 import { StatusBadge } from '../components/StatusBadge'
 import { matchesJobFilter } from '../logic/jobFilter'
