@@ -52,6 +52,16 @@ export const commands = {
   resume: { arguments: [jobArgument], flags: {}, summary: 'resume a paused, interrupted or failed job from its checkpoint', details: [] },
   cancel: { arguments: [jobArgument], flags: {}, summary: 'cancel a queued or running job', details: [] },
   checkpoint: { arguments: [jobArgument, 'NAME'], flags: {}, summary: 'save a named checkpoint of a running job after its current step', details: [] },
+  export: {
+    arguments: [jobArgument],
+    flags: { '--out': 'value', '--checkpoint': 'value', '--merged': 'switch' },
+    summary: 'export a finished job as a zip that PEFT, vLLM, llama.cpp and Ollama load, checked before it is reported',
+    details: [
+      '--out FILE.zip       where the zip goes (default: <data folder>/exports/<job name>.zip)',
+      '--checkpoint NAME    export one of the job\'s checkpoints instead of its final adapter',
+      '--merged             the adapter merged into the base weights (16-bit), loadable without peft',
+    ],
+  },
 } as const satisfies Record<string, CommandSpec>
 
 export type CommandName = keyof typeof commands

@@ -80,6 +80,34 @@ export async function runCommand(client: CliClient, line: CommandLine, io: Outpu
       await client.request('jobs.checkpoint', { jobId, name })
       print({ ok: true, jobId, name }, `Job ${jobId} saves checkpoint "${name}" after its current step.`)
       return 0
+    case 'export':
+      return await exportJob(client, line, io, sources)
+  }
+}
+
+/** Exports the job, showing each phase on stderr; prints the zip's path (or the result as JSON). */
+async function exportJob(client: CliClient, line: CommandLine, io: Output, sources: SettingsSources): Promise<number> {
+  const [jobId = ''] = line.arguments
+  const out = line.flags['--out']
+  const checkpoint = line.flags['--checkpoint']
+  let lastPhase = ''
+  const stop = client.on('export.progress', (progress) => {
+    if (progress.jobId !== jobId || progress.phase === lastPhase || line.json) return
+    lastPhase = progress.phase
+    io.err(`${progress.phase}${progress.message ? `: ${progress.message}` : ''}`)
+  })
+  try {
+    const result = await client.request('exports.start', {
+      jobId,
+      checkpoint: typeof checkpoint === 'string' ? checkpoint : null,
+      merged: line.flags['--merged'] === true,
+      ...(typeof out === 'string' ? { destination: sources.resolvePath(out) } : {}),
+    })
+    const mb = (result.bytes / 1e6).toFixed(1)
+    io.out(line.json ? JSON.stringify(result, null, 2) : `Exported ${result.files} files (${mb} MB), checked against its manifest: ${result.path}`)
+    return 0
+  } finally {
+    stop()
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The `tunedeck` command line against a real `serve` (the built out/main/serve.js, the real
  * trainer on CPU, a scratch data folder): it starts the self-test and follows it to the end,
- * pauses and resumes a job, and each usage mistake gets its one-line message and exit code.
+ * exports it, pauses and resumes a job, and each usage mistake gets its one-line message and
+ * exit code.
  * Needs the build (npm test builds before it runs vitest) and TUNEDECK_PYTHON.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -96,7 +97,18 @@ describe('tunedeck against serve', () => {
     const metrics = (await tunedeck(['metrics', jobs[0]!.id])).stdout.trim().split('\n').map((line) => JSON.parse(line) as MetricPoint)
     expect(metrics.map((point) => point.step)).toEqual(Array.from({ length: 36 }, (_, index) => index + 1))
     expect((await tunedeck(['status', jobs[0]!.id])).stdout).toContain('Status: completed')
-  }, 180_000)
+
+    // Export it; serve writes only inside its roots (the data folder is one).
+    const zip = join(dataDir, 'cli-self-test.zip')
+    const exported = await tunedeck(['export', jobs[0]!.id, '--out', zip])
+    expect(exported.code).toBe(0)
+    expect(exported.stdout).toMatch(/^Exported \d+ files \([\d.]+ MB\), checked against its manifest: .*cli-self-test\.zip\n$/)
+    expect(exported.stderr).toContain('verifying')
+    expect(statSync(zip).size).toBeGreaterThan(0)
+    const outside = await tunedeck(['export', jobs[0]!.id, '--out', '/etc/tunedeck.zip'])
+    expect(outside.code).toBe(2)
+    expect(outside.stderr).toMatch(/^tunedeck: destination: no folder Tunedeck may write to for \/etc\/tunedeck\.zip/)
+  }, 300_000)
 
   it('pauses and resumes a job: logs --follow exits 3 on the pause and 0 when it completes, no step lost', async () => {
     const started = await json<Job>(['start', '--model', 'selftest', '--set', 'training.epochs=6', '--name', 'long'])
