@@ -99,7 +99,8 @@ def test_selftest_jobs_finish_quickly_with_a_falling_loss(tmp_path: Path) -> Non
         job_dir.mkdir()
         write_config(job_dir, {
             "version": 1, "jobId": name,
-            "model": {"path": str(model_path), **defaults["model"]},
+            # The host adds the self-test model's folder and marks it as the self-test (configMerge.ts).
+            "model": {"path": str(model_path), "selftest": True, **defaults.get("model", {})},
             "dataset": {"path": str(SELFTEST_JOB.parent / defaults["datasetFile"]), **defaults["dataset"]},
             "lora": defaults["lora"], "training": defaults["training"],
         })
