@@ -20,7 +20,7 @@ interface ChatState {
   conversations: ChatConversation[]
   status: ChatStatus | null
   /** Lines the chat shows between exchanges: unloaded for training, running on the CPU, the process died. */
-  notices: string[]
+  notices: Array<{ text: string; after: number }>
   sending: boolean
   error: string | null
   showPrompts: boolean
@@ -177,7 +177,8 @@ export function startChatSync(client: AppClient): () => void {
       const before = useChatStore.getState().status
       const notices = useChatStore.getState().notices
       const changed = status.message && status.message !== before?.message && status.state !== 'loading' && status.state !== 'starting'
-      useChatStore.setState({ status, notices: changed ? [...notices, status.message as string] : notices })
+      const after = useChatStore.getState().exchanges.length
+      useChatStore.setState({ status, notices: changed ? [...notices, { text: status.message as string, after }] : notices })
     }),
   ]
   return () => stops.forEach((stop) => stop())

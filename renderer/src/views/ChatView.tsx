@@ -3,7 +3,7 @@
  * row), ask it, and read its answer beside the base model's (or another adapter's) as both
  * stream. Conversations are kept per adapter; Stop ends the answers at once.
  */
-import { useEffect, useRef, useState } from 'react'
+import { Fragment, useEffect, useRef, useState } from 'react'
 import type { ChatSource } from '@shared/chat'
 import { getClient } from '../api/client'
 import { ChatExchange } from '../components/ChatExchange'
@@ -208,13 +208,18 @@ export function ChatView({ source }: { source: ChatSource | null }) {
           </label>
           <div className="chat-log card" ref={log} data-testid="chat-log">
             {exchanges.length === 0 && <p className="muted">{source ? 'Ask a question: the answers stream here.' : 'Pick an adapter above, or open Chat from a job page.'}</p>}
-            {exchanges.map((exchange, index) => (
-              <ChatExchange key={index} exchange={exchange} showPrompts={showPrompts} />
-            ))}
-            {notices.map((notice, index) => (
-              <p key={index} className="chat-notice" data-testid="chat-notice">
-                {notice}
-              </p>
+            {/* Each notice goes where it happened: after the exchanges there were then. */}
+            {[...exchanges, null].map((exchange, index) => (
+              <Fragment key={index}>
+                {notices
+                  .filter((notice) => notice.after === index)
+                  .map((notice, position) => (
+                    <p key={position} className="chat-notice" data-testid="chat-notice">
+                      {notice.text}
+                    </p>
+                  ))}
+                {exchange && <ChatExchange exchange={exchange} showPrompts={showPrompts} />}
+              </Fragment>
             ))}
           </div>
           {error && (

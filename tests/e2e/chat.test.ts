@@ -1,0 +1,56 @@
+/**
+ * Chat in the browser: train the self-test, open Chat from the job page, ask a question, and
+ * watch the tuned and the base pane stream at once and finish; the exact prompt shows on
+ * request and the conversation is listed. Leaves test-results/chat.png.
+ */
+import { describe, expect, it } from 'vitest'
+import { createSelftestJob, jobStatus, screenshot, useServedBrowser, withDiagnostics } from './harness'
+
+// Slow the tokens a little (the chat process's test hook) so that both panes are seen mid-answer.
+process.env.TUNEDECK_CHAT_TOKEN_DELAY = '0.05'
+const host = useServedBrowser()
+
+describe('chat in the browser', () => {
+  it("chats with a job's adapter beside the base model, both panes streaming", async () => {
+    const page = host.page()
+    await page.goto(host.served().url)
+    await withDiagnostics(page, host.served(), 'chat', async () => {
+      await createSelftestJob(page, { epochs: '1', name: 'chat-selftest' })
+      await expect.poll(() => jobStatus(page), { timeout: 180_000, interval: 500 }).toBe('completed')
+      await page.getByTestId('job-chat').click()
+      await page.getByTestId('chat-view').waitFor()
+      expect(page.url()).toMatch(/#\/chat\/[^/]+$/)
+      await page.getByTestId('chat-settings').locator('summary').click()
+      await page.getByTestId('chat-temperature').fill('0')
+      await page.getByTestId('chat-max-tokens').fill('40')
+      await page.getByTestId('chat-input').fill('What is two plus two?')
+      await page.getByTestId('chat-send').click()
+
+      const panes = page.getByTestId('chat-pane')
+      // Both at once: two answers still generating, each with some text already.
+      await expect
+        .poll(
+          async () => {
+            const states = await panes.evaluateAll((nodes) =>
+              nodes.map((node) => [node.getAttribute('data-state'), node.querySelector('[data-testid="chat-pane-text"]')?.textContent ?? '']),
+            )
+            return states.length === 2 && states.every(([state, text]) => state === 'streaming' && text.length > 0)
+          },
+          { timeout: 120_000, interval: 50 },
+        )
+        .toBe(true)
+      expect(await panes.evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-label')))).toEqual(['chat-selftest', 'Base model'])
+      await expect
+        .poll(async () => await panes.evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-state'))), { timeout: 60_000 })
+        .toEqual([expect.stringMatching(/^(eos|length)$/), expect.stringMatching(/^(eos|length)$/)])
+      expect(await page.getByTestId('chat-stop').count()).toBe(0)
+      expect(await page.getByTestId('chat-device').textContent()).toBe('CPU')
+      expect(await page.getByTestId('chat-notice').allTextContents()).toContain('No CUDA GPU is available: chat runs on the CPU, slowly but correctly.')
+
+      await page.getByTestId('chat-prompt-toggle').check()
+      expect(await page.getByTestId('chat-prompt').first().textContent()).toBe('<|im_start|>user\nWhat is two plus two?<|im_end|>\n<|im_start|>assistant\n')
+      expect(await page.getByTestId('chat-conversation').allTextContents()).toEqual(['What is two plus two?'])
+      await screenshot(page, 'chat.png')
+    })
+  }, 300_000)
+})
