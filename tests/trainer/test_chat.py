@@ -134,6 +134,32 @@ def test_greedy_stream_equals_generate_and_base_pane_equals_base(chat: ChatProce
     assert {"tuned", "base"} <= set(order[:4])  # both streamed from the start, not one after the other
 
 
+def test_two_adapters_of_one_base_each_answer_as_alone(tiny_model: Path, adapter: Path, tmp_path: Path) -> None:
+    # A second adapter, trained otherwise, so that switching between them per token is tested.
+    other_job = make_job(tmp_path / "other", tiny_model, training={"maxSteps": 3, "learningRate": 0.08, "seed": 7})
+    completed = run_cli(other_job)
+    assert completed.returncode == 0, completed.stdout[-2000:]
+    other = other_job / "adapter"
+    process = ChatProcess()
+    try:
+        process.send(type="load", base=str(tiny_model), adapters={"one": str(adapter), "two": str(other)}, device="cpu")
+        assert process.next("loaded", "error")["type"] == "loaded"
+        process.send(type="generate", id="one", messages=MESSAGES, settings=GREEDY, adapter="one")
+        process.send(type="generate", id="two", messages=MESSAGES, settings=GREEDY, adapter="two")
+        prompt = process.next("started")["prompt"]
+        texts: dict[str, str] = {}
+        while len(texts) < 2:
+            message = process.next("done", "error")
+            assert message["type"] == "done", message
+            texts[message["id"]] = message["text"]
+    finally:
+        process.close()
+    print(f"one: {texts['one']!r}\ntwo: {texts['two']!r}")
+    assert texts["one"] == _generate(tiny_model, adapter, prompt, 40)
+    assert texts["two"] == _generate(tiny_model, other, prompt, 40)
+    assert texts["one"] != texts["two"]
+
+
 def test_stop_ends_a_long_generation_within_a_second(tiny_model: Path, adapter: Path) -> None:
     process = ChatProcess(env={"TUNEDECK_CHAT_TOKEN_DELAY": "0.05"})
     try:
