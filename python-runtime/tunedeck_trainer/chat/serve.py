@@ -24,6 +24,7 @@ that are running are interleaved one token each, so two panes stream at the same
 
 from __future__ import annotations
 
+import os
 import queue
 import sys
 import threading
@@ -159,7 +160,10 @@ def serve(stdin: TextIO, stdout: TextIO, heartbeat_seconds: float = 5.0) -> int:
     finished = threading.Event()
     threading.Thread(target=_read, args=(stdin, requests, output), daemon=True).start()
     threading.Thread(target=_heartbeat, args=(output, heartbeat_seconds, state, finished), daemon=True).start()
-    output.send({"type": "ready", "protocol": 1, "cuda": bool(torch.cuda.is_available())})
+    # Test hook: TUNEDECK_CHAT_REPORT_CUDA=1 reports CUDA (the model still loads where it can), so the
+    # host's "training comes first" policy can be tested on a machine without a GPU.
+    cuda = torch.cuda.is_available() or os.environ.get("TUNEDECK_CHAT_REPORT_CUDA") == "1"
+    output.send({"type": "ready", "protocol": 1, "cuda": cuda})
     try:
         while True:
             # Block only when nothing is generating; otherwise take what arrived between two tokens.
