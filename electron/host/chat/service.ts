@@ -87,6 +87,7 @@ export class ChatService {
 
   /** Adds the user's turn and starts each pane's answer; resolves once both have their prompt. */
   send(input: z.output<typeof chatSendInputSchema>): Promise<ChatSendOutput> {
+    // A refused question (too long, a missing model) must not keep a loaded model from its idle unload.
     return this.exclusive(async () => {
       const primary = chatAdapter(this.options.dataDir, await this.options.getJob(input.source.jobId), input.source)
       checkBase(primary)
@@ -129,7 +130,7 @@ export class ChatService {
         conversation,
         panes: started.map((result) => (result as PromiseFulfilledResult<ChatSendOutput['panes'][number]>).value),
       }
-    })
+    }).finally(() => this.armIdle())
   }
 
   /** Ends the conversation's answers now (each still ends with chat.done, reason "stopped"). */
