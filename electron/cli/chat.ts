@@ -65,6 +65,7 @@ export async function chat(client: CliClient, line: CommandLine, io: Output): Pr
     else process.exit(130)
   }
   process.on('SIGINT', onInterrupt)
+  if (process.stdin.isTTY && !io.lines) io.err(`Chatting with job ${jobId}${checkpoint ? ` (checkpoint ${checkpoint})` : ''}: type a line and press Enter; Ctrl-C stops an answer, Ctrl-D ends.`)
   try {
     for await (const text of (io.lines ?? standardInput)()) {
       if (!text.trim()) continue
