@@ -64,6 +64,20 @@ export const commands = {
       '--merged             the adapter merged into the base weights (16-bit), loadable without peft',
     ],
   },
+  chat: {
+    arguments: [jobArgument],
+    flags: { '--checkpoint': 'value', '--system': 'value', '--temperature': 'value', '--top-p': 'value', '--max-new-tokens': 'value', '--seed': 'value' },
+    summary: "chat with a finished job's adapter: each line on stdin is a turn, the answer streams back; Ctrl-D ends",
+    details: [
+      '--checkpoint NAME        chat with one of the job\'s checkpoints instead of its final adapter',
+      '--system TEXT            the system prompt',
+      '--temperature X          0 to 2 (0: greedy; default 0.7)',
+      '--top-p X                above 0, at most 1 (default 0.95)',
+      '--max-new-tokens N       the longest answer (default 256)',
+      '--seed N                 the sampling seed (default 0)',
+      'Ctrl-C stops the answer being written; --json prints each answer as one JSON line instead of streaming it.',
+    ],
+  },
 } as const satisfies Record<string, CommandSpec>
 
 export type CommandName = keyof typeof commands

@@ -17,7 +17,11 @@ import { parseCommandLine, UsageError } from './commands'
 import { runCommand } from './run'
 
 async function main(argv: string[]): Promise<number> {
-  const io = { out: (text: string) => process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`), err: (text: string) => process.stderr.write(`${text}\n`) }
+  const io = {
+    out: (text: string) => process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`),
+    err: (text: string) => process.stderr.write(`${text}\n`),
+    write: (text: string) => process.stdout.write(text),
+  }
   let client: CliClient | null = null
   try {
     const parsed = parseCommandLine(argv)

@@ -3,6 +3,7 @@
  * Output goes to `out` (results) and `err` (messages), so tests can read both.
  */
 import type { Job, JobStatus, MetricPoint } from '@shared/jobs'
+import { chat } from './chat'
 import type { CliClient } from './client'
 import type { CommandLine } from './commands'
 import { startInput, type SettingsSources } from './settings'
@@ -10,6 +11,10 @@ import { startInput, type SettingsSources } from './settings'
 export interface Output {
   out: (text: string) => void
   err: (text: string) => void
+  /** Writes text as is (streamed tokens); `out` ends what it prints with a newline. */
+  write?: (text: string) => void
+  /** The user's lines for `chat`; standard input when absent. */
+  lines?: () => AsyncIterable<string>
 }
 
 /** How a followed job ended, as the trainer's own exit codes say it. */
@@ -82,6 +87,8 @@ export async function runCommand(client: CliClient, line: CommandLine, io: Outpu
       return 0
     case 'export':
       return await exportJob(client, line, io, sources)
+    case 'chat':
+      return await chat(client, line, io)
   }
 }
 

@@ -8,6 +8,7 @@ import type { Handlers } from '@shared/api'
 import type { Checkpoint, Job, MetricPoint, NewJobInput, Preset, QueueState } from '@shared/jobs'
 import type { JobReport } from '@shared/report'
 import type { GpuSample } from '@shared/system'
+import type { ChatService } from './chat/service'
 import { previewDataset } from './datasets/preview'
 import type { EnvironmentDoctor } from './python/doctor'
 import type { ExportService } from './exports/service'
@@ -50,6 +51,8 @@ export interface HandlerContext {
   pythonRuntimeDir: string
   /** Zips of finished jobs for PEFT, vLLM, llama.cpp and Ollama. */
   exports: Pick<ExportService, 'plan' | 'start' | 'cancel'>
+  /** The chat process and the conversations kept per adapter. */
+  chat: ChatService
 }
 
 /** Builds the handler map over one host's services. */
@@ -89,6 +92,24 @@ export function createHandlers(context: HandlerContext): Handlers {
     'exports.start': async (input) => await context.exports.start(input),
     'exports.cancel': async ({ jobId }) => {
       context.exports.cancel(jobId)
+      return { ok: true }
+    },
+    'chat.status': async () => context.chat.current(),
+    'chat.send': async (input) => await context.chat.send(input),
+    'chat.stop': async ({ conversationId }) => {
+      context.chat.stop(conversationId)
+      return { ok: true }
+    },
+    'chat.unload': async () => await context.chat.unload(),
+    'chat.restart': async () => await context.chat.restart(),
+    'chat.set_idle': async ({ minutes }) => context.chat.setIdleMinutes(minutes),
+    'chat.conversations': async ({ source }) => context.chat.conversations.list(source),
+    'chat.conversation': async ({ conversationId }) => ({
+      conversation: context.chat.conversations.get(conversationId),
+      turns: context.chat.conversations.turns(conversationId),
+    }),
+    'chat.delete_conversation': async ({ conversationId }) => {
+      context.chat.conversations.delete(conversationId)
       return { ok: true }
     },
     'system.info': async () => {

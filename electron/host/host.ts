@@ -7,10 +7,11 @@
 import type { Handlers } from '@shared/api'
 import { appError, isAppError, validationError, type AppError } from '@shared/errors'
 import type { EventName } from '@shared/events'
-import type { Job } from '@shared/jobs'
+import { liveStatuses, type Job } from '@shared/jobs'
 import { isRouteName, routes, type RouteName } from '@shared/routes'
 import { GpuSampler } from './gpu/sampler'
 import { GpuTelemetry } from './gpu/telemetry'
+import { ChatService } from './chat/service'
 import { ExportService } from './exports/service'
 import { createHandlers } from './handlers'
 import { JobService } from './jobs/service'
@@ -93,13 +94,22 @@ export function createHost(options: HostOptions): Host {
     pythonRuntimeDir: options.pythonRuntimeDir,
     requirementsFile: options.requirementsFile,
   })
-  const jobs = new JobService({
+  const jobs: JobService = new JobService({
     dataDir: options.dataDir,
     resourcesDir: options.resourcesDir,
     pythonRuntimeDir: options.pythonRuntimeDir,
     resolvePython: () => python.resolvePython(),
     emit,
     watchdogSeconds: options.watchdogSeconds,
+    beforeLaunch: (jobName: string): Promise<void> => chat.releaseGpu(jobName),
+  })
+  const chat: ChatService = new ChatService({
+    dataDir: options.dataDir,
+    pythonRuntimeDir: options.pythonRuntimeDir,
+    resolvePython: () => python.resolvePython(),
+    getJob: (jobId: string): Job => jobs.get(jobId),
+    busyJob: () => jobs.list().find((job: Job) => liveStatuses.includes(job.status))?.name ?? null,
+    emit,
   })
   const exportService = new ExportService({
     dataDir: options.dataDir,
@@ -111,6 +121,7 @@ export function createHost(options: HostOptions): Host {
   })
   const handlers: Handlers = createHandlers({
     exports: exportService,
+    chat,
     jobs,
     python,
     doctor,
@@ -158,7 +169,7 @@ export function createHost(options: HostOptions): Host {
         sampler.stop()
         python.stop()
         exportService.shutdown()
-        await jobs.shutdown()
+        await Promise.all([jobs.shutdown(), chat.shutdown()])
       })()
       return stopped
     },

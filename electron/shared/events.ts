@@ -1,5 +1,6 @@
 /** Events the host pushes to every connected renderer, declared once. */
 import { z } from 'zod'
+import { chatDoneSchema, chatStatusSchema, chatTokenSchema } from './chat'
 import { exportProgressSchema } from './exports'
 import { jobSchema, metricPointSchema, queueStateSchema } from './jobs'
 import { jobReportSchema } from './report'
@@ -17,6 +18,12 @@ export const events = {
   'queue.updated': queueStateSchema,
   /** An export moved on: phase, bytes written into the zip. */
   'export.progress': exportProgressSchema,
+  /** A piece of an answer, as the model produced it. */
+  'chat.token': chatTokenSchema,
+  /** An answer ended (end of text, length, stop text, Stop, or the process died). */
+  'chat.done': chatDoneSchema,
+  /** The chat process loaded, unloaded (idle, or training needs the GPU), or died. */
+  'chat.status': chatStatusSchema,
   'gpu.sample': gpuSampleSchema,
   'python.setup': setupProgressSchema,
 } as const

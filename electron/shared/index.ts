@@ -1,5 +1,6 @@
 /** The contract between renderer, preload, main and host. Imports nothing outside itself but zod. */
 export * from './api'
+export * from './chat'
 export * from './config'
 export * from './configMerge'
 export * from './datasets'

@@ -5,6 +5,14 @@
  */
 import { z } from 'zod'
 import { checkpointSchema, jobSchema, metricPointSchema, newJobInputSchema, presetSchema, queueStateSchema } from './jobs'
+import {
+  chatConversationSchema,
+  chatSendInputSchema,
+  chatSendOutputSchema,
+  chatSourceSchema,
+  chatStatusSchema,
+  chatTurnSchema,
+} from './chat'
 import { datasetPreviewInputSchema, datasetPreviewSchema } from './datasets'
 import { doctorCheckIds, doctorReportSchema } from './doctor'
 import { exportPlanSchema, exportRequestSchema, exportResultSchema, exportSourceSchema } from './exports'
@@ -47,6 +55,25 @@ export const routes = {
   'exports.start': { input: exportRequestSchema, output: exportResultSchema },
   /** Stops the job's running export; nothing of it is left on disk. */
   'exports.cancel': { input: jobId, output: ok },
+  /** The chat process: stopped, loading, ready; what is loaded and where; why it unloaded. */
+  'chat.status': { input: z.object({}), output: chatStatusSchema },
+  /** Adds the user's turn and starts the answers (tokens stream as chat.token, ends as chat.done). */
+  'chat.send': { input: chatSendInputSchema, output: chatSendOutputSchema },
+  /** Ends the conversation's answers now; what was generated so far is kept. */
+  'chat.stop': { input: z.object({ conversationId: z.string().min(1) }), output: ok },
+  /** Unloads the model and stops the chat process. */
+  'chat.unload': { input: z.object({}), output: chatStatusSchema },
+  /** Starts a fresh chat process and loads what was loaded before (after it died). */
+  'chat.restart': { input: z.object({}), output: chatStatusSchema },
+  /** Minutes without a question before the model is unloaded. */
+  'chat.set_idle': { input: z.object({ minutes: z.number().min(1).max(24 * 60) }), output: chatStatusSchema },
+  /** Conversations, newest first; only those with this adapter when given. */
+  'chat.conversations': { input: z.object({ source: chatSourceSchema.nullable().default(null) }), output: z.array(chatConversationSchema) },
+  'chat.conversation': {
+    input: z.object({ conversationId: z.string().min(1) }),
+    output: z.object({ conversation: chatConversationSchema, turns: z.array(chatTurnSchema) }),
+  },
+  'chat.delete_conversation': { input: z.object({ conversationId: z.string().min(1) }), output: ok },
   'system.info': { input: z.object({}), output: systemInfoSchema },
   'python.setup': { input: z.object({}), output: setupProgressSchema },
   /** Examines the Python environment, torch against the GPU and driver, disk space, and runs a CUDA smoke test. */

@@ -1,5 +1,6 @@
 /** The window: sidebar on the left, the open page on the right, a notice while disconnected. */
 import { useNavigationStore } from './stores/navigation'
+import { ChatView } from './views/ChatView'
 import { useConnectionStore } from './stores/sync'
 import { CompareView } from './views/CompareView'
 import { HomeView } from './views/HomeView'
@@ -36,6 +37,9 @@ export function App() {
       break
     case 'compare':
       content = <CompareView jobIds={page.jobIds} />
+      break
+    case 'chat':
+      content = <ChatView key={page.source ? `${page.source.jobId}/${page.source.checkpoint ?? ''}` : 'chat'} source={page.source ?? null} />
       break
     default:
       content = <HomeView />

@@ -26,7 +26,7 @@ interface Ran {
 }
 
 /** Runs the command line to its end. */
-function tunedeck(args: string[], options: { dataDir?: string | null } = {}): Promise<Ran> {
+function tunedeck(args: string[], options: { dataDir?: string | null; input?: string } = {}): Promise<Ran> {
   const withData = options.dataDir === null ? args : [...args, '--data-dir', options.dataDir ?? dataDir]
   return new Promise((done) => {
     const child = spawn(process.execPath, [bin, ...withData], { cwd: workDir, env: { ...process.env, TUNEDECK_DATA_DIR: '' } })
@@ -35,6 +35,7 @@ function tunedeck(args: string[], options: { dataDir?: string | null } = {}): Pr
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
     child.on('close', (code) => done({ code, stdout, stderr }))
+    if (options.input !== undefined) child.stdin.end(options.input)
   })
 }
 
@@ -109,6 +110,22 @@ describe('tunedeck against serve', () => {
     expect(outside.code).toBe(2)
     expect(outside.stderr).toMatch(/^tunedeck: destination: no folder Tunedeck may write to for \/etc\/tunedeck\.zip/)
   }, 300_000)
+
+  it("chats with the finished job's adapter: each stdin line a turn, the answer streamed, the conversation kept", async () => {
+    const [job] = await json<Job[]>(['jobs'])
+    const greedy = ['--temperature', '0', '--max-new-tokens', '12']
+    const ran = await tunedeck(['chat', job!.id, ...greedy, '--json'], { input: 'What is two plus two?\nAnd three?\n' })
+    expect(ran.code).toBe(0)
+    const answers = ran.stdout.trim().split('\n').map((text) => JSON.parse(text) as { text: string; reason: string; prompt: string })
+    expect(answers.map((answer) => answer.reason).every((reason) => reason === 'eos' || reason === 'length')).toBe(true)
+    // The second turn is asked with the first question and its answer before it.
+    expect(answers[1]?.prompt).toBe(`<|im_start|>user\nWhat is two plus two?<|im_end|>\n<|im_start|>assistant\n${answers[0]?.text}<|im_end|>\n<|im_start|>user\nAnd three?<|im_end|>\n<|im_start|>assistant\n`)
+    // Streamed, the same greedy answer arrives token by token on stdout, and the CPU is named on stderr.
+    const streamed = await tunedeck(['chat', job!.id, ...greedy], { input: 'What is two plus two?\n' })
+    expect(streamed.code).toBe(0)
+    expect(streamed.stdout).toBe(`${answers[0]?.text}\n`)
+    expect(await tunedeck(['chat', job!.id, '--seed', 'x'], { input: '' })).toMatchObject({ code: 2, stderr: 'tunedeck: --seed takes a number, not "x".\n' })
+  }, 120_000)
 
   it('pauses and resumes a job: logs --follow exits 3 on the pause and 0 when it completes, no step lost', async () => {
     const started = await json<Job>(['start', '--model', 'selftest', '--set', 'training.epochs=6', '--name', 'long'])

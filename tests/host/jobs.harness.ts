@@ -11,9 +11,10 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { appError } from '@shared/errors'
 import type { EventName, EventPayload } from '@shared/events'
-import type { Job, JobStatus } from '@shared/jobs'
+import { liveStatuses, type Job, type JobStatus } from '@shared/jobs'
 import type { RouteInput, RouteName, RouteOutput } from '@shared/routes'
 import { GpuTelemetry } from '../../electron/host/gpu/telemetry'
+import { ChatService, type ChatServiceOptions } from '../../electron/host/chat/service'
 import { createHandlers } from '../../electron/host/handlers'
 import { JobService, type JobServiceOptions } from '../../electron/host/jobs/service'
 import { ExportService } from '../../electron/host/exports/service'
@@ -44,11 +45,14 @@ export class Harness {
   readonly emitted: Emitted[] = []
   /** The engine itself, for what no route does: start() and shutdown(). */
   readonly service: JobService
+  /** The chat service (its process starts on the first chat.send). */
+  readonly chat: ChatService
   private readonly routes: Dispatcher
 
   constructor(
     readonly dataDir: string,
     options: Partial<JobServiceOptions> = {},
+    chatOptions: Partial<ChatServiceOptions> = {},
   ) {
     this.service = new JobService({
       dataDir,
@@ -59,7 +63,17 @@ export class Harness {
         return python
       },
       emit: <E extends EventName>(event: E, payload: EventPayload<E>) => this.emitted.push({ event, payload }),
+      beforeLaunch: (jobName) => this.chat.releaseGpu(jobName),
       ...options,
+    })
+    this.chat = new ChatService({
+      dataDir,
+      pythonRuntimeDir,
+      resolvePython: async () => python,
+      getJob: (jobId) => this.service.get(jobId),
+      busyJob: () => this.service.list().find((job) => liveStatuses.includes(job.status))?.name ?? null,
+      emit: (event, payload) => this.emitted.push({ event, payload }),
+      ...chatOptions,
     })
     const telemetry = new GpuTelemetry()
     const environment = new PythonEnvironment({ dataDir, pythonRuntimeDir, emit: () => undefined })
@@ -68,6 +82,7 @@ export class Harness {
       python: environment,
       doctor: new EnvironmentDoctor({ python: environment, dataDir, pythonRuntimeDir }),
       exports: new ExportService({ dataDir, appVersion: '0.1.0-test', pythonRuntimeDir, resolvePython: () => environment.resolvePython(), getJob: (id) => this.service.get(id), emit: () => undefined }),
+      chat: this.chat,
       sampleGpu: () => telemetry.sample(),
       appVersion: '0.1.0-test',
       dataDir,

@@ -50,6 +50,8 @@ export interface JobServiceOptions {
   trainerCommand?: (jobDir: string) => TrainerCommand
   /** How long shutdown() waits for paused trainers to exit before killing them. Default 60. */
   shutdownSeconds?: number
+  /** Awaited before a trainer launches: the chat gives the GPU back (training comes first). */
+  beforeLaunch?: (jobName: string) => Promise<void>
 }
 
 const defaultQueue: QueueState = { running: true, concurrency: 1 }
@@ -365,6 +367,7 @@ export class JobService {
     this.emitUpdated(id)
     let command: TrainerCommand
     try {
+      await this.options.beforeLaunch?.(queued.name).catch(() => undefined)
       command = await this.command(this.jobDir(id))
     } catch (error) {
       this.launching.delete(id)

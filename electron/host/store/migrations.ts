@@ -79,6 +79,32 @@ export const migrations: readonly string[] = [
 
   ALTER TABLE metrics ADD COLUMN mfu REAL;
   `,
+  // 3: chat conversations per adapter (a job's, or one of its checkpoints) and their turns (see chat/conversations.ts).
+  `
+  CREATE TABLE chat_conversations (
+    id TEXT PRIMARY KEY,
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    checkpoint TEXT,
+    title TEXT NOT NULL,
+    compare TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+  );
+  CREATE INDEX chat_conversations_by_job ON chat_conversations (job_id, updated_at);
+
+  CREATE TABLE chat_turns (
+    conversation_id TEXT NOT NULL REFERENCES chat_conversations (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    pane TEXT,
+    content TEXT NOT NULL,
+    prompt TEXT,
+    reason TEXT,
+    time REAL NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+  ) WITHOUT ROWID;
+  `,
 ]
 
 /**

@@ -64,6 +64,9 @@ export function CheckpointList({ job, checkpoints, loadError, refresh }: { job: 
                   >
                     New job from these weights
                   </button>
+                  <button className="small" data-testid="checkpoint-chat" title="Chat with this checkpoint's adapter" onClick={() => open({ name: 'chat', source: { jobId: job.id, checkpoint: checkpoint.name } })}>
+                    Chat
+                  </button>
                   {confirming === checkpoint.name ? (
                     <>
                       <button className="small danger" data-testid="checkpoint-delete-confirm" onClick={() => void remove(checkpoint.name)}>

@@ -21,6 +21,7 @@ import { queueRanks } from '../logic/queue'
 import { elapsedSeconds, estimateRemainingSeconds, formatDuration, formatLoss } from '../logic/metrics'
 import { useJob, useJobsStore } from '../stores/jobs'
 import { useMetrics, useMetricsStore } from '../stores/metrics'
+import { useNavigationStore } from '../stores/navigation'
 import { loadJobPage } from '../stores/sync'
 import { useTerminalStore } from '../stores/terminal'
 
@@ -112,6 +113,7 @@ function JobDetails({ job }: { job: Job }) {
   const terminalError = useTerminalStore((state) => state.errors[job.id])
   const [checkpointRefresh, setCheckpointRefresh] = useState(0)
   const checkpoints = useCheckpoints(job, checkpointRefresh)
+  const open = useNavigationStore((state) => state.open)
   // Ranked among the queued jobs the window knows, as the sidebar shows it (a stored number can be stale).
   const queueRank = useJobsStore((state) => (job.status === 'queued' ? queueRanks(state.list).get(job.id) : undefined))
 
@@ -124,6 +126,11 @@ function JobDetails({ job }: { job: Job }) {
           {queueRank !== undefined && <span className="muted">#{queueRank} in queue</span>}
         </div>
         <ModelSummary job={job} />
+        {job.status === 'completed' && (
+          <button className="small" data-testid="job-chat" onClick={() => open({ name: 'chat', source: { jobId: job.id, checkpoint: null } })}>
+            Chat with this model
+          </button>
+        )}
         <JobActions
           job={job}
           hasCheckpoint={checkpoints.checkpoints === null || checkpoints.checkpoints.length > 0}
