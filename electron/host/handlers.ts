@@ -11,6 +11,7 @@ import type { GpuSample } from '@shared/system'
 import { previewDataset } from './datasets/preview'
 import type { EnvironmentDoctor } from './python/doctor'
 import type { ExportService } from './exports/service'
+import type { AdapterService } from './adapters/service'
 import type { PythonEnvironment } from './python/environment'
 
 type MaybePromise<T> = T | Promise<T>
@@ -50,6 +51,8 @@ export interface HandlerContext {
   pythonRuntimeDir: string
   /** Zips of finished jobs for PEFT, vLLM, llama.cpp and Ollama. */
   exports: Pick<ExportService, 'plan' | 'start' | 'cancel'>
+  /** The adapter library: combined and imported adapters. */
+  adapters: Pick<AdapterService, 'list' | 'combine' | 'import' | 'export' | 'delete'>
 }
 
 /** Builds the handler map over one host's services. */
@@ -90,6 +93,14 @@ export function createHandlers(context: HandlerContext): Handlers {
     'exports.cancel': async ({ jobId }) => {
       context.exports.cancel(jobId)
       return { ok: true }
+    },
+    'adapters.list': () => Promise.resolve(context.adapters.list()),
+    'adapters.combine': async (input) => await context.adapters.combine(input),
+    'adapters.import': async (input) => await context.adapters.import(input),
+    'adapters.export': async (input) => await context.adapters.export(input),
+    'adapters.delete': ({ adapterId }) => {
+      context.adapters.delete(adapterId)
+      return Promise.resolve({ ok: true as const })
     },
     'system.info': async () => {
       const [info, gpu] = await Promise.all([python.probe(), context.sampleGpu()])

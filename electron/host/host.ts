@@ -12,6 +12,7 @@ import { isRouteName, routes, type RouteName } from '@shared/routes'
 import { GpuSampler } from './gpu/sampler'
 import { GpuTelemetry } from './gpu/telemetry'
 import { ExportService } from './exports/service'
+import { AdapterService } from './adapters/service'
 import { createHandlers } from './handlers'
 import { JobService } from './jobs/service'
 import { EnvironmentDoctor, machineTorchBuild } from './python/doctor'
@@ -109,8 +110,16 @@ export function createHost(options: HostOptions): Host {
     getJob: (jobId) => jobs.get(jobId),
     emit: (progress) => emit('export.progress', progress),
   })
+  const adapters = new AdapterService({
+    dataDir: options.dataDir,
+    appVersion: options.appVersion,
+    pythonRuntimeDir: options.pythonRuntimeDir,
+    resolvePython: () => python.resolvePython(),
+    getJob: (jobId) => jobs.get(jobId),
+  })
   const handlers: Handlers = createHandlers({
     exports: exportService,
+    adapters,
     jobs,
     python,
     doctor,
