@@ -92,8 +92,11 @@ export const newJobInputSchema = jobSettingsSchema
   .extend({
     name: z.string().max(120).meta({ label: 'Job name' }).optional(),
     preset: z.string().min(1).meta({ label: 'Preset' }).optional(),
-    /** Start from the adapter weights of another job's checkpoint, with a fresh optimizer. */
-    initFrom: z.strictObject({ jobId: z.string().min(1), checkpoint: z.string().min(1) }).meta({ label: 'Starting checkpoint' }).optional(),
+    /** Start from the adapter weights of another job's checkpoint, or of a library adapter (adapters.ts), with a fresh optimizer. */
+    initFrom: z
+      .union([z.strictObject({ jobId: z.string().min(1), checkpoint: z.string().min(1) }), z.strictObject({ adapterId: z.string().min(1) })])
+      .meta({ label: 'Starting checkpoint' })
+      .optional(),
     model: withoutDefaults(modelShape),
     // The column mapping is checked against the fields the trainer reads, here at the edge.
     dataset: withoutDefaults(datasetShape.extend({ columns: columnMappingSchema.meta(datasetShape.shape.columns.unwrap().meta() ?? {}) })).optional(),
