@@ -1,6 +1,7 @@
 /** The window: sidebar on the left, the open page on the right, a notice while disconnected. */
 import { useNavigationStore } from './stores/navigation'
 import { useConnectionStore } from './stores/sync'
+import { AdaptersView } from './views/AdaptersView'
 import { CompareView } from './views/CompareView'
 import { HomeView } from './views/HomeView'
 import { JobView } from './views/JobView'
@@ -36,6 +37,9 @@ export function App() {
       break
     case 'compare':
       content = <CompareView jobIds={page.jobIds} />
+      break
+    case 'adapters':
+      content = <AdaptersView />
       break
     default:
       content = <HomeView />

@@ -1,6 +1,6 @@
 /**
  * Which page is open, mirrored in location.hash (#/jobs/<id>, #/new,
- * #/new/from/<job id>/<checkpoint>, #/setup, #/compare/<id>,<id>,...)
+ * #/new/from/<job id>/<checkpoint>, #/setup, #/compare/<id>,<id>,..., #/adapters)
  * so that a reload reopens the same page. serve's address carries its token
  * as #token=..., which reads as the home page; the client moves the token into
  * sessionStorage and takes it out of the address bar.
@@ -20,6 +20,7 @@ export type Page =
   | { name: 'setup' }
   | { name: 'job'; jobId: string }
   | { name: 'compare'; jobIds: string[] }
+  | { name: 'adapters' }
 
 /** Reads a page from a hash such as "#/jobs/abc". */
 export function pageFromHash(hash: string): Page {
@@ -28,6 +29,7 @@ export function pageFromHash(hash: string): Page {
   const from = /^new\/from\/([^/]+)\/([^/]+)$/.exec(path)
   if (from?.[1] && from[2]) return { name: 'new', from: { jobId: decodeURIComponent(from[1]), checkpoint: decodeURIComponent(from[2]) } }
   if (path === 'setup') return { name: 'setup' }
+  if (path === 'adapters') return { name: 'adapters' }
   const compare = /^compare(?:\/(.*))?$/.exec(path)
   if (compare) return { name: 'compare', jobIds: parseCompareIds(compare[1] ?? '') }
   const job = /^jobs\/(.+)$/.exec(path)
@@ -44,6 +46,8 @@ export function hashFromPage(page: Page): string {
       return page.from ? `#/new/from/${encodeURIComponent(page.from.jobId)}/${encodeURIComponent(page.from.checkpoint)}` : '#/new'
     case 'setup':
       return '#/setup'
+    case 'adapters':
+      return '#/adapters'
     case 'compare':
       return page.jobIds.length > 0 ? `#/compare/${page.jobIds.map(encodeURIComponent).join(',')}` : '#/compare'
     default:
