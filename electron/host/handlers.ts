@@ -98,9 +98,9 @@ export function createHandlers(context: HandlerContext): Handlers {
     'adapters.combine': async (input) => await context.adapters.combine(input),
     'adapters.import': async (input) => await context.adapters.import(input),
     'adapters.export': async (input) => await context.adapters.export(input),
-    'adapters.delete': ({ adapterId }) => {
-      context.adapters.delete(adapterId)
-      return Promise.resolve({ ok: true as const })
+    'adapters.delete': async ({ adapterId }) => {
+      await context.adapters.delete(adapterId)
+      return { ok: true }
     },
     'system.info': async () => {
       const [info, gpu] = await Promise.all([python.probe(), context.sampleGpu()])

@@ -7,7 +7,7 @@
 import type { Handlers } from '@shared/api'
 import { appError, isAppError, validationError, type AppError } from '@shared/errors'
 import type { EventName } from '@shared/events'
-import type { Job } from '@shared/jobs'
+import { liveStatuses, type Job } from '@shared/jobs'
 import { isRouteName, routes, type RouteName } from '@shared/routes'
 import { GpuSampler } from './gpu/sampler'
 import { GpuTelemetry } from './gpu/telemetry'
@@ -116,6 +116,7 @@ export function createHost(options: HostOptions): Host {
     pythonRuntimeDir: options.pythonRuntimeDir,
     resolvePython: () => python.resolvePython(),
     getJob: (jobId) => jobs.get(jobId),
+    usedBy: async (folder) => (await jobs.list()).find((job) => ['queued', ...liveStatuses].includes(job.status) && job.config.initFrom === folder)?.name ?? null,
   })
   const handlers: Handlers = createHandlers({
     exports: exportService,

@@ -13,6 +13,7 @@ import type { LibraryAdapter } from '@shared/adapters'
 import { fieldErrorsOf, type AppError } from '@shared/errors'
 import type { Job, MetricPoint } from '@shared/jobs'
 import { createHost, type DispatchResult, type Host } from '../../electron/host/host'
+import { selftestModelPath } from '../../electron/host/jobs/config'
 import { adapterFiles, multiply, readSafetensors, zipOf, writeFile, type Matrix } from './adapters.helpers'
 import { pythonRuntimeDir, resourcesDir, temporaryDir } from './jobs.harness'
 import { dispatch } from './routes'
@@ -151,9 +152,49 @@ describe('adapters.combine', () => {
     // It starts from trained weights: its first loss is below a fresh start's.
     expect(started[0]!.loss).toBeLessThan(fresh[0]!.loss)
 
+    // A job waiting to start from an adapter keeps it from being deleted.
+    await call('queue.set', { running: false })
+    const waiting = await call<Job>('jobs.create', { model: { selftest: true }, training: { epochs: 1 }, initFrom: { adapterId: again.id } })
+    const used = errorOf(await dispatch(host, 'adapters.delete', { adapterId: again.id }))
+    expect(used.code).toBe('conflict')
+    expect(used.message).toContain(`Job "${waiting.name}" starts from this adapter`)
+    await call('jobs.cancel', { jobId: waiting.id })
     await call('adapters.delete', { adapterId: again.id })
     expect(fs.existsSync(libraryFolder(again))).toBe(false)
     const gone = errorOf(await dispatch(host, 'adapters.delete', { adapterId: again.id }))
     expect(gone.code).toBe('not_found')
+  }, 180_000)
+
+  it('trains from an imported adapter whose base is named by hub id, once that base is in the local hub cache', async () => {
+    // The self-test model, placed in a hub cache as the snapshot of "tunedeck-test/tiny".
+    const hub = path.join(workDir, 'hub')
+    const snapshot = path.join(hub, 'models--tunedeck-test--tiny', 'snapshots', '0123abcd')
+    fs.cpSync(selftestModelPath(dataDir), snapshot, { recursive: true })
+    fs.mkdirSync(path.join(hub, 'models--tunedeck-test--tiny', 'refs'))
+    fs.writeFileSync(path.join(hub, 'models--tunedeck-test--tiny', 'refs', 'main'), '0123abcd')
+    const adapter = path.join(dataDir, 'jobs', jobs[1]!.id, 'adapter')
+    const config = JSON.parse(fs.readFileSync(path.join(adapter, 'adapter_config.json'), 'utf8')) as Record<string, unknown>
+    const entries = [
+      { name: 'adapter/adapter_model.safetensors', data: fs.readFileSync(path.join(adapter, 'adapter_model.safetensors')) },
+      { name: 'adapter/adapter_config.json', data: Buffer.from(JSON.stringify({ ...config, base_model_name_or_path: 'tunedeck-test/tiny' })) },
+    ]
+    const file = writeFile(path.join(workDir, 'from-hub.zip'), await zipOf(entries))
+    const saved = process.env.HF_HUB_CACHE
+    try {
+      delete process.env.HF_HUB_CACHE
+      expect((await call<LibraryAdapter>('adapters.import', { path: file })).baseAvailable).toBe(false)
+      process.env.HF_HUB_CACHE = hub
+      const imported = await call<LibraryAdapter>('adapters.import', { path: file, name: 'hub' })
+      expect(imported).toMatchObject({ baseModel: 'tunedeck-test/tiny', baseAvailable: true })
+      await call('queue.set', { running: true })
+      const dataset = { path: path.join(resourcesDir, 'selftest', 'dataset.jsonl') }
+      const next = await call<Job>('jobs.create', { model: { path: 'tunedeck-test/tiny' }, dataset, training: { epochs: 1 }, initFrom: { adapterId: imported.id } })
+      const done = await waitFinished(next.id)
+      expect(done.error ?? null).toBeNull()
+      expect(done.status).toBe('completed')
+    } finally {
+      if (saved === undefined) delete process.env.HF_HUB_CACHE
+      else process.env.HF_HUB_CACHE = saved
+    }
   }, 180_000)
 })

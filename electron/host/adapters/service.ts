@@ -26,6 +26,8 @@ export interface AdapterServiceOptions extends ExportPythonOptions {
   getJob: (id: string) => Job | Promise<Job>
   /** Tests lower these to build small bombs. */
   unzipLimits?: UnzipLimits
+  /** The name of a job that waits or trains and starts from ``folder`` (initFrom), else null: that adapter is not deleted. */
+  usedBy?: (folder: string) => Promise<string | null>
 }
 
 // Files an import keeps from the adapter folder besides the weights and config: the tokenizer's.
@@ -59,8 +61,10 @@ export class AdapterService {
   }
 
   /** Deletes a library adapter's folder (renamed first, so a half-deleted one is never listed). */
-  delete(adapterId: string): void {
+  async delete(adapterId: string): Promise<void> {
     const folder = adapterFolder(this.options.dataDir, adapterId)
+    const user = await this.options.usedBy?.(path.resolve(folder))
+    if (user) throw appError('conflict', `Job "${user}" starts from this adapter and has not finished: cancel or finish it first, then delete the adapter.`)
     const doomed = path.join(libraryDir(this.options.dataDir), `.staging-${process.pid}-deleted-${adapterId}`)
     fs.renameSync(folder, doomed)
     fs.rmSync(doomed, { recursive: true, force: true })
