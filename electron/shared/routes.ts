@@ -55,7 +55,7 @@ export const routes = {
   /** Unpacks and checks an adapter zip; keeps it only when all of it is sound. */
   'adapters.import': { input: importRequestSchema, output: libraryAdapterSchema },
   /** Writes a library adapter as a zip that adapters.import reads back. */
-  'adapters.export': { input: adapterExportRequestSchema, output: z.object({ path: z.string(), bytes: z.int() }) },
+  'adapters.export': { input: adapterExportRequestSchema, output: z.object({ path: z.string(), bytes: z.int(), prepared: z.boolean() }) },
   'adapters.delete': { input: z.object({ adapterId: z.string().min(1) }), output: ok },
   'system.info': { input: z.object({}), output: systemInfoSchema },
   'python.setup': { input: z.object({}), output: setupProgressSchema },

@@ -16,6 +16,7 @@ import { createHost, type DispatchResult, type Host } from '../../electron/host/
 import { selftestModelPath } from '../../electron/host/jobs/config'
 import { adapterFiles, multiply, readSafetensors, zipOf, writeFile, type Matrix } from './adapters.helpers'
 import { pythonRuntimeDir, resourcesDir, temporaryDir } from './jobs.harness'
+import { zipEntries } from './export.helpers'
 import { dispatch } from './routes'
 
 const workDir = temporaryDir('tunedeck-adapters-')
@@ -138,7 +139,11 @@ describe('adapters.combine', () => {
 
   it('exports a library adapter and imports it back, and starts a new job from it', async () => {
     const both = (await call<LibraryAdapter[]>('adapters.list', {})).find((adapter) => adapter.name === 'Both')!
-    const exported = await call<{ path: string }>('adapters.export', { adapterId: both.id, destination: path.join(workDir, 'both.zip') })
+    const exported = await call<{ path: string; prepared: boolean }>('adapters.export', { adapterId: both.id, destination: path.join(workDir, 'both.zip') })
+    // Its base is here, so the export's own step ran: the GGUF adapter, a Modelfile and the compatibility report.
+    expect(exported.prepared).toBe(true)
+    const names = (await zipEntries(exported.path)).map((entry) => entry.name)
+    expect(names).toEqual(expect.arrayContaining(['adapter/adapter_model.safetensors', 'adapter/adapter_config.json', 'adapter.gguf', 'Modelfile', 'README.md', 'adapter.json', 'manifest.json']))
     const again = await call<LibraryAdapter>('adapters.import', { path: exported.path, name: 'Both again' })
     expect(again).toMatchObject({ rank: both.rank, alpha: both.alpha, examples: both.examples, examplesKnown: true, baseAvailable: true })
 

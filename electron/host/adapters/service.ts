@@ -10,11 +10,10 @@ import type { z } from 'zod'
 import type { adapterExportRequestSchema, AdapterSource, combineRequestSchema, importRequestSchema, LibraryAdapter } from '@shared/adapters'
 import { appError, isAppError } from '@shared/errors'
 import type { Job } from '@shared/jobs'
-import { digestBuffer, digestFile, listFiles } from '../exports/files'
 import { runExportPython, type ExportPythonOptions } from '../exports/python'
 import { exportSource, jobFolder } from '../exports/sources'
-import { manifestOf, openPartial, verifyZip, writeZip, type ZipEntry } from '../exports/zip'
 import { combinedCard, importedCard } from './card'
+import { exportAdapter, type AdapterExport } from './export'
 import { AdapterRefused, checkManifest, checkSafetensors, findAdapterFolder, readShape } from './checks'
 import { adapterFolder, commitAdapter, libraryDir, listAdapters, readAdapter, removeAbandonedStaging, stagingFolder, type AdapterRecord } from './library'
 import { defaultUnzipLimits, unzipSafely, ZipRefused, type UnzipLimits } from './unzip'
@@ -139,11 +138,8 @@ export class AdapterService {
     }
   }
 
-  /**
-   * Writes a library adapter as a zip that import reads back: adapter/ (weights, config,
-   * tokenizer), README.md, adapter.json and manifest.json; verified before it is renamed.
-   */
-  async export(request: z.output<typeof adapterExportRequestSchema>): Promise<{ path: string; bytes: number }> {
+  /** Writes a library adapter as a zip that adapters.import reads back (export.ts says what it holds). */
+  async export(request: z.output<typeof adapterExportRequestSchema>): Promise<AdapterExport> {
     const folder = adapterFolder(this.options.dataDir, request.adapterId)
     const adapter = readAdapter(this.options.dataDir, request.adapterId) as LibraryAdapter
     const stem = adapter.name.replace(/[<>:"/\\|?*]+/g, '_').replace(/[^\x20-\x7e]/g, '_').trim() || adapter.id
@@ -151,23 +147,11 @@ export class AdapterService {
     if (!path.isAbsolute(destination) || !destination.toLowerCase().endsWith('.zip')) {
       throw appError('invalid_input', `destination: "${destination}" must be a full path ending in .zip`, { fields: { destination: 'a full path ending in .zip' } })
     }
-    const entries: ZipEntry[] = []
-    for (const file of listFiles(folder)) {
-      if (file === 'state.json') continue
-      const name = file === 'README.md' || file === 'adapter.json' ? file : `adapter/${file}`
-      entries.push({ name, source: path.join(folder, file), ...(await digestFile(path.join(folder, file))) })
-    }
-    const manifest = Buffer.from(JSON.stringify(manifestOf(entries), null, 2) + '\n')
-    entries.push({ name: 'manifest.json', data: manifest, bytes: manifest.length, sha256: digestBuffer(manifest) })
-    const partial = `${destination}.partial`
-    fs.mkdirSync(path.dirname(destination), { recursive: true })
+    const staging = stagingFolder(this.options.dataDir)
     try {
-      const bytes = await writeZip(entries, openPartial(partial))
-      await verifyZip(partial)
-      fs.renameSync(partial, destination)
-      return { path: destination, bytes }
+      return await exportAdapter(this.options, adapter, folder, destination, staging)
     } finally {
-      fs.rmSync(partial, { force: true })
+      fs.rmSync(staging, { recursive: true, force: true })
     }
   }
 
