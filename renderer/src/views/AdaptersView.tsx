@@ -1,10 +1,12 @@
 /**
  * The Adapters page: the library (combined and imported adapters) with export, delete and
  * "new job from this adapter"; a form combining 2+ adapters of completed jobs or the library,
- * showing each one's weight and the result's rank; and import of a zip by its path.
+ * (their final adapter or a checkpoint) showing each one's weight and the result's rank; and
+ * import of a zip by its path.
  */
 import { useEffect, useState, type FormEvent } from 'react'
 import { combineModeLabels, combineModes, type AdapterSource, type LibraryAdapter } from '@shared/adapters'
+import type { Job } from '@shared/jobs'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 import { baseNote, combinedRank, weightShares, type PickedSource } from '../logic/adapters'
@@ -21,6 +23,21 @@ interface Candidate extends PickedSource {
   rank: number
 }
 
+/** The final adapter of a completed job, or one of its checkpoints. */
+function JobAdapterChoice({ job, checkpoints, value, onChange }: { job: Job | undefined; checkpoints: string[]; value: string | null; onChange: (checkpoint: string | null) => void }) {
+  if (!job) return null
+  return (
+    <select className="small" data-testid="combine-checkpoint" aria-label={`Which adapter of ${job.name}`} value={value ?? ''} onChange={(event) => onChange(event.target.value || null)}>
+      {job.status === 'completed' && <option value="">final adapter</option>}
+      {checkpoints.map((name) => (
+        <option key={name} value={name}>
+          checkpoint {name}
+        </option>
+      ))}
+    </select>
+  )
+}
+
 function CombineForm() {
   const jobs = useJobsStore((state) => state.list)
   const library = useAdaptersStore((state) => state.list)
@@ -31,11 +48,17 @@ function CombineForm() {
   const [name, setName] = useState('')
   // Training examples of picked jobs, read from their reports.
   const [examples, setExamples] = useState<Record<string, number | null>>({})
+  // Which adapter of a job: its final one (null) or a checkpoint; checkpoints listed once the job is picked.
+  const [checkpointOf, setCheckpointOf] = useState<Record<string, string | null>>({})
+  const [checkpoints, setCheckpoints] = useState<Record<string, string[]>>({})
 
   const candidates: Candidate[] = [
     ...jobs
-      .filter((job) => job.status === 'completed')
-      .map((job) => ({ key: `job:${job.id}`, label: `Job ${job.name}`, examples: examples[job.id] ?? null, source: { jobId: job.id, checkpoint: null }, rank: job.config.lora.rank })),
+      .filter((job) => job.status === 'completed' || job.step > 0)
+      .map((job) => {
+        const checkpoint = checkpointOf[job.id] ?? (job.status === 'completed' ? null : (checkpoints[job.id]?.[0] ?? null))
+        return { key: `job:${job.id}`, label: `Job ${job.name}`, examples: examples[job.id] ?? null, source: { jobId: job.id, checkpoint }, rank: job.config.lora.rank }
+      }),
     ...library.map((adapter) => ({ key: `adapter:${adapter.id}`, label: `Library: ${adapter.name}`, examples: adapter.examples, source: { adapterId: adapter.id }, rank: adapter.rank })),
   ]
   const chosen = picked.map((key) => candidates.find((candidate) => candidate.key === key)).filter((candidate): candidate is Candidate => candidate !== undefined)
@@ -47,6 +70,12 @@ function CombineForm() {
       if (!('jobId' in candidate.source) || candidate.source.jobId in examples) continue
       const jobId = candidate.source.jobId
       setExamples((current) => ({ ...current, [jobId]: null }))
+      getClient()
+        .request('jobs.checkpoints', { jobId })
+        .then(
+          (list) => setCheckpoints((current) => ({ ...current, [jobId]: list.map((checkpoint) => checkpoint.name) })),
+          () => setCheckpoints((current) => ({ ...current, [jobId]: [] })),
+        )
       getClient()
         .request('jobs.report', { jobId })
         .then(
@@ -70,11 +99,20 @@ function CombineForm() {
       <ul className="adapter-picks">
         {candidates.map((candidate) => {
           const index = chosen.indexOf(candidate)
+          const jobId = 'jobId' in candidate.source ? candidate.source.jobId : null
           return (
             <li key={candidate.key}>
               <label>
                 <input type="checkbox" data-testid="combine-pick" data-key={candidate.key} checked={index >= 0} onChange={() => toggle(candidate.key)} />
                 {candidate.label} <span className="muted small">rank {candidate.rank}</span>
+                {index >= 0 && jobId !== null && (
+                  <JobAdapterChoice
+                    job={jobs.find((job) => job.id === jobId)}
+                    checkpoints={checkpoints[jobId] ?? []}
+                    value={'checkpoint' in candidate.source ? candidate.source.checkpoint : null}
+                    onChange={(checkpoint) => setCheckpointOf((current) => ({ ...current, [jobId]: checkpoint }))}
+                  />
+                )}
                 {index >= 0 && (
                   <span className="muted small" data-testid="combine-weight">
                     {' '}
