@@ -88,7 +88,10 @@ function CombineForm() {
   const toggle = (key: string) => setPicked((current) => (current.includes(key) ? current.filter((other) => other !== key) : [...current, key]))
   const submit = async (event: FormEvent): Promise<void> => {
     event.preventDefault()
-    if (await combine({ name: name.trim() || 'Combined adapter', mode, sources: chosen.map((candidate) => candidate.source) })) setPicked([])
+    if (await combine({ name: name.trim() || 'Combined adapter', mode, sources: chosen.map((candidate) => candidate.source) })) {
+      setPicked([])
+      setName('')
+    }
   }
 
   return (
@@ -215,7 +218,7 @@ function AdapterRow({ adapter }: { adapter: LibraryAdapter }) {
       <td>
         <strong>{adapter.name}</strong>
         <div className="muted small">
-          {adapter.combined ? `Combined (${combineModeLabels[adapter.combined.mode]}) from ${sources}` : 'Imported'}
+          {adapter.combined ? `Combined ${adapter.combined.mode === 'exact' ? 'exactly (ranks stacked)' : 'by averaging'} from ${sources}` : 'Imported'}
         </div>
         {note && (
           <div className="field-error" data-testid="adapter-base-missing">
