@@ -128,3 +128,21 @@ def test_command_line_prints_the_result_or_the_error(tiny_model: Path, tmp_path:
     done = subprocess.run(command, capture_output=True, text=True, env={"PYTHONPATH": str(RUNTIME)}, check=False)
     assert done.returncode == 2
     assert "in its rank: 8 against 4" in done.stdout
+
+
+def test_dora_adapters_average_but_do_not_stack(tiny_model: Path, tmp_path: Path) -> None:
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    sources = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model), LoraConfig(r=2, target_modules=["q_proj"], use_dora=True))
+        model.save_pretrained(tmp_path / f"dora{seed}")
+        sources.append(tmp_path / f"dora{seed}")
+    with pytest.raises(TrainerError, match="DoRA adapters cannot be combined exactly"):
+        combine(sources, [1, 1], "exact", tmp_path / "stacked")
+    assert not (tmp_path / "stacked").exists()
+    result = combine(sources, [1, 1], "average", tmp_path / "averaged")
+    # lora_A, lora_B and the magnitude vector of two layers' q_proj.
+    assert result["tensors"] == 6
