@@ -22,7 +22,7 @@ const jobArgument = 'JOB'
 export const commands = {
   start: {
     arguments: [],
-    flags: { '--model': 'value', '--dataset': 'value', '--preset': 'value', '--config': 'value', '--set': 'list', '--name': 'value', '--follow': 'switch' },
+    flags: { '--model': 'value', '--dataset': 'value', '--preset': 'value', '--config': 'value', '--set': 'list', '--name': 'value', '--from': 'value', '--optimizer': 'switch', '--follow': 'switch' },
     summary: 'start a job and print its id (or, with --follow, its terminal until it ends)',
     details: [
       '--model PATH|HUB_ID|selftest   the base model: a local folder, a hub id in your cache, or the self-test model',
@@ -31,6 +31,8 @@ export const commands = {
       '--config FILE                  a JSON file of settings keyed as config.json, e.g. {"training": {"epochs": 2}}',
       '--set KEY=VALUE                one setting, repeatable: --set training.learningRate=1e-4 --set method=dpo',
       '--name TEXT                    the job\'s name',
+      '--from JOB/CHECKPOINT          start from the weights of another job\'s checkpoint (its base model and LoRA shape)',
+      '--optimizer                    with --from: continue that checkpoint\'s optimizer state too, not a fresh one',
       '--follow                       print the trainer\'s terminal until the job ends; exit as `logs --follow` does',
     ],
   },

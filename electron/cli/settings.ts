@@ -73,6 +73,14 @@ export function startInput(flags: Record<string, string | true | string[]>, sour
   else if (typeof model === 'string') setPath(settings, 'model.path', !sources.exists(model) && looksLikeHubId(model) ? model : sources.resolvePath(model))
   const dataset = flags['--dataset']
   if (typeof dataset === 'string') setPath(settings, 'dataset.path', sources.resolvePath(dataset))
+  const from = flags['--from']
+  if (typeof from === 'string') {
+    const slash = from.indexOf('/')
+    if (slash <= 0 || slash === from.length - 1) throw new UsageError(`--from ${from}: write JOB/CHECKPOINT, e.g. --from 0abc123/step-40.`)
+    settings.initFrom = { jobId: from.slice(0, slash), checkpoint: from.slice(slash + 1), ...(flags['--optimizer'] === true ? { optimizer: true } : {}) }
+  } else if (flags['--optimizer'] === true) {
+    throw new UsageError('--optimizer continues the optimizer of the checkpoint --from names: add --from JOB/CHECKPOINT.')
+  }
   if (typeof flags['--preset'] === 'string') settings.preset = flags['--preset']
   if (typeof flags['--name'] === 'string') settings.name = flags['--name']
   if (settings.model === undefined) throw new UsageError('tunedeck start needs --model (a folder, a hub id in your cache, or selftest).')

@@ -147,8 +147,14 @@ export const jobConfigSchema = z.strictObject({
   kto: ktoSchema.default(ktoSchema.parse({})),
   /** Name of a checkpoint under checkpoints/ to continue exactly from (same job). */
   resumeFrom: z.string().min(1).nullable().meta(label('Resume checkpoint')).default(null),
-  /** Path of a checkpoint whose adapter weights start a new job (fresh optimizer). */
+  /** Path of a checkpoint whose adapter weights start a new job. */
   initFrom: z.string().min(1).nullable().meta(label('Starting checkpoint')).default(null),
+  /**
+   * With initFrom: continue that checkpoint's optimizer state too (AdamW's moments and step
+   * counts), so training on new data goes on without resetting them; the learning rate,
+   * schedule and weight decay are this job's own. False starts a fresh optimizer.
+   */
+  initOptimizer: z.boolean().meta(label("Continue the checkpoint's optimizer")).default(false),
 }).meta(label('Job config'))
 
 type WithoutDefaults<Shape extends z.ZodRawShape> = {

@@ -19,7 +19,7 @@ export interface ConfigLayers {
   preset?: JobSettings
   user: JobSettings
   /** A checkpoint of another job to start from: its folder, the model its adapter fits and the adapter's shape. */
-  checkpoint?: { folder: string; model: { path: string; selftest: boolean }; lora: Partial<LoraConfig> }
+  checkpoint?: { folder: string; model: { path: string; selftest: boolean }; lora: Partial<LoraConfig>; optimizer?: boolean }
 }
 
 /** The entries of `values` that are set: a layer that leaves a field out keeps the layer below. */
@@ -57,6 +57,7 @@ export function mergeJobConfig(layers: ConfigLayers) {
     kto: merged.kto,
     resumeFrom: null,
     initFrom: checkpoint?.folder ?? null,
+    initOptimizer: checkpoint?.optimizer === true,
   }
   return jobConfigSchema.safeParse(candidate, { reportInput: true })
 }

@@ -237,6 +237,29 @@ def load_training_state(folder: Path, optimizer: Any, scheduler: Any, scaler: An
     return load_state_file(folder / "rng.pt")
 
 
+def continue_optimizer(folder: Path, optimizer: Any) -> int:
+    """Loads the optimizer state of checkpoint ``folder`` into this job's fresh optimizer (initOptimizer).
+
+    AdamW's moments and step counts come from the checkpoint; every hyperparameter of the param
+    groups (learning rate, betas, weight decay, ...) stays this job's own, so the new schedule
+    applies from the first step. Returns how many parameters carried state over.
+    """
+    saved = load_state_file(folder / "optimizer.pt", "initOptimizer")
+    ours = [len(group["params"]) for group in optimizer.param_groups]
+    theirs = [len(group["params"]) for group in saved.get("param_groups", [])]
+    if ours != theirs:
+        raise TrainerError(
+            f"initOptimizer: the optimizer of {folder} holds {sum(theirs)} parameters and this job trains {sum(ours)}; "
+            "its adapter must have the same shape and method (DoRA adds parameters): set initOptimizer to false "
+            "to start a fresh optimizer", "initOptimizer",
+        )
+    fresh = [{key: value for key, value in group.items() if key != "params"} for group in optimizer.param_groups]
+    optimizer.load_state_dict(saved)
+    for group, settings in zip(optimizer.param_groups, fresh):
+        group.update(settings)
+    return len(optimizer.state)
+
+
 def check_compatible(state: dict[str, Any], config: JobConfig, job_dir: Path, field: str, where: Path) -> None:
     """Refuses a checkpoint trained on another base model or with another LoRA shape."""
     base = str(resolve_model_path(job_dir, config.model.path).resolve())
@@ -309,6 +332,9 @@ def check_resume_method(config: JobConfig, job_dir: Path) -> None:
 def find_init(config: JobConfig, job_dir: Path) -> Path | None:
     """The checkpoint folder named by initFrom, checked against this config."""
     if config.init_from is None:
+        if config.init_optimizer:
+            raise TrainerError("initOptimizer: continuing an optimizer needs initFrom, the checkpoint it comes from; "
+                               "set initFrom or set initOptimizer to false", "initOptimizer")
         return None
     folder = resolve_path(job_dir, config.init_from)
     state = read_state(folder)

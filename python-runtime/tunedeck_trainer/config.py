@@ -123,10 +123,12 @@ class JobConfig:
     kto: KtoSettings = field(default_factory=KtoSettings)
     resume_from: str | None = None
     init_from: str | None = None
+    # With init_from: continue that checkpoint's optimizer moments and step counts as well.
+    init_optimizer: bool = False
 
     def hash(self) -> str:
         """A short digest of everything that shapes the training run (not resume/init choices)."""
-        shaping = {key: value for key, value in asdict(self).items() if key not in ("resume_from", "init_from", "job_id")}
+        shaping = {key: value for key, value in asdict(self).items() if key not in ("resume_from", "init_from", "init_optimizer", "job_id")}
         # Workers change where batches are collated, not what they hold: resuming with another
         # count is the same run (and checkpoints from before the field existed keep their hash).
         del shaping["training"]["dataloader_workers"]

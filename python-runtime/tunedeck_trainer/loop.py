@@ -153,6 +153,9 @@ class Training:
         self.scaler = torch.amp.GradScaler("cuda") if self.precision.scaler else None
         if resume is not None:
             self._resume(*resume)
+        elif init_folder is not None and config.init_optimizer:
+            carried = checkpoints.continue_optimizer(init_folder, self.optimizer)
+            print(f"[tunedeck] optimizer: continuing the state of {init_folder.name} ({carried} parameters)", flush=True)
 
     def _set_up_reference(self, init_folder: Path | None) -> None:
         """DPO and KTO: the reference is initFrom's adapter (frozen), else the base; no dropout."""

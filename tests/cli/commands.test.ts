@@ -67,6 +67,10 @@ describe('start settings', () => {
   it('takes a --config file (a whole config.json too) under --set, with paths made absolute', () => {
     const input = startInput({ '--config': 'job.json', '--set': ['training.epochs=3'], '--model': 'models/local', '--dataset': 'data.jsonl', '--preset': 'fast', '--name': 'n' }, sources)
     expect(input).toEqual({ method: 'dpo', training: { epochs: 3 }, model: { path: '/home/u/models/local' }, dataset: { path: '/home/u/data.jsonl' }, preset: 'fast', name: 'n' })
+    expect(startInput({ '--model': 'selftest', '--from': 'job-1/step-40', '--optimizer': true }, sources)).toEqual({
+      model: { selftest: true },
+      initFrom: { jobId: 'job-1', checkpoint: 'step-40', optimizer: true },
+    })
     // org/name that is no folder here is a hub id, sent as it is.
     expect(startInput({ '--model': 'Qwen/Qwen2.5-0.5B' }, sources)).toEqual({ model: { path: 'Qwen/Qwen2.5-0.5B' } })
   })
@@ -84,6 +88,8 @@ describe('start settings', () => {
     expect(refused({ '--model': 'selftest', '--set': ['epochs'] })).toBe('--set epochs: write KEY=VALUE, e.g. --set training.epochs=2.')
     expect(refused({ '--model': 'selftest', '--set': ['__proto__.x=1'] })).toContain('name a setting as config.json does')
     expect(refused({ '--model': 'selftest', '--set': ['method=sft', 'method.x=1'] })).toBe('--set method.x: method is a value, not a section.')
+    expect(refused({ '--model': 'selftest', '--from': 'job-1' })).toBe('--from job-1: write JOB/CHECKPOINT, e.g. --from 0abc123/step-40.')
+    expect(refused({ '--model': 'selftest', '--optimizer': true as never })).toContain('--optimizer continues the optimizer of the checkpoint --from names')
     expect(refused({ '--config': 'nope.json' })).toBe('--config nope.json: cannot read it (ENOENT).')
     expect(refused({ '--config': 'list.json' })).toContain('--config list.json: expected an object of settings')
     expect(refused({ '--config': 'broken.json' })).toContain('--config broken.json: not valid JSON')

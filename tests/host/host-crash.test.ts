@@ -154,7 +154,7 @@ function openToOthers(dir: string): string[] {
   return found
 }
 
-const selftest = { model: { selftest: true }, epochs: 3 }
+const selftest = { model: { selftest: true }, training: { epochs: 3 } }
 
 describe('a host crash', () => {
   it('pauses the job with no step lost, and the resumed losses equal an uninterrupted run', async () => {

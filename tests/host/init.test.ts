@@ -90,6 +90,16 @@ describe('a new job from another job’s checkpoint', () => {
     const freshStart = sourceLosses[0]?.loss as number
     const trainedEnd = sourceLosses[sourceLosses.length - 1]?.loss as number
     expect(losses[0]?.loss).toBeLessThan((freshStart + trainedEnd) / 2)
+    expect(created.config.initOptimizer).toBe(false)
+  })
+
+  it('continues the checkpoint’s optimizer state when asked (initFrom.optimizer), the trainer saying so', async () => {
+    const created = await call<Job>('jobs.create', { ...selftest, initFrom: { jobId: source.id, checkpoint: 'step-12', optimizer: true } })
+    expect(created.config).toMatchObject({ initFrom: path.join(dataDir, 'jobs', source.id, 'checkpoints', 'step-12'), initOptimizer: true })
+    const job = await waitFinished(created.id)
+    expect(job.status).toBe('completed')
+    const { text } = await call<{ text: string }>('jobs.terminal', { jobId: job.id })
+    expect(text).toMatch(/optimizer: continuing the state of step-12 \(\d+ parameters\)/)
   })
 
   it('refuses a LoRA rank or a model other than the checkpoint’s, saying what it has', async () => {

@@ -234,7 +234,7 @@ describe('a job from another job’s checkpoint', () => {
     const values = formFromCheckpoint(source, { name: 'step-40' })
     expect(values).toMatchObject({ modelKind: 'path', modelPath: '/models/qwen', datasetPath: '/data/train.jsonl', datasetFormat: 'alpaca', targetModules: 'q_proj, v_proj', columns: [] })
     expect(values.settings).toMatchObject({ 'lora.rank': '8', 'lora.alpha': '16', 'lora.dropout': '0.05', 'lora.rslora': true, 'lora.dora': false, 'dataset.badRows': 'skip' })
-    expect(values.initFrom).toEqual({ jobId: 'job-1', checkpoint: 'step-40', jobName: 'my run' })
+    expect(values.initFrom).toEqual({ jobId: 'job-1', checkpoint: 'step-40', jobName: 'my run', optimizer: false })
   })
 
   it('sends initFrom and no LoRA shape, since the host takes it from the checkpoint', () => {
@@ -242,8 +242,12 @@ describe('a job from another job’s checkpoint', () => {
     expect(check.ok && check.input).toEqual({
       model: { path: '/models/qwen' },
       dataset: { path: '/data/train.jsonl', format: 'alpaca', badRows: 'skip' },
-      initFrom: { jobId: 'job-1', checkpoint: 'step-40' },
+      initFrom: { jobId: 'job-1', checkpoint: 'step-40', optimizer: false },
     })
+    // Ticking "continue its optimizer state" sends it (config.json initOptimizer).
+    const values = formFromCheckpoint(source, { name: 'step-40' })
+    const continued = checkNewJobForm({ ...values, initFrom: { ...values.initFrom!, optimizer: true } })
+    expect(continued.ok && continued.input.initFrom).toEqual({ jobId: 'job-1', checkpoint: 'step-40', optimizer: true })
   })
 
   it('keeps the checkpoint’s LoRA shape when a preset is chosen, and does not send it', () => {
@@ -258,7 +262,7 @@ describe('a job from another job’s checkpoint', () => {
   it('starts a self-test checkpoint with the self-test model and its bundled data', () => {
     const selftest = { ...source, config: { ...source.config, model: { path: '/data/selftest-model', selftest: true, quantization: 'none' }, dataset: { ...source.config.dataset, badRows: 'fail' } } } as Job
     const check = checkNewJobForm(formFromCheckpoint(selftest, { name: 'pause-12' }))
-    expect(check.ok && check.input).toEqual({ model: { selftest: true }, initFrom: { jobId: 'job-1', checkpoint: 'pause-12' } })
+    expect(check.ok && check.input).toEqual({ model: { selftest: true }, initFrom: { jobId: 'job-1', checkpoint: 'pause-12', optimizer: false } })
   })
 })
 

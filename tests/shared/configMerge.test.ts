@@ -36,7 +36,9 @@ const table: Array<{ case: string; layers: Partial<ConfigLayers>; expect: Record
   { case: 'the user declines the preset’s 4-bit: no gradient checkpointing', layers: { preset: efficient, user: { model: { quantization: 'none' } } }, expect: { 'model.quantization': 'none', 'training.gradientCheckpointing': false } },
   { case: '4-bit, but the user turned gradient checkpointing off', layers: { user: { model: { quantization: '4bit' }, training: { gradientCheckpointing: false } } }, expect: { 'model.quantization': '4bit', 'training.gradientCheckpointing': false } },
   { case: 'the checkpoint’s model and LoRA shape over everything', layers: { preset: { lora: { rank: 64, dropout: 0.2 } }, user: { lora: { alpha: 4 } }, checkpoint }, expect: { 'model.path': '/models/trained-on', 'lora.rank': 8, 'lora.alpha': 16, 'lora.targetModules': ['q_proj'], 'lora.dora': true, 'lora.dropout': 0.2, initFrom: checkpoint.folder } },
-  { case: 'the checkpoint leaves training settings to the user', layers: { user: { training: { epochs: 5 } }, checkpoint }, expect: { 'training.epochs': 5 } },
+  { case: 'the checkpoint leaves training settings to the user', layers: { user: { training: { epochs: 5 } }, checkpoint }, expect: { 'training.epochs': 5, initOptimizer: false } },
+  { case: 'the checkpoint’s optimizer continues when asked', layers: { checkpoint: { ...checkpoint, optimizer: true } }, expect: { initFrom: checkpoint.folder, initOptimizer: true } },
+  { case: 'no checkpoint, no optimizer to continue', layers: {}, expect: { initFrom: null, initOptimizer: false } },
   { case: 'the dataset path is the host’s, its settings the layers’', layers: { selftest: selftestSettings, user: { dataset: { format: 'text', validationSplit: 0.1 } } }, expect: { 'dataset.path': '/data/train.jsonl', 'dataset.format': 'text', 'dataset.validationSplit': 0.1 } },
 ]
 

@@ -8,6 +8,7 @@ import type { Job } from '@shared/jobs'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 import { allowedActions, isActive } from '../logic/actions'
+import { rerunInput, rerunName } from '../logic/rerun'
 import { useJobsStore, type JobAction } from '../stores/jobs'
 import { useNavigationStore } from '../stores/navigation'
 
@@ -23,6 +24,8 @@ export function JobActions({ job, hasCheckpoint, onCheckpointRequested }: { job:
   const remove = useJobsStore((state) => state.remove)
   const open = useNavigationStore((state) => state.open)
   const deletable = !isActive(job.status)
+  const createJob = useJobsStore((state) => state.create)
+  const finished = job.status === 'failed' || job.status === 'cancelled' || job.status === 'completed' || job.status === 'interrupted'
   const [name, setName] = useState('')
   const allowed = allowedActions(job.status, hasCheckpoint)
 
@@ -81,6 +84,14 @@ export function JobActions({ job, hasCheckpoint, onCheckpointRequested }: { job:
         </button>
         <button data-testid="action-cancel" className="danger" disabled={!allowed.cancel || busy !== null || confirmingCancel} onClick={() => setConfirmingCancel(true)}>
           Cancel
+        </button>
+        <button
+          data-testid="action-rerun"
+          disabled={!finished || busy !== null}
+          title="A new job with these settings (after you fixed what made it fail, for instance)"
+          onClick={() => void run('Run again', async () => open({ name: 'job', jobId: (await createJob(rerunInput(job.config, rerunName(job.name)))).id }))}
+        >
+          Run again
         </button>
         <button data-testid="action-delete" className="danger" disabled={!deletable || busy !== null || confirmingDelete} title={deletable ? 'Delete this job and its files' : 'Cancel the job before deleting it'} onClick={() => setConfirmingDelete(true)}>
           Delete

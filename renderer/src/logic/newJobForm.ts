@@ -19,6 +19,8 @@ export interface InitChoice {
   checkpoint: string
   /** The source job's name, for "Starting from <name> / <checkpoint>". */
   jobName: string
+  /** Continue the checkpoint's optimizer state too (moments and step counts), not a fresh one. */
+  optimizer: boolean
 }
 
 /** A setting as the form holds it: typed text, a choice, a switch (true/false), or a tristate ('', 'on', 'off'). */
@@ -134,7 +136,7 @@ function formInput(values: NewJobFormValues, targetModules: unknown, columns: un
   if (values.name.trim()) input.name = values.name.trim()
   if (values.method !== 'sft') input.method = values.method
   if (values.preset) input.preset = values.preset
-  if (values.initFrom) input.initFrom = { jobId: values.initFrom.jobId, checkpoint: values.initFrom.checkpoint }
+  if (values.initFrom) input.initFrom = { jobId: values.initFrom.jobId, checkpoint: values.initFrom.checkpoint, optimizer: values.initFrom.optimizer }
   // The self-test reads its bundled dataset, which has its own format and columns.
   if (!selftest && values.datasetPath.trim() !== '') setAt(input, 'dataset.path', values.datasetPath.trim())
   if (!selftest && values.datasetFormat !== 'auto') setAt(input, 'dataset.format', values.datasetFormat)
@@ -237,7 +239,7 @@ export function formFromCheckpoint(job: Job, checkpoint: Pick<Checkpoint, 'name'
     datasetFormat: selftest ? 'auto' : config.dataset.format,
     method: config.method,
     quantization: config.model.quantization,
-    initFrom: { jobId: job.id, checkpoint: checkpoint.name, jobName: job.name },
+    initFrom: { jobId: job.id, checkpoint: checkpoint.name, jobName: job.name, optimizer: false },
     settings,
     targetModules: targetModulesText(config.lora.targetModules) ?? '',
     columns: selftest ? [] : columnPairs(config.dataset.columns),

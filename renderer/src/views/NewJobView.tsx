@@ -160,6 +160,17 @@ export function NewJobView({ from }: { from?: StartFrom }) {
         {from && (
           <div className="notice" data-testid="init-from">
             Starting from <strong>{source?.name ?? from.jobId}</strong> / <span className="mono">{from.checkpoint}</span>: base model and LoRA shape come from the checkpoint.
+            {values.initFrom && (
+              <label className="checkbox" title="AdamW's moments and step counts carry over, so training on new data goes on without resetting them; the learning rate and schedule are this job's.">
+                <input
+                  type="checkbox"
+                  data-testid="init-optimizer"
+                  checked={values.initFrom.optimizer}
+                  onChange={(event) => values.initFrom && setValues({ ...values, initFrom: { ...values.initFrom, optimizer: event.target.checked } })}
+                />
+                Continue its optimizer state too (otherwise a fresh optimizer)
+              </label>
+            )}
             {errors.initFrom && (
               <div className="field-error" data-testid="field-error-initFrom" role="alert">
                 {errors.initFrom}
