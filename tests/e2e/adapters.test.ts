@@ -1,11 +1,13 @@
 /**
  * The Adapters page in the browser: two self-test jobs trained from the form, combined exactly
  * (each weighted by its training examples, the result's rank the sum of theirs), the result
- * listed, exported to a zip, and that zip imported back by its path as a second adapter.
+ * listed, exported to a zip, that zip imported back by its path as a second adapter, and a new
+ * job started from the combined adapter that completes.
  */
-import { describe, expect, it } from 'vitest'
+import { join } from 'node:path'
 import type { Page } from 'playwright-core'
-import { createSelftestJob, screenshot, useServedBrowser, withDiagnostics } from './harness'
+import { describe, expect, it } from 'vitest'
+import { createSelftestJob, jobStatus, repoDir, screenshot, useServedBrowser, withDiagnostics } from './harness'
 
 const host = useServedBrowser()
 
@@ -48,6 +50,13 @@ describe('the adapter library in the browser', () => {
       await page.getByTestId('import-submit').click()
       await expect.poll(() => page.getByTestId('adapters-message').textContent(), { timeout: 60_000 }).toBe('Imported "e2e both".')
       await expect.poll(() => row.count()).toBe(2)
+
+      // A new job from the combined adapter: its base and rank fixed, the dataset asked.
+      await row.first().getByTestId('adapter-new-job-button').click()
+      await page.getByTestId('adapter-new-job-dataset').fill(join(repoDir, 'resources', 'selftest', 'dataset.jsonl'))
+      await page.getByTestId('adapter-new-job').locator('button[type="submit"]').click()
+      await page.getByTestId('job-page').waitFor({ timeout: 30_000 })
+      await expect.poll(() => jobStatus(page), { timeout: 180_000, interval: 500 }).toBe('completed')
     })
   })
 })
