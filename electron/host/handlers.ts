@@ -12,6 +12,7 @@ import type { ChatService } from './chat/service'
 import { previewDataset } from './datasets/preview'
 import type { EnvironmentDoctor } from './python/doctor'
 import type { ExportService } from './exports/service'
+import type { AdapterService } from './adapters/service'
 import type { PythonEnvironment } from './python/environment'
 
 type MaybePromise<T> = T | Promise<T>
@@ -53,6 +54,8 @@ export interface HandlerContext {
   exports: Pick<ExportService, 'plan' | 'start' | 'cancel'>
   /** The chat process and the conversations kept per adapter. */
   chat: ChatService
+  /** The adapter library: combined and imported adapters. */
+  adapters: Pick<AdapterService, 'list' | 'combine' | 'import' | 'export' | 'delete'>
 }
 
 /** Builds the handler map over one host's services. */
@@ -110,6 +113,14 @@ export function createHandlers(context: HandlerContext): Handlers {
     }),
     'chat.delete_conversation': async ({ conversationId }) => {
       context.chat.conversations.delete(conversationId)
+      return { ok: true }
+    },
+    'adapters.list': () => Promise.resolve(context.adapters.list()),
+    'adapters.combine': async (input) => await context.adapters.combine(input),
+    'adapters.import': async (input) => await context.adapters.import(input),
+    'adapters.export': async (input) => await context.adapters.export(input),
+    'adapters.delete': async ({ adapterId }) => {
+      await context.adapters.delete(adapterId)
       return { ok: true }
     },
     'system.info': async () => {

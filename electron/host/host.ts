@@ -13,6 +13,7 @@ import { GpuSampler } from './gpu/sampler'
 import { GpuTelemetry } from './gpu/telemetry'
 import { ChatService } from './chat/service'
 import { ExportService } from './exports/service'
+import { AdapterService } from './adapters/service'
 import { createHandlers } from './handlers'
 import { JobService } from './jobs/service'
 import { EnvironmentDoctor, machineTorchBuild } from './python/doctor'
@@ -119,9 +120,18 @@ export function createHost(options: HostOptions): Host {
     getJob: (jobId) => jobs.get(jobId),
     emit: (progress) => emit('export.progress', progress),
   })
+  const adapters = new AdapterService({
+    dataDir: options.dataDir,
+    appVersion: options.appVersion,
+    pythonRuntimeDir: options.pythonRuntimeDir,
+    resolvePython: () => python.resolvePython(),
+    getJob: (jobId) => jobs.get(jobId),
+    usedBy: async (folder) => (await jobs.list()).find((job) => ['queued', ...liveStatuses].includes(job.status) && job.config.initFrom === folder)?.name ?? null,
+  })
   const handlers: Handlers = createHandlers({
     exports: exportService,
     chat,
+    adapters,
     jobs,
     python,
     doctor,

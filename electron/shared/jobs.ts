@@ -92,10 +92,13 @@ export const newJobInputSchema = jobSettingsSchema
   .extend({
     name: z.string().max(120).meta({ label: 'Job name' }).optional(),
     preset: z.string().min(1).meta({ label: 'Preset' }).optional(),
-    /** Start from the adapter weights of another job's checkpoint, with a fresh optimizer. */
-    /** `optimizer` true continues the checkpoint's optimizer state too (config.json initOptimizer). */
+    /** Start from the adapter weights of another job's checkpoint, or of a library adapter (adapters.ts), with a fresh optimizer. */
+    /** `optimizer` true continues the checkpoint's optimizer state too (config.json initOptimizer); a library adapter has none. */
     initFrom: z
-      .strictObject({ jobId: z.string().min(1), checkpoint: z.string().min(1), optimizer: z.boolean().meta({ label: "Continue the checkpoint's optimizer" }).optional() })
+      .union([
+        z.strictObject({ jobId: z.string().min(1), checkpoint: z.string().min(1), optimizer: z.boolean().meta({ label: "Continue the checkpoint's optimizer" }).optional() }),
+        z.strictObject({ adapterId: z.string().min(1) }),
+      ])
       .meta({ label: 'Starting checkpoint' })
       .optional(),
     model: withoutDefaults(modelShape),

@@ -17,6 +17,7 @@ import { datasetPreviewInputSchema, datasetPreviewSchema } from './datasets'
 import { doctorCheckIds, doctorReportSchema } from './doctor'
 import { exportPlanSchema, exportRequestSchema, exportResultSchema, exportSourceSchema } from './exports'
 import { jobReportSchema } from './report'
+import { adapterExportRequestSchema, combineRequestSchema, importRequestSchema, libraryAdapterSchema } from './adapters'
 import { setupProgressSchema, systemInfoSchema } from './system'
 
 const jobId = z.object({ jobId: z.string().min(1) })
@@ -74,6 +75,15 @@ export const routes = {
     output: z.object({ conversation: chatConversationSchema, turns: z.array(chatTurnSchema) }),
   },
   'chat.delete_conversation': { input: z.object({ conversationId: z.string().min(1) }), output: ok },
+  /** The adapter library: combined and imported adapters, newest first. */
+  'adapters.list': { input: z.object({}), output: z.array(libraryAdapterSchema) },
+  /** Combines 2+ adapters of one base and LoRA shape, weighted by training examples (average, or exact by stacking ranks). */
+  'adapters.combine': { input: combineRequestSchema, output: libraryAdapterSchema },
+  /** Unpacks and checks an adapter zip; keeps it only when all of it is sound. */
+  'adapters.import': { input: importRequestSchema, output: libraryAdapterSchema },
+  /** Writes a library adapter as a zip that adapters.import reads back. */
+  'adapters.export': { input: adapterExportRequestSchema, output: z.object({ path: z.string(), bytes: z.int(), prepared: z.boolean() }) },
+  'adapters.delete': { input: z.object({ adapterId: z.string().min(1) }), output: ok },
   'system.info': { input: z.object({}), output: systemInfoSchema },
   'python.setup': { input: z.object({}), output: setupProgressSchema },
   /** Examines the Python environment, torch against the GPU and driver, disk space, and runs a CUDA smoke test. */

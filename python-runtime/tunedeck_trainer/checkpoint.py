@@ -263,7 +263,8 @@ def continue_optimizer(folder: Path, optimizer: Any) -> int:
 def check_compatible(state: dict[str, Any], config: JobConfig, job_dir: Path, field: str, where: Path) -> None:
     """Refuses a checkpoint trained on another base model or with another LoRA shape."""
     base = str(resolve_model_path(job_dir, config.model.path).resolve())
-    if state.get("baseModel") != base:
+    # An adapter imported into the library names its base by hub id, as the job may too.
+    if state.get("baseModel") not in (base, config.model.path):
         raise TrainerError(
             f"model.path: checkpoint {where} was trained on {state.get('baseModel')}, this job uses {base}; "
             f"use the same model or another checkpoint ({field})", "model.path",

@@ -2,6 +2,7 @@
 import { useNavigationStore } from './stores/navigation'
 import { ChatView } from './views/ChatView'
 import { useConnectionStore } from './stores/sync'
+import { AdaptersView } from './views/AdaptersView'
 import { CompareView } from './views/CompareView'
 import { HomeView } from './views/HomeView'
 import { JobView } from './views/JobView'
@@ -40,6 +41,8 @@ export function App() {
       break
     case 'chat':
       content = <ChatView key={page.source ? `${page.source.jobId}/${page.source.checkpoint ?? ''}` : 'chat'} source={page.source ?? null} />
+    case 'adapters':
+      content = <AdaptersView />
       break
     default:
       content = <HomeView />

@@ -21,6 +21,7 @@ import { GpuTelemetry } from '../../electron/host/gpu/telemetry'
 import { dispatch } from './routes'
 import { ChatService } from '../../electron/host/chat/service'
 import { ExportService } from '../../electron/host/exports/service'
+import { AdapterService } from '../../electron/host/adapters/service'
 
 const repoDir = resolve(__dirname, '../..')
 const workDir = mkdtempSync(join(tmpdir(), 'tunedeck-handlers-'))
@@ -64,6 +65,7 @@ describe('handlers', () => {
       pythonRuntimeDir: join(repoDir, 'python-runtime'),
       exports: new ExportService({ dataDir, appVersion: 'x', pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), getJob: (id) => jobs.get(id), emit: () => undefined }),
       chat: new ChatService({ dataDir, pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), getJob: (id) => jobs.get(id), busyJob: () => null, emit: () => undefined }),
+      adapters: new AdapterService({ dataDir, appVersion: 'x', pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), getJob: (id) => jobs.get(id) }),
     })
     expect(Object.keys(handlers).sort()).toEqual([...routeNames].sort())
     for (const route of routeNames) expect(typeof handlers[route]).toBe('function')

@@ -18,6 +18,7 @@ import { ChatService, type ChatServiceOptions } from '../../electron/host/chat/s
 import { createHandlers } from '../../electron/host/handlers'
 import { JobService, type JobServiceOptions } from '../../electron/host/jobs/service'
 import { ExportService } from '../../electron/host/exports/service'
+import { AdapterService } from '../../electron/host/adapters/service'
 import { EnvironmentDoctor } from '../../electron/host/python/doctor'
 import { PythonEnvironment } from '../../electron/host/python/environment'
 import type { TrainerCommand } from '../../electron/host/trainer/process'
@@ -83,6 +84,7 @@ export class Harness {
       doctor: new EnvironmentDoctor({ python: environment, dataDir, pythonRuntimeDir }),
       exports: new ExportService({ dataDir, appVersion: '0.1.0-test', pythonRuntimeDir, resolvePython: () => environment.resolvePython(), getJob: (id) => this.service.get(id), emit: () => undefined }),
       chat: this.chat,
+      adapters: new AdapterService({ dataDir, appVersion: '0.1.0-test', pythonRuntimeDir, resolvePython: () => environment.resolvePython(), getJob: (id) => this.service.get(id) }),
       sampleGpu: () => telemetry.sample(),
       appVersion: '0.1.0-test',
       dataDir,

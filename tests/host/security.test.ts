@@ -272,6 +272,8 @@ describe('serve under attack', () => {
       ['a job on a planted dataset link', 'jobs.create', { model: { selftest: true }, dataset: { path: join(allowedDir, 'planted.jsonl') } }, 'dataset.path'],
       ['a job on a model outside', 'jobs.create', { model: { path: join(outsideDir, 'model') }, dataset: { path: join(allowedDir, 'train.jsonl') } }, 'model.path'],
       ['a job on a model in /etc', 'jobs.create', { model: { path: '/etc' }, dataset: { path: join(allowedDir, 'train.jsonl') } }, 'model.path'],
+      ['an adapter import from outside', 'adapters.import', { path: join(outsideDir, 'secret.jsonl') }, 'path'],
+      ['an adapter import through a planted link', 'adapters.import', { path: join(allowedDir, 'planted.jsonl') }, 'path'],
     ]
     const messages = new Set<string>()
     let id = 10
@@ -289,8 +291,13 @@ describe('serve under attack', () => {
     // Missing and not allowed read the same, so a refusal tells nothing of what exists.
     expect(messages.size).toBe(1)
     // An export writes only inside the roots, whether the job exists or not.
-    for (const [what, destination] of [['an export into /etc', '/etc/cron.d/tunedeck.zip'], ['an export through a planted folder link', join(allowedDir, 'planted-folder', 'out.zip')]]) {
-      const reply = await call(ws, 'exports.start', { jobId: 'any', destination }, (id += 1))
+    for (const [what, destination, route] of [
+      ['an export into /etc', '/etc/cron.d/tunedeck.zip', 'exports.start'],
+      ['an export through a planted folder link', join(allowedDir, 'planted-folder', 'out.zip'), 'exports.start'],
+      ['an adapter export into /etc', '/etc/cron.d/tunedeck.zip', 'adapters.export'],
+    ]) {
+      const input = route === 'exports.start' ? { jobId: 'any', destination } : { adapterId: 'any', destination }
+      const reply = await call(ws, route!, input, (id += 1))
       tried(what!, reply.ok)
       expect(reply.ok, what).toBe(false)
       if (!reply.ok) expect(fieldErrorsOf(reply.error).destination, what).toMatch(/^no folder Tunedeck may write to for /)

@@ -43,7 +43,7 @@ function quoted(text: string): string {
 }
 
 /** Ollama's Modelfile: FROM the base, ADAPTER (or the merged folder), TEMPLATE, stops, SYSTEM. */
-export function modelfile(input: CardInput): string {
+export function modelfile(input: Pick<CardInput, 'jobName' | 'appVersion' | 'prepared' | 'merged'>): string {
   const { prepared, merged } = input
   const base = prepared.baseModel
   const tag = ollamaTags[base]

@@ -26,12 +26,12 @@ const errorTag = 'TUNEDECK_EXPORT_ERROR '
 export async function runExportPython(
   options: ExportPythonOptions,
   args: string[],
-  handlers: { onPhase?: (phase: string) => void; signal?: AbortSignal } = {},
+  handlers: { onPhase?: (phase: string) => void; signal?: AbortSignal; module?: string } = {},
 ): Promise<unknown> {
   const python = await options.resolvePython()
   handlers.signal?.throwIfAborted()
   return await new Promise((resolve, reject) => {
-    const child = spawn(python, ['-m', 'tunedeck_trainer.export', ...args], {
+    const child = spawn(python, ['-m', handlers.module ?? 'tunedeck_trainer.export', ...args], {
       env: { ...process.env, PYTHONPATH: options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' },
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,

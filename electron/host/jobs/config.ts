@@ -139,7 +139,7 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
 
   // Starting from another job's checkpoint: its base model and LoRA shape win (mergeJobConfig), once they are known to fit what was asked.
   const source = initFrom !== undefined ? readInitSource(paths.dataDir, initFrom) : undefined
-  const checkpoint = source !== undefined ? { ...checkInitFrom(source, model, input), optimizer: initFrom?.optimizer === true } : undefined
+  const checkpoint = source !== undefined ? { ...checkInitFrom(source, model, input), optimizer: initFrom !== undefined && 'optimizer' in initFrom && initFrom.optimizer === true } : undefined
 
   const merged = mergeJobConfig({ jobId, model, datasetPath, selftest, preset, user, checkpoint })
   if (!merged.success) throw validationError(merged.error.issues, 'Job settings', jobConfigSchema)

@@ -60,6 +60,7 @@ function readJson(file: string): unknown {
  * whole (no state.json with complete:true).
  */
 export function readInitSource(dataDir: string, initFrom: NonNullable<NewJobInput['initFrom']>): InitSource {
+  if ('adapterId' in initFrom) return readLibrarySource(dataDir, initFrom.adapterId)
   const { jobId, checkpoint } = initFrom
   if (!safeJobId.test(jobId)) refuse('initFrom', `"${jobId}" is not a job id: choose a checkpoint from the job's checkpoint list`)
   if (!safeCheckpointName.test(checkpoint)) refuse('initFrom', `"${checkpoint}" is not a checkpoint name: choose one from the job's checkpoint list`)
@@ -89,6 +90,29 @@ export function readInitSource(dataDir: string, initFrom: NonNullable<NewJobInpu
   }
   const selftest = source?.model?.selftest === true && real(source.model.path) === real(baseModel)
   return { folder: path.resolve(folder), baseModel, selftest, lora }
+}
+
+/**
+ * A library adapter (electron/host/adapters/library.ts): its folder holds the state.json a
+ * checkpoint has, and adapter.json says its dropout-free shape (DoRA, rsLoRA).
+ */
+function readLibrarySource(dataDir: string, adapterId: string): InitSource {
+  const folder = path.join(dataDir, 'adapters', adapterId)
+  const record = safeJobId.test(adapterId) ? (readJson(path.join(folder, 'adapter.json')) as Record<string, unknown> | undefined) : undefined
+  const state = readJson(path.join(folder, 'state.json')) as Record<string, unknown> | undefined
+  if (!record || state?.complete !== true) refuse('initFrom', `there is no adapter "${adapterId}" in the library: choose one from the Adapters page`)
+  const { baseModel, loraRank, loraAlpha, targetModules } = state
+  if (typeof baseModel !== 'string' || !Number.isInteger(loraRank) || typeof loraAlpha !== 'number') {
+    refuse('initFrom', `library adapter "${adapterId}" does not record its base model and LoRA shape in ${folder}: import it again`)
+  }
+  const lora: Partial<LoraConfig> = {
+    rank: loraRank as number,
+    alpha: loraAlpha,
+    targetModules: targetModules as LoraConfig['targetModules'],
+    dora: record.dora === true,
+    rslora: record.rslora === true,
+  }
+  return { folder: path.resolve(folder), baseModel, selftest: false, lora }
 }
 
 /** True when the model the form names is the checkpoint's base model. */

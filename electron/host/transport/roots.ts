@@ -30,6 +30,8 @@ export const pathFields: Record<string, ReadonlyArray<{ path: readonly string[];
   ],
   // A file the export writes: its folder must be inside the roots.
   'exports.start': [{ path: ['destination'], newFile: true }],
+  'adapters.import': [{ path: ['path'] }],
+  'adapters.export': [{ path: ['destination'], newFile: true }],
 }
 
 /** Each root through its symlinks; a root that does not exist is dropped. */

@@ -1,7 +1,7 @@
 /**
  * Which page is open, mirrored in location.hash (#/jobs/<id>, #/new,
  * #/new/from/<job id>/<checkpoint>, #/setup, #/compare/<id>,<id>,...,
- * #/chat, #/chat/<job id>[/<checkpoint>])
+ * #/chat, #/chat/<job id>[/<checkpoint>], #/adapters)
  * so that a reload reopens the same page. serve's address carries its token
  * as #token=..., which reads as the home page; the client moves the token into
  * sessionStorage and takes it out of the address bar.
@@ -23,6 +23,7 @@ export type Page =
   | { name: 'compare'; jobIds: string[] }
   /** Chat with a job's adapter (checkpoint null) or one of its checkpoints; no source: pick one. */
   | { name: 'chat'; source?: { jobId: string; checkpoint: string | null } }
+  | { name: 'adapters' }
 
 /** Reads a page from a hash such as "#/jobs/abc". */
 export function pageFromHash(hash: string): Page {
@@ -33,6 +34,7 @@ export function pageFromHash(hash: string): Page {
   if (path === 'setup') return { name: 'setup' }
   const chat = /^chat(?:\/([^/]+)(?:\/([^/]+))?)?$/.exec(path)
   if (chat) return chat[1] ? { name: 'chat', source: { jobId: decodeURIComponent(chat[1]), checkpoint: chat[2] ? decodeURIComponent(chat[2]) : null } } : { name: 'chat' }
+  if (path === 'adapters') return { name: 'adapters' }
   const compare = /^compare(?:\/(.*))?$/.exec(path)
   if (compare) return { name: 'compare', jobIds: parseCompareIds(compare[1] ?? '') }
   const job = /^jobs\/(.+)$/.exec(path)
@@ -52,6 +54,8 @@ export function hashFromPage(page: Page): string {
     case 'chat':
       if (!page.source) return '#/chat'
       return `#/chat/${encodeURIComponent(page.source.jobId)}${page.source.checkpoint ? `/${encodeURIComponent(page.source.checkpoint)}` : ''}`
+    case 'adapters':
+      return '#/adapters'
     case 'compare':
       return page.jobIds.length > 0 ? `#/compare/${page.jobIds.map(encodeURIComponent).join(',')}` : '#/compare'
     default:

@@ -128,6 +128,9 @@ export function Sidebar() {
       <button className={`nav-link${page.name === 'chat' ? ' selected' : ''}`} data-testid="nav-chat" onClick={() => open({ name: 'chat' })}>
         Chat
       </button>
+      <button className={`nav-link${page.name === 'adapters' ? ' selected' : ''}`} data-testid="nav-adapters" onClick={() => open({ name: 'adapters' })}>
+        Adapters
+      </button>
       <h3 className="sidebar-heading">Jobs</h3>
       {loadError && <p className="error-text small">{loadError}</p>}
       {loaded && jobs.length === 0 && !loadError && <p className="muted small pad">No jobs yet.</p>}

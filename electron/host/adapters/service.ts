@@ -1,0 +1,184 @@
+/**
+ * The adapter library's service: lists, combines, imports, exports and deletes the adapters
+ * of <dataDir>/adapters (library.ts). Combining runs `python -m tunedeck_trainer.adapters`
+ * with the trainer's interpreter; importing unpacks the zip into a staging folder (unzip.ts),
+ * checks it (checks.ts) and only then renames it into the library.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import type { z } from 'zod'
+import type { adapterExportRequestSchema, AdapterSource, combineRequestSchema, importRequestSchema, LibraryAdapter } from '@shared/adapters'
+import { appError, isAppError } from '@shared/errors'
+import type { Job } from '@shared/jobs'
+import { runExportPython, type ExportPythonOptions } from '../exports/python'
+import { exportSource, jobFolder } from '../exports/sources'
+import { combinedCard, importedCard } from './card'
+import { exportAdapter, type AdapterExport } from './export'
+import { AdapterRefused, checkManifest, checkSafetensors, findAdapterFolder, readShape } from './checks'
+import { adapterFolder, commitAdapter, libraryDir, listAdapters, readAdapter, removeAbandonedStaging, stagingFolder, type AdapterRecord } from './library'
+import { defaultUnzipLimits, unzipSafely, ZipRefused, type UnzipLimits } from './unzip'
+
+/** What the service needs from the host. */
+export interface AdapterServiceOptions extends ExportPythonOptions {
+  dataDir: string
+  appVersion: string
+  getJob: (id: string) => Job | Promise<Job>
+  /** Tests lower these to build small bombs. */
+  unzipLimits?: UnzipLimits
+  /** The name of a job that waits or trains and starts from ``folder`` (initFrom), else null: that adapter is not deleted. */
+  usedBy?: (folder: string) => Promise<string | null>
+}
+
+// Files an import keeps from the adapter folder besides the weights and config: the tokenizer's.
+const tokenizerFile = /^(tokenizer(_config)?\.json|tokenizer\.model|special_tokens_map\.json|added_tokens\.json|vocab\.(json|txt)|merges\.txt|chat_template\.(jinja|json)|generation_config\.json)$/
+
+/** The training examples behind a job: its dataset event in events.jsonl; null when it has none. */
+export function jobExamples(jobDir: string): number | null {
+  const file = path.join(jobDir, 'events.jsonl')
+  if (!fs.existsSync(file)) return null
+  let examples: number | null = null
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (!line.includes('"dataset"')) continue
+    try {
+      const event = JSON.parse(line) as { type?: unknown; examples?: unknown }
+      if (event.type === 'dataset' && typeof event.examples === 'number' && event.examples > 0) examples = event.examples
+    } catch {
+      // A torn last line: the host's ingest skips it too.
+    }
+  }
+  return examples
+}
+
+/** The library of adapters. */
+export class AdapterService {
+  constructor(private readonly options: AdapterServiceOptions) {
+    removeAbandonedStaging(options.dataDir)
+  }
+
+  list(): LibraryAdapter[] {
+    return listAdapters(this.options.dataDir)
+  }
+
+  /** Deletes a library adapter's folder (renamed first, so a half-deleted one is never listed). */
+  async delete(adapterId: string): Promise<void> {
+    const folder = adapterFolder(this.options.dataDir, adapterId)
+    const user = await this.options.usedBy?.(path.resolve(folder))
+    if (user) throw appError('conflict', `Job "${user}" starts from this adapter and has not finished: cancel or finish it first, then delete the adapter.`)
+    const doomed = path.join(libraryDir(this.options.dataDir), `.staging-${process.pid}-deleted-${adapterId}`)
+    fs.renameSync(folder, doomed)
+    fs.rmSync(doomed, { recursive: true, force: true })
+  }
+
+  /** Combines two or more adapters into a new library adapter, each weighted by its training examples. */
+  async combine(request: z.output<typeof combineRequestSchema>): Promise<LibraryAdapter> {
+    const sources = await Promise.all(request.sources.map((source) => this.resolve(source)))
+    const staging = stagingFolder(this.options.dataDir)
+    try {
+      const args = ['combine', '--mode', request.mode, '--out', staging]
+      for (const source of sources) args.push('--source', source.folder, '--weight', String(source.examples))
+      const result = (await runExportPython(this.options, args, { module: 'tunedeck_trainer.adapters' })) as { weights: number[] }
+      const shape = readShape(staging, 'the combined adapter')
+      const record: AdapterRecord = {
+        ...shape,
+        name: request.name,
+        source: 'combined',
+        examples: sources.reduce((sum, source) => sum + source.examples, 0),
+        examplesKnown: sources.every((source) => source.examplesKnown),
+        combined: {
+          mode: request.mode,
+          sources: sources.map((source, index) => ({ label: source.label, examples: source.examples, weight: result.weights[index] ?? 0 })),
+        },
+        created: new Date().toISOString(),
+      }
+      return commitAdapter(this.options.dataDir, staging, record, combinedCard(record, this.options.appVersion))
+    } catch (error) {
+      // The Python side names what differs; it comes back as invalid_input, beside the sources field.
+      if (isAppError(error) && error.code === 'invalid_input') throw appError('invalid_input', error.message, { fields: { sources: error.message } })
+      throw error
+    } finally {
+      fs.rmSync(staging, { recursive: true, force: true })
+    }
+  }
+
+  /** Unpacks and checks a zip; keeps the adapter in the library only when all of it is sound. */
+  async import(request: z.output<typeof importRequestSchema>): Promise<LibraryAdapter> {
+    const zipFile = path.resolve(request.path)
+    const refuse = (message: string) => appError('invalid_input', `path: ${message}`, { fields: { path: message } })
+    if (!fs.existsSync(zipFile) || !fs.statSync(zipFile).isFile()) throw refuse(`${zipFile} is not a file: give the full path of an adapter zip.`)
+    const unpacked = stagingFolder(this.options.dataDir)
+    const staging = stagingFolder(this.options.dataDir)
+    try {
+      await unzipSafely(zipFile, unpacked, this.options.unzipLimits ?? defaultUnzipLimits)
+      const name = path.basename(zipFile)
+      await checkManifest(unpacked, name)
+      const folder = findAdapterFolder(unpacked, name)
+      const shape = readShape(folder, name)
+      checkSafetensors(path.join(folder, 'adapter_model.safetensors'), name)
+      fs.mkdirSync(staging)
+      for (const file of fs.readdirSync(folder)) {
+        if (file === 'adapter_model.safetensors' || file === 'adapter_config.json' || tokenizerFile.test(file)) fs.renameSync(path.join(folder, file), path.join(staging, file))
+      }
+      const examples = recordedExamples(unpacked, folder)
+      const record: AdapterRecord = {
+        ...shape,
+        name: request.name ?? name.replace(/\.zip$/i, ''),
+        source: 'imported',
+        examples: examples ?? 1,
+        examplesKnown: examples !== null,
+        combined: null,
+        created: new Date().toISOString(),
+      }
+      return commitAdapter(this.options.dataDir, staging, record, importedCard(record, zipFile, this.options.appVersion))
+    } catch (error) {
+      if (error instanceof ZipRefused || error instanceof AdapterRefused) throw refuse(error.message)
+      throw error
+    } finally {
+      fs.rmSync(unpacked, { recursive: true, force: true })
+      fs.rmSync(staging, { recursive: true, force: true })
+    }
+  }
+
+  /** Writes a library adapter as a zip that adapters.import reads back (export.ts says what it holds). */
+  async export(request: z.output<typeof adapterExportRequestSchema>): Promise<AdapterExport> {
+    const folder = adapterFolder(this.options.dataDir, request.adapterId)
+    const adapter = readAdapter(this.options.dataDir, request.adapterId) as LibraryAdapter
+    const stem = adapter.name.replace(/[<>:"/\\|?*]+/g, '_').replace(/[^\x20-\x7e]/g, '_').trim() || adapter.id
+    const destination = request.destination ?? path.join(this.options.dataDir, 'exports', `${stem}.zip`)
+    if (!path.isAbsolute(destination) || !destination.toLowerCase().endsWith('.zip')) {
+      throw appError('invalid_input', `destination: "${destination}" must be a full path ending in .zip`, { fields: { destination: 'a full path ending in .zip' } })
+    }
+    const staging = stagingFolder(this.options.dataDir)
+    try {
+      return await exportAdapter(this.options, adapter, folder, destination, staging)
+    } finally {
+      fs.rmSync(staging, { recursive: true, force: true })
+    }
+  }
+
+  /** A source's folder, its training examples and a label for the card. */
+  private async resolve(source: AdapterSource): Promise<{ folder: string; examples: number; examplesKnown: boolean; label: string }> {
+    if ('adapterId' in source) {
+      const folder = adapterFolder(this.options.dataDir, source.adapterId)
+      const adapter = readAdapter(this.options.dataDir, source.adapterId) as LibraryAdapter
+      return { folder, examples: adapter.examples, examplesKnown: adapter.examplesKnown, label: `library adapter "${adapter.name}" (${adapter.id})` }
+    }
+    const job = await this.options.getJob(source.jobId)
+    const found = exportSource(this.options.dataDir, job, source.checkpoint)
+    const examples = jobExamples(jobFolder(this.options.dataDir, job.id))
+    const label = source.checkpoint ? `checkpoint "${source.checkpoint}" of job "${job.name}" (${job.id})` : `job "${job.name}" (${job.id})`
+    return { folder: found.adapterDir, examples: examples ?? 1, examplesKnown: examples !== null, label }
+  }
+}
+
+/** The examples count a Tunedeck library export records in adapter.json; null when there is none. */
+function recordedExamples(unpacked: string, folder: string): number | null {
+  for (const file of [path.join(unpacked, 'adapter.json'), path.join(folder, 'adapter.json')]) {
+    try {
+      const record = JSON.parse(fs.readFileSync(file, 'utf8')) as { examples?: unknown; examplesKnown?: unknown }
+      if (typeof record.examples === 'number' && record.examples > 0 && record.examplesKnown !== false) return record.examples
+    } catch {
+      // No record: the count is unknown.
+    }
+  }
+  return null
+}

@@ -1,0 +1,62 @@
+/**
+ * The Adapters page in the browser: two self-test jobs trained from the form, combined exactly
+ * (each weighted by its training examples, the result's rank the sum of theirs), the result
+ * listed, exported to a zip, that zip imported back by its path as a second adapter, and a new
+ * job started from the combined adapter that completes.
+ */
+import { join } from 'node:path'
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { createSelftestJob, jobStatus, repoDir, screenshot, useServedBrowser, withDiagnostics } from './harness'
+
+const host = useServedBrowser()
+
+async function rowStatus(page: Page, jobId: string): Promise<string> {
+  return (await page.locator(`[data-testid="job-row"][data-job-id="${jobId}"]`).getByTestId('job-row-status').textContent())?.trim() ?? ''
+}
+
+describe('the adapter library in the browser', () => {
+  it('combines two jobs exactly, exports the result and imports it back', async () => {
+    const page = host.page()
+    await page.goto(host.served().url)
+    await withDiagnostics(page, host.served(), 'adapters', async () => {
+      const ids = [await createSelftestJob(page, { name: 'e2e adapter one' }), await createSelftestJob(page, { name: 'e2e adapter two' })]
+      for (const id of ids) await expect.poll(() => rowStatus(page, id), { timeout: 180_000, interval: 500 }).toBe('completed')
+
+      await page.getByTestId('nav-adapters').click()
+      await expect.poll(() => new URL(page.url()).hash).toBe('#/adapters')
+      for (const id of ids) await page.locator(`[data-testid="combine-pick"][data-key="job:${id}"]`).check()
+      // The self-test jobs train on the same rows: equal examples, equal weights.
+      await expect.poll(() => page.getByTestId('combine-weight').allTextContents()).toEqual([
+        expect.stringMatching(/\d+ examples, weight 50\.0%/),
+        expect.stringMatching(/\d+ examples, weight 50\.0%/),
+      ])
+      await page.getByTestId('combine-mode-exact').check()
+      const rankText = (await page.getByTestId('combine-rank').textContent()) ?? ''
+      const rank = /rank (\d+): the sum of theirs/.exec(rankText)?.[1]
+      expect(rank, rankText).toBeDefined()
+      await page.getByTestId('combine-name').fill('e2e both')
+      await page.getByTestId('combine-submit').click()
+      await expect.poll(() => page.getByTestId('adapters-message').textContent(), { timeout: 60_000 }).toBe(`Combined into "e2e both" (rank ${rank}).`)
+      const row = page.getByTestId('adapter-row')
+      await expect.poll(() => row.count()).toBe(1)
+      expect(await row.locator('td').nth(2).textContent()).toBe(rank)
+      await screenshot(page, 'adapters.png')
+
+      await row.getByTestId('adapter-export').click()
+      await expect.poll(() => page.getByTestId('adapters-message').textContent(), { timeout: 60_000 }).toMatch(/^Exported to .*e2e both\.zip\.$/)
+      const exported = ((await page.getByTestId('adapters-message').textContent()) ?? '').replace(/^Exported to /, '').replace(/\.$/, '')
+      await page.getByTestId('import-path').fill(exported)
+      await page.getByTestId('import-submit').click()
+      await expect.poll(() => page.getByTestId('adapters-message').textContent(), { timeout: 60_000 }).toBe('Imported "e2e both".')
+      await expect.poll(() => row.count()).toBe(2)
+
+      // A new job from the combined adapter: its base and rank fixed, the dataset asked.
+      await row.first().getByTestId('adapter-new-job-button').click()
+      await page.getByTestId('adapter-new-job-dataset').fill(join(repoDir, 'resources', 'selftest', 'dataset.jsonl'))
+      await page.getByTestId('adapter-new-job').locator('button[type="submit"]').click()
+      await page.getByTestId('job-page').waitFor({ timeout: 30_000 })
+      await expect.poll(() => jobStatus(page), { timeout: 180_000, interval: 500 }).toBe('completed')
+    })
+  })
+})
