@@ -41,6 +41,7 @@ export function App() {
       break
     case 'chat':
       content = <ChatView key={page.source ? `${page.source.jobId}/${page.source.checkpoint ?? ''}` : 'chat'} source={page.source ?? null} />
+      break
     case 'adapters':
       content = <AdaptersView />
       break
