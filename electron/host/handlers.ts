@@ -11,6 +11,7 @@ import type { GpuSample } from '@shared/system'
 import { previewDataset } from './datasets/preview'
 import type { EnvironmentDoctor } from './python/doctor'
 import type { ExportService } from './exports/service'
+import type { ModelService } from './models/service'
 import type { PythonEnvironment } from './python/environment'
 
 type MaybePromise<T> = T | Promise<T>
@@ -50,6 +51,8 @@ export interface HandlerContext {
   pythonRuntimeDir: string
   /** Zips of finished jobs for PEFT, vLLM, llama.cpp and Ollama. */
   exports: Pick<ExportService, 'plan' | 'start' | 'cancel'>
+  /** The model library: the hub cache, added folders, downloads, the Hub token. */
+  models: ModelService
 }
 
 /** Builds the handler map over one host's services. */
@@ -91,6 +94,19 @@ export function createHandlers(context: HandlerContext): Handlers {
       context.exports.cancel(jobId)
       return { ok: true }
     },
+    'models.list': async () => await context.models.list(),
+    'models.inspect': async ({ path }) => await context.models.inspect(path),
+    'models.add_folder': async ({ path }) => await context.models.addFolder(path),
+    'models.remove_folder': async ({ path }) => await context.models.removeFolder(path),
+    'models.set_popular': async ({ hubIds }) => await context.models.setPopular(hubIds),
+    'models.download': async ({ hubId, revision }) => await context.models.download(hubId, revision),
+    'models.cancel': async ({ hubId }) => {
+      await context.models.cancel(hubId)
+      return { ok: true }
+    },
+    'models.downloads': async () => context.models.running(),
+    'models.token': async () => context.models.token(),
+    'models.set_token': async ({ token }) => context.models.setToken(token),
     'system.info': async () => {
       const [info, gpu] = await Promise.all([python.probe(), context.sampleGpu()])
       return {

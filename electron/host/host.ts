@@ -12,6 +12,7 @@ import { isRouteName, routes, type RouteName } from '@shared/routes'
 import { GpuSampler } from './gpu/sampler'
 import { GpuTelemetry } from './gpu/telemetry'
 import { ExportService } from './exports/service'
+import { ModelService } from './models/service'
 import { createHandlers } from './handlers'
 import { JobService } from './jobs/service'
 import { EnvironmentDoctor, machineTorchBuild } from './python/doctor'
@@ -109,8 +110,15 @@ export function createHost(options: HostOptions): Host {
     getJob: (jobId) => jobs.get(jobId),
     emit: (progress) => emit('export.progress', progress),
   })
+  const models = new ModelService({
+    dataDir: options.dataDir,
+    pythonRuntimeDir: options.pythonRuntimeDir,
+    resolvePython: () => python.resolvePython(),
+    emit: (progress) => emit('models.progress', progress),
+  })
   const handlers: Handlers = createHandlers({
     exports: exportService,
+    models,
     jobs,
     python,
     doctor,
@@ -158,6 +166,7 @@ export function createHost(options: HostOptions): Host {
         sampler.stop()
         python.stop()
         exportService.shutdown()
+        models.shutdown()
         await jobs.shutdown()
       })()
       return stopped

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { exportProgressSchema } from './exports'
 import { jobSchema, metricPointSchema, queueStateSchema } from './jobs'
 import { jobReportSchema } from './report'
+import { downloadProgressSchema } from './models'
 import { gpuSampleSchema, setupProgressSchema } from './system'
 
 export const events = {
@@ -17,6 +18,8 @@ export const events = {
   'queue.updated': queueStateSchema,
   /** An export moved on: phase, bytes written into the zip. */
   'export.progress': exportProgressSchema,
+  /** A model download moved on: bytes, speed, time left, or its end. */
+  'models.progress': downloadProgressSchema,
   'gpu.sample': gpuSampleSchema,
   'python.setup': setupProgressSchema,
 } as const

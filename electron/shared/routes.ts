@@ -9,6 +9,7 @@ import { datasetPreviewInputSchema, datasetPreviewSchema } from './datasets'
 import { doctorCheckIds, doctorReportSchema } from './doctor'
 import { exportPlanSchema, exportRequestSchema, exportResultSchema, exportSourceSchema } from './exports'
 import { jobReportSchema } from './report'
+import { downloadProgressSchema, hubIdSchema, modelDetailSchema, modelLibrarySchema, tokenStatusSchema } from './models'
 import { setupProgressSchema, systemInfoSchema } from './system'
 
 const jobId = z.object({ jobId: z.string().min(1) })
@@ -47,6 +48,23 @@ export const routes = {
   'exports.start': { input: exportRequestSchema, output: exportResultSchema },
   /** Stops the job's running export; nothing of it is left on disk. */
   'exports.cancel': { input: jobId, output: ok },
+  /** Models in the Hugging Face cache and in the folders the user added. */
+  'models.list': { input: z.object({}), output: modelLibrarySchema },
+  /** One model in detail: packing, and LoRA/QLoRA memory at the defaults against this GPU (starts Python, seconds). */
+  'models.inspect': { input: z.object({ path: z.string().min(1) }), output: modelDetailSchema },
+  'models.add_folder': { input: z.object({ path: z.string().min(1) }), output: modelLibrarySchema },
+  'models.remove_folder': { input: z.object({ path: z.string().min(1) }), output: modelLibrarySchema },
+  /** The hub ids offered for download. */
+  'models.set_popular': { input: z.object({ hubIds: z.array(hubIdSchema).max(50) }), output: modelLibrarySchema },
+  /** Downloads the files a fine-tune needs; answers when it ends (progress comes as models.progress). */
+  'models.download': { input: z.object({ hubId: hubIdSchema, revision: z.string().min(1).max(200).optional() }), output: downloadProgressSchema },
+  /** Stops a download; what was fetched stays, and the next download of it continues from there. */
+  'models.cancel': { input: z.object({ hubId: z.string().min(1) }), output: ok },
+  /** Downloads running now, for a page opened mid-download. */
+  'models.downloads': { input: z.object({}), output: z.array(downloadProgressSchema) },
+  'models.token': { input: z.object({}), output: tokenStatusSchema },
+  /** Stores the Hugging Face token (null forgets it). */
+  'models.set_token': { input: z.object({ token: z.string().trim().min(8).max(400).nullable() }), output: tokenStatusSchema },
   'system.info': { input: z.object({}), output: systemInfoSchema },
   'python.setup': { input: z.object({}), output: setupProgressSchema },
   /** Examines the Python environment, torch against the GPU and driver, disk space, and runs a CUDA smoke test. */

@@ -20,6 +20,7 @@ import { EnvironmentDoctor } from '../../electron/host/python/doctor'
 import { GpuTelemetry } from '../../electron/host/gpu/telemetry'
 import { dispatch } from './routes'
 import { ExportService } from '../../electron/host/exports/service'
+import { ModelService } from '../../electron/host/models/service'
 
 const repoDir = resolve(__dirname, '../..')
 const workDir = mkdtempSync(join(tmpdir(), 'tunedeck-handlers-'))
@@ -62,6 +63,7 @@ describe('handlers', () => {
       doctor: new EnvironmentDoctor({ python, dataDir, pythonRuntimeDir: join(repoDir, 'python-runtime') }),
       pythonRuntimeDir: join(repoDir, 'python-runtime'),
       exports: new ExportService({ dataDir, appVersion: 'x', pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), getJob: (id) => jobs.get(id), emit: () => undefined }),
+      models: new ModelService({ dataDir, pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), emit: () => undefined }),
     })
     expect(Object.keys(handlers).sort()).toEqual([...routeNames].sort())
     for (const route of routeNames) expect(typeof handlers[route]).toBe('function')

@@ -17,6 +17,7 @@ import { GpuTelemetry } from '../../electron/host/gpu/telemetry'
 import { createHandlers } from '../../electron/host/handlers'
 import { JobService, type JobServiceOptions } from '../../electron/host/jobs/service'
 import { ExportService } from '../../electron/host/exports/service'
+import { ModelService } from '../../electron/host/models/service'
 import { EnvironmentDoctor } from '../../electron/host/python/doctor'
 import { PythonEnvironment } from '../../electron/host/python/environment'
 import type { TrainerCommand } from '../../electron/host/trainer/process'
@@ -68,6 +69,7 @@ export class Harness {
       python: environment,
       doctor: new EnvironmentDoctor({ python: environment, dataDir, pythonRuntimeDir }),
       exports: new ExportService({ dataDir, appVersion: '0.1.0-test', pythonRuntimeDir, resolvePython: () => environment.resolvePython(), getJob: (id) => this.service.get(id), emit: () => undefined }),
+      models: new ModelService({ dataDir, pythonRuntimeDir, resolvePython: () => environment.resolvePython(), emit: () => undefined }),
       sampleGpu: () => telemetry.sample(),
       appVersion: '0.1.0-test',
       dataDir,
