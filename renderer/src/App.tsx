@@ -4,6 +4,7 @@ import { useConnectionStore } from './stores/sync'
 import { CompareView } from './views/CompareView'
 import { HomeView } from './views/HomeView'
 import { JobView } from './views/JobView'
+import { ModelsView } from './views/ModelsView'
 import { NewJobView } from './views/NewJobView'
 import { SetupView } from './views/SetupView'
 import { Sidebar } from './views/Sidebar'
@@ -33,6 +34,9 @@ export function App() {
       break
     case 'setup':
       content = <SetupView />
+      break
+    case 'models':
+      content = <ModelsView />
       break
     case 'compare':
       content = <CompareView jobIds={page.jobIds} />

@@ -1,6 +1,6 @@
 /**
  * Which page is open, mirrored in location.hash (#/jobs/<id>, #/new,
- * #/new/from/<job id>/<checkpoint>, #/setup, #/compare/<id>,<id>,...)
+ * #/new/from/<job id>/<checkpoint>, #/setup, #/models, #/compare/<id>,<id>,...)
  * so that a reload reopens the same page. serve's address carries its token
  * as #token=..., which reads as the home page; the client moves the token into
  * sessionStorage and takes it out of the address bar.
@@ -18,6 +18,7 @@ export type Page =
   | { name: 'home' }
   | { name: 'new'; from?: StartFrom }
   | { name: 'setup' }
+  | { name: 'models' }
   | { name: 'job'; jobId: string }
   | { name: 'compare'; jobIds: string[] }
 
@@ -28,6 +29,7 @@ export function pageFromHash(hash: string): Page {
   const from = /^new\/from\/([^/]+)\/([^/]+)$/.exec(path)
   if (from?.[1] && from[2]) return { name: 'new', from: { jobId: decodeURIComponent(from[1]), checkpoint: decodeURIComponent(from[2]) } }
   if (path === 'setup') return { name: 'setup' }
+  if (path === 'models') return { name: 'models' }
   const compare = /^compare(?:\/(.*))?$/.exec(path)
   if (compare) return { name: 'compare', jobIds: parseCompareIds(compare[1] ?? '') }
   const job = /^jobs\/(.+)$/.exec(path)
@@ -44,6 +46,8 @@ export function hashFromPage(page: Page): string {
       return page.from ? `#/new/from/${encodeURIComponent(page.from.jobId)}/${encodeURIComponent(page.from.checkpoint)}` : '#/new'
     case 'setup':
       return '#/setup'
+    case 'models':
+      return '#/models'
     case 'compare':
       return page.jobIds.length > 0 ? `#/compare/${page.jobIds.map(encodeURIComponent).join(',')}` : '#/compare'
     default:
