@@ -3,6 +3,7 @@
     list [--folder DIR ...]              {"type":"model", ...} per model, then {"type":"end"}
     inspect PATH [--estimate]            {"type":"model", ..., "packing": bool|null, "fit": {...}}
     download HUB_ID [--revision REV]     {"type":"start"|"progress"|"done"} lines, or {"type":"error"}
+    download-dataset (--hub ID [--config C] [--split S] | --url URL) --out-dir DIR    the same lines
 
 Exit codes: 0 done, 1 failed (the last line is {"type":"error","code","message","url"}), 4 cancelled
 (SIGTERM or SIGINT: what was fetched stays in the cache for the next download).
@@ -46,6 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     fetch = commands.add_parser("download", help="download a model from the Hub into the cache")
     fetch.add_argument("hub_id")
     fetch.add_argument("--revision", default="main")
+    data = commands.add_parser("download-dataset", help="download a Hub dataset split or a data file on the web")
+    source = data.add_mutually_exclusive_group(required=True)
+    source.add_argument("--hub", help="owner/name of a dataset on the Hub")
+    source.add_argument("--url", help="https address of a .json, .jsonl, .csv or .parquet file")
+    data.add_argument("--config", default="default")
+    data.add_argument("--split", default="train")
+    data.add_argument("--out-dir", required=True)
     args = parser.parse_args(argv)
 
     from .catalog import cached_models, describe, folder_models
@@ -65,7 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     from .download import DownloadError, download
 
     try:
-        download(args.hub_id, revision=args.revision, emit=emit)
+        if args.command == "download":
+            download(args.hub_id, revision=args.revision, emit=emit)
+        else:
+            from .dataset_download import hub_dataset, web_file
+
+            if args.hub:
+                hub_dataset(args.hub, args.config, args.split, Path(args.out_dir), emit)
+            else:
+                web_file(args.url, Path(args.out_dir), emit)
     except DownloadError as error:
         emit({"type": "error", "code": error.code, "message": str(error), "url": error.url})
         return 1

@@ -107,7 +107,8 @@ def explain(error: BaseException, hub_id: str, token: str | None) -> DownloadErr
     return DownloadError("failed", f"downloading {hub_id} failed: {error}")
 
 
-def _free_bytes(folder: Path) -> int:
+def free_bytes(folder: Path) -> int:
+    """Free bytes on the disk holding ``folder`` (created), or TUNEDECK_DISK_FREE_BYTES in tests."""
     override = os.environ.get("TUNEDECK_DISK_FREE_BYTES", "").strip()
     if override.isdigit():
         return int(override)
@@ -115,7 +116,7 @@ def _free_bytes(folder: Path) -> int:
     return shutil.disk_usage(folder).free
 
 
-def _blob_bytes(repo_folder: Path) -> tuple[int, int]:
+def blob_bytes(repo_folder: Path) -> tuple[int, int]:
     """Bytes of the repository's blobs in the cache: (complete and partial, partial only)."""
     total = partial = 0
     for blob in (repo_folder / "blobs").glob("*"):
@@ -149,10 +150,10 @@ def download(hub_id: str, *, revision: str = "main", emit: Callable[[dict[str, A
     repo_folder = cache / f"models--{hub_id.replace('/', '--')}"
     complete = sum(file.size for file in files
                    if isinstance(try_to_load_from_cache(hub_id, file.name, cache_dir=cache, revision=info.sha), str))
-    start_blobs, partial = _blob_bytes(repo_folder)
+    start_blobs, partial = blob_bytes(repo_folder)
     done_before = complete + partial
     needed = max(total - done_before, 0)
-    free = _free_bytes(cache)
+    free = free_bytes(cache)
     if needed + DISK_MARGIN_BYTES > free:
         raise DownloadError("disk_full", f"{hub_id} needs {needed / 1e9:.2f} GB more on the disk holding {cache}, "
                             f"and {free / 1e9:.2f} GB is free (Tunedeck keeps {DISK_MARGIN_BYTES // 2**20} MB spare); "
@@ -160,36 +161,52 @@ def download(hub_id: str, *, revision: str = "main", emit: Callable[[dict[str, A
     emit({"type": "start", "hubId": hub_id, "revision": info.sha, "files": [file.name for file in files],
           "totalBytes": total, "doneBytes": done_before})
 
-    failure: list[BaseException] = []
-
     def fetch() -> None:
-        try:
-            for file in files:
-                if stop is not None and stop.is_set():
-                    return
-                hf_hub_download(hub_id, file.name, revision=revision, cache_dir=cache, token=token)
-        except BaseException as error:  # noqa: BLE001 - reported from the main thread
-            failure.append(error)
+        for file in files:
+            if stop is not None and stop.is_set():
+                return
+            hf_hub_download(hub_id, file.name, revision=revision, cache_dir=cache, token=token)
 
-    worker = threading.Thread(target=fetch, name="hub-download", daemon=True)
-    started = time.monotonic()
-    worker.start()
-    while worker.is_alive():
-        worker.join(PROGRESS_SECONDS)
-        fetched = _blob_bytes(repo_folder)[0] - start_blobs
-        elapsed = max(time.monotonic() - started, 1e-6)
-        speed = fetched / elapsed
-        done = min(done_before + fetched, total)
-        emit({"type": "progress", "doneBytes": done, "totalBytes": total, "bytesPerSecond": round(speed),
-              "secondsLeft": round((total - done) / speed, 1) if speed > 0 else None})
+    failure = fetch_with_progress(fetch, repo_folder, start_blobs, done_before, total, emit)
     if failure:
         raise explain(failure[0], hub_id, token) from failure[0]
     snapshot = cached_snapshot(repo_folder, revision) if not _is_commit(revision) else repo_folder / "snapshots" / revision
     if snapshot is None or not (snapshot / "config.json").is_file():
         raise DownloadError("failed", f"downloading {hub_id} finished but {repo_folder} has no snapshot with config.json")
     emit({"type": "done", "hubId": hub_id, "revision": info.sha, "path": str(snapshot), "totalBytes": total,
-          "fetchedBytes": _blob_bytes(repo_folder)[0] - start_blobs})
+          "fetchedBytes": blob_bytes(repo_folder)[0] - start_blobs})
     return snapshot
+
+
+def fetch_with_progress(fetch: Callable[[], None], repo_folder: Path, start_blobs: int, done_before: int, total: int,
+                        emit: Callable[[dict[str, Any]], None]) -> list[BaseException]:
+    """Runs ``fetch`` in a thread and emits progress from the growth of the repository's blobs.
+
+    Returns the error ``fetch`` raised, if any, in a list (empty when it finished).
+    """
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            fetch()
+        except BaseException as error:  # noqa: BLE001 - reported by the caller
+            failure.append(error)
+
+    worker = threading.Thread(target=run, name="hub-download", daemon=True)
+    started = time.monotonic()
+    worker.start()
+    while worker.is_alive():
+        worker.join(PROGRESS_SECONDS)
+        fetched = blob_bytes(repo_folder)[0] - start_blobs
+        emit(progress_event(min(done_before + fetched, total), total, fetched, time.monotonic() - started))
+    return failure
+
+
+def progress_event(done: int, total: int, fetched: int, elapsed: float) -> dict[str, Any]:
+    """A progress line: bytes done of total, the speed of this run, the time left at that speed."""
+    speed = fetched / max(elapsed, 1e-6)
+    return {"type": "progress", "doneBytes": done, "totalBytes": total, "bytesPerSecond": round(speed),
+            "secondsLeft": round((total - done) / speed, 1) if speed > 0 else None}
 
 
 def _is_commit(revision: str) -> bool:
