@@ -105,6 +105,14 @@ export function createHandlers(context: HandlerContext): Handlers {
       return { ok: true }
     },
     'models.downloads': async () => context.models.running(),
+    'datasets.download': async (input) =>
+      await context.models.downloadDataset(input, (file) =>
+        previewDataset({ path: file }, { resolvePython: () => python.resolvePython(), pythonRuntimeDir: context.pythonRuntimeDir }),
+      ),
+    'datasets.cancel_download': async ({ source }) => {
+      await context.models.cancel(source, 'dataset')
+      return { ok: true }
+    },
     'models.token': async () => context.models.token(),
     'models.set_token': async ({ token }) => context.models.setToken(token),
     'system.info': async () => {

@@ -3,6 +3,7 @@
  * whether each trains on this GPU, downloads from the Hub with progress, and the Hub token.
  */
 import { z } from 'zod'
+import { datasetPreviewSchema } from './datasets'
 
 /** One model folder, read from its files (no weights loaded). */
 export const modelSummarySchema = z.object({
@@ -79,6 +80,9 @@ export const hubIdSchema = z
 export const downloadStates = ['starting', 'downloading', 'done', 'failed', 'cancelled'] as const
 
 export const downloadProgressSchema = z.object({
+  /** A model goes to the hub cache; a dataset to <dataDir>/downloads/. */
+  kind: z.enum(['model', 'dataset']),
+  /** The hub id; for a dataset "owner/name config/split", or the URL. */
   hubId: z.string(),
   state: z.enum(downloadStates),
   doneBytes: z.number().min(0),
@@ -112,3 +116,22 @@ export const defaultPopularModels = [
   'meta-llama/Llama-3.2-1B-Instruct',
   'microsoft/Phi-3.5-mini-instruct',
 ]
+
+/** A Hub dataset's split (from the Parquet conversion the Hub keeps), or a data file on the web. */
+export const datasetDownloadInputSchema = z.union([
+  z.object({ hubId: hubIdSchema, config: z.string().trim().min(1).max(200).default('default'), split: z.string().trim().min(1).max(200).default('train') }),
+  z.object({
+    url: z
+      .string()
+      .trim()
+      .regex(/^(https:\/\/|http:\/\/(127\.0\.0\.1|localhost)[:/])/, 'use an https:// address')
+      .regex(/\.(jsonl?|csv|parquet)([?#].*)?$/i, 'link a .json, .jsonl, .csv or .parquet file'),
+  }),
+])
+
+export type DatasetDownloadInput = z.input<typeof datasetDownloadInputSchema>
+
+/** The download's end and, when it is done, the file read as a dropped file would be. */
+export const datasetDownloadSchema = downloadProgressSchema.extend({ preview: datasetPreviewSchema.nullable() })
+
+export type DatasetDownload = z.infer<typeof datasetDownloadSchema>

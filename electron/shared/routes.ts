@@ -9,7 +9,7 @@ import { datasetPreviewInputSchema, datasetPreviewSchema } from './datasets'
 import { doctorCheckIds, doctorReportSchema } from './doctor'
 import { exportPlanSchema, exportRequestSchema, exportResultSchema, exportSourceSchema } from './exports'
 import { jobReportSchema } from './report'
-import { downloadProgressSchema, hubIdSchema, modelDetailSchema, modelLibrarySchema, tokenStatusSchema } from './models'
+import { datasetDownloadInputSchema, datasetDownloadSchema, downloadProgressSchema, hubIdSchema, modelDetailSchema, modelLibrarySchema, tokenStatusSchema } from './models'
 import { setupProgressSchema, systemInfoSchema } from './system'
 
 const jobId = z.object({ jobId: z.string().min(1) })
@@ -62,6 +62,10 @@ export const routes = {
   'models.cancel': { input: z.object({ hubId: z.string().min(1) }), output: ok },
   /** Downloads running now, for a page opened mid-download. */
   'models.downloads': { input: z.object({}), output: z.array(downloadProgressSchema) },
+  /** Downloads a Hub dataset split or a web file into <dataDir>/downloads/ and previews it (progress as models.progress). */
+  'datasets.download': { input: datasetDownloadInputSchema, output: datasetDownloadSchema },
+  /** Stops a dataset download by its hubId in models.progress (the hub id with config/split, or the URL). */
+  'datasets.cancel_download': { input: z.object({ source: z.string().min(1) }), output: ok },
   'models.token': { input: z.object({}), output: tokenStatusSchema },
   /** Stores the Hugging Face token (null forgets it). */
   'models.set_token': { input: z.object({ token: z.string().trim().min(8).max(400).nullable() }), output: tokenStatusSchema },

@@ -6,8 +6,11 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { appError } from '@shared/errors'
+import type { DatasetPreview } from '@shared/datasets'
 import {
   modelDetailSchema,
+  type DatasetDownload,
+  type DatasetDownloadInput,
   modelSummarySchema,
   type DownloadProgress,
   type ModelDetail,
@@ -101,11 +104,30 @@ export class ModelService {
    * cancelled). A second request for a model already downloading waits for the same download.
    */
   async download(hubId: string, revision = 'main'): Promise<DownloadProgress> {
-    const existing = this.downloads.get(hubId)
+    return await this.run('model', hubId, ['download', hubId, '--revision', revision])
+  }
+
+  /**
+   * Downloads a Hub dataset's split or a web file into <dataDir>/downloads/, then reads it with
+   * the trainer's loader as a dropped file is (the preview says its format, rows and bad rows).
+   */
+  async downloadDataset(input: DatasetDownloadInput, preview: (file: string) => Promise<DatasetPreview>): Promise<DatasetDownload> {
+    const outDir = path.join(this.options.dataDir, 'downloads')
+    const [source, args] =
+      'url' in input
+        ? [input.url, ['--url', input.url]]
+        : [`${input.hubId} ${input.config ?? 'default'}/${input.split ?? 'train'}`, ['--hub', input.hubId, '--config', input.config ?? 'default', '--split', input.split ?? 'train']]
+    const progress = await this.run('dataset', source, ['download-dataset', ...args, '--out-dir', outDir])
+    return { ...progress, preview: progress.state === 'done' && progress.path ? await preview(progress.path) : null }
+  }
+
+  private async run(kind: DownloadProgress['kind'], source: string, args: string[]): Promise<DownloadProgress> {
+    const key = `${kind}:${source}`
+    const existing = this.downloads.get(key)
     if (existing) return await existing.done
     const abort = new AbortController()
     const progress: DownloadProgress = {
-      hubId, state: 'starting', doneBytes: 0, totalBytes: 0, bytesPerSecond: 0, secondsLeft: null, path: null, error: null,
+      kind, hubId: source, state: 'starting', doneBytes: 0, totalBytes: 0, bytesPerSecond: 0, secondsLeft: null, path: null, error: null,
     }
     const entry: RunningDownload = { progress, abort, done: Promise.resolve(progress) }
     const update = (change: Partial<DownloadProgress>) => {
@@ -115,32 +137,26 @@ export class ModelService {
     const token = this.tokens.read()
     entry.done = (async () => {
       try {
-        const result = await runModelsPython(
-          this.options,
-          ['download', hubId, '--revision', revision],
-          (line) => update(fromLine(line)),
-          token ? { HF_TOKEN: token } : {},
-          abort.signal,
-        )
+        const result = await runModelsPython(this.options, args, (line) => update(fromLine(line)), token ? { HF_TOKEN: token } : {}, abort.signal)
         if (abort.signal.aborted) update({ state: 'cancelled', bytesPerSecond: 0, secondsLeft: null })
         else if (entry.progress.state !== 'done' && entry.progress.state !== 'failed') {
-          update({ state: 'failed', error: { code: 'failed', message: `Downloading ${hubId} stopped:\n${result.stderr || `exit code ${result.code}`}`, url: null } })
+          update({ state: 'failed', error: { code: 'failed', message: `Downloading ${source} stopped:\n${result.stderr || `exit code ${result.code}`}`, url: null } })
         }
       } catch (error) {
         update({ state: 'failed', error: { code: 'python_missing', message: (error as Error).message, url: null } })
       } finally {
-        this.downloads.delete(hubId)
+        this.downloads.delete(key)
       }
       return { ...entry.progress }
     })()
-    this.downloads.set(hubId, entry)
+    this.downloads.set(key, entry)
     update({})
     return await entry.done
   }
 
-  /** Stops a running download; the partial file stays in the cache for the next try. */
-  async cancel(hubId: string): Promise<void> {
-    const download = this.downloads.get(hubId)
+  /** Stops a running download; the partial file stays for the next try. */
+  async cancel(hubId: string, kind: DownloadProgress['kind'] = 'model'): Promise<void> {
+    const download = this.downloads.get(`${kind}:${hubId}`)
     if (!download) throw appError('not_found', `${hubId} is not downloading.`)
     download.abort.abort()
     await download.done

@@ -15,7 +15,7 @@ interface ModelsState {
   details: Record<string, ModelDetail>
   inspecting: Record<string, boolean>
   inspectErrors: Record<string, string>
-  /** The latest progress of each download started in this session, by hub id. */
+  /** The latest progress of each download seen in this session, by kind:hubId. */
   downloads: Record<string, DownloadProgress>
   token: TokenStatus | null
   load(): Promise<void>
@@ -25,7 +25,7 @@ interface ModelsState {
   removeFolder(path: string): Promise<void>
   setPopular(hubIds: string[]): Promise<void>
   download(hubId: string): Promise<void>
-  cancel(hubId: string): Promise<void>
+  cancel(hubId: string, kind?: DownloadProgress['kind']): Promise<void>
   applyProgress(progress: DownloadProgress): void
   setToken(token: string | null): Promise<void>
 }
@@ -76,14 +76,15 @@ export const useModelsStore = create<ModelsState>()((set, get) => {
         get().applyProgress(final)
         if (final.state === 'done') await get().load()
       } catch (error) {
-        get().applyProgress({ hubId, state: 'failed', doneBytes: 0, totalBytes: 0, bytesPerSecond: 0, secondsLeft: null, path: null, error: { code: 'failed', message: errorMessage(error), url: null } })
+        get().applyProgress({ kind: 'model', hubId, state: 'failed', doneBytes: 0, totalBytes: 0, bytesPerSecond: 0, secondsLeft: null, path: null, error: { code: 'failed', message: errorMessage(error), url: null } })
       }
     },
-    async cancel(hubId) {
-      await getClient().request('models.cancel', { hubId }).catch(() => undefined)
+    async cancel(hubId, kind = 'model') {
+      const request = kind === 'model' ? getClient().request('models.cancel', { hubId }) : getClient().request('datasets.cancel_download', { source: hubId })
+      await request.catch(() => undefined)
     },
     applyProgress(progress) {
-      set({ downloads: { ...get().downloads, [progress.hubId]: progress } })
+      set({ downloads: { ...get().downloads, [`${progress.kind}:${progress.hubId}`]: progress } })
     },
     async setToken(token) {
       try {

@@ -65,11 +65,11 @@ function Downloads() {
   return (
     <ul className="download-list" data-testid="download-list">
       {entries.map((progress) => (
-        <li key={progress.hubId} data-testid="download" data-hub-id={progress.hubId} data-state={progress.state}>
+        <li key={`${progress.kind}:${progress.hubId}`} data-testid="download" data-hub-id={progress.hubId} data-state={progress.state}>
           <div className="download-top">
             <span className="mono">{progress.hubId}</span>
             {(progress.state === 'downloading' || progress.state === 'starting') && (
-              <button className="small" data-testid="download-cancel" onClick={() => void cancel(progress.hubId)}>
+              <button className="small" data-testid="download-cancel" onClick={() => void cancel(progress.hubId, progress.kind)}>
                 Cancel
               </button>
             )}
