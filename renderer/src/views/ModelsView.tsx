@@ -11,13 +11,16 @@ import { downloadLine, fitLabel, formatParameters } from '../logic/models'
 import { formatBytes } from '../logic/metrics'
 import { useModelsStore } from '../stores/models'
 
+// One empty list: a selector that returns a new [] each time makes zustand render forever.
+const none: string[] = []
+
 function ModelRow({ model }: { model: ModelSummary }) {
   const detail = useModelsStore((state) => state.details[model.path])
   const inspecting = useModelsStore((state) => state.inspecting[model.path] ?? false)
   const inspectError = useModelsStore((state) => state.inspectErrors[model.path])
   const inspect = useModelsStore((state) => state.inspect)
   const removeFolder = useModelsStore((state) => state.removeFolder)
-  const folders = useModelsStore((state) => state.library?.folders ?? [])
+  const folders = useModelsStore((state) => state.library?.folders ?? none)
   const addedFolder = folders.find((folder) => folder === model.path)
   return (
     <tr data-testid="model-row" data-model-path={model.path}>
@@ -81,7 +84,7 @@ function Downloads() {
               <>
                 {' '}
                 <a href={progress.error.url} target="_blank" rel="noreferrer">
-                  {progress.error.url}
+                  Open the model's page
                 </a>
               </>
             )}
@@ -93,7 +96,7 @@ function Downloads() {
 }
 
 function DownloadForm() {
-  const popular = useModelsStore((state) => state.library?.popular ?? [])
+  const popular = useModelsStore((state) => state.library?.popular ?? none)
   const download = useModelsStore((state) => state.download)
   const setPopular = useModelsStore((state) => state.setPopular)
   const [hubId, setHubId] = useState('')
@@ -185,10 +188,12 @@ export function ModelsView() {
   return (
     <div className="page" data-testid="models-page">
       <header className="page-header">
-        <h1>Models</h1>
-        <button onClick={() => void load()} disabled={loading}>
-          {loading ? 'Reading…' : 'Refresh'}
-        </button>
+        <div className="title-row">
+          <h1>Models</h1>
+          <button className="small" onClick={() => void load()} disabled={loading}>
+            {loading ? 'Reading…' : 'Refresh'}
+          </button>
+        </div>
       </header>
       {error && <div className="form-error" role="alert">{error}</div>}
       <section className="card">
