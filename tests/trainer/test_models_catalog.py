@@ -110,3 +110,17 @@ def test_trainer_names_a_hub_id_that_is_not_downloaded(monkeypatch: pytest.Monke
     message = str(raised.value)
     assert message.startswith("model.path: the hub id tiny-org/never-downloaded is not in the Hugging Face cache")
     assert str(tmp_path / "cache") in message and str(job) not in message
+
+
+def test_fit_names_a_setting_that_fits_and_follows_a_preset(tiny_model: Path) -> None:
+    from tunedeck_trainer.models.fit import model_fit
+
+    default = model_fit(tiny_model, 1e9, cuda=False)
+    assert default["lora"]["verdict"] == "fits" and default["qlora"]["verdict"] == "fits"
+    lora_mb = default["lora"]["estimatedMb"]
+    short = model_fit(tiny_model, lora_mb * 0.95, cuda=False)
+    assert short["lora"]["verdict"] == "no"
+    assert short["lora"]["suggestion"] is not None and short["lora"]["suggestion"].startswith("training.")
+    # A preset with a micro-batch of 1 and shorter rows needs less.
+    small = model_fit(tiny_model, 1e9, cuda=False, settings={"training": {"batchSize": 1, "maxSeqLength": 256}})
+    assert small["lora"]["estimatedMb"] < lora_mb / 4

@@ -44,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     inspect.add_argument("path")
     inspect.add_argument("--estimate", action="store_true", help="LoRA and QLoRA memory against this GPU")
     inspect.add_argument("--free-mb", type=float, default=None, help="compare with this much free GPU memory instead")
+    fitting = commands.add_parser("fit", help="LoRA and QLoRA fit of every listed model at the given settings")
+    fitting.add_argument("--settings", default="{}", help="config.json-style training and lora keys (a preset's)")
+    fitting.add_argument("--folder", action="append", default=[])
+    fitting.add_argument("--free-mb", type=float, default=None)
     fetch = commands.add_parser("download", help="download a model from the Hub into the cache")
     fetch.add_argument("hub_id")
     fetch.add_argument("--revision", default="main")
@@ -66,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
                 emit({"type": "model", **model})
         emit({"type": "end"})
         return 0
+    if args.command == "fit":
+        return _fit(cached_models() + [model for folder in args.folder for model in folder_models(Path(folder))],
+                    json.loads(args.settings), args.free_mb)
     if args.command == "inspect":
         return _inspect(Path(args.path), args.estimate, args.free_mb, describe)
     signal.signal(signal.SIGTERM, _cancel)
@@ -85,6 +92,23 @@ def main(argv: list[str] | None = None) -> int:
     except DownloadError as error:
         emit({"type": "error", "code": error.code, "message": str(error), "url": error.url})
         return 1
+    return 0
+
+
+def _fit(models: list[dict[str, Any]], settings: dict[str, Any], free_mb: float | None) -> int:
+    from .fit import model_fit
+    from ..memory_estimate import free_cuda_mb
+
+    if free_mb is None:
+        free_mb = free_cuda_mb()
+    for model in models:
+        try:
+            fit = model_fit(Path(model["path"]), free_mb, cuda=free_mb is not None, settings=settings)
+        except Exception as error:  # noqa: BLE001 - an architecture transformers cannot build
+            emit({"type": "fit", "path": model["path"], "fit": None, "problem": str(error)})
+            continue
+        emit({"type": "fit", "path": model["path"], "fit": fit})
+    emit({"type": "end"})
     return 0
 
 

@@ -53,13 +53,29 @@ def _changes(training: TrainingSettings) -> list[tuple[str, TrainingSettings]]:
     return options
 
 
-def model_fit(folder: Path, free_mb: float | None = None, *, cuda: bool | None = None) -> dict[str, Any]:
-    """LoRA and QLoRA estimates in MB at the default settings, their verdicts and a setting that fits."""
+def settings_from(values: dict[str, Any]) -> tuple[TrainingSettings, LoraSettings]:
+    """The estimate's settings from config.json-style keys (a preset's), defaults for the rest."""
+    training = values.get("training") or {}
+    lora = values.get("lora") or {}
+    targets = lora.get("targetModules", LoraSettings.target_modules)
+    return (
+        replace(TrainingSettings(), batch_size=int(training.get("batchSize", TrainingSettings.batch_size)),
+                max_seq_length=int(training.get("maxSeqLength", TrainingSettings.max_seq_length)),
+                gradient_checkpointing=bool(training.get("gradientCheckpointing", False)),
+                gradient_accumulation=int(training.get("gradientAccumulation", 1))),
+        replace(LoraSettings(), rank=int(lora.get("rank", LoraSettings.rank)),
+                target_modules=targets if isinstance(targets, str) else tuple(targets)),
+    )
+
+
+def model_fit(folder: Path, free_mb: float | None = None, *, cuda: bool | None = None,
+              settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """LoRA and QLoRA estimates in MB at the default settings (or a preset's), their verdicts and a setting that fits."""
     if cuda is None:
         free_mb = free_cuda_mb() if free_mb is None else free_mb
         cuda = free_mb is not None
     meta = meta_model(folder)
-    training, lora = TrainingSettings(), LoraSettings()
+    training, lora = settings_from(settings or {})
     result: dict[str, Any] = {"freeMb": None if free_mb is None else round(free_mb, 1)}
     for key, quantized in (("lora", False), ("qlora", True)):
         estimated = _estimate(meta, training, lora, quantized, cuda)
