@@ -5,6 +5,7 @@
  * environment and the GPU telemetry.
  */
 import type { Handlers } from '@shared/api'
+import { appError } from '@shared/errors'
 import type { Checkpoint, Job, MetricPoint, NewJobInput, Preset, QueueState } from '@shared/jobs'
 import type { JobReport } from '@shared/report'
 import type { GpuSample } from '@shared/system'
@@ -96,6 +97,11 @@ export function createHandlers(context: HandlerContext): Handlers {
     },
     'models.list': async () => await context.models.list(),
     'models.inspect': async ({ path }) => await context.models.inspect(path),
+    'models.fit': async ({ preset }) => {
+      const chosen = preset === undefined ? undefined : (await jobs.presets()).find((candidate) => candidate.id === preset)
+      if (preset !== undefined && !chosen) throw appError('not_found', `Preset: no preset "${preset}"; choose one of the listed presets`, { fields: { preset: 'unknown preset' } })
+      return await context.models.fit(chosen ?? {})
+    },
     'models.add_folder': async ({ path }) => await context.models.addFolder(path),
     'models.remove_folder': async ({ path }) => await context.models.removeFolder(path),
     'models.set_popular': async ({ hubIds }) => await context.models.setPopular(hubIds),

@@ -59,6 +59,11 @@ export const modelDetailSchema = modelSummarySchema.extend({
 
 export type ModelDetail = z.infer<typeof modelDetailSchema>
 
+/** Each listed model's fit at a preset's settings (the defaults without one). */
+export const modelFitsSchema = z.array(z.object({ path: z.string(), fit: modelFitSchema.nullable() }))
+
+export type ModelFits = z.infer<typeof modelFitsSchema>
+
 export const modelLibrarySchema = z.object({
   models: z.array(modelSummarySchema),
   /** Folders the user added. */

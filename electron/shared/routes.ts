@@ -9,7 +9,7 @@ import { datasetPreviewInputSchema, datasetPreviewSchema } from './datasets'
 import { doctorCheckIds, doctorReportSchema } from './doctor'
 import { exportPlanSchema, exportRequestSchema, exportResultSchema, exportSourceSchema } from './exports'
 import { jobReportSchema } from './report'
-import { datasetDownloadInputSchema, datasetDownloadSchema, downloadProgressSchema, hubIdSchema, modelDetailSchema, modelLibrarySchema, tokenStatusSchema } from './models'
+import { datasetDownloadInputSchema, datasetDownloadSchema, downloadProgressSchema, hubIdSchema, modelDetailSchema, modelFitsSchema, modelLibrarySchema, tokenStatusSchema } from './models'
 import { setupProgressSchema, systemInfoSchema } from './system'
 
 const jobId = z.object({ jobId: z.string().min(1) })
@@ -52,6 +52,8 @@ export const routes = {
   'models.list': { input: z.object({}), output: modelLibrarySchema },
   /** One model in detail: packing, and LoRA/QLoRA memory at the defaults against this GPU (starts Python, seconds). */
   'models.inspect': { input: z.object({ path: z.string().min(1) }), output: modelDetailSchema },
+  /** Every listed model's LoRA and QLoRA fit on this GPU at a preset's settings: which models the preset suits. */
+  'models.fit': { input: z.object({ preset: z.string().min(1).optional() }), output: modelFitsSchema },
   'models.add_folder': { input: z.object({ path: z.string().min(1) }), output: modelLibrarySchema },
   'models.remove_folder': { input: z.object({ path: z.string().min(1) }), output: modelLibrarySchema },
   /** The hub ids offered for download. */

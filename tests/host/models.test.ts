@@ -108,6 +108,16 @@ describe('models', () => {
     expect(detail.packing).toBe(true)
     expect(detail.fit?.lora.estimatedMb).toBeGreaterThan(0)
     expect(detail.fit?.qlora.estimatedMb).toBeGreaterThan(0)
+
+    // A preset's settings change the estimate: 'efficient' trains a micro-batch of 1 in 4 bits.
+    const byDefault = await request(host, 'models.fit', {})
+    const efficient = await request(host, 'models.fit', { preset: 'efficient' })
+    const defaultFit = byDefault.find((entry) => entry.path === detail.path)?.fit
+    const efficientFit = efficient.find((entry) => entry.path === detail.path)?.fit
+    expect(defaultFit?.lora.estimatedMb).toBe(detail.fit?.lora.estimatedMb)
+    expect(efficientFit?.lora.estimatedMb).toBeLessThan(defaultFit!.lora.estimatedMb)
+    const unknown = errorOf(await dispatch(host, 'models.fit', { preset: 'no-such-preset' }))
+    expect(unknown.message).toContain('no preset "no-such-preset"')
   }, 120_000)
 
   it('asks for the licence page of a gated model, then downloads it with the stored token', async () => {

@@ -54,9 +54,8 @@ describe('models page text', () => {
     expect(modelPathValue(model)).toBe('Qwen/Qwen2.5-0.5B-Instruct')
     expect(modelPathValue({ ...model, hubId: null, source: 'folder', path: '/models/mine' })).toBe('/models/mine')
     expect(pickerLabel(model, undefined, false)).toBe('Qwen/Qwen2.5-0.5B-Instruct · 494M · 942 MB')
-    const detail = { ...model, packing: true, fit }
-    expect(pickerLabel(model, detail, false)).toBe('Qwen/Qwen2.5-0.5B-Instruct · 494M · 942 MB · tight')
-    expect(pickerLabel(model, detail, true)).toBe('Qwen/Qwen2.5-0.5B-Instruct · 494M · 942 MB · fits (QLoRA)')
+    expect(pickerLabel(model, fit, false)).toBe('Qwen/Qwen2.5-0.5B-Instruct · 494M · 942 MB · tight')
+    expect(pickerLabel(model, fit, true)).toBe('Qwen/Qwen2.5-0.5B-Instruct · 494M · 942 MB · fits (QLoRA)')
   })
 
   it('opens the Models page from its address', () => {

@@ -9,11 +9,13 @@ import { appError } from '@shared/errors'
 import type { DatasetPreview } from '@shared/datasets'
 import {
   modelDetailSchema,
+  modelFitsSchema,
+  modelSummarySchema,
   type DatasetDownload,
   type DatasetDownloadInput,
-  modelSummarySchema,
   type DownloadProgress,
   type ModelDetail,
+  type ModelFits,
   type ModelLibrary,
   type ModelSummary,
   type TokenStatus,
@@ -68,6 +70,17 @@ export class ModelService {
     if (failure !== null) throw appError('invalid_input', failure, { fields: { path: failure } })
     if (detail === null) throw appError('internal', `Inspecting ${modelPath} failed:\n${result.stderr || `exit code ${result.code}`}`)
     return detail
+  }
+
+  /** Every listed model's fit at `settings` (config.json keys, e.g. a preset's), in one Python process. */
+  async fit(settings: object): Promise<ModelFits> {
+    const folders = readModelSettings(this.options.dataDir).folders.flatMap((folder) => ['--folder', folder])
+    const fits: ModelFits = []
+    const result = await runModelsPython(this.options, ['fit', '--settings', JSON.stringify(settings), ...folders], (line) => {
+      if (line.type === 'fit') fits.push(modelFitsSchema.element.parse({ path: line.path, fit: line.fit }))
+    })
+    if (result.code !== 0) throw appError('internal', `Estimating the models' memory failed:\n${result.stderr || `exit code ${result.code}`}`)
+    return fits
   }
 
   /** Adds a model folder (or a folder of model folders) to the list. */

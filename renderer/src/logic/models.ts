@@ -2,7 +2,7 @@
  * What the Models page and the new-job picker show, computed from the library's data:
  * parameter counts, download progress lines, fit labels, and the value a model puts in model.path.
  */
-import type { DownloadProgress, ModelDetail, ModelFit, ModelSummary } from '@shared/models'
+import type { DownloadProgress, ModelFit, ModelSummary } from '@shared/models'
 import { formatBytes } from './metrics'
 
 /** 1.5B, 360M, 201K. */
@@ -57,11 +57,11 @@ export function fitLabel(method: 'lora' | 'qlora', fit: ModelFit): string {
 }
 
 /**
- * The picker's label for a model: name, size, and, when its fit is known, whether it fits with
- * the method the chosen preset uses (QLoRA for a 4-bit preset).
+ * The picker's label for a model: name, size, and, when its fit at the chosen preset's settings
+ * is known, whether it fits with the method the preset uses (QLoRA for a 4-bit preset).
  */
-export function pickerLabel(model: ModelSummary, detail: ModelDetail | undefined, quantized: boolean): string {
+export function pickerLabel(model: ModelSummary, fit: ModelFit | null | undefined, quantized: boolean): string {
   const base = `${model.name} · ${formatParameters(model.parameters)} · ${formatBytes(model.bytes)}`
-  const verdict = detail?.fit?.[quantized ? 'qlora' : 'lora'].verdict
+  const verdict = fit?.[quantized ? 'qlora' : 'lora'].verdict
   return verdict ? `${base} · ${verdictWords[verdict]}${quantized ? ' (QLoRA)' : ''}` : base
 }

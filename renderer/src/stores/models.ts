@@ -3,7 +3,7 @@
  * progress (from models.progress events), and whether a Hub token is stored.
  */
 import { create } from 'zustand'
-import type { DownloadProgress, ModelDetail, ModelLibrary, ModelSummary, TokenStatus } from '@shared/models'
+import type { DownloadProgress, ModelDetail, ModelFit, ModelLibrary, ModelSummary, TokenStatus } from '@shared/models'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 
@@ -18,7 +18,11 @@ interface ModelsState {
   /** The latest progress of each download seen in this session, by kind:hubId. */
   downloads: Record<string, DownloadProgress>
   token: TokenStatus | null
+  /** Fits at a preset's settings: by preset id ('' for the defaults), then by model path. */
+  fits: Record<string, Record<string, ModelFit | null>>
   load(): Promise<void>
+  /** Estimates every listed model at the preset's settings, once per preset. */
+  fitFor(preset: string | undefined): Promise<void>
   /** Asks by hub id where there is one (serve's path roots allow hub ids), keeps it under the folder. */
   inspect(model: ModelSummary): Promise<void>
   addFolder(path: string): Promise<void>
@@ -49,6 +53,18 @@ export const useModelsStore = create<ModelsState>()((set, get) => {
     inspectErrors: {},
     downloads: {},
     token: null,
+    fits: {},
+    async fitFor(preset) {
+      const key = preset ?? ''
+      if (get().fits[key]) return
+      set({ fits: { ...get().fits, [key]: {} } })
+      try {
+        const fits = await getClient().request('models.fit', preset ? { preset } : {})
+        set({ fits: { ...get().fits, [key]: Object.fromEntries(fits.map((entry) => [entry.path, entry.fit])) } })
+      } catch {
+        // No estimate: the picker shows the models without a verdict.
+      }
+    },
     async load() {
       const client = getClient()
       void client.request('models.token', {}).then((token) => set({ token }), () => undefined)

@@ -184,7 +184,7 @@ export function NewJobView({ from }: { from?: StartFrom }) {
         <div className="grid-2">
           <Field label={settingLabel('model.path')} name="model.path" error={errors['model.path']} hint={modelHint}>
             {pathInput('modelPath', 'model-path', locked && selftest ? 'Self-test model' : '/models/Qwen2.5-0.5B or Qwen/Qwen2.5-0.5B', selftest || locked, 'model-folder')}
-            <ModelPicker value={values.modelPath} quantized={preset?.model?.quantization === '4bit'} disabled={locked} onChoose={(modelPath) => setValues((current) => ({ ...current, modelPath, modelKind: 'path' }))} />
+            <ModelPicker value={values.modelPath} preset={preset} disabled={locked} onChoose={(modelPath) => setValues((current) => ({ ...current, modelPath, modelKind: 'path' }))} />
           </Field>
           <Field label={settingLabel('dataset.path')} name="dataset.path" error={errors['dataset.path']} hint={selftest ? 'The self-test uses its bundled dataset.' : '.jsonl, .json, .csv, .parquet, .txt, or a folder saved with save_to_disk'}>
             {pathInput('datasetPath', 'dataset-path', '/data/train.jsonl', selftest, 'dataset')}
