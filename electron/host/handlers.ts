@@ -119,8 +119,8 @@ export function createHandlers(context: HandlerContext): Handlers {
       await context.models.cancel(source, 'dataset')
       return { ok: true }
     },
-    'models.token': async () => context.models.token(),
-    'models.set_token': async ({ token }) => context.models.setToken(token),
+    'models.token': async () => await context.models.token(),
+    'models.set_token': async ({ token }) => await context.models.setToken(token),
     'system.info': async () => {
       const [info, gpu] = await Promise.all([python.probe(), context.sampleGpu()])
       return {

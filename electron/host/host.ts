@@ -13,6 +13,7 @@ import { GpuSampler } from './gpu/sampler'
 import { GpuTelemetry } from './gpu/telemetry'
 import { ExportService } from './exports/service'
 import { ModelService } from './models/service'
+import { osTokenStore, type OsCrypt } from './models/settings'
 import { createHandlers } from './handlers'
 import { JobService } from './jobs/service'
 import { EnvironmentDoctor, machineTorchBuild } from './python/doctor'
@@ -32,6 +33,8 @@ export interface HostOptions {
   watchdogSeconds?: number
   /** The requirements the Python set-up installs; defaults to <pythonRuntimeDir>/requirements.txt. */
   requirementsFile?: string
+  /** The OS key store (the desktop app's safeStorage); without it the Hub token is a 0600 file. */
+  osCrypt?: OsCrypt
 }
 
 /** A route's answer before a transport frames it as a WireResponse. */
@@ -115,6 +118,7 @@ export function createHost(options: HostOptions): Host {
     pythonRuntimeDir: options.pythonRuntimeDir,
     resolvePython: () => python.resolvePython(),
     emit: (progress) => emit('models.progress', progress),
+    tokens: options.osCrypt ? osTokenStore(options.dataDir, options.osCrypt) : undefined,
   })
   const handlers: Handlers = createHandlers({
     exports: exportService,

@@ -147,7 +147,7 @@ export class ModelService {
       Object.assign(entry.progress, change)
       this.options.emit({ ...entry.progress })
     }
-    const token = this.tokens.read()
+    const token = await this.tokens.read()
     entry.done = (async () => {
       try {
         const result = await runModelsPython(this.options, args, (line) => update(fromLine(line)), token ? { HF_TOKEN: token } : {}, abort.signal)
@@ -175,13 +175,13 @@ export class ModelService {
     await download.done
   }
 
-  token(): TokenStatus {
-    return { stored: this.tokens.read() !== null, storage: this.tokens.storage }
+  async token(): Promise<TokenStatus> {
+    return { stored: (await this.tokens.read()) !== null, storage: this.tokens.storage }
   }
 
-  setToken(token: string | null): TokenStatus {
-    this.tokens.write(token)
-    return this.token()
+  async setToken(token: string | null): Promise<TokenStatus> {
+    await this.tokens.write(token)
+    return await this.token()
   }
 
   /** Stops every download (the host is shutting down); each resumes on the next request. */
