@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from conftest import FIXTURES, RUNTIME
+from conftest import FIXTURES, RUNTIME, make_job, read_events, run_cli
 
 sys.path.insert(0, str(FIXTURES / "hub"))
 from server import start_hub  # noqa: E402
@@ -89,6 +89,13 @@ def test_full_download_fetches_only_what_a_fine_tune_needs(hub, tmp_path: Path, 
          f"print(resolve_model_path(Path('.'), '{REPO}'))"],
         capture_output=True, text=True, env=environment(server, tmp_path / "cache", HF_HUB_OFFLINE="1"), timeout=60)
     assert check.stdout.strip() == str(snapshot), check.stderr
+
+    # A job on the hub id trains from the cache with the Hub gone, as the host runs it (HF_HUB_OFFLINE).
+    job = make_job(tmp_path / "job", Path(REPO), training={"maxSteps": 2, "batchSize": 2, "maxSeqLength": 64})
+    result = run_cli(job, HF_HUB_CACHE=str(tmp_path / "cache"), HF_HOME=str(tmp_path / "hf-home"), HF_HUB_OFFLINE="1",
+                     HF_ENDPOINT=f"http://127.0.0.1:{server.server_port}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert read_events(job)[-1]["type"] == "completed"
 
 
 def test_interrupted_download_resumes_where_it_stopped(hub, tmp_path: Path, hub_repo: Path) -> None:
