@@ -161,3 +161,20 @@ def test_full_disk_is_refused_before_anything_is_fetched(hub, tmp_path: Path) ->
     assert events[-1]["code"] == "disk_full"
     assert "GB is free" in events[-1]["message"] and str(tmp_path / "cache") in events[-1]["message"]
     assert state.sent == {}
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux) for a real ENOSPC")
+def test_disk_filling_up_midway_is_named(hub, tmp_path: Path, hub_repo: Path) -> None:
+    import hashlib
+
+    server, _state = hub
+    cache = tmp_path / "cache"
+    # The weights' partial file is /dev/full: every write fails with the kernel's ENOSPC.
+    blobs = cache / f"models--{REPO.replace('/', '--')}" / "blobs"
+    blobs.mkdir(parents=True)
+    etag = hashlib.sha256((hub_repo / "model.safetensors").read_bytes()).hexdigest()
+    (blobs / f"{etag}.incomplete").symlink_to("/dev/full")
+    code, events, _err = finish(start(REPO, environment(server, cache)))
+    assert code == 1
+    assert events[-1]["code"] == "disk_full"
+    assert events[-1]["message"].startswith(f"the disk holding {cache} is full")
