@@ -128,6 +128,26 @@ def test_interrupted_download_resumes_where_it_stopped(hub, tmp_path: Path, hub_
     assert (snapshot / "model.safetensors").read_bytes() == (hub_repo / "model.safetensors").read_bytes()
 
 
+def test_connection_cut_off_halfway_then_resumed(hub, tmp_path: Path, hub_repo: Path) -> None:
+    server, state = hub
+    env = environment(server, tmp_path / "cache")
+    weights = (hub_repo / "model.safetensors").stat().st_size
+    state.cut["model.safetensors"] = weights // 2
+    code, events, err = finish(start(REPO, env))
+    assert code == 1, err
+    assert events[-1]["code"] == "interrupted" and "download again to continue" in events[-1]["message"]
+    first = state.sent["model.safetensors"]
+    assert weights // 2 <= first < weights
+
+    code, events, err = finish(start(REPO, env))
+    assert code == 0, err
+    again = state.sent["model.safetensors"] - first
+    print(f"weights {weights} B: cut off after {first} B, the second download fetched {again} B")
+    # The rest, plus at most the one 64 KiB piece the client had not written when the connection broke.
+    assert weights - first <= again <= weights - first + 64 * 1024
+    assert (Path(events[-1]["path"]) / "model.safetensors").read_bytes() == (hub_repo / "model.safetensors").read_bytes()
+
+
 def test_gated_model_needs_the_token(hub, tmp_path: Path) -> None:
     server, _state = hub
     env = environment(server, tmp_path / "cache")

@@ -101,6 +101,9 @@ def explain(error: BaseException, hub_id: str, token: str | None) -> DownloadErr
     if isinstance(error, OSError) and error.errno == 28:
         return DownloadError("disk_full", f"the disk holding {hub_cache_dir()} is full; free space and download "
                              "again (what was fetched is kept)")
+    if type(error).__name__ in ("ChunkedEncodingError", "ProtocolError", "IncompleteRead"):
+        return DownloadError("interrupted", f"the connection to {hub_page('').rstrip('/')} broke while downloading "
+                             f"{hub_id}; download again to continue from where it stopped")
     if isinstance(error, (errors.OfflineModeIsEnabled, errors.LocalEntryNotFoundError)) or type(error).__name__ in ("ConnectionError", "Timeout", "ReadTimeout"):
         return DownloadError("offline", f"cannot reach {hub_page('').rstrip('/')} to download {hub_id}: "
                              f"check the network connection ({error})")
