@@ -60,7 +60,15 @@ export const modelDetailSchema = modelSummarySchema.extend({
 export type ModelDetail = z.infer<typeof modelDetailSchema>
 
 /** Each listed model's fit at a preset's settings (the defaults without one). */
-export const modelFitsSchema = z.array(z.object({ path: z.string(), fit: modelFitSchema.nullable() }))
+export const modelFitsSchema = z.array(
+  z.object({
+    path: z.string(),
+    /** Null when transformers cannot build the architecture. */
+    fit: modelFitSchema.nullable(),
+    /** Whether packed rows keep examples apart; null when transformers does not know the architecture. */
+    packing: z.boolean().nullable(),
+  }),
+)
 
 export type ModelFits = z.infer<typeof modelFitsSchema>
 

@@ -77,7 +77,7 @@ export class ModelService {
     const folders = readModelSettings(this.options.dataDir).folders.flatMap((folder) => ['--folder', folder])
     const fits: ModelFits = []
     const result = await runModelsPython(this.options, ['fit', '--settings', JSON.stringify(settings), ...folders], (line) => {
-      if (line.type === 'fit') fits.push(modelFitsSchema.element.parse({ path: line.path, fit: line.fit }))
+      if (line.type === 'fit') fits.push(modelFitsSchema.element.parse({ path: line.path, fit: line.fit, packing: line.packing }))
     })
     if (result.code !== 0) throw appError('internal', `Estimating the models' memory failed:\n${result.stderr || `exit code ${result.code}`}`)
     return fits

@@ -1,6 +1,7 @@
 """Command line of the model library; every line on stdout is one JSON object.
 
     list [--folder DIR ...]              {"type":"model", ...} per model, then {"type":"end"}
+    fit [--settings JSON] [--folder DIR ...]   {"type":"fit","path","fit","packing"} per listed model
     inspect PATH [--estimate]            {"type":"model", ..., "packing": bool|null, "fit": {...}}
     download HUB_ID [--revision REV]     {"type":"start"|"progress"|"done"} lines, or {"type":"error"}
     download-dataset (--hub ID [--config C] [--split S] | --url URL) --out-dir DIR    the same lines
@@ -96,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fit(models: list[dict[str, Any]], settings: dict[str, Any], free_mb: float | None) -> int:
-    from .fit import model_fit
     from ..memory_estimate import free_cuda_mb
+    from .catalog import packing_supported
+    from .fit import model_fit
 
     if free_mb is None:
         free_mb = free_cuda_mb()
@@ -105,9 +107,9 @@ def _fit(models: list[dict[str, Any]], settings: dict[str, Any], free_mb: float 
         try:
             fit = model_fit(Path(model["path"]), free_mb, cuda=free_mb is not None, settings=settings)
         except Exception as error:  # noqa: BLE001 - an architecture transformers cannot build
-            emit({"type": "fit", "path": model["path"], "fit": None, "problem": str(error)})
+            emit({"type": "fit", "path": model["path"], "fit": None, "packing": None, "problem": str(error)})
             continue
-        emit({"type": "fit", "path": model["path"], "fit": fit})
+        emit({"type": "fit", "path": model["path"], "fit": fit, "packing": packing_supported(Path(model["path"]))})
     emit({"type": "end"})
     return 0
 

@@ -30,7 +30,7 @@ export function ModelPicker({ value, preset, disabled, onChoose }: { value: stri
       <option value="">Choose from your models…</option>
       {models.map((model) => (
         <option key={model.path} value={modelPathValue(model)}>
-          {pickerLabel(model, fits?.[model.path], quantized)}
+          {pickerLabel(model, fits?.[model.path]?.fit, quantized)}
         </option>
       ))}
     </select>

@@ -3,7 +3,10 @@
  * progress (from models.progress events), and whether a Hub token is stored.
  */
 import { create } from 'zustand'
-import type { DownloadProgress, ModelDetail, ModelFit, ModelLibrary, ModelSummary, TokenStatus } from '@shared/models'
+import type { DownloadProgress, ModelDetail, ModelFits, ModelLibrary, ModelSummary, TokenStatus } from '@shared/models'
+
+/** One model's fit and packing at a preset's settings. */
+export type FitEntry = ModelFits[number]
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 
@@ -19,10 +22,12 @@ interface ModelsState {
   downloads: Record<string, DownloadProgress>
   token: TokenStatus | null
   /** Fits at a preset's settings: by preset id ('' for the defaults), then by model path. */
-  fits: Record<string, Record<string, ModelFit | null>>
+  fits: Record<string, Record<string, FitEntry>>
+  /** Preset ids ('' for the defaults) whose fits are being estimated. */
+  fitting: Record<string, boolean>
   load(): Promise<void>
-  /** Estimates every listed model at the preset's settings, once per preset. */
-  fitFor(preset: string | undefined): Promise<void>
+  /** Estimates every listed model at the preset's settings, once per preset unless `again`. */
+  fitFor(preset: string | undefined, again?: boolean): Promise<void>
   /** Asks by hub id where there is one (serve's path roots allow hub ids), keeps it under the folder. */
   inspect(model: ModelSummary): Promise<void>
   addFolder(path: string): Promise<void>
@@ -54,15 +59,18 @@ export const useModelsStore = create<ModelsState>()((set, get) => {
     downloads: {},
     token: null,
     fits: {},
-    async fitFor(preset) {
+    fitting: {},
+    async fitFor(preset, again = false) {
       const key = preset ?? ''
-      if (get().fits[key]) return
-      set({ fits: { ...get().fits, [key]: {} } })
+      if ((get().fits[key] && !again) || get().fitting[key]) return
+      set({ fitting: { ...get().fitting, [key]: true } })
       try {
         const fits = await getClient().request('models.fit', preset ? { preset } : {})
-        set({ fits: { ...get().fits, [key]: Object.fromEntries(fits.map((entry) => [entry.path, entry.fit])) } })
+        set({ fits: { ...get().fits, [key]: Object.fromEntries(fits.map((entry) => [entry.path, entry])) } })
       } catch {
-        // No estimate: the picker shows the models without a verdict.
+        // No estimate: the models show without a verdict, and "Check memory" asks for one.
+      } finally {
+        set({ fitting: { ...get().fitting, [key]: false } })
       }
     },
     async load() {

@@ -15,7 +15,12 @@ import { useModelsStore } from '../stores/models'
 const none: string[] = []
 
 function ModelRow({ model }: { model: ModelSummary }) {
-  const detail = useModelsStore((state) => state.details[model.path])
+  // The defaults' estimate of every model comes in one go (models.fit); "Check memory" asks for one.
+  const estimated = useModelsStore((state) => state.fits['']?.[model.path])
+  const estimating = useModelsStore((state) => state.fitting[''] === true)
+  const inspected = useModelsStore((state) => state.details[model.path])
+  const fit = estimated?.fit ?? inspected?.fit ?? null
+  const packing = estimated ? estimated.packing : inspected ? inspected.packing : undefined
   const inspecting = useModelsStore((state) => state.inspecting[model.path] ?? false)
   const inspectError = useModelsStore((state) => state.inspectErrors[model.path])
   const inspect = useModelsStore((state) => state.inspect)
@@ -36,17 +41,19 @@ function ModelRow({ model }: { model: ModelSummary }) {
       <td>{model.chatTemplate ? 'yes' : 'no'}</td>
       <td className="small">
         <div>label-only loss: {model.labelOnlyLoss ? 'yes' : 'no'}</div>
-        <div>packing: {detail ? (detail.packing === null ? 'unknown' : detail.packing ? 'yes' : 'no') : '—'}</div>
+        <div>packing: {packing === undefined ? '—' : packing === null ? 'unknown' : packing ? 'yes' : 'no'}</div>
       </td>
       <td className="small" data-testid="model-fit">
-        {detail?.fit ? (
+        {fit ? (
           <>
-            <div className={`fit-${detail.fit.lora.verdict ?? 'none'}`}>{fitLabel('lora', detail.fit)}</div>
-            <div className={`fit-${detail.fit.qlora.verdict ?? 'none'}`}>{fitLabel('qlora', detail.fit)}</div>
+            <div className={`fit-${fit.lora.verdict ?? 'none'}`}>{fitLabel('lora', fit)}</div>
+            <div className={`fit-${fit.qlora.verdict ?? 'none'}`}>{fitLabel('qlora', fit)}</div>
           </>
+        ) : estimating || inspecting ? (
+          <span className="muted">Estimating…</span>
         ) : (
-          <button className="small" data-testid="model-inspect" disabled={inspecting} onClick={() => void inspect(model)}>
-            {inspecting ? 'Estimating…' : 'Check memory'}
+          <button className="small" data-testid="model-inspect" onClick={() => void inspect(model)}>
+            Check memory
           </button>
         )}
         {inspectError && <div className="error-text">{inspectError}</div>}
@@ -180,10 +187,19 @@ export function ModelsView() {
   const [folder, setFolder] = useState('')
   const shell = getShell()
 
+  const fitFor = useModelsStore((state) => state.fitFor)
+
+  // The models listed, as one string: their estimates are asked for again when it changes.
+  const listed = library?.models.map((model) => model.path).join('\n') ?? ''
+
   useEffect(() => {
     void load()
     return getClient().on('models.progress', (progress) => useModelsStore.getState().applyProgress(progress))
   }, [load])
+
+  useEffect(() => {
+    if (listed !== '') void fitFor(undefined, true)
+  }, [listed, fitFor])
 
   return (
     <div className="page" data-testid="models-page">
