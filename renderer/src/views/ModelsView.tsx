@@ -163,8 +163,8 @@ function TokenForm() {
     <section className="card">
       <h2>Hugging Face token</h2>
       <p className="muted small">
-        For gated and private models. {token?.stored ? 'A token is stored' : 'No token is stored'}
-        {token && (token.storage === 'os-encrypted' ? ', encrypted by the operating system.' : ', in a file only your user can read.')}
+        For gated and private models. {token?.stored ? 'A token is stored' : 'No token is stored yet'}
+        {token && (token.storage === 'os-encrypted' ? '; it is kept encrypted by the operating system.' : '; it is kept in a file only your user can read.')}
       </p>
       <div className="path-input">
         <input type="password" data-testid="hf-token" placeholder="hf_…" value={value} autoComplete="off" onChange={(event) => setValue(event.target.value)} />
