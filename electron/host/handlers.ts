@@ -5,6 +5,7 @@
  * environment and the GPU telemetry.
  */
 import type { Handlers } from '@shared/api'
+import { appError } from '@shared/errors'
 import type { Checkpoint, Job, MetricPoint, NewJobInput, Preset, QueueState } from '@shared/jobs'
 import type { JobReport } from '@shared/report'
 import type { GpuSample } from '@shared/system'
@@ -13,6 +14,7 @@ import { previewDataset } from './datasets/preview'
 import type { EnvironmentDoctor } from './python/doctor'
 import type { ExportService } from './exports/service'
 import type { AdapterService } from './adapters/service'
+import type { ModelService } from './models/service'
 import type { PythonEnvironment } from './python/environment'
 
 type MaybePromise<T> = T | Promise<T>
@@ -56,6 +58,8 @@ export interface HandlerContext {
   chat: ChatService
   /** The adapter library: combined and imported adapters. */
   adapters: Pick<AdapterService, 'list' | 'combine' | 'import' | 'export' | 'delete'>
+  /** The model library: the hub cache, added folders, downloads, the Hub token. */
+  models: ModelService
 }
 
 /** Builds the handler map over one host's services. */
@@ -123,6 +127,32 @@ export function createHandlers(context: HandlerContext): Handlers {
       await context.adapters.delete(adapterId)
       return { ok: true }
     },
+    'models.list': async () => await context.models.list(),
+    'models.inspect': async ({ path }) => await context.models.inspect(path),
+    'models.fit': async ({ preset }) => {
+      const chosen = preset === undefined ? undefined : (await jobs.presets()).find((candidate) => candidate.id === preset)
+      if (preset !== undefined && !chosen) throw appError('not_found', `Preset: no preset "${preset}"; choose one of the listed presets`, { fields: { preset: 'unknown preset' } })
+      return await context.models.fit(chosen ?? {})
+    },
+    'models.add_folder': async ({ path }) => await context.models.addFolder(path),
+    'models.remove_folder': async ({ path }) => await context.models.removeFolder(path),
+    'models.set_popular': async ({ hubIds }) => await context.models.setPopular(hubIds),
+    'models.download': async ({ hubId, revision }) => await context.models.download(hubId, revision),
+    'models.cancel': async ({ hubId }) => {
+      await context.models.cancel(hubId)
+      return { ok: true }
+    },
+    'models.downloads': async () => context.models.running(),
+    'datasets.download': async (input) =>
+      await context.models.downloadDataset(input, (file) =>
+        previewDataset({ path: file }, { resolvePython: () => python.resolvePython(), pythonRuntimeDir: context.pythonRuntimeDir }),
+      ),
+    'datasets.cancel_download': async ({ source }) => {
+      await context.models.cancel(source, 'dataset')
+      return { ok: true }
+    },
+    'models.token': async () => await context.models.token(),
+    'models.set_token': async ({ token }) => await context.models.setToken(token),
     'system.info': async () => {
       const [info, gpu] = await Promise.all([python.probe(), context.sampleGpu()])
       return {

@@ -14,6 +14,8 @@ import { GpuTelemetry } from './gpu/telemetry'
 import { ChatService } from './chat/service'
 import { ExportService } from './exports/service'
 import { AdapterService } from './adapters/service'
+import { ModelService } from './models/service'
+import { osTokenStore, type OsCrypt } from './models/settings'
 import { createHandlers } from './handlers'
 import { JobService } from './jobs/service'
 import { EnvironmentDoctor, machineTorchBuild } from './python/doctor'
@@ -33,6 +35,8 @@ export interface HostOptions {
   watchdogSeconds?: number
   /** The requirements the Python set-up installs; defaults to <pythonRuntimeDir>/requirements.txt. */
   requirementsFile?: string
+  /** The OS key store (the desktop app's safeStorage); without it the Hub token is a 0600 file. */
+  osCrypt?: OsCrypt
 }
 
 /** A route's answer before a transport frames it as a WireResponse. */
@@ -128,10 +132,18 @@ export function createHost(options: HostOptions): Host {
     getJob: (jobId) => jobs.get(jobId),
     usedBy: async (folder) => (await jobs.list()).find((job) => ['queued', ...liveStatuses].includes(job.status) && job.config.initFrom === folder)?.name ?? null,
   })
+  const models = new ModelService({
+    dataDir: options.dataDir,
+    pythonRuntimeDir: options.pythonRuntimeDir,
+    resolvePython: () => python.resolvePython(),
+    emit: (progress) => emit('models.progress', progress),
+    tokens: options.osCrypt ? osTokenStore(options.dataDir, options.osCrypt) : undefined,
+  })
   const handlers: Handlers = createHandlers({
     exports: exportService,
     chat,
     adapters,
+    models,
     jobs,
     python,
     doctor,
@@ -180,6 +192,8 @@ export function createHost(options: HostOptions): Host {
         python.stop()
         exportService.shutdown()
         await Promise.all([jobs.shutdown(), chat.shutdown()])
+        models.shutdown()
+        await jobs.shutdown()
       })()
       return stopped
     },

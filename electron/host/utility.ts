@@ -11,10 +11,13 @@
  *   host -> main  {kind:'ready'} once the host has started, or {kind:'init-failed', message}.
  *   main -> host  {kind:'shutdown'}: running jobs pause with a checkpoint, then
  *   host -> main  {kind:'shutdown-done'} and the process exits.
+ *   host -> main  {kind:'crypt', id, op:'encrypt'|'decrypt', text}: Electron's safeStorage for the
+ *   main -> host  {kind:'crypt-result', id, ok, text?, message?}   Hugging Face token (main only).
  */
 import type { WireEvent, WireRequest, WireResponse } from '@shared/api'
 import { appError } from '@shared/errors'
 import { createHost, type Host } from './host'
+import type { OsCrypt } from './models/settings'
 import { waitForOrphanedTrainers } from './orphans'
 import { usePrivateUmask } from './private'
 
@@ -51,6 +54,18 @@ if (!parentPort) {
 
 usePrivateUmask()
 let host: Host | null = null
+
+/** safeStorage runs in main; each call is a message there and its answer back. */
+const cryptCalls = new Map<number, { resolve: (text: string) => void; reject: (error: unknown) => void }>()
+let nextCryptId = 1
+function mainCrypt(op: 'encrypt' | 'decrypt', text: string): Promise<string> {
+  const id = nextCryptId++
+  return new Promise((resolve, reject) => {
+    cryptCalls.set(id, { resolve, reject })
+    parentPort?.postMessage({ kind: 'crypt', id, op, text })
+  })
+}
+const osCrypt: OsCrypt = { encrypt: (text) => mainCrypt('encrypt', text), decrypt: (text) => mainCrypt('decrypt', text) }
 
 function isRequest(data: unknown): data is WireRequest {
   const value = data as Partial<WireRequest> | null
@@ -97,6 +112,7 @@ async function init(message: InitMessage, port: PortMain | undefined): Promise<v
     pythonRuntimeDir: message.pythonRuntimeDir,
     appVersion: message.appVersion,
     watchdogSeconds: watchdogSetting(message.watchdogSeconds),
+    osCrypt,
   })
   host = created
   // Requests that arrive while the host recovers old jobs wait inside dispatch.
@@ -127,5 +143,11 @@ parentPort.on('message', ({ data, ports }) => {
     })
   } else if (message?.kind === 'shutdown') {
     void shutdown()
+  } else if (message?.kind === 'crypt-result') {
+    const result = message as { id: number; ok: boolean; text?: string; message?: string }
+    const call = cryptCalls.get(result.id)
+    cryptCalls.delete(result.id)
+    if (result.ok) call?.resolve(result.text ?? '')
+    else call?.reject(appError('invalid_input', result.message ?? 'The operating system could not encrypt the token.'))
   }
 })

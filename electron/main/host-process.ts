@@ -3,7 +3,7 @@
  * to it over a MessagePort: requests go in with an id, responses come back
  * with that id, and events are passed on to every window.
  */
-import { MessageChannelMain, utilityProcess, type MessagePortMain, type UtilityProcess } from 'electron'
+import { MessageChannelMain, safeStorage, utilityProcess, type MessagePortMain, type UtilityProcess } from 'electron'
 import { appError, type AppError, type WireFromHost, type WireResponse } from '@shared'
 
 export interface HostPaths {
@@ -34,6 +34,10 @@ export class HostProcess {
     })
     this.port.start()
     this.child.postMessage({ kind: 'init', ...paths }, [port2])
+    this.child.on('message', (message: unknown) => {
+      const call = message as { kind?: string; id?: number; op?: string; text?: string } | null
+      if (call?.kind === 'crypt' && typeof call.id === 'number') this.child.postMessage({ kind: 'crypt-result', id: call.id, ...crypt(call.op, call.text ?? '') })
+    })
     this.child.on('exit', (code) => {
       this.exited = true
       // A crashed host must not leave the window waiting forever.
@@ -72,6 +76,24 @@ export class HostProcess {
       })
       this.child.postMessage({ kind: 'shutdown' })
     })
+  }
+}
+
+/**
+ * The host's Hugging Face token through the OS key store (Keychain, DPAPI, the Secret Service).
+ * Linux without a keyring would fall back to a fixed key, which is no better than a private
+ * file, so that is refused with what to do instead.
+ */
+function crypt(op: string | undefined, text: string): { ok: true; text: string } | { ok: false; message: string } {
+  const linuxPlainText = process.platform === 'linux' && safeStorage.getSelectedStorageBackend() === 'basic_text'
+  if (!safeStorage.isEncryptionAvailable() || linuxPlainText) {
+    return { ok: false, message: 'Hugging Face token: the operating system has no key store to encrypt it with (on Linux, install and unlock a keyring such as GNOME Keyring or KWallet); or set HF_TOKEN in the environment before starting Tunedeck.' }
+  }
+  try {
+    if (op === 'encrypt') return { ok: true, text: safeStorage.encryptString(text).toString('base64') }
+    return { ok: true, text: safeStorage.decryptString(Buffer.from(text, 'base64')) }
+  } catch (error) {
+    return { ok: false, message: `Hugging Face token: the operating system's key store failed (${(error as Error).message}); save the token again.` }
   }
 }
 

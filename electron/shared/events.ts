@@ -4,6 +4,7 @@ import { chatDoneSchema, chatStatusSchema, chatTokenSchema } from './chat'
 import { exportProgressSchema } from './exports'
 import { jobSchema, metricPointSchema, queueStateSchema } from './jobs'
 import { jobReportSchema } from './report'
+import { downloadProgressSchema } from './models'
 import { gpuSampleSchema, setupProgressSchema } from './system'
 
 export const events = {
@@ -24,6 +25,8 @@ export const events = {
   'chat.done': chatDoneSchema,
   /** The chat process loaded, unloaded (idle, or training needs the GPU), or died. */
   'chat.status': chatStatusSchema,
+  /** A model download moved on: bytes, speed, time left, or its end. */
+  'models.progress': downloadProgressSchema,
   'gpu.sample': gpuSampleSchema,
   'python.setup': setupProgressSchema,
 } as const

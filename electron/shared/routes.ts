@@ -18,6 +18,7 @@ import { doctorCheckIds, doctorReportSchema } from './doctor'
 import { exportPlanSchema, exportRequestSchema, exportResultSchema, exportSourceSchema } from './exports'
 import { jobReportSchema } from './report'
 import { adapterExportRequestSchema, combineRequestSchema, importRequestSchema, libraryAdapterSchema } from './adapters'
+import { datasetDownloadInputSchema, datasetDownloadSchema, downloadProgressSchema, hubIdSchema, modelDetailSchema, modelFitsSchema, modelLibrarySchema, tokenStatusSchema } from './models'
 import { setupProgressSchema, systemInfoSchema } from './system'
 
 const jobId = z.object({ jobId: z.string().min(1) })
@@ -84,6 +85,29 @@ export const routes = {
   /** Writes a library adapter as a zip that adapters.import reads back. */
   'adapters.export': { input: adapterExportRequestSchema, output: z.object({ path: z.string(), bytes: z.int(), prepared: z.boolean() }) },
   'adapters.delete': { input: z.object({ adapterId: z.string().min(1) }), output: ok },
+  /** Models in the Hugging Face cache and in the folders the user added. */
+  'models.list': { input: z.object({}), output: modelLibrarySchema },
+  /** One model in detail: packing, and LoRA/QLoRA memory at the defaults against this GPU (starts Python, seconds). */
+  'models.inspect': { input: z.object({ path: z.string().min(1) }), output: modelDetailSchema },
+  /** Every listed model's LoRA and QLoRA fit on this GPU at a preset's settings: which models the preset suits. */
+  'models.fit': { input: z.object({ preset: z.string().min(1).optional() }), output: modelFitsSchema },
+  'models.add_folder': { input: z.object({ path: z.string().min(1) }), output: modelLibrarySchema },
+  'models.remove_folder': { input: z.object({ path: z.string().min(1) }), output: modelLibrarySchema },
+  /** The hub ids offered for download. */
+  'models.set_popular': { input: z.object({ hubIds: z.array(hubIdSchema).max(50) }), output: modelLibrarySchema },
+  /** Downloads the files a fine-tune needs; answers when it ends (progress comes as models.progress). */
+  'models.download': { input: z.object({ hubId: hubIdSchema, revision: z.string().min(1).max(200).optional() }), output: downloadProgressSchema },
+  /** Stops a download; what was fetched stays, and the next download of it continues from there. */
+  'models.cancel': { input: z.object({ hubId: z.string().min(1) }), output: ok },
+  /** Downloads running now, for a page opened mid-download. */
+  'models.downloads': { input: z.object({}), output: z.array(downloadProgressSchema) },
+  /** Downloads a Hub dataset split or a web file into <dataDir>/downloads/ and previews it (progress as models.progress). */
+  'datasets.download': { input: datasetDownloadInputSchema, output: datasetDownloadSchema },
+  /** Stops a dataset download by its hubId in models.progress (the hub id with config/split, or the URL). */
+  'datasets.cancel_download': { input: z.object({ source: z.string().min(1) }), output: ok },
+  'models.token': { input: z.object({}), output: tokenStatusSchema },
+  /** Stores the Hugging Face token (null forgets it). */
+  'models.set_token': { input: z.object({ token: z.string().trim().min(8).max(400).nullable() }), output: tokenStatusSchema },
   'system.info': { input: z.object({}), output: systemInfoSchema },
   'python.setup': { input: z.object({}), output: setupProgressSchema },
   /** Examines the Python environment, torch against the GPU and driver, disk space, and runs a CUDA smoke test. */

@@ -24,8 +24,16 @@ def check_paths(config: JobConfig, job_dir: Path) -> None:
     """Fails naming model.path or dataset.path when the folder or file is not there."""
     model = resolve_model_path(job_dir, config.model.path)
     if not model.is_dir():
-        hint = " or a hub id already downloaded into the Hugging Face cache" if HUB_ID.match(config.model.path) else ""
-        raise TrainerError(f"model.path: no model folder at {model}; choose a folder that holds config.json{hint}", "model.path")
+        if HUB_ID.match(config.model.path):
+            # Name the hub id, not the folder of that name inside the job's directory it also tried.
+            from .models.catalog import hub_cache_dir
+
+            raise TrainerError(
+                f"model.path: the hub id {config.model.path} is not in the Hugging Face cache ({hub_cache_dir()}); "
+                "download it on the Models page first (training never downloads), or check the spelling (owner/name)",
+                "model.path",
+            )
+        raise TrainerError(f"model.path: no model folder at {model}; choose a folder that holds config.json", "model.path")
     if not (model / "config.json").is_file():
         raise TrainerError(f"model.path: {model} has no config.json; choose a Hugging Face model folder", "model.path")
     dataset = resolve_path(job_dir, config.dataset.path)

@@ -6,6 +6,7 @@ import { AdaptersView } from './views/AdaptersView'
 import { CompareView } from './views/CompareView'
 import { HomeView } from './views/HomeView'
 import { JobView } from './views/JobView'
+import { ModelsView } from './views/ModelsView'
 import { NewJobView } from './views/NewJobView'
 import { SetupView } from './views/SetupView'
 import { Sidebar } from './views/Sidebar'
@@ -35,6 +36,9 @@ export function App() {
       break
     case 'setup':
       content = <SetupView />
+      break
+    case 'models':
+      content = <ModelsView />
       break
     case 'compare':
       content = <CompareView jobIds={page.jobIds} />

@@ -22,6 +22,7 @@ import { dispatch } from './routes'
 import { ChatService } from '../../electron/host/chat/service'
 import { ExportService } from '../../electron/host/exports/service'
 import { AdapterService } from '../../electron/host/adapters/service'
+import { ModelService } from '../../electron/host/models/service'
 
 const repoDir = resolve(__dirname, '../..')
 const workDir = mkdtempSync(join(tmpdir(), 'tunedeck-handlers-'))
@@ -66,6 +67,7 @@ describe('handlers', () => {
       exports: new ExportService({ dataDir, appVersion: 'x', pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), getJob: (id) => jobs.get(id), emit: () => undefined }),
       chat: new ChatService({ dataDir, pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), getJob: (id) => jobs.get(id), busyJob: () => null, emit: () => undefined }),
       adapters: new AdapterService({ dataDir, appVersion: 'x', pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), getJob: (id) => jobs.get(id) }),
+      models: new ModelService({ dataDir, pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), emit: () => undefined }),
     })
     expect(Object.keys(handlers).sort()).toEqual([...routeNames].sort())
     for (const route of routeNames) expect(typeof handlers[route]).toBe('function')

@@ -19,6 +19,7 @@ import { createHandlers } from '../../electron/host/handlers'
 import { JobService, type JobServiceOptions } from '../../electron/host/jobs/service'
 import { ExportService } from '../../electron/host/exports/service'
 import { AdapterService } from '../../electron/host/adapters/service'
+import { ModelService } from '../../electron/host/models/service'
 import { EnvironmentDoctor } from '../../electron/host/python/doctor'
 import { PythonEnvironment } from '../../electron/host/python/environment'
 import type { TrainerCommand } from '../../electron/host/trainer/process'
@@ -85,6 +86,7 @@ export class Harness {
       exports: new ExportService({ dataDir, appVersion: '0.1.0-test', pythonRuntimeDir, resolvePython: () => environment.resolvePython(), getJob: (id) => this.service.get(id), emit: () => undefined }),
       chat: this.chat,
       adapters: new AdapterService({ dataDir, appVersion: '0.1.0-test', pythonRuntimeDir, resolvePython: () => environment.resolvePython(), getJob: (id) => this.service.get(id) }),
+      models: new ModelService({ dataDir, pythonRuntimeDir, resolvePython: () => environment.resolvePython(), emit: () => undefined }),
       sampleGpu: () => telemetry.sample(),
       appVersion: '0.1.0-test',
       dataDir,

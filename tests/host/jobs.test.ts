@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
 import { appError, type AppError } from '@shared/errors'
 import { Store } from '../../electron/host/store'
 import { ingestEvents } from '../../electron/host/jobs/ingest'
@@ -151,6 +151,21 @@ describe('job engine with fixture trainers', () => {
     open.push(h)
     const missingModel = await rejected(h.request('jobs.create', { model: { path: '/no/such/model' }, dataset: { path: selftestDataset() } }))
     expect(missingModel).toMatchObject({ code: 'invalid_input', data: { fields: { 'model.path': expect.stringContaining('/no/such/model') } } })
+    // A hub id must be in the Hugging Face cache: first it is not, then a snapshot with config.json is.
+    const cache = path.join(h.dataDir, 'hub-cache')
+    const savedCache = process.env.HF_HUB_CACHE
+    process.env.HF_HUB_CACHE = cache
+    const notDownloaded = await rejected(h.request('jobs.create', { model: { path: 'Qwen/Qwen2.5-0.5B' }, dataset: { path: selftestDataset() } }))
+    expect(notDownloaded).toMatchObject({ code: 'invalid_input', data: { fields: { 'model.path': expect.stringContaining('the hub id Qwen/Qwen2.5-0.5B is not downloaded') } } })
+    const snapshot = path.join(cache, 'models--Qwen--Qwen2.5-0.5B', 'snapshots', 'c'.repeat(40))
+    fs.mkdirSync(snapshot, { recursive: true })
+    fs.writeFileSync(path.join(snapshot, 'config.json'), '{"model_type": "qwen2"}')
+    fs.mkdirSync(path.join(cache, 'models--Qwen--Qwen2.5-0.5B', 'refs'))
+    fs.writeFileSync(path.join(cache, 'models--Qwen--Qwen2.5-0.5B', 'refs', 'main'), 'c'.repeat(40))
+    onTestFinished(() => {
+      if (savedCache === undefined) delete process.env.HF_HUB_CACHE
+      else process.env.HF_HUB_CACHE = savedCache
+    })
     const missingData = await rejected(h.request('jobs.create', { model: { path: 'Qwen/Qwen2.5-0.5B' }, dataset: { path: '/no/data.jsonl' } }))
     expect(missingData).toMatchObject({ code: 'invalid_input', data: { fields: { 'dataset.path': expect.stringContaining('/no/data.jsonl') } } })
     const job = await h.request('jobs.create', { model: { path: 'Qwen/Qwen2.5-0.5B' }, dataset: { path: selftestDataset() }, preset: 'basic', training: { epochs: 2 } })

@@ -13,6 +13,7 @@ import { appError, validationError } from '@shared/errors'
 import { labelOf } from '@shared/fields'
 import { datasetKinds, newJobInputSchema, presetSchema, type NewJobInput, type Preset } from '@shared/jobs'
 import { checkInitFrom, readInitSource } from './init'
+import { cachedHubModel, hubCacheDir } from '../models/cache'
 
 /** Where create() looks for things. */
 export interface ConfigPaths {
@@ -99,7 +100,11 @@ function resolveModel(input: NewJobInput, paths: ConfigPaths): { path: string; s
   const modelPath = (input.model.path ?? '').trim()
   const local = path.resolve(modelPath)
   if (isDirectory(local)) return { path: local, selftest: false }
-  if (hubId.test(modelPath) && !fs.existsSync(local)) return { path: modelPath, selftest: false }
+  if (hubId.test(modelPath) && !fs.existsSync(local)) {
+    // Training never downloads: a hub id must be in the cache already (the Models page downloads it).
+    if (cachedHubModel(modelPath) !== null) return { path: modelPath, selftest: false }
+    invalidField('model.path', `the hub id ${modelPath} is not downloaded (looked in ${hubCacheDir()}): download it on the Models page first, or check the spelling (owner/name)`)
+  }
   invalidField('model.path', `no model folder at ${local}: choose a folder with config.json and the weights, or a hub id like org/name`)
 }
 

@@ -418,6 +418,7 @@ export class JobService {
   private environment(): Record<string, string> {
     const env: Record<string, string> = {}
     for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value
-    return { ...env, PYTHONPATH: this.options.pythonRuntimeDir, PYTHONUNBUFFERED: '1' }
+    // HF_HUB_OFFLINE: a job never downloads mid-training; hub ids resolve from the cache only.
+    return { ...env, PYTHONPATH: this.options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', HF_HUB_OFFLINE: '1' }
   }
 }

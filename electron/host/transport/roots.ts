@@ -28,6 +28,9 @@ export const pathFields: Record<string, ReadonlyArray<{ path: readonly string[];
     { path: ['model', 'path'], hubIdAllowed: true },
     { path: ['dataset', 'path'] },
   ],
+  'models.inspect': [{ path: ['path'], hubIdAllowed: true }],
+  'models.add_folder': [{ path: ['path'] }],
+  'models.remove_folder': [{ path: ['path'] }],
   // A file the export writes: its folder must be inside the roots.
   'exports.start': [{ path: ['destination'], newFile: true }],
   'adapters.import': [{ path: ['path'] }],

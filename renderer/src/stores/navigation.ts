@@ -1,6 +1,6 @@
 /**
  * Which page is open, mirrored in location.hash (#/jobs/<id>, #/new,
- * #/new/from/<job id>/<checkpoint>, #/setup, #/compare/<id>,<id>,...,
+ * #/new/from/<job id>/<checkpoint>, #/setup, #/models, #/compare/<id>,<id>,...,
  * #/chat, #/chat/<job id>[/<checkpoint>], #/adapters)
  * so that a reload reopens the same page. serve's address carries its token
  * as #token=..., which reads as the home page; the client moves the token into
@@ -19,6 +19,7 @@ export type Page =
   | { name: 'home' }
   | { name: 'new'; from?: StartFrom }
   | { name: 'setup' }
+  | { name: 'models' }
   | { name: 'job'; jobId: string }
   | { name: 'compare'; jobIds: string[] }
   /** Chat with a job's adapter (checkpoint null) or one of its checkpoints; no source: pick one. */
@@ -35,6 +36,7 @@ export function pageFromHash(hash: string): Page {
   const chat = /^chat(?:\/([^/]+)(?:\/([^/]+))?)?$/.exec(path)
   if (chat) return chat[1] ? { name: 'chat', source: { jobId: decodeURIComponent(chat[1]), checkpoint: chat[2] ? decodeURIComponent(chat[2]) : null } } : { name: 'chat' }
   if (path === 'adapters') return { name: 'adapters' }
+  if (path === 'models') return { name: 'models' }
   const compare = /^compare(?:\/(.*))?$/.exec(path)
   if (compare) return { name: 'compare', jobIds: parseCompareIds(compare[1] ?? '') }
   const job = /^jobs\/(.+)$/.exec(path)
@@ -56,6 +58,8 @@ export function hashFromPage(page: Page): string {
       return `#/chat/${encodeURIComponent(page.source.jobId)}${page.source.checkpoint ? `/${encodeURIComponent(page.source.checkpoint)}` : ''}`
     case 'adapters':
       return '#/adapters'
+    case 'models':
+      return '#/models'
     case 'compare':
       return page.jobIds.length > 0 ? `#/compare/${page.jobIds.map(encodeURIComponent).join(',')}` : '#/compare'
     default:

@@ -15,6 +15,7 @@ import { toAppError } from '../api/errors'
 import { AdvancedSettings, Setting } from '../components/AdvancedSettings'
 import { DatasetPreviewPanel } from '../components/DatasetPreviewPanel'
 import { Field } from '../components/Field'
+import { ModelPicker } from '../components/ModelPicker'
 import { fileError, useDatasetPreview } from '../components/useDatasetPreview'
 import { cudaPresent, previewColumns, quantizationNote } from '../logic/advancedSettings'
 import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, placeServerErrors, type FieldKey, type NewJobFormValues, type SettingValue } from '../logic/newJobForm'
@@ -194,6 +195,7 @@ export function NewJobView({ from }: { from?: StartFrom }) {
         <div className="grid-2">
           <Field label={settingLabel('model.path')} name="model.path" error={errors['model.path']} hint={modelHint}>
             {pathInput('modelPath', 'model-path', locked && selftest ? 'Self-test model' : '/models/Qwen2.5-0.5B or Qwen/Qwen2.5-0.5B', selftest || locked, 'model-folder')}
+            <ModelPicker value={values.modelPath} preset={preset} disabled={locked} onChoose={(modelPath) => setValues((current) => ({ ...current, modelPath, modelKind: 'path' }))} />
           </Field>
           <Field label={settingLabel('dataset.path')} name="dataset.path" error={errors['dataset.path']} hint={selftest ? 'The self-test uses its bundled dataset.' : '.jsonl, .json, .csv, .parquet, .txt, or a folder saved with save_to_disk'}>
             {pathInput('datasetPath', 'dataset-path', '/data/train.jsonl', selftest, 'dataset')}

@@ -122,6 +122,9 @@ export function Sidebar() {
         + New job
       </button>
       <PythonStatus />
+      <button className={`nav-link${page.name === 'models' ? ' selected' : ''}`} data-testid="nav-models" onClick={() => open({ name: 'models' })}>
+        Models
+      </button>
       <button className={`nav-link${page.name === 'compare' ? ' selected' : ''}`} data-testid="nav-compare" onClick={() => open({ name: 'compare', jobIds: page.name === 'job' ? [page.jobId] : [] })}>
         Compare runs
       </button>
