@@ -38,7 +38,8 @@ export async function startServe(): Promise<Served> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tunedeck-e2e-'))
   // serve limits client paths to its roots: the tests write datasets under the temporary
   // folder and read shared ones beside the checkout (../shared/datasets).
-  const roots = ['--allow-path', tmpdir(), '--allow-path', join(repoDir, '..')]
+  // shared/ may be a link to elsewhere: allow it by its own path too (roots are compared by real path).
+  const roots = ['--allow-path', tmpdir(), '--allow-path', join(repoDir, '..'), '--allow-path', join(repoDir, '..', 'shared')]
   const child = spawn(process.execPath, [serveScript, '--port', '0', '--data-dir', dataDir, ...roots], {
     cwd: repoDir,
     env: { ...process.env, TUNEDECK_PYTHON: python },
