@@ -11,6 +11,8 @@ import type { Job } from '@shared/jobs'
 import { isRouteName, routes, type RouteName } from '@shared/routes'
 import { GpuSampler } from './gpu/sampler'
 import { GpuTelemetry } from './gpu/telemetry'
+import { GpuHistoryStore } from './gpu/history'
+import { openDatabase } from './store/database'
 import { ExportService } from './exports/service'
 import { createHandlers } from './handlers'
 import { JobService } from './jobs/service'
@@ -71,6 +73,7 @@ export function createHost(options: HostOptions): Host {
   const telemetry = new GpuTelemetry()
   const emit: HostListener = (event, payload) => {
     if (event === 'job.updated') sampler.jobUpdated(payload as Job)
+    if (event === 'job.deleted') gpuHistory.forget((payload as { jobId: string }).jobId)
     for (const listener of listeners) {
       try {
         listener(event, payload)
@@ -79,7 +82,15 @@ export function createHost(options: HostOptions): Host {
       }
     }
   }
-  const sampler = new GpuSampler(() => telemetry.sample(), (sample) => emit('gpu.sample', sample))
+  // Its own connection to tunedeck.db: the readings are written beside the job service's, never inside its transactions.
+  const gpuHistory = new GpuHistoryStore(openDatabase(options.dataDir))
+  const sampler = new GpuSampler(
+    () => telemetry.sample(),
+    (sample, liveJobIds) => {
+      gpuHistory.record(liveJobIds, sample)
+      emit('gpu.sample', sample)
+    },
+  )
   const python = new PythonEnvironment({
     dataDir: options.dataDir,
     pythonRuntimeDir: options.pythonRuntimeDir,
@@ -115,6 +126,7 @@ export function createHost(options: HostOptions): Host {
     python,
     doctor,
     sampleGpu: () => telemetry.sample(),
+    gpuHistory: (jobId) => gpuHistory.list(jobId),
     appVersion: options.appVersion,
     dataDir: options.dataDir,
     pythonRuntimeDir: options.pythonRuntimeDir,
@@ -159,6 +171,7 @@ export function createHost(options: HostOptions): Host {
         python.stop()
         exportService.shutdown()
         await jobs.shutdown()
+        gpuHistory.close()
       })()
       return stopped
     },
