@@ -15,7 +15,7 @@ import { GpuHistoryStore } from './gpu/history'
 import { openDatabase } from './store/database'
 import { ExportService } from './exports/service'
 import { createHandlers } from './handlers'
-import { JobService } from './jobs/service'
+import { JobService, type JobServiceOptions } from './jobs/service'
 import { EnvironmentDoctor, machineTorchBuild } from './python/doctor'
 import { PythonEnvironment } from './python/environment'
 import { makePrivateDataDir } from './private'
@@ -33,6 +33,8 @@ export interface HostOptions {
   watchdogSeconds?: number
   /** The requirements the Python set-up installs; defaults to <pythonRuntimeDir>/requirements.txt. */
   requirementsFile?: string
+  /** What runs a job instead of the trainer: the benchmarks' fixture trainer (bench/host_pipeline). */
+  trainerCommand?: JobServiceOptions['trainerCommand']
 }
 
 /** A route's answer before a transport frames it as a WireResponse. */
@@ -111,6 +113,7 @@ export function createHost(options: HostOptions): Host {
     resolvePython: () => python.resolvePython(),
     emit,
     watchdogSeconds: options.watchdogSeconds,
+    trainerCommand: options.trainerCommand,
   })
   const exportService = new ExportService({
     dataDir: options.dataDir,
