@@ -17,6 +17,9 @@ export interface LatencyResult {
   samples: number
   p50: number
   p99: number
+  /** The same at the WebSocket client (Node, beside the host): the host's share. */
+  hostP50: number
+  hostP99: number
 }
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -90,7 +93,15 @@ export async function measureLatency(served: ServedHost, client: EventClient, op
       shown = Math.max(shown, points)
     }
     latencies.sort((a, b) => a - b)
-    return { rate: options.rate, samples: latencies.length, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) }
+    const atClient = [...(client.stepArrivals.get(job.id) ?? new Map<number, number>())].map(([step, at]) => at - (written.get(step) ?? at)).sort((a, b) => a - b)
+    return {
+      rate: options.rate,
+      samples: latencies.length,
+      p50: percentile(latencies, 0.5),
+      p99: percentile(latencies, 0.99),
+      hostP50: percentile(atClient, 0.5),
+      hostP99: percentile(atClient, 0.99),
+    }
   } finally {
     await browser.close()
   }

@@ -59,6 +59,8 @@ export class EventClient {
   private readonly pending = new Map<number, (message: WireFromHost) => void>()
   /** Highest step received per job from job.metrics, and when (ms). */
   readonly steps = new Map<string, { step: number; at: number }>()
+  /** When each step of each job arrived here (ms), for the host's share of the latency. */
+  readonly stepArrivals = new Map<string, Map<number, number>>()
   terminalBytes = 0
   terminalFirstAt = 0
   terminalLastAt = 0
@@ -85,6 +87,9 @@ export class EventClient {
       const { jobId, points } = message.payload as { jobId: string; points: { step: number }[] }
       const top = Math.max(...points.map((point) => point.step), this.steps.get(jobId)?.step ?? 0)
       this.steps.set(jobId, { step: top, at: now })
+      const arrivals = this.stepArrivals.get(jobId) ?? new Map<number, number>()
+      for (const point of points) if (!arrivals.has(point.step)) arrivals.set(point.step, now)
+      this.stepArrivals.set(jobId, arrivals)
     } else if (message.event === 'job.terminal') {
       const { data } = message.payload as { data: string }
       if (this.terminalBytes === 0) this.terminalFirstAt = now
