@@ -51,10 +51,15 @@ export async function openChromium(): Promise<{ context: BrowserContext; page: P
   }
 }
 
-/** Opens the job page in the served renderer and waits for its loss chart. */
-export async function openJobPage(page: Page, served: ServedHost, jobId: string): Promise<void> {
+/** Opens the served renderer and waits for its first page. */
+export async function openApp(page: Page, served: ServedHost): Promise<void> {
   await page.goto(served.server.url)
   await page.waitForSelector('[data-testid="new-job-button"], [data-testid="job-name"]', { timeout: 60_000 })
+}
+
+/** Opens the job page in the served renderer and waits for its loss chart. */
+export async function openJobPage(page: Page, served: ServedHost, jobId: string): Promise<void> {
+  await openApp(page, served)
   // Page code is passed as text: this file compiles without the DOM's types.
   await page.evaluate(`window.location.hash = '#/jobs/${jobId}'`)
   await page.waitForSelector('[data-testid="loss-chart"]', { timeout: 60_000 })
