@@ -85,7 +85,9 @@ export class EventClient {
     }
     if (message.event === 'job.metrics') {
       const { jobId, points } = message.payload as { jobId: string; points: { step: number }[] }
-      const top = Math.max(...points.map((point) => point.step), this.steps.get(jobId)?.step ?? 0)
+      // A loop, not Math.max(...): a batch read after a burst can hold more points than a call takes arguments.
+      let top = this.steps.get(jobId)?.step ?? 0
+      for (const point of points) top = Math.max(top, point.step)
       this.steps.set(jobId, { step: top, at: now })
       const arrivals = this.stepArrivals.get(jobId) ?? new Map<number, number>()
       for (const point of points) if (!arrivals.has(point.step)) arrivals.set(point.step, now)
