@@ -3,6 +3,7 @@
 // closing line that counts them all: "total: N passed, N failed, N skipped".
 //   typecheck + lint + electronegativity -> build -> vitest (contract, host, renderer logic)
 //   -> pytest (trainer) -> vitest e2e (Playwright + chromium against serve)
+//   -> bench smoke (bench/*.test.ts at small sizes: every benchmark runs, its numbers are printed, not asserted)
 // Set TUNEDECK_PYTHON to the trainer's Python (.ci/run does).
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
@@ -82,6 +83,10 @@ countJunit(junit, 'pytest')
 const e2eReport = join(results, 'e2e.json')
 run('e2e', npx, ['vitest', 'run', '--config', 'vitest.e2e.config.ts', '--reporter=default', '--reporter=json', `--outputFile.json=${e2eReport}`])
 countVitest(e2eReport, 'e2e')
+
+const benchReport = join(results, 'bench.json')
+run('bench-smoke', npx, ['vitest', 'run', '--config', 'bench/vitest.config.ts', '--reporter=default', '--reporter=json', `--outputFile.json=${benchReport}`])
+countVitest(benchReport, 'bench-smoke')
 
 if (failures.length > 0) console.log(`\nFailed stages: ${failures.join(', ')}`)
 console.log(`\ntotal: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`)

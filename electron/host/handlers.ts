@@ -10,6 +10,7 @@ import type { Checkpoint, Job, MetricPoint, NewJobInput, Preset, QueueState } fr
 import type { JobReport } from '@shared/report'
 import type { GpuSample } from '@shared/system'
 import type { ChatService } from './chat/service'
+import type { GpuHistory } from '@shared/gpuHistory'
 import { previewDataset } from './datasets/preview'
 import type { EnvironmentDoctor } from './python/doctor'
 import type { ExportService } from './exports/service'
@@ -48,6 +49,8 @@ export interface HandlerContext {
   doctor: EnvironmentDoctor
   /** A GPU sample for system.info (the telemetry caches a "no GPU" answer). */
   sampleGpu: () => Promise<GpuSample>
+  /** The GPU readings stored for a job while it ran. */
+  gpuHistory: (jobId: string) => GpuHistory
   appVersion: string
   dataDir: string
   /** The trainer package, put on PYTHONPATH for the dataset preview. */
@@ -69,6 +72,10 @@ export function createHandlers(context: HandlerContext): Handlers {
     'jobs.create': async (input) => await jobs.create(input),
     'jobs.list': async () => await jobs.list(),
     'jobs.get': async ({ jobId }) => await jobs.get(jobId),
+    'jobs.gpu_history': async ({ jobId }) => {
+      await jobs.get(jobId) // an unknown job is a not_found error, not an empty history
+      return context.gpuHistory(jobId)
+    },
     'jobs.metrics': async ({ jobId }) => await jobs.metrics(jobId),
     'jobs.terminal': async ({ jobId }) => ({ text: await jobs.terminal(jobId) }),
     'jobs.report': async ({ jobId }) => await jobs.report(jobId),

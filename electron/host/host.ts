@@ -12,12 +12,14 @@ import { isRouteName, routes, type RouteName } from '@shared/routes'
 import { GpuSampler } from './gpu/sampler'
 import { GpuTelemetry } from './gpu/telemetry'
 import { ChatService } from './chat/service'
+import { GpuHistoryStore } from './gpu/history'
+import { openDatabase } from './store/database'
 import { ExportService } from './exports/service'
 import { AdapterService } from './adapters/service'
 import { ModelService } from './models/service'
 import { osTokenStore, type OsCrypt } from './models/settings'
 import { createHandlers } from './handlers'
-import { JobService } from './jobs/service'
+import { JobService, type JobServiceOptions } from './jobs/service'
 import { EnvironmentDoctor, machineTorchBuild } from './python/doctor'
 import { PythonEnvironment } from './python/environment'
 import { makePrivateDataDir } from './private'
@@ -37,6 +39,8 @@ export interface HostOptions {
   requirementsFile?: string
   /** The OS key store (the desktop app's safeStorage); without it the Hub token is a 0600 file. */
   osCrypt?: OsCrypt
+  /** What runs a job instead of the trainer: the benchmarks' fixture trainer (bench/host_pipeline). */
+  trainerCommand?: JobServiceOptions['trainerCommand']
 }
 
 /** A route's answer before a transport frames it as a WireResponse. */
@@ -77,6 +81,7 @@ export function createHost(options: HostOptions): Host {
   const telemetry = new GpuTelemetry()
   const emit: HostListener = (event, payload) => {
     if (event === 'job.updated') sampler.jobUpdated(payload as Job)
+    if (event === 'job.deleted') gpuHistory.forget((payload as { jobId: string }).jobId)
     for (const listener of listeners) {
       try {
         listener(event, payload)
@@ -85,7 +90,15 @@ export function createHost(options: HostOptions): Host {
       }
     }
   }
-  const sampler = new GpuSampler(() => telemetry.sample(), (sample) => emit('gpu.sample', sample))
+  // Its own connection to tunedeck.db: the readings are written beside the job service's, never inside its transactions.
+  const gpuHistory = new GpuHistoryStore(openDatabase(options.dataDir))
+  const sampler = new GpuSampler(
+    () => telemetry.sample(),
+    (sample, liveJobIds) => {
+      gpuHistory.record(liveJobIds, sample)
+      emit('gpu.sample', sample)
+    },
+  )
   const python = new PythonEnvironment({
     dataDir: options.dataDir,
     pythonRuntimeDir: options.pythonRuntimeDir,
@@ -106,6 +119,7 @@ export function createHost(options: HostOptions): Host {
     resolvePython: () => python.resolvePython(),
     emit,
     watchdogSeconds: options.watchdogSeconds,
+    trainerCommand: options.trainerCommand,
     beforeLaunch: (jobName: string): Promise<void> => chat.releaseGpu(jobName),
   })
   const chat: ChatService = new ChatService({
@@ -148,6 +162,7 @@ export function createHost(options: HostOptions): Host {
     python,
     doctor,
     sampleGpu: () => telemetry.sample(),
+    gpuHistory: (jobId) => gpuHistory.list(jobId),
     appVersion: options.appVersion,
     dataDir: options.dataDir,
     pythonRuntimeDir: options.pythonRuntimeDir,
@@ -194,6 +209,7 @@ export function createHost(options: HostOptions): Host {
         await Promise.all([jobs.shutdown(), chat.shutdown()])
         models.shutdown()
         await jobs.shutdown()
+        gpuHistory.close()
       })()
       return stopped
     },

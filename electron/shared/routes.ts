@@ -19,6 +19,7 @@ import { exportPlanSchema, exportRequestSchema, exportResultSchema, exportSource
 import { jobReportSchema } from './report'
 import { adapterExportRequestSchema, combineRequestSchema, importRequestSchema, libraryAdapterSchema } from './adapters'
 import { datasetDownloadInputSchema, datasetDownloadSchema, downloadProgressSchema, hubIdSchema, modelDetailSchema, modelFitsSchema, modelLibrarySchema, tokenStatusSchema } from './models'
+import { gpuHistorySchema } from './gpuHistory'
 import { setupProgressSchema, systemInfoSchema } from './system'
 
 const jobId = z.object({ jobId: z.string().min(1) })
@@ -34,6 +35,8 @@ export const routes = {
   'jobs.terminal': { input: jobId, output: z.object({ text: z.string() }) },
   /** What the trainer said beyond the loss: dataset, memory estimate, OOM retries, warnings, evals, MFU. */
   'jobs.report': { input: jobId, output: jobReportSchema },
+  /** The GPU readings sampled while the job ran, bucketed so that peaks survive (gpu/history.ts). */
+  'jobs.gpu_history': { input: jobId, output: gpuHistorySchema },
   'jobs.pause': { input: jobId, output: jobSchema },
   'jobs.resume': { input: jobId, output: jobSchema },
   'jobs.cancel': { input: jobId, output: jobSchema },

@@ -10,6 +10,9 @@ export const gpuReadingSchema = z.object({
   memoryTotalMb: z.number().nullable(),
   temperatureC: z.number().nullable(),
   powerW: z.number().nullable(),
+  /** Graphics (SM) and memory clocks in MHz; absent where the query did not ask for them. */
+  clockSmMhz: z.number().nullable().optional(),
+  clockMemoryMhz: z.number().nullable().optional(),
 })
 
 export type GpuReading = z.infer<typeof gpuReadingSchema>

@@ -62,6 +62,7 @@ describe('handlers', () => {
     const telemetry = new GpuTelemetry()
     const handlers: Handlers = createHandlers({
       ...{ jobs, python, sampleGpu: () => telemetry.sample(), appVersion: 'x', dataDir },
+      gpuHistory: () => ({ gpus: [] }), // never called: this test only lists the handlers
       doctor: new EnvironmentDoctor({ python, dataDir, pythonRuntimeDir: join(repoDir, 'python-runtime') }),
       pythonRuntimeDir: join(repoDir, 'python-runtime'),
       exports: new ExportService({ dataDir, appVersion: 'x', pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), getJob: (id) => jobs.get(id), emit: () => undefined }),

@@ -15,6 +15,8 @@ import { liveStatuses, type Job, type JobStatus } from '@shared/jobs'
 import type { RouteInput, RouteName, RouteOutput } from '@shared/routes'
 import { GpuTelemetry } from '../../electron/host/gpu/telemetry'
 import { ChatService, type ChatServiceOptions } from '../../electron/host/chat/service'
+import { GpuHistoryStore } from '../../electron/host/gpu/history'
+import { openDatabase } from '../../electron/host/store/database'
 import { createHandlers } from '../../electron/host/handlers'
 import { JobService, type JobServiceOptions } from '../../electron/host/jobs/service'
 import { ExportService } from '../../electron/host/exports/service'
@@ -50,6 +52,7 @@ export class Harness {
   /** The chat service (its process starts on the first chat.send). */
   readonly chat: ChatService
   private readonly routes: Dispatcher
+  private history: GpuHistoryStore | null = null
 
   constructor(
     readonly dataDir: string,
@@ -88,11 +91,18 @@ export class Harness {
       adapters: new AdapterService({ dataDir, appVersion: '0.1.0-test', pythonRuntimeDir, resolvePython: () => environment.resolvePython(), getJob: (id) => this.service.get(id) }),
       models: new ModelService({ dataDir, pythonRuntimeDir, resolvePython: () => environment.resolvePython(), emit: () => undefined }),
       sampleGpu: () => telemetry.sample(),
+      gpuHistory: (jobId) => this.gpuHistory.list(jobId),
       appVersion: '0.1.0-test',
       dataDir,
       pythonRuntimeDir,
     })
     this.routes = handlerDispatcher(handlers)
+  }
+
+  /** The GPU readings store over the same database, as the host keeps it beside the job service (opened on first use). */
+  get gpuHistory(): GpuHistoryStore {
+    this.history ??= new GpuHistoryStore(openDatabase(this.dataDir))
+    return this.history
   }
 
   /** Calls a route as the renderer would; its output is checked against the route's schema, an error is thrown as a RouteError. */

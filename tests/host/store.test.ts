@@ -36,7 +36,7 @@ describe('store', () => {
     expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1)
     expect(store.db.pragma('user_version', { simple: true })).toBe(migrations.length)
     const tables = store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]
-    expect(tables.map((table) => table.name)).toEqual(['chat_conversations', 'chat_turns', 'checkpoints', 'ingested_events', 'job_notes', 'jobs', 'metrics', 'settings'])
+    expect(tables.map((table) => table.name)).toEqual(['chat_conversations', 'chat_turns', 'checkpoints', 'gpu_samples', 'ingested_events', 'job_notes', 'jobs', 'metrics', 'settings'])
     store.close()
     // Opening again runs nothing twice.
     const again = Store.open(dir)

@@ -14,7 +14,8 @@ export class GpuSampler {
 
   constructor(
     private readonly read: () => Promise<GpuSample>,
-    private readonly emit: (sample: GpuSample) => void,
+    /** Gets each sample with the jobs live when it was taken, which store it. */
+    private readonly emit: (sample: GpuSample, liveJobIds: string[]) => void,
     private readonly intervalMs = 1000,
   ) {}
 
@@ -47,7 +48,7 @@ export class GpuSampler {
     this.inFlight = true
     try {
       const sample = await this.read()
-      if (this.timer) this.emit(sample)
+      if (this.timer) this.emit(sample, [...this.live])
     } catch (error) {
       process.stderr.write(`GPU sample failed: ${(error as Error).message}\n`)
     } finally {

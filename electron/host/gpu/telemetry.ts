@@ -14,7 +14,11 @@ import { join } from 'node:path'
 import si from 'systeminformation'
 import type { GpuReading, GpuSample } from '@shared/system'
 
-const query = 'index,name,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw'
+/** The readings of the live panel, as nvidia-smi names them, after index and name. */
+export const panelFields = ['utilization.gpu', 'memory.used', 'memory.total', 'temperature.gpu', 'power.draw'] as const
+/** What each sample asks for: the panel's readings and the clocks stored with the job. */
+export const sampledFields = [...panelFields, 'clocks.sm', 'clocks.mem'] as const
+const query = ['index', 'name', ...sampledFields].join(',')
 const smiTimeoutMs = 5_000
 
 /** A number from one nvidia-smi CSV cell, or null for [N/A], [Not Supported] and the like. */
@@ -25,26 +29,32 @@ function reading(cell: string | undefined): number | null {
 }
 
 /**
- * Parses `nvidia-smi --query-gpu=<query> --format=csv,noheader,nounits`.
- * A GPU name may hold commas, so the fields are taken from both ends.
+ * Parses `nvidia-smi --query-gpu=index,name,<fields> --format=csv,noheader,nounits`,
+ * `fields` being panelFields or sampledFields. A GPU name may hold commas, so
+ * the fields are taken from both ends.
  */
-export function parseNvidiaSmi(stdout: string): GpuReading[] {
+export function parseNvidiaSmi(stdout: string, fields: readonly string[] = panelFields): GpuReading[] {
   const gpus: GpuReading[] = []
+  const count = fields.length
   for (const line of stdout.split(/\r?\n/)) {
     const cells = line.split(',').map((cell) => cell.trim())
-    if (cells.length < 7) continue
+    if (cells.length < count + 2) continue
     const index = Number.parseInt(cells[0] ?? '', 10)
     if (!Number.isInteger(index)) continue
-    const numbers = cells.slice(-5)
-    gpus.push({
+    const numbers = cells.slice(-count)
+    const value = (field: string) => (fields.includes(field) ? reading(numbers[fields.indexOf(field)]) : undefined)
+    const gpu: GpuReading = {
       index,
-      name: cells.slice(1, -5).join(', '),
-      utilization: reading(numbers[0]),
-      memoryUsedMb: reading(numbers[1]),
-      memoryTotalMb: reading(numbers[2]),
-      temperatureC: reading(numbers[3]),
-      powerW: reading(numbers[4]),
-    })
+      name: cells.slice(1, -count).join(', '),
+      utilization: value('utilization.gpu') ?? null,
+      memoryUsedMb: value('memory.used') ?? null,
+      memoryTotalMb: value('memory.total') ?? null,
+      temperatureC: value('temperature.gpu') ?? null,
+      powerW: value('power.draw') ?? null,
+    }
+    if (fields.includes('clocks.sm')) gpu.clockSmMhz = value('clocks.sm') ?? null
+    if (fields.includes('clocks.mem')) gpu.clockMemoryMhz = value('clocks.mem') ?? null
+    gpus.push(gpu)
   }
   return gpus
 }
@@ -58,7 +68,8 @@ function nvidiaSmiCommand(): string {
   return 'nvidia-smi'
 }
 
-type SmiResult = { ok: true; stdout: string } | { ok: false; missing: boolean; message: string }
+/** One run of nvidia-smi: its output, or why it gave none (missing: not installed). */
+export type SmiResult = { ok: true; stdout: string } | { ok: false; missing: boolean; message: string }
 
 function runNvidiaSmi(): Promise<SmiResult> {
   return new Promise((resolve) => {
@@ -90,12 +101,15 @@ async function nvidiaControllers(): Promise<string[]> {
 export class GpuTelemetry {
   private unavailable: GpuSample | null = null
 
+  /** `runSmi` runs nvidia-smi with the sampled query; tests pass recorded outputs of it. */
+  constructor(private readonly runSmi: () => Promise<SmiResult> = runNvidiaSmi) {}
+
   /** One sample: readings of every NVIDIA GPU, or available false with the reason in words. */
   async sample(): Promise<GpuSample> {
     if (this.unavailable) return { ...this.unavailable, time: Date.now() }
-    const result = await runNvidiaSmi()
+    const result = await this.runSmi()
     if (result.ok) {
-      const gpus = parseNvidiaSmi(result.stdout)
+      const gpus = parseNvidiaSmi(result.stdout, sampledFields)
       if (gpus.length > 0) return { time: Date.now(), available: true, reason: null, gpus }
       return { time: Date.now(), available: false, reason: 'No NVIDIA GPU found: nvidia-smi lists none.', gpus: [] }
     }

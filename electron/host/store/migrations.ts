@@ -105,6 +105,19 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (conversation_id, seq)
   ) WITHOUT ROWID;
   `,
+  // 4: GPU readings sampled while a job runs, in buckets that keep each reading's min, max and mean (gpu/history.ts).
+  `
+  CREATE TABLE gpu_samples (
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    gpu_index INTEGER NOT NULL,
+    time_start REAL NOT NULL,
+    time_end REAL NOT NULL,
+    samples INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    readings TEXT NOT NULL,
+    PRIMARY KEY (job_id, gpu_index, time_start)
+  ) WITHOUT ROWID;
+  `,
 ]
 
 /**

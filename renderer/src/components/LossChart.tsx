@@ -2,13 +2,17 @@
  * The live loss chart. One chart.js instance per mount, updated in place
  * without animation: new points are pushed onto the dataset when the history
  * only grew, and the dataset is rebuilt only when earlier points changed.
+ * A long job draws min-max decimated (each pixel column keeps its lowest and
+ * highest loss, so every spike stays visible), and however fast points
+ * arrive the chart redraws at most once a frame. `data-drawn` says how many
+ * points the last draw had (bench/ui waits on it).
  */
 import { useEffect, useRef } from 'react'
-import { Chart, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartConfiguration } from 'chart.js'
+import { Chart, Decimation, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartConfiguration } from 'chart.js'
 import { lossChartOptions } from './chartStyle'
 import type { MetricPoint } from '@shared/jobs'
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip)
+Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip, Decimation)
 
 type XY = { x: number; y: number }
 
@@ -31,7 +35,11 @@ function configuration(): ChartConfiguration<'line', XY[]> {
     },
     options: {
       ...lossChartOptions('step', true),
-      plugins: { tooltip: { callbacks: { title: (items) => `step ${items[0]?.parsed.x ?? ''}` } } },
+      plugins: {
+        tooltip: { callbacks: { title: (items) => `step ${items[0]?.parsed.x ?? ''}` } },
+        // Only past a few points per pixel; min-max keeps each column's extremes, so no spike is lost.
+        decimation: { enabled: true, algorithm: 'min-max' },
+      },
     },
   }
 }
@@ -41,12 +49,18 @@ export function LossChart({ points, totalSteps }: { points: readonly MetricPoint
   const canvas = useRef<HTMLCanvasElement>(null)
   const chart = useRef<Chart<'line', XY[]> | null>(null)
   const shown = useRef<readonly MetricPoint[]>([])
+  const frame = useRef<number | null>(null)
+  // Every point, ours: the decimation plugin replaces what dataset.data returns with its decimated copy.
+  const series = useRef<XY[]>([])
 
   useEffect(() => {
     if (!canvas.current) return
     chart.current = new Chart(canvas.current, configuration())
     shown.current = []
+    series.current = []
     return () => {
+      if (frame.current !== null) cancelAnimationFrame(frame.current)
+      frame.current = null
       chart.current?.destroy()
       chart.current = null
     }
@@ -59,12 +73,17 @@ export function LossChart({ points, totalSteps }: { points: readonly MetricPoint
     const previous = shown.current
     const grew = previous.length <= points.length && (previous.length === 0 || points[previous.length - 1] === previous[previous.length - 1])
     const fresh = grew ? points.slice(previous.length) : points
-    if (!grew) dataset.data.length = 0
-    for (const point of fresh) dataset.data.push({ x: point.step, y: point.loss })
+    if (!grew) series.current = []
+    for (const point of fresh) series.current.push({ x: point.step, y: point.loss })
     shown.current = points
     const xScale = instance.options.scales?.x
     if (xScale) xScale.max = totalSteps > 0 ? totalSteps : undefined
-    instance.update('none')
+    frame.current ??= requestAnimationFrame(() => {
+      frame.current = null
+      dataset.data = series.current
+      instance.update('none')
+      instance.canvas.parentElement?.setAttribute('data-drawn', String(series.current.length))
+    })
   }, [points, totalSteps])
 
   return (

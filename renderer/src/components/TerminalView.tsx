@@ -7,7 +7,8 @@ import { useEffect, useRef } from 'react'
 import { Terminal } from '@xterm/xterm'
 import { FitAddon } from '@xterm/addon-fit'
 import '@xterm/xterm/css/xterm.css'
-import { useTerminal } from '../stores/terminal'
+import { terminalWrite } from '../logic/terminal'
+import { useTerminal, type TerminalText } from '../stores/terminal'
 
 /** Props: the job whose output to show. */
 export function TerminalView({ jobId }: { jobId: string }) {
@@ -15,6 +16,9 @@ export function TerminalView({ jobId }: { jobId: string }) {
   const terminal = useRef<Terminal | null>(null)
   const written = useRef({ total: 0, resets: -1 })
   const output = useTerminal(jobId)
+  const latest = useRef<TerminalText>(output)
+  // True while xterm parses the last write: the next waits for it, so a flood never queues more than one write.
+  const busy = useRef(false)
 
   useEffect(() => {
     if (!container.current) return
@@ -34,6 +38,7 @@ export function TerminalView({ jobId }: { jobId: string }) {
     instance.open(container.current)
     terminal.current = instance
     written.current = { total: 0, resets: -1 }
+    busy.current = false
     const refit = (): void => {
       try {
         fit.fit()
@@ -52,17 +57,28 @@ export function TerminalView({ jobId }: { jobId: string }) {
   }, [jobId])
 
   useEffect(() => {
-    const instance = terminal.current
-    if (!instance) return
-    const done = written.current
-    if (done.resets !== output.resets) {
-      instance.reset()
-      instance.write(output.text)
-    } else if (output.total > done.total) {
-      const added = output.total - done.total
-      instance.write(output.text.slice(Math.max(0, output.text.length - added)))
+    latest.current = output
+    const pump = (): void => {
+      const instance = terminal.current
+      if (!instance || busy.current) return
+      const now = latest.current
+      const done = written.current
+      let chunk: string
+      if (done.resets !== now.resets) {
+        instance.reset()
+        chunk = terminalWrite(now.text, now.text.length)
+      } else if (now.total > done.total) {
+        chunk = terminalWrite(now.text, now.total - done.total)
+      } else return
+      written.current = { total: now.total, resets: now.resets }
+      busy.current = true
+      instance.write(chunk, () => {
+        if (terminal.current !== instance) return
+        busy.current = false
+        pump()
+      })
     }
-    written.current = { total: output.total, resets: output.resets }
+    pump()
   }, [output])
 
   return <div className="terminal" data-testid="terminal" data-chars={output.total} ref={container} />

@@ -24,6 +24,25 @@ export function mergeLoadedTerminal(loaded: string, chunksDuringLoad: readonly s
   return appendTerminal(loaded, chunksDuringLoad.join(''), limit)
 }
 
+/** The most characters handed to xterm in one write; a flood beyond it shows its newest output. */
+export const maxWriteChars = 64 * 1024
+
+/**
+ * What to write to xterm for `added` new characters at the end of `text`:
+ * all of them, or when they pass `limit` (xterm is slower than a flooding
+ * trainer) a dim line saying how many were skipped on screen and the newest
+ * `limit` characters, from a line start. terminal.log keeps them either way.
+ */
+export function terminalWrite(text: string, added: number, limit = maxWriteChars): string {
+  const fresh = Math.min(added, text.length)
+  if (fresh <= limit) return text.slice(text.length - fresh)
+  let newest = text.slice(text.length - limit)
+  const newline = newest.indexOf('\n')
+  if (newline !== -1 && newline < limit / 2) newest = newest.slice(newline + 1)
+  const skipped = added - newest.length
+  return `\r\n\u001b[2m[${skipped.toLocaleString('en-US')} characters of output skipped on screen; terminal.log keeps the output]\u001b[0m\r\n${newest}`
+}
+
 /** The last `count` non-empty lines, without terminal colour codes: for a failed job's summary. */
 export function lastLines(text: string, count: number): string[] {
   // eslint-disable-next-line no-control-regex

@@ -21,6 +21,13 @@ const empty: TerminalText = { text: '', total: 0, resets: 0 }
 // Chunks that arrive while a load is in flight, per job; not state, nothing renders them.
 const chunksDuringLoad = new Map<string, string[]>()
 
+// Output not yet in the store, per job: a flooding trainer sends hundreds of chunks a
+// second, and the page renders them once a frame instead of once a chunk.
+// Bounded like the text itself, with the count of every character for `total`.
+const unflushed = new Map<string, { text: string; count: number }>()
+let flushTimer: ReturnType<typeof setTimeout> | null = null
+const flushMs = 16
+
 interface TerminalState {
   byJob: Record<string, TerminalText>
   errors: Record<string, string>
@@ -37,6 +44,8 @@ export const useTerminalStore = create<TerminalState>()((set, get) => ({
     try {
       const { text } = await getClient().request('jobs.terminal', { jobId })
       const merged = mergeLoadedTerminal(text, chunksDuringLoad.get(jobId) ?? [])
+      // The host wrote every chunk received so far to the file before sending it: the loaded text has them.
+      unflushed.delete(jobId)
       const previous = get().byJob[jobId] ?? empty
       const next: TerminalText = { text: merged, total: previous.total + merged.length, resets: previous.resets + 1 }
       const { [jobId]: _cleared, ...errors } = get().errors
@@ -49,13 +58,18 @@ export const useTerminalStore = create<TerminalState>()((set, get) => ({
   },
   append(jobId, data) {
     chunksDuringLoad.get(jobId)?.push(data)
-    const previous = get().byJob[jobId] ?? empty
-    const next: TerminalText = {
-      text: appendTerminal(previous.text, data),
-      total: previous.total + data.length,
-      resets: previous.resets,
-    }
-    set({ byJob: { ...get().byJob, [jobId]: next } })
+    const waiting = unflushed.get(jobId)
+    unflushed.set(jobId, { text: appendTerminal(waiting?.text ?? '', data), count: (waiting?.count ?? 0) + data.length })
+    flushTimer ??= setTimeout(() => {
+      flushTimer = null
+      const byJob = { ...get().byJob }
+      for (const [id, waiting] of unflushed) {
+        const previous = byJob[id] ?? empty
+        byJob[id] = { text: appendTerminal(previous.text, waiting.text), total: previous.total + waiting.count, resets: previous.resets }
+      }
+      unflushed.clear()
+      set({ byJob })
+    }, flushMs)
   },
 }))
 

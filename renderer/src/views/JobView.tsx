@@ -7,6 +7,7 @@ import { useEffect, useState } from 'react'
 import type { Job, MetricPoint } from '@shared/jobs'
 import { CheckpointList } from '../components/CheckpointList'
 import { ExportPanel } from '../components/ExportPanel'
+import { GpuHistoryChart } from '../components/GpuHistoryChart'
 import { GpuPanel } from '../components/GpuPanel'
 import { JobActions } from '../components/JobActions'
 import { JobError } from '../components/JobError'
@@ -151,6 +152,7 @@ function JobDetails({ job }: { job: Job }) {
         </section>
         <GpuPanel />
       </div>
+      <GpuHistoryChart jobId={job.id} live={isActive(job.status)} points={points} totalSteps={job.totalSteps} />
       <section className="card">
         <h2>Terminal</h2>
         {terminalError && <p className="error-text">{terminalError}</p>}

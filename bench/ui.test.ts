@@ -1,0 +1,15 @@
+/**
+ * bench/ui at smoke sizes (npm test) or full sizes (BENCH=full). Asserts only
+ * that every part ran; the numbers are printed for docs/benchmarks.md.
+ */
+import { describe, expect, it } from 'vitest'
+import { fullUiSizes, runUi, smokeUiSizes } from './ui'
+
+describe('job page benchmark', () => {
+  it(`measures first draw, frame times and a flood in Chromium (${process.env.BENCH === 'full' ? 'full' : 'smoke'} sizes)`, async () => {
+    const result = await runUi(process.env.BENCH === 'full' ? fullUiSizes : smokeUiSizes)
+    expect(result.firstDrawMs).toBeGreaterThan(0)
+    expect(result.frameP95).toBeGreaterThan(0)
+    expect(result.floodPageHeapMb).toBeGreaterThan(0)
+  })
+})
