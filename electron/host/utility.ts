@@ -15,11 +15,15 @@
  *   main -> host  {kind:'crypt-result', id, ok, text?, message?}   Hugging Face token (main only).
  */
 import type { WireEvent, WireRequest, WireResponse } from '@shared/api'
+import { homedir } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import { appError } from '@shared/errors'
 import { createHost, type Host } from './host'
 import type { OsCrypt } from './models/settings'
 import { waitForOrphanedTrainers } from './orphans'
 import { usePrivateUmask } from './private'
+import { removeServeFile, writeServeFile } from './transport/serveFile'
+import { startServer, type RunningServer } from './transport/server'
 
 /** The part of Electron's MessagePortMain the host uses. */
 interface PortMain {
@@ -54,6 +58,8 @@ if (!parentPort) {
 
 usePrivateUmask()
 let host: Host | null = null
+/** The loopback server the `tunedeck` command line talks to while the app runs. */
+let commandLineServer: { server: RunningServer; dataDir: string } | null = null
 
 /** safeStorage runs in main; each call is a message there and its answer back. */
 const cryptCalls = new Map<number, { resolve: (text: string) => void; reject: (error: unknown) => void }>()
@@ -120,10 +126,30 @@ async function init(message: InitMessage, port: PortMain | undefined): Promise<v
   await waitForOrphanedTrainers(message.dataDir)
   serve(port, created)
   await created.start()
+  await listenForCommandLine(created, message.dataDir)
   parentPort?.postMessage({ kind: 'ready' })
 }
 
+/**
+ * The app's host answers the `tunedeck` command line as serve does: on 127.0.0.1, a random port
+ * and token, the same path roots (home and the data folder), found through <data>/serve.json.
+ * A failure here leaves the app working without the command line.
+ */
+async function listenForCommandLine(running: Host, dataDir: string): Promise<void> {
+  try {
+    const server = await startServer(running, { port: 0, rendererDir: fileURLToPath(new URL('../renderer', import.meta.url)), roots: [homedir(), dataDir] })
+    writeServeFile(dataDir, { port: server.port, token: server.token, url: server.url })
+    commandLineServer = { server, dataDir }
+  } catch (error) {
+    process.stderr.write(`The tunedeck command line cannot reach this app: ${(error as Error).message}\n`)
+  }
+}
+
 async function shutdown(): Promise<void> {
+  if (commandLineServer) {
+    removeServeFile(commandLineServer.dataDir)
+    await commandLineServer.server.close().catch(() => undefined)
+  }
   try {
     await host?.shutdown()
   } catch (error) {
