@@ -4,7 +4,7 @@
  * the setting that differs, reopened from the address; then the job search, and one job
  * deleted from its page, gone from the list and from the disk.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
@@ -23,7 +23,7 @@ describe('comparing runs in the browser', () => {
     await withDiagnostics(page, host.served(), 'compare', async () => {
       const ids = [
         await createSelftestJob(page, { name: 'e2e compare one', epochs: '1' }),
-        await createSelftestJob(page, { name: 'e2e compare two', epochs: '2' }),
+        await createSelftestJob(page, { name: 'e2e compare two', epochs: '2', checkpointEvery: '6', keepCheckpoints: '4' }),
         await createSelftestJob(page, { name: 'e2e compare three', epochs: '1' }),
       ]
       for (const id of ids) await expect.poll(() => rowStatus(page, id), { timeout: 180_000, interval: 500 }).toBe('completed')
@@ -39,9 +39,9 @@ describe('comparing runs in the browser', () => {
       await expect.poll(() => chart.getAttribute('data-points')).toBe('48')
       expect(await page.getByTestId('compare-row').count()).toBe(3)
       const differences = await page.getByTestId('compare-difference').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-setting')))
-      expect(differences).toEqual(['training.epochs'])
+      expect(differences).toEqual(['training.epochs', 'training.checkpointEvery', 'training.keepCheckpoints'])
       // Columns in the order the runs were picked: three, one, two.
-      expect(await page.locator('[data-testid="compare-difference"] td').allTextContents()).toEqual(['training.epochs', '1', '1', '2'])
+      expect(await page.locator('[data-setting="training.epochs"] td').allTextContents()).toEqual(['training.epochs', '1', '1', '2'])
       await page.getByTestId('compare-axis-tokens').click()
       await expect.poll(() => chart.getAttribute('data-points')).toBe('48')
       await screenshot(page, 'compare.png')
@@ -61,6 +61,21 @@ describe('comparing runs in the browser', () => {
       await expect.poll(() => page.locator(`[data-testid="job-row"][data-job-id="${ids[2]}"]`).count()).toBe(0)
       expect(existsSync(join(host.served().dataDir, 'jobs', ids[2]!))).toBe(false)
       expect(existsSync(join(host.served().dataDir, 'jobs', ids[0]!))).toBe(true)
+
+      // The second run's four periodic checkpoints, ticked together and deleted at once.
+      await page.locator(`[data-testid="job-row"][data-job-id="${ids[1]}"]`).click()
+      await expect.poll(() => page.getByTestId('checkpoint-row').count()).toBe(4)
+      await page.getByTestId('checkpoints-tick-all').check()
+      await page.getByTestId('checkpoints-delete').click()
+      await page.getByTestId('checkpoints-delete-confirm').click()
+      await expect.poll(() => page.getByTestId('checkpoint-row').count()).toBe(0)
+      expect(readdirSync(join(host.served().dataDir, 'jobs', ids[1]!, 'checkpoints')).filter((name) => !name.startsWith('.'))).toEqual([])
+
+      // Run the first again: a new job with its settings, trained to the end.
+      await page.locator(`[data-testid="job-row"][data-job-id="${ids[0]}"]`).click()
+      await page.getByTestId('action-rerun').click()
+      await expect.poll(async () => (await page.getByTestId('job-name').textContent())?.trim()).toBe('e2e compare one (2)')
+      await expect.poll(async () => (await page.getByTestId('job-status').textContent())?.trim(), { timeout: 120_000, interval: 500 }).toBe('completed')
     })
   }, 420_000)
 })

@@ -173,11 +173,13 @@ export async function jobStatus(page: Page): Promise<string> {
 }
 
 /** Fills and submits the new-job form for the self-test model, then waits for the job page. */
-export async function createSelftestJob(page: Page, settings: { epochs?: string; name?: string } = {}): Promise<string> {
+export async function createSelftestJob(page: Page, settings: { epochs?: string; name?: string; checkpointEvery?: string; keepCheckpoints?: string } = {}): Promise<string> {
   await page.getByTestId('new-job-button').click()
   await page.getByTestId('model-selftest').check()
   if (settings.name) await page.getByTestId('job-name').fill(settings.name)
   if (settings.epochs) await page.getByTestId('epochs').fill(settings.epochs)
+  if (settings.checkpointEvery) await page.getByTestId('checkpoint-every').fill(settings.checkpointEvery)
+  if (settings.keepCheckpoints) await page.getByTestId('keep-checkpoints').fill(settings.keepCheckpoints)
   await page.getByTestId('submit-job').click()
   await page.getByTestId('job-page').waitFor({ timeout: 30_000 })
   return (await page.getByTestId('job-page').getAttribute('data-job-id')) ?? ''
