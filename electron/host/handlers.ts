@@ -8,6 +8,7 @@ import type { Handlers } from '@shared/api'
 import type { Checkpoint, Job, MetricPoint, NewJobInput, Preset, QueueState } from '@shared/jobs'
 import type { JobReport } from '@shared/report'
 import type { GpuSample } from '@shared/system'
+import type { DatasetLibrary } from './datasets/library'
 import { previewDataset } from './datasets/preview'
 import type { EnvironmentDoctor } from './python/doctor'
 import type { ExportService } from './exports/service'
@@ -50,6 +51,8 @@ export interface HandlerContext {
   pythonRuntimeDir: string
   /** Zips of finished jobs for PEFT, vLLM, llama.cpp and Ollama. */
   exports: Pick<ExportService, 'plan' | 'start' | 'cancel'>
+  /** The imported datasets (datasets/<id>/). */
+  datasets: DatasetLibrary
 }
 
 /** Builds the handler map over one host's services. */
@@ -85,6 +88,15 @@ export function createHandlers(context: HandlerContext): Handlers {
     'presets.list': async () => await jobs.presets(),
     'datasets.preview': async (input) =>
       await previewDataset(input, { resolvePython: () => python.resolvePython(), pythonRuntimeDir: context.pythonRuntimeDir }),
+    'datasets.list': async () => await context.datasets.list(),
+    'datasets.get': async ({ datasetId }) => await context.datasets.get(datasetId),
+    'datasets.import': async ({ path, name }) => await context.datasets.importPath(path, name),
+    'datasets.rename': async ({ datasetId, name }) => await context.datasets.rename(datasetId, name),
+    'datasets.recheck': async ({ datasetId }) => await context.datasets.recheck(datasetId),
+    'datasets.delete': async ({ datasetId, confirm }) => {
+      await context.datasets.delete(datasetId, confirm)
+      return { ok: true }
+    },
     'exports.plan': async (input) => await context.exports.plan(input),
     'exports.start': async (input) => await context.exports.start(input),
     'exports.cancel': async ({ jobId }) => {

@@ -12,6 +12,8 @@ import { isRouteName, routes, type RouteName } from '@shared/routes'
 import { GpuSampler } from './gpu/sampler'
 import { GpuTelemetry } from './gpu/telemetry'
 import { ExportService } from './exports/service'
+import { DatasetLibrary } from './datasets/library'
+import { previewDataset } from './datasets/preview'
 import { createHandlers } from './handlers'
 import { JobService } from './jobs/service'
 import { EnvironmentDoctor, machineTorchBuild } from './python/doctor'
@@ -49,6 +51,8 @@ export interface Host {
   start(): Promise<void>
   /** Pauses running jobs with a checkpoint and stops everything; safe to call twice. */
   shutdown(): Promise<void>
+  /** The dataset library, for serve's upload endpoint (everything else goes through dispatch). */
+  readonly datasets: DatasetLibrary
 }
 
 /** Turns anything a handler threw into the AppError the caller sees. */
@@ -109,7 +113,14 @@ export function createHost(options: HostOptions): Host {
     getJob: (jobId) => jobs.get(jobId),
     emit: (progress) => emit('export.progress', progress),
   })
+  const datasets = new DatasetLibrary({
+    dataDir: options.dataDir,
+    check: (file) => previewDataset({ path: file, limit: 1 }, { resolvePython: () => python.resolvePython(), pythonRuntimeDir: options.pythonRuntimeDir, timeoutMs: 30 * 60_000 }),
+    listJobs: () => jobs.list(),
+  })
+  datasets.cleanStaging()
   const handlers: Handlers = createHandlers({
+    datasets,
     exports: exportService,
     jobs,
     python,
@@ -133,6 +144,7 @@ export function createHost(options: HostOptions): Host {
   }
 
   return {
+    datasets,
     async dispatch(route, input) {
       if (!isRouteName(route)) {
         const message = `Unknown route "${String(route)}": this host does not handle it (is the app up to date?).`

@@ -77,3 +77,58 @@ export const datasetPreviewSchema = z.object({
 })
 
 export type DatasetPreview = z.infer<typeof datasetPreviewSchema>
+
+/** A job that trained on a library dataset, shown beside it. */
+export const datasetJobSchema = z.object({ jobId: z.string(), name: z.string(), status: z.string() })
+
+/**
+ * A dataset in the library (data directory's datasets/<id>/): the file the
+ * user imported, copied once by content (SHA-256), read and checked with the
+ * trainer's loader when imported or re-checked.
+ */
+export const datasetEntrySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** The imported file's (or save_to_disk folder's) own name. */
+  fileName: z.string(),
+  /** Its absolute path inside the data directory: what a job's dataset.path names. */
+  path: z.string(),
+  format: z.string(),
+  rows: z.int().min(0),
+  usable: z.int().min(0),
+  bad: z.int().min(0),
+  bytes: z.int().min(0),
+  /** SHA-256 of the bytes (for a folder: of each file's relative name and SHA-256, in name order). */
+  sha256: z.string(),
+  /** ISO time of the import. */
+  importedAt: z.string(),
+  checkedAt: z.string(),
+  /** Jobs whose dataset.path is this dataset's file. */
+  jobs: z.array(datasetJobSchema),
+})
+
+export type DatasetEntry = z.infer<typeof datasetEntrySchema>
+
+export const datasetImportInputSchema = z.object({
+  /** A file or a save_to_disk folder to copy into the library. */
+  path: z.string().min(1, 'choose a dataset file'),
+  name: z.string().min(1).max(200).optional(),
+})
+
+export const datasetImportResultSchema = z.object({
+  dataset: datasetEntrySchema,
+  /** True when the same bytes were already in the library: nothing was copied. */
+  duplicate: z.boolean(),
+})
+
+export type DatasetImportResult = z.infer<typeof datasetImportResultSchema>
+
+export const datasetIdSchema = z.object({ datasetId: z.string().regex(/^[a-z0-9-]{1,64}$/, 'not a dataset id') })
+
+export const datasetDeleteInputSchema = datasetIdSchema.extend({
+  /** Needed when jobs trained on the dataset; their own copies keep them reproducible. */
+  confirm: z.boolean().optional(),
+})
+
+/** The HTTP path of serve's upload endpoint (POST, the token as for the WebSocket, ?name=FILE). */
+export const datasetUploadPath = '/upload/dataset'

@@ -19,6 +19,7 @@ import { PythonEnvironment } from '../../electron/host/python/environment'
 import { EnvironmentDoctor } from '../../electron/host/python/doctor'
 import { GpuTelemetry } from '../../electron/host/gpu/telemetry'
 import { dispatch } from './routes'
+import { DatasetLibrary } from '../../electron/host/datasets/library'
 import { ExportService } from '../../electron/host/exports/service'
 
 const repoDir = resolve(__dirname, '../..')
@@ -62,6 +63,7 @@ describe('handlers', () => {
       doctor: new EnvironmentDoctor({ python, dataDir, pythonRuntimeDir: join(repoDir, 'python-runtime') }),
       pythonRuntimeDir: join(repoDir, 'python-runtime'),
       exports: new ExportService({ dataDir, appVersion: 'x', pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), getJob: (id) => jobs.get(id), emit: () => undefined }),
+      datasets: new DatasetLibrary({ dataDir, check: () => Promise.reject(new Error('not called')), listJobs: () => jobs.list() }),
     })
     expect(Object.keys(handlers).sort()).toEqual([...routeNames].sort())
     for (const route of routeNames) expect(typeof handlers[route]).toBe('function')

@@ -17,6 +17,8 @@ import { GpuTelemetry } from '../../electron/host/gpu/telemetry'
 import { createHandlers } from '../../electron/host/handlers'
 import { JobService, type JobServiceOptions } from '../../electron/host/jobs/service'
 import { ExportService } from '../../electron/host/exports/service'
+import { DatasetLibrary } from '../../electron/host/datasets/library'
+import { previewDataset } from '../../electron/host/datasets/preview'
 import { EnvironmentDoctor } from '../../electron/host/python/doctor'
 import { PythonEnvironment } from '../../electron/host/python/environment'
 import type { TrainerCommand } from '../../electron/host/trainer/process'
@@ -64,6 +66,11 @@ export class Harness {
     const telemetry = new GpuTelemetry()
     const environment = new PythonEnvironment({ dataDir, pythonRuntimeDir, emit: () => undefined })
     const handlers = createHandlers({
+      datasets: new DatasetLibrary({
+        dataDir,
+        check: (file) => previewDataset({ path: file, limit: 1 }, { resolvePython: () => environment.resolvePython(), pythonRuntimeDir }),
+        listJobs: () => this.service.list(),
+      }),
       jobs: this.service,
       python: environment,
       doctor: new EnvironmentDoctor({ python: environment, dataDir, pythonRuntimeDir }),

@@ -24,6 +24,7 @@ const hubId = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/
  */
 export const pathFields: Record<string, ReadonlyArray<{ path: readonly string[]; hubIdAllowed?: boolean; newFile?: boolean }>> = {
   'datasets.preview': [{ path: ['path'] }],
+  'datasets.import': [{ path: ['path'] }],
   'jobs.create': [
     { path: ['model', 'path'], hubIdAllowed: true },
     { path: ['dataset', 'path'] },
