@@ -22,6 +22,15 @@ export const datasetFields = [
   'chosen',
   'rejected',
   'text',
+  'label',
+  'tools',
+  // Keys and role tags inside conversation turns (ShareGPT-like files with other names).
+  'role_tag',
+  'content_tag',
+  'user_tag',
+  'assistant_tag',
+  'system_tag',
+  'tool_tag',
 ] as const
 
 export type DatasetField = (typeof datasetFields)[number]

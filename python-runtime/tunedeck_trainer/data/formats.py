@@ -27,10 +27,13 @@ OPENAI_ROLES = {
 # Our field names, which ``columns`` may map to the file's own column names.
 FIELDS = (
     "instruction", "input", "output", "system", "history", "conversations", "messages",
-    "prompt", "completion", "text", "chosen", "rejected", "label",
+    "prompt", "completion", "text", "chosen", "rejected", "label", "tools",
+    *("role_tag", "content_tag", "user_tag", "assistant_tag", "system_tag", "tool_tag"),
 )
+# Column-mapping entries that name keys and role tags inside conversation turns, not columns.
+TAGS = ("role_tag", "content_tag", "user_tag", "assistant_tag", "system_tag", "tool_tag")
 
-Message = dict[str, str]
+Message = dict[str, Any]
 
 
 def row_format(row: dict[str, Any]) -> str | None:
@@ -126,41 +129,116 @@ def sharegpt_messages(turns: list[Any], field: str) -> list[Message]:
     return messages
 
 
-def _content_text(content: Any, where: str) -> str:
+REASONING_PARTS = ("reasoning", "thinking")
+
+
+def _part_text(part: Any, where: str) -> str:
+    """A content part's text: {"type": "text", "text": ...} or {"type": "text", "value": ...}."""
+    if isinstance(part, dict):
+        for key in ("text", "value", "reasoning", "thinking"):
+            if isinstance(part.get(key), str):
+                return part[key]
+    raise RowProblem(f'expected {{"type": "text", "text": ...}}, got {describe(part)}', where)
+
+
+def _content(content: Any, where: str) -> tuple[str, str]:
+    """(text, reasoning) of a message's content: a string, or a list of typed parts.
+
+    Text parts join into the text; reasoning parts ("reasoning" or "thinking") into the
+    reasoning, which reaches the chat template as ``reasoning_content``.
+    """
     if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # OpenAI content parts: [{"type": "text", "text": ...}]
-        parts = []
+        return content, ""
+    if isinstance(content, list):
+        texts, thoughts = [], []
         for index, part in enumerate(content):
-            if not (isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)):
-                raise RowProblem("only text content parts are supported", f"{where}[{index}]")
-            parts.append(part["text"])
-        return "".join(parts)
+            kind = part.get("type", "text") if isinstance(part, dict) else None
+            if kind in REASONING_PARTS:
+                thoughts.append(_part_text(part, f"{where}[{index}]"))
+            elif kind == "text":
+                texts.append(_part_text(part, f"{where}[{index}]"))
+            else:
+                raise RowProblem(f"only text and reasoning content parts are supported, got type {json.dumps(kind)}",
+                                 f"{where}[{index}].type")
+        return "".join(texts), "".join(thoughts)
     raise RowProblem(f"expected a string, got {describe(content)}", where)
 
 
-def openai_messages(items: list[Any], field: str) -> list[Message]:
-    """OpenAI chat messages; an assistant's tool_calls become JSON text in its content."""
+def _content_text(content: Any, where: str) -> str:
+    return _content(content, where)[0]
+
+
+def _weight(item: dict[str, Any], where: str) -> int | None:
+    """A message's loss weight: 1 learns from the turn, 0 shows it without training on it."""
+    if "weight" not in item or item["weight"] is None:
+        return None
+    weight = item["weight"]
+    if isinstance(weight, bool) or weight not in (0, 1):
+        raise RowProblem(f"expected 0 (do not learn this turn) or 1 (learn it), got {describe(weight)}", f"{where}.weight")
+    return int(weight)
+
+
+def _tool_calls(calls: Any, where: str) -> list[dict[str, Any]]:
+    """tool_calls as the chat templates take them: [{"type": "function", "function": {name, arguments}}]."""
+    if not isinstance(calls, list):
+        raise RowProblem(f"expected a list, got {describe(calls)}", f"{where}.tool_calls")
+    result = []
+    for index, call in enumerate(calls):
+        function = call.get("function", call) if isinstance(call, dict) else None
+        if not (isinstance(function, dict) and isinstance(function.get("name"), str)):
+            raise RowProblem("expected a function call with a name", f"{where}.tool_calls[{index}]")
+        arguments = function.get("arguments", {})
+        if isinstance(arguments, str):
+            try:
+                arguments = json.loads(arguments)
+            except json.JSONDecodeError:
+                pass  # kept as the text it is
+        entry: dict[str, Any] = {"type": "function", "function": {"name": function["name"], "arguments": arguments}}
+        if isinstance(call, dict) and isinstance(call.get("id"), str):
+            entry["id"] = call["id"]
+        result.append(entry)
+    return result
+
+
+def openai_messages(items: list[Any], field: str, role_key: str = "role", content_key: str = "content",
+                    roles: dict[str, str] | None = None) -> list[Message]:
+    """Chat messages ({role, content}, or other keys and role tags given by a column mapping).
+
+    Kept structured: an assistant's ``tool_calls``, a tool message's ``tool_call_id`` and
+    ``name``, reasoning parts as ``reasoning_content``, and a loss ``weight`` (0 or 1).
+    """
+    known_roles = roles or OPENAI_ROLES
     messages: list[Message] = []
     for index, item in enumerate(items):
         where = f"{field}[{index}]"
         if not isinstance(item, dict):
-            raise RowProblem(f"expected an object with role and content, got {describe(item)}", where)
-        if "role" not in item:
-            raise RowProblem("missing", f"{where}.role")
-        role = OPENAI_ROLES.get(item["role"]) if isinstance(item["role"], str) else None
+            raise RowProblem(f"expected an object with {role_key} and {content_key}, got {describe(item)}", where)
+        if role_key not in item:
+            raise RowProblem("missing", f"{where}.{role_key}")
+        tag = item[role_key]
+        role = known_roles.get(tag.strip().lower() if roles else tag) if isinstance(tag, str) else None
         if role is None:
-            known = ", ".join(OPENAI_ROLES)
-            raise RowProblem(f"unknown role {json.dumps(item['role'])}; expected one of {known}", f"{where}.role")
+            known = ", ".join(known_roles)
+            raise RowProblem(f"unknown role {json.dumps(tag)}; expected one of {known}", f"{where}.{role_key}")
         calls = item.get("tool_calls") if role == "assistant" else None
-        content = item.get("content")
+        if not calls and content_key not in item:
+            raise RowProblem("missing", f"{where}.{content_key}")
+        text, reasoning = _content(item.get(content_key) or "", f"{where}.{content_key}") if calls else \
+            _content(item[content_key], f"{where}.{content_key}")
+        message: Message = {"role": role, "content": text}
         if calls:
-            functions = [call.get("function", call) if isinstance(call, dict) else call for call in calls]
-            text = json.dumps(functions, ensure_ascii=False)
-            content = text if content in (None, "") else _content_text(content, f"{where}.content") + "\n" + text
-        elif "content" not in item:
-            raise RowProblem("missing", f"{where}.content")
-        messages.append({"role": role, "content": _content_text(content, f"{where}.content")})
+            message["tool_calls"] = _tool_calls(calls, where)
+        reasoning = reasoning or (item.get("reasoning_content") if isinstance(item.get("reasoning_content"), str) else "")
+        if reasoning and role == "assistant":
+            message["reasoning_content"] = reasoning
+        if role == "tool":
+            for key in ("tool_call_id", "name"):
+                if isinstance(item.get(key), str):
+                    message[key] = item[key]
+        weight = _weight(item, where)
+        if weight is not None and role == "assistant":
+            message["weight"] = weight
+        messages.append(message)
     return messages
 
 
@@ -186,22 +264,60 @@ def alpaca(row: dict[str, Any]) -> dict[str, Any]:
     return {"messages": messages}
 
 
-def sharegpt(row: dict[str, Any]) -> dict[str, Any]:
-    """conversations: [{from, value}], optional top-level system."""
+def _tools(row: dict[str, Any]) -> list[Any] | None:
+    """The tools column (a list of function definitions, or that list as JSON text), for the chat template."""
+    value = row.get("tools")
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise RowProblem(f"is not valid JSON ({error.msg})", "tools") from None
+    if not isinstance(value, list) or not all(isinstance(tool, dict) for tool in value):
+        raise RowProblem(f"expected a list of tool definitions, got {describe(value)}", "tools")
+    return value
+
+
+def _with_tools(record: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    tools = _tools(row)
+    if tools:
+        record["tools"] = tools
+    return record
+
+
+def sharegpt(row: dict[str, Any], tags: dict[str, str] | None = None) -> dict[str, Any]:
+    """conversations: [{from, value}] or [{role, content}], optional top-level system and tools.
+
+    ``tags`` (from the column mapping) name other keys and role tags in the turns:
+    role_tag, content_tag, user_tag, assistant_tag, system_tag, tool_tag.
+    """
+    tags = tags or {}
     field = "conversations" if "conversations" in row or "messages" not in row else "messages"
-    messages = sharegpt_messages(_list(row, field) or [], field)
+    turns = _list(row, field) or []
+    first = turns[0] if turns and isinstance(turns[0], dict) else {}
+    role_key = tags.get("role_tag") or ("role" if "role" in first and "from" not in first else "from")
+    content_key = tags.get("content_tag") or ("content" if role_key == "role" else "value")
+    roles = {**{name.lower(): role for name, role in SHAREGPT_ROLES.items()}, **OPENAI_ROLES}
+    for tag, role in (("user_tag", "user"), ("assistant_tag", "assistant"), ("system_tag", "system"), ("tool_tag", "tool")):
+        if tags.get(tag):
+            roles[tags[tag].strip().lower()] = role
+    if role_key == "from" and content_key == "value" and not any(tags.get(tag) for tag in TAGS):
+        messages = sharegpt_messages(turns, field)
+    else:
+        messages = openai_messages(turns, field, role_key, content_key, roles)
     system = _string(row, "system", required=False, empty_ok=True)
     if system and not (messages and messages[0]["role"] == "system"):
         messages.insert(0, {"role": "system", "content": system})
     _check_conversation(messages, field)
-    return {"messages": messages}
+    return _with_tools({"messages": messages}, row)
 
 
 def openai(row: dict[str, Any]) -> dict[str, Any]:
-    """messages: [{role, content}], with tool_calls and role tool."""
+    """messages: [{role, content}], with tool_calls, role tool, and an optional tools column."""
     messages = openai_messages(_list(row, "messages") or [], "messages")
     _check_conversation(messages, "messages")
-    return {"messages": messages}
+    return _with_tools({"messages": messages}, row)
 
 
 def _turns(row: dict[str, Any], name: str) -> list[Message]:
