@@ -49,6 +49,18 @@ export const columnMappingSchema = z.record(z.string(), z.string().min(1, "name 
   }
 })
 
+/**
+ * What the preview tokenises with: the base model's tokenizer and chat template
+ * (modelPath), else the documented default (the self-test tokenizer with ChatML).
+ */
+export const tokenPreviewInputSchema = z.object({
+  modelPath: z.string().min(1).optional(),
+  maxSeqLength: z.int().min(2).max(1_048_576).optional(),
+  trainOnInputs: z.boolean().optional(),
+  /** How many examples to show token by token. */
+  shown: z.int().min(1).max(20).optional(),
+})
+
 export const datasetPreviewInputSchema = z.object({
   path: z.string().min(1, 'choose a dataset file'),
   format: z.enum(datasetFormats).optional(),
@@ -56,7 +68,29 @@ export const datasetPreviewInputSchema = z.object({
   /** The job's choice, so the preview says whether bad rows would stop it or be skipped; default fail, as in config.json. */
   badRows: z.enum(badRowsChoices).optional(),
   limit: z.int().min(1).max(200).optional(),
+  /** Also tokenise: masks of the first examples and token counts of every row. */
+  tokens: tokenPreviewInputSchema.optional(),
 })
+
+/** One token as the trainer sees it: learned (a training target) or masked, special or not. */
+export const previewTokenSchema = z.object({ text: z.string(), learned: z.boolean(), special: z.boolean() })
+
+export type PreviewToken = z.infer<typeof previewTokenSchema>
+
+export const tokenPreviewSchema = z.object({
+  /** The model folder whose tokenizer was used, or the default's description. */
+  tokenizer: z.string(),
+  examples: z.array(z.array(previewTokenSchema)),
+  /** Tokens per example, in bins [start, end). */
+  histogram: z.array(z.object({ start: z.int(), end: z.int(), count: z.int() })),
+  /** Examples longer than the maximum sequence length (cut to it when training). */
+  overLength: z.int().min(0),
+  /** Plain text: how many training blocks the corpus becomes; null for conversations. */
+  blocks: z.int().min(0).nullable(),
+  learnedTokens: z.int().min(0),
+})
+
+export type TokenPreview = z.infer<typeof tokenPreviewSchema>
 
 export const datasetRowErrorSchema = z.object({
   row: z.int().nullable(),
@@ -83,6 +117,9 @@ export const datasetPreviewSchema = z.object({
   errors: z.array(datasetRowErrorSchema),
   /** Set when the file as a whole cannot be read, with what to do. */
   error: z.string().nullable(),
+  /** With input.tokens: the masks and token stats; null when not asked or the tokenizer failed (tokenError says why). */
+  tokens: tokenPreviewSchema.nullable().default(null),
+  tokenError: z.string().nullable().default(null),
 })
 
 export type DatasetPreview = z.infer<typeof datasetPreviewSchema>
