@@ -1,7 +1,9 @@
 /** The window: sidebar on the left, the open page on the right, a notice while disconnected. */
 import { useNavigationStore } from './stores/navigation'
 import { useConnectionStore } from './stores/sync'
+import { useWindowDrop } from './components/useWindowDrop'
 import { CompareView } from './views/CompareView'
+import { DatasetsView } from './views/DatasetsView'
 import { HomeView } from './views/HomeView'
 import { JobView } from './views/JobView'
 import { NewJobView } from './views/NewJobView'
@@ -22,6 +24,7 @@ function ConnectionNotice() {
 /** The root component. */
 export function App() {
   const page = useNavigationStore((state) => state.page)
+  const dragging = useWindowDrop()
   let content
   switch (page.name) {
     case 'job':
@@ -29,7 +32,10 @@ export function App() {
       break
     case 'new':
       // A new key per source so the form starts over when another checkpoint is chosen.
-      content = <NewJobView key={page.from ? `${page.from.jobId}/${page.from.checkpoint}` : 'new'} from={page.from} />
+      content = <NewJobView key={page.from ? `${page.from.jobId}/${page.from.checkpoint}` : (page.datasetId ?? 'new')} from={page.from} datasetId={page.datasetId} />
+      break
+    case 'datasets':
+      content = <DatasetsView />
       break
     case 'setup':
       content = <SetupView />
@@ -45,6 +51,11 @@ export function App() {
       <Sidebar />
       <main className="main">
         <ConnectionNotice />
+        {dragging && (
+          <div className="drop-overlay" data-testid="drop-overlay">
+            Drop to import into the dataset library
+          </div>
+        )}
         {content}
       </main>
     </div>

@@ -16,7 +16,8 @@ export interface StartFrom {
 
 export type Page =
   | { name: 'home' }
-  | { name: 'new'; from?: StartFrom }
+  | { name: 'new'; from?: StartFrom; datasetId?: string }
+  | { name: 'datasets' }
   | { name: 'setup' }
   | { name: 'job'; jobId: string }
   | { name: 'compare'; jobIds: string[] }
@@ -28,6 +29,9 @@ export function pageFromHash(hash: string): Page {
   const from = /^new\/from\/([^/]+)\/([^/]+)$/.exec(path)
   if (from?.[1] && from[2]) return { name: 'new', from: { jobId: decodeURIComponent(from[1]), checkpoint: decodeURIComponent(from[2]) } }
   if (path === 'setup') return { name: 'setup' }
+  if (path === 'datasets') return { name: 'datasets' }
+  const onDataset = /^new\/dataset\/([^/]+)$/.exec(path)
+  if (onDataset?.[1]) return { name: 'new', datasetId: decodeURIComponent(onDataset[1]) }
   const compare = /^compare(?:\/(.*))?$/.exec(path)
   if (compare) return { name: 'compare', jobIds: parseCompareIds(compare[1] ?? '') }
   const job = /^jobs\/(.+)$/.exec(path)
@@ -40,7 +44,10 @@ export function hashFromPage(page: Page): string {
   switch (page.name) {
     case 'job':
       return `#/jobs/${encodeURIComponent(page.jobId)}`
+    case 'datasets':
+      return '#/datasets'
     case 'new':
+      if (page.datasetId) return `#/new/dataset/${encodeURIComponent(page.datasetId)}`
       return page.from ? `#/new/from/${encodeURIComponent(page.from.jobId)}/${encodeURIComponent(page.from.checkpoint)}` : '#/new'
     case 'setup':
       return '#/setup'

@@ -125,6 +125,9 @@ export function Sidebar() {
       <button className={`nav-link${page.name === 'compare' ? ' selected' : ''}`} data-testid="nav-compare" onClick={() => open({ name: 'compare', jobIds: page.name === 'job' ? [page.jobId] : [] })}>
         Compare runs
       </button>
+      <button className={`nav-link${page.name === 'datasets' ? ' selected' : ''}`} data-testid="nav-datasets" onClick={() => open({ name: 'datasets' })}>
+        Datasets
+      </button>
       <h3 className="sidebar-heading">Jobs</h3>
       {loadError && <p className="error-text small">{loadError}</p>}
       {loaded && jobs.length === 0 && !loadError && <p className="muted small pad">No jobs yet.</p>}
