@@ -174,6 +174,8 @@ describe('managing the library', () => {
     const { dataset } = await call<DatasetImportResult>('datasets.import', { path: writeFile('used.jsonl', `${chatRow('used')}\n${chatRow('again')}\n`) })
     await call('queue.set', { running: false })
     const job = await call<Job>('jobs.create', { model: { selftest: true }, dataset: { path: dataset.path }, name: 'uses it' })
+    // The self-test model on a library dataset reads it as detected, not as the bundled file's alpaca.
+    expect(job.config.dataset).toMatchObject({ path: dataset.path, format: 'auto' })
     expect(await call<DatasetEntry>('datasets.get', { datasetId: dataset.id })).toMatchObject({ jobs: [{ jobId: job.id, name: 'uses it' }] })
     const asked = await refusal('datasets.delete', { datasetId: dataset.id })
     expect(asked.code).toBe('conflict')

@@ -129,7 +129,8 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
   const typedDataset = input.dataset?.path?.trim()
   if (model.selftest) {
     const file = readSelftestFile(paths.resourcesDir)
-    selftest = file.settings
+    // The bundled file's format (alpaca) must not be forced on a dataset the user chose.
+    selftest = typedDataset ? { ...file.settings, dataset: undefined } : file.settings
     datasetPath = typedDataset ? path.resolve(typedDataset) : path.join(paths.resourcesDir, 'selftest', file.datasetFile)
   } else {
     if (!typedDataset) invalidField('dataset.path', `choose a dataset file (${datasetKinds})`)
