@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .errors import DatasetError
 from .loader import MAX_ERRORS, read_dataset
 from .masks import token_preview
+from .stream import STREAMED, stream_summary
 
 
 def preview(path: str, format: str = "auto", columns: dict[str, str] | None = None, limit: int = 20,
@@ -22,6 +24,12 @@ def preview(path: str, format: str = "auto", columns: dict[str, str] | None = No
     token counts of every usable row (masks.token_preview); a tokenizer problem is in ``error``
     with ``ok`` still True, since the rows themselves were read.
     """
+    if tokens is None and os.path.splitext(path)[1].lower() in STREAMED and os.path.isfile(path):
+        # No tokens asked (an import's check): one streamed pass, whatever the file's size.
+        try:
+            return stream_summary(path, format, columns, max(0, limit))
+        except DatasetError as error:
+            return {"ok": False, "path": path, "error": error.to_json()}
     try:
         loaded = read_dataset(path, format, columns, bad_rows="skip")
     except DatasetError as error:
