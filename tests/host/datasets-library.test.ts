@@ -175,7 +175,7 @@ describe('managing the library', () => {
     await call('queue.set', { running: false })
     const job = await call<Job>('jobs.create', { model: { selftest: true }, dataset: { path: dataset.path }, name: 'uses it' })
     // The self-test model on a library dataset reads it as detected, not as the bundled file's alpaca.
-    expect(job.config.dataset).toMatchObject({ path: dataset.path, format: 'auto' })
+    expect(job.config.dataset).toMatchObject({ path: dataset.path, format: 'auto', datasetId: dataset.id, sha256: dataset.sha256 })
     expect(await call<DatasetEntry>('datasets.get', { datasetId: dataset.id })).toMatchObject({ jobs: [{ jobId: job.id, name: 'uses it' }] })
     const asked = await refusal('datasets.delete', { datasetId: dataset.id })
     expect(asked.code).toBe('conflict')

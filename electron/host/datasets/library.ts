@@ -217,3 +217,20 @@ export class DatasetLibrary {
     this.write({ ...this.stored(id), hidden: true })
   }
 }
+
+/**
+ * The library dataset a job's file belongs to (datasets/<id>/...), read
+ * from its dataset.json; null for a file outside the library.
+ */
+export function libraryDatasetOf(dataDir: string, file: string): { datasetId: string; sha256: string } | null {
+  const root = path.join(dataDir, 'datasets') + path.sep
+  const resolved = path.resolve(file)
+  if (!resolved.startsWith(root)) return null
+  const id = resolved.slice(root.length).split(path.sep)[0] ?? ''
+  try {
+    const stored = JSON.parse(fs.readFileSync(path.join(root, id, metaName), 'utf8')) as Partial<Stored>
+    return typeof stored.sha256 === 'string' ? { datasetId: id, sha256: stored.sha256 } : null
+  } catch {
+    return null
+  }
+}

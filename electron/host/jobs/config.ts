@@ -13,6 +13,7 @@ import { appError, validationError } from '@shared/errors'
 import { labelOf } from '@shared/fields'
 import { datasetKinds, newJobInputSchema, presetSchema, type NewJobInput, type Preset } from '@shared/jobs'
 import { checkInitFrom, readInitSource } from './init'
+import { libraryDatasetOf } from '../datasets/library'
 
 /** Where create() looks for things. */
 export interface ConfigPaths {
@@ -144,7 +145,10 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
 
   const merged = mergeJobConfig({ jobId, model, datasetPath, selftest, preset, user, checkpoint })
   if (!merged.success) throw validationError(merged.error.issues, 'Job settings', jobConfigSchema)
-  return { config: merged.data, name: name?.trim() || defaultName(merged.data) }
+  // Only the host says which library dataset (and which bytes) the job trains on.
+  const { datasetId: _id, sha256: _sha256, ...dataset } = merged.data.dataset
+  const config = { ...merged.data, dataset: { ...dataset, ...libraryDatasetOf(paths.dataDir, datasetPath) } }
+  return { config, name: name?.trim() || defaultName(config) }
 }
 
 /**
