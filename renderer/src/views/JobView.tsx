@@ -20,6 +20,7 @@ import { isActive } from '../logic/actions'
 import { queueRanks } from '../logic/queue'
 import { elapsedSeconds, estimateRemainingSeconds, formatDuration, formatLoss } from '../logic/metrics'
 import { useJob, useJobsStore } from '../stores/jobs'
+import { useNavigationStore } from '../stores/navigation'
 import { useMetrics, useMetricsStore } from '../stores/metrics'
 import { loadJobPage } from '../stores/sync'
 import { useTerminalStore } from '../stores/terminal'
@@ -76,7 +77,15 @@ function ModelSummary({ job }: { job: Job }) {
   const { config } = job
   return (
     <p className="muted small job-summary" data-testid="job-summary">
-      {config.model.selftest ? 'Self-test model' : config.model.path} · {config.dataset.path.split(/[\\/]/).pop()} · LoRA r{config.lora.rank}/α{config.lora.alpha} · lr{' '}
+      {config.model.selftest ? 'Self-test model' : config.model.path} ·{' '}
+      {config.dataset.datasetId ? (
+        <button className="link small" data-testid="job-dataset-link" title={`SHA-256 ${config.dataset.sha256 ?? ''}`} onClick={() => useNavigationStore.getState().open({ name: 'datasets' })}>
+          {config.dataset.path.split(/[\\/]/).pop()}
+        </button>
+      ) : (
+        config.dataset.path.split(/[\\/]/).pop()
+      )}{' '}
+      · LoRA r{config.lora.rank}/α{config.lora.alpha} · lr{' '}
       {config.training.learningRate} · batch {config.training.batchSize} · {config.training.epochs} epoch{config.training.epochs === 1 ? '' : 's'}
       {job.adapterPath && (
         <>
