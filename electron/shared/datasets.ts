@@ -88,6 +88,10 @@ export const tokenPreviewSchema = z.object({
   /** Plain text: how many training blocks the corpus becomes; null for conversations. */
   blocks: z.int().min(0).nullable(),
   learnedTokens: z.int().min(0),
+  /** Examples SFT trains on (a learned token left after the cut); for text, the blocks. */
+  trainable: z.int().min(0),
+  /** The rows those examples pack into (training.packing); for text, the blocks. */
+  packedRows: z.int().min(0),
 })
 
 export type TokenPreview = z.infer<typeof tokenPreviewSchema>

@@ -4,8 +4,8 @@
  * read yet is left to the host; a dataset shaped for another method says so.
  */
 import { describe, expect, it } from 'vitest'
-import type { DatasetPreview } from '@shared/datasets'
-import { datasetRefusal, methodForFormat } from '../../renderer/src/logic/datasetChecks'
+import type { DatasetPreview, TokenPreview } from '@shared/datasets'
+import { datasetRefusal, estimateSteps, methodForFormat } from '../../renderer/src/logic/datasetChecks'
 
 const base: DatasetPreview = {
   ok: true, path: '/d/train.jsonl', format: 'openai', badRows: 'fail', rows: 3, usable: 3, skipped: 0,
@@ -36,5 +36,21 @@ describe('methodForFormat', () => {
   it('offers SFT for conversations under a preference method, and nothing when they agree', () => {
     expect(methodForFormat('openai', 'dpo')).toMatchObject({ method: 'sft' })
     expect(methodForFormat('alpaca', 'sft')).toBeNull()
+  })
+})
+
+describe('estimateSteps', () => {
+  const tokens: TokenPreview = { tokenizer: 'default', examples: [], histogram: [], overLength: 0, blocks: null, learnedTokens: 500, trainable: 96, packedRows: 10 }
+  const settings = { batchSize: 8, gradientAccumulation: 1, epochs: 3, maxSteps: null, packing: false, validationSplit: 0 }
+
+  it('counts steps per epoch from the examples, or from the packed rows', () => {
+    expect(estimateSteps(tokens, settings)).toBe(36) // 96 / 8 = 12 per epoch
+    expect(estimateSteps(tokens, { ...settings, packing: true })).toBe(6) // 10 rows: 2 batches per epoch
+    expect(estimateSteps(tokens, { ...settings, gradientAccumulation: 4, epochs: 0.5 })).toBe(2) // ceil(12 / 4) = 3 per epoch; half an epoch is 1.5, so 2
+  })
+
+  it('holds out the validation share and honours max steps', () => {
+    expect(estimateSteps(tokens, { ...settings, validationSplit: 0.25 })).toBe(27) // 72 rows: 9 per epoch
+    expect(estimateSteps(tokens, { ...settings, maxSteps: 5 })).toBe(5)
   })
 })

@@ -180,3 +180,15 @@ def test_a_text_dataset_trains_on_blocks_not_truncated_documents(tmp_path, tiny_
     # One example per block of 64 tokens (sharing one token), not one truncated example per document.
     assert dataset["examples"] >= tokens // 63
     assert events[-1]["type"] == "completed"
+
+
+def test_the_preview_counts_the_rows_pack_examples_makes(chatml):
+    from tunedeck_trainer.data import pack_examples
+    from tunedeck_trainer.data.masks import packed_rows
+
+    records = [{"messages": [{"role": "user", "content": "word " * (index % 17)},
+                             {"role": "assistant", "content": "reply " * (1 + index % 5)}]} for index in range(40)]
+    examples = encode_records(chatml, records, 10**9).examples
+    for max_length in (24, 64, 200):
+        kept = [example for example in examples if any(label != IGNORE_INDEX for label in example["labels"][1:max_length])]
+        assert packed_rows([len(example["input_ids"]) for example in kept], max_length) == len(pack_examples(kept, max_length))

@@ -52,6 +52,19 @@ def histogram(lengths: list[int], max_length: int) -> list[dict[str, int]]:
     return [{"start": index * width, "end": (index + 1) * width, "count": count} for index, count in enumerate(counts)]
 
 
+def packed_rows(lengths: list[int], max_length: int) -> int:
+    """Rows pack_examples makes of examples of these lengths (each cut to max_length), in order."""
+    rows, used = 0, 0
+    for length in lengths:
+        length = min(length, max_length)
+        if length == 0:
+            continue
+        if used == 0 or used + length > max_length:
+            rows, used = rows + 1, 0
+        used += length
+    return rows
+
+
 def token_preview(records: list[dict[str, Any]], model_path: str | None, max_length: int, train_on_inputs: bool,
                   shown: int) -> dict[str, Any]:
     """Masks of the first ``shown`` examples and the stats of all ``records`` (SFT records or text).
@@ -61,13 +74,15 @@ def token_preview(records: list[dict[str, Any]], model_path: str | None, max_len
     tokenizer, source = load_preview_tokenizer(model_path)
     sft = [record for record in records if "messages" in record or "text" in record]
     if not sft:
-        return {"tokenizer": source, "examples": [], "histogram": [], "overLength": 0, "blocks": None, "learnedTokens": 0}
+        return {"tokenizer": source, "examples": [], "histogram": [], "overLength": 0, "blocks": None, "learnedTokens": 0,
+                "trainable": 0, "packedRows": 0}
     if all("text" in record for record in sft):
         untruncated = encode_records(tokenizer, sft, max_length=10**9, train_on_inputs=True)
         blocks = text_blocks(tokenizer, sft, max_length)
         shown_examples = blocks[:shown]
         learned = sum(sum(1 for label in block["labels"] if label != IGNORE_INDEX) for block in blocks)
         block_count: int | None = len(blocks)
+        trainable = packed = len(blocks)
     else:
         untruncated = encode_records(tokenizer, sft, max_length=10**9, train_on_inputs=train_on_inputs)
         shown_examples = [{key: value[:max_length] for key, value in example.items()}
@@ -75,6 +90,10 @@ def token_preview(records: list[dict[str, Any]], model_path: str | None, max_len
         learned = sum(sum(1 for label in example["labels"][:max_length] if label != IGNORE_INDEX)
                       for example in untruncated.examples)
         block_count = None
+        # What SFT keeps: examples with a learned token left after the cut to max_length.
+        kept = [len(example["input_ids"]) for example in untruncated.examples
+                if any(label != IGNORE_INDEX for label in example["labels"][1:max_length])]
+        trainable, packed = len(kept), packed_rows(kept, max_length)
     lengths = [len(example["input_ids"]) for example in untruncated.examples]
     return {
         "tokenizer": source,
@@ -83,4 +102,6 @@ def token_preview(records: list[dict[str, Any]], model_path: str | None, max_len
         "overLength": sum(1 for length in lengths if length > max_length),
         "blocks": block_count,
         "learnedTokens": learned,
+        "trainable": trainable,
+        "packedRows": packed,
     }

@@ -29,6 +29,8 @@ export interface PreviewSettings {
   /** Our field name -> the file's column name; only complete rows. */
   columns: Readonly<Record<string, string>>
   badRows: BadRows
+  /** Also tokenise with this model's tokenizer (for the step estimate); absent: rows only. */
+  tokens?: { modelPath: string; maxSeqLength: number; trainOnInputs: boolean }
 }
 
 /** Previews `path` as the job would read it; empty path or `enabled` false shows nothing. */
@@ -39,6 +41,7 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
   const { format, badRows } = settings
   // A new object every render: compare the mapping by its text.
   const columnsKey = JSON.stringify(settings.columns)
+  const tokensKey = JSON.stringify(settings.tokens ?? null)
 
   useEffect(() => {
     const request = ++latest.current
@@ -49,6 +52,7 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
     const timer = setTimeout(() => {
       setState({ status: 'loading', path: trimmed })
       const columns = JSON.parse(columnsKey) as Record<string, string>
+      const tokens = JSON.parse(tokensKey) as PreviewSettings['tokens'] | null
       getClient()
         .request('datasets.preview', {
           path: trimmed,
@@ -56,6 +60,7 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
           ...(Object.keys(columns).length > 0 ? { columns } : {}),
           badRows,
           limit: previewLimit,
+          ...(tokens ? { tokens: { modelPath: tokens.modelPath, maxSeqLength: tokens.maxSeqLength, trainOnInputs: tokens.trainOnInputs, shown: 1 } } : {}),
         })
         .then(
           (preview) => {
@@ -67,7 +72,7 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
         )
     }, debounceMs)
     return () => clearTimeout(timer)
-  }, [trimmed, format, columnsKey, badRows, enabled])
+  }, [trimmed, format, columnsKey, badRows, enabled, tokensKey])
 
   return state
 }

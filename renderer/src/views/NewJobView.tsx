@@ -23,7 +23,7 @@ import { useJob, useJobsStore } from '../stores/jobs'
 import { useNavigationStore, type StartFrom } from '../stores/navigation'
 import { useSystemStore } from '../stores/system'
 import { useDatasetsStore } from '../stores/datasets'
-import { datasetRefusal, methodForFormat } from '../logic/datasetChecks'
+import { datasetRefusal, effective, estimateSteps, methodForFormat, stepSettings } from '../logic/datasetChecks'
 
 type TextKey = 'name' | 'modelPath' | 'datasetPath'
 
@@ -94,7 +94,12 @@ export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: 
   const selftest = values.modelKind === 'selftest'
   const locked = values.initFrom !== null
   const badRows = values.settings['dataset.badRows'] === 'skip' ? 'skip' : 'fail'
-  const preview = useDatasetPreview(values.datasetPath, { format: values.datasetFormat, columns: previewColumns(values.columns), badRows }, true)
+  // With a model folder chosen, the preview tokenises with its tokenizer so the form can count the steps.
+  const formCheck = checkNewJobForm(values)
+  const preset = presets.find((candidate) => candidate.id === values.preset)
+  const maxSeqLength = Number(effective(formCheck.ok ? formCheck.input : {}, preset, 'training.maxSeqLength'))
+  const tokenSettings = !selftest && values.modelPath.trim() !== '' ? { modelPath: values.modelPath.trim(), maxSeqLength, trainOnInputs: values.settings['training.trainOnInputs'] === true } : undefined
+  const preview = useDatasetPreview(values.datasetPath, { format: values.datasetFormat, columns: previewColumns(values.columns), badRows, tokens: tokenSettings }, true)
   const previewError = fileError(preview)
   const refusal = datasetRefusal(preview)
   const otherMethod = preview.status === 'done' && preview.preview.ok ? methodForFormat(preview.preview.format, values.method) : null
@@ -163,7 +168,8 @@ export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: 
     </span>
   )
 
-  const preset = presets.find((candidate) => candidate.id === values.preset)
+  const tokens = preview.status === 'done' ? preview.preview.tokens : null
+  const steps = tokens && formCheck.ok && values.method === 'sft' ? estimateSteps(tokens, stepSettings(formCheck.input, preset)) : null
   const fourBitNote = quantizationNote(preset, cuda)
   const modelHint = locked ? 'From the checkpoint.' : selftest ? 'Not needed for the self-test.' : 'A Hugging Face folder on disk, or an id already in the local cache.'
 
@@ -309,6 +315,12 @@ export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: 
           preset={preset}
         />
         <div className="form-actions">
+          {steps !== null && (
+            <span className="muted small" data-testid="step-estimate">
+              {steps} optimizer step{steps === 1 ? '' : 's'}
+              {tokens?.blocks !== null && tokens?.blocks !== undefined ? ` over ${tokens.blocks} text blocks` : ''}
+            </span>
+          )}
           <button type="submit" className="primary" data-testid="submit-job" disabled={submitting}>
             {submitting ? 'Creating…' : 'Start job'}
           </button>
