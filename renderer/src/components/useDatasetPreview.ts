@@ -9,7 +9,8 @@ import { useEffect, useRef, useState } from 'react'
 import type { DatasetFormat } from '@shared/config'
 import type { BadRows, DatasetPreview } from '@shared/datasets'
 import { getClient } from '../api/client'
-import { errorMessage } from '../api/errors'
+import { fieldErrorsOf } from '@shared/errors'
+import { errorMessage, toAppError } from '../api/errors'
 
 /** What the panel shows: nothing yet, reading, the preview, or why the request failed. */
 export type PreviewState =
@@ -53,23 +54,29 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
       setState({ status: 'loading', path: trimmed })
       const columns = JSON.parse(columnsKey) as Record<string, string>
       const tokens = JSON.parse(tokensKey) as PreviewSettings['tokens'] | null
-      getClient()
-        .request('datasets.preview', {
-          path: trimmed,
-          ...(format !== 'auto' ? { format } : {}),
-          ...(Object.keys(columns).length > 0 ? { columns } : {}),
-          badRows,
-          limit: previewLimit,
-          ...(tokens ? { tokens: { modelPath: tokens.modelPath, maxSeqLength: tokens.maxSeqLength, trainOnInputs: tokens.trainOnInputs, shown: 1 } } : {}),
+      const rowsOnly = {
+        path: trimmed,
+        ...(format !== 'auto' ? { format } : {}),
+        ...(Object.keys(columns).length > 0 ? { columns } : {}),
+        badRows,
+        limit: previewLimit,
+      }
+      const withTokens = tokens ? { ...rowsOnly, tokens: { modelPath: tokens.modelPath, maxSeqLength: tokens.maxSeqLength, trainOnInputs: tokens.trainOnInputs, shown: 1 } } : rowsOnly
+      const client = getClient()
+      // A model path the host refuses (missing, or outside serve's folders) must not hide the rows: ask again without it.
+      const ask = (): Promise<DatasetPreview> =>
+        client.request('datasets.preview', withTokens).catch((error: unknown) => {
+          if (tokens && 'tokens.modelPath' in fieldErrorsOf(toAppError(error))) return client.request('datasets.preview', rowsOnly)
+          throw error
         })
-        .then(
-          (preview) => {
-            if (request === latest.current) setState({ status: 'done', preview })
-          },
-          (error: unknown) => {
-            if (request === latest.current) setState({ status: 'failed', path: trimmed, error: `Could not preview ${trimmed}: ${errorMessage(error)}` })
-          },
-        )
+      ask().then(
+        (preview) => {
+          if (request === latest.current) setState({ status: 'done', preview })
+        },
+        (error: unknown) => {
+          if (request === latest.current) setState({ status: 'failed', path: trimmed, error: `Could not preview ${trimmed}: ${errorMessage(error)}` })
+        },
+      )
     }, debounceMs)
     return () => clearTimeout(timer)
   }, [trimmed, format, columnsKey, badRows, enabled, tokensKey])
