@@ -115,7 +115,7 @@ export function createHost(options: HostOptions): Host {
   })
   const datasets = new DatasetLibrary({
     dataDir: options.dataDir,
-    check: (file) => previewDataset({ path: file, limit: 1 }, { resolvePython: () => python.resolvePython(), pythonRuntimeDir: options.pythonRuntimeDir, timeoutMs: 30 * 60_000 }),
+    check: (file) => previewDataset({ path: file, limit: 0 }, { resolvePython: () => python.resolvePython(), pythonRuntimeDir: options.pythonRuntimeDir, timeoutMs: 30 * 60_000 }),
     listJobs: () => jobs.list(),
   })
   datasets.cleanStaging()

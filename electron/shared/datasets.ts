@@ -67,7 +67,8 @@ export const datasetPreviewInputSchema = z.object({
   columns: columnMappingSchema.optional(),
   /** The job's choice, so the preview says whether bad rows would stop it or be skipped; default fail, as in config.json. */
   badRows: z.enum(badRowsChoices).optional(),
-  limit: z.int().min(1).max(200).optional(),
+  /** Records to return; 0 for counts only (an import's check: a row may be 100 MB). */
+  limit: z.int().min(0).max(200).optional(),
   /** Also tokenise: masks of the first examples and token counts of every row. */
   tokens: tokenPreviewInputSchema.optional(),
 })

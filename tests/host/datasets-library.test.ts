@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DatasetEntry, DatasetImportResult } from '@shared/datasets'
 import { fieldErrorsOf, type AppError } from '@shared/errors'
 import type { Job } from '@shared/jobs'
+import { DatasetLibrary } from '../../electron/host/datasets/library'
 import { createHost, type Host } from '../../electron/host/host'
 import { startServer, type RunningServer } from '../../electron/host/transport/server'
 import { python, pythonRuntimeDir, repoRoot, resourcesDir, temporaryDir } from './jobs.harness'
@@ -155,6 +156,63 @@ describe('bad inputs: a message naming the file, and nothing left in datasets/',
     })
     await expect(host.datasets.importStream(broken, 'gone.jsonl', 1 << 20)).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/gone\.jsonl disappeared/) })
     expect(libraryFolders()).toEqual(before)
+  })
+})
+
+describe('more bad inputs', () => {
+  it('refuses a Parquet file whose columns have the wrong types, naming the row and field', async () => {
+    const file = path.join(workDir, 'user', 'typed.parquet')
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    const script = 'import sys, pyarrow, pyarrow.parquet as pq; pq.write_table(pyarrow.table({"instruction": [1, 2], "output": [3, 4]}), sys.argv[1])'
+    execFileSync(process.env.TUNEDECK_PYTHON ?? python, ['-c', script, file], { stdio: 'pipe' })
+    const before = libraryFolders()
+    const error = await refusal('datasets.import', { path: file })
+    expect(error.message).toMatch(/typed\.parquet: no usable rows \(2 read\); the first problem: typed\.parquet row 1: field "instruction": expected a string, got a number \(1\)/)
+    expect(libraryFolders()).toEqual(before)
+  })
+
+  it('imports mixed row shapes as the most common shape, naming each other row by line', async () => {
+    const file = writeFile('mixed.jsonl', [chatRow('a'), chatRow('b'), '{"instruction": "x", "output": "y"}'].join('\n') + '\n')
+    const { dataset } = await call<DatasetImportResult>('datasets.import', { path: file })
+    expect(dataset).toMatchObject({ format: 'openai', rows: 3, usable: 2, bad: 1 })
+    const shown = await call<{ errors: Array<{ row: number; field: string; message: string }> }>('datasets.preview', { path: dataset.path })
+    expect(shown.errors).toEqual([expect.objectContaining({ row: 3, field: 'messages', message: expect.stringContaining('mixed.jsonl line 3: field "messages": missing') })])
+  })
+
+  it('imports a file whose single line is 100 MB', { timeout: 120_000 }, async () => {
+    const text = JSON.stringify({ text: 'long '.repeat(20 * 1024 * 1024) })
+    const { dataset } = await call<DatasetImportResult>('datasets.import', { path: writeFile('one-line.jsonl', text) })
+    expect(dataset).toMatchObject({ format: 'text', rows: 1, usable: 1, bytes: Buffer.byteLength(text) })
+    await call('datasets.delete', { datasetId: dataset.id })
+  })
+
+  it('refuses a file that changes while it is copied, keeping nothing', async () => {
+    const file = writeFile('growing.jsonl', `${chatRow('grow')}\n`.repeat(200_000))
+    const before = libraryFolders()
+    // The import reads the file's size first, synchronously; the append lands during the copy.
+    const importing = host.datasets.importPath(file)
+    fs.appendFileSync(file, `${chatRow('late')}\n`)
+    await expect(importing).rejects.toMatchObject({ message: expect.stringMatching(/growing\.jsonl changed while it was being imported .* nothing was kept/) })
+    expect(libraryFolders()).toEqual(before)
+  })
+
+  it('leaves nothing when the disk fills up during the copy', async (context) => {
+    const small = path.join(workDir, 'small-disk')
+    fs.mkdirSync(small)
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small], { stdio: 'pipe' })
+    } catch {
+      context.skip() // needs the right to mount a 1 MiB tmpfs (root in a container)
+      return
+    }
+    try {
+      const library = new DatasetLibrary({ dataDir: small, check: () => Promise.reject(new Error('the copy must fail first')), listJobs: () => [] })
+      const file = writeFile('too-big.jsonl', `${chatRow('fill')}\n`.repeat(40_000))
+      await expect(library.importPath(file)).rejects.toMatchObject({ message: expect.stringMatching(/too-big\.jsonl: the disk is full while copying it .* nothing was kept/) })
+      expect(fs.readdirSync(path.join(small, 'datasets'))).toEqual([])
+    } finally {
+      execFileSync('umount', [small])
+    }
   })
 })
 

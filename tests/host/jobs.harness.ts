@@ -68,7 +68,7 @@ export class Harness {
     const handlers = createHandlers({
       datasets: new DatasetLibrary({
         dataDir,
-        check: (file) => previewDataset({ path: file, limit: 1 }, { resolvePython: () => environment.resolvePython(), pythonRuntimeDir }),
+        check: (file) => previewDataset({ path: file, limit: 0 }, { resolvePython: () => environment.resolvePython(), pythonRuntimeDir }),
         listJobs: () => this.service.list(),
       }),
       jobs: this.service,
