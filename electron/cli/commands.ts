@@ -62,6 +62,13 @@ export const commands = {
       '--merged             the adapter merged into the base weights (16-bit), loadable without peft',
     ],
   },
+  datasets: { arguments: [], flags: {}, summary: 'list the dataset library: id, name, format, rows, size, jobs', details: [] },
+  import: {
+    arguments: ['FILE'],
+    flags: { '--name': 'value' },
+    summary: 'copy a dataset file (or save_to_disk folder) into the library, checked by the trainer',
+    details: ['--name TEXT   the name shown in the library (default: the file name)'],
+  },
 } as const satisfies Record<string, CommandSpec>
 
 export type CommandName = keyof typeof commands

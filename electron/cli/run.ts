@@ -6,6 +6,7 @@ import type { Job, JobStatus, MetricPoint } from '@shared/jobs'
 import type { CliClient } from './client'
 import type { CommandLine } from './commands'
 import { startInput, type SettingsSources } from './settings'
+import { datasetCommand } from './datasets'
 
 export interface Output {
   out: (text: string) => void
@@ -82,6 +83,9 @@ export async function runCommand(client: CliClient, line: CommandLine, io: Outpu
       return 0
     case 'export':
       return await exportJob(client, line, io, sources)
+    case 'datasets':
+    case 'import':
+      return await datasetCommand(client, line, print, sources)
   }
 }
 
