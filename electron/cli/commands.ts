@@ -78,6 +78,13 @@ export const commands = {
       'Ctrl-C stops the answer being written; --json prints each answer as one JSON line instead of streaming it.',
     ],
   },
+  datasets: { arguments: [], flags: {}, summary: 'list the dataset library: id, name, format, rows, size, jobs', details: [] },
+  import: {
+    arguments: ['FILE'],
+    flags: { '--name': 'value' },
+    summary: 'copy a dataset file (or save_to_disk folder) into the library, checked by the trainer',
+    details: ['--name TEXT   the name shown in the library (default: the file name)'],
+  },
 } as const satisfies Record<string, CommandSpec>
 
 export type CommandName = keyof typeof commands

@@ -7,6 +7,7 @@ import { chat } from './chat'
 import type { CliClient } from './client'
 import type { CommandLine } from './commands'
 import { startInput, type SettingsSources } from './settings'
+import { datasetCommand } from './datasets'
 
 export interface Output {
   out: (text: string) => void
@@ -89,6 +90,9 @@ export async function runCommand(client: CliClient, line: CommandLine, io: Outpu
       return await exportJob(client, line, io, sources)
     case 'chat':
       return await chat(client, line, io)
+    case 'datasets':
+    case 'import':
+      return await datasetCommand(client, line, print, sources)
   }
 }
 

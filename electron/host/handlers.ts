@@ -11,6 +11,7 @@ import type { JobReport } from '@shared/report'
 import type { GpuSample } from '@shared/system'
 import type { ChatService } from './chat/service'
 import type { GpuHistory } from '@shared/gpuHistory'
+import type { DatasetLibrary } from './datasets/library'
 import { previewDataset } from './datasets/preview'
 import type { EnvironmentDoctor } from './python/doctor'
 import type { ExportService } from './exports/service'
@@ -63,6 +64,8 @@ export interface HandlerContext {
   adapters: Pick<AdapterService, 'list' | 'combine' | 'import' | 'export' | 'delete'>
   /** The model library: the hub cache, added folders, downloads, the Hub token. */
   models: ModelService
+  /** The imported datasets (datasets/<id>/). */
+  datasets: DatasetLibrary
 }
 
 /** Builds the handler map over one host's services. */
@@ -102,6 +105,15 @@ export function createHandlers(context: HandlerContext): Handlers {
     'presets.list': async () => await jobs.presets(),
     'datasets.preview': async (input) =>
       await previewDataset(input, { resolvePython: () => python.resolvePython(), pythonRuntimeDir: context.pythonRuntimeDir }),
+    'datasets.list': async () => await context.datasets.list(),
+    'datasets.get': async ({ datasetId }) => await context.datasets.get(datasetId),
+    'datasets.import': async ({ path, name }) => await context.datasets.importPath(path, name),
+    'datasets.rename': async ({ datasetId, name }) => await context.datasets.rename(datasetId, name),
+    'datasets.recheck': async ({ datasetId }) => await context.datasets.recheck(datasetId),
+    'datasets.delete': async ({ datasetId, confirm }) => {
+      await context.datasets.delete(datasetId, confirm)
+      return { ok: true }
+    },
     'exports.plan': async (input) => await context.exports.plan(input),
     'exports.start': async (input) => await context.exports.start(input),
     'exports.cancel': async ({ jobId }) => {

@@ -18,6 +18,8 @@ import { ExportService } from './exports/service'
 import { AdapterService } from './adapters/service'
 import { ModelService } from './models/service'
 import { osTokenStore, type OsCrypt } from './models/settings'
+import { DatasetLibrary } from './datasets/library'
+import { previewDataset } from './datasets/preview'
 import { createHandlers } from './handlers'
 import { JobService, type JobServiceOptions } from './jobs/service'
 import { EnvironmentDoctor, machineTorchBuild } from './python/doctor'
@@ -59,6 +61,8 @@ export interface Host {
   start(): Promise<void>
   /** Pauses running jobs with a checkpoint and stops everything; safe to call twice. */
   shutdown(): Promise<void>
+  /** The dataset library, for serve's upload endpoint (everything else goes through dispatch). */
+  readonly datasets: DatasetLibrary
 }
 
 /** Turns anything a handler threw into the AppError the caller sees. */
@@ -153,7 +157,14 @@ export function createHost(options: HostOptions): Host {
     emit: (progress) => emit('models.progress', progress),
     tokens: options.osCrypt ? osTokenStore(options.dataDir, options.osCrypt) : undefined,
   })
+  const datasets = new DatasetLibrary({
+    dataDir: options.dataDir,
+    check: (file) => previewDataset({ path: file, limit: 0 }, { resolvePython: () => python.resolvePython(), pythonRuntimeDir: options.pythonRuntimeDir, timeoutMs: 30 * 60_000 }),
+    listJobs: () => jobs.list(),
+  })
+  datasets.cleanStaging()
   const handlers: Handlers = createHandlers({
+    datasets,
     exports: exportService,
     chat,
     adapters,
@@ -181,6 +192,7 @@ export function createHost(options: HostOptions): Host {
   }
 
   return {
+    datasets,
     async dispatch(route, input) {
       if (!isRouteName(route)) {
         const message = `Unknown route "${String(route)}": this host does not handle it (is the app up to date?).`

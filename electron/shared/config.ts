@@ -53,6 +53,9 @@ const datasetSchema = z
     badRows: z.enum(['fail', 'skip']).meta(label('Bad rows')).default('fail'),
     /** Share of rows held out for eval events; 0 turns evaluation off. */
     validationSplit: z.number().min(0).max(0.5).meta(label('Validation split')).default(0),
+    /** Set by the host when the file is a library dataset: its id and SHA-256, so the job names exactly what it trained on. */
+    datasetId: z.string().optional().meta(label('Library dataset')),
+    sha256: z.string().optional().meta(label('Dataset SHA-256')),
   })
   .meta(label('Dataset settings'))
 

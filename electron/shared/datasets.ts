@@ -22,6 +22,15 @@ export const datasetFields = [
   'chosen',
   'rejected',
   'text',
+  'label',
+  'tools',
+  // Keys and role tags inside conversation turns (ShareGPT-like files with other names).
+  'role_tag',
+  'content_tag',
+  'user_tag',
+  'assistant_tag',
+  'system_tag',
+  'tool_tag',
 ] as const
 
 export type DatasetField = (typeof datasetFields)[number]
@@ -40,14 +49,53 @@ export const columnMappingSchema = z.record(z.string(), z.string().min(1, "name 
   }
 })
 
+/**
+ * What the preview tokenises with: the base model's tokenizer and chat template
+ * (modelPath), else the documented default (the self-test tokenizer with ChatML).
+ */
+export const tokenPreviewInputSchema = z.object({
+  modelPath: z.string().min(1).optional(),
+  maxSeqLength: z.int().min(2).max(1_048_576).optional(),
+  trainOnInputs: z.boolean().optional(),
+  /** How many examples to show token by token. */
+  shown: z.int().min(1).max(20).optional(),
+})
+
 export const datasetPreviewInputSchema = z.object({
   path: z.string().min(1, 'choose a dataset file'),
   format: z.enum(datasetFormats).optional(),
   columns: columnMappingSchema.optional(),
   /** The job's choice, so the preview says whether bad rows would stop it or be skipped; default fail, as in config.json. */
   badRows: z.enum(badRowsChoices).optional(),
-  limit: z.int().min(1).max(200).optional(),
+  /** Records to return; 0 for counts only (an import's check: a row may be 100 MB). */
+  limit: z.int().min(0).max(200).optional(),
+  /** Also tokenise: masks of the first examples and token counts of every row. */
+  tokens: tokenPreviewInputSchema.optional(),
 })
+
+/** One token as the trainer sees it: learned (a training target) or masked, special or not. */
+export const previewTokenSchema = z.object({ text: z.string(), learned: z.boolean(), special: z.boolean() })
+
+export type PreviewToken = z.infer<typeof previewTokenSchema>
+
+export const tokenPreviewSchema = z.object({
+  /** The model folder whose tokenizer was used, or the default's description. */
+  tokenizer: z.string(),
+  examples: z.array(z.array(previewTokenSchema)),
+  /** Tokens per example, in bins [start, end). */
+  histogram: z.array(z.object({ start: z.int(), end: z.int(), count: z.int() })),
+  /** Examples longer than the maximum sequence length (cut to it when training). */
+  overLength: z.int().min(0),
+  /** Plain text: how many training blocks the corpus becomes; null for conversations. */
+  blocks: z.int().min(0).nullable(),
+  learnedTokens: z.int().min(0),
+  /** Examples SFT trains on (a learned token left after the cut); for text, the blocks. */
+  trainable: z.int().min(0),
+  /** The rows those examples pack into (training.packing); for text, the blocks. */
+  packedRows: z.int().min(0),
+})
+
+export type TokenPreview = z.infer<typeof tokenPreviewSchema>
 
 export const datasetRowErrorSchema = z.object({
   row: z.int().nullable(),
@@ -74,6 +122,64 @@ export const datasetPreviewSchema = z.object({
   errors: z.array(datasetRowErrorSchema),
   /** Set when the file as a whole cannot be read, with what to do. */
   error: z.string().nullable(),
+  /** With input.tokens: the masks and token stats; null when not asked or the tokenizer failed (tokenError says why). */
+  tokens: tokenPreviewSchema.nullable().default(null),
+  tokenError: z.string().nullable().default(null),
 })
 
 export type DatasetPreview = z.infer<typeof datasetPreviewSchema>
+
+/** A job that trained on a library dataset, shown beside it. */
+export const datasetJobSchema = z.object({ jobId: z.string(), name: z.string(), status: z.string() })
+
+/**
+ * A dataset in the library (data directory's datasets/<id>/): the file the
+ * user imported, copied once by content (SHA-256), read and checked with the
+ * trainer's loader when imported or re-checked.
+ */
+export const datasetEntrySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** The imported file's (or save_to_disk folder's) own name. */
+  fileName: z.string(),
+  /** Its absolute path inside the data directory: what a job's dataset.path names. */
+  path: z.string(),
+  format: z.string(),
+  rows: z.int().min(0),
+  usable: z.int().min(0),
+  bad: z.int().min(0),
+  bytes: z.int().min(0),
+  /** SHA-256 of the bytes (for a folder: of each file's relative name and SHA-256, in name order). */
+  sha256: z.string(),
+  /** ISO time of the import. */
+  importedAt: z.string(),
+  checkedAt: z.string(),
+  /** Jobs whose dataset.path is this dataset's file. */
+  jobs: z.array(datasetJobSchema),
+})
+
+export type DatasetEntry = z.infer<typeof datasetEntrySchema>
+
+export const datasetImportInputSchema = z.object({
+  /** A file or a save_to_disk folder to copy into the library. */
+  path: z.string().min(1, 'choose a dataset file'),
+  name: z.string().min(1).max(200).optional(),
+})
+
+export const datasetImportResultSchema = z.object({
+  dataset: datasetEntrySchema,
+  /** True when the same bytes were already in the library: nothing was copied. */
+  duplicate: z.boolean(),
+})
+
+export type DatasetImportResult = z.infer<typeof datasetImportResultSchema>
+
+export const datasetIdSchema = z.object({ datasetId: z.string().regex(/^[a-z0-9-]{1,64}$/, 'not a dataset id') })
+
+export const datasetDeleteInputSchema = datasetIdSchema.extend({
+  /** Needed when jobs trained on the dataset; their own copies keep them reproducible. */
+  confirm: z.boolean().optional(),
+})
+
+/** The HTTP path of serve's upload endpoint (POST, the token as for the WebSocket, ?name=FILE). */
+export const datasetUploadPath = '/upload/dataset'

@@ -13,7 +13,15 @@ import {
   chatStatusSchema,
   chatTurnSchema,
 } from './chat'
-import { datasetPreviewInputSchema, datasetPreviewSchema } from './datasets'
+import {
+  datasetDeleteInputSchema,
+  datasetEntrySchema,
+  datasetIdSchema,
+  datasetImportInputSchema,
+  datasetImportResultSchema,
+  datasetPreviewInputSchema,
+  datasetPreviewSchema,
+} from './datasets'
 import { doctorCheckIds, doctorReportSchema } from './doctor'
 import { exportPlanSchema, exportRequestSchema, exportResultSchema, exportSourceSchema } from './exports'
 import { jobReportSchema } from './report'
@@ -54,6 +62,16 @@ export const routes = {
   'presets.list': { input: z.object({}), output: z.array(presetSchema) },
   /** Reads a dataset with the trainer's loader: detected format, first rows, bad rows. */
   'datasets.preview': { input: datasetPreviewInputSchema, output: datasetPreviewSchema },
+  /** The dataset library, newest first, each with the jobs that trained on it. */
+  'datasets.list': { input: z.object({}), output: z.array(datasetEntrySchema) },
+  'datasets.get': { input: datasetIdSchema, output: datasetEntrySchema },
+  /** Copies a file or save_to_disk folder into the library (hashed, checked with the trainer's loader). */
+  'datasets.import': { input: datasetImportInputSchema, output: datasetImportResultSchema },
+  'datasets.rename': { input: datasetIdSchema.extend({ name: z.string().min(1).max(200) }), output: datasetEntrySchema },
+  /** Reads the dataset again with the trainer's loader and stores the new counts. */
+  'datasets.recheck': { input: datasetIdSchema, output: datasetEntrySchema },
+  /** A dataset jobs trained on needs confirm, and keeps its file for them. */
+  'datasets.delete': { input: datasetDeleteInputSchema, output: ok },
   /** The compatibility report and default destination, before an export. */
   'exports.plan': { input: exportSourceSchema, output: exportPlanSchema },
   /** Writes and verifies the zip; answers when it is whole (progress comes as export.progress). */

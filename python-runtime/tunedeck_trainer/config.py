@@ -54,6 +54,8 @@ class DatasetConfig:
     columns: dict[str, str] = field(default_factory=dict)
     bad_rows: str = "fail"
     validation_split: float = 0.0
+    dataset_id: str | None = None  # a library dataset's id (datasets/<id>/), set by the host
+    sha256: str | None = None  # its SHA-256 when imported
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@ import { useNavigationStore } from './stores/navigation'
 import { ChatView } from './views/ChatView'
 import { useConnectionStore } from './stores/sync'
 import { AdaptersView } from './views/AdaptersView'
+import { useWindowDrop } from './components/useWindowDrop'
 import { CompareView } from './views/CompareView'
+import { DatasetsView } from './views/DatasetsView'
 import { HomeView } from './views/HomeView'
 import { JobView } from './views/JobView'
 import { ModelsView } from './views/ModelsView'
@@ -25,6 +27,7 @@ function ConnectionNotice() {
 /** The root component. */
 export function App() {
   const page = useNavigationStore((state) => state.page)
+  const dragging = useWindowDrop()
   let content
   switch (page.name) {
     case 'job':
@@ -32,7 +35,10 @@ export function App() {
       break
     case 'new':
       // A new key per source so the form starts over when another checkpoint is chosen.
-      content = <NewJobView key={page.from ? `${page.from.jobId}/${page.from.checkpoint}` : 'new'} from={page.from} />
+      content = <NewJobView key={page.from ? `${page.from.jobId}/${page.from.checkpoint}` : (page.datasetId ?? 'new')} from={page.from} datasetId={page.datasetId} />
+      break
+    case 'datasets':
+      content = <DatasetsView />
       break
     case 'setup':
       content = <SetupView />
@@ -57,6 +63,11 @@ export function App() {
       <Sidebar />
       <main className="main">
         <ConnectionNotice />
+        {dragging && (
+          <div className="drop-overlay" data-testid="drop-overlay">
+            Drop to import into the dataset library
+          </div>
+        )}
         {content}
       </main>
     </div>

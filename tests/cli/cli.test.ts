@@ -6,10 +6,11 @@
  * Needs the build (npm test builds before it runs vitest) and TUNEDECK_PYTHON.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { DatasetEntry } from '@shared/datasets'
 import type { Job, MetricPoint } from '@shared/jobs'
 import { trainerPython } from '../host/trainerPython'
 
@@ -164,6 +165,22 @@ describe('tunedeck against serve', () => {
     expect(missing.code).toBe(1)
     expect(missing.stderr).toMatch(/^tunedeck: There is no job with id no-such-job/)
     expect((await tunedeck(['--help'], { dataDir: null })).stdout).toContain('Usage: tunedeck COMMAND')
+  })
+
+  it('imports a dataset into the library and lists it; the same bytes again are one dataset', async () => {
+    // Inside the data folder: serve lets clients name files only under its allowed folders.
+    mkdirSync(join(dataDir, 'incoming'), { recursive: true })
+    const row = JSON.stringify({ messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello.' }] })
+    writeFileSync(join(dataDir, 'incoming', 'chat.jsonl'), `${row}\n${row}\n`)
+    const imported = await tunedeck(['import', 'data/incoming/chat.jsonl', '--name', 'greetings'])
+    expect(imported.code).toBe(0)
+    expect(imported.stdout).toMatch(/^Imported: [0-9a-f]{16} {2}greetings {2}openai {2}2 rows/)
+    const listed = await json<DatasetEntry[]>(['datasets'])
+    expect(listed.map((dataset) => [dataset.name, dataset.format, dataset.usable])).toEqual([['greetings', 'openai', 2]])
+    expect((await tunedeck(['import', 'data/incoming/chat.jsonl'])).stdout).toMatch(/^Already in the library: /)
+    const refused = await tunedeck(['import', 'data/incoming/missing.jsonl'])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toMatch(/missing\.jsonl/)
   })
 
   it('says how to start Tunedeck when none runs for the data folder', async () => {

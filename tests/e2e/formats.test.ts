@@ -207,16 +207,16 @@ async function expectCompletedPage(page: Page, jobId: string, name: string, dete
 }
 
 describe('dataset formats and presets in the browser', () => {
-  it('shows the host’s error beside the dataset field for a folder that is not a saved dataset', async () => {
+  it('refuses Start beside the dataset field for a folder that is not a saved dataset', async () => {
     const page = host.page()
     await page.goto(host.served().url)
     await withDiagnostics(page, host.served(), 'formats-folder', async () => {
       await fillForm(page, { name: 'not a dataset', dataset: files.notDataset, detected: '' })
       expect(await page.getByTestId('advanced').getAttribute('open'), 'Advanced starts collapsed').toBeNull()
-      // The preview already says so; the host refuses the job beside the same field.
+      // The preview already says so, and Start is refused with that reason beside the same field.
       await expect.poll(() => page.getByTestId('dataset-preview-error').textContent(), { timeout: 60_000 }).toMatch(/save_to_disk/)
       await page.getByTestId('submit-job').click()
-      await expect.poll(() => page.getByTestId('field-error-dataset.path').textContent()).toContain(`${files.notDataset} is a folder but not a dataset saved with save_to_disk`)
+      await expect.poll(() => page.getByTestId('field-error-dataset.path').textContent()).toContain('just-a-folder: is a folder but not a dataset saved with save_to_disk')
       expect(await page.getByTestId('job-page').count()).toBe(0)
     })
   })

@@ -101,7 +101,7 @@ describe('datasets.preview on files the user wrote', () => {
     const error = errorOf(await dispatch(host, 'datasets.preview', { path: missing }))
     expect(error.code).toBe('invalid_input')
     expect(fieldErrorsOf(error).path).toContain(missing)
-    expect(fieldErrorsOf(errorOf(await dispatch(host, 'datasets.preview', { path: 'x.jsonl', limit: 0 })))).toHaveProperty('limit')
+    expect(fieldErrorsOf(errorOf(await dispatch(host, 'datasets.preview', { path: 'x.jsonl', limit: -1 })))).toHaveProperty('limit')
     const columns = errorOf(await dispatch(host, 'datasets.preview', { path: missing, columns: { question: 'q' } }))
     expect(fieldErrorsOf(columns)['columns.question']).toMatch(/not a field Tunedeck reads/)
   })

@@ -20,6 +20,7 @@ import { EnvironmentDoctor } from '../../electron/host/python/doctor'
 import { GpuTelemetry } from '../../electron/host/gpu/telemetry'
 import { dispatch } from './routes'
 import { ChatService } from '../../electron/host/chat/service'
+import { DatasetLibrary } from '../../electron/host/datasets/library'
 import { ExportService } from '../../electron/host/exports/service'
 import { AdapterService } from '../../electron/host/adapters/service'
 import { ModelService } from '../../electron/host/models/service'
@@ -69,6 +70,7 @@ describe('handlers', () => {
       chat: new ChatService({ dataDir, pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), getJob: (id) => jobs.get(id), busyJob: () => null, emit: () => undefined }),
       adapters: new AdapterService({ dataDir, appVersion: 'x', pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), getJob: (id) => jobs.get(id) }),
       models: new ModelService({ dataDir, pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), emit: () => undefined }),
+      datasets: new DatasetLibrary({ dataDir, check: () => Promise.reject(new Error('not called')), listJobs: () => jobs.list() }),
     })
     expect(Object.keys(handlers).sort()).toEqual([...routeNames].sort())
     for (const route of routeNames) expect(typeof handlers[route]).toBe('function')

@@ -22,6 +22,8 @@ import { JobService, type JobServiceOptions } from '../../electron/host/jobs/ser
 import { ExportService } from '../../electron/host/exports/service'
 import { AdapterService } from '../../electron/host/adapters/service'
 import { ModelService } from '../../electron/host/models/service'
+import { DatasetLibrary } from '../../electron/host/datasets/library'
+import { previewDataset } from '../../electron/host/datasets/preview'
 import { EnvironmentDoctor } from '../../electron/host/python/doctor'
 import { PythonEnvironment } from '../../electron/host/python/environment'
 import type { TrainerCommand } from '../../electron/host/trainer/process'
@@ -83,6 +85,11 @@ export class Harness {
     const telemetry = new GpuTelemetry()
     const environment = new PythonEnvironment({ dataDir, pythonRuntimeDir, emit: () => undefined })
     const handlers = createHandlers({
+      datasets: new DatasetLibrary({
+        dataDir,
+        check: (file) => previewDataset({ path: file, limit: 0 }, { resolvePython: () => environment.resolvePython(), pythonRuntimeDir }),
+        listJobs: () => this.service.list(),
+      }),
       jobs: this.service,
       python: environment,
       doctor: new EnvironmentDoctor({ python: environment, dataDir, pythonRuntimeDir }),

@@ -201,6 +201,12 @@ describe('serve under attack', () => {
       expect(answer.status, what).toBe(status)
       expect(answer.body).not.toContain(secret)
     }
+    // An upload without the token (or with a wrong one) is refused before a byte is stored.
+    for (const [what, headers] of [['an upload without token', {}], ['an upload with a wrong token', { authorization: `Bearer ${'x'.repeat(32)}` }]] as const) {
+      const upload = await get('/upload/dataset?name=train.jsonl', headers, 'POST')
+      tried(`HTTP ${what}`, upload.status !== 401)
+      expect(upload.status, what).toBe(401)
+    }
     const posted = await get('/', {}, 'POST')
     tried('HTTP POST', posted.status !== 405)
     expect(posted.status).toBe(405)
@@ -267,6 +273,8 @@ describe('serve under attack', () => {
       ['a preview through ..', 'datasets.preview', { path: `${allowedDir}/../outside/secret.jsonl` }, 'path'],
       ['a preview through a planted file symlink', 'datasets.preview', { path: join(allowedDir, 'planted.jsonl') }, 'path'],
       ['a preview through a planted folder symlink', 'datasets.preview', { path: join(allowedDir, 'planted-folder', 'secret.jsonl') }, 'path'],
+      ['an import through a planted file symlink', 'datasets.import', { path: join(allowedDir, 'planted.jsonl') }, 'path'],
+      ['an import of /etc/passwd', 'datasets.import', { path: '/etc/passwd' }, 'path'],
       ['a preview of a missing file', 'datasets.preview', { path: join(allowedDir, 'missing.jsonl') }, 'path'],
       ['a job on a dataset outside', 'jobs.create', { model: { selftest: true }, dataset: { path: join(outsideDir, 'secret.jsonl') } }, 'dataset.path'],
       ['a job on a planted dataset link', 'jobs.create', { model: { selftest: true }, dataset: { path: join(allowedDir, 'planted.jsonl') } }, 'dataset.path'],

@@ -19,6 +19,7 @@ describe('serve command line', () => {
       pythonRuntimeDir: join(repo, 'python-runtime'),
       rendererDir: join(repo, 'out', 'renderer'),
       watchdogSeconds: 120,
+      maxUploadBytes: 4096 * 1024 * 1024,
       allowedRoots: [homedir(), '/data/td'],
     })
   })

@@ -67,13 +67,14 @@ def test_sharegpt_maps_function_call_and_observation():
     assert result.records[1]["messages"] == [system("Be brief."), user("Hi"), assistant("Hello.")]
 
 
-def test_openai_tool_calls_become_json_text_and_content_parts_join():
+def test_openai_tool_calls_stay_structured_and_content_parts_join():
     result = load("openai.jsonl")
     assert result.format == "openai"
     call = result.records[0]["messages"][2]
-    assert call["role"] == "assistant"
-    assert json.loads(call["content"]) == [{"name": "weather", "arguments": '{"city": "Oslo"}'}]
-    assert result.records[0]["messages"][3] == {"role": "tool", "content": '{"temp": 3}'}
+    assert call["role"] == "assistant" and call["content"] == ""
+    # Arguments given as JSON text are parsed: chat templates take them as objects.
+    assert call["tool_calls"] == [{"type": "function", "function": {"name": "weather", "arguments": {"city": "Oslo"}}, "id": "call_1"}]
+    assert result.records[0]["messages"][3] == {"role": "tool", "content": '{"temp": 3}', "tool_call_id": "call_1"}
     assert result.records[1] == {"messages": [user("Two parts"), assistant("Joined.")]}
 
 

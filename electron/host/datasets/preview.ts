@@ -38,13 +38,15 @@ interface RawPreview {
   columns?: unknown
   records?: unknown
   errors?: unknown
+  tokens?: unknown
+  tokenError?: unknown
   /** A string, or {row, unit, field, message} when the file as a whole failed. */
   error?: unknown
 }
 
 /** A preview that read nothing, carrying why. */
 function failedPreview(file: string, badRows: BadRows, error: string): DatasetPreview {
-  return { ok: false, path: file, format: null, badRows, rows: 0, usable: 0, skipped: 0, columns: [], records: [], errors: [], error }
+  return { ok: false, path: file, format: null, badRows, rows: 0, usable: 0, skipped: 0, columns: [], records: [], errors: [], error, tokens: null, tokenError: null }
 }
 
 function errorText(error: unknown): string {
@@ -68,6 +70,8 @@ function toPreview(raw: RawPreview, file: string, badRows: BadRows): DatasetPrev
     records: raw.records ?? [],
     errors: raw.errors ?? [],
     error: null,
+    tokens: raw.tokens ?? null,
+    tokenError: typeof raw.tokenError === 'string' ? raw.tokenError : null,
   })
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
@@ -110,6 +114,12 @@ export async function previewDataset(input: DatasetPreviewInput, options: Datase
   if (input.format !== undefined) args.push('--format', input.format)
   if (input.columns !== undefined && Object.keys(input.columns).length > 0) args.push('--columns', JSON.stringify(input.columns))
   if (input.limit !== undefined) args.push('--limit', String(input.limit))
+  if (input.tokens !== undefined) {
+    const tokens = input.tokens
+    args.push('--tokens', String(tokens.shown ?? 3), '--max-seq-length', String(tokens.maxSeqLength ?? 2048))
+    if (tokens.modelPath !== undefined) args.push('--model', path.resolve(tokens.modelPath))
+    if (tokens.trainOnInputs === true) args.push('--train-on-inputs')
+  }
   const env = { ...process.env, PYTHONPATH: options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' }
   const timeoutMs = options.timeoutMs ?? 60_000
   const result = await runPreview(python, args, env, timeoutMs)

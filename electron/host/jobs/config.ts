@@ -14,6 +14,7 @@ import { labelOf } from '@shared/fields'
 import { datasetKinds, newJobInputSchema, presetSchema, type NewJobInput, type Preset } from '@shared/jobs'
 import { checkInitFrom, readInitSource } from './init'
 import { cachedHubModel, hubCacheDir } from '../models/cache'
+import { libraryDatasetOf } from '../datasets/library'
 
 /** Where create() looks for things. */
 export interface ConfigPaths {
@@ -134,7 +135,8 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
   const typedDataset = input.dataset?.path?.trim()
   if (model.selftest) {
     const file = readSelftestFile(paths.resourcesDir)
-    selftest = file.settings
+    // The bundled file's format (alpaca) must not be forced on a dataset the user chose.
+    selftest = typedDataset ? { ...file.settings, dataset: undefined } : file.settings
     datasetPath = typedDataset ? path.resolve(typedDataset) : path.join(paths.resourcesDir, 'selftest', file.datasetFile)
   } else {
     if (!typedDataset) invalidField('dataset.path', `choose a dataset file (${datasetKinds})`)
@@ -148,7 +150,10 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
 
   const merged = mergeJobConfig({ jobId, model, datasetPath, selftest, preset, user, checkpoint })
   if (!merged.success) throw validationError(merged.error.issues, 'Job settings', jobConfigSchema)
-  return { config: merged.data, name: name?.trim() || defaultName(merged.data) }
+  // Only the host says which library dataset (and which bytes) the job trains on.
+  const { datasetId: _id, sha256: _sha256, ...dataset } = merged.data.dataset
+  const config = { ...merged.data, dataset: { ...dataset, ...libraryDatasetOf(paths.dataDir, datasetPath) } }
+  return { config, name: name?.trim() || defaultName(config) }
 }
 
 /**

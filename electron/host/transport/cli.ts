@@ -21,6 +21,8 @@ export interface ServeSettings {
    * else the home folder; the data folder is always among them.
    */
   allowedRoots: string[]
+  /** The largest dataset upload, in bytes (--max-upload-mb). */
+  maxUploadBytes: number
 }
 
 export const usage = `Usage: node out/main/serve.js [options]
@@ -35,6 +37,7 @@ export const usage = `Usage: node out/main/serve.js [options]
                            (default TUNEDECK_WATCHDOG_SECONDS, else 120)
   --allow-path DIR         a folder whose datasets and models clients may use; repeat for more
                            (default: your home folder; the data folder is always allowed)
+  --max-upload-mb N        the largest dataset a browser may upload, in MiB (default 4096)
   --help                   print this text
 `
 
@@ -47,7 +50,7 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: N
 /** A mistake on the command line; serve prints it with the usage and exits 2. */
 export class UsageError extends Error {}
 
-const valueFlags = ['--allow-path', '--port', '--host', '--data-dir', '--resources-dir', '--python-runtime-dir', '--renderer-dir', '--watchdog-seconds'] as const
+const valueFlags = ['--allow-path', '--port', '--host', '--data-dir', '--resources-dir', '--python-runtime-dir', '--renderer-dir', '--watchdog-seconds', '--max-upload-mb'] as const
 
 /** The watchdog's default; the trainer sends a heartbeat at least every 10 s. */
 export const defaultWatchdogSeconds = 120
@@ -98,6 +101,8 @@ export function parseServeArgs(argv: string[], repoDir: string, env: NodeJS.Proc
       : watchdogEnv
         ? parseWatchdogSeconds(watchdogEnv, 'TUNEDECK_WATCHDOG_SECONDS')
         : defaultWatchdogSeconds
+  const uploadText = values.get('--max-upload-mb') ?? '4096'
+  if (!/^\d+$/.test(uploadText) || Number(uploadText) < 1) throw new UsageError(`--max-upload-mb ${uploadText}: give a whole number of MiB, at least 1.`)
   const dataDir = values.has('--data-dir') ? path('--data-dir', '') : defaultDataDir(env)
   return {
     port,
@@ -107,6 +112,7 @@ export function parseServeArgs(argv: string[], repoDir: string, env: NodeJS.Proc
     pythonRuntimeDir: path('--python-runtime-dir', join(repoDir, 'python-runtime')),
     rendererDir: path('--renderer-dir', join(repoDir, 'out', 'renderer')),
     watchdogSeconds,
+    maxUploadBytes: Number(uploadText) * 1024 * 1024,
     allowedRoots: [...(allowed.length > 0 ? allowed : [homedir()]), dataDir],
   }
 }

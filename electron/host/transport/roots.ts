@@ -23,7 +23,8 @@ const hubId = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/
  * follow a change of a route's input, edit this table.
  */
 export const pathFields: Record<string, ReadonlyArray<{ path: readonly string[]; hubIdAllowed?: boolean; newFile?: boolean }>> = {
-  'datasets.preview': [{ path: ['path'] }],
+  'datasets.preview': [{ path: ['path'] }, { path: ['tokens', 'modelPath'], hubIdAllowed: true }],
+  'datasets.import': [{ path: ['path'] }],
   'jobs.create': [
     { path: ['model', 'path'], hubIdAllowed: true },
     { path: ['dataset', 'path'] },

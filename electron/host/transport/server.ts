@@ -12,7 +12,9 @@ import { pickToken, sameOrigin } from './auth'
 import { securityHeaders, sendText, serveStatic } from './static'
 import type { RequestLimits } from './limits'
 import { resolveRoots } from './roots'
+import { defaultUploadLimitBytes, handleUpload } from './upload'
 import { attachWebSocket, webSocketPath } from './websocket'
+import { datasetUploadPath } from '@shared/datasets'
 
 /** Where and how to listen. */
 export interface ServerOptions {
@@ -30,6 +32,8 @@ export interface ServerOptions {
    */
   roots: readonly string[] | null
   limits?: Partial<RequestLimits>
+  /** The largest dataset upload in bytes (default 4 GiB). */
+  maxUploadBytes?: number
 }
 
 /** A listening server. */
@@ -60,6 +64,9 @@ export async function startServer(host: Host, options: ServerOptions): Promise<R
       return sendText(response, 400, 'Bad request.', headers)
     }
     if (!sameOrigin(request, port)) return sendText(response, 403, 'Forbidden: this server only answers its own address.', headers)
+    if (url.pathname === datasetUploadPath) {
+      return void handleUpload(request, response, url, { token, library: host.datasets, limitBytes: options.maxUploadBytes ?? defaultUploadLimitBytes, headers })
+    }
     if (url.pathname === webSocketPath) return sendText(response, 426, 'This path takes WebSocket connections only.', headers)
     void serveStatic(options.rendererDir, url.pathname, request.method ?? 'GET', response, headers).catch((error: Error) => {
       process.stderr.write(`Serving ${url.pathname} failed: ${error.stack}\n`)

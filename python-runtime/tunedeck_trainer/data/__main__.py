@@ -1,6 +1,7 @@
 """Command line for the dataset layer; the host runs it for the UI's dataset preview.
 
     python -m tunedeck_trainer.data preview --path P [--format F] [--columns JSON] [--limit N]
+        [--tokens N [--model DIR] [--max-seq-length N] [--train-on-inputs]]
 
 Prints the preview as one JSON object on stdout. Exit code 0 when the file was read (bad rows
 are listed in "errors"), 1 when it could not be ("ok": false), 2 for wrong arguments.
@@ -25,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("--format", default="auto", choices=("auto", *FORMATS))
     show.add_argument("--columns", default="{}", help='JSON object, e.g. {"instruction": "question"}')
     show.add_argument("--limit", type=int, default=20)
+    show.add_argument("--tokens", type=int, default=0, help="examples to show tokenised with their masks (0: none)")
+    show.add_argument("--model", default=None, help="the base model folder whose tokenizer and chat template to use")
+    show.add_argument("--max-seq-length", type=int, default=2048)
+    show.add_argument("--train-on-inputs", action="store_true")
     arguments = parser.parse_args(argv)
     try:
         columns = json.loads(arguments.columns)
@@ -32,7 +37,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--columns is not valid JSON ({error})")
     if not isinstance(columns, dict):
         parser.error("--columns must be a JSON object")
-    result = preview(arguments.path, arguments.format, columns, arguments.limit)
+    tokens = None
+    if arguments.tokens > 0:
+        tokens = {"model": arguments.model, "maxLength": arguments.max_seq_length,
+                  "trainOnInputs": arguments.train_on_inputs, "shown": arguments.tokens}
+    result = preview(arguments.path, arguments.format, columns, arguments.limit, tokens)
     sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     return 0 if result["ok"] else 1
 

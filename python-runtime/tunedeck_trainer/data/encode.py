@@ -27,6 +27,7 @@ resort by searching for its content. Whitespace-only tokens that close a turn (t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -72,7 +73,7 @@ def encode_records(
     result = EncodeResult()
     for index, record in enumerate(records, start=1):
         if "messages" in record:
-            ids, labels = _encode_conversation(tokenizer, record["messages"], template, train_on_inputs, index)
+            ids, labels = _encode_conversation(tokenizer, record, template, train_on_inputs, index)
         elif "text" in record:
             ids = _tokenize(tokenizer, record["text"], special=True)
             eos = getattr(tokenizer, "eos_token_id", None)
@@ -104,10 +105,37 @@ def _tokenize(tokenizer: Any, text: str, special: bool = False) -> list[int]:
     return list(tokenizer(text, add_special_tokens=special)["input_ids"])
 
 
-def _render(tokenizer: Any, messages: list[dict[str, str]], template: str | None, generation: bool, index: int) -> str:
+def template_source(tokenizer: Any, template: str | None) -> str:
+    """The chat template's text (the tokenizer's own, or ``template``); "" when it has several."""
+    source = template if template is not None else getattr(tokenizer, "chat_template", None)
+    return source if isinstance(source, str) else ""
+
+
+def for_template(messages: list[dict[str, Any]], source: str) -> list[dict[str, Any]]:
+    """Messages as the template takes them.
+
+    ``weight`` is ours and never reaches the template. A template that knows nothing of
+    ``tool_calls`` gets them as JSON text after the content (so they still train); one that
+    knows nothing of ``reasoning_content`` does not get it (the preview shows it is not there).
+    """
+    knows_calls, knows_reasoning = "tool_calls" in source, "reasoning_content" in source
+    prepared = []
+    for message in messages:
+        message = {key: value for key, value in message.items() if key != "weight"}
+        if "tool_calls" in message and not knows_calls:
+            calls = json.dumps([call.get("function", call) for call in message.pop("tool_calls")], ensure_ascii=False)
+            message["content"] = calls if not message.get("content") else message["content"] + "\n" + calls
+        if "reasoning_content" in message and not knows_reasoning:
+            message.pop("reasoning_content")
+        prepared.append(message)
+    return prepared
+
+
+def _render(tokenizer: Any, messages: list[dict[str, Any]], template: str | None, generation: bool, index: int,
+            tools: list[Any] | None = None) -> str:
     try:
         return tokenizer.apply_chat_template(
-            messages, chat_template=template, tokenize=False, add_generation_prompt=generation
+            messages, chat_template=template, tokenize=False, add_generation_prompt=generation, tools=tools,
         )
     except Exception as error:  # jinja2 raises TemplateError (and templates raise_exception) on unsupported turns
         raise DatasetError(
@@ -117,23 +145,30 @@ def _render(tokenizer: Any, messages: list[dict[str, str]], template: str | None
 
 
 def _encode_conversation(
-    tokenizer: Any, messages: list[dict[str, str]], template: str | None, train_on_inputs: bool, index: int
+    tokenizer: Any, record: dict[str, Any], template: str | None, train_on_inputs: bool, index: int
 ) -> tuple[list[int], list[int]]:
-    full_text = _render(tokenizer, messages, template, False, index)
+    """Token ids and labels of one conversation: the learned assistant turns labelled, the rest -100.
+
+    An assistant message with ``weight`` 0 is shown to the model but not learned from.
+    """
+    tools = record.get("tools")
+    weights = [message.get("weight", 1) for message in record["messages"]]
+    messages = for_template(record["messages"], template_source(tokenizer, template))
+    full_text = _render(tokenizer, messages, template, False, index, tools)
     ids = _tokenize(tokenizer, full_text)
     if train_on_inputs:
-        return ids, list(ids)
+        return ids, list(ids)  # every token, weight-0 turns included: the user asked to train on all
     labels = [IGNORE_INDEX] * len(ids)
     offsets: list[tuple[int, int]] | None = None
     cursor = 0  # characters of full_text already assigned to earlier turns
     for turn, message in enumerate(messages):
-        if message["role"] != "assistant":
+        if message["role"] != "assistant" or weights[turn] == 0:
             continue
         if turn:
-            prompt_text = _render(tokenizer, messages[:turn], template, True, index)
+            prompt_text = _render(tokenizer, messages[:turn], template, True, index, tools)
         else:
             prompt_text = _opening(tokenizer, template)
-        turn_text = _render(tokenizer, messages[: turn + 1], template, False, index)
+        turn_text = _render(tokenizer, messages[: turn + 1], template, False, index, tools)
         span = _token_span(tokenizer, ids, prompt_text, turn_text)
         if span is None:
             if offsets is None:
@@ -207,3 +242,33 @@ def _trim_closing_whitespace(tokenizer: Any, ids: list[int], start: int, end: in
             break
         end -= 1
     return start, end
+
+
+def text_blocks(tokenizer: Any, records: list[dict[str, Any]], max_length: int) -> list[dict[str, list[int]]]:
+    """Continued pre-training: every text record tokenised, ended with eos, concatenated and cut
+    into blocks of ``max_length`` tokens, so that no token of a long document is dropped.
+
+    Consecutive blocks share one token: a block's first token is the previous block's last
+    target (the loss predicts token i from tokens before it, so position 0 is never a target).
+    Every token after the corpus's first is thus a target exactly once.
+    """
+    if max_length < 2:
+        raise ValueError(f"max_length must be at least 2 for text blocks, got {max_length}")
+    eos = getattr(tokenizer, "eos_token_id", None)
+    stream: list[int] = []
+    for index, record in enumerate(records, start=1):
+        if "text" not in record:
+            raise DatasetError("is not a text record; continued pre-training reads text only", row=index, unit="record",
+                               hint='Set dataset.format to "text", or use a chat dataset with SFT.')
+        ids = _tokenize(tokenizer, record["text"], special=True)
+        if eos is not None and (not ids or ids[-1] != eos):
+            ids.append(eos)
+        stream += ids
+    blocks = []
+    stride = max_length - 1
+    for start in range(0, max(1, len(stream) - 1), stride):
+        ids = stream[start:start + max_length]
+        if len(ids) < 2:
+            break
+        blocks.append({"input_ids": ids, "labels": [IGNORE_INDEX] + ids[1:]})
+    return blocks

@@ -14,23 +14,22 @@ from collections import Counter
 from typing import Any, Callable
 
 from .errors import RowProblem, describe
+from .messages import OPENAI_ROLES, Message, openai_messages
 
 FORMATS = ("alpaca", "sharegpt", "openai", "prompt_completion", "text", "preference", "feedback")
 SHAREGPT_ROLES = {
     "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
     "system": "system", "function_call": "assistant", "observation": "tool",
 }
-OPENAI_ROLES = {
-    "system": "system", "developer": "system", "user": "user", "assistant": "assistant",
-    "tool": "tool", "function": "tool",
-}
 # Our field names, which ``columns`` may map to the file's own column names.
 FIELDS = (
     "instruction", "input", "output", "system", "history", "conversations", "messages",
-    "prompt", "completion", "text", "chosen", "rejected", "label",
+    "prompt", "completion", "text", "chosen", "rejected", "label", "tools",
+    *("role_tag", "content_tag", "user_tag", "assistant_tag", "system_tag", "tool_tag"),
 )
+# Column-mapping entries that name keys and role tags inside conversation turns, not columns.
+TAGS = ("role_tag", "content_tag", "user_tag", "assistant_tag", "system_tag", "tool_tag")
 
-Message = dict[str, str]
 
 
 def row_format(row: dict[str, Any]) -> str | None:
@@ -126,44 +125,6 @@ def sharegpt_messages(turns: list[Any], field: str) -> list[Message]:
     return messages
 
 
-def _content_text(content: Any, where: str) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # OpenAI content parts: [{"type": "text", "text": ...}]
-        parts = []
-        for index, part in enumerate(content):
-            if not (isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)):
-                raise RowProblem("only text content parts are supported", f"{where}[{index}]")
-            parts.append(part["text"])
-        return "".join(parts)
-    raise RowProblem(f"expected a string, got {describe(content)}", where)
-
-
-def openai_messages(items: list[Any], field: str) -> list[Message]:
-    """OpenAI chat messages; an assistant's tool_calls become JSON text in its content."""
-    messages: list[Message] = []
-    for index, item in enumerate(items):
-        where = f"{field}[{index}]"
-        if not isinstance(item, dict):
-            raise RowProblem(f"expected an object with role and content, got {describe(item)}", where)
-        if "role" not in item:
-            raise RowProblem("missing", f"{where}.role")
-        role = OPENAI_ROLES.get(item["role"]) if isinstance(item["role"], str) else None
-        if role is None:
-            known = ", ".join(OPENAI_ROLES)
-            raise RowProblem(f"unknown role {json.dumps(item['role'])}; expected one of {known}", f"{where}.role")
-        calls = item.get("tool_calls") if role == "assistant" else None
-        content = item.get("content")
-        if calls:
-            functions = [call.get("function", call) if isinstance(call, dict) else call for call in calls]
-            text = json.dumps(functions, ensure_ascii=False)
-            content = text if content in (None, "") else _content_text(content, f"{where}.content") + "\n" + text
-        elif "content" not in item:
-            raise RowProblem("missing", f"{where}.content")
-        messages.append({"role": role, "content": _content_text(content, f"{where}.content")})
-    return messages
-
-
 # -- one normaliser per format ----------------------------------------------------------------
 
 def alpaca(row: dict[str, Any]) -> dict[str, Any]:
@@ -186,22 +147,60 @@ def alpaca(row: dict[str, Any]) -> dict[str, Any]:
     return {"messages": messages}
 
 
-def sharegpt(row: dict[str, Any]) -> dict[str, Any]:
-    """conversations: [{from, value}], optional top-level system."""
+def _tools(row: dict[str, Any]) -> list[Any] | None:
+    """The tools column (a list of function definitions, or that list as JSON text), for the chat template."""
+    value = row.get("tools")
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise RowProblem(f"is not valid JSON ({error.msg})", "tools") from None
+    if not isinstance(value, list) or not all(isinstance(tool, dict) for tool in value):
+        raise RowProblem(f"expected a list of tool definitions, got {describe(value)}", "tools")
+    return value
+
+
+def _with_tools(record: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    tools = _tools(row)
+    if tools:
+        record["tools"] = tools
+    return record
+
+
+def sharegpt(row: dict[str, Any], tags: dict[str, str] | None = None) -> dict[str, Any]:
+    """conversations: [{from, value}] or [{role, content}], optional top-level system and tools.
+
+    ``tags`` (from the column mapping) name other keys and role tags in the turns:
+    role_tag, content_tag, user_tag, assistant_tag, system_tag, tool_tag.
+    """
+    tags = tags or {}
     field = "conversations" if "conversations" in row or "messages" not in row else "messages"
-    messages = sharegpt_messages(_list(row, field) or [], field)
+    turns = _list(row, field) or []
+    first = turns[0] if turns and isinstance(turns[0], dict) else {}
+    role_key = tags.get("role_tag") or ("role" if "role" in first and "from" not in first else "from")
+    content_key = tags.get("content_tag") or ("content" if role_key == "role" else "value")
+    roles = {**{name.lower(): role for name, role in SHAREGPT_ROLES.items()}, **OPENAI_ROLES}
+    for tag, role in (("user_tag", "user"), ("assistant_tag", "assistant"), ("system_tag", "system"), ("tool_tag", "tool")):
+        if tags.get(tag):
+            roles[tags[tag].strip().lower()] = role
+    if role_key == "from" and content_key == "value" and not any(tags.get(tag) for tag in TAGS):
+        messages = sharegpt_messages(turns, field)
+    else:
+        messages = openai_messages(turns, field, role_key, content_key, roles)
     system = _string(row, "system", required=False, empty_ok=True)
     if system and not (messages and messages[0]["role"] == "system"):
         messages.insert(0, {"role": "system", "content": system})
     _check_conversation(messages, field)
-    return {"messages": messages}
+    return _with_tools({"messages": messages}, row)
 
 
 def openai(row: dict[str, Any]) -> dict[str, Any]:
-    """messages: [{role, content}], with tool_calls and role tool."""
+    """messages: [{role, content}], with tool_calls, role tool, and an optional tools column."""
     messages = openai_messages(_list(row, "messages") or [], "messages")
     _check_conversation(messages, "messages")
-    return {"messages": messages}
+    return _with_tools({"messages": messages}, row)
 
 
 def _turns(row: dict[str, Any], name: str) -> list[Message]:

@@ -6,11 +6,12 @@ the same way.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .errors import DatasetError, RowProblem, describe
-from .formats import FIELDS, FORMATS, NORMALISERS, detect_format
+from .formats import FIELDS, FORMATS, NORMALISERS, TAGS, detect_format, sharegpt
 from .readers import RawTable, read_table
 
 MAX_ERRORS = 100  # skipped rows' errors kept for reporting; the count has them all
@@ -57,12 +58,15 @@ def read_dataset(
     if bad_rows not in ("fail", "skip"):
         raise ValueError(f'bad_rows must be "fail" or "skip", got {bad_rows!r}')
     mapping = _check_columns(path, columns or {})
+    tags = {name: mapping.pop(name) for name in TAGS if name in mapping}
     table = read_table(path)
     if not table.rows:
         raise DatasetError("the file has no rows", path, hint="Add rows or choose another file.")
     objects = [_rename(value, mapping) for _, value in table.rows if isinstance(value, dict)]
     chosen = _choose_format(path, table, objects, format)
     normalise = NORMALISERS[chosen]
+    if chosen == "sharegpt" and tags:
+        normalise = functools.partial(sharegpt, tags=tags)
     result = LoadResult([], chosen, rows=len(table.rows), notes=list(table.notes))
     result.columns = _first_columns(table)
     for number, value in table.rows:

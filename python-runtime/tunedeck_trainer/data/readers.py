@@ -113,6 +113,10 @@ def _jsonl_rows(path: str, text: str) -> list[tuple[int, Any]]:
 
 def _read_csv(path: str) -> RawTable:
     text = _read_text(path)
+    if text.lstrip()[:1] in ("{", "["):
+        # A header row that is a JSON object would otherwise read as a CSV without rows.
+        raise DatasetError("holds JSON, not CSV (it starts with a JSON object or array)", path,
+                           hint="Rename it .jsonl (one object per line) or .json (one array).")
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     reader = csv.reader(text.splitlines(keepends=True))
     rows: list[tuple[int, Any]] = []

@@ -15,6 +15,7 @@ import torch
 from ..batches import MicroBatch, collate, label_token_count
 from ..config import JobConfig
 from ..data import DatasetError, encode_records, pack_examples
+from ..data.encode import text_blocks
 from ..data.job_data import JobData, job_records
 from ..errors import TrainerError
 from ..forward import Forward
@@ -31,6 +32,8 @@ class Sft(Method):
         self.pad_id = tokenizer.pad_token_id
         training = config.training
         path, loaded, records, held = job_records(config, job_dir)
+        if loaded.format == "text":
+            return self._text_data(tokenizer, training.max_seq_length, loaded, records, held)
         try:
             train = encode_records(tokenizer, records, training.max_seq_length, train_on_inputs=training.train_on_inputs)
             validation = encode_records(tokenizer, held, training.max_seq_length,
@@ -53,6 +56,18 @@ class Sft(Method):
             empty=len(train.examples) - (packed_from or len(usable)), packed_from=packed_from,
             longest=max(len(example["input_ids"]) for example in usable),
         )
+
+    def _text_data(self, tokenizer: Any, max_length: int, loaded: Any, records: list[Any], held: list[Any]) -> JobData:
+        """Continued pre-training: documents concatenated and cut into blocks (already full: no packing)."""
+        try:
+            train = text_blocks(tokenizer, records, max_length)
+            validation = text_blocks(tokenizer, held, max_length) if held else []
+        except DatasetError as error:
+            raise TrainerError(f"dataset.path: {error}", "dataset.path") from error
+        if not train:
+            raise TrainerError("dataset.path: the text is too short to make one training block of two tokens", "dataset.path")
+        return JobData(train=train, validation=validation, format=loaded.format, skipped=int(loaded.skipped),
+                       truncated=0, empty=0, packed_from=0, longest=max(len(block["input_ids"]) for block in train))
 
     def collate(self, examples: Sequence[Any]) -> MicroBatch:
         return collate(examples, self.pad_id)

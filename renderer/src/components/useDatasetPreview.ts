@@ -9,7 +9,8 @@ import { useEffect, useRef, useState } from 'react'
 import type { DatasetFormat } from '@shared/config'
 import type { BadRows, DatasetPreview } from '@shared/datasets'
 import { getClient } from '../api/client'
-import { errorMessage } from '../api/errors'
+import { fieldErrorsOf } from '@shared/errors'
+import { errorMessage, toAppError } from '../api/errors'
 
 /** What the panel shows: nothing yet, reading, the preview, or why the request failed. */
 export type PreviewState =
@@ -29,6 +30,8 @@ export interface PreviewSettings {
   /** Our field name -> the file's column name; only complete rows. */
   columns: Readonly<Record<string, string>>
   badRows: BadRows
+  /** Also tokenise with this model's tokenizer (for the step estimate); absent: rows only. */
+  tokens?: { modelPath: string; maxSeqLength: number; trainOnInputs: boolean }
 }
 
 /** Previews `path` as the job would read it; empty path or `enabled` false shows nothing. */
@@ -39,6 +42,7 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
   const { format, badRows } = settings
   // A new object every render: compare the mapping by its text.
   const columnsKey = JSON.stringify(settings.columns)
+  const tokensKey = JSON.stringify(settings.tokens ?? null)
 
   useEffect(() => {
     const request = ++latest.current
@@ -49,25 +53,33 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
     const timer = setTimeout(() => {
       setState({ status: 'loading', path: trimmed })
       const columns = JSON.parse(columnsKey) as Record<string, string>
-      getClient()
-        .request('datasets.preview', {
-          path: trimmed,
-          ...(format !== 'auto' ? { format } : {}),
-          ...(Object.keys(columns).length > 0 ? { columns } : {}),
-          badRows,
-          limit: previewLimit,
+      const tokens = JSON.parse(tokensKey) as PreviewSettings['tokens'] | null
+      const rowsOnly = {
+        path: trimmed,
+        ...(format !== 'auto' ? { format } : {}),
+        ...(Object.keys(columns).length > 0 ? { columns } : {}),
+        badRows,
+        limit: previewLimit,
+      }
+      const withTokens = tokens ? { ...rowsOnly, tokens: { modelPath: tokens.modelPath, maxSeqLength: tokens.maxSeqLength, trainOnInputs: tokens.trainOnInputs, shown: 1 } } : rowsOnly
+      const client = getClient()
+      // A model path the host refuses (missing, or outside serve's folders) must not hide the rows: ask again without it.
+      const ask = (): Promise<DatasetPreview> =>
+        client.request('datasets.preview', withTokens).catch((error: unknown) => {
+          if (tokens && 'tokens.modelPath' in fieldErrorsOf(toAppError(error))) return client.request('datasets.preview', rowsOnly)
+          throw error
         })
-        .then(
-          (preview) => {
-            if (request === latest.current) setState({ status: 'done', preview })
-          },
-          (error: unknown) => {
-            if (request === latest.current) setState({ status: 'failed', path: trimmed, error: `Could not preview ${trimmed}: ${errorMessage(error)}` })
-          },
-        )
+      ask().then(
+        (preview) => {
+          if (request === latest.current) setState({ status: 'done', preview })
+        },
+        (error: unknown) => {
+          if (request === latest.current) setState({ status: 'failed', path: trimmed, error: `Could not preview ${trimmed}: ${errorMessage(error)}` })
+        },
+      )
     }, debounceMs)
     return () => clearTimeout(timer)
-  }, [trimmed, format, columnsKey, badRows, enabled])
+  }, [trimmed, format, columnsKey, badRows, enabled, tokensKey])
 
   return state
 }

@@ -137,10 +137,11 @@ function formInput(values: NewJobFormValues, targetModules: unknown, columns: un
   if (values.method !== 'sft') input.method = values.method
   if (values.preset) input.preset = values.preset
   if (values.initFrom) input.initFrom = { jobId: values.initFrom.jobId, checkpoint: values.initFrom.checkpoint, optimizer: values.initFrom.optimizer }
-  // The self-test reads its bundled dataset, which has its own format and columns.
-  if (!selftest && values.datasetPath.trim() !== '') setAt(input, 'dataset.path', values.datasetPath.trim())
-  if (!selftest && values.datasetFormat !== 'auto') setAt(input, 'dataset.format', values.datasetFormat)
-  if (!selftest && columns !== undefined) setAt(input, 'dataset.columns', columns)
+  // The self-test reads its bundled dataset (its own format and columns) unless a dataset is chosen.
+  const ownDataset = !selftest || values.datasetPath.trim() !== ''
+  if (values.datasetPath.trim() !== '') setAt(input, 'dataset.path', values.datasetPath.trim())
+  if (ownDataset && values.datasetFormat !== 'auto') setAt(input, 'dataset.format', values.datasetFormat)
+  if (ownDataset && columns !== undefined) setAt(input, 'dataset.columns', columns)
   // The checkpoint's LoRA shape wins on the host; the locked fields only show it.
   if (!locked && targetModules !== undefined) setAt(input, 'lora.targetModules', targetModules)
   for (const field of settingFields) {

@@ -17,7 +17,8 @@ export interface StartFrom {
 
 export type Page =
   | { name: 'home' }
-  | { name: 'new'; from?: StartFrom }
+  | { name: 'new'; from?: StartFrom; datasetId?: string }
+  | { name: 'datasets' }
   | { name: 'setup' }
   | { name: 'models' }
   | { name: 'job'; jobId: string }
@@ -37,6 +38,9 @@ export function pageFromHash(hash: string): Page {
   if (chat) return chat[1] ? { name: 'chat', source: { jobId: decodeURIComponent(chat[1]), checkpoint: chat[2] ? decodeURIComponent(chat[2]) : null } } : { name: 'chat' }
   if (path === 'adapters') return { name: 'adapters' }
   if (path === 'models') return { name: 'models' }
+  if (path === 'datasets') return { name: 'datasets' }
+  const onDataset = /^new\/dataset\/([^/]+)$/.exec(path)
+  if (onDataset?.[1]) return { name: 'new', datasetId: decodeURIComponent(onDataset[1]) }
   const compare = /^compare(?:\/(.*))?$/.exec(path)
   if (compare) return { name: 'compare', jobIds: parseCompareIds(compare[1] ?? '') }
   const job = /^jobs\/(.+)$/.exec(path)
@@ -49,7 +53,10 @@ export function hashFromPage(page: Page): string {
   switch (page.name) {
     case 'job':
       return `#/jobs/${encodeURIComponent(page.jobId)}`
+    case 'datasets':
+      return '#/datasets'
     case 'new':
+      if (page.datasetId) return `#/new/dataset/${encodeURIComponent(page.datasetId)}`
       return page.from ? `#/new/from/${encodeURIComponent(page.from.jobId)}/${encodeURIComponent(page.from.checkpoint)}` : '#/new'
     case 'setup':
       return '#/setup'

@@ -78,7 +78,15 @@ function ModelSummary({ job }: { job: Job }) {
   const { config } = job
   return (
     <p className="muted small job-summary" data-testid="job-summary">
-      {config.model.selftest ? 'Self-test model' : config.model.path} · {config.dataset.path.split(/[\\/]/).pop()} · LoRA r{config.lora.rank}/α{config.lora.alpha} · lr{' '}
+      {config.model.selftest ? 'Self-test model' : config.model.path} ·{' '}
+      {config.dataset.datasetId ? (
+        <button className="link small" data-testid="job-dataset-link" title={`SHA-256 ${config.dataset.sha256 ?? ''}`} onClick={() => useNavigationStore.getState().open({ name: 'datasets' })}>
+          {config.dataset.path.split(/[\\/]/).pop()}
+        </button>
+      ) : (
+        config.dataset.path.split(/[\\/]/).pop()
+      )}{' '}
+      · LoRA r{config.lora.rank}/α{config.lora.alpha} · lr{' '}
       {config.training.learningRate} · batch {config.training.batchSize} · {config.training.epochs} epoch{config.training.epochs === 1 ? '' : 's'}
       {job.adapterPath && (
         <>

@@ -23,6 +23,8 @@ import { shownSettings } from '../logic/settingFields'
 import { useJob, useJobsStore } from '../stores/jobs'
 import { useNavigationStore, type StartFrom } from '../stores/navigation'
 import { useSystemStore } from '../stores/system'
+import { useDatasetsStore } from '../stores/datasets'
+import { datasetRefusal, effective, estimateSteps, methodForFormat, stepSettings } from '../logic/datasetChecks'
 
 type TextKey = 'name' | 'modelPath' | 'datasetPath'
 
@@ -48,8 +50,8 @@ function settingLabel(path: string): string {
   return labelOf(newJobInputSchema, path)
 }
 
-/** The form page; `from` starts the job from another job's checkpoint. */
-export function NewJobView({ from }: { from?: StartFrom }) {
+/** The form page; `from` starts the job from another job's checkpoint, `datasetId` on a library dataset. */
+export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: string }) {
   const [values, setValues] = useState<NewJobFormValues>(emptyForm)
   const [errors, setErrors] = useState<Partial<Record<FieldKey, string>>>({})
   const [general, setGeneral] = useState<string[]>([])
@@ -62,6 +64,18 @@ export function NewJobView({ from }: { from?: StartFrom }) {
   const source = useJob(from?.jobId ?? null)
   const prefilled = useRef(false)
   const cuda = useSystemStore((state) => cudaPresent(state.info, state.gpu))
+  const library = useDatasetsStore((state) => state.list)
+
+  useEffect(() => {
+    void useDatasetsStore.getState().load()
+    if (!datasetId) return
+    getClient()
+      .request('datasets.get', { datasetId })
+      .then(
+        (dataset) => setValues((current) => ({ ...current, datasetPath: dataset.path })),
+        (error: unknown) => setGeneral([toAppError(error).message]),
+      )
+  }, [datasetId])
 
   useEffect(() => {
     getClient()
@@ -81,12 +95,21 @@ export function NewJobView({ from }: { from?: StartFrom }) {
   const selftest = values.modelKind === 'selftest'
   const locked = values.initFrom !== null
   const badRows = values.settings['dataset.badRows'] === 'skip' ? 'skip' : 'fail'
-  const preview = useDatasetPreview(values.datasetPath, { format: values.datasetFormat, columns: previewColumns(values.columns), badRows }, !selftest)
+  // With a model folder chosen, the preview tokenises with its tokenizer so the form can count the steps.
+  const formCheck = checkNewJobForm(values)
+  const preset = presets.find((candidate) => candidate.id === values.preset)
+  const maxSeqLength = Number(effective(formCheck.ok ? formCheck.input : {}, preset, 'training.maxSeqLength'))
+  const tokenSettings = !selftest && values.modelPath.trim() !== '' ? { modelPath: values.modelPath.trim(), maxSeqLength, trainOnInputs: values.settings['training.trainOnInputs'] === true } : undefined
+  const preview = useDatasetPreview(values.datasetPath, { format: values.datasetFormat, columns: previewColumns(values.columns), badRows, tokens: tokenSettings }, true)
   const previewError = fileError(preview)
+  const refusal = datasetRefusal(preview)
+  const otherMethod = preview.status === 'done' && preview.preview.ok ? methodForFormat(preview.preview.format, values.method) : null
   const fileColumns = preview.status === 'done' ? preview.preview.columns : []
 
   const change = (key: TextKey) => (event: { target: { value: string } }) => {
     setValues((current) => ({ ...current, [key]: event.target.value }))
+    // An error about the old path says nothing about the new one.
+    if (key === 'datasetPath') setErrors((current) => ({ ...current, 'dataset.path': undefined }))
   }
 
   const changeSetting = (path: string, value: SettingValue): void => {
@@ -97,6 +120,10 @@ export function NewJobView({ from }: { from?: StartFrom }) {
     event.preventDefault()
     const check = checkNewJobForm(values)
     setGeneral([])
+    if (refusal) {
+      setErrors({ ...(check.ok ? {} : check.errors), 'dataset.path': refusal })
+      return
+    }
     if (!check.ok) {
       setErrors(check.errors)
       setGeneral(check.general)
@@ -129,6 +156,7 @@ export function NewJobView({ from }: { from?: StartFrom }) {
     if (!shell || !file) return
     event.preventDefault()
     setValues((current) => ({ ...current, [key]: shell.pathForFile(file) }))
+    if (key === 'datasetPath') setErrors((current) => ({ ...current, 'dataset.path': undefined }))
   }
   const pathInput = (key: 'datasetPath' | 'modelPath', testId: string, placeholder: string, disabled: boolean, kind: 'dataset' | 'model-folder'): ReactNode => (
     <span className="path-input">
@@ -141,7 +169,8 @@ export function NewJobView({ from }: { from?: StartFrom }) {
     </span>
   )
 
-  const preset = presets.find((candidate) => candidate.id === values.preset)
+  const tokens = preview.status === 'done' ? preview.preview.tokens : null
+  const steps = tokens && formCheck.ok && values.method === 'sft' ? estimateSteps(tokens, stepSettings(formCheck.input, preset)) : null
   const fourBitNote = quantizationNote(preset, cuda)
   const modelHint = locked ? 'From the checkpoint.' : selftest ? 'Not needed for the self-test.' : 'A Hugging Face folder on disk, or an id already in the local cache.'
 
@@ -197,8 +226,29 @@ export function NewJobView({ from }: { from?: StartFrom }) {
             {pathInput('modelPath', 'model-path', locked && selftest ? 'Self-test model' : '/models/Qwen2.5-0.5B or Qwen/Qwen2.5-0.5B', selftest || locked, 'model-folder')}
             <ModelPicker value={values.modelPath} preset={preset} disabled={locked} onChoose={(modelPath) => setValues((current) => ({ ...current, modelPath, modelKind: 'path' }))} />
           </Field>
-          <Field label={settingLabel('dataset.path')} name="dataset.path" error={errors['dataset.path']} hint={selftest ? 'The self-test uses its bundled dataset.' : '.jsonl, .json, .csv, .parquet, .txt, or a folder saved with save_to_disk'}>
-            {pathInput('datasetPath', 'dataset-path', '/data/train.jsonl', selftest, 'dataset')}
+          <Field label={settingLabel('dataset.path')} name="dataset.path" error={errors['dataset.path']} hint={selftest ? 'Empty: the self-test’s bundled dataset.' : '.jsonl, .json, .csv, .parquet, .txt, or a folder saved with save_to_disk'}>
+            {pathInput('datasetPath', 'dataset-path', selftest ? 'the bundled self-test dataset' : '/data/train.jsonl', false, 'dataset')}
+            {library.length > 0 && (
+              <select data-testid="dataset-library" aria-label="From the library" value={library.find((dataset) => dataset.path === values.datasetPath)?.id ?? ''} onChange={(event) => {
+                const chosen = library.find((dataset) => dataset.id === event.target.value)
+                if (chosen) change('datasetPath')({ target: { value: chosen.path } })
+              }}>
+                <option value="">From the library…</option>
+                {library.map((dataset) => (
+                  <option key={dataset.id} value={dataset.id}>
+                    {dataset.name} ({dataset.format}, {dataset.usable} rows)
+                  </option>
+                ))}
+              </select>
+            )}
+            {otherMethod && (
+              <span className="field-hint" data-testid="method-suggestion">
+                This file holds {otherMethod.what}, which {methodLabels[otherMethod.method].name} trains on.{' '}
+                <button type="button" className="small" onClick={() => setValues((current) => ({ ...current, method: otherMethod.method }))}>
+                  Use {methodLabels[otherMethod.method].name}
+                </button>
+              </span>
+            )}
             {previewError && !errors['dataset.path'] && (
               <span className="field-error" data-testid="dataset-preview-error" role="alert">
                 {previewError}
@@ -215,7 +265,7 @@ export function NewJobView({ from }: { from?: StartFrom }) {
             </select>
           </Field>
           <Field label={settingLabel('dataset.format')} name="dataset.format" error={errors['dataset.format']} hint={selftest ? 'The self-test dataset is Alpaca.' : 'Detected from the columns unless chosen here.'}>
-            <select data-testid="dataset-format" value={values.datasetFormat} disabled={selftest} onChange={(event) => setValues({ ...values, datasetFormat: event.target.value as DatasetFormat })}>
+            <select data-testid="dataset-format" value={values.datasetFormat} disabled={selftest && values.datasetPath.trim() === ''} onChange={(event) => setValues({ ...values, datasetFormat: event.target.value as DatasetFormat })}>
               {datasetFormats.map((format) => (
                 <option key={format} value={format}>
                   {formatLabels[format]}
@@ -224,7 +274,7 @@ export function NewJobView({ from }: { from?: StartFrom }) {
             </select>
           </Field>
         </div>
-        {!selftest && <DatasetPreviewPanel state={preview} />}
+        <DatasetPreviewPanel state={preview} />
         <div className="grid-2">
           <Field label={settingLabel('name')} name="name" error={errors.name} hint="Optional; a name is made up from the model otherwise.">
             <input data-testid="job-name" name="name" value={values.name} placeholder="my-first-lora" aria-invalid={errors.name ? true : undefined} onChange={change('name')} />
@@ -278,6 +328,12 @@ export function NewJobView({ from }: { from?: StartFrom }) {
           preset={preset}
         />
         <div className="form-actions">
+          {steps !== null && (
+            <span className="muted small" data-testid="step-estimate">
+              {steps} optimizer step{steps === 1 ? '' : 's'}
+              {tokens?.blocks !== null && tokens?.blocks !== undefined ? ` over ${tokens.blocks} text blocks` : ''}
+            </span>
+          )}
           <button type="submit" className="primary" data-testid="submit-job" disabled={submitting}>
             {submitting ? 'Creating…' : 'Start job'}
           </button>

@@ -134,6 +134,9 @@ export function Sidebar() {
       <button className={`nav-link${page.name === 'adapters' ? ' selected' : ''}`} data-testid="nav-adapters" onClick={() => open({ name: 'adapters' })}>
         Adapters
       </button>
+      <button className={`nav-link${page.name === 'datasets' ? ' selected' : ''}`} data-testid="nav-datasets" onClick={() => open({ name: 'datasets' })}>
+        Datasets
+      </button>
       <h3 className="sidebar-heading">Jobs</h3>
       {loadError && <p className="error-text small">{loadError}</p>}
       {loaded && jobs.length === 0 && !loadError && <p className="muted small pad">No jobs yet.</p>}

@@ -1,0 +1,92 @@
+"""A JSON Lines file checked in one streamed pass with bounded memory: what an import of a
+multi-gigabyte file needs. The result has the preview's shape (preview.py) and the same rows,
+formats and errors as the whole-file loader, but holds only one line, the first ``limit``
+records and the first MAX_ERRORS errors at a time.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from typing import Any, Callable, Iterator
+
+from .errors import DatasetError
+from .formats import NORMALISERS, TAGS, sharegpt
+from .loader import DETECT_ROWS, MAX_ERRORS, _check_columns, _choose_format, _first_columns, _normalise, _rename
+from .readers import RawTable
+
+STREAMED = (".jsonl", ".ndjson")
+
+
+def _lines(path: str) -> Iterator[tuple[int, bytes]]:
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            yield number, line
+
+
+def _parse(path: str, number: int, line: bytes) -> Any | None:
+    """The line's value, a DatasetError for a broken line, or None for a blank one."""
+    try:
+        text = line.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError as error:
+        raise DatasetError(f"not UTF-8 text (line {number}, byte {error.start} of the line)", path,
+                           hint="Save the file as UTF-8.") from error
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        return DatasetError(f"not valid JSON ({error.msg} at column {error.colno})", path, number, unit="line")
+
+
+def stream_summary(path: str, format: str = "auto", columns: dict[str, str] | None = None, limit: int = 20,
+                   progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Reads a .jsonl file line by line; returns the preview's fields (``ok`` True) or raises DatasetError."""
+    if os.path.getsize(path) == 0:
+        raise DatasetError("the file is empty (0 bytes)", path, hint="Choose a file with rows, or add rows to it.")
+    total = os.path.getsize(path)
+    mapping = _check_columns(path, columns or {})
+    tags = {name: mapping.pop(name) for name in TAGS if name in mapping}
+    first: list[tuple[int, Any]] = []
+    for number, line in _lines(path):
+        value = _parse(path, number, line)
+        if value is not None:
+            first.append((number, value))
+        if len(first) >= DETECT_ROWS:
+            break
+    if not first:
+        raise DatasetError("the file has no rows", path, hint="Add rows or choose another file.")
+    sample = RawTable(first, "line", "jsonl")
+    objects = [_rename(value, mapping) for _, value in first if isinstance(value, dict)]
+    chosen = _choose_format(path, sample, objects, format)
+    normalise = NORMALISERS[chosen]
+    if chosen == "sharegpt" and tags:
+        normalise = functools.partial(sharegpt, tags=tags)
+    table = RawTable([], "line", "jsonl")
+    records: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    rows = usable = skipped = done = 0
+    for number, line in _lines(path):
+        done += len(line)
+        value = _parse(path, number, line)
+        if value is None:
+            continue
+        rows += 1
+        try:
+            record = _normalise(path, table, number, value, mapping, normalise)
+        except DatasetError as error:
+            skipped += 1
+            if len(errors) < MAX_ERRORS:
+                errors.append(error.to_json())
+            continue
+        usable += 1
+        if len(records) < limit:
+            records.append(record)
+        if progress and number % 100_000 == 0:
+            progress(done, total)
+    return {
+        "ok": True, "path": path, "format": chosen, "rows": rows, "usable": usable, "skipped": skipped,
+        "columns": _first_columns(sample), "records": records, "errors": errors, "notes": [],
+        "tokens": None, "tokenError": None,
+    }

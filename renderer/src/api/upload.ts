@@ -1,0 +1,41 @@
+/**
+ * Uploads a dataset file to the serve host (POST /upload/dataset) with the
+ * page's token. XMLHttpRequest sends the File straight from disk (never read
+ * whole into the page) and reports upload progress; abort() cancels, and the
+ * host then keeps nothing of it.
+ */
+import { datasetUploadPath, type DatasetImportResult } from '@shared/datasets'
+import { appErrorSchema } from '@shared/errors'
+import { tokenStorageKey } from './websocket'
+
+/** A running upload: its result, and a way to stop it. */
+export interface Upload {
+  done: Promise<DatasetImportResult>
+  abort(): void
+}
+
+/** Starts uploading `file`; `progress(sent, total)` follows the bytes. */
+export function uploadDataset(file: File, progress: (sent: number, total: number) => void): Upload {
+  const request = new XMLHttpRequest()
+  const done = new Promise<DatasetImportResult>((resolve, reject) => {
+    request.open('POST', `${datasetUploadPath}?name=${encodeURIComponent(file.name)}`)
+    request.setRequestHeader('Authorization', `Bearer ${sessionStorage.getItem(tokenStorageKey) ?? ''}`)
+    request.upload.onprogress = (event) => progress(event.loaded, event.lengthComputable ? event.total : file.size)
+    request.onerror = () => reject(new Error(`The upload of ${file.name} failed: the connection to the Tunedeck host broke. Try again.`))
+    request.onabort = () => reject(new Error(`The upload of ${file.name} was cancelled; nothing was kept.`))
+    request.onload = () => {
+      let body: unknown
+      try {
+        body = JSON.parse(request.responseText)
+      } catch {
+        return reject(new Error(`The upload of ${file.name} got an unexpected answer (HTTP ${request.status}).`))
+      }
+      const answer = body as { ok?: boolean; output?: DatasetImportResult; error?: unknown }
+      if (answer.ok && answer.output) return resolve(answer.output)
+      const error = appErrorSchema.safeParse(answer.error)
+      reject(new Error(error.success ? error.data.message : `The upload of ${file.name} failed (HTTP ${request.status}).`))
+    }
+    request.send(file)
+  })
+  return { done, abort: () => request.abort() }
+}

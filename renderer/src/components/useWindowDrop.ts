@@ -1,0 +1,57 @@
+/**
+ * Files dropped anywhere on the window go to the dataset library (and the
+ * library page opens to show their progress). A drop on a text field is left
+ * to the field (the form's path inputs take a dropped file's path).
+ */
+import { useEffect, useState } from 'react'
+import { useDatasetsStore } from '../stores/datasets'
+import { useNavigationStore } from '../stores/navigation'
+
+function carriesFiles(event: DragEvent): boolean {
+  return event.dataTransfer !== null && [...event.dataTransfer.types].includes('Files')
+}
+
+function onTextField(event: DragEvent): boolean {
+  return event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement
+}
+
+/** Wires the window's drag and drop; true while files are dragged over it. */
+export function useWindowDrop(): boolean {
+  const [dragging, setDragging] = useState(false)
+  useEffect(() => {
+    let depth = 0
+    const enter = (event: DragEvent): void => {
+      if (!carriesFiles(event)) return
+      depth += 1
+      setDragging(true)
+    }
+    const leave = (): void => {
+      depth = Math.max(0, depth - 1)
+      if (depth === 0) setDragging(false)
+    }
+    const over = (event: DragEvent): void => {
+      if (carriesFiles(event)) event.preventDefault()
+    }
+    const drop = (event: DragEvent): void => {
+      depth = 0
+      setDragging(false)
+      if (!carriesFiles(event) || onTextField(event)) return
+      event.preventDefault()
+      const files = [...(event.dataTransfer?.files ?? [])]
+      if (files.length === 0) return
+      useNavigationStore.getState().open({ name: 'datasets' })
+      void useDatasetsStore.getState().importFiles(files)
+    }
+    window.addEventListener('dragenter', enter)
+    window.addEventListener('dragleave', leave)
+    window.addEventListener('dragover', over)
+    window.addEventListener('drop', drop)
+    return () => {
+      window.removeEventListener('dragenter', enter)
+      window.removeEventListener('dragleave', leave)
+      window.removeEventListener('dragover', over)
+      window.removeEventListener('drop', drop)
+    }
+  }, [])
+  return dragging
+}

@@ -1,0 +1,88 @@
+/**
+ * Data in, from the browser UI served by `serve`: a chat file dropped on the
+ * window (a real drop event carrying a DataTransfer with the file) is
+ * uploaded with the token, checked by the trainer's loader and shown in the
+ * dataset library; its preview shows the tokens the trainer learns apart
+ * from the masked ones; "Train on it" opens the form on the library dataset,
+ * and the self-test model trains on it to the end; the library then lists
+ * the job beside the dataset. A second drop of the same bytes adds nothing.
+ *
+ *   npx electron-vite build && TUNEDECK_PYTHON=... npx vitest run --config vitest.e2e.config.ts tests/e2e/datasets.test.ts
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { jobStatus, repoDir, screenshot, useServedBrowser, withDiagnostics } from './harness'
+
+const host = useServedBrowser()
+
+/** The self-test rows as OpenAI chat messages with a system turn: a shape users bring. */
+function chatFile(): string {
+  const rows = readFileSync(join(repoDir, 'resources', 'selftest', 'dataset.jsonl'), 'utf8').trim().split('\n').slice(0, 48)
+  return rows
+    .map((line) => {
+      const row = JSON.parse(line) as { instruction: string; input: string; output: string }
+      const user = row.input ? `${row.instruction}\n${row.input}` : row.instruction
+      return JSON.stringify({ messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: user }, { role: 'assistant', content: row.output }] })
+    })
+    .join('\n')
+}
+
+/** Drops a file named `name` holding `text` on the window, as a user's drag from the desktop would. */
+async function dropFile(page: Page, name: string, text: string): Promise<void> {
+  // Written as page code: the test's own TypeScript has no DOM types.
+  const transfer = await page.evaluateHandle(
+    `(() => { const data = new DataTransfer(); data.items.add(new File([${JSON.stringify(text)}], ${JSON.stringify(name)}, { type: 'application/jsonl' })); return data })()`,
+  )
+  await page.dispatchEvent('main', 'dragenter', { dataTransfer: transfer })
+  await page.getByTestId('drop-overlay').waitFor()
+  await page.dispatchEvent('main', 'dragover', { dataTransfer: transfer })
+  await page.dispatchEvent('main', 'drop', { dataTransfer: transfer })
+}
+
+describe('data in', () => {
+  it('drops a file on the window, previews it with masks, and trains the self-test model on it', { timeout: 300_000 }, async () => {
+    const page = host.page()
+    await page.goto(host.served().url)
+    await withDiagnostics(page, host.served(), 'datasets', async () => {
+      const text = chatFile()
+      await dropFile(page, 'support-chats.jsonl', text)
+      await page.getByTestId('datasets-page').waitFor()
+      await expect.poll(() => page.getByTestId('import-task').first().getAttribute('data-status'), { timeout: 60_000 }).toBe('done')
+      const row = page.getByTestId('dataset-row').filter({ hasText: 'openai' })
+      await expect.poll(() => row.count()).toBe(1)
+      expect(await row.getByTestId('dataset-rows').textContent()).toBe('48')
+
+      // The same bytes again: one dataset, said so.
+      await dropFile(page, 'copy.jsonl', text)
+      await expect.poll(() => page.getByTestId('import-message').last().textContent(), { timeout: 60_000 }).toContain('already in the library')
+      expect(await page.getByTestId('dataset-row').count()).toBe(1)
+
+      // The preview: the assistant's reply is learned, the system and user turns are masked.
+      await row.getByTestId('dataset-preview-button').click()
+      const example = page.getByTestId('token-example').first()
+      await example.waitFor({ timeout: 120_000 })
+      const learned = (await example.locator('[data-learned="true"]').allTextContents()).join('')
+      const masked = (await example.locator('[data-learned="false"]').allTextContents()).join('')
+      expect(learned).toBe('The sky is blue.<|im_end|>')
+      expect(masked).toContain('Be brief.')
+      expect(masked).toContain('Name the color of the sky.')
+      expect(await example.locator('[data-special="true"]').count()).toBeGreaterThan(0)
+      await screenshot(page, 'datasets-masks.png')
+
+      // Train on it: the form opens on the library's copy, and the self-test model learns it.
+      await row.getByTestId('dataset-train').click()
+      await expect.poll(() => page.getByTestId('dataset-path').inputValue()).toContain('/datasets/')
+      await page.getByTestId('model-selftest').check()
+      await page.getByTestId('epochs').fill('1')
+      await page.getByTestId('job-name').fill('trained on dropped data')
+      await page.getByTestId('submit-job').click()
+      await page.getByTestId('job-page').waitFor({ timeout: 30_000 })
+      await expect.poll(() => jobStatus(page), { timeout: 180_000, interval: 500 }).toBe('completed')
+
+      await page.getByTestId('nav-datasets').click()
+      await expect.poll(() => page.getByTestId('dataset-row').first().innerText()).toContain('trained on dropped data')
+    })
+  })
+})
