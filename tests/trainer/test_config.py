@@ -141,6 +141,7 @@ def test_unreadable_dataset_names_dataset_path(tmp_path: Path, tiny_model: Path)
 def test_relative_paths_are_relative_to_the_job_folder(tmp_path: Path) -> None:
     job_dir = tmp_path / "job"
     job_dir.mkdir()
-    write_config(job_dir, {"version": 1, "jobId": "j", "model": {"path": "models/missing"}, "dataset": {"path": "d.jsonl"}})
+    # "./" makes it a folder: "models/missing" alone reads as a hub id (owner/name), named as such.
+    write_config(job_dir, {"version": 1, "jobId": "j", "model": {"path": "./models/missing"}, "dataset": {"path": "d.jsonl"}})
     event = _assert_failed(job_dir, run_cli(job_dir, timeout=30), "model.path")
     assert str(job_dir / "models" / "missing") in event["error"]

@@ -10,8 +10,8 @@
  * Applied in the WebSocket transport (websocket.ts) before host.dispatch;
  * the app's own window is not limited (it is the user, picking files).
  */
-import { realpathSync } from 'node:fs'
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
+import { existsSync, realpathSync } from 'node:fs'
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { appError, type AppError } from '@shared/errors'
 
 /** A hub id such as "Qwen/Qwen2.5-0.5B": names no file, so no root applies. */
@@ -69,11 +69,18 @@ export function allowedPath(text: string, roots: readonly string[]): string | nu
   return roots.some((root) => isInside(root, real)) ? real : null
 }
 
-/** For a file yet to be written: its folder's real path inside a root, with the file's name, else null. */
+/**
+ * For a file yet to be written (its folders may not exist yet either, as <data>/exports/ before
+ * the first export): the real path of its nearest existing folder must be inside a root; returns
+ * that real path with the rest of the name, else null.
+ */
 export function allowedNewFile(text: string, roots: readonly string[]): string | null {
+  if (text.includes('\0')) return null
   const target = resolve(text.trim())
-  const folder = allowedPath(dirname(target), roots)
-  return folder === null ? null : join(folder, basename(target))
+  let existing = dirname(target)
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing)
+  const folder = allowedPath(existing, roots)
+  return folder === null ? null : join(folder, relative(existing, target))
 }
 
 /** The one answer for "missing" and "not allowed". */
