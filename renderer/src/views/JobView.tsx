@@ -136,7 +136,7 @@ function JobDetails({ job }: { job: Job }) {
         </div>
         <ModelSummary job={job} />
         {job.status === 'completed' && (
-          <button className="small" data-testid="job-chat" onClick={() => open({ name: 'chat', source: { jobId: job.id, checkpoint: null } })}>
+          <button className="small align-start" data-testid="job-chat" onClick={() => open({ name: 'chat', source: { jobId: job.id, checkpoint: null } })}>
             Chat with this model
           </button>
         )}
