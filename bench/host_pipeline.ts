@@ -101,8 +101,9 @@ function storageFloor(count: number): number {
 async function measureTerminal(served: ServedHost, client: EventClient, megabytes: number): Promise<number> {
   const before = client.terminalBytes
   client.terminalBytes = 0
+  client.floodEnded = false
   const jobId = await runJob(served, client, `flood:${megabytes}`)
-  await until(() => /flood ends after \d+ lines/.test(client.lastTerminalText), 600_000, 'the end of the flood at the client')
+  await until(() => client.floodEnded, 600_000, 'the end of the flood at the client')
   await finished(client, jobId)
   const bytes = client.terminalBytes
   client.terminalBytes += before

@@ -65,6 +65,8 @@ export class EventClient {
   terminalFirstAt = 0
   terminalLastAt = 0
   lastTerminalText = ''
+  /** Set once a fixture flood's last line has arrived; later output (the trainer's own last lines) does not unset it. */
+  floodEnded = false
   readonly opened: Promise<void>
 
   constructor(served: ServedHost) {
@@ -98,6 +100,7 @@ export class EventClient {
       this.terminalBytes += Buffer.byteLength(data)
       this.terminalLastAt = now
       this.lastTerminalText = (this.lastTerminalText + data).slice(-200)
+      if (/flood ends after \d+ lines/.test(this.lastTerminalText)) this.floodEnded = true
     }
   }
 

@@ -103,6 +103,7 @@ async function framesBesideTerminal(served: ServedHost, client: EventClient, pag
 async function flood(served: ServedHost, client: EventClient, page: Page, megabytes: number): Promise<{ heapMb: number; rssMb: number; longestFrameMs: number }> {
   const cdp = await page.context().newCDPSession(page)
   await cdp.send('Performance.enable')
+  client.floodEnded = false
   const jobId = await openRunningJob(served, client, page, `flood:${megabytes}`)
   await recordFrames(page)
   let heap = 0
@@ -116,7 +117,7 @@ async function flood(served: ServedHost, client: EventClient, page: Page, megaby
   try {
     await client.request('queue.set', { running: true })
     await jobDone(client, jobId)
-    await until(() => /flood ends after/.test(client.lastTerminalText), 60_000, 'the end of the flood')
+    await until(() => client.floodEnded, 180_000, 'the end of the flood')
   } finally {
     clearInterval(sampler)
   }
