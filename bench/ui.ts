@@ -117,7 +117,11 @@ async function flood(served: ServedHost, client: EventClient, page: Page, megaby
   try {
     await client.request('queue.set', { running: true })
     await jobDone(client, jobId)
-    await until(() => client.floodEnded, 180_000, 'the end of the flood')
+    // The job has ended; its last terminal lines may still be on the way, or (under the flood) skipped
+    // on screen. Wait a while for them, but measure either way: the memory figures are what matter.
+    await until(() => client.floodEnded, 30_000, 'the end of the flood').catch(() => {
+      process.stdout.write('note: the flood\'s last line had not reached the client 30 s after the job ended\n')
+    })
   } finally {
     clearInterval(sampler)
   }
