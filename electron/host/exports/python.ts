@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process'
 import { appError } from '@shared/errors'
+import { onLines } from '../childLines'
 
 /** How to reach the trainer's Python. */
 export interface ExportPythonOptions {
@@ -36,7 +37,6 @@ export async function runExportPython(
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,
     })
-    let stdout = ''
     let stderr = ''
     let result: unknown
     let userError: string | null = null
@@ -47,15 +47,7 @@ export async function runExportPython(
       else if (line.startsWith(errorTag)) userError = String((JSON.parse(line.slice(errorTag.length)) as { message?: unknown }).message)
       else if (line.startsWith(progressTag)) handlers.onPhase?.(String((JSON.parse(line.slice(progressTag.length)) as { phase?: unknown }).phase))
     }
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk
-      let newline = stdout.indexOf('\n')
-      while (newline >= 0) {
-        readLine(stdout.slice(0, newline).trim())
-        stdout = stdout.slice(newline + 1)
-        newline = stdout.indexOf('\n')
-      }
-    })
+    onLines(child.stdout, readLine)
     // Keep only the end of stderr: a traceback's last lines say what went wrong.
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-16_000)))
     child.on('error', (error) => {
@@ -64,7 +56,6 @@ export async function runExportPython(
     })
     child.on('close', (code) => {
       handlers.signal?.removeEventListener('abort', onAbort)
-      if (stdout.trim()) readLine(stdout.trim())
       if (handlers.signal?.aborted) return reject(handlers.signal.reason)
       if (userError !== null) return reject(appError('invalid_input', userError))
       if (code === 0 && result !== undefined) return resolve(result)

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process'
 import { appError } from '@shared/errors'
+import { onLines } from '../childLines'
 
 /** How to reach the trainer's Python. */
 export interface ModelsPythonOptions {
@@ -46,7 +47,6 @@ export async function runModelsPython(
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,
     })
-    let stdout = ''
     let stderr = ''
     const onAbort = () => child.kill('SIGTERM')
     signal?.addEventListener('abort', onAbort, { once: true })
@@ -58,15 +58,7 @@ export async function runModelsPython(
         // A line that is not ours (a library printing to stdout) is skipped.
       }
     }
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk
-      let newline = stdout.indexOf('\n')
-      while (newline >= 0) {
-        readLine(stdout.slice(0, newline).trim())
-        stdout = stdout.slice(newline + 1)
-        newline = stdout.indexOf('\n')
-      }
-    })
+    onLines(child.stdout, readLine)
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-16_000)))
     child.on('error', (error) => {
       signal?.removeEventListener('abort', onAbort)
@@ -74,7 +66,6 @@ export async function runModelsPython(
     })
     child.on('close', (code) => {
       signal?.removeEventListener('abort', onAbort)
-      if (stdout.trim()) readLine(stdout.trim())
       resolve({ code, stderr: stderr.trim().split('\n').slice(-6).join('\n') })
     })
   })
