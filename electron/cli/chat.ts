@@ -1,10 +1,10 @@
 /**
- * `tunedeck chat JOB`: a conversation in the terminal through the host's chat process, the
- * same one the Chat page uses. Each line read is a user turn; the answer streams to stdout
+ * `tunedeck chat JOB|ADAPTER`: a conversation in the terminal through the host's chat process,
+ * the same one the Chat page uses, with a job's adapter (or checkpoint) or a library adapter. Each line read is a user turn; the answer streams to stdout
  * as chat.token events arrive; end of input (Ctrl-D) ends the command, Ctrl-C stops an answer.
  */
 import { createInterface } from 'node:readline'
-import type { ChatDone, ChatSendOutput } from '@shared/chat'
+import type { ChatDone, ChatSendOutput, ChatSource } from '@shared/chat'
 import type { CliClient } from './client'
 import type { CommandLine } from './commands'
 import { UsageError } from './commands'
@@ -19,14 +19,28 @@ function numberFlag(line: CommandLine, flag: string): number | undefined {
   return parsed
 }
 
+/** A library adapter when the argument is one's id, else a job's adapter (or its --checkpoint). */
+async function chatSource(client: CliClient, line: CommandLine): Promise<ChatSource> {
+  const [id = ''] = line.arguments
+  const checkpoint = typeof line.flags['--checkpoint'] === 'string' ? line.flags['--checkpoint'] : null
+  const adapters = await client.request('adapters.list', {})
+  if (!adapters.some((adapter) => adapter.id === id)) return { jobId: id, checkpoint }
+  if (checkpoint !== null) throw new UsageError(`--checkpoint names a checkpoint of a job, and ${id} is a library adapter: leave --checkpoint out.`)
+  return { adapterId: id }
+}
+
+function sourceWords(source: ChatSource): string {
+  if ('adapterId' in source) return `library adapter ${source.adapterId}`
+  return `job ${source.jobId}${source.checkpoint ? ` (checkpoint ${source.checkpoint})` : ''}`
+}
+
 function standardInput(): AsyncIterable<string> {
   return createInterface({ input: process.stdin, terminal: false })
 }
 
 /** Runs the conversation until the input ends; 0, or 1 when the host went away. */
 export async function chat(client: CliClient, line: CommandLine, io: Output): Promise<number> {
-  const [jobId = ''] = line.arguments
-  const checkpoint = typeof line.flags['--checkpoint'] === 'string' ? line.flags['--checkpoint'] : null
+  const source = await chatSource(client, line)
   const settings = {
     ...(typeof line.flags['--system'] === 'string' ? { systemPrompt: line.flags['--system'] } : {}),
     temperature: numberFlag(line, '--temperature'),
@@ -65,13 +79,13 @@ export async function chat(client: CliClient, line: CommandLine, io: Output): Pr
     else process.exit(130)
   }
   process.on('SIGINT', onInterrupt)
-  if (process.stdin.isTTY && !io.lines) io.err(`Chatting with job ${jobId}${checkpoint ? ` (checkpoint ${checkpoint})` : ''}: type a line and press Enter; Ctrl-C stops an answer, Ctrl-D ends.`)
+  if (process.stdin.isTTY && !io.lines) io.err(`Chatting with ${sourceWords(source)}: type a line and press Enter; Ctrl-C stops an answer, Ctrl-D ends.`)
   try {
     for await (const text of (io.lines ?? standardInput)()) {
       if (!text.trim()) continue
       earlyTokens.clear()
       early.clear()
-      const sent: ChatSendOutput = await client.request('chat.send', { conversationId, source: { jobId, checkpoint }, compare: null, settings, text })
+      const sent: ChatSendOutput = await client.request('chat.send', { conversationId, source, compare: null, settings, text })
       conversationId = sent.conversation.id
       const pane = sent.panes[0]
       if (!pane) continue

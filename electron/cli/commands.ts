@@ -65,10 +65,11 @@ export const commands = {
     ],
   },
   chat: {
-    arguments: [jobArgument],
+    arguments: ['JOB|ADAPTER'],
     flags: { '--checkpoint': 'value', '--system': 'value', '--temperature': 'value', '--top-p': 'value', '--max-new-tokens': 'value', '--seed': 'value' },
-    summary: "chat with a finished job's adapter: each line on stdin is a turn, the answer streams back; Ctrl-D ends",
+    summary: "chat with a finished job's adapter or a library adapter: each line on stdin is a turn, the answer streams back; Ctrl-D ends",
     details: [
+      'JOB|ADAPTER              a job id, or the id of an imported or combined adapter (see tunedeck adapters)',
       '--checkpoint NAME        chat with one of the job\'s checkpoints instead of its final adapter',
       '--system TEXT            the system prompt',
       '--temperature X          0 to 2 (0: greedy; default 0.7)',
@@ -78,6 +79,7 @@ export const commands = {
       'Ctrl-C stops the answer being written; --json prints each answer as one JSON line instead of streaming it.',
     ],
   },
+  adapters: { arguments: [], flags: {}, summary: 'list the adapter library (imported and combined adapters): id, name, base model, rank', details: [] },
   datasets: { arguments: [], flags: {}, summary: 'list the dataset library: id, name, format, rows, size, jobs', details: [] },
   import: {
     arguments: ['FILE'],

@@ -2,6 +2,7 @@
  * What each `tunedeck` command does over the connection, and the exit code it ends with.
  * Output goes to `out` (results) and `err` (messages), so tests can read both.
  */
+import type { LibraryAdapter } from '@shared/adapters'
 import type { Job, JobStatus, MetricPoint } from '@shared/jobs'
 import { chat } from './chat'
 import type { CliClient } from './client'
@@ -90,6 +91,13 @@ export async function runCommand(client: CliClient, line: CommandLine, io: Outpu
       return await exportJob(client, line, io, sources)
     case 'chat':
       return await chat(client, line, io)
+    case 'adapters': {
+      const adapters = await client.request('adapters.list', {})
+      const describeAdapter = (adapter: LibraryAdapter) =>
+        `${adapter.id}  ${adapter.name}  base ${adapter.baseModel}${adapter.baseAvailable ? '' : ' (not on this machine)'}  rank ${adapter.rank}`
+      print(adapters, adapters.length === 0 ? 'No adapters in the library: import or combine one in the app.' : adapters.map(describeAdapter).join('\n'))
+      return 0
+    }
     case 'datasets':
     case 'import':
       return await datasetCommand(client, line, print, sources)

@@ -144,6 +144,8 @@ export function createHandlers(context: HandlerContext): Handlers {
     'adapters.export': async (input) => await context.adapters.export(input),
     'adapters.delete': async ({ adapterId }) => {
       await context.adapters.delete(adapterId)
+      // Its conversations go with it, as a job's go with the job (a foreign key cannot reach a folder).
+      context.chat.conversations.forgetAdapter(adapterId)
       return { ok: true }
     },
     'models.list': async () => await context.models.list(),

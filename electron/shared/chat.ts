@@ -1,16 +1,19 @@
 /**
- * Chat with a job's adapter (or one of its checkpoints): the settings of an answer, the
- * conversations kept per adapter, the chat process's status, and the streamed tokens.
+ * Chat with a trained adapter (a job's, one of its checkpoints, or one of the adapter library):
+ * the settings of an answer, the conversations kept per adapter, the chat process's status,
+ * and the streamed tokens.
  */
 import { z } from 'zod'
+import { adapterSourceSchema, type AdapterSource } from './adapters'
 
-/** A trained adapter: a job's final adapter (checkpoint null) or one of its checkpoints. */
-export const chatSourceSchema = z.object({
-  jobId: z.string().min(1),
-  checkpoint: z.string().min(1).nullable().default(null),
-})
+/**
+ * A trained adapter: a job's final adapter (checkpoint null), one of its checkpoints, or an
+ * imported or combined adapter of the library ({adapterId}). The same shape the adapter
+ * library combines from.
+ */
+export const chatSourceSchema = adapterSourceSchema
 
-export type ChatSource = z.output<typeof chatSourceSchema>
+export type ChatSource = AdapterSource
 
 /** The second pane: nothing, the base model (the adapter switched off), or another adapter of the same base. */
 export const chatCompareSchema = z.union([z.literal('base'), chatSourceSchema]).nullable().default('base')

@@ -1,5 +1,6 @@
 /** The window: sidebar on the left, the open page on the right, a notice while disconnected. */
 import { useNavigationStore } from './stores/navigation'
+import { sourceKey } from './logic/chat'
 import { ChatView } from './views/ChatView'
 import { useConnectionStore } from './stores/sync'
 import { AdaptersView } from './views/AdaptersView'
@@ -50,7 +51,7 @@ export function App() {
       content = <CompareView jobIds={page.jobIds} />
       break
     case 'chat':
-      content = <ChatView key={page.source ? `${page.source.jobId}/${page.source.checkpoint ?? ''}` : 'chat'} source={page.source ?? null} />
+      content = <ChatView key={page.source ? sourceKey(page.source) : 'chat'} source={page.source ?? null} />
       break
     case 'adapters':
       content = <AdaptersView />

@@ -1,7 +1,7 @@
 /**
  * The `tunedeck` command line against a real `serve` (the built out/main/serve.js, the real
  * trainer on CPU, a scratch data folder): it starts the self-test and follows it to the end,
- * exports it, pauses and resumes a job, and each usage mistake gets its one-line message and
+ * exports it, chats with it (and with its zip imported into the adapter library), pauses and resumes a job, and each usage mistake gets its one-line message and
  * exit code.
  * Needs the build (npm test builds before it runs vitest) and TUNEDECK_PYTHON.
  */
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DatasetEntry } from '@shared/datasets'
+import { AdapterService } from '../../electron/host/adapters/service'
 import type { Job, MetricPoint } from '@shared/jobs'
 import { trainerPython } from '../host/trainerPython'
 
@@ -126,6 +127,21 @@ describe('tunedeck against serve', () => {
     expect(streamed.code).toBe(0)
     expect(streamed.stdout).toBe(`${answers[0]?.text}\n`)
     expect(await tunedeck(['chat', job!.id, '--seed', 'x'], { input: '' })).toMatchObject({ code: 2, stderr: 'tunedeck: --seed takes a number, not "x".\n' })
+
+    // The zip exported above, imported into the adapter library (a folder serve lists as it is), chats as the job did.
+    const imported = await new AdapterService({ dataDir, appVersion: 'test', pythonRuntimeDir: '', resolvePython: () => Promise.reject(new Error('unused')), getJob: () => Promise.reject(new Error('unused')) }).import({
+      path: join(dataDir, 'cli-self-test.zip'),
+      name: 'From the zip',
+    })
+    const listed = await tunedeck(['adapters'])
+    expect(listed.stdout).toContain(`${imported.id}  From the zip  base ${imported.baseModel}  rank ${imported.rank}`)
+    const library = await tunedeck(['chat', imported.id, ...greedy, '--json'], { input: 'What is two plus two?\n' })
+    expect(library.code).toBe(0)
+    expect(JSON.parse(library.stdout)).toMatchObject({ text: answers[0]?.text, prompt: answers[0]?.prompt })
+    expect(await tunedeck(['chat', imported.id, '--checkpoint', 'step-4'], { input: '' })).toMatchObject({
+      code: 2,
+      stderr: `tunedeck: --checkpoint names a checkpoint of a job, and ${imported.id} is a library adapter: leave --checkpoint out.\n`,
+    })
   }, 120_000)
 
   it('pauses and resumes a job: logs --follow exits 3 on the pause and 0 when it completes, no step lost', async () => {

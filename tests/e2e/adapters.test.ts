@@ -1,8 +1,8 @@
 /**
  * The Adapters page in the browser: two self-test jobs trained from the form, combined exactly
  * (each weighted by its training examples, the result's rank the sum of theirs), the result
- * listed, exported to a zip, that zip imported back by its path as a second adapter, and a new
- * job started from the combined adapter that completes.
+ * listed, exported to a zip, that zip imported back by its path as a second adapter, chatted
+ * with beside its base model, and a new job started from the combined adapter that completes.
  */
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
@@ -50,6 +50,25 @@ describe('the adapter library in the browser', () => {
       await page.getByTestId('import-submit').click()
       await expect.poll(() => page.getByTestId('adapters-message').textContent(), { timeout: 60_000 }).toBe('Imported "e2e both".')
       await expect.poll(() => row.count()).toBe(2)
+
+      // Chat with the imported adapter (newest, first) beside its base model: both answers stream to their end.
+      await row.first().getByTestId('adapter-chat').click()
+      await page.getByTestId('chat-view').waitFor()
+      expect(new URL(page.url()).hash).toMatch(/^#\/chat\/adapter\/a[0-9a-z]+$/)
+      await page.getByTestId('chat-settings').locator('summary').click()
+      await page.getByTestId('chat-temperature').fill('0')
+      await page.getByTestId('chat-max-tokens').fill('12')
+      await page.getByTestId('chat-input').fill('What is two plus two?')
+      await page.getByTestId('chat-send').click()
+      const panes = page.getByTestId('chat-pane')
+      const labelsAndEnds = () => panes.evaluateAll((nodes) => nodes.map((node) => [node.getAttribute('data-label'), node.getAttribute('data-state')]))
+      await expect.poll(labelsAndEnds, { timeout: 120_000 }).toEqual([
+        ['e2e both', expect.stringMatching(/^(eos|length)$/)],
+        ['Base model', expect.stringMatching(/^(eos|length)$/)],
+      ])
+      expect(await page.getByTestId('chat-conversation').allTextContents()).toEqual(['What is two plus two?'])
+      await screenshot(page, 'chat-library-adapter.png')
+      await page.getByTestId('nav-adapters').click()
 
       // A new job from the combined adapter: its base and rank fixed, the dataset asked.
       await row.first().getByTestId('adapter-new-job-button').click()

@@ -1,13 +1,15 @@
 /**
  * Chat through the host with the REAL chat process (python-runtime) on the CPU and the adapter
- * of a real self-test job: both panes stream and are kept, Stop, idle unload, a process killed
- * mid-answer and its restart, and the errors a user can cause.
+ * of a real self-test job (and library adapters made from it): both panes stream and are kept,
+ * Stop, idle unload, a process killed mid-answer and its restart, and the errors a user can cause.
  * Needs TUNEDECK_PYTHON (the trainer's venv). About a minute on 2 cores.
  */
 import fs from 'node:fs'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ChatDone, ChatSendOutput } from '@shared/chat'
 import { selftestModelPath } from '../../electron/host/jobs/config'
+import { adapterFiles, writeFile, zipOf } from './adapters.helpers'
 import { Harness, processAlive, temporaryDir, waitFor } from './jobs.harness'
 
 const dataDir = temporaryDir('tunedeck-chat-')
@@ -124,6 +126,43 @@ describe('chat through the host', () => {
     } finally {
       fs.renameSync(`${base}.away`, base)
     }
+  })
+
+  it("chats with a library adapter: a combined copy answers as the job's own, its conversations kept and deleted with it", async () => {
+    // The job's adapter averaged with itself is the same adapter: the greedy answer must not change.
+    const copy = await h.request('adapters.combine', { name: 'Self-test twice', mode: 'average', sources: [{ jobId }, { jobId }] })
+    const greedy = { temperature: 0, maxNewTokens: 16 }
+    const fromJob = await h.request('chat.send', { source: { jobId }, compare: null, settings: { ...greedy, maxNewTokens: 2000 }, text: 'Tell me a long story.' })
+    // Loading other adapters while an answer streams would cut it off: refused until it ends.
+    await expect(h.request('chat.send', { source: { adapterId: copy.id }, compare: null, settings: greedy, text: question })).rejects.toThrow(
+      'Another conversation is still answering with tiny-selftest + Self-test: wait for it or press Stop there',
+    )
+    await h.request('chat.stop', { conversationId: fromJob.conversation.id })
+    await answers(fromJob)
+    const again = await h.request('chat.send', { source: { jobId }, compare: null, settings: greedy, text: question })
+    const [job] = await answers(again)
+    const fromLibrary = await h.request('chat.send', { source: { adapterId: copy.id }, compare: { jobId }, settings: greedy, text: question })
+    expect(fromLibrary.panes.map((pane) => [pane.pane, pane.label])).toEqual([['primary', 'Self-test twice'], ['compare', 'Self-test']])
+    const [library, beside] = await answers(fromLibrary)
+    expect(library?.done.text).toBe(job?.done.text)
+    expect(beside?.done.text).toBe(job?.done.text)
+    expect(fromLibrary.panes[0]?.prompt).toBe(`<|im_start|>user\n${question}<|im_end|>\n<|im_start|>assistant\n`)
+    const kept = await h.request('chat.conversations', { source: { adapterId: copy.id } })
+    expect(kept.map((conversation) => [conversation.id, conversation.source])).toEqual([[fromLibrary.conversation.id, { adapterId: copy.id }]])
+    // Deleting the adapter deletes its conversations; the job's stay.
+    await h.request('adapters.delete', { adapterId: copy.id })
+    expect(await h.request('chat.conversations', { source: { adapterId: copy.id } })).toEqual([])
+    await expect(h.request('chat.conversation', { conversationId: fromLibrary.conversation.id })).rejects.toThrow(/No conversation/)
+    expect((await h.request('chat.conversations', { source: { jobId, checkpoint: null } })).map((conversation) => conversation.id)).toContain(again.conversation.id)
+    await expect(h.request('chat.send', { source: { adapterId: copy.id }, compare: null, text: question })).rejects.toThrow(`there is no adapter "${copy.id}" in the library`)
+  }, 120_000)
+
+  it('names a library adapter whose base model was never downloaded', async () => {
+    const zip = writeFile(path.join(dataDir, 'friend.zip'), await zipOf(Object.entries(adapterFiles({ seed: 1 })).map(([name, data]) => ({ name, data }))))
+    const friend = await h.request('adapters.import', { path: zip })
+    await expect(h.request('chat.send', { source: { adapterId: friend.id }, compare: 'base', text: question })).rejects.toThrow(
+      'The base model of "friend", tunedeck-test/absent-base, is not downloaded: download it on the Models page',
+    )
   })
 
   it('unloads after the idle time the user set', async () => {

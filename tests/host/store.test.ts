@@ -44,6 +44,35 @@ describe('store', () => {
     again.close()
   })
 
+  it('keeps the conversations and turns of a version 4 database when chats with library adapters are added (migration 5)', () => {
+    const dir = temporaryDir()
+    dirs.push(dir)
+    const old = new Database(path.join(dir, 'tunedeck.db'))
+    old.pragma('foreign_keys = ON')
+    for (const sql of migrations.slice(0, 4)) old.exec(sql)
+    old.pragma('user_version = 4')
+    const config = JSON.stringify(record('j').config)
+    old.prepare("INSERT INTO jobs (id, name, status, config, created_at, queue_position) VALUES ('j', 'Job', 'completed', ?, 1, NULL)").run(config)
+    old.prepare("INSERT INTO chat_conversations VALUES ('c', 'j', 'step-4', 'Hello', '\"base\"', '{}', 1, 2)").run()
+    old.prepare("INSERT INTO chat_turns VALUES ('c', 1, 'user', NULL, 'Hello', NULL, NULL, 1), ('c', 2, 'assistant', 'primary', 'Hi', 'p', 'eos', 2)").run()
+    old.close()
+    const store = Store.open(dir)
+    expect(store.db.prepare('SELECT id, job_id, checkpoint, adapter_id, title FROM chat_conversations').all()).toEqual([
+      { id: 'c', job_id: 'j', checkpoint: 'step-4', adapter_id: null, title: 'Hello' },
+    ])
+    expect(store.db.prepare('SELECT seq, content FROM chat_turns ORDER BY seq').all()).toEqual([
+      { seq: 1, content: 'Hello' },
+      { seq: 2, content: 'Hi' },
+    ])
+    // Deleting the job still deletes its conversation and turns: the foreign keys point at the new tables.
+    expect(store.db.pragma('foreign_key_check')).toEqual([])
+    store.db.prepare("DELETE FROM jobs WHERE id = 'j'").run()
+    expect(store.db.prepare('SELECT COUNT(*) AS count FROM chat_turns').get()).toEqual({ count: 0 })
+    // A conversation names a job or a library adapter, never both or neither.
+    expect(() => store.db.prepare("INSERT INTO chat_conversations (id, title, compare, settings, created_at, updated_at) VALUES ('x', 't', 'null', '{}', 1, 1)").run()).toThrow(/CHECK/)
+    store.close()
+  })
+
   it('refuses a database from a newer Tunedeck', () => {
     const { store, dir } = open()
     store.db.pragma(`user_version = ${migrations.length + 1}`)

@@ -1,7 +1,9 @@
 /** The chat log as the page shows it: stored turns into exchanges, streamed tokens into answers, stop texts. */
 import { describe, expect, it } from 'vitest'
+import type { LibraryAdapter } from '@shared/adapters'
 import type { ChatTurn } from '@shared/chat'
-import { exchangesFromTurns, parseStops, updateAnswer, type Exchange } from '../../renderer/src/logic/chat'
+import type { Job } from '@shared/jobs'
+import { chatSources, exchangesFromTurns, parseStops, sourceFromKey, sourceKey, sourceLabel, updateAnswer, type Exchange } from '../../renderer/src/logic/chat'
 
 const labels = { primary: 'Self-test', compare: 'Base model' }
 
@@ -39,5 +41,22 @@ describe('chat log', () => {
 
   it('reads stop texts one a line, with \\n for a newline', () => {
     expect(parseStops('###\n\n  \nUser:\\n')).toEqual(['###', 'User:\n'])
+  })
+
+  it('offers completed jobs and the library adapters whose base is here, each named and keyed once', () => {
+    const job = (id: string, name: string, status: Job['status'], createdAt: number) => ({ id, name, status, createdAt, config: { model: { path: '/models/tiny' } } }) as unknown as Job
+    const adapter = (id: string, name: string, baseAvailable: boolean) => ({ id, name, baseAvailable, baseModel: '/models/tiny', source: 'combined' }) as unknown as LibraryAdapter
+    const known = {
+      jobs: [job('j1', 'First', 'completed', 1), job('j2', 'Second', 'completed', 2), job('j3', 'Running', 'running', 3)],
+      adapters: [adapter('a1', 'Merged', true), adapter('a2', 'Far away', false)],
+    }
+    const sources = chatSources(known)
+    expect(sources.map((option) => option.label)).toEqual(['Second', 'First', 'Merged (combined)'])
+    for (const option of sources) expect(sourceFromKey(sourceKey(option.source))).toEqual(option.source)
+    expect(sourceFromKey(sourceKey({ jobId: 'j1', checkpoint: 'step-4' }))).toEqual({ jobId: 'j1', checkpoint: 'step-4' })
+    expect(sourceFromKey('')).toBeNull()
+    expect(sourceLabel(known, { jobId: 'j1', checkpoint: 'step-4' })).toBe('First @ step-4')
+    expect(sourceLabel(known, { adapterId: 'a2' })).toBe('Far away')
+    expect(sourceLabel(known, { adapterId: 'gone' })).toBe('gone')
   })
 })

@@ -1,7 +1,8 @@
 /**
- * The chat_conversations and chat_turns tables: conversations kept per adapter, each turn the
- * user's or one pane's answer with the exact prompt it was given. Deleting a job deletes its
- * conversations (foreign key cascade).
+ * The chat_conversations and chat_turns tables: conversations kept per adapter (a job's, one of
+ * its checkpoints', or a library adapter's), each turn the user's or one pane's answer with the
+ * exact prompt it was given. Deleting a job deletes its conversations (foreign key cascade);
+ * deleting a library adapter calls forgetAdapter.
  */
 import { randomUUID } from 'node:crypto'
 import { appError } from '@shared/errors'
@@ -19,8 +20,9 @@ import type { Db } from '../store'
 
 interface ConversationRow {
   id: string
-  job_id: string
+  job_id: string | null
   checkpoint: string | null
+  adapter_id: string | null
   title: string
   compare: string
   settings: string
@@ -32,7 +34,7 @@ function toConversation(row: ConversationRow): ChatConversation {
   return {
     id: row.id,
     title: row.title,
-    source: { jobId: row.job_id, checkpoint: row.checkpoint },
+    source: row.adapter_id !== null ? { adapterId: row.adapter_id } : { jobId: row.job_id as string, checkpoint: row.checkpoint },
     compare: chatCompareSchema.parse(JSON.parse(row.compare)),
     settings: chatSettingsSchema.parse(JSON.parse(row.settings)),
     createdAt: row.created_at,
@@ -54,9 +56,10 @@ export class ConversationsRepository {
   create(source: ChatSource, compare: ChatCompare, settings: ChatSettings, firstText: string): ChatConversation {
     const now = Date.now()
     const id = randomUUID()
+    const [jobId, checkpoint, adapterId] = 'adapterId' in source ? [null, null, source.adapterId] : [source.jobId, source.checkpoint, null]
     this.db
-      .prepare('INSERT INTO chat_conversations (id, job_id, checkpoint, title, compare, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(id, source.jobId, source.checkpoint, titleOf(firstText), JSON.stringify(compare), JSON.stringify(settings), now, now)
+      .prepare('INSERT INTO chat_conversations (id, job_id, checkpoint, adapter_id, title, compare, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(id, jobId, checkpoint, adapterId, titleOf(firstText), JSON.stringify(compare), JSON.stringify(settings), now, now)
     return this.get(id)
   }
 
@@ -69,12 +72,21 @@ export class ConversationsRepository {
 
   /** Newest first; only the adapter's when a source is given. */
   list(source: ChatSource | null): ChatConversation[] {
-    const rows = source
-      ? (this.db
-          .prepare('SELECT * FROM chat_conversations WHERE job_id = ? AND checkpoint IS ? ORDER BY updated_at DESC')
-          .all(source.jobId, source.checkpoint) as ConversationRow[])
-      : (this.db.prepare('SELECT * FROM chat_conversations ORDER BY updated_at DESC').all() as ConversationRow[])
+    let rows: ConversationRow[]
+    if (source === null) rows = this.db.prepare('SELECT * FROM chat_conversations ORDER BY updated_at DESC').all() as ConversationRow[]
+    else if ('adapterId' in source) {
+      rows = this.db.prepare('SELECT * FROM chat_conversations WHERE adapter_id = ? ORDER BY updated_at DESC').all(source.adapterId) as ConversationRow[]
+    } else {
+      rows = this.db
+        .prepare('SELECT * FROM chat_conversations WHERE job_id = ? AND checkpoint IS ? ORDER BY updated_at DESC')
+        .all(source.jobId, source.checkpoint) as ConversationRow[]
+    }
     return rows.map(toConversation)
+  }
+
+  /** Deletes the conversations with a library adapter that was deleted (their turns cascade). */
+  forgetAdapter(adapterId: string): void {
+    this.db.prepare('DELETE FROM chat_conversations WHERE adapter_id = ?').run(adapterId)
   }
 
   /** Keeps the settings and second pane the conversation was last asked with. */

@@ -89,11 +89,11 @@ export class ChatService {
   send(input: z.output<typeof chatSendInputSchema>): Promise<ChatSendOutput> {
     // A refused question (too long, a missing model) must not keep a loaded model from its idle unload.
     return this.exclusive(async () => {
-      const primary = chatAdapter(this.options.dataDir, await this.options.getJob(input.source.jobId), input.source)
+      const primary = await chatAdapter(this.options.dataDir, input.source, this.options.getJob)
       checkBase(primary)
       let second: ChatAdapter | null = null
       if (input.compare !== null && input.compare !== 'base') {
-        second = chatAdapter(this.options.dataDir, await this.options.getJob(input.compare.jobId), input.compare)
+        second = await chatAdapter(this.options.dataDir, input.compare, this.options.getJob)
         checkSameBase(primary, second)
       }
       if (input.conversationId !== null) {
@@ -186,6 +186,10 @@ export class ChatService {
       throw appError('conflict', `The GPU is training "${busy}": chat can load once it has finished or is paused (training comes first).`)
     }
     if (this.target?.key === target.key) return
+    if (this.running.size > 0) {
+      // Loading other adapters would cut those answers off mid-sentence.
+      throw appError('conflict', `Another conversation is still answering with ${this.target?.label ?? 'the loaded model'}: wait for it or press Stop there, then ask again.`)
+    }
     this.setStatus({ state: 'loading', loaded: null, device: null, message: `Loading ${target.label}...` })
     const loaded = this.wait('load')
     this.process?.send({ type: 'load', base: target.base, adapters: target.adapters, device: 'auto' })

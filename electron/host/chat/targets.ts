@@ -1,49 +1,40 @@
 /**
- * What a chat loads: the base model a job trained on and the adapter folders of the job (or
- * its checkpoints). Refuses, naming the folder, an adapter that is not on disk yet and two
- * adapters of different bases.
+ * What a chat loads: the base model and the adapter folder of a job (or one of its checkpoints)
+ * or of a library adapter (imported or combined). Refuses, naming the folder, an adapter that
+ * is not on disk yet, a base model that is gone, and two adapters of different bases.
  */
 import fs from 'node:fs'
 import path from 'node:path'
 import type { ChatSource } from '@shared/chat'
 import { appError } from '@shared/errors'
 import type { Job } from '@shared/jobs'
-import { wholeCheckpoint } from '../jobs/checkpoints'
+import { adapterFolder, readAdapter } from '../adapters/library'
+import { exportSource } from '../exports/sources'
+import { cachedHubModel } from '../models/cache'
 
 /** One adapter a pane can use. */
 export interface ChatAdapter {
   dir: string
-  /** "Self-test" or "Self-test @ step-4". */
+  /** "Self-test", "Self-test @ step-4", or a library adapter's name. */
   label: string
-  /** The base model's folder (or hub id) from the job's config. */
+  /** The base model's folder (or hub id): the job's config, or what the library adapter records. */
   base: string
 }
 
-/** The adapter folder of a completed job, or of one of its whole checkpoints. */
-export function chatAdapter(dataDir: string, job: Job, source: ChatSource): ChatAdapter {
-  const jobDir = path.join(dataDir, 'jobs', job.id)
-  const base = job.config.model.path
-  if (source.checkpoint === null) {
-    const dir = path.join(jobDir, 'adapter')
-    if (job.status !== 'completed' || !fs.existsSync(path.join(dir, 'adapter_model.safetensors'))) {
-      throw appError('conflict', `Job "${job.name}" has no adapter yet (it is ${job.status}): chat with it once it has completed, or with one of its checkpoints.`, {
-        fields: { checkpoint: 'no adapter yet' },
-      })
-    }
-    return { dir, label: job.name, base }
+/** The adapter folder of a completed job, one of its whole checkpoints, or a library adapter. */
+export async function chatAdapter(dataDir: string, source: ChatSource, getJob: (jobId: string) => Job | Promise<Job>): Promise<ChatAdapter> {
+  if ('adapterId' in source) {
+    const dir = adapterFolder(dataDir, source.adapterId)
+    const adapter = readAdapter(dataDir, source.adapterId)
+    if (!adapter) throw appError('not_found', `The adapter in ${dir} cannot be read (its adapter.json is damaged): import it again.`, { fields: { adapterId: 'damaged' } })
+    return { dir, label: adapter.name, base: adapter.baseModel }
   }
-  const name = source.checkpoint
-  const dir = path.join(jobDir, 'checkpoints', name)
-  const safe = !name.startsWith('.') && !name.includes('/') && !name.includes('\\')
-  if (!safe || wholeCheckpoint(jobDir, name) === undefined || !fs.existsSync(path.join(dir, 'adapter_model.safetensors'))) {
-    throw appError('not_found', `Job "${job.name}" has no checkpoint "${name}" with an adapter in ${dir}: pick one from its list of checkpoints.`, {
-      fields: { checkpoint: 'no such checkpoint' },
-    })
-  }
-  return { dir, label: `${job.name} @ ${name}`, base }
+  const job = await getJob(source.jobId)
+  const found = exportSource(dataDir, job, source.checkpoint, 'chat with')
+  return { dir: found.adapterDir, label: source.checkpoint ? `${job.name} @ ${source.checkpoint}` : job.name, base: job.config.model.path }
 }
 
-/** Refuses a base model folder that is gone before the chat process is asked to load it. */
+/** Refuses a base model that is not on this machine before the chat process is asked to load it. */
 export function checkBase(adapter: ChatAdapter): void {
   const looksLikePath = path.isAbsolute(adapter.base) || adapter.base.startsWith('.')
   if (looksLikePath && !fs.existsSync(path.join(adapter.base, 'config.json'))) {
@@ -51,6 +42,13 @@ export function checkBase(adapter: ChatAdapter): void {
       'not_found',
       `The base model of "${adapter.label}" is missing: ${adapter.base} has no config.json. Put the model back in that folder to chat with this adapter.`,
       { fields: { base: 'missing' } },
+    )
+  }
+  if (!looksLikePath && cachedHubModel(adapter.base) === null) {
+    throw appError(
+      'not_found',
+      `The base model of "${adapter.label}", ${adapter.base}, is not downloaded: download it on the Models page (or with a new job), then chat with this adapter.`,
+      { fields: { base: 'not downloaded' } },
     )
   }
 }

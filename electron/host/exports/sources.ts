@@ -20,15 +20,18 @@ export function jobFolder(dataDir: string, jobId: string): string {
   return path.join(dataDir, 'jobs', jobId)
 }
 
-/** The adapter of a completed job, or of its checkpoint ``checkpoint``; refuses one that is not there. */
-export function exportSource(dataDir: string, job: Job, checkpoint: string | null): ExportSource {
+/**
+ * The adapter of a completed job, or of its checkpoint ``checkpoint``; refuses one that is not
+ * there, saying what to ``action`` instead ("export", "chat with", "combine").
+ */
+export function exportSource(dataDir: string, job: Job, checkpoint: string | null, action = 'export'): ExportSource {
   const jobDir = jobFolder(dataDir, job.id)
   if (checkpoint === null) {
     const adapterDir = path.join(jobDir, 'adapter')
     if (job.status !== 'completed' || !fs.existsSync(path.join(adapterDir, 'adapter_model.safetensors'))) {
       throw appError(
         'conflict',
-        `Job "${job.name}" has no adapter yet (it is ${job.status}): export it once it has completed, or export one of its checkpoints.`,
+        `Job "${job.name}" has no adapter yet (it is ${job.status}): ${action} it once it has completed, or ${action} one of its checkpoints.`,
         { fields: { checkpoint: 'no adapter yet' } },
       )
     }

@@ -118,6 +118,46 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (job_id, gpu_index, time_start)
   ) WITHOUT ROWID;
   `,
+  // 5: a conversation may be with a library adapter (adapter_id) instead of a job's. SQLite cannot
+  // drop NOT NULL from job_id in place, so both chat tables are rebuilt: the turns first, because
+  // dropping the old conversations would otherwise cascade into them. RENAME then points the new
+  // turns' foreign key at the renamed conversations.
+  `
+  CREATE TABLE chat_conversations_v5 (
+    id TEXT PRIMARY KEY,
+    job_id TEXT REFERENCES jobs (id) ON DELETE CASCADE,
+    checkpoint TEXT,
+    adapter_id TEXT,
+    title TEXT NOT NULL,
+    compare TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    CHECK ((job_id IS NULL) <> (adapter_id IS NULL))
+  );
+  INSERT INTO chat_conversations_v5 (id, job_id, checkpoint, title, compare, settings, created_at, updated_at)
+    SELECT id, job_id, checkpoint, title, compare, settings, created_at, updated_at FROM chat_conversations;
+
+  CREATE TABLE chat_turns_v5 (
+    conversation_id TEXT NOT NULL REFERENCES chat_conversations_v5 (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    pane TEXT,
+    content TEXT NOT NULL,
+    prompt TEXT,
+    reason TEXT,
+    time REAL NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+  ) WITHOUT ROWID;
+  INSERT INTO chat_turns_v5 SELECT conversation_id, seq, role, pane, content, prompt, reason, time FROM chat_turns;
+
+  DROP TABLE chat_turns;
+  DROP TABLE chat_conversations;
+  ALTER TABLE chat_conversations_v5 RENAME TO chat_conversations;
+  ALTER TABLE chat_turns_v5 RENAME TO chat_turns;
+  CREATE INDEX chat_conversations_by_job ON chat_conversations (job_id, updated_at);
+  CREATE INDEX chat_conversations_by_adapter ON chat_conversations (adapter_id, updated_at);
+  `,
 ]
 
 /**

@@ -3,6 +3,7 @@
  * stored turns and grown by streamed tokens. Pure functions, tested in tests/renderer/chat.test.ts.
  */
 import type { ChatCompare, ChatPane, ChatSource, ChatTurn } from '@shared/chat'
+import type { LibraryAdapter } from '@shared/adapters'
 import type { Job } from '@shared/jobs'
 
 /** One pane's answer. */
@@ -23,16 +24,50 @@ export interface Exchange {
   panes: Partial<Record<ChatPane, PaneAnswer>>
 }
 
-/** "Self-test" or "Self-test @ step-4"; the id when the job is unknown. */
-export function sourceLabel(jobs: readonly Job[], source: ChatSource): string {
-  const name = jobs.find((job) => job.id === source.jobId)?.name ?? source.jobId
+/** What the page knows to name an adapter: the jobs and the library's adapters. */
+export interface Known {
+  jobs: readonly Job[]
+  adapters: readonly LibraryAdapter[]
+}
+
+/** "Self-test", "Self-test @ step-4" or a library adapter's name; the id when it is unknown. */
+export function sourceLabel(known: Known, source: ChatSource): string {
+  if ('adapterId' in source) return known.adapters.find((adapter) => adapter.id === source.adapterId)?.name ?? source.adapterId
+  const name = known.jobs.find((job) => job.id === source.jobId)?.name ?? source.jobId
   return source.checkpoint ? `${name} @ ${source.checkpoint}` : name
 }
 
 /** The second pane's label, or null when there is none. */
-export function compareLabel(jobs: readonly Job[], compare: ChatCompare): string | null {
+export function compareLabel(known: Known, compare: ChatCompare): string | null {
   if (compare === null) return null
-  return compare === 'base' ? 'Base model' : sourceLabel(jobs, compare)
+  return compare === 'base' ? 'Base model' : sourceLabel(known, compare)
+}
+
+/** The base model an adapter was trained on (folder or hub id); undefined when it is unknown. */
+export function sourceBase(known: Known, source: ChatSource): string | undefined {
+  if ('adapterId' in source) return known.adapters.find((adapter) => adapter.id === source.adapterId)?.baseModel
+  return known.jobs.find((job) => job.id === source.jobId)?.config.model.path
+}
+
+/** A select option's value for a source: "job:<id>/<checkpoint>" or "adapter:<id>". */
+export function sourceKey(source: ChatSource): string {
+  return 'adapterId' in source ? `adapter:${source.adapterId}` : `job:${source.jobId}/${source.checkpoint ?? ''}`
+}
+
+/** The source a select option's value names; null for anything else (the "pick one" option). */
+export function sourceFromKey(key: string): ChatSource | null {
+  if (key.startsWith('adapter:') && key.length > 8) return { adapterId: key.slice(8) }
+  const job = /^job:([^/]+)\/(.*)$/.exec(key)
+  return job?.[1] ? { jobId: job[1], checkpoint: job[2] || null } : null
+}
+
+/** Every adapter a chat can use, each once: completed jobs (newest first), then the library's adapters whose base is here. */
+export function chatSources(known: Known): Array<{ source: ChatSource; label: string; base: string }> {
+  const jobs = chatJobs(known.jobs).map((job) => ({ source: { jobId: job.id, checkpoint: null }, label: job.name, base: job.config.model.path }))
+  const library = known.adapters
+    .filter((adapter) => adapter.baseAvailable)
+    .map((adapter) => ({ source: { adapterId: adapter.id }, label: `${adapter.name} (${adapter.source})`, base: adapter.baseModel }))
+  return [...jobs, ...library]
 }
 
 /** The exchanges of stored turns, in order (an answer before any question is dropped). */

@@ -9,6 +9,7 @@ import type { AppClient } from '../api/client'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 import { compareLabel, exchangesFromTurns, sourceLabel, updateAnswer, type Exchange } from '../logic/chat'
+import { useAdaptersStore } from './adapters'
 import { useJobsStore } from './jobs'
 
 interface ChatState {
@@ -47,7 +48,7 @@ export function isAnswering(exchanges: readonly Exchange[]): boolean {
 
 /** One store for the Chat page; use as useChatStore(selector). */
 export const useChatStore = create<ChatState>()((set, get) => {
-  const jobs = () => useJobsStore.getState().list
+  const known = () => ({ jobs: useJobsStore.getState().list, adapters: useAdaptersStore.getState().list })
   const refreshList = async () => {
     const source = get().source
     if (!source) return set({ conversations: [] })
@@ -87,7 +88,7 @@ export const useChatStore = create<ChatState>()((set, get) => {
     async openConversation(conversationId) {
       try {
         const { conversation, turns } = await getClient().request('chat.conversation', { conversationId })
-        const labels = { primary: sourceLabel(jobs(), conversation.source), compare: compareLabel(jobs(), conversation.compare) ?? '' }
+        const labels = { primary: sourceLabel(known(), conversation.source), compare: compareLabel(known(), conversation.compare) ?? '' }
         set({
           conversationId,
           compare: conversation.compare,

@@ -1,12 +1,13 @@
 /**
  * Which page is open, mirrored in location.hash (#/jobs/<id>, #/new,
  * #/new/from/<job id>/<checkpoint>, #/setup, #/models, #/compare/<id>,<id>,...,
- * #/chat, #/chat/<job id>[/<checkpoint>], #/adapters)
+ * #/chat, #/chat/<job id>[/<checkpoint>], #/chat/adapter/<library adapter id>, #/adapters)
  * so that a reload reopens the same page. serve's address carries its token
  * as #token=..., which reads as the home page; the client moves the token into
  * sessionStorage and takes it out of the address bar.
  */
 import { create } from 'zustand'
+import type { ChatSource } from '@shared/chat'
 import { parseCompareIds } from '../logic/compare'
 
 /** A checkpoint a new job starts from. */
@@ -23,8 +24,8 @@ export type Page =
   | { name: 'models' }
   | { name: 'job'; jobId: string }
   | { name: 'compare'; jobIds: string[] }
-  /** Chat with a job's adapter (checkpoint null) or one of its checkpoints; no source: pick one. */
-  | { name: 'chat'; source?: { jobId: string; checkpoint: string | null } }
+  /** Chat with a job's adapter (checkpoint null), one of its checkpoints, or a library adapter; no source: pick one. */
+  | { name: 'chat'; source?: ChatSource }
   | { name: 'adapters' }
 
 /** Reads a page from a hash such as "#/jobs/abc". */
@@ -34,6 +35,9 @@ export function pageFromHash(hash: string): Page {
   const from = /^new\/from\/([^/]+)\/([^/]+)$/.exec(path)
   if (from?.[1] && from[2]) return { name: 'new', from: { jobId: decodeURIComponent(from[1]), checkpoint: decodeURIComponent(from[2]) } }
   if (path === 'setup') return { name: 'setup' }
+  // Job ids are a time and random characters, never "adapter".
+  const withAdapter = /^chat\/adapter\/([^/]+)$/.exec(path)
+  if (withAdapter?.[1]) return { name: 'chat', source: { adapterId: decodeURIComponent(withAdapter[1]) } }
   const chat = /^chat(?:\/([^/]+)(?:\/([^/]+))?)?$/.exec(path)
   if (chat) return chat[1] ? { name: 'chat', source: { jobId: decodeURIComponent(chat[1]), checkpoint: chat[2] ? decodeURIComponent(chat[2]) : null } } : { name: 'chat' }
   if (path === 'adapters') return { name: 'adapters' }
@@ -62,6 +66,7 @@ export function hashFromPage(page: Page): string {
       return '#/setup'
     case 'chat':
       if (!page.source) return '#/chat'
+      if ('adapterId' in page.source) return `#/chat/adapter/${encodeURIComponent(page.source.adapterId)}`
       return `#/chat/${encodeURIComponent(page.source.jobId)}${page.source.checkpoint ? `/${encodeURIComponent(page.source.checkpoint)}` : ''}`
     case 'adapters':
       return '#/adapters'

@@ -210,6 +210,7 @@ function AdapterRow({ adapter }: { adapter: LibraryAdapter }) {
   const exportZip = useAdaptersStore((state) => state.exportZip)
   const remove = useAdaptersStore((state) => state.remove)
   const busy = useAdaptersStore((state) => state.busy)
+  const open = useNavigationStore((state) => state.open)
   const [starting, setStarting] = useState(false)
   const note = baseNote(adapter)
   const sources = adapter.combined?.sources.map((source) => `${source.label} ${(source.weight * 100).toFixed(1)}%`).join(', ')
@@ -236,6 +237,9 @@ function AdapterRow({ adapter }: { adapter: LibraryAdapter }) {
       <td className="row-actions">
         <button className="small" data-testid="adapter-export" disabled={busy !== null} onClick={() => void exportZip(adapter.id)}>
           Export
+        </button>
+        <button className="small" data-testid="adapter-chat" disabled={!adapter.baseAvailable} onClick={() => open({ name: 'chat', source: { adapterId: adapter.id } })}>
+          Chat
         </button>
         <button className="small" data-testid="adapter-new-job-button" disabled={!adapter.baseAvailable} onClick={() => setStarting(true)}>
           New job from this

@@ -1,6 +1,6 @@
 /**
- * The Chat page: pick a trained adapter (reached from the sidebar, a job page or a checkpoint
- * row), ask it, and read its answer beside the base model's (or another adapter's) as both
+ * The Chat page: pick a trained adapter (reached from the sidebar, a job page, a checkpoint
+ * row or the Adapters page), ask it, and read its answer beside the base model's (or another adapter's) as both
  * stream. Conversations are kept per adapter; Stop ends the answers at once.
  */
 import { Fragment, useEffect, useRef, useState } from 'react'
@@ -8,7 +8,8 @@ import type { ChatSource } from '@shared/chat'
 import { getClient } from '../api/client'
 import { ChatExchange } from '../components/ChatExchange'
 import { ChatSettingsPanel } from '../components/ChatSettingsPanel'
-import { chatJobs, sourceLabel } from '../logic/chat'
+import { chatSources, sourceBase, sourceFromKey, sourceKey, sourceLabel } from '../logic/chat'
+import { useAdaptersStore } from '../stores/adapters'
 import { isAnswering, startChatSync, useChatStore } from '../stores/chat'
 import { useJobsStore } from '../stores/jobs'
 import { useNavigationStore } from '../stores/navigation'
@@ -56,30 +57,33 @@ function ChatStatusBar() {
 
 function SourcePicker({ source }: { source: ChatSource | null }) {
   const jobs = useJobsStore((state) => state.list)
+  const adapters = useAdaptersStore((state) => state.list)
   const open = useNavigationStore((state) => state.open)
   const compare = useChatStore((state) => state.compare)
   const setCompare = useChatStore((state) => state.setCompare)
-  const usable = chatJobs(jobs)
-  const base = jobs.find((job) => job.id === source?.jobId)?.config.model.path
-  const siblings = usable.filter((job) => job.id !== source?.jobId && job.config.model.path === base)
-  const compareValue = compare === null ? 'none' : compare === 'base' ? 'base' : compare.jobId
+  const known = { jobs, adapters }
+  const usable = chatSources(known)
+  const base = source ? sourceBase(known, source) : undefined
+  const chosen = source ? sourceKey(source) : ''
+  const siblings = usable.filter((option) => sourceKey(option.source) !== chosen && option.base === base)
+  const compareValue = compare === null ? 'none' : compare === 'base' ? 'base' : sourceKey(compare)
   return (
     <div className="chat-pickers">
       <label>
         Adapter{' '}
         <select
           data-testid="chat-source"
-          value={source ? `${source.jobId}/${source.checkpoint ?? ''}` : ''}
+          value={chosen}
           onChange={(event) => {
-            const [jobId = '', checkpoint = ''] = event.target.value.split('/')
-            if (jobId) open({ name: 'chat', source: { jobId, checkpoint: checkpoint || null } })
+            const picked = sourceFromKey(event.target.value)
+            if (picked) open({ name: 'chat', source: picked })
           }}
         >
-          <option value="">Pick a completed job…</option>
-          {source?.checkpoint && <option value={`${source.jobId}/${source.checkpoint}`}>{sourceLabel(jobs, source)}</option>}
-          {usable.map((job) => (
-            <option key={job.id} value={`${job.id}/`}>
-              {job.name}
+          <option value="">Pick a completed job or a library adapter…</option>
+          {source && !usable.some((option) => sourceKey(option.source) === chosen) && <option value={chosen}>{sourceLabel(known, source)}</option>}
+          {usable.map((option) => (
+            <option key={sourceKey(option.source)} value={sourceKey(option.source)}>
+              {option.label}
             </option>
           ))}
         </select>
@@ -91,14 +95,14 @@ function SourcePicker({ source }: { source: ChatSource | null }) {
           value={compareValue}
           onChange={(event) => {
             const value = event.target.value
-            setCompare(value === 'none' ? null : value === 'base' ? 'base' : { jobId: value, checkpoint: null })
+            setCompare(value === 'none' ? null : value === 'base' ? 'base' : sourceFromKey(value))
           }}
         >
           <option value="base">The base model (adapter off)</option>
           <option value="none">Nothing</option>
-          {siblings.map((job) => (
-            <option key={job.id} value={job.id}>
-              {job.name}
+          {siblings.map((option) => (
+            <option key={sourceKey(option.source)} value={sourceKey(option.source)}>
+              {option.label}
             </option>
           ))}
         </select>
@@ -174,7 +178,7 @@ function Composer() {
   )
 }
 
-/** The page; `source` comes from the address (#/chat/<job>[/<checkpoint>]). */
+/** The page; `source` comes from the address (#/chat/<job>[/<checkpoint>] or #/chat/adapter/<id>). */
 export function ChatView({ source }: { source: ChatSource | null }) {
   const choose = useChatStore((state) => state.choose)
   const exchanges = useChatStore((state) => state.exchanges)
@@ -185,7 +189,9 @@ export function ChatView({ source }: { source: ChatSource | null }) {
   const showPrompts = useChatStore((state) => state.showPrompts)
   const togglePrompts = useChatStore((state) => state.togglePrompts)
   const log = useRef<HTMLDivElement>(null)
+  const loadAdapters = useAdaptersStore((state) => state.load)
   useEffect(() => startChatSync(getClient()), [])
+  useEffect(() => void loadAdapters().catch(() => undefined), [loadAdapters])
   useEffect(() => void choose(source), [choose, source])
   useEffect(() => {
     log.current?.scrollTo({ top: log.current.scrollHeight })
