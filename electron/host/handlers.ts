@@ -12,7 +12,7 @@ import type { GpuSample } from '@shared/system'
 import type { ChatService } from './chat/service'
 import type { GpuHistory } from '@shared/gpuHistory'
 import type { DatasetLibrary } from './datasets/library'
-import { previewDataset } from './datasets/preview'
+import type { DatasetPreviews } from './datasets/previews'
 import type { EnvironmentDoctor } from './python/doctor'
 import type { ExportService } from './exports/service'
 import type { AdapterService } from './adapters/service'
@@ -54,8 +54,6 @@ export interface HandlerContext {
   gpuHistory: (jobId: string) => GpuHistory
   appVersion: string
   dataDir: string
-  /** The trainer package, put on PYTHONPATH for the dataset preview. */
-  pythonRuntimeDir: string
   /** Zips of finished jobs for PEFT, vLLM, llama.cpp and Ollama. */
   exports: Pick<ExportService, 'plan' | 'start' | 'cancel'>
   /** The chat process and the conversations kept per adapter. */
@@ -66,6 +64,8 @@ export interface HandlerContext {
   models: ModelService
   /** The imported datasets (datasets/<id>/). */
   datasets: DatasetLibrary
+  /** Dataset previews, the long ones followed by progress events and stoppable. */
+  previews: DatasetPreviews
 }
 
 /** Builds the handler map over one host's services. */
@@ -103,8 +103,8 @@ export function createHandlers(context: HandlerContext): Handlers {
     'queue.get': async () => await jobs.queueState(),
     'queue.set': async (change) => await jobs.setQueue(change),
     'presets.list': async () => await jobs.presets(),
-    'datasets.preview': async (input) =>
-      await previewDataset(input, { resolvePython: () => python.resolvePython(), pythonRuntimeDir: context.pythonRuntimeDir }),
+    'datasets.preview': async (input) => await context.previews.preview(input),
+    'datasets.preview_cancel': async ({ requestId }) => ({ cancelled: context.previews.cancel(requestId) }),
     'datasets.list': async () => await context.datasets.list(),
     'datasets.get': async ({ datasetId }) => await context.datasets.get(datasetId),
     'datasets.import': async ({ path, name }) => await context.datasets.importPath(path, name),
@@ -165,9 +165,7 @@ export function createHandlers(context: HandlerContext): Handlers {
     },
     'models.downloads': async () => context.models.running(),
     'datasets.download': async (input) =>
-      await context.models.downloadDataset(input, (file) =>
-        previewDataset({ path: file }, { resolvePython: () => python.resolvePython(), pythonRuntimeDir: context.pythonRuntimeDir }),
-      ),
+      await context.models.downloadDataset(input, (file) => context.previews.preview({ path: file })),
     'datasets.cancel_download': async ({ source }) => {
       await context.models.cancel(source, 'dataset')
       return { ok: true }

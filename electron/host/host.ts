@@ -12,6 +12,7 @@ import { isRouteName, routes, type RouteName } from '@shared/routes'
 import { GpuSampler } from './gpu/sampler'
 import { GpuTelemetry } from './gpu/telemetry'
 import { ChatService } from './chat/service'
+import { DatasetPreviews } from './datasets/previews'
 import { GpuHistoryStore } from './gpu/history'
 import { openDatabase } from './store/database'
 import { ExportService } from './exports/service'
@@ -163,8 +164,14 @@ export function createHost(options: HostOptions): Host {
     listJobs: () => jobs.list(),
   })
   datasets.cleanStaging()
+  const previews = new DatasetPreviews({
+    resolvePython: () => python.resolvePython(),
+    pythonRuntimeDir: options.pythonRuntimeDir,
+    emit: (progress) => emit('datasets.preview_progress', progress),
+  })
   const handlers: Handlers = createHandlers({
     datasets,
+    previews,
     exports: exportService,
     chat,
     adapters,
@@ -176,7 +183,6 @@ export function createHost(options: HostOptions): Host {
     gpuHistory: (jobId) => gpuHistory.list(jobId),
     appVersion: options.appVersion,
     dataDir: options.dataDir,
-    pythonRuntimeDir: options.pythonRuntimeDir,
   })
   let started: Promise<void> | null = null
   let stopped: Promise<void> | null = null

@@ -71,7 +71,23 @@ export const datasetPreviewInputSchema = z.object({
   limit: z.int().min(0).max(200).optional(),
   /** Also tokenise: masks of the first examples and token counts of every row. */
   tokens: tokenPreviewInputSchema.optional(),
+  /**
+   * Chosen by the client: the preview then reports datasets.preview_progress events under this id
+   * and datasets.preview_cancel stops it (a big file's token counts take minutes); without one it
+   * must end within a minute.
+   */
+  requestId: z.string().min(1).max(100).optional(),
 })
+
+/** How far a preview has read its file. */
+export const previewProgressSchema = z.object({
+  requestId: z.string(),
+  /** Bytes read so far, and the file's size. */
+  done: z.number().min(0),
+  total: z.number().min(0),
+})
+
+export type PreviewProgress = z.infer<typeof previewProgressSchema>
 
 /** One token as the trainer sees it: learned (a training target) or masked, special or not. */
 export const previewTokenSchema = z.object({ text: z.string(), learned: z.boolean(), special: z.boolean() })

@@ -1,6 +1,7 @@
 /** Events the host pushes to every connected renderer, declared once. */
 import { z } from 'zod'
 import { chatDoneSchema, chatStatusSchema, chatTokenSchema } from './chat'
+import { previewProgressSchema } from './datasets'
 import { exportProgressSchema } from './exports'
 import { jobSchema, metricPointSchema, queueStateSchema } from './jobs'
 import { jobReportSchema } from './report'
@@ -25,6 +26,8 @@ export const events = {
   'chat.done': chatDoneSchema,
   /** The chat process loaded, unloaded (idle, or training needs the GPU), or died. */
   'chat.status': chatStatusSchema,
+  /** A dataset preview given a requestId read further into its file. */
+  'datasets.preview_progress': previewProgressSchema,
   /** A model download moved on: bytes, speed, time left, or its end. */
   'models.progress': downloadProgressSchema,
   'gpu.sample': gpuSampleSchema,

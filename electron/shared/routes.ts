@@ -62,6 +62,8 @@ export const routes = {
   'presets.list': { input: z.object({}), output: z.array(presetSchema) },
   /** Reads a dataset with the trainer's loader: detected format, first rows, bad rows. */
   'datasets.preview': { input: datasetPreviewInputSchema, output: datasetPreviewSchema },
+  /** Stops the preview started with this requestId (it then fails with "cancelled"); false when none runs. */
+  'datasets.preview_cancel': { input: z.object({ requestId: z.string().min(1) }), output: z.object({ cancelled: z.boolean() }) },
   /** The dataset library, newest first, each with the jobs that trained on it. */
   'datasets.list': { input: z.object({}), output: z.array(datasetEntrySchema) },
   'datasets.get': { input: datasetIdSchema, output: datasetEntrySchema },

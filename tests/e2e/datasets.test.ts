@@ -6,10 +6,12 @@
  * from the masked ones; "Train on it" opens the form on the library dataset,
  * and the self-test model trains on it to the end; the library then lists
  * the job beside the dataset. A second drop of the same bytes adds nothing.
+ * A big file's preview shows how far it has been read and stops on Cancel.
  *
  *   npx electron-vite build && TUNEDECK_PYTHON=... npx vitest run --config vitest.e2e.config.ts tests/e2e/datasets.test.ts
  */
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
@@ -83,6 +85,38 @@ describe('data in', () => {
 
       await page.getByTestId('nav-datasets').click()
       await expect.poll(() => page.getByTestId('dataset-row').first().innerText()).toContain('trained on dropped data')
+    })
+  })
+
+  it('shows how far a big file has been read while its tokens are counted, and stops it on Cancel', { timeout: 300_000 }, async () => {
+    const page = host.page()
+    await page.goto(host.served().url)
+    await withDiagnostics(page, host.served(), 'datasets-big', async () => {
+      // About 9 MB of conversations: tens of seconds of tokenising on this machine's cores.
+      const file = join(mkdtempSync(join(tmpdir(), 'tunedeck-e2e-big-')), 'big-chats.jsonl')
+      const rows = Array.from({ length: 40_000 }, (_, index) =>
+        JSON.stringify({ messages: [{ role: 'user', content: `Question ${index}?` }, { role: 'assistant', content: `Answer ${index}. `.repeat(8) }] }),
+      )
+      writeFileSync(file, `${rows.join('\n')}\n`)
+      await page.getByTestId('nav-datasets').click()
+      await page.getByTestId('dataset-file-input').setInputFiles(file)
+      // The name is in an input (renamable): the row is found by its 40,000 rows.
+      const row = page.getByTestId('dataset-row').filter({ has: page.getByTestId('dataset-rows').getByText('40000', { exact: true }) })
+      await expect.poll(() => row.count(), { timeout: 120_000 }).toBe(1)
+
+      await row.getByTestId('dataset-preview-button').click()
+      const progress = page.getByTestId('dataset-preview-progress')
+      await expect.poll(() => progress.textContent(), { timeout: 60_000 }).toMatch(/^Reading big-chats\.jsonl: [\d.]+ [KM]B of [\d.]+ MB \(\d+ %\)$/)
+      expect(Number(await page.getByRole('progressbar', { name: 'Reading big-chats.jsonl' }).getAttribute('aria-valuenow'))).toBeGreaterThan(0)
+      await screenshot(page, 'datasets-preview-progress.png')
+      await page.getByTestId('dataset-preview-cancel').click()
+      await expect.poll(() => page.getByTestId('library-preview-error').textContent(), { timeout: 5000 }).toContain('The preview of big-chats.jsonl was cancelled before it read the whole file.')
+      // Asked again, it reads from the start.
+      await page.getByTestId('dataset-preview-again').click()
+      await expect.poll(() => progress.textContent(), { timeout: 60_000 }).toMatch(/^Reading big-chats\.jsonl/)
+      await page.getByTestId('dataset-preview-cancel').click()
+      await page.getByTestId('library-preview-error').waitFor({ timeout: 5000 })
+      rmSync(file)
     })
   })
 })

@@ -19,6 +19,7 @@ import { PythonEnvironment } from '../../electron/host/python/environment'
 import { EnvironmentDoctor } from '../../electron/host/python/doctor'
 import { GpuTelemetry } from '../../electron/host/gpu/telemetry'
 import { dispatch } from './routes'
+import { DatasetPreviews } from '../../electron/host/datasets/previews'
 import { ChatService } from '../../electron/host/chat/service'
 import { DatasetLibrary } from '../../electron/host/datasets/library'
 import { ExportService } from '../../electron/host/exports/service'
@@ -65,7 +66,7 @@ describe('handlers', () => {
       ...{ jobs, python, sampleGpu: () => telemetry.sample(), appVersion: 'x', dataDir },
       gpuHistory: () => ({ gpus: [] }), // never called: this test only lists the handlers
       doctor: new EnvironmentDoctor({ python, dataDir, pythonRuntimeDir: join(repoDir, 'python-runtime') }),
-      pythonRuntimeDir: join(repoDir, 'python-runtime'),
+      previews: new DatasetPreviews({ resolvePython: () => python.resolvePython(), pythonRuntimeDir: join(repoDir, 'python-runtime'), emit: () => undefined }),
       exports: new ExportService({ dataDir, appVersion: 'x', pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), getJob: (id) => jobs.get(id), emit: () => undefined }),
       chat: new ChatService({ dataDir, pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), getJob: (id) => jobs.get(id), busyJob: () => null, emit: () => undefined }),
       adapters: new AdapterService({ dataDir, appVersion: 'x', pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), getJob: (id) => jobs.get(id) }),

@@ -14,6 +14,7 @@ import type { EventName, EventPayload } from '@shared/events'
 import { liveStatuses, type Job, type JobStatus } from '@shared/jobs'
 import type { RouteInput, RouteName, RouteOutput } from '@shared/routes'
 import { GpuTelemetry } from '../../electron/host/gpu/telemetry'
+import { DatasetPreviews } from '../../electron/host/datasets/previews'
 import { ChatService, type ChatServiceOptions } from '../../electron/host/chat/service'
 import { GpuHistoryStore } from '../../electron/host/gpu/history'
 import { openDatabase } from '../../electron/host/store/database'
@@ -90,6 +91,12 @@ export class Harness {
         check: (file) => previewDataset({ path: file, limit: 0 }, { resolvePython: () => environment.resolvePython(), pythonRuntimeDir }),
         listJobs: () => this.service.list(),
       }),
+      previews: new DatasetPreviews({
+        resolvePython: () => environment.resolvePython(),
+        pythonRuntimeDir,
+        emit: (progress) => this.emitted.push({ event: 'datasets.preview_progress', payload: progress }),
+        concurrent: 1,
+      }),
       jobs: this.service,
       python: environment,
       doctor: new EnvironmentDoctor({ python: environment, dataDir, pythonRuntimeDir }),
@@ -101,7 +108,6 @@ export class Harness {
       gpuHistory: (jobId) => this.gpuHistory.list(jobId),
       appVersion: '0.1.0-test',
       dataDir,
-      pythonRuntimeDir,
     })
     this.routes = handlerDispatcher(handlers)
   }

@@ -21,7 +21,7 @@ describe('datasetRefusal', () => {
 
   it('lets a good file, a file still being read and a missing one through', () => {
     expect(datasetRefusal({ status: 'done', preview: base })).toBeNull()
-    expect(datasetRefusal({ status: 'loading', path: '/d/train.jsonl' })).toBeNull()
+    expect(datasetRefusal({ status: 'loading', progress: null, cancel: () => undefined, path: '/d/train.jsonl' })).toBeNull()
     expect(datasetRefusal({ status: 'failed', path: '/nope', error: 'no dataset file at /nope' })).toBeNull()
   })
 })

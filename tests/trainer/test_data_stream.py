@@ -1,5 +1,6 @@
-"""The streamed check of a JSON Lines file (an import's check): the same counts, formats, records
-and errors as the whole-file loader, and a peak memory that does not grow with the file.
+"""The streamed preview of a JSON Lines file: the same counts, formats, records, errors and token
+counts as the whole-file loader, progress as it reads, and a peak memory that does not grow with
+the file.
 
 The big-file size is TUNEDECK_BIG_JSONL_MB (default 24, fast on CI); run it once with 1024 for
 the 1 GB figure:
@@ -17,7 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from tunedeck_trainer.data.preview import preview
+from tunedeck_trainer.data.encode import IGNORE_INDEX, encode_records, text_blocks
+from tunedeck_trainer.data.loader import read_dataset
+from tunedeck_trainer.data.masks import load_preview_tokenizer, token_view
+from tunedeck_trainer.data.preview import preview, whole_file_preview
 from tunedeck_trainer.data.stream import stream_summary
 
 RUNTIME = Path(__file__).resolve().parents[2] / "python-runtime"
@@ -37,9 +41,47 @@ def test_the_streamed_check_matches_the_whole_file_loader(tmp_path, lines):
     path = tmp_path / "rows.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     streamed = stream_summary(str(path), limit=5)
-    whole = preview(str(path), limit=5, tokens={"maxLength": 64, "shown": 1})  # tokens: the whole-file path
+    whole = whole_file_preview(str(path), limit=5)
     for key in ("format", "rows", "usable", "skipped", "records", "errors", "columns"):
         assert streamed[key] == whole[key], key
+
+
+def text_row(index: int) -> str:
+    return json.dumps({"text": f"Chapter {index}. " + "The river ran on past the mill and the town. " * (3 + index % 7)})
+
+
+@pytest.mark.parametrize("rows, max_length, train_on_inputs", [
+    ([row(index) for index in range(40)] + ['{"prompt": "p", "chosen": "c", "rejected": "r"}'], 48, False),
+    ([row(index) for index in range(40)], 16, True),
+    ([text_row(index) for index in range(30)], 32, False),
+    ([text_row(0)], 1000, False),
+])
+def test_streamed_token_counts_equal_the_whole_file_counts(tmp_path, rows, max_length, train_on_inputs):
+    path = tmp_path / "rows.jsonl"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    tokens = {"maxLength": max_length, "shown": 2, "trainOnInputs": train_on_inputs}
+    reports: list[tuple[int, int]] = []
+    streamed = preview(str(path), limit=2, tokens=tokens, progress=lambda done, total: reports.append((done, total)))
+    whole = whole_file_preview(str(path), limit=2, tokens=tokens)
+    assert streamed["tokenError"] is whole["tokenError"] is None
+    assert streamed["tokens"] == whole["tokens"]
+    assert streamed["tokens"]["trainable"] > 0
+    # And both are what training makes of the rows: the blocks text_blocks cuts, the examples encode_records keeps.
+    tokenizer, _ = load_preview_tokenizer(None)
+    records = [record for record in read_dataset(str(path), "auto", None, bad_rows="skip").records if "chosen" not in record]
+    counted = streamed["tokens"]
+    if all("text" in record for record in records):
+        blocks = text_blocks(tokenizer, records, max_length)
+        assert counted["blocks"] == counted["trainable"] == len(blocks)
+        assert counted["learnedTokens"] == sum(label != IGNORE_INDEX for block in blocks for label in block["labels"])
+        assert counted["examples"] == [token_view(tokenizer, block) for block in blocks[:2]]
+    else:
+        examples = encode_records(tokenizer, records, max_length, train_on_inputs=train_on_inputs).examples
+        assert counted["learnedTokens"] == sum(label != IGNORE_INDEX for example in examples for label in example["labels"])
+        assert counted["trainable"] == sum(any(label != IGNORE_INDEX for label in example["labels"][1:]) for example in examples)
+        assert counted["examples"] == [token_view(tokenizer, example) for example in examples[:2]]
+    # The last report says the whole file was read.
+    assert reports[-1] == (path.stat().st_size, path.stat().st_size)
 
 
 def test_a_binary_file_names_the_line(tmp_path):

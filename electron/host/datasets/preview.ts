@@ -10,6 +10,7 @@ import path from 'node:path'
 import type { z } from 'zod'
 import { datasetPreviewSchema, type BadRows, type DatasetPreview, type datasetPreviewInputSchema } from '@shared/datasets'
 import { appError } from '@shared/errors'
+import { onLines } from '../childLines'
 
 /** What the route passes in, defaults applied. */
 export type DatasetPreviewInput = z.output<typeof datasetPreviewInputSchema>
@@ -22,6 +23,10 @@ export interface DatasetPreviewOptions {
   pythonRuntimeDir: string
   /** Default 60 s: a multi-gigabyte file may be slow, but the form must not wait forever. */
   timeoutMs?: number
+  /** Bytes read and the file's size, about four times a second (JSON Lines files only). */
+  onProgress?: (done: number, total: number) => void
+  /** Aborting it stops the child; the preview then rejects with "cancelled". */
+  signal?: AbortSignal
 }
 
 /** The largest stdout accepted: 200 records of long conversations fit well inside it. */
@@ -81,18 +86,37 @@ function toPreview(raw: RawPreview, file: string, badRows: BadRows): DatasetPrev
 }
 
 /** Runs the child and resolves with its exit code, stdout and stderr; never rejects for a non-zero exit. */
-function runPreview(python: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean; spawnError?: Error }>((resolve) => {
-    execFile(python, args, { env, timeout: timeoutMs, maxBuffer: maxOutputBytes, windowsHide: true }, (error, stdout, stderr) => {
+function runPreview(python: string, args: string[], env: NodeJS.ProcessEnv, options: DatasetPreviewOptions & { timeoutMs: number }) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean; cancelled: boolean; spawnError?: Error }>((resolve) => {
+    const { timeoutMs: timeout, signal, onProgress } = options
+    const child = execFile(python, args, { env, timeout, signal, maxBuffer: maxOutputBytes, windowsHide: true }, (error, stdout, stderr) => {
       const failure = error as (NodeJS.ErrnoException & { killed?: boolean; code?: number | string }) | null
       const overflow = failure?.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER'
-      const timedOut = failure?.killed === true && !overflow
+      const cancelled = failure?.code === 'ABORT_ERR'
+      const timedOut = failure?.killed === true && !overflow && !cancelled
       const code = failure === null ? 0 : typeof failure.code === 'number' ? failure.code : null
-      // A string code other than the overflow is a spawn failure (ENOENT, EACCES).
-      const spawnError = failure !== null && typeof failure.code === 'string' && !overflow ? failure : undefined
-      resolve({ code, stdout: String(stdout), stderr: String(stderr), timedOut, spawnError })
+      // A string code other than the overflow or the abort is a spawn failure (ENOENT, EACCES).
+      const spawnError = failure !== null && typeof failure.code === 'string' && !overflow && !cancelled ? failure : undefined
+      resolve({ code, stdout: String(stdout), stderr: String(stderr), timedOut, cancelled, spawnError })
     })
+    if (onProgress && child.stderr) {
+      onLines(child.stderr, (line) => {
+        const progress = progressLine(line)
+        if (progress) onProgress(progress.done, progress.total)
+      })
+    }
   })
+}
+
+/** {"done": n, "total": n} as the preview's --progress prints it on stderr; null for any other line. */
+function progressLine(line: string): { done: number; total: number } | null {
+  if (!line.startsWith('{"done"')) return null
+  try {
+    const parsed = JSON.parse(line) as { done?: unknown; total?: unknown }
+    return typeof parsed.done === 'number' && typeof parsed.total === 'number' ? { done: parsed.done, total: parsed.total } : null
+  } catch {
+    return null
+  }
 }
 
 /**
@@ -121,8 +145,10 @@ export async function previewDataset(input: DatasetPreviewInput, options: Datase
     if (tokens.trainOnInputs === true) args.push('--train-on-inputs')
   }
   const env = { ...process.env, PYTHONPATH: options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' }
+  if (options.onProgress) args.push('--progress')
   const timeoutMs = options.timeoutMs ?? 60_000
-  const result = await runPreview(python, args, env, timeoutMs)
+  const result = await runPreview(python, args, env, { ...options, timeoutMs })
+  if (result.cancelled) throw appError('conflict', `The preview of ${path.basename(file)} was cancelled before it read the whole file.`)
   if (result.timedOut) {
     return failedPreview(file, badRows, `Reading ${path.basename(file)} took longer than ${Math.round(timeoutMs / 1000)} s and was stopped: try a smaller file or a faster disk.`)
   }

@@ -30,7 +30,17 @@ export const defaultLimits: RequestLimits = {
 }
 
 /** Routes that start a process or read a whole file. */
-export const expensiveRoutes: ReadonlySet<string> = new Set(['datasets.preview', 'jobs.create', 'jobs.report', 'python.setup', 'system.info'])
+const expensiveRoutes: ReadonlySet<string> = new Set(['datasets.preview', 'jobs.create', 'jobs.report', 'python.setup', 'system.info'])
+
+/**
+ * True when a request takes one of the shared expensive slots. A preview given a requestId may
+ * read a big file for minutes: it would hold its connection's slot (and so that window's Start)
+ * all that time, so it is capped by the host's DatasetPreviews instead.
+ */
+export function isExpensive(route: string, input: unknown): boolean {
+  if (route === 'datasets.preview' && typeof (input as { requestId?: unknown } | null)?.requestId === 'string') return false
+  return expensiveRoutes.has(route)
+}
 
 type Task = () => Promise<void>
 

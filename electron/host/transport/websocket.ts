@@ -12,7 +12,7 @@ import type { WireEvent, WireRequest, WireResponse } from '@shared/api'
 import { appError, type AppError } from '@shared/errors'
 import type { Host } from '../host'
 import { hasToken, sameOrigin, webSocketProtocol } from './auth'
-import { defaultLimits, expensiveRoutes, FairSlots, type RequestLimits } from './limits'
+import { defaultLimits, FairSlots, isExpensive, type RequestLimits } from './limits'
 import { checkRequestPaths } from './roots'
 
 /** The path the renderer's client connects to. */
@@ -121,7 +121,7 @@ export function attachWebSocket(server: Server, host: Host, options: WebSocketOp
         host.dispatch(request.route, checked.input).then((result) => {
           send(ws, result.ok ? { kind: 'response', id: request.id, ok: true, output: result.output } : failure(request.id, result.error))
         })
-      void own.run(ws, () => (expensiveRoutes.has(request.route) ? expensive.run(ws, dispatch) : dispatch()))
+      void own.run(ws, () => (isExpensive(request.route, request.input) ? expensive.run(ws, dispatch) : dispatch()))
     })
   })
 

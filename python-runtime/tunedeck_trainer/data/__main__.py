@@ -1,7 +1,7 @@
 """Command line for the dataset layer; the host runs it for the UI's dataset preview.
 
     python -m tunedeck_trainer.data preview --path P [--format F] [--columns JSON] [--limit N]
-        [--tokens N [--model DIR] [--max-seq-length N] [--train-on-inputs]]
+        [--tokens N [--model DIR] [--max-seq-length N] [--train-on-inputs]] [--progress]
 
 Prints the preview as one JSON object on stdout. Exit code 0 when the file was read (bad rows
 are listed in "errors"), 1 when it could not be ("ok": false), 2 for wrong arguments.
@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("--model", default=None, help="the base model folder whose tokenizer and chat template to use")
     show.add_argument("--max-seq-length", type=int, default=2048)
     show.add_argument("--train-on-inputs", action="store_true")
+    show.add_argument("--progress", action="store_true",
+                      help='print {"done": bytes read, "total": bytes} lines on stderr while a JSON Lines file is read')
     arguments = parser.parse_args(argv)
     try:
         columns = json.loads(arguments.columns)
@@ -41,7 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.tokens > 0:
         tokens = {"model": arguments.model, "maxLength": arguments.max_seq_length,
                   "trainOnInputs": arguments.train_on_inputs, "shown": arguments.tokens}
-    result = preview(arguments.path, arguments.format, columns, arguments.limit, tokens)
+    report = None
+    if arguments.progress:
+        def report(done: int, total: int) -> None:
+            sys.stderr.write(json.dumps({"done": done, "total": total}) + "\n")
+            sys.stderr.flush()
+    result = preview(arguments.path, arguments.format, columns, arguments.limit, tokens, report)
     sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     return 0 if result["ok"] else 1
 

@@ -69,29 +69,10 @@ def encode_records(
     """
     if max_length < 1:
         raise ValueError(f"max_length must be at least 1, got {max_length}")
-    template = None if getattr(tokenizer, "chat_template", None) else DEFAULT_CHAT_TEMPLATE
+    template = template_for(tokenizer)
     result = EncodeResult()
     for index, record in enumerate(records, start=1):
-        if "messages" in record:
-            ids, labels = _encode_conversation(tokenizer, record, template, train_on_inputs, index)
-        elif "text" in record:
-            ids = _tokenize(tokenizer, record["text"], special=True)
-            eos = getattr(tokenizer, "eos_token_id", None)
-            if eos is not None and (not ids or ids[-1] != eos):
-                ids.append(eos)
-            labels = list(ids)
-        elif "chosen" in record:
-            raise DatasetError(
-                "is a preference pair (prompt/chosen/rejected); SFT encodes conversations and text only",
-                row=index, unit="record", hint="Use an SFT dataset, or a preference method (DPO) for this file.",
-            )
-        elif "label" in record:
-            raise DatasetError(
-                "is a feedback row (prompt/completion/label); SFT encodes conversations and text only",
-                row=index, unit="record", hint='Use an SFT dataset, or method "kto" for this file.',
-            )
-        else:
-            raise DatasetError("is not a normalised record (no messages or text)", row=index, unit="record", hint="")
+        ids, labels = encode_record(tokenizer, record, template, train_on_inputs, index)
         if len(ids) > max_length:
             ids, labels = ids[:max_length], labels[:max_length]
             result.truncated += 1
@@ -99,6 +80,39 @@ def encode_records(
         if progress and index % 500 == 0:
             progress(index, len(records))
     return result
+
+
+def template_for(tokenizer: Any) -> str | None:
+    """The template encode_record is given: None to use the tokenizer's own, else DEFAULT_CHAT_TEMPLATE."""
+    return None if getattr(tokenizer, "chat_template", None) else DEFAULT_CHAT_TEMPLATE
+
+
+def encode_record(tokenizer: Any, record: dict[str, Any], template: str | None, train_on_inputs: bool,
+                  index: int) -> tuple[list[int], list[int]]:
+    """One record's token ids and labels, uncut; ``index`` is its 1-based row for error messages.
+
+    ``template`` is template_for(tokenizer). Raises DatasetError for a preference or feedback
+    record and for a conversation the chat template refuses to render.
+    """
+    if "messages" in record:
+        return _encode_conversation(tokenizer, record, template, train_on_inputs, index)
+    if "text" in record:
+        ids = _tokenize(tokenizer, record["text"], special=True)
+        eos = getattr(tokenizer, "eos_token_id", None)
+        if eos is not None and (not ids or ids[-1] != eos):
+            ids.append(eos)
+        return ids, list(ids)
+    if "chosen" in record:
+        raise DatasetError(
+            "is a preference pair (prompt/chosen/rejected); SFT encodes conversations and text only",
+            row=index, unit="record", hint="Use an SFT dataset, or a preference method (DPO) for this file.",
+        )
+    if "label" in record:
+        raise DatasetError(
+            "is a feedback row (prompt/completion/label); SFT encodes conversations and text only",
+            row=index, unit="record", hint='Use an SFT dataset, or method "kto" for this file.',
+        )
+    raise DatasetError("is not a normalised record (no messages or text)", row=index, unit="record", hint="")
 
 
 def _tokenize(tokenizer: Any, text: str, special: bool = False) -> list[int]:
@@ -264,6 +278,11 @@ def text_blocks(tokenizer: Any, records: list[dict[str, Any]], max_length: int) 
         if eos is not None and (not ids or ids[-1] != eos):
             ids.append(eos)
         stream += ids
+    return text_blocks_of(stream, max_length)
+
+
+def text_blocks_of(stream: list[int], max_length: int) -> list[dict[str, list[int]]]:
+    """The blocks text_blocks cuts a concatenated token stream into (its first ones, given its start)."""
     blocks = []
     stride = max_length - 1
     for start in range(0, max(1, len(stream) - 1), stride):

@@ -8,9 +8,10 @@ so a preview without a model still shows what a chat template does to the rows.
 
 from __future__ import annotations
 
-from typing import Any
+from array import array
+from typing import Any, Iterable, Sequence
 
-from .encode import IGNORE_INDEX, encode_records, text_blocks
+from .encode import IGNORE_INDEX, encode_record, template_for, text_blocks_of
 from .errors import DatasetError
 
 HISTOGRAM_BINS = 12
@@ -40,7 +41,7 @@ def token_view(tokenizer: Any, example: dict[str, list[int]]) -> list[dict[str, 
     ]
 
 
-def histogram(lengths: list[int], max_length: int) -> list[dict[str, int]]:
+def histogram(lengths: Sequence[int], max_length: int) -> list[dict[str, int]]:
     """Tokens per example in equal bins from 0 to the longest (or max_length); each bin is [start, end)."""
     if not lengths:
         return []
@@ -52,7 +53,7 @@ def histogram(lengths: list[int], max_length: int) -> list[dict[str, int]]:
     return [{"start": index * width, "end": (index + 1) * width, "count": count} for index, count in enumerate(counts)]
 
 
-def packed_rows(lengths: list[int], max_length: int) -> int:
+def packed_rows(lengths: Iterable[int], max_length: int) -> int:
     """Rows pack_examples makes of examples of these lengths (each cut to max_length), in order."""
     rows, used = 0, 0
     for length in lengths:
@@ -65,43 +66,82 @@ def packed_rows(lengths: list[int], max_length: int) -> int:
     return rows
 
 
-def token_preview(records: list[dict[str, Any]], model_path: str | None, max_length: int, train_on_inputs: bool,
-                  shown: int) -> dict[str, Any]:
-    """Masks of the first ``shown`` examples and the stats of all ``records`` (SFT records or text).
+class TokenStats:
+    """The token counts of a dataset, gathered one record at a time so that a file of any size is
+    counted with bounded memory (one length per row, 4 bytes, and the first examples shown).
 
-    Preference and feedback records have no SFT masks; for them only the counts are given.
+    Gives what token_preview returns. Plain text (every SFT record a text record) is counted as
+    text_blocks cuts it: ``total`` tokens of the concatenated corpus make ceil((total - 1) /
+    (max_length - 1)) blocks, in which every token after the first is learned exactly once.
+    Preference and feedback records have no SFT masks; they are skipped.
     """
+
+    def __init__(self, tokenizer: Any, source: str, max_length: int, train_on_inputs: bool, shown: int) -> None:
+        self.tokenizer, self.source = tokenizer, source
+        self.max_length, self.train_on_inputs, self.shown = max_length, train_on_inputs, shown
+        self.template = template_for(tokenizer)
+        self.lengths = array("I")  # untruncated tokens per example, in order
+        self.kept = array("I")  # lengths of the examples SFT keeps (a learned token after the cut)
+        self.learned = 0
+        self.all_text = True
+        self.total = 0  # tokens of the concatenated text corpus
+        self.prefix: list[int] = []  # its start, enough for the first ``shown`` blocks
+        self.first: list[dict[str, list[int]]] = []  # the first ``shown`` examples, cut to max_length
+        self.index = 0
+
+    def add(self, record: dict[str, Any]) -> None:
+        """Counts one normalised record (raises DatasetError when the chat template refuses it)."""
+        if "messages" not in record and "text" not in record:
+            return
+        self.index += 1
+        ids, labels = encode_record(self.tokenizer, record, self.template, self.train_on_inputs, self.index)
+        self.lengths.append(len(ids))
+        if "text" in record:
+            self.total += len(ids)
+            room = (self.shown - 1) * (self.max_length - 1) + self.max_length - len(self.prefix)
+            if self.shown > 0 and room > 0:
+                self.prefix += ids[:room]
+        else:
+            self.all_text = False
+        cut = labels[: self.max_length]
+        self.learned += sum(1 for label in cut if label != IGNORE_INDEX)
+        if any(label != IGNORE_INDEX for label in cut[1:]):
+            self.kept.append(len(ids))
+        if len(self.first) < self.shown:
+            self.first.append({"input_ids": ids[: self.max_length], "labels": cut})
+
+    def result(self) -> dict[str, Any]:
+        """The preview's ``tokens`` part."""
+        if self.index == 0:
+            return {"tokenizer": self.source, "examples": [], "histogram": [], "overLength": 0, "blocks": None,
+                    "learnedTokens": 0, "trainable": 0, "packedRows": 0}
+        if self.all_text:
+            if self.max_length < 2:
+                raise ValueError(f"max_length must be at least 2 for text blocks, got {self.max_length}")
+            blocks = -(-(self.total - 1) // (self.max_length - 1)) if self.total >= 2 else 0
+            shown_examples = text_blocks_of(self.prefix, self.max_length)[: self.shown]
+            learned, block_count, trainable, packed = max(0, self.total - 1), blocks, blocks, blocks
+        else:
+            shown_examples = self.first
+            learned, block_count = self.learned, None
+            trainable, packed = len(self.kept), packed_rows(self.kept, self.max_length)
+        return {
+            "tokenizer": self.source,
+            "examples": [token_view(self.tokenizer, example) for example in shown_examples],
+            "histogram": histogram(self.lengths, self.max_length),
+            "overLength": sum(1 for length in self.lengths if length > self.max_length),
+            "blocks": block_count,
+            "learnedTokens": learned,
+            "trainable": trainable,
+            "packedRows": packed,
+        }
+
+
+def token_preview(records: Iterable[dict[str, Any]], model_path: str | None, max_length: int, train_on_inputs: bool,
+                  shown: int) -> dict[str, Any]:
+    """Masks of the first ``shown`` examples and the stats of all ``records`` (SFT records or text)."""
     tokenizer, source = load_preview_tokenizer(model_path)
-    sft = [record for record in records if "messages" in record or "text" in record]
-    if not sft:
-        return {"tokenizer": source, "examples": [], "histogram": [], "overLength": 0, "blocks": None, "learnedTokens": 0,
-                "trainable": 0, "packedRows": 0}
-    if all("text" in record for record in sft):
-        untruncated = encode_records(tokenizer, sft, max_length=10**9, train_on_inputs=True)
-        blocks = text_blocks(tokenizer, sft, max_length)
-        shown_examples = blocks[:shown]
-        learned = sum(sum(1 for label in block["labels"] if label != IGNORE_INDEX) for block in blocks)
-        block_count: int | None = len(blocks)
-        trainable = packed = len(blocks)
-    else:
-        untruncated = encode_records(tokenizer, sft, max_length=10**9, train_on_inputs=train_on_inputs)
-        shown_examples = [{key: value[:max_length] for key, value in example.items()}
-                          for example in untruncated.examples[:shown]]
-        learned = sum(sum(1 for label in example["labels"][:max_length] if label != IGNORE_INDEX)
-                      for example in untruncated.examples)
-        block_count = None
-        # What SFT keeps: examples with a learned token left after the cut to max_length.
-        kept = [len(example["input_ids"]) for example in untruncated.examples
-                if any(label != IGNORE_INDEX for label in example["labels"][1:max_length])]
-        trainable, packed = len(kept), packed_rows(kept, max_length)
-    lengths = [len(example["input_ids"]) for example in untruncated.examples]
-    return {
-        "tokenizer": source,
-        "examples": [token_view(tokenizer, example) for example in shown_examples],
-        "histogram": histogram(lengths, max_length),
-        "overLength": sum(1 for length in lengths if length > max_length),
-        "blocks": block_count,
-        "learnedTokens": learned,
-        "trainable": trainable,
-        "packedRows": packed,
-    }
+    stats = TokenStats(tokenizer, source, max_length, train_on_inputs, shown)
+    for record in records:
+        stats.add(record)
+    return stats.result()

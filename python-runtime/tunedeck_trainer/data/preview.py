@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Callable
 
 from .errors import DatasetError
 from .loader import MAX_ERRORS, read_dataset
-from .masks import token_preview
+from .masks import TokenStats, load_preview_tokenizer, token_preview
 from .stream import STREAMED, stream_summary
 
 
 def preview(path: str, format: str = "auto", columns: dict[str, str] | None = None, limit: int = 20,
-            tokens: dict[str, Any] | None = None) -> dict[str, Any]:
+            tokens: dict[str, Any] | None = None, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """A JSON-serialisable summary of ``path``.
 
     ``ok`` is False when the file itself cannot be read (``error`` says why). Otherwise
@@ -21,15 +21,19 @@ def preview(path: str, format: str = "auto", columns: dict[str, str] | None = No
     ``records`` and the bad rows' ``errors`` (at most 100; each with row, unit, field, message).
     With ``tokens`` ({"model": path or None, "maxLength": int, "trainOnInputs": bool, "shown": int}),
     ``tokens`` in the result holds the first examples' tokens marked learned or masked and the
-    token counts of every usable row (masks.token_preview); a tokenizer problem is in ``error``
-    with ``ok`` still True, since the rows themselves were read.
+    token counts of every usable row (masks.token_preview); a tokenizer problem is in ``tokenError``
+    with ``ok`` still True, since the rows themselves were read. A JSON Lines file is read in one
+    streamed pass with bounded memory, reporting ``progress(bytes read, file size)``.
     """
-    if tokens is None and os.path.splitext(path)[1].lower() in STREAMED and os.path.isfile(path):
-        # No tokens asked (an import's check): one streamed pass, whatever the file's size.
-        try:
-            return stream_summary(path, format, columns, max(0, limit))
-        except DatasetError as error:
-            return {"ok": False, "path": path, "error": error.to_json()}
+    if os.path.splitext(path)[1].lower() in STREAMED and os.path.isfile(path):
+        # One streamed pass, whatever the file's size: rows checked and tokens counted line by line.
+        return _streamed(path, format, columns, max(0, limit), tokens, progress)
+    return whole_file_preview(path, format, columns, limit, tokens)
+
+
+def whole_file_preview(path: str, format: str = "auto", columns: dict[str, str] | None = None, limit: int = 20,
+                       tokens: dict[str, Any] | None = None) -> dict[str, Any]:
+    """preview() of a file read whole by the loader (.json, .csv, .parquet, .txt, a save_to_disk folder)."""
     try:
         loaded = read_dataset(path, format, columns, bad_rows="skip")
     except DatasetError as error:
@@ -56,3 +60,37 @@ def preview(path: str, format: str = "auto", columns: dict[str, str] | None = No
         "errors": [error.to_json() for error in loaded.errors[:MAX_ERRORS]],
         "notes": loaded.notes,
     }
+
+
+def _streamed(path: str, format: str, columns: dict[str, str] | None, limit: int, tokens: dict[str, Any] | None,
+              progress: Callable[[int, int], None] | None) -> dict[str, Any]:
+    """preview() of a JSON Lines file: its rows and, when asked, its token counts in the same pass."""
+    stats: TokenStats | None = None
+    token_error = None
+    if tokens is not None:
+        try:
+            tokenizer, source = load_preview_tokenizer(tokens.get("model"))
+            stats = TokenStats(tokenizer, source, int(tokens.get("maxLength", 2048)), bool(tokens.get("trainOnInputs")),
+                               int(tokens.get("shown", 3)))
+        except DatasetError as error:
+            token_error = str(error)
+    failed: list[DatasetError] = []
+
+    def count(record: dict[str, Any]) -> None:
+        # The first record the template refuses ends the counting, as it would end training; the rows go on.
+        if stats is not None and not failed:
+            try:
+                stats.add(record)
+            except DatasetError as error:
+                failed.append(error)
+
+    try:
+        summary = stream_summary(path, format, columns, limit, progress, count)
+    except DatasetError as error:
+        return {"ok": False, "path": path, "error": error.to_json()}
+    if failed:
+        token_error = str(failed[0])
+    elif stats is not None:
+        summary["tokens"] = stats.result()
+    summary["tokenError"] = token_error
+    return summary

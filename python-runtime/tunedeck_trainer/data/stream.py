@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import time
 from typing import Any, Callable, Iterator
 
 from .errors import DatasetError
@@ -17,6 +18,7 @@ from .loader import DETECT_ROWS, MAX_ERRORS, _check_columns, _choose_format, _fi
 from .readers import RawTable
 
 STREAMED = (".jsonl", ".ndjson")
+PROGRESS_SECONDS = 0.25
 
 
 def _lines(path: str) -> Iterator[tuple[int, bytes]]:
@@ -41,8 +43,13 @@ def _parse(path: str, number: int, line: bytes) -> Any | None:
 
 
 def stream_summary(path: str, format: str = "auto", columns: dict[str, str] | None = None, limit: int = 20,
-                   progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Reads a .jsonl file line by line; returns the preview's fields (``ok`` True) or raises DatasetError."""
+                   progress: Callable[[int, int], None] | None = None,
+                   on_record: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Reads a .jsonl file line by line; returns the preview's fields (``ok`` True) or raises DatasetError.
+
+    ``on_record`` sees every usable record in order (the token counts); ``progress(bytes read,
+    file size)`` is called about every quarter of a second and once at the end.
+    """
     if os.path.getsize(path) == 0:
         raise DatasetError("the file is empty (0 bytes)", path, hint="Choose a file with rows, or add rows to it.")
     total = os.path.getsize(path)
@@ -67,6 +74,7 @@ def stream_summary(path: str, format: str = "auto", columns: dict[str, str] | No
     records: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     rows = usable = skipped = done = 0
+    next_report = time.monotonic() + PROGRESS_SECONDS
     for number, line in _lines(path):
         done += len(line)
         value = _parse(path, number, line)
@@ -83,8 +91,13 @@ def stream_summary(path: str, format: str = "auto", columns: dict[str, str] | No
         usable += 1
         if len(records) < limit:
             records.append(record)
-        if progress and number % 100_000 == 0:
+        if on_record is not None:
+            on_record(record)
+        if progress and number % 64 == 0 and time.monotonic() >= next_report:
             progress(done, total)
+            next_report = time.monotonic() + PROGRESS_SECONDS
+    if progress:
+        progress(total, total)
     return {
         "ok": True, "path": path, "format": chosen, "rows": rows, "usable": usable, "skipped": skipped,
         "columns": _first_columns(sample), "records": records, "errors": errors, "notes": [],

@@ -4,6 +4,9 @@
  * would skip or fail on, each with its line or row, field and message.
  */
 import { badRowsHeadline, describeCounts, describeRowError, summariseRecord } from '../logic/datasetPreview'
+import type { ReadProgress } from '../api/previews'
+import { formatBytes } from '../logic/metrics'
+import { ProgressBar } from './ProgressBar'
 import type { PreviewState } from './useDatasetPreview'
 
 /** Bad rows listed; the count above says how many there are in all. */
@@ -12,10 +15,16 @@ const shownErrors = 8
 /** The panel under the dataset field; nothing while no path is typed. */
 export function DatasetPreviewPanel({ state }: { state: PreviewState }) {
   if (state.status === 'idle' || state.status === 'failed') return null
-  if (state.status === 'loading') {
+  if (state.status === 'loading') return <PreviewReading path={state.path} progress={state.progress} cancel={state.cancel} />
+  if (state.status === 'cancelled') {
     return (
-      <section className="preview" data-testid="dataset-preview" data-status="loading">
-        <p className="muted small">Reading {state.path}…</p>
+      <section className="preview" data-testid="dataset-preview" data-status="cancelled">
+        <p className="muted small">
+          Stopped before the end of {state.path}: its rows and tokens were not all counted.{' '}
+          <button type="button" className="small" data-testid="dataset-preview-again" onClick={state.retry}>
+            Preview again
+          </button>
+        </p>
       </section>
     )
   }
@@ -59,6 +68,23 @@ export function DatasetPreviewPanel({ state }: { state: PreviewState }) {
           </ul>
         </div>
       )}
+    </section>
+  )
+}
+
+/** While a file is read: how much of it, and a way to stop (a gigabyte of rows takes minutes to tokenise). */
+export function PreviewReading({ path, progress, cancel }: { path: string; progress: ReadProgress | null; cancel: () => void }) {
+  return (
+    <section className="preview" data-testid="dataset-preview" data-status="loading">
+      <div className="preview-reading">
+        <span className="muted small" data-testid="dataset-preview-progress">
+          {progress && progress.total > 0 ? `Reading ${path}: ${formatBytes(progress.done)} of ${formatBytes(progress.total)} (${Math.floor((progress.done / progress.total) * 100)} %)` : `Reading ${path}…`}
+        </span>
+        <button type="button" className="small" data-testid="dataset-preview-cancel" onClick={cancel}>
+          Cancel
+        </button>
+      </div>
+      {progress && progress.total > 0 && <ProgressBar value={progress.done / progress.total} label={`Reading ${path}`} />}
     </section>
   )
 }

@@ -3,20 +3,22 @@
  * column mapping and bad-rows choice, so what the user previews is what
  * trains. Asked again (after a pause in typing) when any of them changes;
  * answers to an older request are dropped so a slow read never overwrites a
- * newer one.
+ * newer one. Each read reports how far it has got and can be stopped (a
+ * gigabyte of rows takes minutes to tokenise); a newer request stops the older.
  */
 import { useEffect, useRef, useState } from 'react'
 import type { DatasetFormat } from '@shared/config'
 import type { BadRows, DatasetPreview } from '@shared/datasets'
-import { getClient } from '../api/client'
+import { followPreview, type FollowedPreview, type ReadProgress } from '../api/previews'
 import { fieldErrorsOf } from '@shared/errors'
 import { errorMessage, toAppError } from '../api/errors'
 
-/** What the panel shows: nothing yet, reading, the preview, or why the request failed. */
+/** What the panel shows: nothing yet, reading (how far, and a way to stop), the preview, stopped by the user, or why the request failed. */
 export type PreviewState =
   | { status: 'idle' }
-  | { status: 'loading'; path: string }
+  | { status: 'loading'; path: string; progress: ReadProgress | null; cancel: () => void }
   | { status: 'done'; preview: DatasetPreview }
+  | { status: 'cancelled'; path: string; retry: () => void }
   | { status: 'failed'; path: string; error: string }
 
 /** Typing pauses this long before the file is read. */
@@ -37,6 +39,8 @@ export interface PreviewSettings {
 /** Previews `path` as the job would read it; empty path or `enabled` false shows nothing. */
 export function useDatasetPreview(path: string, settings: PreviewSettings, enabled: boolean): PreviewState {
   const [state, setState] = useState<PreviewState>({ status: 'idle' })
+  // Bumped by "Preview again" after a cancel.
+  const [attempt, setAttempt] = useState(0)
   const latest = useRef(0)
   const trimmed = path.trim()
   const { format, badRows } = settings
@@ -50,8 +54,17 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
       setState({ status: 'idle' })
       return
     }
+    let running: FollowedPreview | null = null
+    let settled = false
+    let stopped = false
+    const current = (): boolean => request === latest.current && !stopped
+    const cancel = (): void => {
+      stopped = true
+      if (!settled) running?.cancel()
+      setState({ status: 'cancelled', path: trimmed, retry: () => setAttempt((count) => count + 1) })
+    }
     const timer = setTimeout(() => {
-      setState({ status: 'loading', path: trimmed })
+      setState({ status: 'loading', path: trimmed, progress: null, cancel })
       const columns = JSON.parse(columnsKey) as Record<string, string>
       const tokens = JSON.parse(tokensKey) as PreviewSettings['tokens'] | null
       const rowsOnly = {
@@ -62,24 +75,36 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
         limit: previewLimit,
       }
       const withTokens = tokens ? { ...rowsOnly, tokens: { modelPath: tokens.modelPath, maxSeqLength: tokens.maxSeqLength, trainOnInputs: tokens.trainOnInputs, shown: 1 } } : rowsOnly
-      const client = getClient()
+      // Followed, so that a big file shows how far it has been read and can be stopped.
+      const start = (input: typeof rowsOnly): Promise<DatasetPreview> => {
+        running = followPreview(input, (progress) => {
+          if (current()) setState({ status: 'loading', path: trimmed, progress, cancel })
+        })
+        return running.result
+      }
       // A model path the host refuses (missing, or outside serve's folders) must not hide the rows: ask again without it.
       const ask = (): Promise<DatasetPreview> =>
-        client.request('datasets.preview', withTokens).catch((error: unknown) => {
-          if (tokens && 'tokens.modelPath' in fieldErrorsOf(toAppError(error))) return client.request('datasets.preview', rowsOnly)
+        start(withTokens).catch((error: unknown) => {
+          if (tokens && 'tokens.modelPath' in fieldErrorsOf(toAppError(error))) return start(rowsOnly)
           throw error
         })
-      ask().then(
-        (preview) => {
-          if (request === latest.current) setState({ status: 'done', preview })
-        },
-        (error: unknown) => {
-          if (request === latest.current) setState({ status: 'failed', path: trimmed, error: `Could not preview ${trimmed}: ${errorMessage(error)}` })
-        },
-      )
+      ask()
+        .then(
+          (preview) => {
+            if (current()) setState({ status: 'done', preview })
+          },
+          (error: unknown) => {
+            if (current()) setState({ status: 'failed', path: trimmed, error: `Could not preview ${trimmed}: ${errorMessage(error)}` })
+          },
+        )
+        .finally(() => (settled = true))
     }, debounceMs)
-    return () => clearTimeout(timer)
-  }, [trimmed, format, columnsKey, badRows, enabled, tokensKey])
+    return () => {
+      clearTimeout(timer)
+      // Another path or other settings: the old read is of no use any more.
+      if (!settled) running?.cancel()
+    }
+  }, [trimmed, format, columnsKey, badRows, enabled, tokensKey, attempt])
 
   return state
 }

@@ -7,9 +7,10 @@
  */
 import { useEffect, useRef, useState } from 'react'
 import type { DatasetEntry, DatasetPreview } from '@shared/datasets'
-import { getClient, getShell } from '../api/client'
+import { getShell } from '../api/client'
 import { errorMessage } from '../api/errors'
-import { DatasetPreviewPanel } from '../components/DatasetPreviewPanel'
+import { followPreview, type FollowedPreview, type ReadProgress } from '../api/previews'
+import { DatasetPreviewPanel, PreviewReading } from '../components/DatasetPreviewPanel'
 import { ProgressBar } from '../components/ProgressBar'
 import { TokenMasks } from '../components/TokenMasks'
 import { formatBytes } from '../logic/metrics'
@@ -39,21 +40,40 @@ function ImportRow({ task }: { task: ImportTask }) {
   )
 }
 
-/** The preview of one library dataset, with the token masks of the default tokenizer. */
+/** The preview of one library dataset, with the token masks of the default tokenizer; a big file shows how far it has been read and can be stopped. */
 function LibraryPreview({ dataset }: { dataset: DatasetEntry }) {
   const [preview, setPreview] = useState<DatasetPreview | null>(null)
   const [error, setError] = useState<string | null>(null)
+  const [progress, setProgress] = useState<ReadProgress | null>(null)
+  const [running, setRunning] = useState<FollowedPreview | null>(null)
+  const [attempt, setAttempt] = useState(0)
   useEffect(() => {
     let current = true
-    getClient()
-      .request('datasets.preview', { path: dataset.path, limit: 3, tokens: { maxSeqLength: previewSeqLength, shown: 2 } })
-      .then((answer) => current && setPreview(answer), (failure: unknown) => current && setError(errorMessage(failure)))
+    setPreview(null)
+    setError(null)
+    setProgress(null)
+    const followed = followPreview({ path: dataset.path, limit: 3, tokens: { maxSeqLength: previewSeqLength, shown: 2 } }, (read) => current && setProgress(read))
+    setRunning(followed)
+    followed.result.then(
+      (answer) => current && setPreview(answer),
+      (failure: unknown) => current && setError(errorMessage(failure)),
+    ).finally(() => current && setRunning(null))
     return () => {
       current = false
+      followed.cancel()
     }
-  }, [dataset.path, dataset.checkedAt])
-  if (error) return <p className="error-text small">{error}</p>
-  if (!preview) return <p className="muted small">Reading {dataset.name} and tokenising it…</p>
+  }, [dataset.path, dataset.checkedAt, attempt])
+  if (error) {
+    return (
+      <p className="error-text small" data-testid="library-preview-error">
+        {error}{' '}
+        <button className="small" data-testid="dataset-preview-again" onClick={() => setAttempt((count) => count + 1)}>
+          Preview again
+        </button>
+      </p>
+    )
+  }
+  if (!preview) return <PreviewReading path={dataset.name} progress={progress} cancel={() => running?.cancel()} />
   return (
     <div data-testid="library-preview">
       <DatasetPreviewPanel state={{ status: 'done', preview }} />

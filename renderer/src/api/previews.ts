@@ -1,0 +1,36 @@
+/**
+ * A dataset preview the page follows and can stop: it is sent with a requestId of its own, the
+ * host's datasets.preview_progress events under that id report how far the file has been read,
+ * and cancel() asks the host to stop it (the preview then rejects as cancelled).
+ */
+import type { DatasetPreview } from '@shared/datasets'
+import type { RouteInput } from '@shared/routes'
+import { getClient } from './client'
+
+/** Bytes of the file read so far, and its size. */
+export interface ReadProgress {
+  done: number
+  total: number
+}
+
+export interface FollowedPreview {
+  result: Promise<DatasetPreview>
+  cancel(): void
+}
+
+let counter = 0
+
+/** Starts the preview; `onProgress` hears each report until it ends. */
+export function followPreview(input: Omit<RouteInput<'datasets.preview'>, 'requestId'>, onProgress: (progress: ReadProgress) => void): FollowedPreview {
+  const client = getClient()
+  counter += 1
+  const requestId = `${Date.now().toString(36)}-${counter}-${Math.random().toString(36).slice(2, 10)}`
+  const stop = client.on('datasets.preview_progress', (progress) => {
+    if (progress.requestId === requestId) onProgress({ done: progress.done, total: progress.total })
+  })
+  const result = client.request('datasets.preview', { ...input, requestId }).finally(stop)
+  return {
+    result,
+    cancel: () => void client.request('datasets.preview_cancel', { requestId }).catch(() => undefined),
+  }
+}
