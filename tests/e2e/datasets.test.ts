@@ -6,10 +6,12 @@
  * from the masked ones; "Train on it" opens the form on the library dataset,
  * and the self-test model trains on it to the end; the library then lists
  * the job beside the dataset. A second drop of the same bytes adds nothing.
- * A big file's preview shows how far it has been read and stops on Cancel.
+ * A big file's preview shows how far it has been read and stops on Cancel;
+ * a save_to_disk folder picked in the browser is uploaded as one tar.
  *
  *   npx electron-vite build && TUNEDECK_PYTHON=... npx vitest run --config vitest.e2e.config.ts tests/e2e/datasets.test.ts
  */
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -117,6 +119,24 @@ describe('data in', () => {
       await page.getByTestId('dataset-preview-cancel').click()
       await page.getByTestId('library-preview-error').waitFor({ timeout: 5000 })
       rmSync(file)
+    })
+  })
+
+  it('uploads a save_to_disk folder picked in the browser, packed as one tar, and lists it', { timeout: 120_000 }, async () => {
+    const page = host.page()
+    await page.goto(host.served().url)
+    await withDiagnostics(page, host.served(), 'datasets-folder', async () => {
+      const folder = join(mkdtempSync(join(tmpdir(), 'tunedeck-e2e-folder-')), 'greetings')
+      const rows = Array.from({ length: 12 }, (_, index) => ({ text: `Greeting number ${index}.` }))
+      const script = 'import json, sys, datasets; datasets.Dataset.from_list(json.loads(sys.argv[1])).save_to_disk(sys.argv[2])'
+      execFileSync(process.env.TUNEDECK_PYTHON as string, ['-c', script, JSON.stringify(rows), folder], { stdio: 'pipe' })
+      await page.getByTestId('nav-datasets').click()
+      await page.getByTestId('dataset-folder-input').setInputFiles(folder)
+      await expect.poll(() => page.getByTestId('import-message').last().textContent(), { timeout: 60_000 }).toBe('greetings: 12 usable rows (text).')
+      const row = page.getByTestId('dataset-row').filter({ has: page.getByTestId('dataset-format').getByText('text', { exact: true }) })
+      await expect.poll(() => row.count()).toBe(1)
+      await screenshot(page, 'datasets-folder.png')
+      rmSync(folder, { recursive: true })
     })
   })
 })

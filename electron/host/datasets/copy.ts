@@ -122,19 +122,59 @@ function folderFiles(folder: string, name: string): string[] {
  */
 export async function copyFolder(folder: string, target: string): Promise<CopyResult> {
   const name = path.basename(folder)
+  checkSaveToDisk(folder, name)
+  const folderHash = new FolderHash()
+  for (const relative of folderFiles(folder, name)) {
+    const destination = path.join(target, relative)
+    fs.mkdirSync(path.dirname(destination), { recursive: true })
+    folderHash.add(relative, await copyFile(path.join(folder, relative), destination))
+  }
+  return folderHash.result()
+}
+
+/** Refuses a folder that save_to_disk did not write (no state.json, or dataset_dict.json for splits). */
+export function checkSaveToDisk(folder: string, name: string): void {
   if (!fs.existsSync(path.join(folder, 'state.json')) && !fs.existsSync(path.join(folder, 'dataset_dict.json'))) {
     throw appError('invalid_input', `${name} is a folder but not a dataset saved with save_to_disk (it has no state.json or dataset_dict.json): choose such a folder, or a .jsonl, .json, .csv, .parquet or .txt file.`, {
       fields: { path: 'not a save_to_disk folder' },
     })
   }
-  const hash = createHash('sha256')
-  let bytes = 0
-  for (const relative of folderFiles(folder, name)) {
-    const destination = path.join(target, relative)
-    fs.mkdirSync(path.dirname(destination), { recursive: true })
-    const copied = await copyFile(path.join(folder, relative), destination)
-    hash.update(`${relative.split(path.sep).join('/')}\0${copied.sha256}\n`)
-    bytes += copied.bytes
+}
+
+/** A folder's hash: each file's relative name and SHA-256, in name order, so the same folder always hashes alike however it arrived. */
+class FolderHash {
+  private readonly files: Array<[string, CopyResult]> = []
+
+  add(relative: string, copied: CopyResult): void {
+    this.files.push([relative.split(path.sep).join('/'), copied])
   }
-  return { bytes, sha256: hash.digest('hex') }
+
+  result(): CopyResult {
+    const hash = createHash('sha256')
+    let bytes = 0
+    for (const [relative, copied] of this.files.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      hash.update(`${relative}\0${copied.sha256}\n`)
+      bytes += copied.bytes
+    }
+    return { bytes, sha256: hash.digest('hex') }
+  }
+}
+
+/**
+ * Hashes a folder already in place (a save_to_disk folder unpacked from an upload) as copyFolder
+ * hashes the one it copies, and refuses one that is not a save_to_disk folder.
+ */
+export async function hashFolder(folder: string, name: string): Promise<CopyResult> {
+  checkSaveToDisk(folder, name)
+  const folderHash = new FolderHash()
+  for (const relative of folderFiles(folder, name)) {
+    const hash = createHash('sha256')
+    let bytes = 0
+    for await (const chunk of fs.createReadStream(path.join(folder, relative)) as AsyncIterable<Buffer>) {
+      hash.update(chunk)
+      bytes += chunk.length
+    }
+    folderHash.add(relative, { bytes, sha256: hash.digest('hex') })
+  }
+  return folderHash.result()
 }

@@ -15,6 +15,7 @@ import type { DatasetEntry, DatasetImportResult, DatasetPreview } from '@shared/
 import { appError } from '@shared/errors'
 import type { Job } from '@shared/jobs'
 import { copyFile, copyFolder, copyStream, type CopyResult } from './copy'
+import { unpackFolder } from './unpack'
 
 /** What the library needs from the host. */
 export interface DatasetLibraryOptions {
@@ -75,6 +76,12 @@ export class DatasetLibrary {
   async importStream(source: Readable, fileName: string, limitBytes: number, progress?: (bytes: number) => void): Promise<DatasetImportResult> {
     const safe = safeName(fileName)
     return await this.stage(safe, undefined, (target) => copyStream(source, target, safe, limitBytes, progress), false)
+  }
+
+  /** Imports a save_to_disk folder arriving as a tar on a stream (serve's upload of a dropped folder). */
+  async importFolderStream(source: Readable, folderName: string, limitBytes: number): Promise<DatasetImportResult> {
+    const safe = safeName(folderName)
+    return await this.stage(safe, undefined, (target) => unpackFolder(source, target, safe, limitBytes), true)
   }
 
   private async stage(fileName: string, name: string | undefined, copy: (target: string) => Promise<CopyResult>, folder: boolean): Promise<DatasetImportResult> {

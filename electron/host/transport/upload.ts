@@ -1,6 +1,6 @@
 /**
  * serve's dataset upload: POST /upload/dataset?name=FILE with the file as
- * the body, the token as for the WebSocket (Authorization: Bearer, or the
+ * the body (or ?name=FOLDER&folder=tar with a save_to_disk folder packed as a tar), the token as for the WebSocket (Authorization: Bearer, or the
  * tunedeck.token.<token> subprotocol header). The body is streamed straight
  * into the library's staging folder (never held whole), stopped past the
  * size limit, and a dropped connection leaves nothing behind. The answer is
@@ -45,7 +45,11 @@ export async function handleUpload(
     return answer(response, 413, { ok: false, error: tooLarge(name, options.limitBytes) }, options.headers)
   }
   try {
-    const output = await options.library.importStream(request, name, options.limitBytes)
+    // ?folder=tar: a save_to_disk folder the page packed into one uncompressed tar.
+    const folder = url.searchParams.get('folder') === 'tar'
+    const output = folder
+      ? await options.library.importFolderStream(request, name, options.limitBytes)
+      : await options.library.importStream(request, name, options.limitBytes)
     answer(response, 200, { ok: true, output }, options.headers)
   } catch (error) {
     request.resume()

@@ -2,10 +2,12 @@
  * Uploads a dataset file to the serve host (POST /upload/dataset) with the
  * page's token. XMLHttpRequest sends the File straight from disk (never read
  * whole into the page) and reports upload progress; abort() cancels, and the
- * host then keeps nothing of it.
+ * host then keeps nothing of it. A save_to_disk folder goes the same way,
+ * packed into one tar.
  */
 import { datasetUploadPath, type DatasetImportResult } from '@shared/datasets'
 import { appErrorSchema } from '@shared/errors'
+import { tarOf, type FolderFile } from '@shared/folderTar'
 import { tokenStorageKey } from './websocket'
 
 /** A running upload: its result, and a way to stop it. */
@@ -16,9 +18,19 @@ export interface Upload {
 
 /** Starts uploading `file`; `progress(sent, total)` follows the bytes. */
 export function uploadDataset(file: File, progress: (sent: number, total: number) => void): Upload {
+  return uploadBody(file, file.name, false, progress)
+}
+
+/** Starts uploading a save_to_disk folder, packed as one tar (folderUpload.ts). */
+export function uploadFolder(name: string, files: readonly FolderFile[], progress: (sent: number, total: number) => void): Upload {
+  return uploadBody(tarOf(files), name, true, progress)
+}
+
+function uploadBody(body: Blob, name: string, folder: boolean, progress: (sent: number, total: number) => void): Upload {
   const request = new XMLHttpRequest()
+  const file = { name, size: body.size }
   const done = new Promise<DatasetImportResult>((resolve, reject) => {
-    request.open('POST', `${datasetUploadPath}?name=${encodeURIComponent(file.name)}`)
+    request.open('POST', `${datasetUploadPath}?name=${encodeURIComponent(name)}${folder ? '&folder=tar' : ''}`)
     request.setRequestHeader('Authorization', `Bearer ${sessionStorage.getItem(tokenStorageKey) ?? ''}`)
     request.upload.onprogress = (event) => progress(event.loaded, event.lengthComputable ? event.total : file.size)
     request.onerror = () => reject(new Error(`The upload of ${file.name} failed: the connection to the Tunedeck host broke. Try again.`))
@@ -35,7 +47,7 @@ export function uploadDataset(file: File, progress: (sent: number, total: number
       const error = appErrorSchema.safeParse(answer.error)
       reject(new Error(error.success ? error.data.message : `The upload of ${file.name} failed (HTTP ${request.status}).`))
     }
-    request.send(file)
+    request.send(body)
   })
   return { done, abort: () => request.abort() }
 }

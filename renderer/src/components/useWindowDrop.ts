@@ -1,14 +1,24 @@
 /**
  * Files dropped anywhere on the window go to the dataset library (and the
  * library page opens to show their progress). A drop on a text field is left
- * to the field (the form's path inputs take a dropped file's path).
+ * to the field (the form's path inputs take a dropped file's path). In a
+ * browser a dropped save_to_disk folder is uploaded as one tar.
  */
 import { useEffect, useState } from 'react'
+import { getShell } from '../api/client'
+import { droppedFolder } from '../api/folderUpload'
 import { useDatasetsStore } from '../stores/datasets'
 import { useNavigationStore } from '../stores/navigation'
 
 function carriesFiles(event: DragEvent): boolean {
   return event.dataTransfer !== null && [...event.dataTransfer.types].includes('Files')
+}
+
+/** The folders among the dropped items (a browser gives a folder as a File it cannot read). */
+function droppedFolders(transfer: DataTransfer): FileSystemDirectoryEntry[] {
+  return [...transfer.items]
+    .map((item) => item.webkitGetAsEntry?.() ?? null)
+    .filter((entry): entry is FileSystemDirectoryEntry => entry !== null && entry.isDirectory)
 }
 
 function onTextField(event: DragEvent): boolean {
@@ -40,7 +50,14 @@ export function useWindowDrop(): boolean {
       const files = [...(event.dataTransfer?.files ?? [])]
       if (files.length === 0) return
       useNavigationStore.getState().open({ name: 'datasets' })
-      void useDatasetsStore.getState().importFiles(files)
+      // In a browser a dropped folder is read through its entry (now: the drop's data goes with the event) and uploaded as one tar.
+      const folders = getShell() ? [] : droppedFolders(event.dataTransfer as DataTransfer)
+      const plain = files.filter((file) => !folders.some((folder) => folder.name === file.name))
+      void (async () => {
+        const store = useDatasetsStore.getState()
+        await store.importFiles(plain)
+        for (const folder of folders) await store.importFolder(folder.name, await droppedFolder(folder))
+      })()
     }
     window.addEventListener('dragenter', enter)
     window.addEventListener('dragleave', leave)

@@ -4,10 +4,11 @@
  * uploaded with progress in a browser), and rename / re-check / delete.
  */
 import { create } from 'zustand'
-import type { DatasetEntry } from '@shared/datasets'
+import type { DatasetEntry, DatasetImportResult } from '@shared/datasets'
 import { getClient, getShell } from '../api/client'
 import { errorMessage } from '../api/errors'
-import { uploadDataset } from '../api/upload'
+import type { FolderFile } from '@shared/folderTar'
+import { uploadDataset, uploadFolder } from '../api/upload'
 
 /** One import the user started: a file name, bytes sent so far, and how it ended. */
 export interface ImportTask {
@@ -28,6 +29,8 @@ interface DatasetsState {
   load(): Promise<void>
   /** Imports dropped or picked files (several at once, one after another). */
   importFiles(files: readonly File[]): Promise<void>
+  /** Uploads a save_to_disk folder dropped or picked in a browser (the desktop app imports its path). */
+  importFolder(name: string, files: readonly FolderFile[]): Promise<void>
   /** Imports a path on the host's disk (the desktop picker, or a typed path). */
   importPath(path: string): Promise<DatasetEntry | null>
   rename(datasetId: string, name: string): Promise<void>
@@ -53,6 +56,19 @@ export const useDatasetsStore = create<DatasetsState>()((set, get) => {
     await get().load()
   }
 
+  /** Runs one import as a task the page lists, with its progress and how it ended. */
+  const task = async (name: string, size: number, work: (key: number) => Promise<DatasetImportResult>): Promise<void> => {
+    const key = nextKey++
+    set((state) => ({ imports: [...state.imports, { key, name, sent: 0, total: size, status: 'running', message: null, abort: null }] }))
+    try {
+      const { dataset, duplicate } = await work(key)
+      finished(key, duplicate ? `${name} is already in the library as ${dataset.name}.` : `${name}: ${dataset.usable} usable rows (${dataset.format}).`, false)
+    } catch (error) {
+      finished(key, errorMessage(error), true)
+    }
+    await get().load()
+  }
+
   return {
     list: [],
     loaded: false,
@@ -68,24 +84,21 @@ export const useDatasetsStore = create<DatasetsState>()((set, get) => {
     async importFiles(files) {
       const shell = getShell()
       for (const file of files) {
-        const key = nextKey++
-        set((state) => ({ imports: [...state.imports, { key, name: file.name, sent: 0, total: file.size, status: 'running', message: null, abort: null }] }))
-        try {
-          let result
-          if (shell) {
-            result = await getClient().request('datasets.import', { path: shell.pathForFile(file) })
-          } else {
-            const upload = uploadDataset(file, (sent, total) => update(key, { sent, total }))
-            update(key, { abort: upload.abort })
-            result = await upload.done
-          }
-          const { dataset, duplicate } = result
-          finished(key, duplicate ? `${file.name} is already in the library as ${dataset.name}.` : `${file.name}: ${dataset.usable} usable rows (${dataset.format}).`, false)
-        } catch (error) {
-          finished(key, errorMessage(error), true)
-        }
-        await get().load()
+        await task(file.name, file.size, async (key) => {
+          if (shell) return await getClient().request('datasets.import', { path: shell.pathForFile(file) })
+          const upload = uploadDataset(file, (sent, total) => update(key, { sent, total }))
+          update(key, { abort: upload.abort })
+          return await upload.done
+        })
       }
+    },
+    async importFolder(name, files) {
+      const size = files.reduce((total, entry) => total + entry.file.size, 0)
+      await task(name, size, async (key) => {
+        const upload = uploadFolder(name, files, (sent, total) => update(key, { sent, total }))
+        update(key, { abort: upload.abort })
+        return await upload.done
+      })
     },
     async importPath(path) {
       const key = nextKey++

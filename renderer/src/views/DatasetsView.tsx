@@ -9,6 +9,7 @@ import { useEffect, useRef, useState } from 'react'
 import type { DatasetEntry, DatasetPreview } from '@shared/datasets'
 import { getShell } from '../api/client'
 import { errorMessage } from '../api/errors'
+import { pickedFolder } from '../api/folderUpload'
 import { followPreview, type FollowedPreview, type ReadProgress } from '../api/previews'
 import { DatasetPreviewPanel, PreviewReading } from '../components/DatasetPreviewPanel'
 import { ProgressBar } from '../components/ProgressBar'
@@ -145,6 +146,7 @@ function DatasetRow({ dataset }: { dataset: DatasetEntry }) {
 export function DatasetsView() {
   const { list, loaded, error, imports } = useDatasetsStore()
   const picker = useRef<HTMLInputElement>(null)
+  const folderPicker = useRef<HTMLInputElement>(null)
   useEffect(() => {
     void useDatasetsStore.getState().load()
   }, [])
@@ -159,10 +161,30 @@ export function DatasetsView() {
       <header className="page-header">
         <h1>Datasets</h1>
         <p className="muted">Drop files (or a save_to_disk folder) anywhere on the window, or import them here. The same file twice is one dataset.</p>
-        <button className="primary" data-testid="dataset-import-button" onClick={() => void pick()}>
-          Import…
-        </button>
+        <div className="import-buttons">
+          <button className="primary" data-testid="dataset-import-button" onClick={() => void pick()}>
+            Import…
+          </button>
+          {/* A browser's file picker takes files or a folder, not both: the folder has its own. */}
+          {!getShell() && (
+            <button data-testid="dataset-import-folder-button" onClick={() => folderPicker.current?.click()}>
+              Import a save_to_disk folder…
+            </button>
+          )}
+        </div>
         <input ref={picker} type="file" multiple hidden data-testid="dataset-file-input" onChange={(event) => event.target.files && void useDatasetsStore.getState().importFiles([...event.target.files])} />
+        <input
+          ref={folderPicker}
+          type="file"
+          hidden
+          data-testid="dataset-folder-input"
+          {...{ webkitdirectory: '' }}
+          onChange={(event) => {
+            const folder = pickedFolder([...(event.target.files ?? [])])
+            if (folder) void useDatasetsStore.getState().importFolder(folder.name, folder.files)
+            event.target.value = ''
+          }}
+        />
       </header>
       {imports.length > 0 && <ul className="plain import-tasks">{imports.map((task) => <ImportRow key={task.key} task={task} />)}</ul>}
       {error && <p className="error-text" data-testid="datasets-error">{error}</p>}
