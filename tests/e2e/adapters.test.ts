@@ -7,7 +7,7 @@
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
-import { createSelftestJob, jobStatus, repoDir, screenshot, useServedBrowser, withDiagnostics } from './harness'
+import { askChat, createSelftestJob, jobStatus, repoDir, screenshot, useServedBrowser, withDiagnostics } from './harness'
 
 const host = useServedBrowser()
 
@@ -55,11 +55,7 @@ describe('the adapter library in the browser', () => {
       await row.first().getByTestId('adapter-chat').click()
       await page.getByTestId('chat-view').waitFor()
       expect(new URL(page.url()).hash).toMatch(/^#\/chat\/adapter\/a[0-9a-z]+$/)
-      await page.getByTestId('chat-settings').locator('summary').click()
-      await page.getByTestId('chat-temperature').fill('0')
-      await page.getByTestId('chat-max-tokens').fill('12')
-      await page.getByTestId('chat-input').fill('What is two plus two?')
-      await page.getByTestId('chat-send').click()
+      await askChat(page, 'What is two plus two?', { temperature: '0', maxTokens: '12' })
       const panes = page.getByTestId('chat-pane')
       const labelsAndEnds = () => panes.evaluateAll((nodes) => nodes.map((node) => [node.getAttribute('data-label'), node.getAttribute('data-state')]))
       await expect.poll(labelsAndEnds, { timeout: 120_000 }).toEqual([

@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { createSelftestJob, jobStatus, screenshot, useServedBrowser, withDiagnostics } from './harness'
+import { askChat, createSelftestJob, jobStatus, screenshot, useServedBrowser, withDiagnostics } from './harness'
 
 /** The chat processes serve started (its children running tunedeck_trainer.chat). */
 function chatProcesses(servePid: number): number[] {
@@ -38,11 +38,7 @@ describe('chat in the browser', () => {
       await page.getByTestId('job-chat').click()
       await page.getByTestId('chat-view').waitFor()
       expect(page.url()).toMatch(/#\/chat\/[^/]+$/)
-      await page.getByTestId('chat-settings').locator('summary').click()
-      await page.getByTestId('chat-temperature').fill('0')
-      await page.getByTestId('chat-max-tokens').fill('40')
-      await page.getByTestId('chat-input').fill('What is two plus two?')
-      await page.getByTestId('chat-send').click()
+      await askChat(page, 'What is two plus two?', { temperature: '0', maxTokens: '40' })
 
       const panes = page.getByTestId('chat-pane')
       // Both at once: two answers still generating, each with some text already.
@@ -71,10 +67,7 @@ describe('chat in the browser', () => {
       await screenshot(page, 'chat.png')
 
       // The chat process dies mid-answer: the panes say so, and Restart brings it back.
-      await page.getByTestId('chat-max-tokens').fill('2000')
-      await page.getByTestId('chat-temperature').fill('1')
-      await page.getByTestId('chat-input').fill('Tell me a long story.')
-      await page.getByTestId('chat-send').click()
+      await askChat(page, 'Tell me a long story.', { temperature: '1', maxTokens: '2000', open: false })
       await page.getByTestId('chat-stop').waitFor({ timeout: 60_000 })
       const [chatPid] = chatProcesses(host.served().child.pid as number)
       expect(chatPid).toBeDefined()

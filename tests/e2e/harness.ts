@@ -184,3 +184,12 @@ export async function createSelftestJob(page: Page, settings: { epochs?: string;
   await page.getByTestId('job-page').waitFor({ timeout: 30_000 })
   return (await page.getByTestId('job-page').getAttribute('data-job-id')) ?? ''
 }
+
+/** On the Chat page: sets the temperature and the longest answer, then asks `question` (the settings panel opens first when `open`). */
+export async function askChat(page: Page, question: string, settings: { temperature: string; maxTokens: string; open?: boolean }): Promise<void> {
+  if (settings.open !== false) await page.getByTestId('chat-settings').locator('summary').click()
+  await page.getByTestId('chat-temperature').fill(settings.temperature)
+  await page.getByTestId('chat-max-tokens').fill(settings.maxTokens)
+  await page.getByTestId('chat-input').fill(question)
+  await page.getByTestId('chat-send').click()
+}
