@@ -1,6 +1,6 @@
 /** The checkpoints table: what the trainer reported saving for each job. */
 import type { Checkpoint } from '@shared/jobs'
-import type { Db } from './database'
+import { prepared, type Db } from './database'
 
 interface CheckpointRow {
   name: string
@@ -17,14 +17,13 @@ export class CheckpointsRepository {
 
   /** Records a checkpoint; one saved again under the same name replaces the row. */
   put(jobId: string, checkpoint: Checkpoint): void {
-    this.db
-      .prepare('INSERT OR REPLACE INTO checkpoints (job_id, name, kind, step, loss, time, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    prepared(this.db, 'INSERT OR REPLACE INTO checkpoints (job_id, name, kind, step, loss, time, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(jobId, checkpoint.name, checkpoint.kind, checkpoint.step, checkpoint.loss, checkpoint.time, checkpoint.bytes)
   }
 
   /** A job's checkpoints, oldest step first. */
   list(jobId: string): Checkpoint[] {
-    const rows = this.db.prepare('SELECT * FROM checkpoints WHERE job_id = ? ORDER BY step, time').all(jobId) as CheckpointRow[]
+    const rows = prepared(this.db, 'SELECT * FROM checkpoints WHERE job_id = ? ORDER BY step, time').all(jobId) as CheckpointRow[]
     return rows.map((row) => ({
       name: row.name,
       kind: row.kind as Checkpoint['kind'],
@@ -36,6 +35,6 @@ export class CheckpointsRepository {
   }
 
   delete(jobId: string, name: string): void {
-    this.db.prepare('DELETE FROM checkpoints WHERE job_id = ? AND name = ?').run(jobId, name)
+    prepared(this.db, 'DELETE FROM checkpoints WHERE job_id = ? AND name = ?').run(jobId, name)
   }
 }

@@ -3,7 +3,7 @@ import type { JobConfig } from '@shared/config'
 import type { ErrorCode } from '@shared/errors'
 import type { Job, JobStatus } from '@shared/jobs'
 import { transitionProblem } from '@shared/jobStates'
-import type { Db } from './database'
+import { prepared, type Db } from './database'
 
 /** Everything the host keeps about a job, including supervision details the renderer never sees. */
 export interface JobRecord extends Job {
@@ -132,30 +132,28 @@ export class JobsRepository {
   insert(record: JobRecord): void {
     const names = ['id', ...Object.values(columns)]
     const values = [record.id, ...Object.keys(columns).map((field) => this.encode(field, record[field as keyof JobRecord]))]
-    this.db.prepare(`INSERT INTO jobs (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`).run(...values)
+    prepared(this.db, `INSERT INTO jobs (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`).run(...values)
   }
 
   get(id: string): JobRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined
+    const row = prepared(this.db, 'SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined
     return row === undefined ? undefined : fromRow(row)
   }
 
   /** Every job, newest first. */
   list(): JobRecord[] {
-    return (this.db.prepare('SELECT * FROM jobs ORDER BY created_at DESC, id DESC').all() as JobRow[]).map(fromRow)
+    return (prepared(this.db, 'SELECT * FROM jobs ORDER BY created_at DESC, id DESC').all() as JobRow[]).map(fromRow)
   }
 
   withStatus(statuses: readonly JobStatus[]): JobRecord[] {
     const marks = statuses.map(() => '?').join(', ')
-    const rows = this.db.prepare(`SELECT * FROM jobs WHERE status IN (${marks}) ORDER BY id`).all(...statuses) as JobRow[]
+    const rows = prepared(this.db, `SELECT * FROM jobs WHERE status IN (${marks}) ORDER BY id`).all(...statuses) as JobRow[]
     return rows.map(fromRow)
   }
 
   /** Queued jobs in the order they will run. */
   queued(): JobRecord[] {
-    const rows = this.db
-      .prepare("SELECT * FROM jobs WHERE status = 'queued' ORDER BY queue_position IS NULL, queue_position, id")
-      .all() as JobRow[]
+    const rows = prepared(this.db, "SELECT * FROM jobs WHERE status = 'queued' ORDER BY queue_position IS NULL, queue_position, id").all() as JobRow[]
     return rows.map(fromRow)
   }
 
@@ -175,7 +173,7 @@ export class JobsRepository {
     if (fields.length > 0) {
       const assignments = fields.map((field) => `${columns[field]} = ?`).join(', ')
       const values = fields.map((field) => this.encode(field, patch[field]))
-      this.db.prepare(`UPDATE jobs SET ${assignments} WHERE id = ?`).run(...values, id)
+      prepared(this.db, `UPDATE jobs SET ${assignments} WHERE id = ?`).run(...values, id)
     }
     const updated = this.get(id)
     if (updated === undefined) throw new Error(`job ${id} vanished from the database during an update`)
@@ -184,14 +182,14 @@ export class JobsRepository {
 
   /** Removes the job's row; its metrics, events, checkpoints and notes go with it (foreign keys cascade). */
   delete(id: string): void {
-    this.db.prepare('DELETE FROM jobs WHERE id = ?').run(id)
+    prepared(this.db, 'DELETE FROM jobs WHERE id = ?').run(id)
   }
 
   /** Gives queued jobs positions 1..n in the order of `orderedIds`; others lose theirs. */
   renumberQueue(orderedIds: readonly string[]): void {
     this.db.transaction(() => {
-      this.db.prepare("UPDATE jobs SET queue_position = NULL WHERE status != 'queued'").run()
-      const set = this.db.prepare('UPDATE jobs SET queue_position = ? WHERE id = ?')
+      prepared(this.db, "UPDATE jobs SET queue_position = NULL WHERE status != 'queued'").run()
+      const set = prepared(this.db, 'UPDATE jobs SET queue_position = ? WHERE id = ?')
       orderedIds.forEach((id, index) => set.run(index + 1, id))
     })()
   }

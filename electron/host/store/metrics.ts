@@ -1,6 +1,6 @@
 /** The metrics table: one row per logged optimizer step of a job. */
 import type { MetricPoint } from '@shared/jobs'
-import type { Db } from './database'
+import { prepared, type Db } from './database'
 
 interface MetricRow {
   step: number
@@ -20,17 +20,13 @@ export class MetricsRepository {
 
   /** Stores a step; a step trained again after a resume replaces the earlier row. */
   put(jobId: string, point: MetricPoint): void {
-    this.db
-      .prepare(
-        `INSERT OR REPLACE INTO metrics (job_id, step, loss, lr, grad_norm, tokens, epoch, tokens_per_second, mfu, time)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(jobId, point.step, point.loss, point.lr, point.gradNorm, point.tokens, point.epoch, point.tokensPerSecond, point.mfu, point.time)
+    const sql = 'INSERT OR REPLACE INTO metrics (job_id, step, loss, lr, grad_norm, tokens, epoch, tokens_per_second, mfu, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
+    prepared(this.db, sql).run(jobId, point.step, point.loss, point.lr, point.gradNorm, point.tokens, point.epoch, point.tokensPerSecond, point.mfu, point.time)
   }
 
   /** Every point of a job in step order. */
   list(jobId: string): MetricPoint[] {
-    const rows = this.db.prepare('SELECT * FROM metrics WHERE job_id = ? ORDER BY step').all(jobId) as MetricRow[]
+    const rows = prepared(this.db, 'SELECT * FROM metrics WHERE job_id = ? ORDER BY step').all(jobId) as MetricRow[]
     return rows.map((row) => ({
       step: row.step,
       loss: row.loss,
@@ -46,6 +42,6 @@ export class MetricsRepository {
 
   /** Drops points after `step`, which a resume from an earlier checkpoint will train again. */
   deleteAfter(jobId: string, step: number): void {
-    this.db.prepare('DELETE FROM metrics WHERE job_id = ? AND step > ?').run(jobId, step)
+    prepared(this.db, 'DELETE FROM metrics WHERE job_id = ? AND step > ?').run(jobId, step)
   }
 }

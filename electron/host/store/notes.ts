@@ -3,7 +3,7 @@
  * (dataset, memory, oom, log, eval), one row per event seq, stored as the
  * event's JSON. (Each step's MFU is a metric: store/metrics.ts.)
  */
-import type { Db } from './database'
+import { prepared, type Db } from './database'
 
 /** Event types kept as notes. */
 export const noteTypes = ['dataset', 'memory', 'oom', 'log', 'eval'] as const
@@ -20,12 +20,12 @@ export class NotesRepository {
 
   /** Stores one event; the same seq again replaces it (ingest claims seqs, so this is rare). */
   put(jobId: string, seq: number, type: NoteType, data: Record<string, unknown>): void {
-    this.db.prepare('INSERT OR REPLACE INTO job_notes (job_id, seq, type, data) VALUES (?, ?, ?, ?)').run(jobId, seq, type, JSON.stringify(data))
+    prepared(this.db, 'INSERT OR REPLACE INTO job_notes (job_id, seq, type, data) VALUES (?, ?, ?, ?)').run(jobId, seq, type, JSON.stringify(data))
   }
 
   /** Every note of a job, in event order. */
   list(jobId: string): Note[] {
-    const rows = this.db.prepare('SELECT seq, type, data FROM job_notes WHERE job_id = ? ORDER BY seq').all(jobId) as Array<{
+    const rows = prepared(this.db, 'SELECT seq, type, data FROM job_notes WHERE job_id = ? ORDER BY seq').all(jobId) as Array<{
       seq: number
       type: NoteType
       data: string

@@ -1,5 +1,5 @@
 /** The settings table: small values stored as JSON under a key. */
-import type { Db } from './database'
+import { prepared, type Db } from './database'
 
 /** Reads and writes settings. */
 export class SettingsRepository {
@@ -7,7 +7,7 @@ export class SettingsRepository {
 
   /** The stored value, or `fallback` when the key was never set or no longer parses. */
   get<T>(key: string, fallback: T): T {
-    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined
+    const row = prepared(this.db, 'SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined
     if (row === undefined) return fallback
     try {
       return JSON.parse(row.value) as T
@@ -17,6 +17,6 @@ export class SettingsRepository {
   }
 
   set(key: string, value: unknown): void {
-    this.db.prepare('INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)').run(key, JSON.stringify(value))
+    prepared(this.db, 'INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)').run(key, JSON.stringify(value))
   }
 }
