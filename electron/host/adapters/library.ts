@@ -11,10 +11,11 @@
  */
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { libraryAdapterSchema, type LibraryAdapter } from '@shared/adapters'
 import { appError } from '@shared/errors'
+import { removeAbandoned } from '../abandoned'
+import { cachedHubModel } from '../models/cache'
 
 /** What adapter.json stores: the list's row less what is worked out when listing. */
 export type AdapterRecord = Omit<LibraryAdapter, 'id' | 'baseAvailable' | 'bytes'>
@@ -41,16 +42,10 @@ export function adapterFolder(dataDir: string, id: string): string {
   return folder
 }
 
-/**
- * True when the base model is on this machine: a folder that exists, or a hub id in the
- * local hub cache (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub).
- */
+/** True when the base model is on this machine: a folder that exists, or a hub id downloaded into the hub cache. */
 export function baseAvailable(baseModel: string): boolean {
   if (path.isAbsolute(baseModel)) return fs.existsSync(baseModel)
-  const [organisation, name] = baseModel.split('/')
-  if (!organisation || !name) return false
-  const hub = process.env.HF_HUB_CACHE ?? path.join(process.env.HF_HOME ?? path.join(os.homedir(), '.cache', 'huggingface'), 'hub')
-  return fs.existsSync(path.join(hub, `models--${organisation}--${name}`))
+  return cachedHubModel(baseModel) !== null
 }
 
 /** Bytes of the files in an adapter folder (it has no subfolders but a tokenizer's, counted too). */
@@ -115,24 +110,5 @@ export function commitAdapter(dataDir: string, staging: string, record: AdapterR
 
 /** Staging folders left by a host that died mid-import or mid-combine. */
 export function removeAbandonedStaging(dataDir: string): void {
-  let names: string[] = []
-  try {
-    names = fs.readdirSync(libraryDir(dataDir))
-  } catch {
-    return
-  }
-  for (const name of names) {
-    const pid = Number(/^\.staging-(\d+)-/.exec(name)?.[1])
-    if (!pid || pid === process.pid || alive(pid)) continue
-    fs.rmSync(path.join(libraryDir(dataDir), name), { recursive: true, force: true })
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
+  removeAbandoned(libraryDir(dataDir), (name) => Number(/^\.staging-(\d+)-/.exec(name)?.[1]) || undefined)
 }

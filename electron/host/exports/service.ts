@@ -2,7 +2,8 @@
  * Export of a job: the Python step fills a staging folder, the host adds the job's files, the
  * Modelfile and the card, hashes everything into manifest.json, streams the zip to
  * "<destination>.partial", reopens it to check it against the manifest, and only then renames
- * it into place. A failure or a cancel removes the partial file and the staging folder.
+ * it into place. A failure or a cancel removes the partial file and the staging folder; a host
+ * that died mid-export has its partial file removed by the next one (partials.ts).
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -20,6 +21,8 @@ import type { Job } from '@shared/jobs'
 import type { z } from 'zod'
 import { modelCard, modelfile } from './card'
 import { digestBuffer, digestFile, listFiles, readHistory } from './files'
+import { removeAbandoned } from '../abandoned'
+import { forgetPartial, recordPartial, removeAbandonedPartials } from './partials'
 import { preparedSchema } from './prepared'
 import { runExportPython, type ExportPythonOptions } from './python'
 import { defaultDestination, exportSource, type ExportSource } from './sources'
@@ -46,6 +49,7 @@ export class ExportService {
 
   constructor(private readonly options: ExportServiceOptions) {
     removeAbandonedStaging(path.join(options.dataDir, 'exports'))
+    removeAbandonedPartials(options.dataDir)
   }
 
   /** The compatibility report and the default destination, before anything is written. */
@@ -88,10 +92,12 @@ export class ExportService {
     const partial = `${destination}.partial`
     const staging = path.join(this.options.dataDir, 'exports', `.staging-${job.id}-${process.pid}-${Date.now()}`)
     let ownsPartial = false
+    let record: string | null = null
     const report = this.reporter(job.id)
     try {
       claimPartial(partial)
       ownsPartial = true
+      record = recordPartial(this.options.dataDir, partial)
       report({ phase: 'preparing', message: 'checking the adapter and the base model' })
       const args = ['prepare', ...this.sourceArgs(job, source), '--out', staging, '--base-name', job.config.model.path]
       if (request.merged) args.push('--merged')
@@ -120,6 +126,7 @@ export class ExportService {
       throw failure
     } finally {
       if (ownsPartial) fs.rmSync(partial, { force: true })
+      if (record) forgetPartial(record)
       fs.rmSync(staging, { recursive: true, force: true })
       this.running.delete(job.id)
     }
@@ -188,26 +195,7 @@ export class ExportService {
 
 /** Staging folders left by a host that died mid-export (its pid is in the name and gone). */
 function removeAbandonedStaging(folder: string): void {
-  let names: string[] = []
-  try {
-    names = fs.readdirSync(folder)
-  } catch {
-    return
-  }
-  for (const name of names) {
-    const pid = Number(/^\.staging-.+-(\d+)-\d+$/.exec(name)?.[1])
-    if (!pid || pid === process.pid || processAlive(pid)) continue
-    fs.rmSync(path.join(folder, name), { recursive: true, force: true })
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
+  removeAbandoned(folder, (name) => Number(/^\.staging-.+-(\d+)-\d+$/.exec(name)?.[1]) || undefined)
 }
 
 const phaseText: Record<string, string> = {
