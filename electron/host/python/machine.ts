@@ -6,10 +6,10 @@
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { stat, statfs } from 'node:fs/promises'
-import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { DiskFacts, MachineFacts, ProbeFacts, SmiFacts } from './diagnosis'
 import type { PythonLocation } from './interpreter'
+import { hubCacheDir } from '../models/cache'
 
 const probeTimeoutMs = 120_000
 const smiTimeoutMs = 10_000
@@ -62,13 +62,6 @@ export async function readSmi(): Promise<SmiFacts | null> {
   return { gpus, driverVersion, cudaVersion: banner.ok ? parseSmiCudaVersion(banner.stdout) : null, capabilities: gpus.map((gpu) => gpu.capability) }
 }
 
-/** Where huggingface_hub keeps downloaded models: HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub. */
-export function huggingFaceCache(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.HF_HUB_CACHE) return env.HF_HUB_CACHE
-  if (env.HF_HOME) return join(env.HF_HOME, 'hub')
-  return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'huggingface', 'hub')
-}
-
 /** Free bytes on the disk holding `path` (or its nearest existing parent), and that disk's device id. */
 async function freeSpace(path: string): Promise<{ free: number | null; device: number | null }> {
   let folder = path
@@ -104,7 +97,7 @@ export interface MachineOptions {
 export async function gatherFacts(options: MachineOptions): Promise<MachineFacts> {
   const { location } = options
   const exists = location.path !== null && existsSync(location.path)
-  const cache = huggingFaceCache(options.env)
+  const cache = hubCacheDir(options.env)
   const [probed, smi, dataDisk, cacheDisk] = await Promise.all([
     exists ? probe(location.path!, options.pythonRuntimeDir, options.requirementsFile) : Promise.resolve({ facts: null, error: null }),
     readSmi(),
