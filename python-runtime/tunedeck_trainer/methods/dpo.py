@@ -20,11 +20,11 @@ import torch.nn.functional as F
 
 from ..batches import MicroBatch
 from ..config import JobConfig
-from ..data.job_data import JobData, job_records
+from ..data.job_data import JobData
 from ..forward import Forward
 from ..throughput import DPO_FLOPS_PER_PARAMETER
 from . import Method
-from .preference import Tokenizing, answer_rows, ignored_settings
+from .preference import Encoded, Tokenizing, answer_rows, encode_job_data, ignored_settings
 
 
 def dpo_losses(chosen: torch.Tensor, rejected: torch.Tensor, reference_chosen: torch.Tensor,
@@ -52,18 +52,14 @@ class Dpo(Method):
 
     def load_data(self, config: JobConfig, job_dir: Path, tokenizer: Any, packing: bool) -> JobData:
         self.pad_id = tokenizer.pad_token_id
-        path, loaded, train, held = job_records(config, job_dir)
-        tokens = Tokenizing(tokenizer, self.max_seq_length, path)
-        truncated, longest = 0, 0
-        encoded: list[list[dict[str, list[int]]]] = [[], []]
-        for part, records in enumerate((train, held)):
-            for index, record in enumerate(records):
-                prompt, cut = tokens.prompt(record["prompt"], index)
-                chosen, rejected = tokens.answer(record["chosen"]), tokens.answer(record["rejected"])
-                truncated += cut or not (tokens.fits(prompt, chosen) and tokens.fits(prompt, rejected))
-                longest = max(longest, min(self.max_seq_length, len(prompt) + max(len(chosen), len(rejected))))
-                encoded[part].append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
-        return JobData(encoded[0], encoded[1], loaded.format, int(loaded.skipped), truncated, longest=longest)
+
+        def encode(tokens: Tokenizing, record: dict[str, Any], index: int) -> Encoded:
+            prompt, cut = tokens.prompt(record["prompt"], index)
+            chosen, rejected = tokens.answer(record["chosen"]), tokens.answer(record["rejected"])
+            cut = cut or not (tokens.fits(prompt, chosen) and tokens.fits(prompt, rejected))
+            return {"prompt": prompt, "chosen": chosen, "rejected": rejected}, cut, len(prompt) + max(len(chosen), len(rejected))
+
+        return encode_job_data(config, job_dir, tokenizer, self.max_seq_length, encode)
 
     def collate(self, examples: Sequence[Any]) -> MicroBatch:
         rows = [(example["prompt"], example[side]) for side in ("chosen", "rejected") for example in examples]

@@ -26,12 +26,12 @@ import torch
 
 from ..batches import MicroBatch, split_chunk
 from ..config import JobConfig
-from ..data.job_data import JobData, job_records
+from ..data.job_data import JobData
 from ..errors import TrainerError
 from ..forward import Forward
 from ..throughput import DPO_FLOPS_PER_PARAMETER
 from . import Method, Step
-from .preference import Tokenizing, answer_rows, ignored_settings
+from .preference import Encoded, Tokenizing, answer_rows, encode_job_data, ignored_settings
 
 
 def kl_estimate(policy: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
@@ -75,18 +75,14 @@ class Kto(Method):
 
     def load_data(self, config: JobConfig, job_dir: Path, tokenizer: Any, packing: bool) -> JobData:
         self.pad_id = tokenizer.pad_token_id
-        path, loaded, train, held = job_records(config, job_dir)
-        tokens = Tokenizing(tokenizer, self.max_seq_length, path)
-        truncated, longest = 0, 0
-        encoded: list[list[dict[str, list[int]]]] = [[], []]
-        for part, records in enumerate((train, held)):
-            for index, record in enumerate(records):
-                prompt, cut = tokens.prompt(record["prompt"], index)
-                completion = tokens.answer(record["completion"])
-                truncated += cut or not tokens.fits(prompt, completion)
-                longest = max(longest, min(self.max_seq_length, len(prompt) + len(completion)))
-                encoded[part].append({"prompt": prompt, "completion": completion, "label": [int(record["label"])]})
-        return JobData(encoded[0], encoded[1], loaded.format, int(loaded.skipped), truncated, longest=longest)
+
+        def encode(tokens: Tokenizing, record: dict[str, Any], index: int) -> Encoded:
+            prompt, cut = tokens.prompt(record["prompt"], index)
+            completion = tokens.answer(record["completion"])
+            example = {"prompt": prompt, "completion": completion, "label": [int(record["label"])]}
+            return example, cut or not tokens.fits(prompt, completion), len(prompt) + len(completion)
+
+        return encode_job_data(config, job_dir, tokenizer, self.max_seq_length, encode)
 
     def collate(self, examples: Sequence[Any]) -> MicroBatch:
         """Examples without KL rows (``collate_step`` adds them)."""

@@ -8,12 +8,13 @@ always has room; prompt + answer + eos beyond maxSeqLength loses the answer's en
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
 from ..batches import IGNORE_INDEX, MicroBatch
 from ..config import JobConfig
+from ..data.job_data import JobData, job_records
 from ..errors import TrainerError
 
 Tokens = Sequence[int] | torch.Tensor
@@ -89,3 +90,23 @@ def answer_rows(pairs: Sequence[tuple[Tokens, Tokens]], pad_id: int, max_seq_len
         labels[index, len(prompt):len(row)] = row[len(prompt):]
     label_tokens = int((labels[:, 1:] != IGNORE_INDEX).sum())
     return MicroBatch(input_ids, attention, labels, int(attention.sum()), label_tokens, **fields)
+
+
+Encoded = tuple[dict[str, list[int]], bool, int]
+
+
+def encode_job_data(config: JobConfig, job_dir: Path, tokenizer: Any, max_seq_length: int,
+                    encode: Callable[[Tokenizing, dict[str, Any], int], Encoded]) -> JobData:
+    """The job's records (train and held out), each made by ``encode(tokens, record, index)`` into
+    its tokens, whether it was cut to fit, and its length; the counts the report shows come along."""
+    path, loaded, train, held = job_records(config, job_dir)
+    tokens = Tokenizing(tokenizer, max_seq_length, path)
+    truncated, longest = 0, 0
+    encoded: list[list[dict[str, list[int]]]] = [[], []]
+    for part, records in enumerate((train, held)):
+        for index, record in enumerate(records):
+            example, cut, length = encode(tokens, record, index)
+            truncated += cut
+            longest = max(longest, min(max_seq_length, length))
+            encoded[part].append(example)
+    return JobData(encoded[0], encoded[1], loaded.format, int(loaded.skipped), truncated, longest=longest)
