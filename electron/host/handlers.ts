@@ -13,6 +13,7 @@ import type { ChatService } from './chat/service'
 import type { GpuHistory } from '@shared/gpuHistory'
 import type { DatasetLibrary } from './datasets/library'
 import type { DatasetPreviews } from './datasets/previews'
+import { sampleMetrics } from './jobs/sampleMetrics'
 import type { EnvironmentDoctor } from './python/doctor'
 import type { ExportService } from './exports/service'
 import type { AdapterService } from './adapters/service'
@@ -79,7 +80,10 @@ export function createHandlers(context: HandlerContext): Handlers {
       await jobs.get(jobId) // an unknown job is a not_found error, not an empty history
       return context.gpuHistory(jobId)
     },
-    'jobs.metrics': async ({ jobId }) => await jobs.metrics(jobId),
+    'jobs.metrics': async ({ jobId, maxPoints }) => {
+      const points = await jobs.metrics(jobId)
+      return maxPoints === undefined ? points : sampleMetrics(points, maxPoints)
+    },
     'jobs.terminal': async ({ jobId }) => ({ text: await jobs.terminal(jobId) }),
     'jobs.report': async ({ jobId }) => await jobs.report(jobId),
     'jobs.pause': async ({ jobId }) => await jobs.pause(jobId),

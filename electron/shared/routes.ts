@@ -38,7 +38,8 @@ export const routes = {
   'jobs.create': { input: newJobInputSchema, output: jobSchema },
   'jobs.list': { input: z.object({}), output: z.array(jobSchema) },
   'jobs.get': { input: jobId, output: jobSchema },
-  'jobs.metrics': { input: jobId, output: z.array(metricPointSchema) },
+  /** Every logged step, or with maxPoints at most about that many, chosen so the loss curve looks the same (first, last, each stretch's lowest and highest). */
+  'jobs.metrics': { input: jobId.extend({ maxPoints: z.int().min(16).max(1_000_000).optional() }), output: z.array(metricPointSchema) },
   /** The tail of the job's terminal.log, so a reload shows what was printed. */
   'jobs.terminal': { input: jobId, output: z.object({ text: z.string() }) },
   /** What the trainer said beyond the loss: dataset, memory estimate, OOM retries, warnings, evals, MFU. */
