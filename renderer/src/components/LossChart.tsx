@@ -5,7 +5,8 @@
  * A long job draws min-max decimated (each pixel column keeps its lowest and
  * highest loss, so every spike stays visible), and however fast points
  * arrive the chart redraws at most once a frame. `data-drawn` says how many
- * points the last draw had (bench/ui waits on it).
+ * points the last draw had and `data-drawn-step` the step of its last one
+ * (bench/ui waits on them).
  */
 import { useEffect, useRef } from 'react'
 import { Chart, Decimation, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartConfiguration } from 'chart.js'
@@ -83,6 +84,7 @@ export function LossChart({ points, totalSteps }: { points: readonly MetricPoint
       dataset.data = series.current
       instance.update('none')
       instance.canvas.parentElement?.setAttribute('data-drawn', String(series.current.length))
+      instance.canvas.parentElement?.setAttribute('data-drawn-step', String(series.current.at(-1)?.x ?? 0))
     })
   }, [points, totalSteps])
 
