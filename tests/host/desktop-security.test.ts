@@ -18,6 +18,7 @@ import {
   rendererUrl,
   windowWebPreferences,
 } from '../../electron/main/policy'
+import { dialogOptions } from '../../electron/main/dialogs'
 
 const repoDir = resolve(__dirname, '../..')
 
@@ -131,5 +132,16 @@ describe('the window', () => {
     expect(rendererUrl(false, 'https://evil.example/')).toBe('app://tunedeck/index.html')
     expect(rendererUrl(false, 'http://localhost.evil.example:5173/')).toBe('app://tunedeck/index.html')
     expect(rendererUrl(false, undefined)).toBe('app://tunedeck/index.html')
+  })
+})
+
+describe('native open dialogs', () => {
+  // Windows and Linux show a folder picker only when a dialog asks for files and folders at once.
+  it('asks for files or for folders, never both in one dialog', () => {
+    expect(dialogOptions('dataset').properties).toEqual(['openFile'])
+    expect(dialogOptions('dataset').filters?.[0]?.extensions).toContain('jsonl')
+    expect(dialogOptions('dataset-folder').properties).toEqual(['openDirectory'])
+    expect(dialogOptions('model-folder').properties).toEqual(['openDirectory'])
+    expect(dialogOptions('anything else').properties).toEqual(['openFile'])
   })
 })

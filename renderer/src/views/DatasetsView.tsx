@@ -156,6 +156,12 @@ export function DatasetsView() {
     const path = await shell.pickPath('dataset')
     if (path) await useDatasetsStore.getState().importPath(path)
   }
+  const pickFolder = async (): Promise<void> => {
+    const shell = getShell()
+    if (!shell) return folderPicker.current?.click()
+    const path = await shell.pickPath('dataset-folder')
+    if (path) await useDatasetsStore.getState().importPath(path)
+  }
   return (
     <div className="page datasets" data-testid="datasets-page">
       <header className="page-header">
@@ -165,12 +171,10 @@ export function DatasetsView() {
           <button className="primary" data-testid="dataset-import-button" onClick={() => void pick()}>
             Import…
           </button>
-          {/* A browser's file picker takes files or a folder, not both: the folder has its own. */}
-          {!getShell() && (
-            <button data-testid="dataset-import-folder-button" onClick={() => folderPicker.current?.click()}>
-              Import a save_to_disk folder…
-            </button>
-          )}
+          {/* A file picker takes files or a folder, not both (in a browser, and in Windows' and Linux's dialogs): the folder has its own. */}
+          <button data-testid="dataset-import-folder-button" onClick={() => void pickFolder()}>
+            Import a save_to_disk folder…
+          </button>
         </div>
         <input ref={picker} type="file" multiple hidden data-testid="dataset-file-input" onChange={(event) => event.target.files && void useDatasetsStore.getState().importFiles([...event.target.files])} />
         <input
