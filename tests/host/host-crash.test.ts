@@ -8,118 +8,24 @@
  * folder it leaves is the user's alone (0700 folders, 0600 files).
  * Builds out/ first when it is older than the sources.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, rmSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { WebSocket } from 'ws'
-import type { WireFromHost } from '@shared/api'
 import type { Job, MetricPoint } from '@shared/jobs'
-import { trainerPython } from './trainerPython'
+import { buildServeIfStale, ServeChildren, type Serve } from './serveChild'
 
-const ciPython = trainerPython()
-const repoDir = resolve(__dirname, '../..')
-const serveScript = join(repoDir, 'out', 'main', 'serve.js')
 const workDir = mkdtempSync(join(tmpdir(), 'tunedeck-host-crash-'))
 const dataDir = join(workDir, 'data')
-const servers = new Set<ChildProcess>()
+const servers = new ServeChildren(dataDir)
+const startServe = (): Promise<Serve> => servers.start()
 
-/** The newest modification time of any file under `dir`. */
-function newest(dir: string): number {
-  let latest = 0
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name)
-    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs)
-  }
-  return latest
-}
-
-beforeAll(() => {
-  const sources = Math.max(newest(join(repoDir, 'electron', 'host')), newest(join(repoDir, 'electron', 'shared')))
-  if (!existsSync(serveScript) || statSync(serveScript).mtimeMs < sources) {
-    execFileSync('npx', ['electron-vite', 'build'], { cwd: repoDir, stdio: 'pipe' })
-  }
-})
+beforeAll(() => buildServeIfStale())
 
 afterAll(() => {
-  for (const child of servers) child.kill('SIGKILL')
+  servers.killAll()
   rmSync(workDir, { recursive: true, force: true })
 })
-
-interface Serve {
-  child: ChildProcess
-  exited: Promise<number | null>
-  request<T>(route: string, input: unknown): Promise<T>
-  waitFor<T>(event: string, match: (payload: T) => boolean, timeoutMs?: number): Promise<T>
-}
-
-async function startServe(): Promise<Serve> {
-  const child = spawn(process.execPath, [serveScript, '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, TUNEDECK_PYTHON: ciPython },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  servers.add(child)
-  let stderr = ''
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  const exited = new Promise<number | null>((done) => child.on('exit', (code) => (servers.delete(child), done(code))))
-  const url = await new Promise<URL>((done, fail) => {
-    let stdout = ''
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString()
-      const match = /^Tunedeck is serving at (http:\/\/127\.0\.0\.1:\d+\/#token=[\w-]+)$/m.exec(stdout)
-      if (match?.[1]) done(new URL(match[1]))
-    })
-    void exited.then((code) => fail(new Error(`serve exited with ${code}: ${stderr}`)))
-  })
-  const token = new URLSearchParams(url.hash.slice(1)).get('token') ?? ''
-  const ws = new WebSocket(`ws://${url.host}/ws`, { headers: { origin: url.origin, authorization: `Bearer ${token}` } })
-  await new Promise((done, fail) => ws.on('open', done).on('error', fail))
-  const seen: Array<{ event: string; payload: unknown }> = []
-  const waiters = new Set<() => void>()
-  const pending = new Map<number, (message: WireFromHost) => void>()
-  ws.on('error', () => undefined)
-  ws.on('message', (data: Buffer) => {
-    const message = JSON.parse(data.toString()) as WireFromHost
-    if (message.kind === 'response') return pending.get(message.id)?.(message)
-    seen.push({ event: message.event, payload: message.payload })
-    for (const wake of waiters) wake()
-  })
-  let nextId = 1
-  return {
-    child,
-    exited,
-    request<T>(route: string, input: unknown) {
-      const id = nextId++
-      return new Promise<T>((done, fail) => {
-        pending.set(id, (message) => {
-          pending.delete(id)
-          if (message.kind !== 'response') return
-          if (message.ok) done(message.output as T)
-          else fail(new Error(`${route}: ${message.error.code}: ${message.error.message}`))
-        })
-        ws.send(JSON.stringify({ kind: 'request', id, route, input }))
-      })
-    },
-    waitFor<T>(event: string, match: (payload: T) => boolean, timeoutMs = 120_000) {
-      return new Promise<T>((done, fail) => {
-        const check = (): void => {
-          const found = seen.find((item) => item.event === event && match(item.payload as T))
-          if (!found) return
-          waiters.delete(check)
-          clearTimeout(timer)
-          done(found.payload as T)
-        }
-        const timer = setTimeout(() => {
-          waiters.delete(check)
-          fail(new Error(`no ${event} event matched within ${timeoutMs} ms; serve said:\n${stderr.slice(-2000)}`))
-        }, timeoutMs)
-        waiters.add(check)
-        check()
-      })
-    },
-  }
-}
 
 /** True while a process whose command line names this job's folder (its trainer) runs. */
 function trainerRuns(jobId: string): boolean {
