@@ -10,14 +10,14 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LibraryAdapter } from '@shared/adapters'
-import { fieldErrorsOf, type AppError } from '@shared/errors'
+import { fieldErrorsOf } from '@shared/errors'
 import type { Job, MetricPoint } from '@shared/jobs'
-import { createHost, type DispatchResult, type Host } from '../../electron/host/host'
+import { createHost, type Host } from '../../electron/host/host'
 import { selftestModelPath } from '../../electron/host/jobs/config'
 import { adapterFiles, multiply, readSafetensors, zipOf, writeFile, type Matrix } from './adapters.helpers'
 import { pythonRuntimeDir, resourcesDir, temporaryDir } from './jobs.harness'
 import { zipEntries } from './export.helpers'
-import { dispatch } from './routes'
+import { dispatch, errorOf, waitFinished } from './routes'
 
 const workDir = temporaryDir('tunedeck-adapters-')
 const dataDir = path.join(workDir, 'data')
@@ -30,20 +30,7 @@ async function call<T>(route: string, input: unknown): Promise<T> {
   return result.output as T
 }
 
-function errorOf(result: DispatchResult): AppError {
-  if (result.ok) throw new Error(`expected an error, got ${JSON.stringify(result.output)}`)
-  return result.error
-}
 
-async function waitFinished(jobId: string, timeoutMs = 120_000): Promise<Job> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const job = await call<Job>('jobs.get', { jobId })
-    if (['completed', 'failed', 'cancelled', 'interrupted'].includes(job.status)) return job
-    if (Date.now() > deadline) throw new Error(`timed out waiting for job ${jobId}: it is ${job.status}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
 
 function weightsOf(folder: string): Record<string, Matrix> {
   return readSafetensors(fs.readFileSync(path.join(folder, 'adapter_model.safetensors')))
@@ -66,7 +53,7 @@ beforeAll(async () => {
   // Two self-test jobs with different seeds and learning rates: the same shape, different weights.
   for (const seed of [1, 2]) {
     const job = await call<Job>('jobs.create', { model: { selftest: true }, training: { epochs: 1, seed, learningRate: seed * 1e-3 } })
-    jobs.push(await waitFinished(job.id))
+    jobs.push(await waitFinished(host, job.id))
   }
 }, 240_000)
 
@@ -150,7 +137,7 @@ describe('adapters.combine', () => {
     const next = await call<Job>('jobs.create', { model: { selftest: true }, training: { epochs: 1 }, initFrom: { adapterId: again.id } })
     expect(next.config.initFrom).toBe(libraryFolder(again))
     expect(next.config.lora.rank).toBe(both.rank)
-    const done = await waitFinished(next.id)
+    const done = await waitFinished(host, next.id)
     expect(done.status).toBe('completed')
     const fresh = await call<MetricPoint[]>('jobs.metrics', { jobId: jobs[0]!.id })
     const started = await call<MetricPoint[]>('jobs.metrics', { jobId: next.id })
@@ -194,7 +181,7 @@ describe('adapters.combine', () => {
       await call('queue.set', { running: true })
       const dataset = { path: path.join(resourcesDir, 'selftest', 'dataset.jsonl') }
       const next = await call<Job>('jobs.create', { model: { path: 'tunedeck-test/tiny' }, dataset, training: { epochs: 1 }, initFrom: { adapterId: imported.id } })
-      const done = await waitFinished(next.id)
+      const done = await waitFinished(host, next.id)
       expect(done.error ?? null).toBeNull()
       expect(done.status).toBe('completed')
     } finally {

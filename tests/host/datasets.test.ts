@@ -12,11 +12,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DatasetPreview } from '@shared/datasets'
-import { fieldErrorsOf, type AppError } from '@shared/errors'
-import { createHost, type DispatchResult, type Host } from '../../electron/host/host'
+import { fieldErrorsOf } from '@shared/errors'
+import { createHost, type Host } from '../../electron/host/host'
 import type { Job } from '@shared/jobs'
 import { python, pythonRuntimeDir, repoRoot, resourcesDir, temporaryDir } from './jobs.harness'
-import { dispatch } from './routes'
+import { dispatch, errorOf } from './routes'
 
 const sharedDatasets = path.resolve(repoRoot, '..', 'shared', 'datasets')
 const haveShared = fs.existsSync(path.join(sharedDatasets, 'identity.json'))
@@ -39,10 +39,6 @@ async function preview(input: Record<string, unknown>): Promise<DatasetPreview> 
   return result.output as DatasetPreview
 }
 
-function errorOf(result: DispatchResult): AppError {
-  if (result.ok) throw new Error(`expected an error, got ${JSON.stringify(result.output)}`)
-  return result.error
-}
 
 function writeFile(name: string, text: string): string {
   const file = path.join(workDir, name)

@@ -9,16 +9,16 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Handlers } from '@shared/api'
-import { fieldErrorsOf, type AppError } from '@shared/errors'
+import { fieldErrorsOf } from '@shared/errors'
 import type { Job } from '@shared/jobs'
 import { routeNames } from '@shared/routes'
 import { createHandlers } from '../../electron/host/handlers'
-import { createHost, type DispatchResult, type Host } from '../../electron/host/host'
+import { createHost, type Host } from '../../electron/host/host'
 import { JobService } from '../../electron/host/jobs/service'
 import { PythonEnvironment } from '../../electron/host/python/environment'
 import { EnvironmentDoctor } from '../../electron/host/python/doctor'
 import { GpuTelemetry } from '../../electron/host/gpu/telemetry'
-import { dispatch } from './routes'
+import { dispatch, errorOf } from './routes'
 import { DatasetPreviews } from '../../electron/host/datasets/previews'
 import { ChatService } from '../../electron/host/chat/service'
 import { DatasetLibrary } from '../../electron/host/datasets/library'
@@ -45,10 +45,6 @@ afterAll(async () => {
   rmSync(workDir, { recursive: true, force: true })
 })
 
-function errorOf(result: DispatchResult): AppError {
-  if (result.ok) throw new Error(`expected an error, got ${JSON.stringify(result.output)}`)
-  return result.error
-}
 
 describe('handlers', () => {
   it('has exactly one handler per declared route', async () => {

@@ -10,12 +10,12 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fieldErrorsOf, type AppError } from '@shared/errors'
+import { fieldErrorsOf } from '@shared/errors'
 import type { Checkpoint, Job, MetricPoint, NewJobInput } from '@shared/jobs'
 import { selftestModelPath, writeConfigFile } from '../../electron/host/jobs/config'
-import { createHost, type DispatchResult, type Host } from '../../electron/host/host'
+import { createHost, type Host } from '../../electron/host/host'
 import { pythonRuntimeDir, resourcesDir, temporaryDir } from './jobs.harness'
-import { dispatch } from './routes'
+import { dispatch, errorOf, waitFinished } from './routes'
 
 const workDir = temporaryDir('tunedeck-init-')
 const dataDir = path.join(workDir, 'data')
@@ -31,21 +31,7 @@ async function call<T>(route: string, input: unknown): Promise<T> {
   return result.output as T
 }
 
-function errorOf(result: DispatchResult): AppError {
-  if (result.ok) throw new Error(`expected an error, got ${JSON.stringify(result.output)}`)
-  return result.error
-}
 
-/** Polls jobs.get until the job has finished, as the renderer would see it. */
-async function waitFinished(jobId: string, timeoutMs = 120_000): Promise<Job> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const job = await call<Job>('jobs.get', { jobId })
-    if (['completed', 'failed', 'cancelled', 'interrupted'].includes(job.status)) return job
-    if (Date.now() > deadline) throw new Error(`timed out waiting for job ${jobId}: it is ${job.status}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
 
 beforeAll(async () => {
   host = createHost({ dataDir, resourcesDir, pythonRuntimeDir, appVersion: '0.1.0-test' })
@@ -56,7 +42,7 @@ beforeAll(async () => {
   const config = { ...source.config, training: { ...source.config.training, checkpointEvery: 6, keepCheckpoints: 5 } }
   writeConfigFile(path.join(dataDir, 'jobs', source.id), config)
   await call('queue.set', { running: true })
-  source = await waitFinished(source.id)
+  source = await waitFinished(host, source.id)
   sourceLosses = await call<MetricPoint[]>('jobs.metrics', { jobId: source.id })
 })
 
@@ -81,7 +67,7 @@ describe('a new job from another job’s checkpoint', () => {
     // The checkpoint's alpha (32) wins: the weights were trained under that scaling.
     expect(created.config.lora).toMatchObject({ rank: 16, alpha: 32, targetModules: 'all-linear', dropout: 0 })
     expect(created.config.resumeFrom).toBeNull()
-    const job = await waitFinished(created.id)
+    const job = await waitFinished(host, created.id)
     expect(job.error).toBeNull()
     expect(job.status).toBe('completed')
     const losses = await call<MetricPoint[]>('jobs.metrics', { jobId: job.id })
@@ -96,7 +82,7 @@ describe('a new job from another job’s checkpoint', () => {
   it('continues the checkpoint’s optimizer state when asked (initFrom.optimizer), the trainer saying so', async () => {
     const created = await call<Job>('jobs.create', { ...selftest, initFrom: { jobId: source.id, checkpoint: 'step-12', optimizer: true } })
     expect(created.config).toMatchObject({ initFrom: path.join(dataDir, 'jobs', source.id, 'checkpoints', 'step-12'), initOptimizer: true })
-    const job = await waitFinished(created.id)
+    const job = await waitFinished(host, created.id)
     expect(job.status).toBe('completed')
     const { text } = await call<{ text: string }>('jobs.terminal', { jobId: job.id })
     expect(text).toMatch(/optimizer: continuing the state of step-12 \(\d+ parameters\)/)

@@ -13,9 +13,9 @@ import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DownloadProgress } from '@shared/models'
-import { createHost, type DispatchResult, type Host } from '../../electron/host/host'
+import { createHost, type Host } from '../../electron/host/host'
 import { python, pythonRuntimeDir, repoRoot, resourcesDir, temporaryDir, waitFor } from './jobs.harness'
-import { dispatch, request } from './routes'
+import { dispatch, errorOf, request } from './routes'
 
 const REPO = 'tiny-org/tiny-chat'
 const GATED = 'tiny-org/tiny-gated'
@@ -51,10 +51,6 @@ afterAll(async () => {
   fs.rmSync(workDir, { recursive: true, force: true })
 })
 
-function errorOf(result: DispatchResult) {
-  if (result.ok) throw new Error(`expected an error, got ${JSON.stringify(result.output)}`)
-  return result.error
-}
 
 describe('models', () => {
   it('names an unknown hub id when a job is created and when it is downloaded', async () => {

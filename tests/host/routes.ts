@@ -8,6 +8,7 @@
 import type { Handlers, WireResponse } from '@shared/api'
 import { appError, isAppError, validationError, type AppError } from '@shared/errors'
 import { isRouteName, routes, type RouteInput, type RouteName, type RouteOutput } from '@shared/routes'
+import type { Job } from '@shared/jobs'
 import type { DispatchResult } from '../../electron/host/host'
 
 /** Anything that answers routes the way the host does. */
@@ -76,5 +77,22 @@ export function handlerDispatcher(handlers: Handlers): Dispatcher {
         throw error
       }
     },
+  }
+}
+
+/** The error a route answered with; throws when it answered ok. */
+export function errorOf(result: DispatchResult): AppError {
+  if (result.ok) throw new Error(`expected an error, got ${JSON.stringify(result.output)}`)
+  return result.error
+}
+
+/** Polls jobs.get until the job has finished (completed, failed, cancelled or interrupted), as the renderer would see it. */
+export async function waitFinished(host: Dispatcher, jobId: string, timeoutMs = 120_000): Promise<Job> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const job = await request(host, 'jobs.get', { jobId })
+    if (['completed', 'failed', 'cancelled', 'interrupted'].includes(job.status)) return job
+    if (Date.now() > deadline) throw new Error(`timed out waiting for job ${jobId}: it is ${job.status}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }
