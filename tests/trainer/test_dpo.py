@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SELFTEST_DATASET, finish, make_job, read_events, run_cli, send, start_cli, wait_for
+from conftest import SELFTEST_DATASET, finish, make_job, merge, read_events, run_cli, send, start_cli, wait_for
 
 from tunedeck_trainer.protocol import event_errors
 
@@ -42,9 +42,7 @@ def dpo_job(job_dir: Path, model: Path, data: Path, **overrides: Any) -> Path:
         "training": {"learningRate": 0.002, "batchSize": 4, "maxSteps": 24, "warmupRatio": 0.0, "seed": 3},
         "dpo": {"beta": 0.1},
     }
-    for key, value in overrides.items():
-        base[key] = {**base[key], **value} if isinstance(value, dict) and isinstance(base.get(key), dict) else value
-    return make_job(job_dir, model, **base)
+    return make_job(job_dir, model, **merge(base, overrides))
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SELFTEST_DATASET, make_job, read_events, run_cli
+from conftest import SELFTEST_DATASET, make_job, merge, read_events, run_cli
 from test_dpo import CHOSEN, WORDS, dpo_job, write_preferences
 
 from tunedeck_trainer.data import DatasetError, load_records
@@ -43,9 +43,7 @@ def kto_job(job_dir: Path, model: Path, data: Path, **overrides: Any) -> Path:
         "training": {"learningRate": 0.002, "batchSize": 4, "maxSteps": 24, "warmupRatio": 0.0, "seed": 3},
         "kto": {"beta": 0.1},
     }
-    for key, value in overrides.items():
-        base[key] = {**base[key], **value} if isinstance(value, dict) and isinstance(base.get(key), dict) else value
-    return make_job(job_dir, model, **base)
+    return make_job(job_dir, model, **merge(base, overrides))
 
 
 def test_feedback_rows_are_detected_and_normalised(tmp_path: Path) -> None:
