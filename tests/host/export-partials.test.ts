@@ -14,7 +14,7 @@ const dir = temporaryDir('tunedeck-export-partials-')
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 function record(dataDir: string, pid: number, partial: string): string {
-  const folder = path.join(dataDir, 'exports', '.partials')
+  const folder = path.join(dataDir, 'exports-running')
   fs.mkdirSync(folder, { recursive: true })
   const file = path.join(folder, `${pid}-0a1b2c3d.json`)
   fs.writeFileSync(file, JSON.stringify({ partial }))

@@ -1,7 +1,7 @@
 /**
- * The .partial zips being written, each recorded in <dataDir>/exports/.partials/ while its export
- * runs: the zip is written beside its destination (wherever the user chose), so a host that dies
- * mid-export would leave it there for good. The next host removes the .partial of every record
+ * The .partial zips being written, each recorded in <dataDir>/exports-running/ (beside, not in,
+ * the exports folder the user sees) while its export runs: the zip is written beside its
+ * destination (wherever the user chose), so a host that dies mid-export would leave it there. The next host removes the .partial of every record
  * whose writer is gone, and the record with it.
  */
 import { randomBytes } from 'node:crypto'
@@ -10,7 +10,7 @@ import path from 'node:path'
 import { removeAbandoned } from '../abandoned'
 
 function recordsDir(dataDir: string): string {
-  return path.join(dataDir, 'exports', '.partials')
+  return path.join(dataDir, 'exports-running')
 }
 
 /** Records that this process writes `partial`; returns the record, for forgetPartial. */
