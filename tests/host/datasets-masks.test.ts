@@ -9,10 +9,11 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RouteInput } from '@shared/routes'
 import type { DatasetPreview, PreviewToken } from '@shared/datasets'
 import { createHost, type Host } from '../../electron/host/host'
 import { python, pythonRuntimeDir, resourcesDir, temporaryDir } from './jobs.harness'
-import { dispatch } from './routes'
+import { request } from './routes'
 
 const workDir = temporaryDir('tunedeck-masks-')
 let host: Host
@@ -28,11 +29,7 @@ afterAll(async () => {
   fs.rmSync(workDir, { recursive: true, force: true })
 })
 
-async function preview(input: Record<string, unknown>): Promise<DatasetPreview> {
-  const result = await dispatch(host, 'datasets.preview', input)
-  if (!result.ok) throw new Error(`datasets.preview failed: ${JSON.stringify(result.error)}`)
-  return result.output as DatasetPreview
-}
+const preview = (input: RouteInput<'datasets.preview'>): Promise<DatasetPreview> => request(host, 'datasets.preview', input)
 
 const learned = (tokens: PreviewToken[]): string => tokens.filter((token) => token.learned).map((token) => token.text).join('')
 const masked = (tokens: PreviewToken[]): string => tokens.filter((token) => !token.learned).map((token) => token.text).join('')

@@ -11,12 +11,13 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RouteInput } from '@shared/routes'
 import type { DatasetPreview } from '@shared/datasets'
 import { fieldErrorsOf } from '@shared/errors'
 import { createHost, type Host } from '../../electron/host/host'
 import type { Job } from '@shared/jobs'
 import { python, pythonRuntimeDir, repoRoot, resourcesDir, temporaryDir } from './jobs.harness'
-import { dispatch, errorOf } from './routes'
+import { dispatch, errorOf, request } from './routes'
 
 const sharedDatasets = path.resolve(repoRoot, '..', 'shared', 'datasets')
 const haveShared = fs.existsSync(path.join(sharedDatasets, 'identity.json'))
@@ -33,11 +34,7 @@ afterAll(async () => {
   fs.rmSync(workDir, { recursive: true, force: true })
 })
 
-async function preview(input: Record<string, unknown>): Promise<DatasetPreview> {
-  const result = await dispatch(host, 'datasets.preview', input)
-  if (!result.ok) throw new Error(`datasets.preview failed: ${JSON.stringify(result.error)}`)
-  return result.output as DatasetPreview
-}
+const preview = (input: RouteInput<'datasets.preview'>): Promise<DatasetPreview> => request(host, 'datasets.preview', input)
 
 
 function writeFile(name: string, text: string): string {

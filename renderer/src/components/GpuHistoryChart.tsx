@@ -12,7 +12,7 @@ import type { MetricPoint } from '@shared/jobs'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 import { gpuLines } from '../logic/gpuHistory'
-import { chartColours } from './chartStyle'
+import { baseLineOptions, chartColours, linearAxis } from './chartStyle'
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip, Legend)
 
@@ -46,22 +46,16 @@ export function GpuHistoryChart({ jobId, live, points, totalSteps }: { jobId: st
 
   useEffect(() => {
     if (!canvas.current || !hasLines) return
-    const { grid, ticks } = chartColours
     chart.current = new Chart(canvas.current, {
       type: 'line',
       data: { datasets: [] },
       options: {
-        animation: false,
-        parsing: false,
-        normalized: true,
-        responsive: true,
-        maintainAspectRatio: false,
-        interaction: { mode: 'nearest', axis: 'x', intersect: false },
-        plugins: { legend: { labels: { color: ticks, boxWidth: 10 } } },
+        ...baseLineOptions,
+        plugins: { legend: { labels: { color: chartColours.ticks, boxWidth: 10 } } },
         scales: {
-          x: { type: 'linear', title: { display: true, text: 'step', color: ticks }, grid: { color: grid }, ticks: { color: ticks } },
-          left: { type: 'linear', position: 'left', min: 0, title: { display: true, text: '% · °C', color: ticks }, grid: { color: grid }, ticks: { color: ticks } },
-          right: { type: 'linear', position: 'right', min: 0, title: { display: true, text: 'W · GiB', color: ticks }, grid: { display: false }, ticks: { color: ticks } },
+          x: linearAxis('step'),
+          left: { ...linearAxis('% · °C'), position: 'left', min: 0 },
+          right: { ...linearAxis('W · GiB'), position: 'right', min: 0, grid: { display: false } },
         },
       },
     })
