@@ -77,6 +77,10 @@ def stream_summary(path: str, format: str = "auto", columns: dict[str, str] | No
     next_report = time.monotonic() + PROGRESS_SECONDS
     for number, line in _lines(path):
         done += len(line)
+        # Every line counts towards progress, bad and blank ones too (a file of bad rows still moves the bar).
+        if progress and number % 64 == 0 and time.monotonic() >= next_report:
+            progress(done, total)
+            next_report = time.monotonic() + PROGRESS_SECONDS
         value = _parse(path, number, line)
         if value is None:
             continue
@@ -93,9 +97,6 @@ def stream_summary(path: str, format: str = "auto", columns: dict[str, str] | No
             records.append(record)
         if on_record is not None:
             on_record(record)
-        if progress and number % 64 == 0 and time.monotonic() >= next_report:
-            progress(done, total)
-            next_report = time.monotonic() + PROGRESS_SECONDS
     if progress:
         progress(total, total)
     return {
