@@ -15,6 +15,7 @@ export interface ReadProgress {
 
 export interface FollowedPreview {
   result: Promise<DatasetPreview>
+  /** Asks the host to stop the preview; does nothing once it has answered. */
   cancel(): void
 }
 
@@ -28,9 +29,14 @@ export function followPreview(input: Omit<RouteInput<'datasets.preview'>, 'reque
   const stop = client.on('datasets.preview_progress', (progress) => {
     if (progress.requestId === requestId) onProgress({ done: progress.done, total: progress.total })
   })
-  const result = client.request('datasets.preview', { ...input, requestId }).finally(stop)
+  let settled = false
+  const result = client.request('datasets.preview', { ...input, requestId }).finally(() => {
+    settled = true
+    stop()
+  })
   return {
     result,
-    cancel: () => void client.request('datasets.preview_cancel', { requestId }).catch(() => undefined),
+    // Once the preview has answered there is nothing to stop: no request.
+    cancel: () => void (settled || client.request('datasets.preview_cancel', { requestId }).catch(() => undefined)),
   }
 }

@@ -55,12 +55,11 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
       return
     }
     let running: FollowedPreview | null = null
-    let settled = false
     let stopped = false
     const current = (): boolean => request === latest.current && !stopped
     const cancel = (): void => {
       stopped = true
-      if (!settled) running?.cancel()
+      running?.cancel()
       setState({ status: 'cancelled', path: trimmed, retry: () => setAttempt((count) => count + 1) })
     }
     const timer = setTimeout(() => {
@@ -88,21 +87,19 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
           if (tokens && 'tokens.modelPath' in fieldErrorsOf(toAppError(error))) return start(rowsOnly)
           throw error
         })
-      ask()
-        .then(
-          (preview) => {
-            if (current()) setState({ status: 'done', preview })
-          },
-          (error: unknown) => {
-            if (current()) setState({ status: 'failed', path: trimmed, error: `Could not preview ${trimmed}: ${errorMessage(error)}` })
-          },
-        )
-        .finally(() => (settled = true))
+      ask().then(
+        (preview) => {
+          if (current()) setState({ status: 'done', preview })
+        },
+        (error: unknown) => {
+          if (current()) setState({ status: 'failed', path: trimmed, error: `Could not preview ${trimmed}: ${errorMessage(error)}` })
+        },
+      )
     }, debounceMs)
     return () => {
       clearTimeout(timer)
       // Another path or other settings: the old read is of no use any more.
-      if (!settled) running?.cancel()
+      running?.cancel()
     }
   }, [trimmed, format, columnsKey, badRows, enabled, tokensKey, attempt])
 
