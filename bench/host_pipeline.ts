@@ -103,8 +103,12 @@ async function measureTerminal(served: ServedHost, client: EventClient, megabyte
   client.terminalBytes = 0
   client.floodEnded = false
   const jobId = await runJob(served, client, `flood:${megabytes}`)
-  await until(() => client.floodEnded, 600_000, 'the end of the flood at the client')
   await finished(client, jobId)
+  // As bench/ui does: the job has ended; wait a while for its last terminal line, but measure either
+  // way (on a loaded machine that line has sometimes never reached the client: see docs/benchmarks.md).
+  await until(() => client.floodEnded, 30_000, 'the end of the flood at the client').catch(() => {
+    process.stdout.write("note: the flood's last line had not reached the client 30 s after the job ended\n")
+  })
   const bytes = client.terminalBytes
   client.terminalBytes += before
   return bytes / 1024 / 1024 / ((client.terminalLastAt - client.terminalFirstAt) / 1000)
