@@ -1,20 +1,20 @@
 /**
- * Writes python-runtime/tunedeck_trainer/job_config.schema.json, the JSON Schema
- * the trainer validates config.json against, from electron/shared/config.ts (the
- * one place a field is written). Run after changing a field: npm run config-schema
- * (tests/shared/configSchema.test.ts fails while the checked-in file is stale).
+ * Writes what the trainer and the docs take from electron/shared (the contract): the config's
+ * JSON Schema, the protocol's event schemas, contract.py (the config classes, the method and
+ * dataset-format tables, the field names) and the lists in docs/architecture.md. See
+ * scripts/contract/index.ts. Run after changing the contract: npm run config-schema
+ * (tests/shared/configSchema.test.ts fails while a file is stale).
  */
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
-export const schemaFile = path.join(root, 'python-runtime', 'tunedeck_trainer', 'job_config.schema.json')
 
-// config.ts is TypeScript: bundle it (with zod) in memory and import the result.
+// The generator is TypeScript: bundle it (with zod) in memory and import the result.
 const bundled = await build({
-  entryPoints: [path.join(root, 'electron', 'shared', 'config.ts')],
+  entryPoints: [path.join(root, 'scripts', 'contract', 'index.ts')],
   bundle: true,
   write: false,
   format: 'esm',
@@ -22,6 +22,24 @@ const bundled = await build({
   logLevel: 'error',
 })
 const source = bundled.outputFiles[0].text
-const { jobConfigJsonSchema } = await import(`data:text/javascript;base64,${Buffer.from(source).toString('base64')}`)
-writeFileSync(schemaFile, JSON.stringify(jobConfigJsonSchema(), null, 2) + '\n')
-console.log(`Wrote ${path.relative(root, schemaFile)}`)
+const { contractFiles } = await import(`data:text/javascript;base64,${Buffer.from(source).toString('base64')}`)
+let files
+try {
+  files = contractFiles((relative) => readFileSync(path.join(root, relative), 'utf8'))
+} catch (error) {
+  // The stack would name the in-memory bundle; the message says what is wrong.
+  console.error(`config-schema: ${error.message}`)
+  process.exit(1)
+}
+for (const file of files) {
+  const target = path.join(root, file.path)
+  let current = null
+  try {
+    current = readFileSync(target, 'utf8')
+  } catch {
+    // a new file
+  }
+  if (current === file.text) continue
+  writeFileSync(target, file.text)
+  console.log(`Wrote ${file.path}`)
+}

@@ -8,29 +8,22 @@
  */
 import { z } from 'zod'
 import { withExpectations, type JsonSchemaNode } from './fields'
+import { datasetFormats, methods, methodTable, sectionMethods, type MethodTable, type SectionMethod } from './methods'
 
 export const configVersion = 1
-
-export const datasetFormats = [
-  'auto',
-  'alpaca',
-  'sharegpt',
-  'openai',
-  'prompt_completion',
-  'text',
-  'preference',
-  /** Unpaired feedback: a prompt, a completion and a boolean label (desirable or not); trains with KTO only. */
-  'feedback',
-] as const
-
-export type DatasetFormat = (typeof datasetFormats)[number]
 
 export const precisions = ['auto', 'fp32', 'bf16', 'fp16'] as const
 
 export const quantizations = ['none', '4bit'] as const
 
 /** A field's label, for messages and the form: written here once, beside its type, range and default. */
-const label = (text: string, more: { expected?: string } = {}) => ({ label: text, ...more })
+const label = (text: string, more: { expected?: string; hashed?: false } = {}) => ({ label: text, ...more })
+
+/**
+ * Marks a field that does not change what a run computes: it is left out of the config hash a
+ * checkpoint carries (the trainer's JobConfig.hash), so resuming under another value is the same run.
+ */
+const unhashed = { hashed: false } as const
 
 const modelSchema = z
   .strictObject({
@@ -109,55 +102,42 @@ const trainingSchema = z
      * for data; 0 collates in the trainer itself. null (auto): a share of the cores on CUDA, 0 on
      * CPU where every core computes the model. Does not change the results.
      */
-    dataloaderWorkers: z.int().min(0).max(64).nullable().meta(label('Data loader workers')).default(null),
+    dataloaderWorkers: z.int().min(0).max(64).nullable().meta(label('Data loader workers', unhashed)).default(null),
   })
   .meta(label('Training settings'))
 
-const dpoSchema = z
-  .strictObject({
-    /** Strength of the pull towards the reference model: the initFrom adapter, frozen, or else the base with the adapter disabled. */
-    beta: z.number().positive().max(10).meta(label('DPO beta')).default(0.1),
-  })
-  .meta(label('DPO settings'))
+/** A method's settings section, as methods.ts declares it. */
+type SettingsOf<Name extends SectionMethod> = Extract<MethodTable[Name]['settings'], z.ZodObject>
 
-const ktoSchema = z
-  .strictObject({
-    /** Strength of the pull towards the reference model, as for DPO. */
-    beta: z.number().positive().max(10).meta(label('KTO beta')).default(0.1),
-    /** Weight of the loss of examples labelled desirable. */
-    desirableWeight: z.number().positive().max(100).meta(label('Desirable weight')).default(1),
-    /** Weight of the loss of examples labelled undesirable. */
-    undesirableWeight: z.number().positive().max(100).meta(label('Undesirable weight')).default(1),
-  })
-  .meta(label('KTO settings'))
-
-/** Training methods: supervised fine-tuning, preference pairs (DPO), unpaired feedback (KTO). */
-export const methods = ['sft', 'dpo', 'kto'] as const
-
-export type Method = (typeof methods)[number]
+/** Each method's settings section (methods.ts), with its defaults filled in when left out. */
+const methodSections = Object.fromEntries(
+  sectionMethods.map((name) => {
+    const section: z.ZodObject = methodTable[name].settings
+    return [name, section.default(section.parse({}))]
+  }),
+) as { [Name in SectionMethod]: z.ZodDefault<SettingsOf<Name>> }
 
 const methodSchema = z.enum(methods).meta(label('Method'))
 
 export const jobConfigSchema = z.strictObject({
   version: z.literal(configVersion).meta(label('Config version')),
-  jobId: z.string().min(1).meta(label('Job id')),
+  jobId: z.string().min(1).meta(label('Job id', unhashed)),
   method: methodSchema.default('sft'),
   model: modelSchema,
   dataset: datasetSchema,
   lora: loraSchema.default(loraSchema.parse({})),
   training: trainingSchema.default(trainingSchema.parse({})),
-  dpo: dpoSchema.default(dpoSchema.parse({})),
-  kto: ktoSchema.default(ktoSchema.parse({})),
+  ...methodSections,
   /** Name of a checkpoint under checkpoints/ to continue exactly from (same job). */
-  resumeFrom: z.string().min(1).nullable().meta(label('Resume checkpoint')).default(null),
+  resumeFrom: z.string().min(1).nullable().meta(label('Resume checkpoint', unhashed)).default(null),
   /** Path of a checkpoint whose adapter weights start a new job. */
-  initFrom: z.string().min(1).nullable().meta(label('Starting checkpoint')).default(null),
+  initFrom: z.string().min(1).nullable().meta(label('Starting checkpoint', unhashed)).default(null),
   /**
    * With initFrom: continue that checkpoint's optimizer state too (AdamW's moments and step
    * counts), so training on new data goes on without resetting them; the learning rate,
    * schedule and weight decay are this job's own. False starts a fresh optimizer.
    */
-  initOptimizer: z.boolean().meta(label("Continue the checkpoint's optimizer")).default(false),
+  initOptimizer: z.boolean().meta(label("Continue the checkpoint's optimizer", unhashed)).default(false),
 }).meta(label('Job config'))
 
 type WithoutDefaults<Shape extends z.ZodRawShape> = {
@@ -179,6 +159,11 @@ export function withoutDefaults<Shape extends z.ZodRawShape>(section: z.ZodObjec
   return z.strictObject(fields).meta(section.meta() ?? {}) as unknown as z.ZodObject<WithoutDefaults<Shape>>
 }
 
+/** Each method's settings section as a layer of settings: every field optional, no default filled in. */
+const methodSettings = Object.fromEntries(sectionMethods.map((name) => [name, withoutDefaults(methodTable[name].settings).optional()])) as {
+  [Name in SectionMethod]: z.ZodOptional<z.ZodObject<WithoutDefaults<SettingsOf<Name>['shape']> & z.ZodRawShape>>
+}
+
 /**
  * Settings that override the defaults, keyed exactly as in config.json: what a
  * preset, the self-test's job.json and the user give. Every field is optional;
@@ -190,15 +175,14 @@ export const jobSettingsSchema = z.strictObject({
   dataset: withoutDefaults(datasetSchema.omit({ path: true })).optional(),
   lora: withoutDefaults(loraSchema).optional(),
   training: withoutDefaults(trainingSchema).optional(),
-  dpo: withoutDefaults(dpoSchema).optional(),
-  kto: withoutDefaults(ktoSchema).optional(),
+  ...methodSettings,
 }).meta(label('Job settings'))
 
 /** Overrides of the defaults in config.json's own shape, every field optional. */
 export type JobSettings = z.infer<typeof jobSettingsSchema>
 
 /** The sections of config.json that settings override, each a flat object. */
-export const settingSections = ['model', 'dataset', 'lora', 'training', 'dpo', 'kto'] as const
+export const settingSections = ['model', 'dataset', 'lora', 'training', ...sectionMethods] as const
 
 export type SettingSection = (typeof settingSections)[number]
 
@@ -214,5 +198,5 @@ export type TrainingConfig = JobConfig['training']
  */
 export function jobConfigJsonSchema(): JsonSchemaNode {
   const schema = z.toJSONSchema(jobConfigSchema, { io: 'input' }) as JsonSchemaNode
-  return { $comment: 'Generated from electron/shared/config.ts by `npm run config-schema`; do not edit.', ...withExpectations(schema) }
+  return { $comment: 'Generated from electron/shared by `npm run config-schema`; do not edit.', ...withExpectations(schema) }
 }

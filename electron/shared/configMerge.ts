@@ -6,6 +6,7 @@
  * reads the files and checks the paths, this only layers what it found.
  */
 import { configVersion, jobConfigSchema, settingSections, type JobSettings, type LoraConfig, type SettingSection } from './config'
+import { sectionMethods } from './methods'
 
 /** Everything a new job's config is made of, lowest layer first. */
 export interface ConfigLayers {
@@ -53,8 +54,8 @@ export function mergeJobConfig(layers: ConfigLayers) {
     dataset: { ...merged.dataset, path: layers.datasetPath },
     lora: { ...merged.lora, ...definedOnly(checkpoint?.lora) },
     training: merged.training,
-    dpo: merged.dpo,
-    kto: merged.kto,
+    // Each method's own section (methods.ts), merged as every other section is.
+    ...Object.fromEntries(sectionMethods.map((name) => [name, merged[name]])),
     resumeFrom: null,
     initFrom: checkpoint?.folder ?? null,
     initOptimizer: checkpoint?.optimizer === true,

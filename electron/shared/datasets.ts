@@ -3,11 +3,17 @@
  * the user previews is what trains (python -m tunedeck_trainer.data preview).
  */
 import { z } from 'zod'
-import { datasetFormats } from './config'
+import { datasetFormats } from './methods'
+
+/**
+ * Keys and role tags inside conversation turns, which a column mapping may name for
+ * ShareGPT-like files that use other names; the trainer's TAGS (generated into contract.py).
+ */
+export const turnTagFields = ['role_tag', 'content_tag', 'user_tag', 'assistant_tag', 'system_tag', 'tool_tag'] as const
 
 /**
  * Our field names, which a column mapping (dataset.columns) may point at the
- * file's own column names; the trainer's FIELDS in data/formats.py.
+ * file's own column names; the trainer's FIELDS (generated into contract.py).
  */
 export const datasetFields = [
   'instruction',
@@ -24,13 +30,7 @@ export const datasetFields = [
   'text',
   'label',
   'tools',
-  // Keys and role tags inside conversation turns (ShareGPT-like files with other names).
-  'role_tag',
-  'content_tag',
-  'user_tag',
-  'assistant_tag',
-  'system_tag',
-  'tool_tag',
+  ...turnTagFields,
 ] as const
 
 export type DatasetField = (typeof datasetFields)[number]

@@ -10,6 +10,8 @@ import { z } from 'zod'
 export interface FieldMeta {
   label?: string
   expected?: string
+  /** false: left out of the config hash (config.ts). */
+  hashed?: false
 }
 
 /** A JSON Schema node as z.toJSONSchema writes it (the keywords read here). */

@@ -2,8 +2,10 @@
 
 The TypeScript zod schema is the one place a field is written. ``npm run config-schema``
 exports it as job_config.schema.json beside this file (types, ranges, defaults, unknown keys
-refused, and each field's ``expected`` in words); this module validates with ``jsonschema``
-against it, fills the defaults it gives and builds the frozen dataclasses below. Every error
+refused, and each field's ``expected`` in words) and as the frozen dataclasses of contract.py;
+this module validates with ``jsonschema`` against the schema, fills the defaults it gives and
+builds the dataclasses. Adding a setting is two edits: declare it in config.ts (then run the
+command), use it here as ``config.<section>.<snake_case_name>``. Every error
 names the dotted field, e.g. ``config.json: training.batchSize: expected a whole number from
 1 to 1024, got "four"``. Shared vectors in tests/fixtures/config keep both sides honest.
 
@@ -23,9 +25,22 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+# The config classes are generated from electron/shared/config.ts (npm run config-schema); the
+# sections' names are re-exported here, where the trainer has always imported them from.
+from .contract import (  # noqa: F401
+    METHODS,
+    SECTIONS,
+    UNHASHED,
+    DatasetSettings,
+    JobConfigFields,
+    LoraSettings,
+    ModelSettings,
+    TrainingSettings,
+)
 
 
 class ConfigError(Exception):
@@ -37,117 +52,30 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
-class ModelConfig:
-    """``model``: where the base model lives."""
-
-    path: str
-    selftest: bool = False
-    quantization: str = "none"
-
-
-@dataclass(frozen=True)
-class DatasetConfig:
-    """``dataset``: the training file and how to read it."""
-
-    path: str
-    format: str = "auto"
-    columns: dict[str, str] = field(default_factory=dict)
-    bad_rows: str = "fail"
-    validation_split: float = 0.0
-    dataset_id: str | None = None  # a library dataset's id (datasets/<id>/), set by the host
-    sha256: str | None = None  # its SHA-256 when imported
-
-
-@dataclass(frozen=True)
-class LoraSettings:
-    """``lora``: the adapter's shape."""
-
-    rank: int = 16
-    alpha: float = 32
-    dropout: float = 0.05
-    target_modules: str | tuple[str, ...] = "all-linear"
-    rslora: bool = False
-    dora: bool = False
-
-
-@dataclass(frozen=True)
-class TrainingSettings:
-    """``training``: the optimisation loop."""
-
-    learning_rate: float = 2e-4
-    epochs: float = 1
-    batch_size: int = 4
-    gradient_accumulation: int = 1
-    max_seq_length: int = 1024
-    max_steps: int | None = None
-    warmup_ratio: float = 0.03
-    weight_decay: float = 0.0
-    seed: int = 42
-    precision: str = "auto"
-    train_on_inputs: bool = False
-    packing: bool = True
-    checkpoint_every: int = 0
-    keep_checkpoints: int = 2
-    log_every: int = 1
-    gradient_checkpointing: bool = False
-    oom_retry: bool = True
-    dataloader_workers: int | None = None
-
-
-@dataclass(frozen=True)
-class DpoSettings:
-    """``dpo``: preference optimisation against the initFrom checkpoint when set, else the base with the adapter disabled."""
-
-    beta: float = 0.1
-
-
-@dataclass(frozen=True)
-class KtoSettings:
-    """``kto``: unpaired feedback against the same reference as DPO, with a weight for each label."""
-
-    beta: float = 0.1
-    desirable_weight: float = 1.0
-    undesirable_weight: float = 1.0
-
-
-@dataclass(frozen=True)
-class JobConfig:
-    """The whole config.json with every default filled in."""
-
-    version: int
-    job_id: str
-    model: ModelConfig
-    dataset: DatasetConfig
-    method: str = "sft"
-    lora: LoraSettings = field(default_factory=LoraSettings)
-    training: TrainingSettings = field(default_factory=TrainingSettings)
-    dpo: DpoSettings = field(default_factory=DpoSettings)
-    kto: KtoSettings = field(default_factory=KtoSettings)
-    resume_from: str | None = None
-    init_from: str | None = None
-    # With init_from: continue that checkpoint's optimizer moments and step counts as well.
-    init_optimizer: bool = False
+class JobConfig(JobConfigFields):
+    """The whole config.json with every default filled in; its fields and sections are generated
+    from electron/shared/config.ts into contract.py."""
 
     def hash(self) -> str:
-        """A short digest of everything that shapes the training run (not resume/init choices)."""
-        shaping = {key: value for key, value in asdict(self).items() if key not in ("resume_from", "init_from", "init_optimizer", "job_id")}
-        # Workers change where batches are collated, not what they hold: resuming with another
-        # count is the same run (and checkpoints from before the field existed keep their hash).
-        del shaping["training"]["dataloader_workers"]
+        """A short digest of everything that shapes the training run: not the fields marked unhashed in
+        config.ts (resume and init choices, the job id, dataloader workers), nor the settings sections of
+        other methods than the job's own, so adding a method or changing another's settings is the same run."""
+        shaping = asdict(self)
+        for dotted in UNHASHED:
+            *sections, name = dotted.split(".")
+            parent = shaping
+            for section in sections:
+                parent = parent[section]
+            del parent[name]
+        for name, method in METHODS.items():
+            if method.section is not None and name != self.method:
+                del shaping[method.section]
         return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=list).encode()).hexdigest()[:16]
 
 
 # --- validation, from the schema -----------------------------------------------------------
 
 SCHEMA_FILE = Path(__file__).with_name("job_config.schema.json")
-_SECTIONS = {
-    "model": ModelConfig,
-    "dataset": DatasetConfig,
-    "lora": LoraSettings,
-    "training": TrainingSettings,
-    "dpo": DpoSettings,
-    "kto": KtoSettings,
-}
 
 
 @functools.lru_cache(maxsize=1)
@@ -246,14 +174,13 @@ def parse_config(data: Any) -> JobConfig:
     if error is not None:
         raise _config_error(error)
     schema = _schema()
-    # A section left out takes the dataclass's defaults (tested equal to the schema's) rather than
-    # the schema's JSON numbers: 32 and 32.0 hash differently, and checkpoints carry the hash.
     filled = _with_defaults(data, schema)
-    fields = {_attribute(key): _value(value, schema["properties"][key]) for key, value in filled.items() if key not in _SECTIONS}
-    for key, cls in _SECTIONS.items():
-        if key in data:
-            section_schema = schema["properties"][key]
-            fields[key] = _section(cls, _with_defaults(data[key], section_schema), section_schema)
+    fields = {_attribute(key): _value(value, schema["properties"][key]) for key, value in filled.items() if key not in SECTIONS}
+    for key, cls in SECTIONS.items():
+        # Every section, given or left out, is typed by the schema (an integer alpha is a float), so the
+        # config hash a checkpoint carries is the same either way.
+        section_schema = schema["properties"][key]
+        fields[key] = _section(cls, _with_defaults(data.get(key, {}), section_schema), section_schema)
     return JobConfig(**fields)
 
 

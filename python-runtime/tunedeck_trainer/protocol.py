@@ -5,7 +5,8 @@ and grows by 1, continuing after the last line already in the file when a job re
 host tails the file and ingests by seq, so a line is flushed as soon as it is written and a
 final event (completed, paused, cancelled, failed) is also fsynced before the process exits.
 
-``EVENT_SCHEMAS`` holds one JSON Schema per event type; ``event_errors`` checks one event.
+``EVENT_SCHEMAS`` holds one JSON Schema per event type (protocol.schema.json, generated from
+protocol.ts, as the version and exit codes in contract.py are); ``event_errors`` checks one event.
 Both sides ignore unknown fields, so every schema allows extra properties.
 
 Imports nothing heavy (no torch), so config failures are reported quickly.
@@ -20,107 +21,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-PROTOCOL_VERSION = 1
-EXIT_CODES = {"completed": 0, "failed": 1, "paused": 3, "cancelled": 4}
+from .contract import EXIT_CODES, PROTOCOL_VERSION
+
 FINAL_TYPES = tuple(EXIT_CODES)
-PHASES = ["loading_model", "loading_data", "training", "saving", "evaluating"]
-LOG_LEVELS = ["debug", "info", "warning", "error"]
-CHECKPOINT_KINDS = ["periodic", "named", "pause"]
-
-_INT0 = {"type": "integer", "minimum": 0}
-_INT1 = {"type": "integer", "minimum": 1}
-_NUMBER = {"type": "number"}
-_STRING = {"type": "string"}
-
-
-def _event(type_name: str, **fields: dict[str, Any]) -> dict[str, Any]:
-    """A schema for one event type: the common header plus ``fields``; all of them required."""
-    properties: dict[str, Any] = {
-        "v": {"const": PROTOCOL_VERSION},
-        "seq": _INT1,
-        "time": _NUMBER,
-        "type": {"const": type_name},
-        **fields,
-    }
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": f"{type_name} event",
-        "type": "object",
-        "properties": properties,
-        "required": list(properties),
-        "additionalProperties": True,
-    }
-
-
-EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
-    "started": _event(
-        "started",
-        step=_INT0,
-        totalSteps=_INT0,
-        epochs=_NUMBER,
-        examples=_INT0,
-        device=_STRING,
-        dtype=_STRING,
-        trainableParams=_INT0,
-        totalParams=_INT0,
-    ),
-    "heartbeat": _event("heartbeat", phase={"enum": PHASES}),
-    "dataset": _event(
-        "dataset", format=_STRING, examples=_INT0, skipped=_INT0, truncated=_INT0, validationExamples=_INT0
-    ),
-    "step": _event(
-        "step",
-        step=_INT1,
-        totalSteps=_INT1,
-        loss=_NUMBER,
-        lr=_NUMBER,
-        gradNorm={"type": ["number", "null"]},
-        tokens=_INT0,
-        epoch={"type": "number", "minimum": 0},
-        tokensPerSecond={"type": "number", "minimum": 0},
-    ),
-    "memory": _event(
-        "memory",
-        estimatedMb={"type": "number", "minimum": 0},
-        freeMb={"type": ["number", "null"], "minimum": 0},
-        fits={"type": ["boolean", "null"]},
-        detail={"type": "object", "additionalProperties": {"type": "number"}},
-    ),
-    "oom": _event(
-        "oom",
-        step=_INT0,
-        batchSize=_INT1,
-        maxSeqLength=_INT1,
-        retry={"type": "boolean"},
-        newBatchSize={"type": ["integer", "null"], "minimum": 1},
-        newGradientAccumulation={"type": ["integer", "null"], "minimum": 1},
-    ),
-    "eval": _event("eval", step=_INT0, loss=_NUMBER),
-    "checkpoint": _event(
-        "checkpoint",
-        step=_INT0,
-        name=_STRING,
-        kind={"enum": CHECKPOINT_KINDS},
-        path=_STRING,
-        loss={"type": ["number", "null"]},
-        bytes=_INT0,
-    ),
-    "log": _event("log", level={"enum": LOG_LEVELS}, message=_STRING),
-    "completed": _event("completed", step=_INT0, adapterPath=_STRING),
-    "paused": _event("paused", step=_INT0, checkpoint=_STRING),
-    "cancelled": _event("cancelled", step=_INT0),
-    "failed": _event("failed", error=_STRING, traceback={"type": ["string", "null"]}),
-}
-# `field` on failed is optional (and nullable): the config field or file the error is about.
-EVENT_SCHEMAS["failed"]["properties"]["field"] = {"type": ["string", "null"]}
-# `mfu` on step is optional (and nullable): model FLOPs utilisation on a GPU whose peak is known.
-EVENT_SCHEMAS["step"]["properties"]["mfu"] = {"type": ["number", "null"], "minimum": 0}
-
-EVENT_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "Tunedeck trainer event (protocol v1)",
-    "oneOf": list(EVENT_SCHEMAS.values()),
-}
+SCHEMA_FILE = Path(__file__).with_name("protocol.schema.json")
+# One JSON Schema per event type, written from electron/shared/protocol.ts by `npm run config-schema`.
+EVENT_SCHEMAS: dict[str, dict[str, Any]] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))["events"]
 
 
 def event_errors(event: Any) -> list[str]:

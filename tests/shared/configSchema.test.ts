@@ -1,24 +1,45 @@
 /**
- * The trainer validates config.json against python-runtime/tunedeck_trainer/job_config.schema.json,
- * exported from electron/shared/config.ts. This fails while the checked-in file is stale:
- * run `npm run config-schema` after changing a field.
+ * What `npm run config-schema` writes from electron/shared: the trainer's config schema, its event
+ * schemas and contract.py (config classes, method and format tables, field names), and the lists of
+ * docs/architecture.md. This fails while a checked-in file is stale: run `npm run config-schema`
+ * after changing the contract.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { expectedOf, jobConfigJsonSchema, labelOf, jobConfigSchema, type JsonSchemaNode } from '@shared'
+import { expectedOf, jobConfigJsonSchema, labelOf, jobConfigSchema, sectionMethods, type JsonSchemaNode } from '@shared'
+import { contractFiles } from '../../scripts/contract'
+import { pythonLiteral, snakeCase } from '../../scripts/contract/python'
 
-const schemaFile = join(__dirname, '..', '..', 'python-runtime', 'tunedeck_trainer', 'job_config.schema.json')
+const root = join(__dirname, '..', '..')
+const read = (path: string): string => readFileSync(join(root, path), 'utf8')
 
-describe('the trainer’s config schema', () => {
-  it('is what config.ts exports now (run npm run config-schema if not)', () => {
-    const written = readFileSync(schemaFile, 'utf8')
-    expect(written, 'job_config.schema.json is stale: run npm run config-schema').toBe(JSON.stringify(jobConfigJsonSchema(), null, 2) + '\n')
+describe('the files generated from the contract', () => {
+  for (const file of contractFiles(read)) {
+    it(`${file.path} is what the contract gives now (run npm run config-schema if not)`, () => {
+      expect(read(file.path), `${file.path} is stale: run npm run config-schema`).toBe(file.text)
+    })
+  }
+
+  it('marks each file generated, and the page lists every route and event', () => {
+    const files = contractFiles(read)
+    for (const file of files.filter((each) => !each.path.endsWith('.md'))) expect(file.text, file.path).toContain('Generated from electron/shared by `npm run config-schema`')
+    const page = files.find((file) => file.path === 'docs/architecture.md')!.text
+    for (const name of ['jobs.gpu_history', 'datasets.cancel_download', 'chat.token', 'models.progress', 'datasets.preview_progress', 'chat.done', 'chat.status']) {
+      expect(page).toContain(`\`${name}\``)
+    }
   })
 
+  it('writes Python literals and names as the trainer reads them', () => {
+    expect(snakeCase('undesirableWeight')).toBe('undesirable_weight')
+    expect([pythonLiteral(32, true), pythonLiteral(0.05, true), pythonLiteral(null), pythonLiteral(['q_proj']), pythonLiteral({ a: false })]).toEqual(['32.0', '0.05', 'None', '("q_proj",)', '{"a": False}'])
+  })
+})
+
+describe('the trainer’s config schema', () => {
   it('gives every setting a label and its default, and says what it expects in words', () => {
     const schema = jobConfigJsonSchema()
-    const sections = ['lora', 'training', 'dpo', 'kto'] as const
+    const sections = ['lora', 'training', ...sectionMethods] as const
     for (const section of sections) {
       for (const [key, field] of Object.entries(schema.properties![section]!.properties!)) {
         expect(field.label, `${section}.${key}`).toEqual(expect.any(String))

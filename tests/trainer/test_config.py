@@ -23,23 +23,6 @@ def test_valid_vectors_parse_with_defaults(path: Path) -> None:
     assert config.lora.rank >= 1
 
 
-def test_defaults_match_config_ts() -> None:
-    config = parse_config(json.loads((FIXTURES / "config" / "valid" / "minimal.json").read_text()))
-    assert (config.method, config.resume_from, config.init_from) == ("sft", None, None)
-    assert (config.model.selftest, config.dataset.format, config.dataset.bad_rows) == (False, "auto", "fail")
-    assert config.dataset.validation_split == 0 and config.dataset.columns == {}
-    lora = config.lora
-    assert (lora.rank, lora.alpha, lora.dropout, lora.target_modules, lora.rslora, lora.dora) == (
-        16, 32, 0.05, "all-linear", False, False,
-    )
-    training = config.training
-    assert (training.learning_rate, training.epochs, training.batch_size, training.gradient_accumulation) == (2e-4, 1, 4, 1)
-    assert (training.max_seq_length, training.max_steps, training.warmup_ratio, training.weight_decay) == (1024, None, 0.03, 0)
-    assert (training.seed, training.precision, training.train_on_inputs, training.packing) == (42, "auto", False, True)
-    assert (training.checkpoint_every, training.keep_checkpoints, training.log_every) == (0, 2, 1)
-    assert (training.gradient_checkpointing, training.oom_retry, training.dataloader_workers) == (False, True, None)
-
-
 def test_dataloader_workers_do_not_change_the_config_hash() -> None:
     """Workers only move collation to other processes: a resume with another count is the same run."""
     data = json.loads((FIXTURES / "config" / "valid" / "full.json").read_text())
@@ -68,17 +51,6 @@ def test_unknown_key_names_itself_and_what_is_allowed() -> None:
     data = json.loads((FIXTURES / "config" / "invalid" / "unknown-lora-key.json").read_text())
     with pytest.raises(ConfigError, match=r"^config\.json: lora\.r: unknown key; remove it \(allowed: rank, alpha, dropout, "):
         parse_config(data)
-
-
-def test_section_defaults_are_the_schemas() -> None:
-    """A section left out takes the dataclass defaults; a section given empty takes the schema's: they must agree."""
-    data = json.loads((FIXTURES / "config" / "valid" / "minimal.json").read_text())
-    omitted = parse_config(data)
-    empty = parse_config({**data, "lora": {}, "training": {}, "dpo": {}, "kto": {}})
-    assert (omitted.lora, omitted.training, omitted.dpo, omitted.kto) == (empty.lora, empty.training, empty.dpo, empty.kto)
-    # Numbers come out as the schema types them: 4.0 counts as the integer 4, an integer alpha is a float.
-    typed = parse_config({**data, "lora": {"alpha": 8}, "training": {"batchSize": 4.0}})
-    assert isinstance(typed.training.batch_size, int) and isinstance(typed.lora.alpha, float)
 
 
 def test_not_a_json_number_is_refused(tmp_path: Path) -> None:

@@ -67,3 +67,24 @@ def test_kto_loss_and_kl_equal_trl(beta: float, desirable_weight: float, undesir
     ordered = torch.cat([ours[desirable], ours[~desirable]])
     assert (ordered - theirs).abs().max().item() <= TOLERANCE
     assert abs(float(ours.mean()) - float(theirs.nanmean())) <= TOLERANCE  # TRL's batch loss
+
+
+@pytest.mark.parametrize("beta", [0.1, 0.25, 1.0])
+def test_orpo_odds_ratio_loss_equals_trl(beta: float) -> None:
+    """ORPO's odds-ratio term against TRL's ORPOTrainer.odds_ratio_loss on the same mean log-probabilities."""
+    from trl import ORPOTrainer
+
+    from tunedeck_trainer.methods.orpo import log_odds_ratio, odds_ratio_losses
+
+    generator = torch.Generator().manual_seed(int(beta * 100))
+    # Mean token log-probabilities (TRL's average_log_prob): below 0, some near it (likely answers), some far.
+    chosen = -torch.rand(16, generator=generator) * 3 - 0.01
+    rejected = -torch.rand(16, generator=generator) * 3 - 0.01
+    trainer = SimpleNamespace(beta=beta, accelerator=CPU)
+    theirs, _, _, their_ratio, their_log_odds = ORPOTrainer.odds_ratio_loss(trainer, chosen, rejected)
+    ours = odds_ratio_losses(chosen, rejected, beta)
+    assert ours.shape == theirs.shape == (16,)
+    assert (ours - theirs).abs().max().item() <= TOLERANCE
+    assert abs(float(ours.mean() / beta) - float(their_ratio)) <= TOLERANCE
+    assert abs(float(log_odds_ratio(chosen, rejected).mean()) - float(their_log_odds)) <= TOLERANCE
+    assert ours.std() > 0.01  # the pairs differ: a real comparison, not of constants

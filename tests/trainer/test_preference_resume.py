@@ -1,4 +1,4 @@
-"""Pause and resume of DPO and KTO give exactly the uninterrupted run (test_resume.py does SFT).
+"""Pause and resume of DPO, KTO and ORPO give exactly the uninterrupted run (test_resume.py does SFT).
 
 The job: 24 rows, 2 held out; 22 training examples in micro-batches of 2 (11 per epoch, the last
 step of an epoch with one micro-batch), gradientAccumulation 2 (6 optimizer steps per epoch),
@@ -29,8 +29,8 @@ TRAINING = {"epochs": 2, "maxSteps": None, "batchSize": 2, "gradientAccumulation
 
 
 def job(method: str, root: Path, name: str, model: Path) -> Path:
-    if method == "dpo":
-        return dpo_job(root / name, model, write_preferences(root / "data.jsonl", rows=24),
+    if method in ("dpo", "orpo"):
+        return dpo_job(root / name, model, write_preferences(root / "data.jsonl", rows=24), method=method,
                        dataset={"validationSplit": 0.08}, training=TRAINING)
     return kto_job(root / name, model, write_feedback(root / "data.jsonl", rows=24),
                    dataset={"validationSplit": 0.08}, training=TRAINING)
@@ -46,7 +46,7 @@ def paused_at(job_dir: Path, step: int) -> None:
         mp.undo()
 
 
-@pytest.fixture(scope="module", params=["dpo", "kto"])
+@pytest.fixture(scope="module", params=["dpo", "kto", "orpo"])
 def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> dict[str, Any]:
     method = request.param
     root = tmp_path_factory.mktemp(f"{method}-resume")

@@ -13,23 +13,16 @@ import json
 from collections import Counter
 from typing import Any, Callable
 
+from ..contract import DATASET_FORMATS, FIELDS, TAGS  # noqa: F401 - FIELDS and TAGS are read through this module
 from .errors import RowProblem, describe
 from .messages import OPENAI_ROLES, Message, openai_messages
 
-FORMATS = ("alpaca", "sharegpt", "openai", "prompt_completion", "text", "preference", "feedback")
+# The formats (contract.py, from electron/shared/methods.ts), "auto" aside; detection breaks ties in this order.
+FORMATS = tuple(name for name in DATASET_FORMATS if name != "auto")
 SHAREGPT_ROLES = {
     "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
     "system": "system", "function_call": "assistant", "observation": "tool",
 }
-# Our field names, which ``columns`` may map to the file's own column names.
-FIELDS = (
-    "instruction", "input", "output", "system", "history", "conversations", "messages",
-    "prompt", "completion", "text", "chosen", "rejected", "label", "tools",
-    *("role_tag", "content_tag", "user_tag", "assistant_tag", "system_tag", "tool_tag"),
-)
-# Column-mapping entries that name keys and role tags inside conversation turns, not columns.
-TAGS = ("role_tag", "content_tag", "user_tag", "assistant_tag", "system_tag", "tool_tag")
-
 
 
 def row_format(row: dict[str, Any]) -> str | None:

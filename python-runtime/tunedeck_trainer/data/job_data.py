@@ -14,20 +14,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..config import JobConfig, resolve_path
+from ..contract import DATASET_FORMATS, METHODS
 from ..errors import TrainerError
 from .errors import DatasetError
 from .loader import LoadResult, load_records
 
 Row = TypeVar("Row")
-
-# What each method trains on, as dataset formats; None: any format but the ones other methods own.
-METHOD_FORMATS: dict[str, str | None] = {"sft": None, "dpo": "preference", "kto": "feedback"}
-FORMAT_METHODS = {"preference": "dpo", "feedback": "kto"}
-FORMAT_WORDS = {
-    "preference": "preference pairs (prompt, chosen and rejected)",
-    "feedback": "feedback rows (prompt, completion and a true/false label)",
-}
-
 
 @dataclass
 class JobData:
@@ -61,20 +53,20 @@ def read_job_records(config: JobConfig, job_dir: Path) -> tuple[Path, LoadResult
 
 
 def require_format(method: str, format: str, path: Path | str) -> None:
-    """Fails naming dataset.format when ``method`` does not train on rows of ``format``."""
-    wanted = METHOD_FORMATS[method]
-    if wanted == format or (wanted is None and format not in FORMAT_METHODS):
+    """Fails naming dataset.format when ``method`` does not train on rows of ``format`` (the method table
+    of electron/shared/methods.ts, in contract.py), saying which methods do."""
+    wanted = METHODS[method].formats
+    if format in wanted:
         return
-    if format in FORMAT_METHODS:
-        owner = FORMAT_METHODS[format]
-        raise TrainerError(
-            f'dataset.format: {path} was read as "{format}": {FORMAT_WORDS[format]}, which method "{method}" does not '
-            f'train on; set method to "{owner}" to train on this file, or choose another file', "dataset.format",
-        )
-    suggestion = 'set method to "sft" to train on this file'
+    owners = [name for name, info in METHODS.items() if format in info.formats]
+    rows = DATASET_FORMATS.get(format, f"{format} rows")
+    needs = " or ".join(dict.fromkeys(DATASET_FORMATS[name] for name in wanted))
+    where = f'dataset.format: {path} was read as "{format}": {rows}, which method "{method}" does not train on'
+    if not owners:
+        raise TrainerError(f"{where} (it needs {needs}), nor does any other method; choose another file", "dataset.format")
+    choices = " or ".join(f'"{name}"' for name in owners)
     raise TrainerError(
-        f'dataset.format: {path} was read as "{format}" rows, but method "{method}" needs {FORMAT_WORDS[wanted]}; '
-        f'choose such a file and set dataset.format to "{wanted}" or "auto", or {suggestion}', "dataset.format",
+        f"{where}; set method to {choices} to train on this file, or choose a file of {needs}", "dataset.format",
     )
 
 

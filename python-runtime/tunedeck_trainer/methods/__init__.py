@@ -6,11 +6,16 @@ summed loss by the whole step's weight (``MicroBatch.weight``: SFT's label token
 KTO's examples), so gradient accumulation, and the out-of-memory retry's smaller pieces, equal
 one big batch.
 
-    method_for(config)  ->  methods.sft.Sft | methods.dpo.Dpo | methods.kto.Kto
+The methods are declared in electron/shared/methods.ts (contract.py here: label, dataset formats,
+reference model, settings section). Each has one module here named after it, whose ``Method``
+subclass registers itself by its ``name``; ``method_for`` imports the module the config names:
+
+    method_for(config)  ->  methods.<config.method>.<its Method subclass>(config)
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -18,27 +23,48 @@ import torch
 
 from ..batches import MicroBatch, split_chunk
 from ..config import JobConfig
+from ..contract import METHODS
 from ..data.job_data import JobData
+from ..errors import TrainerError
 from ..forward import Forward
-from ..throughput import LORA_FLOPS_PER_PARAMETER
+from ..throughput import DPO_FLOPS_PER_PARAMETER, LORA_FLOPS_PER_PARAMETER
 
 Step = list[list[MicroBatch]]
+
+# Method classes by name, filled as their modules are imported (Method.__init_subclass__).
+REGISTRY: dict[str, type["Method"]] = {}
 
 
 class Method:
     """The part of training that differs between methods. Plain and picklable: DataLoader workers
     call ``collate_step``."""
 
-    name = "sft"
+    name = ""  # the method's name in the contract's table; a subclass with one registers itself
     unit = "row"  # what one example of a micro-batch is called in messages
-    flops_per_parameter = LORA_FLOPS_PER_PARAMETER  # MFU (throughput.py)
     sequences_per_example = 1  # rows of a forward pass per example (memory estimate)
     packs = False  # whether training.packing applies
-    uses_reference = False  # whether the loss compares the policy with a frozen reference
+    # From the contract's table: whether the loss compares the policy with a frozen reference, and
+    # so the FLOPs a token costs for MFU (throughput.py): the reference's forward pass adds 2N.
+    uses_reference = False
+    flops_per_parameter = LORA_FLOPS_PER_PARAMETER
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.name:
+            return
+        if cls.name not in METHODS:
+            raise TypeError(f"{cls.__name__}: method {cls.name!r} is not in electron/shared/methods.ts "
+                            "(add it there and run npm run config-schema)")
+        cls.uses_reference = METHODS[cls.name].reference
+        cls.flops_per_parameter = DPO_FLOPS_PER_PARAMETER if cls.uses_reference else LORA_FLOPS_PER_PARAMETER
+        REGISTRY[cls.name] = cls
 
     def __init__(self, config: JobConfig) -> None:
         self.max_seq_length = config.training.max_seq_length
         self.pad_id = 0  # set from the tokenizer by load_data
+        section = METHODS[self.name].section
+        # The method's own settings section of config.json (config.dpo, config.orpo, ...); None for none.
+        self.settings: Any = getattr(config, section) if section else None
 
     def load_data(self, config: JobConfig, job_dir: Path, tokenizer: Any, packing: bool) -> JobData:
         """Reads, splits and tokenises the job's dataset into this method's examples."""
@@ -82,15 +108,10 @@ class Method:
 
 
 def method_for(config: JobConfig) -> Method:
-    """The method config.method names."""
-    if config.method == "dpo":
-        from .dpo import Dpo
-
-        return Dpo(config)
-    if config.method == "kto":
-        from .kto import Kto
-
-        return Kto(config)
-    from .sft import Sft
-
-    return Sft(config)
+    """The method config.method names: its module methods/<name>.py registers its class on import."""
+    if config.method not in METHODS:
+        raise TrainerError(f"method: {config.method!r} is not a training method (one of {', '.join(METHODS)})", "method")
+    importlib.import_module(f"{__name__}.{config.method}")
+    if config.method not in REGISTRY:
+        raise TrainerError(f"method: methods/{config.method}.py registers no method named {config.method!r}", "method")
+    return REGISTRY[config.method](config)

@@ -22,9 +22,8 @@ from ..batches import MicroBatch
 from ..config import JobConfig
 from ..data.job_data import JobData
 from ..forward import Forward
-from ..throughput import DPO_FLOPS_PER_PARAMETER
 from . import Method
-from .preference import Encoded, Tokenizing, answer_rows, encode_job_data, ignored_settings
+from .preference import encode_job_data, encode_pair, ignored_settings, pair_rows
 
 
 def dpo_losses(chosen: torch.Tensor, rejected: torch.Tensor, reference_chosen: torch.Tensor,
@@ -39,9 +38,7 @@ class Dpo(Method):
 
     name = "dpo"
     unit = "pair"
-    flops_per_parameter = DPO_FLOPS_PER_PARAMETER
     sequences_per_example = 2
-    uses_reference = True
 
     def __init__(self, config: JobConfig) -> None:
         super().__init__(config)
@@ -52,18 +49,10 @@ class Dpo(Method):
 
     def load_data(self, config: JobConfig, job_dir: Path, tokenizer: Any, packing: bool) -> JobData:
         self.pad_id = tokenizer.pad_token_id
-
-        def encode(tokens: Tokenizing, record: dict[str, Any], index: int) -> Encoded:
-            prompt, cut = tokens.prompt(record["prompt"], index)
-            chosen, rejected = tokens.answer(record["chosen"]), tokens.answer(record["rejected"])
-            cut = cut or not (tokens.fits(prompt, chosen) and tokens.fits(prompt, rejected))
-            return {"prompt": prompt, "chosen": chosen, "rejected": rejected}, cut, len(prompt) + max(len(chosen), len(rejected))
-
-        return encode_job_data(config, job_dir, tokenizer, self.max_seq_length, encode)
+        return encode_job_data(config, job_dir, tokenizer, self.max_seq_length, encode_pair)
 
     def collate(self, examples: Sequence[Any]) -> MicroBatch:
-        rows = [(example["prompt"], example[side]) for side in ("chosen", "rejected") for example in examples]
-        return answer_rows(rows, self.pad_id, self.max_seq_length, examples=len(examples), weight=len(examples))
+        return pair_rows(examples, self.pad_id, self.max_seq_length)
 
     def loss(self, forward: Forward, batch: MicroBatch, prepared: Any) -> tuple[torch.Tensor, dict[str, float]]:
         pairs = batch.examples

@@ -29,7 +29,6 @@ from ..config import JobConfig
 from ..data.job_data import JobData
 from ..errors import TrainerError
 from ..forward import Forward
-from ..throughput import DPO_FLOPS_PER_PARAMETER
 from . import Method, Step
 from .preference import Encoded, Tokenizing, answer_rows, encode_job_data, ignored_settings
 
@@ -54,8 +53,6 @@ class Kto(Method):
 
     name = "kto"
     unit = "example"
-    flops_per_parameter = DPO_FLOPS_PER_PARAMETER  # the policy's 4N and the reference's forward 2N
-    uses_reference = True
 
     def __init__(self, config: JobConfig) -> None:
         super().__init__(config)

@@ -1,4 +1,4 @@
-"""What DPO and KTO share: prompts rendered with the chat template, answers tokenised and cut to
+"""What the preference methods (DPO, KTO, ORPO) share: prompts rendered with the chat template, answers tokenised and cut to
 training.maxSeqLength, and rows of prompt + answer padded into one micro-batch.
 
 Truncation: a prompt keeps its end, within half of maxSeqLength (``prompt_budget``), so an answer
@@ -93,6 +93,20 @@ def answer_rows(pairs: Sequence[tuple[Tokens, Tokens]], pad_id: int, max_seq_len
 
 
 Encoded = tuple[dict[str, list[int]], bool, int]
+
+
+def encode_pair(tokens: Tokenizing, record: dict[str, Any], index: int) -> Encoded:
+    """A preference record as prompt, chosen and rejected tokens (DPO, ORPO), with whether either was cut."""
+    prompt, cut = tokens.prompt(record["prompt"], index)
+    chosen, rejected = tokens.answer(record["chosen"]), tokens.answer(record["rejected"])
+    cut = cut or not (tokens.fits(prompt, chosen) and tokens.fits(prompt, rejected))
+    return {"prompt": prompt, "chosen": chosen, "rejected": rejected}, cut, len(prompt) + max(len(chosen), len(rejected))
+
+
+def pair_rows(examples: Sequence[Any], pad_id: int, max_seq_length: int) -> MicroBatch:
+    """Preference pairs as one micro-batch: every chosen row, then every rejected row; it weighs its pairs."""
+    rows = [(example["prompt"], example[side]) for side in ("chosen", "rejected") for example in examples]
+    return answer_rows(rows, pad_id, max_seq_length, examples=len(examples), weight=len(examples))
 
 
 def encode_job_data(config: JobConfig, job_dir: Path, tokenizer: Any, max_seq_length: int,

@@ -7,7 +7,7 @@
  * gigabyte of rows takes minutes to tokenise); a newer request stops the older.
  */
 import { useEffect, useRef, useState } from 'react'
-import type { DatasetFormat } from '@shared/config'
+import type { DatasetFormat } from '@shared/methods'
 import type { BadRows, DatasetPreview } from '@shared/datasets'
 import { followPreview, type FollowedPreview, type ReadProgress } from '../api/previews'
 import { fieldErrorsOf } from '@shared/errors'

@@ -3,7 +3,7 @@
  * dataset cannot train (so Start is refused with the reason beside the
  * field), and which method a dataset's shape fits when it is not the chosen one.
  */
-import type { Method } from '@shared/config'
+import { datasetFormatTable, methodTable, methodsFor, type DatasetFormat, type Method } from '@shared/methods'
 import type { TokenPreview } from '@shared/datasets'
 import type { Preset } from '@shared/jobs'
 import { settingInfo } from './settingFields'
@@ -26,18 +26,12 @@ export function datasetRefusal(state: PreviewState): string | null {
   return null
 }
 
-const formatMethods: Record<string, { method: Method; what: string }> = {
-  preference: { method: 'dpo', what: 'preference pairs (prompt, chosen, rejected)' },
-  feedback: { method: 'kto', what: 'feedback rows (prompt, completion, label)' },
-}
-
-/** The method the dataset's format fits, when it is not `chosen`; null when they agree. */
+/** The method the dataset's format fits (the first in methods.ts's table), when `chosen` does not train on it; null when it does. */
 export function methodForFormat(format: string | null, chosen: Method): { method: Method; what: string } | null {
-  const owner = format ? formatMethods[format] : undefined
-  if (owner) return owner.method === chosen ? null : owner
-  // Conversations, text, instructions: SFT's formats.
-  if (chosen !== 'sft' && format) return { method: 'sft', what: `${format} rows (conversations or text)` }
-  return null
+  if (format === null || !Object.hasOwn(datasetFormatTable, format)) return null
+  if ((methodTable[chosen].formats as readonly string[]).includes(format)) return null
+  const method = methodsFor(format)[0]
+  return method === undefined ? null : { method, what: datasetFormatTable[format as DatasetFormat].rows }
 }
 
 /** The training settings the step count depends on. */

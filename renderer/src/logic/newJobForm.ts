@@ -7,7 +7,7 @@
  * Fields left empty take the preset's value or the default, so only what the
  * user chose is sent.
  */
-import type { DatasetFormat, Method } from '@shared/config'
+import type { DatasetFormat, Method } from '@shared/methods'
 import { fieldErrorsOf, validationError } from '@shared/errors'
 import { newJobInputSchema, type Checkpoint, type Job, type NewJobInput, type Preset } from '@shared/jobs'
 import { checkColumns, checkTargetModules, columnPairs, targetModulesText, type ColumnPair } from './advancedSettings'

@@ -6,6 +6,7 @@
  */
 import type { JobConfig } from '@shared/config'
 import type { JobReport } from '@shared/report'
+import { methodTable } from '@shared/methods'
 
 const formatLabels: Record<string, string> = {
   alpaca: 'Alpaca',
@@ -60,13 +61,13 @@ export function oomLine(oom: JobReport['ooms'][number]): string {
 }
 
 /**
- * "38.2%" or "—", and the note on how it is counted: DPO and KTO add the
- * reference model's forward pass (KTO's count follows DPO's until its
- * trainer says otherwise; see python-runtime/tunedeck_trainer/throughput.py).
+ * "38.2%" or "—", and the note on how it is counted: a method with a reference
+ * model (methods.ts: DPO, KTO) adds the reference's forward pass (see
+ * python-runtime/tunedeck_trainer/throughput.py).
  */
 export function mfuText(mfu: number | null, method: JobConfig['method'] = 'sft'): { value: string; note: string } {
   const counted =
-    method !== 'sft'
+    methodTable[method].reference
       ? 'counting 6N FLOPs per token (the LoRA policy\'s 4N and the reference model\'s forward pass, 2N)'
       : 'counting 4N FLOPs per token (LoRA: no weight gradients for the frozen base)'
   return {

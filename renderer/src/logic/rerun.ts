@@ -5,6 +5,7 @@
  */
 import type { JobConfig } from '@shared/config'
 import type { NewJobInput } from '@shared/jobs'
+import { sectionMethods } from '@shared/methods'
 
 /** `.../jobs/<id>/checkpoints/<name>` -> {jobId, checkpoint}; null for a folder elsewhere. */
 export function checkpointOf(folder: string): { jobId: string; checkpoint: string } | null {
@@ -23,8 +24,8 @@ export function rerunInput(config: JobConfig, name: string): NewJobInput {
     dataset: config.dataset,
     lora: config.lora,
     training: config.training,
-    dpo: config.dpo,
-    kto: config.kto,
+    // Every method's settings section (methods.ts), so a method's settings never fall back to defaults.
+    ...Object.fromEntries(sectionMethods.map((method) => [method, config[method]])),
     ...(from ? { initFrom: { ...from, optimizer: config.initOptimizer } } : {}),
   }
 }

@@ -4,7 +4,8 @@
  * range, default and choices come from the config schema
  * (electron/shared/config.ts), so showing one more setting is one line here.
  */
-import { jobConfigJsonSchema, type Method } from '@shared/config'
+import { jobConfigJsonSchema } from '@shared/config'
+import { methodTable, sectionMethods, type Method } from '@shared/methods'
 import type { JsonSchemaNode } from '@shared/fields'
 
 /** One setting of the form. */
@@ -25,6 +26,19 @@ export interface SettingField {
   tristate?: boolean
 }
 
+/** Every field of each method's settings section (methods.ts), shown in Advanced for that method only, its hint the schema's description. */
+function methodSettingFields(): SettingField[] {
+  return sectionMethods.flatMap((method) =>
+    Object.entries(methodTable[method].settings.shape).map(([key, field]) => ({
+      path: `${method}.${key}`,
+      testId: `${method}-${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`,
+      place: 'advanced' as const,
+      method,
+      hint: field.description,
+    })),
+  )
+}
+
 export const settingFields: readonly SettingField[] = [
   { path: 'lora.rank', testId: 'lora-rank', place: 'main', fromCheckpoint: true },
   { path: 'lora.alpha', testId: 'lora-alpha', place: 'main', fromCheckpoint: true },
@@ -39,9 +53,7 @@ export const settingFields: readonly SettingField[] = [
   { path: 'dataset.badRows', testId: 'bad-rows', place: 'advanced', hint: 'A row that does not fit the format.', options: { fail: 'Fail the job', skip: 'Skip and count them' } },
   { path: 'training.packing', testId: 'packing', place: 'advanced', hint: 'Joins short examples into full-length rows.', tristate: true },
   { path: 'lora.dropout', testId: 'lora-dropout', place: 'advanced', fromCheckpoint: true },
-  { path: 'dpo.beta', testId: 'dpo-beta', place: 'advanced', method: 'dpo', hint: 'Pull towards the base model; higher stays closer.' },
-  { path: 'kto.desirableWeight', testId: 'kto-desirable-weight', place: 'advanced', method: 'kto', hint: 'Weight of the rows labelled desirable.' },
-  { path: 'kto.undesirableWeight', testId: 'kto-undesirable-weight', place: 'advanced', method: 'kto', hint: 'Weight of the rows labelled undesirable.' },
+  ...methodSettingFields(),
   { path: 'training.trainOnInputs', testId: 'train-on-inputs', place: 'advanced', hint: "Also learn the prompts' tokens, not only the answers." },
   { path: 'lora.rslora', testId: 'rslora', place: 'advanced', fromCheckpoint: true, hint: 'Rank-stabilised scaling (alpha / √rank): helps at high ranks.' },
   { path: 'lora.dora', testId: 'dora', place: 'advanced', fromCheckpoint: true, hint: 'Weight-decomposed LoRA: sometimes better, slower to train.' },

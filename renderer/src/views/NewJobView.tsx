@@ -6,7 +6,7 @@
  * the host takes them from the checkpoint.
  */
 import { useEffect, useRef, useState, type DragEvent, type FormEvent, type ReactNode } from 'react'
-import { datasetFormats, methods, type DatasetFormat, type Method } from '@shared/config'
+import { datasetFormats, datasetFormatTable, methods, methodTable, type DatasetFormat } from '@shared/methods'
 import { fieldErrorsOf } from '@shared/errors'
 import { labelOf } from '@shared/fields'
 import { newJobInputSchema, type Preset } from '@shared/jobs'
@@ -27,23 +27,6 @@ import { useDatasetsStore } from '../stores/datasets'
 import { datasetRefusal, effective, estimateSteps, methodForFormat, stepSettings } from '../logic/datasetChecks'
 
 type TextKey = 'name' | 'modelPath' | 'datasetPath'
-
-const formatLabels: Record<DatasetFormat, string> = {
-  auto: 'Detect from the file',
-  alpaca: 'Alpaca (instruction / input / output)',
-  sharegpt: 'ShareGPT (conversations)',
-  openai: 'OpenAI messages',
-  prompt_completion: 'Prompt / completion',
-  text: 'Plain text',
-  preference: 'Preference pairs (prompt / chosen / rejected)',
-  feedback: 'Feedback (prompt / completion / label)',
-}
-
-const methodLabels: Record<Method, { name: string; hint: string }> = {
-  sft: { name: 'Supervised fine-tune', hint: 'Learns to produce the answers in the data.' },
-  dpo: { name: 'Preference (DPO)', hint: 'Needs preference pairs: prompt, chosen and rejected.' },
-  kto: { name: 'Feedback (KTO)', hint: 'Needs feedback rows: prompt, completion and a desirable or undesirable label.' },
-}
 
 /** A config field's label, from the schema (electron/shared/config.ts). */
 function settingLabel(path: string): string {
@@ -243,9 +226,9 @@ export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: 
             )}
             {otherMethod && (
               <span className="field-hint" data-testid="method-suggestion">
-                This file holds {otherMethod.what}, which {methodLabels[otherMethod.method].name} trains on.{' '}
+                This file holds {otherMethod.what}, which {methodTable[otherMethod.method].label} trains on.{' '}
                 <button type="button" className="small" onClick={() => setValues((current) => ({ ...current, method: otherMethod.method }))}>
-                  Use {methodLabels[otherMethod.method].name}
+                  Use {methodTable[otherMethod.method].label}
                 </button>
               </span>
             )}
@@ -255,11 +238,11 @@ export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: 
               </span>
             )}
           </Field>
-          <Field label={settingLabel('method')} name="method" error={errors.method} hint={methodLabels[values.method].hint}>
+          <Field label={settingLabel('method')} name="method" error={errors.method} hint={methodTable[values.method].hint}>
             <select data-testid="method" value={values.method} onChange={(event) => setValues({ ...values, method: methods.find((method) => method === event.target.value) ?? 'sft' })}>
               {methods.map((method) => (
                 <option key={method} value={method}>
-                  {methodLabels[method].name}
+                  {methodTable[method].label}
                 </option>
               ))}
             </select>
@@ -268,7 +251,7 @@ export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: 
             <select data-testid="dataset-format" value={values.datasetFormat} disabled={selftest && values.datasetPath.trim() === ''} onChange={(event) => setValues({ ...values, datasetFormat: event.target.value as DatasetFormat })}>
               {datasetFormats.map((format) => (
                 <option key={format} value={format}>
-                  {formatLabels[format]}
+                  {datasetFormatTable[format].label}
                 </option>
               ))}
             </select>
