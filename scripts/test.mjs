@@ -4,17 +4,22 @@
 //   typecheck + lint + electronegativity -> build -> vitest (contract, host, renderer logic)
 //   -> pytest (trainer) -> vitest e2e (Playwright + chromium against serve)
 //   -> bench smoke (bench/*.test.ts at small sizes: every benchmark runs, its numbers are printed, not asserted)
+//   -> clean checkout (tests write only to temporary folders and the ignored test-results/: a run that
+//      changes a file git tracks or adds one it would see fails, naming it; docs/screenshot.png is
+//      remade by `npm run screenshot` alone)
 // Set TUNEDECK_PYTHON to the trainer's Python (.ci/run does).
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { changedFiles, checkoutState } from './checkoutState.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const results = join(root, 'test-results')
 rmSync(results, { recursive: true, force: true })
 mkdirSync(results, { recursive: true })
 
+const before = checkoutState(root)
 const totals = { passed: 0, failed: 0, skipped: 0 }
 const failures = []
 
@@ -87,6 +92,17 @@ countVitest(e2eReport, 'e2e')
 const benchReport = join(results, 'bench.json')
 run('bench-smoke', npx, ['vitest', 'run', '--config', 'bench/vitest.config.ts', '--reporter=default', '--reporter=json', `--outputFile.json=${benchReport}`])
 countVitest(benchReport, 'bench-smoke')
+
+const after = checkoutState(root)
+if (before && after) {
+  const changed = changedFiles(before, after)
+  console.log(`\n=== clean checkout: ${changed.length === 0 ? 'ok' : `failed: the run changed ${changed.join(', ')}`}`)
+  if (changed.length === 0) totals.passed += 1
+  else {
+    totals.failed += 1
+    failures.push('clean checkout')
+  }
+}
 
 if (failures.length > 0) console.log(`\nFailed stages: ${failures.join(', ')}`)
 console.log(`\ntotal: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`)

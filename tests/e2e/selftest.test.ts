@@ -3,11 +3,12 @@
  * of its address and the WebSocket refuses a client without it, the form starts the tiny model on CPU, the loss chart and the
  * terminal fill live, the job completes, and a reload brings it all back.
  * The form previews a dataset with the trainer's loader as its path is typed.
- * Leaves test-results/selftest.png, copied to docs/screenshot.png for the README,
- * and test-results/new-job.png (the form with a preview).
+ * Leaves test-results/selftest.png and test-results/new-job.png (the form with a preview).
+ * The README's docs/screenshot.png is written only by `npm run screenshot` (scripts/screenshot.mjs),
+ * which names it in TUNEDECK_SCREENSHOT: a test run never changes the checkout.
  */
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { copyFileSync, existsSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { chartPoints, createSelftestJob, jobStatus, repoDir, screenshot, terminalRows, useServedBrowser, withDiagnostics } from './harness'
@@ -127,8 +128,7 @@ describe('self-test job in the browser', () => {
     await expect.poll(() => terminalRows(page)).toMatch(/step \d+\/\d+ \| loss/)
 
     const file = await screenshot(page, 'selftest.png')
-    mkdirSync(join(repoDir, 'docs'), { recursive: true })
-    copyFileSync(file, join(repoDir, 'docs', 'screenshot.png'))
+    if (process.env.TUNEDECK_SCREENSHOT) copyFileSync(file, process.env.TUNEDECK_SCREENSHOT)
     console.log(`self-test: ${points} points, completed ${trainedSeconds.toFixed(1)} s after submit`)
     })
   })
