@@ -80,6 +80,16 @@ describe('the settings list', () => {
     expect(advanced('kto')).toEqual(expect.arrayContaining(['kto.desirableWeight', 'kto.undesirableWeight']))
     expect(advanced('kto')).not.toContain('dpo.beta')
   })
+
+  it('shows each method’s own section from the method table, with its hint: ORPO’s beta for ORPO alone', () => {
+    expect(shownSettings('advanced', 'orpo').filter((field) => field.method !== undefined)).toEqual([
+      { path: 'orpo.beta', testId: 'orpo-beta', place: 'advanced', method: 'orpo', hint: 'Weight of preferring the chosen answer, beside learning it.' },
+    ])
+    expect(settingInfo('orpo.beta')).toMatchObject({ label: 'ORPO beta (lambda)', kind: 'number', default: 0.1 })
+    expect(shownSettings('advanced', 'dpo').map((field) => field.path)).not.toContain('orpo.beta')
+    const typed = { 'orpo.beta': '0.25', 'dpo.beta': '0.5' }
+    expect(checkNewJobForm(withSettings(typed, { method: 'orpo' }))).toEqual({ ok: true, input: { model: { selftest: true }, method: 'orpo', orpo: { beta: 0.25 } } })
+  })
 })
 
 describe('placeServerErrors', () => {

@@ -26,15 +26,17 @@ export interface SettingField {
   tristate?: boolean
 }
 
+let schema: JsonSchemaNode | undefined
+
 /** Every field of each method's settings section (methods.ts), shown in Advanced for that method only, its hint the schema's description. */
 function methodSettingFields(): SettingField[] {
   return sectionMethods.flatMap((method) =>
-    Object.entries(methodTable[method].settings.shape).map(([key, field]) => ({
+    Object.keys(methodTable[method].settings.shape).map((key) => ({
       path: `${method}.${key}`,
       testId: `${method}-${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`,
       place: 'advanced' as const,
       method,
-      hint: field.description,
+      hint: nodeAt(`${method}.${key}`).description as string | undefined,
     })),
   )
 }
@@ -68,8 +70,6 @@ export interface SettingInfo {
   /** An enum's values. */
   values: string[]
 }
-
-let schema: JsonSchemaNode | undefined
 
 /** The schema node of a config path (lora.rank). */
 function nodeAt(path: string): JsonSchemaNode {
