@@ -27,6 +27,11 @@ FINAL_TYPES = tuple(EXIT_CODES)
 SCHEMA_FILE = Path(__file__).with_name("protocol.schema.json")
 # One JSON Schema per event type, written from electron/shared/protocol.ts by `npm run config-schema`.
 EVENT_SCHEMAS: dict[str, dict[str, Any]] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))["events"]
+EVENT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Tunedeck trainer event (protocol v1)",
+    "oneOf": list(EVENT_SCHEMAS.values()),
+}
 
 
 def event_errors(event: Any) -> list[str]:
