@@ -107,3 +107,14 @@ export const sectionMethods = methods.filter((name): name is SectionMethod => me
 export function methodsFor(format: string): Method[] {
   return methods.filter((name) => (methodTable[name].formats as readonly string[]).includes(format))
 }
+
+/**
+ * The method a dataset's format fits (the first in the table that trains on it), when `chosen` does
+ * not; null when it does, or for a format no method knows. `what` names the rows in a message.
+ */
+export function methodForFormat(format: string | null, chosen: Method): { method: Method; what: string } | null {
+  if (format === null || !Object.hasOwn(datasetFormatTable, format)) return null
+  if ((methodTable[chosen].formats as readonly string[]).includes(format)) return null
+  const method = methodsFor(format)[0]
+  return method === undefined ? null : { method, what: datasetFormatTable[format as DatasetFormat].rows }
+}

@@ -3,11 +3,13 @@
  * dataset cannot train (so Start is refused with the reason beside the
  * field), and which method a dataset's shape fits when it is not the chosen one.
  */
-import { datasetFormatTable, methodTable, methodsFor, type DatasetFormat, type Method } from '@shared/methods'
 import type { TokenPreview } from '@shared/datasets'
 import type { Preset } from '@shared/jobs'
 import { settingInfo } from './settingFields'
 import type { PreviewState } from '../components/useDatasetPreview'
+
+// The form and the host read one rule: which method a dataset's format fits (electron/shared/methods.ts).
+export { methodForFormat } from '@shared/methods'
 
 /**
  * Why the previewed dataset cannot train, or null when it can, is not read
@@ -24,14 +26,6 @@ export function datasetRefusal(state: PreviewState): string | null {
     return `${preview.path} has no usable rows (${preview.rows} read)${first ? `; the first problem: ${first}` : ''}. Fix the file or the column mapping.`
   }
   return null
-}
-
-/** The method the dataset's format fits (the first in methods.ts's table), when `chosen` does not train on it; null when it does. */
-export function methodForFormat(format: string | null, chosen: Method): { method: Method; what: string } | null {
-  if (format === null || !Object.hasOwn(datasetFormatTable, format)) return null
-  if ((methodTable[chosen].formats as readonly string[]).includes(format)) return null
-  const method = methodsFor(format)[0]
-  return method === undefined ? null : { method, what: datasetFormatTable[format as DatasetFormat].rows }
 }
 
 /** The training settings the step count depends on. */
