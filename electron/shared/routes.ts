@@ -4,6 +4,7 @@
  * needs no change in the preload or either transport.
  */
 import { z } from 'zod'
+import { appError, type AppError } from './errors'
 import { checkpointSchema, jobSchema, metricPointSchema, newJobInputSchema, presetSchema, queueStateSchema } from './jobs'
 import {
   chatConversationSchema,
@@ -149,4 +150,14 @@ export const routeNames = Object.keys(routes) as RouteName[]
 /** True for a string naming a declared route. */
 export function isRouteName(value: unknown): value is RouteName {
   return typeof value === 'string' && Object.hasOwn(routes, value)
+}
+
+/**
+ * The answer to a request naming no declared route. Every transport refuses such a request
+ * before anything else looks at it: route names index tables, and a name such as "constructor"
+ * or "__proto__" would find Object.prototype's members in a plain object.
+ */
+export function unknownRouteError(route: unknown): AppError {
+  const shown = typeof route === 'string' ? JSON.stringify(route.slice(0, 100)) : typeof route
+  return appError('invalid_input', `Unknown route ${shown}: this host does not handle it (is the app up to date?).`, { fields: { route: 'unknown route' } })
 }
