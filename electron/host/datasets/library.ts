@@ -16,6 +16,7 @@ import { appError } from '@shared/errors'
 import type { Job } from '@shared/jobs'
 import { copyFile, copyFolder, copyStream, type CopyResult } from './copy'
 import { unpackFolder } from './unpack'
+import { regularOrFolder } from '../fileKind'
 
 /** What the library needs from the host. */
 export interface DatasetLibraryOptions {
@@ -58,10 +59,9 @@ export class DatasetLibrary {
   /** Imports a file or save_to_disk folder from disk. */
   async importPath(file: string, name?: string): Promise<DatasetImportResult> {
     const source = path.resolve(file.trim())
-    let stat: fs.Stats
-    try {
-      stat = fs.statSync(source)
-    } catch {
+    // A pipe or device is refused before anything opens it.
+    const stat = regularOrFolder(source)
+    if (!stat) {
       const message = `no file at ${source}: choose an existing .jsonl, .json, .csv, .parquet or .txt file, or a folder saved with save_to_disk`
       throw appError('invalid_input', `path: ${message}`, { fields: { path: message } })
     }

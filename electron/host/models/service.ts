@@ -21,6 +21,7 @@ import {
   type TokenStatus,
 } from '@shared/models'
 import { hubCacheDir } from './cache'
+import { regularOrFolder } from '../fileKind'
 import { runModelsPython, type ModelsLine, type ModelsPythonOptions } from './python'
 import { fileTokenStore, readModelSettings, writeModelSettings, type TokenStore } from './settings'
 
@@ -61,6 +62,7 @@ export class ModelService {
 
   /** One model folder or cached hub id, with its packing support and LoRA/QLoRA fit on this GPU. */
   async inspect(modelPath: string): Promise<ModelDetail> {
+    if (path.isAbsolute(modelPath)) regularOrFolder(modelPath)
     let detail: ModelDetail | null = null
     let failure: string | null = null
     const result = await runModelsPython(this.options, ['inspect', modelPath, '--estimate'], (line) => {
