@@ -11,6 +11,7 @@ import { datasetPreviewSchema, type BadRows, type DatasetPreview, type datasetPr
 import { appError } from '@shared/errors'
 import { onLines } from '../childLines'
 import { regularOrFolder } from '../fileKind'
+import { childEnvironment } from '../childEnv'
 
 /** What the route passes in, defaults applied. */
 export type DatasetPreviewInput = z.output<typeof datasetPreviewInputSchema>
@@ -148,7 +149,7 @@ export async function previewDataset(input: DatasetPreviewInput, options: Datase
     if (tokens.trainOnInputs === true) args.push('--train-on-inputs')
   }
   const python = await options.resolvePython()
-  const env = { ...process.env, PYTHONPATH: options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' }
+  const env = childEnvironment({ PYTHONPATH: options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' })
   if (options.onProgress) args.push('--progress')
   const timeoutMs = options.timeoutMs ?? 60_000
   const result = await runPreview(python, args, env, { ...options, timeoutMs })

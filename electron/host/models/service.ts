@@ -152,7 +152,7 @@ export class ModelService {
     const token = await this.tokens.read()
     entry.done = (async () => {
       try {
-        const result = await runModelsPython(this.options, args, (line) => update(fromLine(line)), token ? { HF_TOKEN: token } : {}, abort.signal)
+        const result = await runModelsPython(this.options, args, (line) => update(fromLine(line)), { token }, abort.signal)
         if (abort.signal.aborted) update({ state: 'cancelled', bytesPerSecond: 0, secondsLeft: null })
         else if (entry.progress.state !== 'done' && entry.progress.state !== 'failed') {
           update({ state: 'failed', error: { code: 'failed', message: `Downloading ${source} stopped:\n${result.stderr || `exit code ${result.code}`}`, url: null } })
