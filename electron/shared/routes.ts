@@ -30,6 +30,7 @@ import { adapterExportRequestSchema, combineRequestSchema, importRequestSchema, 
 import { datasetDownloadInputSchema, datasetDownloadSchema, downloadProgressSchema, hubIdSchema, modelDetailSchema, modelFitsSchema, modelLibrarySchema, tokenStatusSchema } from './models'
 import { gpuHistorySchema } from './gpuHistory'
 import { setupProgressSchema, systemInfoSchema } from './system'
+import { typedName } from './names'
 
 const jobId = z.object({ jobId: z.string().min(1) })
 const ok = z.object({ ok: z.literal(true) })
@@ -71,7 +72,7 @@ export const routes = {
   'datasets.get': { input: datasetIdSchema, output: datasetEntrySchema },
   /** Copies a file or save_to_disk folder into the library (hashed, checked with the trainer's loader). */
   'datasets.import': { input: datasetImportInputSchema, output: datasetImportResultSchema },
-  'datasets.rename': { input: datasetIdSchema.extend({ name: z.string().min(1).max(200) }), output: datasetEntrySchema },
+  'datasets.rename': { input: datasetIdSchema.extend({ name: typedName().min(1).max(200) }), output: datasetEntrySchema },
   /** Reads the dataset again with the trainer's loader and stores the new counts. */
   'datasets.recheck': { input: datasetIdSchema, output: datasetEntrySchema },
   /** A dataset jobs trained on needs confirm, and keeps its file for them. */

@@ -10,6 +10,7 @@ import path from 'node:path'
 import { jobConfigSchema, jobSettingsSchema, type JobConfig, type JobSettings } from '@shared/config'
 import { mergeJobConfig } from '@shared/configMerge'
 import { appError, validationError } from '@shared/errors'
+import { cleanName } from '@shared/names'
 import { labelOf } from '@shared/fields'
 import { datasetKinds, newJobInputSchema, presetSchema, type NewJobInput, type Preset } from '@shared/jobs'
 import { checkInitFrom, readInitSource } from './init'
@@ -153,7 +154,8 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
   // Only the host says which library dataset (and which bytes) the job trains on.
   const { datasetId: _id, sha256: _sha256, ...dataset } = merged.data.dataset
   const config = { ...merged.data, dataset: { ...dataset, ...libraryDatasetOf(paths.dataDir, datasetPath) } }
-  return { config, name: name?.trim() || defaultName(config) }
+  // A default name comes from file names, which may hold control characters; a typed one was refused with them.
+  return { config, name: cleanName(name ?? '') || cleanName(defaultName(config)) }
 }
 
 /**
