@@ -42,6 +42,8 @@ export interface HostOptions {
   requirementsFile?: string
   /** The OS key store (the desktop app's safeStorage); without it the Hub token is a 0600 file. */
   osCrypt?: OsCrypt
+  /** Lets datasets.download fetch from loopback and private addresses (serve --allow-private-downloads). */
+  allowPrivateDownloads?: boolean
   /** What runs a job instead of the trainer: the benchmarks' fixture trainer (bench/host_pipeline). */
   trainerCommand?: JobServiceOptions['trainerCommand']
 }
@@ -157,6 +159,7 @@ export function createHost(options: HostOptions): Host {
     resolvePython: () => python.resolvePython(),
     emit: (progress) => emit('models.progress', progress),
     tokens: options.osCrypt ? osTokenStore(options.dataDir, options.osCrypt) : undefined,
+    allowPrivateDownloads: options.allowPrivateDownloads,
   })
   const datasets = new DatasetLibrary({
     dataDir: options.dataDir,

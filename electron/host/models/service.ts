@@ -20,6 +20,7 @@ import {
   type ModelSummary,
   type TokenStatus,
 } from '@shared/models'
+import { privateUrlProblem } from './addresses'
 import { hubCacheDir } from './cache'
 import { regularOrFolder } from '../fileKind'
 import { runModelsPython, type ModelsLine, type ModelsPythonOptions } from './python'
@@ -31,6 +32,8 @@ export interface ModelServiceOptions extends ModelsPythonOptions {
   emit: (progress: DownloadProgress) => void
   /** Defaults to <dataDir>/hf-token (0600). */
   tokens?: TokenStore
+  /** Lets datasets.download fetch from loopback and private addresses (addresses.ts); off by default. */
+  allowPrivateDownloads?: boolean
 }
 
 interface RunningDownload {
@@ -128,6 +131,10 @@ export class ModelService {
    */
   async downloadDataset(input: DatasetDownloadInput, preview: (file: string) => Promise<DatasetPreview>): Promise<DatasetDownload> {
     const outDir = path.join(this.options.dataDir, 'downloads')
+    if ('url' in input && !this.options.allowPrivateDownloads) {
+      const problem = await privateUrlProblem(input.url)
+      if (problem) throw problem
+    }
     const [source, args] =
       'url' in input
         ? [input.url, ['--url', input.url]]
