@@ -27,7 +27,7 @@ describe('a pre-existing data folder', () => {
     }
     // A real database, then the folder as an older version left it: no mark, everything open.
     await start()
-    rmSync(join(dataDir, '.private-v1'))
+    rmSync(join(dataDir, '.private-v1'), { force: true })
     chmodSync(join(dataDir, 'tunedeck.db'), 0o644)
     const outside = join(workDir, 'outside.txt')
     const files = {
