@@ -69,6 +69,12 @@ describe('prototype names from the wire', () => {
     expect(await serve.serving()).toBe(true)
   })
 
+  it('refuses them in host.dispatch, which the app\'s MessagePort calls as it is', async () => {
+    for (const name of prototypeNames) {
+      expect(await serve.host.dispatch(name, {}), name).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringContaining('Unknown route') as string } })
+    }
+  })
+
   it('answers every route given prototype names as input keys and as field values', async () => {
     const responses: WireResponse[] = []
     const internal: string[] = []
