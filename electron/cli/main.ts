@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { defaultDataFolder } from '@shared/dataFolder'
+import { escapeControls } from '@shared/names'
 import { CliClient, ConnectionError, RouteError } from './client'
 import { parseCommandLine, UsageError } from './commands'
 import { runCommand } from './run'
@@ -19,7 +20,8 @@ import { runCommand } from './run'
 async function main(argv: string[]): Promise<number> {
   const io = {
     out: (text: string) => process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`),
-    err: (text: string) => process.stderr.write(`${text}\n`),
+    // Messages may quote names and paths the host stored: escaped, they cannot command the terminal.
+    err: (text: string) => process.stderr.write(`${escapeControls(text)}\n`),
     write: (text: string) => process.stdout.write(text),
   }
   let client: CliClient | null = null

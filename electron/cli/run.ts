@@ -4,6 +4,7 @@
  */
 import type { LibraryAdapter } from '@shared/adapters'
 import type { Job, JobStatus, MetricPoint } from '@shared/jobs'
+import { escapeControls } from '@shared/names'
 import { chat } from './chat'
 import type { CliClient } from './client'
 import type { CommandLine } from './commands'
@@ -49,7 +50,8 @@ function statusLines(job: Job): string {
 /** Runs one parsed command; resolves with the exit code. */
 export async function runCommand(client: CliClient, line: CommandLine, io: Output, sources: SettingsSources): Promise<number> {
   const [jobId = '', name = ''] = line.arguments
-  const print = (value: unknown, text: string): void => io.out(line.json ? JSON.stringify(value, null, 2) : text)
+  // Names come from the host and may predate its refusal of control characters: they reach the terminal escaped.
+  const print = (value: unknown, text: string): void => io.out(line.json ? escapeControls(JSON.stringify(value, null, 2), true) : escapeControls(text))
   switch (line.command) {
     case 'start': {
       const job = await client.request('jobs.create', startInput(line.flags, sources) as never)

@@ -8,7 +8,7 @@ import type { Handlers } from '@shared/api'
 import { appError, isAppError, validationError, type AppError } from '@shared/errors'
 import type { EventName } from '@shared/events'
 import { liveStatuses, type Job } from '@shared/jobs'
-import { isRouteName, routes, type RouteName } from '@shared/routes'
+import { isRouteName, routes, unknownRouteError, type RouteName } from '@shared/routes'
 import { GpuSampler } from './gpu/sampler'
 import { GpuTelemetry } from './gpu/telemetry'
 import { ChatService } from './chat/service'
@@ -42,6 +42,8 @@ export interface HostOptions {
   requirementsFile?: string
   /** The OS key store (the desktop app's safeStorage); without it the Hub token is a 0600 file. */
   osCrypt?: OsCrypt
+  /** Lets datasets.download fetch from loopback and private addresses (serve --allow-private-downloads). */
+  allowPrivateDownloads?: boolean
   /** What runs a job instead of the trainer: the benchmarks' fixture trainer (bench/host_pipeline). */
   trainerCommand?: JobServiceOptions['trainerCommand']
 }
@@ -157,6 +159,7 @@ export function createHost(options: HostOptions): Host {
     resolvePython: () => python.resolvePython(),
     emit: (progress) => emit('models.progress', progress),
     tokens: options.osCrypt ? osTokenStore(options.dataDir, options.osCrypt) : undefined,
+    allowPrivateDownloads: options.allowPrivateDownloads,
   })
   const datasets = new DatasetLibrary({
     dataDir: options.dataDir,
@@ -200,10 +203,7 @@ export function createHost(options: HostOptions): Host {
   return {
     datasets,
     async dispatch(route, input) {
-      if (!isRouteName(route)) {
-        const message = `Unknown route "${String(route)}": this host does not handle it (is the app up to date?).`
-        return { ok: false, error: appError('invalid_input', message, { fields: { route: 'unknown route' } }) }
-      }
+      if (!isRouteName(route)) return { ok: false, error: unknownRouteError(route) }
       if (stopped) return { ok: false, error: appError('conflict', 'Tunedeck is shutting down: try again after it restarts.') }
       try {
         return await run(route, input)

@@ -57,6 +57,7 @@ async function main(): Promise<void> {
     pythonRuntimeDir: settings.pythonRuntimeDir,
     appVersion: appVersion(),
     watchdogSeconds: settings.watchdogSeconds,
+    allowPrivateDownloads: settings.allowPrivateDownloads,
   })
   // Listen first: a port in use must fail before any trainer starts. Requests that
   // arrive while the host recovers earlier jobs wait inside dispatch.

@@ -81,11 +81,16 @@ function isRequest(data: unknown): data is WireRequest {
 function serve(port: PortMain, running: Host): void {
   port.on('message', ({ data }) => {
     if (!isRequest(data)) return
+    // dispatch refuses an unknown route first and never rejects; a reply that cannot be posted is answered as internal.
     void running.dispatch(data.route, data.input).then((result) => {
       const response: WireResponse = result.ok
         ? { kind: 'response', id: data.id, ok: true, output: result.output }
         : { kind: 'response', id: data.id, ok: false, error: result.error }
-      port.postMessage(response)
+      try {
+        port.postMessage(response)
+      } catch (error) {
+        port.postMessage({ kind: 'response', id: data.id, ok: false, error: appError('internal', `The answer to ${data.route} could not be sent: ${(error as Error).message}`) })
+      }
     })
   })
   running.subscribe((event, payload) => {

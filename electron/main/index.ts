@@ -5,7 +5,7 @@
  */
 import { app, BrowserWindow, dialog, ipcMain } from 'electron'
 import { join } from 'node:path'
-import { appError, isRouteName, liveStatuses, type Job } from '@shared'
+import { appError, isRouteName, liveStatuses, unknownRouteError, type Job } from '@shared'
 import { appOrigin, registerAppScheme, serveRenderer } from './app-protocol'
 import { HostProcess, toAppError } from './host-process'
 import { originOf, rendererUrl, windowWebPreferences } from './policy'
@@ -46,7 +46,7 @@ function broadcast(event: string, payload: unknown): void {
 
 ipcMain.handle('tunedeck:request', async (event, route: unknown, input: unknown) => {
   if (!isTrustedSender(event, origin)) return { ok: false, error: appError('unauthorized', 'Request from an unknown frame.') }
-  if (!isRouteName(route)) return { ok: false, error: appError('invalid_input', `Unknown route: ${String(route)}`) }
+  if (!isRouteName(route)) return { ok: false, error: unknownRouteError(route) }
   if (!host) return { ok: false, error: appError('internal', 'The Tunedeck host is still starting.') }
   try {
     const response = await host.request(route, input)

@@ -3,6 +3,7 @@
  * (federated averaging) or by importing a zip, listed, exported and used to start a new job.
  */
 import { z } from 'zod'
+import { typedName } from './names'
 
 /** How a combined adapter was made: every tensor averaged (same rank, approximate) or ranks stacked (exact). */
 export const combineModes = ['average', 'exact'] as const
@@ -53,7 +54,7 @@ export const libraryAdapterSchema = z.object({
 export type LibraryAdapter = z.infer<typeof libraryAdapterSchema>
 
 export const combineRequestSchema = z.object({
-  name: z.string().trim().min(1).max(120).meta({ label: 'Name' }),
+  name: typedName().trim().min(1).max(120).meta({ label: 'Name' }),
   mode: z.enum(combineModes).meta({ label: 'Mode' }),
   sources: z.array(adapterSourceSchema).min(2).meta({ label: 'Adapters' }),
 })
@@ -61,7 +62,7 @@ export const combineRequestSchema = z.object({
 export const importRequestSchema = z.object({
   /** A zip: one exported by Tunedeck, or any zip holding adapter_config.json and adapter_model.safetensors. */
   path: z.string().min(1).meta({ label: 'Zip file' }),
-  name: z.string().trim().min(1).max(120).optional(),
+  name: typedName().trim().min(1).max(120).optional(),
 })
 
 export const adapterExportRequestSchema = z.object({

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { datasetFormats } from './methods'
+import { typedName } from './names'
 
 /**
  * Keys and role tags inside conversation turns, which a column mapping may name for
@@ -179,7 +180,7 @@ export type DatasetEntry = z.infer<typeof datasetEntrySchema>
 export const datasetImportInputSchema = z.object({
   /** A file or a save_to_disk folder to copy into the library. */
   path: z.string().min(1, 'choose a dataset file'),
-  name: z.string().min(1).max(200).optional(),
+  name: typedName().min(1).max(200).optional(),
 })
 
 export const datasetImportResultSchema = z.object({

@@ -57,14 +57,16 @@ export function fieldErrorsOf(error: AppError): Record<string, string> {
  * to 1024, got 0". Without one, the message names the first field's path.
  */
 export function validationError(issues: ReadonlyArray<Issue>, what: string, schema?: z.ZodType): AppError {
-  const fields: Record<string, string> = {}
+  // A Map: a key is a path from the input, and "constructor" or "__proto__" must be a field like any other.
+  const described = new Map<string, string>()
   let labelled: string | undefined
   for (const issue of issues) {
-    const described = schema !== undefined ? describeIssue(schema, issue) : describeIssue(z.never(), issue)
-    if (described.key in fields) continue
-    fields[described.key] = described.message
-    if (described.labelled) labelled ??= described.message
+    const one = schema !== undefined ? describeIssue(schema, issue) : describeIssue(z.never(), issue)
+    if (described.has(one.key)) continue
+    described.set(one.key, one.message)
+    if (one.labelled) labelled ??= one.message
   }
-  const [firstKey, firstMessage] = Object.entries(fields)[0] ?? ['(root)', 'invalid']
+  const fields: Record<string, string> = Object.fromEntries(described)
+  const [firstKey, firstMessage] = [...described][0] ?? ['(root)', 'invalid']
   return appError('invalid_input', labelled ?? `${what}: ${firstKey}: ${firstMessage}`, { fields })
 }

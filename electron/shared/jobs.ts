@@ -2,6 +2,7 @@
 import { z } from 'zod'
 import { jobConfigSchema, jobSettingsSchema, withoutDefaults } from './config'
 import { columnMappingSchema } from './datasets'
+import { typedName } from './names'
 
 /** What the dataset field takes, for messages. */
 export const datasetKinds = '.jsonl, .json, .csv, .parquet, .txt, or a folder saved with save_to_disk'
@@ -90,7 +91,7 @@ export type Checkpoint = z.infer<typeof checkpointSchema>
  */
 export const newJobInputSchema = jobSettingsSchema
   .extend({
-    name: z.string().max(120).meta({ label: 'Job name' }).optional(),
+    name: typedName().max(120).meta({ label: 'Job name' }).optional(),
     preset: z.string().min(1).meta({ label: 'Preset' }).optional(),
     /** Start from the adapter weights of another job's checkpoint, or of a library adapter (adapters.ts), with a fresh optimizer. */
     /** `optimizer` true continues the checkpoint's optimizer state too (config.json initOptimizer); a library adapter has none. */

@@ -4,6 +4,7 @@
  * needs no change in the preload or either transport.
  */
 import { z } from 'zod'
+import { appError, type AppError } from './errors'
 import { checkpointSchema, jobSchema, metricPointSchema, newJobInputSchema, presetSchema, queueStateSchema } from './jobs'
 import {
   chatConversationSchema,
@@ -29,6 +30,7 @@ import { adapterExportRequestSchema, combineRequestSchema, importRequestSchema, 
 import { datasetDownloadInputSchema, datasetDownloadSchema, downloadProgressSchema, hubIdSchema, modelDetailSchema, modelFitsSchema, modelLibrarySchema, tokenStatusSchema } from './models'
 import { gpuHistorySchema } from './gpuHistory'
 import { setupProgressSchema, systemInfoSchema } from './system'
+import { typedName } from './names'
 
 const jobId = z.object({ jobId: z.string().min(1) })
 const ok = z.object({ ok: z.literal(true) })
@@ -70,7 +72,7 @@ export const routes = {
   'datasets.get': { input: datasetIdSchema, output: datasetEntrySchema },
   /** Copies a file or save_to_disk folder into the library (hashed, checked with the trainer's loader). */
   'datasets.import': { input: datasetImportInputSchema, output: datasetImportResultSchema },
-  'datasets.rename': { input: datasetIdSchema.extend({ name: z.string().min(1).max(200) }), output: datasetEntrySchema },
+  'datasets.rename': { input: datasetIdSchema.extend({ name: typedName().min(1).max(200) }), output: datasetEntrySchema },
   /** Reads the dataset again with the trainer's loader and stores the new counts. */
   'datasets.recheck': { input: datasetIdSchema, output: datasetEntrySchema },
   /** A dataset jobs trained on needs confirm, and keeps its file for them. */
@@ -149,4 +151,14 @@ export const routeNames = Object.keys(routes) as RouteName[]
 /** True for a string naming a declared route. */
 export function isRouteName(value: unknown): value is RouteName {
   return typeof value === 'string' && Object.hasOwn(routes, value)
+}
+
+/**
+ * The answer to a request naming no declared route. Every transport refuses such a request
+ * before anything else looks at it: route names index tables, and a name such as "constructor"
+ * or "__proto__" would find Object.prototype's members in a plain object.
+ */
+export function unknownRouteError(route: unknown): AppError {
+  const shown = typeof route === 'string' ? JSON.stringify(route.slice(0, 100)) : typeof route
+  return appError('invalid_input', `Unknown route ${shown}: this host does not handle it (is the app up to date?).`, { fields: { route: 'unknown route' } })
 }

@@ -41,7 +41,8 @@ for i, (start, count) in enumerate([(0, 40), (40, 30)]):
   endpoint = `http://127.0.0.1:${firstLine.split(' ')[1]}`
   for (const key of Object.keys(process.env)) if (key.startsWith('HF_')) delete process.env[key]
   Object.assign(process.env, { HF_ENDPOINT: endpoint, HF_HUB_CACHE: path.join(workDir, 'hub-cache'), HF_HOME: path.join(workDir, 'hf-home') })
-  host = createHost({ dataDir, resourcesDir, pythonRuntimeDir, appVersion: '0.1.0-test' })
+  // The stand-in Hub and web server listen on 127.0.0.1, which only this option allows.
+  host = createHost({ dataDir, resourcesDir, pythonRuntimeDir, appVersion: '0.1.0-test', allowPrivateDownloads: true })
   host.subscribe((event, payload) => {
     if (event === 'models.progress') progress.push(payload as DownloadProgress)
   })

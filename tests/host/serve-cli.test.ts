@@ -20,8 +20,14 @@ describe('serve command line', () => {
       rendererDir: join(repo, 'out', 'renderer'),
       watchdogSeconds: 120,
       maxUploadBytes: 4096 * 1024 * 1024,
+      allowPrivateDownloads: false,
       allowedRoots: [homedir(), '/data/td'],
     })
+  })
+
+  it('allows downloads from private addresses only with --allow-private-downloads', () => {
+    expect(parseServeArgs(['--allow-private-downloads'], repo, {})?.allowPrivateDownloads).toBe(true)
+    expect(() => parseServeArgs(['--allow-private-downloads=yes'], repo, {})).toThrow(/Unknown option/)
   })
 
   it('limits client paths to every --allow-path plus the data folder', () => {

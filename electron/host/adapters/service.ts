@@ -9,6 +9,7 @@ import path from 'node:path'
 import type { z } from 'zod'
 import type { adapterExportRequestSchema, AdapterSource, combineRequestSchema, importRequestSchema, LibraryAdapter } from '@shared/adapters'
 import { appError, isAppError } from '@shared/errors'
+import { cleanName } from '@shared/names'
 import type { Job } from '@shared/jobs'
 import { runExportPython, type ExportPythonOptions } from '../exports/python'
 import { exportSource, jobFolder } from '../exports/sources'
@@ -121,7 +122,7 @@ export class AdapterService {
       const examples = recordedExamples(unpacked, folder)
       const record: AdapterRecord = {
         ...shape,
-        name: request.name ?? name.replace(/\.zip$/i, ''),
+        name: request.name ?? (cleanName(name.replace(/\.zip$/i, '')) || 'adapter'),
         source: 'imported',
         examples: examples ?? 1,
         examplesKnown: examples !== null,

@@ -5,6 +5,7 @@
  * longer than the heartbeat timeout is killed and reported dead like one that exited.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { childEnvironment } from '../childEnv'
 
 /** A message from the chat process; only `type` is sure, the rest depends on it. */
 export interface ChatMessage {
@@ -36,7 +37,7 @@ export class ChatProcess {
 
   constructor(private readonly options: ChatProcessOptions) {
     this.child = spawn(options.python, ['-m', 'tunedeck_trainer.chat', 'serve', '--heartbeat-seconds', String(options.heartbeatSeconds)], {
-      env: { ...process.env, PYTHONPATH: options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' },
+      env: childEnvironment({ PYTHONPATH: options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' }),
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,
     })

@@ -11,6 +11,7 @@ import path from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { appError, isAppError, type AppError } from '@shared/errors'
+import { openRegularFile } from '../fileKind'
 
 /** What a copy wrote. */
 export interface CopyResult {
@@ -82,8 +83,10 @@ export async function copyStream(source: Readable, target: string, name: string,
  */
 export async function copyFile(file: string, target: string): Promise<CopyResult> {
   const name = path.basename(file)
-  const before = fs.statSync(file)
-  const result = await copyStream(fs.createReadStream(file), target, name)
+  // Opened without blocking and checked on the descriptor: a file swapped for a pipe since the caller looked is refused, not waited on.
+  const descriptor = openRegularFile(file)
+  const before = fs.fstatSync(descriptor)
+  const result = await copyStream(fs.createReadStream(file, { fd: descriptor }), target, name)
   let after: fs.Stats
   try {
     after = fs.statSync(file)
@@ -109,6 +112,7 @@ function folderFiles(folder: string, name: string): string[] {
       }
       if (entry.isDirectory()) walk(inner)
       else if (entry.isFile()) found.push(inner)
+      else throw appError('invalid_input', `${name}: ${inner} is a pipe, socket or device, not a file; a dataset folder holds only files. Remove it and import again.`, { fields: { path: `${inner} is not a file` } })
     }
   }
   walk('')

@@ -13,9 +13,11 @@ import path from 'node:path'
 import type { Readable } from 'node:stream'
 import type { DatasetEntry, DatasetImportResult, DatasetPreview } from '@shared/datasets'
 import { appError } from '@shared/errors'
+import { cleanName, hasControlCharacters } from '@shared/names'
 import type { Job } from '@shared/jobs'
 import { copyFile, copyFolder, copyStream, type CopyResult } from './copy'
 import { unpackFolder } from './unpack'
+import { regularOrFolder } from '../fileKind'
 
 /** What the library needs from the host. */
 export interface DatasetLibraryOptions {
@@ -34,7 +36,7 @@ const metaName = 'dataset.json'
 
 /** A file name safe to keep: the base name, with path separators and control characters replaced. */
 function safeName(name: string): string {
-  const printable = [...name].map((character) => (character.charCodeAt(0) < 32 ? '_' : character)).join('')
+  const printable = [...name].map((character) => (hasControlCharacters(character) ? '_' : character)).join('')
   const base = path.basename(printable.replace(/\\/g, '/')).replace(/[/:*?"<>|]/g, '_').trim()
   return base === '' || base === '.' || base === '..' ? 'dataset' : base.slice(0, 200)
 }
@@ -58,10 +60,9 @@ export class DatasetLibrary {
   /** Imports a file or save_to_disk folder from disk. */
   async importPath(file: string, name?: string): Promise<DatasetImportResult> {
     const source = path.resolve(file.trim())
-    let stat: fs.Stats
-    try {
-      stat = fs.statSync(source)
-    } catch {
+    // A pipe or device is refused before anything opens it.
+    const stat = regularOrFolder(source)
+    if (!stat) {
       const message = `no file at ${source}: choose an existing .jsonl, .json, .csv, .parquet or .txt file, or a folder saved with save_to_disk`
       throw appError('invalid_input', `path: ${message}`, { fields: { path: message } })
     }
@@ -102,7 +103,7 @@ export class DatasetLibrary {
       const checked = await this.checkFile(target, fileName)
       const now = new Date().toISOString()
       const stored: Stored = {
-        id, name: name?.trim() || fileName, fileName, format: checked.format ?? 'auto',
+        id, name: cleanName(name ?? '') || fileName, fileName, format: checked.format ?? 'auto',
         rows: checked.rows, usable: checked.usable, bad: checked.skipped,
         bytes: copied.bytes, sha256: copied.sha256, importedAt: now, checkedAt: now,
       }
@@ -190,7 +191,7 @@ export class DatasetLibrary {
   }
 
   async rename(id: string, name: string): Promise<DatasetEntry> {
-    const trimmed = name.trim()
+    const trimmed = cleanName(name)
     if (trimmed === '') throw appError('invalid_input', 'name: give the dataset a name', { fields: { name: 'give the dataset a name' } })
     this.write({ ...this.stored(id), name: trimmed })
     return await this.entry(id)

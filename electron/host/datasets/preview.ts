@@ -5,12 +5,13 @@
  * a time limit; its one JSON object on stdout becomes a DatasetPreview.
  */
 import { execFile } from 'node:child_process'
-import fs from 'node:fs'
 import path from 'node:path'
 import type { z } from 'zod'
 import { datasetPreviewSchema, type BadRows, type DatasetPreview, type datasetPreviewInputSchema } from '@shared/datasets'
 import { appError } from '@shared/errors'
 import { onLines } from '../childLines'
+import { regularOrFolder } from '../fileKind'
+import { childEnvironment } from '../childEnv'
 
 /** What the route passes in, defaults applied. */
 export type DatasetPreviewInput = z.output<typeof datasetPreviewInputSchema>
@@ -129,11 +130,11 @@ function progressLine(line: string): { done: number; total: number } | null {
 export async function previewDataset(input: DatasetPreviewInput, options: DatasetPreviewOptions): Promise<DatasetPreview> {
   const file = path.resolve(input.path.trim())
   const badRows = input.badRows ?? 'fail'
-  if (!fs.existsSync(file)) {
+  // A pipe or device is refused here: the loader would wait on it until the time limit.
+  if (!regularOrFolder(file)) {
     const message = `no dataset file at ${file}: choose an existing .jsonl, .json, .csv, .parquet or .txt file, or a folder saved with save_to_disk`
     throw appError('invalid_input', `path: ${message}`, { fields: { path: message } })
   }
-  const python = await options.resolvePython()
   const args = ['-m', 'tunedeck_trainer.data', 'preview', '--path', file]
   if (input.format !== undefined) args.push('--format', input.format)
   if (input.columns !== undefined && Object.keys(input.columns).length > 0) args.push('--columns', JSON.stringify(input.columns))
@@ -141,10 +142,14 @@ export async function previewDataset(input: DatasetPreviewInput, options: Datase
   if (input.tokens !== undefined) {
     const tokens = input.tokens
     args.push('--tokens', String(tokens.shown ?? 3), '--max-seq-length', String(tokens.maxSeqLength ?? 2048))
-    if (tokens.modelPath !== undefined) args.push('--model', path.resolve(tokens.modelPath))
+    if (tokens.modelPath !== undefined) {
+      regularOrFolder(path.resolve(tokens.modelPath), 'tokens.modelPath')
+      args.push('--model', path.resolve(tokens.modelPath))
+    }
     if (tokens.trainOnInputs === true) args.push('--train-on-inputs')
   }
-  const env = { ...process.env, PYTHONPATH: options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' }
+  const python = await options.resolvePython()
+  const env = childEnvironment({ PYTHONPATH: options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' })
   if (options.onProgress) args.push('--progress')
   const timeoutMs = options.timeoutMs ?? 60_000
   const result = await runPreview(python, args, env, { ...options, timeoutMs })

@@ -46,7 +46,7 @@ function quoted(text: string): string {
 export function modelfile(input: Pick<CardInput, 'jobName' | 'appVersion' | 'prepared' | 'merged'>): string {
   const { prepared, merged } = input
   const base = prepared.baseModel
-  const tag = ollamaTags[base]
+  const tag = Object.hasOwn(ollamaTags, base) ? ollamaTags[base] : undefined
   const lines = [`# Ollama Modelfile for "${input.jobName}", exported by Tunedeck ${input.appVersion}.`]
   if (merged) {
     lines.push('# The merged model folder: Ollama imports safetensors of Llama, Mistral, Gemma, Phi and Qwen bases.', 'FROM ./merged')

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process'
 import { appError } from '@shared/errors'
 import { onLines } from '../childLines'
+import { childEnvironment } from '../childEnv'
 
 /** How to reach the trainer's Python. */
 export interface ExportPythonOptions {
@@ -33,7 +34,7 @@ export async function runExportPython(
   handlers.signal?.throwIfAborted()
   return await new Promise((resolve, reject) => {
     const child = spawn(python, ['-m', handlers.module ?? 'tunedeck_trainer.export', ...args], {
-      env: { ...process.env, PYTHONPATH: options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' },
+      env: childEnvironment({ PYTHONPATH: options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' }),
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,
     })

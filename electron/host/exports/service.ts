@@ -102,7 +102,7 @@ export class ExportService {
       const args = ['prepare', ...this.sourceArgs(job, source), '--out', staging, '--base-name', job.config.model.path]
       if (request.merged) args.push('--merged')
       const prepared = preparedSchema.parse(
-        await runExportPython(this.options, args, { signal: controller.signal, onPhase: (phase) => report({ phase: 'preparing', message: phaseText[phase] ?? phase }) }),
+        await runExportPython(this.options, args, { signal: controller.signal, onPhase: (phase) => report({ phase: 'preparing', message: (Object.hasOwn(phaseText, phase) ? phaseText[phase] : undefined) ?? phase }) }),
       )
       report({ phase: 'hashing', message: 'hashing the files' })
       const entries = await this.entries(job, source, staging, prepared, request.merged, controller.signal)

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import si from 'systeminformation'
 import type { GpuReading, GpuSample } from '@shared/system'
+import { childEnvironment } from '../childEnv'
 
 /** The readings of the live panel, as nvidia-smi names them, after index and name. */
 export const panelFields = ['utilization.gpu', 'memory.used', 'memory.total', 'temperature.gpu', 'power.draw'] as const
@@ -76,7 +77,7 @@ function runNvidiaSmi(): Promise<SmiResult> {
     execFile(
       nvidiaSmiCommand(),
       [`--query-gpu=${query}`, '--format=csv,noheader,nounits'],
-      { timeout: smiTimeoutMs, windowsHide: true },
+      { timeout: smiTimeoutMs, windowsHide: true, env: childEnvironment() },
       (error, stdout, stderr) => {
         if (!error) return resolve({ ok: true, stdout })
         const missing = (error as NodeJS.ErrnoException).code === 'ENOENT'

@@ -10,9 +10,11 @@ import path from 'node:path'
 import { jobConfigSchema, jobSettingsSchema, type JobConfig, type JobSettings } from '@shared/config'
 import { mergeJobConfig } from '@shared/configMerge'
 import { appError, validationError } from '@shared/errors'
+import { cleanName } from '@shared/names'
 import { labelOf } from '@shared/fields'
 import { datasetKinds, newJobInputSchema, presetSchema, type NewJobInput, type Preset } from '@shared/jobs'
 import { checkInitFrom, readInitSource } from './init'
+import { specialFileProblem } from '../fileKind'
 import { cachedHubModel, hubCacheDir } from '../models/cache'
 import { libraryDatasetOf } from '../datasets/library'
 
@@ -68,19 +70,17 @@ function readSelftestFile(resourcesDir: string): { settings: JobSettings; datase
 }
 
 function isFile(file: string): boolean {
-  try {
-    return fs.statSync(file).isFile()
-  } catch {
-    return false
-  }
+  return fs.statSync(file, { throwIfNoEntry: false })?.isFile() ?? false
 }
 
 function isDirectory(folder: string): boolean {
-  try {
-    return fs.statSync(folder).isDirectory()
-  } catch {
-    return false
-  }
+  return fs.statSync(folder, { throwIfNoEntry: false })?.isDirectory() ?? false
+}
+
+/** Refuses a pipe, socket or device at `file` for `field` (a FIFO would block whatever opens it). */
+function refuseSpecial(file: string, field: string): void {
+  const problem = specialFileProblem(file)
+  if (problem !== null) invalidField(field, problem)
 }
 
 /** Refuses the input, naming the field by its config path in data.fields and by its label in the message. */
@@ -100,6 +100,7 @@ function resolveModel(input: NewJobInput, paths: ConfigPaths): { path: string; s
   if (input.model.selftest === true) return { path: selftestModelPath(paths.dataDir), selftest: true }
   const modelPath = (input.model.path ?? '').trim()
   const local = path.resolve(modelPath)
+  refuseSpecial(local, 'model.path')
   if (isDirectory(local)) return { path: local, selftest: false }
   if (hubId.test(modelPath) && !fs.existsSync(local)) {
     // Training never downloads: a hub id must be in the cache already (the Models page downloads it).
@@ -153,7 +154,8 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
   // Only the host says which library dataset (and which bytes) the job trains on.
   const { datasetId: _id, sha256: _sha256, ...dataset } = merged.data.dataset
   const config = { ...merged.data, dataset: { ...dataset, ...libraryDatasetOf(paths.dataDir, datasetPath) } }
-  return { config, name: name?.trim() || defaultName(config) }
+  // A default name comes from file names, which may hold control characters; a typed one was refused with them.
+  return { config, name: cleanName(name ?? '') || cleanName(defaultName(config)) }
 }
 
 /**
@@ -161,6 +163,7 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
  * (state.json, or dataset_dict.json with its splits), which the trainer reads too.
  */
 function checkDatasetPath(datasetPath: string): void {
+  refuseSpecial(datasetPath, 'dataset.path')
   if (isFile(datasetPath)) return
   if (!isDirectory(datasetPath)) invalidField('dataset.path', `no dataset file at ${datasetPath}: choose an existing file (${datasetKinds})`)
   const saved = ['state.json', 'dataset_dict.json'].some((name) => isFile(path.join(datasetPath, name)))

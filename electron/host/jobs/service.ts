@@ -30,6 +30,7 @@ import { recoverJobs } from './recovery'
 import { deleteJob, finishDeletions } from './removal'
 import { buildReport } from './report'
 import { JobRun, type Emit } from './run'
+import { childEnvironment } from '../childEnv'
 
 export type { Emit } from './run'
 
@@ -416,9 +417,7 @@ export class JobService {
   }
 
   private environment(): Record<string, string> {
-    const env: Record<string, string> = {}
-    for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value
     // HF_HUB_OFFLINE: a job never downloads mid-training; hub ids resolve from the cache only.
-    return { ...env, PYTHONPATH: this.options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', HF_HUB_OFFLINE: '1' }
+    return childEnvironment({ PYTHONPATH: this.options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', HF_HUB_OFFLINE: '1' })
   }
 }

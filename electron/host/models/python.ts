@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process'
 import { appError } from '@shared/errors'
 import { onLines } from '../childLines'
+import { childEnvironment } from '../childEnv'
 
 /** How to reach the trainer's Python. */
 export interface ModelsPythonOptions {
@@ -23,27 +24,32 @@ export interface ModelsRunResult {
   stderr: string
 }
 
-/** Runs one command; `onLine` gets every JSON line of stdout as it comes. */
+/**
+ * Runs one command; `onLine` gets every JSON line of stdout as it comes. Only a `download` gets
+ * a Hub token: the stored one, else the user's HF_TOKEN; every other command gets none.
+ */
 export async function runModelsPython(
   options: ModelsPythonOptions,
   args: string[],
   onLine: (line: ModelsLine) => void,
-  extraEnv: Record<string, string> = {},
+  download?: { token: string | null },
   signal?: AbortSignal,
 ): Promise<ModelsRunResult> {
   const python = await options.resolvePython()
   return await new Promise((resolve, reject) => {
     const child = spawn(python, ['-m', 'tunedeck_trainer.models', ...args], {
-      env: {
-        ...process.env,
-        PYTHONPATH: options.pythonRuntimeDir,
-        PYTHONUNBUFFERED: '1',
-        PYTHONIOENCODING: 'utf-8',
-        // The host shows its own bar; huggingface_hub's would only fill stderr.
-        HF_HUB_DISABLE_PROGRESS_BARS: '1',
-        HF_HUB_DISABLE_TELEMETRY: '1',
-        ...extraEnv,
-      },
+      env: childEnvironment(
+        {
+          PYTHONPATH: options.pythonRuntimeDir,
+          PYTHONUNBUFFERED: '1',
+          PYTHONIOENCODING: 'utf-8',
+          // The host shows its own bar; huggingface_hub's would only fill stderr.
+          HF_HUB_DISABLE_PROGRESS_BARS: '1',
+          HF_HUB_DISABLE_TELEMETRY: '1',
+          ...(download?.token ? { HF_TOKEN: download.token } : {}),
+        },
+        { hubToken: download !== undefined },
+      ),
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,
     })

@@ -20,7 +20,9 @@ import {
   type ModelSummary,
   type TokenStatus,
 } from '@shared/models'
+import { privateUrlProblem } from './addresses'
 import { hubCacheDir } from './cache'
+import { regularOrFolder } from '../fileKind'
 import { runModelsPython, type ModelsLine, type ModelsPythonOptions } from './python'
 import { fileTokenStore, readModelSettings, writeModelSettings, type TokenStore } from './settings'
 
@@ -30,6 +32,8 @@ export interface ModelServiceOptions extends ModelsPythonOptions {
   emit: (progress: DownloadProgress) => void
   /** Defaults to <dataDir>/hf-token (0600). */
   tokens?: TokenStore
+  /** Lets datasets.download fetch from loopback and private addresses (addresses.ts); off by default. */
+  allowPrivateDownloads?: boolean
 }
 
 interface RunningDownload {
@@ -61,6 +65,7 @@ export class ModelService {
 
   /** One model folder or cached hub id, with its packing support and LoRA/QLoRA fit on this GPU. */
   async inspect(modelPath: string): Promise<ModelDetail> {
+    if (path.isAbsolute(modelPath)) regularOrFolder(modelPath)
     let detail: ModelDetail | null = null
     let failure: string | null = null
     const result = await runModelsPython(this.options, ['inspect', modelPath, '--estimate'], (line) => {
@@ -126,9 +131,13 @@ export class ModelService {
    */
   async downloadDataset(input: DatasetDownloadInput, preview: (file: string) => Promise<DatasetPreview>): Promise<DatasetDownload> {
     const outDir = path.join(this.options.dataDir, 'downloads')
+    if ('url' in input && !this.options.allowPrivateDownloads) {
+      const problem = await privateUrlProblem(input.url)
+      if (problem) throw problem
+    }
     const [source, args] =
       'url' in input
-        ? [input.url, ['--url', input.url]]
+        ? [input.url, ['--url', input.url, ...(this.options.allowPrivateDownloads ? [] : ['--public-redirects'])]]
         : [`${input.hubId} ${input.config ?? 'default'}/${input.split ?? 'train'}`, ['--hub', input.hubId, '--config', input.config ?? 'default', '--split', input.split ?? 'train']]
     const progress = await this.run('dataset', source, ['download-dataset', ...args, '--out-dir', outDir])
     return { ...progress, preview: progress.state === 'done' && progress.path ? await preview(progress.path) : null }
@@ -150,7 +159,7 @@ export class ModelService {
     const token = await this.tokens.read()
     entry.done = (async () => {
       try {
-        const result = await runModelsPython(this.options, args, (line) => update(fromLine(line)), token ? { HF_TOKEN: token } : {}, abort.signal)
+        const result = await runModelsPython(this.options, args, (line) => update(fromLine(line)), { token }, abort.signal)
         if (abort.signal.aborted) update({ state: 'cancelled', bytesPerSecond: 0, secondsLeft: null })
         else if (entry.progress.state !== 'done' && entry.progress.state !== 'failed') {
           update({ state: 'failed', error: { code: 'failed', message: `Downloading ${source} stopped:\n${result.stderr || `exit code ${result.code}`}`, url: null } })

@@ -20,6 +20,7 @@ import { locatePython, probePython, venvDir, venvPython, type PythonInfo, type P
 import { countRequirements, PipProgress } from './progress'
 import { pinnedVersions, type RepairPlan } from './repair'
 import type { TorchBuild } from './torchBuild'
+import { childEnvironment } from '../childEnv'
 
 export type EnvState = SetupProgress['state']
 
@@ -271,7 +272,7 @@ export class PythonEnvironment {
     return new Promise((resolve, reject) => {
       const child = spawn(command, args, {
         windowsHide: true,
-        env: { ...this.env, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8', PIP_NO_COLOR: '1' },
+        env: childEnvironment({ PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8', PIP_NO_COLOR: '1' }, { source: this.env }),
       })
       this.child = child
       let pending = ''

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { z } from 'zod'
 import type { pythonInfoSchema } from '@shared/system'
+import { childEnvironment } from '../childEnv'
 
 export type PythonInfo = z.infer<typeof pythonInfoSchema>
 
@@ -61,7 +62,7 @@ function runPython(path: string, args: string[], timeoutMs: number): Promise<str
     execFile(
       path,
       args,
-      { timeout: timeoutMs, windowsHide: true, maxBuffer: 4 * 1024 * 1024, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } },
+      { timeout: timeoutMs, windowsHide: true, maxBuffer: 4 * 1024 * 1024, env: childEnvironment({ PYTHONIOENCODING: 'utf-8' }) },
       (error, stdout, stderr) => {
         if (!error) return resolve(stdout)
         const code = (error as NodeJS.ErrnoException).code

@@ -10,11 +10,12 @@ import { dirname, join } from 'node:path'
 import type { DiskFacts, MachineFacts, ProbeFacts, SmiFacts } from './diagnosis'
 import type { PythonLocation } from './interpreter'
 import { hubCacheDir } from '../models/cache'
+import { childEnvironment } from '../childEnv'
 
 const probeTimeoutMs = 120_000
 const smiTimeoutMs = 10_000
 
-function run(command: string, args: string[], timeoutMs: number, env?: NodeJS.ProcessEnv): Promise<{ ok: true; stdout: string } | { ok: false; message: string }> {
+function run(command: string, args: string[], timeoutMs: number, env: Record<string, string> = childEnvironment()): Promise<{ ok: true; stdout: string } | { ok: false; message: string }> {
   return new Promise((resolve) => {
     execFile(command, args, { timeout: timeoutMs, windowsHide: true, maxBuffer: 4 * 1024 * 1024, env }, (error, stdout, stderr) => {
       if (!error) return resolve({ ok: true, stdout })
@@ -76,7 +77,7 @@ async function freeSpace(path: string): Promise<{ free: number | null; device: n
 
 /** Runs the doctor probe in the trainer's Python; the parsed facts or why there are none. */
 async function probe(python: string, pythonRuntimeDir: string, requirementsFile: string): Promise<{ facts: ProbeFacts | null; error: string | null }> {
-  const env = { ...process.env, PYTHONPATH: pythonRuntimeDir, PYTHONIOENCODING: 'utf-8' }
+  const env = childEnvironment({ PYTHONPATH: pythonRuntimeDir, PYTHONIOENCODING: 'utf-8' })
   const result = await run(python, ['-m', 'tunedeck_trainer.doctor', '--requirements', requirementsFile, '--smoke'], probeTimeoutMs, env)
   if (!result.ok) return { facts: null, error: result.message }
   const line = result.stdout.split('\n').find((text) => text.startsWith('TUNEDECK_DOCTOR '))

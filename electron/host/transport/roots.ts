@@ -17,26 +17,32 @@ import { appError, type AppError } from '@shared/errors'
 /** A hub id such as "Qwen/Qwen2.5-0.5B": names no file, so no root applies. */
 const hubId = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/
 
-/**
- * Where each route carries a path, as property names from the input's top.
- * `hubIdAllowed` marks fields that may hold a hub id instead of a path. To
- * follow a change of a route's input, edit this table.
- */
-export const pathFields: Record<string, ReadonlyArray<{ path: readonly string[]; hubIdAllowed?: boolean; newFile?: boolean }>> = {
-  'datasets.preview': [{ path: ['path'] }, { path: ['tokens', 'modelPath'], hubIdAllowed: true }],
-  'datasets.import': [{ path: ['path'] }],
-  'jobs.create': [
-    { path: ['model', 'path'], hubIdAllowed: true },
-    { path: ['dataset', 'path'] },
-  ],
-  'models.inspect': [{ path: ['path'], hubIdAllowed: true }],
-  'models.add_folder': [{ path: ['path'] }],
-  'models.remove_folder': [{ path: ['path'] }],
-  // A file the export writes: its folder must be inside the roots.
-  'exports.start': [{ path: ['destination'], newFile: true }],
-  'adapters.import': [{ path: ['path'] }],
-  'adapters.export': [{ path: ['destination'], newFile: true }],
+/** One field of a route's input that holds a path. */
+interface PathField {
+  /** Property names from the input's top. */
+  path: readonly string[]
+  /** The field may hold a hub id instead of a path. */
+  hubIdAllowed?: boolean
+  /** A file the route writes: its folder must be inside the roots. */
+  newFile?: boolean
 }
+
+/**
+ * Where each route carries a path. A Map, not an object: it is looked up by the route name
+ * from the wire, and "constructor" must find nothing. To follow a change of a route's input,
+ * edit this table.
+ */
+export const pathFields: ReadonlyMap<string, readonly PathField[]> = new Map([
+  ['datasets.preview', [{ path: ['path'] }, { path: ['tokens', 'modelPath'], hubIdAllowed: true }]],
+  ['datasets.import', [{ path: ['path'] }]],
+  ['jobs.create', [{ path: ['model', 'path'], hubIdAllowed: true }, { path: ['dataset', 'path'] }]],
+  ['models.inspect', [{ path: ['path'], hubIdAllowed: true }]],
+  ['models.add_folder', [{ path: ['path'] }]],
+  ['models.remove_folder', [{ path: ['path'] }]],
+  ['exports.start', [{ path: ['destination'], newFile: true }]],
+  ['adapters.import', [{ path: ['path'] }]],
+  ['adapters.export', [{ path: ['destination'], newFile: true }]],
+])
 
 /** Each root through its symlinks; a root that does not exist is dropped. */
 export function resolveRoots(roots: readonly string[]): string[] {
@@ -94,7 +100,8 @@ function refusal(field: string, text: string, roots: readonly string[], newFile 
 function valueAt(input: unknown, path: readonly string[]): unknown {
   let value: unknown = input
   for (const key of path) {
-    if (typeof value !== 'object' || value === null) return undefined
+    // Only the input's own fields: an inherited one is not what the client sent.
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return undefined
     value = (value as Record<string, unknown>)[key]
   }
   return value
@@ -114,7 +121,7 @@ function withValue(input: unknown, path: readonly string[], replacement: string)
  */
 export function checkRequestPaths(route: string, input: unknown, roots: readonly string[]): { input: unknown } | { error: AppError } {
   let checked = input
-  for (const field of pathFields[route] ?? []) {
+  for (const field of pathFields.get(route) ?? []) {
     const value = valueAt(checked, field.path)
     if (typeof value !== 'string' || value.trim() === '') continue
     const real = field.newFile ? allowedNewFile(value, roots) : allowedPath(value, roots)

@@ -120,7 +120,7 @@ export async function serveStatic(
   const extension = extname(file).toLowerCase()
   response.writeHead(200, {
     ...headers,
-    'Content-Type': contentTypes[extension] ?? 'application/octet-stream',
+    'Content-Type': (Object.hasOwn(contentTypes, extension) ? contentTypes[extension] : undefined) ?? 'application/octet-stream',
     'Content-Length': String(info.size),
     // index.html names the hashed assets of one build; it must never be cached.
     'Cache-Control': extension === '.html' ? 'no-store' : 'no-cache',

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
 import type { WireEvent, WireRequest, WireResponse } from '@shared/api'
 import { appError, type AppError } from '@shared/errors'
+import { isRouteName, unknownRouteError } from '@shared/routes'
 import type { Host } from '../host'
 import { hasToken, sameOrigin, webSocketProtocol } from './auth'
 import { defaultLimits, FairSlots, isExpensive, type RequestLimits } from './limits'
@@ -57,6 +58,12 @@ function parseRequest(data: RawData): WireRequest | { id: number; problem: strin
 
 function send(ws: WebSocket, response: WireResponse): void {
   if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(response))
+}
+
+/** A failure of the transport itself (not a route's), logged with its stack and answered as internal. */
+function internalFailure(error: unknown): AppError {
+  process.stderr.write(`A WebSocket request failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+  return appError('internal', `Tunedeck failed on this request (${error instanceof Error ? error.message : String(error)}); the rest goes on.`)
 }
 
 function failure(id: number, error: AppError): WireResponse {
@@ -109,19 +116,28 @@ export function attachWebSocket(server: Server, host: Host, options: WebSocketOp
     })
     ws.on('pong', () => alive.set(ws, true))
     ws.on('message', (data: RawData) => {
-      const request = parseRequest(data)
-      if (!('kind' in request)) return send(ws, failure(request.id, appError('invalid_input', request.problem)))
-      if (own.load(ws) >= limits.perConnection + limits.queuedPerConnection) {
-        const message = `Too many requests waiting on this connection (${limits.queuedPerConnection}): wait for answers before sending more.`
-        return send(ws, failure(request.id, appError('conflict', message)))
+      // Whatever goes wrong with one message is that message's answer: the connection and the host live on.
+      let id = 0
+      try {
+        const request = parseRequest(data)
+        id = request.id
+        if (!('kind' in request)) return send(ws, failure(request.id, appError('invalid_input', request.problem)))
+        // Before anything looks the name up in a table.
+        if (!isRouteName(request.route)) return send(ws, failure(request.id, unknownRouteError(request.route)))
+        if (own.load(ws) >= limits.perConnection + limits.queuedPerConnection) {
+          const message = `Too many requests waiting on this connection (${limits.queuedPerConnection}): wait for answers before sending more.`
+          return send(ws, failure(request.id, appError('conflict', message)))
+        }
+        const checked = options.roots ? checkRequestPaths(request.route, request.input, options.roots) : { input: request.input }
+        if ('error' in checked) return send(ws, failure(request.id, checked.error))
+        const dispatch = (): Promise<void> =>
+          host.dispatch(request.route, checked.input).then((result) => {
+            send(ws, result.ok ? { kind: 'response', id: request.id, ok: true, output: result.output } : failure(request.id, result.error))
+          })
+        own.run(ws, () => (isExpensive(request.route, request.input) ? expensive.run(ws, dispatch) : dispatch())).catch((error: unknown) => send(ws, failure(request.id, internalFailure(error))))
+      } catch (error) {
+        send(ws, failure(id, internalFailure(error)))
       }
-      const checked = options.roots ? checkRequestPaths(request.route, request.input, options.roots) : { input: request.input }
-      if ('error' in checked) return send(ws, failure(request.id, checked.error))
-      const dispatch = (): Promise<void> =>
-        host.dispatch(request.route, checked.input).then((result) => {
-          send(ws, result.ok ? { kind: 'response', id: request.id, ok: true, output: result.output } : failure(request.id, result.error))
-        })
-      void own.run(ws, () => (isExpensive(request.route, request.input) ? expensive.run(ws, dispatch) : dispatch()))
     })
   })
 

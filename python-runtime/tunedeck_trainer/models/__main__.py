@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     data.add_argument("--config", default="default")
     data.add_argument("--split", default="train")
     data.add_argument("--out-dir", required=True)
+    data.add_argument("--public-redirects", action="store_true", help="refuse a redirect to a loopback or private address")
     args = parser.parse_args(argv)
 
     from .catalog import cached_models, describe, folder_models
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.hub:
                 hub_dataset(args.hub, args.config, args.split, Path(args.out_dir), emit)
             else:
-                web_file(args.url, Path(args.out_dir), emit)
+                web_file(args.url, Path(args.out_dir), emit, public_redirects=args.public_redirects)
     except DownloadError as error:
         emit({"type": "error", "code": error.code, "message": str(error), "url": error.url})
         return 1

@@ -13,9 +13,11 @@ Progress lines are those of a model download.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import shutil
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -122,8 +124,35 @@ def url_name(url: str) -> str:
     return name
 
 
-def web_file(url: str, out_dir: Path, emit: Callable[[dict[str, Any]], None]) -> Path:
-    """Downloads ``url`` into ``out_dir``, continuing a ``.part`` left by a cancelled download."""
+def private_address(host: str) -> str | None:
+    """The first address ``host`` resolves to that is not on the internet (loopback, private, link-local...)."""
+    try:
+        found = socket.getaddrinfo(host, None)
+    except OSError:
+        return None  # the fetch itself reports a name it cannot resolve
+    for *_, sockaddr in found:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
+        mapped = getattr(address, "ipv4_mapped", None)
+        if not (mapped or address).is_global:
+            return str(mapped or address)
+    return None
+
+
+class _PublicRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only to an internet address: the host checked the first URL, not where it leads."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        found = private_address(urlparse(newurl).hostname or "")
+        if found is not None:
+            raise DownloadError("private_address", f"URL {req.full_url}: it redirects to {newurl}, an address on this machine or "
+                                f"its private network ({found}); Tunedeck downloads only from the internet "
+                                "(serve --allow-private-downloads allows it)")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def web_file(url: str, out_dir: Path, emit: Callable[[dict[str, Any]], None], public_redirects: bool = False) -> Path:
+    """Downloads ``url`` into ``out_dir``, continuing a ``.part`` left by a cancelled download;
+    ``public_redirects`` refuses a redirect to a loopback or private address."""
     name = url_name(url)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / name
@@ -131,7 +160,8 @@ def web_file(url: str, out_dir: Path, emit: Callable[[dict[str, Any]], None]) ->
     have = part.stat().st_size if part.exists() else 0
     request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
     try:
-        response = urllib.request.urlopen(request, timeout=30)  # noqa: S310 - the scheme is checked above
+        opener = urllib.request.build_opener(_PublicRedirects) if public_redirects else urllib.request.build_opener()
+        response = opener.open(request, timeout=30)  # noqa: S310 - the scheme is checked above
     except urllib.error.HTTPError as error:
         if error.code == 416 and have:  # the .part is already whole
             os.replace(part, target)
