@@ -43,6 +43,19 @@ describe('the adapter library in the browser', () => {
       expect(await row.locator('td').nth(2).textContent()).toBe(rank)
       await screenshot(page, 'adapters.png')
 
+      // What the host would refuse is not offered: job one (rank 16) with the combined adapter in Average mode.
+      const bothKey = `adapter:${await row.getAttribute('data-adapter-id')}`
+      await page.locator(`[data-testid="combine-pick"][data-key="job:${ids[0]}"]`).check()
+      await page.locator(`[data-testid="combine-pick"][data-key="${bothKey}"]`).check()
+      await page.getByTestId('combine-mode-average').check()
+      await expect.poll(() => page.getByTestId('combine-problem').textContent(), { timeout: 30_000 }).toBe(
+        `library adapter "e2e both" differs from job "e2e adapter one" in its rank: ${rank} against 16; Average mode averages every tensor, so the ranks must be equal: pick adapters of one rank.`,
+      )
+      expect(await page.getByTestId('combine-rank').count()).toBe(0)
+      expect(await page.getByTestId('combine-submit').isDisabled()).toBe(true)
+      await screenshot(page, 'adapters-refused.png')
+      for (const key of [`job:${ids[0]}`, bothKey]) await page.locator(`[data-testid="combine-pick"][data-key="${key}"]`).uncheck()
+
       await row.getByTestId('adapter-export').click()
       await expect.poll(() => page.getByTestId('adapters-message').textContent(), { timeout: 60_000 }).toMatch(/^Exported to .*e2e both\.zip\.$/)
       const exported = ((await page.getByTestId('adapters-message').textContent()) ?? '').replace(/^Exported to /, '').replace(/\.$/, '')

@@ -7,8 +7,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { z } from 'zod'
-import type { adapterExportRequestSchema, AdapterSource, combineRequestSchema, importRequestSchema, LibraryAdapter } from '@shared/adapters'
-import { appError, isAppError } from '@shared/errors'
+import { combineProblem, type adapterExportRequestSchema, type AdapterSource, type CombineShape, type combineRequestSchema, type importRequestSchema, type LibraryAdapter } from '@shared/adapters'
+import { appError, isAppError, type AppError } from '@shared/errors'
 import type { Job } from '@shared/jobs'
 import { runExportPython, type ExportPythonOptions } from '../exports/python'
 import { exportSource, jobFolder } from '../exports/sources'
@@ -72,6 +72,9 @@ export class AdapterService {
   /** Combines two or more adapters into a new library adapter, each weighted by its training examples. */
   async combine(request: z.output<typeof combineRequestSchema>): Promise<LibraryAdapter> {
     const sources = await Promise.all(request.sources.map((source) => this.resolve(source)))
+    // The page's own check (it reads the same shapes): nothing reaches Python that it would refuse.
+    const problem = combineProblem(request.mode, shapesOf(sources))
+    if (problem) throw refusedSources(problem)
     const staging = stagingFolder(this.options.dataDir)
     try {
       const args = ['combine', '--mode', request.mode, '--out', staging]
@@ -92,12 +95,17 @@ export class AdapterService {
       }
       return commitAdapter(this.options.dataDir, staging, record, combinedCard(record, this.options.appVersion))
     } catch (error) {
-      // The Python side names what differs; it comes back as invalid_input, beside the sources field.
-      if (isAppError(error) && error.code === 'invalid_input') throw appError('invalid_input', error.message, { fields: { sources: error.message } })
+      // The Python side names what differs by folder; the message names the adapters as the page does.
+      if (isAppError(error) && error.code === 'invalid_input') throw refusedSources(sources.reduce((message, source) => message.replaceAll(source.folder, source.label), error.message))
       throw error
     } finally {
       fs.rmSync(staging, { recursive: true, force: true })
     }
+  }
+
+  /** What combineProblem compares for each source, as combine() reads it. */
+  async shapes(sources: AdapterSource[]): Promise<CombineShape[]> {
+    return shapesOf(await Promise.all(sources.map((source) => this.resolve(source))))
   }
 
   /** Unpacks and checks a zip; keeps the adapter in the library only when all of it is sound. */
@@ -160,13 +168,26 @@ export class AdapterService {
     if ('adapterId' in source) {
       const folder = adapterFolder(this.options.dataDir, source.adapterId)
       const adapter = readAdapter(this.options.dataDir, source.adapterId) as LibraryAdapter
-      return { folder, examples: adapter.examples, examplesKnown: adapter.examplesKnown, label: `library adapter "${adapter.name}" (${adapter.id})` }
+      return { folder, examples: adapter.examples, examplesKnown: adapter.examplesKnown, label: `library adapter "${adapter.name}"` }
     }
     const job = await this.options.getJob(source.jobId)
     const found = exportSource(this.options.dataDir, job, source.checkpoint)
     const examples = jobExamples(jobFolder(this.options.dataDir, job.id))
-    const label = source.checkpoint ? `checkpoint "${source.checkpoint}" of job "${job.name}" (${job.id})` : `job "${job.name}" (${job.id})`
+    const label = source.checkpoint ? `checkpoint "${source.checkpoint}" of job "${job.name}"` : `job "${job.name}"`
     return { folder: found.adapterDir, examples: examples ?? 1, examplesKnown: examples !== null, label }
+  }
+}
+
+function refusedSources(message: string): AppError {
+  return appError('invalid_input', message, { fields: { sources: message } })
+}
+
+/** Each source's adapter_config.json, labelled with its name; a broken one is refused by name. */
+function shapesOf(sources: Array<{ folder: string; label: string }>): CombineShape[] {
+  try {
+    return sources.map((source) => ({ ...readShape(source.folder, source.label), label: source.label }))
+  } catch (error) {
+    throw error instanceof AdapterRefused ? refusedSources(error.message) : error
   }
 }
 

@@ -8,7 +8,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { jobConfigSchema, jobSettingsSchema, type JobConfig, type JobSettings } from '@shared/config'
-import { mergeJobConfig } from '@shared/configMerge'
+import { mergeJobConfig, selftestLayer } from '@shared/configMerge'
 import { appError, validationError } from '@shared/errors'
 import { labelOf } from '@shared/fields'
 import { datasetKinds, newJobInputSchema, presetSchema, type NewJobInput, type Preset } from '@shared/jobs'
@@ -59,7 +59,7 @@ export function loadPresets(resourcesDir: string): Preset[] {
 }
 
 /** The self-test's own settings and dataset (resources/selftest/job.json); its settings use config.json's keys. */
-function readSelftestFile(resourcesDir: string): { settings: JobSettings; datasetFile: string } {
+export function readSelftestFile(resourcesDir: string): { settings: JobSettings; datasetFile: string } {
   const file = path.join(resourcesDir, 'selftest', 'job.json')
   const { description: _description, datasetFile, ...settings } = readJson(file) as Record<string, unknown>
   const parsed = jobSettingsSchema.safeParse(settings)
@@ -135,8 +135,7 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
   const typedDataset = input.dataset?.path?.trim()
   if (model.selftest) {
     const file = readSelftestFile(paths.resourcesDir)
-    // The bundled file's format (alpaca) must not be forced on a dataset the user chose.
-    selftest = typedDataset ? { ...file.settings, dataset: undefined } : file.settings
+    selftest = selftestLayer(file.settings, Boolean(typedDataset))
     datasetPath = typedDataset ? path.resolve(typedDataset) : path.join(paths.resourcesDir, 'selftest', file.datasetFile)
   } else {
     if (!typedDataset) invalidField('dataset.path', `choose a dataset file (${datasetKinds})`)

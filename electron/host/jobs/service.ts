@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { appError, isAppError, validationError, type AppError } from '@shared/errors'
+import type { JobSettings } from '@shared/config'
 import type { JobReport } from '@shared/report'
 import {
   liveStatuses,
@@ -25,7 +26,7 @@ import { folderBytes } from '../folderBytes'
 import { TerminalLog } from '../trainer/terminal'
 import { deleteCheckpoint, describeJob, presentCheckpoints } from './catalog'
 import { checkpointNameProblem, resumeCheckpoint } from './checkpoints'
-import { buildJobConfig, loadPresets, writeConfigFile } from './config'
+import { buildJobConfig, loadPresets, readSelftestFile, writeConfigFile } from './config'
 import { recoverJobs } from './recovery'
 import { deleteJob, finishDeletions } from './removal'
 import { buildReport } from './report'
@@ -311,6 +312,11 @@ export class JobService {
 
   presets(): Preset[] {
     return loadPresets(this.options.resourcesDir)
+  }
+
+  /** The self-test's own settings (resources/selftest/job.json), as the merge layers them. */
+  selftestSettings(): JobSettings {
+    return readSelftestFile(this.options.resourcesDir).settings
   }
 
   private jobDir(jobId: string): string {

@@ -18,14 +18,16 @@ export function ExportPanel({ job, checkpoints }: { job: Job; checkpoints: Check
   const { choose, edit, start, cancel, applyProgress } = useExportsStore.getState()
   const completed = job.status === 'completed'
   const hasSource = completed || (checkpoints?.length ?? 0) > 0
-  const firstSource = completed ? null : (checkpoints?.[0]?.name ?? null)
+  // A completed job defaults to its final adapter, whatever was chosen for it while paused;
+  // before that, to its newest checkpoint. Only the user's pick since then overrides it.
+  const defaultSource = completed ? null : (checkpoints?.[0]?.name ?? null)
+  const needsDefault = hasSource && state.chosenWhenCompleted !== completed && !state.running && (state.checkpoint !== defaultSource || (state.plan === null && state.planError === null))
 
   useEffect(() => getClient().on('export.progress', (progress) => applyProgress(progress)), [applyProgress])
-  // Load the report for the default source when the job becomes exportable.
   useEffect(() => {
-    if (hasSource && state.plan === null && state.planError === null) void choose(job.id, state.checkpoint ?? firstSource)
-    // Only when exportability changes: choosing another source fetches its own report.
-  }, [job.id, hasSource])
+    // While its report loads, needsDefault stays true but no dependency changes: one request.
+    if (needsDefault) void choose(job.id, defaultSource, null)
+  }, [job.id, needsDefault, defaultSource])
 
   if (!hasSource) return null
   const defaultDestination = state.merged ? state.plan?.defaultMergedDestination : state.plan?.defaultDestination
@@ -40,7 +42,7 @@ export function ExportPanel({ job, checkpoints }: { job: Job; checkpoints: Check
             data-testid="export-source"
             value={state.checkpoint ?? ''}
             disabled={state.running}
-            onChange={(event) => void choose(job.id, event.target.value === '' ? null : event.target.value)}
+            onChange={(event) => void choose(job.id, event.target.value === '' ? null : event.target.value, completed)}
           >
             {completed && <option value="">Final adapter (step {job.step})</option>}
             {(checkpoints ?? []).map((checkpoint) => (

@@ -20,6 +20,9 @@ import { fileError, useDatasetPreview } from '../components/useDatasetPreview'
 import { cudaPresent, previewColumns, quantizationNote } from '../logic/advancedSettings'
 import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, placeServerErrors, type FieldKey, type NewJobFormValues, type SettingValue } from '../logic/newJobForm'
 import { shownSettings } from '../logic/settingFields'
+import { settingsThatRun } from '../logic/settingsThatRun'
+import type { JobSettings } from '@shared/config'
+import { selftestLayer } from '@shared/configMerge'
 import { useJob, useJobsStore } from '../stores/jobs'
 import { useNavigationStore, type StartFrom } from '../stores/navigation'
 import { useSystemStore } from '../stores/system'
@@ -57,6 +60,7 @@ export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: 
   const [general, setGeneral] = useState<string[]>([])
   const [presets, setPresets] = useState<Preset[]>([])
   const [presetError, setPresetError] = useState<string | null>(null)
+  const [selftestSettings, setSelftestSettings] = useState<JobSettings | undefined>(undefined)
   const [submitting, setSubmitting] = useState(false)
   const createJob = useJobsStore((state) => state.create)
   const loadJob = useJobsStore((state) => state.loadOne)
@@ -81,6 +85,9 @@ export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: 
     getClient()
       .request('presets.list', {})
       .then(setPresets, (error: unknown) => setPresetError(`Presets are not available: ${toAppError(error).message}`))
+    getClient()
+      .request('presets.selftest', {})
+      .then(setSelftestSettings, (error: unknown) => setPresetError(`The self-test's settings are not available: ${toAppError(error).message}`))
   }, [])
 
   // Opened from a checkpoint (perhaps by a reload): fetch the source job, then fill the form from it once.
@@ -98,6 +105,9 @@ export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: 
   // With a model folder chosen, the preview tokenises with its tokenizer so the form can count the steps.
   const formCheck = checkNewJobForm(values)
   const preset = presets.find((candidate) => candidate.id === values.preset)
+  // The self-test's own settings apply to a self-test model, also one locked from a checkpoint.
+  const selftestLayers = selftest && selftestSettings ? selftestLayer(selftestSettings, values.datasetPath.trim() !== '') : undefined
+  const underlying = settingsThatRun({ selftest: selftestLayers, preset, quantization: values.quantization })
   const maxSeqLength = Number(effective(formCheck.ok ? formCheck.input : {}, preset, 'training.maxSeqLength'))
   const tokenSettings = !selftest && values.modelPath.trim() !== '' ? { modelPath: values.modelPath.trim(), maxSeqLength, trainOnInputs: values.settings['training.trainOnInputs'] === true } : undefined
   const preview = useDatasetPreview(values.datasetPath, { format: values.datasetFormat, columns: previewColumns(values.columns), badRows, tokens: tokenSettings }, true)
@@ -311,10 +321,10 @@ export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: 
           </label>
         </div>
         <h3 className="form-section">LoRA and training</h3>
-        <p className="muted small">Leave a field empty to use the default shown in it.</p>
+        <p className="muted small">An empty field runs with the value shown in it: the preset's, the self-test's or the default.</p>
         <div className="grid-3">
           {shownSettings('main', values.method).map((field) => (
-            <Setting key={field.path} field={field} value={values.settings[field.path]} change={(value) => changeSetting(field.path, value)} error={errors[field.path]} locked={locked} preset={preset} />
+            <Setting key={field.path} field={field} value={values.settings[field.path]} change={(value) => changeSetting(field.path, value)} error={errors[field.path]} locked={locked} underlying={underlying} />
           ))}
         </div>
         <AdvancedSettings
@@ -325,7 +335,7 @@ export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: 
           locked={locked}
           selftest={selftest}
           fileColumns={fileColumns}
-          preset={preset}
+          underlying={underlying}
         />
         <div className="form-actions">
           {steps !== null && (
