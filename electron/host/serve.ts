@@ -7,10 +7,12 @@
  *
  * Prints one line on stdout, `Tunedeck is serving at http://127.0.0.1:PORT/#token=TOKEN`;
  * everything else goes to stderr, and writes <data>/serve.json (port and token, 0600) for the
- * `tunedeck` command line, removed again on exit. SIGTERM or SIGINT pauses running jobs with
+ * `tunedeck` command line, removed again on exit. The token is kept in <data>/serve-token (0600)
+ * and used again by the next serve on that folder, so open tabs reconnect; --new-token replaces it.
+ * SIGTERM or SIGINT pauses running jobs with
  * a checkpoint and exits 0; a second signal exits at once.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createHost } from './host'
@@ -19,6 +21,7 @@ import { usePrivateUmask } from './private'
 import { TokenError } from './transport/auth'
 import { parseServeArgs, usage, UsageError } from './transport/cli'
 import { removeServeFile, writeServeFile } from './transport/serveFile'
+import { keptToken } from './transport/serveToken'
 import { startServer } from './transport/server'
 
 // out/main/serve.js and electron/host/serve.ts both sit two folders below the repo.
@@ -49,6 +52,9 @@ async function main(): Promise<void> {
     process.stderr.write(`The renderer is not built (${settings.rendererDir} has no index.html): run npm run serve, which builds it.\n`)
   }
   usePrivateUmask()
+  mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 })
+  // The token the last serve on this folder used, so open tabs reconnect; TUNEDECK_TOKEN still wins.
+  const token = process.env.TUNEDECK_TOKEN ? undefined : keptToken(settings.dataDir, settings.newToken)
   // Before anything reads the store: trainers of a host that died are saving their pause checkpoints.
   await waitForOrphanedTrainers(settings.dataDir)
   const host = createHost({
@@ -60,7 +66,7 @@ async function main(): Promise<void> {
   })
   // Listen first: a port in use must fail before any trainer starts. Requests that
   // arrive while the host recovers earlier jobs wait inside dispatch.
-  const options = { port: settings.port, bindHost: settings.bindHost, rendererDir: settings.rendererDir, roots: settings.allowedRoots, maxUploadBytes: settings.maxUploadBytes }
+  const options = { port: settings.port, bindHost: settings.bindHost, rendererDir: settings.rendererDir, roots: settings.allowedRoots, maxUploadBytes: settings.maxUploadBytes, token }
   const server = await startServer(host, options).catch(
     (error: NodeJS.ErrnoException) => {
       if (error instanceof TokenError) {

@@ -18,6 +18,13 @@ function ConnectionNotice() {
   const connection = useConnectionStore((state) => state.connection)
   if (connection.status === 'open') return null
   if (connection.status === 'connecting' && !connection.reconnected) return null
+  if (connection.status === 'refused') {
+    return (
+      <div className="connection-notice" data-testid="connection-notice" role="alert">
+        Tunedeck's address changed: serve was started with a new token (--new-token), so this page's address no longer works. Open the address serve printed last.
+      </div>
+    )
+  }
   return (
     <div className="connection-notice" data-testid="connection-notice" role="status">
       The connection to the Tunedeck host was lost; reconnecting…

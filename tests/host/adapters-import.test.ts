@@ -7,6 +7,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import { AdapterService } from '../../electron/host/adapters/service'
+import { digestBuffer } from '../../electron/host/exports/files'
+import { manifestOf } from '../../electron/host/exports/zip'
 import { adapterFiles, renameInZip, zipOf, writeFile, type TestEntry } from './adapters.helpers'
 import { temporaryDir } from './jobs.harness'
 
@@ -92,6 +94,13 @@ describe('adapters.import', () => {
     expect(again).toMatchObject({ examples: 240, examplesKnown: true, rank: 2 })
     const weights = (id: string) => fs.readFileSync(path.join(dataDir, 'adapters', id, 'adapter_model.safetensors'))
     expect(weights(again.id).equals(weights(imported.id))).toBe(true)
+  })
+
+  it("keeps a job export's examples count from its manifest.json, so it weighs as it trained", async () => {
+    const entries = Object.entries(adapterFiles({ seed: 4 })).map(([name, data]) => ({ name: `adapter/${name}`, data, bytes: data.length, sha256: digestBuffer(data) }))
+    const manifest = Buffer.from(JSON.stringify(manifestOf(entries, 494)))
+    const file = writeFile(path.join(zips, 'job-export.zip'), await zipOf([...entries, { name: 'manifest.json', data: manifest }]))
+    expect(await service().import({ path: file })).toMatchObject({ name: 'job-export', examples: 494, examplesKnown: true })
   })
 
   describe('refuses, writing nothing', () => {

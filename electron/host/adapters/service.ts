@@ -12,6 +12,7 @@ import { appError, isAppError, type AppError } from '@shared/errors'
 import type { Job } from '@shared/jobs'
 import { runExportPython, type ExportPythonOptions } from '../exports/python'
 import { exportSource, jobFolder } from '../exports/sources'
+import { jobExamples } from '../exports/files'
 import { combinedCard, importedCard } from './card'
 import { exportAdapter, type AdapterExport } from './export'
 import { AdapterRefused, checkManifest, checkSafetensors, findAdapterFolder, readShape } from './checks'
@@ -31,23 +32,6 @@ export interface AdapterServiceOptions extends ExportPythonOptions {
 
 // Files an import keeps from the adapter folder besides the weights and config: the tokenizer's.
 const tokenizerFile = /^(tokenizer(_config)?\.json|tokenizer\.model|special_tokens_map\.json|added_tokens\.json|vocab\.(json|txt)|merges\.txt|chat_template\.(jinja|json)|generation_config\.json)$/
-
-/** The training examples behind a job: its dataset event in events.jsonl; null when it has none. */
-export function jobExamples(jobDir: string): number | null {
-  const file = path.join(jobDir, 'events.jsonl')
-  if (!fs.existsSync(file)) return null
-  let examples: number | null = null
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    if (!line.includes('"dataset"')) continue
-    try {
-      const event = JSON.parse(line) as { type?: unknown; examples?: unknown }
-      if (event.type === 'dataset' && typeof event.examples === 'number' && event.examples > 0) examples = event.examples
-    } catch {
-      // A torn last line: the host's ingest skips it too.
-    }
-  }
-  return examples
-}
 
 /** The library of adapters. */
 export class AdapterService {
@@ -191,9 +175,12 @@ function shapesOf(sources: Array<{ folder: string; label: string }>): CombineSha
   }
 }
 
-/** The examples count a Tunedeck library export records in adapter.json; null when there is none. */
+/**
+ * The examples count a Tunedeck export records: a library export's adapter.json, or a job
+ * export's manifest.json; null when there is none.
+ */
 function recordedExamples(unpacked: string, folder: string): number | null {
-  for (const file of [path.join(unpacked, 'adapter.json'), path.join(folder, 'adapter.json')]) {
+  for (const file of [path.join(unpacked, 'adapter.json'), path.join(folder, 'adapter.json'), path.join(unpacked, 'manifest.json')]) {
     try {
       const record = JSON.parse(fs.readFileSync(file, 'utf8')) as { examples?: unknown; examplesKnown?: unknown }
       if (typeof record.examples === 'number' && record.examples > 0 && record.examplesKnown !== false) return record.examples

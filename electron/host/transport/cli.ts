@@ -23,6 +23,8 @@ export interface ServeSettings {
   allowedRoots: string[]
   /** The largest dataset upload, in bytes (--max-upload-mb). */
   maxUploadBytes: number
+  /** --new-token: replace the token kept in the data folder (open tabs must use the new address). */
+  newToken: boolean
 }
 
 export const usage = `Usage: node out/main/serve.js [options]
@@ -38,6 +40,8 @@ export const usage = `Usage: node out/main/serve.js [options]
   --allow-path DIR         a folder whose datasets and models clients may use; repeat for more
                            (default: your home folder; the data folder is always allowed)
   --max-upload-mb N        the largest dataset a browser may upload, in MiB (default 4096)
+  --new-token              replace the token kept in the data folder (serve-token); tabs opened
+                           with the old address must open the new one
   --help                   print this text
 `
 
@@ -75,9 +79,14 @@ export function parseWatchdogSeconds(text: string, source: string): number {
 export function parseServeArgs(argv: string[], repoDir: string, env: NodeJS.ProcessEnv = process.env): ServeSettings | null {
   const values = new Map<string, string>()
   const allowed: string[] = []
+  let newToken = false
   for (let index = 0; index < argv.length; index += 1) {
     const arg = argv[index] ?? ''
     if (arg === '--help' || arg === '-h') return null
+    if (arg === '--new-token') {
+      newToken = true
+      continue
+    }
     const [flag = '', inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg]
     if (!(valueFlags as readonly string[]).includes(flag)) throw new UsageError(`Unknown option ${arg}.`)
     const value = inline ?? argv[(index += 1)]
@@ -114,5 +123,6 @@ export function parseServeArgs(argv: string[], repoDir: string, env: NodeJS.Proc
     watchdogSeconds,
     maxUploadBytes: Number(uploadText) * 1024 * 1024,
     allowedRoots: [...(allowed.length > 0 ? allowed : [homedir()]), dataDir],
+    newToken,
   }
 }

@@ -8,13 +8,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Host } from '../host'
-import { pickToken, sameOrigin } from './auth'
+import { hasToken, pickToken, sameOrigin } from './auth'
 import { securityHeaders, sendText, serveStatic } from './static'
 import type { RequestLimits } from './limits'
 import { resolveRoots } from './roots'
 import { defaultUploadLimitBytes, handleUpload } from './upload'
 import { attachWebSocket, webSocketPath } from './websocket'
 import { datasetUploadPath } from '@shared/datasets'
+import { tokenCheckPath } from '@shared/api'
 
 /** Where and how to listen. */
 export interface ServerOptions {
@@ -66,6 +67,9 @@ export async function startServer(host: Host, options: ServerOptions): Promise<R
     if (!sameOrigin(request, port)) return sendText(response, 403, 'Forbidden: this server only answers its own address.', headers)
     if (url.pathname === datasetUploadPath) {
       return void handleUpload(request, response, url, { token, library: host.datasets, limitBytes: options.maxUploadBytes ?? defaultUploadLimitBytes, headers })
+    }
+    if (url.pathname === tokenCheckPath) {
+      return hasToken(request, url, token) ? sendText(response, 200, 'The token is good.', headers) : sendText(response, 401, 'This token is not the one serve uses now.', headers)
     }
     if (url.pathname === webSocketPath) return sendText(response, 426, 'This path takes WebSocket connections only.', headers)
     void serveStatic(options.rendererDir, url.pathname, request.method ?? 'GET', response, headers).catch((error: Error) => {
