@@ -19,7 +19,7 @@ import { createHost } from './host'
 import { waitForOrphanedTrainers } from './orphans'
 import { usePrivateUmask } from './private'
 import { TokenError } from './transport/auth'
-import { parseServeArgs, usage, UsageError } from './transport/cli'
+import { defaultDataDir, parseServeArgs, usage, UsageError } from './transport/cli'
 import { removeServeFile, writeServeFile } from './transport/serveFile'
 import { keptToken } from './transport/serveToken'
 import { startServer } from './transport/server'
@@ -33,6 +33,11 @@ function appVersion(): string {
   } catch {
     return '0.0.0'
   }
+}
+
+/** `text` as one word for a POSIX shell: as is when it is plain, else in single quotes. */
+function shellQuoted(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`
 }
 
 async function main(): Promise<void> {
@@ -80,6 +85,8 @@ async function main(): Promise<void> {
   )
   await host.start()
   process.stderr.write(`Data folder: ${settings.dataDir}\nClients may use files under: ${settings.allowedRoots.join(', ')}\n`)
+  // The command line looks in the default data folder unless told: say how to point it here.
+  if (settings.dataDir !== defaultDataDir()) process.stderr.write(`For the tunedeck command line in another shell: export TUNEDECK_DATA_DIR=${shellQuoted(settings.dataDir)}\n`)
   // The command line finds this serve through it; written after the host is up, so a found file answers.
   writeServeFile(settings.dataDir, { port: server.port, token: server.token, url: server.url })
   process.stdout.write(`Tunedeck is serving at ${server.url}\n`)

@@ -49,7 +49,7 @@ describe('the adapter library in the browser', () => {
       await page.locator(`[data-testid="combine-pick"][data-key="${bothKey}"]`).check()
       await page.getByTestId('combine-mode-average').check()
       await expect.poll(() => page.getByTestId('combine-problem').textContent(), { timeout: 30_000 }).toBe(
-        `library adapter "e2e both" differs from job "e2e adapter one" in its rank: ${rank} against 16; Average mode averages every tensor, so the ranks must be equal: pick adapters of one rank.`,
+        `Library adapter "e2e both" differs from job "e2e adapter one" in its rank: ${rank} against 16; Average mode averages every tensor, so the ranks must be equal: pick adapters of one rank.`,
       )
       expect(await page.getByTestId('combine-rank').count()).toBe(0)
       expect(await page.getByTestId('combine-submit').isDisabled()).toBe(true)

@@ -120,7 +120,7 @@ describe('adapters.combine', () => {
     const error = errorOf(await dispatch(host, 'adapters.combine', { name: 'No', mode: 'average', sources: [{ jobId: jobs[0]!.id }, { adapterId: other.id }] }))
     expect(error.code).toBe('invalid_input')
     // Named as the page names them, by the shared check (combineProblem), with no folder of this machine.
-    expect(fieldErrorsOf(error).sources).toMatch(/^library adapter "other" differs from job "[^"]+" in its base model: tunedeck-test\/absent-base against /)
+    expect(fieldErrorsOf(error).sources).toMatch(/^Library adapter "other" differs from job "[^"]+" in its base model: tunedeck-test\/absent-base against /)
     expect(error.message).not.toContain(dataDir)
     const listed = await call<LibraryAdapter[]>('adapters.list', {})
     expect(listed.map((adapter) => adapter.name).sort()).toEqual(['Both', 'Mean', 'other'])

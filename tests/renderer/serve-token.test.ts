@@ -2,24 +2,26 @@
  * serve keeps its token in the data folder (serve-token, 0600) and the next serve on that
  * folder uses it again, so an open tab's client reconnects by itself; --new-token replaces it,
  * and then the tab's client learns that its address no longer works instead of retrying forever.
- * The client is the renderer's own (createWebSocketClient) against the real serve.
+ * The client is the renderer's own (createWebSocketClient) against the real serve
+ * (out/main/serve.js: npm test builds it first; TUNEDECK_PYTHON as for the host tests).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { createWebSocketClient, tokenCheckFor, type ConnectionState, type SocketLike, type WebSocketClient } from '../../renderer/src/api/websocket'
-import { temporaryDir } from './jobs.harness'
-import { buildServeIfStale } from './serveChild'
-import { trainerPython } from './trainerPython'
 
 const serveScript = path.resolve(__dirname, '../../out/main/serve.js')
-const dataDir = temporaryDir('tunedeck-serve-token-')
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tunedeck-serve-token-'))
 const running = new Set<ChildProcess>()
 
-beforeAll(() => buildServeIfStale())
+beforeAll(() => {
+  if (!fs.existsSync(serveScript)) throw new Error(`${serveScript} is missing: build first with npx electron-vite build.`)
+  if (!process.env.TUNEDECK_PYTHON) throw new Error("Set TUNEDECK_PYTHON to the trainer's Python interpreter.")
+})
 afterAll(() => {
   for (const child of running) child.kill('SIGKILL')
   fs.rmSync(dataDir, { recursive: true, force: true })
@@ -34,9 +36,9 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts serve on `port` and the test's data folder; resolves with the token it printed. */
-async function startServe(port: number, ...flags: string[]): Promise<{ child: ChildProcess; token: string }> {
+async function startServe(port: number, ...flags: string[]): Promise<{ child: ChildProcess; token: string; stderr: () => string }> {
   const { TUNEDECK_TOKEN: _chosen, ...env } = process.env
-  const child = spawn(process.execPath, [serveScript, '--port', String(port), '--data-dir', dataDir, ...flags], { env: { ...env, TUNEDECK_PYTHON: trainerPython() }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [serveScript, '--port', String(port), '--data-dir', dataDir, ...flags], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   running.add(child)
   child.on('exit', () => running.delete(child))
   let stderr = ''
@@ -50,7 +52,7 @@ async function startServe(port: number, ...flags: string[]): Promise<{ child: Ch
     })
     child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)))
   })
-  return { child, token }
+  return { child, token, stderr: () => stderr }
 }
 
 async function stopServe(child: ChildProcess): Promise<void> {
@@ -79,6 +81,8 @@ describe('serve keeps its token across restarts', () => {
   it('uses the kept token again, so an open client reconnects by itself', async () => {
     port = await freePort()
     const first = await startServe(port)
+    // The data folder is not the default one: serve says how the command line finds it.
+    await expect.poll(first.stderr).toContain(`For the tunedeck command line in another shell: export TUNEDECK_DATA_DIR=${dataDir}\n`)
     const file = path.join(dataDir, 'serve-token')
     expect(fs.readFileSync(file, 'utf8').trim()).toBe(first.token)
     expect(fs.statSync(file).mode & 0o777).toBe(0o600)
