@@ -180,7 +180,7 @@ async function reportQueue(client: CliClient, job: Job, io: Output): Promise<() 
     const running = jobs.filter((other) => other.status === 'starting' || other.status === 'running' || other.status === 'pausing')
     const ahead = jobs.find((other) => other.status === 'queued' && other.queuePosition === (current.queuePosition ?? 0) - 1) ?? running[0]
     const queue = await client.request('queue.get', {})
-    const stopped = !queue.running ? ' The queue is stopped: start it in the app (Start queue) for the job to run.' : ''
+    const stopped = !queue.running ? ' The queue is on hold: press Run the queue in the app for the job to run.' : ''
     io.err(`Queued, #${current.queuePosition}${ahead ? `, after "${ahead.name}"` : ''}.${stopped}`)
   }
   const stop = client.on('job.updated', (update) => {

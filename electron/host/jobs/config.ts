@@ -89,10 +89,14 @@ export function invalidField(field: string, problem: string): never {
   throw appError('invalid_input', message, { fields: { [field]: message } })
 }
 
-/** A default job name the list can show: "Self-test", or "<model> on <dataset>". */
-function defaultName(config: JobConfig): string {
-  if (config.model.selftest) return 'Self-test'
-  return `${path.basename(config.model.path)} on ${path.basename(config.dataset.path)}`
+/**
+ * A default job name that says model and dataset: "<model> on <dataset>"; "Self-test" for the
+ * self-test model on its own bundled rows, "Self-test on <dataset>" on another file.
+ */
+function defaultName(config: JobConfig, ownDataset: boolean): string {
+  const dataset = path.basename(config.dataset.path)
+  if (config.model.selftest) return ownDataset ? `Self-test on ${dataset}` : 'Self-test'
+  return `${path.basename(config.model.path)} on ${dataset}`
 }
 
 /** The model folder or hub id the input names, checked; the self-test's folder for the self-test. */
@@ -152,7 +156,7 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
   // Only the host says which library dataset (and which bytes) the job trains on.
   const { datasetId: _id, sha256: _sha256, ...dataset } = merged.data.dataset
   const config = { ...merged.data, dataset: { ...dataset, ...libraryDatasetOf(paths.dataDir, datasetPath) } }
-  return { config, name: name?.trim() || defaultName(config) }
+  return { config, name: name?.trim() || defaultName(config, Boolean(typedDataset)) }
 }
 
 /**

@@ -73,6 +73,12 @@ function newJobId(): string {
 /** The status each of the user's actions moves a job to. */
 const actionTargets: Record<JobAction, Job['status']> = { pause: 'pausing', resume: 'queued', cancel: 'cancelled' }
 
+/** `name`, or "name (2)", "name (3)"... : the first that no job in `taken` has. */
+export function uniqueName(name: string, taken: ReadonlySet<string>): string {
+  if (!taken.has(name)) return name
+  for (let count = 2; ; count++) if (!taken.has(`${name} (${count})`)) return `${name} (${count})`
+}
+
 /** The conflict for an action the job's state does not allow; it names both states. */
 function refusal(record: JobRecord, action: JobAction, hint: string): AppError {
   const to = actionTargets[action]
@@ -144,7 +150,10 @@ export class JobService {
   /** Creates a queued job at the end of the queue from what the new-job form sent. */
   create(input: NewJobInput): Job {
     const id = newJobId()
-    const { config, name } = buildJobConfig(id, input, this.options)
+    const built = buildJobConfig(id, input, this.options)
+    const { config } = built
+    // Pages, cards and the combine form name jobs by their names: no two alike.
+    const name = uniqueName(built.name, new Set(this.store.jobs.list().map((job) => job.name)))
     writeConfigFile(this.jobDir(id), config)
     const position = this.store.jobs.queued().length + 1
     this.store.jobs.insert({
