@@ -43,7 +43,7 @@ export function App() {
       break
     case 'new':
       // A new key per source so the form starts over when another checkpoint is chosen.
-      content = <NewJobView key={page.from ? `${page.from.jobId}/${page.from.checkpoint}` : (page.datasetId ?? 'new')} from={page.from} datasetId={page.datasetId} />
+      content = <NewJobView key={page.from ? `${page.from.jobId}/${page.from.checkpoint}` : page.again ? `again/${page.again}` : (page.datasetId ?? 'new')} from={page.from} datasetId={page.datasetId} again={page.again} />
       break
     case 'datasets':
       content = <DatasetsView />

@@ -18,8 +18,9 @@ import { Field } from '../components/Field'
 import { ModelPicker } from '../components/ModelPicker'
 import { fileError, useDatasetPreview } from '../components/useDatasetPreview'
 import { cudaPresent, previewColumns, quantizationNote } from '../logic/advancedSettings'
-import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, placeServerErrors, type FieldKey, type NewJobFormValues, type SettingValue } from '../logic/newJobForm'
+import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, formFromJob, placeServerErrors, type FieldKey, type NewJobFormValues, type SettingValue } from '../logic/newJobForm'
 import { shownSettings } from '../logic/settingFields'
+import { rerunName } from '../logic/rerun'
 import { settingsThatRun } from '../logic/settingsThatRun'
 import type { JobSettings } from '@shared/config'
 import { selftestLayer } from '@shared/configMerge'
@@ -53,8 +54,8 @@ function settingLabel(path: string): string {
   return labelOf(newJobInputSchema, path)
 }
 
-/** The form page; `from` starts the job from another job's checkpoint, `datasetId` on a library dataset. */
-export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: string }) {
+/** The form page; `from` starts the job from another job's checkpoint, `datasetId` on a library dataset, `again` with another job's settings. */
+export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datasetId?: string; again?: string }) {
   const [values, setValues] = useState<NewJobFormValues>(emptyForm)
   const [errors, setErrors] = useState<Partial<Record<FieldKey, string>>>({})
   const [general, setGeneral] = useState<string[]>([])
@@ -65,7 +66,7 @@ export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: 
   const createJob = useJobsStore((state) => state.create)
   const loadJob = useJobsStore((state) => state.loadOne)
   const open = useNavigationStore((state) => state.open)
-  const source = useJob(from?.jobId ?? null)
+  const source = useJob(from?.jobId ?? again ?? null)
   const prefilled = useRef(false)
   const cuda = useSystemStore((state) => cudaPresent(state.info, state.gpu))
   const library = useDatasetsStore((state) => state.list)
@@ -92,12 +93,13 @@ export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: 
 
   // Opened from a checkpoint (perhaps by a reload): fetch the source job, then fill the form from it once.
   useEffect(() => {
-    if (from && !source) void loadJob(from.jobId)
-    if (from && source && !prefilled.current) {
+    const sourceId = from?.jobId ?? again
+    if (sourceId && !source) void loadJob(sourceId)
+    if (source && !prefilled.current && (from || again)) {
       prefilled.current = true
-      setValues(formFromCheckpoint(source, { name: from.checkpoint }))
+      setValues(from ? formFromCheckpoint(source, { name: from.checkpoint }) : formFromJob(source, rerunName(source.name)))
     }
-  }, [from, source, loadJob])
+  }, [from, again, source, loadJob])
 
   const selftest = values.modelKind === 'selftest'
   const locked = values.initFrom !== null
@@ -187,7 +189,7 @@ export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: 
   return (
     <div className="page">
       <header className="page-header">
-        <h1>New fine-tuning job</h1>
+        <h1>{again ? `Run ${source?.name ?? 'a job'} again` : 'New fine-tuning job'}</h1>
       </header>
       <form className="card form" data-testid="new-job-form" onSubmit={(event) => void submit(event)} noValidate>
         {general.length > 0 && (
