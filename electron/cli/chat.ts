@@ -93,6 +93,7 @@ export async function chat(client: CliClient, line: CommandLine, io: Output): Pr
       const pane = sent.panes[0]
       if (!pane) continue
       generationId = pane.generationId
+      if (pane.note && !line.json) io.err(pane.note)
       if (!line.json) write(earlyTokens.get(pane.generationId) ?? '')
       const done = await new Promise<ChatDone>((resolve) => {
         finished = resolve
