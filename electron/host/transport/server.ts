@@ -14,6 +14,7 @@ import type { RequestLimits } from './limits'
 import { resolveRoots } from './roots'
 import { defaultUploadLimitBytes, handleUpload } from './upload'
 import { attachWebSocket, webSocketPath } from './websocket'
+import { downloads } from './download'
 import { datasetUploadPath } from '@shared/datasets'
 import { tokenCheckPath } from '@shared/api'
 
@@ -53,6 +54,7 @@ export async function startServer(host: Host, options: ServerOptions): Promise<R
   const roots = options.roots ? resolveRoots(options.roots) : null
   const bindHost = options.bindHost ?? '127.0.0.1'
   let port = options.port
+  const downloadRoutes = downloads({ token, roots })
 
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const headers = securityHeaders(port)
@@ -68,6 +70,7 @@ export async function startServer(host: Host, options: ServerOptions): Promise<R
     if (url.pathname === datasetUploadPath) {
       return void handleUpload(request, response, url, { token, library: host.datasets, limitBytes: options.maxUploadBytes ?? defaultUploadLimitBytes, headers })
     }
+    if (downloadRoutes.handle(request, response, url, headers)) return
     if (url.pathname === tokenCheckPath) {
       return hasToken(request, url, token) ? sendText(response, 200, 'The token is good.', headers) : sendText(response, 401, 'This token is not the one serve uses now.', headers)
     }

@@ -3,10 +3,11 @@
  * loaders take it and why not, choose where the zip goes (and whether to merge), then watch
  * it being written and checked. The desktop app may later offer a save dialog for the path.
  */
-import { useEffect } from 'react'
+import { useEffect, useState } from 'react'
 import { exportTargetLabels } from '@shared/exports'
 import type { Checkpoint, Job } from '@shared/jobs'
-import { getClient } from '../api/client'
+import { getClient, getShell } from '../api/client'
+import { downloadFromServer } from '../api/download'
 import { exportFraction, exportPhaseText } from '../logic/exports'
 import { formatBytes } from '../logic/metrics'
 import { useExportsStore, useJobExport } from '../stores/exports'
@@ -122,6 +123,8 @@ export function ExportPanel({ job, checkpoints }: { job: Job; checkpoints: Check
           <span className="mono" data-testid="export-result-path">
             {state.result.path}
           </span>
+          {/* In a browser the zip is on the server: bring it to this machine. */}
+          {!getShell() && <DownloadButton path={state.result.path} />}
         </p>
       )}
       {state.error && (
@@ -130,5 +133,24 @@ export function ExportPanel({ job, checkpoints }: { job: Job; checkpoints: Check
         </p>
       )}
     </section>
+  )
+}
+
+/** "Download the zip": the browser saves the finished export on this machine. */
+function DownloadButton({ path }: { path: string }) {
+  const [error, setError] = useState<string | null>(null)
+  return (
+    <>
+      {' '}
+      <button type="button" className="small primary" data-testid="export-download" onClick={() => void downloadFromServer(path).then(() => setError(null), (caught: Error) => setError(caught.message))}>
+        Download the zip
+      </button>
+      {error && (
+        <span className="error-text small" data-testid="export-download-error">
+          {' '}
+          {error}
+        </span>
+      )}
+    </>
   )
 }
