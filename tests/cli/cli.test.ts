@@ -123,9 +123,11 @@ describe('tunedeck against serve', () => {
     // The second turn is asked with the first question and its answer before it.
     expect(answers[1]?.prompt).toBe(`<|im_start|>user\nWhat is two plus two?<|im_end|>\n<|im_start|>assistant\n${answers[0]?.text}<|im_end|>\n<|im_start|>user\nAnd three?<|im_end|>\n<|im_start|>assistant\n`)
     // Streamed, the same greedy answer arrives token by token on stdout, and the CPU is named on stderr.
-    const streamed = await tunedeck(['chat', job!.id, ...greedy], { input: 'What is two plus two?\n' })
+    const streamed = await tunedeck(['chat', job!.id, ...greedy], { input: 'What is two plus two?\nAnd three?\n' })
     expect(streamed.code).toBe(0)
-    expect(streamed.stdout).toBe(`${answers[0]?.text}\n`)
+    expect(streamed.stdout.split('\n')[0]).toBe(answers[0]?.text)
+    // Once per conversation, not at every answer's start and end.
+    expect(streamed.stderr.split('No CUDA GPU').length - 1).toBe(1)
     expect(await tunedeck(['chat', job!.id, '--seed', 'x'], { input: '' })).toMatchObject({ code: 2, stderr: 'tunedeck: --seed takes a number, not "x".\n' })
 
     // The zip exported above, imported into the adapter library (a folder serve lists as it is), chats as the job did.

@@ -21,7 +21,10 @@ describe('serve command line', () => {
       watchdogSeconds: 120,
       maxUploadBytes: 4096 * 1024 * 1024,
       allowedRoots: [homedir(), '/data/td'],
+      newToken: false,
     })
+    // --new-token takes no value: the next flag is read as usual.
+    expect(parseServeArgs(['--new-token', '--port', '9000'], repo, {})).toMatchObject({ newToken: true, port: 9000 })
   })
 
   it('limits client paths to every --allow-path plus the data folder', () => {
