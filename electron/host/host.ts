@@ -64,6 +64,8 @@ export interface Host {
   shutdown(): Promise<void>
   /** The dataset library, for serve's upload endpoint (everything else goes through dispatch). */
   readonly datasets: DatasetLibrary
+  /** The adapter library, for serve's adapter zip upload. */
+  readonly adapters: Pick<AdapterService, 'importStream'>
 }
 
 /** Turns anything a handler threw into the AppError the caller sees. */
@@ -199,6 +201,7 @@ export function createHost(options: HostOptions): Host {
 
   return {
     datasets,
+    adapters,
     async dispatch(route, input) {
       if (!isRouteName(route)) {
         const message = `Unknown route "${String(route)}": this host does not handle it (is the app up to date?).`

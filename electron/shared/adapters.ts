@@ -4,6 +4,9 @@
  */
 import { z } from 'zod'
 
+/** serve's upload of an adapter zip from a browser: POST with the token, ?name=FILE.zip, the zip as the body. */
+export const adapterUploadPath = '/upload/adapter'
+
 /** How a combined adapter was made: every tensor averaged (same rank, approximate) or ranks stacked (exact). */
 export const combineModes = ['average', 'exact'] as const
 

@@ -71,7 +71,8 @@ export function App() {
       <Sidebar />
       <main className="main">
         <ConnectionNotice />
-        {dragging && (
+        {/* The Adapters page takes a dropped zip in its own drop zone. */}
+        {dragging && page.name !== 'adapters' && (
           <div className="drop-overlay" data-testid="drop-overlay">
             Drop to import into the dataset library
           </div>

@@ -1,7 +1,7 @@
 /**
  * The Adapters page in the browser: two self-test jobs trained from the form, combined exactly
  * (each weighted by its training examples, the result's rank the sum of theirs), the result
- * listed, exported to a zip, that zip imported back by its path as a second adapter, chatted
+ * listed, exported to a zip, that zip uploaded back from the browser's file picker as a second adapter, chatted
  * with beside its base model, and a new job started from the combined adapter that completes.
  */
 import { join } from 'node:path'
@@ -59,8 +59,8 @@ describe('the adapter library in the browser', () => {
       await row.getByTestId('adapter-export').click()
       await expect.poll(() => page.getByTestId('adapters-message').textContent(), { timeout: 60_000 }).toMatch(/^Exported to .*e2e both\.zip\.$/)
       const exported = ((await page.getByTestId('adapters-message').textContent()) ?? '').replace(/^Exported to /, '').replace(/\.$/, '')
-      await page.getByTestId('import-path').fill(exported)
-      await page.getByTestId('import-submit').click()
+      // Brought back as a browser user would: the zip chosen in the file picker and uploaded.
+      await page.getByTestId('import-file').setInputFiles(exported)
       await expect.poll(() => page.getByTestId('adapters-message').textContent(), { timeout: 60_000 }).toBe('Imported "e2e both".')
       await expect.poll(() => row.count()).toBe(2)
 

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
+import { Readable } from 'node:stream'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import { AdapterService } from '../../electron/host/adapters/service'
 import { digestBuffer } from '../../electron/host/exports/files'
@@ -101,6 +102,16 @@ describe('adapters.import', () => {
     const manifest = Buffer.from(JSON.stringify(manifestOf(entries, 494)))
     const file = writeFile(path.join(zips, 'job-export.zip'), await zipOf([...entries, { name: 'manifest.json', data: manifest }]))
     expect(await service().import({ path: file })).toMatchObject({ name: 'job-export', examples: 494, examplesKnown: true })
+  })
+
+  it('imports a zip uploaded as a stream (a browser\'s picker or drop), under its own name, and refuses what is not a zip', async () => {
+    const zip = await zipOf(adapterEntries(5, 'adapter/'))
+    const imported = await service().importStream(Readable.from([zip]), 'from the browser.zip', zip.length)
+    expect(imported).toMatchObject({ name: 'from the browser', source: 'imported', rank: 2 })
+    await expect(service().importStream(Readable.from([zip]), 'big.zip', zip.length - 1)).rejects.toMatchObject({ message: expect.stringContaining('big.zip') })
+    await expect(service().importStream(Readable.from([zip]), 'notes.txt', zip.length)).rejects.toMatchObject({ code: 'invalid_input', message: 'name: notes.txt is not a .zip: choose an adapter zip.' })
+    // Only the imported adapter is left: no staging folder of the refused uploads.
+    expect(libraryContents()).toEqual([imported.id])
   })
 
   describe('refuses, writing nothing', () => {

@@ -186,7 +186,7 @@ describe('export failures leave nothing half-written', () => {
     const pending = h.service.create({ model: { selftest: true }, training: { epochs: 1 } })
     await expect(service().plan({ jobId: pending.id, checkpoint: null })).rejects.toMatchObject({
       code: 'conflict',
-      message: expect.stringMatching(/^Job "Self-test" has no adapter yet \(it is (queued|starting|running)\): export it once it has completed/),
+      message: expect.stringMatching(/^Job "Self-test \(2\)" has no adapter yet \(it is (queued|starting|running)\): export it once it has completed/),
     })
     h.service.cancel(pending.id)
     await h.waitForStatus(pending.id, ['cancelled'], 60_000)

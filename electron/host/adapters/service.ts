@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
+import type { Readable } from 'node:stream'
 import type { z } from 'zod'
 import { combineProblem, type adapterExportRequestSchema, type AdapterSource, type CombineShape, type combineRequestSchema, type importRequestSchema, type LibraryAdapter } from '@shared/adapters'
 import { appError, isAppError, type AppError } from '@shared/errors'
@@ -13,6 +14,7 @@ import type { Job } from '@shared/jobs'
 import { runExportPython, type ExportPythonOptions } from '../exports/python'
 import { exportSource, jobFolder } from '../exports/sources'
 import { jobExamples } from '../exports/files'
+import { copyStream } from '../datasets/copy'
 import { combinedCard, importedCard } from './card'
 import { exportAdapter, type AdapterExport } from './export'
 import { AdapterRefused, checkManifest, checkSafetensors, findAdapterFolder, readShape } from './checks'
@@ -127,6 +129,28 @@ export class AdapterService {
     } finally {
       fs.rmSync(unpacked, { recursive: true, force: true })
       fs.rmSync(staging, { recursive: true, force: true })
+    }
+  }
+
+  /**
+   * Imports a zip arriving on a stream (serve's upload from a browser's picker or drop): it is
+   * written to a staging folder under its own name, at most `limitBytes`, then imported as a
+   * zip on disk is; nothing of it is left either way.
+   */
+  async importStream(source: Readable, fileName: string, limitBytes: number): Promise<LibraryAdapter> {
+    const printable = [...fileName].map((character) => (character.charCodeAt(0) < 32 ? '_' : character)).join('')
+    const base = path.basename(printable.replace(/\\/g, '/')).replace(/[/:*?"<>|]/g, '_').trim().slice(0, 200)
+    if (!base.toLowerCase().endsWith('.zip') || base === '.zip') {
+      throw appError('invalid_input', `name: ${fileName} is not a .zip: choose an adapter zip.`, { fields: { name: 'not a .zip' } })
+    }
+    const folder = stagingFolder(this.options.dataDir)
+    fs.mkdirSync(folder, { mode: 0o700 })
+    try {
+      const file = path.join(folder, base)
+      await copyStream(source, file, base, limitBytes)
+      return await this.import({ path: file })
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true })
     }
   }
 

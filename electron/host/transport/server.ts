@@ -12,10 +12,11 @@ import { hasToken, pickToken, sameOrigin } from './auth'
 import { securityHeaders, sendText, serveStatic } from './static'
 import type { RequestLimits } from './limits'
 import { resolveRoots } from './roots'
-import { defaultUploadLimitBytes, handleUpload } from './upload'
+import { defaultUploadLimitBytes, handleAdapterUpload, handleUpload } from './upload'
 import { attachWebSocket, webSocketPath } from './websocket'
 import { downloads } from './download'
 import { datasetUploadPath } from '@shared/datasets'
+import { adapterUploadPath } from '@shared/adapters'
 import { tokenCheckPath } from '@shared/api'
 
 /** Where and how to listen. */
@@ -71,6 +72,9 @@ export async function startServer(host: Host, options: ServerOptions): Promise<R
       return void handleUpload(request, response, url, { token, library: host.datasets, limitBytes: options.maxUploadBytes ?? defaultUploadLimitBytes, headers })
     }
     if (downloadRoutes.handle(request, response, url, headers)) return
+    if (url.pathname === adapterUploadPath) {
+      return void handleAdapterUpload(request, response, url, { token, adapters: host.adapters, limitBytes: options.maxUploadBytes ?? defaultUploadLimitBytes, headers })
+    }
     if (url.pathname === tokenCheckPath) {
       return hasToken(request, url, token) ? sendText(response, 200, 'The token is good.', headers) : sendText(response, 401, 'This token is not the one serve uses now.', headers)
     }
