@@ -54,6 +54,7 @@ export async function chat(client: CliClient, line: CommandLine, io: Output): Pr
   // Tokens and ends can come before chat.send answers (the host streams as soon as the prompt is in).
   const early = new Map<string, ChatDone>()
   const earlyTokens = new Map<string, string>()
+  let said: string | null = null
   const stops = [
     client.on('chat.token', (token) => {
       if (token.generationId === generationId) {
@@ -65,7 +66,9 @@ export async function chat(client: CliClient, line: CommandLine, io: Output): Pr
       else early.set(done.generationId, done)
     }),
     client.on('chat.status', (status) => {
-      if (status.message && !line.json) io.err(status.message)
+      // Every status event repeats the standing message (each answer's start and end send one): say it once.
+      if (status.message && status.message !== said && !line.json) io.err(status.message)
+      said = status.message
     }),
   ]
   let closed = false
@@ -90,6 +93,7 @@ export async function chat(client: CliClient, line: CommandLine, io: Output): Pr
       const pane = sent.panes[0]
       if (!pane) continue
       generationId = pane.generationId
+      if (pane.note && !line.json) io.err(pane.note)
       if (!line.json) write(earlyTokens.get(pane.generationId) ?? '')
       const done = await new Promise<ChatDone>((resolve) => {
         finished = resolve

@@ -26,9 +26,21 @@ export class RouteError extends Error {
 interface ServeFile {
   port: number
   token: string
+  /** The serve process that wrote it. */
+  pid?: number
 }
 
-const howToStart = 'start one with `npm run serve` in the Tunedeck folder (or open the app), or name its data folder with --data-dir'
+/** Whether a process with this id still runs (EPERM: it runs as another user). */
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+const howToStart = 'start one with `npm run serve` in the Tunedeck folder (or open the app), or name its data folder with --data-dir or TUNEDECK_DATA_DIR'
 
 /** Reads <dataDir>/serve.json; a ConnectionError saying how to start Tunedeck when there is none. */
 export function readServeFile(dataDir: string): ServeFile {
@@ -40,6 +52,10 @@ export function readServeFile(dataDir: string): ServeFile {
     throw new ConnectionError(`No Tunedeck is running with the data folder ${dataDir} (no ${serveFileName} there): ${howToStart}.`)
   }
   if (typeof parsed.port !== 'number' || typeof parsed.token !== 'string') throw new ConnectionError(`${file} is not what serve writes: restart Tunedeck.`)
+  // A serve that crashed leaves its file behind: its process is gone.
+  if (typeof parsed.pid === 'number' && !processRuns(parsed.pid)) {
+    throw new ConnectionError(`No Tunedeck is running with the data folder ${dataDir}: ${file} is left from one that stopped (process ${parsed.pid} is gone); ${howToStart}.`)
+  }
   return { port: parsed.port, token: parsed.token }
 }
 

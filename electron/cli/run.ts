@@ -57,7 +57,13 @@ export async function runCommand(client: CliClient, line: CommandLine, io: Outpu
       const job = await client.request('jobs.create', startInput(line.flags, sources) as never)
       if (line.flags['--follow'] === true) {
         if (!line.json) io.err(`Started job ${job.id} (${job.name}); following its terminal.`)
-        return await followTerminal(client, job.id, io, false)
+        // While it waits its turn the terminal is silent: say where it stands in the queue.
+        const stopQueue = line.json ? () => undefined : await reportQueue(client, job, io)
+        try {
+          return await followTerminal(client, job.id, io, false)
+        } finally {
+          stopQueue()
+        }
       }
       print(job, `Started job ${job.id} (${job.name})${job.queuePosition !== null ? `, #${job.queuePosition} in the queue` : ''}.`)
       return 0
@@ -78,9 +84,13 @@ export async function runCommand(client: CliClient, line: CommandLine, io: Outpu
       return 0
     case 'metrics':
       return await metrics(client, jobId, io, line.flags['--follow'] === true)
-    case 'pause':
-    case 'resume':
     case 'cancel': {
+      const job = await cancelled(client, jobId)
+      print(job, ended(job.status) ? `Job ${job.id} is ${job.status}.` : `Job ${job.id} is still ${job.status}: it did not stop within a minute; tunedeck status ${job.id} tells when it has.`)
+      return 0
+    }
+    case 'pause':
+    case 'resume': {
       const job = await client.request(`jobs.${line.command}`, { jobId })
       print(job, `Job ${job.id} is ${job.status}.`)
       return 0
@@ -130,6 +140,56 @@ async function exportJob(client: CliClient, line: CommandLine, io: Output, sourc
   } finally {
     stop()
   }
+}
+
+/** How long `cancel` waits for the trainer to stop before it reports the job as it is. */
+const cancelWaitMs = 60_000
+
+/** Cancels the job and waits until it has ended, so what is printed is what happened. */
+async function cancelled(client: CliClient, jobId: string): Promise<Job> {
+  let latest: Job | null = null
+  let wake: (() => void) | null = null
+  const stop = client.on('job.updated', (job) => {
+    if (job.id !== jobId) return
+    latest = job
+    wake?.()
+  })
+  try {
+    latest = await client.request('jobs.cancel', { jobId })
+    // An update may have come before the reply: read the job once more after subscribing.
+    if (!ended(latest.status)) latest = await client.request('jobs.get', { jobId })
+    const deadline = Date.now() + cancelWaitMs
+    while (!ended(latest.status) && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        wake = resolve
+        setTimeout(resolve, 1_000)
+      })
+      if (!ended((latest as Job).status)) latest = await client.request('jobs.get', { jobId })
+    }
+    return latest
+  } finally {
+    stop()
+  }
+}
+
+/** "Queued, #2, after "Self-test"." each time a queued job's place changes; returns the unsubscribe. */
+async function reportQueue(client: CliClient, job: Job, io: Output): Promise<() => void> {
+  let shown: number | null = null
+  const show = async (current: Job): Promise<void> => {
+    if (current.status !== 'queued' || current.queuePosition === null || current.queuePosition === shown) return
+    shown = current.queuePosition
+    const jobs = await client.request('jobs.list', {})
+    const running = jobs.filter((other) => other.status === 'starting' || other.status === 'running' || other.status === 'pausing')
+    const ahead = jobs.find((other) => other.status === 'queued' && other.queuePosition === (current.queuePosition ?? 0) - 1) ?? running[0]
+    const queue = await client.request('queue.get', {})
+    const stopped = !queue.running ? ' The queue is on hold: press Run the queue in the app for the job to run.' : ''
+    io.err(`Queued, #${current.queuePosition}${ahead ? `, after "${ahead.name}"` : ''}.${stopped}`)
+  }
+  const stop = client.on('job.updated', (update) => {
+    if (update.id === job.id) void show(update).catch(() => undefined)
+  })
+  await show(job)
+  return stop
 }
 
 /** Whether a status means the job's process is over (for now). */

@@ -6,6 +6,7 @@
  */
 import type { Handlers } from '@shared/api'
 import { appError } from '@shared/errors'
+import type { JobSettings } from '@shared/config'
 import type { Checkpoint, Job, MetricPoint, NewJobInput, Preset, QueueState } from '@shared/jobs'
 import type { JobReport } from '@shared/report'
 import type { GpuSample } from '@shared/system'
@@ -42,6 +43,7 @@ export interface JobServiceApi {
   queueState(): MaybePromise<QueueState>
   setQueue(change: Partial<QueueState>): MaybePromise<QueueState>
   presets(): MaybePromise<Preset[]>
+  selftestSettings(): MaybePromise<JobSettings>
 }
 
 /** Everything the handlers reach. */
@@ -60,7 +62,7 @@ export interface HandlerContext {
   /** The chat process and the conversations kept per adapter. */
   chat: ChatService
   /** The adapter library: combined and imported adapters. */
-  adapters: Pick<AdapterService, 'list' | 'combine' | 'import' | 'export' | 'delete'>
+  adapters: Pick<AdapterService, 'list' | 'combine' | 'shapes' | 'import' | 'export' | 'delete'>
   /** The model library: the hub cache, added folders, downloads, the Hub token. */
   models: ModelService
   /** The imported datasets (datasets/<id>/). */
@@ -107,6 +109,7 @@ export function createHandlers(context: HandlerContext): Handlers {
     'queue.get': async () => await jobs.queueState(),
     'queue.set': async (change) => await jobs.setQueue(change),
     'presets.list': async () => await jobs.presets(),
+    'presets.selftest': async () => await jobs.selftestSettings(),
     'datasets.preview': async (input) => await context.previews.preview(input),
     'datasets.preview_cancel': async ({ requestId }) => ({ cancelled: context.previews.cancel(requestId) }),
     'datasets.list': async () => await context.datasets.list(),
@@ -144,6 +147,7 @@ export function createHandlers(context: HandlerContext): Handlers {
     },
     'adapters.list': () => Promise.resolve(context.adapters.list()),
     'adapters.combine': async (input) => await context.adapters.combine(input),
+    'adapters.shapes': async ({ sources }) => await context.adapters.shapes(sources),
     'adapters.import': async (input) => await context.adapters.import(input),
     'adapters.export': async (input) => await context.adapters.export(input),
     'adapters.delete': async ({ adapterId }) => {

@@ -66,6 +66,8 @@ export interface Host {
   shutdown(): Promise<void>
   /** The dataset library, for serve's upload endpoint (everything else goes through dispatch). */
   readonly datasets: DatasetLibrary
+  /** The adapter library, for serve's adapter zip upload. */
+  readonly adapters: Pick<AdapterService, 'importStream'>
 }
 
 /** Turns anything a handler threw into the AppError the caller sees. */
@@ -202,6 +204,7 @@ export function createHost(options: HostOptions): Host {
 
   return {
     datasets,
+    adapters,
     async dispatch(route, input) {
       if (!isRouteName(route)) return { ok: false, error: unknownRouteError(route) }
       if (stopped) return { ok: false, error: appError('conflict', 'Tunedeck is shutting down: try again after it restarts.') }

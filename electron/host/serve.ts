@@ -7,18 +7,21 @@
  *
  * Prints one line on stdout, `Tunedeck is serving at http://127.0.0.1:PORT/#token=TOKEN`;
  * everything else goes to stderr, and writes <data>/serve.json (port and token, 0600) for the
- * `tunedeck` command line, removed again on exit. SIGTERM or SIGINT pauses running jobs with
+ * `tunedeck` command line, removed again on exit. The token is kept in <data>/serve-token (0600)
+ * and used again by the next serve on that folder, so open tabs reconnect; --new-token replaces it.
+ * SIGTERM or SIGINT pauses running jobs with
  * a checkpoint and exits 0; a second signal exits at once.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createHost } from './host'
 import { waitForOrphanedTrainers } from './orphans'
 import { usePrivateUmask } from './private'
 import { TokenError } from './transport/auth'
-import { parseServeArgs, usage, UsageError } from './transport/cli'
+import { defaultDataDir, parseServeArgs, usage, UsageError } from './transport/cli'
 import { removeServeFile, writeServeFile } from './transport/serveFile'
+import { keptToken } from './transport/serveToken'
 import { startServer } from './transport/server'
 
 // out/main/serve.js and electron/host/serve.ts both sit two folders below the repo.
@@ -30,6 +33,11 @@ function appVersion(): string {
   } catch {
     return '0.0.0'
   }
+}
+
+/** `text` as one word for a POSIX shell: as is when it is plain, else in single quotes. */
+function shellQuoted(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`
 }
 
 async function main(): Promise<void> {
@@ -49,6 +57,9 @@ async function main(): Promise<void> {
     process.stderr.write(`The renderer is not built (${settings.rendererDir} has no index.html): run npm run serve, which builds it.\n`)
   }
   usePrivateUmask()
+  mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 })
+  // The token the last serve on this folder used, so open tabs reconnect; TUNEDECK_TOKEN still wins.
+  const token = process.env.TUNEDECK_TOKEN ? undefined : keptToken(settings.dataDir, settings.newToken)
   // Before anything reads the store: trainers of a host that died are saving their pause checkpoints.
   await waitForOrphanedTrainers(settings.dataDir)
   const host = createHost({
@@ -61,7 +72,7 @@ async function main(): Promise<void> {
   })
   // Listen first: a port in use must fail before any trainer starts. Requests that
   // arrive while the host recovers earlier jobs wait inside dispatch.
-  const options = { port: settings.port, bindHost: settings.bindHost, rendererDir: settings.rendererDir, roots: settings.allowedRoots, maxUploadBytes: settings.maxUploadBytes }
+  const options = { port: settings.port, bindHost: settings.bindHost, rendererDir: settings.rendererDir, roots: settings.allowedRoots, maxUploadBytes: settings.maxUploadBytes, token }
   const server = await startServer(host, options).catch(
     (error: NodeJS.ErrnoException) => {
       if (error instanceof TokenError) {
@@ -75,6 +86,8 @@ async function main(): Promise<void> {
   )
   await host.start()
   process.stderr.write(`Data folder: ${settings.dataDir}\nClients may use files under: ${settings.allowedRoots.join(', ')}\n`)
+  // The command line looks in the default data folder unless told: say how to point it here.
+  if (settings.dataDir !== defaultDataDir()) process.stderr.write(`For the tunedeck command line in another shell: export TUNEDECK_DATA_DIR=${shellQuoted(settings.dataDir)}\n`)
   // The command line finds this serve through it; written after the host is up, so a found file answers.
   writeServeFile(settings.dataDir, { port: server.port, token: server.token, url: server.url })
   process.stdout.write(`Tunedeck is serving at ${server.url}\n`)

@@ -5,6 +5,9 @@
 import { z } from 'zod'
 import { typedName } from './names'
 
+/** serve's upload of an adapter zip from a browser: POST with the token, ?name=FILE.zip, the zip as the body. */
+export const adapterUploadPath = '/upload/adapter'
+
 /** How a combined adapter was made: every tensor averaged (same rank, approximate) or ranks stacked (exact). */
 export const combineModes = ['average', 'exact'] as const
 
@@ -70,3 +73,49 @@ export const adapterExportRequestSchema = z.object({
   /** A full path ending in .zip; <dataDir>/exports/<name>.zip when absent. */
   destination: z.string().min(1).optional(),
 })
+
+/** What must match between adapters to be combined (from each adapter_config.json), and the name a person knows each by. */
+export const combineShapeSchema = z.object({
+  /** The adapter's name as the page shows it: `job "Self-test"`, `library adapter "Both"`. */
+  label: z.string(),
+  baseModel: z.string(),
+  rank: z.int(),
+  alpha: z.number(),
+  targetModules: z.union([z.string(), z.array(z.string())]),
+  dora: z.boolean(),
+  rslora: z.boolean(),
+})
+
+export type CombineShape = z.infer<typeof combineShapeSchema>
+
+function shownValue(value: unknown): string {
+  return Array.isArray(value) ? [...(value as string[])].sort().join(', ') : String(value)
+}
+
+/**
+ * Why these adapters cannot be combined in `mode`, naming them by their labels; null when
+ * they can. The page uses it to offer only what the host will do, and the host to refuse
+ * before any weights are read (the trainer's combine checks the same on the tensors).
+ */
+export function combineProblem(mode: (typeof combineModes)[number], sources: readonly CombineShape[]): string | null {
+  if (sources.length < 2) return 'Choose at least two adapters to combine.'
+  const [first, ...others] = sources as [CombineShape, ...CombineShape[]]
+  const fields: Array<[string, (shape: CombineShape) => unknown]> = [
+    ['base model', (shape) => shape.baseModel],
+    ['rank', (shape) => shape.rank],
+    ['alpha', (shape) => shape.alpha],
+    ['target modules', (shape) => shownValue(shape.targetModules)],
+    ['DoRA', (shape) => (shape.dora ? 'on' : 'off')],
+    ['rsLoRA', (shape) => (shape.rslora ? 'on' : 'off')],
+  ]
+  for (const other of others) {
+    for (const [what, read] of fields) {
+      if (read(other) === read(first)) continue
+      const advice = what === 'rank' && mode === 'average' ? 'Average mode averages every tensor, so the ranks must be equal: pick adapters of one rank' : 'only adapters of the same base model and LoRA shape can be combined'
+      const sentence = `${other.label} differs from ${first.label} in its ${what}: ${shownValue(read(other))} against ${shownValue(read(first))}; ${advice}.`
+      return sentence.charAt(0).toUpperCase() + sentence.slice(1)
+    }
+  }
+  if (mode === 'exact' && sources.some((shape) => shape.dora)) return 'DoRA adapters cannot be combined exactly (their magnitudes normalise B·A): choose Average.'
+  return null
+}

@@ -31,3 +31,10 @@ export type WireResponse =
 export type WireEvent = { kind: 'event'; event: EventName; payload: unknown }
 export type WireToHost = WireRequest
 export type WireFromHost = WireResponse | WireEvent
+
+/**
+ * serve's answer to "is my token still good?" (GET, Authorization: Bearer <token>): 200 when
+ * it is, 401 when serve now has another (it was started with --new-token). A tab whose
+ * WebSocket keeps failing asks, to tell "serve is down" from "this address is no longer valid".
+ */
+export const tokenCheckPath = '/api/token'

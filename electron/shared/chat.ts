@@ -97,6 +97,8 @@ export const chatPaneStartSchema = z.object({
   label: z.string(),
   /** The exact text the model was given. */
   prompt: z.string(),
+  /** Set when the oldest messages were left out so that the conversation fits the model's context. */
+  note: z.string().nullable(),
 })
 
 export const chatSendOutputSchema = z.object({

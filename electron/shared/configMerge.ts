@@ -62,3 +62,11 @@ export function mergeJobConfig(layers: ConfigLayers) {
   }
   return jobConfigSchema.safeParse(candidate, { reportInput: true })
 }
+
+/**
+ * The self-test's settings as a layer: its bundled file's dataset settings (alpaca) are left
+ * out when the user chose another dataset, which must not be forced into that format.
+ */
+export function selftestLayer(settings: JobSettings, ownDataset: boolean): JobSettings {
+  return ownDataset ? { ...settings, dataset: undefined } : settings
+}

@@ -88,3 +88,9 @@ export const exportResultSchema = z.object({
 })
 
 export type ExportResult = z.infer<typeof exportResultSchema>
+
+/** serve's route that gives a one-use link to download a finished zip (POST, with the token). */
+export const downloadTicketPath = '/download/ticket'
+
+/** Where such a link points: /download/<ticket>. */
+export const downloadPath = '/download/'

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { appError, type AppError } from './errors'
+import { jobSettingsSchema } from './config'
 import { checkpointSchema, jobSchema, metricPointSchema, newJobInputSchema, presetSchema, queueStateSchema } from './jobs'
 import {
   chatConversationSchema,
@@ -26,7 +27,7 @@ import {
 import { doctorCheckIds, doctorReportSchema } from './doctor'
 import { exportPlanSchema, exportRequestSchema, exportResultSchema, exportSourceSchema } from './exports'
 import { jobReportSchema } from './report'
-import { adapterExportRequestSchema, combineRequestSchema, importRequestSchema, libraryAdapterSchema } from './adapters'
+import { adapterExportRequestSchema, adapterSourceSchema, combineRequestSchema, combineShapeSchema, importRequestSchema, libraryAdapterSchema } from './adapters'
 import { datasetDownloadInputSchema, datasetDownloadSchema, downloadProgressSchema, hubIdSchema, modelDetailSchema, modelFitsSchema, modelLibrarySchema, tokenStatusSchema } from './models'
 import { gpuHistorySchema } from './gpuHistory'
 import { setupProgressSchema, systemInfoSchema } from './system'
@@ -63,6 +64,8 @@ export const routes = {
   /** Stops or starts taking jobs from the queue, and sets how many run at once. */
   'queue.set': { input: queueStateSchema.partial(), output: queueStateSchema },
   'presets.list': { input: z.object({}), output: z.array(presetSchema) },
+  /** The self-test's own settings (a layer under the preset's), so the form shows what a self-test job runs with. */
+  'presets.selftest': { input: z.object({}), output: jobSettingsSchema },
   /** Reads a dataset with the trainer's loader: detected format, first rows, bad rows. */
   'datasets.preview': { input: datasetPreviewInputSchema, output: datasetPreviewSchema },
   /** Stops the preview started with this requestId (it then fails with "cancelled"); false when none runs. */
@@ -106,6 +109,8 @@ export const routes = {
   'adapters.list': { input: z.object({}), output: z.array(libraryAdapterSchema) },
   /** Combines 2+ adapters of one base and LoRA shape, weighted by training examples (average, or exact by stacking ranks). */
   'adapters.combine': { input: combineRequestSchema, output: libraryAdapterSchema },
+  /** What combineProblem compares for each source, read from its adapter_config.json as combine reads it. */
+  'adapters.shapes': { input: z.object({ sources: z.array(adapterSourceSchema).min(1) }), output: z.array(combineShapeSchema) },
   /** Unpacks and checks an adapter zip; keeps it only when all of it is sound. */
   'adapters.import': { input: importRequestSchema, output: libraryAdapterSchema },
   /** Writes a library adapter as a zip that adapters.import reads back. */

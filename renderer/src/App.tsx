@@ -18,6 +18,13 @@ function ConnectionNotice() {
   const connection = useConnectionStore((state) => state.connection)
   if (connection.status === 'open') return null
   if (connection.status === 'connecting' && !connection.reconnected) return null
+  if (connection.status === 'refused') {
+    return (
+      <div className="connection-notice" data-testid="connection-notice" role="alert">
+        Tunedeck's address changed: serve was started with a new token (--new-token), so this page's address no longer works. Open the address serve printed last.
+      </div>
+    )
+  }
   return (
     <div className="connection-notice" data-testid="connection-notice" role="status">
       The connection to the Tunedeck host was lost; reconnecting…
@@ -36,7 +43,7 @@ export function App() {
       break
     case 'new':
       // A new key per source so the form starts over when another checkpoint is chosen.
-      content = <NewJobView key={page.from ? `${page.from.jobId}/${page.from.checkpoint}` : (page.datasetId ?? 'new')} from={page.from} datasetId={page.datasetId} />
+      content = <NewJobView key={page.from ? `${page.from.jobId}/${page.from.checkpoint}` : page.again ? `again/${page.again}` : (page.datasetId ?? 'new')} from={page.from} datasetId={page.datasetId} again={page.again} />
       break
     case 'datasets':
       content = <DatasetsView />
@@ -64,7 +71,8 @@ export function App() {
       <Sidebar />
       <main className="main">
         <ConnectionNotice />
-        {dragging && (
+        {/* The Adapters page takes a dropped zip in its own drop zone. */}
+        {dragging && page.name !== 'adapters' && (
           <div className="drop-overlay" data-testid="drop-overlay">
             Drop to import into the dataset library
           </div>

@@ -5,7 +5,7 @@
  * exit code.
  * Needs the build (npm test builds before it runs vitest) and TUNEDECK_PYTHON.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -123,9 +123,11 @@ describe('tunedeck against serve', () => {
     // The second turn is asked with the first question and its answer before it.
     expect(answers[1]?.prompt).toBe(`<|im_start|>user\nWhat is two plus two?<|im_end|>\n<|im_start|>assistant\n${answers[0]?.text}<|im_end|>\n<|im_start|>user\nAnd three?<|im_end|>\n<|im_start|>assistant\n`)
     // Streamed, the same greedy answer arrives token by token on stdout, and the CPU is named on stderr.
-    const streamed = await tunedeck(['chat', job!.id, ...greedy], { input: 'What is two plus two?\n' })
+    const streamed = await tunedeck(['chat', job!.id, ...greedy], { input: 'What is two plus two?\nAnd three?\n' })
     expect(streamed.code).toBe(0)
-    expect(streamed.stdout).toBe(`${answers[0]?.text}\n`)
+    expect(streamed.stdout.split('\n')[0]).toBe(answers[0]?.text)
+    // Once per conversation, not at every answer's start and end.
+    expect(streamed.stderr.split('No CUDA GPU').length - 1).toBe(1)
     expect(await tunedeck(['chat', job!.id, '--seed', 'x'], { input: '' })).toMatchObject({ code: 2, stderr: 'tunedeck: --seed takes a number, not "x".\n' })
 
     // The zip exported above, imported into the adapter library (a folder serve lists as it is), chats as the job did.
@@ -199,11 +201,39 @@ describe('tunedeck against serve', () => {
     expect(refused.stderr).toMatch(/missing\.jsonl/)
   })
 
+  it('says where a followed job waits in the queue, and cancel reports what became of the job', async () => {
+    const ahead = await json<Job>(['start', '--model', 'selftest', '--set', 'training.epochs=40', '--name', 'ahead'])
+    await waitForStatus(ahead.id, ['running'])
+    const following = tunedeck(['start', '--model', 'selftest', '--name', 'behind', '--follow'])
+    let behind: Job | undefined
+    for (let tries = 0; behind === undefined && tries < 600; tries++) {
+      behind = (await json<Job[]>(['jobs'])).find((job) => job.name === 'behind')
+      if (behind === undefined) await new Promise((wait) => setTimeout(wait, 100))
+    }
+    if (!behind) throw new Error('the followed job was not created')
+    // Not "is running" for a job the command stopped: it waits for the trainer to end.
+    expect(await tunedeck(['cancel', ahead.id])).toMatchObject({ code: 0, stdout: `Job ${ahead.id} is cancelled.\n` })
+    expect(await tunedeck(['cancel', behind.id])).toMatchObject({ code: 0, stdout: `Job ${behind.id} is cancelled.\n` })
+    const followed = await following
+    expect(followed.stderr).toMatch(/\nQueued, #1, after "ahead"\.\n/)
+    expect(followed.code).toBe(4)
+  }, 240_000)
+
+  it('knows a serve.json left by a serve that crashed', async () => {
+    const stale = join(workDir, 'crashed')
+    mkdirSync(stale)
+    const gone = spawnSync(process.execPath, ['-e', '']).pid
+    writeFileSync(join(stale, 'serve.json'), JSON.stringify({ port: 9, token: 'x'.repeat(32), pid: gone, url: 'http://127.0.0.1:9/' }))
+    const ran = await tunedeck(['jobs'], { dataDir: stale })
+    expect(ran.code).toBe(1)
+    expect(ran.stderr).toBe(`tunedeck: No Tunedeck is running with the data folder ${stale}: ${join(stale, 'serve.json')} is left from one that stopped (process ${gone} is gone); start one with \`npm run serve\` in the Tunedeck folder (or open the app), or name its data folder with --data-dir or TUNEDECK_DATA_DIR.\n`)
+  })
+
   it('says how to start Tunedeck when none runs for the data folder', async () => {
     const elsewhere = join(workDir, 'empty')
     const ran = await tunedeck(['jobs'], { dataDir: elsewhere })
     expect(ran.code).toBe(1)
-    expect(ran.stderr).toBe(`tunedeck: No Tunedeck is running with the data folder ${elsewhere} (no serve.json there): start one with \`npm run serve\` in the Tunedeck folder (or open the app), or name its data folder with --data-dir.\n`)
+    expect(ran.stderr).toBe(`tunedeck: No Tunedeck is running with the data folder ${elsewhere} (no serve.json there): start one with \`npm run serve\` in the Tunedeck folder (or open the app), or name its data folder with --data-dir or TUNEDECK_DATA_DIR.\n`)
     expect(existsSync(elsewhere)).toBe(false)
   })
 })

@@ -1,7 +1,7 @@
 /**
  * The Adapters page in the browser: two self-test jobs trained from the form, combined exactly
  * (each weighted by its training examples, the result's rank the sum of theirs), the result
- * listed, exported to a zip, that zip imported back by its path as a second adapter, chatted
+ * listed, exported to a zip, that zip uploaded back from the browser's file picker as a second adapter, chatted
  * with beside its base model, and a new job started from the combined adapter that completes.
  */
 import { join } from 'node:path'
@@ -43,11 +43,24 @@ describe('the adapter library in the browser', () => {
       expect(await row.locator('td').nth(2).textContent()).toBe(rank)
       await screenshot(page, 'adapters.png')
 
+      // What the host would refuse is not offered: job one (rank 16) with the combined adapter in Average mode.
+      const bothKey = `adapter:${await row.getAttribute('data-adapter-id')}`
+      await page.locator(`[data-testid="combine-pick"][data-key="job:${ids[0]}"]`).check()
+      await page.locator(`[data-testid="combine-pick"][data-key="${bothKey}"]`).check()
+      await page.getByTestId('combine-mode-average').check()
+      await expect.poll(() => page.getByTestId('combine-problem').textContent(), { timeout: 30_000 }).toBe(
+        `Library adapter "e2e both" differs from job "e2e adapter one" in its rank: ${rank} against 16; Average mode averages every tensor, so the ranks must be equal: pick adapters of one rank.`,
+      )
+      expect(await page.getByTestId('combine-rank').count()).toBe(0)
+      expect(await page.getByTestId('combine-submit').isDisabled()).toBe(true)
+      await screenshot(page, 'adapters-refused.png')
+      for (const key of [`job:${ids[0]}`, bothKey]) await page.locator(`[data-testid="combine-pick"][data-key="${key}"]`).uncheck()
+
       await row.getByTestId('adapter-export').click()
       await expect.poll(() => page.getByTestId('adapters-message').textContent(), { timeout: 60_000 }).toMatch(/^Exported to .*e2e both\.zip\.$/)
       const exported = ((await page.getByTestId('adapters-message').textContent()) ?? '').replace(/^Exported to /, '').replace(/\.$/, '')
-      await page.getByTestId('import-path').fill(exported)
-      await page.getByTestId('import-submit').click()
+      // Brought back as a browser user would: the zip chosen in the file picker and uploaded.
+      await page.getByTestId('import-file').setInputFiles(exported)
       await expect.poll(() => page.getByTestId('adapters-message').textContent(), { timeout: 60_000 }).toBe('Imported "e2e both".')
       await expect.poll(() => row.count()).toBe(2)
 

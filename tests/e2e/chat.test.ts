@@ -69,6 +69,9 @@ describe('chat in the browser', () => {
       // The chat process dies mid-answer: the panes say so, and Restart brings it back.
       await askChat(page, 'Tell me a long story.', { temperature: '1', maxTokens: '2000', open: false })
       await page.getByTestId('chat-stop').waitFor({ timeout: 60_000 })
+      // Named for what it stops, apart from the sidebar's queue button.
+      expect(await page.getByTestId('chat-stop').textContent()).toBe('Stop answering')
+      expect(await page.getByTestId('queue-toggle').textContent()).toBe('Hold the queue')
       const [chatPid] = chatProcesses(host.served().child.pid as number)
       expect(chatPid).toBeDefined()
       process.kill(chatPid as number, 'SIGKILL')

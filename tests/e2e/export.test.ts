@@ -52,6 +52,18 @@ describe('export in the browser', () => {
 
       expect(existsSync(destination)).toBe(true)
       expect(existsSync(`${destination}.partial`)).toBe(false)
+
+      // The browser downloads the zip to its own machine: the same bytes, under the zip's name.
+      const [download] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByTestId('export-download').click()])
+      expect(download.suggestedFilename()).toBe('e2e export.zip')
+      const saved = await download.path()
+      const digest = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex')
+      expect(digest(saved)).toBe(digest(destination))
+      // A ticket needs the token, and names only a zip inside serve's allowed folders.
+      const ticketUrl = (path: string) => `${host.served().origin}/download/ticket?path=${encodeURIComponent(path)}`
+      const token = new URL(host.served().url).hash.replace('#token=', '')
+      expect((await fetch(ticketUrl(destination), { method: 'POST' })).status).toBe(401)
+      expect((await fetch(ticketUrl('/etc/passwd'), { method: 'POST', headers: { Authorization: `Bearer ${token}` } })).status).toBe(404)
       const names = (await zipEntries(destination)).map((entry) => entry.name)
       expect(names).toContain('adapter/adapter_model.safetensors')
       expect(names).toContain('adapter.gguf')

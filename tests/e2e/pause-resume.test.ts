@@ -26,6 +26,8 @@ describe('pause and resume in the browser', () => {
       await createSelftestJob(page, { name: 'e2e pause-resume', epochs: '15' })
       await expect.poll(() => chartPoints(page), { timeout: 120_000, interval: 250 }).toBeGreaterThanOrEqual(3)
       expect(await jobStatus(page)).toBe('running')
+      // The job page shows the values that run (config.json): the self-test's own, not the schema's defaults.
+      expect(await page.getByTestId('job-summary').textContent()).toContain('lr 0.01 · batch 8 · 15 epochs')
       expect(await page.getByTestId('action-resume').isDisabled()).toBe(true)
 
       await page.getByTestId('action-pause').click()

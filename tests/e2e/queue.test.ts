@@ -29,8 +29,8 @@ describe('the job queue in the browser', () => {
       await toggle.waitFor()
       expect(await toggle.getAttribute('data-running')).toBe('true')
       await toggle.click()
-      await expect.poll(() => page.getByTestId('queue-state').textContent()).toBe('Queue stopped')
-      expect(await toggle.textContent()).toBe('Start queue')
+      await expect.poll(() => page.getByTestId('queue-state').textContent()).toBe('Queue on hold')
+      expect(await toggle.textContent()).toBe('Run the queue')
 
       const first = await createSelftestJob(page, { name: 'e2e queue first', epochs: '1' })
       const second = await createSelftestJob(page, { name: 'e2e queue second', epochs: '1' })
@@ -51,7 +51,7 @@ describe('the job queue in the browser', () => {
       // The order survives a reload: it is the host's, not the window's.
       await page.reload()
       await expect.poll(() => queuePosition(page, second)).toBe('#1')
-      await expect.poll(() => page.getByTestId('queue-state').textContent()).toBe('Queue stopped')
+      await expect.poll(() => page.getByTestId('queue-state').textContent()).toBe('Queue on hold')
 
       await page.getByTestId('queue-toggle').click()
       await expect.poll(() => page.getByTestId('queue-state').textContent()).toBe('Queue running')

@@ -5,8 +5,11 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
+import { Readable } from 'node:stream'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import { AdapterService } from '../../electron/host/adapters/service'
+import { digestBuffer } from '../../electron/host/exports/files'
+import { manifestOf } from '../../electron/host/exports/zip'
 import { adapterFiles, renameInZip, zipOf, writeFile, type TestEntry } from './adapters.helpers'
 import { temporaryDir } from './jobs.harness'
 
@@ -92,6 +95,23 @@ describe('adapters.import', () => {
     expect(again).toMatchObject({ examples: 240, examplesKnown: true, rank: 2 })
     const weights = (id: string) => fs.readFileSync(path.join(dataDir, 'adapters', id, 'adapter_model.safetensors'))
     expect(weights(again.id).equals(weights(imported.id))).toBe(true)
+  })
+
+  it("keeps a job export's examples count from its manifest.json, so it weighs as it trained", async () => {
+    const entries = Object.entries(adapterFiles({ seed: 4 })).map(([name, data]) => ({ name: `adapter/${name}`, data, bytes: data.length, sha256: digestBuffer(data) }))
+    const manifest = Buffer.from(JSON.stringify(manifestOf(entries, 494)))
+    const file = writeFile(path.join(zips, 'job-export.zip'), await zipOf([...entries, { name: 'manifest.json', data: manifest }]))
+    expect(await service().import({ path: file })).toMatchObject({ name: 'job-export', examples: 494, examplesKnown: true })
+  })
+
+  it('imports a zip uploaded as a stream (a browser\'s picker or drop), under its own name, and refuses what is not a zip', async () => {
+    const zip = await zipOf(adapterEntries(5, 'adapter/'))
+    const imported = await service().importStream(Readable.from([zip]), 'from the browser.zip', zip.length)
+    expect(imported).toMatchObject({ name: 'from the browser', source: 'imported', rank: 2 })
+    await expect(service().importStream(Readable.from([zip]), 'big.zip', zip.length - 1)).rejects.toMatchObject({ message: expect.stringContaining('big.zip') })
+    await expect(service().importStream(Readable.from([zip]), 'notes.txt', zip.length)).rejects.toMatchObject({ code: 'invalid_input', message: 'name: notes.txt is not a .zip: choose an adapter zip.' })
+    // Only the imported adapter is left: no staging folder of the refused uploads.
+    expect(libraryContents()).toEqual([imported.id])
   })
 
   describe('refuses, writing nothing', () => {

@@ -150,13 +150,16 @@ describe('kernels for a GPU', () => {
 describe('the torch build for a machine', () => {
   it('chooses the newest build the driver runs, from PyPI on Linux where it has it and from PyTorch\'s index on Windows', () => {
     const gpu = (cudaVersion: string, capability = '8.9') => ({ cudaVersion, capabilities: [capability] })
-    expect(chooseTorchBuild('linux', null)).toMatchObject({ cuda: null, indexUrl: null })
+    // No GPU: the CPU build from PyTorch's CPU index, not several GB of CUDA libraries, and set-up says so.
+    expect(chooseTorchBuild('linux', null)).toMatchObject({ cuda: null, indexUrl: 'https://download.pytorch.org/whl/cpu' })
+    expect(chooseTorchBuild('win32', null).reason).toMatch(/^No NVIDIA GPU: the CPU build of PyTorch .*Repair installs a CUDA build/)
+    expect(chooseTorchBuild('darwin', null)).toMatchObject({ cuda: null, indexUrl: null })
     expect(chooseTorchBuild('linux', gpu('12.8'))).toMatchObject({ cuda: '12.8', indexUrl: null })
     expect(chooseTorchBuild('linux', gpu('12.6'))).toMatchObject({ cuda: '12.6', indexUrl: 'https://download.pytorch.org/whl/cu126' })
     expect(chooseTorchBuild('linux', gpu('13.0'))).toMatchObject({ cuda: '13.0', indexUrl: 'https://download.pytorch.org/whl/cu130' })
     expect(chooseTorchBuild('win32', gpu('12.9'))).toMatchObject({ cuda: '12.8', indexUrl: 'https://download.pytorch.org/whl/cu128' })
     // A Blackwell card on a driver for CUDA 12.6: no build has both its kernels and this driver.
-    expect(chooseTorchBuild('win32', gpu('12.6', '12.0'))).toMatchObject({ cuda: null })
+    expect(chooseTorchBuild('win32', gpu('12.6', '12.0'))).toMatchObject({ cuda: null, indexUrl: 'https://download.pytorch.org/whl/cpu' })
     expect(chooseTorchBuild('win32', gpu('12.6', '12.0')).reason).toContain('update the NVIDIA driver')
   })
 })

@@ -67,7 +67,19 @@ describe('export Modelfile', () => {
   it('uses a GGUF of a local base and tells how to make it', () => {
     const text = modelfile(input({ prepared: prepared({ baseModel: '/models/my-llama' }) }))
     expect(text).toMatch(/^FROM \.\/base\.gguf$/m)
-    expect(text).toContain('python convert_hf_to_gguf.py /models/my-llama --outfile base.gguf --outtype f16')
+    // The Modelfile is shared with others: the base folder by its name, not this machine's path.
+    expect(text).toContain('python convert_hf_to_gguf.py my-llama --outfile base.gguf --outtype f16')
+    expect(text).not.toContain('/models/')
+  })
+})
+
+describe('a shared card holds no path of this machine', () => {
+  it('names a local base, the dataset and a checkpoint by file name only', () => {
+    const local = jobConfigSchema.parse({ ...config, model: { path: '/home/someone/models/my-llama' }, dataset: { path: '/home/someone/data/train.jsonl' } })
+    const text = modelCard(input({ config: local, checkpoint: 'pause-17', prepared: prepared({ baseModel: '/home/someone/models/my-llama/' }) }))
+    expect(text).toContain('- Base model: my-llama')
+    expect(text).toContain('from_pretrained("my-llama")')
+    expect(text).not.toContain('/home/someone')
   })
 })
 

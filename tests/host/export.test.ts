@@ -104,7 +104,10 @@ describe('export of a finished job', () => {
 
     const unzipped = temporaryDir('tunedeck-unzipped-')
     await extractZip(result.path, unzipped)
-    const manifest = JSON.parse(fs.readFileSync(path.join(unzipped, 'manifest.json'), 'utf8')) as { files: Array<{ path: string; bytes: number; sha256: string }> }
+    const manifest = JSON.parse(fs.readFileSync(path.join(unzipped, 'manifest.json'), 'utf8')) as { examples?: number; files: Array<{ path: string; bytes: number; sha256: string }> }
+    // The examples it trained on (the self-test's 96 rows), so an import on another machine weighs it as it trained.
+    expect(manifest.examples).toBe(h.service.report(job.id).dataset?.examples)
+    expect(manifest.examples).toBeGreaterThan(1)
     for (const file of manifest.files) expect(sha256(path.join(unzipped, file.path))).toBe(file.sha256)
     expect(manifest.files.map((file) => file.path).sort()).toEqual(names.filter((name) => name !== 'manifest.json').sort())
 
@@ -183,7 +186,7 @@ describe('export failures leave nothing half-written', () => {
     const pending = h.service.create({ model: { selftest: true }, training: { epochs: 1 } })
     await expect(service().plan({ jobId: pending.id, checkpoint: null })).rejects.toMatchObject({
       code: 'conflict',
-      message: expect.stringMatching(/^Job "Self-test" has no adapter yet \(it is (queued|starting|running)\): export it once it has completed/),
+      message: expect.stringMatching(/^Job "Self-test \(2\)" has no adapter yet \(it is (queued|starting|running)\): export it once it has completed/),
     })
     h.service.cancel(pending.id)
     await h.waitForStatus(pending.id, ['cancelled'], 60_000)

@@ -44,6 +44,16 @@ async function rejected(answer: Promise<unknown>): Promise<AppError> {
 const selftest = { model: { selftest: true } }
 
 describe('job engine with fixture trainers', () => {
+  it('names each job by its model and dataset, and never two jobs alike', async () => {
+    const h = await harness({ current: 'complete' })
+    await h.request('queue.set', { running: false })
+    const names = []
+    for (const input of [selftest, selftest, { model: { selftest: true }, dataset: { path: selftestDataset() } }, { ...selftest, name: 'mine' }, { ...selftest, name: 'mine' }]) {
+      names.push((await h.request('jobs.create', input)).name)
+    }
+    expect(names).toEqual(['Self-test', 'Self-test (2)', `Self-test on ${path.basename(selftestDataset())}`, 'mine', 'mine (2)'])
+  })
+
   it('runs a job to completed, storing metrics, checkpoints and the terminal output', async () => {
     const h = await harness({ current: 'complete' })
     const created = await h.request('jobs.create', selftest)

@@ -89,4 +89,13 @@ describe('the job report', () => {
     expect(store.metrics.list('j1').map((point) => point.mfu)).toEqual([null])
     store.close()
   })
+
+  it('lists a warning once when a resumed trainer says it again', () => {
+    const { store } = storeWithJob()
+    seq = 0
+    const warning = (message: string) => event('log', { level: 'warning', message })
+    // The first run, then a resume that repeats its start-up warning and adds a new one.
+    ingestEvents(store, 'j1', '/nowhere', [warning('the tokenizer has no pad token'), step(1, null), warning('the tokenizer has no pad token'), warning('a new one'), step(2, null)], 100)
+    expect(buildReport(store, 'j1').notices.map((notice) => notice.message)).toEqual(['the tokenizer has no pad token', 'a new one'])
+  })
 })

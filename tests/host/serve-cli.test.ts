@@ -22,7 +22,10 @@ describe('serve command line', () => {
       maxUploadBytes: 4096 * 1024 * 1024,
       allowPrivateDownloads: false,
       allowedRoots: [homedir(), '/data/td'],
+      newToken: false,
     })
+    // --new-token takes no value: the next flag is read as usual.
+    expect(parseServeArgs(['--new-token', '--port', '9000'], repo, {})).toMatchObject({ newToken: true, port: 9000 })
   })
 
   it('allows downloads from private addresses only with --allow-private-downloads', () => {

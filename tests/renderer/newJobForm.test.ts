@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { newJobInputSchema, type Job, type Preset } from '@shared/jobs'
 import type { GpuSample, SystemInfo } from '@shared/system'
 import { cudaPresent, quantizationNote } from '../../renderer/src/logic/advancedSettings'
-import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, placeServerErrors, type NewJobFormValues } from '../../renderer/src/logic/newJobForm'
+import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, formFromJob, placeServerErrors, type NewJobFormValues } from '../../renderer/src/logic/newJobForm'
+import { jobConfigSchema } from '@shared/config'
 import { settingFields, settingInfo, shownSettings } from '../../renderer/src/logic/settingFields'
 
 /** The empty form with some settings typed, by config path. */
@@ -287,5 +288,30 @@ describe('CUDA for 4-bit loading', () => {
     expect(cudaPresent(info(true, gpu), null)).toBe(true)
     // A GPU, but a torch built without CUDA: 4-bit would fail.
     expect(cudaPresent(info(false, gpu), gpu)).toBe(false)
+  })
+})
+
+describe('change and run again', () => {
+  const config = jobConfigSchema.parse({
+    version: 1,
+    jobId: 'job-2',
+    model: { path: '/models/qwen' },
+    dataset: { path: '/data/train.jsonl', format: 'alpaca', badRows: 'skip' },
+    lora: { rank: 8, alpha: 16, targetModules: ['q_proj', 'v_proj'] },
+    training: { learningRate: 5e-5, epochs: 2, batchSize: 2, packing: false },
+  })
+  const job = { id: 'job-2', name: 'my run', config } as unknown as Job
+
+  it('fills the form with what the job ran with, named as the next run, so starting it unchanged sends the same settings', () => {
+    const values = formFromJob(job, 'my run (2)')
+    expect(values).toMatchObject({ name: 'my run (2)', modelKind: 'path', modelPath: '/models/qwen', datasetPath: '/data/train.jsonl', datasetFormat: 'alpaca', targetModules: 'q_proj, v_proj', initFrom: null })
+    expect(values.settings).toMatchObject({ 'training.learningRate': '0.00005', 'training.epochs': '2', 'lora.rank': '8', 'training.packing': 'off', 'dataset.badRows': 'skip' })
+    const check = checkNewJobForm(values)
+    if (!check.ok) throw new Error(JSON.stringify(check.errors))
+    expect(check.input.training).toMatchObject({ learningRate: 5e-5, epochs: 2, batchSize: 2, packing: false, maxSeqLength: config.training.maxSeqLength })
+    expect(check.input.lora).toMatchObject({ rank: 8, alpha: 16, targetModules: ['q_proj', 'v_proj'] })
+    // A change is the only difference.
+    const changed = checkNewJobForm({ ...values, settings: { ...values.settings, 'training.epochs': '5' } })
+    expect(changed.ok && changed.input.training?.epochs).toBe(5)
   })
 })

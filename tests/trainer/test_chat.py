@@ -189,11 +189,24 @@ def test_sampling_is_repeatable_with_the_same_seed(chat: ChatProcess) -> None:
     assert answers[0] == answers[1] and answers[0]
 
 
-def test_a_prompt_longer_than_the_context_is_refused(chat: ChatProcess) -> None:
+def test_a_last_message_longer_than_the_context_is_refused(chat: ChatProcess) -> None:
     chat.send(type="generate", id="long", messages=[{"role": "user", "content": "two plus two " * 400}], settings=GREEDY, adapter="tuned")
     error = chat.next("error", "started")
     assert error["type"] == "error" and error["id"] == "long"
     assert "longer than the model's context of 512 tokens" in error["message"]
+
+
+def test_a_conversation_longer_than_the_context_drops_its_oldest_turns(chat: ChatProcess) -> None:
+    answer = {"role": "assistant", "content": "four " * 20}
+    turns = [message for n in range(4) for message in [{"role": "user", "content": f"old question {n} " + "two plus two " * 60}, answer]]
+    chat.send(type="generate", id="longer", messages=[*turns, *MESSAGES], settings=GREEDY, adapter="tuned")
+    started = chat.next("started", "error")
+    assert started["type"] == "started", started
+    assert started["id"] == "longer" and started["dropped"] > 0 and started["dropped"] % 2 == 0
+    # The newest question is kept, the oldest is gone, and the answer has room.
+    assert "What is two plus two?" in started["prompt"] and "old question 0 " not in started["prompt"]
+    assert started["promptTokens"] <= 512 - 40
+    chat.answer("longer")
 
 
 def test_a_missing_base_model_is_named(tmp_path: Path, adapter: Path) -> None:

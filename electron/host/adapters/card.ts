@@ -1,4 +1,6 @@
 /** README.md of a library adapter: where it came from, its shape, and how to load it. */
+import path from 'node:path'
+import { shareableBase } from '../exports/card'
 import type { AdapterShape } from './checks'
 import type { AdapterRecord } from './library'
 
@@ -13,7 +15,7 @@ function loadIt(record: AdapterRecord): string[] {
     '```python',
     'from transformers import AutoModelForCausalLM',
     'from peft import PeftModel',
-    `base = AutoModelForCausalLM.from_pretrained(${JSON.stringify(record.baseModel)})`,
+    `base = AutoModelForCausalLM.from_pretrained(${JSON.stringify(shareableBase(record.baseModel))})`,
     'model = PeftModel.from_pretrained(base, "adapter")',
     '```',
     '',
@@ -36,7 +38,7 @@ export function combinedCard(record: AdapterRecord, appVersion: string): string 
     '',
     `A LoRA adapter combined from ${combined.sources.length} adapters by Tunedeck ${appVersion} on ${record.created.slice(0, 10)}.`,
     '',
-    `- Base model: ${record.baseModel}`,
+    `- Base model: ${shareableBase(record.baseModel)}`,
     `- LoRA: rank ${record.rank}, alpha ${record.alpha}, target modules ${targets(record)}${record.dora ? ', DoRA' : ''}${record.rslora ? ', rsLoRA scaling' : ''}`,
     `- Mode: ${mode}`,
     '',
@@ -57,9 +59,9 @@ export function importedCard(record: AdapterRecord, zipFile: string, appVersion:
   return [
     `# ${record.name}`,
     '',
-    `A LoRA adapter imported from ${zipFile} by Tunedeck ${appVersion} on ${record.created.slice(0, 10)}.`,
+    `A LoRA adapter imported from ${path.basename(zipFile)} by Tunedeck ${appVersion} on ${record.created.slice(0, 10)}.`,
     '',
-    `- Base model: ${record.baseModel}`,
+    `- Base model: ${shareableBase(record.baseModel)}`,
     `- LoRA: rank ${record.rank}, alpha ${record.alpha}, target modules ${targets(record)}${record.dora ? ', DoRA' : ''}${record.rslora ? ', rsLoRA scaling' : ''}`,
     `- Training examples: ${record.examplesKnown ? record.examples : 'not recorded in the zip; 1 stands in when it is combined'}`,
     '',

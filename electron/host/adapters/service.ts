@@ -6,13 +6,16 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
+import type { Readable } from 'node:stream'
 import type { z } from 'zod'
-import type { adapterExportRequestSchema, AdapterSource, combineRequestSchema, importRequestSchema, LibraryAdapter } from '@shared/adapters'
-import { appError, isAppError } from '@shared/errors'
+import { combineProblem, type adapterExportRequestSchema, type AdapterSource, type CombineShape, type combineRequestSchema, type importRequestSchema, type LibraryAdapter } from '@shared/adapters'
+import { appError, isAppError, type AppError } from '@shared/errors'
 import { cleanName } from '@shared/names'
 import type { Job } from '@shared/jobs'
 import { runExportPython, type ExportPythonOptions } from '../exports/python'
 import { exportSource, jobFolder } from '../exports/sources'
+import { jobExamples } from '../exports/files'
+import { copyStream } from '../datasets/copy'
 import { combinedCard, importedCard } from './card'
 import { exportAdapter, type AdapterExport } from './export'
 import { AdapterRefused, checkManifest, checkSafetensors, findAdapterFolder, readShape } from './checks'
@@ -32,23 +35,6 @@ export interface AdapterServiceOptions extends ExportPythonOptions {
 
 // Files an import keeps from the adapter folder besides the weights and config: the tokenizer's.
 const tokenizerFile = /^(tokenizer(_config)?\.json|tokenizer\.model|special_tokens_map\.json|added_tokens\.json|vocab\.(json|txt)|merges\.txt|chat_template\.(jinja|json)|generation_config\.json)$/
-
-/** The training examples behind a job: its dataset event in events.jsonl; null when it has none. */
-export function jobExamples(jobDir: string): number | null {
-  const file = path.join(jobDir, 'events.jsonl')
-  if (!fs.existsSync(file)) return null
-  let examples: number | null = null
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    if (!line.includes('"dataset"')) continue
-    try {
-      const event = JSON.parse(line) as { type?: unknown; examples?: unknown }
-      if (event.type === 'dataset' && typeof event.examples === 'number' && event.examples > 0) examples = event.examples
-    } catch {
-      // A torn last line: the host's ingest skips it too.
-    }
-  }
-  return examples
-}
 
 /** The library of adapters. */
 export class AdapterService {
@@ -73,6 +59,9 @@ export class AdapterService {
   /** Combines two or more adapters into a new library adapter, each weighted by its training examples. */
   async combine(request: z.output<typeof combineRequestSchema>): Promise<LibraryAdapter> {
     const sources = await Promise.all(request.sources.map((source) => this.resolve(source)))
+    // The page's own check (it reads the same shapes): nothing reaches Python that it would refuse.
+    const problem = combineProblem(request.mode, shapesOf(sources))
+    if (problem) throw refusedSources(problem)
     const staging = stagingFolder(this.options.dataDir)
     try {
       const args = ['combine', '--mode', request.mode, '--out', staging]
@@ -93,12 +82,17 @@ export class AdapterService {
       }
       return commitAdapter(this.options.dataDir, staging, record, combinedCard(record, this.options.appVersion))
     } catch (error) {
-      // The Python side names what differs; it comes back as invalid_input, beside the sources field.
-      if (isAppError(error) && error.code === 'invalid_input') throw appError('invalid_input', error.message, { fields: { sources: error.message } })
+      // The Python side names what differs by folder; the message names the adapters as the page does.
+      if (isAppError(error) && error.code === 'invalid_input') throw refusedSources(sources.reduce((message, source) => message.replaceAll(source.folder, source.label), error.message))
       throw error
     } finally {
       fs.rmSync(staging, { recursive: true, force: true })
     }
+  }
+
+  /** What combineProblem compares for each source, as combine() reads it. */
+  async shapes(sources: AdapterSource[]): Promise<CombineShape[]> {
+    return shapesOf(await Promise.all(sources.map((source) => this.resolve(source))))
   }
 
   /** Unpacks and checks a zip; keeps the adapter in the library only when all of it is sound. */
@@ -139,6 +133,28 @@ export class AdapterService {
     }
   }
 
+  /**
+   * Imports a zip arriving on a stream (serve's upload from a browser's picker or drop): it is
+   * written to a staging folder under its own name, at most `limitBytes`, then imported as a
+   * zip on disk is; nothing of it is left either way.
+   */
+  async importStream(source: Readable, fileName: string, limitBytes: number): Promise<LibraryAdapter> {
+    const printable = [...fileName].map((character) => (character.charCodeAt(0) < 32 ? '_' : character)).join('')
+    const base = path.basename(printable.replace(/\\/g, '/')).replace(/[/:*?"<>|]/g, '_').trim().slice(0, 200)
+    if (!base.toLowerCase().endsWith('.zip') || base === '.zip') {
+      throw appError('invalid_input', `name: ${fileName} is not a .zip: choose an adapter zip.`, { fields: { name: 'not a .zip' } })
+    }
+    const folder = stagingFolder(this.options.dataDir)
+    fs.mkdirSync(folder, { mode: 0o700 })
+    try {
+      const file = path.join(folder, base)
+      await copyStream(source, file, base, limitBytes)
+      return await this.import({ path: file })
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true })
+    }
+  }
+
   /** Writes a library adapter as a zip that adapters.import reads back (export.ts says what it holds). */
   async export(request: z.output<typeof adapterExportRequestSchema>): Promise<AdapterExport> {
     const folder = adapterFolder(this.options.dataDir, request.adapterId)
@@ -161,19 +177,35 @@ export class AdapterService {
     if ('adapterId' in source) {
       const folder = adapterFolder(this.options.dataDir, source.adapterId)
       const adapter = readAdapter(this.options.dataDir, source.adapterId) as LibraryAdapter
-      return { folder, examples: adapter.examples, examplesKnown: adapter.examplesKnown, label: `library adapter "${adapter.name}" (${adapter.id})` }
+      return { folder, examples: adapter.examples, examplesKnown: adapter.examplesKnown, label: `library adapter "${adapter.name}"` }
     }
     const job = await this.options.getJob(source.jobId)
     const found = exportSource(this.options.dataDir, job, source.checkpoint)
     const examples = jobExamples(jobFolder(this.options.dataDir, job.id))
-    const label = source.checkpoint ? `checkpoint "${source.checkpoint}" of job "${job.name}" (${job.id})` : `job "${job.name}" (${job.id})`
+    const label = source.checkpoint ? `checkpoint "${source.checkpoint}" of job "${job.name}"` : `job "${job.name}"`
     return { folder: found.adapterDir, examples: examples ?? 1, examplesKnown: examples !== null, label }
   }
 }
 
-/** The examples count a Tunedeck library export records in adapter.json; null when there is none. */
+function refusedSources(message: string): AppError {
+  return appError('invalid_input', message, { fields: { sources: message } })
+}
+
+/** Each source's adapter_config.json, labelled with its name; a broken one is refused by name. */
+function shapesOf(sources: Array<{ folder: string; label: string }>): CombineShape[] {
+  try {
+    return sources.map((source) => ({ ...readShape(source.folder, source.label), label: source.label }))
+  } catch (error) {
+    throw error instanceof AdapterRefused ? refusedSources(error.message) : error
+  }
+}
+
+/**
+ * The examples count a Tunedeck export records: a library export's adapter.json, or a job
+ * export's manifest.json; null when there is none.
+ */
 function recordedExamples(unpacked: string, folder: string): number | null {
-  for (const file of [path.join(unpacked, 'adapter.json'), path.join(folder, 'adapter.json')]) {
+  for (const file of [path.join(unpacked, 'adapter.json'), path.join(folder, 'adapter.json'), path.join(unpacked, 'manifest.json')]) {
     try {
       const record = JSON.parse(fs.readFileSync(file, 'utf8')) as { examples?: unknown; examplesKnown?: unknown }
       if (typeof record.examples === 'number' && record.examples > 0 && record.examplesKnown !== false) return record.examples

@@ -242,7 +242,9 @@ export class ChatService {
         const answer = this.running.get(id)
         if (answer) answer.prompt = prompt
         this.setStatus({})
-        return { generationId: id, pane: pane.pane, label: pane.label, prompt }
+        const dropped = typeof reply.dropped === 'number' ? reply.dropped : 0
+        const note = dropped > 0 ? `The oldest ${dropped} messages were left out: with them the conversation is longer than the model's context.` : null
+        return { generationId: id, pane: pane.pane, label: pane.label, prompt, note }
       },
       (error: unknown) => {
         this.running.delete(id)

@@ -2,6 +2,7 @@
  * The two texts of an export that a person reads: README.md (the model card, with the
  * compatibility report and copy-paste commands for each loader) and Ollama's Modelfile.
  */
+import path from 'node:path'
 import type { JobConfig } from '@shared/config'
 import { exportTargetLabels, type Compatibility } from '@shared/exports'
 import type { JobHistory } from './files'
@@ -37,6 +38,14 @@ export function modelName(jobName: string): string {
   return jobName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'tunedeck-model'
 }
 
+/**
+ * A base model as a shared card names it: a hub id as is, a folder of this machine by its
+ * name only (the card goes to other people; this machine's paths mean nothing there).
+ */
+export function shareableBase(base: string): string {
+  return path.isAbsolute(base) || path.win32.isAbsolute(base) ? path.basename(base.replace(/[\\/]+$/, '').replaceAll('\\', '/')) : base
+}
+
 function quoted(text: string): string {
   // Ollama's triple-quoted strings cannot contain three quotes in a row.
   return `"""${text.replaceAll('"""', '" " "')}"""`
@@ -45,7 +54,7 @@ function quoted(text: string): string {
 /** Ollama's Modelfile: FROM the base, ADAPTER (or the merged folder), TEMPLATE, stops, SYSTEM. */
 export function modelfile(input: Pick<CardInput, 'jobName' | 'appVersion' | 'prepared' | 'merged'>): string {
   const { prepared, merged } = input
-  const base = prepared.baseModel
+  const base = shareableBase(prepared.baseModel)
   const tag = Object.hasOwn(ollamaTags, base) ? ollamaTags[base] : undefined
   const lines = [`# Ollama Modelfile for "${input.jobName}", exported by Tunedeck ${input.appVersion}.`]
   if (merged) {
@@ -86,7 +95,7 @@ function loss(value: number | null): string {
 
 function commands(input: CardInput): string {
   const { prepared, merged } = input
-  const base = prepared.baseModel
+  const base = shareableBase(prepared.baseModel)
   const name = modelName(input.jobName)
   if (merged) {
     return [
@@ -152,7 +161,7 @@ export function modelCard(input: CardInput): string {
     '',
     '## Training',
     '',
-    `- Base model: ${prepared.baseModel}${prepared.compatibility.modelType ? ` (${prepared.compatibility.modelType})` : ''}`,
+    `- Base model: ${shareableBase(prepared.baseModel)}${prepared.compatibility.modelType ? ` (${prepared.compatibility.modelType})` : ''}`,
     `- Dataset: ${input.dataset.name}, SHA-256 ${input.dataset.sha256 ?? '(a folder; not hashed)'}`,
     ...settings,
     `- Steps: ${history.steps}`,

@@ -74,3 +74,20 @@ export function listFiles(dir: string): string[] {
   walk('')
   return found.sort()
 }
+
+/** The training examples behind a job: its dataset event in events.jsonl; null when it has none. */
+export function jobExamples(jobDir: string): number | null {
+  const file = path.join(jobDir, 'events.jsonl')
+  if (!fs.existsSync(file)) return null
+  let examples: number | null = null
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (!line.includes('"dataset"')) continue
+    try {
+      const event = JSON.parse(line) as { type?: unknown; examples?: unknown }
+      if (event.type === 'dataset' && typeof event.examples === 'number' && event.examples > 0) examples = event.examples
+    } catch {
+      // A torn last line: the host's ingest skips it too.
+    }
+  }
+  return examples
+}

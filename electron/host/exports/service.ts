@@ -20,7 +20,7 @@ import {
 import type { Job } from '@shared/jobs'
 import type { z } from 'zod'
 import { modelCard, modelfile } from './card'
-import { digestBuffer, digestFile, listFiles, readHistory } from './files'
+import { digestBuffer, digestFile, jobExamples, listFiles, readHistory } from './files'
 import { removeAbandoned } from '../abandoned'
 import { forgetPartial, recordPartial, removeAbandonedPartials } from './partials'
 import { preparedSchema } from './prepared'
@@ -175,7 +175,7 @@ export class ExportService {
     addText('metrics.csv', history.csv)
     const terminal = path.join(source.jobDir, 'terminal.log')
     if (fs.existsSync(terminal)) await addFile('terminal.log', terminal)
-    addText('manifest.json', JSON.stringify(manifestOf(entries), null, 2) + '\n')
+    addText('manifest.json', JSON.stringify(manifestOf(entries, jobExamples(source.jobDir)), null, 2) + '\n')
     return entries
   }
 

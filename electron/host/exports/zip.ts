@@ -20,6 +20,8 @@ export type ZipEntry =
 export interface Manifest {
   format: 'tunedeck-export'
   version: 1
+  /** A job export: the training examples behind the adapter, its weight when it is imported and combined. */
+  examples?: number
   files: Array<{ path: string; bytes: number; sha256: string }>
 }
 
@@ -31,8 +33,9 @@ function stored(name: string): boolean {
 }
 
 /** The manifest of ``entries``. */
-export function manifestOf(entries: ZipEntry[]): Manifest {
-  return { format: 'tunedeck-export', version: 1, files: entries.map(({ name, bytes, sha256 }) => ({ path: name, bytes, sha256 })) }
+export function manifestOf(entries: ZipEntry[], examples: number | null = null): Manifest {
+  const files = entries.map(({ name, bytes, sha256 }) => ({ path: name, bytes, sha256 }))
+  return { format: 'tunedeck-export', version: 1, ...(examples !== null && { examples }), files }
 }
 
 /**

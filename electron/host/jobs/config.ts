@@ -8,7 +8,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { jobConfigSchema, jobSettingsSchema, type JobConfig, type JobSettings } from '@shared/config'
-import { mergeJobConfig } from '@shared/configMerge'
+import { mergeJobConfig, selftestLayer } from '@shared/configMerge'
 import { appError, validationError } from '@shared/errors'
 import { cleanName } from '@shared/names'
 import { labelOf } from '@shared/fields'
@@ -61,7 +61,7 @@ export function loadPresets(resourcesDir: string): Preset[] {
 }
 
 /** The self-test's own settings and dataset (resources/selftest/job.json); its settings use config.json's keys. */
-function readSelftestFile(resourcesDir: string): { settings: JobSettings; datasetFile: string } {
+export function readSelftestFile(resourcesDir: string): { settings: JobSettings; datasetFile: string } {
   const file = path.join(resourcesDir, 'selftest', 'job.json')
   const { description: _description, datasetFile, ...settings } = readJson(file) as Record<string, unknown>
   const parsed = jobSettingsSchema.safeParse(settings)
@@ -89,10 +89,14 @@ export function invalidField(field: string, problem: string): never {
   throw appError('invalid_input', message, { fields: { [field]: message } })
 }
 
-/** A default job name the list can show: "Self-test", or "<model> on <dataset>". */
-function defaultName(config: JobConfig): string {
-  if (config.model.selftest) return 'Self-test'
-  return `${path.basename(config.model.path)} on ${path.basename(config.dataset.path)}`
+/**
+ * A default job name that says model and dataset: "<model> on <dataset>"; "Self-test" for the
+ * self-test model on its own bundled rows, "Self-test on <dataset>" on another file.
+ */
+function defaultName(config: JobConfig, ownDataset: boolean): string {
+  const dataset = path.basename(config.dataset.path)
+  if (config.model.selftest) return ownDataset ? `Self-test on ${dataset}` : 'Self-test'
+  return `${path.basename(config.model.path)} on ${dataset}`
 }
 
 /** The model folder or hub id the input names, checked; the self-test's folder for the self-test. */
@@ -136,8 +140,7 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
   const typedDataset = input.dataset?.path?.trim()
   if (model.selftest) {
     const file = readSelftestFile(paths.resourcesDir)
-    // The bundled file's format (alpaca) must not be forced on a dataset the user chose.
-    selftest = typedDataset ? { ...file.settings, dataset: undefined } : file.settings
+    selftest = selftestLayer(file.settings, Boolean(typedDataset))
     datasetPath = typedDataset ? path.resolve(typedDataset) : path.join(paths.resourcesDir, 'selftest', file.datasetFile)
   } else {
     if (!typedDataset) invalidField('dataset.path', `choose a dataset file (${datasetKinds})`)
@@ -155,7 +158,7 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
   const { datasetId: _id, sha256: _sha256, ...dataset } = merged.data.dataset
   const config = { ...merged.data, dataset: { ...dataset, ...libraryDatasetOf(paths.dataDir, datasetPath) } }
   // A default name comes from file names, which may hold control characters; a typed one was refused with them.
-  return { config, name: cleanName(name ?? '') || cleanName(defaultName(config)) }
+  return { config, name: cleanName(name ?? '') || cleanName(defaultName(config, Boolean(typedDataset))) }
 }
 
 /**

@@ -37,6 +37,7 @@ function memoryOf(data: Data): JobReport['memory'] {
 export function buildReport(store: Store, jobId: string): JobReport {
   const report: JobReport = { jobId, dataset: null, memory: null, ooms: [], notices: [], evals: [] }
   const evals = new Map<number, number>()
+  const seen = new Set<string>()
   for (const { type, data } of store.notes.list(jobId)) {
     const time = (number(data.time) ?? 0) * 1000
     if (type === 'dataset') report.dataset = datasetOf(data)
@@ -53,7 +54,11 @@ export function buildReport(store: Store, jobId: string): JobReport {
         time,
       })
     } else if (type === 'log' && (data.level === 'info' || data.level === 'warning' || data.level === 'error')) {
-      report.notices.push({ level: data.level, message: String(data.message ?? ''), time })
+      // A resumed trainer says its start-up warnings again: each is listed once, where it first came.
+      const message = String(data.message ?? '')
+      const said = `${data.level}\n${message}`
+      if (!seen.has(said)) report.notices.push({ level: data.level, message, time })
+      seen.add(said)
     }
   }
   report.notices = report.notices.slice(-noticeLimit)

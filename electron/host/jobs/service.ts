@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { appError, isAppError, validationError, type AppError } from '@shared/errors'
+import type { JobSettings } from '@shared/config'
 import type { JobReport } from '@shared/report'
 import {
   liveStatuses,
@@ -25,7 +26,7 @@ import { folderBytes } from '../folderBytes'
 import { TerminalLog } from '../trainer/terminal'
 import { deleteCheckpoint, describeJob, presentCheckpoints } from './catalog'
 import { checkpointNameProblem, resumeCheckpoint } from './checkpoints'
-import { buildJobConfig, loadPresets, writeConfigFile } from './config'
+import { buildJobConfig, loadPresets, readSelftestFile, writeConfigFile } from './config'
 import { recoverJobs } from './recovery'
 import { deleteJob, finishDeletions } from './removal'
 import { buildReport } from './report'
@@ -72,6 +73,12 @@ function newJobId(): string {
 
 /** The status each of the user's actions moves a job to. */
 const actionTargets: Record<JobAction, Job['status']> = { pause: 'pausing', resume: 'queued', cancel: 'cancelled' }
+
+/** `name`, or "name (2)", "name (3)"... : the first that no job in `taken` has. */
+export function uniqueName(name: string, taken: ReadonlySet<string>): string {
+  if (!taken.has(name)) return name
+  for (let count = 2; ; count++) if (!taken.has(`${name} (${count})`)) return `${name} (${count})`
+}
 
 /** The conflict for an action the job's state does not allow; it names both states. */
 function refusal(record: JobRecord, action: JobAction, hint: string): AppError {
@@ -144,7 +151,10 @@ export class JobService {
   /** Creates a queued job at the end of the queue from what the new-job form sent. */
   create(input: NewJobInput): Job {
     const id = newJobId()
-    const { config, name } = buildJobConfig(id, input, this.options)
+    const built = buildJobConfig(id, input, this.options)
+    const { config } = built
+    // Pages, cards and the combine form name jobs by their names: no two alike.
+    const name = uniqueName(built.name, new Set(this.store.jobs.list().map((job) => job.name)))
     writeConfigFile(this.jobDir(id), config)
     const position = this.store.jobs.queued().length + 1
     this.store.jobs.insert({
@@ -312,6 +322,11 @@ export class JobService {
 
   presets(): Preset[] {
     return loadPresets(this.options.resourcesDir)
+  }
+
+  /** The self-test's own settings (resources/selftest/job.json), as the merge layers them. */
+  selftestSettings(): JobSettings {
+    return readSelftestFile(this.options.resourcesDir).settings
   }
 
   private jobDir(jobId: string): string {

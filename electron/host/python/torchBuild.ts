@@ -3,7 +3,8 @@
  * package index that has it. The pinned torch (requirements.txt) is published for CUDA 12.6,
  * 12.8 and 13.0 on PyTorch's own wheel index; the Python Package Index has its CUDA 12.8 build
  * for Linux, but only CPU builds for Windows, so a Windows machine with an NVIDIA GPU must
- * install from PyTorch's index or train on the CPU.
+ * install from PyTorch's index or train on the CPU. A machine where no CUDA build can run gets
+ * PyTorch's CPU build, which leaves out gigabytes of CUDA libraries it could not use.
  */
 
 /** CUDA versions the pinned torch is built for, oldest first. */
@@ -34,6 +35,12 @@ export function cudaIndexUrl(build: string): string {
   return `https://download.pytorch.org/whl/cu${build.replace('.', '')}`
 }
 
+/**
+ * PyTorch's index of CPU builds: on Linux and Windows the default torch brings (or, on Linux,
+ * pulls in) several GB of CUDA libraries that a machine without an NVIDIA GPU cannot use.
+ */
+export const cpuIndexUrl = 'https://download.pytorch.org/whl/cpu'
+
 /** What set-up and Repair install torch from. */
 export interface TorchBuild {
   /** The wheel's CUDA version; null for a CPU build. */
@@ -59,10 +66,15 @@ export interface DriverFacts {
  * else is true. Returns a CPU build, with the reason, where no CUDA build can run.
  */
 export function chooseTorchBuild(platform: NodeJS.Platform, driver: DriverFacts | null): TorchBuild {
-  if (driver === null || driver.capabilities.length === 0) {
-    return { cuda: null, indexUrl: null, reason: 'No NVIDIA GPU: the default torch build, which trains on the CPU.' }
-  }
+  // macOS wheels are CPU (and MPS) builds already; elsewhere the CPU build is its own download.
   if (platform === 'darwin') return { cuda: null, indexUrl: null, reason: 'macOS has no CUDA: the default torch build.' }
+  if (driver === null || driver.capabilities.length === 0) {
+    return {
+      cuda: null,
+      indexUrl: cpuIndexUrl,
+      reason: "No NVIDIA GPU: the CPU build of PyTorch from PyTorch's CPU index (about 1 GB, without the 7 GB of CUDA libraries); jobs train on the CPU. With a GPU added later, the doctor's Repair installs a CUDA build.",
+    }
+  }
   const driverCuda = driver.cudaVersion
   const supported = driverCuda === null ? [] : torchCudaBuilds.filter((build) => compareVersions(build, driverCuda) <= 0)
   const blackwell = driver.capabilities.some((capability) => Number.parseFloat(capability) >= blackwellCapability)
@@ -72,7 +84,7 @@ export function chooseTorchBuild(platform: NodeJS.Platform, driver: DriverFacts 
     const needed = blackwell ? blackwellMinimumBuild : torchCudaBuilds[0]
     return {
       cuda: null,
-      indexUrl: null,
+      indexUrl: cpuIndexUrl,
       reason: `The NVIDIA driver supports CUDA ${driverCuda ?? 'of an unknown version'}, and this GPU needs a torch built for CUDA ${needed} or newer: update the NVIDIA driver (570 or newer), then run Repair.`,
     }
   }

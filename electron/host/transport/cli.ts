@@ -25,6 +25,8 @@ export interface ServeSettings {
   maxUploadBytes: number
   /** datasets.download may fetch from loopback and private addresses (--allow-private-downloads). */
   allowPrivateDownloads: boolean
+  /** --new-token: replace the token kept in the data folder (open tabs must use the new address). */
+  newToken: boolean
 }
 
 export const usage = `Usage: node out/main/serve.js [options]
@@ -43,6 +45,8 @@ export const usage = `Usage: node out/main/serve.js [options]
   --allow-private-downloads
                            let dataset downloads reach this machine and private networks
                            (refused by default: a client could read local services through them)
+  --new-token              replace the token kept in the data folder (serve-token); tabs opened
+                           with the old address must open the new one
   --help                   print this text
 `
 
@@ -81,9 +85,14 @@ export function parseServeArgs(argv: string[], repoDir: string, env: NodeJS.Proc
   const values = new Map<string, string>()
   const allowed: string[] = []
   let allowPrivateDownloads = false
+  let newToken = false
   for (let index = 0; index < argv.length; index += 1) {
     const arg = argv[index] ?? ''
     if (arg === '--help' || arg === '-h') return null
+    if (arg === '--new-token') {
+      newToken = true
+      continue
+    }
     if (arg === '--allow-private-downloads') {
       allowPrivateDownloads = true
       continue
@@ -125,5 +134,6 @@ export function parseServeArgs(argv: string[], repoDir: string, env: NodeJS.Proc
     maxUploadBytes: Number(uploadText) * 1024 * 1024,
     allowPrivateDownloads,
     allowedRoots: [...(allowed.length > 0 ? allowed : [homedir()]), dataDir],
+    newToken,
   }
 }

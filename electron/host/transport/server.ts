@@ -8,13 +8,16 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Host } from '../host'
-import { pickToken, sameOrigin } from './auth'
+import { hasToken, pickToken, sameOrigin } from './auth'
 import { securityHeaders, sendText, serveStatic } from './static'
 import type { RequestLimits } from './limits'
 import { resolveRoots } from './roots'
-import { defaultUploadLimitBytes, handleUpload } from './upload'
+import { defaultUploadLimitBytes, handleAdapterUpload, handleUpload } from './upload'
 import { attachWebSocket, webSocketPath } from './websocket'
+import { downloads } from './download'
 import { datasetUploadPath } from '@shared/datasets'
+import { adapterUploadPath } from '@shared/adapters'
+import { tokenCheckPath } from '@shared/api'
 
 /** Where and how to listen. */
 export interface ServerOptions {
@@ -52,6 +55,7 @@ export async function startServer(host: Host, options: ServerOptions): Promise<R
   const roots = options.roots ? resolveRoots(options.roots) : null
   const bindHost = options.bindHost ?? '127.0.0.1'
   let port = options.port
+  const downloadRoutes = downloads({ token, roots })
 
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const headers = securityHeaders(port)
@@ -66,6 +70,13 @@ export async function startServer(host: Host, options: ServerOptions): Promise<R
     if (!sameOrigin(request, port)) return sendText(response, 403, 'Forbidden: this server only answers its own address.', headers)
     if (url.pathname === datasetUploadPath) {
       return void handleUpload(request, response, url, { token, library: host.datasets, limitBytes: options.maxUploadBytes ?? defaultUploadLimitBytes, headers })
+    }
+    if (downloadRoutes.handle(request, response, url, headers)) return
+    if (url.pathname === adapterUploadPath) {
+      return void handleAdapterUpload(request, response, url, { token, adapters: host.adapters, limitBytes: options.maxUploadBytes ?? defaultUploadLimitBytes, headers })
+    }
+    if (url.pathname === tokenCheckPath) {
+      return hasToken(request, url, token) ? sendText(response, 200, 'The token is good.', headers) : sendText(response, 401, 'This token is not the one serve uses now.', headers)
     }
     if (url.pathname === webSocketPath) return sendText(response, 426, 'This path takes WebSocket connections only.', headers)
     void serveStatic(options.rendererDir, url.pathname, request.method ?? 'GET', response, headers).catch((error: Error) => {

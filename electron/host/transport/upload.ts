@@ -5,10 +5,12 @@
  * into the library's staging folder (never held whole), stopped past the
  * size limit, and a dropped connection leaves nothing behind. The answer is
  * JSON: { ok: true, output: DatasetImportResult } or { ok: false, error }.
+ * POST /upload/adapter?name=FILE.zip takes an adapter zip the same way (output: LibraryAdapter).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { appError, isAppError, type AppError } from '@shared/errors'
 import type { DatasetLibrary } from '../datasets/library'
+import type { AdapterService } from '../adapters/service'
 import { tooLarge } from '../datasets/copy'
 import { hasToken } from './auth'
 
@@ -26,10 +28,28 @@ function answer(response: ServerResponse, status: number, body: unknown, headers
   response.end(JSON.stringify(body))
 }
 
+/** Handles one adapter zip upload (the adapter library's import); never throws. */
+export async function handleAdapterUpload(
+  request: IncomingMessage, response: ServerResponse, url: URL,
+  options: { token: string; adapters: Pick<AdapterService, 'importStream'>; limitBytes: number; headers: Record<string, string> },
+): Promise<void> {
+  const library = {
+    importStream: (source: IncomingMessage, name: string, limit: number) => options.adapters.importStream(source, name, limit),
+    importFolderStream: () => Promise.reject(appError('invalid_input', 'An adapter comes as one zip, not a folder.')),
+  }
+  await handleUpload(request, response, url, { ...options, library })
+}
+
+/** What an upload is imported into: the dataset library, or the adapter library (adapter zips). */
+interface UploadTarget {
+  importStream(source: IncomingMessage, name: string, limitBytes: number): Promise<unknown>
+  importFolderStream(source: IncomingMessage, name: string, limitBytes: number): Promise<unknown>
+}
+
 /** Handles one upload request; never throws. */
 export async function handleUpload(
   request: IncomingMessage, response: ServerResponse, url: URL,
-  options: { token: string; library: DatasetLibrary; limitBytes: number; headers: Record<string, string> },
+  options: { token: string; library: UploadTarget | DatasetLibrary; limitBytes: number; headers: Record<string, string> },
 ): Promise<void> {
   const fail = (error: AppError): void => answer(response, statusOf[error.code], { ok: false, error }, options.headers)
   if (!hasToken(request, url, options.token)) {

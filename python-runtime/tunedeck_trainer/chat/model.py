@@ -154,6 +154,20 @@ def _token_delay() -> float:
         return 0.0
 
 
+def _can_drop(messages: list[dict[str, str]]) -> bool:
+    """Whether a turn comes before the last user message (which is always kept)."""
+    users = [index for index, turn in enumerate(messages) if turn.get("role") == "user"]
+    return bool(users) and users[-1] > 0
+
+
+def _without_oldest_turn(messages: list[dict[str, str]]) -> tuple[list[dict[str, str]], int]:
+    """The messages without the first one and the answers that follow it, up to the next user message."""
+    end = 1
+    while end < len(messages) and messages[end].get("role") != "user":
+        end += 1
+    return messages[end:], end
+
+
 class Generation:
     """One answer being generated: its own KV cache, random generator and text sent so far."""
 
@@ -167,13 +181,23 @@ class Generation:
         self.id = request_id
         self.adapter = adapter
         self.settings = settings
-        self.prompt = chat.render(messages, template_from, settings.system_prompt)
-        self.prompt_ids = chat.encode(self.prompt, template_from)
-        room = chat.context_length - len(self.prompt_ids)
+        # A conversation longer than the context loses its oldest turns (the answer says how many),
+        # until the answer has room for its length or a quarter of the context, whichever is less.
+        wanted = max(1, min(settings.max_new_tokens, chat.context_length // 4))
+        kept = list(messages)
+        self.dropped = 0
+        while True:
+            self.prompt = chat.render(kept, template_from, settings.system_prompt)
+            self.prompt_ids = chat.encode(self.prompt, template_from)
+            room = chat.context_length - len(self.prompt_ids)
+            if room >= wanted or not _can_drop(kept):
+                break
+            kept, dropped = _without_oldest_turn(kept)
+            self.dropped += dropped
         if room < 1:
             raise ChatError(
-                f"The conversation is {len(self.prompt_ids)} tokens, as long as or longer than the model's context of "
-                f"{chat.context_length} tokens: start a new conversation or shorten the system prompt."
+                f"The last message is {len(self.prompt_ids)} tokens with the system prompt, as long as or longer than the "
+                f"model's context of {chat.context_length} tokens: shorten it or the system prompt."
             )
         self.max_new_tokens = min(settings.max_new_tokens, room)
         self.eos = chat.eos_ids(template_from)

@@ -9,7 +9,7 @@ Requests (one object a line; unknown fields and types are ignored, answered with
 Responses:
     {"type": "ready", "protocol": 1, "cuda": bool}                         once, at start
     {"type": "loaded", "device", "dtype", "contextLength", "adapters"}     or an error with request "load"
-    {"type": "started", "id", "prompt", "promptTokens"}
+    {"type": "started", "id", "prompt", "promptTokens", "dropped"}   dropped: oldest messages left out to fit the context
     {"type": "token", "id", "text"}
     {"type": "done", "id", "reason": "eos"|"length"|"stop"|"stopped", "text", "tokens", "seconds"}
     {"type": "error", "id": ID | null, "request": TYPE, "message"}
@@ -113,7 +113,10 @@ class _Server:
             None if adapter is None else str(adapter), None if template is None else str(template),
         )
         self.running[request_id] = generation
-        self.output.send({"type": "started", "id": request_id, "prompt": generation.prompt, "promptTokens": len(generation.prompt_ids)})
+        self.output.send({
+            "type": "started", "id": request_id, "prompt": generation.prompt, "promptTokens": len(generation.prompt_ids),
+            "dropped": generation.dropped,
+        })
 
     def stop(self, request_id: str) -> None:
         generation = self.running.pop(request_id, None)

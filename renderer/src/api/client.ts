@@ -4,7 +4,7 @@
  * Everything else in the renderer talks to `client` and never knows which.
  */
 import type { TunedeckClient } from '@shared/api'
-import { createWebSocketClient, socketUrlFor, takeToken, type ConnectionState } from './websocket'
+import { createWebSocketClient, socketUrlFor, takeToken, tokenCheckFor, type ConnectionState } from './websocket'
 
 /** Native helpers the desktop app's preload adds; absent in a browser. */
 export interface TunedeckShell {
@@ -44,7 +44,8 @@ function pickClient(): AppClient {
       },
     }
   }
-  return createWebSocketClient({ url: socketUrlFor(window.location), token: takeToken(window) })
+  const token = takeToken(window)
+  return createWebSocketClient({ url: socketUrlFor(window.location), token, checkToken: tokenCheckFor(window.location.origin, token) })
 }
 
 let instance: AppClient | null = null

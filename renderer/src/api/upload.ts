@@ -5,32 +5,38 @@
  * host then keeps nothing of it. A save_to_disk folder goes the same way,
  * packed into one tar.
  */
+import { adapterUploadPath, type LibraryAdapter } from '@shared/adapters'
 import { datasetUploadPath, type DatasetImportResult } from '@shared/datasets'
 import { appErrorSchema } from '@shared/errors'
 import { tarOf, type FolderFile } from '@shared/folderTar'
 import { tokenStorageKey } from './websocket'
 
 /** A running upload: its result, and a way to stop it. */
-export interface Upload {
-  done: Promise<DatasetImportResult>
+export interface Upload<T = DatasetImportResult> {
+  done: Promise<T>
   abort(): void
 }
 
 /** Starts uploading `file`; `progress(sent, total)` follows the bytes. */
 export function uploadDataset(file: File, progress: (sent: number, total: number) => void): Upload {
-  return uploadBody(file, file.name, false, progress)
+  return uploadBody(file, file.name, `${datasetUploadPath}?name=${encodeURIComponent(file.name)}`, progress)
+}
+
+/** Starts uploading an adapter zip into the adapter library (checked there as an import from disk is). */
+export function uploadAdapterZip(file: File, progress: (sent: number, total: number) => void): Upload<LibraryAdapter> {
+  return uploadBody<LibraryAdapter>(file, file.name, `${adapterUploadPath}?name=${encodeURIComponent(file.name)}`, progress)
 }
 
 /** Starts uploading a save_to_disk folder, packed as one tar (folderUpload.ts). */
 export function uploadFolder(name: string, files: readonly FolderFile[], progress: (sent: number, total: number) => void): Upload {
-  return uploadBody(tarOf(files), name, true, progress)
+  return uploadBody(tarOf(files), name, `${datasetUploadPath}?name=${encodeURIComponent(name)}&folder=tar`, progress)
 }
 
-function uploadBody(body: Blob, name: string, folder: boolean, progress: (sent: number, total: number) => void): Upload {
+function uploadBody<T = DatasetImportResult>(body: Blob, name: string, address: string, progress: (sent: number, total: number) => void): Upload<T> {
   const request = new XMLHttpRequest()
   const file = { name, size: body.size }
-  const done = new Promise<DatasetImportResult>((resolve, reject) => {
-    request.open('POST', `${datasetUploadPath}?name=${encodeURIComponent(name)}${folder ? '&folder=tar' : ''}`)
+  const done = new Promise<T>((resolve, reject) => {
+    request.open('POST', address)
     request.setRequestHeader('Authorization', `Bearer ${sessionStorage.getItem(tokenStorageKey) ?? ''}`)
     request.upload.onprogress = (event) => progress(event.loaded, event.lengthComputable ? event.total : file.size)
     request.onerror = () => reject(new Error(`The upload of ${file.name} failed: the connection to the Tunedeck host broke. Try again.`))
@@ -42,7 +48,7 @@ function uploadBody(body: Blob, name: string, folder: boolean, progress: (sent: 
       } catch {
         return reject(new Error(`The upload of ${file.name} got an unexpected answer (HTTP ${request.status}).`))
       }
-      const answer = body as { ok?: boolean; output?: DatasetImportResult; error?: unknown }
+      const answer = body as { ok?: boolean; output?: T; error?: unknown }
       if (answer.ok && answer.output) return resolve(answer.output)
       const error = appErrorSchema.safeParse(answer.error)
       reject(new Error(error.success ? error.data.message : `The upload of ${file.name} failed (HTTP ${request.status}).`))

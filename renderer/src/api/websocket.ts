@@ -4,7 +4,7 @@
  * a dropped connection reconnects with exponential backoff, and listeners of
  * onConnection learn about it so that stores can refetch what they missed.
  */
-import type { TunedeckClient, WireFromHost, WireRequest } from '@shared/api'
+import { tokenCheckPath, type TunedeckClient, type WireFromHost, type WireRequest } from '@shared/api'
 import { appError, type AppError } from '@shared/errors'
 import type { EventName, EventPayload } from '@shared/events'
 import type { RouteInput, RouteName, RouteOutput } from '@shared/routes'
@@ -23,8 +23,15 @@ export interface SocketLike {
 /** Opens a socket to `url` offering `protocols` (the token travels as one of them). */
 export type SocketFactory = (url: string, protocols: string[]) => SocketLike
 
-/** 'open' after every successful connect; `reconnected` is true from the second one on. */
-export type ConnectionState = { status: 'connecting' | 'open' | 'closed'; reconnected: boolean }
+/**
+ * 'open' after every successful connect; `reconnected` is true from the second one on.
+ * 'refused': serve answers but no longer takes this tab's token (it was restarted with
+ * --new-token); no more tries, the page must be opened at serve's new address.
+ */
+export type ConnectionState = { status: 'connecting' | 'open' | 'closed' | 'refused'; reconnected: boolean }
+
+/** Whether serve still takes the token: 'unknown' while serve does not answer. */
+export type TokenCheck = () => Promise<'good' | 'refused' | 'unknown'>
 
 export interface WebSocketClientOptions {
   url: string
@@ -35,6 +42,8 @@ export interface WebSocketClientOptions {
   /** First reconnect delay in ms; doubles up to maxDelay. */
   minDelay?: number
   maxDelay?: number
+  /** Asked after a connection fails, to tell a serve that is down from one with a new token. */
+  checkToken?: TokenCheck
 }
 
 /** A TunedeckClient over WebSocket, plus connection state and close(). */
@@ -78,6 +87,18 @@ export function takeToken(place: TokenPlace): string {
 /** The subprotocols a socket offers: serve picks "tunedeck" and reads the token from the other. */
 export function socketProtocols(token: string): string[] {
   return token ? ['tunedeck', `tunedeck.token.${token}`] : ['tunedeck']
+}
+
+/** Asks serve (tokenCheckPath) whether it still takes `token`; 'unknown' when it does not answer. */
+export function tokenCheckFor(origin: string, token: string, fetchText: typeof fetch = fetch): TokenCheck {
+  return async () => {
+    try {
+      const response = await fetchText(`${origin}${tokenCheckPath}`, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' })
+      return response.status === 401 ? 'refused' : response.ok ? 'good' : 'unknown'
+    } catch {
+      return 'unknown'
+    }
+  }
 }
 
 /** Builds the ws(s)://host/ws address from the page's own location. */
@@ -160,8 +181,20 @@ export function createWebSocketClient(options: WebSocketClientOptions): WebSocke
       }
       if (closedForGood) return
       setState({ status: 'closed', reconnected: everOpened })
-      retryTimer = setTimeout(connect, delay)
-      delay = Math.min(delay * 2, maxDelay)
+      const retry = (): void => {
+        if (closedForGood || retryTimer !== null) return
+        retryTimer = setTimeout(connect, delay)
+        delay = Math.min(delay * 2, maxDelay)
+      }
+      if (!options.checkToken) return retry()
+      options.checkToken().then(
+        (answer) => {
+          if (answer !== 'refused') return retry()
+          closedForGood = true
+          setState({ status: 'refused', reconnected: everOpened })
+        },
+        () => retry(),
+      )
     }
   }
 

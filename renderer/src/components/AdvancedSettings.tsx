@@ -3,15 +3,16 @@
  * whose labels, ranges, defaults and choices come from the config schema;
  * and the Advanced section, collapsed until opened: its settings from that
  * list, the LoRA target modules, and the column mapping for files whose
- * columns have their own names. Empty fields take the preset's value or the
- * default shown in them.
+ * columns have their own names. An empty field shows the value it runs with
+ * (logic/settingsThatRun.ts: the host's own merge of the default, the
+ * self-test's settings and the preset).
  */
 import { useEffect, useState } from 'react'
 import { datasetFields } from '@shared/datasets'
-import type { Preset } from '@shared/jobs'
 import type { ColumnPair } from '../logic/advancedSettings'
 import type { FieldKey, NewJobFormValues, SettingValue } from '../logic/newJobForm'
 import { settingInfo, shownSettings, type SettingField } from '../logic/settingFields'
+import type { Underlying } from '../logic/settingsThatRun'
 import { Field } from './Field'
 
 interface SettingProps {
@@ -21,25 +22,24 @@ interface SettingProps {
   error?: string
   /** Started from a checkpoint: this field is the checkpoint's. */
   locked: boolean
-  preset: Preset | undefined
+  /** What the field runs with when left empty. */
+  underlying: Underlying
 }
 
-/** The preset's value of a setting, if it has one. */
-function presetValue(preset: Preset | undefined, path: string): unknown {
-  const [section, key] = path.split('.') as [keyof Preset, string]
-  const values = preset?.[section]
-  return values !== null && typeof values === 'object' ? (values as Record<string, unknown>)[key] : undefined
+/** An empty number field shows the value it runs with; "" where that is none (no limit). */
+function placeholder(value: unknown): string {
+  return value === undefined || value === null ? '' : String(value)
 }
 
 /** One setting as the schema describes it: a number field, a choice, a switch, or a tristate select. */
-export function Setting({ field, value, change, error, locked, preset }: SettingProps) {
+export function Setting({ field, value, change, error, locked, underlying }: SettingProps) {
   const info = settingInfo(field.path)
   const disabled = locked && field.fromCheckpoint === true
   const hint = disabled ? 'From the checkpoint.' : field.hint
   if (info.kind === 'boolean' && !field.tristate) return <Switch field={field} label={info.label} checked={value === true} disabled={disabled} onChange={change} error={error} />
   if (info.kind === 'boolean') {
-    const fromPreset = presetValue(preset, field.path)
-    const unset = fromPreset === undefined ? `Default (${info.default === true ? 'on' : 'off'})` : `Preset's (${fromPreset === true ? 'on' : 'off'})`
+    const below = underlying(field.path)
+    const unset = `${below.from === 'Default' ? 'Default' : `${below.from}'s`} (${below.value === true ? 'on' : 'off'})`
     return (
       <Field label={info.label} name={field.path} error={error} hint={hint}>
         <select data-testid={field.testId} value={String(value ?? '')} disabled={disabled} onChange={(event) => change(event.target.value)}>
@@ -69,7 +69,7 @@ export function Setting({ field, value, change, error, locked, preset }: Setting
         data-testid={field.testId}
         name={field.path}
         value={String(value ?? '')}
-        placeholder={info.default === undefined || info.default === null ? '' : String(info.default)}
+        placeholder={placeholder(underlying(field.path).value)}
         inputMode="decimal"
         disabled={disabled}
         aria-invalid={error ? true : undefined}
@@ -90,11 +90,11 @@ interface Props {
   selftest: boolean
   /** The dataset's own column names, from the preview, offered in the mapping. */
   fileColumns: readonly string[]
-  preset: Preset | undefined
+  underlying: Underlying
 }
 
 /** The section: collapsed, and opened when an error is shown inside it. */
-export function AdvancedSettings({ values, change, changeSetting, errors, locked, selftest, fileColumns, preset }: Props) {
+export function AdvancedSettings({ values, change, changeSetting, errors, locked, selftest, fileColumns, underlying }: Props) {
   const [open, setOpen] = useState(false)
   const fields = shownSettings('advanced', values.method)
   const invalid = [...fields.map((field) => field.path), 'lora.targetModules', 'dataset.columns'].some((key) => errors[key])
@@ -110,7 +110,7 @@ export function AdvancedSettings({ values, change, changeSetting, errors, locked
       change={(value) => changeSetting(field.path, value)}
       error={errors[field.path]}
       locked={locked}
-      preset={preset}
+      underlying={underlying}
     />
   )
 

@@ -24,6 +24,7 @@ function Answer({ answer, showPrompt }: { answer: PaneAnswer; showPrompt: boolea
         {answer.text}
         {streaming && <span className="chat-caret" aria-hidden="true" />}
       </div>
+      {answer.note && <p className="muted small" data-testid="chat-pane-note">{answer.note}</p>}
       {answer.message && <p className="error-text small" data-testid="chat-pane-message">{answer.message}</p>}
       {showPrompt && answer.prompt !== null && (
         <pre className="chat-prompt" data-testid="chat-prompt" title="The exact text the model was given">

@@ -3,10 +3,11 @@
  * loaders take it and why not, choose where the zip goes (and whether to merge), then watch
  * it being written and checked. The desktop app may later offer a save dialog for the path.
  */
-import { useEffect } from 'react'
+import { useEffect, useState } from 'react'
 import { exportTargetLabels } from '@shared/exports'
 import type { Checkpoint, Job } from '@shared/jobs'
-import { getClient } from '../api/client'
+import { getClient, getShell } from '../api/client'
+import { downloadFromServer } from '../api/download'
 import { exportFraction, exportPhaseText } from '../logic/exports'
 import { formatBytes } from '../logic/metrics'
 import { useExportsStore, useJobExport } from '../stores/exports'
@@ -18,14 +19,16 @@ export function ExportPanel({ job, checkpoints }: { job: Job; checkpoints: Check
   const { choose, edit, start, cancel, applyProgress } = useExportsStore.getState()
   const completed = job.status === 'completed'
   const hasSource = completed || (checkpoints?.length ?? 0) > 0
-  const firstSource = completed ? null : (checkpoints?.[0]?.name ?? null)
+  // A completed job defaults to its final adapter, whatever was chosen for it while paused;
+  // before that, to its newest checkpoint. Only the user's pick since then overrides it.
+  const defaultSource = completed ? null : (checkpoints?.[0]?.name ?? null)
+  const needsDefault = hasSource && state.chosenWhenCompleted !== completed && !state.running && (state.checkpoint !== defaultSource || (state.plan === null && state.planError === null))
 
   useEffect(() => getClient().on('export.progress', (progress) => applyProgress(progress)), [applyProgress])
-  // Load the report for the default source when the job becomes exportable.
   useEffect(() => {
-    if (hasSource && state.plan === null && state.planError === null) void choose(job.id, state.checkpoint ?? firstSource)
-    // Only when exportability changes: choosing another source fetches its own report.
-  }, [job.id, hasSource])
+    // While its report loads, needsDefault stays true but no dependency changes: one request.
+    if (needsDefault) void choose(job.id, defaultSource, null)
+  }, [job.id, needsDefault, defaultSource])
 
   if (!hasSource) return null
   const defaultDestination = state.merged ? state.plan?.defaultMergedDestination : state.plan?.defaultDestination
@@ -40,7 +43,7 @@ export function ExportPanel({ job, checkpoints }: { job: Job; checkpoints: Check
             data-testid="export-source"
             value={state.checkpoint ?? ''}
             disabled={state.running}
-            onChange={(event) => void choose(job.id, event.target.value === '' ? null : event.target.value)}
+            onChange={(event) => void choose(job.id, event.target.value === '' ? null : event.target.value, completed)}
           >
             {completed && <option value="">Final adapter (step {job.step})</option>}
             {(checkpoints ?? []).map((checkpoint) => (
@@ -120,6 +123,8 @@ export function ExportPanel({ job, checkpoints }: { job: Job; checkpoints: Check
           <span className="mono" data-testid="export-result-path">
             {state.result.path}
           </span>
+          {/* In a browser the zip is on the server: bring it to this machine. */}
+          {!getShell() && <DownloadButton path={state.result.path} />}
         </p>
       )}
       {state.error && (
@@ -128,5 +133,24 @@ export function ExportPanel({ job, checkpoints }: { job: Job; checkpoints: Check
         </p>
       )}
     </section>
+  )
+}
+
+/** "Download the zip": the browser saves the finished export on this machine. */
+function DownloadButton({ path }: { path: string }) {
+  const [error, setError] = useState<string | null>(null)
+  return (
+    <>
+      {' '}
+      <button type="button" className="small primary" data-testid="export-download" onClick={() => void downloadFromServer(path).then(() => setError(null), (caught: Error) => setError(caught.message))}>
+        Download the zip
+      </button>
+      {error && (
+        <span className="error-text small" data-testid="export-download-error">
+          {' '}
+          {error}
+        </span>
+      )}
+    </>
   )
 }

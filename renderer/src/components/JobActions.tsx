@@ -93,6 +93,9 @@ export function JobActions({ job, hasCheckpoint, onCheckpointRequested }: { job:
         >
           Run again
         </button>
+        <button data-testid="action-rerun-edit" disabled={!finished || busy !== null} title="The new-job form filled with these settings: change what you want, then start" onClick={() => open({ name: 'new', again: job.id })}>
+          Change and run again…
+        </button>
         <button data-testid="action-delete" className="danger" disabled={!deletable || busy !== null || confirmingDelete} title={deletable ? 'Delete this job and its files' : 'Cancel the job before deleting it'} onClick={() => setConfirmingDelete(true)}>
           Delete
         </button>

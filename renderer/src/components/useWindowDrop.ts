@@ -1,7 +1,8 @@
 /**
  * Files dropped anywhere on the window go to the dataset library (and the
  * library page opens to show their progress). A drop on a text field is left
- * to the field (the form's path inputs take a dropped file's path). In a
+ * to the field (the form's path inputs take a dropped file's path), and one a
+ * page handled itself to that page (the Adapters page's zip drop zone). In a
  * browser a dropped save_to_disk folder is uploaded as one tar.
  */
 import { useEffect, useState } from 'react'
@@ -45,7 +46,8 @@ export function useWindowDrop(): boolean {
     const drop = (event: DragEvent): void => {
       depth = 0
       setDragging(false)
-      if (!carriesFiles(event) || onTextField(event)) return
+      // A drop a page took itself (the Adapters page's zip drop zone) is not a dataset.
+      if (!carriesFiles(event) || onTextField(event) || event.defaultPrevented) return
       event.preventDefault()
       const files = [...(event.dataTransfer?.files ?? [])]
       if (files.length === 0) return

@@ -16,6 +16,8 @@ export interface PaneAnswer {
   /** null while it is still coming. */
   reason: ChatTurn['reason']
   message: string | null
+  /** The host's word on how the prompt was made: the oldest messages left out to fit the context. */
+  note?: string | null
 }
 
 /** A question and its answers. */

@@ -12,6 +12,7 @@ import { fieldErrorsOf, validationError } from '@shared/errors'
 import { newJobInputSchema, type Checkpoint, type Job, type NewJobInput, type Preset } from '@shared/jobs'
 import { checkColumns, checkTargetModules, columnPairs, targetModulesText, type ColumnPair } from './advancedSettings'
 import { settingFields, settingInfo, type SettingField } from './settingFields'
+import { checkpointOf } from './rerun'
 
 /** A checkpoint the new job starts from, with what the form shows about it. */
 export interface InitChoice {
@@ -245,4 +246,40 @@ export function formFromCheckpoint(job: Job, checkpoint: Pick<Checkpoint, 'name'
     targetModules: targetModulesText(config.lora.targetModules) ?? '',
     columns: selftest ? [] : columnPairs(config.dataset.columns),
   }
+}
+
+/**
+ * "Change and run again": the form filled with everything `job` ran with (config.json), named
+ * as the next run ("<name> (2)"), so the user changes what they want and starts a new job.
+ * A job that started from a checkpoint starts from it again, its model and LoRA shape locked.
+ */
+export function formFromJob(job: Job, name: string): NewJobFormValues {
+  const { config } = job
+  const selftest = config.model.selftest
+  const settings = defaultSettings()
+  for (const field of settingFields) {
+    const value = valueAt(config, field.path)
+    if (value !== undefined && value !== null) settings[field.path] = shownValue(field, value)
+  }
+  const from = config.initFrom === null ? null : checkpointOf(config.initFrom)
+  return {
+    ...emptyForm,
+    name,
+    modelKind: selftest ? 'selftest' : 'path',
+    modelPath: selftest ? '' : config.model.path,
+    // The self-test's bundled rows are its own default: the field stays empty for them.
+    datasetPath: selftest && isBundledSelftest(config.dataset.path) ? '' : config.dataset.path,
+    datasetFormat: selftest && isBundledSelftest(config.dataset.path) ? 'auto' : config.dataset.format,
+    method: config.method,
+    quantization: config.model.quantization,
+    initFrom: from ? { ...from, jobName: from.jobId, optimizer: config.initOptimizer } : null,
+    settings,
+    targetModules: targetModulesText(config.lora.targetModules) ?? '',
+    columns: columnPairs(config.dataset.columns),
+  }
+}
+
+/** The self-test's own dataset (resources/selftest/dataset.jsonl), which a self-test job reads when none is chosen. */
+function isBundledSelftest(datasetPath: string): boolean {
+  return /[\\/]selftest[\\/]dataset\.jsonl$/.test(datasetPath)
 }

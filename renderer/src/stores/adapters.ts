@@ -4,6 +4,7 @@ import type { LibraryAdapter } from '@shared/adapters'
 import type { RouteInput } from '@shared/routes'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
+import { uploadAdapterZip } from '../api/upload'
 
 interface AdaptersState {
   list: LibraryAdapter[]
@@ -16,6 +17,8 @@ interface AdaptersState {
   load(): Promise<void>
   combine(input: RouteInput<'adapters.combine'>): Promise<boolean>
   importZip(input: RouteInput<'adapters.import'>): Promise<boolean>
+  /** Uploads a zip from this browser's machine (serve only) and imports it. */
+  uploadZip(file: File): Promise<boolean>
   exportZip(adapterId: string, destination?: string): Promise<void>
   remove(adapterId: string): Promise<void>
 }
@@ -57,6 +60,11 @@ export const useAdaptersStore = create<AdaptersState>()((set, get) => {
     importZip: (input) =>
       act('Checking and importing the zip…', async () => {
         const adapter = await getClient().request('adapters.import', input)
+        return `Imported "${adapter.name}".`
+      }),
+    uploadZip: (file) =>
+      act(`Uploading and checking ${file.name}…`, async () => {
+        const adapter = await uploadAdapterZip(file, () => undefined).done
         return `Imported "${adapter.name}".`
       }),
     exportZip: async (adapterId, destination) => {

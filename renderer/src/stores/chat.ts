@@ -113,7 +113,7 @@ export const useChatStore = create<ChatState>()((set, get) => {
       try {
         const sent = await getClient().request('chat.send', { conversationId, source, compare, settings, text })
         const panes: Exchange['panes'] = {}
-        for (const pane of sent.panes) panes[pane.pane] = { generationId: pane.generationId, label: pane.label, text: '', prompt: pane.prompt, reason: null, message: null }
+        for (const pane of sent.panes) panes[pane.pane] = { generationId: pane.generationId, label: pane.label, text: '', prompt: pane.prompt, reason: null, message: null, note: pane.note }
         // Tokens may have arrived before this answer: they are replayed by applyEarly below.
         set({ conversationId: sent.conversation.id, exchanges: [...get().exchanges, { question: text, panes }], sending: false })
         for (const pane of sent.panes) replayEarly(pane.generationId)

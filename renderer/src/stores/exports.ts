@@ -12,6 +12,11 @@ import { errorMessage } from '../api/errors'
 export interface JobExport {
   /** null: the completed job's adapter; else a checkpoint's name. */
   checkpoint: string | null
+  /**
+   * Whether the job was completed when the user picked the source; null: not picked. A pick made
+   * before the job completed gives way to the final adapter once it completes.
+   */
+  chosenWhenCompleted: boolean | null
   plan: ExportPlan | null
   planError: string | null
   /** What the user typed; null keeps the default destination. */
@@ -25,6 +30,7 @@ export interface JobExport {
 
 const empty: JobExport = {
   checkpoint: null,
+  chosenWhenCompleted: null,
   plan: null,
   planError: null,
   destination: null,
@@ -37,8 +43,8 @@ const empty: JobExport = {
 
 interface ExportsState {
   byJob: Record<string, JobExport>
-  /** Picks the source and fetches its compatibility report. */
-  choose(jobId: string, checkpoint: string | null): Promise<void>
+  /** Picks the source and fetches its compatibility report; `pickedWhenCompleted` as in JobExport. */
+  choose(jobId: string, checkpoint: string | null, pickedWhenCompleted: boolean | null): Promise<void>
   edit(jobId: string, change: Partial<Pick<JobExport, 'destination' | 'merged'>>): void
   start(jobId: string): Promise<void>
   cancel(jobId: string): Promise<void>
@@ -51,8 +57,8 @@ export const useExportsStore = create<ExportsState>()((set, get) => {
     set({ byJob: { ...get().byJob, [jobId]: { ...(get().byJob[jobId] ?? empty), ...change } } })
   return {
     byJob: {},
-    async choose(jobId, checkpoint) {
-      update(jobId, { checkpoint, plan: null, planError: null })
+    async choose(jobId, checkpoint, pickedWhenCompleted) {
+      update(jobId, { checkpoint, chosenWhenCompleted: pickedWhenCompleted, plan: null, planError: null })
       try {
         const plan = await getClient().request('exports.plan', { jobId, checkpoint })
         if (get().byJob[jobId]?.checkpoint === checkpoint) update(jobId, { plan })

@@ -1,6 +1,6 @@
 /**
  * Which page is open, mirrored in location.hash (#/jobs/<id>, #/new,
- * #/new/from/<job id>/<checkpoint>, #/setup, #/models, #/compare/<id>,<id>,...,
+ * #/new/from/<job id>/<checkpoint>, #/new/again/<job id>, #/setup, #/models, #/compare/<id>,<id>,...,
  * #/chat, #/chat/<job id>[/<checkpoint>], #/chat/adapter/<library adapter id>, #/adapters)
  * so that a reload reopens the same page. serve's address carries its token
  * as #token=..., which reads as the home page; the client moves the token into
@@ -18,7 +18,8 @@ export interface StartFrom {
 
 export type Page =
   | { name: 'home' }
-  | { name: 'new'; from?: StartFrom; datasetId?: string }
+  /** `again`: the form filled with that job's settings, to change and run again. */
+  | { name: 'new'; from?: StartFrom; datasetId?: string; again?: string }
   | { name: 'datasets' }
   | { name: 'setup' }
   | { name: 'models' }
@@ -34,6 +35,8 @@ export function pageFromHash(hash: string): Page {
   if (path === 'new') return { name: 'new' }
   const from = /^new\/from\/([^/]+)\/([^/]+)$/.exec(path)
   if (from?.[1] && from[2]) return { name: 'new', from: { jobId: decodeURIComponent(from[1]), checkpoint: decodeURIComponent(from[2]) } }
+  const again = /^new\/again\/([^/]+)$/.exec(path)
+  if (again?.[1]) return { name: 'new', again: decodeURIComponent(again[1]) }
   if (path === 'setup') return { name: 'setup' }
   // Job ids are a time and random characters, never "adapter".
   const withAdapter = /^chat\/adapter\/([^/]+)$/.exec(path)
@@ -61,6 +64,7 @@ export function hashFromPage(page: Page): string {
       return '#/datasets'
     case 'new':
       if (page.datasetId) return `#/new/dataset/${encodeURIComponent(page.datasetId)}`
+      if (page.again) return `#/new/again/${encodeURIComponent(page.again)}`
       return page.from ? `#/new/from/${encodeURIComponent(page.from.jobId)}/${encodeURIComponent(page.from.checkpoint)}` : '#/new'
     case 'setup':
       return '#/setup'

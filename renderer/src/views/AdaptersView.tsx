@@ -5,9 +5,9 @@
  * import of a zip by its path.
  */
 import { useEffect, useState, type FormEvent } from 'react'
-import { combineModeLabels, combineModes, type AdapterSource, type LibraryAdapter } from '@shared/adapters'
+import { combineModeLabels, combineModes, combineProblem, type AdapterSource, type CombineShape, type LibraryAdapter } from '@shared/adapters'
 import type { Job } from '@shared/jobs'
-import { getClient } from '../api/client'
+import { getClient, getShell } from '../api/client'
 import { errorMessage } from '../api/errors'
 import { baseNote, combinedRank, weightShares, type PickedSource } from '../logic/adapters'
 import { formatBytes } from '../logic/metrics'
@@ -21,6 +21,11 @@ type Mode = (typeof combineModes)[number]
 interface Candidate extends PickedSource {
   source: AdapterSource
   rank: number
+}
+
+/** The key of a candidate's current adapter (a job's final one or a checkpoint) for its shape. */
+function shapeKey(candidate: Candidate): string {
+  return 'jobId' in candidate.source ? `${candidate.key}:${candidate.source.checkpoint ?? ''}` : candidate.key
 }
 
 /** The final adapter of a completed job, or one of its checkpoints. */
@@ -51,6 +56,8 @@ function CombineForm() {
   // Which adapter of a job: its final one (null) or a checkpoint; checkpoints listed once the job is picked.
   const [checkpointOf, setCheckpointOf] = useState<Record<string, string | null>>({})
   const [checkpoints, setCheckpoints] = useState<Record<string, string[]>>({})
+  // Each picked adapter's shape as the host reads it (adapters.shapes), by shapeKey; a string when it could not be read.
+  const [shapes, setShapes] = useState<Record<string, CombineShape | string | null>>({})
 
   const candidates: Candidate[] = [
     ...jobs
@@ -64,6 +71,25 @@ function CombineForm() {
   const chosen = picked.map((key) => candidates.find((candidate) => candidate.key === key)).filter((candidate): candidate is Candidate => candidate !== undefined)
   const shares = weightShares(chosen)
   const rank = combinedRank(mode, chosen.map((candidate) => candidate.rank))
+  // The host's own check on the shapes it reads: a combination it would refuse is not offered.
+  const chosenShapes = chosen.map((candidate) => shapes[shapeKey(candidate)])
+  const unreadable = chosenShapes.find((shape): shape is string => typeof shape === 'string')
+  const shapesKnown = chosenShapes.every((shape) => shape !== undefined && shape !== null)
+  const problem = unreadable ?? (chosen.length >= 2 && shapesKnown ? combineProblem(mode, chosenShapes as CombineShape[]) : null)
+
+  useEffect(() => {
+    for (const candidate of chosen) {
+      const key = shapeKey(candidate)
+      if (key in shapes) continue
+      setShapes((current) => ({ ...current, [key]: null }))
+      getClient()
+        .request('adapters.shapes', { sources: [candidate.source] })
+        .then(
+          ([shape]) => setShapes((current) => ({ ...current, [key]: shape ?? null })),
+          (error: unknown) => setShapes((current) => ({ ...current, [key]: errorMessage(error) })),
+        )
+    }
+  }, [chosen, shapes])
 
   useEffect(() => {
     for (const candidate of chosen) {
@@ -136,7 +162,12 @@ function CombineForm() {
           </label>
         ))}
       </fieldset>
-      {rank !== null && (
+      {problem && (
+        <p className="error-text small" data-testid="combine-problem" role="alert">
+          {problem}
+        </p>
+      )}
+      {rank !== null && !problem && (
         <p className="muted small" data-testid="combine-rank">
           The result has rank {rank}
           {mode === 'exact' ? ': the sum of theirs, so that its B·A is exactly the weighted average.' : ': every tensor is averaged, an approximation of averaging the adapters.'}
@@ -145,7 +176,7 @@ function CombineForm() {
       <label>
         Name <input data-testid="combine-name" value={name} placeholder="Combined adapter" onChange={(event) => setName(event.target.value)} />
       </label>
-      <button type="submit" className="primary" data-testid="combine-submit" disabled={chosen.length < 2 || busy !== null}>
+      <button type="submit" className="primary" data-testid="combine-submit" disabled={chosen.length < 2 || !shapesKnown || problem !== null || busy !== null}>
         Combine {chosen.length > 0 ? chosen.length : ''} adapters
       </button>
     </form>
@@ -154,6 +185,13 @@ function CombineForm() {
 
 function ImportForm() {
   const importZip = useAdaptersStore((state) => state.importZip)
+  const uploadZip = useAdaptersStore((state) => state.uploadZip)
+  const [dragging, setDragging] = useState(false)
+  // In a browser the zip is on this machine, not the server's: it is uploaded (the app reads paths).
+  const browser = !getShell()
+  const upload = (file: File | undefined): void => {
+    if (file) void uploadZip(file)
+  }
   const busy = useAdaptersStore((state) => state.busy)
   const [zip, setZip] = useState('')
   const submit = async (event: FormEvent): Promise<void> => {
@@ -164,8 +202,36 @@ function ImportForm() {
     <form className="card form" data-testid="import-form" onSubmit={(event) => void submit(event)}>
       <h2>Import a zip</h2>
       <p className="muted small">An adapter exported by Tunedeck on another machine, or any zip with adapter_config.json and adapter_model.safetensors. It is checked before it is kept.</p>
+      {browser && (
+        <label
+          className={`drop-zone${dragging ? ' dragging' : ''}`}
+          data-testid="import-drop"
+          onDragOver={(event) => {
+            event.preventDefault()
+            setDragging(true)
+          }}
+          onDragLeave={() => setDragging(false)}
+          onDrop={(event) => {
+            event.preventDefault()
+            setDragging(false)
+            upload(event.dataTransfer.files[0])
+          }}
+        >
+          Drop an adapter zip here, or{' '}
+          <input
+            type="file"
+            accept=".zip,application/zip"
+            data-testid="import-file"
+            disabled={busy !== null}
+            onChange={(event) => {
+              upload(event.target.files?.[0])
+              event.target.value = ''
+            }}
+          />
+        </label>
+      )}
       <label>
-        Zip file <input data-testid="import-path" value={zip} placeholder="/home/me/adapter.zip" onChange={(event) => setZip(event.target.value)} />
+        {browser ? 'Or a zip already on the server' : 'Zip file'} <input data-testid="import-path" value={zip} placeholder="/home/me/adapter.zip" onChange={(event) => setZip(event.target.value)} />
       </label>
       <button type="submit" data-testid="import-submit" disabled={!zip.trim() || busy !== null}>
         Import

@@ -167,7 +167,7 @@ function Composer() {
       />
       {answering ? (
         <button className="danger" data-testid="chat-stop" onClick={() => void stop()}>
-          Stop
+          Stop answering
         </button>
       ) : (
         <button className="primary" data-testid="chat-send" disabled={!source || sending || !text.trim()} onClick={() => void submit()}>

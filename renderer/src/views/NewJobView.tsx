@@ -18,8 +18,12 @@ import { Field } from '../components/Field'
 import { ModelPicker } from '../components/ModelPicker'
 import { fileError, useDatasetPreview } from '../components/useDatasetPreview'
 import { cudaPresent, previewColumns, quantizationNote } from '../logic/advancedSettings'
-import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, placeServerErrors, type FieldKey, type NewJobFormValues, type SettingValue } from '../logic/newJobForm'
+import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, formFromJob, placeServerErrors, type FieldKey, type NewJobFormValues, type SettingValue } from '../logic/newJobForm'
 import { shownSettings } from '../logic/settingFields'
+import { rerunName } from '../logic/rerun'
+import { settingsThatRun } from '../logic/settingsThatRun'
+import type { JobSettings } from '@shared/config'
+import { selftestLayer } from '@shared/configMerge'
 import { useJob, useJobsStore } from '../stores/jobs'
 import { useNavigationStore, type StartFrom } from '../stores/navigation'
 import { useSystemStore } from '../stores/system'
@@ -33,18 +37,19 @@ function settingLabel(path: string): string {
   return labelOf(newJobInputSchema, path)
 }
 
-/** The form page; `from` starts the job from another job's checkpoint, `datasetId` on a library dataset. */
-export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: string }) {
+/** The form page; `from` starts the job from another job's checkpoint, `datasetId` on a library dataset, `again` with another job's settings. */
+export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datasetId?: string; again?: string }) {
   const [values, setValues] = useState<NewJobFormValues>(emptyForm)
   const [errors, setErrors] = useState<Partial<Record<FieldKey, string>>>({})
   const [general, setGeneral] = useState<string[]>([])
   const [presets, setPresets] = useState<Preset[]>([])
   const [presetError, setPresetError] = useState<string | null>(null)
+  const [selftestSettings, setSelftestSettings] = useState<JobSettings | undefined>(undefined)
   const [submitting, setSubmitting] = useState(false)
   const createJob = useJobsStore((state) => state.create)
   const loadJob = useJobsStore((state) => state.loadOne)
   const open = useNavigationStore((state) => state.open)
-  const source = useJob(from?.jobId ?? null)
+  const source = useJob(from?.jobId ?? again ?? null)
   const prefilled = useRef(false)
   const cuda = useSystemStore((state) => cudaPresent(state.info, state.gpu))
   const library = useDatasetsStore((state) => state.list)
@@ -64,16 +69,20 @@ export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: 
     getClient()
       .request('presets.list', {})
       .then(setPresets, (error: unknown) => setPresetError(`Presets are not available: ${toAppError(error).message}`))
+    getClient()
+      .request('presets.selftest', {})
+      .then(setSelftestSettings, (error: unknown) => setPresetError(`The self-test's settings are not available: ${toAppError(error).message}`))
   }, [])
 
   // Opened from a checkpoint (perhaps by a reload): fetch the source job, then fill the form from it once.
   useEffect(() => {
-    if (from && !source) void loadJob(from.jobId)
-    if (from && source && !prefilled.current) {
+    const sourceId = from?.jobId ?? again
+    if (sourceId && !source) void loadJob(sourceId)
+    if (source && !prefilled.current && (from || again)) {
       prefilled.current = true
-      setValues(formFromCheckpoint(source, { name: from.checkpoint }))
+      setValues(from ? formFromCheckpoint(source, { name: from.checkpoint }) : formFromJob(source, rerunName(source.name)))
     }
-  }, [from, source, loadJob])
+  }, [from, again, source, loadJob])
 
   const selftest = values.modelKind === 'selftest'
   const locked = values.initFrom !== null
@@ -81,6 +90,9 @@ export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: 
   // With a model folder chosen, the preview tokenises with its tokenizer so the form can count the steps.
   const formCheck = checkNewJobForm(values)
   const preset = presets.find((candidate) => candidate.id === values.preset)
+  // The self-test's own settings apply to a self-test model, also one locked from a checkpoint.
+  const selftestLayers = selftest && selftestSettings ? selftestLayer(selftestSettings, values.datasetPath.trim() !== '') : undefined
+  const underlying = settingsThatRun({ selftest: selftestLayers, preset, quantization: values.quantization })
   const maxSeqLength = Number(effective(formCheck.ok ? formCheck.input : {}, preset, 'training.maxSeqLength'))
   const tokenSettings = !selftest && values.modelPath.trim() !== '' ? { modelPath: values.modelPath.trim(), maxSeqLength, trainOnInputs: values.settings['training.trainOnInputs'] === true } : undefined
   const preview = useDatasetPreview(values.datasetPath, { format: values.datasetFormat, columns: previewColumns(values.columns), badRows, tokens: tokenSettings }, true)
@@ -160,7 +172,7 @@ export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: 
   return (
     <div className="page">
       <header className="page-header">
-        <h1>New fine-tuning job</h1>
+        <h1>{again ? `Run ${source?.name ?? 'a job'} again` : 'New fine-tuning job'}</h1>
       </header>
       <form className="card form" data-testid="new-job-form" onSubmit={(event) => void submit(event)} noValidate>
         {general.length > 0 && (
@@ -294,10 +306,10 @@ export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: 
           </label>
         </div>
         <h3 className="form-section">LoRA and training</h3>
-        <p className="muted small">Leave a field empty to use the default shown in it.</p>
+        <p className="muted small">An empty field runs with the value shown in it: the preset's, the self-test's or the default.</p>
         <div className="grid-3">
           {shownSettings('main', values.method).map((field) => (
-            <Setting key={field.path} field={field} value={values.settings[field.path]} change={(value) => changeSetting(field.path, value)} error={errors[field.path]} locked={locked} preset={preset} />
+            <Setting key={field.path} field={field} value={values.settings[field.path]} change={(value) => changeSetting(field.path, value)} error={errors[field.path]} locked={locked} underlying={underlying} />
           ))}
         </div>
         <AdvancedSettings
@@ -308,7 +320,7 @@ export function NewJobView({ from, datasetId }: { from?: StartFrom; datasetId?: 
           locked={locked}
           selftest={selftest}
           fileColumns={fileColumns}
-          preset={preset}
+          underlying={underlying}
         />
         <div className="form-actions">
           {steps !== null && (

@@ -93,10 +93,11 @@ function QueueSwitch() {
   return (
     <div className="sidebar-footer">
       <span className="muted small" data-testid="queue-state">
-        Queue {queue.running ? 'running' : 'stopped'}
+        Queue {queue.running ? 'running' : 'on hold'}
       </span>
-      <button className="small" data-testid="queue-toggle" data-running={queue.running} onClick={() => void setQueue({ running: !queue.running })}>
-        {queue.running ? 'Stop queue' : 'Start queue'}
+      {/* Not "Stop": that is the chat's button for an answer; this one only holds jobs that wait. */}
+      <button className="small" data-testid="queue-toggle" data-running={queue.running} title={queue.running ? 'Queued jobs wait; running jobs go on' : 'Queued jobs start again'} onClick={() => void setQueue({ running: !queue.running })}>
+        {queue.running ? 'Hold the queue' : 'Run the queue'}
       </button>
       {error && <div className="error-text small">{error}</div>}
     </div>
