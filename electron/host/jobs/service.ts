@@ -30,6 +30,7 @@ import { recoverJobs } from './recovery'
 import { deleteJob, finishDeletions } from './removal'
 import { buildReport } from './report'
 import { JobRun, type Emit } from './run'
+import { encodedCacheFolder } from '../datasets/encodedCache'
 
 export type { Emit } from './run'
 
@@ -419,6 +420,13 @@ export class JobService {
     const env: Record<string, string> = {}
     for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value
     // HF_HUB_OFFLINE: a job never downloads mid-training; hub ids resolve from the cache only.
-    return { ...env, PYTHONPATH: this.options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', HF_HUB_OFFLINE: '1' }
+    // TUNEDECK_ENCODED_CACHE: a dataset is encoded once for every job on the same data and model.
+    return {
+      ...env,
+      PYTHONPATH: this.options.pythonRuntimeDir,
+      PYTHONUNBUFFERED: '1',
+      HF_HUB_OFFLINE: '1',
+      TUNEDECK_ENCODED_CACHE: encodedCacheFolder(this.options.dataDir),
+    }
   }
 }
