@@ -47,9 +47,12 @@ describe('the encoded-data cache', () => {
     const first = await trainOn(dataset.path)
     expect(first.terminal).toMatch(/dataset: 96 records encoded in [\d.]+ s; cached in cache\/encoded\/[0-9a-f]{32}/)
     const cached = await request(host, 'datasets.get', { datasetId: dataset.id })
-    const [entry] = fs.readdirSync(encodedCacheFolder(dataDir))
+    const entries = fs.readdirSync(encodedCacheFolder(dataDir))
+    expect(entries).toHaveLength(1)
+    const entry = entries[0] ?? ''
+    const folder = path.join(encodedCacheFolder(dataDir), entry)
     expect(cached.encodedBytes).toBeGreaterThan(96 * 8) // ids and labels, 4 bytes a token
-    expect(cached.encodedBytes).toBe(fs.readdirSync(path.join(encodedCacheFolder(dataDir), entry)).reduce((total, name) => total + fs.statSync(path.join(encodedCacheFolder(dataDir), entry, name)).size, 0))
+    expect(cached.encodedBytes).toBe(fs.readdirSync(folder).reduce((total, name) => total + fs.statSync(path.join(folder, name)).size, 0))
 
     const second = await trainOn(dataset.path)
     expect(second.terminal).toContain(`dataset: 96 encoded records read from the cache (cache/encoded/${entry})`)
