@@ -1,7 +1,7 @@
 """Tunedeck's trainer against a plain transformers Trainer + peft run, side by side.
 
     python bench/trainer_throughput.py                # CUDA: Qwen2.5-0.5B and -1.5B shapes
-    python bench/trainer_throughput.py --cpu          # CPU: a small Qwen2 shape, 512-token rows, 256 rows
+    python bench/trainer_throughput.py --cpu          # CPU: a small Qwen2 shape, 512-token rows, 160 rows
     python bench/trainer_throughput.py --smoke        # CPU or GPU: a tiny model, a few steps, no claims
     python bench/trainer_throughput.py --models qwen2.5-0.5b --out result.json
 
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny model, a few steps, runs on CPU; no ratio claims")
     parser.add_argument("--cpu", action="store_true",
-                        help="the CPU size: a small Qwen2-shaped model (qwen2-cpu), 512-token rows, 256 Alpaca rows")
+                        help="the CPU size: a small Qwen2-shaped model (qwen2-cpu), 512-token rows, 160 Alpaca rows")
     parser.add_argument("--models", default="qwen2.5-0.5b,qwen2.5-1.5b")
     parser.add_argument("--dataset", type=Path, default=DATASET)
     parser.add_argument("--work-dir", type=Path, default=None, help="default: a new folder under /tmp")
@@ -133,9 +134,12 @@ def main(argv: list[str] | None = None) -> int:
         settings = {"batch": 2, "accum": 2, "packedBatch": 1, "seq": 128, "rank": 8}
         warmup, held_out, limit = 1, 8, 24
     elif args.cpu:
-        # Same examples a step both ways (4 x 2 plain); the first steps are the warm-up.
+        # Same examples a step both ways (4 x 2 plain); the first steps are the warm-up. One thread
+        # a run: on two shared cores, two spinning OpenMP threads made a step 2-3x slower.
         settings = {"batch": 4, "accum": 2, "packedBatch": 1, "seq": 512, "rank": 8}
-        warmup, held_out, limit = 3, 32, 256
+        warmup, held_out, limit = 3, 32, 160
+        os.environ["OMP_NUM_THREADS"] = "1"
+        torch.set_num_threads(1)
     work = args.work_dir or Path(f"/tmp/tunedeck-bench-{time.strftime('%Y%m%d-%H%M%S')}")
     work.mkdir(parents=True, exist_ok=True)
     device = torch.cuda.get_device_name() if cuda else "cpu"
