@@ -35,6 +35,12 @@ MODELS: dict[str, dict[str, Any]] = {
                          num_attention_heads=14, num_key_value_heads=2, max_window_layers=24),
     "qwen2.5-1.5b": dict(QWEN_COMMON, hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
                          num_attention_heads=12, num_key_value_heads=2, max_window_layers=28),
+    # --cpu: Qwen2's shape (GQA, SiLU MLP, tied embeddings, its rope) cut to what two CPU cores
+    # train over a few hundred Alpaca rows in minutes.
+    "qwen2-cpu": dict({key: value for key, value in QWEN_COMMON.items() if not key.endswith(("vocab_size", "token_id"))},
+                      hidden_size=256,
+                      intermediate_size=704, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
+                      max_window_layers=4, max_position_embeddings=4096),
     # --smoke only: small enough for a CPU in seconds.
     "smoke": dict(hidden_act="silu", max_position_embeddings=512, rms_norm_eps=1e-6, hidden_size=64,
                   intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,

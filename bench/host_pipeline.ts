@@ -74,7 +74,7 @@ async function measureEvents(served: ServedHost, client: EventClient, count: num
 }
 
 /** The storage floor: the same rows (a metric and its ingested seq) in 1,000-row transactions. */
-function storageFloor(count: number): number {
+export function storageFloor(count: number): number {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tunedeck-floor-'))
   const db = openDatabase(dir)
   try {

@@ -1,6 +1,7 @@
 """Tunedeck's trainer against a plain transformers Trainer + peft run, side by side.
 
     python bench/trainer_throughput.py                # CUDA: Qwen2.5-0.5B and -1.5B shapes
+    python bench/trainer_throughput.py --cpu          # CPU: a small Qwen2 shape, 512-token rows, 160 rows
     python bench/trainer_throughput.py --smoke        # CPU or GPU: a tiny model, a few steps, no claims
     python bench/trainer_throughput.py --models qwen2.5-0.5b --out result.json
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -100,6 +102,8 @@ def packed_settings(settings: dict[str, int], examples: int, rows: int) -> dict[
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny model, a few steps, runs on CPU; no ratio claims")
+    parser.add_argument("--cpu", action="store_true",
+                        help="the CPU size: a small Qwen2-shaped model (qwen2-cpu), 512-token rows, 160 Alpaca rows")
     parser.add_argument("--models", default="qwen2.5-0.5b,qwen2.5-1.5b")
     parser.add_argument("--dataset", type=Path, default=DATASET)
     parser.add_argument("--work-dir", type=Path, default=None, help="default: a new folder under /tmp")
@@ -119,20 +123,28 @@ def main(argv: list[str] | None = None) -> int:
     from tunedeck_trainer.memory_estimate import meta_model
 
     cuda = torch.cuda.is_available()
-    if not cuda and not args.smoke:
-        parser.error("no CUDA GPU here: the comparison needs one (use --smoke to check that the script runs)")
-    names = ["smoke"] if args.smoke else [name.strip() for name in args.models.split(",") if name.strip()]
+    if not cuda and not (args.smoke or args.cpu):
+        parser.error("no CUDA GPU here: the comparison needs one (--cpu for the CPU size, --smoke to check the script)")
+    names = ["smoke"] if args.smoke else ["qwen2-cpu"] if args.cpu else \
+        [name.strip() for name in args.models.split(",") if name.strip()]
     settings = {"batch": args.batch_size, "accum": args.grad_accum, "packedBatch": args.packed_batch_size,
                 "seq": args.seq_len, "rank": args.rank}
     warmup, held_out, limit = args.warmup_steps, args.held_out, None
     if args.smoke:
         settings = {"batch": 2, "accum": 2, "packedBatch": 1, "seq": 128, "rank": 8}
         warmup, held_out, limit = 1, 8, 24
+    elif args.cpu:
+        # Same examples a step both ways (4 x 2 plain); the first steps are the warm-up. One thread
+        # a run: on two shared cores, two spinning OpenMP threads made a step 2-3x slower.
+        settings = {"batch": 4, "accum": 2, "packedBatch": 1, "seq": 512, "rank": 8}
+        warmup, held_out, limit = 3, 32, 160
+        os.environ["OMP_NUM_THREADS"] = "1"
+        torch.set_num_threads(1)
     work = args.work_dir or Path(f"/tmp/tunedeck-bench-{time.strftime('%Y%m%d-%H%M%S')}")
     work.mkdir(parents=True, exist_ok=True)
     device = torch.cuda.get_device_name() if cuda else "cpu"
     peak = throughput.peak_flops(device) if cuda else None
-    tokenizer = build_tokenizer(args.dataset, 512 if args.smoke else 32000)
+    tokenizer = build_tokenizer(args.dataset, 512 if args.smoke else 8000 if args.cpu else 32000)
     train_file, held_file = split_dataset(args.dataset, work / "data", held_out, limit)
     examples = len(json.loads(train_file.read_text(encoding="utf-8")))
     settings = packed_settings(settings, examples, packed_rows(tokenizer, train_file, settings["seq"]))

@@ -117,6 +117,7 @@ export function createHandlers(context: HandlerContext): Handlers {
     'datasets.import': async ({ path, name }) => await context.datasets.importPath(path, name),
     'datasets.rename': async ({ datasetId, name }) => await context.datasets.rename(datasetId, name),
     'datasets.recheck': async ({ datasetId }) => await context.datasets.recheck(datasetId),
+    'datasets.delete_encoded': async ({ datasetId }) => await context.datasets.deleteEncoded(datasetId),
     'datasets.delete': async ({ datasetId, confirm }) => {
       await context.datasets.delete(datasetId, confirm)
       return { ok: true }

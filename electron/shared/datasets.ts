@@ -173,6 +173,8 @@ export const datasetEntrySchema = z.object({
   checkedAt: z.string(),
   /** Jobs whose dataset.path is this dataset's file. */
   jobs: z.array(datasetJobSchema),
+  /** Bytes of its encoded data in the trainer's cache (<data>/cache/encoded): what Clear frees. */
+  encodedBytes: z.int().min(0),
 })
 
 export type DatasetEntry = z.infer<typeof datasetEntrySchema>

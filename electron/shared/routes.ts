@@ -78,6 +78,8 @@ export const routes = {
   'datasets.rename': { input: datasetIdSchema.extend({ name: typedName().min(1).max(200) }), output: datasetEntrySchema },
   /** Reads the dataset again with the trainer's loader and stores the new counts. */
   'datasets.recheck': { input: datasetIdSchema, output: datasetEntrySchema },
+  /** Deletes the dataset's encoded data from the trainer's cache; a later job encodes it again. */
+  'datasets.delete_encoded': { input: datasetIdSchema, output: datasetEntrySchema },
   /** A dataset jobs trained on needs confirm, and keeps its file for them. */
   'datasets.delete': { input: datasetDeleteInputSchema, output: ok },
   /** The compatibility report and default destination, before an export. */

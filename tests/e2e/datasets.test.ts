@@ -87,6 +87,12 @@ describe('data in', () => {
 
       await page.getByTestId('nav-datasets').click()
       await expect.poll(() => page.getByTestId('dataset-row').first().innerText()).toContain('trained on dropped data')
+
+      // The job encoded the data once into the trainer's cache: its size is shown, and Clear frees it.
+      const trained = page.getByTestId('dataset-row').first()
+      expect(await trained.getByTestId('dataset-encoded').textContent()).toMatch(/^encoded: [\d.]+ (B|KB) Clear$/)
+      await trained.getByTestId('dataset-delete-encoded').click()
+      await expect.poll(() => trained.getByTestId('dataset-encoded').count()).toBe(0)
     })
   })
 

@@ -16,6 +16,7 @@ import { appError } from '@shared/errors'
 import { cleanName, hasControlCharacters } from '@shared/names'
 import type { Job } from '@shared/jobs'
 import { copyFile, copyFolder, copyStream, type CopyResult } from './copy'
+import { deleteEncodedCache, encodedCacheBytes } from './encodedCache'
 import { unpackFolder } from './unpack'
 import { regularOrFolder } from '../fileKind'
 
@@ -29,7 +30,7 @@ export interface DatasetLibraryOptions {
 }
 
 /** dataset.json: the entry without its jobs, plus whether a confirmed delete hid it. */
-type Stored = Omit<DatasetEntry, 'jobs' | 'path'> & { hidden?: boolean }
+type Stored = Omit<DatasetEntry, 'jobs' | 'path' | 'encodedBytes'> & { hidden?: boolean }
 
 const stagingPrefix = '.staging-'
 const metaName = 'dataset.json'
@@ -171,7 +172,12 @@ export class DatasetLibrary {
 
   private async entry(id: string, jobs?: Job[]): Promise<DatasetEntry> {
     const { hidden: _hidden, ...stored } = this.stored(id)
-    return { ...stored, path: path.join(this.root, id, stored.fileName), jobs: this.usedBy(jobs ?? (await this.options.listJobs()), id) }
+    return {
+      ...stored,
+      path: path.join(this.root, id, stored.fileName),
+      jobs: this.usedBy(jobs ?? (await this.options.listJobs()), id),
+      encodedBytes: encodedCacheBytes(this.options.dataDir, stored.sha256),
+    }
   }
 
   /** Every visible dataset, newest first. */
@@ -198,6 +204,12 @@ export class DatasetLibrary {
   }
 
   /** Reads the file again with the trainer's loader (after an update of the trainer) and stores the new counts. */
+  /** Deletes the dataset's encoded data from the trainer's cache (the next job encodes it again). */
+  async deleteEncoded(id: string): Promise<DatasetEntry> {
+    deleteEncodedCache(this.options.dataDir, this.stored(id).sha256)
+    return await this.entry(id)
+  }
+
   async recheck(id: string): Promise<DatasetEntry> {
     const stored = this.stored(id)
     const checked = await this.checkFile(path.join(this.root, id, stored.fileName), stored.fileName)

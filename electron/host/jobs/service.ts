@@ -32,6 +32,7 @@ import { deleteJob, finishDeletions } from './removal'
 import { buildReport } from './report'
 import { JobRun, type Emit } from './run'
 import { childEnvironment } from '../childEnv'
+import { encodedCacheFolder } from '../datasets/encodedCache'
 
 export type { Emit } from './run'
 
@@ -433,6 +434,12 @@ export class JobService {
 
   private environment(): Record<string, string> {
     // HF_HUB_OFFLINE: a job never downloads mid-training; hub ids resolve from the cache only.
-    return childEnvironment({ PYTHONPATH: this.options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', HF_HUB_OFFLINE: '1' })
+    // TUNEDECK_ENCODED_CACHE: a dataset is encoded once for every job on the same data and model.
+    return childEnvironment({
+      PYTHONPATH: this.options.pythonRuntimeDir,
+      PYTHONUNBUFFERED: '1',
+      HF_HUB_OFFLINE: '1',
+      TUNEDECK_ENCODED_CACHE: encodedCacheFolder(this.options.dataDir),
+    })
   }
 }

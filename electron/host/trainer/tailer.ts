@@ -7,6 +7,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { trainerEventSchema, trainerEventTypes, type TrainerEvent } from '@shared/protocol'
+import { fastStepEvent } from './stepEvent'
 
 /** What one read of the file found. */
 export interface TailBatch {
@@ -67,6 +68,11 @@ export function readEvents(file: string, offset: number, onInvalid: (invalid: In
     }
     const type = (value as { type?: unknown } | null)?.type
     if (typeof type === 'string' && !knownTypes.has(type)) return
+    const step = fastStepEvent(value)
+    if (step) {
+      events.push(step)
+      return
+    }
     const parsed = trainerEventSchema.safeParse(value)
     if (parsed.success) events.push(parsed.data)
     else {

@@ -62,23 +62,26 @@ def encode_records(
     train_on_inputs: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> EncodeResult:
-    """Encodes SFT records (messages or text); ``progress(done, total)`` is called every 500 records.
+    """Encodes SFT records (messages or text) in batches (encoder.Encoder: the masks of encode_record,
+    each template rendered once); ``progress(done, total)`` is called after each batch.
 
     Raises DatasetError for preference records (DPO is not an SFT input) and for a conversation
     the chat template refuses to render.
     """
     if max_length < 1:
         raise ValueError(f"max_length must be at least 1, got {max_length}")
-    template = template_for(tokenizer)
+    from .encoder import BATCH, Encoder  # encoder builds on this module's encode_record
+
+    encoder = Encoder(tokenizer, train_on_inputs)
     result = EncodeResult()
-    for index, record in enumerate(records, start=1):
-        ids, labels = encode_record(tokenizer, record, template, train_on_inputs, index)
-        if len(ids) > max_length:
-            ids, labels = ids[:max_length], labels[:max_length]
-            result.truncated += 1
-        result.examples.append({"input_ids": ids, "labels": labels})
-        if progress and index % 500 == 0:
-            progress(index, len(records))
+    for first in range(0, len(records), BATCH):
+        for ids, labels in encoder.encode(records[first:first + BATCH], first + 1):
+            if len(ids) > max_length:
+                ids, labels = ids[:max_length], labels[:max_length]
+                result.truncated += 1
+            result.examples.append({"input_ids": ids, "labels": labels})
+        if progress:
+            progress(min(first + BATCH, len(records)), len(records))
     return result
 
 
@@ -268,16 +271,17 @@ def text_blocks(tokenizer: Any, records: list[dict[str, Any]], max_length: int) 
     """
     if max_length < 2:
         raise ValueError(f"max_length must be at least 2 for text blocks, got {max_length}")
-    eos = getattr(tokenizer, "eos_token_id", None)
-    stream: list[int] = []
+    from .encoder import BATCH, Encoder
+
     for index, record in enumerate(records, start=1):
         if "text" not in record:
             raise DatasetError("is not a text record; continued pre-training reads text only", row=index, unit="record",
                                hint='Set dataset.format to "text", or use a chat dataset with SFT.')
-        ids = _tokenize(tokenizer, record["text"], special=True)
-        if eos is not None and (not ids or ids[-1] != eos):
-            ids.append(eos)
-        stream += ids
+    encoder = Encoder(tokenizer, train_on_inputs=True)  # text is learned whole; no template to probe
+    stream: list[int] = []
+    for first in range(0, len(records), BATCH):
+        for ids, _ in encoder.encode(records[first:first + BATCH], first + 1):
+            stream += ids
     return text_blocks_of(stream, max_length)
 
 

@@ -1,5 +1,5 @@
 """What the preview shows of tokenisation: each example's tokens marked learned or masked, and
-the token counts of the whole file, computed with the same encode functions training uses.
+the token counts of the whole file, computed with the same encoder training uses.
 
 The tokenizer is the base model's (``model_path``), else the documented default: the tiny
 self-test model's byte-level BPE tokenizer with its ChatML template (tiny_model.CHAT_TEMPLATE),
@@ -11,7 +11,8 @@ from __future__ import annotations
 from array import array
 from typing import Any, Iterable, Sequence
 
-from .encode import IGNORE_INDEX, encode_record, template_for, text_blocks_of
+from .encode import IGNORE_INDEX, text_blocks_of
+from .encoder import BATCH, Encoder
 from .errors import DatasetError
 
 HISTOGRAM_BINS = 12
@@ -79,7 +80,8 @@ class TokenStats:
     def __init__(self, tokenizer: Any, source: str, max_length: int, train_on_inputs: bool, shown: int) -> None:
         self.tokenizer, self.source = tokenizer, source
         self.max_length, self.train_on_inputs, self.shown = max_length, train_on_inputs, shown
-        self.template = template_for(tokenizer)
+        self.encoder = Encoder(tokenizer, train_on_inputs)
+        self.pending: list[dict[str, Any]] = []  # records waiting for the next batch encode
         self.lengths = array("I")  # untruncated tokens per example, in order
         self.kept = array("I")  # lengths of the examples SFT keeps (a learned token after the cut)
         self.learned = 0
@@ -90,11 +92,22 @@ class TokenStats:
         self.index = 0
 
     def add(self, record: dict[str, Any]) -> None:
-        """Counts one normalised record (raises DatasetError when the chat template refuses it)."""
+        """Counts one normalised record, encoded with the next BATCH of them (raises DatasetError, for
+        this record or an earlier one of its batch, when the chat template refuses it)."""
         if "messages" not in record and "text" not in record:
             return
+        self.pending.append(record)
+        if len(self.pending) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Encodes and counts the records waiting for a batch."""
+        pending, self.pending = self.pending, []
+        for record, (ids, labels) in zip(pending, self.encoder.encode(pending, self.index + 1)):
+            self._count(record, ids, labels)
+
+    def _count(self, record: dict[str, Any], ids: list[int], labels: list[int]) -> None:
         self.index += 1
-        ids, labels = encode_record(self.tokenizer, record, self.template, self.train_on_inputs, self.index)
         self.lengths.append(len(ids))
         if "text" in record:
             self.total += len(ids)
@@ -111,7 +124,8 @@ class TokenStats:
             self.first.append({"input_ids": ids[: self.max_length], "labels": cut})
 
     def result(self) -> dict[str, Any]:
-        """The preview's ``tokens`` part."""
+        """The preview's ``tokens`` part (raises DatasetError as add does, for the last batch)."""
+        self.flush()
         if self.index == 0:
             return {"tokenizer": self.source, "examples": [], "histogram": [], "overLength": 0, "blocks": None,
                     "learnedTokens": 0, "trainable": 0, "packedRows": 0}

@@ -88,9 +88,12 @@ def _streamed(path: str, format: str, columns: dict[str, str] | None, limit: int
         summary = stream_summary(path, format, columns, limit, progress, count)
     except DatasetError as error:
         return {"ok": False, "path": path, "error": error.to_json()}
+    if stats is not None and not failed:
+        try:
+            summary["tokens"] = stats.result()
+        except DatasetError as error:
+            failed.append(error)
     if failed:
         token_error = str(failed[0])
-    elif stats is not None:
-        summary["tokens"] = stats.result()
     summary["tokenError"] = token_error
     return summary

@@ -14,9 +14,10 @@ import torch
 
 from ..batches import MicroBatch, collate, label_token_count
 from ..config import JobConfig
-from ..data import DatasetError, encode_records, pack_examples
-from ..data.encode import text_blocks
-from ..data.job_data import JobData, job_records
+from ..data import pack_examples
+from ..data.encode import text_blocks_of
+from ..data.job_data import JobData, split_validation
+from ..data.job_encoded import encoded_records
 from ..errors import TrainerError
 from ..forward import Forward
 from . import Method
@@ -31,42 +32,40 @@ class Sft(Method):
     def load_data(self, config: JobConfig, job_dir: Path, tokenizer: Any, packing: bool) -> JobData:
         self.pad_id = tokenizer.pad_token_id
         training = config.training
-        path, loaded, records, held = job_records(config, job_dir)
-        if loaded.format == "text":
-            return self._text_data(tokenizer, training.max_seq_length, loaded, records, held)
-        try:
-            train = encode_records(tokenizer, records, training.max_seq_length, train_on_inputs=training.train_on_inputs)
-            validation = encode_records(tokenizer, held, training.max_seq_length,
-                                        train_on_inputs=training.train_on_inputs) if held else None
-        except DatasetError as error:
-            raise TrainerError(f"dataset.path: {error}", "dataset.path") from error
-        usable = [example for example in train.examples if label_token_count(example["labels"]) > 0]
+        # Every record encoded once (or read from the encoded cache), then split and cut for this job.
+        path, data = encoded_records(config, job_dir, tokenizer)
+        encoded, held = split_validation(data.examples, config.dataset.validation_split, training.seed)
+        if data.format == "text":
+            return self._text_data(training.max_seq_length, data, encoded, held)
+        train, truncated = _cut(encoded, training.max_seq_length)
+        validation, held_truncated = _cut(held, training.max_seq_length)
+        usable = [example for example in train if label_token_count(example["labels"]) > 0]
         if not usable:
             raise TrainerError(
                 f"dataset.path: no example in {path} has a response token left to learn from "
                 "(check the format and training.maxSeqLength)", "dataset.path",
             )
-        held_examples = [e for e in (validation.examples if validation else []) if label_token_count(e["labels"]) > 0]
+        held_examples = [e for e in validation if label_token_count(e["labels"]) > 0]
         packed_from = 0
         if packing:
             packed_from, usable = len(usable), pack_examples(usable, training.max_seq_length)
         return JobData(
-            train=usable, validation=held_examples, format=loaded.format, skipped=int(loaded.skipped),
-            truncated=int(train.truncated) + (int(validation.truncated) if validation else 0),
-            empty=len(train.examples) - (packed_from or len(usable)), packed_from=packed_from,
+            train=usable, validation=held_examples, format=data.format, skipped=data.skipped,
+            truncated=truncated + held_truncated,
+            empty=len(train) - (packed_from or len(usable)), packed_from=packed_from,
             longest=max(len(example["input_ids"]) for example in usable),
         )
 
-    def _text_data(self, tokenizer: Any, max_length: int, loaded: Any, records: list[Any], held: list[Any]) -> JobData:
+    def _text_data(self, max_length: int, data: Any, records: list[Any], held: list[Any]) -> JobData:
         """Continued pre-training: documents concatenated and cut into blocks (already full: no packing)."""
-        try:
-            train = text_blocks(tokenizer, records, max_length)
-            validation = text_blocks(tokenizer, held, max_length) if held else []
-        except DatasetError as error:
-            raise TrainerError(f"dataset.path: {error}", "dataset.path") from error
+        if max_length < 2:
+            raise ValueError(f"max_length must be at least 2 for text blocks, got {max_length}")
+        train = text_blocks_of([token for example in records for token in example["input_ids"]], max_length)
+        validation = text_blocks_of([token for example in held for token in example["input_ids"]], max_length) \
+            if held else []
         if not train:
             raise TrainerError("dataset.path: the text is too short to make one training block of two tokens", "dataset.path")
-        return JobData(train=train, validation=validation, format=loaded.format, skipped=int(loaded.skipped),
+        return JobData(train=train, validation=validation, format=data.format, skipped=data.skipped,
                        truncated=0, empty=0, packed_from=0, longest=max(len(block["input_ids"]) for block in train))
 
     def collate(self, examples: Sequence[Any]) -> MicroBatch:
@@ -74,3 +73,9 @@ class Sft(Method):
 
     def loss(self, forward: Forward, batch: MicroBatch, prepared: Any) -> tuple[torch.Tensor, dict[str, float]]:
         return forward.loss_sum(batch), {}
+
+
+def _cut(examples: list[dict[str, list[int]]], max_length: int) -> tuple[list[dict[str, list[int]]], int]:
+    """The examples cut to max_length tokens, and how many were cut."""
+    cut = [{"input_ids": e["input_ids"][:max_length], "labels": e["labels"][:max_length]} for e in examples]
+    return cut, sum(1 for example in examples if len(example["input_ids"]) > max_length)

@@ -35,6 +35,8 @@ interface DatasetsState {
   importPath(path: string): Promise<DatasetEntry | null>
   rename(datasetId: string, name: string): Promise<void>
   recheck(datasetId: string): Promise<void>
+  /** Clears the dataset's encoded data from the trainer's cache. */
+  deleteEncoded(datasetId: string): Promise<void>
   remove(datasetId: string, confirm: boolean): Promise<void>
   dismiss(key: number): void
 }
@@ -115,6 +117,7 @@ export const useDatasetsStore = create<DatasetsState>()((set, get) => {
     },
     rename: (datasetId, name) => act(() => getClient().request('datasets.rename', { datasetId, name })),
     recheck: (datasetId) => act(() => getClient().request('datasets.recheck', { datasetId })),
+    deleteEncoded: (datasetId) => act(() => getClient().request('datasets.delete_encoded', { datasetId })),
     remove: (datasetId, confirm) => act(() => getClient().request('datasets.delete', { datasetId, confirm })),
     dismiss(key) {
       set((state) => ({ imports: state.imports.filter((task) => task.key !== key) }))

@@ -1,7 +1,7 @@
 /**
  * The dataset library: every imported dataset with its format, rows (usable
- * and bad), size, hash, date and the jobs that trained on it; import by
- * button or by dropping files anywhere on the window (App); rename, re-check,
+ * and bad), size (and its encoded data's in the trainer's cache, with Clear),
+ * hash, date and the jobs that trained on it; import by button or by dropping files anywhere on the window (App); rename, re-check,
  * delete (asking first when jobs used it), preview with token masks, and
  * "Train on it", which opens the new-job form on the dataset.
  */
@@ -85,7 +85,7 @@ function LibraryPreview({ dataset }: { dataset: DatasetEntry }) {
 }
 
 function DatasetRow({ dataset }: { dataset: DatasetEntry }) {
-  const { rename, recheck, remove } = useDatasetsStore.getState()
+  const { rename, recheck, remove, deleteEncoded } = useDatasetsStore.getState()
   const open = useNavigationStore((state) => state.open)
   const [previewing, setPreviewing] = useState(false)
   const remove_ = (): void => {
@@ -104,7 +104,17 @@ function DatasetRow({ dataset }: { dataset: DatasetEntry }) {
           {dataset.usable}
           {dataset.bad > 0 && <span className="error-text"> ({dataset.bad} bad)</span>}
         </td>
-        <td>{formatBytes(dataset.bytes)}</td>
+        <td>
+          {formatBytes(dataset.bytes)}
+          {dataset.encodedBytes > 0 && (
+            <div className="muted small" data-testid="dataset-encoded" title="Token ids a job encoded, read back by later jobs on this dataset and model">
+              encoded: {formatBytes(dataset.encodedBytes)}{' '}
+              <button className="link small" data-testid="dataset-delete-encoded" onClick={() => void deleteEncoded(dataset.id)}>
+                Clear
+              </button>
+            </div>
+          )}
+        </td>
         <td className="mono" title={dataset.sha256}>
           {dataset.sha256.slice(0, 12)}
         </td>

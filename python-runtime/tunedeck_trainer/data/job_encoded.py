@@ -1,0 +1,63 @@
+"""A job's SFT records encoded whole (uncut), read from the encoded cache when an earlier job
+on the same data, tokenizer and settings stored them (encoded_cache), else encoded and stored."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from ..config import JobConfig, resolve_path
+from ..errors import TrainerError
+from .encode import encode_records, template_for, template_source
+from .encoded_cache import CachedData, cache_folder, cache_key, file_sha256, read_entry, tokenizer_fingerprint, write_entry
+from .errors import DatasetError
+from .job_data import read_job_records, require_format
+
+UNCUT = 1 << 62  # encode_records' max_length when the cut is the job's, after the cache
+
+
+def encoded_records(config: JobConfig, job_dir: Path, tokenizer: Any) -> tuple[Path, CachedData]:
+    """The dataset file and every record of it encoded, in file order, uncut."""
+    path = resolve_path(job_dir, config.dataset.path)
+    root, key, about = cache_folder(), None, {}
+    if root is not None:
+        key, about = _key(config, path, tokenizer)
+    if key is not None:
+        cached = read_entry(root, key)
+        if cached is not None:
+            require_format(config.method, cached.format, path)
+            print(f"[tunedeck] dataset: {len(cached.examples):,} encoded records read from the cache "
+                  f"(cache/encoded/{key})", flush=True)
+            return path, cached
+    path, loaded = read_job_records(config, job_dir)
+    started = time.perf_counter()
+    try:
+        encoded = encode_records(tokenizer, loaded.records, UNCUT, train_on_inputs=config.training.train_on_inputs)
+    except DatasetError as error:
+        raise TrainerError(f"dataset.path: {error}", "dataset.path") from error
+    data = CachedData(encoded.examples, loaded.format, int(loaded.skipped))
+    stored = write_entry(root, key, data, about) if key is not None else None
+    where = f"; cached in cache/encoded/{key}" if stored else ""
+    print(f"[tunedeck] dataset: {len(data.examples):,} records encoded in {time.perf_counter() - started:.1f} s{where}",
+          flush=True)
+    return path, data
+
+
+def _key(config: JobConfig, path: Path, tokenizer: Any) -> tuple[str | None, dict[str, Any]]:
+    """The cache key of this job's encoding and what its entry's meta.json says (None: not cacheable)."""
+    fingerprint = tokenizer_fingerprint(tokenizer)
+    dataset = config.dataset
+    # A file is hashed here (the host's hash might be of another copy); a folder keeps the library's.
+    digest = file_sha256(path) if path.is_file() else dataset.sha256
+    if fingerprint is None or digest is None or not path.exists():
+        return None, {}
+    parts = {
+        "dataset": digest, "tokenizer": fingerprint,
+        "template": template_source(tokenizer, template_for(tokenizer)),
+        "format": dataset.format, "columns": dict(dataset.columns), "badRows": dataset.bad_rows,
+        "trainOnInputs": config.training.train_on_inputs,
+    }
+    about = {"datasetSha256": dataset.sha256 or digest, "datasetId": dataset.dataset_id, "datasetPath": str(path),
+             "model": config.model.path}
+    return cache_key(parts), about
