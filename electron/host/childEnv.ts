@@ -26,6 +26,8 @@ const names = new Set([
   // The test hooks the trainer, the chat and the downloads read; nothing else of TUNEDECK_*.
   'TUNEDECK_PAUSE_AT_STEP', 'TUNEDECK_CHECKPOINT_SAVE_DELAY', 'TUNEDECK_SIMULATE_OOM_ABOVE_BATCH', 'TUNEDECK_SIMULATE_OOM_FROM_STEP',
   'TUNEDECK_CUDA_MEMORY_MB', 'TUNEDECK_DISK_FREE_BYTES', 'TUNEDECK_CHAT_TOKEN_DELAY', 'TUNEDECK_CHAT_REPORT_CUDA',
+  // A setting, not a hook: the encoded-data cache's size limit (data/encoded_cache.py).
+  'TUNEDECK_ENCODED_CACHE_MB',
 ])
 
 /** Prefixes passed on: the locale, the GPU stacks, the Hub's and the ML libraries' settings, pip's. */
