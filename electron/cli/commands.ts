@@ -56,12 +56,34 @@ export const commands = {
   checkpoint: { arguments: [jobArgument, 'NAME'], flags: {}, summary: 'save a named checkpoint of a running job after its current step', details: [] },
   export: {
     arguments: [jobArgument],
-    flags: { '--out': 'value', '--checkpoint': 'value', '--merged': 'switch' },
+    flags: { '--out': 'value', '--checkpoint': 'value', '--merged': 'switch', '--gguf': 'value' },
     summary: 'export a finished job as a zip that PEFT, vLLM, llama.cpp and Ollama load, checked before it is reported',
     details: [
       '--out FILE.zip       where the zip goes (default: <data folder>/exports/<job name>.zip)',
       '--checkpoint NAME    export one of the job\'s checkpoints instead of its final adapter',
       '--merged             the adapter merged into the base weights (16-bit), loadable without peft',
+      '--gguf TYPE          also the merged model as one model.gguf that llama.cpp and Ollama run alone: f16, q8_0, q4_0 (q4_K_M with llama.cpp\'s llama-quantize on PATH)',
+    ],
+  },
+  eval: {
+    arguments: [jobArgument],
+    flags: { '--limit': 'value', '--max-new-tokens': 'value', '--saved': 'switch' },
+    summary: "the base against the tuned model on the job's held-out rows: loss, perplexity, exact match, ROUGE-L, BLEU",
+    details: [
+      '--limit N             at most N rows (default 50)',
+      '--max-new-tokens N    the longest generated answer (default 128)',
+      '--saved               print the evaluation saved with the job instead of running one',
+    ],
+  },
+  push: {
+    arguments: [jobArgument],
+    flags: { '--repo': 'value', '--checkpoint': 'value', '--merged': 'switch', '--public': 'switch' },
+    summary: "upload a finished job's adapter (or merged model) with its model card to your Hugging Face repository",
+    details: [
+      '--repo OWNER/NAME    the repository; created if it does not exist (the token comes from the Models page)',
+      '--checkpoint NAME    push one of the job\'s checkpoints instead of its final adapter',
+      '--merged             push the adapter merged into the base weights (16-bit) instead',
+      '--public             make a new repository public (default: private)',
     ],
   },
   chat: {

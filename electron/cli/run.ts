@@ -7,9 +7,12 @@ import type { Job, JobStatus, MetricPoint } from '@shared/jobs'
 import { escapeControls } from '@shared/names'
 import { chat } from './chat'
 import type { CliClient } from './client'
-import type { CommandLine } from './commands'
+import { UsageError, type CommandLine } from './commands'
+import { mergedGgufTypes, type MergedGgufType } from '@shared/exports'
 import { startInput, type SettingsSources } from './settings'
 import { datasetCommand } from './datasets'
+import { pushJob } from './push'
+import { evaluateJob } from './evaluate'
 
 export interface Output {
   out: (text: string) => void
@@ -101,6 +104,10 @@ export async function runCommand(client: CliClient, line: CommandLine, io: Outpu
       return 0
     case 'export':
       return await exportJob(client, line, io, sources)
+    case 'eval':
+      return await evaluateJob(client, line, io)
+    case 'push':
+      return await pushJob(client, line, io)
     case 'chat':
       return await chat(client, line, io)
     case 'adapters': {
@@ -121,6 +128,7 @@ async function exportJob(client: CliClient, line: CommandLine, io: Output, sourc
   const [jobId = ''] = line.arguments
   const out = line.flags['--out']
   const checkpoint = line.flags['--checkpoint']
+  const gguf = line.flags['--gguf']
   let lastPhase = ''
   const stop = client.on('export.progress', (progress) => {
     if (progress.jobId !== jobId || progress.phase === lastPhase || line.json) return
@@ -132,6 +140,7 @@ async function exportJob(client: CliClient, line: CommandLine, io: Output, sourc
       jobId,
       checkpoint: typeof checkpoint === 'string' ? checkpoint : null,
       merged: line.flags['--merged'] === true,
+      ...(typeof gguf === 'string' ? { ggufType: ggufTypeOf(gguf) } : {}),
       ...(typeof out === 'string' ? { destination: sources.resolvePath(out) } : {}),
     })
     const mb = (result.bytes / 1e6).toFixed(1)
@@ -190,6 +199,13 @@ async function reportQueue(client: CliClient, job: Job, io: Output): Promise<() 
   })
   await show(job)
   return stop
+}
+
+/** The --gguf value as a type, or a UsageError listing the types. */
+function ggufTypeOf(value: string): MergedGgufType {
+  const found = mergedGgufTypes.find((type) => type.toLowerCase() === value.toLowerCase())
+  if (!found) throw new UsageError(`--gguf takes one of ${mergedGgufTypes.join(', ')}, not "${value}".`)
+  return found
 }
 
 /** Whether a status means the job's process is over (for now). */

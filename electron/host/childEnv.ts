@@ -28,6 +28,8 @@ const names = new Set([
   'TUNEDECK_CUDA_MEMORY_MB', 'TUNEDECK_DISK_FREE_BYTES', 'TUNEDECK_CHAT_TOKEN_DELAY', 'TUNEDECK_CHAT_REPORT_CUDA',
   // A setting, not a hook: the encoded-data cache's size limit (data/encoded_cache.py).
   'TUNEDECK_ENCODED_CACHE_MB',
+  // A setting: llama.cpp's llama-quantize for a q4_K_M merged GGUF (export/gguf_offer.py).
+  'TUNEDECK_LLAMA_QUANTIZE',
 ])
 
 /** Prefixes passed on: the locale, the GPU stacks, the Hub's and the ML libraries' settings, pip's. */

@@ -17,6 +17,7 @@ import type { DatasetPreviews } from './datasets/previews'
 import { sampleMetrics } from './jobs/sampleMetrics'
 import type { EnvironmentDoctor } from './python/doctor'
 import type { ExportService } from './exports/service'
+import type { EvaluationService } from './jobs/evaluation'
 import type { AdapterService } from './adapters/service'
 import type { ModelService } from './models/service'
 import type { PythonEnvironment } from './python/environment'
@@ -49,6 +50,8 @@ export interface JobServiceApi {
 /** Everything the handlers reach. */
 export interface HandlerContext {
   jobs: JobServiceApi
+  /** Base against tuned on a job's held-out rows. */
+  evaluations: Pick<EvaluationService, 'evaluate' | 'saved' | 'cancel'>
   python: PythonEnvironment
   doctor: EnvironmentDoctor
   /** A GPU sample for system.info (the telemetry caches a "no GPU" answer). */
@@ -58,7 +61,7 @@ export interface HandlerContext {
   appVersion: string
   dataDir: string
   /** Zips of finished jobs for PEFT, vLLM, llama.cpp and Ollama. */
-  exports: Pick<ExportService, 'plan' | 'start' | 'cancel'>
+  exports: Pick<ExportService, 'plan' | 'start' | 'cancel' | 'push'>
   /** The chat process and the conversations kept per adapter. */
   chat: ChatService
   /** The adapter library: combined and imported adapters. */
@@ -88,6 +91,18 @@ export function createHandlers(context: HandlerContext): Handlers {
     },
     'jobs.terminal': async ({ jobId }) => ({ text: await jobs.terminal(jobId) }),
     'jobs.report': async ({ jobId }) => await jobs.report(jobId),
+    'jobs.evaluate': async ({ jobId, limit, maxNewTokens }) => {
+      await jobs.get(jobId) // an unknown job is named before any Python starts
+      return await context.evaluations.evaluate(jobId, limit, maxNewTokens)
+    },
+    'jobs.evaluation': async ({ jobId }) => {
+      await jobs.get(jobId)
+      return context.evaluations.saved(jobId)
+    },
+    'jobs.evaluation_cancel': async ({ jobId }) => {
+      context.evaluations.cancel(jobId)
+      return { ok: true }
+    },
     'jobs.pause': async ({ jobId }) => await jobs.pause(jobId),
     'jobs.resume': async ({ jobId }) => await jobs.resume(jobId),
     'jobs.cancel': async ({ jobId }) => await jobs.cancel(jobId),
@@ -124,6 +139,7 @@ export function createHandlers(context: HandlerContext): Handlers {
     },
     'exports.plan': async (input) => await context.exports.plan(input),
     'exports.start': async (input) => await context.exports.start(input),
+    'exports.push_hub': async (input) => await context.exports.push(input),
     'exports.cancel': async ({ jobId }) => {
       context.exports.cancel(jobId)
       return { ok: true }

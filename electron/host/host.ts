@@ -4,6 +4,7 @@
  * transports (the utility process's MessagePort and serve's WebSocket) wrap
  * this object and add nothing but framing.
  */
+import path from 'node:path'
 import type { Handlers } from '@shared/api'
 import { appError, isAppError, validationError, type AppError } from '@shared/errors'
 import type { EventName } from '@shared/events'
@@ -16,9 +17,10 @@ import { DatasetPreviews } from './datasets/previews'
 import { GpuHistoryStore } from './gpu/history'
 import { openDatabase } from './store/database'
 import { ExportService } from './exports/service'
+import { EvaluationService } from './jobs/evaluation'
 import { AdapterService } from './adapters/service'
 import { ModelService } from './models/service'
-import { osTokenStore, type OsCrypt } from './models/settings'
+import { fileTokenStore, osTokenStore, type OsCrypt } from './models/settings'
 import { DatasetLibrary } from './datasets/library'
 import { previewDataset } from './datasets/preview'
 import { createHandlers } from './handlers'
@@ -139,6 +141,8 @@ export function createHost(options: HostOptions): Host {
     busyJob: () => jobs.list().find((job: Job) => liveStatuses.includes(job.status))?.name ?? null,
     emit,
   })
+  // The Hugging Face token of the Models page: downloads read it, and so does a push to the Hub.
+  const tokens = options.osCrypt ? osTokenStore(options.dataDir, options.osCrypt) : fileTokenStore(options.dataDir)
   const exportService = new ExportService({
     dataDir: options.dataDir,
     appVersion: options.appVersion,
@@ -146,6 +150,7 @@ export function createHost(options: HostOptions): Host {
     resolvePython: () => python.resolvePython(),
     getJob: (jobId) => jobs.get(jobId),
     emit: (progress) => emit('export.progress', progress),
+    readToken: () => tokens.read(),
   })
   const adapters = new AdapterService({
     dataDir: options.dataDir,
@@ -160,7 +165,7 @@ export function createHost(options: HostOptions): Host {
     pythonRuntimeDir: options.pythonRuntimeDir,
     resolvePython: () => python.resolvePython(),
     emit: (progress) => emit('models.progress', progress),
-    tokens: options.osCrypt ? osTokenStore(options.dataDir, options.osCrypt) : undefined,
+    tokens,
     allowPrivateDownloads: options.allowPrivateDownloads,
   })
   const datasets = new DatasetLibrary({
@@ -174,7 +179,14 @@ export function createHost(options: HostOptions): Host {
     pythonRuntimeDir: options.pythonRuntimeDir,
     emit: (progress) => emit('datasets.preview_progress', progress),
   })
+  const evaluations = new EvaluationService({
+    resolvePython: () => python.resolvePython(),
+    pythonRuntimeDir: options.pythonRuntimeDir,
+    jobDir: (jobId) => path.join(options.dataDir, 'jobs', jobId),
+    emit: (progress) => emit('job.evaluation_progress', progress),
+  })
   const handlers: Handlers = createHandlers({
+    evaluations,
     datasets,
     previews,
     exports: exportService,

@@ -2,6 +2,7 @@
 import { z } from 'zod'
 import { chatDoneSchema, chatStatusSchema, chatTokenSchema } from './chat'
 import { previewProgressSchema } from './datasets'
+import { evaluationProgressSchema } from './evaluation'
 import { exportProgressSchema } from './exports'
 import { jobSchema, metricPointSchema, queueStateSchema } from './jobs'
 import { jobReportSchema } from './report'
@@ -18,6 +19,8 @@ export const events = {
   'job.report': jobReportSchema,
   /** The queue was stopped, started or given another concurrency (by any window). */
   'queue.updated': queueStateSchema,
+  /** A job's evaluation (base against tuned) moved on: rows done of all. */
+  'job.evaluation_progress': evaluationProgressSchema,
   /** An export moved on: phase, bytes written into the zip. */
   'export.progress': exportProgressSchema,
   /** A piece of an answer, as the model produced it. */

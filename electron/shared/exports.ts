@@ -17,6 +17,11 @@ export const exportTargetLabels: Record<ExportTarget, string> = {
   ollama: 'Ollama',
 }
 
+/** Types of the merged model as one GGUF: f16, q8_0 and q4_0 written by the export itself; q4_K_M by llama.cpp's quantizer. */
+export const mergedGgufTypes = ['f16', 'q8_0', 'q4_0', 'q4_K_M'] as const
+
+export type MergedGgufType = (typeof mergedGgufTypes)[number]
+
 export const compatibilitySchema = z.object({
   targets: z.array(
     z.object({
@@ -34,6 +39,8 @@ export const compatibilitySchema = z.object({
   ggufArchitecture: z.string().nullable(),
   /** The --max-lora-rank vLLM needs for this adapter. */
   vllmMaxLoraRank: z.int(),
+  /** Which merged GGUF types this export can write, and why not the others. */
+  mergedGguf: z.array(z.object({ type: z.enum(mergedGgufTypes), offered: z.boolean(), reason: z.string().nullable() })).optional(),
 })
 
 export type Compatibility = z.infer<typeof compatibilitySchema>
@@ -60,16 +67,18 @@ export const exportRequestSchema = exportSourceSchema.extend({
   destination: z.string().min(1).optional(),
   /** The adapter merged into the base in 16-bit, instead of the adapter alone. */
   merged: z.boolean().default(false),
+  /** Also the merged model as one GGUF (model.gguf) of this type, which the Modelfile then runs alone. */
+  ggufType: z.enum(mergedGgufTypes).nullable().optional(),
 })
 
 export type ExportRequest = z.input<typeof exportRequestSchema>
 
-export const exportPhases = ['preparing', 'hashing', 'zipping', 'verifying', 'done', 'failed', 'cancelled'] as const
+export const exportPhases = ['preparing', 'hashing', 'zipping', 'verifying', 'uploading', 'done', 'failed', 'cancelled'] as const
 
 export const exportProgressSchema = z.object({
   jobId: z.string(),
   phase: z.enum(exportPhases),
-  /** Bytes written into the zip so far, and in all (0 until zipping starts). */
+  /** Bytes written into the zip (or sent to the Hub) so far, and in all (0 until zipping starts). */
   bytesDone: z.number().min(0),
   bytesTotal: z.number().min(0),
   /** What the Python step is doing, or why it failed. */
@@ -94,3 +103,28 @@ export const downloadTicketPath = '/download/ticket'
 
 /** Where such a link points: /download/<ticket>. */
 export const downloadPath = '/download/'
+
+/** A Hugging Face repository id: owner/name, letters, digits, dots, dashes and underscores. */
+export const hubRepoPattern = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/
+
+/** Upload a job's adapter (or merged model) with its card to the user's Hugging Face repository. */
+export const hubPushRequestSchema = exportSourceSchema.extend({
+  repo: z.string().regex(hubRepoPattern, 'repository: give it as owner/name, for example my-name/my-adapter'),
+  /** Private unless the user says otherwise; a repository that exists keeps its own setting. */
+  private: z.boolean().default(true),
+  merged: z.boolean().default(false),
+})
+
+export type HubPushRequest = z.input<typeof hubPushRequestSchema>
+
+export const hubPushResultSchema = z.object({
+  repo: z.string(),
+  /** The repository's page, and the commit that added the files. */
+  url: z.string(),
+  commitUrl: z.string(),
+  private: z.boolean(),
+  /** The files committed, as named in the repository. */
+  files: z.array(z.string()),
+})
+
+export type HubPushResult = z.infer<typeof hubPushResultSchema>

@@ -25,7 +25,8 @@ import {
   datasetPreviewSchema,
 } from './datasets'
 import { doctorCheckIds, doctorReportSchema } from './doctor'
-import { exportPlanSchema, exportRequestSchema, exportResultSchema, exportSourceSchema } from './exports'
+import { evaluateRequestSchema, evaluationSchema } from './evaluation'
+import { exportPlanSchema, exportRequestSchema, exportResultSchema, exportSourceSchema, hubPushRequestSchema, hubPushResultSchema } from './exports'
 import { jobReportSchema } from './report'
 import { adapterExportRequestSchema, adapterSourceSchema, combineRequestSchema, combineShapeSchema, importRequestSchema, libraryAdapterSchema } from './adapters'
 import { datasetDownloadInputSchema, datasetDownloadSchema, downloadProgressSchema, hubIdSchema, modelDetailSchema, modelFitsSchema, modelLibrarySchema, tokenStatusSchema } from './models'
@@ -47,6 +48,12 @@ export const routes = {
   'jobs.terminal': { input: jobId, output: z.object({ text: z.string() }) },
   /** What the trainer said beyond the loss: dataset, memory estimate, OOM retries, warnings, evals, MFU. */
   'jobs.report': { input: jobId, output: jobReportSchema },
+  /** Runs the base and the tuned model on the job's held-out rows; answers with the saved evaluation (progress as job.evaluation_progress). */
+  'jobs.evaluate': { input: evaluateRequestSchema, output: evaluationSchema },
+  /** The job's saved evaluation, or null. */
+  'jobs.evaluation': { input: jobId, output: evaluationSchema.nullable() },
+  /** Stops the job's evaluation; the saved one stays. */
+  'jobs.evaluation_cancel': { input: jobId, output: ok },
   /** The GPU readings sampled while the job ran, bucketed so that peaks survive (gpu/history.ts). */
   'jobs.gpu_history': { input: jobId, output: gpuHistorySchema },
   'jobs.pause': { input: jobId, output: jobSchema },
@@ -86,7 +93,10 @@ export const routes = {
   'exports.plan': { input: exportSourceSchema, output: exportPlanSchema },
   /** Writes and verifies the zip; answers when it is whole (progress comes as export.progress). */
   'exports.start': { input: exportRequestSchema, output: exportResultSchema },
-  /** Stops the job's running export; nothing of it is left on disk. */
+  /** Uploads the job's adapter (or merged model) and card to a Hugging Face repository, private by
+   * default, with the Models page's token; answers when committed (progress as export.progress). */
+  'exports.push_hub': { input: hubPushRequestSchema, output: hubPushResultSchema },
+  /** Stops the job's running export or push; nothing of it is left on disk. */
   'exports.cancel': { input: jobId, output: ok },
   /** The chat process: stopped, loading, ready; what is loaded and where; why it unloaded. */
   'chat.status': { input: z.object({}), output: chatStatusSchema },

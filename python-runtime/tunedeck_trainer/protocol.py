@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .contract import EXIT_CODES, PROTOCOL_VERSION
 
@@ -84,6 +85,13 @@ class EventWriter:
             self._file.truncate(whole)
             self._file.seek(whole)
         self.final: dict[str, Any] | None = None
+        # Called with each event once it is written (experiment logs); see ``add_listener``.
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
+
+    def add_listener(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Calls ``listener(event)`` after every event written from now on. A listener that raises
+        is dropped with a note on stderr: a side log must never stop training or lose an event."""
+        self._listeners.append(listener)
 
     @property
     def seq(self) -> int:
@@ -103,7 +111,14 @@ class EventWriter:
             if type_name in FINAL_TYPES:
                 os.fsync(self._file.fileno())
                 self.final = event
-            return event
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception as error:  # noqa: BLE001 - see add_listener
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+                print(f"[tunedeck] experiment log stopped: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+        return event
 
     def close(self) -> None:
         """Closes the file (events already written stay flushed)."""

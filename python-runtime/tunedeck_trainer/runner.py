@@ -17,6 +17,7 @@ from .checkpoint import check_resume_method, find_init, find_resume, remove_part
 from .config import HUB_ID, ConfigError, JobConfig, load_config, resolve_model_path, resolve_path
 from .control import Control
 from .errors import Cancelled, Paused, TrainerError
+from .experiment_logs import attach as attach_logs
 from .protocol import EXIT_CODES, EventWriter
 
 
@@ -77,6 +78,7 @@ def run_job(job_dir: str | Path, *, read_stdin: bool = True, handle_signals: boo
         print(f"[tunedeck] --job-dir {job_dir} is not a folder", file=sys.stderr)
         return EXIT_CODES["failed"]
     events = EventWriter(job_dir / "events.jsonl")
+    logs = attach_logs(events, job_dir)
     control = Control(events)
     control.start(read_stdin=read_stdin, handle_signals=handle_signals)
     try:
@@ -85,6 +87,8 @@ def run_job(job_dir: str | Path, *, read_stdin: bool = True, handle_signals: boo
         control.restore_terminal()
     final = events.final
     events.close()
+    if logs is not None:
+        logs.close()
     return EXIT_CODES[final["type"]] if final else code
 
 

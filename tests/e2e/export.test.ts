@@ -35,6 +35,29 @@ describe('export in the browser', () => {
       expect(await page.getByTestId('export-destination').inputValue()).toBe(join(host.served().dataDir, 'exports', 'e2e export-merged.zip'))
       await page.getByTestId('export-merged').uncheck()
 
+      // The merged GGUF: the types offered here, q4_K_M not (no llama-quantize), with the reason shown.
+      const ggufOptions = await page.getByTestId('gguf-type').locator('option').evaluateAll((options) =>
+        options.map((option) => `${(option as unknown as { value: string }).value}=${(option as unknown as { disabled: boolean }).disabled}`),
+      )
+      expect(ggufOptions).toEqual(['=false', 'f16=false', 'q8_0=false', 'q4_0=false', 'q4_K_M=true'])
+      expect(await page.getByTestId('gguf-type-notes').textContent()).toContain("q4_K_M: needs llama.cpp's llama-quantize on PATH")
+      await page.getByTestId('gguf-type').selectOption('q8_0')
+      expect(await page.getByTestId('export-destination').inputValue()).toBe(join(host.served().dataDir, 'exports', 'e2e export-q8_0.zip'))
+      await page.getByTestId('gguf-type').selectOption('')
+
+      // Base against tuned, saved with the job and shown again when the page is reopened.
+      await page.getByTestId('evaluation-rows').fill('4')
+      await page.getByTestId('evaluation-tokens').fill('8')
+      await page.getByTestId('evaluation-start').click()
+      await page.getByTestId('evaluation-tuned').waitFor({ timeout: 240_000 })
+      const tunedLoss = Number(await page.getByTestId('evaluation-tuned').locator('td').nth(1).textContent())
+      const baseLoss = Number(await page.getByTestId('evaluation-base').locator('td').nth(1).textContent())
+      expect(tunedLoss).toBeLessThan(baseLoss)
+      await page.reload()
+      await page.getByTestId('evaluation-tuned').waitFor({ timeout: 30_000 })
+      expect(Number(await page.getByTestId('evaluation-tuned').locator('td').nth(1).textContent())).toBe(tunedLoss)
+      await expect.poll(() => page.getByTestId('export-target').count(), { timeout: 60_000 }).toBe(4)
+
       // A place nothing can be written to is named, and nothing starts.
       await page.getByTestId('export-destination').fill('/proc/tunedeck-e2e.zip')
       await page.getByTestId('export-start').click()

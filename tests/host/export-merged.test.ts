@@ -98,4 +98,45 @@ describe('merged and checkpoint exports', () => {
       fs.rmSync(unzipped, { recursive: true, force: true })
     }
   }, 120_000)
+
+  it('writes the merged model as one q8_0 model.gguf that llama.cpp runs alone, and the Modelfile runs it', async () => {
+    const plan = await exports.plan({ jobId: job.id, checkpoint: null })
+    const offered = Object.fromEntries((plan.compatibility.mergedGguf ?? []).map((offer) => [offer.type, offer.offered]))
+    expect(offered).toEqual({ f16: true, q8_0: true, q4_0: true, q4_K_M: false })
+    expect(plan.compatibility.mergedGguf?.find((offer) => offer.type === 'q4_K_M')?.reason).toContain("llama.cpp's llama-quantize on PATH")
+    const refused = await exports.start({ jobId: job.id, checkpoint: null, merged: false, ggufType: 'q4_K_M' }).catch((error: Error) => error)
+    expect((refused as Error).message).toContain('ggufType: q4_K_M is not offered for this model')
+
+    const result = await exports.start({ jobId: job.id, checkpoint: null, merged: false, ggufType: 'q8_0' })
+    expect(result.path).toBe(path.join(dataDir, 'exports', 'Self-test-q8_0.zip'))
+    const unzipped = temporaryDir('tunedeck-gguf-')
+    try {
+      await extractZip(result.path, unzipped)
+      const modelfile = fs.readFileSync(path.join(unzipped, 'Modelfile'), 'utf8')
+      expect(modelfile).toMatch(/^FROM \.\/model\.gguf$/m)
+      expect(modelfile).not.toMatch(/^ADAPTER/m)
+      expect(fs.readFileSync(path.join(unzipped, 'README.md'), 'utf8')).toContain('llama-cli -m model.gguf -cnv')
+      // llama.cpp itself loads the file alone (no base, no adapter), reads its q8_0 type, and generates.
+      const { getLlama, LlamaLogLevel } = await import('node-llama-cpp')
+      const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error })
+      const model = await llama.loadModel({ modelPath: path.join(unzipped, 'model.gguf') })
+      try {
+        expect(model.fileInfo.metadata.general.architecture).toBe('llama')
+        expect(model.fileInfo.metadata.general.file_type).toBe(7) // LLAMA_FTYPE_MOSTLY_Q8_0
+        const context = await model.createContext({ contextSize: 128 })
+        const generated: number[] = []
+        for await (const output of context.getSequence().evaluateWithMetadata(model.tokenize('What is two plus two?'), {}, { temperature: 0 })) {
+          generated.push(output.token)
+          if (generated.length >= 4) break
+        }
+        expect(generated.length).toBeGreaterThan(0)
+        await context.dispose()
+      } finally {
+        await model.dispose()
+        await llama.dispose()
+      }
+    } finally {
+      fs.rmSync(unzipped, { recursive: true, force: true })
+    }
+  }, 180_000)
 })

@@ -4,6 +4,7 @@
  * as invalid_input naming the field, the way the new-job form shows it.
  * jobs.create turns the form's Advanced settings and presets into config.json.
  */
+import { EvaluationService } from '../../electron/host/jobs/evaluation'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -68,6 +69,7 @@ describe('handlers', () => {
       adapters: new AdapterService({ dataDir, appVersion: 'x', pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), getJob: (id) => jobs.get(id) }),
       models: new ModelService({ dataDir, pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), emit: () => undefined }),
       datasets: new DatasetLibrary({ dataDir, check: () => Promise.reject(new Error('not called')), listJobs: () => jobs.list() }),
+      evaluations: new EvaluationService({ resolvePython: () => python.resolvePython(), pythonRuntimeDir: '', jobDir: (id) => join(dataDir, 'jobs', id), emit: () => undefined }),
     })
     expect(Object.keys(handlers).sort()).toEqual([...routeNames].sort())
     for (const route of routeNames) expect(typeof handlers[route]).toBe('function')

@@ -5,6 +5,7 @@
  * routes.ts), and helpers that wait for what a user would see (a status, an
  * event).
  */
+import { EvaluationService } from '../../electron/host/jobs/evaluation'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -98,6 +99,12 @@ export class Harness {
         concurrent: 1,
       }),
       jobs: this.service,
+      evaluations: new EvaluationService({
+        resolvePython: async () => python,
+        pythonRuntimeDir,
+        jobDir: (jobId) => this.jobDir(jobId),
+        emit: (progress) => this.emitted.push({ event: 'job.evaluation_progress', payload: progress }),
+      }),
       python: environment,
       doctor: new EnvironmentDoctor({ python: environment, dataDir, pythonRuntimeDir }),
       exports: new ExportService({ dataDir, appVersion: '0.1.0-test', pythonRuntimeDir, resolvePython: () => environment.resolvePython(), getJob: (id) => this.service.get(id), emit: () => undefined }),

@@ -20,4 +20,9 @@ describe('export progress', () => {
     expect(exportPhaseText(at({ phase: 'verifying' }))).toBe('Checking the zip against its manifest')
     expect(exportPhaseText(at({ phase: 'done', message: '/tmp/x.zip' }))).toBe('Done')
   })
+
+  it('shows a push to the Hub by the bytes sent and the file last sent', () => {
+    expect(exportFraction(at({ phase: 'uploading', bytesDone: 50, bytesTotal: 100 }))).toBeCloseTo(0.55)
+    expect(exportPhaseText(at({ phase: 'uploading', message: 'sent README.md' }))).toBe('Uploading to the Hub: sent README.md')
+  })
 })

@@ -4,6 +4,7 @@
  */
 import path from 'node:path'
 import type { JobConfig } from '@shared/config'
+import type { Evaluation } from '@shared/evaluation'
 import { exportTargetLabels, type Compatibility } from '@shared/exports'
 import type { JobHistory } from './files'
 import type { Prepared } from './prepared'
@@ -20,6 +21,8 @@ export interface CardInput {
   date: Date
   prepared: Prepared
   merged: boolean
+  /** The job's saved evaluation (base against tuned), when it has one. */
+  evaluation?: Evaluation | null
 }
 
 // Ollama tags of common bases in full precision, so FROM can name one; anything else uses a GGUF of the base.
@@ -57,7 +60,9 @@ export function modelfile(input: Pick<CardInput, 'jobName' | 'appVersion' | 'pre
   const base = shareableBase(prepared.baseModel)
   const tag = Object.hasOwn(ollamaTags, base) ? ollamaTags[base] : undefined
   const lines = [`# Ollama Modelfile for "${input.jobName}", exported by Tunedeck ${input.appVersion}.`]
-  if (merged) {
+  if (prepared.modelGguf) {
+    lines.push(`# The merged model as one GGUF (${prepared.modelGguf.type}): runs alone with ollama create, no base model needed.`, 'FROM ./model.gguf')
+  } else if (merged) {
     lines.push('# The merged model folder: Ollama imports safetensors of Llama, Mistral, Gemma, Phi and Qwen bases.', 'FROM ./merged')
   } else {
     lines.push(
@@ -126,17 +131,26 @@ function commands(input: CardInput): string {
     '```sh',
     `vllm serve ${base} --enable-lora --lora-modules ${name}=./adapter --max-lora-rank ${prepared.compatibility.vllmMaxLoraRank}`,
     '```',
-    '### llama.cpp',
-    '```sh',
-    `python convert_hf_to_gguf.py ${base} --outfile base.gguf --outtype f16`,
-    'llama-cli -m base.gguf --lora adapter.gguf -cnv',
-    '```',
-    '### Ollama',
-    '```sh',
-    '# Put the base named on the Modelfile\'s FROM line first (see the comment there).',
-    `ollama create ${name} -f Modelfile`,
-    `ollama run ${name}`,
-    '```',
+    ...(prepared.modelGguf
+      ? [
+          `### llama.cpp, LM Studio (model.gguf: the merged model, ${prepared.modelGguf.type}, runs alone)`,
+          '```sh\nllama-cli -m model.gguf -cnv\n```',
+          '### Ollama',
+          `\`\`\`sh\nollama create ${name} -f Modelfile\nollama run ${name}\n\`\`\``,
+        ]
+      : [
+          '### llama.cpp',
+          '```sh',
+          `python convert_hf_to_gguf.py ${base} --outfile base.gguf --outtype f16`,
+          'llama-cli -m base.gguf --lora adapter.gguf -cnv',
+          '```',
+          '### Ollama',
+          '```sh',
+          '# Put the base named on the Modelfile\'s FROM line first (see the comment there).',
+          `ollama create ${name} -f Modelfile`,
+          `ollama run ${name}`,
+          '```',
+        ]),
   ].join('\n')
 }
 
@@ -168,6 +182,7 @@ export function modelCard(input: CardInput): string {
     `- Final training loss: ${loss(history.finalLoss)}; held-out loss: ${loss(history.heldOutLoss)}`,
     `- Chat template: ${prepared.template.family ?? 'the tokenizer\'s own'}; stop tokens ${prepared.template.stops.map((stop) => `\`${stop}\``).join(', ') || 'none'}`,
     '',
+    ...evaluationSection(input.evaluation ?? null),
     '## Compatibility',
     '',
     compatibilityTable(prepared.compatibility),
@@ -182,4 +197,23 @@ export function modelCard(input: CardInput): string {
     'loss at every step, terminal.log what it printed.',
     '',
   ].join('\n')
+}
+
+/** The card's Evaluation section: base against tuned on the same rows (empty when the job has none). */
+export function evaluationSection(evaluation: Evaluation | null): string[] {
+  if (!evaluation) return []
+  const row = (label: string, side: Evaluation['base']) =>
+    `| ${label} | ${side.loss.toFixed(4)} | ${side.perplexity.toFixed(2)} | ${(side.exactMatch * 100).toFixed(1)}% | ${side.rougeL.toFixed(3)} | ${(side.bleu * 100).toFixed(1)} |`
+  const rows = evaluation.source === 'held-out' ? 'held-out rows' : 'training rows (the job held none out)'
+  return [
+    '## Evaluation',
+    '',
+    `Base against tuned on ${evaluation.rows} ${rows}, greedy answers of up to ${evaluation.maxNewTokens} tokens (${evaluation.date.slice(0, 10)}).`,
+    '',
+    '| Model | Loss | Perplexity | Exact match | ROUGE-L | BLEU |',
+    '| --- | --- | --- | --- | --- | --- |',
+    row('Base', evaluation.base),
+    row('Tuned', evaluation.tuned),
+    '',
+  ]
 }

@@ -15,6 +15,8 @@ export const preparedSchema = z.object({
   }),
   stopTokenIds: z.array(z.int()),
   gguf: z.object({ architecture: z.string(), alpha: z.number(), modules: z.int() }).nullable(),
+  /** The merged model as one GGUF (model.gguf), when asked. */
+  modelGguf: z.object({ architecture: z.string(), type: z.string(), bytes: z.int() }).nullable().optional(),
   rank: z.int(),
   alpha: z.number(),
   baseModel: z.string(),

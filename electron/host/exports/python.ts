@@ -28,13 +28,28 @@ const errorTag = 'TUNEDECK_EXPORT_ERROR '
 export async function runExportPython(
   options: ExportPythonOptions,
   args: string[],
-  handlers: { onPhase?: (phase: string) => void; signal?: AbortSignal; module?: string } = {},
+  handlers: {
+    onPhase?: (phase: string) => void
+    /** Every progress line's whole object (a push names each file it sent). */
+    onProgress?: (progress: Record<string, unknown>) => void
+    signal?: AbortSignal
+    module?: string
+    env?: Record<string, string>
+  } = {},
 ): Promise<unknown> {
   const python = await options.resolvePython()
   handlers.signal?.throwIfAborted()
   return await new Promise((resolve, reject) => {
     const child = spawn(python, ['-m', handlers.module ?? 'tunedeck_trainer.export', ...args], {
-      env: childEnvironment({ PYTHONPATH: options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' }),
+      env: childEnvironment({
+        PYTHONPATH: options.pythonRuntimeDir,
+        PYTHONUNBUFFERED: '1',
+        PYTHONIOENCODING: 'utf-8',
+        HF_HUB_DISABLE_PROGRESS_BARS: '1',
+        HF_HUB_DISABLE_TELEMETRY: '1',
+        // A push's token comes here, not from the host's environment (childEnv.ts keeps that out).
+        ...handlers.env,
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,
     })
@@ -46,7 +61,11 @@ export async function runExportPython(
     const readLine = (line: string) => {
       if (line.startsWith(resultTag)) result = JSON.parse(line.slice(resultTag.length))
       else if (line.startsWith(errorTag)) userError = String((JSON.parse(line.slice(errorTag.length)) as { message?: unknown }).message)
-      else if (line.startsWith(progressTag)) handlers.onPhase?.(String((JSON.parse(line.slice(progressTag.length)) as { phase?: unknown }).phase))
+      else if (line.startsWith(progressTag)) {
+        const progress = JSON.parse(line.slice(progressTag.length)) as Record<string, unknown>
+        handlers.onPhase?.(String(progress.phase))
+        handlers.onProgress?.(progress)
+      }
     }
     onLines(child.stdout, readLine)
     // Keep only the end of stderr: a traceback's last lines say what went wrong.

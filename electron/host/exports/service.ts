@@ -14,19 +14,21 @@ import {
   type ExportPlan,
   type ExportProgress,
   type ExportResult,
+  type HubPushResult,
+  type hubPushRequestSchema,
   type exportRequestSchema,
   type exportSourceSchema,
 } from '@shared/exports'
 import type { Job } from '@shared/jobs'
 import type { z } from 'zod'
-import { modelCard, modelfile } from './card'
-import { digestBuffer, digestFile, jobExamples, listFiles, readHistory } from './files'
+import { exportEntries } from './entries'
+import { cardMetadata, pushToHub, type Reporter } from './push'
 import { removeAbandoned } from '../abandoned'
 import { forgetPartial, recordPartial, removeAbandonedPartials } from './partials'
 import { preparedSchema } from './prepared'
 import { runExportPython, type ExportPythonOptions } from './python'
 import { defaultDestination, exportSource, type ExportSource } from './sources'
-import { manifestOf, openPartial, verifyZip, writeZip, type ZipEntry } from './zip'
+import { openPartial, verifyZip, writeZip } from './zip'
 
 /** What the export service needs from the host. */
 export interface ExportServiceOptions extends ExportPythonOptions {
@@ -34,12 +36,15 @@ export interface ExportServiceOptions extends ExportPythonOptions {
   appVersion: string
   getJob: (jobId: string) => Job | Promise<Job>
   emit: (progress: ExportProgress) => void
+  /** The Hugging Face token of the Models page, for a push. */
+  readToken?: () => Promise<string | null>
   /** Opens the .partial file for writing; tests pass a stream on a full device. */
   openOutput?: (partialPath: string) => Writable
 }
 
 type ExportRequest = z.output<typeof exportRequestSchema>
 type ExportSourceInput = z.output<typeof exportSourceSchema>
+type HubPushRequestOutput = z.output<typeof hubPushRequestSchema>
 
 const progressIntervalMs = 200
 
@@ -84,7 +89,10 @@ export class ExportService {
     if (this.running.has(job.id)) {
       throw appError('conflict', `An export of job "${job.name}" is already running: wait for it to finish or cancel it first.`)
     }
-    const destination = request.destination ?? defaultDestination(this.options.dataDir, job, request.checkpoint, request.merged)
+    if (request.merged && request.ggufType) {
+      throw appError('invalid_input', 'ggufType: the merged GGUF comes with the adapter export; untick "Merged model" to write it.', { fields: { ggufType: 'not with merged' } })
+    }
+    const destination = request.destination ?? defaultDestination(this.options.dataDir, job, request.checkpoint, request.merged, request.ggufType ?? null)
     checkDestination(destination)
     // From here on, the finally below releases the job.
     const controller = new AbortController()
@@ -98,14 +106,9 @@ export class ExportService {
       claimPartial(partial)
       ownsPartial = true
       record = recordPartial(this.options.dataDir, partial)
-      report({ phase: 'preparing', message: 'checking the adapter and the base model' })
-      const args = ['prepare', ...this.sourceArgs(job, source), '--out', staging, '--base-name', job.config.model.path]
-      if (request.merged) args.push('--merged')
-      const prepared = preparedSchema.parse(
-        await runExportPython(this.options, args, { signal: controller.signal, onPhase: (phase) => report({ phase: 'preparing', message: (Object.hasOwn(phaseText, phase) ? phaseText[phase] : undefined) ?? phase }) }),
-      )
+      const prepared = await this.prepare(job, source, staging, request.merged, controller.signal, report, request.ggufType ?? null)
       report({ phase: 'hashing', message: 'hashing the files' })
-      const entries = await this.entries(job, source, staging, prepared, request.merged, controller.signal)
+      const entries = await exportEntries({ job, source, staging, prepared, merged: request.merged, appVersion: this.options.appVersion }, controller.signal)
       const total = entries.reduce((sum, entry) => sum + entry.bytes, 0)
       checkSpace(path.dirname(partial), total)
       report({ phase: 'zipping', bytesTotal: total })
@@ -132,51 +135,54 @@ export class ExportService {
     }
   }
 
-  private sourceArgs(job: Job, source: ExportSource): string[] {
-    return ['--adapter', source.adapterDir, '--base', job.config.model.path, '--job-dir', source.jobDir]
+  /**
+   * Uploads the export's files (hubLayout) to a Hugging Face repository with the Models page's
+   * token, private by default; one commit at the end, so a push that fails or is cancelled leaves
+   * the repository as it was, and its message names the files that had been sent.
+   */
+  async push(request: HubPushRequestOutput): Promise<HubPushResult> {
+    const token = (await this.options.readToken?.()) ?? null
+    if (!token) {
+      throw appError('invalid_input', 'No Hugging Face token: add one with write access on the Models page, then push again.', { fields: { token: 'missing' } })
+    }
+    const job = await this.options.getJob(request.jobId)
+    const source = exportSource(this.options.dataDir, job, request.checkpoint)
+    if (this.running.has(job.id)) {
+      throw appError('conflict', `An export of job "${job.name}" is already running: wait for it to finish or cancel it first.`)
+    }
+    const controller = new AbortController()
+    this.running.set(job.id, controller)
+    const staging = path.join(this.options.dataDir, 'exports', `.staging-${job.id}-${process.pid}-${Date.now()}`)
+    const report = this.reporter(job.id)
+    try {
+      const prepared = await this.prepare(job, source, staging, request.merged, controller.signal, report)
+      report({ phase: 'hashing', message: 'hashing the files' })
+      const entries = await exportEntries({ job, source, staging, prepared, merged: request.merged, appVersion: this.options.appVersion }, controller.signal)
+      const metadata = cardMetadata(prepared.baseModel, request.merged)
+      const result = await pushToHub(this.options, { entries, metadata, folder: path.join(staging, 'hub'), repo: request.repo, private: request.private, token, signal: controller.signal, report })
+      report({ phase: 'done', bytesDone: 0, bytesTotal: 0, message: result.url })
+      return result
+    } catch (error) {
+      const failure = error as { message?: string }
+      report({ phase: controller.signal.aborted ? 'cancelled' : 'failed', message: failure.message ?? String(error) })
+      throw error
+    } finally {
+      fs.rmSync(staging, { recursive: true, force: true })
+      this.running.delete(job.id)
+    }
   }
 
-  /** Every file of the zip, hashed, with manifest.json last. */
-  private async entries(
-    job: Job,
-    source: ExportSource,
-    staging: string,
-    prepared: z.output<typeof preparedSchema>,
-    merged: boolean,
-    signal: AbortSignal,
-  ): Promise<ZipEntry[]> {
-    const entries: ZipEntry[] = []
-    const addFile = async (name: string, file: string) => entries.push({ name, source: file, ...(await digestFile(file, signal)) })
-    const addText = (name: string, text: string) => {
-      const data = Buffer.from(text, 'utf8')
-      entries.push({ name, data, bytes: data.length, sha256: digestBuffer(data) })
-    }
-    const folder = merged ? 'merged' : 'adapter'
-    for (const relative of listFiles(path.join(staging, folder))) await addFile(`${folder}/${relative}`, path.join(staging, folder, relative))
-    if (!merged && fs.existsSync(path.join(staging, 'adapter.gguf'))) await addFile('adapter.gguf', path.join(staging, 'adapter.gguf'))
-    const history = readHistory(source.jobDir)
-    const datasetPath = path.resolve(source.jobDir, job.config.dataset.path)
-    const datasetHash = fs.existsSync(datasetPath) && fs.statSync(datasetPath).isFile() ? (await digestFile(datasetPath, signal)).sha256 : null
-    const card = {
-      jobName: job.name,
-      jobId: job.id,
-      checkpoint: source.checkpoint,
-      config: job.config,
-      history,
-      dataset: { name: path.basename(datasetPath), sha256: datasetHash },
-      appVersion: this.options.appVersion,
-      date: new Date(),
-      prepared,
-      merged,
-    }
-    addText('Modelfile', modelfile(card))
-    addText('README.md', modelCard(card))
-    await addFile('config.json', path.join(source.jobDir, 'config.json'))
-    addText('metrics.csv', history.csv)
-    const terminal = path.join(source.jobDir, 'terminal.log')
-    if (fs.existsSync(terminal)) await addFile('terminal.log', terminal)
-    addText('manifest.json', JSON.stringify(manifestOf(entries, jobExamples(source.jobDir)), null, 2) + '\n')
-    return entries
+  /** The Python step: adapter, tokenizer, GGUF adapter and (merged) the merged model, into ``staging``. */
+  private async prepare(job: Job, source: ExportSource, staging: string, merged: boolean, signal: AbortSignal, report: Reporter, ggufType: string | null = null) {
+    report({ phase: 'preparing', message: 'checking the adapter and the base model' })
+    const args = ['prepare', ...this.sourceArgs(job, source), '--out', staging, '--base-name', job.config.model.path]
+    if (merged) args.push('--merged')
+    if (ggufType) args.push('--gguf-type', ggufType)
+    return preparedSchema.parse(await runExportPython(this.options, args, { signal, onPhase: (phase) => report({ phase: 'preparing', message: (Object.hasOwn(phaseText, phase) ? phaseText[phase] : undefined) ?? phase }) }))
+  }
+
+  private sourceArgs(job: Job, source: ExportSource): string[] {
+    return ['--adapter', source.adapterDir, '--base', job.config.model.path, '--job-dir', source.jobDir]
   }
 
   /** Emits progress, at most every 200 ms for byte counts (``throttled``). */
@@ -202,6 +208,9 @@ const phaseText: Record<string, string> = {
   adapter: 'copying the adapter and tokenizer',
   gguf: 'writing the GGUF adapter',
   merge: 'merging the adapter into the base model',
+  'merge-gguf': 'merging the adapter into the base model for the GGUF',
+  'gguf-write': 'writing the merged GGUF',
+  quantize: "quantizing with llama.cpp's llama-quantize",
 }
 
 /** A full path ending in .zip: the host's working folder means nothing to the person typing it. */

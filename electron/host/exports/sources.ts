@@ -50,9 +50,9 @@ export function exportSource(dataDir: string, job: Job, checkpoint: string | nul
   return { jobDir, adapterDir, checkpoint }
 }
 
-/** <dataDir>/exports/<job name>[-<checkpoint>][-merged].zip, with characters unsafe in file names replaced. */
-export function defaultDestination(dataDir: string, job: Job, checkpoint: string | null, merged = false): string {
-  const parts = [job.name, checkpoint, merged ? 'merged' : null].filter((part): part is string => Boolean(part))
+/** <dataDir>/exports/<job name>[-<checkpoint>][-merged][-<gguf type>].zip, with characters unsafe in file names replaced. */
+export function defaultDestination(dataDir: string, job: Job, checkpoint: string | null, merged = false, ggufType: string | null = null): string {
+  const parts = [job.name, checkpoint, merged ? 'merged' : null, ggufType].filter((part): part is string => Boolean(part))
   // Control characters go too (code points below 32), without a control-character regex.
   const printable = [...parts.join('-')].map((character) => (character.charCodeAt(0) < 32 ? '_' : character)).join('')
   const stem = printable.replace(/[<>:"/\\|?*]+/g, '_').trim() || job.id

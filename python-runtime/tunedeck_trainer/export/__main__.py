@@ -3,9 +3,12 @@
     python -m tunedeck_trainer.export inspect --adapter DIR --base DIR [--job-dir DIR]
         prints the compatibility report as one JSON line
     python -m tunedeck_trainer.export prepare --adapter DIR --base DIR [--job-dir DIR] --out STAGING
-            --base-name NAME [--merged] [--dtype bfloat16|float16|float32]
+            --base-name NAME [--merged] [--dtype bfloat16|float16|float32] [--gguf-type f16|q8_0|q4_0|q4_K_M]
         fills STAGING (see prepare.py); prints "TUNEDECK_EXPORT {json}" progress lines and a
         last line "TUNEDECK_EXPORT_RESULT {json}"
+
+    python -m tunedeck_trainer.export push --folder DIR --repo owner/name [--public] [--message TEXT]
+        uploads DIR to the Hub (see hub_push.py); progress lines name each file sent
 
 A problem the user can fix prints "TUNEDECK_EXPORT_ERROR {json}" and exits 2.
 """
@@ -38,22 +41,38 @@ def main(argv: list[str] | None = None) -> int:
     prepare_command.add_argument("--base-name", required=True)
     prepare_command.add_argument("--merged", action="store_true")
     prepare_command.add_argument("--dtype", choices=("bfloat16", "float16", "float32"))
+    prepare_command.add_argument("--gguf-type", choices=("f16", "q8_0", "q4_0", "q4_K_M"),
+                                 help="also write the merged model as one GGUF (model.gguf) of this type")
+    push_command = commands.add_parser("push")
+    push_command.add_argument("--folder", required=True, type=Path)
+    push_command.add_argument("--repo", required=True)
+    push_command.add_argument("--public", action="store_true")
+    push_command.add_argument("--message", default="Upload from Tunedeck")
     args = parser.parse_args(argv)
     try:
+        if args.command == "push":
+            from .hub_push import push
+
+            result = push(args.folder, args.repo, private=not args.public, message=args.message,
+                          report=lambda event: _print("TUNEDECK_EXPORT", event))
+            _print("TUNEDECK_EXPORT_RESULT", result)
+            return 0
         from ..config import resolve_model_path
 
         args.base = resolve_model_path(args.job_dir, args.base)
         if args.command == "inspect":
             from .compatibility import report
+            from .gguf_offer import offers, tokenizer_folder
             from .prepare import check_sources
 
             adapter, base = check_sources(args.adapter, args.base)
-            _print("TUNEDECK_EXPORT_RESULT", report(adapter, base))
+            result = {**report(adapter, base), "mergedGguf": offers(base, tokenizer_folder(args.adapter, args.base))}
+            _print("TUNEDECK_EXPORT_RESULT", result)
             return 0
         from .prepare import prepare
 
         result = prepare(
-            args.adapter, args.base, args.out, base_name=args.base_name, merged=args.merged, dtype=args.dtype,
+            args.adapter, args.base, args.out, base_name=args.base_name, merged=args.merged, dtype=args.dtype, gguf_type=args.gguf_type,
             progress=lambda phase: _print("TUNEDECK_EXPORT", {"phase": phase}),
         )
         _print("TUNEDECK_EXPORT_RESULT", result)

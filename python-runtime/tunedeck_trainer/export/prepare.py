@@ -4,6 +4,7 @@
                             set), tokenizer files with the chat template, generation_config.json
     STAGING/adapter.gguf    the same adapter as a GGUF LoRA, where llama.cpp can apply it
     STAGING/merged/         with --merged: the merged model, 16-bit safetensors shards
+    STAGING/model.gguf      with --gguf-type: the merged model as one GGUF (gguf_model.py)
 
 The host adds the job's files, the Modelfile and the card, and zips the lot.
 """
@@ -17,7 +18,7 @@ from typing import Any, Callable
 
 from ..config import HUB_ID
 from ..errors import TrainerError
-from . import compatibility, gguf_adapter, merge, templates
+from . import compatibility, gguf_adapter, gguf_model, gguf_offer, merge, templates
 
 ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
 
@@ -73,11 +74,17 @@ def prepare(
     base_name: str,
     merged: bool = False,
     dtype: str | None = None,
+    gguf_type: str | None = None,
     progress: Callable[[str], None] = lambda phase: None,
 ) -> dict[str, Any]:
     """Fills ``out`` (created) and returns what the host needs for the Modelfile and the card."""
     adapter, base = check_sources(adapter_dir, base_dir)
     report = compatibility.report(adapter, base)
+    report["mergedGguf"] = gguf_offer.offers(base, gguf_offer.tokenizer_folder(adapter_dir, base_dir))
+    if gguf_type is not None:
+        offer = next((entry for entry in report["mergedGguf"] if entry["type"] == gguf_type), None)
+        if offer is None or not offer["offered"]:
+            raise TrainerError(f"ggufType: {gguf_type} is not offered for this model: {offer['reason'] if offer else 'unknown type'}", "ggufType")
     out.mkdir(parents=True, exist_ok=True)
     staged = out / "adapter"
     staged.mkdir(exist_ok=True)
@@ -103,8 +110,22 @@ def prepare(
     if merged:
         progress("merge")
         merge.merge(adapter_dir, base_dir, out / "merged", dtype or merge.default_dtype(base), tokenizer, generation)
+    model_gguf = None
+    if gguf_type is not None:
+        progress("merge-gguf")
+        state = gguf_model.merged_state(adapter_dir, base_dir)
+        written = gguf_type if gguf_type in gguf_model.TYPES else "f16"
+        target = out / ("model.gguf" if written == gguf_type else "model-f16.gguf")
+        model_gguf = gguf_model.write(state, base, staged, target, written, name=base_name.rsplit("/", 1)[-1])
+        del state
+        if written != gguf_type:
+            progress("quantize")
+            gguf_offer.quantize_with_llama_cpp(target, out / "model.gguf", gguf_type)
+            target.unlink()
+            model_gguf = {**model_gguf, "type": gguf_type, "bytes": (out / "model.gguf").stat().st_size}
     return {
         "compatibility": report,
+        "modelGguf": model_gguf,
         "template": {key: template[key] for key in ("family", "ollamaTemplate", "stops", "system")},
         "stopTokenIds": stop_ids,
         "gguf": gguf_info,

@@ -1,7 +1,7 @@
 /**
  * The Export section of a job page: pick the final adapter or a checkpoint, read which
  * loaders take it and why not, choose where the zip goes (and whether to merge), then watch
- * it being written and checked. The desktop app may later offer a save dialog for the path.
+ * it being written and checked, or pushed to the Hugging Face Hub (HubPushForm). The desktop app may later offer a save dialog for the path.
  */
 import { useEffect, useState } from 'react'
 import { exportTargetLabels } from '@shared/exports'
@@ -11,6 +11,8 @@ import { downloadFromServer } from '../api/download'
 import { exportFraction, exportPhaseText } from '../logic/exports'
 import { formatBytes } from '../logic/metrics'
 import { useExportsStore, useJobExport } from '../stores/exports'
+import { GgufTypeField } from './GgufTypeField'
+import { HubPushForm } from './HubPushForm'
 import { ProgressBar } from './ProgressBar'
 
 /** Shown once the job has an adapter or a checkpoint to export. */
@@ -31,7 +33,9 @@ export function ExportPanel({ job, checkpoints }: { job: Job; checkpoints: Check
   }, [job.id, needsDefault, defaultSource])
 
   if (!hasSource) return null
-  const defaultDestination = state.merged ? state.plan?.defaultMergedDestination : state.plan?.defaultDestination
+  const planned = state.merged ? state.plan?.defaultMergedDestination : state.plan?.defaultDestination
+  // The host names a merged GGUF's zip <job>-<type>.zip, as it does when no destination is given.
+  const defaultDestination = state.ggufType ? planned?.replace(/\.zip$/, `-${state.ggufType}.zip`) : planned
   const progress = state.progress
   return (
     <section className="card export-panel" data-testid="export-panel">
@@ -65,9 +69,10 @@ export function ExportPanel({ job, checkpoints }: { job: Job; checkpoints: Check
           />
         </label>
         <label className="checkbox">
-          <input type="checkbox" data-testid="export-merged" checked={state.merged} disabled={state.running} onChange={(event) => edit(job.id, { merged: event.target.checked })} />
+          <input type="checkbox" data-testid="export-merged" checked={state.merged} disabled={state.running} onChange={(event) => edit(job.id, { merged: event.target.checked, ggufType: null })} />
           Merged model (the adapter merged into the base, 16-bit; loads without PEFT)
         </label>
+        <GgufTypeField job={job} />
         <div className="row-actions">
           <button data-testid="export-start" className="primary" disabled={state.running || state.plan === null} onClick={() => void start(job.id)}>
             {state.running ? 'Exporting…' : 'Export'}
@@ -79,6 +84,7 @@ export function ExportPanel({ job, checkpoints }: { job: Job; checkpoints: Check
           )}
         </div>
       </div>
+      <HubPushForm job={job} />
       {state.planError && (
         <p className="error-text" data-testid="export-plan-error">
           {state.planError}
@@ -113,7 +119,7 @@ export function ExportPanel({ job, checkpoints }: { job: Job; checkpoints: Check
           <ProgressBar value={exportFraction(progress)} label="Export progress" tone={progress.phase === 'done' ? 'ok' : 'accent'} />
           <span className="muted small" data-testid="export-phase">
             {exportPhaseText(progress)}
-            {progress.phase === 'zipping' && ` · ${formatBytes(progress.bytesDone)} of ${formatBytes(progress.bytesTotal)}`}
+            {(progress.phase === 'zipping' || progress.phase === 'uploading') && ` · ${formatBytes(progress.bytesDone)} of ${formatBytes(progress.bytesTotal)}`}
           </span>
         </div>
       )}

@@ -4,7 +4,7 @@
  * Progress comes as export.progress events, wired by the section itself.
  */
 import { create } from 'zustand'
-import type { ExportPlan, ExportProgress, ExportResult } from '@shared/exports'
+import type { ExportPlan, ExportProgress, ExportResult, HubPushResult, MergedGgufType } from '@shared/exports'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 
@@ -22,10 +22,16 @@ export interface JobExport {
   /** What the user typed; null keeps the default destination. */
   destination: string | null
   merged: boolean
+  /** Also the merged model as one GGUF of this type; null for none. */
+  ggufType: MergedGgufType | null
   running: boolean
   progress: ExportProgress | null
   result: ExportResult | null
   error: string | null
+  /** The Hugging Face repository to push to (owner/name), and whether a new one is public. */
+  hubRepo: string
+  hubPublic: boolean
+  pushResult: HubPushResult | null
 }
 
 const empty: JobExport = {
@@ -35,18 +41,24 @@ const empty: JobExport = {
   planError: null,
   destination: null,
   merged: false,
+  ggufType: null,
   running: false,
   progress: null,
   result: null,
   error: null,
+  hubRepo: '',
+  hubPublic: false,
+  pushResult: null,
 }
 
 interface ExportsState {
   byJob: Record<string, JobExport>
   /** Picks the source and fetches its compatibility report; `pickedWhenCompleted` as in JobExport. */
   choose(jobId: string, checkpoint: string | null, pickedWhenCompleted: boolean | null): Promise<void>
-  edit(jobId: string, change: Partial<Pick<JobExport, 'destination' | 'merged'>>): void
+  edit(jobId: string, change: Partial<Pick<JobExport, 'destination' | 'merged' | 'ggufType' | 'hubRepo' | 'hubPublic'>>): void
   start(jobId: string): Promise<void>
+  /** Uploads the chosen source (merged or not) with its card to the Hub repository. */
+  push(jobId: string): Promise<void>
   cancel(jobId: string): Promise<void>
   applyProgress(progress: ExportProgress): void
 }
@@ -71,11 +83,27 @@ export const useExportsStore = create<ExportsState>()((set, get) => {
     },
     async start(jobId) {
       const current = get().byJob[jobId] ?? empty
-      update(jobId, { running: true, result: null, error: null, progress: null })
+      update(jobId, { running: true, result: null, pushResult: null, error: null, progress: null })
       try {
         const destination = current.destination?.trim() || undefined
-        const result = await getClient().request('exports.start', { jobId, checkpoint: current.checkpoint, destination, merged: current.merged })
+        const result = await getClient().request('exports.start', { jobId, checkpoint: current.checkpoint, destination, merged: current.merged, ggufType: current.ggufType })
         update(jobId, { running: false, result })
+      } catch (error) {
+        update(jobId, { running: false, error: errorMessage(error) })
+      }
+    },
+    async push(jobId) {
+      const current = get().byJob[jobId] ?? empty
+      update(jobId, { running: true, result: null, pushResult: null, error: null, progress: null })
+      try {
+        const pushResult = await getClient().request('exports.push_hub', {
+          jobId,
+          checkpoint: current.checkpoint,
+          repo: current.hubRepo.trim(),
+          merged: current.merged,
+          private: !current.hubPublic,
+        })
+        update(jobId, { running: false, pushResult })
       } catch (error) {
         update(jobId, { running: false, error: errorMessage(error) })
       }

@@ -6,6 +6,7 @@
 import { useEffect, useState } from 'react'
 import type { Job, MetricPoint } from '@shared/jobs'
 import { CheckpointList } from '../components/CheckpointList'
+import { EvaluationPanel } from '../components/EvaluationPanel'
 import { ExportPanel } from '../components/ExportPanel'
 import { GpuHistoryChart } from '../components/GpuHistoryChart'
 import { GpuPanel } from '../components/GpuPanel'
@@ -167,6 +168,7 @@ function JobDetails({ job }: { job: Job }) {
         <TerminalView jobId={job.id} />
       </section>
       <CheckpointList job={job} checkpoints={checkpoints.checkpoints} loadError={checkpoints.error} refresh={checkpoints.refresh} />
+      <EvaluationPanel job={job} />
       <ExportPanel job={job} checkpoints={checkpoints.checkpoints} />
     </div>
   )

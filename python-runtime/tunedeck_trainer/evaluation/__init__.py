@@ -1,0 +1,1 @@
+"""Evaluation of a finished job: the base model against the tuned one (see evaluate.py)."""

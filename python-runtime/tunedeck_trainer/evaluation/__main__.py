@@ -1,0 +1,7 @@
+"""python -m tunedeck_trainer.evaluation: see evaluate.py."""
+
+import sys
+
+from .evaluate import main
+
+sys.exit(main())
