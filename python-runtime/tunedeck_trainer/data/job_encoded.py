@@ -24,11 +24,12 @@ def encoded_records(config: JobConfig, job_dir: Path, tokenizer: Any) -> tuple[P
     if root is not None:
         key, about = _key(config, path, tokenizer)
     if key is not None:
+        started = time.perf_counter()
         cached = read_entry(root, key)
         if cached is not None:
             require_format(config.method, cached.format, path)
             print(f"[tunedeck] dataset: {len(cached.examples):,} encoded records read from the cache "
-                  f"(cache/encoded/{key})", flush=True)
+                  f"(cache/encoded/{key}) in {time.perf_counter() - started:.1f} s", flush=True)
             return path, cached
     path, loaded = read_job_records(config, job_dir)
     started = time.perf_counter()
