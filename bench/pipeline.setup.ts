@@ -4,6 +4,7 @@
  * from a temporary data folder, and a WebSocket client that timestamps every
  * event as it arrives.
  */
+import { createHash, type Hash } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -62,6 +63,8 @@ export class EventClient {
   /** When each step of each job arrived here (ms), for the host's share of the latency. */
   readonly stepArrivals = new Map<string, Map<number, number>>()
   terminalBytes = 0
+  /** The terminal text received since resetTerminal, carriage returns left out (the pty adds them): its length and sha256. */
+  terminalText = { bytes: 0, hash: createHash('sha256') as Hash }
   terminalFirstAt = 0
   terminalLastAt = 0
   lastTerminalText = ''
@@ -98,10 +101,20 @@ export class EventClient {
       const { data } = message.payload as { data: string }
       if (this.terminalBytes === 0) this.terminalFirstAt = now
       this.terminalBytes += Buffer.byteLength(data)
+      const text = data.replaceAll('\r', '')
+      this.terminalText.bytes += Buffer.byteLength(text)
+      this.terminalText.hash.update(text)
       this.terminalLastAt = now
       this.lastTerminalText = (this.lastTerminalText + data).slice(-200)
       if (/flood ends after \d+ lines/.test(this.lastTerminalText)) this.floodEnded = true
     }
+  }
+
+  /** Starts counting the terminal text afresh. */
+  resetTerminal(): void {
+    this.terminalBytes = 0
+    this.terminalText = { bytes: 0, hash: createHash('sha256') }
+    this.floodEnded = false
   }
 
   /** Calls a route; throws the host's error message when it answers with one. */
