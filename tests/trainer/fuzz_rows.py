@@ -2,7 +2,7 @@
 format's shape with one field mutated, and the settings the fuzz tests share.
 
 The example count is FUZZ_EXAMPLES (default 60 per test, a few seconds of CPU each);
-``TUNEDECK_FUZZ_EXAMPLES=2000`` runs more. ``derandomize=True`` makes every run try the same
+``TUNEDECK_FUZZ_EXAMPLES=2000`` runs more, ``TUNEDECK_FUZZ_DEADLINE_MS`` fails any slower example. ``derandomize=True`` makes every run try the same
 examples, so a CI failure reproduces locally; ``TUNEDECK_FUZZ_SEED`` (any text) picks another
 fixed set of examples when hunting.
 """
@@ -16,9 +16,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 FUZZ_EXAMPLES = int(os.environ.get("TUNEDECK_FUZZ_EXAMPLES", "") or 60)
+# A per-example time limit when hunting for slow rows (TUNEDECK_FUZZ_DEADLINE_MS=20000); off by default,
+# since a shared CI's timing says nothing.
+DEADLINE_MS = int(os.environ.get("TUNEDECK_FUZZ_DEADLINE_MS", "") or 0) or None
 
 settings.register_profile(
-    "tunedeck-fuzz", max_examples=FUZZ_EXAMPLES, derandomize=True, deadline=None, database=None,
+    "tunedeck-fuzz", max_examples=FUZZ_EXAMPLES, derandomize=True, deadline=DEADLINE_MS, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 )
 fuzz = settings.get_profile("tunedeck-fuzz")
