@@ -15,13 +15,12 @@
  * Run: npx electron-vite build && BENCH=full npx vitest run --config bench/vitest.config.ts bench/host_pipeline.test.ts
  * (BENCH unset: the smoke sizes npm test runs; their numbers are printed, not asserted.)
  */
-import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import * as pty from 'node-pty'
 import { openDatabase } from '../electron/host/store/database'
-import { EventClient, serveHost, stepWriteTimes, until, type ServedHost } from './pipeline.setup'
+import { EventClient, floodText, serveHost, stepWriteTimes, until, type ServedHost, type TerminalText } from './pipeline.setup'
 import { measureLatency, type LatencyResult } from './pipeline.latency'
 
 /** Sizes of one run. */
@@ -36,12 +35,6 @@ export interface PipelineSizes {
 
 export const smokeSizes: PipelineSizes = { events: 2_000, terminalMegabytes: 4, latencySeconds: 2, latencyRates: [10, 1000], latencyTerminalMegabytesPerSecond: 5 }
 export const fullSizes: PipelineSizes = { events: 200_000, terminalMegabytes: 200, latencySeconds: 10, latencyRates: [10, 1000], latencyTerminalMegabytesPerSecond: 5 }
-
-/** Text through the terminal, carriage returns left out: its length in bytes and its sha256. */
-export interface TerminalText {
-  bytes: number
-  sha256: string
-}
 
 /** What one run measured; rates per second, latencies in ms; what was sent and what arrived, to compare. */
 export interface PipelineResult {
@@ -85,26 +78,6 @@ async function measureEvents(served: ServedHost, client: EventClient, count: num
   return { rate: count / ((arrived - written.get(1)!) / 1000), written: written.size, arrived: client.stepArrivals.get(jobId)?.size ?? 0 }
 }
 
-/** What tests/fixtures/trainers/scripted.py prints for `flood:MB`, carriage returns left out. */
-export function floodText(megabytes: number): TerminalText {
-  const hash = createHash('sha256')
-  let bytes = 0
-  const add = (text: string) => {
-    hash.update(text)
-    bytes += Buffer.byteLength(text)
-  }
-  add('flood begins\n')
-  const total = Math.floor(megabytes * 1024 * 1024)
-  let number = 0
-  for (let written = 0; written < total; number += 640) {
-    const block = Array.from({ length: 640 }, (_, index) => `flood line ${String(number + index).padStart(12)} ${'x'.repeat(68)}\r\n`).join('')
-    written += Buffer.byteLength(block)
-    add(block.replaceAll('\r', ''))
-  }
-  add(`flood ends after ${number} lines\n`)
-  return { bytes, sha256: hash.digest('hex') }
-}
-
 /** The storage floor: the same rows (a metric and its ingested seq) in 1,000-row transactions. */
 export function storageFloor(count: number): number {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tunedeck-floor-'))
@@ -142,7 +115,7 @@ async function measureTerminal(served: ServedHost, client: EventClient, megabyte
   })
   const bytes = client.terminalBytes
   client.terminalBytes += before
-  const received = { bytes: client.terminalText.bytes, sha256: client.terminalText.hash.digest('hex') }
+  const received = client.terminalTextOf(jobId)
   return { rate: bytes / 1024 / 1024 / ((client.terminalLastAt - client.terminalFirstAt) / 1000), received }
 }
 
