@@ -20,7 +20,7 @@ import os from 'node:os'
 import path from 'node:path'
 import * as pty from 'node-pty'
 import { openDatabase } from '../electron/host/store/database'
-import { EventClient, serveHost, stepWriteTimes, until, type ServedHost } from './pipeline.setup'
+import { EventClient, floodText, serveHost, stepWriteTimes, until, type ServedHost, type TerminalText } from './pipeline.setup'
 import { measureLatency, type LatencyResult } from './pipeline.latency'
 
 /** Sizes of one run. */
@@ -36,8 +36,12 @@ export interface PipelineSizes {
 export const smokeSizes: PipelineSizes = { events: 2_000, terminalMegabytes: 4, latencySeconds: 2, latencyRates: [10, 1000], latencyTerminalMegabytesPerSecond: 5 }
 export const fullSizes: PipelineSizes = { events: 200_000, terminalMegabytes: 200, latencySeconds: 10, latencyRates: [10, 1000], latencyTerminalMegabytesPerSecond: 5 }
 
-/** What one run measured; rates per second, latencies in ms. */
+/** What one run measured; rates per second, latencies in ms; what was sent and what arrived, to compare. */
 export interface PipelineResult {
+  /** Step events the fixture wrote, and the steps that reached the WebSocket client. */
+  events: { written: number; arrived: number }
+  /** What the flood printed, and what reached the WebSocket client. */
+  terminal: { printed: TerminalText; received: TerminalText }
   eventsPerSecond: number
   storageFloorEventsPerSecond: number
   terminalMegabytesPerSecond: number
@@ -62,15 +66,16 @@ async function finished(client: EventClient, jobId: string): Promise<void> {
   }
 }
 
-async function measureEvents(served: ServedHost, client: EventClient, count: number): Promise<number> {
+async function measureEvents(served: ServedHost, client: EventClient, count: number): Promise<{ rate: number; written: number; arrived: number }> {
   const jobId = await runJob(served, client, `events:${count}`)
   await until(() => (client.steps.get(jobId)?.step ?? 0) >= count, 600_000, `${count} steps at the client`)
   const arrived = client.steps.get(jobId)!.at
   await finished(client, jobId)
   const stored = await client.request<unknown[]>('jobs.metrics', { jobId })
   if (stored.length !== count) throw new Error(`SQLite holds ${stored.length} of ${count} steps`)
-  const firstWrite = stepWriteTimes(path.join(served.dataDir, 'jobs', jobId)).get(1)!
-  return count / ((arrived - firstWrite) / 1000)
+  const written = stepWriteTimes(path.join(served.dataDir, 'jobs', jobId))
+  // Every step, not only the last: the client records each step it was sent.
+  return { rate: count / ((arrived - written.get(1)!) / 1000), written: written.size, arrived: client.stepArrivals.get(jobId)?.size ?? 0 }
 }
 
 /** The storage floor: the same rows (a metric and its ingested seq) in 1,000-row transactions. */
@@ -98,20 +103,20 @@ export function storageFloor(count: number): number {
   }
 }
 
-async function measureTerminal(served: ServedHost, client: EventClient, megabytes: number): Promise<number> {
+async function measureTerminal(served: ServedHost, client: EventClient, megabytes: number): Promise<{ rate: number; received: TerminalText }> {
   const before = client.terminalBytes
-  client.terminalBytes = 0
-  client.floodEnded = false
+  client.resetTerminal()
   const jobId = await runJob(served, client, `flood:${megabytes}`)
   await finished(client, jobId)
-  // As bench/ui does: the job has ended; wait a while for its last terminal line, but measure either
-  // way (on a loaded machine that line has sometimes never reached the client: see docs/benchmarks.md).
+  // The job has ended; its last terminal line may still be on its way. The caller compares what arrived
+  // with what was printed, so a line lost at the trainer's exit shows as a failure, not as a note.
   await until(() => client.floodEnded, 30_000, 'the end of the flood at the client').catch(() => {
     process.stdout.write("note: the flood's last line had not reached the client 30 s after the job ended\n")
   })
   const bytes = client.terminalBytes
   client.terminalBytes += before
-  return bytes / 1024 / 1024 / ((client.terminalLastAt - client.terminalFirstAt) / 1000)
+  const received = client.terminalTextOf(jobId)
+  return { rate: bytes / 1024 / 1024 / ((client.terminalLastAt - client.terminalFirstAt) / 1000), received }
 }
 
 /** The pty floor: `cat` of the same bytes (the fixture's flood lines) through a bare node-pty. */
@@ -148,10 +153,10 @@ export async function runHostPipeline(sizes: PipelineSizes, log: (line: string) 
   const client = new EventClient(served)
   try {
     await client.opened
-    const eventsPerSecond = await measureEvents(served, client, sizes.events)
+    const { rate: eventsPerSecond, written, arrived } = await measureEvents(served, client, sizes.events)
     const storageFloorEventsPerSecond = storageFloor(sizes.events)
     log(`events: ${Math.round(eventsPerSecond)}/s through the host; storage floor ${Math.round(storageFloorEventsPerSecond)}/s; floor/host ${(storageFloorEventsPerSecond / eventsPerSecond).toFixed(2)}x (goal: >= 50,000/s and <= 2x)`)
-    const terminalMegabytesPerSecond = await measureTerminal(served, client, sizes.terminalMegabytes)
+    const { rate: terminalMegabytesPerSecond, received } = await measureTerminal(served, client, sizes.terminalMegabytes)
     const ptyFloorMegabytesPerSecond = await ptyFloor(sizes.terminalMegabytes)
     log(`terminal: ${terminalMegabytesPerSecond.toFixed(1)} MB/s through the host; pty floor ${ptyFloorMegabytesPerSecond.toFixed(1)} MB/s; floor/host ${(ptyFloorMegabytesPerSecond / terminalMegabytesPerSecond).toFixed(2)}x (goal: >= 20 MB/s and <= 2x)`)
     const latency: LatencyResult[] = []
@@ -162,7 +167,8 @@ export async function runHostPipeline(sizes: PipelineSizes, log: (line: string) 
         log(`latency at ${rate} events/s beside ${sizes.latencyTerminalMegabytesPerSecond} MB/s of terminal: p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms over ${result.samples} events (goal: p99 < 50 ms); at a WebSocket client beside the host p50 ${result.hostP50.toFixed(1)} ms, p99 ${result.hostP99.toFixed(1)} ms`)
       }
     }
-    return { eventsPerSecond, storageFloorEventsPerSecond, terminalMegabytesPerSecond, ptyFloorMegabytesPerSecond, latency }
+    const terminal = { printed: floodText(sizes.terminalMegabytes), received }
+    return { events: { written, arrived }, terminal, eventsPerSecond, storageFloorEventsPerSecond, terminalMegabytesPerSecond, ptyFloorMegabytesPerSecond, latency }
   } finally {
     client.close()
     await served.close()

@@ -14,7 +14,10 @@ import { repoDir, stepWriteTimes, type EventClient, type ServedHost } from './pi
 /** Latency of one paced run, ms. */
 export interface LatencyResult {
   rate: number
+  /** Steps shown in the chart (each with its latency); ``written`` of them were written, ``atClient`` reached the WebSocket client. */
   samples: number
+  written: number
+  atClient: number
   p50: number
   p99: number
   /** The same at the WebSocket client (Node, beside the host): the host's share. */
@@ -102,6 +105,8 @@ export async function measureLatency(served: ServedHost, client: EventClient, op
     return {
       rate: options.rate,
       samples: latencies.length,
+      written: written.size,
+      atClient: atClient.length,
       p50: percentile(latencies, 0.5),
       p99: percentile(latencies, 0.99),
       hostP50: percentile(atClient, 0.5),

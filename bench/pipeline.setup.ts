@@ -4,6 +4,7 @@
  * from a temporary data folder, and a WebSocket client that timestamps every
  * event as it arrives.
  */
+import { createHash, type Hash } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -52,6 +53,32 @@ export async function serveHost(): Promise<ServedHost> {
   }
 }
 
+/** Text through the terminal, carriage returns left out: its length in bytes and its sha256. */
+export interface TerminalText {
+  bytes: number
+  sha256: string
+}
+
+/** What tests/fixtures/trainers/scripted.py prints for `flood:MB`, carriage returns left out. */
+export function floodText(megabytes: number): TerminalText {
+  const hash = createHash('sha256')
+  let bytes = 0
+  const add = (text: string) => {
+    hash.update(text)
+    bytes += Buffer.byteLength(text)
+  }
+  add('flood begins\n')
+  const total = Math.floor(megabytes * 1024 * 1024)
+  let number = 0
+  for (let written = 0; written < total; number += 640) {
+    const block = Array.from({ length: 640 }, (_, index) => `flood line ${String(number + index).padStart(12)} ${'x'.repeat(68)}\r\n`).join('')
+    written += Buffer.byteLength(block)
+    add(block.replaceAll('\r', ''))
+  }
+  add(`flood ends after ${number} lines\n`)
+  return { bytes, sha256: hash.digest('hex') }
+}
+
 /** A WebSocket client of the served host that keeps counters, not payloads. */
 export class EventClient {
   private readonly socket: WebSocket
@@ -62,6 +89,8 @@ export class EventClient {
   /** When each step of each job arrived here (ms), for the host's share of the latency. */
   readonly stepArrivals = new Map<string, Map<number, number>>()
   terminalBytes = 0
+  /** Each job's terminal text as received, carriage returns left out (the pty adds them): its length and sha256. */
+  private readonly terminalTexts = new Map<string, { bytes: number; hash: Hash }>()
   terminalFirstAt = 0
   terminalLastAt = 0
   lastTerminalText = ''
@@ -95,13 +124,30 @@ export class EventClient {
       for (const point of points) if (!arrivals.has(point.step)) arrivals.set(point.step, now)
       this.stepArrivals.set(jobId, arrivals)
     } else if (message.event === 'job.terminal') {
-      const { data } = message.payload as { data: string }
+      const { data, jobId } = message.payload as { data: string; jobId: string }
       if (this.terminalBytes === 0) this.terminalFirstAt = now
       this.terminalBytes += Buffer.byteLength(data)
+      const text = data.replaceAll('\r', '')
+      const received = this.terminalTexts.get(jobId) ?? { bytes: 0, hash: createHash('sha256') }
+      received.bytes += Buffer.byteLength(text)
+      received.hash.update(text)
+      this.terminalTexts.set(jobId, received)
       this.terminalLastAt = now
       this.lastTerminalText = (this.lastTerminalText + data).slice(-200)
       if (/flood ends after \d+ lines/.test(this.lastTerminalText)) this.floodEnded = true
     }
+  }
+
+  /** Starts counting the terminal bytes afresh. */
+  resetTerminal(): void {
+    this.terminalBytes = 0
+    this.floodEnded = false
+  }
+
+  /** The terminal text a job sent this client (carriage returns left out). */
+  terminalTextOf(jobId: string): TerminalText {
+    const received = this.terminalTexts.get(jobId)
+    return { bytes: received?.bytes ?? 0, sha256: (received?.hash.copy() ?? createHash('sha256')).digest('hex') }
   }
 
   /** Calls a route; throws the host's error message when it answers with one. */

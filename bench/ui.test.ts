@@ -1,6 +1,6 @@
 /**
- * bench/ui at smoke sizes (npm test) or full sizes (BENCH=full). Asserts only
- * that every part ran; the numbers are printed for docs/benchmarks.md.
+ * bench/ui at smoke sizes (npm test) or full sizes (BENCH=full). Asserts that every part ran and
+ * that the flood's terminal text reached the client whole; the numbers are printed for docs/benchmarks.md.
  */
 import { describe, expect, it } from 'vitest'
 import { fullUiSizes, runUi, smokeUiSizes } from './ui'
@@ -11,5 +11,6 @@ describe('job page benchmark', () => {
     expect(result.firstDrawMs).toBeGreaterThan(0)
     expect(result.frameP95).toBeGreaterThan(0)
     expect(result.floodPageHeapMb).toBeGreaterThan(0)
+    expect(result.floodTerminal.received).toEqual(result.floodTerminal.printed)
   })
 })

@@ -13,7 +13,7 @@
  * Run: npx electron-vite build && BENCH=full npx vitest run --config bench/vitest.config.ts bench/ui.test.ts
  */
 import { openApp, openChromium, openJobPage, percentile } from './pipeline.latency'
-import { EventClient, serveHost, until, type ServedHost } from './pipeline.setup'
+import { EventClient, floodText, serveHost, until, type ServedHost, type TerminalText } from './pipeline.setup'
 
 /** Sizes of one run. */
 export interface UiSizes {
@@ -34,6 +34,8 @@ export interface UiResult {
   floodPageHeapMb: number
   floodHostRssMb: number
   floodLongestFrameMs: number
+  /** What the flood printed, and what reached the WebSocket client. */
+  floodTerminal: { printed: TerminalText; received: TerminalText }
 }
 
 type Page = Awaited<ReturnType<typeof openChromium>>['page']
@@ -102,10 +104,10 @@ async function framesBesideTerminal(served: ServedHost, client: EventClient, pag
   return stopFrames(page)
 }
 
-async function flood(served: ServedHost, client: EventClient, page: Page, megabytes: number): Promise<{ heapMb: number; rssMb: number; longestFrameMs: number }> {
+async function flood(served: ServedHost, client: EventClient, page: Page, megabytes: number): Promise<{ heapMb: number; rssMb: number; longestFrameMs: number; received: TerminalText }> {
   const cdp = await page.context().newCDPSession(page)
   await cdp.send('Performance.enable')
-  client.floodEnded = false
+  client.resetTerminal()
   const jobId = await openRunningJob(served, client, page, `flood:${megabytes}`)
   await recordFrames(page)
   let heap = 0
@@ -128,7 +130,8 @@ async function flood(served: ServedHost, client: EventClient, page: Page, megaby
     clearInterval(sampler)
   }
   const gaps = await stopFrames(page)
-  return { heapMb: heap / 1024 / 1024, rssMb: rss / 1024 / 1024, longestFrameMs: gaps[gaps.length - 1] ?? 0 }
+  const received = client.terminalTextOf(jobId)
+  return { heapMb: heap / 1024 / 1024, rssMb: rss / 1024 / 1024, longestFrameMs: gaps[gaps.length - 1] ?? 0, received }
 }
 
 /** Runs every part at `sizes` and prints the results beside their goals. */
@@ -146,7 +149,7 @@ export async function runUi(sizes: UiSizes, log: (line: string) => void = consol
     log(`frames beside 5 MB/s of terminal: p50 ${frameP50.toFixed(1)} ms, p95 ${frameP95.toFixed(1)} ms over ${frames.length} frames (goal: p95 < 16 ms)`)
     const flooded = await flood(served, client, browser.page, sizes.floodMegabytes)
     log(`flood of ${sizes.floodMegabytes} MB: page JS heap peak ${flooded.heapMb.toFixed(0)} MB, host RSS peak ${flooded.rssMb.toFixed(0)} MB (with the benchmark and its client in the same process), longest frame ${flooded.longestFrameMs.toFixed(0)} ms (goal: < 300 MB each)`)
-    return { ...draw, frameP50, frameP95, floodPageHeapMb: flooded.heapMb, floodHostRssMb: flooded.rssMb, floodLongestFrameMs: flooded.longestFrameMs }
+    return { ...draw, frameP50, frameP95, floodPageHeapMb: flooded.heapMb, floodHostRssMb: flooded.rssMb, floodLongestFrameMs: flooded.longestFrameMs, floodTerminal: { printed: floodText(sizes.floodMegabytes), received: flooded.received } }
   } finally {
     await browser.close()
     client.close()

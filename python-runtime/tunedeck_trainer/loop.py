@@ -277,15 +277,15 @@ class Training:
         loss_total, sums = 0.0, {}
         try:
             prepared = self.method.prepare(self.forward, step)
+            run = 0  # micro-batches run so far in this attempt
             for pieces in step:
                 for batch in pieces:
+                    run += 1
                     self._oom_at = (batch.examples, int(batch.input_ids.shape[1]))
                     summed, metrics = self.method.loss(self.forward, batch, prepared)
                     loss = summed / weight
-                    simulated = self.hooks.simulated_oom(batch.examples, self.step + 1)
-                    if simulated:  # after the forward pass, like a real one, so the recovery frees a real graph
-                        raise torch.cuda.OutOfMemoryError(simulated)
-                    (self.scaler.scale(loss) if self.scaler else loss).backward()
+                    with self.hooks.backward(self.model, batch.examples, self.step + 1, run):  # tests' simulated OOM
+                        (self.scaler.scale(loss) if self.scaler else loss).backward()
                     loss_total += float(loss.detach())
                     for key, value in metrics.items():
                         sums[key] = sums.get(key, 0.0) + value

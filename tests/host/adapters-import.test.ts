@@ -1,7 +1,8 @@
 /**
  * Importing an adapter zip: a sound one lands in the library (and says which base it needs
  * when that base is not here); every bad zip of a corpus of hostile and broken archives is
- * refused with a message naming the problem, and nothing is left in the library or outside it.
+ * refused with a message naming the problem, and nothing is left in the library or outside it: the
+ * whole temporary tree (the data folder, its staging folders, the zips) is the same before and after.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -10,7 +11,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import { AdapterService } from '../../electron/host/adapters/service'
 import { digestBuffer } from '../../electron/host/exports/files'
 import { manifestOf } from '../../electron/host/exports/zip'
-import { adapterFiles, renameInZip, zipOf, writeFile, type TestEntry } from './adapters.helpers'
+import { adapterFiles, renameInZip, treeSnapshot, zipOf, writeFile, type TestEntry } from './adapters.helpers'
 import { temporaryDir } from './jobs.harness'
 
 const root = temporaryDir('tunedeck-adapters-import-')
@@ -45,6 +46,7 @@ function libraryContents(): string[] {
 }
 
 async function importError(file: string, limits?: Parameters<typeof service>[0]): Promise<string> {
+  const before = treeSnapshot(root)
   const error = await service(limits).import({ path: file }).then(
     () => null,
     (caught: unknown) => caught as { code?: string; message: string; data?: { fields?: Record<string, string> } },
@@ -53,6 +55,9 @@ async function importError(file: string, limits?: Parameters<typeof service>[0])
   expect(error.code).toBe('invalid_input')
   expect(error.data?.fields).toHaveProperty('path')
   expect(libraryContents()).toEqual([])
+  // Not one guessed path: nothing anywhere under the test's folder was added, changed or removed
+  // ("../../x" from the staging folder is the data folder, not the test's root).
+  expect(treeSnapshot(root)).toEqual({ ...before, [path.relative(root, path.join(dataDir, 'adapters'))]: 'folder' })
   return error.message
 }
 
@@ -115,8 +120,6 @@ describe('adapters.import', () => {
   })
 
   describe('refuses, writing nothing', () => {
-    const outside = () => path.join(root, 'escaped.txt')
-
     it.each([
       ['a parent-folder entry', 'adapter/evil.txtX', '../../escaped.txt', /leaves the folder/],
       ['an absolute path', 'Xtmp/escaped.txt', '/tmp/escaped.txt', /absolute path|leaves the folder/],
@@ -125,9 +128,8 @@ describe('adapters.import', () => {
     ])('%s', async (_label, placeholder, hostile, message) => {
       const good = await zipOf([...adapterEntries(), { name: placeholder, data: Buffer.from('owned') }])
       const file = writeFile(path.join(zips, 'hostile.zip'), renameInZip(good, placeholder, hostile))
-      expect(await importError(file)).toMatch(message)
-      expect(fs.existsSync(outside())).toBe(false)
-      expect(fs.existsSync('/tmp/escaped.txt')).toBe(false)
+      expect(await importError(file)).toMatch(message) // which also compares the whole tree before and after
+      expect(fs.existsSync('/tmp/escaped.txt')).toBe(false) // the absolute path, outside the test's tree
     })
 
     it('a symbolic link', async () => {

@@ -1,5 +1,7 @@
 /** Adapters and zips built by the adapter tests: float32 safetensors written by hand, zips by yazl. */
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
+import path from 'node:path'
 import yazl from 'yazl'
 
 /** A float32 matrix, row-major. */
@@ -127,4 +129,20 @@ export function renameInZip(zip: Buffer, from: string, to: string): Buffer {
 export function writeFile(file: string, data: Buffer): string {
   fs.writeFileSync(file, data)
   return file
+}
+
+/**
+ * Every file, folder and link under ``folder`` (relative path -> what it is: a file's sha256, "folder",
+ * or a link's target), so a test can show that an operation left the whole tree as it was.
+ */
+export function treeSnapshot(folder: string): Record<string, string> {
+  const found: Record<string, string> = {}
+  for (const entry of fs.readdirSync(folder, { recursive: true, withFileTypes: true })) {
+    const full = path.join(entry.parentPath, entry.name)
+    const relative = path.relative(folder, full)
+    if (entry.isSymbolicLink()) found[relative] = `link to ${fs.readlinkSync(full)}`
+    else if (entry.isDirectory()) found[relative] = 'folder'
+    else found[relative] = createHash('sha256').update(fs.readFileSync(full)).digest('hex')
+  }
+  return found
 }

@@ -1,7 +1,8 @@
 /**
  * The adapter library through the host's dispatch with the real trainer on CPU: two self-test
- * jobs' adapters combined exactly (the result's B·A is the examples-weighted mean of theirs,
- * within 1e-5) and by averaging (the hand-computed mean of each tensor), with a card that names
+ * jobs on unequal data (all 96 rows, and the first 32) combined exactly (the result's B·A is the
+ * mean of theirs weighted by examples, n_i / Σn, within 1e-5) and by averaging (the hand-computed
+ * weighted mean of each tensor), with a card that names
  * sources, weights and mode; mismatched shapes refused naming what differs; a combined adapter
  * exported and imported back; and a new job started from a library adapter (initFrom).
  * Needs TUNEDECK_PYTHON (the trainer's venv). About a minute on 2 cores.
@@ -50,9 +51,13 @@ async function examplesOf(job: Job): Promise<number> {
 beforeAll(async () => {
   host = createHost({ dataDir, resourcesDir, pythonRuntimeDir, appVersion: '0.1.0-test' })
   await host.start()
-  // Two self-test jobs with different seeds and learning rates: the same shape, different weights.
+  // Two self-test jobs with different seeds, learning rates and example counts: the same shape, different
+  // weights, and unequal shares (equal counts would make any weighting look like a plain mean).
+  const rows = fs.readFileSync(path.join(resourcesDir, 'selftest', 'dataset.jsonl'), 'utf8').split('\n').filter(Boolean)
+  const fewer = writeFile(path.join(workDir, 'first-32.jsonl'), Buffer.from(rows.slice(0, 32).join('\n') + '\n'))
   for (const seed of [1, 2]) {
-    const job = await call<Job>('jobs.create', { model: { selftest: true }, training: { epochs: 1, seed, learningRate: seed * 1e-3 } })
+    const dataset = seed === 2 ? { dataset: { path: fewer } } : {}
+    const job = await call<Job>('jobs.create', { model: { selftest: true }, ...dataset, training: { epochs: 1, seed, learningRate: seed * 1e-3 } })
     jobs.push(await waitFinished(host, job.id))
   }
 }, 240_000)
@@ -74,7 +79,8 @@ describe('adapters.combine', () => {
     const rank = configs[0]!.r
     expect(combined).toMatchObject({ source: 'combined', rank: 2 * rank, combined: { mode: 'exact' } })
     const examples = await Promise.all(jobs.map(examplesOf))
-    const shares = examples.map((count) => count / (examples[0]! + examples[1]!))
+    expect(examples).toEqual([96, 32])
+    const shares = examples.map((count) => count / (examples[0]! + examples[1]!)) // 0.75 and 0.25
     expect(combined.combined?.sources.map((source) => source.weight)).toEqual(shares.map((share) => expect.closeTo(share, 9)))
     expect(combined.examples).toBe(examples[0]! + examples[1]!)
 
@@ -104,6 +110,7 @@ describe('adapters.combine', () => {
     const combined = await call<LibraryAdapter>('adapters.combine', { name: 'Mean', mode: 'average', sources })
     const [first, second] = jobs.map((job) => weightsOf(path.join(dataDir, 'jobs', job.id, 'adapter')))
     const [a, b] = combined.combined!.sources.map((source) => source.weight)
+    expect([a, b]).toEqual([expect.closeTo(0.75, 9), expect.closeTo(0.25, 9)]) // n_i / Σn of 96 and 32 examples
     const result = weightsOf(libraryFolder(combined))
     for (const [name, tensor] of Object.entries(result)) {
       for (let index = 0; index < tensor.data.length; index++) {

@@ -111,6 +111,16 @@ function startPython(code: string, cwd: string): { process: TrainerProcess; outp
 }
 
 describe('trainer process in a pty', () => {
+  it('keeps the last output of a trainer that exits before the host has read it', async () => {
+    const lines = Array.from({ length: 100 }, (_, index) => `line ${index}`)
+    const started = startPython(`print(${JSON.stringify(lines.join('\n'))}); print("the last line")`, tempDir())
+    // The host's event loop too busy to read the pty for longer than node-pty waits after the exit
+    // (200 ms, then it destroys the socket): as on a loaded 2-core machine, where a flood's last line was lost.
+    ;(started.process as unknown as { terminal: { pause(): void } }).terminal.pause()
+    expect(await started.exit).toEqual({ exitCode: 0, signal: null })
+    expect(started.output().replaceAll('\r', '')).toBe([...lines, 'the last line', ''].join('\n'))
+  })
+
   it('passes control commands as lines on stdin and reports the exit code', async () => {
     const dir = tempDir()
     const code = [

@@ -51,7 +51,9 @@ def test_merged_model_gives_base_plus_adapter_logits(trained: Path, tiny_model: 
     with_adapter = _logits(PeftModel.from_pretrained(base, str(trained / "adapter")).eval())
     difference = (_logits(merged) - with_adapter).abs().max().item()
     print(f"merged vs base+adapter: max |logit difference| = {difference:.2e}")
-    assert difference < 1e-4
+    # Measured on CPU in float32: 8.3e-6 to 8.7e-6 (the merge adds B.A into W once, then one matmul
+    # instead of two); 2e-5 leaves room for other CPUs' kernels, ten times below the old 1e-4.
+    assert difference < 2e-5
     assert (with_adapter - base_logits).abs().max().item() > 1e-2  # the adapter matters
 
 

@@ -58,8 +58,10 @@ def test_label_only_loss_equals_the_whole_sequence_loss(tiny_model: Path, packed
     only, only_grads = loss_and_gradients(model, loss.label_only_loss_sum, batch)
     assert only == pytest.approx(full, rel=1e-6)
     assert full_grads.keys() == only_grads.keys() and len(full_grads) > 0
-    for name, gradient in full_grads.items():
-        assert torch.allclose(only_grads[name], gradient, rtol=1e-4, atol=1e-7), name
+    worst = max(float(((only_grads[name] - gradient).abs() / gradient.abs().clamp(min=1e-7)).max())
+                for name, gradient in full_grads.items())
+    print(f"label-only vs whole-sequence gradients: largest relative difference {worst:.2g}")
+    assert worst <= 1e-6  # docs/benchmarks.md's claim, for the gradients too (measured on CPU: 0)
 
 
 def test_models_with_more_after_the_head_keep_their_own_forward() -> None:

@@ -60,7 +60,7 @@ def test_losses_equal_a_job_configured_with_the_smaller_batch(runs) -> None:
     retried, reference = step_losses(runs["retried"]), step_losses(runs["reference"])
     assert sorted(retried) == sorted(reference)
     for step in reference:
-        assert retried[step] == pytest.approx(reference[step], abs=1e-5), step
+        assert retried[step] == reference[step], step  # the same pieces in the same order: measured equal on CPU
     tokens = {e["step"]: e["tokens"] for e in runs["retried"] if e["type"] == "step"}
     assert tokens == {e["step"]: e["tokens"] for e in runs["reference"] if e["type"] == "step"}
 
@@ -71,7 +71,7 @@ def test_pause_and_resume_after_a_retry_stay_exact(runs) -> None:
     resumed, retried = step_losses(runs["resumed"]), step_losses(runs["retried"])
     assert sorted(resumed) == list(range(1, STEPS + 1))
     for step in retried:
-        assert resumed[step] == pytest.approx(retried[step], abs=1e-5), step
+        assert resumed[step] == retried[step], step  # resume is exact (test_resume.py): measured equal on CPU
     # The resumed process started with 4-row micro-batches: it did not run out of memory again.
     assert len([e for e in runs["resumed"] if e["type"] == "oom"]) == 1
 

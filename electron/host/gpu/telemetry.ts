@@ -72,7 +72,7 @@ function nvidiaSmiCommand(): string {
 /** One run of nvidia-smi: its output, or why it gave none (missing: not installed). */
 export type SmiResult = { ok: true; stdout: string } | { ok: false; missing: boolean; message: string }
 
-function runNvidiaSmi(): Promise<SmiResult> {
+export function runNvidiaSmi(): Promise<SmiResult> {
   return new Promise((resolve) => {
     execFile(
       nvidiaSmiCommand(),

@@ -6,6 +6,7 @@
  */
 import * as pty from 'node-pty'
 import type { ControlCommand } from '@shared/protocol'
+import { drainBeforeDestroy } from './ptyDrain'
 import { killProcessTree, processStartTime, readStat, rememberTree, type ProcessStat } from './tree'
 
 /** What to run; tests substitute fixture trainers. */
@@ -61,6 +62,7 @@ export class TrainerProcess {
     this.startTime = processStartTime(this.pid)
     this.leader = readStat(this.pid) ?? { pid: this.pid, ppid: process.pid, group: this.pid, session: this.pid, startTime: this.startTime ?? '0' }
     this.terminal.onData((data) => options.onData(data))
+    drainBeforeDestroy(this.terminal, options.onData)
     this.terminal.onExit(({ exitCode, signal }) => this.handleExit(exitCode, signal))
   }
 

@@ -90,10 +90,38 @@ def _normalise(
     if not isinstance(value, dict):
         raise DatasetError(f"expected an object with the dataset's fields, got {describe(value)}",
                            path, number, unit=table.unit)
+    surrogate = _lone_surrogate(value)
+    if surrogate:
+        raise DatasetError(surrogate[1], path, number, surrogate[0] or None, table.unit)
     try:
         return normalise(_rename(value, mapping))
     except RowProblem as problem:
         raise DatasetError(problem.problem, path, number, _file_field(problem.field, mapping), table.unit) from None
+
+
+def _lone_surrogate(row: Any) -> tuple[str, str] | None:
+    """(field, problem) for the first string in ``row`` holding half of a UTF-16 surrogate pair, else None.
+
+    A JSON escape such as \\ud800 without its pair gives a string that is not Unicode text, which no
+    tokenizer can encode: found here, it is a row error naming the field, not a crash mid-training.
+    Iterative, so a deeply nested row cannot exhaust the stack.
+    """
+    pending: list[tuple[str, Any]] = [("", row)]
+    while pending:
+        where, value = pending.pop()
+        if isinstance(value, dict):
+            pending += [(f"{where}.{key}" if where else str(key), item) for key, item in reversed(value.items())]
+            pending += [(where, key) for key in value if isinstance(key, str)]
+        elif isinstance(value, list):
+            pending += [(f"{where}[{index}]", item) for index, item in reversed(list(enumerate(value)))]
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as error:
+                code = f"\\u{ord(value[error.start]):04x}"
+                return where, (f"holds {code} at character {error.start + 1}, half of a UTF-16 surrogate pair and not "
+                               "a character; fix or remove the escape")
+    return None
 
 
 def _check_columns(path: str, columns: dict[str, str]) -> dict[str, str]:
