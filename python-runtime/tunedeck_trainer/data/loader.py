@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .errors import DatasetError, RowProblem, describe
-from .formats import FIELDS, FORMATS, NORMALISERS, TAGS, detect_format, sharegpt
+from .formats import FIELDS, FORMATS, TAGS, detect_format, sharegpt
+from .judged import NORMALISERS
 from .readers import RawTable, read_table
 
 MAX_ERRORS = 100  # skipped rows' errors kept for reporting; the count has them all

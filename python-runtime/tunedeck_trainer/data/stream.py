@@ -13,7 +13,8 @@ import time
 from typing import Any, Callable, Iterator
 
 from .errors import DatasetError
-from .formats import NORMALISERS, TAGS, sharegpt
+from .formats import TAGS, sharegpt
+from .judged import NORMALISERS
 from .loader import DETECT_ROWS, MAX_ERRORS, _check_columns, _choose_format, _first_columns, _normalise, _rename
 from .readers import RawTable
 
