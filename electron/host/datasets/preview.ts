@@ -138,6 +138,7 @@ export async function previewDataset(input: DatasetPreviewInput, options: Datase
   const args = ['-m', 'tunedeck_trainer.data', 'preview', '--path', file]
   if (input.format !== undefined) args.push('--format', input.format)
   if (input.columns !== undefined && Object.keys(input.columns).length > 0) args.push('--columns', JSON.stringify(input.columns))
+  if (input.textSplit !== undefined) args.push('--text-split', input.textSplit)
   if (input.limit !== undefined) args.push('--limit', String(input.limit))
   if (input.tokens !== undefined) {
     const tokens = input.tokens
