@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("--model", default=None, help="the base model folder whose tokenizer and chat template to use")
     show.add_argument("--max-seq-length", type=int, default=2048)
     show.add_argument("--train-on-inputs", action="store_true")
+    show.add_argument("--detect", action="store_true",
+                      help="only the format and columns, from a JSON Lines file's first rows (no counts or records)")
     show.add_argument("--progress", action="store_true",
                       help='print {"done": bytes read, "total": bytes} lines on stderr while a JSON Lines file is read')
     arguments = parser.parse_args(argv)
@@ -51,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         def report(done: int, total: int) -> None:
             sys.stderr.write(json.dumps({"done": done, "total": total}) + "\n")
             sys.stderr.flush()
-    result = preview(arguments.path, arguments.format, columns, arguments.limit, tokens, report, arguments.text_split)
+    result = preview(arguments.path, arguments.format, columns, arguments.limit, tokens, report, arguments.text_split,
+                     arguments.detect)
     sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     return 0 if result["ok"] else 1
 
