@@ -135,6 +135,7 @@ export function createHandlers(context: HandlerContext): Handlers {
     'datasets.rename': async ({ datasetId, name }) => await context.datasets.rename(datasetId, name),
     'datasets.recheck': async ({ datasetId }) => await context.datasets.recheck(datasetId),
     'datasets.delete_encoded': async ({ datasetId }) => await context.datasets.deleteEncoded(datasetId),
+    'datasets.set_reading': async ({ datasetId, reading }) => await context.datasets.setReading(datasetId, reading),
     'datasets.delete': async ({ datasetId, confirm }) => {
       await context.datasets.delete(datasetId, confirm)
       return { ok: true }

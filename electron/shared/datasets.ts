@@ -158,6 +158,29 @@ export const datasetPreviewSchema = z.object({
 
 export type DatasetPreview = z.infer<typeof datasetPreviewSchema>
 
+/**
+ * How a library dataset is read: chosen on the Datasets page for a file whose format cannot be
+ * detected or whose columns have their own names, kept in its dataset.json, and used by its
+ * preview and by a job on it that leaves these settings at their defaults.
+ */
+export const datasetReadingSchema = z.object({
+  format: z.enum(datasetFormats).default('auto'),
+  columns: columnMappingSchema.default({}),
+  textSplit: z.enum(textSplits).default('auto'),
+})
+
+export type DatasetReading = z.infer<typeof datasetReadingSchema>
+
+/** A kept reading as datasets.preview input: only what differs from the defaults. */
+export function readingInput(reading: DatasetReading | undefined): Pick<z.input<typeof datasetPreviewInputSchema>, 'format' | 'columns' | 'textSplit'> {
+  if (reading === undefined) return {}
+  return {
+    ...(reading.format !== 'auto' ? { format: reading.format } : {}),
+    ...(Object.keys(reading.columns).length > 0 ? { columns: reading.columns } : {}),
+    ...(reading.textSplit !== 'auto' ? { textSplit: reading.textSplit } : {}),
+  }
+}
+
 /** A job that trained on a library dataset, shown beside it. */
 export const datasetJobSchema = z.object({ jobId: z.string(), name: z.string(), status: z.string() })
 
@@ -183,6 +206,8 @@ export const datasetEntrySchema = z.object({
   /** ISO time of the import. */
   importedAt: z.string(),
   checkedAt: z.string(),
+  /** How it is read, when chosen on the Datasets page; absent: detected, with no column mapping. */
+  reading: datasetReadingSchema.optional(),
   /** Jobs whose dataset.path is this dataset's file. */
   jobs: z.array(datasetJobSchema),
   /** Bytes of its encoded data in the trainer's cache (<data>/cache/encoded): what Clear frees. */

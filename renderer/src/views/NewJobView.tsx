@@ -18,7 +18,7 @@ import { DatasetPreviewPanel } from '../components/DatasetPreviewPanel'
 import { Field } from '../components/Field'
 import { ModelPicker } from '../components/ModelPicker'
 import { fileError, useDatasetPreview } from '../components/useDatasetPreview'
-import { cudaPresent, previewColumns, quantizationNote } from '../logic/advancedSettings'
+import { columnPairs, cudaPresent, previewColumns, quantizationNote } from '../logic/advancedSettings'
 import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, formFromJob, placeServerErrors, type FieldKey, type NewJobFormValues, type SettingValue } from '../logic/newJobForm'
 import { shownSettings } from '../logic/settingFields'
 import { rerunName } from '../logic/rerun'
@@ -30,6 +30,7 @@ import { useNavigationStore, type StartFrom } from '../stores/navigation'
 import { useSystemStore } from '../stores/system'
 import { useDatasetsStore } from '../stores/datasets'
 import { plural, toolsLostWarning } from '../logic/datasetPreview'
+import { formatLabels } from '../logic/datasetReading'
 import { datasetRefusal, effective, estimateSteps, methodForFormat, stepSettings } from '../logic/datasetChecks'
 
 type TextKey = 'name' | 'modelPath' | 'datasetPath'
@@ -241,7 +242,13 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
             {library.length > 0 && (
               <select data-testid="dataset-library" aria-label="From the library" value={library.find((dataset) => dataset.path === values.datasetPath)?.id ?? ''} onChange={(event) => {
                 const chosen = library.find((dataset) => dataset.id === event.target.value)
-                if (chosen) change('datasetPath')({ target: { value: chosen.path } })
+                if (!chosen) return
+                change('datasetPath')({ target: { value: chosen.path } })
+                // The way the Datasets page reads it (format, columns, text split) comes with it.
+                const reading = chosen.reading
+                if (reading) {
+                  setValues((current) => ({ ...current, datasetFormat: reading.format, columns: columnPairs(reading.columns), settings: { ...current.settings, 'dataset.textSplit': reading.textSplit } }))
+                }
               }}>
                 <option value="">From the library…</option>
                 {library.map((dataset) => (
