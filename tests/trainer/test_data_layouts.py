@@ -191,3 +191,14 @@ def test_the_token_view_shows_chinese_and_an_en_dash_as_characters():
     assert "gas – slowly" in text and "长江是中国最长的河流" in text
     assert any(piece["tokens"] > 1 for piece in pieces)  # byte-level pieces were grouped
     assert sum(piece["tokens"] for piece in pieces) == min(512, summary["tokens"]["learnedTokens"] + 1)
+
+
+def test_detection_alone_reads_only_the_first_rows_of_json_lines(tmp_path):
+    # jobs.create checks the method with this: the format from the first 20 rows, whatever follows.
+    rows = (FIXTURES / "kto_sharegpt.jsonl").read_text(encoding="utf-8") * 7 + "not json at all\n"
+    path = tmp_path / "big.jsonl"
+    path.write_text(rows, encoding="utf-8")
+    detected = preview(str(path), detect_only=True)
+    assert (detected["ok"], detected["format"], detected["rows"], detected["records"]) == (True, "feedback", 0, [])
+    assert detected["columns"] == ["conversations", "kto_tag", "system"]
+    assert preview(str(path), limit=0)["skipped"] == 1  # the whole read does reach the broken line
