@@ -202,3 +202,10 @@ def test_detection_alone_reads_only_the_first_rows_of_json_lines(tmp_path):
     assert (detected["ok"], detected["format"], detected["rows"], detected["records"]) == (True, "feedback", 0, [])
     assert detected["columns"] == ["conversations", "kto_tag", "system"]
     assert preview(str(path), limit=0)["skipped"] == 1  # the whole read does reach the broken line
+
+
+def test_one_row_reads_as_one_row(tmp_path):
+    path = tmp_path / "one.jsonl"
+    path.write_text('{"instruction": "Hi"}\n', encoding="utf-8")
+    with pytest.raises(Exception, match=r"one\.jsonl: no usable rows: the only row was skipped; the first: one\.jsonl line 1"):
+        load_records(str(path), bad_rows="skip")

@@ -46,7 +46,8 @@ def load_records(
     result = read_dataset(path, format, columns, bad_rows, text_split)
     if not result.records:
         first = f"; the first: {result.errors[0]}" if result.errors else ""
-        raise DatasetError(f"no usable rows: all {result.rows} rows were skipped{first}", path,
+        skipped = "the only row was skipped" if result.rows == 1 else f"all {result.rows} rows were skipped"
+        raise DatasetError(f"no usable rows: {skipped}{first}", path,
                            hint="Check the format and the column mapping.")
     return result
 
