@@ -4,12 +4,13 @@
  * preview and the jobs on it read it that way.
  */
 import { useState } from 'react'
-import { datasetFormats, textSplits, type DatasetFormat, type TextSplit } from '@shared/config'
+import { textSplits, type TextSplit } from '@shared/config'
+import { datasetFormatTable, datasetFormats, type DatasetFormat } from '@shared/methods'
 import type { DatasetEntry } from '@shared/datasets'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
 import { columnPairs, type ColumnPair } from '../logic/advancedSettings'
-import { formatLabels, readingOf, textSplitLabels } from '../logic/datasetReading'
+import { readingOf, textSplitLabels } from '../logic/datasetReading'
 import { ColumnMapping } from './AdvancedSettings'
 
 /** The editor; `saved` is called with the dataset as read the new way. */
@@ -39,7 +40,7 @@ export function DatasetReadingEditor({ dataset, fileColumns, saved }: { dataset:
         <select data-testid="reading-format" value={format} onChange={(event) => setFormat(datasetFormats.find((value) => value === event.target.value) ?? 'auto')}>
           {datasetFormats.map((value) => (
             <option key={value} value={value}>
-              {formatLabels[value]}
+              {datasetFormatTable[value].label}
             </option>
           ))}
         </select>

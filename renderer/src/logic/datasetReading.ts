@@ -2,20 +2,10 @@
  * How a dataset is read, in the user's words: the format choices, where a plain-text file's
  * documents end, and the reading the Datasets page keeps with a library dataset.
  */
-import type { DatasetFormat, TextSplit } from '@shared/config'
+import type { TextSplit } from '@shared/config'
+import type { DatasetFormat } from '@shared/methods'
 import type { DatasetReading } from '@shared/datasets'
 import { checkColumns, type ColumnPair } from './advancedSettings'
-
-export const formatLabels: Record<DatasetFormat, string> = {
-  auto: 'Detect from the file',
-  alpaca: 'Alpaca (instruction / input / output)',
-  sharegpt: 'ShareGPT (conversations)',
-  openai: 'OpenAI messages',
-  prompt_completion: 'Prompt / completion',
-  text: 'Plain text',
-  preference: 'Preference pairs (prompt / chosen / rejected)',
-  feedback: 'Feedback (prompt / completion / label)',
-}
 
 export const textSplitLabels: Record<TextSplit, string> = {
   auto: 'Paragraphs if it has blank lines, else lines',

@@ -30,7 +30,6 @@ import { useNavigationStore, type StartFrom } from '../stores/navigation'
 import { useSystemStore } from '../stores/system'
 import { useDatasetsStore } from '../stores/datasets'
 import { plural, toolsLostWarning } from '../logic/datasetPreview'
-import { formatLabels } from '../logic/datasetReading'
 import { datasetRefusal, effective, estimateSteps, methodForFormat, stepSettings } from '../logic/datasetChecks'
 
 type TextKey = 'name' | 'modelPath' | 'datasetPath'
