@@ -11,7 +11,7 @@ from __future__ import annotations
 from array import array
 from typing import Any, Iterable, Sequence
 
-from .encode import IGNORE_INDEX, text_blocks_of
+from .encode import IGNORE_INDEX, template_for, text_blocks_of
 from .encoder import BATCH, Encoder
 from .errors import DatasetError
 from .pieces import token_pieces
@@ -90,6 +90,7 @@ class TokenStats:
         self.first: list[dict[str, list[int]]] = []  # the first ``shown`` examples, cut to max_length
         self.index = 0
         self.tools_lost = 0  # rows whose tools or tool calls the chat template does not render
+        self.template = template_for(tokenizer)
 
     def add(self, record: dict[str, Any]) -> None:
         """Counts one normalised record, encoded with the next BATCH of them (raises DatasetError, for
