@@ -350,6 +350,9 @@ describe('a file read as its author meant it', () => {
         .poll(() => page.getByTestId('field-error-method').textContent())
         .toBe('Preference (DPO) does not train on this file: it holds feedback rows (prompt, completion and a true/false label). Choose Feedback (KTO), or another file.')
       expect(await page.getByTestId('job-page').count()).toBe(0)
+      // The label is in the preview: what KTO is to favour, and what it is to steer away from.
+      expect(await page.getByTestId('dataset-preview').textContent()).toContain('false (undesirable)')
+      await page.getByTestId('method').scrollIntoViewIfNeeded()
       await screenshot(page, 'new-job-method-mismatch.png')
       await page.getByTestId('use-suggested-method').click()
       expect(await page.getByTestId('method').inputValue()).toBe('kto')

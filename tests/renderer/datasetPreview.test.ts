@@ -71,6 +71,17 @@ describe('badRowsHeadline', () => {
   })
 })
 
+describe('a feedback record', () => {
+  it('shows its label as desirable or undesirable', () => {
+    const record = { prompt: [{ role: 'user', content: 'Hi' }], completion: 'Go away.', label: false }
+    expect(summariseRecord(record)).toEqual([
+      { label: 'prompt', text: 'user: Hi' },
+      { label: 'completion', text: 'Go away.' },
+      { label: 'label', text: 'false (undesirable)' },
+    ])
+  })
+})
+
 describe('toolsLostWarning', () => {
   it('says how many rows lose their tools, singular for one', () => {
     expect(toolsLostWarning(1)).toMatch(/^1 row loses its tools: this model's chat template renders it the same without/)

@@ -43,9 +43,11 @@ export function summariseRecord(record: Record<string, unknown>): PreviewLine[] 
   if (Array.isArray(messages)) {
     return messages.map((message) => (isMessage(message) ? { label: message.role, text: shorten(flatten(message.content)) } : { label: 'message', text: shorten(flatten(message)) }))
   }
-  const known = ['prompt', 'completion', 'chosen', 'rejected', 'text'].filter((key) => key in record)
+  const known = ['prompt', 'completion', 'label', 'chosen', 'rejected', 'text'].filter((key) => key in record)
   const keys = known.length > 0 ? known : Object.keys(record)
-  return keys.map((key) => ({ label: key, text: shorten(flatten(record[key])) }))
+  // A feedback row's label says whether KTO is to favour the completion or steer away from it.
+  const text = (key: string): string => (key === 'label' && typeof record.label === 'boolean' ? (record.label ? 'true (desirable)' : 'false (undesirable)') : shorten(flatten(record[key])))
+  return keys.map((key) => ({ label: key, text: text(key) }))
 }
 
 /** "line 3", "row 12", or "file" for a problem with no row; with the field when one is named. */
