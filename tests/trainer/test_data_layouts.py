@@ -209,3 +209,12 @@ def test_one_row_reads_as_one_row(tmp_path):
     path.write_text('{"instruction": "Hi"}\n', encoding="utf-8")
     with pytest.raises(Exception, match=r"one\.jsonl: no usable rows: the only row was skipped; the first: one\.jsonl line 1"):
         load_records(str(path), bad_rows="skip")
+
+
+def test_the_default_text_split_keeps_the_config_hash_of_checkpoints_from_before_it():
+    from tunedeck_trainer.config import parse_config
+
+    base = {"version": 1, "jobId": "job-hash", "model": {"path": "/models/tiny"}, "dataset": {"path": "/data/notes.txt"}}
+    before = parse_config(base).hash()
+    assert parse_config({**base, "dataset": {**base["dataset"], "textSplit": "auto"}}).hash() == before
+    assert parse_config({**base, "dataset": {**base["dataset"], "textSplit": "line"}}).hash() != before
