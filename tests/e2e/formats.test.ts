@@ -361,7 +361,7 @@ describe('a file read as its author meant it', () => {
     })
   })
 
-  it('shows Chinese and an en dash in the library’s token view as the characters they are, with the histogram’s axes', { timeout: 180_000 }, async () => {
+  it('shows Chinese and an en dash in the library’s token view as the characters they are, with the histogram’s axes, and reads it another way when asked', { timeout: 180_000 }, async () => {
     const page = host.page()
     await page.goto(host.served().url)
     await withDiagnostics(page, host.served(), 'formats-token-view', async () => {
@@ -385,6 +385,13 @@ describe('a file read as its author meant it', () => {
       expect(await page.getByTestId('token-stats').textContent()).toMatch(/^5 documents in 1 training block of up to \d+ tokens/)
       await example.scrollIntoViewIfNeeded()
       await screenshot(page, 'token-view-chinese.png')
+
+      // Read as… on the Datasets page: the whole file as one document, kept with the dataset.
+      await row.getByTestId('dataset-read-as').click()
+      await page.getByTestId('reading-text-split').selectOption('file')
+      await page.getByTestId('reading-save').click()
+      await expect.poll(() => row.getByTestId('dataset-rows').textContent(), { timeout: 60_000 }).toBe('1')
+      await expect.poll(() => page.getByTestId('library-reading').textContent(), { timeout: 60_000 }).toBe('Kept with the dataset: format detected; the whole file.')
     })
   })
 })
