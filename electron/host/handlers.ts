@@ -27,6 +27,8 @@ type MaybePromise<T> = T | Promise<T>
 /** What the handlers need from the engine's job service (sync or async alike). */
 export interface JobServiceApi {
   create(input: NewJobInput): MaybePromise<Job>
+  /** create(), refusing a method that does not fit the dataset's format; what jobs.create runs. */
+  createChecked(input: NewJobInput): Promise<Job>
   list(): MaybePromise<Job[]>
   get(jobId: string): MaybePromise<Job>
   metrics(jobId: string): MaybePromise<MetricPoint[]>
@@ -78,7 +80,7 @@ export interface HandlerContext {
 export function createHandlers(context: HandlerContext): Handlers {
   const { jobs, python } = context
   return {
-    'jobs.create': async (input) => await jobs.create(input),
+    'jobs.create': async (input) => await jobs.createChecked(input),
     'jobs.list': async () => await jobs.list(),
     'jobs.get': async ({ jobId }) => await jobs.get(jobId),
     'jobs.gpu_history': async ({ jobId }) => {
@@ -133,6 +135,7 @@ export function createHandlers(context: HandlerContext): Handlers {
     'datasets.rename': async ({ datasetId, name }) => await context.datasets.rename(datasetId, name),
     'datasets.recheck': async ({ datasetId }) => await context.datasets.recheck(datasetId),
     'datasets.delete_encoded': async ({ datasetId }) => await context.datasets.deleteEncoded(datasetId),
+    'datasets.set_reading': async ({ datasetId, reading }) => await context.datasets.setReading(datasetId, reading),
     'datasets.delete': async ({ datasetId, confirm }) => {
       await context.datasets.delete(datasetId, confirm)
       return { ok: true }

@@ -23,6 +23,7 @@ import { ModelService } from './models/service'
 import { fileTokenStore, osTokenStore, type OsCrypt } from './models/settings'
 import { DatasetLibrary } from './datasets/library'
 import { previewDataset } from './datasets/preview'
+import { readingInput } from '@shared/datasets'
 import { createHandlers } from './handlers'
 import { JobService, type JobServiceOptions } from './jobs/service'
 import { EnvironmentDoctor, machineTorchBuild } from './python/doctor'
@@ -170,7 +171,7 @@ export function createHost(options: HostOptions): Host {
   })
   const datasets = new DatasetLibrary({
     dataDir: options.dataDir,
-    check: (file) => previewDataset({ path: file, limit: 0 }, { resolvePython: () => python.resolvePython(), pythonRuntimeDir: options.pythonRuntimeDir, timeoutMs: 30 * 60_000 }),
+    check: (file, reading) => previewDataset({ path: file, limit: 0, ...readingInput(reading) }, { resolvePython: () => python.resolvePython(), pythonRuntimeDir: options.pythonRuntimeDir, timeoutMs: 30 * 60_000 }),
     listJobs: () => jobs.list(),
   })
   datasets.cleanStaging()

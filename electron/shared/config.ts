@@ -12,6 +12,14 @@ import { datasetFormats, methods, methodTable, sectionMethods, type MethodTable,
 
 export const configVersion = 1
 
+/**
+ * Where a plain-text (.txt) file's documents end: "auto" is per paragraph when the
+ * file has a blank line, else per line (one article per line, as the datasets text loader reads it).
+ */
+export const textSplits = ['auto', 'line', 'paragraph', 'file'] as const
+
+export type TextSplit = (typeof textSplits)[number]
+
 export const precisions = ['auto', 'fp32', 'bf16', 'fp16'] as const
 
 export const quantizations = ['none', '4bit'] as const
@@ -42,6 +50,8 @@ const datasetSchema = z
     format: z.enum(datasetFormats).meta(label('Dataset format')).default('auto'),
     /** Maps our field names (instruction, output, messages, ...) to the file's own column names. */
     columns: z.record(z.string(), z.string()).meta(label('Column mapping')).default({}),
+    /** Plain text only: one document per line, per paragraph, or the whole file; each ends with the end-of-text token. */
+    textSplit: z.enum(textSplits).meta(label('Text split')).default('auto'),
     /** What a row that does not fit the format does: fail the job, or be skipped and counted. */
     badRows: z.enum(['fail', 'skip']).meta(label('Bad rows')).default('fail'),
     /** Share of rows held out for eval events; 0 turns evaluation off. */

@@ -3,6 +3,7 @@
  * the user previews is what trains (python -m tunedeck_trainer.data preview).
  */
 import { z } from 'zod'
+import { textSplits } from './config'
 import { datasetFormats } from './methods'
 import { typedName } from './names'
 
@@ -28,6 +29,9 @@ export const datasetFields = [
   'completion',
   'chosen',
   'rejected',
+  /** Preference pairs as two whole conversations (LLaMA-Factory's pair layout). */
+  'chosen_messages',
+  'rejected_messages',
   'text',
   'label',
   'tools',
@@ -66,6 +70,8 @@ export const datasetPreviewInputSchema = z.object({
   path: z.string().min(1, 'choose a dataset file'),
   format: z.enum(datasetFormats).optional(),
   columns: columnMappingSchema.optional(),
+  /** Where a .txt file's documents end (dataset.textSplit); default auto. */
+  textSplit: z.enum(textSplits).optional(),
   /** The job's choice, so the preview says whether bad rows would stop it or be skipped; default fail, as in config.json. */
   badRows: z.enum(badRowsChoices).optional(),
   /** Records to return; 0 for counts only (an import's check: a row may be 100 MB). */
@@ -90,8 +96,12 @@ export const previewProgressSchema = z.object({
 
 export type PreviewProgress = z.infer<typeof previewProgressSchema>
 
-/** One token as the trainer sees it: learned (a training target) or masked, special or not. */
-export const previewTokenSchema = z.object({ text: z.string(), learned: z.boolean(), special: z.boolean() })
+/**
+ * One piece of an example as the trainer sees it: learned (a training target) or masked, special
+ * or not. Byte-level tokens that each hold part of a character (Chinese, an en dash) are grouped
+ * until they decode to whole characters; `tokens` says how many tokens the piece holds.
+ */
+export const previewTokenSchema = z.object({ text: z.string(), learned: z.boolean(), special: z.boolean(), tokens: z.int().min(1).default(1) })
 
 export type PreviewToken = z.infer<typeof previewTokenSchema>
 
@@ -110,6 +120,8 @@ export const tokenPreviewSchema = z.object({
   trainable: z.int().min(0),
   /** The rows those examples pack into (training.packing); for text, the blocks. */
   packedRows: z.int().min(0),
+  /** Rows with tools or tool calls that the model's chat template renders the same without them (so they are lost, or calls become plain JSON text). */
+  toolsLost: z.int().min(0).default(0),
 })
 
 export type TokenPreview = z.infer<typeof tokenPreviewSchema>
@@ -146,6 +158,29 @@ export const datasetPreviewSchema = z.object({
 
 export type DatasetPreview = z.infer<typeof datasetPreviewSchema>
 
+/**
+ * How a library dataset is read: chosen on the Datasets page for a file whose format cannot be
+ * detected or whose columns have their own names, kept in its dataset.json, and used by its
+ * preview and by a job on it that leaves these settings at their defaults.
+ */
+export const datasetReadingSchema = z.object({
+  format: z.enum(datasetFormats).default('auto'),
+  columns: columnMappingSchema.default({}),
+  textSplit: z.enum(textSplits).default('auto'),
+})
+
+export type DatasetReading = z.infer<typeof datasetReadingSchema>
+
+/** A kept reading as datasets.preview input: only what differs from the defaults. */
+export function readingInput(reading: DatasetReading | undefined): Pick<z.input<typeof datasetPreviewInputSchema>, 'format' | 'columns' | 'textSplit'> {
+  if (reading === undefined) return {}
+  return {
+    ...(reading.format !== 'auto' ? { format: reading.format } : {}),
+    ...(Object.keys(reading.columns).length > 0 ? { columns: reading.columns } : {}),
+    ...(reading.textSplit !== 'auto' ? { textSplit: reading.textSplit } : {}),
+  }
+}
+
 /** A job that trained on a library dataset, shown beside it. */
 export const datasetJobSchema = z.object({ jobId: z.string(), name: z.string(), status: z.string() })
 
@@ -171,6 +206,8 @@ export const datasetEntrySchema = z.object({
   /** ISO time of the import. */
   importedAt: z.string(),
   checkedAt: z.string(),
+  /** How it is read, when chosen on the Datasets page; absent: detected, with no column mapping. */
+  reading: datasetReadingSchema.optional(),
   /** Jobs whose dataset.path is this dataset's file. */
   jobs: z.array(datasetJobSchema),
   /** Bytes of its encoded data in the trainer's cache (<data>/cache/encoded): what Clear frees. */

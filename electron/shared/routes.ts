@@ -23,6 +23,7 @@ import {
   datasetImportResultSchema,
   datasetPreviewInputSchema,
   datasetPreviewSchema,
+  datasetReadingSchema,
 } from './datasets'
 import { doctorCheckIds, doctorReportSchema } from './doctor'
 import { evaluateRequestSchema, evaluationSchema } from './evaluation'
@@ -87,6 +88,8 @@ export const routes = {
   'datasets.recheck': { input: datasetIdSchema, output: datasetEntrySchema },
   /** Deletes the dataset's encoded data from the trainer's cache; a later job encodes it again. */
   'datasets.delete_encoded': { input: datasetIdSchema, output: datasetEntrySchema },
+  /** Reads the dataset again with this format, column mapping and text split, and keeps them with it; refused when no row is then usable. */
+  'datasets.set_reading': { input: datasetIdSchema.extend({ reading: datasetReadingSchema }), output: datasetEntrySchema },
   /** A dataset jobs trained on needs confirm, and keeps its file for them. */
   'datasets.delete': { input: datasetDeleteInputSchema, output: ok },
   /** The compatibility report and default destination, before an export. */

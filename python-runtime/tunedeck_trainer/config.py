@@ -67,6 +67,8 @@ class JobConfig(JobConfigFields):
             for section in sections:
                 parent = parent[section]
             del parent[name]
+        if shaping["dataset"]["text_split"] == "auto":
+            del shaping["dataset"]["text_split"]  # the default: checkpoints from before the field keep their hash
         for name, method in METHODS.items():
             if method.section is not None and name != self.method:
                 del shaping[method.section]

@@ -28,6 +28,7 @@ class DatasetSettings:
     path: str
     format: str = "auto"
     columns: dict[str, str] = field(default_factory=dict)
+    text_split: str = "auto"
     bad_rows: str = "fail"
     validation_split: float = 0.0
     dataset_id: str | None = None
@@ -194,6 +195,8 @@ FIELDS: tuple[str, ...] = (
     "completion",
     "chosen",
     "rejected",
+    "chosen_messages",
+    "rejected_messages",
     "text",
     "label",
     "tools",

@@ -15,9 +15,8 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
-import { jobStatus, repoDir, screenshot, useServedBrowser, withDiagnostics } from './harness'
+import { dropFile, jobStatus, repoDir, screenshot, useServedBrowser, withDiagnostics } from './harness'
 
 const host = useServedBrowser()
 
@@ -31,18 +30,6 @@ function chatFile(): string {
       return JSON.stringify({ messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: user }, { role: 'assistant', content: row.output }] })
     })
     .join('\n')
-}
-
-/** Drops a file named `name` holding `text` on the window, as a user's drag from the desktop would. */
-async function dropFile(page: Page, name: string, text: string): Promise<void> {
-  // Written as page code: the test's own TypeScript has no DOM types.
-  const transfer = await page.evaluateHandle(
-    `(() => { const data = new DataTransfer(); data.items.add(new File([${JSON.stringify(text)}], ${JSON.stringify(name)}, { type: 'application/jsonl' })); return data })()`,
-  )
-  await page.dispatchEvent('main', 'dragenter', { dataTransfer: transfer })
-  await page.getByTestId('drop-overlay').waitFor()
-  await page.dispatchEvent('main', 'dragover', { dataTransfer: transfer })
-  await page.dispatchEvent('main', 'drop', { dataTransfer: transfer })
 }
 
 describe('data in', () => {

@@ -15,12 +15,12 @@
  *   npx electron-vite build && TUNEDECK_PYTHON=... npx vitest run --config vitest.e2e.config.ts tests/e2e/formats.test.ts
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chartPoints, jobStatus, repoDir, screenshot, useServedBrowser, withDiagnostics } from './harness'
+import { chartPoints, dropFile, jobStatus, repoDir, screenshot, useServedBrowser, withDiagnostics } from './harness'
 
 const host = useServedBrowser()
 const workDir = mkdtempSync(join(tmpdir(), 'tunedeck-formats-'))
@@ -323,6 +323,75 @@ describe('dataset formats and presets in the browser', () => {
       for (const { id, name } of jobs) expect(`${name}: ${statuses[id]}`).toBe(`${name}: completed`)
       for (const { id, name } of jobs) await expectCompletedPage(page, id, name, 'alpaca')
       console.log(`presets: ${jobs.length} jobs finished ${((Date.now() - started) / 1000).toFixed(0)} s after the first was submitted`)
+    })
+  })
+})
+
+describe('a file read as its author meant it', () => {
+  /** A corpus file (tests/fixtures/datasets) copied beside the others, as a user would have it. */
+  function corpusFile(name: string): string {
+    const file = join(workDir, name)
+    copyFileSync(join(repoDir, 'tests', 'fixtures', 'datasets', name), file)
+    return file
+  }
+
+  it('names a method that does not fit the file beside it before Start, and offers the one that fits', async () => {
+    const page = host.page()
+    await page.goto(host.served().url)
+    await withDiagnostics(page, host.served(), 'formats-method-mismatch', async () => {
+      await fillForm(page, { name: 'kto rows with dpo', dataset: corpusFile('kto_messages.json'), detected: 'feedback', method: 'dpo' })
+      // Messages with a true/false label are feedback, never conversations to imitate.
+      await expect.poll(() => page.getByTestId('dataset-preview-format').textContent(), { timeout: 60_000 }).toBe('feedback')
+      expect(await page.getByTestId('method-suggestion').textContent()).toContain(
+        'Preference (DPO) does not fit: this file holds feedback rows (prompt, completion and a true/false label), which Feedback (KTO) trains on.',
+      )
+      await page.getByTestId('submit-job').click()
+      await expect
+        .poll(() => page.getByTestId('field-error-method').textContent())
+        .toBe('Preference (DPO) does not train on this file: it holds feedback rows (prompt, completion and a true/false label). Choose Feedback (KTO), or another file.')
+      expect(await page.getByTestId('job-page').count()).toBe(0)
+      // The label is in the preview: what KTO is to favour, and what it is to steer away from.
+      expect(await page.getByTestId('dataset-preview').textContent()).toContain('false (undesirable)')
+      await page.getByTestId('method').scrollIntoViewIfNeeded()
+      await screenshot(page, 'new-job-method-mismatch.png')
+      await page.getByTestId('use-suggested-method').click()
+      expect(await page.getByTestId('method').inputValue()).toBe('kto')
+      expect(await page.getByTestId('field-error-method').count()).toBe(0)
+      expect(await page.getByTestId('method-suggestion').count()).toBe(0)
+    })
+  })
+
+  it('shows Chinese and an en dash in the library’s token view as the characters they are, with the histogram’s axes, and reads it another way when asked', { timeout: 180_000 }, async () => {
+    const page = host.page()
+    await page.goto(host.served().url)
+    await withDiagnostics(page, host.served(), 'formats-token-view', async () => {
+      await dropFile(page, 'articles.txt', readFileSync(join(repoDir, 'tests', 'fixtures', 'datasets', 'articles.txt'), 'utf8'))
+      await page.getByTestId('datasets-page').waitFor()
+      const row = page.getByTestId('dataset-row').filter({ has: page.getByTestId('dataset-format').getByText('text', { exact: true }) })
+      await expect.poll(() => row.count(), { timeout: 60_000 }).toBe(1)
+      // One article per line, no blank lines: five documents, not one.
+      expect(await row.getByTestId('dataset-rows').textContent()).toBe('5')
+      await row.getByTestId('dataset-preview-button').click()
+      const example = page.getByTestId('token-example').first()
+      await example.waitFor({ timeout: 120_000 })
+      const shown = (await example.textContent()) ?? ''
+      expect(shown).toContain('长江是中国最长的河流')
+      expect(shown).toContain('gas – slowly')
+      expect(shown).not.toContain('\ufffd')
+      expect(await page.getByTestId('histogram-x-axis').textContent()).toContain('tokens per document')
+      expect(await page.getByTestId('histogram-y-axis').textContent()).toContain('documents')
+      expect(await page.getByTestId('histogram-legend').textContent()).toMatch(/maximum length \(\d+ tokens\)/)
+      expect(await page.getByTestId('histogram-max-length').count()).toBe(1)
+      expect(await page.getByTestId('token-stats').textContent()).toMatch(/^5 documents in 1 training block of up to \d+ tokens/)
+      await example.scrollIntoViewIfNeeded()
+      await screenshot(page, 'token-view-chinese.png')
+
+      // Read as… on the Datasets page: the whole file as one document, kept with the dataset.
+      await row.getByTestId('dataset-read-as').click()
+      await page.getByTestId('reading-text-split').selectOption('file')
+      await page.getByTestId('reading-save').click()
+      await expect.poll(() => row.getByTestId('dataset-rows').textContent(), { timeout: 60_000 }).toBe('1')
+      await expect.poll(() => page.getByTestId('library-reading').textContent(), { timeout: 60_000 }).toBe('Kept with the dataset: format detected; the whole file.')
     })
   })
 })

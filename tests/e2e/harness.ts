@@ -193,3 +193,15 @@ export async function askChat(page: Page, question: string, settings: { temperat
   await page.getByTestId('chat-input').fill(question)
   await page.getByTestId('chat-send').click()
 }
+
+/** Drops a file named `name` holding `text` on the window, as a user's drag from the desktop would. */
+export async function dropFile(page: Page, name: string, text: string): Promise<void> {
+  // Written as page code: the test's own TypeScript has no DOM types.
+  const transfer = await page.evaluateHandle(
+    `(() => { const data = new DataTransfer(); data.items.add(new File([${JSON.stringify(text)}], ${JSON.stringify(name)}, { type: 'application/jsonl' })); return data })()`,
+  )
+  await page.dispatchEvent('main', 'dragenter', { dataTransfer: transfer })
+  await page.getByTestId('drop-overlay').waitFor()
+  await page.dispatchEvent('main', 'dragover', { dataTransfer: transfer })
+  await page.dispatchEvent('main', 'drop', { dataTransfer: transfer })
+}

@@ -259,6 +259,28 @@ function upload(name: string, body: Buffer, headers: Record<string, string>): Pr
   })
 }
 
+describe('reading a library dataset another way', () => {
+  it('keeps a chosen text split and format with the dataset, for its checks and the jobs on it, and refuses one that reads no row', async () => {
+    const file = writeFile('notes-to-split.txt', 'First paragraph,\nstill the first.\n\nSecond paragraph.\n')
+    const { dataset } = await call<DatasetImportResult>('datasets.import', { path: file })
+    expect([dataset.format, dataset.usable, dataset.reading]).toEqual(['text', 2, undefined])
+    const byLine = await call<DatasetEntry>('datasets.set_reading', { datasetId: dataset.id, reading: { textSplit: 'line' } })
+    expect([byLine.usable, byLine.reading]).toEqual([3, { format: 'auto', columns: {}, textSplit: 'line' }])
+    // A re-check reads it the kept way; so does a job on it that leaves the split alone.
+    expect((await call<DatasetEntry>('datasets.recheck', { datasetId: dataset.id })).usable).toBe(3)
+    await call('queue.set', { running: false })
+    const job = await call<Job>('jobs.create', { model: { selftest: true }, dataset: { path: byLine.path } })
+    expect(job.config.dataset).toMatchObject({ path: byLine.path, textSplit: 'line', datasetId: dataset.id })
+    await call('jobs.cancel', { jobId: job.id })
+    await call('queue.set', { running: true })
+    // Read as chat messages, no row is usable: refused, and the kept reading stays.
+    const refused = await dispatch(host, 'datasets.set_reading', { datasetId: dataset.id, reading: { format: 'openai' } })
+    expect(refused.ok).toBe(false)
+    expect(!refused.ok && refused.error.message).toMatch(/notes-to-split\.txt: .*"openai"/)
+    expect((await call<DatasetEntry>('datasets.get', { datasetId: dataset.id })).reading?.textSplit).toBe('line')
+  })
+})
+
 describe('uploads over serve', () => {
   it('streams a file into the library with the token', async () => {
     const body = Buffer.from(`${chatRow('uploaded')}\n`)

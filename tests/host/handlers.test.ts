@@ -5,7 +5,7 @@
  * jobs.create turns the form's Advanced settings and presets into config.json.
  */
 import { EvaluationService } from '../../electron/host/jobs/evaluation'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -135,9 +135,12 @@ describe('jobs.create with the form’s Advanced settings and presets', () => {
   })
 
   it('writes every Advanced setting into config.json under its config name', async () => {
+    // DPO needs preference pairs: a file whose own column names the mapping renames.
+    const pairs = join(workDir, 'pairs.jsonl')
+    writeFileSync(pairs, `${JSON.stringify({ question: 'Hi?', good: 'Hello.', bad: 'Go.' })}\n`)
     const job = await create({
       method: 'dpo',
-      dataset: { validationSplit: 0.25, badRows: 'skip', columns: { prompt: 'question', chosen: 'good', rejected: 'bad' } },
+      dataset: { path: pairs, validationSplit: 0.25, badRows: 'skip', columns: { prompt: 'question', chosen: 'good', rejected: 'bad' } },
       training: { gradientAccumulation: 8, packing: true, trainOnInputs: true },
       lora: { dropout: 0, targetModules: ['q_proj', 'v_proj'], rslora: true, dora: true },
       dpo: { beta: 0.3 },
@@ -151,6 +154,22 @@ describe('jobs.create with the form’s Advanced settings and presets', () => {
     })
     const written = JSON.parse(readFileSync(join(workDir, 'host', 'jobs', job.id, 'config.json'), 'utf8')) as Job['config']
     expect(written).toEqual(job.config)
+  })
+
+  it('refuses a method that does not fit what the dataset is read as, naming the method, the format and the one that fits', async () => {
+    const feedback = join(repoDir, 'tests', 'fixtures', 'datasets', 'kto_messages.json')
+    for (const method of ['dpo', 'sft'] as const) {
+      const refused = errorOf(await dispatch(host, 'jobs.create', { model: { selftest: true }, method, dataset: { path: feedback } }))
+      expect(refused.code).toBe('invalid_input')
+      expect(fieldErrorsOf(refused).method).toBe(
+        `Method: "${method}" does not train on kto_messages.json: it is read as "feedback", feedback rows (prompt, completion and a true/false label), which method "kto" trains on. Choose method "kto", or a dataset of another format.`,
+      )
+    }
+    // A forced format is checked without reading the file.
+    const forced = errorOf(await dispatch(host, 'jobs.create', { model: { selftest: true }, method: 'kto', dataset: { path: feedback, format: 'openai' } }))
+    expect(fieldErrorsOf(forced).method).toMatch(/it is read as "openai", conversations, which method "sft" trains on/)
+    const fits = await create({ method: 'kto', dataset: { path: feedback } })
+    expect(fits.config).toMatchObject({ method: 'kto', dataset: { format: 'auto' } })
   })
 
   it('lets typed values win over the preset’s, and keeps the self-test’s dataset format', async () => {

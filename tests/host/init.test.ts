@@ -128,7 +128,9 @@ describe('a new job from another job’s checkpoint', () => {
 describe('the new-job form’s method and quantization', () => {
   it('pass into the config, with gradient checkpointing on for 4-bit loading', async () => {
     await call('queue.set', { running: false })
-    const dpo = await call<Job>('jobs.create', { ...selftest, method: 'dpo', model: { selftest: true, quantization: '4bit' } })
+    const pairs = path.join(workDir, 'pairs.jsonl')
+    fs.writeFileSync(pairs, `${JSON.stringify({ prompt: 'Hi?', chosen: 'Hello.', rejected: 'Go.' })}\n`)
+    const dpo = await call<Job>('jobs.create', { ...selftest, method: 'dpo', model: { selftest: true, quantization: '4bit' }, dataset: { path: pairs } })
     expect(dpo.config.method).toBe('dpo')
     expect(dpo.config.model.quantization).toBe('4bit')
     expect(dpo.config.training.gradientCheckpointing).toBe(true)

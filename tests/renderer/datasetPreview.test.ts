@@ -1,6 +1,6 @@
 /** How the dataset preview shows the trainer's normalised records and bad rows. */
 import { describe, expect, it } from 'vitest'
-import { badRowsHeadline, describeCounts, describeRowError, shorten, summariseRecord } from '../../renderer/src/logic/datasetPreview'
+import { badRowsHeadline, describeCounts, describeRowError, plural, shorten, summariseRecord, toolsLostWarning } from '../../renderer/src/logic/datasetPreview'
 
 describe('summariseRecord', () => {
   it('shows a conversation as one "role: text" line per message', () => {
@@ -50,6 +50,9 @@ describe('describeRowError', () => {
   it('counts rows, usable and skipped, or bad when bad rows fail the job', () => {
     expect(describeCounts({ rows: 91, usable: 90, skipped: 1, badRows: 'skip' })).toBe('91 rows · 90 usable · 1 skipped')
     expect(describeCounts({ rows: 91, usable: 90, skipped: 1, badRows: 'fail' })).toBe('91 rows · 90 usable · 1 bad')
+    // One row is "1 row", never "1 rows".
+    expect(describeCounts({ rows: 1, usable: 1, skipped: 0, badRows: 'fail' })).toBe('1 row · 1 usable · 0 bad')
+    expect([plural(1, 'row'), plural(0, 'row'), plural(1200, 'usable row')]).toEqual(['1 row', '0 rows', '1,200 usable rows'])
   })
 })
 
@@ -65,5 +68,23 @@ describe('badRowsHeadline', () => {
 
   it('says they would be skipped when bad rows are skipped', () => {
     expect(badRowsHeadline({ badRows: 'skip', skipped: 1, errors: errors.slice(0, 1) })).toBe('1 row does not fit the format and would be skipped.')
+  })
+})
+
+describe('a feedback record', () => {
+  it('shows its label as desirable or undesirable', () => {
+    const record = { prompt: [{ role: 'user', content: 'Hi' }], completion: 'Go away.', label: false }
+    expect(summariseRecord(record)).toEqual([
+      { label: 'prompt', text: 'user: Hi' },
+      { label: 'completion', text: 'Go away.' },
+      { label: 'label', text: 'false (undesirable)' },
+    ])
+  })
+})
+
+describe('toolsLostWarning', () => {
+  it('says how many rows lose their tools, singular for one', () => {
+    expect(toolsLostWarning(1)).toMatch(/^1 row loses its tools: this model's chat template renders it the same without/)
+    expect(toolsLostWarning(3)).toMatch(/^3 rows lose their tools: .* calls train as plain JSON text/)
   })
 })

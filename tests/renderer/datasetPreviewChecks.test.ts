@@ -40,7 +40,7 @@ describe('methodForFormat', () => {
 })
 
 describe('estimateSteps', () => {
-  const tokens: TokenPreview = { tokenizer: 'default', examples: [], histogram: [], overLength: 0, blocks: null, learnedTokens: 500, trainable: 96, packedRows: 10 }
+  const tokens: TokenPreview = { tokenizer: 'default', examples: [], histogram: [], overLength: 0, blocks: null, learnedTokens: 500, trainable: 96, packedRows: 10, toolsLost: 0 }
   const settings = { batchSize: 8, gradientAccumulation: 1, epochs: 3, maxSteps: null, packing: false, validationSplit: 0 }
 
   it('counts steps per epoch from the examples, or from the packed rows', () => {

@@ -60,8 +60,10 @@ def test_sharegpt_maps_function_call_and_observation():
     assert result.records[0]["messages"] == [
         system("You are a weather bot."),
         user("Weather in Paris?"),
-        assistant('{"name": "weather", "arguments": {"city": "Paris"}}'),
-        {"role": "tool", "content": '{"temp": 21}'},
+        # A function_call turn is a structured call, not assistant text holding JSON.
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"type": "function", "function": {"name": "weather", "arguments": {"city": "Paris"}}}]},
+        {"role": "tool", "content": '{"temp": 21}', "name": "weather"},
         assistant("It is 21 degrees in Paris."),
     ]
     assert result.records[1]["messages"] == [system("Be brief."), user("Hi"), assistant("Hello.")]
@@ -74,7 +76,7 @@ def test_openai_tool_calls_stay_structured_and_content_parts_join():
     assert call["role"] == "assistant" and call["content"] == ""
     # Arguments given as JSON text are parsed: chat templates take them as objects.
     assert call["tool_calls"] == [{"type": "function", "function": {"name": "weather", "arguments": {"city": "Oslo"}}, "id": "call_1"}]
-    assert result.records[0]["messages"][3] == {"role": "tool", "content": '{"temp": 3}', "tool_call_id": "call_1"}
+    assert result.records[0]["messages"][3] == {"role": "tool", "content": '{"temp": 3}', "tool_call_id": "call_1", "name": "weather"}
     assert result.records[1] == {"messages": [user("Two parts"), assistant("Joined.")]}
 
 

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
-import type { DatasetEntry, DatasetImportResult, DatasetPreview } from '@shared/datasets'
+import type { DatasetEntry, DatasetImportResult, DatasetPreview, DatasetReading } from '@shared/datasets'
 import { appError } from '@shared/errors'
 import { cleanName, hasControlCharacters } from '@shared/names'
 import type { Job } from '@shared/jobs'
@@ -23,8 +23,8 @@ import { regularOrFolder } from '../fileKind'
 /** What the library needs from the host. */
 export interface DatasetLibraryOptions {
   dataDir: string
-  /** Reads a file with the trainer's loader (previewDataset): format, counts, or why it cannot be read. */
-  check: (file: string) => Promise<DatasetPreview>
+  /** Reads a file with the trainer's loader (previewDataset), as `reading` says: format, counts, or why it cannot be read. */
+  check: (file: string, reading?: DatasetReading) => Promise<DatasetPreview>
   /** Every job, to show which trained on a dataset. */
   listJobs: () => Job[] | Promise<Job[]>
 }
@@ -123,8 +123,8 @@ export class DatasetLibrary {
   }
 
   /** Reads `file` with the trainer's loader; refuses a file it cannot read or that has no usable row. */
-  private async checkFile(file: string, fileName: string): Promise<DatasetPreview> {
-    const checked = await this.options.check(file)
+  private async checkFile(file: string, fileName: string, reading?: DatasetReading): Promise<DatasetPreview> {
+    const checked = await this.options.check(file, reading)
     if (!checked.ok) {
       const reason = checked.error ?? `${fileName} could not be read`
       throw appError('invalid_input', `${reason} Nothing was imported.`, { fields: { path: reason } })
@@ -212,8 +212,20 @@ export class DatasetLibrary {
 
   async recheck(id: string): Promise<DatasetEntry> {
     const stored = this.stored(id)
-    const checked = await this.checkFile(path.join(this.root, id, stored.fileName), stored.fileName)
+    const checked = await this.checkFile(path.join(this.root, id, stored.fileName), stored.fileName, stored.reading)
     this.write({ ...stored, format: checked.format ?? stored.format, rows: checked.rows, usable: checked.usable, bad: checked.skipped, checkedAt: new Date().toISOString() })
+    return await this.entry(id)
+  }
+
+  /**
+   * Reads the file as `reading` says (a format, a column mapping, a text split) and keeps that with
+   * the dataset, with the new counts; refused, and nothing changed, when no row is then usable.
+   */
+  async setReading(id: string, reading: DatasetReading): Promise<DatasetEntry> {
+    const stored = this.stored(id)
+    const checked = await this.checkFile(path.join(this.root, id, stored.fileName), stored.fileName, reading)
+    const now = new Date().toISOString()
+    this.write({ ...stored, reading, format: checked.format ?? reading.format, rows: checked.rows, usable: checked.usable, bad: checked.skipped, checkedAt: now })
     return await this.entry(id)
   }
 
@@ -242,14 +254,15 @@ export class DatasetLibrary {
  * The library dataset a job's file belongs to (datasets/<id>/...), read
  * from its dataset.json; null for a file outside the library.
  */
-export function libraryDatasetOf(dataDir: string, file: string): { datasetId: string; sha256: string } | null {
+export function libraryDatasetOf(dataDir: string, file: string): { datasetId: string; sha256: string; reading?: DatasetReading } | null {
   const root = path.join(dataDir, 'datasets') + path.sep
   const resolved = path.resolve(file)
   if (!resolved.startsWith(root)) return null
   const id = resolved.slice(root.length).split(path.sep)[0] ?? ''
   try {
     const stored = JSON.parse(fs.readFileSync(path.join(root, id, metaName), 'utf8')) as Partial<Stored>
-    return typeof stored.sha256 === 'string' ? { datasetId: id, sha256: stored.sha256 } : null
+    if (typeof stored.sha256 !== 'string') return null
+    return stored.reading ? { datasetId: id, sha256: stored.sha256, reading: stored.reading } : { datasetId: id, sha256: stored.sha256 }
   } catch {
     return null
   }

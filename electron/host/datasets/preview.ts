@@ -28,6 +28,8 @@ export interface DatasetPreviewOptions {
   onProgress?: (done: number, total: number) => void
   /** Aborting it stops the child; the preview then rejects with "cancelled". */
   signal?: AbortSignal
+  /** Only the format and columns, from a JSON Lines file's first rows: jobs.create's check of the method. */
+  detectOnly?: boolean
 }
 
 /** The largest stdout accepted: 200 records of long conversations fit well inside it. */
@@ -138,6 +140,7 @@ export async function previewDataset(input: DatasetPreviewInput, options: Datase
   const args = ['-m', 'tunedeck_trainer.data', 'preview', '--path', file]
   if (input.format !== undefined) args.push('--format', input.format)
   if (input.columns !== undefined && Object.keys(input.columns).length > 0) args.push('--columns', JSON.stringify(input.columns))
+  if (input.textSplit !== undefined) args.push('--text-split', input.textSplit)
   if (input.limit !== undefined) args.push('--limit', String(input.limit))
   if (input.tokens !== undefined) {
     const tokens = input.tokens
@@ -151,6 +154,7 @@ export async function previewDataset(input: DatasetPreviewInput, options: Datase
   const python = await options.resolvePython()
   const env = childEnvironment({ PYTHONPATH: options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' })
   if (options.onProgress) args.push('--progress')
+  if (options.detectOnly === true) args.push('--detect')
   const timeoutMs = options.timeoutMs ?? 60_000
   const result = await runPreview(python, args, env, { ...options, timeoutMs })
   if (result.cancelled) throw appError('conflict', `The preview of ${path.basename(file)} was cancelled before it read the whole file.`)

@@ -17,6 +17,7 @@ import { checkInitFrom, readInitSource } from './init'
 import { specialFileProblem } from '../fileKind'
 import { cachedHubModel, hubCacheDir } from '../models/cache'
 import { libraryDatasetOf } from '../datasets/library'
+import type { DatasetReading } from '@shared/datasets'
 
 /** Where create() looks for things. */
 export interface ConfigPaths {
@@ -156,9 +157,24 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
   if (!merged.success) throw validationError(merged.error.issues, 'Job settings', jobConfigSchema)
   // Only the host says which library dataset (and which bytes) the job trains on.
   const { datasetId: _id, sha256: _sha256, ...dataset } = merged.data.dataset
-  const config = { ...merged.data, dataset: { ...dataset, ...libraryDatasetOf(paths.dataDir, datasetPath) } }
+  const { reading, ...library } = libraryDatasetOf(paths.dataDir, datasetPath) ?? {}
+  const config = { ...merged.data, dataset: { ...withReading(dataset, reading), ...library } }
   // A default name comes from file names, which may hold control characters; a typed one was refused with them.
   return { config, name: cleanName(name ?? '') || cleanName(defaultName(config, Boolean(typedDataset))) }
+}
+
+/**
+ * The library's way of reading a dataset (the Datasets page's format, column mapping and text
+ * split) for each of those the job leaves at its default; what the job sets wins.
+ */
+function withReading<Dataset extends Pick<JobConfig['dataset'], 'format' | 'columns' | 'textSplit'>>(dataset: Dataset, reading: DatasetReading | undefined): Dataset {
+  if (reading === undefined) return dataset
+  return {
+    ...dataset,
+    format: dataset.format === 'auto' ? reading.format : dataset.format,
+    columns: Object.keys(dataset.columns).length === 0 ? reading.columns : dataset.columns,
+    textSplit: dataset.textSplit === 'auto' ? reading.textSplit : dataset.textSplit,
+  }
 }
 
 /**

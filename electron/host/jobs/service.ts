@@ -27,6 +27,7 @@ import { TerminalLog } from '../trainer/terminal'
 import { deleteCheckpoint, describeJob, presentCheckpoints } from './catalog'
 import { checkpointNameProblem, resumeCheckpoint } from './checkpoints'
 import { buildJobConfig, loadPresets, readSelftestFile, writeConfigFile } from './config'
+import { checkMethodFits } from './methodFit'
 import { recoverJobs } from './recovery'
 import { deleteJob, finishDeletions } from './removal'
 import { buildReport } from './report'
@@ -147,6 +148,13 @@ export class JobService {
       this.store.close()
     })()
     return this.stopping
+  }
+
+  /** jobs.create: create(), once the dataset's format is known to fit the method (methodFit.ts). */
+  async createChecked(input: NewJobInput): Promise<Job> {
+    const { config } = buildJobConfig('check', input, this.options)
+    await checkMethodFits(config, { resolvePython: this.options.resolvePython, pythonRuntimeDir: this.options.pythonRuntimeDir })
+    return this.create(input)
   }
 
   /** Creates a queued job at the end of the queue from what the new-job form sent. */

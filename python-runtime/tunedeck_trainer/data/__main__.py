@@ -1,6 +1,6 @@
 """Command line for the dataset layer; the host runs it for the UI's dataset preview.
 
-    python -m tunedeck_trainer.data preview --path P [--format F] [--columns JSON] [--limit N]
+    python -m tunedeck_trainer.data preview --path P [--format F] [--columns JSON] [--limit N] [--text-split S]
         [--tokens N [--model DIR] [--max-seq-length N] [--train-on-inputs]] [--progress]
 
 Prints the preview as one JSON object on stdout. Exit code 0 when the file was read (bad rows
@@ -15,6 +15,7 @@ import sys
 
 from .formats import FORMATS
 from .preview import preview
+from .readers import TEXT_SPLITS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,10 +27,14 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("--format", default="auto", choices=("auto", *FORMATS))
     show.add_argument("--columns", default="{}", help='JSON object, e.g. {"instruction": "question"}')
     show.add_argument("--limit", type=int, default=20)
+    show.add_argument("--text-split", default="auto", choices=TEXT_SPLITS,
+                      help="where a .txt file's documents end: auto (paragraphs if it has blank lines, else lines)")
     show.add_argument("--tokens", type=int, default=0, help="examples to show tokenised with their masks (0: none)")
     show.add_argument("--model", default=None, help="the base model folder whose tokenizer and chat template to use")
     show.add_argument("--max-seq-length", type=int, default=2048)
     show.add_argument("--train-on-inputs", action="store_true")
+    show.add_argument("--detect", action="store_true",
+                      help="only the format and columns, from a JSON Lines file's first rows (no counts or records)")
     show.add_argument("--progress", action="store_true",
                       help='print {"done": bytes read, "total": bytes} lines on stderr while a JSON Lines file is read')
     arguments = parser.parse_args(argv)
@@ -48,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         def report(done: int, total: int) -> None:
             sys.stderr.write(json.dumps({"done": done, "total": total}) + "\n")
             sys.stderr.flush()
-    result = preview(arguments.path, arguments.format, columns, arguments.limit, tokens, report)
+    result = preview(arguments.path, arguments.format, columns, arguments.limit, tokens, report, arguments.text_split,
+                     arguments.detect)
     sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     return 0 if result["ok"] else 1
 

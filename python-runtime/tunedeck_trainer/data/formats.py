@@ -9,13 +9,13 @@ fit raises RowProblem naming the field; the loader adds the file and row number.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from typing import Any, Callable
+from typing import Any
 
 from ..contract import DATASET_FORMATS, FIELDS, TAGS  # noqa: F401 - FIELDS and TAGS are read through this module
 from .errors import RowProblem, describe
-from .messages import OPENAI_ROLES, Message, openai_messages
+from .messages import OPENAI_ROLES, Message, join_tool_turns, openai_messages
+from .tool_calls import text_of, tool_calls, tools_column
 
 # The formats (contract.py, from electron/shared/methods.ts), "auto" aside; detection breaks ties in this order.
 FORMATS = tuple(name for name in DATASET_FORMATS if name != "auto")
@@ -23,11 +23,27 @@ SHAREGPT_ROLES = {
     "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
     "system": "system", "function_call": "assistant", "observation": "tool",
 }
+FEEDBACK_LABELS = ("label", "kto_tag")  # kto_tag: LLaMA-Factory's name for the KTO label column
+CONVERSATION_KEYS = ("messages", "conversations", "prompt", "instruction")
+
+def feedback_label(row: dict[str, Any]) -> bool | None:
+    """The row's desirable (True) / undesirable (False) mark: a boolean label or kto_tag, or the text
+    true / false (CSV cells); None when it has none."""
+    for name in FEEDBACK_LABELS:
+        value = row.get(name)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+    return None
 
 
 def row_format(row: dict[str, Any]) -> str | None:
     """The format a single row's keys suggest, or None."""
-    if "chosen" in row or "rejected" in row:
+    if feedback_label(row) is not None and any(key in row for key in CONVERSATION_KEYS):
+        # A boolean label marks unpaired feedback: such rows must never train as plain SFT.
+        return "feedback"
+    if any(key in row for key in ("chosen", "rejected", "chosen_messages", "rejected_messages")):
         return "preference"
     if "conversations" in row:
         return "sharegpt"
@@ -37,8 +53,7 @@ def row_format(row: dict[str, Any]) -> str | None:
     if "instruction" in row:
         return "alpaca"
     if "prompt" in row and "completion" in row:
-        # A boolean label marks unpaired feedback: such rows must never train as plain SFT.
-        return "feedback" if isinstance(row.get("label"), bool) else "prompt_completion"
+        return "prompt_completion"
     if "text" in row:
         return "text"
     return None
@@ -92,7 +107,8 @@ def _check_conversation(messages: list[Message], field: str, need_assistant: boo
 # -- conversations ----------------------------------------------------------------------------
 
 def sharegpt_messages(turns: list[Any], field: str) -> list[Message]:
-    """ShareGPT turns ({from, value}) as messages; function_call -> assistant, observation -> tool."""
+    """ShareGPT turns ({from, value}) as messages; a function_call turn -> the assistant's structured
+    tool_calls, observation -> a tool message."""
     messages: list[Message] = []
     for index, turn in enumerate(turns):
         where = f"{field}[{index}]"
@@ -110,18 +126,22 @@ def sharegpt_messages(turns: list[Any], field: str) -> list[Message]:
         if "value" not in turn:
             raise RowProblem("missing", f"{where}.value")
         value = turn["value"]
-        if speaker == "function_call" and isinstance(value, (dict, list)):
-            value = json.dumps(value, ensure_ascii=False)
+        if speaker.strip().lower() == "function_call":
+            messages.append({"role": "assistant", "content": "", "tool_calls": tool_calls(value, f"{where}.value")})
+            continue
+        if role == "tool" and isinstance(value, (dict, list)):
+            value = text_of(value)
         if not isinstance(value, str):
             raise RowProblem(f"expected a string, got {describe(value)}", f"{where}.value")
         messages.append({"role": role, "content": value})
-    return messages
+    return join_tool_turns(messages)
 
 
 # -- one normaliser per format ----------------------------------------------------------------
 
 def alpaca(row: dict[str, Any]) -> dict[str, Any]:
     """instruction, input (optional), output, system (optional), history ([[user, assistant], ...])."""
+    not_feedback(row)
     instruction = _string(row, "instruction", empty_ok=True) or ""
     extra = _string(row, "input", required=False, empty_ok=True) or ""
     output = _string(row, "output")
@@ -140,23 +160,8 @@ def alpaca(row: dict[str, Any]) -> dict[str, Any]:
     return {"messages": messages}
 
 
-def _tools(row: dict[str, Any]) -> list[Any] | None:
-    """The tools column (a list of function definitions, or that list as JSON text), for the chat template."""
-    value = row.get("tools")
-    if value is None or value == "" or value == []:
-        return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as error:
-            raise RowProblem(f"is not valid JSON ({error.msg})", "tools") from None
-    if not isinstance(value, list) or not all(isinstance(tool, dict) for tool in value):
-        raise RowProblem(f"expected a list of tool definitions, got {describe(value)}", "tools")
-    return value
-
-
 def _with_tools(record: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
-    tools = _tools(row)
+    tools = tools_column(row)
     if tools:
         record["tools"] = tools
     return record
@@ -168,6 +173,7 @@ def sharegpt(row: dict[str, Any], tags: dict[str, str] | None = None) -> dict[st
     ``tags`` (from the column mapping) name other keys and role tags in the turns:
     role_tag, content_tag, user_tag, assistant_tag, system_tag, tool_tag.
     """
+    not_feedback(row)
     tags = tags or {}
     field = "conversations" if "conversations" in row or "messages" not in row else "messages"
     turns = _list(row, field) or []
@@ -191,6 +197,7 @@ def sharegpt(row: dict[str, Any], tags: dict[str, str] | None = None) -> dict[st
 
 def openai(row: dict[str, Any]) -> dict[str, Any]:
     """messages: [{role, content}], with tool_calls, role tool, and an optional tools column."""
+    not_feedback(row)
     messages = openai_messages(_list(row, "messages") or [], "messages")
     _check_conversation(messages, "messages")
     return _with_tools({"messages": messages}, row)
@@ -205,12 +212,18 @@ def _turns(row: dict[str, Any], name: str) -> list[Message]:
     return [{"role": role, "content": _string(row, name) or ""}]
 
 
+def not_feedback(row: dict[str, Any]) -> None:
+    """Refuses a row with a true/false label: feedback marked undesirable must never train as
+    something to imitate."""
+    if feedback_label(row) is not None:
+        name = next(name for name in FEEDBACK_LABELS if name in row and feedback_label({name: row[name]}) is not None)
+        raise RowProblem('is true or false, which marks a feedback row for method "kto", not an SFT example; '
+                         'set dataset.format to "feedback" (or auto) and method to "kto", or drop the column', name)
+
+
 def prompt_completion(row: dict[str, Any]) -> dict[str, Any]:
     """prompt -> user, completion -> assistant (either may also be a message list)."""
-    if isinstance(row.get("label"), bool):
-        # Feedback marked undesirable must never train as something to imitate.
-        raise RowProblem('is true or false, which marks a feedback row for method "kto", not an SFT example; '
-                         'set dataset.format to "feedback" and method to "kto", or drop the column', "label")
+    not_feedback(row)
     messages = _turns(row, "prompt") + _turns(row, "completion")
     _check_conversation(messages, "completion")
     return {"messages": messages}
@@ -219,61 +232,3 @@ def prompt_completion(row: dict[str, Any]) -> dict[str, Any]:
 def text(row: dict[str, Any]) -> dict[str, Any]:
     """{text}."""
     return {"text": _string(row, "text")}
-
-
-def _answer(row: dict[str, Any], name: str) -> str:
-    """chosen / rejected: a string, a ShareGPT turn {from, value}, or messages ending with the reply."""
-    if name not in row:
-        raise RowProblem("missing (a preference row needs prompt, chosen and rejected)", name)
-    value = row[name]
-    if isinstance(value, dict):
-        if not isinstance(value.get("value"), str):
-            raise RowProblem(f"expected a string, got {describe(value.get('value'))}", f"{name}.value")
-        return value["value"]
-    if isinstance(value, list):
-        messages = openai_messages(value, name)
-        if not messages or messages[-1]["role"] != "assistant":
-            raise RowProblem("expected the messages to end with an assistant reply", name)
-        return messages[-1]["content"]
-    return _string(row, name) or ""
-
-
-def preference(row: dict[str, Any]) -> dict[str, Any]:
-    """prompt + chosen + rejected, or ShareGPT conversations + chosen/rejected {from, value}."""
-    if "conversations" in row:
-        prompt = sharegpt_messages(_list(row, "conversations") or [], "conversations")
-        field = "conversations"
-    elif "prompt" in row:
-        prompt, field = _turns(row, "prompt"), "prompt"
-    elif isinstance(row.get("chosen"), list):  # implicit prompt: chosen holds the whole conversation
-        prompt, field = openai_messages(row["chosen"], "chosen")[:-1], "chosen"
-    else:
-        raise RowProblem("missing (a preference row needs prompt, chosen and rejected)", "prompt")
-    _check_conversation(prompt, field, need_assistant=False)
-    system = _string(row, "system", required=False, empty_ok=True)
-    if system and prompt[0]["role"] != "system":
-        prompt.insert(0, {"role": "system", "content": system})
-    return {"prompt": prompt, "chosen": _answer(row, "chosen"), "rejected": _answer(row, "rejected")}
-
-
-def feedback(row: dict[str, Any]) -> dict[str, Any]:
-    """prompt (a string or messages) + completion (a string or messages ending with the reply) + label (true/false)."""
-    if "prompt" not in row:
-        raise RowProblem("missing (a feedback row needs prompt, completion and label)", "prompt")
-    prompt = _turns(row, "prompt")
-    _check_conversation(prompt, "prompt", need_assistant=False)
-    system = _string(row, "system", required=False, empty_ok=True)
-    if system and prompt[0]["role"] != "system":
-        prompt.insert(0, {"role": "system", "content": system})
-    if "completion" not in row:
-        raise RowProblem("missing (a feedback row needs prompt, completion and label)", "completion")
-    label = row.get("label")
-    if not isinstance(label, bool):
-        raise RowProblem(f"expected true (desirable) or false (undesirable), got {describe(label)}", "label")
-    return {"prompt": prompt, "completion": _answer(row, "completion"), "label": label}
-
-
-NORMALISERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "alpaca": alpaca, "sharegpt": sharegpt, "openai": openai,
-    "prompt_completion": prompt_completion, "text": text, "preference": preference, "feedback": feedback,
-}

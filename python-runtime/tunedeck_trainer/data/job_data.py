@@ -43,7 +43,8 @@ def read_job_records(config: JobConfig, job_dir: Path) -> tuple[Path, LoadResult
         what = "no file" if not path.exists() else "cannot read the file"
         raise TrainerError(f"dataset.path: {what} at {path}; choose a readable dataset file", "dataset.path")
     try:
-        loaded = load_records(str(path), format=dataset.format, columns=dict(dataset.columns), bad_rows=dataset.bad_rows)
+        loaded = load_records(str(path), format=dataset.format, columns=dict(dataset.columns), bad_rows=dataset.bad_rows,
+                              text_split=dataset.text_split)
     except DatasetError as error:
         raise TrainerError(f"dataset.path: {error}", "dataset.path") from error
     except OSError as error:

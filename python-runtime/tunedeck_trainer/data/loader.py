@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .errors import DatasetError, RowProblem, describe
-from .formats import FIELDS, FORMATS, NORMALISERS, TAGS, detect_format, sharegpt
+from .formats import FIELDS, FORMATS, TAGS, detect_format, sharegpt
+from .judged import NORMALISERS
 from .readers import RawTable, read_table
 
 MAX_ERRORS = 100  # skipped rows' errors kept for reporting; the count has them all
@@ -32,7 +33,8 @@ class LoadResult:
 
 
 def load_records(
-    path: str, format: str = "auto", columns: dict[str, str] | None = None, bad_rows: str = "fail"
+    path: str, format: str = "auto", columns: dict[str, str] | None = None, bad_rows: str = "fail",
+    text_split: str = "auto",
 ) -> LoadResult:
     """Reads ``path`` and normalises its rows.
 
@@ -41,16 +43,18 @@ def load_records(
     DatasetError) or "skip" (count it, keep its error). Raises DatasetError for a file that
     cannot be read, is empty, or has no usable row.
     """
-    result = read_dataset(path, format, columns, bad_rows)
+    result = read_dataset(path, format, columns, bad_rows, text_split)
     if not result.records:
         first = f"; the first: {result.errors[0]}" if result.errors else ""
-        raise DatasetError(f"no usable rows: all {result.rows} rows were skipped{first}", path,
+        skipped = "the only row was skipped" if result.rows == 1 else f"all {result.rows} rows were skipped"
+        raise DatasetError(f"no usable rows: {skipped}{first}", path,
                            hint="Check the format and the column mapping.")
     return result
 
 
 def read_dataset(
-    path: str, format: str = "auto", columns: dict[str, str] | None = None, bad_rows: str = "fail"
+    path: str, format: str = "auto", columns: dict[str, str] | None = None, bad_rows: str = "fail",
+    text_split: str = "auto",
 ) -> LoadResult:
     """load_records without the final "no usable rows" check (the preview shows such files)."""
     if format != "auto" and format not in FORMATS:
@@ -59,7 +63,7 @@ def read_dataset(
         raise ValueError(f'bad_rows must be "fail" or "skip", got {bad_rows!r}')
     mapping = _check_columns(path, columns or {})
     tags = {name: mapping.pop(name) for name in TAGS if name in mapping}
-    table = read_table(path)
+    table = read_table(path, text_split)
     if not table.rows:
         raise DatasetError("the file has no rows", path, hint="Add rows or choose another file.")
     objects = [_rename(value, mapping) for _, value in table.rows if isinstance(value, dict)]

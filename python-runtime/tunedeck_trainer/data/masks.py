@@ -11,9 +11,11 @@ from __future__ import annotations
 from array import array
 from typing import Any, Iterable, Sequence
 
-from .encode import IGNORE_INDEX, text_blocks_of
+from .encode import IGNORE_INDEX, template_for, text_blocks_of
 from .encoder import BATCH, Encoder
 from .errors import DatasetError
+from .pieces import token_pieces
+from .tool_markup import loses_tool_markup
 
 HISTOGRAM_BINS = 12
 
@@ -34,12 +36,9 @@ def load_preview_tokenizer(model_path: str | None) -> tuple[Any, str]:
 
 
 def token_view(tokenizer: Any, example: dict[str, list[int]]) -> list[dict[str, Any]]:
-    """The example's tokens as the UI draws them: text, learned (a training target) and special."""
-    special = set(getattr(tokenizer, "all_special_ids", []) or [])
-    return [
-        {"text": tokenizer.decode([token]), "learned": label != IGNORE_INDEX, "special": token in special}
-        for token, label in zip(example["input_ids"], example["labels"])
-    ]
+    """The example's tokens as the UI draws them, grouped into whole characters (pieces.py): text,
+    learned (a training target), special, and how many tokens each piece holds."""
+    return token_pieces(tokenizer, example["input_ids"], [label != IGNORE_INDEX for label in example["labels"]])
 
 
 def histogram(lengths: Sequence[int], max_length: int) -> list[dict[str, int]]:
@@ -90,6 +89,8 @@ class TokenStats:
         self.prefix: list[int] = []  # its start, enough for the first ``shown`` blocks
         self.first: list[dict[str, list[int]]] = []  # the first ``shown`` examples, cut to max_length
         self.index = 0
+        self.tools_lost = 0  # rows whose tools or tool calls the chat template does not render
+        self.template = template_for(tokenizer)
 
     def add(self, record: dict[str, Any]) -> None:
         """Counts one normalised record, encoded with the next BATCH of them (raises DatasetError, for
@@ -109,6 +110,7 @@ class TokenStats:
     def _count(self, record: dict[str, Any], ids: list[int], labels: list[int]) -> None:
         self.index += 1
         self.lengths.append(len(ids))
+        self.tools_lost += loses_tool_markup(self.tokenizer, record, self.template)
         if "text" in record:
             self.total += len(ids)
             room = (self.shown - 1) * (self.max_length - 1) + self.max_length - len(self.prefix)
@@ -128,7 +130,7 @@ class TokenStats:
         self.flush()
         if self.index == 0:
             return {"tokenizer": self.source, "examples": [], "histogram": [], "overLength": 0, "blocks": None,
-                    "learnedTokens": 0, "trainable": 0, "packedRows": 0}
+                    "learnedTokens": 0, "trainable": 0, "packedRows": 0, "toolsLost": 0}
         if self.all_text:
             if self.max_length < 2:
                 raise ValueError(f"max_length must be at least 2 for text blocks, got {self.max_length}")
@@ -148,6 +150,7 @@ class TokenStats:
             "learnedTokens": learned,
             "trainable": trainable,
             "packedRows": packed,
+            "toolsLost": self.tools_lost,
         }
 
 

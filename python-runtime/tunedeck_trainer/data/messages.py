@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from .errors import RowProblem, describe
+from .tool_calls import text_of, tool_call, tool_calls
 
 OPENAI_ROLES = {
     "system": "system", "developer": "system", "user": "user", "assistant": "assistant",
@@ -28,59 +29,50 @@ def _part_text(part: Any, where: str) -> str:
     raise RowProblem(f'expected {{"type": "text", "text": ...}}, got {describe(part)}', where)
 
 
-def _content(content: Any, where: str) -> tuple[str, str]:
-    """(text, reasoning) of a message's content: a string, or a list of typed parts.
+def _content(content: Any, where: str) -> tuple[str, str, list[dict[str, Any]]]:
+    """(text, reasoning, tool calls) of a message's content: a string, or a list of typed parts.
 
     Text parts join into the text; reasoning parts ("reasoning" or "thinking") into the
-    reasoning, which reaches the chat template as ``reasoning_content``.
+    reasoning, which reaches the chat template as ``reasoning_content``; LLaMA-Factory's
+    ``tool_call`` parts (``value``: {"name", "arguments"} JSON) become structured calls and
+    its ``tool_response`` parts the text of a tool result.
     """
     if isinstance(content, str):
-        return content, ""
+        return content, "", []
     if isinstance(content, list):
-        texts, thoughts = [], []
+        texts, thoughts, calls = [], [], []
         for index, part in enumerate(content):
             kind = part.get("type", "text") if isinstance(part, dict) else None
+            at = f"{where}[{index}]"
             if kind in REASONING_PARTS:
-                thoughts.append(_part_text(part, f"{where}[{index}]"))
-            elif kind == "text":
-                texts.append(_part_text(part, f"{where}[{index}]"))
+                thoughts.append(_part_text(part, at))
+            elif kind in ("text", "tool_response"):
+                value = part.get("text", part.get("value")) if isinstance(part, dict) else None
+                texts.append(text_of(value) if kind == "tool_response" and value is not None else _part_text(part, at))
+            elif kind == "tool_call":
+                value = part.get("value", part.get("tool_call", part.get("function")))
+                calls += tool_calls(value, f"{at}.value")
             else:
-                raise RowProblem(f"only text and reasoning content parts are supported, got type {json.dumps(kind)}",
-                                 f"{where}[{index}].type")
-        return "".join(texts), "".join(thoughts)
+                raise RowProblem(f"only text, reasoning, tool_call and tool_response content parts are supported, "
+                                 f"got type {json.dumps(kind)}", f"{at}.type")
+        return "".join(texts), "".join(thoughts), calls
     raise RowProblem(f"expected a string, got {describe(content)}", where)
+
+
+def _only_tool_responses(content: Any) -> bool:
+    return isinstance(content, list) and bool(content) and all(
+        isinstance(part, dict) and part.get("type") == "tool_response" for part in content)
 
 
 def _weight(item: dict[str, Any], where: str) -> int | None:
     """A message's loss weight: 1 learns from the turn, 0 shows it without training on it."""
-    if "weight" not in item or item["weight"] is None:
+    key = "weight" if item.get("weight") is not None else "loss_weight"  # loss_weight: LLaMA-Factory's name
+    weight = item.get(key)
+    if weight is None:
         return None
-    weight = item["weight"]
     if isinstance(weight, bool) or weight not in (0, 1):
-        raise RowProblem(f"expected 0 (do not learn this turn) or 1 (learn it), got {describe(weight)}", f"{where}.weight")
+        raise RowProblem(f"expected 0 (do not learn this turn) or 1 (learn it), got {describe(weight)}", f"{where}.{key}")
     return int(weight)
-
-
-def _tool_calls(calls: Any, where: str) -> list[dict[str, Any]]:
-    """tool_calls as the chat templates take them: [{"type": "function", "function": {name, arguments}}]."""
-    if not isinstance(calls, list):
-        raise RowProblem(f"expected a list, got {describe(calls)}", f"{where}.tool_calls")
-    result = []
-    for index, call in enumerate(calls):
-        function = call.get("function", call) if isinstance(call, dict) else None
-        if not (isinstance(function, dict) and isinstance(function.get("name"), str)):
-            raise RowProblem("expected a function call with a name", f"{where}.tool_calls[{index}]")
-        arguments = function.get("arguments", {})
-        if isinstance(arguments, str):
-            try:
-                arguments = json.loads(arguments)
-            except json.JSONDecodeError:
-                pass  # kept as the text it is
-        entry: dict[str, Any] = {"type": "function", "function": {"name": function["name"], "arguments": arguments}}
-        if isinstance(call, dict) and isinstance(call.get("id"), str):
-            entry["id"] = call["id"]
-        result.append(entry)
-    return result
 
 
 def openai_messages(items: list[Any], field: str, role_key: str = "role", content_key: str = "content",
@@ -103,23 +95,58 @@ def openai_messages(items: list[Any], field: str, role_key: str = "role", conten
         if role is None:
             known = ", ".join(known_roles)
             raise RowProblem(f"unknown role {json.dumps(tag)}; expected one of {known}", f"{where}.{role_key}")
-        calls = item.get("tool_calls") if role == "assistant" else None
-        if not calls and content_key not in item:
-            raise RowProblem("missing", f"{where}.{content_key}")
-        text, reasoning = _content(item.get(content_key) or "", f"{where}.{content_key}") if calls else \
-            _content(item[content_key], f"{where}.{content_key}")
-        message: Message = {"role": role, "content": text}
-        if calls:
-            message["tool_calls"] = _tool_calls(calls, where)
-        reasoning = reasoning or (item.get("reasoning_content") if isinstance(item.get("reasoning_content"), str) else "")
-        if reasoning and role == "assistant":
-            message["reasoning_content"] = reasoning
-        if role == "tool":
-            for key in ("tool_call_id", "name"):
-                if isinstance(item.get(key), str):
-                    message[key] = item[key]
+        content_where = f"{where}.{content_key}"
+        if isinstance(tag, str) and tag.strip().lower() == "function_call":
+            # A ShareGPT-style call turn under other keys: its content is the call's JSON.
+            if content_key not in item:
+                raise RowProblem("missing", content_where)
+            message: Message = {"role": "assistant", "content": "", "tool_calls": tool_calls(item[content_key], content_where)}
+        else:
+            given = item.get("tool_calls") if role == "assistant" else None
+            if role == "assistant" and not given and isinstance(item.get("function_call"), dict):
+                given = [item["function_call"]]  # OpenAI's older single-call field
+            if not given and content_key not in item:
+                raise RowProblem("missing", content_where)
+            if role == "user" and _only_tool_responses(item.get(content_key)):
+                role = "tool"
+            text, reasoning, calls = _content(item.get(content_key) or "", content_where)
+            if given:
+                calls = [tool_call(call, f"{where}.tool_calls[{at}]") for at, call in enumerate(given)] + calls \
+                    if isinstance(given, list) else tool_calls(given, f"{where}.tool_calls")
+            message = {"role": role, "content": text}
+            if calls and role == "assistant":
+                message["tool_calls"] = calls
+            elif calls:
+                raise RowProblem(f"a {role} message cannot hold tool calls; only the assistant calls tools", content_where)
+            reasoning = reasoning or (item.get("reasoning_content") if isinstance(item.get("reasoning_content"), str) else "")
+            if reasoning and role == "assistant":
+                message["reasoning_content"] = reasoning
+            if role == "tool":
+                for key in ("tool_call_id", "name"):
+                    if isinstance(item.get(key), str):
+                        message[key] = item[key]
         weight = _weight(item, where)
         if weight is not None and role == "assistant":
             message["weight"] = weight
         messages.append(message)
-    return messages
+    return join_tool_turns(messages)
+
+
+def join_tool_turns(messages: list[Message]) -> list[Message]:
+    """Calls written as their own turn right after the assistant's words join that turn (one
+    assistant message with content and tool_calls, as templates expect); a tool result takes
+    the function's name when one call preceded it."""
+    joined: list[Message] = []
+    for message in messages:
+        previous = joined[-1] if joined else None
+        if (previous is not None and message.get("tool_calls") and not message.get("content")
+                and previous["role"] == "assistant" and not previous.get("tool_calls") and previous.get("content")
+                and previous.get("weight") == message.get("weight")):
+            previous["tool_calls"] = message["tool_calls"]
+            continue
+        if message["role"] == "tool" and "name" not in message and previous is not None:
+            calls = previous.get("tool_calls") or []
+            if previous["role"] == "assistant" and len(calls) == 1:
+                message["name"] = calls[0]["function"]["name"]
+        joined.append(message)
+    return joined

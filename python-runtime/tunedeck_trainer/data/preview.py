@@ -8,11 +8,12 @@ from typing import Any, Callable
 from .errors import DatasetError
 from .loader import MAX_ERRORS, read_dataset
 from .masks import TokenStats, load_preview_tokenizer, token_preview
-from .stream import STREAMED, stream_summary
+from .stream import STREAMED, detect_streamed, stream_summary
 
 
 def preview(path: str, format: str = "auto", columns: dict[str, str] | None = None, limit: int = 20,
-            tokens: dict[str, Any] | None = None, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+            tokens: dict[str, Any] | None = None, progress: Callable[[int, int], None] | None = None,
+            text_split: str = "auto", detect_only: bool = False) -> dict[str, Any]:
     """A JSON-serialisable summary of ``path``.
 
     ``ok`` is False when the file itself cannot be read (``error`` says why). Otherwise
@@ -23,19 +24,28 @@ def preview(path: str, format: str = "auto", columns: dict[str, str] | None = No
     ``tokens`` in the result holds the first examples' tokens marked learned or masked and the
     token counts of every usable row (masks.token_preview); a tokenizer problem is in ``tokenError``
     with ``ok`` still True, since the rows themselves were read. A JSON Lines file is read in one
-    streamed pass with bounded memory, reporting ``progress(bytes read, file size)``.
+    streamed pass with bounded memory, reporting ``progress(bytes read, file size)``; a .txt file is
+    split into documents by ``text_split`` (readers.TEXT_SPLITS). ``detect_only``: the format and
+    columns only (a JSON Lines file's first rows), no counts or records.
     """
+    if detect_only and os.path.splitext(path)[1].lower() in STREAMED and os.path.isfile(path):
+        try:
+            return detect_streamed(path, format, columns)
+        except DatasetError as error:
+            return {"ok": False, "path": path, "error": error.to_json()}
+    if detect_only:
+        limit, tokens = 0, None
     if os.path.splitext(path)[1].lower() in STREAMED and os.path.isfile(path):
         # One streamed pass, whatever the file's size: rows checked and tokens counted line by line.
         return _streamed(path, format, columns, max(0, limit), tokens, progress)
-    return whole_file_preview(path, format, columns, limit, tokens)
+    return whole_file_preview(path, format, columns, limit, tokens, text_split)
 
 
 def whole_file_preview(path: str, format: str = "auto", columns: dict[str, str] | None = None, limit: int = 20,
-                       tokens: dict[str, Any] | None = None) -> dict[str, Any]:
+                       tokens: dict[str, Any] | None = None, text_split: str = "auto") -> dict[str, Any]:
     """preview() of a file read whole by the loader (.json, .csv, .parquet, .txt, a save_to_disk folder)."""
     try:
-        loaded = read_dataset(path, format, columns, bad_rows="skip")
+        loaded = read_dataset(path, format, columns, bad_rows="skip", text_split=text_split)
     except DatasetError as error:
         return {"ok": False, "path": path, "error": error.to_json()}
     token_part: dict[str, Any] | None = None

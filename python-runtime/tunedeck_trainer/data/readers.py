@@ -32,8 +32,14 @@ class RawTable:
     header: list[str] = field(default_factory=list)  # a CSV file's column names, in order
 
 
-def read_table(path: str) -> RawTable:
-    """Reads ``path`` by its type; raises DatasetError naming the file when it cannot."""
+TEXT_SPLITS = ("auto", "line", "paragraph", "file")
+
+
+def read_table(path: str, text_split: str = "auto") -> RawTable:
+    """Reads ``path`` by its type; raises DatasetError naming the file when it cannot.
+
+    ``text_split`` says where a .txt file's documents end (TEXT_SPLITS; see _read_txt).
+    """
     if not os.path.exists(path):
         raise DatasetError("no such file", path, hint="Choose an existing dataset file.")
     if os.path.isdir(path):
@@ -50,7 +56,7 @@ def read_table(path: str) -> RawTable:
     if extension == ".parquet":
         return _read_parquet(path)
     if extension == ".txt":
-        return _read_txt(path)
+        return _read_txt(path, text_split)
     shown = extension or "(no extension)"
     raise DatasetError(f"unsupported file type {shown}", path, hint=f"Use {SUPPORTED}.")
 
@@ -196,10 +202,22 @@ def _load_json_file(path: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _read_txt(path: str) -> RawTable:
-    """One example per paragraph; paragraphs are separated by blank lines."""
+def _read_txt(path: str, split: str = "auto") -> RawTable:
+    """One document per line, per paragraph (paragraphs are separated by blank lines) or one for
+    the whole file. "auto": per paragraph when the file has a blank line, else per line, as the
+    ``datasets`` text loader reads a file of one article per line."""
+    if split not in TEXT_SPLITS:
+        raise ValueError(f"text_split must be one of {', '.join(TEXT_SPLITS)}, got {split!r}")
     text = _read_text(path).replace("\r\n", "\n")
-    rows: list[tuple[int, Any]] = []
+    if split == "auto":
+        split = "paragraph" if _BLANK_LINES.search(text.strip("\n")) else "line"
+    if split == "file":
+        rows = [(1 + len(text) - len(text.lstrip("\n")), {"text": text.strip("\n").rstrip()})] if text.strip() else []
+        return RawTable(rows, "line", "txt", ["the whole file is one document"])
+    if split == "line":
+        rows = [(number, {"text": line.rstrip()}) for number, line in enumerate(text.split("\n"), start=1) if line.strip()]
+        return RawTable(rows, "line", "txt", ["one document per line"])
+    rows = []
     position = 0
     for match in [*_BLANK_LINES.finditer(text), None]:
         end = match.start() if match else len(text)
@@ -210,4 +228,4 @@ def _read_txt(path: str) -> RawTable:
             rows.append((line, {"text": paragraph.strip("\n").rstrip()}))
         if match:
             position = match.end()
-    return RawTable(rows, "line", "txt")
+    return RawTable(rows, "line", "txt", ["one document per paragraph (blank lines end them)"])

@@ -13,7 +13,8 @@ import time
 from typing import Any, Callable, Iterator
 
 from .errors import DatasetError
-from .formats import NORMALISERS, TAGS, sharegpt
+from .formats import TAGS, sharegpt
+from .judged import NORMALISERS
 from .loader import DETECT_ROWS, MAX_ERRORS, _check_columns, _choose_format, _first_columns, _normalise, _rename
 from .readers import RawTable
 
@@ -42,6 +43,33 @@ def _parse(path: str, number: int, line: bytes) -> Any | None:
         return DatasetError(f"not valid JSON ({error.msg} at column {error.colno})", path, number, unit="line")
 
 
+def _first_rows_format(path: str, format: str, mapping: dict[str, str]) -> tuple[str, RawTable]:
+    """(the format, the first rows): the format detected from the first DETECT_ROWS rows, or ``format``."""
+    first: list[tuple[int, Any]] = []
+    for number, line in _lines(path):
+        value = _parse(path, number, line)
+        if value is not None:
+            first.append((number, value))
+        if len(first) >= DETECT_ROWS:
+            break
+    if not first:
+        raise DatasetError("the file has no rows", path, hint="Add rows or choose another file.")
+    sample = RawTable(first, "line", "jsonl")
+    objects = [_rename(value, mapping) for _, value in first if isinstance(value, dict)]
+    return _choose_format(path, sample, objects, format), sample
+
+
+def detect_streamed(path: str, format: str = "auto", columns: dict[str, str] | None = None) -> dict[str, Any]:
+    """The preview's fields with only the format and columns, from the first rows of a JSON Lines file
+    (what jobs.create needs to check the method, without reading a file of any size whole)."""
+    if os.path.getsize(path) == 0:
+        raise DatasetError("the file is empty (0 bytes)", path, hint="Choose a file with rows, or add rows to it.")
+    mapping = {ours: theirs for ours, theirs in _check_columns(path, columns or {}).items() if ours not in TAGS}
+    chosen, sample = _first_rows_format(path, format, mapping)
+    return {"ok": True, "path": path, "format": chosen, "rows": 0, "usable": 0, "skipped": 0,
+            "columns": _first_columns(sample), "records": [], "errors": [], "notes": [], "tokens": None, "tokenError": None}
+
+
 def stream_summary(path: str, format: str = "auto", columns: dict[str, str] | None = None, limit: int = 20,
                    progress: Callable[[int, int], None] | None = None,
                    on_record: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
@@ -55,18 +83,7 @@ def stream_summary(path: str, format: str = "auto", columns: dict[str, str] | No
     total = os.path.getsize(path)
     mapping = _check_columns(path, columns or {})
     tags = {name: mapping.pop(name) for name in TAGS if name in mapping}
-    first: list[tuple[int, Any]] = []
-    for number, line in _lines(path):
-        value = _parse(path, number, line)
-        if value is not None:
-            first.append((number, value))
-        if len(first) >= DETECT_ROWS:
-            break
-    if not first:
-        raise DatasetError("the file has no rows", path, hint="Add rows or choose another file.")
-    sample = RawTable(first, "line", "jsonl")
-    objects = [_rename(value, mapping) for _, value in first if isinstance(value, dict)]
-    chosen = _choose_format(path, sample, objects, format)
+    chosen, sample = _first_rows_format(path, format, mapping)
     normalise = NORMALISERS[chosen]
     if chosen == "sharegpt" and tags:
         normalise = functools.partial(sharegpt, tags=tags)

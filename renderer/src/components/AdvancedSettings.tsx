@@ -161,7 +161,7 @@ function Switch({ field, label, checked, disabled = false, onChange, error }: Sw
 }
 
 /** Rows of "our field <- the file's column"; the file's columns are suggested as the user types. */
-function ColumnMapping({ pairs, change, error, fileColumns }: { pairs: ColumnPair[]; change(pairs: ColumnPair[]): void; error?: string; fileColumns: readonly string[] }) {
+export function ColumnMapping({ pairs, change, error, fileColumns }: { pairs: ColumnPair[]; change(pairs: ColumnPair[]): void; error?: string; fileColumns: readonly string[] }) {
   const update = (index: number, patch: Partial<ColumnPair>) => change(pairs.map((pair, at) => (at === index ? { ...pair, ...patch } : pair)))
   return (
     <div className={`field column-mapping${error ? ' field-invalid' : ''}`} data-testid="column-mapping">

@@ -2,9 +2,13 @@
  * The tokenised examples as the trainer sees them: learned tokens (the
  * training targets) drawn apart from masked ones, special tokens marked,
  * with the token-length histogram, how many examples pass the maximum
- * sequence length, and for plain text the number of training blocks.
+ * sequence length, for plain text the number of training blocks, and how
+ * many rows lose their tools to a chat template that does not render them.
+ * Each piece is whole characters (byte-level tokens grouped by the trainer).
  */
 import type { TokenPreview } from '@shared/datasets'
+import { plural, toolsLostWarning } from '../logic/datasetPreview'
+import { TokenHistogram } from './TokenHistogram'
 
 /** Whitespace made visible, so a newline token is not an empty box. */
 function shownText(text: string): string {
@@ -13,7 +17,6 @@ function shownText(text: string): string {
 
 /** The masks and token stats of one preview. */
 export function TokenMasks({ tokens, maxSeqLength }: { tokens: TokenPreview; maxSeqLength: number }) {
-  const tallest = Math.max(1, ...tokens.histogram.map((bin) => bin.count))
   return (
     <div className="token-masks" data-testid="token-masks">
       <p className="muted small">
@@ -22,23 +25,20 @@ export function TokenMasks({ tokens, maxSeqLength }: { tokens: TokenPreview; max
       </p>
       <p className="small" data-testid="token-stats">
         {tokens.blocks !== null
-          ? `${tokens.blocks} training blocks of up to ${maxSeqLength} tokens; every token trains once.`
-          : `${tokens.overLength} example(s) longer than ${maxSeqLength} tokens (cut to it when training).`}{' '}
-        {tokens.learnedTokens} tokens to learn from.
+          ? `${plural(tokens.histogram.reduce((sum, bin) => sum + bin.count, 0), 'document')} in ${plural(tokens.blocks, 'training block')} of up to ${maxSeqLength} tokens, each document ended by the end-of-text token; every token trains once.`
+          : `${plural(tokens.overLength, 'example')} longer than ${maxSeqLength} tokens (cut to it when training).`}{' '}
+        {plural(tokens.learnedTokens, 'token')} to learn from.
       </p>
-      {tokens.histogram.length > 0 && (
-        <div className="token-histogram" data-testid="token-histogram" aria-label="Tokens per example">
-          {tokens.histogram.map((bin) => (
-            <div key={bin.start} className="token-bin" title={`${bin.start}–${bin.end - 1} tokens: ${bin.count} example(s)`}>
-              <div className={`token-bar${bin.end > maxSeqLength ? ' over' : ''}`} style={{ height: `${(bin.count / tallest) * 100}%` }} />
-            </div>
-          ))}
-        </div>
+      {tokens.toolsLost > 0 && (
+        <p className="field-hint warning" data-testid="tools-lost" role="status">
+          {toolsLostWarning(tokens.toolsLost)}
+        </p>
       )}
+      {tokens.histogram.length > 0 && <TokenHistogram histogram={tokens.histogram} maxSeqLength={maxSeqLength} unit={tokens.blocks !== null ? 'document' : 'example'} />}
       {tokens.examples.map((example, index) => (
         <pre key={index} className="token-example" data-testid="token-example">
           {example.map((token, position) => (
-            <span key={position} className={`token ${token.learned ? 'learned' : 'masked'}${token.special ? ' special' : ''}`} data-learned={token.learned} data-special={token.special}>
+            <span key={position} className={`token ${token.learned ? 'learned' : 'masked'}${token.special ? ' special' : ''}`} data-learned={token.learned} data-special={token.special} title={token.tokens > 1 ? `${token.tokens} tokens` : undefined}>
               {shownText(token.text)}
             </span>
           ))}

@@ -7,6 +7,7 @@
  * gigabyte of rows takes minutes to tokenise); a newer request stops the older.
  */
 import { useEffect, useRef, useState } from 'react'
+import type { TextSplit } from '@shared/config'
 import type { DatasetFormat } from '@shared/methods'
 import type { BadRows, DatasetPreview } from '@shared/datasets'
 import { followPreview, type FollowedPreview, type ReadProgress } from '../api/previews'
@@ -32,8 +33,10 @@ export interface PreviewSettings {
   /** Our field name -> the file's column name; only complete rows. */
   columns: Readonly<Record<string, string>>
   badRows: BadRows
-  /** Also tokenise with this model's tokenizer (for the step estimate); absent: rows only. */
-  tokens?: { modelPath: string; maxSeqLength: number; trainOnInputs: boolean }
+  /** Where a .txt file's documents end; absent: auto. */
+  textSplit?: TextSplit
+  /** Also tokenise with this model's tokenizer (none: the self-test's), for the step estimate; absent: rows only. */
+  tokens?: { modelPath?: string; maxSeqLength: number; trainOnInputs: boolean }
 }
 
 /** Previews `path` as the job would read it; empty path or `enabled` false shows nothing. */
@@ -44,6 +47,7 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
   const latest = useRef(0)
   const trimmed = path.trim()
   const { format, badRows } = settings
+  const textSplit = settings.textSplit ?? 'auto'
   // A new object every render: compare the mapping by its text.
   const columnsKey = JSON.stringify(settings.columns)
   const tokensKey = JSON.stringify(settings.tokens ?? null)
@@ -70,10 +74,11 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
         path: trimmed,
         ...(format !== 'auto' ? { format } : {}),
         ...(Object.keys(columns).length > 0 ? { columns } : {}),
+        ...(textSplit !== 'auto' ? { textSplit } : {}),
         badRows,
         limit: previewLimit,
       }
-      const withTokens = tokens ? { ...rowsOnly, tokens: { modelPath: tokens.modelPath, maxSeqLength: tokens.maxSeqLength, trainOnInputs: tokens.trainOnInputs, shown: 1 } } : rowsOnly
+      const withTokens = tokens ? { ...rowsOnly, tokens: { ...(tokens.modelPath !== undefined ? { modelPath: tokens.modelPath } : {}), maxSeqLength: tokens.maxSeqLength, trainOnInputs: tokens.trainOnInputs, shown: 1 } } : rowsOnly
       // Followed, so that a big file shows how far it has been read and can be stopped.
       const start = (input: typeof rowsOnly): Promise<DatasetPreview> => {
         running = followPreview(input, (progress) => {
@@ -101,7 +106,7 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
       // Another path or other settings: the old read is of no use any more.
       running?.cancel()
     }
-  }, [trimmed, format, columnsKey, badRows, enabled, tokensKey, attempt])
+  }, [trimmed, format, columnsKey, textSplit, badRows, enabled, tokensKey, attempt])
 
   return state
 }

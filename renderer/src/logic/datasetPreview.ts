@@ -43,9 +43,11 @@ export function summariseRecord(record: Record<string, unknown>): PreviewLine[] 
   if (Array.isArray(messages)) {
     return messages.map((message) => (isMessage(message) ? { label: message.role, text: shorten(flatten(message.content)) } : { label: 'message', text: shorten(flatten(message)) }))
   }
-  const known = ['prompt', 'completion', 'chosen', 'rejected', 'text'].filter((key) => key in record)
+  const known = ['prompt', 'completion', 'label', 'chosen', 'rejected', 'text'].filter((key) => key in record)
   const keys = known.length > 0 ? known : Object.keys(record)
-  return keys.map((key) => ({ label: key, text: shorten(flatten(record[key])) }))
+  // A feedback row's label says whether KTO is to favour the completion or steer away from it.
+  const text = (key: string): string => (key === 'label' && typeof record.label === 'boolean' ? (record.label ? 'true (desirable)' : 'false (undesirable)') : shorten(flatten(record[key])))
+  return keys.map((key) => ({ label: key, text: text(key) }))
 }
 
 /** "line 3", "row 12", or "file" for a problem with no row; with the field when one is named. */
@@ -54,12 +56,17 @@ export function describeRowError(error: DatasetPreview['errors'][number]): strin
   return error.field ? `${where}, ${error.field}` : where
 }
 
+/** "1 row", "2 rows", "1,000 examples": a count with its noun, singular for one. */
+export function plural(count: number, noun: string): string {
+  return `${count.toLocaleString('en-US')} ${noun}${count === 1 ? '' : 's'}`
+}
+
 /**
  * "91 rows · 90 usable · 1 skipped" for the preview's header; "1 bad" when
  * bad rows fail the job, since then nothing is skipped.
  */
 export function describeCounts(preview: Pick<DatasetPreview, 'rows' | 'usable' | 'skipped' | 'badRows'>): string {
-  return `${preview.rows} rows · ${preview.usable} usable · ${preview.skipped} ${preview.badRows === 'fail' ? 'bad' : 'skipped'}`
+  return `${plural(preview.rows, 'row')} · ${preview.usable} usable · ${preview.skipped} ${preview.badRows === 'fail' ? 'bad' : 'skipped'}`
 }
 
 /**
@@ -74,4 +81,9 @@ export function badRowsHeadline(preview: Pick<DatasetPreview, 'badRows' | 'skipp
     return `${rows} not fit the format: the job would stop at ${describeRowError(first)}.`
   }
   return `${rows} not fit the format and would be skipped.`
+}
+
+/** What the form and the preview say when the model's chat template does not render rows' tools or tool calls. */
+export function toolsLostWarning(count: number): string {
+  return `${plural(count, 'row')} ${count === 1 ? 'loses its' : 'lose their'} tools: this model's chat template renders ${count === 1 ? 'it' : 'them'} the same without the tool definitions or calls, so the calls train as plain JSON text and the definitions are left out. Choose a model whose template knows tools (Qwen2.5, Llama 3.1, Mistral) to train them in its own markup.`
 }

@@ -9,6 +9,7 @@ import { getClient, getShell } from '../api/client'
 import { errorMessage } from '../api/errors'
 import type { FolderFile } from '@shared/folderTar'
 import { uploadDataset, uploadFolder } from '../api/upload'
+import { plural } from '../logic/datasetPreview'
 
 /** One import the user started: a file name, bytes sent so far, and how it ended. */
 export interface ImportTask {
@@ -64,7 +65,7 @@ export const useDatasetsStore = create<DatasetsState>()((set, get) => {
     set((state) => ({ imports: [...state.imports, { key, name, sent: 0, total: size, status: 'running', message: null, abort: null }] }))
     try {
       const { dataset, duplicate } = await work(key)
-      finished(key, duplicate ? `${name} is already in the library as ${dataset.name}.` : `${name}: ${dataset.usable} usable rows (${dataset.format}).`, false)
+      finished(key, duplicate ? `${name} is already in the library as ${dataset.name}.` : `${name}: ${plural(dataset.usable, 'usable row')} (${dataset.format}).`, false)
     } catch (error) {
       finished(key, errorMessage(error), true)
     }
@@ -107,7 +108,7 @@ export const useDatasetsStore = create<DatasetsState>()((set, get) => {
       set((state) => ({ imports: [...state.imports, { key, name: path, sent: 0, total: 0, status: 'running', message: null, abort: null }] }))
       try {
         const { dataset } = await getClient().request('datasets.import', { path })
-        finished(key, `${dataset.name}: ${dataset.usable} usable rows (${dataset.format}).`, false)
+        finished(key, `${dataset.name}: ${plural(dataset.usable, 'usable row')} (${dataset.format}).`, false)
         await get().load()
         return dataset
       } catch (error) {

@@ -14,6 +14,8 @@ import { followPreview, type FollowedPreview, type ReadProgress } from '../api/p
 import { DatasetPreviewPanel, PreviewReading } from '../components/DatasetPreviewPanel'
 import { ProgressBar } from '../components/ProgressBar'
 import { TokenMasks } from '../components/TokenMasks'
+import { DatasetReadingEditor } from '../components/DatasetReadingEditor'
+import { describeReading, readingInput } from '../logic/datasetReading'
 import { formatBytes } from '../logic/metrics'
 import { useDatasetsStore, type ImportTask } from '../stores/datasets'
 import { useNavigationStore } from '../stores/navigation'
@@ -53,7 +55,7 @@ function LibraryPreview({ dataset }: { dataset: DatasetEntry }) {
     setPreview(null)
     setError(null)
     setProgress(null)
-    const followed = followPreview({ path: dataset.path, limit: 3, tokens: { maxSeqLength: previewSeqLength, shown: 2 } }, (read) => current && setProgress(read))
+    const followed = followPreview({ path: dataset.path, ...readingInput(dataset.reading), limit: 3, tokens: { maxSeqLength: previewSeqLength, shown: 2 } }, (read) => current && setProgress(read))
     setRunning(followed)
     followed.result.then(
       (answer) => current && setPreview(answer),
@@ -63,7 +65,7 @@ function LibraryPreview({ dataset }: { dataset: DatasetEntry }) {
       current = false
       followed.cancel()
     }
-  }, [dataset.path, dataset.checkedAt, attempt])
+  }, [dataset.path, dataset.checkedAt, dataset.reading, attempt])
   if (error) {
     return (
       <p className="error-text small" data-testid="library-preview-error">
@@ -77,6 +79,11 @@ function LibraryPreview({ dataset }: { dataset: DatasetEntry }) {
   if (!preview) return <PreviewReading path={dataset.name} progress={progress} cancel={() => running?.cancel()} />
   return (
     <div data-testid="library-preview">
+      {dataset.reading && (
+        <p className="muted small" data-testid="library-reading">
+          Kept with the dataset: {describeReading(dataset.reading)}.
+        </p>
+      )}
       <DatasetPreviewPanel state={{ status: 'done', preview }} />
       {preview.tokens && <TokenMasks tokens={preview.tokens} maxSeqLength={previewSeqLength} />}
       {preview.tokenError && <p className="error-text small">{preview.tokenError}</p>}
@@ -88,6 +95,7 @@ function DatasetRow({ dataset }: { dataset: DatasetEntry }) {
   const { rename, recheck, remove, deleteEncoded } = useDatasetsStore.getState()
   const open = useNavigationStore((state) => state.open)
   const [previewing, setPreviewing] = useState(false)
+  const [reading, setReading] = useState(false)
   const remove_ = (): void => {
     const used = dataset.jobs.length
     if (used > 0 && !window.confirm(`${dataset.name} was used by ${used} job(s). Remove it from the library? Its file is kept for those jobs.`)) return
@@ -133,6 +141,9 @@ function DatasetRow({ dataset }: { dataset: DatasetEntry }) {
           <button className="small primary" data-testid="dataset-train" onClick={() => open({ name: 'new', datasetId: dataset.id })}>
             Train on it
           </button>
+          <button className="small" data-testid="dataset-read-as" onClick={() => setReading(!reading)}>
+            Read as…
+          </button>
           <button className="small" onClick={() => void recheck(dataset.id)}>
             Re-check
           </button>
@@ -141,6 +152,17 @@ function DatasetRow({ dataset }: { dataset: DatasetEntry }) {
           </button>
         </td>
       </tr>
+      {reading && (
+        <tr>
+          <td colSpan={8}>
+            <DatasetReadingEditor dataset={dataset} fileColumns={[]} saved={() => {
+              setReading(false)
+              setPreviewing(true)
+              void useDatasetsStore.getState().load()
+            }} />
+          </td>
+        </tr>
+      )}
       {previewing && (
         <tr>
           <td colSpan={8}>

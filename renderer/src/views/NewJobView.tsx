@@ -6,7 +6,8 @@
  * the host takes them from the checkpoint.
  */
 import { useEffect, useRef, useState, type DragEvent, type FormEvent, type ReactNode } from 'react'
-import { datasetFormats, datasetFormatTable, methods, methodTable, type DatasetFormat } from '@shared/methods'
+import { textSplits } from '@shared/config'
+import { datasetFormats, datasetFormatTable, methods, methodTable, type DatasetFormat, type Method } from '@shared/methods'
 import { fieldErrorsOf } from '@shared/errors'
 import { labelOf } from '@shared/fields'
 import { newJobInputSchema, type Preset } from '@shared/jobs'
@@ -17,7 +18,7 @@ import { DatasetPreviewPanel } from '../components/DatasetPreviewPanel'
 import { Field } from '../components/Field'
 import { ModelPicker } from '../components/ModelPicker'
 import { fileError, useDatasetPreview } from '../components/useDatasetPreview'
-import { cudaPresent, previewColumns, quantizationNote } from '../logic/advancedSettings'
+import { columnPairs, cudaPresent, previewColumns, quantizationNote } from '../logic/advancedSettings'
 import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, formFromJob, placeServerErrors, type FieldKey, type NewJobFormValues, type SettingValue } from '../logic/newJobForm'
 import { shownSettings } from '../logic/settingFields'
 import { rerunName } from '../logic/rerun'
@@ -28,9 +29,15 @@ import { useJob, useJobsStore } from '../stores/jobs'
 import { useNavigationStore, type StartFrom } from '../stores/navigation'
 import { useSystemStore } from '../stores/system'
 import { useDatasetsStore } from '../stores/datasets'
+import { plural, toolsLostWarning } from '../logic/datasetPreview'
 import { datasetRefusal, effective, estimateSteps, methodForFormat, stepSettings } from '../logic/datasetChecks'
 
 type TextKey = 'name' | 'modelPath' | 'datasetPath'
+
+/** Why Start is refused when the chosen method does not train on what the file holds. */
+function methodMismatch(chosen: Method, fit: { method: Method; what: string }): string {
+  return `${methodTable[chosen].label} does not train on this file: it holds ${fit.what}. Choose ${methodTable[fit.method].label}, or another file.`
+}
 
 /** A config field's label, from the schema (electron/shared/config.ts). */
 function settingLabel(path: string): string {
@@ -94,8 +101,11 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
   const selftestLayers = selftest && selftestSettings ? selftestLayer(selftestSettings, values.datasetPath.trim() !== '') : undefined
   const underlying = settingsThatRun({ selftest: selftestLayers, preset, quantization: values.quantization })
   const maxSeqLength = Number(effective(formCheck.ok ? formCheck.input : {}, preset, 'training.maxSeqLength'))
-  const tokenSettings = !selftest && values.modelPath.trim() !== '' ? { modelPath: values.modelPath.trim(), maxSeqLength, trainOnInputs: values.settings['training.trainOnInputs'] === true } : undefined
-  const preview = useDatasetPreview(values.datasetPath, { format: values.datasetFormat, columns: previewColumns(values.columns), badRows, tokens: tokenSettings }, true)
+  const trainOnInputs = values.settings['training.trainOnInputs'] === true
+  // The self-test tokenises with the preview's default, which is the self-test's own tokenizer and template.
+  const tokenSettings = selftest ? { maxSeqLength, trainOnInputs } : values.modelPath.trim() !== '' ? { modelPath: values.modelPath.trim(), maxSeqLength, trainOnInputs } : undefined
+  const textSplit = textSplits.find((split) => split === values.settings['dataset.textSplit'])
+  const preview = useDatasetPreview(values.datasetPath, { format: values.datasetFormat, columns: previewColumns(values.columns), textSplit, badRows, tokens: tokenSettings }, true)
   const previewError = fileError(preview)
   const refusal = datasetRefusal(preview)
   const otherMethod = preview.status === 'done' && preview.preview.ok ? methodForFormat(preview.preview.format, values.method) : null
@@ -117,6 +127,11 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
     setGeneral([])
     if (refusal) {
       setErrors({ ...(check.ok ? {} : check.errors), 'dataset.path': refusal })
+      return
+    }
+    if (otherMethod) {
+      // The host would refuse it too (jobs.create): say so here, beside the method, before anything is sent.
+      setErrors({ ...(check.ok ? {} : check.errors), method: methodMismatch(values.method, otherMethod) })
       return
     }
     if (!check.ok) {
@@ -226,20 +241,29 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
             {library.length > 0 && (
               <select data-testid="dataset-library" aria-label="From the library" value={library.find((dataset) => dataset.path === values.datasetPath)?.id ?? ''} onChange={(event) => {
                 const chosen = library.find((dataset) => dataset.id === event.target.value)
-                if (chosen) change('datasetPath')({ target: { value: chosen.path } })
+                if (!chosen) return
+                change('datasetPath')({ target: { value: chosen.path } })
+                // The way the Datasets page reads it (format, columns, text split) comes with it.
+                const reading = chosen.reading
+                if (reading) {
+                  setValues((current) => ({ ...current, datasetFormat: reading.format, columns: columnPairs(reading.columns), settings: { ...current.settings, 'dataset.textSplit': reading.textSplit } }))
+                }
               }}>
                 <option value="">From the library…</option>
                 {library.map((dataset) => (
                   <option key={dataset.id} value={dataset.id}>
-                    {dataset.name} ({dataset.format}, {dataset.usable} rows)
+                    {dataset.name} ({dataset.format}, {plural(dataset.usable, 'row')})
                   </option>
                 ))}
               </select>
             )}
             {otherMethod && (
               <span className="field-hint" data-testid="method-suggestion">
-                This file holds {otherMethod.what}, which {methodTable[otherMethod.method].label} trains on.{' '}
-                <button type="button" className="small" onClick={() => setValues((current) => ({ ...current, method: otherMethod.method }))}>
+                {methodTable[values.method].label} does not fit: this file holds {otherMethod.what}, which {methodTable[otherMethod.method].label} trains on.{' '}
+                <button type="button" className="small" data-testid="use-suggested-method" onClick={() => {
+                  setValues((current) => ({ ...current, method: otherMethod.method }))
+                  setErrors((current) => ({ ...current, method: undefined }))
+                }}>
                   Use {methodTable[otherMethod.method].label}
                 </button>
               </span>
@@ -323,6 +347,11 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
           underlying={underlying}
         />
         <div className="form-actions">
+          {tokens !== null && tokens.toolsLost > 0 && (
+            <span className="field-hint warning" data-testid="form-tools-lost" role="status">
+              {toolsLostWarning(tokens.toolsLost)}
+            </span>
+          )}
           {steps !== null && (
             <span className="muted small" data-testid="step-estimate">
               {steps} optimizer step{steps === 1 ? '' : 's'}
