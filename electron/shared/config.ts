@@ -113,6 +113,16 @@ const trainingSchema = z
      * CPU where every core computes the model. Does not change the results.
      */
     dataloaderWorkers: z.int().min(0).max(64).nullable().meta(label('Data loader workers', unhashed)).default(null),
+    /**
+     * The devices one job trains on, one rank each (torchrun, data parallel): "all" (every GPU
+     * of the machine; one process on CPU), a count (the first N GPUs; N gloo ranks on CPU), or a
+     * list of CUDA device indices. The global batch is batchSize x ranks x gradientAccumulation.
+     * Unhashed: a checkpoint records its rank count, and a resume on another count says what changes.
+     */
+    gpus: z
+      .union([z.literal('all'), z.int().min(1).max(64), z.array(z.int().min(0).max(63)).min(1).max(64)])
+      .meta(label('GPUs', { ...unhashed, expected: '"all", a number of GPUs, or a list of GPU indices such as [0, 1]' }))
+      .default('all'),
   })
   .meta(label('Training settings'))
 

@@ -24,9 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     tiny.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.command == "train":
+        from pathlib import Path
+
+        from .launch import launch_if_needed
         from .runner import run_job
 
-        code = run_job(args.job_dir)
+        # training.gpus may ask for several ranks: then this process launches them through torchrun.
+        launched = launch_if_needed(Path(args.job_dir).resolve())
+        code = launched if launched is not None else run_job(args.job_dir)
         # Everything is on disk (events fsynced, files closed): skip the interpreter's slow
         # teardown of torch so the host sees the exit as soon as the final event.
         sys.stdout.flush()

@@ -166,10 +166,12 @@ def save_checkpoint(
     scaler: Any,
     state: dict[str, Any],
     delay: float = 0.0,
+    extra: dict[str, Any] | None = None,
 ) -> tuple[Path, int]:
     """Writes checkpoint ``name`` atomically and returns its folder and size in bytes.
 
     ``delay``: TUNEDECK_CHECKPOINT_SAVE_DELAY's seconds, slept before state.json is written.
+    ``extra``: more files of tensors and plain values (the other ranks' rng-rankN.pt).
     """
     import torch
 
@@ -181,6 +183,8 @@ def save_checkpoint(
     if scaler is not None:
         torch.save(scaler.state_dict(), temporary / "scaler.pt")
     torch.save(rng_state(), temporary / "rng.pt")
+    for file, value in (extra or {}).items():
+        torch.save(value, temporary / file)
     if delay > 0:
         print(f"[tunedeck] test hook: sleeping {delay:g}s inside the checkpoint save", flush=True)
         time.sleep(delay)

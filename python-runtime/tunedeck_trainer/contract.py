@@ -69,6 +69,7 @@ class TrainingSettings:
     gradient_checkpointing: bool = False
     oom_retry: bool = True
     dataloader_workers: int | None = None
+    gpus: str | int | tuple[int, ...] = "all"
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ SECTIONS: dict[str, type] = {
 UNHASHED: tuple[str, ...] = (
     "job_id",
     "training.dataloader_workers",
+    "training.gpus",
     "resume_from",
     "init_from",
     "init_optimizer",

@@ -32,8 +32,9 @@ from .batches import MicroBatch
 PREFETCH_STEPS = 2
 
 Step = list[list[MicroBatch]]  # one optimizer step: per configured micro-batch, its pieces
-# (examples, the step's configured micro-batches of example indices, rows per piece) -> the Step
-CollateStep = Callable[[Sequence[Any], list[list[int]], int], Step]
+# (examples, the step's configured micro-batches of example indices, rows per piece[, the whole
+# step's order across ranks]) -> the Step
+CollateStep = Callable[..., Step]
 
 
 def resolve_workers(requested: int | None, device: torch.device) -> int:
@@ -97,25 +98,34 @@ class TokenTable:
 class EpochSteps(Dataset):
     """Item i: the collated micro-batches of the i-th optimizer step from ``position`` on.
 
-    ``micro`` is the epoch's micro-batches of example indices (batches.epoch_micro_batches);
+    ``micro`` is the epoch's micro-batches of example indices (distributed.epoch_layout);
     a step takes ``accumulation`` of them, each cut into pieces of ``micro_batch_size`` rows.
+    With several ranks (``share``: rank, ranks) they are global micro-batches and this rank
+    collates its share of each; the method still sees the whole step's order (KTO pairs on it).
     """
 
     def __init__(self, examples: Any, micro: list[list[int]], position: int, accumulation: int,
-                 micro_batch_size: int, collate_step: CollateStep) -> None:
+                 micro_batch_size: int, collate_step: CollateStep, share: tuple[int, int] = (0, 1)) -> None:
         self.examples = examples
         self.micro = micro
         self.position = position
         self.accumulation = accumulation
         self.micro_batch_size = micro_batch_size
         self.collate_step = collate_step
+        self.share = share
 
     def __len__(self) -> int:
         return math.ceil(max(0, len(self.micro) - self.position) / self.accumulation)
 
     def __getitem__(self, index: int) -> Step:
         first = self.position + index * self.accumulation
-        return self.collate_step(self.examples, self.micro[first:first + self.accumulation], self.micro_batch_size)
+        chunks = self.micro[first:first + self.accumulation]
+        rank, ranks = self.share
+        if ranks == 1:
+            return self.collate_step(self.examples, chunks, self.micro_batch_size)
+        order = [example for chunk in chunks for example in chunk]
+        mine = [chunk[rank::ranks] for chunk in chunks]  # distributed.share
+        return self.collate_step(self.examples, mine, self.micro_batch_size, order)
 
 
 def _whole_step(item: Step) -> Step:
@@ -143,8 +153,9 @@ class Feeder:
     """
 
     def __init__(self, examples: list[dict[str, list[int]]], collate_step: CollateStep, accumulation: int, workers: int,
-                 device: torch.device) -> None:
+                 device: torch.device, share: tuple[int, int] = (0, 1)) -> None:
         self.workers = workers
+        self.share = share
         self.examples: Any = TokenTable(examples) if workers else examples
         self.collate_step = collate_step
         self.accumulation = accumulation
@@ -154,7 +165,8 @@ class Feeder:
     def start(self, micro: list[list[int]], position: int, micro_batch_size: int) -> None:
         """Feeds the steps of the epoch ``micro`` from micro-batch ``position`` on, dropping any prefetched."""
         self.close()
-        steps = EpochSteps(self.examples, micro, position, self.accumulation, micro_batch_size, self.collate_step)
+        steps = EpochSteps(self.examples, micro, position, self.accumulation, micro_batch_size, self.collate_step,
+                           self.share)
         workers = min(self.workers, len(steps))
         if workers == 0:
             self._steps = (steps[index] for index in range(len(steps)))

@@ -28,9 +28,12 @@ REFERENCE_ADAPTER = "reference"  # the frozen initFrom adapter, when it is the r
 class Forward:
     """The model of one job and the passes the methods ask for."""
 
-    def __init__(self, model: Any, precision: Precision) -> None:
+    def __init__(self, model: Any, precision: Precision, ranks: Any = None) -> None:
+        from .distributed import SINGLE
+
         self.model = model
         self.precision = precision
+        self.ranks = ranks or SINGLE  # distributed.Ranks: KTO's KL estimate spans every rank's pairs
         self.reference_folder: Path | None = None  # None: the base with the adapter disabled
         self._loss_sum = loss.loss_function(model)
 

@@ -24,8 +24,8 @@ from typing import Any
 import torch
 
 from . import checkpoint as checkpoints
-from . import loading, memory_estimate, oom_retry, throughput
-from .batches import MicroBatch, epoch_micro_batches
+from . import distributed, evaluation, loading, memory_estimate, oom_retry, saving, throughput
+from .batches import MicroBatch
 from .config import JobConfig, resolve_model_path
 from .control import Control
 from .errors import Cancelled, Paused, TrainerError
@@ -40,20 +40,24 @@ from .test_hooks import read_hooks
 class StepResult:
     """What one optimizer step computed: its loss, its micro-batches and the method's metrics."""
 
-    def __init__(self, loss: float, batches: list[MicroBatch], sums: dict[str, float], prepared: Any) -> None:
-        self.loss = loss
+    def __init__(self, loss: float, batches: list[MicroBatch], sums: dict[str, float], prepared: Any, weight: float,
+                 tokens: int) -> None:
+        self.loss = loss  # loss, weight, tokens and sums: over every rank
         self.batches = batches
         self.sums = sums
         self.prepared = prepared
-        self.weight = sum(batch.weight for batch in batches)
-        self.tokens = sum(batch.tokens for batch in batches)
+        self.weight = weight
+        self.tokens = tokens
 
 
 class Training:
     """One job: ``setup()``, ``train()``, ``save_adapter()``; raises Paused/Cancelled/TrainerError."""
 
-    def __init__(self, config: JobConfig, job_dir: Path, events: EventWriter, control: Control) -> None:
+    def __init__(self, config: JobConfig, job_dir: Path, events: EventWriter, control: Control,
+                 ranks: distributed.Ranks = distributed.SINGLE) -> None:
         self.config = config
+        self.ranks = ranks  # one process, or this rank of several (distributed.py)
+        self.agreed = distributed.AgreedControl(control, ranks)
         self.job_dir = job_dir
         self.events = events
         self.control = control
@@ -61,7 +65,8 @@ class Training:
         self.hooks = read_hooks()
         self.step = 0
         self.epoch = 0  # index of the current epoch
-        self.position = 0  # micro-batches of that epoch already consumed
+        self.position = 0  # (global) micro-batches of that epoch already consumed
+        self.offset = 0  # examples of the epoch's order before its first micro-batch (a resume on another rank count)
         self.last_loss: float | None = None
         self._rng_to_restore: dict[str, Any] | None = None
         # Examples per forward pass: batchSize, until an out-of-memory retry halves it.
@@ -134,7 +139,7 @@ class Training:
         self.model = loading.apply_lora(model, config.lora)
         if init_folder is not None:
             loading.load_adapter_weights(self.model, init_folder, "initFrom")
-        self.forward = Forward(self.model, self.precision)
+        self.forward = Forward(self.model, self.precision, self.ranks)
         if method.uses_reference:
             self._set_up_reference(init_folder)
         self.model.train()
@@ -142,8 +147,15 @@ class Training:
             print("[tunedeck] loss: the output head runs only where a token is learned", flush=True)
         self.trainable = [parameter for parameter in self.model.parameters() if parameter.requires_grad]
         self.total_steps = total_steps(
-            len(data.train), training.batch_size, training.gradient_accumulation, training.epochs, training.max_steps
+            len(data.train), self.global_batch, training.gradient_accumulation, training.epochs, training.max_steps
         )
+        if resume is not None:
+            changed, message = distributed.rank_change(
+                resume[1], self.ranks.world, training.batch_size, training.gradient_accumulation, len(data.train),
+                training.epochs, training.max_steps)
+            self.total_steps = changed or self.total_steps
+            if message:
+                self._log("warning", message)
         fused = {"fused": True} if cuda else {}
         self.optimizer = torch.optim.AdamW(
             self.trainable, lr=training.learning_rate, weight_decay=training.weight_decay, **fused
@@ -152,7 +164,7 @@ class Training:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, linear_schedule(warmup, self.total_steps))
         self.scaler = torch.amp.GradScaler("cuda") if self.precision.scaler else None
         if resume is not None:
-            self._resume(*resume)
+            saving.resume(self, *resume)
         elif init_folder is not None and config.init_optimizer:
             carried = checkpoints.continue_optimizer(init_folder, self.optimizer)
             print(f"[tunedeck] optimizer: continuing the state of {init_folder.name} ({carried} parameters)", flush=True)
@@ -168,22 +180,6 @@ class Training:
             self._log("info", f"{self.method.name.upper()} reference: the base model {self.model_path} with the "
                       "adapter disabled")
         disable_dropout(self.model)
-
-    def _resume(self, folder: Path, state: dict[str, Any]) -> None:
-        loading.load_adapter_weights(self.model, folder, "resumeFrom")
-        self._rng_to_restore = checkpoints.load_training_state(folder, self.optimizer, self.scheduler, self.scaler)
-        self.step, self.epoch, self.position = int(state["step"]), int(state["epoch"]), int(state["position"])
-        self.last_loss = state.get("loss")
-        if state.get("configHash") != self.config.hash():
-            self._log("warning", f"resuming {folder.name} with a changed config; steps will differ from an uninterrupted run")
-        reference = self._reference_name()
-        if "reference" in state and state["reference"] != reference:
-            self._log("warning", f"resuming {folder.name} with another reference than it was trained against "
-                      f"({state['reference'] or 'the base model'}); initFrom sets the reference")
-        print(f"[tunedeck] resuming from {folder.name} at step {self.step}", flush=True)
-        if self.micro_batch_size < self.config.training.batch_size:
-            self._log("info", f"continuing with micro-batches of {self.micro_batch_size} {self.method.unit}s, as "
-                      "before the pause (an out-of-memory retry had lowered them)")
 
     def _reference_name(self) -> str | None:
         folder = self.forward.reference_folder
@@ -202,19 +198,23 @@ class Training:
         self.events.emit(
             "started", step=self.step, totalSteps=self.total_steps, epochs=float(training.epochs),
             examples=data.packed_from or len(data.train), device=str(self.precision.device), dtype=self.precision.name,
-            trainableParams=sum(p.numel() for p in self.trainable),
+            trainableParams=sum(p.numel() for p in self.trainable), ranks=self.ranks.world,
             totalParams=sum(p.numel() for p in self.model.parameters()), **self.method.started_fields(),
         )
         self.control.phase = "training"
         self.control.step = self.step
         self.control.training.set()
+        self.agreed.refresh()
         if self._rng_to_restore is not None:
             # Restored last, right before the first step, so nothing in setup shifts the streams.
             checkpoints.restore_rng(self._rng_to_restore)
         print(f"[tunedeck] data feeding: {describe_workers(workers, training.dataloader_workers, self.precision.device)}",
               flush=True)
+        if self.ranks.world > 1:
+            print(f"[tunedeck] {self.ranks.world} ranks ({self.ranks.backend}): global batch {training.batch_size} x "
+                  f"{self.ranks.world} x {training.gradient_accumulation}", flush=True)
         with Feeder(data.train, self.method.collate_step, training.gradient_accumulation, workers,
-                    self.precision.device) as feeder:
+                    self.precision.device, (self.ranks.rank, self.ranks.world)) as feeder:
             self._train_epochs(feeder)
 
     def _train_epochs(self, feeder: Feeder) -> None:
@@ -222,10 +222,12 @@ class Training:
         last_eval_step = -1
         window_start, window_tokens = time.perf_counter(), 0
         while self.step < self.total_steps:
-            micro = epoch_micro_batches(len(data.train), training.batch_size, training.seed, self.epoch)
+            micro = distributed.epoch_layout(len(data.train), self.global_batch, training.seed, self.epoch, self.offset)
             feeder.start(micro, self.position, self.micro_batch_size)
             while self.position < len(micro) and self.step < self.total_steps:
-                if self.control.pause.is_set():
+                if self.agreed.cancel:
+                    raise Cancelled(self.step)
+                if self.agreed.pause:
                     raise Paused(self.step, self._save("pause", f"pause-{self.step}"))
                 start, rng = self.position, oom_retry.step_rng(self.config, self.micro_batch_size)
                 result = self._forward_backward(feeder.next())
@@ -259,7 +261,7 @@ class Training:
                     last_eval_step = self.step
                 self._after_step()
             if self.position >= len(micro):
-                self.epoch, self.position = self.epoch + 1, 0
+                self.epoch, self.position, self.offset = self.epoch + 1, 0, 0
         if data.validation and last_eval_step != self.step:
             self._evaluate()
 
@@ -273,8 +275,9 @@ class Training:
         # Token ids are small: the whole step goes to the device at once (KTO's prepare reads all of it).
         step = [[batch.to(self.precision.device) for batch in pieces] for pieces in step]
         batches = [batch for pieces in step for batch in pieces]
-        weight = sum(batch.weight for batch in batches)
-        loss_total, sums = 0.0, {}
+        # Summed over the ranks first: each rank's losses are divided by the whole step's weight.
+        weight = self.ranks.total(sum(batch.weight for batch in batches))
+        loss_total, sums, out_of_memory = 0.0, {}, False
         try:
             prepared = self.method.prepare(self.forward, step)
             run = 0  # micro-batches run so far in this attempt
@@ -289,16 +292,22 @@ class Training:
                     loss_total += float(loss.detach())
                     for key, value in metrics.items():
                         sums[key] = sums.get(key, 0.0) + value
-                    if self.control.cancel.is_set():
+                    if self.agreed.cancel_mid_step:
                         raise Cancelled(self.step)
                 self.position += 1
         except torch.cuda.OutOfMemoryError:
             # Returning drops this frame, the traceback and with them the graph and activations.
+            if self.ranks.world == 1:
+                return None
+            out_of_memory = True
+        if self.ranks.any(out_of_memory):  # every rank retries, or none
             return None
-        return StepResult(loss_total, batches, sums, prepared)
+        loss_total, tokens, sums = self.ranks.combine(loss_total, sum(batch.tokens for batch in batches), sums)
+        return StepResult(loss_total, batches, sums, prepared, weight, tokens)
 
     def _optimizer_step(self) -> float | None:
         """Clips to norm 1.0, steps optimizer and schedule; returns the norm before clipping."""
+        self.ranks.reduce_gradients(self.trainable)
         if self.scaler:
             self.scaler.unscale_(self.optimizer)
         norm = float(torch.nn.utils.clip_grad_norm_(self.trainable, 1.0))
@@ -315,7 +324,7 @@ class Training:
         # The lr this step used is the one before scheduler.step(): recompute it from the factor.
         lr = self.config.training.learning_rate * self.scheduler.lr_lambdas[0](self.step - 1)
         epoch = self.epoch + self.position / max(1, epoch_length)
-        mfu = throughput.mfu(per_second, self.flop_parameters, self.peak_flops, self.method.flops_per_parameter)
+        mfu = throughput.mfu(per_second / self.ranks.world, self.flop_parameters, self.peak_flops, self.method.flops_per_parameter)
         summary = self.method.summary(result.sums, result.weight, result.prepared)
         extra = {}
         if self.precision.device.type == "cuda":
@@ -335,65 +344,44 @@ class Training:
         training = self.config.training
         if training.checkpoint_every and self.step % training.checkpoint_every == 0:
             self._save("periodic", f"step-{self.step}")
-            for name in checkpoints.prune_periodic(self.job_dir, training.keep_checkpoints):
+            for name in checkpoints.prune_periodic(self.job_dir, training.keep_checkpoints) if self.ranks.main else []:
                 print(f"[tunedeck] removed old checkpoint {name}", flush=True)
-        while not self.control.checkpoints.empty():
-            self._save("named", self.control.checkpoints.get())
         if self.hooks.pause_at_step is not None and self.step == self.hooks.pause_at_step:
             print(f"[tunedeck] test hook: pausing at step {self.step}", flush=True)
             self.control.pause.set()
+        self.agreed.refresh()
+        for name in self.agreed.take_checkpoints():
+            self._save("named", name)
 
-    @torch.no_grad()
     def _evaluate(self) -> None:
-        """The held-out examples' loss as one batch (weighted as a step is), dropout off."""
-        self.control.phase = "evaluating"
-        self.model.eval()
-        validation = self.data.validation
-        step = self.method.collate_step(validation, [list(range(len(validation)))], self.micro_batch_size)
-        step = [[batch.to(self.precision.device) for batch in pieces] for pieces in step]
-        prepared = self.method.prepare(self.forward, step)
-        total, weight, sums = 0.0, 0, {}
-        for batch in step[0]:
-            summed, metrics = self.method.loss(self.forward, batch, prepared)
-            total += float(summed)
-            weight += batch.weight
-            for key, value in metrics.items():
-                sums[key] = sums.get(key, 0.0) + value
-        self.model.train()
-        self.control.phase = "training"
-        loss = total / max(1, weight)
-        summary = self.method.summary(sums, max(1, weight), prepared)
-        self.events.emit("eval", step=self.step, loss=loss, **summary)
-        print(f"eval at step {self.step} | loss {loss:.4f}{self.method.describe(summary)}", flush=True)
+        evaluation.evaluate(self)
 
     def _save(self, kind: str, name: str) -> str:
-        """Saves checkpoint ``name`` and emits its event; returns the name."""
+        """Saves checkpoint ``name`` (rank 0 writes it) and emits its event; returns the name."""
         self.control.phase = "saving"
-        training, lora = self.config.training, self.config.lora
-        epoch, position = self.epoch, self.position
-        if position >= math.ceil(len(self.data.train) / training.batch_size):
-            epoch, position = epoch + 1, 0  # the epoch is finished (and evaluated)
-        state = {
-            "step": self.step, "epoch": epoch, "position": position, "loss": self.last_loss, "kind": kind,
-            "method": self.method.name, "time": time.time(), "baseModel": str(self.model_path),
-            "loraRank": lora.rank, "loraAlpha": lora.alpha,
-            "targetModules": lora.target_modules if isinstance(lora.target_modules, str) else list(lora.target_modules),
-            "configHash": self.config.hash(), "totalSteps": self.total_steps,
-            # What an out-of-memory retry changed; a resumed job continues with these.
-            "microBatchSize": self.micro_batch_size,
-            "gradientAccumulation": training.gradient_accumulation * math.ceil(training.batch_size / self.micro_batch_size),
-            **({"reference": self._reference_name()} if self.method.uses_reference else {}),  # None: the base model
-        }
-        folder, size = checkpoints.save_checkpoint(
-            self.job_dir, name, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
-            scaler=self.scaler, state=state, delay=self.hooks.checkpoint_save_delay,
-        )
-        self.events.emit("checkpoint", step=self.step, name=name, kind=kind, path=str(folder), loss=self.last_loss, bytes=size)
-        print(f"[tunedeck] saved {kind} checkpoint {name} ({size / 1e6:.1f} MB)", flush=True)
+        state = saving.checkpoint_state(self, kind)
+        # Every rank's random streams (dropout): a resume on as many ranks continues each exactly.
+        streams = self.ranks.gather(checkpoints.rng_state())
+        if self.ranks.main:
+            folder, size = checkpoints.save_checkpoint(
+                self.job_dir, name, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
+                scaler=self.scaler, state=state, delay=self.hooks.checkpoint_save_delay,
+                extra={f"rng-rank{rank}.pt": stream for rank, stream in enumerate(streams) if rank},
+            )
+            self.events.emit("checkpoint", step=self.step, name=name, kind=kind, path=str(folder), loss=self.last_loss,
+                             bytes=size)
+            print(f"[tunedeck] saved {kind} checkpoint {name} ({size / 1e6:.1f} MB)", flush=True)
         self.control.phase = "training"
         return name
 
     def save_adapter(self) -> Path:
         """Writes the trained adapter and tokenizer to DIR/adapter (via adapter.tmp, renamed when whole)."""
         self.control.phase = "saving"
+        if not self.ranks.main:  # rank 0 writes it; every rank holds the same weights
+            return self.job_dir / "adapter"
         return checkpoints.publish_adapter(self.job_dir, self.model, self.tokenizer)
+
+    @property
+    def global_batch(self) -> int:
+        """Examples of one global micro-batch: batchSize on each rank."""
+        return self.config.training.batch_size * self.ranks.world

@@ -12,6 +12,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 from .checkpoint import check_resume_method, find_init, find_resume, remove_partial
 from .config import HUB_ID, ConfigError, JobConfig, load_config, resolve_model_path, resolve_path
@@ -77,6 +78,10 @@ def run_job(job_dir: str | Path, *, read_stdin: bool = True, handle_signals: boo
     if not job_dir.is_dir():
         print(f"[tunedeck] --job-dir {job_dir} is not a folder", file=sys.stderr)
         return EXIT_CODES["failed"]
+    if "WORLD_SIZE" in os.environ and os.environ["WORLD_SIZE"] != "1":
+        from .distributed import start
+
+        return _run_rank(job_dir, start(), read_stdin=read_stdin, handle_signals=handle_signals)
     events = EventWriter(job_dir / "events.jsonl")
     logs = attach_logs(events, job_dir)
     control = Control(events)
@@ -92,16 +97,45 @@ def run_job(job_dir: str | Path, *, read_stdin: bool = True, handle_signals: boo
     return EXIT_CODES[final["type"]] if final else code
 
 
-def _run(job_dir: Path, events: EventWriter, control: Control) -> int:
+def _run_rank(job_dir: Path, ranks: Any, *, read_stdin: bool, handle_signals: bool) -> int:
+    """One of several ranks (torchrun's worker): rank 0 writes events and reads control, the others
+    stay quiet. An ending every rank reached together (completed, paused, cancelled) exits 0 after
+    all ranks met, so torchrun stops none of them early; events.jsonl says which ending it was and
+    the launcher (launch.py) exits with its code."""
+    from .distributed import PEER_LOST_EXIT, SilentEvents
+
+    events: Any = EventWriter(job_dir / "events.jsonl") if ranks.main else SilentEvents()
+    if not ranks.main:
+        sys.stdout = open(os.devnull, "w")  # one terminal: rank 0 speaks; errors still reach stderr
+    control = Control(events)
+    control.start(read_stdin=read_stdin and ranks.main, handle_signals=handle_signals)
+    try:
+        code = _run(job_dir, events, control, ranks)
+    finally:
+        control.restore_terminal()
+    final = events.final
+    events.close()
+    if code == PEER_LOST_EXIT:
+        return code
+    if final is not None and final["type"] != "failed" and ranks.finish():
+        return 0
+    return EXIT_CODES[final["type"]] if final else code
+
+
+def _run(job_dir: Path, events: EventWriter, control: Control, ranks: Any = None) -> int:
+    from .distributed import PEER_LOST_EXIT, SINGLE, PeerLost
+
+    ranks = ranks or SINGLE
     recipe = None
     try:
         config = load_config(job_dir / "config.json")
-        prepare_selftest_model(config, job_dir, control, events)
+        if ranks.main:  # with several ranks the launcher built it before starting them
+            prepare_selftest_model(config, job_dir, control, events)
         check_paths(config, job_dir)
         find_resume(config, job_dir)
         check_resume_method(config, job_dir)
         find_init(config, job_dir)
-        for name in remove_partial(job_dir):
+        for name in remove_partial(job_dir) if ranks.main else []:
             print(f"[tunedeck] removed {name}, left by an interrupted checkpoint save", flush=True)
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         # Imports torch: after the cheap checks.
@@ -109,7 +143,7 @@ def _run(job_dir: Path, events: EventWriter, control: Control) -> int:
         from .test_hooks import cap_cuda_memory, read_hooks
 
         cap_cuda_memory(read_hooks())
-        recipe = Training(config, job_dir, events, control)
+        recipe = Training(config, job_dir, events, control, ranks)
         recipe.setup()
         recipe.train()
         adapter = recipe.save_adapter()
@@ -122,6 +156,10 @@ def _run(job_dir: Path, events: EventWriter, control: Control) -> int:
         events.emit("paused", step=paused.step, checkpoint=paused.name)
         print(f"[tunedeck] paused at step {paused.step}; resume from checkpoint {paused.name}", flush=True)
         return EXIT_CODES["paused"]
+    except PeerLost as lost:
+        # Another rank died: no event here; the launcher names the rank that died (launch.py).
+        print(f"[tunedeck] rank {ranks.rank}: another rank of the job is gone ({lost})", file=sys.stderr, flush=True)
+        return PEER_LOST_EXIT
     except (Cancelled, KeyboardInterrupt):
         step = recipe.step if recipe is not None else control.step
         events.emit("cancelled", step=step)

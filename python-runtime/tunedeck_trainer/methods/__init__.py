@@ -74,9 +74,11 @@ class Method:
         """One micro-batch of ``examples`` (token lists or tensors)."""
         raise NotImplementedError
 
-    def collate_step(self, examples: Sequence[Any], chunks: list[list[int]], micro_batch_size: int) -> Step:
+    def collate_step(self, examples: Sequence[Any], chunks: list[list[int]], micro_batch_size: int,
+                     order: Sequence[int] | None = None) -> Step:
         """The micro-batches of one optimizer step: each configured micro-batch (``chunks``, example
-        indices) cut into pieces of at most ``micro_batch_size`` examples."""
+        indices) cut into pieces of at most ``micro_batch_size`` examples. ``order``: with several
+        ranks, the whole step's examples across them (``chunks`` are this rank's share)."""
         return [
             [self.collate([examples[index] for index in piece]) for piece in split_chunk(chunk, micro_batch_size)]
             for chunk in chunks

@@ -95,8 +95,10 @@ class Kto(Method):
         return answer_rows(rows, self.pad_id, self.max_seq_length, examples=len(examples), weight=len(examples),
                            desirable=desirable, kl=kl)
 
-    def collate_step(self, examples: Sequence[Any], chunks: list[list[int]], micro_batch_size: int) -> Step:
-        order = [index for chunk in chunks for index in chunk]
+    def collate_step(self, examples: Sequence[Any], chunks: list[list[int]], micro_batch_size: int,
+                     order: Sequence[int] | None = None) -> Step:
+        # With several ranks ``order`` is the whole step's, so the pairs are one process's.
+        order = list(order) if order is not None else [index for chunk in chunks for index in chunk]
         # TRL's rotation by one: example k of the step pairs with the completion of example k - 1.
         partner = dict(zip(order, order[-1:] + order[:-1]))
         return [
@@ -108,13 +110,29 @@ class Kto(Method):
     def prepare(self, forward: Forward, step: Step) -> torch.Tensor:
         """The KL estimate over every mismatched pair of the step (no gradient, as in TRL)."""
         policy, reference = [], []
-        with torch.no_grad():
-            for pieces in step:
-                for batch in pieces:
-                    assert batch.kl is not None, "KTO micro-batches come from collate_step"
-                    policy.append(forward.sequence_logps(batch.kl))
-                    reference.append(forward.reference_logps(batch.kl))
-        return kl_estimate(torch.cat(policy), torch.cat(reference))
+        ranks = forward.ranks
+        try:
+            with torch.no_grad():
+                for pieces in step:
+                    for batch in pieces:
+                        assert batch.kl is not None, "KTO micro-batches come from collate_step"
+                        policy.append(forward.sequence_logps(batch.kl))
+                        reference.append(forward.reference_logps(batch.kl))
+        except torch.cuda.OutOfMemoryError:
+            if ranks.world == 1:
+                raise
+            policy, reference = [], []
+            out_of_memory = True
+        else:
+            out_of_memory = False
+        if ranks.world == 1:
+            return kl_estimate(torch.cat(policy), torch.cat(reference))
+        # Several ranks: the mean over every rank's pairs; an out-of-memory error on any rank is every rank's.
+        difference = float(sum((p - r).sum() for p, r in zip(policy, reference)))
+        total, count, failed = ranks.sum([difference, float(sum(len(p) for p in policy)), float(out_of_memory)])
+        if failed:
+            raise torch.cuda.OutOfMemoryError("out of memory on another rank during the KL estimate")
+        return torch.tensor(total / max(1.0, count), dtype=torch.float32).clamp(min=0)
 
     def loss(self, forward: Forward, batch: MicroBatch, prepared: Any) -> tuple[torch.Tensor, dict[str, float]]:
         reference = forward.reference_logps(batch)

@@ -1,0 +1,43 @@
+/**
+ * A job with training.gpus 2 through the host, the REAL trainer and a real pty: the trainer in
+ * the pty becomes torchrun's launcher, two gloo ranks train on CPU, and the host sees one job
+ * that completes with every step, the adapter, and both ranks started. Needs TUNEDECK_PYTHON.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Harness, temporaryDir } from './jobs.harness'
+
+const dataDir = temporaryDir('tunedeck-ranks-')
+let h: Harness
+
+beforeAll(async () => {
+  h = new Harness(dataDir)
+  await h.service.start()
+})
+
+afterAll(async () => {
+  await h.service.shutdown()
+  fs.rmSync(dataDir, { recursive: true, force: true })
+})
+
+describe('a job on two ranks', () => {
+  it('runs through torchrun in the pty to completed', async () => {
+    const created = await h.request('jobs.create', { model: { selftest: true }, training: { epochs: 1, batchSize: 2, gpus: 2 } })
+    const job = await h.waitForStatus(created.id, ['completed', 'failed', 'cancelled'], 400_000)
+    expect(job.error).toBeNull()
+    expect(job.status).toBe('completed')
+    expect(fs.existsSync(path.join(job.adapterPath as string, 'adapter_model.safetensors'))).toBe(true)
+    // Read raw: `ranks` is a field beyond the protocol's, which the host's parser need not keep.
+    const lines = fs.readFileSync(path.join(h.jobDir(created.id), 'events.jsonl'), 'utf8').trim().split('\n')
+    const events = lines.map((line) => JSON.parse(line) as { type: string; ranks?: number; totalSteps?: number })
+    const started = events.find((event) => event.type === 'started')
+    expect(started?.ranks).toBe(2)
+    // 20 packed rows in global micro-batches of 2 x 2: 5 steps, each ingested once.
+    const metrics = await h.request('jobs.metrics', { jobId: created.id })
+    expect(metrics.map((point) => point.step)).toEqual([1, 2, 3, 4, 5])
+    expect(started?.totalSteps).toBe(5)
+    const terminal = fs.readFileSync(path.join(h.jobDir(created.id), 'terminal.log'), 'utf8')
+    expect(terminal).toContain('starting 2 ranks through torchrun')
+  }, 420_000)
+})
