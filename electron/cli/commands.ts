@@ -109,6 +109,18 @@ export const commands = {
     summary: 'copy a dataset file (or save_to_disk folder) into the library, checked by the trainer',
     details: ['--name TEXT   the name shown in the library (default: the file name)'],
   },
+  bundle: {
+    arguments: [jobArgument],
+    flags: { '--out': 'value' },
+    summary: 'write the job as a folder a cluster trains: config, data, trainer, torchrun, Slurm and SkyPilot files',
+    details: ['--out DIR   the new folder (required); run torchrun.sh on each node, sbatch slurm.sbatch, or sky launch skypilot.yaml'],
+  },
+  'import-run': {
+    arguments: ['DIR'],
+    flags: {},
+    summary: 'bring back what a bundle\'s run wrote (events, checkpoints, adapter) as a new job',
+    details: [],
+  },
 } as const satisfies Record<string, CommandSpec>
 
 export type CommandName = keyof typeof commands

@@ -117,6 +117,18 @@ export async function runCommand(client: CliClient, line: CommandLine, io: Outpu
       print(adapters, adapters.length === 0 ? 'No adapters in the library: import or combine one in the app.' : adapters.map(describeAdapter).join('\n'))
       return 0
     }
+    case 'bundle': {
+      const out = line.flags['--out']
+      if (typeof out !== 'string') throw new UsageError('bundle needs --out DIR, the new folder to write')
+      const written = await client.request('jobs.bundle', { jobId, out: sources.resolvePath(out) })
+      print(written, `Wrote the bundle of job ${jobId} to ${written.path}: run torchrun.sh on each node, sbatch slurm.sbatch, or sky launch skypilot.yaml.`)
+      return 0
+    }
+    case 'import-run': {
+      const job = await client.request('jobs.import_run', { path: sources.resolvePath(line.arguments[0] ?? '') })
+      print(job, `Imported the run as job ${job.id} (${job.status}, step ${job.step}).`)
+      return 0
+    }
     case 'datasets':
     case 'import':
       return await datasetCommand(client, line, print, sources)

@@ -37,6 +37,8 @@ export interface JobServiceApi {
   pause(jobId: string): MaybePromise<Job>
   resume(jobId: string): MaybePromise<Job>
   cancel(jobId: string): MaybePromise<Job>
+  bundle(jobId: string, out: string): MaybePromise<string>
+  importRun(from: string): MaybePromise<Job>
   checkpoint(jobId: string, name: string): MaybePromise<unknown>
   checkpoints(jobId: string): MaybePromise<Checkpoint[]>
   deleteCheckpoint(jobId: string, name: string): MaybePromise<unknown>
@@ -108,6 +110,8 @@ export function createHandlers(context: HandlerContext): Handlers {
     'jobs.pause': async ({ jobId }) => await jobs.pause(jobId),
     'jobs.resume': async ({ jobId }) => await jobs.resume(jobId),
     'jobs.cancel': async ({ jobId }) => await jobs.cancel(jobId),
+    'jobs.bundle': async ({ jobId, out }) => ({ path: await jobs.bundle(jobId, out) }),
+    'jobs.import_run': async ({ path }) => await jobs.importRun(path),
     'jobs.checkpoint': async ({ jobId, name }) => {
       await jobs.checkpoint(jobId, name)
       return { ok: true }

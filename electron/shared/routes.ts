@@ -62,6 +62,10 @@ export const routes = {
   'jobs.cancel': { input: jobId, output: jobSchema },
   'jobs.checkpoint': { input: jobId.extend({ name: z.string().min(1).max(80) }), output: ok },
   'jobs.checkpoints': { input: jobId, output: z.array(checkpointSchema) },
+  /** Writes the job as a folder a cluster trains (torchrun, Slurm, SkyPilot launch files); returns the folder. */
+  'jobs.bundle': { input: jobId.extend({ out: z.string().min(1) }), output: z.object({ path: z.string() }) },
+  /** Brings back what a run of a bundle wrote (events, checkpoints, adapter) as a new job. */
+  'jobs.import_run': { input: z.object({ path: z.string().min(1) }), output: jobSchema },
   'jobs.delete_checkpoint': { input: jobId.extend({ name: z.string().min(1) }), output: ok },
   /** Deletes a job that is not training: its files, metrics and checkpoints. */
   'jobs.delete': { input: jobId, output: ok },

@@ -129,8 +129,9 @@ def _run(job_dir: Path, events: EventWriter, control: Control, ranks: Any = None
     recipe = None
     try:
         config = load_config(job_dir / "config.json")
-        if ranks.main:  # with several ranks the launcher built it before starting them
+        if ranks.main:  # once: the other ranks wait for it
             prepare_selftest_model(config, job_dir, control, events)
+        ranks.finish()
         check_paths(config, job_dir)
         find_resume(config, job_dir)
         check_resume_method(config, job_dir)

@@ -32,6 +32,22 @@ def test_dataloader_workers_do_not_change_the_config_hash() -> None:
     assert parse_config(data).hash() != parse_config(changed).hash()
 
 
+def test_gpus_default_to_all_and_do_not_change_the_config_hash() -> None:
+    """The rank count is recorded in checkpoints; resuming on another count is the same job's settings."""
+    data = json.loads((FIXTURES / "config" / "valid" / "full.json").read_text())
+    assert parse_config(data).training.gpus == (0, 1)
+    minimal = json.loads((FIXTURES / "config" / "valid" / "minimal.json").read_text())
+    assert parse_config(minimal).training.gpus == "all"
+    other = {**data, "training": {**data["training"], "gpus": 1}}
+    assert parse_config(data).hash() == parse_config(other).hash()
+
+
+def test_a_bad_gpus_value_says_what_is_expected() -> None:
+    data = json.loads((FIXTURES / "config" / "invalid" / "gpus-word.json").read_text())
+    with pytest.raises(ConfigError, match=r'^config\.json: training\.gpus: expected "all", a number of GPUs, or a list'):
+        parse_config(data)
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_invalid_vectors_name_their_field(name: str) -> None:
     data = json.loads((FIXTURES / "config" / "invalid" / name).read_text())

@@ -172,3 +172,28 @@ def test_sigkill_of_one_rank_fails_the_job_and_it_resumes(tmp_path: Path, tiny_m
     write_config(job, {**read_config(job), "resumeFrom": f"step-{newest}"})
     events = completed(job)
     assert events[-1]["step"] == [event for event in events if event["type"] == "started"][-1]["totalSteps"]
+
+
+def test_training_gpus_becomes_a_rank_count_or_a_message_naming_it() -> None:
+    from tunedeck_trainer.errors import TrainerError
+    from tunedeck_trainer.launch import rank_count
+
+    assert rank_count("all", 0) == (1, None) and rank_count("all", 4) == (4, None)
+    assert rank_count(2, 0) == (2, None)  # gloo ranks on CPU
+    assert rank_count((1, 3), 4) == (2, "1,3")
+    for gpus, devices, words in [(8, 2, "asks for 8 GPUs and this machine has 2"), ((0, 1), 0, "has none"),
+                                 ((0, 5), 4, "among 0 to 3"), ((1, 1), 4, "different GPUs")]:
+        with pytest.raises(TrainerError, match=words) as caught:
+            rank_count(gpus, devices)
+        assert caught.value.field == "training.gpus"
+
+
+def test_one_rank_keeps_the_single_process_order_and_other_counts_continue_at_the_same_example() -> None:
+    from tunedeck_trainer.batches import epoch_micro_batches
+    from tunedeck_trainer.distributed import epoch_layout, resume_place
+
+    assert epoch_layout(23, 4, 7, 1) == epoch_micro_batches(23, 4, 7, 1)
+    assert sum(epoch_layout(23, 6, 7, 1, offset=10), []) == sum(epoch_micro_batches(23, 4, 7, 1), [])[10:]
+    assert resume_place({"position": 3}, 4, 4) == (3, 0)  # a checkpoint from before ranks existed
+    assert resume_place({"position": 2, "examplesSeen": 12}, 6, 3) == (2, 0)
+    assert resume_place({"position": 1, "examplesSeen": 12}, 8, 4) == (0, 12)

@@ -26,7 +26,10 @@ import { folderBytes } from '../folderBytes'
 import { TerminalLog } from '../trainer/terminal'
 import { deleteCheckpoint, describeJob, presentCheckpoints } from './catalog'
 import { checkpointNameProblem, resumeCheckpoint } from './checkpoints'
+import { readEvents } from '../trainer/tailer'
+import { copyRun, writeBundle } from './bundle'
 import { buildJobConfig, loadPresets, readSelftestFile, writeConfigFile } from './config'
+import { ingestEvents } from './ingest'
 import { checkMethodFits } from './methodFit'
 import { recoverJobs } from './recovery'
 import { deleteJob, finishDeletions } from './removal'
@@ -173,6 +176,31 @@ export class JobService {
     })
     this.emitUpdated(id)
     this.schedule()
+    return toJob(this.record(id))
+  }
+
+  /** Writes the job as a bundle for torchrun, Slurm or SkyPilot (jobs/bundle.ts); returns its folder. */
+  bundle(jobId: string, out: string): string {
+    const record = this.record(jobId)
+    const source = { jobId, name: record.name, config: record.config, pythonRuntimeDir: this.options.pythonRuntimeDir }
+    return writeBundle(source, path.resolve(out))
+  }
+
+  /** Brings back what a run elsewhere wrote as a new job, ended as its events say (interrupted without a final one). */
+  importRun(from: string): Job {
+    const id = newJobId()
+    const dir = this.jobDir(id)
+    const config = copyRun(path.resolve(from), dir, id)
+    writeConfigFile(dir, config)
+    this.store.jobs.insert({
+      ...{ id, name: `Imported from ${path.basename(path.resolve(from))}`, status: 'running', config, createdAt: Date.now() },
+      ...{ startedAt: null, finishedAt: null, step: 0, totalSteps: 0, loss: null, tokensPerSecond: null, error: null },
+      ...{ adapterPath: null, queuePosition: null, pid: null, pidStartTime: null, lastEventTime: null, eventsOffset: 0, pausedCheckpoint: null },
+    })
+    const batch = readEvents(path.join(dir, 'events.jsonl'), 0, () => undefined)
+    ingestEvents(this.store, id, dir, batch.events, batch.offset)
+    if (liveStatuses.includes(this.record(id).status)) this.update(id, { status: 'interrupted' })
+    this.emitUpdated(id)
     return toJob(this.record(id))
   }
 
