@@ -23,7 +23,7 @@ afterAll(async () => {
 
 describe('a job on two ranks', () => {
   it('runs through torchrun in the pty to completed', async () => {
-    const created = await h.request('jobs.create', { model: { selftest: true }, training: { epochs: 1, batchSize: 2, gpus: 2 } })
+    const created = await h.request('jobs.create', { model: { selftest: true }, training: { epochs: 1, batchSize: 4, gpus: 2 } })
     const job = await h.waitForStatus(created.id, ['completed', 'failed', 'cancelled'], 400_000)
     expect(job.error).toBeNull()
     expect(job.status).toBe('completed')
@@ -33,10 +33,10 @@ describe('a job on two ranks', () => {
     const events = lines.map((line) => JSON.parse(line) as { type: string; ranks?: number; totalSteps?: number })
     const started = events.find((event) => event.type === 'started')
     expect(started?.ranks).toBe(2)
-    // 20 packed rows in global micro-batches of 2 x 2: 5 steps, each ingested once.
+    // The self-test's 96 rows (unpacked) in global micro-batches of 4 x 2: 12 steps, each ingested once.
     const metrics = await h.request('jobs.metrics', { jobId: created.id })
-    expect(metrics.map((point) => point.step)).toEqual([1, 2, 3, 4, 5])
-    expect(started?.totalSteps).toBe(5)
+    expect(metrics.map((point) => point.step)).toEqual(Array.from({ length: 12 }, (_, index) => index + 1))
+    expect(started?.totalSteps).toBe(12)
     const terminal = fs.readFileSync(path.join(h.jobDir(created.id), 'terminal.log'), 'utf8')
     expect(terminal).toContain('starting 2 ranks through torchrun')
   }, 420_000)
