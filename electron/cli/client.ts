@@ -79,15 +79,44 @@ export class CliClient {
   /** Connects to the Tunedeck whose data folder is `dataDir`. */
   static async connect(dataDir: string): Promise<CliClient> {
     const { port, token } = readServeFile(dataDir)
-    const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`, ['tunedeck', `tunedeck.token.${token}`])
+    return await CliClient.open(`ws://127.0.0.1:${port}/ws`, token, {
+      refused: `No Tunedeck answers on port ${port} (${join(dataDir, serveFileName)} is left from one that stopped): ${howToStart}.`,
+      where: `port ${port}`,
+      badToken: 'its token changed; restart the command, or Tunedeck',
+    })
+  }
+
+  /**
+   * Connects to a serve elsewhere (--url or TUNEDECK_URL): its address as serve prints it, whose
+   * #token=... is used unless `token` (--token or TUNEDECK_TOKEN) is given.
+   */
+  static async connectUrl(address: string, token: string | undefined): Promise<CliClient> {
+    let url: URL
+    try {
+      url = new URL(address)
+    } catch {
+      throw new ConnectionError(`--url ${address}: not an address; give the one serve printed, e.g. http://127.0.0.1:5780/#token=...`)
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConnectionError(`--url ${address}: use an http:// or https:// address, as serve prints it.`)
+    const key = token ?? new URLSearchParams(url.hash.slice(1)).get('token') ?? undefined
+    if (key === undefined || key === '') throw new ConnectionError(`--url ${url.host}: no token; use the address serve printed (with #token=...), or pass --token or TUNEDECK_TOKEN.`)
+    const socketUrl = `${url.protocol === 'https:' ? 'wss' : 'ws'}://${url.host}/ws`
+    return await CliClient.open(socketUrl, key, {
+      refused: `No Tunedeck answers at ${url.host}: start serve there (an SSH tunnel must be open first if you use one).`,
+      where: url.host,
+      badToken: 'check the token serve printed there',
+    })
+  }
+
+  private static async open(socketUrl: string, token: string, words: { refused: string; where: string; badToken: string }): Promise<CliClient> {
+    const socket = new WebSocket(socketUrl, ['tunedeck', `tunedeck.token.${token}`])
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve())
       socket.once('error', (error: NodeJS.ErrnoException) => {
-        const stale = error.code === 'ECONNREFUSED'
-        reject(new ConnectionError(stale ? `No Tunedeck answers on port ${port} (${join(dataDir, serveFileName)} is left from one that stopped): ${howToStart}.` : `Cannot reach Tunedeck on port ${port}: ${error.message}.`))
+        reject(new ConnectionError(error.code === 'ECONNREFUSED' ? words.refused : `Cannot reach Tunedeck at ${words.where}: ${error.message}.`))
       })
       socket.once('unexpected-response', (_request, response) => {
-        reject(new ConnectionError(`Tunedeck on port ${port} refused the connection (HTTP ${response.statusCode}): its token changed; restart the command, or Tunedeck.`))
+        reject(new ConnectionError(`Tunedeck at ${words.where} refused the connection (HTTP ${response.statusCode}): ${words.badToken}.`))
       })
     })
     return new CliClient(socket)

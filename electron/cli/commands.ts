@@ -126,7 +126,7 @@ export const commands = {
 export type CommandName = keyof typeof commands
 
 /** Flags every command takes. */
-const globalFlags: Record<string, FlagKind> = { '--data-dir': 'value', '--json': 'switch', '--help': 'switch' }
+const globalFlags: Record<string, FlagKind> = { '--data-dir': 'value', '--json': 'switch', '--help': 'switch', '--url': 'value', '--token': 'value' }
 
 /** A parsed command line. */
 export interface CommandLine {
@@ -136,6 +136,9 @@ export interface CommandLine {
   flags: Record<string, string | true | string[]>
   json: boolean
   dataDir: string | undefined
+  /** A serve elsewhere (--url), and its token when the address does not carry it (--token). */
+  url: string | undefined
+  token: string | undefined
 }
 
 export const overview = `Usage: tunedeck COMMAND [arguments] [--json] [--data-dir DIR]
@@ -148,7 +151,8 @@ ${Object.entries(commands)
   .join('\n')}
 
 Every command: --json prints JSON for scripts, --data-dir DIR (or TUNEDECK_DATA_DIR) names the data folder
-of the Tunedeck to talk to, --help explains the command. Exit codes: 0 done, 1 failed, 2 a usage mistake.`
+of the Tunedeck to talk to, --url URL (or TUNEDECK_URL) a serve on another machine, by the address it printed
+(#token=... in it, or --token / TUNEDECK_TOKEN), --help explains the command. Exit codes: 0 done, 1 failed, 2 a usage mistake.`
 
 /** The help of one command. */
 export function commandHelp(name: CommandName): string {
@@ -167,7 +171,12 @@ function isCommand(name: string): name is CommandName {
  * Parses argv (without node and the script). Returns the help text to print for --help or no
  * command, else the command line; throws UsageError for anything it cannot take.
  */
-export function parseCommandLine(argv: readonly string[]): CommandLine | { help: string } {
+export function parseCommandLine(given: readonly string[]): CommandLine | { help: string } {
+  // `tunedeck --url URL jobs`: the remote's flags may come before the command too.
+  const leading: string[] = []
+  const rest = [...given]
+  while (/^--(url|token)(=|$)/.test(rest[0] ?? '')) leading.push(...rest.splice(0, rest[0]!.includes('=') ? 1 : 2))
+  const argv = [...rest.slice(0, 1), ...leading, ...rest.slice(1)]
   const first = argv[0]
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     const topic = first === 'help' ? argv[1] : undefined
@@ -215,5 +224,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine | { help:
     flags,
     json: flags['--json'] === true,
     dataDir: typeof flags['--data-dir'] === 'string' ? flags['--data-dir'] : undefined,
+    url: typeof flags['--url'] === 'string' ? flags['--url'] : undefined,
+    token: typeof flags['--token'] === 'string' ? flags['--token'] : undefined,
   }
 }

@@ -3,6 +3,7 @@
  *
  *   npx tunedeck start --model selftest --follow
  *   npx tunedeck jobs --json
+ *   npx tunedeck --url 'http://127.0.0.1:5780/#token=...' jobs     (a serve elsewhere, e.g. through an SSH tunnel)
  *
  * Exit codes: 0 done, 1 a failure (no app running, a job that failed when followed, the host's
  * refusal), 2 a usage mistake (an unknown option, a missing argument, a setting out of range);
@@ -31,8 +32,9 @@ async function main(argv: string[]): Promise<number> {
       io.out(parsed.help)
       return 0
     }
-    const dataDir = resolve(parsed.dataDir ?? defaultDataFolder(process.env, process.platform, homedir(), join))
-    client = await CliClient.connect(dataDir)
+    const url = parsed.url ?? (process.env.TUNEDECK_URL || undefined)
+    if (url !== undefined) client = await CliClient.connectUrl(url, parsed.token ?? (process.env.TUNEDECK_TOKEN || undefined))
+    else client = await CliClient.connect(resolve(parsed.dataDir ?? defaultDataFolder(process.env, process.platform, homedir(), join)))
     return await runCommand(client, parsed, io, { readFile: (path) => readFileSync(path, 'utf8'), resolvePath: (path) => resolve(path), exists: (path) => existsSync(path) })
   } catch (error) {
     if (error instanceof UsageError) {

@@ -1,6 +1,6 @@
 /**
  * Headless Tunedeck: the host plus the renderer over HTTP and WebSocket on
- * 127.0.0.1, for machines without a display and for tests.
+ * 127.0.0.1 (--host another address, with a warning), for machines without a display and for tests.
  *
  *   npm run serve                      (builds, then runs this)
  *   node out/main/serve.js --port 0 --data-dir /tmp/td
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { createHost } from './host'
 import { waitForOrphanedTrainers } from './orphans'
 import { usePrivateUmask } from './private'
-import { TokenError } from './transport/auth'
+import { isLoopback, TokenError } from './transport/auth'
 import { defaultDataDir, parseServeArgs, usage, UsageError } from './transport/cli'
 import { removeServeFile, writeServeFile } from './transport/serveFile'
 import { keptToken } from './transport/serveToken'
@@ -38,6 +38,18 @@ function appVersion(): string {
 /** `text` as one word for a POSIX shell: as is when it is plain, else in single quotes. */
 function shellQuoted(text: string): string {
   return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`
+}
+
+/** What serve says when it listens beyond this machine (--host): the token is all that guards it. */
+function exposedWarning(bindHost: string, port: number): string {
+  return [
+    `Warning: listening on ${bindHost}:${port}, beyond this machine. The token is the only guard, and it crosses the network`,
+    'in clear text (plain HTTP): anyone who sees it can train, read and delete here. Safer: keep the default 127.0.0.1',
+    'and reach it through an SSH tunnel from your computer:',
+    `  ssh -N -L ${port}:127.0.0.1:${port} you@this-machine`,
+    `  tunedeck --url 'http://127.0.0.1:${port}/#token=<the token>' jobs     (or open that address in a browser)`,
+    '',
+  ].join('\n')
 }
 
 async function main(): Promise<void> {
@@ -90,6 +102,7 @@ async function main(): Promise<void> {
   if (settings.dataDir !== defaultDataDir()) process.stderr.write(`For the tunedeck command line in another shell: export TUNEDECK_DATA_DIR=${shellQuoted(settings.dataDir)}\n`)
   // The command line finds this serve through it; written after the host is up, so a found file answers.
   writeServeFile(settings.dataDir, { port: server.port, token: server.token, url: server.url })
+  if (!isLoopback(settings.bindHost)) process.stderr.write(exposedWarning(settings.bindHost, server.port))
   process.stdout.write(`Tunedeck is serving at ${server.url}\n`)
 
   let stopping = false

@@ -74,12 +74,23 @@ export function hasToken(request: IncomingMessage, url: URL, token: string): boo
   return sameToken(url.searchParams.get('token'), token)
 }
 
+/** True for the addresses that keep serve on this machine. */
+export function isLoopback(bindHost: string): boolean {
+  return bindHost === 'localhost' || bindHost === '::1' || bindHost.startsWith('127.')
+}
+
 /**
  * True when the Host header names this server (a guard against DNS
  * rebinding) and any Origin header is this server's own origin, compared
- * exactly.
+ * exactly. Listening beyond loopback (`anyHost`), other machines reach it by
+ * names it cannot know: then any Host is taken, the Origin must still be the
+ * address the page came from, and the token is the guard.
  */
-export function sameOrigin(request: IncomingMessage, port: number): boolean {
+export function sameOrigin(request: IncomingMessage, port: number, anyHost = false): boolean {
+  if (anyHost) {
+    const origin = request.headers.origin
+    return origin === undefined || origin === `http://${request.headers.host ?? ''}`
+  }
   const hosts = [`127.0.0.1:${port}`, `localhost:${port}`]
   if (!hosts.includes(request.headers.host ?? '')) return false
   const origin = request.headers.origin

@@ -32,7 +32,8 @@ export interface ServeSettings {
 export const usage = `Usage: node out/main/serve.js [options]
 
   --port N                 port to listen on (default 5780; 0 picks a free one)
-  --host ADDR              127.0.0.1 (default) or localhost; serve never listens beyond this machine
+  --host ADDR              127.0.0.1 (default); another address (0.0.0.0: every one) lets other machines
+                           in, with the token as the only guard: an SSH tunnel to 127.0.0.1 is safer
   --data-dir DIR           data folder (default TUNEDECK_DATA_DIR, else the app's own folder)
   --resources-dir DIR      packaged resources (default <repo>/resources)
   --python-runtime-dir DIR the trainer package (default <repo>/python-runtime)
@@ -108,9 +109,7 @@ export function parseServeArgs(argv: string[], repoDir: string, env: NodeJS.Proc
   const port = Number(portText)
   if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`--port ${portText}: give a whole number from 0 to 65535.`)
   const bindHost = values.get('--host') ?? '127.0.0.1'
-  if (bindHost !== '127.0.0.1' && bindHost !== 'localhost') {
-    throw new UsageError(`--host ${bindHost}: serve listens on 127.0.0.1 only; the token would cross the network in clear text.`)
-  }
+  if (bindHost.trim() === '' || /\s/.test(bindHost)) throw new UsageError(`--host ${bindHost}: give an address such as 127.0.0.1 or 0.0.0.0.`)
   const path = (flag: string, fallback: string): string => resolve(values.get(flag) ?? fallback)
   const watchdogFlag = values.get('--watchdog-seconds')
   const watchdogEnv = env.TUNEDECK_WATCHDOG_SECONDS?.trim()
@@ -125,7 +124,7 @@ export function parseServeArgs(argv: string[], repoDir: string, env: NodeJS.Proc
   const dataDir = values.has('--data-dir') ? path('--data-dir', '') : defaultDataDir(env)
   return {
     port,
-    bindHost: '127.0.0.1',
+    bindHost: bindHost === 'localhost' ? '127.0.0.1' : bindHost,
     dataDir,
     resourcesDir: path('--resources-dir', join(repoDir, 'resources')),
     pythonRuntimeDir: path('--python-runtime-dir', join(repoDir, 'python-runtime')),

@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Host } from '../host'
-import { hasToken, pickToken, sameOrigin } from './auth'
+import { hasToken, isLoopback, pickToken, sameOrigin } from './auth'
 import { securityHeaders, sendText, serveStatic } from './static'
 import type { RequestLimits } from './limits'
 import { resolveRoots } from './roots'
@@ -23,7 +23,7 @@ import { tokenCheckPath } from '@shared/api'
 export interface ServerOptions {
   /** 0 picks any free port. */
   port: number
-  /** The address to bind; only loopback addresses make sense (the token travels in clear text). */
+  /** The address to bind: loopback by default; beyond it the token, sent in clear text, is the only guard. */
   bindHost?: string
   /** The built renderer (out/renderer), holding index.html. */
   rendererDir: string
@@ -54,6 +54,7 @@ export async function startServer(host: Host, options: ServerOptions): Promise<R
   const token = options.token !== undefined ? pickToken(options.token, 'The token') : pickToken(process.env.TUNEDECK_TOKEN)
   const roots = options.roots ? resolveRoots(options.roots) : null
   const bindHost = options.bindHost ?? '127.0.0.1'
+  const anyHost = !isLoopback(bindHost)
   let port = options.port
   const downloadRoutes = downloads({ token, roots })
 
@@ -67,7 +68,7 @@ export async function startServer(host: Host, options: ServerOptions): Promise<R
     } catch {
       return sendText(response, 400, 'Bad request.', headers)
     }
-    if (!sameOrigin(request, port)) return sendText(response, 403, 'Forbidden: this server only answers its own address.', headers)
+    if (!sameOrigin(request, port, anyHost)) return sendText(response, 403, 'Forbidden: this server only answers its own address.', headers)
     if (url.pathname === datasetUploadPath) {
       return void handleUpload(request, response, url, { token, library: host.datasets, limitBytes: options.maxUploadBytes ?? defaultUploadLimitBytes, headers })
     }
@@ -92,7 +93,7 @@ export async function startServer(host: Host, options: ServerOptions): Promise<R
     else socket.destroy()
   })
   server.on('connection', (socket) => socket.on('error', () => socket.destroy()))
-  const closeWebSocket = attachWebSocket(server, host, { token, port: () => port, roots, limits: options.limits })
+  const closeWebSocket = attachWebSocket(server, host, { token, port: () => port, roots, limits: options.limits, anyHost })
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

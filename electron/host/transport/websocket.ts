@@ -34,6 +34,8 @@ export interface WebSocketOptions {
   /** Real paths of the folders requests may name; null lets every path through. */
   roots: readonly string[] | null
   limits?: Partial<RequestLimits>
+  /** Listening beyond loopback: any Host header (see auth.sameOrigin). */
+  anyHost?: boolean
 }
 
 function refuse(socket: Duplex, status: number, text: string): void {
@@ -96,7 +98,7 @@ export function attachWebSocket(server: Server, host: Host, options: WebSocketOp
       return refuse(socket, 400, 'Bad Request')
     }
     if (url.pathname !== webSocketPath) return refuse(socket, 404, 'Not Found')
-    if (!sameOrigin(request, options.port())) return refuse(socket, 403, 'Forbidden')
+    if (!sameOrigin(request, options.port(), options.anyHost)) return refuse(socket, 403, 'Forbidden')
     if (!hasToken(request, url, options.token)) return refuse(socket, 401, 'Unauthorized')
     if (wss.clients.size >= limits.connections) return refuse(socket, 503, 'Too many connections')
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request))

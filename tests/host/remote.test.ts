@@ -1,0 +1,89 @@
+/**
+ * The command line driving a Tunedeck on "another machine": a second serve (the real host, the
+ * real trainer on CPU) on its own port and data folder, reached only by the address it prints
+ * (`--url`, the token in its #fragment), as through an SSH tunnel; and, listening on every
+ * address (--host 0.0.0.0), by this machine's network address with the Host header that brings.
+ * The CLI's own connection and commands run here (electron/cli), in this process.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { networkInterfaces, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CliClient, ConnectionError } from '../../electron/cli/client'
+import { parseCommandLine, type CommandLine } from '../../electron/cli/commands'
+import { runCommand } from '../../electron/cli/run'
+import { createHost, type Host } from '../../electron/host/host'
+import { startServer, type RunningServer } from '../../electron/host/transport/server'
+import { trainerPython } from './trainerPython'
+
+const ciPython = trainerPython()
+const repoDir = resolve(__dirname, '../..')
+const workDir = mkdtempSync(join(tmpdir(), 'tunedeck-remote-'))
+const savedPython = process.env.TUNEDECK_PYTHON
+let host: Host
+let remote: RunningServer
+
+beforeAll(async () => {
+  process.env.TUNEDECK_PYTHON = ciPython
+  const rendererDir = join(workDir, 'renderer')
+  mkdirSync(rendererDir, { recursive: true })
+  writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>Tunedeck</title>\n')
+  host = createHost({ dataDir: join(workDir, 'remote-data'), resourcesDir: join(repoDir, 'resources'), pythonRuntimeDir: join(repoDir, 'python-runtime'), appVersion: '0.1.0-test' })
+  await host.start()
+  remote = await startServer(host, { port: 0, bindHost: '0.0.0.0', rendererDir, roots: [workDir] })
+})
+
+afterAll(async () => {
+  await remote?.close()
+  await host?.shutdown()
+  if (savedPython === undefined) delete process.env.TUNEDECK_PYTHON
+  else process.env.TUNEDECK_PYTHON = savedPython
+  rmSync(workDir, { recursive: true, force: true })
+})
+
+/** Runs `tunedeck ...argv` as main.ts does, against the serve its --url names; returns the exit code and output. */
+async function tunedeck(argv: string[]): Promise<{ code: number; out: string }> {
+  const line = parseCommandLine(argv) as CommandLine
+  let out = ''
+  const client = await CliClient.connectUrl(line.url as string, line.token)
+  try {
+    const io = { out: (text: string) => (out += `${text}\n`), err: (text: string) => (out += `${text}\n`), write: (text: string) => (out += text) }
+    const sources = { readFile: () => '', resolvePath: (path: string) => resolve(path), exists: () => false }
+    return { code: await runCommand(client, line, io, sources), out }
+  } finally {
+    client.close()
+  }
+}
+
+describe('a remote serve', () => {
+  it('is driven by tunedeck --url: a job started, followed to its end, and read back', async () => {
+    expect(remote.url).toMatch(/#token=/)
+    const started = await tunedeck(['--url', remote.url, 'start', '--model', 'selftest', '--set', 'training.epochs=1', '--follow'])
+    expect(started.code, started.out.slice(-2000)).toBe(0)
+    expect(started.out).toContain('completed 12 steps')
+    const listed = await tunedeck(['jobs', '--url', remote.url, '--json'])
+    const jobs = JSON.parse(listed.out) as { id: string; status: string; step: number }[]
+    expect(jobs).toHaveLength(1)
+    expect(jobs[0]).toMatchObject({ status: 'completed', step: 12 })
+    const metrics = await tunedeck(['--url', remote.url, 'metrics', jobs[0]!.id])
+    const steps = metrics.out.split('\n').filter((text) => text.trim() !== '').map((text) => (JSON.parse(text) as { step: number }).step)
+    expect(steps).toEqual(Array.from({ length: 12 }, (_, index) => index + 1))
+  }, 300_000)
+
+  it('answers on a network address when it listens on all of them', async () => {
+    const address = Object.values(networkInterfaces()).flat().find((entry) => entry?.family === 'IPv4' && !entry.internal)?.address
+    if (address === undefined) return // no network interface here besides loopback
+    const token = new URL(remote.url).hash.slice('#token='.length)
+    const listed = await tunedeck(['--url', `http://${address}:${remote.port}/`, '--token', token, 'jobs', '--json'])
+    expect(listed.code).toBe(0)
+    expect(Array.isArray(JSON.parse(listed.out))).toBe(true)
+  })
+
+  it('says what is wrong with an address without a token, or with a wrong one', async () => {
+    const bare = `http://127.0.0.1:${remote.port}/`
+    await expect(CliClient.connectUrl(bare, undefined)).rejects.toThrow(/no token; use the address serve printed/)
+    await expect(CliClient.connectUrl(bare, 'x'.repeat(40))).rejects.toThrow(ConnectionError)
+    await expect(CliClient.connectUrl(bare, 'x'.repeat(40))).rejects.toThrow(/refused the connection \(HTTP 401\): check the token/)
+    await expect(CliClient.connectUrl('ftp://example', undefined)).rejects.toThrow(/use an http:\/\/ or https:\/\/ address/)
+  })
+})
