@@ -16,6 +16,8 @@ them is part of the host's contract; the host strips every TUNEDECK_* variable i
   have accumulated their gradients.
 - ``TUNEDECK_SIMULATE_OOM_IN_BACKWARD=1``: with the first hook, fail inside the backward pass instead
   of after the forward pass, once the gradients of the later layers have been added to ``.grad``.
+- ``TUNEDECK_SIMULATE_OOM_RANK=R``: with several ranks, only rank R simulates out-of-memory errors,
+  so a test sees every rank agree to retry.
 - ``TUNEDECK_CUDA_MEMORY_MB=N``: cap this process's GPU memory at N MB
   (``torch.cuda.set_per_process_memory_fraction``), so tests/trainer/test_cuda.py can make a real
   CUDA out-of-memory error with the tiny model.
@@ -86,10 +88,14 @@ def read_hooks() -> TestHooks:
         delay = float(os.environ.get("TUNEDECK_CHECKPOINT_SAVE_DELAY", "0") or 0)
     except ValueError:
         delay = 0.0
+    oom_rank = _whole_number("TUNEDECK_SIMULATE_OOM_RANK")
+    this_rank = _whole_number("RANK") or 0  # torchrun's; absent in one process
     return TestHooks(
         pause_at_step=_whole_number("TUNEDECK_PAUSE_AT_STEP"),
         checkpoint_save_delay=max(0.0, delay),
-        simulate_oom_above_batch=_whole_number("TUNEDECK_SIMULATE_OOM_ABOVE_BATCH"),
+        simulate_oom_above_batch=(
+            _whole_number("TUNEDECK_SIMULATE_OOM_ABOVE_BATCH") if oom_rank in (None, this_rank) else None
+        ),
         simulate_oom_from_step=_whole_number("TUNEDECK_SIMULATE_OOM_FROM_STEP") or 1,
         cuda_memory_mb=_whole_number("TUNEDECK_CUDA_MEMORY_MB"),
         simulate_oom_micro_batch=_whole_number("TUNEDECK_SIMULATE_OOM_MICRO_BATCH"),

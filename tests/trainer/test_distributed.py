@@ -174,6 +174,18 @@ def test_sigkill_of_one_rank_fails_the_job_and_it_resumes(tmp_path: Path, tiny_m
     assert events[-1]["step"] == [event for event in events if event["type"] == "started"][-1]["totalSteps"]
 
 
+def test_an_out_of_memory_error_on_one_rank_makes_every_rank_retry_the_step(tmp_path: Path, tiny_model: Path) -> None:
+    settings = merge(SFT, {"training": {"batchSize": 4, "gpus": 2}})
+    plain = completed(make_job(tmp_path / "plain", tiny_model, **settings))
+    retried = completed(make_job(tmp_path / "retried", tiny_model, **settings), TUNEDECK_SIMULATE_OOM_ABOVE_BATCH="2",
+                        TUNEDECK_SIMULATE_OOM_FROM_STEP="3", TUNEDECK_SIMULATE_OOM_RANK="1")
+    ooms = [event for event in retried if event["type"] == "oom"]
+    assert [(event["step"], event["batchSize"], event["newBatchSize"]) for event in ooms] == [(3, 4, 2)]
+    difference = loss_difference(plain, retried)
+    print(f"out-of-memory retry on rank 1 of 2: max step-loss difference {difference:.2e}")
+    assert difference <= 1e-5
+
+
 def test_training_gpus_becomes_a_rank_count_or_a_message_naming_it() -> None:
     from tunedeck_trainer.errors import TrainerError
     from tunedeck_trainer.launch import rank_count
