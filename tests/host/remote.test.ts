@@ -79,6 +79,14 @@ describe('a remote serve', () => {
     expect(Array.isArray(JSON.parse(listed.out))).toBe(true)
   })
 
+  it('keeps bundles and imported runs inside the folders serve allows', async () => {
+    for (const argv of [['import-run', '/etc'], ['bundle', 'some-job', '--out', '/etc/tunedeck-bundle']]) {
+      const refused = await tunedeck(['--url', remote.url, ...argv]).catch((error: Error) => ({ code: -1, out: error.message }))
+      expect(refused.out).toMatch(/\/etc/)
+      expect(refused.out).toMatch(/no (file|folder) Tunedeck may (read|write)/)
+    }
+  })
+
   it('says what is wrong with an address without a token, or with a wrong one', async () => {
     const bare = `http://127.0.0.1:${remote.port}/`
     await expect(CliClient.connectUrl(bare, undefined)).rejects.toThrow(/no token; use the address serve printed/)

@@ -42,6 +42,9 @@ export const pathFields: ReadonlyMap<string, readonly PathField[]> = new Map([
   ['exports.start', [{ path: ['destination'], newFile: true }]],
   ['adapters.import', [{ path: ['path'] }]],
   ['adapters.export', [{ path: ['destination'], newFile: true }]],
+  // A bundle is a new folder; import-run reads one a run wrote.
+  ['jobs.bundle', [{ path: ['out'], newFile: true }]],
+  ['jobs.import_run', [{ path: ['path'] }]],
 ])
 
 /** Each root through its symlinks; a root that does not exist is dropped. */
