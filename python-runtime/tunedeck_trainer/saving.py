@@ -55,12 +55,13 @@ def resume(training: Any, folder: Path, state: dict[str, Any]) -> None:
         state, training.global_batch, training.config.training.batch_size)
     training.last_loss = state.get("loss")
     if state.get("configHash") != training.config.hash():
-        training._log("warning", f"resuming {folder.name} with a changed config; steps will differ from an uninterrupted run")
+        training._log("warning", f"resuming {folder.name} with a changed config; steps will differ from an "
+                      "uninterrupted run")
     reference = training._reference_name()
     if "reference" in state and state["reference"] != reference:
         training._log("warning", f"resuming {folder.name} with another reference than it was trained against "
-                    f"({state['reference'] or 'the base model'}); initFrom sets the reference")
+                      f"({state['reference'] or 'the base model'}); initFrom sets the reference")
     print(f"[tunedeck] resuming from {folder.name} at step {training.step}", flush=True)
     if training.micro_batch_size < training.config.training.batch_size:
-        training._log("info", f"continuing with micro-batches of {training.micro_batch_size} {training.method.unit}s, as "
-                    "before the pause (an out-of-memory retry had lowered them)")
+        training._log("info", f"continuing with micro-batches of {training.micro_batch_size} "
+                      f"{training.method.unit}s, as before the pause (an out-of-memory retry had lowered them)")

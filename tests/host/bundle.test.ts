@@ -34,9 +34,9 @@ async function freePort(): Promise<number> {
   return port
 }
 
-/** Runs torchrun.sh as one node of two; resolves with its exit code and output. */
+/** Runs torchrun.sh as one node of two (a gloo rank on CPU, on any machine); resolves with its exit code and output. */
 function node(bundle: string, port: number): Promise<{ code: number | null; output: string }> {
-  const env = { ...process.env, PYTHON: python, NNODES: '2', NPROC_PER_NODE: '1', RDZV_ENDPOINT: `127.0.0.1:${port}`, RDZV_ID: 'bundle-test', OMP_NUM_THREADS: '1' }
+  const env = { ...process.env, PYTHON: python, NNODES: '2', NPROC_PER_NODE: '1', RDZV_ENDPOINT: `127.0.0.1:${port}`, RDZV_ID: 'bundle-test', OMP_NUM_THREADS: '1', CUDA_VISIBLE_DEVICES: '' }
   for (const key of Object.keys(env)) if (key.startsWith('TUNEDECK_')) delete env[key as keyof typeof env]
   const child = spawn('bash', [path.join(bundle, 'torchrun.sh')], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''

@@ -11,12 +11,18 @@ import { Harness, temporaryDir } from './jobs.harness'
 const dataDir = temporaryDir('tunedeck-ranks-')
 let h: Harness
 
+const savedDevices = process.env.CUDA_VISIBLE_DEVICES
+
 beforeAll(async () => {
+  // Two gloo ranks on CPU on any machine (the trainer inherits the host's environment).
+  process.env.CUDA_VISIBLE_DEVICES = ''
   h = new Harness(dataDir)
   await h.service.start()
 })
 
 afterAll(async () => {
+  if (savedDevices === undefined) delete process.env.CUDA_VISIBLE_DEVICES
+  else process.env.CUDA_VISIBLE_DEVICES = savedDevices
   await h.service.shutdown()
   fs.rmSync(dataDir, { recursive: true, force: true })
 })

@@ -14,19 +14,23 @@ Run: PYTHONPATH=python-runtime $TUNEDECK_PYTHON -m pytest -q tests/trainer/test_
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_job, merge, read_config, read_events, run_cli, send, start_cli, step_losses, wait_for, write_config
+from conftest import (make_job, merge, read_config, read_events, run_cli, send, start_cli, step_losses, wait_for,
+                      write_config)
 from safetensors.torch import load_file
 from test_dpo import dpo_job, write_preferences
 from test_kto import kto_job, write_feedback
 
 from tunedeck_trainer.protocol import event_errors
 
+# Gloo ranks on CPU on every machine: two ranks on one GPU is not a setup NCCL takes.
+CPU = {"CUDA_VISIBLE_DEVICES": ""}
 # SFT: 20 packed rows, global micro-batches of 6 (the epoch's last has 2: one row per rank).
 SFT = {"training": {"epochs": 2, "gradientAccumulation": 2, "seed": 5, "warmupRatio": 0.0}}
 
@@ -41,7 +45,7 @@ def adapter_difference(first: Path, second: Path) -> float:
 
 def completed(job_dir: Path, **env: str) -> list[dict[str, Any]]:
     """Runs the job through the CLI to completed and returns its events."""
-    result = run_cli(job_dir, timeout=400, **env)
+    result = run_cli(job_dir, timeout=400, **CPU, **env)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     events = read_events(job_dir)
     assert events[-1]["type"] == "completed"
@@ -88,12 +92,12 @@ def paused_runs(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> d
     straight = make_job(root / "straight", tiny_model, **merge(SFT, PAUSED))
     completed(straight)
     chained = make_job(root / "chained", tiny_model, **merge(SFT, PAUSED))
-    first = run_cli(chained, timeout=400, TUNEDECK_PAUSE_AT_STEP="1")
+    first = run_cli(chained, timeout=400, TUNEDECK_PAUSE_AT_STEP="1", **CPU)
     assert first.returncode == 3, (first.stdout + first.stderr)[-4000:]
     assert read_events(chained)[-1] == {**read_events(chained)[-1], "type": "paused", "step": 1}
     # The same pause, resumed on one rank.
     alone = root / "alone"
-    os.system(f"cp -r {chained} {alone}")
+    shutil.copytree(chained, alone)
     write_config(chained, {**read_config(chained), "resumeFrom": "pause-1"})
     completed(chained)
     write_config(alone, merge(read_config(alone), {"resumeFrom": "pause-1", "training": {"gpus": 1}}))
@@ -148,7 +152,7 @@ def gone(job_dir: Path, timeout: float = 30) -> bool:
 
 def test_cancel_on_two_ranks_leaves_no_process(tmp_path: Path, tiny_model: Path) -> None:
     job = make_job(tmp_path / "job", tiny_model, **merge(SFT, {"training": {"batchSize": 3, "gpus": 2, "epochs": 50}}))
-    process = start_cli(job)
+    process = start_cli(job, **CPU)
     wait_for(job, lambda event: event["type"] == "step", process, timeout=300)
     assert sorted(rank_processes(job).values()) == [-1, 0, 1]
     send(process, {"cmd": "cancel"})
@@ -158,15 +162,17 @@ def test_cancel_on_two_ranks_leaves_no_process(tmp_path: Path, tiny_model: Path)
 
 
 def test_sigkill_of_one_rank_fails_the_job_and_it_resumes(tmp_path: Path, tiny_model: Path) -> None:
-    job = make_job(tmp_path / "job", tiny_model, **merge(SFT, {"training": {"batchSize": 3, "gpus": 2, "checkpointEvery": 1}}))
-    process = start_cli(job)
+    settings = merge(SFT, {"training": {"batchSize": 3, "gpus": 2, "checkpointEvery": 1}})
+    job = make_job(tmp_path / "job", tiny_model, **settings)
+    process = start_cli(job, **CPU)
     wait_for(job, lambda event: event["type"] == "checkpoint" and event["step"] == 2, process, timeout=300)
     victim = next(pid for pid, rank in rank_processes(job).items() if rank == 1)
     os.kill(victim, signal.SIGKILL)
     assert process.wait(timeout=120) == 1
     final = read_events(job)[-1]
     assert final["type"] == "failed"
-    assert "rank 1 was killed (SIGKILL)" in final["error"] and "resume to continue from checkpoint step-" in final["error"]
+    assert "rank 1 was killed (SIGKILL)" in final["error"]
+    assert "resume to continue from checkpoint step-" in final["error"]
     assert gone(job), rank_processes(job)
     newest = max(int(name.split("-")[1]) for name in os.listdir(job / "checkpoints") if name.startswith("step-"))
     write_config(job, {**read_config(job), "resumeFrom": f"step-{newest}"})
