@@ -73,7 +73,10 @@ class Orpo(Method):
         """The step's chosen-answer tokens and pairs: the nll is a mean over the former, the loss over the latter."""
         batches = [batch for pieces in step for batch in pieces]
         tokens = sum(int(answer_tokens(batch)[:batch.examples].sum()) for batch in batches)
-        return max(1, tokens), sum(batch.examples for batch in batches)
+        pairs = sum(batch.examples for batch in batches)
+        if forward.ranks.world > 1:  # the whole step's, over every rank (distributed.py)
+            tokens, pairs = (int(value) for value in forward.ranks.sum([tokens, pairs]))
+        return max(1, tokens), pairs
 
     def loss(self, forward: Forward, batch: MicroBatch, prepared: Any) -> tuple[torch.Tensor, dict[str, float]]:
         step_tokens, step_pairs = prepared
