@@ -105,11 +105,19 @@ function fromSchema(schema: JsonSchema, paths: FuzzPaths, field = ''): fc.Arbitr
   }
 }
 
+/**
+ * Web addresses whose host is a loopback literal: a fuzzed download must never look a name up
+ * or reach past this machine (tests send traffic only to loopback), so no fc.webUrl() hosts.
+ */
+const loopbackUrl = fc
+  .tuple(fc.constantFrom('http', 'https'), fc.constantFrom('127.0.0.1', '127.0.0.2', '[::1]'), fc.integer({ min: 1, max: 65535 }), fc.webPath(), fc.webQueryParameters())
+  .map(([scheme, host, port, path, query]) => `${scheme}://${host}:${port}${path}${query === '' ? '' : `?${query}`}`)
+
 function stringFor(schema: JsonSchema, paths: FuzzPaths, field: string): fc.Arbitrary<string> {
   const length = { minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 30, 200) }
   if (/path|destination|folder/i.test(field)) return fc.constantFrom(...paths.inside, ...paths.outside, ...hostilePaths)
   if (schema.pattern) return fc.stringMatching(new RegExp(schema.pattern)).filter((text) => text.length <= (schema.maxLength ?? Infinity))
-  if (schema.format === 'uri' || /url/i.test(field)) return fc.oneof(fc.webUrl(), fc.constantFrom('http://127.0.0.1:9/a.jsonl', 'http://10.0.0.1/a.jsonl', 'http://[::1]/a.jsonl', 'ftp://example.org/a.jsonl'))
+  if (schema.format === 'uri' || /url/i.test(field)) return fc.oneof(loopbackUrl, fc.constantFrom('http://127.0.0.1:9/a.jsonl', 'http://10.0.0.1/a.jsonl', 'http://[::1]/a.jsonl', 'ftp://127.0.0.1/a.jsonl'))
   return fc.oneof(fc.string(length), fc.constantFrom(...oddStrings.filter((text) => text.length >= length.minLength && text.length <= length.maxLength)))
 }
 
