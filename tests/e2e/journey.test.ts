@@ -121,6 +121,8 @@ describe('the journey of a browser user', () => {
       expect(await page.getByTestId('job-name').textContent()).toBe('journey (2)')
       expect(await page.getByTestId('job-summary').textContent()).toContain('lr 0.005 · batch 8 · 8 epochs')
       await expect.poll(() => jobStatus(page), { timeout: 600_000, interval: 500 }).toBe('completed')
+      // The terminal's output scrolls the page down: bring the title and its settings back into view.
+      await page.getByTestId('job-name').scrollIntoViewIfNeeded()
       await screenshot(page, 'journey-8-rerun-done.png')
     })
   })
