@@ -5,15 +5,11 @@
  * with beside its base model, and a new job started from the combined adapter that completes.
  */
 import { join } from 'node:path'
-import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import { askChat, createSelftestJob, jobStatus, repoDir, screenshot, useServedBrowser, withDiagnostics } from './harness'
+import { rowStatus } from './steps'
 
 const host = useServedBrowser()
-
-async function rowStatus(page: Page, jobId: string): Promise<string> {
-  return (await page.locator(`[data-testid="job-row"][data-job-id="${jobId}"]`).getByTestId('job-row-status').textContent())?.trim() ?? ''
-}
 
 describe('the adapter library in the browser', () => {
   it('combines two jobs exactly, exports the result and imports it back', async () => {

@@ -12,25 +12,14 @@
  *   npx electron-vite build && TUNEDECK_PYTHON=... npx vitest run --config vitest.e2e.config.ts tests/e2e/datasets.test.ts
  */
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { dropFile, jobStatus, repoDir, screenshot, useServedBrowser, withDiagnostics } from './harness'
+import { dropFile, jobStatus, screenshot, useServedBrowser, withDiagnostics } from './harness'
+import { chatFile } from './steps'
 
 const host = useServedBrowser()
-
-/** The self-test rows as OpenAI chat messages with a system turn: a shape users bring. */
-function chatFile(): string {
-  const rows = readFileSync(join(repoDir, 'resources', 'selftest', 'dataset.jsonl'), 'utf8').trim().split('\n').slice(0, 48)
-  return rows
-    .map((line) => {
-      const row = JSON.parse(line) as { instruction: string; input: string; output: string }
-      const user = row.input ? `${row.instruction}\n${row.input}` : row.instruction
-      return JSON.stringify({ messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: user }, { role: 'assistant', content: row.output }] })
-    })
-    .join('\n')
-}
 
 describe('data in', () => {
   it('drops a file on the window, previews it with masks, and trains the self-test model on it', { timeout: 300_000 }, async () => {

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { extractZip, zipEntries } from '../host/export.helpers'
 import { createSelftestJob, jobStatus, screenshot, useServedBrowser, withDiagnostics } from './harness'
+import { downloadExport, sha256 } from './steps'
 
 const host = useServedBrowser()
 
@@ -77,11 +78,9 @@ describe('export in the browser', () => {
       expect(existsSync(`${destination}.partial`)).toBe(false)
 
       // The browser downloads the zip to its own machine: the same bytes, under the zip's name.
-      const [download] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByTestId('export-download').click()])
-      expect(download.suggestedFilename()).toBe('e2e export.zip')
-      const saved = await download.path()
-      const digest = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex')
-      expect(digest(saved)).toBe(digest(destination))
+      const download = await downloadExport(page)
+      expect(download.name).toBe('e2e export.zip')
+      expect(sha256(download.saved)).toBe(sha256(destination))
       // A ticket needs the token, and names only a zip inside serve's allowed folders.
       const ticketUrl = (path: string) => `${host.served().origin}/download/ticket?path=${encodeURIComponent(path)}`
       const token = new URL(host.served().url).hash.replace('#token=', '')

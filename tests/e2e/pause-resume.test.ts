@@ -7,15 +7,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import { chartPoints, createSelftestJob, jobStatus, screenshot, useServedBrowser, withDiagnostics } from './harness'
+import { progress } from './steps'
 
 const host = useServedBrowser()
-
-/** "40 / 180" from the progress stat, as numbers. */
-async function progress(page: import('playwright-core').Page): Promise<{ step: number; total: number }> {
-  const text = (await page.getByTestId('job-step').textContent()) ?? ''
-  const match = /(\d+) \/ (\d+)/.exec(text)
-  return { step: Number(match?.[1] ?? 0), total: Number(match?.[2] ?? 0) }
-}
 
 describe('pause and resume in the browser', () => {
   it('pauses a running self-test job, resumes it and sees it complete', async () => {
