@@ -16,7 +16,7 @@ export function evaluationText(evaluation: Evaluation): string {
   const row = (label: string, side: Evaluation['base']) =>
     `${label.padEnd(6)} ${side.loss.toFixed(4).padStart(8)} ${side.perplexity.toFixed(2).padStart(11)} ${`${(side.exactMatch * 100).toFixed(1)}%`.padStart(12)} ${side.rougeL.toFixed(3).padStart(8)} ${(side.bleu * 100).toFixed(1).padStart(6)}`
   return [
-    `${evaluation.rows} ${evaluation.source} rows, saved with the job:`,
+    `${evaluation.rows} ${evaluation.source === 'dataset' ? `rows of ${evaluation.datasetPath ?? 'the chosen dataset'}` : `${evaluation.source} rows`}, saved with the job:`,
     'model      loss  perplexity  exact match  ROUGE-L   BLEU',
     row('base', evaluation.base),
     row('tuned', evaluation.tuned),
@@ -43,6 +43,7 @@ export async function evaluateJob(client: CliClient, line: CommandLine, io: Outp
       jobId,
       limit: whole('--limit', line.flags['--limit']),
       maxNewTokens: whole('--max-new-tokens', line.flags['--max-new-tokens']),
+      dataset: typeof line.flags['--dataset'] === 'string' ? line.flags['--dataset'] : undefined,
     })
     io.out(line.json ? JSON.stringify(result, null, 2) : evaluationText(result))
     return 0
