@@ -67,9 +67,10 @@ export const commands = {
   },
   eval: {
     arguments: [jobArgument],
-    flags: { '--limit': 'value', '--max-new-tokens': 'value', '--saved': 'switch' },
-    summary: "the base against the tuned model on the job's held-out rows: loss, perplexity, exact match, ROUGE-L, BLEU",
+    flags: { '--limit': 'value', '--max-new-tokens': 'value', '--dataset': 'value', '--saved': 'switch' },
+    summary: "the base against the tuned model on the job's held-out rows (or a chosen dataset): loss, perplexity, exact match, ROUGE-L, BLEU",
     details: [
+      '--dataset ID|FILE     a library dataset (its id) or a dataset file instead of the held-out rows',
       '--limit N             at most N rows (default 50)',
       '--max-new-tokens N    the longest generated answer (default 128)',
       '--saved               print the evaluation saved with the job instead of running one',

@@ -105,7 +105,7 @@ export async function runCommand(client: CliClient, line: CommandLine, io: Outpu
     case 'export':
       return await exportJob(client, line, io, sources)
     case 'eval':
-      return await evaluateJob(client, line, io)
+      return await evaluateJob(client, line, io, sources)
     case 'push':
       return await pushJob(client, line, io)
     case 'chat':

@@ -8,6 +8,10 @@
  * Kept: what finding programs, libraries, the GPU, caches, certificates and proxies needs, the
  * locale, and the TUNEDECK_* test hooks the trainer reads (python-runtime/tunedeck_trainer/
  * test_hooks.py and the chat and download hooks). PYTHON* variables are the host's to set.
+ *
+ * MLflow's and Weights & Biases' settings (MLFLOW_*, WANDB_*: a tracking URI, an API key, offline
+ * mode) go only to the trainer (experimentLogs), which sends a job's scalars there when they are set
+ * (python-runtime/tunedeck_trainer/experiment_sinks.py); like the Hub token, they may carry secrets.
  */
 
 /** Names passed on as they are. */
@@ -39,8 +43,11 @@ const prefixes = ['LC_', 'CUDA_', 'NVIDIA_', 'CUDNN_', 'NCCL_', 'ROCM_', 'HIP_',
 /** Variables that carry a Hub token, under any of the prefixes above. */
 const hubTokenNames = new Set(['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'HUGGINGFACE_TOKEN', 'HF_API_TOKEN'])
 
+/** Prefixes passed on to the trainer only: its experiment logs' settings. */
+const experimentLogPrefixes = ['MLFLOW_', 'WANDB_']
+
 /** What a child may inherit from `source`, plus `extra` (which wins). */
-export function childEnvironment(extra: Record<string, string> = {}, options: { hubToken?: boolean; source?: NodeJS.ProcessEnv } = {}): Record<string, string> {
+export function childEnvironment(extra: Record<string, string> = {}, options: { hubToken?: boolean; experimentLogs?: boolean; source?: NodeJS.ProcessEnv } = {}): Record<string, string> {
   const env: Record<string, string> = {}
   for (const [name, value] of Object.entries(options.source ?? process.env)) {
     if (value === undefined) continue
@@ -49,6 +56,7 @@ export function childEnvironment(extra: Record<string, string> = {}, options: { 
       continue
     }
     if (names.has(name) || prefixes.some((prefix) => name.startsWith(prefix))) env[name] = value
+    else if (options.experimentLogs && experimentLogPrefixes.some((prefix) => name.startsWith(prefix))) env[name] = value
   }
   return { ...env, ...extra }
 }

@@ -95,9 +95,11 @@ export function createHandlers(context: HandlerContext): Handlers {
     },
     'jobs.terminal': async ({ jobId }) => ({ text: await jobs.terminal(jobId) }),
     'jobs.report': async ({ jobId }) => await jobs.report(jobId),
-    'jobs.evaluate': async ({ jobId, limit, maxNewTokens }) => {
+    'jobs.evaluate': async ({ jobId, limit, maxNewTokens, dataset }) => {
       await jobs.get(jobId) // an unknown job is named before any Python starts
-      return await context.evaluations.evaluate(jobId, limit, maxNewTokens)
+      // A library id names its file; anything else is a path, which the trainer checks and names.
+      const datasetPath = dataset === undefined ? undefined : (await context.datasets.list()).some((entry) => entry.id === dataset) ? context.datasets.filePath(dataset) : dataset
+      return await context.evaluations.evaluate(jobId, limit, maxNewTokens, datasetPath)
     },
     'jobs.evaluation': async ({ jobId }) => {
       await jobs.get(jobId)

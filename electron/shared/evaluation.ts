@@ -16,8 +16,10 @@ const sideSchema = z.object({
 
 export const evaluationSchema = z.object({
   version: z.literal(1),
-  /** held-out: the job's validation rows; training: its last rows (the job held none out). */
-  source: z.enum(['held-out', 'training']),
+  /** held-out: the job's validation rows; training: its last rows (the job held none out); dataset: a chosen file's first rows. */
+  source: z.enum(['held-out', 'training', 'dataset']),
+  /** The chosen dataset's file (source "dataset"). */
+  datasetPath: z.string().optional(),
   rows: z.int(),
   adapter: z.string(),
   maxNewTokens: z.int(),
@@ -34,6 +36,8 @@ export const evaluateRequestSchema = z.object({
   /** At most this many rows (default 50). */
   limit: z.int().min(1).max(1000).optional(),
   maxNewTokens: z.int().min(1).max(1024).optional(),
+  /** A library dataset's id, or a dataset file's path: its rows instead of the job's held-out ones. */
+  dataset: z.string().min(1).optional(),
 })
 
 /** An evaluation moved on: rows done of all. */

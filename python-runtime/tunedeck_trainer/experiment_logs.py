@@ -1,4 +1,5 @@
-"""Experiment logs in the formats users' own tools read: TensorBoard event files in DIR/tensorboard/.
+"""Experiment logs in the formats users' own tools read: TensorBoard event files in DIR/tensorboard/,
+and MLflow and Weights & Biases when the user's environment turns them on (experiment_sinks.py).
 
 Written from the protocol's events (``EventWriter.add_listener``), so the numbers are exactly the
 ones the app charts, and nothing in the loop knows about them. Only rank 0 writes (under torchrun
@@ -8,7 +9,7 @@ every rank runs this code; RANK says which one this is). View them with
 
 Scalars: train/loss, train/learning_rate, train/grad_norm, train/tokens_per_second, train/epoch,
 train/mfu, a method's own numbers (DPO's rewards, ...) as train/<name>, and eval/loss (and
-eval/<name>), each at the job's step.
+eval/<name>), each at the job's step. MLflow and W&B get the same tags and values.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .experiment_sinks import BackgroundSink, wanted_sinks
 from .protocol import FINAL_TYPES, EventWriter
 
 FOLDER = "tensorboard"
@@ -92,10 +94,34 @@ class TensorBoardLog:
             self._writer = None
 
 
-def attach(events: EventWriter, job_dir: Path) -> TensorBoardLog | None:
-    """Starts the job's TensorBoard log on rank 0; returns it (None on other ranks)."""
+class ExperimentLogs:
+    """The job's TensorBoard log and the MLflow / W&B sinks the environment turns on, fed the same scalars."""
+
+    def __init__(self, job_dir: Path) -> None:
+        self.tensorboard = TensorBoardLog(job_dir)
+        self.sinks: list[BackgroundSink] = wanted_sinks(job_dir)
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        values = scalars(event)
+        if values:
+            for sink in self.sinks:
+                sink.log(int(event["step"]), values, event["time"])
+        if event.get("type") in FINAL_TYPES:
+            for sink in self.sinks:
+                sink.finish(event["type"])
+        self.tensorboard(event)
+
+    def close(self) -> None:
+        """Ends every log (a run that never reached a final event ends as killed)."""
+        for sink in self.sinks:
+            sink.finish(None)
+        self.tensorboard.close()
+
+
+def attach(events: EventWriter, job_dir: Path) -> ExperimentLogs | None:
+    """Starts the job's experiment logs on rank 0; returns them (None on other ranks)."""
     if not is_rank_zero():
         return None
-    log = TensorBoardLog(job_dir)
-    events.add_listener(log)
-    return log
+    logs = ExperimentLogs(job_dir)
+    events.add_listener(logs)
+    return logs

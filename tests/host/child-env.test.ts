@@ -31,6 +31,9 @@ const planted = {
   TUNEDECK_CUDA_MEMORY_MB: '100000',
   NVIDIA_TUNEDECK_MARK: 'kept',
   LC_TUNEDECK_MARK: 'kept',
+  // Experiment logs' settings (which may hold an API key) reach the trainer only; these turn nothing on.
+  WANDB_TUNEDECK_MARK: 'trainer only',
+  MLFLOW_TUNEDECK_MARK: 'trainer only',
   // A download to a closed port fails at once.
   HF_ENDPOINT: 'http://127.0.0.1:9',
 }
@@ -94,10 +97,12 @@ describe('child environments', () => {
     for (const [kind, marker] of Object.entries(kinds)) expect(seen.some((child) => ` ${child.args} `.includes(marker)), `a ${kind} child`).toBe(true)
     for (const child of seen) {
       const download = child.args.includes('tunedeck_trainer.models download')
+      const trainer = child.args.includes('tunedeck_trainer train')
       expect(child.env.get('TUNEDECK_TOKEN'), child.args).toBeUndefined()
       expect(child.env.get('SOME_APP_SECRET'), child.args).toBeUndefined()
       expect(child.env.get('HF_TOKEN'), child.args).toBe(download ? 'hf_stored_token_for_downloads' : undefined)
       expect(child.env.get('HUGGING_FACE_HUB_TOKEN'), child.args).toBe(download ? 'hf_legacy_environment_token' : undefined)
+      expect([child.env.get('WANDB_TUNEDECK_MARK'), child.env.get('MLFLOW_TUNEDECK_MARK')], child.args).toEqual(trainer ? ['trainer only', 'trainer only'] : [undefined, undefined])
       expect([child.env.get('PATH'), child.env.get('HOME')], child.args).toEqual([process.env.PATH, process.env.HOME])
       expect([child.env.get('NVIDIA_TUNEDECK_MARK'), child.env.get('LC_TUNEDECK_MARK'), child.env.get('TUNEDECK_CUDA_MEMORY_MB')], child.args).toEqual(['kept', 'kept', '100000'])
     }
@@ -107,5 +112,11 @@ describe('child environments', () => {
   it('lets a download use the Hub token of the environment when none is stored', () => {
     const env = childEnvironment({}, { hubToken: true, source: { PATH: '/bin', HF_TOKEN: 'hf_from_env', TUNEDECK_TOKEN: serveToken } })
     expect(env).toEqual({ PATH: '/bin', HF_TOKEN: 'hf_from_env' })
+  })
+
+  it('passes MLflow and Weights & Biases settings to the trainer only', () => {
+    const source = { PATH: '/bin', MLFLOW_TRACKING_URI: 'http://mlflow.local', WANDB_API_KEY: 'wandb-key', WANDB_MODE: 'offline' }
+    expect(childEnvironment({}, { source })).toEqual({ PATH: '/bin' })
+    expect(childEnvironment({}, { experimentLogs: true, source })).toEqual(source)
   })
 })

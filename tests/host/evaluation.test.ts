@@ -2,7 +2,8 @@
  * Evaluation, base against tuned, through the host's routes with the real trainer: a self-test job's
  * held-out rows are scored by both models, progress comes row by row, the result is saved with the
  * job (read back by jobs.evaluation, as the job page does when reopened), and the export's model
- * card carries it. Needs TUNEDECK_PYTHON.
+ * card carries it; a library dataset chosen by id is evaluated instead of the held-out rows. Needs
+ * TUNEDECK_PYTHON.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -56,6 +57,27 @@ describe('jobs.evaluate', () => {
     expect(card).toContain('## Evaluation')
     expect(card).toContain(`| Tuned | ${result.tuned.loss.toFixed(4)} | ${result.tuned.perplexity.toFixed(2)} |`)
     expect(card).toContain(`| Base | ${result.base.loss.toFixed(4)} |`)
+  }, 240_000)
+
+  it('evaluates on a chosen library dataset, by id, and names a file that is not there', async () => {
+    const file = path.join(workDir, 'chosen.jsonl')
+    const chosen = [
+      { instruction: 'Spell the word cat.', input: '', output: 'C, A, T.' },
+      { instruction: 'Name a fruit that is yellow.', input: '', output: 'A banana is yellow.' },
+      { instruction: 'Say goodbye.', input: 'Omar', output: 'Goodbye, Omar!' },
+    ]
+    fs.writeFileSync(file, chosen.map((row) => JSON.stringify(row)).join('\n') + '\n')
+    const { dataset } = await request(host, 'datasets.import', { path: file })
+    const result = await request(host, 'jobs.evaluate', { jobId: job.id, dataset: dataset.id, maxNewTokens: 4 })
+    expect(result).toMatchObject({ source: 'dataset', rows: 3, datasetPath: dataset.path })
+    expect(result.examples.map((example) => example.reference.trim())).toEqual(chosen.map((row) => row.output))
+    expect(evaluationText(result)).toContain(`3 rows of ${dataset.path}, saved with the job:`)
+    expect(await request(host, 'jobs.evaluation', { jobId: job.id })).toEqual(result)
+
+    const missing = path.join(workDir, 'not-there.jsonl')
+    const error = errorOf(await dispatch(host, 'jobs.evaluate', { jobId: job.id, dataset: missing }))
+    expect(error.code).toBe('invalid_input')
+    expect(error.message).toContain(`no file at ${missing}`)
   }, 240_000)
 
   it('names an unknown job', async () => {

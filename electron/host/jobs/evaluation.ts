@@ -47,7 +47,7 @@ export class EvaluationService {
   }
 
   /** Evaluates and resolves with the saved result. */
-  async evaluate(jobId: string, limit?: number, maxNewTokens?: number): Promise<Evaluation> {
+  async evaluate(jobId: string, limit?: number, maxNewTokens?: number, datasetPath?: string): Promise<Evaluation> {
     if (this.running.has(jobId)) throw appError('conflict', 'This job is being evaluated already: wait for it, or stop it first.')
     const controller = new AbortController()
     this.running.set(jobId, controller)
@@ -55,6 +55,7 @@ export class EvaluationService {
       const args = ['-m', 'tunedeck_trainer.evaluation', '--job-dir', this.options.jobDir(jobId)]
       if (limit) args.push('--limit', String(limit))
       if (maxNewTokens) args.push('--max-new-tokens', String(maxNewTokens))
+      if (datasetPath) args.push('--dataset', datasetPath)
       const python = await this.options.resolvePython()
       return await new Promise<Evaluation>((resolve, reject) => {
         const child = spawn(python, args, {

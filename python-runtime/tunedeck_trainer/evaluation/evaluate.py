@@ -2,9 +2,11 @@
 reference answers, and, on greedy answers, exact match, ROUGE-L (rouge-score) and BLEU (sacrebleu).
 
     python -m tunedeck_trainer.evaluation --job-dir DIR [--adapter DIR] [--limit N] [--max-new-tokens N]
+        [--dataset FILE]
 
 Rows: the job's held-out rows (dataset.validationSplit, the same rows the loop evaluated on), else
-the last rows of its dataset, said so in ``source``. Each row is encoded as training encodes it; the
+the last rows of its dataset, or with --dataset the first rows of that file (read with the job's
+dataset settings), said so in ``source``. Each row is encoded as training encodes it; the
 prompt is everything before the first answer token, the reference is that answer. Prints
 {"type":"progress","done","total"} lines and a last {"type":"done",...}; writes DIR/evaluation.json
 (temporary file renamed). A problem the user can fix prints {"type":"error","message","field"}, exit 2.
@@ -18,6 +20,7 @@ from contextlib import nullcontext
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -47,7 +50,7 @@ def scores(answers: list[str], references: list[str]) -> dict[str, float]:
 
 
 def evaluate(job_dir: Path, *, adapter_dir: Path | None = None, limit: int = 50, max_new_tokens: int = 128,
-             report: Callable[[dict[str, Any]], None] = lambda event: None) -> dict[str, Any]:
+             dataset: Path | None = None, report: Callable[[dict[str, Any]], None] = lambda event: None) -> dict[str, Any]:
     """Runs both models on the rows and returns (and saves) the evaluation."""
     import torch
     from peft import PeftModel
@@ -67,9 +70,12 @@ def evaluate(job_dir: Path, *, adapter_dir: Path | None = None, limit: int = 50,
         raise TrainerError(f"adapter: no adapter in {adapter_dir}; evaluate the job once it has completed", "adapter")
     model_path = resolve_model_path(job_dir, config.model.path)
     tokenizer = loading.load_tokenizer(adapter_dir if (adapter_dir / "tokenizer_config.json").is_file() else model_path)
+    if dataset is not None:
+        # A chosen file, read with the job's own dataset settings (format, columns); all its rows count.
+        config = replace(config, dataset=replace(config.dataset, path=str(dataset), validation_split=0.0))
     _path, _loaded, records, held = job_records(config, job_dir)
-    source = "held-out" if held else "training"
-    rows = (held or records[-limit:])[:limit]
+    source = "dataset" if dataset is not None else "held-out" if held else "training"
+    rows = (records[:limit] if dataset is not None else held or records[-limit:])[:limit]
     try:
         encoded = encode_records(tokenizer, rows, config.training.max_seq_length).examples
     except DatasetError as error:
@@ -95,6 +101,7 @@ def evaluate(job_dir: Path, *, adapter_dir: Path | None = None, limit: int = 50,
         report({"type": "progress", "done": index + 1, "total": len(pairs)})
     references = [tokenizer.decode(reference, skip_special_tokens=True) for _prompt, reference in pairs]
     result: dict[str, Any] = {"version": 1, "source": source, "rows": len(pairs), "adapter": str(adapter_dir),
+                              **({"datasetPath": str(_path)} if dataset is not None else {}),
                               "maxNewTokens": max_new_tokens, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     for side, values in sides.items():
         loss = values["nll"] / max(1, values["tokens"])
@@ -118,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--adapter", type=Path, default=None)
     parser.add_argument("--limit", type=int, default=50)
     parser.add_argument("--max-new-tokens", type=int, default=128)
+    parser.add_argument("--dataset", type=Path, default=None, help="a dataset file to evaluate on instead of the held-out rows")
     args = parser.parse_args(argv)
 
     def emit(event: dict[str, Any]) -> None:
@@ -126,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         result = evaluate(args.job_dir.resolve(), adapter_dir=args.adapter, limit=args.limit,
-                          max_new_tokens=args.max_new_tokens, report=emit)
+                          max_new_tokens=args.max_new_tokens, dataset=args.dataset, report=emit)
     except TrainerError as error:
         emit({"type": "error", "message": str(error), "field": error.field})
         return 2

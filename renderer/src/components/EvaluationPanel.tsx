@@ -1,9 +1,10 @@
 /**
- * The job page's Evaluation section: the base against the tuned model on the job's held-out rows
- * (loss, perplexity, exact match, ROUGE-L, BLEU, and a table of answers). The saved evaluation is
+ * The job page's Evaluation section: the base against the tuned model on the job's held-out rows,
+ * or on a library dataset chosen under "Rows from" (loss, perplexity, exact match, ROUGE-L, BLEU, and a table of answers). The saved evaluation is
  * shown again when the page is reopened; Evaluate runs a new one with progress, Stop ends it.
  */
 import { useEffect, useState } from 'react'
+import type { DatasetEntry } from '@shared/datasets'
 import type { Evaluation } from '@shared/evaluation'
 import type { Job } from '@shared/jobs'
 import { getClient } from '../api/client'
@@ -17,6 +18,9 @@ export function EvaluationPanel({ job }: { job: Job }) {
   const [error, setError] = useState<string | null>(null)
   const [rows, setRows] = useState('50')
   const [tokens, setTokens] = useState('128')
+  // '' is the job's held-out rows; otherwise a library dataset's id.
+  const [dataset, setDataset] = useState('')
+  const [datasets, setDatasets] = useState<DatasetEntry[]>([])
   const available = job.status === 'completed' && job.config.method === 'sft'
 
   useEffect(() => {
@@ -26,6 +30,10 @@ export function EvaluationPanel({ job }: { job: Job }) {
       .request('jobs.evaluation', { jobId: job.id })
       .then((saved) => live && setEvaluation(saved))
       .catch((failure: unknown) => live && setError(errorMessage(failure)))
+    getClient()
+      .request('datasets.list', {})
+      .then((entries) => live && setDatasets(entries))
+      .catch(() => live && setDatasets([])) // the held-out rows stay available
     const stop = getClient().on('job.evaluation_progress', (update) => update.jobId === job.id && setProgress(update))
     return () => {
       live = false
@@ -39,7 +47,7 @@ export function EvaluationPanel({ job }: { job: Job }) {
     setError(null)
     setProgress(null)
     try {
-      setEvaluation(await getClient().request('jobs.evaluate', { jobId: job.id, limit: Number(rows) || undefined, maxNewTokens: Number(tokens) || undefined }))
+      setEvaluation(await getClient().request('jobs.evaluate', { jobId: job.id, limit: Number(rows) || undefined, maxNewTokens: Number(tokens) || undefined, dataset: dataset || undefined }))
     } catch (failure) {
       setError(errorMessage(failure))
     } finally {
@@ -60,6 +68,17 @@ export function EvaluationPanel({ job }: { job: Job }) {
     <section className="card evaluation-panel" data-testid="evaluation-panel">
       <h2>Evaluation</h2>
       <div className="row-actions">
+        <label className="field">
+          <span className="field-label">Rows from</span>
+          <select data-testid="evaluation-dataset" value={dataset} disabled={running} onChange={(event) => setDataset(event.target.value)}>
+            <option value="">This job&apos;s held-out rows</option>
+            {datasets.map((entry) => (
+              <option key={entry.id} value={entry.id}>
+                {entry.name}
+              </option>
+            ))}
+          </select>
+        </label>
         <label className="field">
           <span className="field-label">Rows</span>
           <input type="number" min={1} max={1000} data-testid="evaluation-rows" value={rows} disabled={running} onChange={(event) => setRows(event.target.value)} />
@@ -86,7 +105,7 @@ export function EvaluationPanel({ job }: { job: Job }) {
       {evaluation && (
         <>
           <p className="muted small">
-            {evaluation.rows} {evaluation.source === 'held-out' ? 'held-out rows' : 'training rows (the job held none out)'}, greedy answers of up to {evaluation.maxNewTokens} tokens,{' '}
+            {evaluation.rows} {evaluation.source === 'held-out' ? 'held-out rows' : evaluation.source === 'dataset' ? `rows of ${evaluation.datasetPath ?? 'a chosen dataset'}` : 'training rows (the job held none out)'}, greedy answers of up to {evaluation.maxNewTokens} tokens,{' '}
             {evaluation.date.slice(0, 10)}.
           </p>
           <table className="table" data-testid="evaluation-scores">
