@@ -14,7 +14,8 @@ from conftest import FIXTURES
 
 from tunedeck_trainer.config import parse_config
 from tunedeck_trainer.contract import DATASET_FORMATS, METHODS, SECTIONS
-from tunedeck_trainer.data.formats import FORMATS, NORMALISERS
+from tunedeck_trainer.data.formats import FORMATS
+from tunedeck_trainer.data.judged import NORMALISERS
 from tunedeck_trainer.errors import TrainerError
 from tunedeck_trainer.methods import REGISTRY, method_for
 
