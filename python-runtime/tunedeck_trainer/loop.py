@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from . import checkpoint as checkpoints
-from . import distributed, evaluation, loading, memory_estimate, oom_retry, saving, throughput
+from . import distributed, held_out, loading, memory_estimate, oom_retry, saving, throughput
 from .batches import MicroBatch
 from .config import JobConfig, resolve_model_path
 from .control import Control
@@ -354,7 +354,7 @@ class Training:
             self._save("named", name)
 
     def _evaluate(self) -> None:
-        evaluation.evaluate(self)
+        held_out.evaluate(self)
 
     def _save(self, kind: str, name: str) -> str:
         """Saves checkpoint ``name`` (rank 0 writes it) and emits its event; returns the name."""

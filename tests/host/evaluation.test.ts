@@ -29,6 +29,7 @@ beforeAll(async () => {
   await host.start()
   const created = await request(host, 'jobs.create', { model: { selftest: true }, dataset: { validationSplit: 0.1 }, training: { epochs: 2 } })
   job = await waitFinished(host, created.id, 240_000)
+  if (job.status !== 'completed') console.error(fs.readFileSync(path.join(dataDir, 'jobs', job.id, 'terminal.log'), 'utf8').slice(-3000))
   expect(job.status).toBe('completed')
 }, 300_000)
 
