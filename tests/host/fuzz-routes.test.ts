@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { WireResponse } from '@shared/api'
 import { routeNames, type RouteName } from '@shared/routes'
 import { routeInput, hostileValue, type FuzzPaths } from './fuzz.arbitraries'
-import { startWireServe, type WireClient, type WireServe } from './wireServe'
+import { startWireServe, type WireClient, type WireServe, restoreVariable } from './wireServe'
 
 const workDir = mkdtempSync(join(tmpdir(), 'tunedeck-fuzz-'))
 const allowedDir = join(workDir, 'allowed')
@@ -51,8 +51,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await serve?.stop()
-  if (savedPython === undefined) delete process.env.TUNEDECK_PYTHON
-  else process.env.TUNEDECK_PYTHON = savedPython
+  restoreVariable('TUNEDECK_PYTHON', savedPython)
   rmSync(workDir, { recursive: true, force: true })
 })
 

@@ -15,7 +15,7 @@ import { CliClient } from '../../electron/cli/client'
 import { parseCommandLine, type CommandLine } from '../../electron/cli/commands'
 import { runCommand } from '../../electron/cli/run'
 import { writeServeFile } from '../../electron/host/transport/serveFile'
-import { startWireServe, type WireClient, type WireServe } from './wireServe'
+import { startWireServe, type WireClient, type WireServe, restoreVariable } from './wireServe'
 
 const workDir = mkdtempSync(join(tmpdir(), 'tunedeck-names-'))
 const allowedDir = join(workDir, 'allowed')
@@ -33,8 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await serve?.stop()
-  if (savedPython === undefined) delete process.env.TUNEDECK_PYTHON
-  else process.env.TUNEDECK_PYTHON = savedPython
+  restoreVariable('TUNEDECK_PYTHON', savedPython)
   rmSync(workDir, { recursive: true, force: true })
 })
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isPrivateAddress } from '../../electron/host/models/addresses'
-import { startWireServe, type WireServe } from './wireServe'
+import { startWireServe, type WireServe, restoreVariable } from './wireServe'
 
 const workDir = mkdtempSync(join(tmpdir(), 'tunedeck-private-downloads-'))
 const savedPython = process.env.TUNEDECK_PYTHON
@@ -39,8 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await strict?.stop()
   await open?.stop()
-  if (savedPython === undefined) delete process.env.TUNEDECK_PYTHON
-  else process.env.TUNEDECK_PYTHON = savedPython
+  restoreVariable('TUNEDECK_PYTHON', savedPython)
   rmSync(workDir, { recursive: true, force: true })
 })
 

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import type { WireResponse } from '@shared/api'
 import { routeNames, routes } from '@shared/routes'
-import { startWireServe, type WireClient, type WireServe } from './wireServe'
+import { startWireServe, type WireClient, type WireServe, restoreVariable } from './wireServe'
 
 const workDir = mkdtempSync(join(tmpdir(), 'tunedeck-prototype-'))
 const savedPython = process.env.TUNEDECK_PYTHON
@@ -34,8 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await serve?.stop()
-  if (savedPython === undefined) delete process.env.TUNEDECK_PYTHON
-  else process.env.TUNEDECK_PYTHON = savedPython
+  restoreVariable('TUNEDECK_PYTHON', savedPython)
   rmSync(workDir, { recursive: true, force: true })
 })
 

@@ -16,6 +16,7 @@ import { runCommand } from '../../electron/cli/run'
 import { createHost, type Host } from '../../electron/host/host'
 import { startServer, type RunningServer } from '../../electron/host/transport/server'
 import { trainerPython } from './trainerPython'
+import { restoreVariable } from './wireServe'
 
 const ciPython = trainerPython()
 const repoDir = resolve(__dirname, '../..')
@@ -37,8 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await remote?.close()
   await host?.shutdown()
-  if (savedPython === undefined) delete process.env.TUNEDECK_PYTHON
-  else process.env.TUNEDECK_PYTHON = savedPython
+  restoreVariable('TUNEDECK_PYTHON', savedPython)
   rmSync(workDir, { recursive: true, force: true })
 })
 

@@ -140,3 +140,9 @@ async function openClient(server: RunningServer): Promise<WireClient> {
     },
   }
 }
+
+/** Puts an environment variable a test changed back as it was before (absent stays absent). */
+export function restoreVariable(name: string, saved: string | undefined): void {
+  if (saved === undefined) delete process.env[name]
+  else process.env[name] = saved
+}
