@@ -26,6 +26,14 @@ SELFTEST_JOB = ROOT / "resources" / "selftest" / "job.json"
 FIXTURES = ROOT / "tests" / "fixtures"
 
 
+@pytest.fixture(scope="module")
+def chatml():
+    """The tiny model's tokenizer with its own ChatML template (a module may define its own chatml)."""
+    from tunedeck_trainer.tiny_model import build_tokenizer
+
+    return build_tokenizer()
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny Llama model and tokenizer, built once per test session."""

@@ -37,11 +37,6 @@ TOOLS_TEMPLATE = (
 
 
 @pytest.fixture(scope="module")
-def chatml():
-    return build_tokenizer()
-
-
-@pytest.fixture(scope="module")
 def tool_aware():
     tokenizer = build_tokenizer()
     tokenizer.chat_template = TOOLS_TEMPLATE

@@ -32,11 +32,6 @@ RICH_TEMPLATE = (
 
 
 @pytest.fixture(scope="module")
-def chatml():
-    return build_tokenizer()
-
-
-@pytest.fixture(scope="module")
 def rich():
     tokenizer = build_tokenizer()
     tokenizer.chat_template = RICH_TEMPLATE
