@@ -16,7 +16,8 @@ SIGHUP arrives and reads of stdin end (EOF or EIO). Either one pauses the job: t
 the current optimizer step, saves a pause checkpoint and exits 3, and events.jsonl tells the next
 host. Nothing may die on the way: SIGHUP is handled rather than fatal, and writes to the dead
 terminal go to /dev/null instead of raising EIO. A stdin that is a pipe or /dev/null (scripts,
-tests) ending is not a hangup; training goes on.
+tests) ending is not a hangup; training goes on. What touches the terminal itself (echo, the
+hangup-safe streams, silencing a dead one) is terminal.py.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import sys
 import threading
 from typing import Any, Callable
 
+from . import terminal
 from .protocol import EXIT_CODES, EventWriter
 
 HEARTBEAT_SECONDS = 5.0
@@ -106,7 +108,7 @@ class Control:
             if self.host_gone.is_set():
                 return
             self.host_gone.set()
-            _silence_terminal(self._terminal_descriptors)
+            terminal.silence_terminal(self._terminal_descriptors)
             self.pause.set()
         # The terminal is gone; the log event is what the next host reads.
         self.events.emit("log", level="warning", message=f"the host went away ({how}): pausing after the current step")
@@ -130,13 +132,15 @@ class Control:
     def start(self, read_stdin: bool = True, handle_signals: bool = True) -> None:
         """Starts the heartbeat, and optionally the stdin reader and signal handling."""
         threading.Thread(target=self._heartbeat, name="tunedeck-heartbeat", daemon=True).start()
-        if read_stdin and _is_terminal(sys.stdin):
-            self._terminal_descriptors = [descriptor for descriptor in (1, 2) if _is_terminal_descriptor(descriptor)]
-            # Writes that race the hangup (before _silence_terminal) must not raise in the loop.
-            sys.stdout = _HangupSafeStream(sys.stdout, self)  # type: ignore[assignment]
-            sys.stderr = _HangupSafeStream(sys.stderr, self)  # type: ignore[assignment]
+        if read_stdin and terminal.is_terminal(sys.stdin):
+            self._terminal_descriptors = [descriptor for descriptor in (1, 2) if terminal.is_terminal_descriptor(descriptor)]
+            # Writes that race the hangup (before silence_terminal) must not raise in the loop.
+            sys.stdout = terminal.HangupSafeStream(sys.stdout, self)  # type: ignore[assignment]
+            sys.stderr = terminal.HangupSafeStream(sys.stderr, self)  # type: ignore[assignment]
         if read_stdin and sys.stdin is not None:
-            self._turn_echo_off()
+            restore = terminal.turn_echo_off()
+            if restore is not None:
+                self._restore_tty = restore
             threading.Thread(target=self._read_stdin, name="tunedeck-stdin", daemon=True).start()
         if handle_signals and threading.current_thread() is threading.main_thread():
             self._install_signals()
@@ -153,7 +157,7 @@ class Control:
         # "_enter_buffered_busy" (signal 6) instead of exiting with our code.
         try:
             descriptor = sys.stdin.fileno()
-            terminal = os.isatty(descriptor)
+            from_tty = os.isatty(descriptor)
         except (OSError, ValueError):
             return
         pending = b""
@@ -162,13 +166,13 @@ class Control:
                 chunk = os.read(descriptor, 4096)
             except OSError as error:
                 # EIO: the pty's other side (the host) closed.
-                if terminal and error.errno == errno.EIO:
+                if from_tty and error.errno == errno.EIO:
                     self.host_hung_up("its terminal hung up")
                 return
             except ValueError:
                 return
             if not chunk:
-                if terminal:
+                if from_tty:
                     self.host_hung_up("its terminal closed")
                 return  # a pipe or /dev/null that ended: a script without control input; keep training
             pending += chunk.replace(b"\r", b"\n")
@@ -176,24 +180,6 @@ class Control:
                 raw, pending = pending.split(b"\n", 1)
                 if raw.strip():
                     self.handle_line(raw.decode("utf-8", errors="replace"))
-
-    def _turn_echo_off(self) -> None:
-        """In a pty the host's commands would otherwise be echoed into the terminal log."""
-        try:
-            import termios
-        except ImportError:  # Windows: ConPTY input is not echoed by us
-            return
-        try:
-            descriptor = sys.stdin.fileno()
-            if not os.isatty(descriptor):
-                return
-            previous = termios.tcgetattr(descriptor)
-            quiet = termios.tcgetattr(descriptor)
-            quiet[3] &= ~termios.ECHO
-            termios.tcsetattr(descriptor, termios.TCSANOW, quiet)
-        except (OSError, ValueError, termios.error):
-            return
-        self._restore_tty = lambda: termios.tcsetattr(descriptor, termios.TCSANOW, previous)
 
     def restore_terminal(self) -> None:
         """Turns echo back on if we turned it off (matters when run by hand in a terminal)."""
@@ -237,66 +223,3 @@ class Control:
                         self.exit_now("cancelled")
                 elif number == getattr(signal, "SIGHUP", None):
                     self.host_hung_up("SIGHUP")
-
-
-def _is_terminal(stream: Any) -> bool:
-    try:
-        return stream is not None and _is_terminal_descriptor(stream.fileno())
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
-def _is_terminal_descriptor(descriptor: int) -> bool:
-    try:
-        return os.isatty(descriptor)
-    except OSError:
-        return False
-
-
-def _silence_terminal(descriptors: list[int]) -> None:
-    """Points the terminal's descriptors among stdout and stderr at /dev/null, for C code too."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-    except OSError:
-        return
-    for descriptor in descriptors:
-        try:
-            os.dup2(null, descriptor)
-        except OSError:
-            pass
-    os.close(null)
-
-
-class _HangupSafeStream:
-    """A text stream whose writes to a hung-up terminal pause the job instead of raising EIO."""
-
-    _dead = (errno.EIO, errno.EPIPE, errno.ENXIO, errno.EBADF)
-
-    def __init__(self, stream: Any, control: Control) -> None:
-        self._stream = stream
-        self._control = control
-
-    def write(self, text: str) -> int:
-        try:
-            return self._stream.write(text)
-        except OSError as error:
-            if error.errno not in self._dead:
-                raise
-            self._control.host_hung_up("a write to its terminal failed")
-            return len(text)
-
-    def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except OSError as error:
-            if error.errno not in self._dead:
-                raise
-            self._control.host_hung_up("a write to its terminal failed")
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)

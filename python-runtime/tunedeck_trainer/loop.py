@@ -1,6 +1,8 @@
-"""The training loop every method runs in: set-up, feeding, accumulation, the out-of-memory retry,
-checkpoints, pause and resume, evals, events and MFU. A method (methods/) is only how a batch is
-built and what its loss is.
+"""The training loop every method runs in: the optimizer steps, with feeding, accumulation, pause,
+cancel, evals and checkpoints between them. A method (methods/) is only how a batch is built and
+what its loss is. What runs once or around a step lives beside it, so this file reads as the loop:
+set-up (training_setup.py), the out-of-memory retry (oom_retry.py), checkpoints and the adapter
+(saving.py), the held-out eval (held_out.py), the step events and MFU (progress.py).
 
     python -m tunedeck_trainer train --job-dir DIR      (runner.py builds a Training and runs it)
 
@@ -23,17 +25,15 @@ from typing import Any
 
 import torch
 
-from . import checkpoint as checkpoints
-from . import distributed, held_out, loading, memory_estimate, oom_retry, saving, throughput
+from . import distributed, held_out, oom_retry, progress, saving, training_setup
 from .batches import MicroBatch
-from .config import JobConfig, resolve_model_path
+from .config import JobConfig
 from .control import Control
 from .errors import Cancelled, Paused, TrainerError
-from .feeding import Feeder, Step, describe_workers, resolve_workers
-from .forward import Forward, disable_dropout
+from .feeding import Feeder, Step, resolve_workers
 from .methods import method_for
 from .protocol import EventWriter
-from .schedule import linear_schedule, total_steps
+from .random_streams import restore_rng
 from .test_hooks import read_hooks
 
 
@@ -73,113 +73,13 @@ class Training:
         self.micro_batch_size = config.training.batch_size
         self.flop_parameters = 0  # N of the MFU formula (throughput.py)
         self.peak_flops: float | None = None
-        self._oom_at: tuple[int, int] = (0, 0)  # examples and width of the micro-batch in flight
+        self.oom_at: tuple[int, int] = (0, 0)  # examples and width of the micro-batch in flight
 
     # --- setup -----------------------------------------------------------------------------
 
     def setup(self) -> None:
         """Loads data and model (and the reference), builds optimizer and schedule, restores a checkpoint."""
-        config, training, method = self.config, self.config.training, self.method
-        self.precision = loading.resolve_precision(training.precision)
-        self.quantized = config.model.quantization == "4bit"
-        if self.quantized:
-            from . import quantization
-
-            quantization.check_available()  # before any weights or data are read
-        loading.seed_everything(training.seed)
-        self.model_path = resolve_model_path(self.job_dir, config.model.path).resolve()
-        resume = checkpoints.find_resume(config, self.job_dir)
-        init_folder = checkpoints.find_init(config, self.job_dir)
-        if resume is not None and isinstance(resume[1].get("microBatchSize"), int):
-            self.micro_batch_size = max(1, min(resume[1]["microBatchSize"], training.batch_size))
-
-        self.control.phase = "loading_data"
-        self.events.emit("heartbeat", phase="loading_data")
-        self.tokenizer = loading.load_tokenizer(self.model_path)
-        packing = training.packing and method.packs
-        obstacle = loading.packing_obstacle(self.model_path) if packing else None
-        if obstacle:
-            packing = False
-            self._log("warning", f"training.packing: {obstacle}; training unpacked (one example per row) instead. "
-                      "Set training.packing to false to start that way without this warning")
-        self.data = data = method.load_data(config, self.job_dir, self.tokenizer, packing)
-        examples = data.packed_from or len(data.train)
-        self.events.emit(
-            "dataset", format=data.format, examples=examples, skipped=data.skipped, truncated=data.truncated,
-            validationExamples=len(data.validation), **({"packedRows": len(data.train)} if data.packed_from else {}),
-        )
-        print(f"[tunedeck] dataset: {examples} training {method.unit}s ({data.format}), {len(data.validation)} held "
-              f"out, {data.skipped} rows skipped, {data.truncated} truncated", flush=True)
-        if data.empty:
-            self._log("warning", f"{data.empty} examples had no response token left to learn from and were dropped")
-        if data.packed_from:
-            print(f"[tunedeck] packing: {data.packed_from} examples in {len(data.train)} rows "
-                  f"of up to {training.max_seq_length} tokens", flush=True)
-        for level, note in method.notes(config):
-            self._log(level, note)
-
-        self.control.phase = "loading_model"
-        self.events.emit("heartbeat", phase="loading_model")
-        cuda = self.precision.device.type == "cuda"
-        self.flop_parameters = memory_estimate.report_estimate(
-            config, self.model_path, max(1, data.longest), cuda=cuda, quantized=self.quantized,
-            micro_batch_size=self.micro_batch_size * method.sequences_per_example,
-            compute_bytes=2 if self.quantized and cuda else self.precision.dtype.itemsize, events=self.events, log=self._log,
-        )
-        how = "4-bit NF4" if self.quantized else self.precision.name
-        print(f"[tunedeck] loading {self.model_path} on {self.precision.device} ({how})", flush=True)
-        model = loading.load_model(
-            self.model_path, self.precision, quantization=config.model.quantization,
-            gradient_checkpointing=training.gradient_checkpointing,
-        )
-        if not self.flop_parameters and not self.quantized:
-            self.flop_parameters = throughput.matmul_parameters(model)
-        if cuda:
-            self.peak_flops = throughput.peak_flops(torch.cuda.get_device_name(self.precision.device))
-        self.model = loading.apply_lora(model, config.lora)
-        if init_folder is not None:
-            loading.load_adapter_weights(self.model, init_folder, "initFrom")
-        self.forward = Forward(self.model, self.precision, self.ranks)
-        if method.uses_reference:
-            self._set_up_reference(init_folder)
-        self.model.train()
-        if self.forward.label_only:
-            print("[tunedeck] loss: the output head runs only where a token is learned", flush=True)
-        self.trainable = [parameter for parameter in self.model.parameters() if parameter.requires_grad]
-        self.total_steps = total_steps(
-            len(data.train), self.global_batch, training.gradient_accumulation, training.epochs, training.max_steps
-        )
-        if resume is not None:
-            changed, message = distributed.rank_change(
-                resume[1], self.ranks.world, training.batch_size, training.gradient_accumulation, len(data.train),
-                training.epochs, training.max_steps)
-            self.total_steps = changed or self.total_steps
-            if message:
-                self._log("warning", message)
-        fused = {"fused": True} if cuda else {}
-        self.optimizer = torch.optim.AdamW(
-            self.trainable, lr=training.learning_rate, weight_decay=training.weight_decay, **fused
-        )
-        warmup = math.ceil(training.warmup_ratio * self.total_steps)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, linear_schedule(warmup, self.total_steps))
-        self.scaler = torch.amp.GradScaler("cuda") if self.precision.scaler else None
-        if resume is not None:
-            saving.resume(self, *resume)
-        elif init_folder is not None and config.init_optimizer:
-            carried = checkpoints.continue_optimizer(init_folder, self.optimizer)
-            print(f"[tunedeck] optimizer: continuing the state of {init_folder.name} ({carried} parameters)", flush=True)
-
-    def _set_up_reference(self, init_folder: Path | None) -> None:
-        """DPO and KTO: the reference is initFrom's adapter (frozen), else the base; no dropout."""
-        if init_folder is not None:
-            for warning in self.forward.load_reference(init_folder):
-                self._log("warning", warning)
-            self._log("info", f"{self.method.name.upper()} reference: the initFrom checkpoint {init_folder} (its "
-                      "adapter, frozen); the policy starts equal to it")
-        else:
-            self._log("info", f"{self.method.name.upper()} reference: the base model {self.model_path} with the "
-                      "adapter disabled")
-        disable_dropout(self.model)
+        training_setup.set_up(self)
 
     def _reference_name(self) -> str | None:
         folder = self.forward.reference_folder
@@ -195,24 +95,15 @@ class Training:
         """Runs optimizer steps until totalSteps, with evals, checkpoints and control in between."""
         training, data = self.config.training, self.data
         workers = resolve_workers(training.dataloader_workers, self.precision.device)
-        self.events.emit(
-            "started", step=self.step, totalSteps=self.total_steps, epochs=float(training.epochs),
-            examples=data.packed_from or len(data.train), device=str(self.precision.device), dtype=self.precision.name,
-            trainableParams=sum(p.numel() for p in self.trainable), ranks=self.ranks.world,
-            totalParams=sum(p.numel() for p in self.model.parameters()), **self.method.started_fields(),
-        )
+        progress.report_started(self)
         self.control.phase = "training"
         self.control.step = self.step
         self.control.training.set()
         self.agreed.refresh()
         if self._rng_to_restore is not None:
             # Restored last, right before the first step, so nothing in setup shifts the streams.
-            checkpoints.restore_rng(self._rng_to_restore)
-        print(f"[tunedeck] data feeding: {describe_workers(workers, training.dataloader_workers, self.precision.device)}",
-              flush=True)
-        if self.ranks.world > 1:
-            print(f"[tunedeck] {self.ranks.world} ranks ({self.ranks.backend}): global batch {training.batch_size} x "
-                  f"{self.ranks.world} x {training.gradient_accumulation}", flush=True)
+            restore_rng(self._rng_to_restore)
+        progress.describe_start(self, workers)
         with Feeder(data.train, self.method.collate_step, training.gradient_accumulation, workers,
                     self.precision.device, (self.ranks.rank, self.ranks.world)) as feeder:
             self._train_epochs(feeder)
@@ -228,19 +119,11 @@ class Training:
                 if self.agreed.cancel:
                     raise Cancelled(self.step)
                 if self.agreed.pause:
-                    raise Paused(self.step, self._save("pause", f"pause-{self.step}"))
+                    raise Paused(self.step, saving.save(self, "pause", f"pause-{self.step}"))
                 start, rng = self.position, oom_retry.step_rng(self.config, self.micro_batch_size)
-                result = self._forward_backward(feeder.next())
-                while result is None:  # CUDA ran out of memory: smaller micro-batches, same step
-                    self.micro_batch_size = oom_retry.recover(
-                        self.config, self.optimizer, failed_step=self.step + 1, micro_batch_size=self.micro_batch_size,
-                        rows=self._oom_at[0], width=self._oom_at[1], events=self.events, log=self._log,
-                        unit=self.method.unit,
-                    )
-                    self.position = start
-                    oom_retry.restore_rng(rng)
-                    feeder.start(micro, start, self.micro_batch_size)  # prefetched steps had the old size
-                    result = self._forward_backward(feeder.next())
+                result = self.forward_backward(feeder.next())
+                if result is None:  # CUDA ran out of memory: smaller micro-batches, same step
+                    result = oom_retry.replay(self, feeder, micro, start, rng)
                 grad_norm = self._optimizer_step()
                 self.step += 1
                 self.control.step = self.step
@@ -254,18 +137,18 @@ class Training:
                 if self.step % training.log_every == 0 or self.step == self.total_steps:
                     now = time.perf_counter()
                     per_second = window_tokens / max(now - window_start, 1e-9)
-                    self._emit_step(result, grad_norm, per_second, len(micro))
+                    progress.report_step(self, result, grad_norm, per_second, len(micro))
                     window_start, window_tokens = now, 0
                 if self.position >= len(micro) and data.validation:
-                    self._evaluate()
+                    held_out.evaluate(self)
                     last_eval_step = self.step
-                self._after_step()
+                saving.after_step(self)
             if self.position >= len(micro):
                 self.epoch, self.position, self.offset = self.epoch + 1, 0, 0
         if data.validation and last_eval_step != self.step:
-            self._evaluate()
+            held_out.evaluate(self)
 
-    def _forward_backward(self, step: Step) -> StepResult | None:
+    def forward_backward(self, step: Step) -> StepResult | None:
         """Accumulates the gradients of one optimizer step; None when CUDA ran out of memory.
 
         Each configured micro-batch of ``step`` comes as pieces of ``micro_batch_size`` examples;
@@ -284,7 +167,7 @@ class Training:
             for pieces in step:
                 for batch in pieces:
                     run += 1
-                    self._oom_at = (batch.examples, int(batch.input_ids.shape[1]))
+                    self.oom_at = (batch.examples, int(batch.input_ids.shape[1]))
                     summed, metrics = self.method.loss(self.forward, batch, prepared)
                     loss = summed / weight
                     with self.hooks.backward(self.model, batch.examples, self.step + 1, run):  # tests' simulated OOM
@@ -320,66 +203,9 @@ class Training:
         self.optimizer.zero_grad(set_to_none=True)
         return norm if math.isfinite(norm) else None
 
-    def _emit_step(self, result: StepResult, grad_norm: float | None, per_second: float, epoch_length: int) -> None:
-        # The lr this step used is the one before scheduler.step(): recompute it from the factor.
-        lr = self.config.training.learning_rate * self.scheduler.lr_lambdas[0](self.step - 1)
-        epoch = self.epoch + self.position / max(1, epoch_length)
-        mfu = throughput.mfu(per_second / self.ranks.world, self.flop_parameters, self.peak_flops, self.method.flops_per_parameter)
-        summary = self.method.summary(result.sums, result.weight, result.prepared)
-        extra = {}
-        if self.precision.device.type == "cuda":
-            # Beyond protocol.ts: the allocator's peak so far, read by bench/trainer_throughput.py.
-            extra["peakMemoryMb"] = round(torch.cuda.max_memory_allocated(self.precision.device) / memory_estimate.MB, 1)
-        self.events.emit(
-            "step", step=self.step, totalSteps=self.total_steps, loss=result.loss, lr=lr, gradNorm=grad_norm,
-            tokens=result.tokens, epoch=epoch, tokensPerSecond=per_second, mfu=mfu, **summary, **extra,
-        )
-        norm = f"{grad_norm:.3f}" if grad_norm is not None else "n/a"
-        utilisation = f" | MFU {mfu:.1%}" if mfu is not None else ""
-        print(f"step {self.step}/{self.total_steps} | loss {result.loss:.4f} | lr {lr:.2e} | grad {norm} | "
-              f"{per_second:,.0f} tok/s{utilisation}{self.method.describe(summary)} | epoch {epoch:.2f}", flush=True)
-
-    def _after_step(self) -> None:
-        """Periodic and requested checkpoints, and the test hook that pauses at a given step."""
-        training = self.config.training
-        if training.checkpoint_every and self.step % training.checkpoint_every == 0:
-            self._save("periodic", f"step-{self.step}")
-            for name in checkpoints.prune_periodic(self.job_dir, training.keep_checkpoints) if self.ranks.main else []:
-                print(f"[tunedeck] removed old checkpoint {name}", flush=True)
-        if self.hooks.pause_at_step is not None and self.step == self.hooks.pause_at_step:
-            print(f"[tunedeck] test hook: pausing at step {self.step}", flush=True)
-            self.control.pause.set()
-        self.agreed.refresh()
-        for name in self.agreed.take_checkpoints():
-            self._save("named", name)
-
-    def _evaluate(self) -> None:
-        held_out.evaluate(self)
-
-    def _save(self, kind: str, name: str) -> str:
-        """Saves checkpoint ``name`` (rank 0 writes it) and emits its event; returns the name."""
-        self.control.phase = "saving"
-        state = saving.checkpoint_state(self, kind)
-        # Every rank's random streams (dropout): a resume on as many ranks continues each exactly.
-        streams = self.ranks.gather(checkpoints.rng_state())
-        if self.ranks.main:
-            folder, size = checkpoints.save_checkpoint(
-                self.job_dir, name, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
-                scaler=self.scaler, state=state, delay=self.hooks.checkpoint_save_delay,
-                extra={f"rng-rank{rank}.pt": stream for rank, stream in enumerate(streams) if rank},
-            )
-            self.events.emit("checkpoint", step=self.step, name=name, kind=kind, path=str(folder), loss=self.last_loss,
-                             bytes=size)
-            print(f"[tunedeck] saved {kind} checkpoint {name} ({size / 1e6:.1f} MB)", flush=True)
-        self.control.phase = "training"
-        return name
-
     def save_adapter(self) -> Path:
         """Writes the trained adapter and tokenizer to DIR/adapter (via adapter.tmp, renamed when whole)."""
-        self.control.phase = "saving"
-        if not self.ranks.main:  # rank 0 writes it; every rank holds the same weights
-            return self.job_dir / "adapter"
-        return checkpoints.publish_adapter(self.job_dir, self.model, self.tokenizer)
+        return saving.save_adapter(self)
 
     @property
     def global_batch(self) -> int:

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import gc
 import math
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 
 from .config import JobConfig
 from .errors import TrainerError
 from .protocol import EventWriter
+
+if TYPE_CHECKING:
+    from .feeding import Feeder
 
 Log = Callable[[str, str], None]  # (level, message): prints and emits a log event
 RngState = tuple[torch.Tensor, list[torch.Tensor]]
@@ -78,3 +81,22 @@ def recover(config: JobConfig, optimizer: Any, *, failed_step: int, micro_batch_
         f"Set training.batchSize {smaller} and training.gradientAccumulation {accumulation} to start there next time"
     ))
     return smaller
+
+
+def replay(training: Any, feeder: Feeder, micro: list[list[int]], start: int, rng: RngState | None) -> Any:
+    """Runs the step of ``training`` (a loop.Training) that ran out of memory again from its first
+    micro-batch ``start`` of the epoch's order ``micro``, with half the examples per forward pass
+    each time, until it fits; returns its StepResult. ``rng``: step_rng's streams at the step's start.
+    """
+    result = None
+    while result is None:
+        training.micro_batch_size = recover(
+            training.config, training.optimizer, failed_step=training.step + 1,
+            micro_batch_size=training.micro_batch_size, rows=training.oom_at[0], width=training.oom_at[1],
+            events=training.events, log=training._log, unit=training.method.unit,
+        )
+        training.position = start
+        restore_rng(rng)
+        feeder.start(micro, start, training.micro_batch_size)  # prefetched steps had the old size
+        result = training.forward_backward(feeder.next())
+    return result

@@ -14,7 +14,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import check_resume_method, find_init, find_resume, remove_partial
+from .checkpoint import remove_partial
+from .checkpoint_choice import check_resume_method, find_init, find_resume
 from .config import HUB_ID, ConfigError, JobConfig, load_config, resolve_model_path, resolve_path
 from .control import Control
 from .errors import Cancelled, Paused, TrainerError

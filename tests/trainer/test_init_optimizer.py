@@ -89,7 +89,7 @@ def test_fresh_optimizer_by_default_and_the_first_updates_differ(
 
 
 def test_init_optimizer_without_init_from_is_refused_naming_the_field(tiny_model: Path, tmp_path: Path) -> None:
-    from tunedeck_trainer.checkpoint import find_init
+    from tunedeck_trainer.checkpoint_choice import find_init
     from tunedeck_trainer.config import load_config
     from tunedeck_trainer.errors import TrainerError
 

@@ -1,7 +1,7 @@
 /**
  * initFrom: a new job that starts from the adapter weights of another job's
  * checkpoint (with a fresh optimizer). The checkpoint's state.json, written
- * by the trainer (python-runtime/tunedeck_trainer/loop.py, with every checkpoint), says
+ * by the trainer (python-runtime/tunedeck_trainer/saving.py, with every checkpoint), says
  * which base model and LoRA shape the weights fit; the new job takes both
  * from it, and a form that asks for another model or rank is refused here,
  * beside the field, rather than by the trainer minutes later.
