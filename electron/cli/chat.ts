@@ -8,7 +8,7 @@ import type { ChatDone, ChatSendOutput, ChatSource } from '@shared/chat'
 import type { CliClient } from './client'
 import type { CommandLine } from './commands'
 import { UsageError } from './commands'
-import type { Output } from './run'
+import type { Output } from './output'
 
 /** The number a flag holds, or undefined when it is not given; a UsageError naming it when it is not a number. */
 function numberFlag(line: CommandLine, flag: string): number | undefined {

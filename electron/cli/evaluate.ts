@@ -2,7 +2,7 @@
 import type { Evaluation } from '@shared/evaluation'
 import type { CliClient } from './client'
 import { UsageError, type CommandLine } from './commands'
-import type { Output } from './run'
+import type { Output } from './output'
 import type { SettingsSources } from './settings'
 
 function whole(flag: string, value: string | true | string[] | undefined): number | undefined {

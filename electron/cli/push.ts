@@ -1,7 +1,7 @@
 /** `tunedeck push JOB --repo owner/name`: the job's adapter (or merged model) and card to the Hub. */
 import type { CliClient } from './client'
 import { UsageError, type CommandLine } from './commands'
-import type { Output } from './run'
+import type { Output } from './output'
 
 /** Pushes, showing each phase (and each file sent) on stderr; prints the repository's address. */
 export async function pushJob(client: CliClient, line: CommandLine, io: Output): Promise<number> {

@@ -13,15 +13,7 @@ import { startInput, type SettingsSources } from './settings'
 import { datasetCommand } from './datasets'
 import { pushJob } from './push'
 import { evaluateJob } from './evaluate'
-
-export interface Output {
-  out: (text: string) => void
-  err: (text: string) => void
-  /** Writes text as is (streamed tokens); `out` ends what it prints with a newline. */
-  write?: (text: string) => void
-  /** The user's lines for `chat`; standard input when absent. */
-  lines?: () => AsyncIterable<string>
-}
+import type { Output } from './output'
 
 /** How a followed job ended, as the trainer's own exit codes say it. */
 export const endCodes: Partial<Record<JobStatus, number>> = { completed: 0, failed: 1, interrupted: 1, paused: 3, cancelled: 4 }
