@@ -20,7 +20,7 @@ import {
   type QueueState,
 } from '@shared/jobs'
 import { canDo, transitionProblem, type JobAction } from '@shared/jobStates'
-import { Store, toJob, type JobRecord } from '../store'
+import { Store, newJobRecord, toJob, type JobRecord } from '../store'
 import type { TrainerCommand } from '../trainer/process'
 import { folderBytes } from '../folderBytes'
 import { TerminalLog } from '../trainer/terminal'
@@ -169,11 +169,7 @@ export class JobService {
     const name = uniqueName(built.name, new Set(this.store.jobs.list().map((job) => job.name)))
     writeConfigFile(this.jobDir(id), config)
     const position = this.store.jobs.queued().length + 1
-    this.store.jobs.insert({
-      ...{ id, name, status: 'queued', config, createdAt: Date.now(), startedAt: null, finishedAt: null },
-      ...{ step: 0, totalSteps: 0, loss: null, tokensPerSecond: null, error: null, adapterPath: null },
-      ...{ queuePosition: position, pid: null, pidStartTime: null, lastEventTime: null, eventsOffset: 0, pausedCheckpoint: null },
-    })
+    this.store.jobs.insert(newJobRecord({ id, name, status: 'queued', config, createdAt: Date.now(), queuePosition: position }))
     this.emitUpdated(id)
     this.schedule()
     return toJob(this.record(id))
@@ -192,11 +188,7 @@ export class JobService {
     const dir = this.jobDir(id)
     const config = copyRun(path.resolve(from), dir, id)
     writeConfigFile(dir, config)
-    this.store.jobs.insert({
-      ...{ id, name: `Imported from ${path.basename(path.resolve(from))}`, status: 'running', config, createdAt: Date.now() },
-      ...{ startedAt: null, finishedAt: null, step: 0, totalSteps: 0, loss: null, tokensPerSecond: null, error: null },
-      ...{ adapterPath: null, queuePosition: null, pid: null, pidStartTime: null, lastEventTime: null, eventsOffset: 0, pausedCheckpoint: null },
-    })
+    this.store.jobs.insert(newJobRecord({ id, name: `Imported from ${path.basename(path.resolve(from))}`, status: 'running', config, createdAt: Date.now() }))
     const batch = readEvents(path.join(dir, 'events.jsonl'), 0, () => undefined)
     ingestEvents(this.store, id, dir, batch.events, batch.offset)
     if (liveStatuses.includes(this.record(id).status)) this.update(id, { status: 'interrupted' })
