@@ -11,9 +11,7 @@ import { finalEventTypes, type TrainerEvent } from '@shared/protocol'
 import type { JobRecord, Store } from '../store'
 import { reduce, type AdapterCheck, type Broadcast } from './lifecycle'
 
-export type { JobError } from './lifecycle'
-
-export type FinalEventType = (typeof finalEventTypes)[number]
+type FinalEventType = (typeof finalEventTypes)[number]
 
 /** What one batch changed, for the events the service emits. */
 export interface IngestResult {

@@ -18,7 +18,7 @@ import type { NoteType } from '../store/notes'
 import type { TrainerExit } from '../trainer/process'
 
 /** The error a failed job carries. */
-export type JobError = NonNullable<Job['error']>
+type JobError = NonNullable<Job['error']>
 
 /** Why the host itself is stopping the process, which decides the state when the trainer reports none. */
 export type StopReason = 'cancel' | 'watchdog' | 'shutdown'
