@@ -3,7 +3,9 @@
  * host's store refuses any status change that is not in it (see
  * electron/host/store/jobs.ts); the renderer may read it to decide which
  * buttons to show. docs/architecture.md shows the same table, and a test
- * keeps the two equal.
+ * keeps the two equal. Which of these changes an event makes (a trainer
+ * event, a launch, an exit) is decided in one place, the host's reducer in
+ * electron/host/jobs/lifecycle.ts.
  *
  *   queued -> starting -> running -> completed | failed | cancelled
  *   running -> pausing -> paused

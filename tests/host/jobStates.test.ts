@@ -11,7 +11,7 @@ import { jobConfigSchema } from '@shared/config'
 import type { AppError } from '@shared/errors'
 import { jobStatuses, liveStatuses, resumableStatuses, type JobStatus } from '@shared/jobs'
 import { canDo, jobTransitions, statesAllowing, transitionProblem } from '@shared/jobStates'
-import { JobTransitionError, Store, type JobRecord } from '../../electron/host/store'
+import { JobTransitionError, Store, newJobRecord, type JobRecord } from '../../electron/host/store'
 import { Harness, repoRoot, scriptedTrainer, temporaryDir } from './jobs.harness'
 
 const dirs: string[] = []
@@ -29,11 +29,7 @@ function openStore(): Store {
 
 function record(id: string, status: JobStatus): JobRecord {
   const config = jobConfigSchema.parse({ version: 1, jobId: id, model: { path: '/models/m' }, dataset: { path: '/data/d.jsonl' } })
-  return {
-    ...{ id, name: `job ${id}`, status, config, createdAt: 1000, startedAt: null, finishedAt: null },
-    ...{ step: 4, totalSteps: 10, loss: null, tokensPerSecond: null, error: null, adapterPath: null, queuePosition: null },
-    ...{ pid: null, pidStartTime: null, lastEventTime: null, eventsOffset: 0, pausedCheckpoint: null },
-  }
+  return newJobRecord({ id, name: `job ${id}`, status, config, createdAt: 1000, step: 4, totalSteps: 10 })
 }
 
 const key = (from: string, to: string) => `${from} -> ${to}`

@@ -11,7 +11,7 @@ import type { TrainerEvent } from '@shared/protocol'
 import { noticeLimit } from '@shared/report'
 import { ingestEvents } from '../../electron/host/jobs/ingest'
 import { buildReport } from '../../electron/host/jobs/report'
-import { Store, type JobRecord } from '../../electron/host/store'
+import { Store, newJobRecord } from '../../electron/host/store'
 import { temporaryDir } from './jobs.harness'
 
 const dirs: string[] = []
@@ -24,12 +24,7 @@ function storeWithJob(): { store: Store; dir: string } {
   dirs.push(dir)
   const store = Store.open(dir)
   const config = jobConfigSchema.parse({ version: 1, jobId: 'j1', model: { path: '/models/m' }, dataset: { path: '/data/d.jsonl' } })
-  const record: JobRecord = {
-    ...{ id: 'j1', name: 'job', status: 'running', config, createdAt: 1000, startedAt: 1000, finishedAt: null },
-    ...{ step: 0, totalSteps: 0, loss: null, tokensPerSecond: null, error: null, adapterPath: null, queuePosition: null },
-    ...{ pid: null, pidStartTime: null, lastEventTime: null, eventsOffset: 0, pausedCheckpoint: null },
-  }
-  store.jobs.insert(record)
+  store.jobs.insert(newJobRecord({ id: 'j1', name: 'job', status: 'running', config, createdAt: 1000, startedAt: 1000 }))
   return { store, dir }
 }
 

@@ -4,7 +4,8 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { jobConfigSchema } from '@shared/config'
-import { Store, migrations, toJob, type JobRecord } from '../../electron/host/store'
+import { jobSchema } from '@shared/jobs'
+import { Store, migrations, newJobRecord, toJob, type JobRecord } from '../../electron/host/store'
 import { temporaryDir } from './jobs.harness'
 
 const dirs: string[] = []
@@ -20,12 +21,7 @@ function open(): { store: Store; dir: string } {
 
 function record(id: string, patch: Partial<JobRecord> = {}): JobRecord {
   const config = jobConfigSchema.parse({ version: 1, jobId: id, model: { path: '/models/m' }, dataset: { path: '/data/d.jsonl' } })
-  return {
-    ...{ id, name: `job ${id}`, status: 'queued', config, createdAt: 1000, startedAt: null, finishedAt: null },
-    ...{ step: 0, totalSteps: 0, loss: null, tokensPerSecond: null, error: null, adapterPath: null, queuePosition: 1 },
-    ...{ pid: null, pidStartTime: null, lastEventTime: null, eventsOffset: 0, pausedCheckpoint: null },
-    ...patch,
-  }
+  return newJobRecord({ id, name: `job ${id}`, status: 'queued', config, createdAt: 1000, queuePosition: 1, ...patch })
 }
 
 describe('store', () => {
@@ -90,6 +86,23 @@ describe('store', () => {
     const updated = store.jobs.update('a', { status: 'queued', error: null, pid: 42, pidStartTime: '123' })
     expect(updated).toMatchObject({ status: 'queued', error: null, pid: 42, pidStartTime: '123' })
     expect(store.jobs.get('missing')).toBeUndefined()
+    store.close()
+  })
+
+  it('keeps one column per record field, round-trips every field, and shows the renderer only the Job fields', () => {
+    const { store } = open()
+    const columns = (store.db.prepare('PRAGMA table_info(jobs)').all() as { name: string }[]).map((column) => column.name)
+    const full = record('a', {
+      ...{ status: 'paused', startedAt: 1001, finishedAt: 1002, step: 7, totalSteps: 9, loss: 0.5, tokensPerSecond: 12.5 },
+      ...{ error: { message: 'm', traceback: 't', field: 'f' }, adapterPath: '/a', pid: 3, pidStartTime: '44', lastEventTime: 1003 },
+      ...{ eventsOffset: 55, pausedCheckpoint: 'pause-7' },
+    })
+    // Each field's column is its snake_case name, and the table has no column the record lacks.
+    expect([...columns].sort()).toEqual(Object.keys(full).map((field) => field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)).sort())
+    store.jobs.insert(full)
+    expect(store.jobs.get('a')).toEqual(full)
+    expect(Object.keys(toJob(full)).sort()).toEqual(Object.keys(jobSchema.shape).sort())
+    expect(jobSchema.parse(toJob(full))).toEqual(toJob(full))
     store.close()
   })
 

@@ -6,16 +6,17 @@
  * its answers with reason "error" and the chat offers a restart.
  */
 import { randomUUID } from 'node:crypto'
-import type { ChatPane, ChatSendOutput, ChatSettings, ChatStatus, chatSendInputSchema } from '@shared/chat'
-import { appError, isAppError, type AppError } from '@shared/errors'
+import type { ChatSendOutput, ChatSettings, ChatStatus, chatSendInputSchema } from '@shared/chat'
+import { appError } from '@shared/errors'
 import type { EventPayload } from '@shared/events'
 import type { Job } from '@shared/jobs'
 import type { z } from 'zod'
 import { openDatabase, type Db } from '../store/database'
 import { SettingsRepository } from '../store/settings'
 import { ConversationsRepository } from './conversations'
+import { Answers, Waiters, type AnswerEnd } from './answers'
 import { ChatProcess, type ChatMessage } from './process'
-import { chatAdapter, checkBase, checkSameBase, type ChatAdapter } from './targets'
+import { chatAdapter, chatPanes, checkBase, checkSameBase, type ChatAdapter, type ChatPaneTarget } from './targets'
 
 type ChatEvent = 'chat.token' | 'chat.done' | 'chat.status'
 
@@ -40,18 +41,6 @@ interface Target {
   label: string
 }
 
-interface Running {
-  conversationId: string
-  pane: ChatPane
-  text: string
-  prompt: string
-}
-
-interface Waiter {
-  resolve: (message: ChatMessage) => void
-  reject: (error: AppError) => void
-}
-
 const idleKey = 'chat.idleMinutes'
 
 /** The host's side of chat; one per host. */
@@ -64,10 +53,8 @@ export class ChatService {
   private status: ChatStatus
   private target: Target | null = null
   private lastTarget: Target | null = null
-  /** Answers being generated, by generation id. */
-  private readonly running = new Map<string, Running>()
-  /** Who waits for which reply: "ready", "load", or a generation id's "started". */
-  private readonly waiters = new Map<string, Waiter>()
+  private readonly running: Answers
+  private readonly waiters = new Waiters()
   /** Why the process is being stopped on purpose; null while it should live. */
   private stopping: string | null = null
   private idleTimer: NodeJS.Timeout | null = null
@@ -77,6 +64,7 @@ export class ChatService {
     this.db = openDatabase(options.dataDir)
     this.settings = new SettingsRepository(this.db)
     this.conversations = new ConversationsRepository(this.db)
+    this.running = new Answers(this.conversations, options.emit, () => this.db.open)
     this.status = { state: 'stopped', device: null, loaded: null, message: null, idleMinutes: this.settings.get(idleKey, 15), generating: 0 }
   }
 
@@ -98,7 +86,7 @@ export class ChatService {
       }
       if (input.conversationId !== null) {
         const existing = this.conversations.get(input.conversationId)
-        if ([...this.running.values()].some((answer) => answer.conversationId === existing.id)) {
+        if (this.running.of(existing.id).length > 0) {
           throw appError('conflict', 'This conversation is still answering: wait for it or press Stop.')
         }
       }
@@ -111,12 +99,7 @@ export class ChatService {
           ? this.conversations.create(input.source, input.compare, input.settings, input.text)
           : this.conversations.update(input.conversationId, input.compare, input.settings)
       const userTurn = this.conversations.addTurn(conversation.id, { role: 'user', pane: null, content: input.text })
-      const panes: Array<{ pane: ChatPane; label: string; adapter: string | null; templateFrom: string }> = [
-        { pane: 'primary', label: primary.label, adapter: 'a0', templateFrom: 'a0' },
-      ]
-      if (input.compare === 'base') panes.push({ pane: 'compare', label: 'Base model', adapter: null, templateFrom: 'a0' })
-      else if (second) panes.push({ pane: 'compare', label: second.label, adapter: 'a1', templateFrom: 'a1' })
-      const starts = panes.map((pane) => this.generate(conversation.id, pane, input.settings))
+      const starts = chatPanes(primary, second, input.compare === 'base').map((pane) => this.generate(conversation.id, pane, input.settings))
       const started = await Promise.allSettled(starts)
       const failed = started.find((result) => result.status === 'rejected')
       if (failed) {
@@ -135,7 +118,7 @@ export class ChatService {
 
   /** Ends the conversation's answers now (each still ends with chat.done, reason "stopped"). */
   stop(conversationId: string): void {
-    for (const [id, answer] of this.running) if (answer.conversationId === conversationId) this.process?.send({ type: 'stop', id })
+    for (const id of this.running.of(conversationId)) this.process?.send({ type: 'stop', id })
   }
 
   /** Unloads the model and stops the process. */
@@ -191,7 +174,7 @@ export class ChatService {
       throw appError('conflict', `Another conversation is still answering with ${this.target?.label ?? 'the loaded model'}: wait for it or press Stop there, then ask again.`)
     }
     this.setStatus({ state: 'loading', loaded: null, device: null, message: `Loading ${target.label}...` })
-    const loaded = this.wait('load')
+    const loaded = this.waiters.wait('load')
     this.process?.send({ type: 'load', base: target.base, adapters: target.adapters, device: 'auto' })
     const reply = await loaded
     this.target = target
@@ -205,7 +188,7 @@ export class ChatService {
     const python = await this.options.resolvePython()
     this.stopping = null
     this.setStatus({ state: 'starting', device: null, loaded: null, message: 'Starting the chat process...' })
-    const ready = this.wait('ready')
+    const ready = this.waiters.wait('ready')
     const child = new ChatProcess({
       python,
       pythonRuntimeDir: this.options.pythonRuntimeDir,
@@ -224,30 +207,29 @@ export class ChatService {
       return
     }
     this.stopping = message ?? ''
-    for (const id of this.running.keys()) child.send({ type: 'stop', id })
+    for (const id of this.running.ids()) child.send({ type: 'stop', id })
     // Let the stop replies (done, reason "stopped") arrive before stdin closes.
     await new Promise((resolve) => setTimeout(resolve, this.running.size ? 200 : 0))
     await child.stop()
   }
 
-  private generate(conversationId: string, pane: { pane: ChatPane; label: string; adapter: string | null; templateFrom: string }, settings: ChatSettings) {
+  private generate(conversationId: string, pane: ChatPaneTarget, settings: ChatSettings) {
     const id = randomUUID()
-    const started = this.wait(id)
-    this.running.set(id, { conversationId, pane: pane.pane, text: '', prompt: '' })
+    const started = this.waiters.wait(id)
+    this.running.begin(id, conversationId, pane.pane)
     this.process?.send({ type: 'generate', id, messages: this.conversations.history(conversationId, pane.pane), settings, adapter: pane.adapter, templateFrom: pane.templateFrom })
     this.disarmIdle()
     return started.then(
       (reply) => {
         const prompt = String(reply.prompt ?? '')
-        const answer = this.running.get(id)
-        if (answer) answer.prompt = prompt
+        this.running.setPrompt(id, prompt)
         this.setStatus({})
         const dropped = typeof reply.dropped === 'number' ? reply.dropped : 0
         const note = dropped > 0 ? `The oldest ${dropped} messages were left out: with them the conversation is longer than the model's context.` : null
         return { generationId: id, pane: pane.pane, label: pane.label, prompt, note }
       },
       (error: unknown) => {
-        this.running.delete(id)
+        this.running.drop(id)
         throw error
       },
     )
@@ -255,41 +237,28 @@ export class ChatService {
 
   private receive(message: ChatMessage): void {
     const id = typeof message.id === 'string' ? message.id : null
-    if (message.type === 'ready') this.settle('ready', message)
-    else if (message.type === 'loaded') this.settle('load', message)
-    else if (message.type === 'started' && id) this.settle(id, message)
-    else if (message.type === 'token' && id) {
-      const answer = this.running.get(id)
-      if (!answer) return
-      answer.text += String(message.text ?? '')
-      this.options.emit('chat.token', { conversationId: answer.conversationId, generationId: id, pane: answer.pane, text: String(message.text ?? '') })
-    } else if (message.type === 'done' && id) {
+    if (message.type === 'ready') this.waiters.settle('ready', message)
+    else if (message.type === 'loaded') this.waiters.settle('load', message)
+    else if (message.type === 'started' && id) this.waiters.settle(id, message)
+    else if (message.type === 'token' && id) this.running.token(id, String(message.text ?? ''))
+    else if (message.type === 'done' && id) {
       const reason = message.reason === 'eos' || message.reason === 'length' || message.reason === 'stop' ? message.reason : 'stopped'
       this.finish(id, reason, typeof message.text === 'string' ? message.text : null, Number(message.tokens) || 0, null)
     } else if (message.type === 'error') {
       const text = String(message.message ?? 'the chat process failed')
       const failure = appError('invalid_input', text)
-      if (id && this.waiters.has(id)) this.settle(id, failure)
+      if (id && this.waiters.has(id)) this.waiters.settle(id, failure)
       else if (id && this.running.has(id)) this.finish(id, 'error', null, 0, text)
       else if (message.request === 'load') {
         this.target = null
         this.setStatus({ state: 'ready', device: null, loaded: null, message: text })
-        this.settle('load', failure)
+        this.waiters.settle('load', failure)
       }
     }
   }
 
-  private finish(id: string, reason: 'eos' | 'length' | 'stop' | 'stopped' | 'error', text: string | null, tokens: number, message: string | null): void {
-    const answer = this.running.get(id)
-    if (!answer) return
-    this.running.delete(id)
-    const content = text ?? answer.text
-    try {
-      if (this.db.open) this.conversations.addTurn(answer.conversationId, { role: 'assistant', pane: answer.pane, content, prompt: answer.prompt, reason })
-    } catch {
-      // The conversation was deleted while it answered: the answer has nowhere to go.
-    }
-    this.options.emit('chat.done', { conversationId: answer.conversationId, generationId: id, pane: answer.pane, reason, text: content, tokens, message })
+  private finish(id: string, reason: AnswerEnd, text: string | null, tokens: number, message: string | null): void {
+    if (!this.running.finish(id, reason, text, tokens, message)) return
     this.setStatus({})
     this.armIdle()
   }
@@ -300,22 +269,10 @@ export class ChatService {
     this.target = null
     const deliberate = this.stopping !== null
     const message = deliberate ? this.stopping || null : `The chat process stopped unexpectedly (${reason}). Restart it to go on.`
-    for (const id of [...this.running.keys()]) this.finish(id, deliberate ? 'stopped' : 'error', null, 0, message)
-    for (const key of [...this.waiters.keys()]) this.settle(key, appError('internal', message ?? 'The chat process was stopped.'))
+    for (const id of this.running.ids()) this.finish(id, deliberate ? 'stopped' : 'error', null, 0, message)
+    for (const key of this.waiters.keys()) this.waiters.settle(key, appError('internal', message ?? 'The chat process was stopped.'))
     this.disarmIdle()
     this.setStatus({ state: deliberate ? 'stopped' : 'failed', device: null, loaded: null, message })
-  }
-
-  private wait(key: string): Promise<ChatMessage> {
-    return new Promise((resolve, reject) => this.waiters.set(key, { resolve, reject }))
-  }
-
-  private settle(key: string, outcome: ChatMessage | AppError): void {
-    const waiter = this.waiters.get(key)
-    if (!waiter) return
-    this.waiters.delete(key)
-    if (isAppError(outcome)) waiter.reject(outcome)
-    else waiter.resolve(outcome as ChatMessage)
   }
 
   private setStatus(change: Partial<ChatStatus>): void {

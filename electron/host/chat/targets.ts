@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import type { ChatSource } from '@shared/chat'
+import type { ChatPane, ChatSource } from '@shared/chat'
 import { appError } from '@shared/errors'
 import type { Job } from '@shared/jobs'
 import { adapterFolder, readAdapter } from '../adapters/library'
@@ -62,4 +62,20 @@ export function checkSameBase(first: ChatAdapter, second: ChatAdapter): void {
       { fields: { compare: 'another base model' } },
     )
   }
+}
+
+/** What one pane answers with: a loaded adapter (a0, a1) or the base model (null), and whose chat template it uses. */
+export interface ChatPaneTarget {
+  pane: ChatPane
+  label: string
+  adapter: string | null
+  templateFrom: string
+}
+
+/** The panes a question is answered in: the primary adapter, then the base model or a second adapter to compare with. */
+export function chatPanes(primary: ChatAdapter, second: ChatAdapter | null, compareWithBase: boolean): ChatPaneTarget[] {
+  const panes: ChatPaneTarget[] = [{ pane: 'primary', label: primary.label, adapter: 'a0', templateFrom: 'a0' }]
+  if (compareWithBase) panes.push({ pane: 'compare', label: 'Base model', adapter: null, templateFrom: 'a0' })
+  else if (second) panes.push({ pane: 'compare', label: second.label, adapter: 'a1', templateFrom: 'a1' })
+  return panes
 }

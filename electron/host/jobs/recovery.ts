@@ -11,6 +11,7 @@ import { TerminalLog } from '../trainer/terminal'
 import { isSameProcessAlive, killProcessTree, readStat, waitForTreeGone } from '../trainer/tree'
 import { removeTemporaryCheckpoints } from './checkpoints'
 import { ingestEvents } from './ingest'
+import { reduce } from './lifecycle'
 
 /** Recovers every job left live by an earlier run; returns the records it changed. */
 export async function recoverJobs(store: Store, jobDir: (id: string) => string): Promise<JobRecord[]> {
@@ -23,10 +24,8 @@ export async function recoverJobs(store: Store, jobDir: (id: string) => string):
     }
     const batch = readEvents(path.join(dir, 'events.jsonl'), 0, () => undefined)
     ingestEvents(store, record.id, dir, batch.events, batch.offset)
-    const after = store.jobs.get(record.id) as JobRecord
-    const patch: Partial<JobRecord> = { pid: null, pidStartTime: null }
-    if (liveStatuses.includes(after.status)) patch.status = 'interrupted'
-    changed.push(store.jobs.update(record.id, patch))
+    const change = reduce(store.jobs.get(record.id) as JobRecord, { type: 'lost' }, { now: Date.now() })
+    changed.push(store.jobs.update(record.id, change.fields))
   }
   for (const record of store.jobs.list()) removeTemporaryCheckpoints(jobDir(record.id))
   return changed

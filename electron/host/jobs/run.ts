@@ -6,20 +6,18 @@
  */
 import path from 'node:path'
 import type { EventName, EventPayload } from '@shared/events'
-import { liveStatuses } from '@shared/jobs'
+import type { MetricPoint } from '@shared/jobs'
 import { exitCodes, type TrainerEvent } from '@shared/protocol'
 import { toJob, type JobRecord, type Store } from '../store'
 import { TrainerProcess, type TrainerCommand, type TrainerExit } from '../trainer/process'
 import { EventTailer, type InvalidLine } from '../trainer/tailer'
 import { TerminalLog } from '../trainer/terminal'
-import { ingestEvents, type JobError } from './ingest'
+import { ingestEvents } from './ingest'
+import { reduce, type Broadcast, type StopReason } from './lifecycle'
 import { buildReport } from './report'
 
 /** Sends one event to every connected renderer. */
 export type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void
-
-/** Why the host itself is stopping the process, which decides the state when the trainer reports none. */
-export type StopReason = 'cancel' | 'watchdog' | 'shutdown'
 
 export interface JobRunOptions {
   store: Store
@@ -138,9 +136,15 @@ export class JobRun {
     const cancelling = this.stopReason === 'cancel'
     const result = ingestEvents(this.options.store, this.options.jobId, this.options.jobDir, events, offset, { cancelling })
     if (result.final !== null) this.finalEvent = result.final
-    if (result.points.length > 0) this.options.emit('job.metrics', { jobId: this.options.jobId, points: result.points })
-    if (result.changed) this.options.emit('job.updated', toJob(result.record))
-    if (result.reportChanged) this.options.emit('job.report', buildReport(this.options.store, this.options.jobId))
+    this.broadcast(result.broadcast, result.record, result.points)
+  }
+
+  /** Tells every window what a change made due. */
+  private broadcast(due: ReadonlySet<Broadcast>, record: JobRecord, points: MetricPoint[] = []): void {
+    const { jobId, emit, store } = this.options
+    if (due.has('job.metrics')) emit('job.metrics', { jobId, points })
+    if (due.has('job.updated')) emit('job.updated', toJob(record))
+    if (due.has('job.report')) emit('job.report', buildReport(store, jobId))
   }
 
   private noteInvalid(invalid: InvalidLine): void {
@@ -150,56 +154,23 @@ export class JobRun {
     }
   }
 
-  /** Decides the final state once the process is gone. */
+  /** Settles the job once the process is gone: the rest of its events, then the exit (lifecycle.ts decides the state). */
   private settle(exit: TrainerExit): JobRecord {
-    const { store, jobId } = this.options
+    const { store, jobId, watchdogSeconds } = this.options
     this.tailer.stop() // reads whatever the trainer wrote last
-    let record = store.jobs.get(jobId) as JobRecord
     const final = this.finalEvent
-    const patch: Partial<JobRecord> = { pid: null, pidStartTime: null }
-    const now = Date.now()
-    const how = exit.signal !== null ? `was killed by signal ${exit.signal}` : `exited with code ${exit.exitCode}`
     if (final !== null) {
       const expected = exitCodes[final.type as keyof typeof exitCodes]
       if (exit.signal !== null || exit.exitCode !== expected) {
+        const how = exit.signal !== null ? `was killed by signal ${exit.signal}` : `exited with code ${exit.exitCode}`
         this.print(note(`the trainer reported ${final.type} but ${how} (expected code ${expected})`))
       }
-      // The user asked to cancel after the trainer had paused: the pause is dropped. A job that
-      // completed or failed before the request keeps its result (the table has no way back).
-      if (this.stopReason === 'cancel' && record.status === 'paused') {
-        Object.assign(patch, { status: 'cancelled', finishedAt: now, error: null })
-      }
     }
-    if (liveStatuses.includes(record.status)) Object.assign(patch, this.unreported(exit, now))
-    record = store.jobs.update(jobId, patch)
-    this.options.emit('job.updated', toJob(record))
+    const terminalTail = this.terminal.lastLines(20).join('\n') || null
+    const event = { type: 'exit', exit, stopReason: this.stopReason, reportedFinal: final !== null, watchdogSeconds, terminalTail } as const
+    const change = reduce(store.jobs.get(jobId) as JobRecord, event, { now: Date.now() })
+    const record = store.jobs.update(jobId, change.fields)
+    this.broadcast(new Set(change.broadcast), record)
     return record
-  }
-
-  /** The state of a job whose trainer exited without a final event. */
-  private unreported(exit: TrainerExit, now: number): Partial<JobRecord> {
-    switch (this.stopReason) {
-      case 'cancel':
-        return { status: 'cancelled', finishedAt: now }
-      case 'shutdown':
-        return { status: 'interrupted' }
-      case 'watchdog': {
-        const error: JobError = {
-          message: `stopped responding: no event or heartbeat for ${this.options.watchdogSeconds} s`,
-          traceback: this.terminal.lastLines(20).join('\n') || null,
-          field: null,
-        }
-        return { status: 'failed', error, finishedAt: now }
-      }
-      default: {
-        const code = exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.exitCode}`
-        const error: JobError = {
-          message: `the trainer exited with ${code} without reporting a result`,
-          traceback: this.terminal.lastLines(20).join('\n') || null,
-          field: null,
-        }
-        return { status: 'failed', error, finishedAt: now }
-      }
-    }
   }
 }

@@ -1,68 +1,33 @@
 /**
- * The job engine: creates jobs, keeps the persistent queue, runs one trainer
- * per live job, and answers every jobs.*, queue.* and presets.* route.
- * Errors are thrown as AppError values ({code, message, data}), which the
- * transports send on unchanged.
+ * The job routes: every jobs.*, queue.* and presets.* route is answered
+ * here, in a few lines each. The queue and the trainers are queue.ts's; what
+ * each event does to a job's status is lifecycle.ts's. Errors are thrown as
+ * AppError values ({code, message, data}), which the transports send on
+ * unchanged.
  */
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
-import { appError, isAppError, validationError, type AppError } from '@shared/errors'
+import { appError, type AppError } from '@shared/errors'
 import type { JobSettings } from '@shared/config'
 import type { JobReport } from '@shared/report'
-import {
-  liveStatuses,
-  queueStateSchema,
-  type Checkpoint,
-  type Job,
-  type MetricPoint,
-  type NewJobInput,
-  type Preset,
-  type QueueState,
-} from '@shared/jobs'
+import { liveStatuses, type Checkpoint, type Job, type MetricPoint, type NewJobInput, type Preset, type QueueState } from '@shared/jobs'
 import { canDo, transitionProblem, type JobAction } from '@shared/jobStates'
-import { Store, toJob, type JobRecord } from '../store'
-import type { TrainerCommand } from '../trainer/process'
+import { Store, newJobRecord, toJob, type JobRecord } from '../store'
 import { folderBytes } from '../folderBytes'
 import { TerminalLog } from '../trainer/terminal'
+import { readEvents } from '../trainer/tailer'
 import { deleteCheckpoint, describeJob, presentCheckpoints } from './catalog'
 import { checkpointNameProblem, resumeCheckpoint } from './checkpoints'
-import { readEvents } from '../trainer/tailer'
 import { copyRun, writeBundle } from './bundle'
 import { buildJobConfig, loadPresets, readSelftestFile, writeConfigFile } from './config'
 import { ingestEvents } from './ingest'
 import { checkMethodFits } from './methodFit'
-import { recoverJobs } from './recovery'
-import { deleteJob, finishDeletions } from './removal'
+import { JobQueue, type JobServiceOptions } from './queue'
+import { deleteJob } from './removal'
 import { buildReport } from './report'
-import { JobRun, type Emit } from './run'
-import { childEnvironment } from '../childEnv'
-import { encodedCacheFolder } from '../datasets/encodedCache'
 
 export type { Emit } from './run'
-
-/** What the service needs from its host. Paths are absolute. */
-export interface JobServiceOptions {
-  /** Holds tunedeck.db and jobs/<id>/. */
-  dataDir: string
-  /** The python-runtime folder, put on the trainer's PYTHONPATH. */
-  pythonRuntimeDir: string
-  /** Holds presets/ and selftest/. */
-  resourcesDir: string
-  /** The interpreter to run trainers with; rejects with an AppError coded python_missing. */
-  resolvePython: () => Promise<string>
-  emit: Emit
-  /** Seconds without any event line (heartbeats included) before a trainer counts as hung. Default 120. */
-  watchdogSeconds?: number
-  /** Replaces the trainer command; only tests use it, to run fixture trainers. */
-  trainerCommand?: (jobDir: string) => TrainerCommand
-  /** How long shutdown() waits for paused trainers to exit before killing them. Default 60. */
-  shutdownSeconds?: number
-  /** Awaited before a trainer launches: the chat gives the GPU back (training comes first). */
-  beforeLaunch?: (jobName: string) => Promise<void>
-}
-
-const defaultQueue: QueueState = { running: true, concurrency: 1 }
-const queueKey = 'queue'
+export type { JobServiceOptions } from './queue'
 
 let lastIdTime = 0
 
@@ -93,64 +58,24 @@ function refusal(record: JobRecord, action: JobAction, hint: string): AppError {
   return appError('conflict', `${describeJob(record)}; ${hint}${detail}`, { status: record.status, to })
 }
 
-/** The job engine behind the routes. Call start() once before use and shutdown() on exit. */
+/** The job routes over the queue. Call start() once before use and shutdown() on exit. */
 export class JobService {
   private readonly store: Store
-  private readonly runs = new Map<string, JobRun>()
-  /** Jobs marked starting whose trainer is not spawned yet (waiting for the interpreter). */
-  private readonly launching = new Set<string>()
-  /** Launches in flight, which shutdown() lets finish before it closes the database. */
-  private readonly launches = new Set<Promise<void>>()
-  private readonly watchdogSeconds: number
-  private accepting = false
-  private ticker: NodeJS.Timeout | undefined
-  private stopping: Promise<void> | undefined
+  private readonly queue: JobQueue
 
   constructor(private readonly options: JobServiceOptions) {
-    this.watchdogSeconds = options.watchdogSeconds ?? 120
     this.store = Store.open(options.dataDir)
+    this.queue = new JobQueue(this.store, options)
   }
 
   /** Crash recovery, then the queue starts taking jobs. */
-  async start(): Promise<void> {
-    if (this.accepting || this.stopping) return
-    finishDeletions(path.join(this.options.dataDir, 'jobs'))
-    for (const record of await recoverJobs(this.store, (id) => this.jobDir(id))) this.options.emit('job.updated', toJob(record))
-    this.accepting = true
-    this.ticker = setInterval(() => {
-      const now = Date.now()
-      for (const run of this.runs.values()) run.tick(now)
-    }, 1000)
-    this.schedule()
+  start(): Promise<void> {
+    return this.queue.start()
   }
 
-  /**
-   * Pauses every live job (each saves a checkpoint and exits), waits up to
-   * shutdownSeconds for them, kills what is left, and closes the database.
-   */
+  /** Pauses every live job, waits for them (killing what is left), and closes the database. */
   shutdown(): Promise<void> {
-    this.stopping ??= (async () => {
-      this.accepting = false
-      await Promise.all(this.launches)
-      for (const [id, run] of this.runs) {
-        run.shutdown()
-        const record = this.record(id)
-        if (canDo('pause', record.status)) {
-          run.pause()
-          this.update(id, { status: 'pausing' })
-        }
-      }
-      const ended = Promise.all([...this.runs.values()].map((run) => run.ended))
-      const within = (seconds: number) => Promise.race([ended, new Promise((resolve) => setTimeout(resolve, seconds * 1000).unref())])
-      await within(this.options.shutdownSeconds ?? 60)
-      for (const run of this.runs.values()) run.kill()
-      // A process stuck in the kernel may outlive SIGKILL for a while; do not hang the quit on it.
-      await within(10)
-      for (const run of this.runs.values()) run.detach()
-      clearInterval(this.ticker)
-      this.store.close()
-    })()
-    return this.stopping
+    return this.queue.shutdown()
   }
 
   /** jobs.create: create(), once the dataset's format is known to fit the method (methodFit.ts). */
@@ -169,14 +94,10 @@ export class JobService {
     const name = uniqueName(built.name, new Set(this.store.jobs.list().map((job) => job.name)))
     writeConfigFile(this.jobDir(id), config)
     const position = this.store.jobs.queued().length + 1
-    this.store.jobs.insert({
-      ...{ id, name, status: 'queued', config, createdAt: Date.now(), startedAt: null, finishedAt: null },
-      ...{ step: 0, totalSteps: 0, loss: null, tokensPerSecond: null, error: null, adapterPath: null },
-      ...{ queuePosition: position, pid: null, pidStartTime: null, lastEventTime: null, eventsOffset: 0, pausedCheckpoint: null },
-    })
-    this.emitUpdated(id)
-    this.schedule()
-    return toJob(this.record(id))
+    this.store.jobs.insert(newJobRecord({ id, name, status: 'queued', config, createdAt: Date.now(), queuePosition: position }))
+    const job = this.queue.emitUpdated(id)
+    this.queue.schedule()
+    return job
   }
 
   /** Writes the job as a bundle for torchrun, Slurm or SkyPilot (jobs/bundle.ts); returns its folder. */
@@ -192,16 +113,12 @@ export class JobService {
     const dir = this.jobDir(id)
     const config = copyRun(path.resolve(from), dir, id)
     writeConfigFile(dir, config)
-    this.store.jobs.insert({
-      ...{ id, name: `Imported from ${path.basename(path.resolve(from))}`, status: 'running', config, createdAt: Date.now() },
-      ...{ startedAt: null, finishedAt: null, step: 0, totalSteps: 0, loss: null, tokensPerSecond: null, error: null },
-      ...{ adapterPath: null, queuePosition: null, pid: null, pidStartTime: null, lastEventTime: null, eventsOffset: 0, pausedCheckpoint: null },
-    })
+    this.store.jobs.insert(newJobRecord({ id, name: `Imported from ${path.basename(path.resolve(from))}`, status: 'running', config, createdAt: Date.now() }))
     const batch = readEvents(path.join(dir, 'events.jsonl'), 0, () => undefined)
     ingestEvents(this.store, id, dir, batch.events, batch.offset)
-    if (liveStatuses.includes(this.record(id).status)) this.update(id, { status: 'interrupted' })
-    this.emitUpdated(id)
-    return toJob(this.record(id))
+    // No process runs it here: a run without a final event reads as interrupted.
+    this.queue.apply(id, { type: 'lost' })
+    return this.queue.emitUpdated(id)
   }
 
   /** Every job, newest first. */
@@ -230,10 +147,10 @@ export class JobService {
     const record = this.record(jobId)
     // Pausing twice asks for nothing new (see the note in jobStates.ts).
     if (record.status === 'pausing') return toJob(record)
-    const run = this.runs.get(jobId)
+    const run = this.queue.running(jobId)
     if (run === undefined || !canDo('pause', record.status)) throw refusal(record, 'pause', 'only a running job can be paused')
     run.pause()
-    return toJob(this.update(jobId, { status: 'pausing' }))
+    return toJob(this.queue.apply(jobId, { type: 'pauseRequest' }))
   }
 
   /**
@@ -256,30 +173,31 @@ export class JobService {
     const step = checkpoint?.step ?? 0
     this.store.transaction(() => {
       this.store.metrics.deleteAfter(jobId, step)
-      this.store.jobs.update(jobId, { status: 'queued', config, step, error: null, finishedAt: null, adapterPath: null })
-      this.renumber([jobId, ...this.store.jobs.queued().map((job) => job.id).filter((id) => id !== jobId)])
+      this.queue.apply(jobId, { type: 'resumeRequest', config, step })
+      this.queue.renumber([jobId, ...this.queue.queuedIds().filter((id) => id !== jobId)])
     })
-    const job = this.emitUpdated(jobId)
-    this.schedule()
+    // The answer is the job as resumed, before the queue may launch it.
+    const job = this.get(jobId)
+    this.queue.schedule()
     return job
   }
 
   /** Cancels a job: at once when it waits, with escalation when its trainer runs. */
   cancel(jobId: string): Job {
     const record = this.record(jobId)
-    const run = this.runs.get(jobId)
+    const run = this.queue.running(jobId)
     if (run !== undefined) {
       run.cancel()
       return toJob(record)
     }
     if (!canDo('cancel', record.status)) throw refusal(record, 'cancel', 'it cannot be cancelled')
-    this.launching.delete(jobId)
+    this.queue.forget(jobId)
     this.store.transaction(() => {
-      this.store.jobs.update(jobId, { status: 'cancelled', finishedAt: Date.now(), queuePosition: null })
-      this.renumber(this.store.jobs.queued().map((job) => job.id))
+      this.queue.apply(jobId, { type: 'cancelRequest' })
+      this.queue.renumber(this.queue.queuedIds())
     })
-    const job = this.emitUpdated(jobId)
-    this.schedule()
+    const job = this.get(jobId)
+    this.queue.schedule()
     return job
   }
 
@@ -292,7 +210,7 @@ export class JobService {
   /** Asks a running trainer to save checkpoints/<name>; it appears when the trainer reports it. */
   checkpoint(jobId: string, name: string): void {
     const record = this.record(jobId)
-    const run = this.runs.get(jobId)
+    const run = this.queue.running(jobId)
     if (run === undefined || record.status !== 'running') {
       throw appError('conflict', `${describeJob(record)}; checkpoints can be saved only while it is running`, { status: record.status })
     }
@@ -316,9 +234,9 @@ export class JobService {
   delete(jobId: string): void {
     const record = this.record(jobId)
     // A job reported done may still have its process flushing the terminal into the folder.
-    if (this.runs.has(jobId) && !liveStatuses.includes(record.status)) throw appError('conflict', `${describeJob(record)} but its trainer has not exited yet; delete it in a moment`, { status: record.status })
-    this.launching.delete(jobId)
-    deleteJob(this.store, record, this.jobDir(jobId), () => this.renumber(this.store.jobs.queued().map((job) => job.id)))
+    if (this.queue.running(jobId) !== undefined && !liveStatuses.includes(record.status)) throw appError('conflict', `${describeJob(record)} but its trainer has not exited yet; delete it in a moment`, { status: record.status })
+    this.queue.forget(jobId)
+    deleteJob(this.store, record, this.jobDir(jobId), () => this.queue.renumber(this.queue.queuedIds()))
     this.options.emit('job.deleted', { jobId })
   }
 
@@ -334,27 +252,19 @@ export class JobService {
     if (record.status !== 'queued') {
       throw appError('conflict', `${describeJob(record)}; only queued jobs can be moved`, { status: record.status })
     }
-    const order = this.store.jobs.queued().map((job) => job.id).filter((id) => id !== jobId)
+    const order = this.queue.queuedIds().filter((id) => id !== jobId)
     order.splice(Math.max(0, Math.min(position - 1, order.length)), 0, jobId)
-    this.renumber(order)
+    this.queue.renumber(order)
     return this.store.jobs.queued().map(toJob)
   }
 
   queueState(): QueueState {
-    const stored = queueStateSchema.safeParse(this.store.settings.get<unknown>(queueKey, defaultQueue))
-    return stored.success ? stored.data : defaultQueue
+    return this.queue.queueState()
   }
 
   /** Stops or starts taking queued jobs, or changes how many run at once. Running jobs go on. */
   setQueue(change: Partial<QueueState>): QueueState {
-    const parsed = queueStateSchema.partial().safeParse(change)
-    if (!parsed.success) throw validationError(parsed.error.issues, 'Queue settings')
-    const next = { ...this.queueState(), ...parsed.data }
-    this.store.settings.set(queueKey, next)
-    // Every window shows the queue's state, not only the one that changed it.
-    this.options.emit('queue.updated', next)
-    this.schedule()
-    return next
+    return this.queue.setQueue(change)
   }
 
   presets(): Preset[] {
@@ -367,116 +277,10 @@ export class JobService {
   }
 
   private jobDir(jobId: string): string {
-    return path.join(this.options.dataDir, 'jobs', jobId)
+    return this.queue.jobDir(jobId)
   }
 
   private record(jobId: string): JobRecord {
-    const record = this.store.jobs.get(jobId)
-    if (record === undefined) throw appError('not_found', `There is no job with id ${jobId}`, { jobId })
-    return record
-  }
-
-  private update(jobId: string, patch: Partial<JobRecord>): JobRecord {
-    this.store.jobs.update(jobId, patch)
-    this.emitUpdated(jobId)
-    return this.record(jobId)
-  }
-
-  private emitUpdated(jobId: string): Job {
-    const job = toJob(this.record(jobId))
-    this.options.emit('job.updated', job)
-    return job
-  }
-
-  /** Rewrites the queue order and tells every window about each job whose place changed. */
-  private renumber(order: string[]): void {
-    const before = new Map(this.store.jobs.queued().map((job) => [job.id, job.queuePosition]))
-    this.store.jobs.renumberQueue(order)
-    for (const job of this.store.jobs.queued()) {
-      if (before.get(job.id) !== job.queuePosition) this.options.emit('job.updated', toJob(job))
-    }
-  }
-
-  /** Starts queued jobs, in queue order, while fewer than `concurrency` run. */
-  private schedule(): void {
-    if (!this.accepting) return
-    const { running, concurrency } = this.queueState()
-    if (!running) return
-    for (const next of this.store.jobs.queued()) {
-      if (this.runs.size + this.launching.size >= concurrency) break
-      const launch = this.launch(next)
-      this.launches.add(launch)
-      void launch.finally(() => this.launches.delete(launch))
-    }
-  }
-
-  private async launch(queued: JobRecord): Promise<void> {
-    const id = queued.id
-    this.launching.add(id)
-    this.store.transaction(() => {
-      this.store.jobs.update(id, { status: 'starting', queuePosition: null, startedAt: queued.startedAt ?? Date.now(), error: null, finishedAt: null })
-      this.renumber(this.store.jobs.queued().map((job) => job.id))
-    })
-    this.emitUpdated(id)
-    let command: TrainerCommand
-    try {
-      await this.options.beforeLaunch?.(queued.name).catch(() => undefined)
-      command = await this.command(this.jobDir(id))
-    } catch (error) {
-      this.launching.delete(id)
-      const problem: AppError = isAppError(error) ? error : appError('internal', (error as Error).message)
-      if (this.accepting && this.store.jobs.get(id)?.status === 'starting') {
-        this.update(id, { status: 'failed', finishedAt: Date.now(), error: { message: problem.message, traceback: null, field: null } })
-        this.schedule()
-      }
-      return
-    }
-    // While we waited, the job may have been cancelled or the service stopped.
-    if (!this.launching.delete(id)) return
-    if (!this.accepting) {
-      this.update(id, { status: 'queued' })
-      this.renumber([id, ...this.store.jobs.queued().map((job) => job.id).filter((other) => other !== id)])
-      return
-    }
-    let run: JobRun
-    try {
-      run = new JobRun({
-        store: this.store,
-        jobId: id,
-        jobDir: this.jobDir(id),
-        command,
-        env: this.environment(),
-        emit: this.options.emit,
-        watchdogSeconds: this.watchdogSeconds,
-      })
-    } catch (error) {
-      const message = `could not start the trainer (${command.file}): ${(error as Error).message}`
-      this.update(id, { status: 'failed', finishedAt: Date.now(), error: { message, traceback: null, field: null } })
-      this.schedule()
-      return
-    }
-    this.runs.set(id, run)
-    void run.ended.then(() => {
-      this.runs.delete(id)
-      this.schedule()
-    })
-  }
-
-  private async command(jobDir: string): Promise<TrainerCommand> {
-    if (this.options.trainerCommand) return this.options.trainerCommand(jobDir)
-    const python = await this.options.resolvePython()
-    return { file: python, args: ['-m', 'tunedeck_trainer', 'train', '--job-dir', jobDir] }
-  }
-
-  private environment(): Record<string, string> {
-    // HF_HUB_OFFLINE: a job never downloads mid-training; hub ids resolve from the cache only.
-    // TUNEDECK_ENCODED_CACHE: a dataset is encoded once for every job on the same data and model.
-    // experimentLogs: the user's MLFLOW_* and WANDB_* settings turn those logs on for the job.
-    return childEnvironment({
-      PYTHONPATH: this.options.pythonRuntimeDir,
-      PYTHONUNBUFFERED: '1',
-      HF_HUB_OFFLINE: '1',
-      TUNEDECK_ENCODED_CACHE: encodedCacheFolder(this.options.dataDir),
-    }, { experimentLogs: true })
+    return this.queue.record(jobId)
   }
 }

@@ -7,7 +7,7 @@ import { MetricsRepository } from './metrics'
 import { NotesRepository } from './notes'
 import { SettingsRepository } from './settings'
 
-export { JobTransitionError, toJob, type JobRecord } from './jobs'
+export { JobTransitionError, newJobRecord, toJob, type JobRecord, type NewJob } from './jobs'
 export { databaseFileName, type Db } from './database'
 export { migrations } from './migrations'
 

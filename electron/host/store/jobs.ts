@@ -1,7 +1,10 @@
-/** The jobs table: one row per job, read as the contract's Job. */
-import type { JobConfig } from '@shared/config'
+/**
+ * The jobs table: one row per job, read as the contract's Job. The column
+ * table below is the one description of the record: the row <-> record
+ * conversions and a new record's defaults all come from it.
+ */
+import { jobSchema, type Job, type JobStatus } from '@shared/jobs'
 import type { ErrorCode } from '@shared/errors'
-import type { Job, JobStatus } from '@shared/jobs'
 import { transitionProblem } from '@shared/jobStates'
 import { prepared, type Db } from './database'
 
@@ -18,94 +21,79 @@ export interface JobRecord extends Job {
   pausedCheckpoint: string | null
 }
 
-interface JobRow {
-  id: string
-  name: string
-  status: string
-  config: string
-  created_at: number
-  started_at: number | null
-  finished_at: number | null
-  step: number
-  total_steps: number
-  loss: number | null
-  tokens_per_second: number | null
-  error: string | null
-  adapter_path: string | null
-  queue_position: number | null
-  pid: number | null
-  pid_start_time: string | null
-  last_event_time: number | null
-  events_offset: number
-  paused_checkpoint: string | null
+/** How a column holds its field: as the value itself, or as JSON text (objects). */
+interface Column {
+  json?: true
+  /** What a new job starts with; fields without one are given by whoever creates the job. */
+  initial?: number | null
 }
 
-/** Column for each updatable field; JSON fields are encoded on the way in. */
-const columns: Record<keyof Omit<JobRecord, 'id'>, keyof JobRow> = {
-  name: 'name',
-  status: 'status',
-  config: 'config',
-  createdAt: 'created_at',
-  startedAt: 'started_at',
-  finishedAt: 'finished_at',
-  step: 'step',
-  totalSteps: 'total_steps',
-  loss: 'loss',
-  tokensPerSecond: 'tokens_per_second',
-  error: 'error',
-  adapterPath: 'adapter_path',
-  queuePosition: 'queue_position',
-  pid: 'pid',
-  pidStartTime: 'pid_start_time',
-  lastEventTime: 'last_event_time',
-  eventsOffset: 'events_offset',
-  pausedCheckpoint: 'paused_checkpoint',
+/**
+ * Every field of the record and how its column holds it. The column is the
+ * field's name in snake_case (createdAt -> created_at, see columnName); the
+ * type makes a field missing here a compile error.
+ */
+const jobColumns: Record<keyof JobRecord, Column> = {
+  id: {},
+  name: {},
+  status: {},
+  config: { json: true },
+  createdAt: {},
+  startedAt: { initial: null },
+  finishedAt: { initial: null },
+  step: { initial: 0 },
+  totalSteps: { initial: 0 },
+  loss: { initial: null },
+  tokensPerSecond: { initial: null },
+  error: { json: true, initial: null },
+  adapterPath: { initial: null },
+  queuePosition: { initial: null },
+  pid: { initial: null },
+  pidStartTime: { initial: null },
+  lastEventTime: { initial: null },
+  eventsOffset: { initial: 0 },
+  pausedCheckpoint: { initial: null },
 }
 
-const jsonFields = new Set(['config', 'error'])
+type Field = keyof JobRecord
+type Row = Record<string, unknown>
 
-function fromRow(row: JobRow): JobRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    status: row.status as JobStatus,
-    config: JSON.parse(row.config) as JobConfig,
-    createdAt: row.created_at,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    step: row.step,
-    totalSteps: row.total_steps,
-    loss: row.loss,
-    tokensPerSecond: row.tokens_per_second,
-    error: row.error === null ? null : (JSON.parse(row.error) as Job['error']),
-    adapterPath: row.adapter_path,
-    queuePosition: row.queue_position,
-    pid: row.pid,
-    pidStartTime: row.pid_start_time,
-    lastEventTime: row.last_event_time,
-    eventsOffset: row.events_offset,
-    pausedCheckpoint: row.paused_checkpoint,
-  }
+const fields = Object.keys(jobColumns) as Field[]
+/** The fields the renderer sees: the contract's jobSchema decides, not this file. */
+const publicFields = Object.keys(jobSchema.shape) as (keyof Job)[]
+
+/** The naming conversion, done once: createdAt -> created_at. */
+function columnName(field: Field): string {
+  return field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)
+}
+
+const columnNames = new Map(fields.map((field) => [field, columnName(field)]))
+
+function encode(field: Field, value: unknown): unknown {
+  if (jobColumns[field].json) return value === null || value === undefined ? null : JSON.stringify(value)
+  return value ?? null
+}
+
+function decode(field: Field, value: unknown): unknown {
+  return jobColumns[field].json && typeof value === 'string' ? JSON.parse(value) : value
+}
+
+function fromRow(row: Row): JobRecord {
+  return Object.fromEntries(fields.map((field) => [field, decode(field, row[columnNames.get(field) as string])])) as unknown as JobRecord
+}
+
+/** What a job is given when it is made; every other field starts at its column's initial value. */
+export type NewJob = Pick<JobRecord, 'id' | 'name' | 'status' | 'config' | 'createdAt'> & Partial<JobRecord>
+
+/** A whole record for a new job: `start` over the initial values of the column table. */
+export function newJobRecord(start: NewJob): JobRecord {
+  const initial = Object.fromEntries(fields.filter((field) => 'initial' in jobColumns[field]).map((field) => [field, jobColumns[field].initial]))
+  return { ...initial, ...start } as JobRecord
 }
 
 /** The public part of a record, as routes and events carry it. */
 export function toJob(record: JobRecord): Job {
-  return {
-    id: record.id,
-    name: record.name,
-    status: record.status,
-    createdAt: record.createdAt,
-    startedAt: record.startedAt,
-    finishedAt: record.finishedAt,
-    config: record.config,
-    step: record.step,
-    totalSteps: record.totalSteps,
-    loss: record.loss,
-    tokensPerSecond: record.tokensPerSecond,
-    error: record.error,
-    adapterPath: record.adapterPath,
-    queuePosition: record.queuePosition,
-  }
+  return Object.fromEntries(publicFields.map((field) => [field, record[field]])) as Job
 }
 
 /**
@@ -130,30 +118,30 @@ export class JobsRepository {
 
   /** Inserts a new job; `record` must carry every field. */
   insert(record: JobRecord): void {
-    const names = ['id', ...Object.values(columns)]
-    const values = [record.id, ...Object.keys(columns).map((field) => this.encode(field, record[field as keyof JobRecord]))]
+    const names = fields.map((field) => columnNames.get(field))
+    const values = fields.map((field) => encode(field, record[field]))
     prepared(this.db, `INSERT INTO jobs (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`).run(...values)
   }
 
   get(id: string): JobRecord | undefined {
-    const row = prepared(this.db, 'SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined
+    const row = prepared(this.db, 'SELECT * FROM jobs WHERE id = ?').get(id) as Row | undefined
     return row === undefined ? undefined : fromRow(row)
   }
 
   /** Every job, newest first. */
   list(): JobRecord[] {
-    return (prepared(this.db, 'SELECT * FROM jobs ORDER BY created_at DESC, id DESC').all() as JobRow[]).map(fromRow)
+    return (prepared(this.db, 'SELECT * FROM jobs ORDER BY created_at DESC, id DESC').all() as Row[]).map(fromRow)
   }
 
   withStatus(statuses: readonly JobStatus[]): JobRecord[] {
     const marks = statuses.map(() => '?').join(', ')
-    const rows = prepared(this.db, `SELECT * FROM jobs WHERE status IN (${marks}) ORDER BY id`).all(...statuses) as JobRow[]
+    const rows = prepared(this.db, `SELECT * FROM jobs WHERE status IN (${marks}) ORDER BY id`).all(...statuses) as Row[]
     return rows.map(fromRow)
   }
 
   /** Queued jobs in the order they will run. */
   queued(): JobRecord[] {
-    const rows = prepared(this.db, "SELECT * FROM jobs WHERE status = 'queued' ORDER BY queue_position IS NULL, queue_position, id").all() as JobRow[]
+    const rows = prepared(this.db, "SELECT * FROM jobs WHERE status = 'queued' ORDER BY queue_position IS NULL, queue_position, id").all() as Row[]
     return rows.map(fromRow)
   }
 
@@ -169,10 +157,10 @@ export class JobsRepository {
       const problem = transitionProblem(current.status, patch.status)
       if (problem !== undefined) throw new JobTransitionError(current, patch.status, problem)
     }
-    const fields = Object.keys(patch) as (keyof typeof columns)[]
-    if (fields.length > 0) {
-      const assignments = fields.map((field) => `${columns[field]} = ?`).join(', ')
-      const values = fields.map((field) => this.encode(field, patch[field]))
+    const changed = Object.keys(patch) as Field[]
+    if (changed.length > 0) {
+      const assignments = changed.map((field) => `${columnNames.get(field)} = ?`).join(', ')
+      const values = changed.map((field) => encode(field, (patch as Partial<JobRecord>)[field]))
       prepared(this.db, `UPDATE jobs SET ${assignments} WHERE id = ?`).run(...values, id)
     }
     const updated = this.get(id)
@@ -192,11 +180,5 @@ export class JobsRepository {
       const set = prepared(this.db, 'UPDATE jobs SET queue_position = ? WHERE id = ?')
       orderedIds.forEach((id, index) => set.run(index + 1, id))
     })()
-  }
-
-  private encode(field: string, value: unknown): unknown {
-    if (jsonFields.has(field)) return value === null || value === undefined ? null : JSON.stringify(value)
-    if (typeof value === 'boolean') return value ? 1 : 0
-    return value ?? null
   }
 }
