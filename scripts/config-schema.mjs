@@ -3,12 +3,14 @@
  * JSON Schema, the protocol's event schemas, contract.py (the config classes, the method and
  * dataset-format tables, the field names) and the lists in docs/architecture.md. See
  * scripts/contract/index.ts. Run after changing the contract: npm run config-schema
- * (tests/shared/configSchema.test.ts fails while a file is stale).
+ * (tests/shared/configSchema.test.ts fails while a file is stale). The JSON comes out as Prettier lays it
+ * out and contract.py in ruff format's layout, so `npm run format` leaves them as written.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { prettierText } from './prettierText.mjs'
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -39,7 +41,8 @@ for (const file of files) {
   } catch {
     // a new file
   }
-  if (current === file.text) continue
-  writeFileSync(target, file.text)
+  const text = await prettierText(file.path, file.text)
+  if (current === text) continue
+  writeFileSync(target, text)
   console.log(`Wrote ${file.path}`)
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: every check and test in the order that fails fastest, then one
 // closing line that counts them all: "total: N passed, N failed, N skipped".
-//   typecheck + lint + electronegativity -> build -> vitest (contract, host, renderer logic)
+//   typecheck + lint + format (Prettier, ruff format and ruff check; `npm run format` fixes the layout)
+//   + electronegativity -> build -> vitest (contract, host, renderer logic)
 //   -> pytest (trainer) -> vitest e2e (Playwright + chromium against serve)
 //   -> bench smoke (bench/*.test.ts at small sizes: every benchmark runs, its numbers are printed, not asserted)
 //   -> clean checkout (tests write only to temporary folders and the ignored test-results/: a run that
@@ -73,6 +74,7 @@ const npx = 'npx'
 check('typecheck', npx, ['tsc', '-p', 'tsconfig.node.json', '--noEmit'])
 check('typecheck-web', npx, ['tsc', '-p', 'tsconfig.web.json', '--noEmit'])
 check('lint', npx, ['eslint', '.'])
+check('format', 'node', ['scripts/format.mjs', '--check'])
 check('electronegativity', 'node', ['scripts/electronegativity.mjs'])
 check('native', 'node', ['scripts/native.mjs', 'node'])
 check('build', npx, ['electron-vite', 'build'])

@@ -9,8 +9,8 @@ inside an epoch (micro-batches consumed) is all a checkpoint needs to continue t
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import torch
 
@@ -37,7 +37,7 @@ class MicroBatch:
     examples: int = 0  # SFT rows, DPO pairs (two rows each), KTO examples; 0: the rows
     weight: int = 0  # 0: label_tokens
     desirable: torch.Tensor | None = None  # KTO: 1 for a desirable completion, 0 for an undesirable one
-    kl: "MicroBatch | None" = None  # KTO: the mismatched prompt/completion rows of its KL estimate
+    kl: MicroBatch | None = None  # KTO: the mismatched prompt/completion rows of its KL estimate
 
     def __post_init__(self) -> None:
         self.examples = self.examples or int(self.input_ids.shape[0])
@@ -48,11 +48,11 @@ class MicroBatch:
         """Sequences (rows) in the batch."""
         return int(self.input_ids.shape[0])
 
-    def pin_memory(self) -> "MicroBatch":
+    def pin_memory(self) -> MicroBatch:
         """The same batch in page-locked memory (a DataLoader's pin thread calls this)."""
         return self._map(torch.Tensor.pin_memory)
 
-    def to(self, device: torch.device) -> "MicroBatch":
+    def to(self, device: torch.device) -> MicroBatch:
         """The same batch on ``device``; to CUDA through pinned memory, without blocking the host."""
 
         def move(tensor: torch.Tensor) -> torch.Tensor:
@@ -63,7 +63,7 @@ class MicroBatch:
 
         return self._map(move)
 
-    def _map(self, move: Callable[[torch.Tensor], torch.Tensor]) -> "MicroBatch":
+    def _map(self, move: Callable[[torch.Tensor], torch.Tensor]) -> MicroBatch:
         return MicroBatch(
             move(self.input_ids), move(self.attention_mask), move(self.labels),
             self.tokens, self.label_tokens,

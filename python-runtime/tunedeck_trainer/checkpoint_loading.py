@@ -61,6 +61,6 @@ def continue_optimizer(folder: Path, optimizer: Any) -> int:
         )
     fresh = [{key: value for key, value in group.items() if key != "params"} for group in optimizer.param_groups]
     optimizer.load_state_dict(saved)
-    for group, settings in zip(optimizer.param_groups, fresh):
+    for group, settings in zip(optimizer.param_groups, fresh, strict=True):
         group.update(settings)
     return len(optimizer.state)

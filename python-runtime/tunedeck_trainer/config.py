@@ -153,7 +153,8 @@ def _attribute(key: str) -> str:
 
 
 def _value(value: Any, schema: dict[str, Any]) -> Any:
-    """A JSON value as the dataclasses hold it: numbers as the schema's int or float (4.0 counts as 4, as in JavaScript), lists as tuples."""
+    """A JSON value as the dataclasses hold it: numbers as the schema's int or float (4.0 counts as 4, as in JavaScript),
+    lists as tuples."""
     if "const" in schema:
         return schema["const"]
     if isinstance(value, bool) or value is None or isinstance(value, str):

@@ -31,7 +31,8 @@ import signal
 import socket
 import sys
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import terminal
 from .protocol import EXIT_CODES, EventWriter

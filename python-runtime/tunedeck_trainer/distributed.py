@@ -29,8 +29,9 @@ from __future__ import annotations
 import datetime
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
@@ -122,7 +123,7 @@ class Ranks:
         flat = torch.cat([grad.reshape(-1).to(torch.float32) for grad in grads]).to(self._device)
         self._collective("all_reduce", flat)
         offset = 0
-        for parameter, grad in zip(parameters, grads):
+        for parameter, grad in zip(parameters, grads, strict=True):
             count = grad.numel()
             parameter.grad = flat[offset:offset + count].view_as(grad).to(grad.dtype).to(grad.device)
             offset += count

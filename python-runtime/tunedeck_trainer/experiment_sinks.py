@@ -17,8 +17,9 @@ import os
 import queue
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 # How long closing waits for a sink to send what is queued before leaving it behind.
 CLOSE_WAIT_SECONDS = 60.0

@@ -19,7 +19,8 @@ import itertools
 import math
 import os
 import signal
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -195,7 +196,7 @@ class Feeder:
         if shutdown is not None:
             shutdown()
 
-    def __enter__(self) -> "Feeder":
+    def __enter__(self) -> Feeder:
         return self
 
     def __exit__(self, *_: Any) -> None:

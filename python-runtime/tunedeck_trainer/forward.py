@@ -11,8 +11,9 @@ Either way the reference costs no second copy of the base weights.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 

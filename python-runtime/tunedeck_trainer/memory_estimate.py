@@ -30,9 +30,10 @@ for every method, before the weights load.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 MB = 1024 * 1024
 NF4_BYTES = (4 + 8 / 64 + 32 / (64 * 256)) / 8

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 
 def steps_per_epoch(count: int, batch_size: int, accumulation: int) -> int:

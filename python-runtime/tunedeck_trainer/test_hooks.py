@@ -26,9 +26,10 @@ them is part of the host's contract; the host strips every TUNEDECK_* variable i
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 
 def _whole_number(name: str) -> int | None:

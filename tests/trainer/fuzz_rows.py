@@ -2,9 +2,9 @@
 format's shape with one field mutated, and the settings the fuzz tests share.
 
 The example count is FUZZ_EXAMPLES (default 60 per test, a few seconds of CPU each);
-``TUNEDECK_FUZZ_EXAMPLES=2000`` runs more, ``TUNEDECK_FUZZ_DEADLINE_MS`` fails any slower example. ``derandomize=True`` makes every run try the same
-examples, so a CI failure reproduces locally; ``TUNEDECK_FUZZ_SEED`` (any text) picks another
-fixed set of examples when hunting.
+``TUNEDECK_FUZZ_EXAMPLES=2000`` runs more, ``TUNEDECK_FUZZ_DEADLINE_MS`` fails any slower example.
+``derandomize=True`` makes every run try the same examples, so a CI failure reproduces locally;
+``TUNEDECK_FUZZ_SEED`` (any text) picks another fixed set of examples when hunting.
 """
 
 from __future__ import annotations

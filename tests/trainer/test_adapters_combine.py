@@ -59,7 +59,7 @@ def test_exact_mode_merges_to_the_weighted_mean_of_the_deltas(tiny_model: Path, 
     share = [value / sum(examples) for value in examples]
     changed = 0
     for name, weight in base.items():
-        expected = weight + sum(part * (merged[name] - weight) for part, merged in zip(share, each))
+        expected = weight + sum(part * (merged[name] - weight) for part, merged in zip(share, each, strict=True))
         assert torch.allclose(combined[name], expected, atol=1e-5), name
         changed += int(not torch.equal(combined[name], weight))
     assert changed == 4  # q_proj and v_proj of the tiny model's two layers

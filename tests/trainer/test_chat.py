@@ -33,7 +33,7 @@ class ChatProcess:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONPATH": str(RUNTIME), **(env or {})},
         )
-        self.lines: "queue.Queue[dict[str, Any]]" = queue.Queue()
+        self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         assert self.next("ready")["protocol"] == 1
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_job, read_config, read_events, run_cli, write_config
 
+from conftest import make_job, read_config, read_events, run_cli, write_config
 from tunedeck_trainer.checkpoint import read_state
 
 MARKER = "payload-ran"

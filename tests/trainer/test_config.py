@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, make_job, read_events, run_cli, write_config
 
+from conftest import FIXTURES, make_job, read_events, run_cli, write_config
 from tunedeck_trainer.config import ConfigError, load_config, parse_config
 from tunedeck_trainer.protocol import event_errors
 
@@ -70,7 +70,9 @@ def test_unknown_key_names_itself_and_what_is_allowed() -> None:
 
 
 def test_not_a_json_number_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "config.json").write_text('{"version": 1, "jobId": "j", "model": {"path": "m"}, "dataset": {"path": "d"}, "lora": {"alpha": NaN}}')
+    (tmp_path / "config.json").write_text(
+        '{"version": 1, "jobId": "j", "model": {"path": "m"}, "dataset": {"path": "d"}, "lora": {"alpha": NaN}}'
+    )
     with pytest.raises(ConfigError, match="NaN is not a JSON number"):
         load_config(tmp_path / "config.json")
 

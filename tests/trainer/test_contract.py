@@ -10,8 +10,8 @@ import json
 from dataclasses import replace
 
 import pytest
-from conftest import FIXTURES
 
+from conftest import FIXTURES
 from tunedeck_trainer.config import parse_config
 from tunedeck_trainer.contract import DATASET_FORMATS, METHODS, SECTIONS
 from tunedeck_trainer.data.formats import FORMATS

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 from conftest import finish, make_job, merge, read_config, read_events, send, start_cli, wait_for, write_config
-
 from tunedeck_trainer.checkpoint import list_checkpoints, read_state
 from tunedeck_trainer.protocol import event_errors
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import torch
+
 from conftest import make_job, read_events, run_cli, step_losses
 from test_dpo import dpo_job, write_preferences
 from test_kto import kto_job, write_feedback

@@ -63,7 +63,7 @@ def plain() -> PreTrainedTokenizerFast:
 def labelled_spans(tokenizer, example) -> list[str]:
     """Decoded text of each run of consecutive labelled tokens."""
     spans, current = [], []
-    for token, label in zip(example["input_ids"], example["labels"]):
+    for token, label in zip(example["input_ids"], example["labels"], strict=True):
         if label == IGNORE:
             if current:
                 spans.append(tokenizer.decode(current))
@@ -83,7 +83,7 @@ def test_chatml_labels_only_assistant_content_and_im_end(chatml):
     assert chatml.decode(example["input_ids"]) == text
     assert labelled_spans(chatml, example) == [reply + "<|im_end|>" for reply in REPLIES]
     im_end = chatml.convert_tokens_to_ids("<|im_end|>")
-    labelled = [token for token, label in zip(example["input_ids"], example["labels"]) if label != IGNORE]
+    labelled = [token for token, label in zip(example["input_ids"], example["labels"], strict=True) if label != IGNORE]
     # Token by token: the labelled tokens are exactly each reply's tokens followed by <|im_end|>.
     expected = []
     for reply in REPLIES:
@@ -156,7 +156,7 @@ def test_real_alpaca_rows_encode_with_labels_on_every_reply(chatml):
     records = load_records(str(path)).records
     result = encode_records(chatml, records, 4096)
     assert len(result.examples) == 91 and result.truncated == 0
-    for record, example in zip(records, result.examples):
+    for record, example in zip(records, result.examples, strict=True):
         assert labelled_spans(chatml, example) == [record["messages"][-1]["content"] + "<|im_end|>"]
 
 

@@ -50,7 +50,7 @@ def load(name: str, **options):
 def learned_runs(tokenizer, ids, labels) -> list[str]:
     """Decoded runs of consecutive learned tokens; each label is checked to be its own token."""
     runs, current = [], []
-    for token, label in zip(list(ids), list(labels)):
+    for token, label in zip(list(ids), list(labels), strict=True):
         if label == IGNORE_INDEX:
             if current:
                 runs.append(tokenizer.decode(current))

@@ -17,11 +17,12 @@ from tunedeck_trainer.data import IGNORE_INDEX, encode_records, load_records
 from tunedeck_trainer.data.encode import text_blocks
 from tunedeck_trainer.data.job_data import require_format
 from tunedeck_trainer.errors import TrainerError
-from tunedeck_trainer.tiny_model import CHAT_TEMPLATE, build_tokenizer
+from tunedeck_trainer.tiny_model import build_tokenizer
 
 # A template that renders reasoning, tools and structured tool calls (as Qwen3's and others do).
 RICH_TEMPLATE = (
-    "{% if tools %}{{ '<|im_start|>system\\nTools: ' + (tools | map(attribute='function') | map(attribute='name') | join(', ')) + '<|im_end|>\\n' }}{% endif %}"
+    "{% if tools %}{{ '<|im_start|>system\\nTools: ' + "
+    "(tools | map(attribute='function') | map(attribute='name') | join(', ')) + '<|im_end|>\\n' }}{% endif %}"
     "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' }}"
     "{% if message.get('reasoning_content') %}{{ '<think>' + message['reasoning_content'] + '</think>' }}{% endif %}"
     "{{ message['content'] }}"
@@ -46,7 +47,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> str:
 def learned_text(tokenizer, example) -> list[str]:
     """Decoded runs of consecutive learned tokens, each label checked to be its token."""
     runs, current = [], []
-    for token, label in zip(example["input_ids"], example["labels"]):
+    for token, label in zip(example["input_ids"], example["labels"], strict=True):
         if label == IGNORE_INDEX:
             if current:
                 runs.append(tokenizer.decode(current))
@@ -91,22 +92,34 @@ def test_a_weight_0_assistant_turn_is_masked_token_by_token(tmp_path, chatml):
     ]}]
     loaded = load_records(write_jsonl(tmp_path / "weights.jsonl", rows))
     example = encode_records(chatml, loaded.records, 256).examples[0]
-    learned = [token for token, label in zip(example["input_ids"], example["labels"]) if label != IGNORE_INDEX]
+    learned = [token for token, label in zip(example["input_ids"], example["labels"], strict=True) if label != IGNORE_INDEX]
     expected = chatml("Good answer.", add_special_tokens=False)["input_ids"] + [chatml.convert_tokens_to_ids("<|im_end|>")]
     assert learned == expected
-    bad = write_jsonl(tmp_path / "bad-weight.jsonl", [{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y", "weight": 0.5}]}])
+    bad = write_jsonl(
+        tmp_path / "bad-weight.jsonl",
+        [{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y", "weight": 0.5}]}],
+    )
     with pytest.raises(Exception, match=r'bad-weight\.jsonl line 1: field "messages\[1\]\.weight": expected 0'):
         load_records(bad)
 
 
 def test_tools_column_and_structured_tool_calls_reach_the_template(tmp_path, chatml, rich):
     tools = [{"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}]
-    rows = [{"tools": json.dumps(tools), "messages": [
-        {"role": "user", "content": "Weather in Oslo?"},
-        {"role": "assistant", "content": "", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "weather", "arguments": "{\"city\": \"Oslo\"}"}}]},
-        {"role": "tool", "tool_call_id": "c1", "content": "{\"temp\": 3}"},
-        {"role": "assistant", "content": "3 degrees."},
-    ]}]
+    rows = [
+        {
+            "tools": json.dumps(tools),
+            "messages": [
+                {"role": "user", "content": "Weather in Oslo?"},
+                {
+                    "role": "assistant",
+                    "content": "",
+                    "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "weather", "arguments": '{"city": "Oslo"}'}}],
+                },
+                {"role": "tool", "tool_call_id": "c1", "content": '{"temp": 3}'},
+                {"role": "assistant", "content": "3 degrees."},
+            ],
+        }
+    ]
     loaded = load_records(write_jsonl(tmp_path / "tools.jsonl", rows))
     record = loaded.records[0]
     assert record["tools"] == tools
@@ -154,14 +167,15 @@ def test_text_blocks_cover_every_token_of_a_long_document_exactly_once(chatml):
     assert len(stream) > 10 * max_length  # the document alone is many blocks long
     assert all(len(block["input_ids"]) <= max_length for block in blocks)
     # Targets are label positions 1.. (the loss predicts token i from those before it).
-    targets = [token for block in blocks for token, label in zip(block["input_ids"][1:], block["labels"][1:]) if label != IGNORE_INDEX]
+    targets = [
+        token for block in blocks for token, label in zip(block["input_ids"][1:], block["labels"][1:], strict=True) if label != IGNORE_INDEX
+    ]
     assert targets == stream[1:]  # every token after the first, each exactly once, in order
     assert all(block["labels"][0] == IGNORE_INDEX for block in blocks)
 
 
 def test_a_text_dataset_trains_on_blocks_not_truncated_documents(tmp_path, tiny_model):
     from conftest import make_job, read_events
-
     from tunedeck_trainer.runner import run_job
 
     document = " ".join(f"The quick brown fox number {index} jumps over the lazy dog." for index in range(80))

@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import (make_job, merge, read_config, read_events, run_cli, send, start_cli, step_losses, wait_for,
-                      write_config)
 from safetensors.torch import load_file
+
+from conftest import make_job, merge, read_config, read_events, run_cli, send, start_cli, step_losses, wait_for, write_config
 from test_dpo import dpo_job, write_preferences
 from test_kto import kto_job, write_feedback
-
 from tunedeck_trainer.protocol import event_errors
 
 # Gloo ranks on CPU on every machine: two ranks on one GPU is not a setup NCCL takes.

@@ -53,7 +53,11 @@ def test_a_redirect_to_this_machine_is_refused(port: int, tmp_path: Path) -> Non
     with pytest.raises(DownloadError) as refused:
         web_file(url, tmp_path, lambda _event: None, public_redirects=True)
     assert refused.value.code == "private_address"
-    assert url in str(refused.value) and f"http://127.0.0.1:{port}/data.jsonl" in str(refused.value) and "--allow-private-downloads" in str(refused.value)
+    assert (
+        url in str(refused.value)
+        and f"http://127.0.0.1:{port}/data.jsonl" in str(refused.value)
+        and "--allow-private-downloads" in str(refused.value)
+    )
     assert list(tmp_path.iterdir()) == []
 
 

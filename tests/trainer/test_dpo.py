@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SELFTEST_DATASET, finish, make_job, merge, read_events, run_cli, send, start_cli, wait_for
 
+from conftest import SELFTEST_DATASET, finish, make_job, merge, read_events, run_cli, send, start_cli, wait_for
 from tunedeck_trainer.protocol import event_errors
 
 SHARED_DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"

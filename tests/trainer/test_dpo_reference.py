@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+
 from conftest import make_job, read_config, read_events, step_losses, write_config
 from test_dpo import dpo_job, write_preferences
-
 from tunedeck_trainer.checkpoint import read_state
 from tunedeck_trainer.config import load_config
 from tunedeck_trainer.control import Control

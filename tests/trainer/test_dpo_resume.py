@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from conftest import finish, make_job, read_config, read_events, run_cli, send, start_cli, write_config
 from test_dpo import dpo_job, write_preferences
-
 from tunedeck_trainer.checkpoint import list_checkpoints, read_state
 from tunedeck_trainer.protocol import event_errors
 

@@ -12,8 +12,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import make_job, read_events, run_cli, step_losses
 
+from conftest import make_job, read_events, run_cli, step_losses
 from tunedeck_trainer.config import load_config
 from tunedeck_trainer.data.encoded_cache import META, evict
 from tunedeck_trainer.data.job_encoded import encoded_records

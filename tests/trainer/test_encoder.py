@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_data_encode import CHATML, CONVERSATION, SHARED, build_tokenizer
 
+from test_data_encode import CHATML, CONVERSATION, SHARED, build_tokenizer
 from tunedeck_trainer.data import DatasetError, encode_records, load_records
 from tunedeck_trainer.data.encode import encode_record, template_for, text_blocks
 from tunedeck_trainer.data.encoder import Encoder, probe_shape
@@ -86,7 +86,7 @@ def test_masks_equal_encode_record_token_by_token(records, name, train_on_inputs
             continue  # a record the template refuses (a tool turn) is refused by both: tested below
     encoder = Encoder(tokenizer, train_on_inputs)
     got = encoder.encode([record for _, record in accepted])
-    for (label, _), want, have in zip(accepted, expected, got):
+    for (label, _), want, have in zip(accepted, expected, got, strict=True):
         assert have == want, f"{name}: {label}"
     assert len(got) == len(accepted) > 100
 
@@ -111,7 +111,7 @@ def test_the_self_test_tokenizer_matches_on_the_shared_alpaca_file():
     records = load_records(str(path)).records
     result = encode_records(tokenizer, records, 256)
     template = template_for(tokenizer)
-    for index, (record, example) in enumerate(zip(records, result.examples), start=1):
+    for index, (record, example) in enumerate(zip(records, result.examples, strict=True), start=1):
         ids, labels = encode_record(tokenizer, record, template, False, index)
         assert (example["input_ids"], example["labels"]) == (ids[:256], labels[:256])
     assert result.truncated == sum(1 for record in records

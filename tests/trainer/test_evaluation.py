@@ -24,7 +24,9 @@ def test_scores_are_the_libraries_own() -> None:
     assert result["rougeL"] == pytest.approx((5 / 6 + 1) / 2)
     import sacrebleu
 
-    assert result["bleu"] == pytest.approx(sacrebleu.corpus_bleu(["the cat sat on the mat", "Paris"], [["the cat sat on a mat", " Paris "]]).score / 100)
+    assert result["bleu"] == pytest.approx(
+        sacrebleu.corpus_bleu(["the cat sat on the mat", "Paris"], [["the cat sat on a mat", " Paris "]]).score / 100
+    )
 
 
 @pytest.fixture(scope="module")

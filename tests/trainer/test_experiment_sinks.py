@@ -105,7 +105,9 @@ def test_wandb_offline_run_holds_the_step_and_eval_events(tiny_model: Path, tmp_
 def test_an_mlflow_server_that_is_down_leaves_the_job_alone(tiny_model: Path, tmp_path: Path) -> None:
     job_dir = make_job(tmp_path / "job", tiny_model, **JOB)
     # Nothing listens on port 9; one try, so the test does not wait out MLflow's retries.
-    result = run_cli(job_dir, MLFLOW_TRACKING_URI="http://127.0.0.1:9", MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT="5")
+    result = run_cli(
+        job_dir, MLFLOW_TRACKING_URI="http://127.0.0.1:9", MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT="5"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert read_events(job_dir)[-1]["type"] == "completed"
     stopped = [line for line in result.stderr.splitlines() if "MLflow logging stopped for this job" in line]

@@ -30,7 +30,7 @@ def trained(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return job
 
 
-def _logits(model) -> "object":
+def _logits(model) -> object:
     import torch
 
     with torch.no_grad():
@@ -204,7 +204,10 @@ def test_ollama_template_stops_and_default_system_follow_the_trained_template(ti
     assert chatml["family"] == "chatml"
     assert chatml["system"] == "You are Tunedeck."
     assert chatml["ollamaTemplate"].startswith("{{- range .Messages }}<|im_start|>{{ .Role }}")
-    assert stop_token_ids(tokenizer, chatml["stops"]) == [tokenizer.convert_tokens_to_ids("<|im_end|>"), tokenizer.convert_tokens_to_ids("<|im_start|>")]
+    assert stop_token_ids(tokenizer, chatml["stops"]) == [
+        tokenizer.convert_tokens_to_ids("<|im_end|>"),
+        tokenizer.convert_tokens_to_ids("<|im_start|>"),
+    ]
 
     tokenizer.chat_template = GEMMA_LIKE
     gemma = describe(tokenizer)

@@ -181,7 +181,9 @@ def compare_with_peft(base_dir: Path, adapter_dir: Path, tmp_path: Path, kinds: 
                                 pad_token_id=tokenizer.pad_token_id)[0, len(prompt):].tolist()
         with model.disable_adapter():
             base_perplexity = math.exp(-log_probabilities().mean().item())
-    print(f"\n{config['model_type']}: {len(text)} held-out tokens: PEFT perplexity {peft_perplexity:.4f} (base alone {base_perplexity:.4f})")
+    print(
+        f"\n{config['model_type']}: {len(text)} held-out tokens: PEFT perplexity {peft_perplexity:.4f} (base alone {base_perplexity:.4f})"
+    )
     # The adapter moves the perplexity by more than ten times the f16 tolerance, so matching PEFT means the merge is in.
     assert abs(base_perplexity / peft_perplexity - 1) > 10 * TOLERANCE["f16"]
     for kind in kinds:

@@ -199,7 +199,7 @@ def compare_with_llama_cpp(base_dir: Path, adapter_dir: Path, tmp_path: Path, ar
     model = PeftModel.from_pretrained(base, str(adapter_dir)).eval()
     greedy_changed = False
     end_tokens = {tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("</s>")}
-    for prompt, llama in zip(prompts, llama_results):
+    for prompt, llama in zip(prompts, llama_results, strict=True):
         with torch.no_grad():
             logits = model(torch.tensor([prompt])).logits[0, -1]
             greedy = model.generate(

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_job, read_config, run_cli, step_losses, train_in_process, write_config
 
+from conftest import make_job, read_config, run_cli, step_losses, train_in_process, write_config
 from tunedeck_trainer.batches import epoch_micro_batches
 from tunedeck_trainer.config import parse_config
 from tunedeck_trainer.feeding import Feeder, resolve_workers

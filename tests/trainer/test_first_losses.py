@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from conftest import make_job, step_losses, train_in_process
 from test_dpo import dpo_job, write_preferences
 from test_kto import kto_job, write_feedback

@@ -117,7 +117,7 @@ def test_accepted_records_encode_to_tokens_or_a_row_error(
                 assert error.row == 1 and error.unit == "record", str(error)
             else:
                 assert len(ids) == len(labels) and all(isinstance(token, int) for token in ids)
-                assert all(label in (IGNORE_INDEX, token) for token, label in zip(ids, labels))
+                assert all(label in (IGNORE_INDEX, token) for token, label in zip(ids, labels, strict=True))
             stats = TokenStats(tokenizer, "fuzz", max_length, False, 1)
             try:
                 stats.add(record)

@@ -16,7 +16,6 @@ import termios
 from pathlib import Path
 
 from conftest import cli_env, make_job, read_events, wait_for
-
 from tunedeck_trainer.checkpoint import read_state
 
 # Long enough that the run is still going when the test acts on it.

@@ -54,7 +54,10 @@ def test_push_uploads_every_file_into_a_private_repository(hub, folder: Path) ->
     assert code == 0, lines
     received = pushed / "tiny-user" / "my-adapter"
     names = sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file())
-    assert sorted(path.relative_to(received).as_posix() for path in received.rglob("*") if path.is_file() and path.name != ".hub-repo.json") == names
+    assert (
+        sorted(path.relative_to(received).as_posix() for path in received.rglob("*") if path.is_file() and path.name != ".hub-repo.json")
+        == names
+    )
     for name in names:
         assert (received / name).read_bytes() == (folder / name).read_bytes(), name
     settings = json.loads((received / ".hub-repo.json").read_text())

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from conftest import SELFTEST_DATASET, make_job, merge, read_events, run_cli
 from test_dpo import CHOSEN, WORDS, dpo_job, write_preferences
-
 from tunedeck_trainer.data import DatasetError, load_records
 from tunedeck_trainer.protocol import event_errors
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_job, read_events, run_cli
 
+from conftest import make_job, read_events, run_cli
 from tunedeck_trainer import memory_estimate as memory
 from tunedeck_trainer.protocol import event_errors
 

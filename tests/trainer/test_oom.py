@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import make_job, read_config, read_events, step_losses, train_in_process, write_config
 
+from conftest import make_job, read_config, read_events, step_losses, train_in_process, write_config
 from tunedeck_trainer.checkpoint import read_state
 from tunedeck_trainer.errors import Paused, TrainerError
 from tunedeck_trainer.protocol import event_errors

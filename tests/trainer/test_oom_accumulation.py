@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import make_job, step_losses, train_in_process
 from safetensors.torch import load_file
+
+from conftest import make_job, step_losses, train_in_process
 from test_dpo import dpo_job, write_preferences
 from test_kto import kto_job, write_feedback
 

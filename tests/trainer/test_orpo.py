@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from trl import ORPOTrainer
+
 from conftest import read_events, run_cli
 from test_dpo import dpo_job, write_preferences
 from test_dpo_reference import run
-from trl import ORPOTrainer
-
 from tunedeck_trainer.batches import IGNORE_INDEX
 from tunedeck_trainer.protocol import event_errors
 

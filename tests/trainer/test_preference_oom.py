@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from conftest import read_config, read_events, step_losses, train_in_process, write_config
 from test_dpo import dpo_job, write_preferences
 from test_kto import kto_job, write_feedback
-
 from tunedeck_trainer.checkpoint import read_state
 from tunedeck_trainer.errors import Paused, TrainerError
 from tunedeck_trainer.protocol import event_errors

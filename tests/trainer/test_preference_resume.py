@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import read_config, read_events, train_in_process, write_config
 from safetensors.torch import load_file
+
+from conftest import read_config, read_events, train_in_process, write_config
 from test_dpo import dpo_job, write_preferences
 from test_kto import kto_job, write_feedback
-
 from tunedeck_trainer.checkpoint import read_state
 from tunedeck_trainer.errors import Paused
 from tunedeck_trainer.protocol import event_errors

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 import torch
+
 from test_dpo import dpo_job, write_preferences
 from test_dpo_reference import run
 from test_kto import kto_job, write_feedback
-
 from tunedeck_trainer.batches import IGNORE_INDEX
 
 EXAMPLES = 4
@@ -60,7 +60,7 @@ def their_rows(recipe: Any, tokenizer: Any, answer: str) -> list[dict[str, Any]]
 
 def check_masks(tokenizer: Any, batch: Any, prompts: list[list[int]], answers: list[str]) -> None:
     """Row by row, token by token: the prompt and the padding masked, the answer and its end token learned."""
-    for row, (prompt, answer) in enumerate(zip(prompts, answers)):
+    for row, (prompt, answer) in enumerate(zip(prompts, answers, strict=True)):
         ids, labels = batch.input_ids[row].tolist(), batch.labels[row].tolist()
         length = int(batch.attention_mask[row].sum())
         assert ids[: len(prompt)] == prompt

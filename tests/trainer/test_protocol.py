@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, read_events
 
+from conftest import FIXTURES, read_events
 from tunedeck_trainer.protocol import EVENT_SCHEMA, EVENT_SCHEMAS, EventWriter, event_errors
 
 VALID_LINES = (FIXTURES / "protocol" / "valid.jsonl").read_text().splitlines()

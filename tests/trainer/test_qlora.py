@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_job, read_config, read_events, run_cli, step_losses, write_config
 
+from conftest import make_job, read_config, read_events, run_cli, step_losses, write_config
 from tunedeck_trainer.config import load_config
 from tunedeck_trainer.control import Control
-from tunedeck_trainer.protocol import EventWriter
 from tunedeck_trainer.loop import Training
+from tunedeck_trainer.protocol import EventWriter
 
 
 def train_losses(job_dir: Path) -> tuple[dict[int, float], Training]:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import make_job, read_config, read_events, run_cli, write_config
 from safetensors.torch import load_file
 
+from conftest import make_job, read_config, read_events, run_cli, write_config
 from tunedeck_trainer.checkpoint import list_checkpoints, read_state
 from tunedeck_trainer.protocol import event_errors
 

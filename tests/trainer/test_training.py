@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import SELFTEST_JOB, finish, make_job, read_config, read_events, start_cli, step_losses, write_config
 
+from conftest import SELFTEST_JOB, finish, make_job, read_config, read_events, start_cli, step_losses, write_config
 from tunedeck_trainer.config import load_config
 from tunedeck_trainer.control import Control
-from tunedeck_trainer.protocol import EventWriter, event_errors
 from tunedeck_trainer.loop import Training
+from tunedeck_trainer.protocol import EventWriter, event_errors
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,7 @@ def test_step_events_carry_the_metrics(trained) -> None:
     # Linear warmup (2 steps at ratio 0.05) then linear decay to zero.
     lrs = [event["lr"] for event in steps]
     assert lrs[0] == 0 and lrs[1] == pytest.approx(0.005) and lrs[2] == pytest.approx(0.01)
-    assert all(later < earlier for earlier, later in zip(lrs[2:], lrs[3:]))
+    assert all(later < earlier for earlier, later in pairwise(lrs[2:]))
     epochs = [event["epoch"] for event in steps]
     assert epochs == sorted(epochs) and epochs[-1] > 2
     dataset = next(event for event in events if event["type"] == "dataset")
@@ -109,7 +110,7 @@ def test_selftest_jobs_finish_quickly_with_a_falling_loss(tmp_path: Path) -> Non
     processes = [start_cli(job_dir) for job_dir in jobs]
     results = [finish(process, timeout=120) for process in processes]
     elapsed = time.monotonic() - started
-    for job_dir, (code, output) in zip(jobs, results):
+    for job_dir, (code, output) in zip(jobs, results, strict=True):
         assert code == 0, output[-4000:]
         events = read_events(job_dir)
         assert [event["seq"] for event in events] == list(range(1, len(events) + 1))
@@ -190,7 +191,7 @@ def test_gradient_accumulation_equals_a_bigger_batch(tmp_path: Path, tiny_model:
         )
         assert run_job(job_dir, read_stdin=False, handle_signals=False) == 0
         runs[name] = [event for event in read_events(job_dir) if event["type"] == "step"]
-    for big, accumulated in zip(runs["big"], runs["accumulated"]):
+    for big, accumulated in zip(runs["big"], runs["accumulated"], strict=True):
         assert accumulated["loss"] == pytest.approx(big["loss"], abs=1e-5)
         assert accumulated["gradNorm"] == pytest.approx(big["gradNorm"], abs=1e-5)
         assert accumulated["tokens"] == big["tokens"]

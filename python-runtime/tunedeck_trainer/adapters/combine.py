@@ -84,7 +84,9 @@ def check_same_shape(adapters: list[Adapter]) -> None:
                 )
         if set(other.tensors) != set(first.tensors):
             missing = sorted(set(first.tensors) ^ set(other.tensors))[0]
-            raise TrainerError(f"{other.folder} and {first.folder} differ in their tensors ({missing}): they adapt different modules", "sources")
+            raise TrainerError(
+                f"{other.folder} and {first.folder} differ in their tensors ({missing}): they adapt different modules", "sources"
+            )
         for name, tensor in first.tensors.items():
             if tuple(other.tensors[name].shape) != tuple(tensor.shape):
                 raise TrainerError(
@@ -105,7 +107,7 @@ def average(adapters: list[Adapter], weights: list[float]) -> dict[str, Any]:
     """Every tensor the weighted mean of the sources', computed in float32 and stored in the sources' dtype."""
     result = {}
     for name, tensor in adapters[0].tensors.items():
-        total = sum(weight * adapter.tensors[name].float() for adapter, weight in zip(adapters, weights))
+        total = sum(weight * adapter.tensors[name].float() for adapter, weight in zip(adapters, weights, strict=True))
         result[name] = total.to(tensor.dtype).contiguous()
     return result
 
@@ -119,7 +121,7 @@ def stack(adapters: list[Adapter], weights: list[float]) -> dict[str, Any]:
         if ".lora_A." in name:
             result[name] = torch.cat([adapter.tensors[name] for adapter in adapters], dim=0).contiguous()
         elif ".lora_B." in name:
-            parts = [(weight * adapter.tensors[name].float()).to(tensor.dtype) for adapter, weight in zip(adapters, weights)]
+            parts = [(weight * adapter.tensors[name].float()).to(tensor.dtype) for adapter, weight in zip(adapters, weights, strict=True)]
             result[name] = torch.cat(parts, dim=1).contiguous()
         else:
             raise TrainerError(f"{adapters[0].folder} has {name}, which exact mode cannot stack: use average mode", "mode")

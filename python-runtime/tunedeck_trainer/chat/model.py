@@ -16,9 +16,10 @@ import gc
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..data.encode import DEFAULT_CHAT_TEMPLATE
 
@@ -39,7 +40,7 @@ class Settings:
     system_prompt: str = ""
 
     @classmethod
-    def parse(cls, raw: dict[str, Any]) -> "Settings":
+    def parse(cls, raw: dict[str, Any]) -> Settings:
         """Reads the camelCase settings of a generate request; unknown keys are ignored."""
         return cls(
             temperature=max(0.0, float(raw.get("temperature", 0.7))),
@@ -106,7 +107,9 @@ class ChatModel:
         try:
             return tokenizer.apply_chat_template(turns, chat_template=template, tokenize=False, add_generation_prompt=True)
         except Exception as error:  # jinja2 raises TemplateError on turns a template refuses
-            raise ChatError(f"The model's chat template cannot render this conversation ({error}): check the system prompt and the turns.") from error
+            raise ChatError(
+                f"The model's chat template cannot render this conversation ({error}): check the system prompt and the turns."
+            ) from error
 
     def encode(self, prompt: str, template_from: str | None) -> list[int]:
         """Token ids of the rendered prompt (its special tokens are already in the text)."""

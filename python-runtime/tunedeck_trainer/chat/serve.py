@@ -47,7 +47,7 @@ class _Output:
             self.stream.flush()
 
 
-def _read(stream: TextIO, requests: "queue.Queue[dict[str, Any] | None]", output: _Output) -> None:
+def _read(stream: TextIO, requests: queue.Queue[dict[str, Any] | None], output: _Output) -> None:
     import json
 
     for line in stream:
@@ -135,7 +135,16 @@ class _Server:
     def finish(self, generation: Generation, reason: str) -> None:
         self.running.pop(generation.id, None)
         seconds = round(time.monotonic() - generation.started, 4)
-        self.output.send({"type": "done", "id": generation.id, "reason": reason, "text": generation.text(), "tokens": len(generation.ids), "seconds": seconds})
+        self.output.send(
+            {
+                "type": "done",
+                "id": generation.id,
+                "reason": reason,
+                "text": generation.text(),
+                "tokens": len(generation.ids),
+                "seconds": seconds,
+            }
+        )
 
     def advance(self) -> None:
         """One token for every running answer, in turn."""
@@ -144,7 +153,9 @@ class _Server:
                 delta, reason = generation.step()
             except Exception as error:  # noqa: BLE001 - one failed answer must not end the others
                 self.running.pop(generation.id, None)
-                self.output.send({"type": "error", "id": generation.id, "request": "generate", "message": f"{type(error).__name__}: {error}"})
+                self.output.send(
+                    {"type": "error", "id": generation.id, "request": "generate", "message": f"{type(error).__name__}: {error}"}
+                )
                 continue
             if delta:
                 self.output.send({"type": "token", "id": generation.id, "text": delta})
@@ -157,7 +168,7 @@ def serve(stdin: TextIO, stdout: TextIO, heartbeat_seconds: float = 5.0) -> int:
     import torch
 
     output = _Output(stdout)
-    requests: "queue.Queue[dict[str, Any] | None]" = queue.Queue()
+    requests: queue.Queue[dict[str, Any] | None] = queue.Queue()
     server = _Server(output)
     state = {"generating": 0}
     finished = threading.Event()

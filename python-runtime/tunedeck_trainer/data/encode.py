@@ -28,8 +28,9 @@ resort by searching for its content. Whitespace-only tokens that close a turn (t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .errors import DatasetError
 

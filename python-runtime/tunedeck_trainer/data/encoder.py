@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from .encode import IGNORE_INDEX, _render, encode_record, for_template, template_for, template_source
 from .errors import DatasetError
@@ -110,7 +111,7 @@ class Encoder:
         texts = [plan[0] for plan in plans if plan is not None]
         tokenised = iter(self._tokenize(texts, [plan[1] == "text" for plan in plans if plan is not None]))
         results: list[Encoded] = []
-        for at, (record, plan) in enumerate(zip(records, plans)):
+        for at, (record, plan) in enumerate(zip(records, plans, strict=True)):
             encoded = self._finish(*next(tokenised), plan[1]) if plan is not None else None
             if encoded is None:
                 self.fallbacks += 1
@@ -153,7 +154,7 @@ class Encoder:
             return None  # encode_record learns an opening turn's header (no empty render to start from)
         text = _render(self.tokenizer, messages, self.template, False, index, record.get("tools"))
         spans, cursor = [], 0
-        for message, original in zip(messages, record["messages"]):
+        for message, original in zip(messages, record["messages"], strict=True):
             if message["role"] != "assistant":
                 continue
             turn = self.shape.generation + message["content"] + self.shape.closing

@@ -12,12 +12,24 @@ layout): the last assistant turn is the completion the label judges, the turns b
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .errors import RowProblem, describe
 from .formats import (
-    FEEDBACK_LABELS, Message, _check_conversation, _list, _string, _turns, alpaca, feedback_label, openai,
-    prompt_completion, sharegpt, sharegpt_messages, text,
+    FEEDBACK_LABELS,
+    Message,
+    _check_conversation,
+    _list,
+    _string,
+    _turns,
+    alpaca,
+    feedback_label,
+    openai,
+    prompt_completion,
+    sharegpt,
+    sharegpt_messages,
+    text,
 )
 from .messages import openai_messages
 

@@ -7,8 +7,10 @@ the same way.
 from __future__ import annotations
 
 import functools
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .errors import DatasetError, RowProblem, describe
 from .formats import FIELDS, FORMATS, TAGS, detect_format, sharegpt
@@ -166,7 +168,7 @@ def _first_columns(table: RawTable) -> list[str]:
         return list(table.header)
     names: dict[str, None] = {}
     objects = (value for _, value in table.rows if isinstance(value, dict))
-    for _, row in zip(range(DETECT_ROWS), objects):
+    for row in itertools.islice(objects, DETECT_ROWS):
         names.update((str(key), None) for key in row)
     return list(names)
 

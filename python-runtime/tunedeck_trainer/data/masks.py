@@ -9,7 +9,8 @@ so a preview without a model still shows what a chat template does to the rows.
 from __future__ import annotations
 
 from array import array
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from .encode import IGNORE_INDEX, template_for, text_blocks_of
 from .encoder import BATCH, Encoder
@@ -104,7 +105,7 @@ class TokenStats:
     def flush(self) -> None:
         """Encodes and counts the records waiting for a batch."""
         pending, self.pending = self.pending, []
-        for record, (ids, labels) in zip(pending, self.encoder.encode(pending, self.index + 1)):
+        for record, (ids, labels) in zip(pending, self.encoder.encode(pending, self.index + 1), strict=True):
             self._count(record, ids, labels)
 
     def _count(self, record: dict[str, Any], ids: list[int], labels: list[int]) -> None:

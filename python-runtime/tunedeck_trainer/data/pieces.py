@@ -26,7 +26,7 @@ def token_pieces(tokenizer: Any, ids: list[int], learned: list[bool]) -> list[di
             pieces.append({"text": tokenizer.decode(group), "learned": kind[0], "special": kind[1], "tokens": len(group)})
             group.clear()
 
-    for token, is_learned in zip(ids, learned):
+    for token, is_learned in zip(ids, learned, strict=True):
         token_kind = (is_learned, token in special_ids)
         if group and (token_kind != kind or not _unfinished(tokenizer, group)):
             close()

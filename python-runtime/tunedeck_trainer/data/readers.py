@@ -140,8 +140,8 @@ def _read_csv(path: str) -> RawTable:
                 problem = f"has {len(cells)} cells but the header has {len(header)} columns"
                 rows.append((number, DatasetError(problem, path, number, unit="line")))
                 continue
-            # Empty cells count as missing, so optional columns may be left blank.
-            rows.append((number, {name: cell for name, cell in zip(header, cells) if cell != ""}))
+            # Empty cells count as missing, so optional columns may be left blank, and so may a short row's last ones.
+            rows.append((number, {name: cell for name, cell in zip(header, cells, strict=False) if cell != ""}))
     except csv.Error as error:
         raise DatasetError(f"not valid CSV ({error})", path, reader.line_num, unit="line",
                            hint="Fix the file's quoting.") from error

@@ -10,7 +10,8 @@ import functools
 import json
 import os
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from .errors import DatasetError
 from .formats import TAGS, sharegpt
@@ -24,8 +25,7 @@ PROGRESS_SECONDS = 0.25
 
 def _lines(path: str) -> Iterator[tuple[int, bytes]]:
     with open(path, "rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            yield number, line
+        yield from enumerate(handle, start=1)
 
 
 def _parse(path: str, number: int, line: bytes) -> Any | None:

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import json
 import math
-from contextlib import nullcontext
 import os
 import sys
 import time
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import TrainerError
 
@@ -43,9 +44,9 @@ def scores(answers: list[str], references: list[str]) -> dict[str, float]:
     from rouge_score import rouge_scorer
 
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
-    rouge = [scorer.score(reference, answer)["rougeL"].fmeasure for answer, reference in zip(answers, references)]
+    rouge = [scorer.score(reference, answer)["rougeL"].fmeasure for answer, reference in zip(answers, references, strict=True)]
     bleu = sacrebleu.corpus_bleu(answers, [references]).score / 100
-    exact = [answer.strip() == reference.strip() for answer, reference in zip(answers, references)]
+    exact = [answer.strip() == reference.strip() for answer, reference in zip(answers, references, strict=True)]
     return {"exactMatch": sum(exact) / len(exact), "rougeL": sum(rouge) / len(rouge), "bleu": bleu}
 
 
@@ -95,8 +96,12 @@ def evaluate(job_dir: Path, *, adapter_dir: Path | None = None, limit: int = 50,
                 logits = model(ids).logits[0, len(prompt) - 1:-1].float()
                 sides[side]["nll"] += float(torch.nn.functional.cross_entropy(logits, ids[0, len(prompt):], reduction="sum"))
                 sides[side]["tokens"] += len(reference)
-                output = model.generate(torch.tensor([prompt], device=device), max_new_tokens=max_new_tokens, do_sample=False,
-                                        pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id)
+                output = model.generate(
+                    torch.tensor([prompt], device=device),
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
+                )
             sides[side]["answers"].append(tokenizer.decode(output[0, len(prompt):], skip_special_tokens=True))
         report({"type": "progress", "done": index + 1, "total": len(pairs)})
     references = [tokenizer.decode(reference, skip_special_tokens=True) for _prompt, reference in pairs]
@@ -108,7 +113,7 @@ def evaluate(job_dir: Path, *, adapter_dir: Path | None = None, limit: int = 50,
         result[side] = {"loss": loss, "perplexity": math.exp(min(loss, 700)), **scores(values["answers"], references)}
     result["examples"] = [
         {"prompt": tokenizer.decode(prompt, skip_special_tokens=True), "reference": reference, "base": base, "tuned": tuned}
-        for (prompt, _), reference, base, tuned in zip(pairs, references, sides["base"]["answers"], sides["tuned"]["answers"])
+        for (prompt, _), reference, base, tuned in zip(pairs, references, sides["base"]["answers"], sides["tuned"]["answers"], strict=True)
     ][:EXAMPLES_KEPT]
     temporary = job_dir / "evaluation.json.tmp"
     temporary.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -12,8 +12,9 @@ and the host can say which files had been sent.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import TrainerError
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..config import HUB_ID
 from ..errors import TrainerError
@@ -84,7 +85,9 @@ def prepare(
     if gguf_type is not None:
         offer = next((entry for entry in report["mergedGguf"] if entry["type"] == gguf_type), None)
         if offer is None or not offer["offered"]:
-            raise TrainerError(f"ggufType: {gguf_type} is not offered for this model: {offer['reason'] if offer else 'unknown type'}", "ggufType")
+            raise TrainerError(
+                f"ggufType: {gguf_type} is not offered for this model: {offer['reason'] if offer else 'unknown type'}", "ggufType"
+            )
     out.mkdir(parents=True, exist_ok=True)
     staged = out / "adapter"
     staged.mkdir(exist_ok=True)

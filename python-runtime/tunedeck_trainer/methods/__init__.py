@@ -16,8 +16,9 @@ subclass registers itself by its ``name``; ``method_for`` imports the module the
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
@@ -32,7 +33,7 @@ from ..throughput import DPO_FLOPS_PER_PARAMETER, LORA_FLOPS_PER_PARAMETER
 Step = list[list[MicroBatch]]
 
 # Method classes by name, filled as their modules are imported (Method.__init_subclass__).
-REGISTRY: dict[str, type["Method"]] = {}
+REGISTRY: dict[str, type[Method]] = {}
 
 
 class Method:

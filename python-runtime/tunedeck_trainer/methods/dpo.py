@@ -12,8 +12,9 @@ tests/trainer/test_preference_loss.py checks ``dpo_losses`` against TRL's DPOTra
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F

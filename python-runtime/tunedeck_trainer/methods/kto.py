@@ -19,8 +19,9 @@ tests/trainer/test_preference_loss.py checks ``kto_losses`` and ``kl_estimate`` 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
@@ -89,7 +90,7 @@ class Kto(Method):
         desirable = torch.tensor([int(example["label"][0]) for example in examples], dtype=torch.bool)
         kl = None
         if partners is not None:  # each example's prompt with its partner's completion
-            mismatched = [(example["prompt"], partner["completion"]) for example, partner in zip(examples, partners)]
+            mismatched = [(example["prompt"], partner["completion"]) for example, partner in zip(examples, partners, strict=True)]
             kl = answer_rows(mismatched, self.pad_id, self.max_seq_length)
         rows = [(example["prompt"], example["completion"]) for example in examples]
         return answer_rows(rows, self.pad_id, self.max_seq_length, examples=len(examples), weight=len(examples),
@@ -100,7 +101,7 @@ class Kto(Method):
         # With several ranks ``order`` is the whole step's, so the pairs are one process's.
         order = list(order) if order is not None else [index for chunk in chunks for index in chunk]
         # TRL's rotation by one: example k of the step pairs with the completion of example k - 1.
-        partner = dict(zip(order, order[-1:] + order[:-1]))
+        partner = dict(zip(order, order[-1:] + order[:-1], strict=True))
         return [
             [self._rows([examples[index] for index in piece], [examples[partner[index]] for index in piece])
              for piece in split_chunk(chunk, micro_batch_size)]
@@ -128,7 +129,7 @@ class Kto(Method):
         if ranks.world == 1:
             return kl_estimate(torch.cat(policy), torch.cat(reference))
         # Several ranks: the mean over every rank's pairs; an out-of-memory error on any rank is every rank's.
-        difference = float(sum((p - r).sum() for p, r in zip(policy, reference)))
+        difference = float(sum((p - r).sum() for p, r in zip(policy, reference, strict=True)))
         total, count, failed = ranks.sum([difference, float(sum(len(p) for p in policy)), float(out_of_memory)])
         if failed:
             raise torch.cuda.OutOfMemoryError("out of memory on another rank during the KL estimate")

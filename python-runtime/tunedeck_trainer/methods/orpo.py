@@ -16,8 +16,9 @@ tests/trainer/test_preference_loss.py checks ``odds_ratio_losses`` against TRL's
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F

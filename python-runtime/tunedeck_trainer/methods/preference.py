@@ -7,8 +7,9 @@ always has room; prompt + answer + eos beyond maxSeqLength loses the answer's en
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -84,7 +85,7 @@ def answer_rows(pairs: Sequence[tuple[Tokens, Tokens]], pad_id: int, max_seq_len
     input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     attention = torch.zeros((len(rows), width), dtype=torch.long)
     labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
-    for index, (row, (prompt, _)) in enumerate(zip(rows, pairs)):
+    for index, (row, (prompt, _)) in enumerate(zip(rows, pairs, strict=True)):
         input_ids[index, :len(row)] = row
         attention[index, :len(row)] = 1
         labels[index, len(prompt):len(row)] = row[len(prompt):]

@@ -7,8 +7,9 @@ its label tokens, so a step's loss is the mean over every label token of the ste
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 

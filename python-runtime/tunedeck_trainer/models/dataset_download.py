@@ -21,13 +21,23 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from .catalog import hub_cache_dir
-from .download import (DISK_MARGIN_BYTES, PROGRESS_SECONDS, WRITE_CHUNK_BYTES, DownloadError, blob_bytes, explain,
-                       fetch_with_progress, free_bytes, progress_event)
+from .download import (
+    DISK_MARGIN_BYTES,
+    PROGRESS_SECONDS,
+    WRITE_CHUNK_BYTES,
+    DownloadError,
+    blob_bytes,
+    explain,
+    fetch_with_progress,
+    free_bytes,
+    progress_event,
+)
 
 PARQUET_REVISION = "refs/convert/parquet"
 SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
@@ -169,7 +179,9 @@ def web_file(url: str, out_dir: Path, emit: Callable[[dict[str, Any]], None], pu
             return target
         raise DownloadError("http", f"URL {url}: the server answered HTTP {error.code} {error.reason}; check the address") from error
     except (urllib.error.URLError, OSError) as error:
-        raise DownloadError("offline", f"URL {url}: cannot connect ({getattr(error, 'reason', error)}); check the address and the network") from error
+        raise DownloadError(
+            "offline", f"URL {url}: cannot connect ({getattr(error, 'reason', error)}); check the address and the network"
+        ) from error
     with response:
         if response.status != 206:
             have = 0  # the server ignored the Range: start over

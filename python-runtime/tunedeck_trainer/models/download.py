@@ -19,9 +19,10 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .catalog import cached_snapshot, hub_cache_dir
 
@@ -104,7 +105,11 @@ def explain(error: BaseException, hub_id: str, token: str | None) -> DownloadErr
     if type(error).__name__ in ("ChunkedEncodingError", "ProtocolError", "IncompleteRead"):
         return DownloadError("interrupted", f"the connection to {hub_page('').rstrip('/')} broke while downloading "
                              f"{hub_id}; download again to continue from where it stopped")
-    if isinstance(error, (errors.OfflineModeIsEnabled, errors.LocalEntryNotFoundError)) or type(error).__name__ in ("ConnectionError", "Timeout", "ReadTimeout"):
+    if isinstance(error, (errors.OfflineModeIsEnabled, errors.LocalEntryNotFoundError)) or type(error).__name__ in (
+        "ConnectionError",
+        "Timeout",
+        "ReadTimeout",
+    ):
         return DownloadError("offline", f"cannot reach {hub_page('').rstrip('/')} to download {hub_id}: "
                              f"check the network connection ({error})")
     return DownloadError("failed", f"downloading {hub_id} failed: {error}")

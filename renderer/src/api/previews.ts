@@ -5,13 +5,8 @@
  */
 import type { DatasetPreview } from '@shared/datasets'
 import type { RouteInput } from '@shared/routes'
+import type { ReadProgress } from '../logic/datasetPreview'
 import { getClient } from './client'
-
-/** Bytes of the file read so far, and its size. */
-export interface ReadProgress {
-  done: number
-  total: number
-}
 
 export interface FollowedPreview {
   result: Promise<DatasetPreview>

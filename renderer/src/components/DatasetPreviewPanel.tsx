@@ -3,11 +3,9 @@
  * rows it can use, the first records as it normalises them, and the rows it
  * would skip or fail on, each with its line or row, field and message.
  */
-import { badRowsHeadline, describeCounts, describeRowError, summariseRecord } from '../logic/datasetPreview'
-import type { ReadProgress } from '../api/previews'
+import { badRowsHeadline, describeCounts, describeRowError, summariseRecord, type PreviewState, type ReadProgress } from '../logic/datasetPreview'
 import { formatBytes } from '../logic/metrics'
 import { ProgressBar } from './ProgressBar'
-import type { PreviewState } from './useDatasetPreview'
 
 /** Bad rows listed; the count above says how many there are in all. */
 const shownErrors = 8

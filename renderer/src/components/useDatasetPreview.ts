@@ -10,17 +10,10 @@ import { useEffect, useRef, useState } from 'react'
 import type { TextSplit } from '@shared/config'
 import type { DatasetFormat } from '@shared/methods'
 import type { BadRows, DatasetPreview } from '@shared/datasets'
-import { followPreview, type FollowedPreview, type ReadProgress } from '../api/previews'
+import { followPreview, type FollowedPreview } from '../api/previews'
 import { fieldErrorsOf } from '@shared/errors'
 import { errorMessage, toAppError } from '../api/errors'
-
-/** What the panel shows: nothing yet, reading (how far, and a way to stop), the preview, stopped by the user, or why the request failed. */
-export type PreviewState =
-  | { status: 'idle' }
-  | { status: 'loading'; path: string; progress: ReadProgress | null; cancel: () => void }
-  | { status: 'done'; preview: DatasetPreview }
-  | { status: 'cancelled'; path: string; retry: () => void }
-  | { status: 'failed'; path: string; error: string }
+import type { PreviewState } from '../logic/datasetPreview'
 
 /** Typing pauses this long before the file is read. */
 const debounceMs = 400

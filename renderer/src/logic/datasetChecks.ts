@@ -6,7 +6,7 @@
 import type { TokenPreview } from '@shared/datasets'
 import type { Preset } from '@shared/jobs'
 import { settingInfo } from './settingFields'
-import type { PreviewState } from '../components/useDatasetPreview'
+import type { PreviewState } from './datasetPreview'
 
 // The form and the host read one rule: which method a dataset's format fits (electron/shared/methods.ts).
 export { methodForFormat } from '@shared/methods'

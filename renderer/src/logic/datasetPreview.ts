@@ -5,6 +5,20 @@
  */
 import type { DatasetPreview } from '@shared/datasets'
 
+/** Bytes of the file read so far, and its size. */
+export interface ReadProgress {
+  done: number
+  total: number
+}
+
+/** What the panel shows: nothing yet, reading (how far, and a way to stop), the preview, stopped by the user, or why the request failed. */
+export type PreviewState =
+  | { status: 'idle' }
+  | { status: 'loading'; path: string; progress: ReadProgress | null; cancel: () => void }
+  | { status: 'done'; preview: DatasetPreview }
+  | { status: 'cancelled'; path: string; retry: () => void }
+  | { status: 'failed'; path: string; error: string }
+
 /** One line of a summarised record: a label (role or field) and its text, shortened. */
 export interface PreviewLine {
   label: string
