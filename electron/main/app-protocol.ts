@@ -7,7 +7,8 @@
 import { net, protocol } from 'electron'
 import { join, normalize, relative, isAbsolute } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { appOrigin, contentSecurityPolicy } from './policy'
+import { appOrigin } from './policy'
+import { currentPolicy } from './remote-host'
 
 export const appScheme = 'app'
 export { appOrigin }
@@ -31,7 +32,7 @@ export function serveRenderer(rendererDir: string): void {
     }
     const response = await net.fetch(pathToFileURL(file).toString())
     const headers = new Headers(response.headers)
-    headers.set('Content-Security-Policy', contentSecurityPolicy)
+    headers.set('Content-Security-Policy', currentPolicy())
     headers.set('X-Content-Type-Options', 'nosniff')
     return new Response(response.body, { status: response.status, statusText: response.statusText, headers })
   })

@@ -11,6 +11,7 @@ import { HostProcess, toAppError } from './host-process'
 import { originOf, rendererUrl, windowWebPreferences } from './policy'
 import { installContentSecurityPolicy, isTrustedSender, lockNavigation } from './security'
 import { registerShellRoutes } from './shell-routes'
+import { registerRemoteHostRoutes } from './remote-host'
 
 registerAppScheme()
 
@@ -88,6 +89,7 @@ app.whenReady().then(() => {
   installContentSecurityPolicy()
   serveRenderer(join(__dirname, '../renderer'))
   registerShellRoutes(origin)
+  registerRemoteHostRoutes(origin, app.getPath('userData'))
   host = new HostProcess(
     join(__dirname, 'host.js'),
     {

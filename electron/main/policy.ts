@@ -14,19 +14,27 @@ export const appOrigin = 'app://tunedeck'
  * page talks to the host through the preload's IPC only, so it connects
  * nowhere but its own origin.
  */
-export const contentSecurityPolicy = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-src 'none'",
-  "frame-ancestors 'none'",
-].join('; ')
+export const contentSecurityPolicy = policyConnectingTo('')
+
+/**
+ * The same policy for a window that drives a remote Tunedeck (remote-host.ts): it may also
+ * connect to that one origin's HTTP and WebSocket, named by `sources` (remoteConnectSources).
+ */
+export function policyConnectingTo(sources: string): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    sources ? `connect-src 'self' ${sources}` : "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-src 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ')
+}
 
 /** The window's webPreferences: an isolated, sandboxed page without Node. */
 export function windowWebPreferences(preload: string): {

@@ -5,7 +5,8 @@
  * from our own top-level frame. The rules themselves are in policy.ts.
  */
 import { session, shell, type BrowserWindow, type IpcMainInvokeEvent } from 'electron'
-import { contentSecurityPolicy, isAllowedExternal, isSameOrigin } from './policy'
+import { isAllowedExternal, isSameOrigin } from './policy'
+import { currentPolicy } from './remote-host'
 
 /**
  * Adds the CSP header to http(s) responses (the dev server's) and refuses
@@ -14,7 +15,7 @@ import { contentSecurityPolicy, isAllowedExternal, isSameOrigin } from './policy
  */
 export function installContentSecurityPolicy(): void {
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [contentSecurityPolicy] } })
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [currentPolicy()] } })
   })
   // The renderer needs no camera, microphone, notifications or anything else.
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))

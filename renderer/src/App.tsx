@@ -3,6 +3,7 @@ import { useNavigationStore } from './stores/navigation'
 import { sourceKey } from './logic/chat'
 import { ChatView } from './views/ChatView'
 import { useConnectionStore } from './stores/sync'
+import { useRemoteStore } from './stores/remote'
 import { AdaptersView } from './views/AdaptersView'
 import { useWindowDrop } from './components/useWindowDrop'
 import { CompareView } from './views/CompareView'
@@ -14,10 +15,29 @@ import { NewJobView } from './views/NewJobView'
 import { SetupView } from './views/SetupView'
 import { Sidebar } from './views/Sidebar'
 
+/** Why a kept remote host is not driven, on pages other than the start page (whose card says it). */
+function RemoteProblem({ onHome }: { onHome: boolean }) {
+  const problem = useRemoteStore((state) => state.problem)
+  if (!problem || onHome) return null
+  return (
+    <div className="connection-notice" data-testid="remote-problem-banner" role="alert">
+      {problem}
+    </div>
+  )
+}
+
 function ConnectionNotice() {
   const connection = useConnectionStore((state) => state.connection)
+  const remote = useRemoteStore((state) => state.origin)
   if (connection.status === 'open') return null
   if (connection.status === 'connecting' && !connection.reconnected) return null
+  if (connection.status === 'refused' && remote) {
+    return (
+      <div className="connection-notice" data-testid="connection-notice" role="alert">
+        The Tunedeck at {remote} no longer takes this window's token (its serve was started with --new-token): go back to this machine on the start page and connect again with the new token.
+      </div>
+    )
+  }
   if (connection.status === 'refused') {
     return (
       <div className="connection-notice" data-testid="connection-notice" role="alert">
@@ -71,6 +91,7 @@ export function App() {
       <Sidebar />
       <main className="main">
         <ConnectionNotice />
+        <RemoteProblem onHome={page.name === 'home'} />
         {/* The Adapters page takes a dropped zip in its own drop zone. */}
         {dragging && page.name !== 'adapters' && (
           <div className="drop-overlay" data-testid="drop-overlay">

@@ -166,7 +166,8 @@ describe('serve under attack', () => {
       ['a wrong bearer token', { headers: { origin: ownOrigin(), authorization: 'Bearer nope' } }, 401],
       ['the token as a cookie, which serve no longer reads', { headers: { origin: ownOrigin(), cookie: `tunedeck_token_${server.port}=${token}` } }, 401],
       ['a token prefix only', { query: `?token=${token.slice(0, 16)}` }, 401],
-      ['a foreign Origin with the token', { query: `?token=${token}`, headers: { origin: 'http://evil.example' } }, 403],
+      ['a foreign Origin without the token', { headers: { origin: 'http://evil.example' } }, 401],
+      ['a foreign Origin with a wrong token', { query: '?token=wrong', headers: { origin: 'http://evil.example' } }, 401],
       ['an Origin that only starts like ours', { query: `?token=${token}`, headers: { origin: `${ownOrigin()}.evil.example` } }, 403],
       ['a null Origin', { query: `?token=${token}`, headers: { origin: 'null' } }, 403],
       ['a foreign Host with the token', { query: `?token=${token}`, headers: { host: `evil.example:${server.port}` } }, 403],
@@ -178,6 +179,31 @@ describe('serve under attack', () => {
       expect(answer, what).toBe(status)
     }
     await stillServes()
+  })
+
+  it("takes another Tunedeck's page (a foreign Origin) on the token's paths only, and only with the token", async () => {
+    const other = 'http://127.0.0.1:1'
+    const socket = await connect({ query: `?token=${server.token}`, headers: { origin: other } })
+    expect(typeof socket, 'a WebSocket from another Tunedeck page with the token').not.toBe('number')
+    if (typeof socket !== 'number') socket.close()
+    const wrong = await get('/api/token', { origin: other, authorization: 'Bearer wrong' })
+    expect(wrong.status).toBe(401)
+    const good = await get('/api/token', { origin: other, authorization: `Bearer ${server.token}` })
+    expect(good.status).toBe(200)
+    const preflight = await new Promise<{ status: number; allow: string | undefined }>((done, fail) => {
+      const request = httpRequest({ host: '127.0.0.1', port: server.port, path: '/download/ticket', method: 'OPTIONS', headers: { origin: other, 'access-control-request-method': 'POST' } }, (response) => {
+        response.resume()
+        done({ status: response.statusCode ?? 0, allow: response.headers['access-control-allow-origin'] as string | undefined })
+      })
+      request.on('error', fail)
+      request.end()
+    })
+    expect(preflight).toEqual({ status: 204, allow: other })
+    const ticket = await get('/download/ticket?path=/etc/passwd', { origin: other }, 'POST')
+    tried('a download ticket from a foreign Origin without the token', ticket.status === 200)
+    expect(ticket.status).toBe(401)
+    // The page's files stay same-origin: another page may not read them.
+    expect((await get('/index.html', { origin: other })).status).toBe(403)
   })
 
   it('refuses foreign Hosts and Origins, traversal and planted symlinks over HTTP', async () => {

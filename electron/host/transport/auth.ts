@@ -91,8 +91,30 @@ export function sameOrigin(request: IncomingMessage, port: number, anyHost = fal
     const origin = request.headers.origin
     return origin === undefined || origin === `http://${request.headers.host ?? ''}`
   }
-  const hosts = [`127.0.0.1:${port}`, `localhost:${port}`]
-  if (!hosts.includes(request.headers.host ?? '')) return false
+  if (!ownHost(request, port)) return false
   const origin = request.headers.origin
-  return origin === undefined || hosts.some((host) => origin === `http://${host}`)
+  return origin === undefined || [`127.0.0.1:${port}`, `localhost:${port}`].some((host) => origin === `http://${host}`)
+}
+
+/** True when the Host header names this server (any Host when it listens beyond loopback). */
+export function ownHost(request: IncomingMessage, port: number, anyHost = false): boolean {
+  return anyHost || [`127.0.0.1:${port}`, `localhost:${port}`].includes(request.headers.host ?? '')
+}
+
+/**
+ * The Origin of another Tunedeck's page that drives this serve as its remote host: a
+ * well-formed http(s) origin that is not this server's own, sent with this server's Host.
+ * Null for this server's own pages, for no Origin, and for "null" or malformed ones. Such a
+ * request is taken only on the paths that check the token (crossOrigin.ts), and only with it.
+ */
+export function otherPageOrigin(request: IncomingMessage, port: number, anyHost = false): string | null {
+  const origin = request.headers.origin
+  if (origin === undefined || !ownHost(request, port, anyHost) || sameOrigin(request, port, anyHost)) return null
+  let url: URL
+  try {
+    url = new URL(origin)
+  } catch {
+    return null
+  }
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === origin ? origin : null
 }

@@ -8,7 +8,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Host } from '../host'
-import { hasToken, isLoopback, pickToken, sameOrigin } from './auth'
+import { hasToken, isLoopback, otherPageOrigin, pickToken, sameOrigin } from './auth'
+import { answerPreflight, corsHeaders, tokenCheckedPaths } from './crossOrigin'
 import { securityHeaders, sendText, serveStatic } from './static'
 import type { RequestLimits } from './limits'
 import { resolveRoots } from './roots'
@@ -18,6 +19,7 @@ import { downloads } from './download'
 import { datasetUploadPath } from '@shared/datasets'
 import { adapterUploadPath } from '@shared/adapters'
 import { tokenCheckPath } from '@shared/api'
+import { remoteOrigin, remoteQueryKey } from '@shared/remote'
 
 /** Where and how to listen. */
 export interface ServerOptions {
@@ -59,7 +61,7 @@ export async function startServer(host: Host, options: ServerOptions): Promise<R
   const downloadRoutes = downloads({ token, roots })
 
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    const headers = securityHeaders(port)
+    let headers = securityHeaders(port)
     request.on('error', () => request.destroy())
     response.on('error', () => response.destroy())
     let url: URL
@@ -68,7 +70,15 @@ export async function startServer(host: Host, options: ServerOptions): Promise<R
     } catch {
       return sendText(response, 400, 'Bad request.', headers)
     }
-    if (!sameOrigin(request, port, anyHost)) return sendText(response, 403, 'Forbidden: this server only answers its own address.', headers)
+    // Another Tunedeck's page (a remote connection) reaches only the paths that check the token.
+    const otherPage = tokenCheckedPaths.has(url.pathname) ? otherPageOrigin(request, port, anyHost) : null
+    if (otherPage) {
+      headers = { ...headers, ...corsHeaders(otherPage) }
+      if (answerPreflight(request, response, otherPage, headers)) return
+    } else if (!sameOrigin(request, port, anyHost)) return sendText(response, 403, 'Forbidden: this server only answers its own address.', headers)
+    // The page of a tab that drives another Tunedeck may connect there too (remoteOrigin checks the shape).
+    const remote = remoteOrigin(url.searchParams.get(remoteQueryKey))
+    if (remote && !otherPage) headers = securityHeaders(port, remote)
     if (url.pathname === datasetUploadPath) {
       return void handleUpload(request, response, url, { token, library: host.datasets, limitBytes: options.maxUploadBytes ?? defaultUploadLimitBytes, headers })
     }

@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs'
 import { realpath, stat } from 'node:fs/promises'
 import type { ServerResponse } from 'node:http'
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path'
+import { remoteConnectSources } from '@shared/remote'
 
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -33,16 +34,18 @@ const contentTypes: Record<string, string> = {
 
 /**
  * The page's CSP: scripts and styles from this origin only (inline styles for
- * xterm and chart.js), and connections back to this server's WebSocket.
+ * xterm and chart.js), and connections back to this server's WebSocket, plus
+ * the one remote Tunedeck the page asked for (`?remote=ORIGIN`, checked by
+ * remoteOrigin), when the tab drives another machine.
  */
-export function contentSecurityPolicy(port: number): string {
+export function contentSecurityPolicy(port: number, remote: string | null = null): string {
   return [
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data:",
     "font-src 'self' data:",
-    `connect-src 'self' ws://127.0.0.1:${port} ws://localhost:${port}`,
+    `connect-src 'self' ws://127.0.0.1:${port} ws://localhost:${port}${remote ? ` ${remoteConnectSources(remote)}` : ''}`,
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'none'",
@@ -51,9 +54,9 @@ export function contentSecurityPolicy(port: number): string {
 }
 
 /** Headers every answer carries, files and errors alike. */
-export function securityHeaders(port: number): Record<string, string> {
+export function securityHeaders(port: number, remote: string | null = null): Record<string, string> {
   return {
-    'Content-Security-Policy': contentSecurityPolicy(port),
+    'Content-Security-Policy': contentSecurityPolicy(port, remote),
     'X-Content-Type-Options': 'nosniff',
     'X-Frame-Options': 'DENY',
     // Belt and braces: the token rides in the fragment, which no Referer carries anyway.

@@ -1,7 +1,9 @@
 /**
  * serve's WebSocket side: JSON WireRequests in, WireResponses out, and every
  * host event to every connected socket. The upgrade needs the token and this
- * server's own Origin; anything else gets a 401 or 403 before a socket exists.
+ * server's own Host; a foreign Origin is taken only from another Tunedeck's page
+ * (auth.otherPageOrigin), with the token. Anything else gets a 401 or 403 before
+ * a socket exists.
  * A malformed frame, an oversized message or a dropped connection closes that
  * one socket and nothing else: every socket has an error handler.
  */
@@ -12,7 +14,7 @@ import type { WireEvent, WireRequest, WireResponse } from '@shared/api'
 import { appError, type AppError } from '@shared/errors'
 import { isRouteName, unknownRouteError } from '@shared/routes'
 import type { Host } from '../host'
-import { hasToken, sameOrigin, webSocketProtocol } from './auth'
+import { hasToken, otherPageOrigin, sameOrigin, webSocketProtocol } from './auth'
 import { defaultLimits, FairSlots, isExpensive, type RequestLimits } from './limits'
 import { checkRequestPaths } from './roots'
 
@@ -98,7 +100,8 @@ export function attachWebSocket(server: Server, host: Host, options: WebSocketOp
       return refuse(socket, 400, 'Bad Request')
     }
     if (url.pathname !== webSocketPath) return refuse(socket, 404, 'Not Found')
-    if (!sameOrigin(request, options.port(), options.anyHost)) return refuse(socket, 403, 'Forbidden')
+    // Another Tunedeck's page (a window driving this serve as its remote host) comes with its own Origin: the token below decides.
+    if (!sameOrigin(request, options.port(), options.anyHost) && !otherPageOrigin(request, options.port(), options.anyHost)) return refuse(socket, 403, 'Forbidden')
     if (!hasToken(request, url, options.token)) return refuse(socket, 401, 'Unauthorized')
     if (wss.clients.size >= limits.connections) return refuse(socket, 503, 'Too many connections')
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request))

@@ -1,9 +1,12 @@
 /**
- * Picks the transport once at start: the Electron preload's `window.tunedeck`
- * when present, else a WebSocket to the `serve` host that served this page.
- * Everything else in the renderer talks to `client` and never knows which.
+ * Picks the transport once at start: a WebSocket to the remote Tunedeck the window was told
+ * to drive (remote.ts), else the Electron preload's `window.tunedeck` when present, else a
+ * WebSocket to the `serve` host that served this page. Everything else in the renderer
+ * talks to `client` and never knows which.
  */
 import type { TunedeckClient } from '@shared/api'
+import { remoteSocketUrl } from '@shared/remote'
+import { drivenHost, remoteKeeper, resolveRemote, setDrivenHost, type RemoteStart, type ShellRemoteKeeper } from './remote'
 import { createWebSocketClient, socketUrlFor, takeToken, tokenCheckFor, type ConnectionState } from './websocket'
 
 /** Native helpers the desktop app's preload adds; absent in a browser. */
@@ -19,11 +22,17 @@ declare global {
     /** Exposed by electron/preload in the desktop app; absent in a browser. */
     tunedeck?: TunedeckClient
     tunedeckShell?: TunedeckShell
+    /** The desktop shell's keeper of the remote host (safeStorage); absent in a browser. */
+    tunedeckRemote?: ShellRemoteKeeper
   }
 }
 
-/** The desktop app's native helpers, or null in a browser (paths are typed there). */
+/**
+ * The desktop app's native helpers, or null in a browser (paths are typed there) and while
+ * the window drives a remote host: its paths are that machine's, so files go as uploads.
+ */
 export function getShell(): TunedeckShell | null {
+  if (drivenHost()) return null
   return typeof window !== 'undefined' && window.tunedeckShell ? window.tunedeckShell : null
 }
 
@@ -33,6 +42,10 @@ export interface AppClient extends TunedeckClient {
 }
 
 function pickClient(): AppClient {
+  const remote = drivenHost()
+  if (remote) {
+    return createWebSocketClient({ url: remoteSocketUrl(remote.origin), token: remote.token, checkToken: tokenCheckFor(remote.origin, remote.token) })
+  }
   const bridge = typeof window !== 'undefined' ? window.tunedeck : undefined
   if (bridge) {
     return {
@@ -49,6 +62,16 @@ function pickClient(): AppClient {
 }
 
 let instance: AppClient | null = null
+
+/**
+ * Decides which host this window drives (remote.ts) before the first request; the page
+ * shows `problem` when a kept remote host refused its token or did not answer.
+ */
+export async function startClient(): Promise<RemoteStart> {
+  const start = await resolveRemote(remoteKeeper(), !window.tunedeck)
+  setDrivenHost(start.remote)
+  return start
+}
 
 /** The one client of this window, created on first use. */
 export function getClient(): AppClient {

@@ -9,7 +9,7 @@ import { adapterUploadPath, type LibraryAdapter } from '@shared/adapters'
 import { datasetUploadPath, type DatasetImportResult } from '@shared/datasets'
 import { appErrorSchema } from '@shared/errors'
 import { tarOf, type FolderFile } from '@shared/folderTar'
-import { tokenStorageKey } from './websocket'
+import { httpHost } from './remote'
 
 /** A running upload: its result, and a way to stop it. */
 export interface Upload<T = DatasetImportResult> {
@@ -36,8 +36,10 @@ function uploadBody<T = DatasetImportResult>(body: Blob, name: string, address: 
   const request = new XMLHttpRequest()
   const file = { name, size: body.size }
   const done = new Promise<T>((resolve, reject) => {
-    request.open('POST', address)
-    request.setRequestHeader('Authorization', `Bearer ${sessionStorage.getItem(tokenStorageKey) ?? ''}`)
+    // The serve this window drives: the one that sent the page, or a remote one (remote.ts).
+    const host = httpHost()
+    request.open('POST', `${host.origin}${address}`)
+    request.setRequestHeader('Authorization', `Bearer ${host.token}`)
     request.upload.onprogress = (event) => progress(event.loaded, event.lengthComputable ? event.total : file.size)
     request.onerror = () => reject(new Error(`The upload of ${file.name} failed: the connection to the Tunedeck host broke. Try again.`))
     request.onabort = () => reject(new Error(`The upload of ${file.name} was cancelled; nothing was kept.`))

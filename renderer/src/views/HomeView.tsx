@@ -5,8 +5,10 @@
  */
 import { useState } from 'react'
 import { errorMessage } from '../api/errors'
+import { RemoteHostCard } from '../components/RemoteHostCard'
 import { useJobsStore } from '../stores/jobs'
 import { useNavigationStore } from '../stores/navigation'
+import { useRemoteStore } from '../stores/remote'
 import { useSystemStore } from '../stores/system'
 
 /** Shown when no job is open. */
@@ -14,6 +16,7 @@ export function HomeView() {
   const info = useSystemStore((state) => state.info)
   const createJob = useJobsStore((state) => state.create)
   const open = useNavigationStore((state) => state.open)
+  const remote = useRemoteStore((state) => state.origin)
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
   // Unknown until system.info answers: then neither button is the main one yet.
@@ -60,7 +63,7 @@ export function HomeView() {
           {error && <p className="error-text">{error}</p>}
         </section>
         <section className="card">
-          <h2>This machine</h2>
+          <h2>{remote ? 'The machine this window drives' : 'This machine'}</h2>
           {!info && <p className="muted">Asking the host…</p>}
           {info && (
             <ul className="plain">
@@ -71,6 +74,7 @@ export function HomeView() {
           )}
           <button onClick={() => open({ name: 'setup' })}>Python set-up</button>
         </section>
+        <RemoteHostCard />
       </div>
     </div>
   )

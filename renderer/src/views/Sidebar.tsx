@@ -5,6 +5,7 @@
 import { useMemo, useState } from 'react'
 import type { Job } from '@shared/jobs'
 import { ProgressBar } from '../components/ProgressBar'
+import { RemoteBadge } from '../components/RemoteHostCard'
 import { StatusBadge } from '../components/StatusBadge'
 import { matchesJobFilter } from '../logic/jobFilter'
 import { formatBytes } from '../logic/metrics'
@@ -119,6 +120,7 @@ export function Sidebar() {
       <button className="brand" onClick={() => open({ name: 'home' })}>
         <span className="brand-mark">▲</span> Tunedeck
       </button>
+      <RemoteBadge />
       <button className="primary wide" data-testid="new-job-button" onClick={() => open({ name: 'new' })}>
         + New job
       </button>

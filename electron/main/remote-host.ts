@@ -1,0 +1,58 @@
+/**
+ * The desktop window's remote Tunedeck (the start page's "Remote Tunedeck"): main keeps the
+ * chosen address and token, the token encrypted with safeStorage (the OS keychain) in
+ * <userData>/remote-host.enc (0600). Where the OS offers no keychain the choice is kept in
+ * memory until the app quits, never in plain text. The window's CSP names the kept origin, so
+ * the page can reach that one host and no other; the renderer loads itself again to switch.
+ */
+import { ipcMain, safeStorage } from 'electron'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { remoteConnectSources, remoteOrigin, type RemoteHost } from '@shared/remote'
+import { policyConnectingTo } from './policy'
+import { isTrustedSender } from './security'
+
+let kept: RemoteHost | null = null
+
+/** The CSP for the window now: with the kept remote host's origin when there is one. */
+export function currentPolicy(): string {
+  return policyConnectingTo(kept ? remoteConnectSources(kept.origin) : '')
+}
+
+/** A remote host as the page sent it, or null when it is not one (only an http(s) origin and a token). */
+function checked(value: unknown): RemoteHost | null {
+  const host = value as Partial<RemoteHost> | null
+  if (!host || typeof host.token !== 'string' || !/^[A-Za-z0-9._~-]{1,512}$/.test(host.token)) return null
+  const origin = remoteOrigin(typeof host.origin === 'string' ? host.origin : null)
+  return origin ? { origin, token: host.token } : null
+}
+
+function read(file: string): RemoteHost | null {
+  try {
+    return checked(JSON.parse(safeStorage.decryptString(readFileSync(file))))
+  } catch {
+    return null // No file, or one this user's keychain cannot open: drive this machine.
+  }
+}
+
+/** Registers tunedeck:remote-load, -save, -clear and -remembers for the window's own frame. */
+export function registerRemoteHostRoutes(appOrigin: string, userData: string): void {
+  const file = join(userData, 'remote-host.enc')
+  if (safeStorage.isEncryptionAvailable()) kept = read(file)
+  ipcMain.handle('tunedeck:remote-load', (event) => (isTrustedSender(event, appOrigin) ? kept : null))
+  ipcMain.handle('tunedeck:remote-remembers', () => safeStorage.isEncryptionAvailable())
+  ipcMain.handle('tunedeck:remote-save', (event, value: unknown) => {
+    if (!isTrustedSender(event, appOrigin)) return false
+    const host = checked(value)
+    if (!host) return false
+    kept = host
+    if (safeStorage.isEncryptionAvailable()) writeFileSync(file, safeStorage.encryptString(JSON.stringify(host)), { mode: 0o600 })
+    return true
+  })
+  ipcMain.handle('tunedeck:remote-clear', (event) => {
+    if (!isTrustedSender(event, appOrigin)) return false
+    kept = null
+    rmSync(file, { force: true })
+    return true
+  })
+}
