@@ -15,6 +15,7 @@ import type { GpuHistory } from '@shared/gpuHistory'
 import type { DatasetLibrary } from './datasets/library'
 import type { DatasetPreviews } from './datasets/previews'
 import { sampleMetrics } from './jobs/sampleMetrics'
+import { zipFolder } from './jobs/bundleZip'
 import type { EnvironmentDoctor } from './python/doctor'
 import type { ExportService } from './exports/service'
 import type { EvaluationService } from './jobs/evaluation'
@@ -112,7 +113,10 @@ export function createHandlers(context: HandlerContext): Handlers {
     'jobs.pause': async ({ jobId }) => await jobs.pause(jobId),
     'jobs.resume': async ({ jobId }) => await jobs.resume(jobId),
     'jobs.cancel': async ({ jobId }) => await jobs.cancel(jobId),
-    'jobs.bundle': async ({ jobId, out }) => ({ path: await jobs.bundle(jobId, out) }),
+    'jobs.bundle': async ({ jobId, out, zip }) => {
+      const path = await jobs.bundle(jobId, out)
+      return zip ? { path, zip: await zipFolder(path, `${path}.zip`) } : { path }
+    },
     'jobs.import_run': async ({ path }) => await jobs.importRun(path),
     'jobs.checkpoint': async ({ jobId, name }) => {
       await jobs.checkpoint(jobId, name)

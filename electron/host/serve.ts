@@ -84,7 +84,7 @@ async function main(): Promise<void> {
   })
   // Listen first: a port in use must fail before any trainer starts. Requests that
   // arrive while the host recovers earlier jobs wait inside dispatch.
-  const options = { port: settings.port, bindHost: settings.bindHost, rendererDir: settings.rendererDir, roots: settings.allowedRoots, maxUploadBytes: settings.maxUploadBytes, token }
+  const options = { port: settings.port, bindHost: settings.bindHost, rendererDir: settings.rendererDir, roots: settings.allowedRoots, maxUploadBytes: settings.maxUploadBytes, token, stagingDir: join(settings.dataDir, 'uploads') }
   const server = await startServer(host, options).catch(
     (error: NodeJS.ErrnoException) => {
       if (error instanceof TokenError) {

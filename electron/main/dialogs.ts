@@ -8,6 +8,7 @@ const datasetFilters = [{ name: 'Datasets', extensions: ['json', 'jsonl', 'csv',
  */
 export function dialogOptions(kind: unknown): Electron.OpenDialogOptions {
   if (kind === 'model-folder') return { title: 'Choose a Hugging Face model folder', properties: ['openDirectory'] }
+  if (kind === 'run-folder') return { title: "Choose a cluster run's folder (the bundle or its job folder)", properties: ['openDirectory'] }
   if (kind === 'dataset-folder') return { title: 'Choose a folder saved with save_to_disk', properties: ['openDirectory'] }
   return { title: 'Choose a dataset file', properties: ['openFile'], filters: datasetFilters }
 }

@@ -30,7 +30,7 @@ const client: TunedeckClient = {
 contextBridge.exposeInMainWorld('tunedeck', client)
 contextBridge.exposeInMainWorld('tunedeckShell', {
   /** Opens a native picker; resolves with the chosen path or null. */
-  pickPath: (kind: 'dataset' | 'dataset-folder' | 'model-folder'): Promise<string | null> => ipcRenderer.invoke('tunedeck:pick-path', kind),
+  pickPath: (kind: 'dataset' | 'dataset-folder' | 'model-folder' | 'run-folder'): Promise<string | null> => ipcRenderer.invoke('tunedeck:pick-path', kind),
   /** The absolute path of a file dropped on the window. */
   pathForFile: (file: File): string => webUtils.getPathForFile(file),
 })

@@ -38,3 +38,6 @@ export type WireFromHost = WireResponse | WireEvent
  * WebSocket keeps failing asks, to tell "serve is down" from "this address is no longer valid".
  */
 export const tokenCheckPath = '/api/token'
+
+/** Where a browser posts the zip of a cluster run's folder (bundle or job/) to import it as a job (serve's runUpload.ts). */
+export const runUploadPath = '/upload/run'

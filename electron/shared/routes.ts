@@ -63,7 +63,11 @@ export const routes = {
   'jobs.checkpoint': { input: jobId.extend({ name: z.string().min(1).max(80) }), output: ok },
   'jobs.checkpoints': { input: jobId, output: z.array(checkpointSchema) },
   /** Writes the job as a folder a cluster trains (torchrun, Slurm, SkyPilot launch files); returns the folder. */
-  'jobs.bundle': { input: jobId.extend({ out: z.string().min(1) }), output: z.object({ path: z.string() }) },
+  'jobs.bundle': {
+    /** zip: also pack the folder as OUT.zip, for a browser to download (the zip's path comes back as `zip`). */
+    input: jobId.extend({ out: z.string().min(1), zip: z.boolean().optional() }),
+    output: z.object({ path: z.string(), zip: z.string().optional() }),
+  },
   /** Brings back what a run of a bundle wrote (events, checkpoints, adapter) as a new job. */
   'jobs.import_run': { input: z.object({ path: z.string().min(1) }), output: jobSchema },
   'jobs.delete_checkpoint': { input: jobId.extend({ name: z.string().min(1) }), output: ok },

@@ -8,13 +8,13 @@
  * token travels as a bearer header or WebSocket subprotocol, so a page without it gets 401.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { tokenCheckPath } from '@shared/api'
+import { runUploadPath, tokenCheckPath } from '@shared/api'
 import { adapterUploadPath } from '@shared/adapters'
 import { datasetUploadPath } from '@shared/datasets'
 import { downloadTicketPath } from '@shared/exports'
 
 /** The paths that check the token on every request and so may answer another Tunedeck's page. */
-export const tokenCheckedPaths: ReadonlySet<string> = new Set([tokenCheckPath, datasetUploadPath, adapterUploadPath, downloadTicketPath])
+export const tokenCheckedPaths: ReadonlySet<string> = new Set([tokenCheckPath, datasetUploadPath, adapterUploadPath, runUploadPath, downloadTicketPath])
 
 /** The headers that let the page at `origin` read an answer (no credentials: the token is a header). */
 export function corsHeaders(origin: string): Record<string, string> {

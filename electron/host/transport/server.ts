@@ -7,6 +7,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Host } from '../host'
 import { hasToken, isLoopback, otherPageOrigin, pickToken, sameOrigin } from './auth'
 import { answerPreflight, corsHeaders, tokenCheckedPaths } from './crossOrigin'
@@ -16,9 +18,10 @@ import { resolveRoots } from './roots'
 import { defaultUploadLimitBytes, handleAdapterUpload, handleUpload } from './upload'
 import { attachWebSocket, webSocketPath } from './websocket'
 import { downloads } from './download'
+import { handleRunUpload } from './runUpload'
 import { datasetUploadPath } from '@shared/datasets'
 import { adapterUploadPath } from '@shared/adapters'
-import { tokenCheckPath } from '@shared/api'
+import { runUploadPath, tokenCheckPath } from '@shared/api'
 import { remoteOrigin, remoteQueryKey } from '@shared/remote'
 
 /** Where and how to listen. */
@@ -39,6 +42,8 @@ export interface ServerOptions {
   limits?: Partial<RequestLimits>
   /** The largest dataset upload in bytes (default 4 GiB). */
   maxUploadBytes?: number
+  /** A private folder for uploads unpacked before import (a cluster run's zip); default under the OS temp folder. */
+  stagingDir?: string
 }
 
 /** A listening server. */
@@ -83,6 +88,10 @@ export async function startServer(host: Host, options: ServerOptions): Promise<R
       return void handleUpload(request, response, url, { token, library: host.datasets, limitBytes: options.maxUploadBytes ?? defaultUploadLimitBytes, headers })
     }
     if (downloadRoutes.handle(request, response, url, headers)) return
+    if (url.pathname === runUploadPath) {
+      const stagingDir = options.stagingDir ?? join(tmpdir(), `tunedeck-uploads-${process.pid}`)
+      return void handleRunUpload(request, response, url, { token, host, stagingDir, limitBytes: options.maxUploadBytes ?? defaultUploadLimitBytes, headers })
+    }
     if (url.pathname === adapterUploadPath) {
       return void handleAdapterUpload(request, response, url, { token, adapters: host.adapters, limitBytes: options.maxUploadBytes ?? defaultUploadLimitBytes, headers })
     }

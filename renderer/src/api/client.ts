@@ -12,7 +12,7 @@ import { createWebSocketClient, socketUrlFor, takeToken, tokenCheckFor, type Con
 /** Native helpers the desktop app's preload adds; absent in a browser. */
 export interface TunedeckShell {
   /** Opens a native picker; resolves with the chosen path or null. */
-  pickPath(kind: 'dataset' | 'dataset-folder' | 'model-folder'): Promise<string | null>
+  pickPath(kind: 'dataset' | 'dataset-folder' | 'model-folder' | 'run-folder'): Promise<string | null>
   /** The absolute path of a file dropped on the window. */
   pathForFile(file: File): string
 }

@@ -7,7 +7,9 @@
  */
 import { adapterUploadPath, type LibraryAdapter } from '@shared/adapters'
 import { datasetUploadPath, type DatasetImportResult } from '@shared/datasets'
+import { runUploadPath } from '@shared/api'
 import { appErrorSchema } from '@shared/errors'
+import type { Job } from '@shared/jobs'
 import { tarOf, type FolderFile } from '@shared/folderTar'
 import { httpHost } from './remote'
 
@@ -25,6 +27,11 @@ export function uploadDataset(file: File, progress: (sent: number, total: number
 /** Starts uploading an adapter zip into the adapter library (checked there as an import from disk is). */
 export function uploadAdapterZip(file: File, progress: (sent: number, total: number) => void): Upload<LibraryAdapter> {
   return uploadBody<LibraryAdapter>(file, file.name, `${adapterUploadPath}?name=${encodeURIComponent(file.name)}`, progress)
+}
+
+/** Starts uploading the zip of a cluster run's folder, imported as a new job (jobs.import_run). */
+export function uploadRunZip(file: File, progress: (sent: number, total: number) => void): Upload<Job> {
+  return uploadBody<Job>(file, file.name, `${runUploadPath}?name=${encodeURIComponent(file.name)}`, progress)
 }
 
 /** Starts uploading a save_to_disk folder, packed as one tar (folderUpload.ts). */

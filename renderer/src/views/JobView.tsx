@@ -5,6 +5,7 @@
  */
 import { useEffect, useState } from 'react'
 import type { Job, MetricPoint } from '@shared/jobs'
+import { BundlePanel } from '../components/BundlePanel'
 import { CheckpointList } from '../components/CheckpointList'
 import { EvaluationPanel } from '../components/EvaluationPanel'
 import { ExportPanel } from '../components/ExportPanel'
@@ -170,6 +171,7 @@ function JobDetails({ job }: { job: Job }) {
       <CheckpointList job={job} checkpoints={checkpoints.checkpoints} loadError={checkpoints.error} refresh={checkpoints.refresh} />
       <EvaluationPanel job={job} />
       <ExportPanel job={job} checkpoints={checkpoints.checkpoints} />
+      <BundlePanel job={job} />
     </div>
   )
 }

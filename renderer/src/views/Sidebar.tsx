@@ -4,6 +4,7 @@
  */
 import { useMemo, useState } from 'react'
 import type { Job } from '@shared/jobs'
+import { ImportRunPanel } from '../components/ImportRunPanel'
 import { ProgressBar } from '../components/ProgressBar'
 import { RemoteBadge } from '../components/RemoteHostCard'
 import { StatusBadge } from '../components/StatusBadge'
@@ -141,6 +142,7 @@ export function Sidebar() {
         Datasets
       </button>
       <h3 className="sidebar-heading">Jobs</h3>
+      <ImportRunPanel />
       {loadError && <p className="error-text small">{loadError}</p>}
       {loaded && jobs.length === 0 && !loadError && <p className="muted small pad">No jobs yet.</p>}
       {jobs.length > 1 && (
