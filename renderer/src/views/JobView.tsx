@@ -160,7 +160,7 @@ function JobDetails({ job }: { job: Job }) {
           {metricsError && <p className="error-text">{metricsError}</p>}
           <LossChart points={points} totalSteps={job.totalSteps} />
         </section>
-        <GpuPanel />
+        <GpuPanel gpus={job.config.training.gpus} mfu={points[points.length - 1]?.mfu ?? null} />
       </div>
       <GpuHistoryChart jobId={job.id} live={isActive(job.status)} points={points} totalSteps={job.totalSteps} />
       <section className="card">
