@@ -6,7 +6,7 @@
  * 127.0.0.2, still loopback: tests send traffic to no address outside this machine's loopback.
  * The CLI's own connection and commands run here (electron/cli), in this process.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -16,6 +16,7 @@ import { runCommand } from '../../electron/cli/run'
 import { createHost, type Host } from '../../electron/host/host'
 import { startServer, type RunningServer } from '../../electron/host/transport/server'
 import { trainerPython } from './trainerPython'
+import { extractZip, zipEntries } from './export.helpers'
 import { restoreVariable } from './wireServe'
 
 const ciPython = trainerPython()
@@ -69,6 +70,39 @@ describe('a remote serve', () => {
     const metrics = await tunedeck(['--url', remote.url, 'metrics', jobs[0]!.id])
     const steps = metrics.out.split('\n').filter((text) => text.trim() !== '').map((text) => (JSON.parse(text) as { step: number }).step)
     expect(steps).toEqual(Array.from({ length: 12 }, (_, index) => index + 1))
+  }, 300_000)
+
+  it("exports the job there and sends the zip to another Tunedeck's page, as the page downloads it", async () => {
+    const listed = JSON.parse((await tunedeck(['jobs', '--url', remote.url, '--json'])).out) as { id: string }[]
+    const jobId = listed[0]!.id
+    const exported = await tunedeck(['--url', remote.url, 'export', jobId, '--json'])
+    expect(exported.code, exported.out.slice(-2000)).toBe(0)
+    const zipOnRemote = (JSON.parse(exported.out.slice(exported.out.indexOf('{'))) as { path: string }).path
+    // As the page of serve A does when it drives B: a ticket asked with B's token from A's origin, then the plain link.
+    const origin = `http://127.0.0.2:${remote.port}`
+    const pageOrigin = 'http://127.0.0.1:1'
+    const token = new URL(remote.url).hash.slice('#token='.length)
+    const ticket = await fetch(`${origin}/download/ticket?path=${encodeURIComponent(zipOnRemote)}`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, Origin: pageOrigin } })
+    expect(ticket.status).toBe(200)
+    expect(ticket.headers.get('access-control-allow-origin')).toBe(pageOrigin)
+    const { url } = (await ticket.json()) as { url: string }
+    const download = await fetch(`${origin}${url}`)
+    expect(download.status).toBe(200)
+    const local = join(workDir, 'downloaded', 'adapter.zip')
+    mkdirSync(join(workDir, 'downloaded'))
+    writeFileSync(local, Buffer.from(await download.arrayBuffer()))
+    const names = (await zipEntries(local)).map((entry) => entry.name)
+    expect(names).toContain('adapter/adapter_config.json')
+    expect(names.filter((name) => name.endsWith('.safetensors'))).toEqual(['adapter/adapter_model.safetensors'])
+    const unpacked = join(workDir, 'downloaded', 'adapter')
+    mkdirSync(unpacked)
+    await extractZip(local, unpacked)
+    const config = JSON.parse(readFileSync(join(unpacked, 'adapter', 'adapter_config.json'), 'utf8')) as { peft_type?: string }
+    expect(config.peft_type).toBe('LORA')
+    // safetensors: an 8-byte little-endian header length, then the JSON header naming the LoRA tensors.
+    const weights = readFileSync(join(unpacked, 'adapter', 'adapter_model.safetensors'))
+    const header = JSON.parse(weights.subarray(8, 8 + Number(weights.readBigUInt64LE(0))).toString('utf8')) as Record<string, unknown>
+    expect(Object.keys(header).some((name) => name.includes('lora_A'))).toBe(true)
   }, 300_000)
 
   it('answers on another address, with its Host header, when it listens on all of them', async () => {
