@@ -30,8 +30,8 @@ export interface Served {
   log(): string
 }
 
-/** Starts `node out/main/serve.js --port 0` and waits for its "serving at" line. */
-export async function startServe(): Promise<Served> {
+/** Starts `node out/main/serve.js --port 0` and waits for its "serving at" line; `env` adds to its environment. */
+export async function startServe(options: { env?: NodeJS.ProcessEnv } = {}): Promise<Served> {
   if (!existsSync(serveScript)) throw new Error(`${serveScript} is missing: build first with npx electron-vite build.`)
   const python = process.env.TUNEDECK_PYTHON
   if (!python) throw new Error("Set TUNEDECK_PYTHON to the trainer's Python interpreter (the CI does); the e2e tests run the real trainer.")
@@ -42,7 +42,7 @@ export async function startServe(): Promise<Served> {
   const roots = ['--allow-path', tmpdir(), '--allow-path', join(repoDir, '..'), '--allow-path', join(repoDir, '..', 'shared')]
   const child = spawn(process.execPath, [serveScript, '--port', '0', '--data-dir', dataDir, ...roots], {
     cwd: repoDir,
-    env: { ...process.env, TUNEDECK_PYTHON: python },
+    env: { ...process.env, TUNEDECK_PYTHON: python, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
