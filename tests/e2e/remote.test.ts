@@ -137,15 +137,17 @@ describe('the page driving a remote Tunedeck', () => {
       await page.getByTestId('import-run-open').click()
       await page.getByTestId('import-run-zip').setInputFiles(saved)
       await expect.poll(() => page.getByTestId('import-run-error').textContent(), { timeout: 60_000 }).toContain('holds no events.jsonl')
+      await shot('remote-import-error.png')
 
       // The job folder B's run wrote, zipped as a user would, comes back as a new completed job.
       const runZip = join(work, 'remote-run.zip')
       await zipOf(join(b!.dataDir, 'jobs', jobId), runZip)
       await page.getByTestId('import-run-zip').setInputFiles(runZip)
       await expect.poll(async () => (await page.getByTestId('job-page').getAttribute('data-job-id')) !== jobId, { timeout: 60_000 }).toBe(true)
-      expect(await page.getByTestId('job-name').textContent()).toMatch(/^Imported from /)
+      expect(await page.getByTestId('job-name').textContent()).toBe('Imported from remote-run')
       await expect.poll(() => jobStatus(page), { timeout: 30_000 }).toBe('completed')
       await expect.poll(() => chartPoints(page), { timeout: 30_000 }).toBeGreaterThan(0)
+      await page.getByTestId('job-name').scrollIntoViewIfNeeded()
       await shot('remote-imported.png')
       rmSync(work, { recursive: true, force: true })
     })

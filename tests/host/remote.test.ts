@@ -6,7 +6,7 @@
  * 127.0.0.2, still loopback: tests send traffic to no address outside this machine's loopback.
  * The CLI's own connection and commands run here (electron/cli), in this process.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -18,6 +18,7 @@ import { startServer, type RunningServer } from '../../electron/host/transport/s
 import { trainerPython } from './trainerPython'
 import { extractZip, zipEntries } from './export.helpers'
 import { restoreVariable } from './wireServe'
+import { zipFolder } from '../../electron/host/jobs/bundleZip'
 
 const ciPython = trainerPython()
 const repoDir = resolve(__dirname, '../..')
@@ -33,7 +34,7 @@ beforeAll(async () => {
   writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>Tunedeck</title>\n')
   host = createHost({ dataDir: join(workDir, 'remote-data'), resourcesDir: join(repoDir, 'resources'), pythonRuntimeDir: join(repoDir, 'python-runtime'), appVersion: '0.1.0-test' })
   await host.start()
-  remote = await startServer(host, { port: 0, bindHost: '0.0.0.0', rendererDir, roots: [workDir] })
+  remote = await startServer(host, { port: 0, bindHost: '0.0.0.0', rendererDir, roots: [workDir], stagingDir: join(workDir, 'remote-data', 'uploads') })
 })
 
 afterAll(async () => {
@@ -104,6 +105,38 @@ describe('a remote serve', () => {
     const header = JSON.parse(weights.subarray(8, 8 + Number(weights.readBigUInt64LE(0))).toString('utf8')) as Record<string, unknown>
     expect(Object.keys(header).some((name) => name.includes('lora_A'))).toBe(true)
   }, 300_000)
+
+  it('packs a bundle as a zip, and imports a run from an uploaded zip, naming what is wrong with one that is not', async () => {
+    const token = new URL(remote.url).hash.slice('#token='.length)
+    const client = await CliClient.connectUrl(remote.url, undefined)
+    let jobId: string
+    try {
+      jobId = (await client.request('jobs.list', {}))[0]!.id
+      const out = join(workDir, 'bundles', 'first')
+      const written = await client.request('jobs.bundle', { jobId, out, zip: true })
+      expect(written).toEqual({ path: out, zip: `${out}.zip` })
+      const names = (await zipEntries(written.zip!)).map((entry) => entry.name)
+      for (const file of ['bundle.json', 'job/config.json', 'torchrun.sh', 'slurm.sbatch', 'skypilot.yaml']) expect(names).toContain(`first/${file}`)
+      expect(existsSync(`${out}.zip.partial`)).toBe(false)
+    } finally {
+      client.close()
+    }
+    const upload = (name: string, body: Buffer) =>
+      fetch(`http://127.0.0.2:${remote.port}/upload/run?name=${encodeURIComponent(name)}`, { method: 'POST', body, headers: { Authorization: `Bearer ${token}`, Origin: 'http://127.0.0.1:1' } })
+    const notZip = await upload('run.txt', Buffer.from('hello'))
+    expect(notZip.status).toBe(400)
+    expect(((await notZip.json()) as { error: { message: string } }).error.message).toContain('run.txt is not a zip')
+    const damaged = await upload('run.zip', Buffer.from('PK\u0003\u0004 not really'))
+    expect(((await damaged.json()) as { error: { message: string } }).error.message).toMatch(/^run\.zip is not a readable zip/)
+    // The job folder the run wrote, zipped with its folder at the top, comes back as a completed job.
+    const runZip = join(workDir, 'cluster-run.zip')
+    await zipFolder(join(workDir, 'remote-data', 'jobs', jobId), runZip)
+    const imported = await upload('cluster-run.zip', readFileSync(runZip))
+    const answer = (await imported.json()) as { ok: boolean; output: { id: string; name: string; status: string; step: number } }
+    expect(answer.ok).toBe(true)
+    expect(answer.output).toMatchObject({ name: 'Imported from cluster-run', status: 'completed', step: 12 })
+    expect(readdirSync(join(workDir, 'remote-data', 'uploads'))).toEqual([])
+  }, 120_000)
 
   it('answers on another address, with its Host header, when it listens on all of them', async () => {
     const address = '127.0.0.2'

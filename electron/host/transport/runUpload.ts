@@ -34,14 +34,18 @@ export async function handleRunUpload(
     try {
       const zip = path.join(staging, 'run.zip')
       await copyStream(source, zip, name, limit)
-      const unpacked = path.join(staging, 'run')
+      const unpacked = path.join(staging, 'unpacked')
       try {
         await unzipSafely(zip, unpacked)
       } catch (error) {
         if (error instanceof ZipRefused) throw appError('invalid_input', error.message.replaceAll(zip, name), { fields: { name: 'not a readable zip' } })
         throw error
       }
-      const imported = await options.host.dispatch('jobs.import_run', { path: runFolder(unpacked) })
+      // Named after the zip, which names the imported job ("Imported from <name>").
+      fs.mkdirSync(path.join(staging, 'named'))
+      const named = path.join(staging, 'named', path.basename(name).replace(/\.zip$/i, '').replace(/[^\w.-]+/g, '-').replace(/^[.-]+/, '') || 'run')
+      fs.renameSync(runFolder(unpacked), named)
+      const imported = await options.host.dispatch('jobs.import_run', { path: named })
       if (!imported.ok) throw imported.error
       return imported.output
     } finally {
