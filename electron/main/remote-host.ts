@@ -8,6 +8,7 @@
 import { ipcMain, safeStorage } from 'electron'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { downloadPath, downloadTicketPath } from '@shared/exports'
 import { remoteConnectSources, remoteOrigin, type RemoteHost } from '@shared/remote'
 import { policyConnectingTo } from './policy'
 import { isTrustedSender } from './security'
@@ -17,6 +18,21 @@ let kept: RemoteHost | null = null
 /** The CSP for the window now: with the kept remote host's origin when there is one. */
 export function currentPolicy(): string {
   return policyConnectingTo(kept ? remoteConnectSources(kept.origin) : '')
+}
+
+/**
+ * True for a download link of the kept remote host (/download/<ticket>, which its serve sends
+ * as an attachment): the window lets that navigation through, and Chromium saves it as a
+ * download instead of leaving the page.
+ */
+export function isRemoteDownload(url: string): boolean {
+  if (!kept) return false
+  try {
+    const parsed = new URL(url)
+    return parsed.origin === kept.origin && parsed.pathname.startsWith(downloadPath) && parsed.pathname !== downloadTicketPath
+  } catch {
+    return false
+  }
 }
 
 /** A remote host as the page sent it, or null when it is not one (only an http(s) origin and a token). */

@@ -6,7 +6,7 @@
  */
 import { session, shell, type BrowserWindow, type IpcMainInvokeEvent } from 'electron'
 import { isAllowedExternal, isSameOrigin } from './policy'
-import { currentPolicy } from './remote-host'
+import { currentPolicy, isRemoteDownload } from './remote-host'
 
 /**
  * Adds the CSP header to http(s) responses (the dev server's) and refuses
@@ -30,7 +30,8 @@ export function lockNavigation(window: BrowserWindow, appOrigin: string): void {
     return { action: 'deny' }
   })
   contents.on('will-navigate', (event) => {
-    if (!isSameOrigin(event.url, appOrigin)) event.preventDefault()
+    // A remote host's download link becomes a download; the page stays.
+    if (!isSameOrigin(event.url, appOrigin) && !isRemoteDownload(event.url)) event.preventDefault()
   })
   contents.on('will-redirect', (event) => {
     if (!isSameOrigin(event.url, appOrigin)) event.preventDefault()

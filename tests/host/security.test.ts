@@ -202,6 +202,14 @@ describe('serve under attack', () => {
     const ticket = await get('/download/ticket?path=/etc/passwd', { origin: other }, 'POST')
     tried('a download ticket from a foreign Origin without the token', ticket.status === 200)
     expect(ticket.status).toBe(401)
+    // The desktop app's page drives a remote serve too; another custom scheme is no Tunedeck page.
+    const app = await connect({ query: `?token=${server.token}`, headers: { origin: 'app://tunedeck' } })
+    expect(typeof app).not.toBe('number')
+    if (typeof app !== 'number') app.close()
+    const otherScheme = await connect({ query: `?token=${server.token}`, headers: { origin: 'app://tunedeck.evil' } })
+    tried('a WebSocket from app://tunedeck.evil with the token', typeof otherScheme !== 'number')
+    if (typeof otherScheme !== 'number') otherScheme.close()
+    expect(otherScheme).toBe(403)
     // The page's files stay same-origin: another page may not read them.
     expect((await get('/index.html', { origin: other })).status).toBe(403)
   })

@@ -104,6 +104,7 @@ export function ownHost(request: IncomingMessage, port: number, anyHost = false)
 /**
  * The Origin of another Tunedeck's page that drives this serve as its remote host: a
  * well-formed http(s) origin that is not this server's own, sent with this server's Host.
+ * or the desktop app's (app://tunedeck).
  * Null for this server's own pages, for no Origin, and for "null" or malformed ones. Such a
  * request is taken only on the paths that check the token (crossOrigin.ts), and only with it.
  */
@@ -116,5 +117,9 @@ export function otherPageOrigin(request: IncomingMessage, port: number, anyHost 
   } catch {
     return null
   }
+  if (origin === desktopAppOrigin) return origin
   return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === origin ? origin : null
 }
+
+/** The desktop app's page origin (electron/main/policy.ts appOrigin), which drives a remote serve too. */
+const desktopAppOrigin = 'app://tunedeck'
