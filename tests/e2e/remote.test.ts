@@ -136,7 +136,7 @@ describe('the page driving a remote Tunedeck', () => {
       // A bundle that never ran has no events to bring back: the upload says so.
       await page.getByTestId('import-run-open').click()
       await page.getByTestId('import-run-zip').setInputFiles(saved)
-      await expect.poll(() => page.getByTestId('import-run-error').textContent(), { timeout: 60_000 }).toContain('holds no events.jsonl')
+      await expect.poll(() => page.getByTestId('import-run-error').textContent(), { timeout: 60_000 }).toContain(`${download.suggestedFilename()} holds no events.jsonl`)
       await shot('remote-import-error.png')
 
       // The job folder B's run wrote, zipped as a user would, comes back as a new completed job.

@@ -123,6 +123,8 @@ describe('a remote serve', () => {
     }
     const upload = (name: string, body: Buffer) =>
       fetch(`http://127.0.0.2:${remote.port}/upload/run?name=${encodeURIComponent(name)}`, { method: 'POST', body, headers: { Authorization: `Bearer ${token}`, Origin: 'http://127.0.0.1:1' } })
+    const neverRan = await upload('first.zip', readFileSync(join(workDir, 'bundles', 'first.zip')))
+    expect(((await neverRan.json()) as { error: { message: string } }).error.message).toMatch(/^first\.zip holds no events\.jsonl/)
     const notZip = await upload('run.txt', Buffer.from('hello'))
     expect(notZip.status).toBe(400)
     expect(((await notZip.json()) as { error: { message: string } }).error.message).toContain('run.txt is not a zip')

@@ -46,7 +46,8 @@ export async function handleRunUpload(
       const named = path.join(staging, 'named', path.basename(name).replace(/\.zip$/i, '').replace(/[^\w.-]+/g, '-').replace(/^[.-]+/, '') || 'run')
       fs.renameSync(runFolder(unpacked), named)
       const imported = await options.host.dispatch('jobs.import_run', { path: named })
-      if (!imported.ok) throw imported.error
+      // The staging folder means nothing to the person who uploaded: name their zip instead.
+      if (!imported.ok) throw appError(imported.error.code, imported.error.message.replaceAll(named, path.basename(name)), imported.error.data)
       return imported.output
     } finally {
       fs.rmSync(staging, { recursive: true, force: true })
