@@ -68,6 +68,8 @@ let instance: AppClient | null = null
  * shows `problem` when a kept remote host refused its token or did not answer.
  */
 export async function startClient(): Promise<RemoteStart> {
+  // Off the address bar first, whichever host this tab goes on to drive.
+  if (!window.tunedeck) takeToken(window)
   const start = await resolveRemote(remoteKeeper(), !window.tunedeck)
   setDrivenHost(start.remote)
   return start

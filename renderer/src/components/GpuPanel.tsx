@@ -1,10 +1,10 @@
 /**
- * Live GPU readings from gpu.sample, one block per GPU of the job (logic/jobGpus.ts) with its
+ * Live GPU readings from gpu.sample, one block per GPU of the job (@shared/jobGpus) with its
  * utilisation, memory, temperature, power and MFU; when there is no GPU it says why instead
  * of showing zeros.
  */
 import type { GpuReading } from '@shared/system'
-import { jobGpuRows, mfuCell, type GpuChoice } from '../logic/jobGpus'
+import { jobGpuRows, mfuCell, type GpuChoice } from '@shared/jobGpus'
 import { useSystemStore } from '../stores/system'
 import { ProgressBar } from './ProgressBar'
 

@@ -1,12 +1,12 @@
 /**
- * The job page's GPU card, one row per GPU of the job: a two-GPU machine's nvidia-smi output
+ * The job page's GPU card, one row per GPU of the job (electron/shared/jobGpus.ts): a two-GPU machine's nvidia-smi output
  * (recorded, given to the host's GpuTelemetry at its hardware seam, the nvidia-smi run; this
  * machine has no GPU) goes through the host's parsing into the rows the card draws for each
  * training.gpus choice.
  */
 import { describe, expect, it } from 'vitest'
 import { GpuTelemetry } from '../../electron/host/gpu/telemetry'
-import { jobGpuIndices, jobGpuRows, mfuCell } from '../../renderer/src/logic/jobGpus'
+import { jobGpuIndices, jobGpuRows, mfuCell } from '../../electron/shared/jobGpus'
 
 // index, name, utilization, memory used, memory total, temperature, power, SM clock, memory clock
 const twoGpus = ['0, NVIDIA GeForce RTX 4090, 97, 20110, 24564, 71, 402.50, 2520, 10501', '1, NVIDIA GeForce RTX 4090, 88, 19870, 24564, 66, 377.10, 2505, 10501', ''].join('\n')

@@ -5,7 +5,7 @@
  * (the step's tokens per second divided by the ranks, against one GPU's peak), and every rank
  * trains an equal share of each step, so each GPU of the job carries the same MFU.
  */
-import type { GpuReading, GpuSample } from '@shared/system'
+import type { GpuReading, GpuSample } from './system'
 
 /** training.gpus as the job config holds it. */
 export type GpuChoice = 'all' | number | readonly number[]
