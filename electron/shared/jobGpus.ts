@@ -31,7 +31,12 @@ export function jobGpuIndices(choice: GpuChoice, available: readonly number[]): 
 /** The rows of the job page's GPU card, in index order; none when the sample has no GPU. */
 export function jobGpuRows(sample: GpuSample | null, choice: GpuChoice, mfu: number | null): JobGpuRow[] {
   if (!sample?.available) return []
-  const wanted = new Set(jobGpuIndices(choice, sample.gpus.map((gpu) => gpu.index)))
+  const wanted = new Set(
+    jobGpuIndices(
+      choice,
+      sample.gpus.map((gpu) => gpu.index),
+    ),
+  )
   return sample.gpus
     .filter((gpu) => wanted.has(gpu.index))
     .sort((a, b) => a.index - b.index)

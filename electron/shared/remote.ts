@@ -46,9 +46,13 @@ export function parseRemoteAddress(address: string, typedToken: string): RemoteH
   } catch {
     return { problem: `"${text}" is not an address: use the one the other Tunedeck printed, such as http://192.168.1.20:8765/.` }
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { problem: `"${text}" is not an http:// or https:// address: use the one serve printed.` }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return { problem: `"${text}" is not an http:// or https:// address: use the one serve printed.` }
   const token = typedToken.trim() || new URLSearchParams(url.hash.replace(/^#/, '')).get('token') || ''
-  if (!token) return { problem: "The token is missing: copy it from the address serve printed (after #token=) or from its data folder's serve-token file." }
+  if (!token)
+    return {
+      problem: "The token is missing: copy it from the address serve printed (after #token=) or from its data folder's serve-token file.",
+    }
   return { origin: url.origin, token }
 }
 

@@ -17,7 +17,17 @@ import { pipeline } from 'node:stream/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import yazl from 'yazl'
 import { zipEntries } from '../host/export.helpers'
-import { chartPoints, createSelftestJob, jobStatus, openBrowser, screenshot, startServe, stopServe, withDiagnostics, type Served } from './harness'
+import {
+  chartPoints,
+  createSelftestJob,
+  jobStatus,
+  openBrowser,
+  screenshot,
+  startServe,
+  stopServe,
+  withDiagnostics,
+  type Served,
+} from './harness'
 
 const fakeDir = mkdtempSync(join(tmpdir(), 'tunedeck-fake-smi-'))
 let a: Served | undefined
@@ -27,7 +37,10 @@ let browser: Awaited<ReturnType<typeof openBrowser>> | undefined
 beforeAll(async () => {
   // nvidia-smi --query-gpu=index,name,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw,clocks.sm,clocks.mem
   const smi = join(fakeDir, 'nvidia-smi')
-  writeFileSync(smi, '#!/bin/sh\nprintf "0, NVIDIA GeForce RTX 4090, 97, 20110, 24564, 71, 402.50, 2520, 10501\\n1, NVIDIA GeForce RTX 4090, 88, 19870, 24564, 66, 377.10, 2505, 10501\\n"\n')
+  writeFileSync(
+    smi,
+    '#!/bin/sh\nprintf "0, NVIDIA GeForce RTX 4090, 97, 20110, 24564, 71, 402.50, 2520, 10501\\n1, NVIDIA GeForce RTX 4090, 88, 19870, 24564, 66, 377.10, 2505, 10501\\n"\n',
+  )
   chmodSync(smi, 0o755)
   a = await startServe()
   b = await startServe({ env: { PATH: `${fakeDir}:${process.env.PATH ?? ''}` } })
@@ -80,12 +93,16 @@ describe('the page driving a remote Tunedeck', () => {
       await shot('remote-start.png')
 
       await connectTo(remote.origin, 'x'.repeat(43))
-      await expect.poll(() => page.getByTestId('remote-problem').textContent(), { timeout: 30_000 }).toContain(`The Tunedeck at ${remote.origin} refused the token`)
+      await expect
+        .poll(() => page.getByTestId('remote-problem').textContent(), { timeout: 30_000 })
+        .toContain(`The Tunedeck at ${remote.origin} refused the token`)
       expect(await page.getByTestId('remote-badge').count()).toBe(0)
       await shot('remote-wrong-token.png')
 
       await connectTo('http://127.0.0.1:1', 'x'.repeat(43))
-      await expect.poll(() => page.getByTestId('remote-problem').textContent(), { timeout: 30_000 }).toContain('No Tunedeck answered at http://127.0.0.1:1')
+      await expect
+        .poll(() => page.getByTestId('remote-problem').textContent(), { timeout: 30_000 })
+        .toContain('No Tunedeck answered at http://127.0.0.1:1')
 
       // The address as serve printed it, the token in its fragment.
       await connectTo(remote.url, '')
@@ -127,7 +144,8 @@ describe('the page driving a remote Tunedeck', () => {
       expect(saved).toMatch(/\.zip$/)
       const names = (await zipEntries(saved)).map((entry) => entry.name)
       const top = names[0]!.split('/')[0]!
-      for (const file of ['bundle.json', 'job/config.json', 'torchrun.sh', 'slurm.sbatch', 'skypilot.yaml', 'trainer/requirements.txt']) expect(names).toContain(`${top}/${file}`)
+      for (const file of ['bundle.json', 'job/config.json', 'torchrun.sh', 'slurm.sbatch', 'skypilot.yaml', 'trainer/requirements.txt'])
+        expect(names).toContain(`${top}/${file}`)
       expect(await page.getByTestId('bundle-command').textContent()).toContain('sbatch slurm.sbatch')
       expect(await page.getByTestId('bundle-written').textContent()).toContain(b!.dataDir)
       await page.getByTestId('bundle-panel').scrollIntoViewIfNeeded()
@@ -136,14 +154,18 @@ describe('the page driving a remote Tunedeck', () => {
       // A bundle that never ran has no events to bring back: the upload says so.
       await page.getByTestId('import-run-open').click()
       await page.getByTestId('import-run-zip').setInputFiles(saved)
-      await expect.poll(() => page.getByTestId('import-run-error').textContent(), { timeout: 60_000 }).toContain(`${download.suggestedFilename()} holds no events.jsonl`)
+      await expect
+        .poll(() => page.getByTestId('import-run-error').textContent(), { timeout: 60_000 })
+        .toContain(`${download.suggestedFilename()} holds no events.jsonl`)
       await shot('remote-import-error.png')
 
       // The job folder B's run wrote, zipped as a user would, comes back as a new completed job.
       const runZip = join(work, 'remote-run.zip')
       await zipOf(join(b!.dataDir, 'jobs', jobId), runZip)
       await page.getByTestId('import-run-zip').setInputFiles(runZip)
-      await expect.poll(async () => (await page.getByTestId('job-page').getAttribute('data-job-id')) !== jobId, { timeout: 60_000 }).toBe(true)
+      await expect
+        .poll(async () => (await page.getByTestId('job-page').getAttribute('data-job-id')) !== jobId, { timeout: 60_000 })
+        .toBe(true)
       expect(await page.getByTestId('job-name').textContent()).toBe('Imported from remote-run')
       await expect.poll(() => jobStatus(page), { timeout: 30_000 }).toBe('completed')
       await expect.poll(() => chartPoints(page), { timeout: 30_000 }).toBeGreaterThan(0)

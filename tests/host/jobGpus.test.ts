@@ -9,7 +9,11 @@ import { GpuTelemetry } from '../../electron/host/gpu/telemetry'
 import { jobGpuIndices, jobGpuRows, mfuCell } from '../../electron/shared/jobGpus'
 
 // index, name, utilization, memory used, memory total, temperature, power, SM clock, memory clock
-const twoGpus = ['0, NVIDIA GeForce RTX 4090, 97, 20110, 24564, 71, 402.50, 2520, 10501', '1, NVIDIA GeForce RTX 4090, 88, 19870, 24564, 66, 377.10, 2505, 10501', ''].join('\n')
+const twoGpus = [
+  '0, NVIDIA GeForce RTX 4090, 97, 20110, 24564, 71, 402.50, 2520, 10501',
+  '1, NVIDIA GeForce RTX 4090, 88, 19870, 24564, 66, 377.10, 2505, 10501',
+  '',
+].join('\n')
 
 async function sample() {
   // A test double at the hardware seam only: nvidia-smi's recorded answer for two GPUs.

@@ -8,7 +8,10 @@ import { parseRemoteAddress, remoteConnectSources, remoteOrigin, remoteSocketUrl
 
 describe('the remote host a window drives', () => {
   it('reads the address serve printed, HOST:PORT, and the token from either field', () => {
-    expect(parseRemoteAddress('http://192.168.1.20:8765/#token=abc_DEF-123', '')).toEqual({ origin: 'http://192.168.1.20:8765', token: 'abc_DEF-123' })
+    expect(parseRemoteAddress('http://192.168.1.20:8765/#token=abc_DEF-123', '')).toEqual({
+      origin: 'http://192.168.1.20:8765',
+      token: 'abc_DEF-123',
+    })
     expect(parseRemoteAddress(' gpu-box:5780 ', ' typed ')).toEqual({ origin: 'http://gpu-box:5780', token: 'typed' })
     expect(parseRemoteAddress('https://tunnel.example/#token=old', 'new')).toEqual({ origin: 'https://tunnel.example', token: 'new' })
   })
@@ -23,7 +26,19 @@ describe('the remote host a window drives', () => {
   it('lets only a bare http(s) origin into a CSP', () => {
     expect(remoteOrigin('http://127.0.0.1:5780')).toBe('http://127.0.0.1:5780')
     expect(remoteOrigin('https://gpu-box.example/')).toBe('https://gpu-box.example')
-    for (const text of [null, '', 'javascript:alert(1)', 'http://a:1/path', 'http://a:1/?q', 'http://u:p@a:1', "http://a:1; script-src 'unsafe-inline'", 'http://a:1\r\nX: y', 'data:text/html,x', '*', 'ws://a:1']) {
+    for (const text of [
+      null,
+      '',
+      'javascript:alert(1)',
+      'http://a:1/path',
+      'http://a:1/?q',
+      'http://u:p@a:1',
+      "http://a:1; script-src 'unsafe-inline'",
+      'http://a:1\r\nX: y',
+      'data:text/html,x',
+      '*',
+      'ws://a:1',
+    ]) {
       expect(remoteOrigin(text), String(text)).toBeNull()
     }
     expect(remoteConnectSources('https://gpu-box.example')).toBe('https://gpu-box.example wss://gpu-box.example')

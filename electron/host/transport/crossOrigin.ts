@@ -14,7 +14,13 @@ import { datasetUploadPath } from '@shared/datasets'
 import { downloadTicketPath } from '@shared/exports'
 
 /** The paths that check the token on every request and so may answer another Tunedeck's page. */
-export const tokenCheckedPaths: ReadonlySet<string> = new Set([tokenCheckPath, datasetUploadPath, adapterUploadPath, runUploadPath, downloadTicketPath])
+export const tokenCheckedPaths: ReadonlySet<string> = new Set([
+  tokenCheckPath,
+  datasetUploadPath,
+  adapterUploadPath,
+  runUploadPath,
+  downloadTicketPath,
+])
 
 /** The headers that let the page at `origin` read an answer (no credentials: the token is a header). */
 export function corsHeaders(origin: string): Record<string, string> {
@@ -25,7 +31,12 @@ export function corsHeaders(origin: string): Record<string, string> {
  * Answers a CORS preflight for a token-checked path: the page may send its token
  * (Authorization) and a file's type. Returns false when the request is no preflight.
  */
-export function answerPreflight(request: IncomingMessage, response: ServerResponse, origin: string, headers: Record<string, string>): boolean {
+export function answerPreflight(
+  request: IncomingMessage,
+  response: ServerResponse,
+  origin: string,
+  headers: Record<string, string>,
+): boolean {
   if (request.method !== 'OPTIONS') return false
   request.resume()
   response.writeHead(204, {

@@ -24,11 +24,18 @@ function runFolder(unpacked: string): string {
 
 /** Handles one run upload; never throws. `stagingDir` is a private folder of serve's (created). */
 export async function handleRunUpload(
-  request: IncomingMessage, response: ServerResponse, url: URL,
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
   options: { token: string; host: Pick<Host, 'dispatch'>; stagingDir: string; limitBytes: number; headers: Record<string, string> },
 ): Promise<void> {
   const importStream = async (source: IncomingMessage, name: string, limit: number): Promise<unknown> => {
-    if (!name.toLowerCase().endsWith('.zip')) throw appError('invalid_input', `${name} is not a zip: zip the run's folder (the bundle folder or its job/ folder) and upload that.`, { fields: { name: 'a .zip file' } })
+    if (!name.toLowerCase().endsWith('.zip'))
+      throw appError(
+        'invalid_input',
+        `${name} is not a zip: zip the run's folder (the bundle folder or its job/ folder) and upload that.`,
+        { fields: { name: 'a .zip file' } },
+      )
     fs.mkdirSync(options.stagingDir, { recursive: true, mode: 0o700 })
     const staging = fs.mkdtempSync(path.join(options.stagingDir, 'run-'))
     try {
@@ -38,21 +45,34 @@ export async function handleRunUpload(
       try {
         await unzipSafely(zip, unpacked)
       } catch (error) {
-        if (error instanceof ZipRefused) throw appError('invalid_input', error.message.replaceAll(zip, name), { fields: { name: 'not a readable zip' } })
+        if (error instanceof ZipRefused)
+          throw appError('invalid_input', error.message.replaceAll(zip, name), { fields: { name: 'not a readable zip' } })
         throw error
       }
       // Named after the zip, which names the imported job ("Imported from <name>").
       fs.mkdirSync(path.join(staging, 'named'))
-      const named = path.join(staging, 'named', path.basename(name).replace(/\.zip$/i, '').replace(/[^\w.-]+/g, '-').replace(/^[.-]+/, '') || 'run')
+      const named = path.join(
+        staging,
+        'named',
+        path
+          .basename(name)
+          .replace(/\.zip$/i, '')
+          .replace(/[^\w.-]+/g, '-')
+          .replace(/^[.-]+/, '') || 'run',
+      )
       fs.renameSync(runFolder(unpacked), named)
       const imported = await options.host.dispatch('jobs.import_run', { path: named })
       // The staging folder means nothing to the person who uploaded: name their zip instead.
-      if (!imported.ok) throw appError(imported.error.code, imported.error.message.replaceAll(named, path.basename(name)), imported.error.data)
+      if (!imported.ok)
+        throw appError(imported.error.code, imported.error.message.replaceAll(named, path.basename(name)), imported.error.data)
       return imported.output
     } finally {
       fs.rmSync(staging, { recursive: true, force: true })
     }
   }
-  const library = { importStream, importFolderStream: () => Promise.reject(appError('invalid_input', "A run comes as one zip of its folder.")) }
+  const library = {
+    importStream,
+    importFolderStream: () => Promise.reject(appError('invalid_input', 'A run comes as one zip of its folder.')),
+  }
   await handleUpload(request, response, url, { ...options, library })
 }

@@ -85,7 +85,8 @@ export async function switchTo(host: RemoteHost | null): Promise<void> {
   else await keeper.clear()
   // The desktop page keeps its address (the shell's CSP follows the kept origin).
   const next = addressFor(window.location, host?.origin ?? null)
-  if (window.tunedeckRemote || next === `${window.location.pathname}${window.location.search}${window.location.hash}`) window.location.reload()
+  if (window.tunedeckRemote || next === `${window.location.pathname}${window.location.search}${window.location.hash}`)
+    window.location.reload()
   else window.location.assign(next)
 }
 

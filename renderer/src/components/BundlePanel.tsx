@@ -41,7 +41,10 @@ export function BundlePanel({ job }: { job: Job }) {
   return (
     <section className="card" data-testid="bundle-panel">
       <h2>Bundle for a cluster</h2>
-      <p className="muted">The job as a folder that trains on a cluster with its own torch: the config, the dataset, the trainer with its pinned requirements and launch files for torchrun, Slurm and SkyPilot. Bring the run back with "Import a cluster run".</p>
+      <p className="muted">
+        The job as a folder that trains on a cluster with its own torch: the config, the dataset, the trainer with its pinned requirements
+        and launch files for torchrun, Slurm and SkyPilot. Bring the run back with "Import a cluster run".
+      </p>
       <div className="bundle-row">
         <label className="field">
           <span>Run it with</span>
@@ -55,7 +58,13 @@ export function BundlePanel({ job }: { job: Job }) {
         </label>
         <label className="field grow">
           <span>New folder {browser ? 'on the host' : ''}</span>
-          <input className="mono" data-testid="bundle-folder" value={out} onChange={(event) => setFolder(event.target.value)} spellCheck={false} />
+          <input
+            className="mono"
+            data-testid="bundle-folder"
+            value={out}
+            onChange={(event) => setFolder(event.target.value)}
+            spellCheck={false}
+          />
         </label>
       </div>
       <button className="primary" data-testid="bundle-write" disabled={busy || !out} onClick={() => void bundle()}>
@@ -69,7 +78,11 @@ export function BundlePanel({ job }: { job: Job }) {
               <>
                 {' '}
                 and its zip <span className="mono">{written.zip}</span> (downloading){' '}
-                <button className="small" data-testid="bundle-download" onClick={() => void downloadFromServer(written.zip!).catch((caught: Error) => setError(caught.message))}>
+                <button
+                  className="small"
+                  data-testid="bundle-download"
+                  onClick={() => void downloadFromServer(written.zip!).catch((caught: Error) => setError(caught.message))}
+                >
                   Download again
                 </button>
               </>

@@ -44,7 +44,10 @@ export function ImportRunPanel() {
   }
   const fromZip = (file: File | undefined): void => {
     if (!file) return
-    void run(() => uploadRunZip(file, (sent, total) => setBusy(`Uploading ${Math.round((100 * sent) / Math.max(total, 1))}%…`)).done, 'Uploading…')
+    void run(
+      () => uploadRunZip(file, (sent, total) => setBusy(`Uploading ${Math.round((100 * sent) / Math.max(total, 1))}%…`)).done,
+      'Uploading…',
+    )
   }
 
   if (!open) {
@@ -60,7 +63,14 @@ export function ImportRunPanel() {
       <p className="muted small">What a bundle's run wrote comes back as a new job: its curve, checkpoints and adapter.</p>
       {shell ? (
         <form onSubmit={fromFolder} className="import-run-form">
-          <input className="mono" data-testid="import-run-folder" placeholder="the bundle folder, or its job folder" value={folder} onChange={(event) => setFolder(event.target.value)} spellCheck={false} />
+          <input
+            className="mono"
+            data-testid="import-run-folder"
+            placeholder="the bundle folder, or its job folder"
+            value={folder}
+            onChange={(event) => setFolder(event.target.value)}
+            spellCheck={false}
+          />
           <button type="button" className="small" onClick={() => void shell.pickPath('run-folder').then((path) => path && setFolder(path))}>
             Choose…
           </button>
@@ -71,7 +81,13 @@ export function ImportRunPanel() {
       ) : (
         <label className="field small">
           <span>The run folder as a .zip</span>
-          <input type="file" accept=".zip" data-testid="import-run-zip" disabled={busy !== null} onChange={(event) => fromZip(event.target.files?.[0])} />
+          <input
+            type="file"
+            accept=".zip"
+            data-testid="import-run-zip"
+            disabled={busy !== null}
+            onChange={(event) => fromZip(event.target.files?.[0])}
+          />
         </label>
       )}
       {busy && <p className="muted small">{busy}</p>}

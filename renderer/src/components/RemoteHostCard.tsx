@@ -51,14 +51,29 @@ export function RemoteHostCard() {
         </>
       ) : (
         <form className="remote-form" onSubmit={connect}>
-          <p className="muted">Drive `tunedeck serve` on another machine (a GPU server): paste the address it printed, and its token if the address has none.</p>
+          <p className="muted">
+            Drive `tunedeck serve` on another machine (a GPU server): paste the address it printed, and its token if the address has none.
+          </p>
           <label className="field">
             <span>Address</span>
-            <input data-testid="remote-address" placeholder="http://192.168.1.20:8765/" value={address} onChange={(event) => setAddress(event.target.value)} spellCheck={false} />
+            <input
+              data-testid="remote-address"
+              placeholder="http://192.168.1.20:8765/"
+              value={address}
+              onChange={(event) => setAddress(event.target.value)}
+              spellCheck={false}
+            />
           </label>
           <label className="field">
             <span>Token</span>
-            <input data-testid="remote-token" type="password" placeholder="after #token= in the address serve printed" value={token} onChange={(event) => setToken(event.target.value)} autoComplete="off" />
+            <input
+              data-testid="remote-token"
+              type="password"
+              placeholder="after #token= in the address serve printed"
+              value={token}
+              onChange={(event) => setToken(event.target.value)}
+              autoComplete="off"
+            />
           </label>
           <p className="muted small">{keptHow}</p>
           <button className="primary" type="submit" data-testid="remote-connect" disabled={switching}>
