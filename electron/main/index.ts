@@ -11,7 +11,7 @@ import { HostProcess, toAppError } from './host-process'
 import { originOf, rendererUrl, windowWebPreferences } from './policy'
 import { installContentSecurityPolicy, isTrustedSender, lockNavigation } from './security'
 import { registerShellRoutes } from './shell-routes'
-import { registerRemoteHostRoutes } from './remote-host'
+import { registerRemoteHostRoutes } from './remote-routes'
 
 registerAppScheme()
 

@@ -4,14 +4,14 @@
  * <userData>/remote-host.enc (0600). Where the OS offers no keychain the choice is kept in
  * memory until the app quits, never in plain text. The window's CSP names the kept origin, so
  * the page can reach that one host and no other; the renderer loads itself again to switch.
+ * Its IPC routes are in remote-routes.ts.
  */
-import { ipcMain, safeStorage } from 'electron'
+import { safeStorage } from 'electron'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { downloadPath, downloadTicketPath } from '@shared/exports'
 import { remoteConnectSources, remoteOrigin, type RemoteHost } from '@shared/remote'
 import { policyConnectingTo } from './policy'
-import { isTrustedSender } from './security'
 
 let kept: RemoteHost | null = null
 
@@ -51,24 +51,29 @@ function read(file: string): RemoteHost | null {
   }
 }
 
-/** Registers tunedeck:remote-load, -save, -clear and -remembers for the window's own frame. */
-export function registerRemoteHostRoutes(appOrigin: string, userData: string): void {
+/**
+ * The kept remote host's store, for the IPC routes (remote-routes.ts): `load` reads the
+ * encrypted file once, `save` and `clear` change what the window's CSP names.
+ */
+export function remoteHostStore(userData: string) {
   const file = join(userData, 'remote-host.enc')
-  if (safeStorage.isEncryptionAvailable()) kept = read(file)
-  ipcMain.handle('tunedeck:remote-load', (event) => (isTrustedSender(event, appOrigin) ? kept : null))
-  ipcMain.handle('tunedeck:remote-remembers', () => safeStorage.isEncryptionAvailable())
-  ipcMain.handle('tunedeck:remote-save', (event, value: unknown) => {
-    if (!isTrustedSender(event, appOrigin)) return false
-    const host = checked(value)
-    if (!host) return false
-    kept = host
-    if (safeStorage.isEncryptionAvailable()) writeFileSync(file, safeStorage.encryptString(JSON.stringify(host)), { mode: 0o600 })
-    return true
-  })
-  ipcMain.handle('tunedeck:remote-clear', (event) => {
-    if (!isTrustedSender(event, appOrigin)) return false
-    kept = null
-    rmSync(file, { force: true })
-    return true
-  })
+  return {
+    load(): void {
+      if (safeStorage.isEncryptionAvailable()) kept = read(file)
+    },
+    current: (): RemoteHost | null => kept,
+    remembers: (): boolean => safeStorage.isEncryptionAvailable(),
+    /** Keeps `value` when it is a remote host; false when it is not. */
+    save(value: unknown): boolean {
+      const host = checked(value)
+      if (!host) return false
+      kept = host
+      if (safeStorage.isEncryptionAvailable()) writeFileSync(file, safeStorage.encryptString(JSON.stringify(host)), { mode: 0o600 })
+      return true
+    },
+    clear(): void {
+      kept = null
+      rmSync(file, { force: true })
+    },
+  }
 }
