@@ -52,7 +52,8 @@ export function RemoteHostCard() {
       ) : (
         <form className="remote-form" onSubmit={connect}>
           <p className="muted">
-            Drive <span className="mono">tunedeck serve</span> on another machine (a GPU server): paste the address it printed, and its token if the address has none.
+            Drive <span className="mono">tunedeck serve</span> on another machine (a GPU server): paste the address it printed, and its
+            token if the address has none.
           </p>
           <label className="field">
             <span>Address</span>
