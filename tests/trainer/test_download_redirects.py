@@ -1,9 +1,12 @@
-"""A web dataset download that redirects to this machine or a private network.
+"""A web dataset download that leads to this machine or a private network.
 
-The host checks the URL it is given; where that URL leads is checked here: with
-``public_redirects`` (the host passes --public-redirects unless serve runs with
---allow-private-downloads) a redirect to a loopback address is refused naming both URLs and
-nothing is written; without it the redirect is followed, as the tests' local servers need.
+The host checks the URL it is given, but the fetch resolves the name again, and a name can answer
+a public address to the check and 127.0.0.1 to the fetch (DNS rebinding). With the opener of
+public_connections (the host asks for it with --public-only unless serve runs with
+--allow-private-downloads) every connection checks the address it connects to, the URL's and each
+redirect's: the refusal names the URLs, nothing reaches the local server and nothing is written.
+Only loopback traffic: names (localhost, as http is allowed only to this machine) resolve through
+the injected ``resolve``.
 
     node scripts/python.mjs -m pytest -q tests/trainer/test_download_redirects.py
 """
@@ -17,17 +20,26 @@ from pathlib import Path
 
 import pytest
 
-from tunedeck_trainer.models.dataset_download import private_address, web_file
+from tunedeck_trainer.models.dataset_download import web_file
 from tunedeck_trainer.models.download import DownloadError
+from tunedeck_trainer.models.public_connections import off_internet, public_opener
 
 BODY = b'{"prompt": "Hi", "completion": "Hello"}\n'
+PUBLIC = "93.184.216.34"
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    paths: list[str]
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
+    server: _Server
+
     def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+        self.server.paths.append(self.path)
         if self.path.startswith("/moved/"):
             self.send_response(302)
-            self.send_header("Location", f"http://127.0.0.1:{self.server.server_port}/data.jsonl")
+            self.send_header("Location", f"http://private.test:{self.server.server_port}/data.jsonl")
             self.end_headers()
             return
         self.send_response(200)
@@ -40,33 +52,53 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture()
-def port() -> Iterator[int]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+def server() -> Iterator[_Server]:
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.paths = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield server.server_port
+    yield server
     server.shutdown()
 
 
-def test_a_redirect_to_this_machine_is_refused(port: int, tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{port}/moved/data.jsonl"
+def test_a_name_that_answers_public_then_loopback_is_refused(server: _Server, tmp_path: Path) -> None:
+    answers = iter([[PUBLIC], ["127.0.0.1"]])
+    resolve = lambda _host, _port: next(answers)  # noqa: E731 - the rebinding name server
+    url = f"http://localhost:{server.server_port}/data.jsonl"
+    # The first answer goes to the check (the host's, before the download starts) and passes.
+    assert [off_internet(address) for address in resolve("localhost", server.server_port)] == [None]
     with pytest.raises(DownloadError) as refused:
-        web_file(url, tmp_path, lambda _event: None, public_redirects=True)
+        web_file(url, tmp_path, lambda _event: None, public_opener(url, resolve))
     assert refused.value.code == "private_address"
-    assert (
-        url in str(refused.value)
-        and f"http://127.0.0.1:{port}/data.jsonl" in str(refused.value)
-        and "--allow-private-downloads" in str(refused.value)
-    )
+    assert str(refused.value) == (
+        f"URL {url} leads to 127.0.0.1, an address on this machine or its private network; Tunedeck downloads "
+        "only from the internet (serve --allow-private-downloads allows it)")
+    assert server.paths == []
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_redirect_is_followed_when_private_downloads_are_allowed(port: int, tmp_path: Path) -> None:
-    path = web_file(f"http://127.0.0.1:{port}/moved/data.jsonl", tmp_path, lambda _event: None)
+def test_a_redirect_to_a_private_address_is_refused(server: _Server, tmp_path: Path) -> None:
+    # The first hop is let through to reach the local server; the redirect's connection is checked.
+    names = {"localhost": ["127.0.0.1"], "private.test": ["10.0.0.7"]}
+    url = f"http://localhost:{server.server_port}/moved/data.jsonl"
+    check = lambda address: None if address == "127.0.0.1" else off_internet(address)  # noqa: E731
+    with pytest.raises(DownloadError) as refused:
+        web_file(url, tmp_path, lambda _event: None, public_opener(url, lambda host, _port: names[host], check))
+    assert refused.value.code == "private_address"
+    assert f"URL {url}: it redirects to http://private.test:{server.server_port}/data.jsonl, which leads to 10.0.0.7" in str(refused.value)
+    assert server.paths == ["/moved/data.jsonl"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_redirect_is_followed_when_private_downloads_are_allowed(server: _Server, tmp_path: Path) -> None:
+    names = {"localhost": ["127.0.0.1"], "private.test": ["127.0.0.1"]}
+    url = f"http://localhost:{server.server_port}/moved/data.jsonl"
+    path = web_file(url, tmp_path, lambda _event: None, public_opener(url, lambda host, _port: names[host], lambda _address: None))
     assert path.read_bytes() == BODY
+    assert server.paths == ["/moved/data.jsonl", "/data.jsonl"]
 
 
 def test_addresses_off_the_internet_are_found() -> None:
-    assert [private_address(host) for host in ("127.0.0.1", "10.0.0.1", "169.254.169.254", "::1", "::ffff:192.168.1.1")] == [
+    assert [off_internet(host) for host in ("127.0.0.1", "10.0.0.1", "169.254.169.254", "::1", "::ffff:192.168.1.1")] == [
         "127.0.0.1", "10.0.0.1", "169.254.169.254", "::1", "192.168.1.1"]
-    assert private_address("8.8.8.8") is None
+    assert off_internet("8.8.8.8") is None

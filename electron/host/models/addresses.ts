@@ -5,6 +5,9 @@
  * unspecified ranges are refused, by the URL's literal address or what its name resolves to,
  * unless the host was started to allow them (serve --allow-private-downloads; the tests' local
  * stand-in of the Hub). The Hub itself (HF_ENDPOINT) is the operator's choice and not checked.
+ * This check is the early message beside the field; a name can resolve differently when fetched
+ * (DNS rebinding), so the trainer checks again the address each connection uses (--public-only,
+ * python-runtime/tunedeck_trainer/models/public_connections.py).
  */
 import { lookup } from 'node:dns/promises'
 import { BlockList, isIP } from 'node:net'

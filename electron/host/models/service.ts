@@ -137,7 +137,7 @@ export class ModelService {
     }
     const [source, args] =
       'url' in input
-        ? [input.url, ['--url', input.url, ...(this.options.allowPrivateDownloads ? [] : ['--public-redirects'])]]
+        ? [input.url, ['--url', input.url, ...(this.options.allowPrivateDownloads ? [] : ['--public-only'])]]
         : [`${input.hubId} ${input.config ?? 'default'}/${input.split ?? 'train'}`, ['--hub', input.hubId, '--config', input.config ?? 'default', '--split', input.split ?? 'train']]
     const progress = await this.run('dataset', source, ['download-dataset', ...args, '--out-dir', outDir])
     return { ...progress, preview: progress.state === 'done' && progress.path ? await preview(progress.path) : null }

@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     data.add_argument("--config", default="default")
     data.add_argument("--split", default="train")
     data.add_argument("--out-dir", required=True)
-    data.add_argument("--public-redirects", action="store_true", help="refuse a redirect to a loopback or private address")
+    data.add_argument("--public-only", action="store_true",
+                      help="refuse to connect to a loopback or private address (the URL's or a redirect's)")
     args = parser.parse_args(argv)
 
     from .catalog import cached_models, describe, folder_models
@@ -86,11 +87,12 @@ def main(argv: list[str] | None = None) -> int:
             download(args.hub_id, revision=args.revision, emit=emit)
         else:
             from .dataset_download import hub_dataset, web_file
+            from .public_connections import public_opener
 
             if args.hub:
                 hub_dataset(args.hub, args.config, args.split, Path(args.out_dir), emit)
             else:
-                web_file(args.url, Path(args.out_dir), emit, public_redirects=args.public_redirects)
+                web_file(args.url, Path(args.out_dir), emit, public_opener(args.url) if args.public_only else None)
     except DownloadError as error:
         emit({"type": "error", "code": error.code, "message": str(error), "url": error.url})
         return 1

@@ -6,18 +6,17 @@
 A Hub dataset is read from the Parquet conversion the Hub keeps of every public dataset
 (revision refs/convert/parquet, files {config}/{split}/NNNN.parquet), fetched through the hub
 cache, so it resumes like a model; its shards are joined into one Parquet file in DIR. A URL
-must be https (http only to this machine) and end in .json, .jsonl, .csv or .parquet; it is
+must be https (http only to this machine) and end in .json, .jsonl, .csv or .parquet (with
+--public-only every connection goes only to an internet address: public_connections.py); it is
 written to DIR/<name>.part, continued with a Range request after a cancel, and renamed when whole.
 Progress lines are those of a model download.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import shutil
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -134,35 +133,10 @@ def url_name(url: str) -> str:
     return name
 
 
-def private_address(host: str) -> str | None:
-    """The first address ``host`` resolves to that is not on the internet (loopback, private, link-local...)."""
-    try:
-        found = socket.getaddrinfo(host, None)
-    except OSError:
-        return None  # the fetch itself reports a name it cannot resolve
-    for *_, sockaddr in found:
-        address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
-        mapped = getattr(address, "ipv4_mapped", None)
-        if not (mapped or address).is_global:
-            return str(mapped or address)
-    return None
-
-
-class _PublicRedirects(urllib.request.HTTPRedirectHandler):
-    """Follows a redirect only to an internet address: the host checked the first URL, not where it leads."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        found = private_address(urlparse(newurl).hostname or "")
-        if found is not None:
-            raise DownloadError("private_address", f"URL {req.full_url}: it redirects to {newurl}, an address on this machine or "
-                                f"its private network ({found}); Tunedeck downloads only from the internet "
-                                "(serve --allow-private-downloads allows it)")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-def web_file(url: str, out_dir: Path, emit: Callable[[dict[str, Any]], None], public_redirects: bool = False) -> Path:
+def web_file(url: str, out_dir: Path, emit: Callable[[dict[str, Any]], None],
+             opener: urllib.request.OpenerDirector | None = None) -> Path:
     """Downloads ``url`` into ``out_dir``, continuing a ``.part`` left by a cancelled download;
-    ``public_redirects`` refuses a redirect to a loopback or private address."""
+    ``opener`` is public_connections.public_opener(url) where only internet addresses may be reached."""
     name = url_name(url)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / name
@@ -170,8 +144,7 @@ def web_file(url: str, out_dir: Path, emit: Callable[[dict[str, Any]], None], pu
     have = part.stat().st_size if part.exists() else 0
     request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
     try:
-        opener = urllib.request.build_opener(_PublicRedirects) if public_redirects else urllib.request.build_opener()
-        response = opener.open(request, timeout=30)  # noqa: S310 - the scheme is checked above
+        response = (opener or urllib.request.build_opener()).open(request, timeout=30)  # noqa: S310 - the scheme is checked above
     except urllib.error.HTTPError as error:
         if error.code == 416 and have:  # the .part is already whole
             os.replace(part, target)
