@@ -1,7 +1,8 @@
 /**
  * Export of a real self-test job (the real trainer on CPU, the real export Python): the zip
  * holds the adapter, the GGUF adapter, tokenizer, Modelfile, card, metrics and manifest; it
- * is checked against its manifest; the unzipped adapter loaded with PeftModel gives the job's
+ * is checked against its manifest; no file in it names this machine's folders (the base is named
+ * by its folder's name); the unzipped adapter loaded with PeftModel, given the base, gives the job's
  * own logits. Needs TUNEDECK_PYTHON. About a minute on 2 cores.
  */
 import { execFileSync } from 'node:child_process'
@@ -111,8 +112,16 @@ describe('export of a finished job', () => {
     for (const file of manifest.files) expect(sha256(path.join(unzipped, file.path))).toBe(file.sha256)
     expect(manifest.files.map((file) => file.path).sort()).toEqual(names.filter((name) => name !== 'manifest.json').sort())
 
+    // The zip goes to other machines: no file in it names this machine's data folder or base folder.
+    const leaks = manifest.files.filter((file) => {
+      const bytes = fs.readFileSync(path.join(unzipped, file.path))
+      return bytes.includes(dataDir) || bytes.includes(job.config.model.path)
+    })
+    expect(leaks.map((file) => file.path)).toEqual([])
     const adapterConfig = JSON.parse(fs.readFileSync(path.join(unzipped, 'adapter', 'adapter_config.json'), 'utf8')) as Record<string, unknown>
-    expect(adapterConfig.base_model_name_or_path).toBe(job.config.model.path)
+    expect(adapterConfig.base_model_name_or_path).toBe(path.basename(job.config.model.path))
+    const jobConfig = JSON.parse(fs.readFileSync(path.join(unzipped, 'config.json'), 'utf8')) as typeof job.config
+    expect([jobConfig.model.path, jobConfig.dataset.path]).toEqual([path.basename(job.config.model.path), path.basename(job.config.dataset.path)])
     const generation = JSON.parse(fs.readFileSync(path.join(unzipped, 'adapter', 'generation_config.json'), 'utf8')) as { eos_token_id: number[] }
     expect(generation.eos_token_id).toEqual([4, 3]) // <|im_end|> and <|im_start|> of the tiny tokenizer
 

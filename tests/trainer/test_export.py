@@ -16,7 +16,7 @@ import pytest
 from conftest import make_job, run_cli
 from tunedeck_trainer.errors import TrainerError
 from tunedeck_trainer.export.compatibility import report
-from tunedeck_trainer.export.prepare import prepare
+from tunedeck_trainer.export.prepare import portable_base_name, prepare
 
 IDS = [[3, 17, 45, 99, 250, 4, 3, 61, 62, 63, 7, 8]]
 
@@ -117,13 +117,22 @@ def test_rslora_alpha_is_rescaled_for_llama_cpp(trained: Path, tiny_model: Path,
     assert result["gguf"]["alpha"] / 8 == pytest.approx(16 / math.sqrt(8))
 
 
+def test_a_base_is_named_as_another_machine_can_find_it() -> None:
+    assert [portable_base_name(name) for name in (
+        "org/base",
+        "/home/me/.cache/huggingface/hub/models--Qwen--Qwen2.5-0.5B-Instruct/snapshots/7ae557604adf67be50417f59c2c2f167def9a775",
+        "/home/me/models/my-llama/",
+        "C:\\Users\\me\\models\\my-llama",
+    )] == ["org/base", "Qwen/Qwen2.5-0.5B-Instruct", "my-llama", "my-llama"]
+
+
 def test_staged_adapter_names_its_base_and_keeps_the_chat_template(trained: Path, tiny_model: Path, tmp_path: Path) -> None:
     result = prepare(trained / "adapter", tiny_model, tmp_path, base_name="org/base")
     staged = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
     assert staged["base_model_name_or_path"] == "org/base"  # a hub id, not this machine's cache folder
     prepare(trained / "adapter", tiny_model, tmp_path / "local", base_name=str(tiny_model))
     local = json.loads((tmp_path / "local" / "adapter" / "adapter_config.json").read_text())
-    assert local["base_model_name_or_path"] == str(tiny_model)
+    assert local["base_model_name_or_path"] == tiny_model.name  # the folder's name, never this machine's path
     tokenizer_config = json.loads((tmp_path / "adapter" / "tokenizer_config.json").read_text())
     template = tokenizer_config.get("chat_template") or (tmp_path / "adapter" / "chat_template.jinja").read_text()
     assert "<|im_start|>" in template

@@ -204,7 +204,7 @@ export function evaluationSection(evaluation: Evaluation | null): string[] {
   if (!evaluation) return []
   const row = (label: string, side: Evaluation['base']) =>
     `| ${label} | ${side.loss.toFixed(4)} | ${side.perplexity.toFixed(2)} | ${(side.exactMatch * 100).toFixed(1)}% | ${side.rougeL.toFixed(3)} | ${(side.bleu * 100).toFixed(1)} |`
-  const rows = evaluation.source === 'held-out' ? 'held-out rows' : evaluation.source === 'dataset' ? `rows of ${evaluation.datasetPath ?? 'a chosen dataset'}` : 'training rows (the job held none out)'
+  const rows = evaluation.source === 'held-out' ? 'held-out rows' : evaluation.source === 'dataset' ? `rows of ${evaluation.datasetPath ? path.basename(evaluation.datasetPath) : 'a chosen dataset'}` : 'training rows (the job held none out)'
   return [
     '## Evaluation',
     '',

@@ -11,6 +11,7 @@ import { readEvaluation } from '../jobs/evaluation'
 import { digestBuffer, digestFile, jobExamples, listFiles, readHistory } from './files'
 import type { preparedSchema } from './prepared'
 import type { ExportSource } from './sources'
+import { machineFolders, portableConfig, portableText } from './portable'
 import { manifestOf, type ZipEntry } from './zip'
 
 /** What the export's files are made from. */
@@ -55,10 +56,11 @@ export async function exportEntries(input: EntriesInput, signal: AbortSignal): P
   }
   addText('Modelfile', modelfile(card))
   addText('README.md', modelCard(card))
-  await addFile('config.json', path.join(source.jobDir, 'config.json'))
+  addText('config.json', portableConfig(fs.readFileSync(path.join(source.jobDir, 'config.json'), 'utf8'), prepared.baseModel))
   addText('metrics.csv', history.csv)
   const terminal = path.join(source.jobDir, 'terminal.log')
-  if (fs.existsSync(terminal)) await addFile('terminal.log', terminal)
+  const folders = machineFolders(source.jobDir, path.resolve(source.jobDir, job.config.model.path), datasetPath, prepared.baseModel)
+  if (fs.existsSync(terminal)) addText('terminal.log', portableText(fs.readFileSync(terminal, 'utf8'), folders))
   addText('manifest.json', JSON.stringify(manifestOf(entries, jobExamples(source.jobDir)), null, 2) + '\n')
   return entries
 }

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..config import HUB_ID
@@ -42,6 +42,19 @@ def check_sources(adapter_dir: Path, base_dir: Path) -> tuple[dict[str, Any], di
     base = read_json(base_dir / "config.json", "the base model folder has moved or was deleted; put it back or "
                      "point the job's model.path at its new place")
     return read_json(adapter_dir / "adapter_config.json", "the adapter is incomplete"), base
+
+
+def portable_base_name(base_name: str) -> str:
+    """The base model as another machine can name it: a hub id as is, a folder in a hub cache
+    (models--owner--name/snapshots/<revision>) by its repo id, any other folder by its name only,
+    so PEFT elsewhere finds the base on the Hub or beside the adapter, never at this machine's path."""
+    if not Path(base_name).is_absolute() and HUB_ID.match(base_name):
+        return base_name
+    parts = PurePosixPath(base_name.replace("\\", "/").rstrip("/")).parts  # a Windows path too
+    for index, part in enumerate(parts[:-2]):
+        if part.startswith("models--") and parts[index + 1] == "snapshots":
+            return part[len("models--"):].replace("--", "/")
+    return parts[-1] if parts else base_name
 
 
 def load_tokenizer(adapter_dir: Path, base_dir: Path) -> Any:
@@ -94,9 +107,8 @@ def prepare(
 
     progress("adapter")
     shutil.copyfile(adapter_dir / "adapter_model.safetensors", staged / "adapter_model.safetensors")
-    # A hub id travels; the trainer's own value may be this machine's cache folder for it.
-    if HUB_ID.match(base_name) or not adapter.get("base_model_name_or_path"):
-        adapter["base_model_name_or_path"] = base_name
+    # The trainer's own value is this machine's folder (or its cache folder for a hub id).
+    adapter["base_model_name_or_path"] = portable_base_name(base_name)
     (staged / "adapter_config.json").write_text(json.dumps(adapter, indent=2) + "\n", encoding="utf-8")
     tokenizer = load_tokenizer(adapter_dir, base_dir)
     tokenizer.save_pretrained(str(staged))
