@@ -5,6 +5,11 @@ with their tools' usual settings (the host passes MLFLOW_* and WANDB_* on to the
 - W&B when WANDB_PROJECT is set, or WANDB_MODE is set to anything but "disabled"; wandb reads its
   other settings (WANDB_API_KEY, WANDB_ENTITY, WANDB_DIR, offline mode, ...) itself.
 
+A job keeps one run in each tool across trainer starts: the run's id is kept in the job folder
+(DIR/experiment-runs.json) and a resumed job goes on in it. A resume trains again the steps after
+its checkpoint; MLflow keeps both values of such a step, and W&B (whose own step only goes forward
+and drops a repeated one) gets the job's step as the metric train/step, its charts' step axis.
+
 Each sink sends from its own thread: a tracking server that is slow or down (MLflow retries for
 minutes) must never hold up a training step. A sink that cannot start or send writes one line to the
 terminal, drops what is left, and the job goes on.
@@ -23,12 +28,35 @@ from typing import Any
 
 # How long closing waits for a sink to send what is queued before leaving it behind.
 CLOSE_WAIT_SECONDS = 60.0
+# Each tool's run id for the job, kept across trainer starts.
+RUNS_FILE = "experiment-runs.json"
 # The final event -> MLflow's run status.
 MLFLOW_STATUS = {"completed": "FINISHED", "failed": "FAILED", "cancelled": "KILLED"}
 
 
 def note(message: str) -> None:
     print(f"[tunedeck] {message}", file=sys.stderr, flush=True)
+
+
+def kept_run(job_dir: Path, tool: str) -> str | None:
+    """The run id ``tool`` logged this job to before, if any."""
+    try:
+        value = json.loads((job_dir / RUNS_FILE).read_text(encoding="utf-8")).get(tool)
+    except (OSError, ValueError, AttributeError):
+        return None  # none yet, or unreadable: a new run
+    return value if isinstance(value, str) and value else None
+
+
+def keep_run(job_dir: Path, tool: str, run_id: str) -> None:
+    """Records ``run_id`` as ``tool``'s run for the job (written whole: a crash leaves the old file)."""
+    try:
+        runs = json.loads((job_dir / RUNS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        runs = {}
+    runs = {**(runs if isinstance(runs, dict) else {}), tool: run_id}
+    temporary = job_dir / f"{RUNS_FILE}.tmp"
+    temporary.write_text(json.dumps(runs, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, job_dir / RUNS_FILE)
 
 
 class BackgroundSink:
@@ -104,9 +132,26 @@ class MlflowSink(BackgroundSink):
         experiment_name = os.environ.get("MLFLOW_EXPERIMENT_NAME") or "tunedeck"
         experiment = self._client.get_experiment_by_name(experiment_name)
         experiment_id = experiment.experiment_id if experiment else self._client.create_experiment(experiment_name)
-        run = self._client.create_run(experiment_id, run_name=self.job_dir.name, tags={"tunedeck.job_dir": str(self.job_dir)})
-        self._run_id = run.info.run_id
+        self._run_id = self._earlier_run(experiment_id)
+        if self._run_id is None:
+            run = self._client.create_run(experiment_id, run_name=self.job_dir.name, tags={"tunedeck.job_dir": str(self.job_dir)})
+            self._run_id = run.info.run_id
+            keep_run(self.job_dir, "mlflow", self._run_id)
         note(f"MLflow: logging to run {self._run_id} in experiment {experiment_name!r} at {os.environ['MLFLOW_TRACKING_URI']}")
+
+    def _earlier_run(self, experiment_id: str) -> str | None:
+        """The job's run from an earlier trainer start, reopened, when this server and experiment hold it."""
+        run_id = kept_run(self.job_dir, "mlflow")
+        if run_id is None:
+            return None
+        try:
+            run = self._client.get_run(run_id)
+        except Exception:  # noqa: BLE001 - another server, or the run was deleted: a new one
+            return None
+        if run.info.experiment_id != experiment_id or run.info.lifecycle_stage != "active":
+            return None
+        self._client.update_run(run_id, status="RUNNING")
+        return run_id
 
     def send(self, step: int, values: dict[str, float], time: float) -> None:
         from mlflow.entities import Metric
@@ -132,14 +177,21 @@ class WandbSink(BackgroundSink):
         self._run = wandb.init(
             project=os.environ.get("WANDB_PROJECT") or "tunedeck",
             name=self.job_dir.name,
+            id=kept_run(self.job_dir, "wandb"),  # None at the first start: wandb makes one
+            resume="allow",  # the job's run from an earlier start, or a new one
+            allow_val_change=True,  # a resume adds resumeFrom to the config
             config=config,
             reinit="create_new",
         )
+        keep_run(self.job_dir, "wandb", self._run.id)
+        # The job's step is a metric, the charts' step axis: W&B's own step only goes forward.
+        self._run.define_metric("train/step")
+        self._run.define_metric("*", step_metric="train/step")
         note(f"Weights & Biases: logging to run {self._run.id} in project {self._run.project!r}")
 
     def send(self, step: int, values: dict[str, float], time: float) -> None:
-        # W&B's step only goes forward: a resumed job's repeated steps are dropped there (TensorBoard keeps the last).
-        self._run.log(values, step=step)
+        # No step= here: W&B drops a step below its last, and a resume trains some steps again.
+        self._run.log({"train/step": step, **values})
 
     def end(self, final_type: str | None) -> None:
         self._run.finish(exit_code=0 if final_type == "completed" else 1)
