@@ -52,7 +52,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture()
-def server() -> Iterator[_Server]:
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Server]:
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)  # connections go straight to the names' addresses
     server = _Server(("127.0.0.1", 0), _Handler)
     server.paths = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -96,6 +98,17 @@ def test_a_redirect_is_followed_when_private_downloads_are_allowed(server: _Serv
     path = web_file(url, tmp_path, lambda _event: None, public_opener(url, lambda host, _port: names[host], lambda _address: None))
     assert path.read_bytes() == BODY
     assert server.paths == ["/moved/data.jsonl", "/data.jsonl"]
+
+
+def test_a_proxy_the_operator_set_is_used_unchecked(server: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The proxy (this test's server) resolves the URL's name, so only the URL's own check applies.
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{server.server_port}")
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    url = "http://localhost:1/data.jsonl"
+    path = web_file(url, tmp_path, lambda _event: None, public_opener(url, lambda _host, _port: ["127.0.0.1"]))
+    assert path.read_bytes() == BODY
+    assert server.paths == [url]
 
 
 def test_addresses_off_the_internet_are_found() -> None:

@@ -4,8 +4,8 @@ A name checked once and resolved again to connect can answer differently the sec
 rebinding: a public address for the check, 127.0.0.1 for the fetch). So the address is checked
 where it is used: each connection, for the URL and for every redirect, resolves its host once
 through ``resolve``, refuses the whole answer if any address is off the internet, and connects to
-an address it checked. The host's own check of the URL (addresses.ts) stays as the early, field-placed
-message; this is the one that holds.
+an address it checked (through a proxy the operator set, the proxy resolves it). The host's own
+check of the URL (addresses.ts) stays as the early, field-placed message; this is the one that holds.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import ssl
 import urllib.request
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from .download import DownloadError
 
@@ -44,6 +45,8 @@ def public_opener(
     def connection(base: type[http.client.HTTPConnection], request: urllib.request.Request) -> Callable[..., Any]:
         def build(host: str, **options: Any) -> http.client.HTTPConnection:
             made = base(host, **options)
+            if host != urlsplit(request.full_url).netloc:
+                return made  # a proxy the operator set (http_proxy, https_proxy): it resolves the name, not us
             made._create_connection = lambda address, *rest: _connect(address, rest, request.full_url)  # type: ignore[attr-defined]
             return made
 
