@@ -20,6 +20,14 @@ export const textSplits = ['auto', 'line', 'paragraph', 'file'] as const
 
 export type TextSplit = (typeof textSplits)[number]
 
+/**
+ * Whether a CSV file's first row names its columns: "auto" guesses (a row of numbers, true/false
+ * or sentences is data), "no" reads it as data and names the columns column_1..n.
+ */
+export const csvHeaders = ['auto', 'yes', 'no'] as const
+
+export type CsvHeader = (typeof csvHeaders)[number]
+
 export const precisions = ['auto', 'fp32', 'bf16', 'fp16'] as const
 
 export const quantizations = ['none', '4bit'] as const
@@ -52,6 +60,8 @@ const datasetSchema = z
     columns: z.record(z.string(), z.string()).meta(label('Column mapping')).default({}),
     /** Plain text only: one document per line, per paragraph, or the whole file; each ends with the end-of-text token. */
     textSplit: z.enum(textSplits).meta(label('Text split')).default('auto'),
+    /** CSV only: whether the first row names the columns or is already data (columns column_1..n). */
+    csvHeader: z.enum(csvHeaders).meta(label('CSV header row')).default('auto'),
     /** What a row that does not fit the format does: fail the job, or be skipped and counted. */
     badRows: z.enum(['fail', 'skip']).meta(label('Bad rows')).default('fail'),
     /** Share of rows held out for eval events; 0 turns evaluation off. */

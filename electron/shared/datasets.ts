@@ -3,7 +3,7 @@
  * the user previews is what trains (python -m tunedeck_trainer.data preview).
  */
 import { z } from 'zod'
-import { textSplits } from './config'
+import { csvHeaders, textSplits } from './config'
 import { datasetFormats } from './methods'
 import { typedName } from './names'
 
@@ -72,6 +72,8 @@ export const datasetPreviewInputSchema = z.object({
   columns: columnMappingSchema.optional(),
   /** Where a .txt file's documents end (dataset.textSplit); default auto. */
   textSplit: z.enum(textSplits).optional(),
+  /** Whether a CSV file's first row names its columns (dataset.csvHeader); default auto, guessed. */
+  csvHeader: z.enum(csvHeaders).optional(),
   /** The job's choice, so the preview says whether bad rows would stop it or be skipped; default fail, as in config.json. */
   badRows: z.enum(badRowsChoices).optional(),
   /** Records to return; 0 for counts only (an import's check: a row may be 100 MB). */
@@ -105,6 +107,11 @@ export const previewTokenSchema = z.object({ text: z.string(), learned: z.boolea
 
 export type PreviewToken = z.infer<typeof previewTokenSchema>
 
+/** The answers of judged rows, as the preview names them. */
+export const judgedSides = ['chosen', 'rejected', 'desirable', 'undesirable'] as const
+
+export type JudgedSide = (typeof judgedSides)[number]
+
 export const tokenPreviewSchema = z.object({
   /** The model folder whose tokenizer was used, or the default's description. */
   tokenizer: z.string(),
@@ -122,6 +129,11 @@ export const tokenPreviewSchema = z.object({
   packedRows: z.int().min(0),
   /** Rows with tools or tool calls that the model's chat template renders the same without them (so they are lost, or calls become plain JSON text). */
   toolsLost: z.int().min(0).default(0),
+  /**
+   * For each example, which answer of a judged row it shows after the prompt: a preference pair's chosen or
+   * rejected answer (DPO, ORPO), a feedback row's desirable or undesirable one (KTO); null for an SFT example.
+   */
+  sides: z.array(z.enum(judgedSides).nullable()).default([]),
 })
 
 export type TokenPreview = z.infer<typeof tokenPreviewSchema>
@@ -154,6 +166,12 @@ export const datasetPreviewSchema = z.object({
   /** With input.tokens: the masks and token stats; null when not asked or the tokenizer failed (tokenError says why). */
   tokens: tokenPreviewSchema.nullable().default(null),
   tokenError: z.string().nullable().default(null),
+  /** The file reads but no format fits its fields: the user must choose how to read it (Read as…). */
+  needsReading: z.boolean().default(false),
+  /** Then: its first rows as read (long values cut short), for the column mapping. */
+  sample: z.array(z.record(z.string(), z.unknown())).default([]),
+  /** Then: the format and mapping its column names and values suggest. */
+  suggestion: z.object({ format: z.enum(datasetFormats), columns: z.record(z.string(), z.string()) }).nullable().default(null),
 })
 
 export type DatasetPreview = z.infer<typeof datasetPreviewSchema>
@@ -167,17 +185,19 @@ export const datasetReadingSchema = z.object({
   format: z.enum(datasetFormats).default('auto'),
   columns: columnMappingSchema.default({}),
   textSplit: z.enum(textSplits).default('auto'),
+  csvHeader: z.enum(csvHeaders).default('auto'),
 })
 
 export type DatasetReading = z.infer<typeof datasetReadingSchema>
 
 /** A kept reading as datasets.preview input: only what differs from the defaults. */
-export function readingInput(reading: DatasetReading | undefined): Pick<z.input<typeof datasetPreviewInputSchema>, 'format' | 'columns' | 'textSplit'> {
+export function readingInput(reading: DatasetReading | undefined): Pick<z.input<typeof datasetPreviewInputSchema>, 'format' | 'columns' | 'textSplit' | 'csvHeader'> {
   if (reading === undefined) return {}
   return {
     ...(reading.format !== 'auto' ? { format: reading.format } : {}),
     ...(Object.keys(reading.columns).length > 0 ? { columns: reading.columns } : {}),
     ...(reading.textSplit !== 'auto' ? { textSplit: reading.textSplit } : {}),
+    ...(reading.csvHeader !== 'auto' ? { csvHeader: reading.csvHeader } : {}),
   }
 }
 
@@ -208,6 +228,12 @@ export const datasetEntrySchema = z.object({
   checkedAt: z.string(),
   /** How it is read, when chosen on the Datasets page; absent: detected, with no column mapping. */
   reading: datasetReadingSchema.optional(),
+  /**
+   * Set while no format fits the file's fields (a header-less CSV, odd column names): why, in the
+   * trainer's words. Imported all the same; the Datasets page opens Read as… for it, and no job
+   * can use it until a reading is kept.
+   */
+  unread: z.string().optional(),
   /** Jobs whose dataset.path is this dataset's file. */
   jobs: z.array(datasetJobSchema),
   /** Bytes of its encoded data in the trainer's cache (<data>/cache/encoded): what Clear frees. */

@@ -69,6 +69,8 @@ class JobConfig(JobConfigFields):
             del parent[name]
         if shaping["dataset"]["text_split"] == "auto":
             del shaping["dataset"]["text_split"]  # the default: checkpoints from before the field keep their hash
+        if shaping["dataset"]["csv_header"] == "auto":
+            del shaping["dataset"]["csv_header"]  # likewise
         for name, method in METHODS.items():
             if method.section is not None and name != self.method:
                 del shaping[method.section]

@@ -29,6 +29,7 @@ class DatasetSettings:
     format: str = "auto"
     columns: dict[str, str] = field(default_factory=dict)
     text_split: str = "auto"
+    csv_header: str = "auto"
     bad_rows: str = "fail"
     validation_split: float = 0.0
     dataset_id: str | None = None

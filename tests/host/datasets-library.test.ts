@@ -123,7 +123,6 @@ describe('bad inputs: a message naming the file, and nothing left in datasets/',
     ['truncated JSON', 'cut.json', '[{"instruction": "a", "output": "b"}, {"instruc', /cut\.json line 1: not valid JSON/],
     ['a binary file', 'image.jsonl', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0xfe, 0x00, 0x01]), /image\.jsonl: not UTF-8 text/],
     ['an unknown extension', 'notes.docx', 'hello', /notes\.docx: unsupported file type \.docx/],
-    ['rows of no known shape', 'shapes.jsonl', '{"question": "a"}\n{"answer": "b"}\n', /shapes\.jsonl: cannot tell the format/],
   ]
   for (const [what, name, content, message] of cases) {
     it(`refuses ${what}`, async () => {
@@ -265,7 +264,7 @@ describe('reading a library dataset another way', () => {
     const { dataset } = await call<DatasetImportResult>('datasets.import', { path: file })
     expect([dataset.format, dataset.usable, dataset.reading]).toEqual(['text', 2, undefined])
     const byLine = await call<DatasetEntry>('datasets.set_reading', { datasetId: dataset.id, reading: { textSplit: 'line' } })
-    expect([byLine.usable, byLine.reading]).toEqual([3, { format: 'auto', columns: {}, textSplit: 'line' }])
+    expect([byLine.usable, byLine.reading]).toEqual([3, { format: 'auto', columns: {}, textSplit: 'line', csvHeader: 'auto' }])
     // A re-check reads it the kept way; so does a job on it that leaves the split alone.
     expect((await call<DatasetEntry>('datasets.recheck', { datasetId: dataset.id })).usable).toBe(3)
     await call('queue.set', { running: false })

@@ -9,7 +9,7 @@ import { datasetRefusal, estimateSteps, methodForFormat } from '../../renderer/s
 
 const base: DatasetPreview = {
   ok: true, path: '/d/train.jsonl', format: 'openai', badRows: 'fail', rows: 3, usable: 3, skipped: 0,
-  columns: ['messages'], records: [], errors: [], error: null, tokens: null, tokenError: null,
+  columns: ['messages'], records: [], errors: [], error: null, tokens: null, tokenError: null, needsReading: false, sample: [], suggestion: null,
 }
 
 describe('datasetRefusal', () => {
@@ -40,7 +40,7 @@ describe('methodForFormat', () => {
 })
 
 describe('estimateSteps', () => {
-  const tokens: TokenPreview = { tokenizer: 'default', examples: [], histogram: [], overLength: 0, blocks: null, learnedTokens: 500, trainable: 96, packedRows: 10, toolsLost: 0 }
+  const tokens: TokenPreview = { tokenizer: 'default', examples: [], histogram: [], overLength: 0, blocks: null, learnedTokens: 500, trainable: 96, packedRows: 10, toolsLost: 0, sides: [] }
   const settings = { batchSize: 8, gradientAccumulation: 1, epochs: 3, maxSteps: null, packing: false, validationSplit: 0 }
 
   it('counts steps per epoch from the examples, or from the packed rows', () => {

@@ -66,7 +66,7 @@ def learned_runs(tokenizer, ids, labels) -> list[str]:
 def answer_learned(tokenizer, prompt_messages, answer: str) -> list[str]:
     """What DPO and KTO learn of prompt + answer: the rows their collate makes, masks checked token by token."""
     tokens = Tokenizing(tokenizer, 512, FIXTURES)
-    prompt, _ = tokens.prompt(prompt_messages, 0)
+    prompt, _ = tokens.prompt({"prompt": prompt_messages}, 0)
     batch = answer_rows([(prompt, tokens.answer(answer))], tokenizer.pad_token_id, 512)
     return learned_runs(tokenizer, batch.input_ids[0][: int(batch.attention_mask[0].sum())], batch.labels[0])
 

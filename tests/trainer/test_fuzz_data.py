@@ -132,7 +132,7 @@ def encode_answer_rows(tokenizer: Any, record: dict[str, Any], max_length: int) 
     """A preference or feedback record as DPO and KTO tokenise it: tokens, or a TrainerError naming the record."""
     tokens = Tokenizing(tokenizer, max_length, Path("fuzz.jsonl"))
     try:
-        prompt, _ = tokens.prompt(record["prompt"], 0)
+        prompt, _ = tokens.prompt(record, 0)
     except TrainerError as error:
         assert "record 1" in str(error) and error.field == "dataset.path", str(error)
         return

@@ -5,7 +5,9 @@
  * hashed, read and checked with the trainer's loader, and only then renamed
  * into place with dataset.json written last: a failed or cancelled import
  * leaves nothing behind, and the same bytes imported twice are one dataset
- * (the id is derived from the hash).
+ * (the id is derived from the hash). A file that reads but whose format cannot
+ * be told (a header-less CSV, odd column names) is imported all the same and
+ * marked `unread` until a reading is chosen for it (setReading).
  */
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
@@ -101,12 +103,13 @@ export class DatasetLibrary {
         if (existing.hidden) this.write({ ...existing, hidden: false })
         return { dataset: await this.entry(id), duplicate: true }
       }
-      const checked = await this.checkFile(target, fileName)
+      const checked = await this.checkFile(target, fileName, undefined, true)
       const now = new Date().toISOString()
       const stored: Stored = {
         id, name: cleanName(name ?? '') || fileName, fileName, format: checked.format ?? 'auto',
         rows: checked.rows, usable: checked.usable, bad: checked.skipped,
         bytes: copied.bytes, sha256: copied.sha256, importedAt: now, checkedAt: now,
+        ...(checked.needsReading ? { unread: checked.error ?? `${fileName}: choose how to read it` } : {}),
       }
       fs.writeFileSync(path.join(staging, metaName), JSON.stringify(stored, null, 2), { mode: 0o600 })
       try {
@@ -122,16 +125,22 @@ export class DatasetLibrary {
     }
   }
 
-  /** Reads `file` with the trainer's loader; refuses a file it cannot read or that has no usable row. */
-  private async checkFile(file: string, fileName: string, reading?: DatasetReading): Promise<DatasetPreview> {
+  /**
+   * Reads `file` with the trainer's loader; refuses a file it cannot read or that has no usable row,
+   * except, with `unreadOk`, one that reads but fits no format (returned with needsReading).
+   */
+  private async checkFile(file: string, fileName: string, reading?: DatasetReading, unreadOk = false): Promise<DatasetPreview> {
     const checked = await this.options.check(file, reading)
+    if (unreadOk && checked.needsReading) return checked
+    // An import leaves nothing behind; a new reading leaves the kept one.
+    const unchanged = reading === undefined ? 'Nothing was imported.' : 'The dataset is read as before.'
     if (!checked.ok) {
       const reason = checked.error ?? `${fileName} could not be read`
-      throw appError('invalid_input', `${reason} Nothing was imported.`, { fields: { path: reason } })
+      throw appError('invalid_input', `${reason} ${unchanged}`, { fields: { path: reason } })
     }
     if (checked.usable === 0) {
       const first = checked.errors[0]?.message ?? `${fileName} has no rows`
-      const message = `${fileName}: no usable rows (${checked.rows} read); the first problem: ${first} Nothing was imported.`
+      const message = `${fileName}: no usable rows (${checked.rows} read); the first problem: ${first} ${unchanged}`
       throw appError('invalid_input', message, { fields: { path: message } })
     }
     return checked
@@ -212,8 +221,10 @@ export class DatasetLibrary {
 
   async recheck(id: string): Promise<DatasetEntry> {
     const stored = this.stored(id)
-    const checked = await this.checkFile(path.join(this.root, id, stored.fileName), stored.fileName, stored.reading)
-    this.write({ ...stored, format: checked.format ?? stored.format, rows: checked.rows, usable: checked.usable, bad: checked.skipped, checkedAt: new Date().toISOString() })
+    const checked = await this.checkFile(path.join(this.root, id, stored.fileName), stored.fileName, stored.reading, true)
+    const { unread: _unread, ...rest } = stored
+    const unread = checked.needsReading ? { unread: checked.error ?? `${stored.fileName}: choose how to read it` } : {}
+    this.write({ ...rest, ...unread, format: checked.format ?? stored.format, rows: checked.rows, usable: checked.usable, bad: checked.skipped, checkedAt: new Date().toISOString() })
     return await this.entry(id)
   }
 
@@ -225,7 +236,8 @@ export class DatasetLibrary {
     const stored = this.stored(id)
     const checked = await this.checkFile(path.join(this.root, id, stored.fileName), stored.fileName, reading)
     const now = new Date().toISOString()
-    this.write({ ...stored, reading, format: checked.format ?? reading.format, rows: checked.rows, usable: checked.usable, bad: checked.skipped, checkedAt: now })
+    const { unread: _unread, ...rest } = stored
+    this.write({ ...rest, reading, format: checked.format ?? reading.format, rows: checked.rows, usable: checked.usable, bad: checked.skipped, checkedAt: now })
     return await this.entry(id)
   }
 
@@ -254,7 +266,7 @@ export class DatasetLibrary {
  * The library dataset a job's file belongs to (datasets/<id>/...), read
  * from its dataset.json; null for a file outside the library.
  */
-export function libraryDatasetOf(dataDir: string, file: string): { datasetId: string; sha256: string; reading?: DatasetReading } | null {
+export function libraryDatasetOf(dataDir: string, file: string): { datasetId: string; sha256: string; reading?: DatasetReading; unread?: string } | null {
   const root = path.join(dataDir, 'datasets') + path.sep
   const resolved = path.resolve(file)
   if (!resolved.startsWith(root)) return null
@@ -262,7 +274,11 @@ export function libraryDatasetOf(dataDir: string, file: string): { datasetId: st
   try {
     const stored = JSON.parse(fs.readFileSync(path.join(root, id, metaName), 'utf8')) as Partial<Stored>
     if (typeof stored.sha256 !== 'string') return null
-    return stored.reading ? { datasetId: id, sha256: stored.sha256, reading: stored.reading } : { datasetId: id, sha256: stored.sha256 }
+    return {
+      datasetId: id, sha256: stored.sha256,
+      ...(stored.reading ? { reading: stored.reading } : {}),
+      ...(typeof stored.unread === 'string' ? { unread: stored.unread } : {}),
+    }
   } catch {
     return null
   }

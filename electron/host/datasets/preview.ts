@@ -48,13 +48,28 @@ interface RawPreview {
   errors?: unknown
   tokens?: unknown
   tokenError?: unknown
+  needsReading?: unknown
+  sample?: unknown
+  suggestion?: unknown
   /** A string, or {row, unit, field, message} when the file as a whole failed. */
   error?: unknown
 }
 
 /** A preview that read nothing, carrying why. */
 function failedPreview(file: string, badRows: BadRows, error: string): DatasetPreview {
-  return { ok: false, path: file, format: null, badRows, rows: 0, usable: 0, skipped: 0, columns: [], records: [], errors: [], error, tokens: null, tokenError: null }
+  return { ok: false, path: file, format: null, badRows, rows: 0, usable: 0, skipped: 0, columns: [], records: [], errors: [], error, tokens: null, tokenError: null, needsReading: false, sample: [], suggestion: null }
+}
+
+/** A file that reads but fits no format: why, with its columns, first rows and a suggested reading. */
+function unreadPreview(raw: RawPreview, file: string, badRows: BadRows): DatasetPreview {
+  const parsed = datasetPreviewSchema.safeParse({
+    ...failedPreview(file, badRows, errorText(raw.error)),
+    needsReading: true,
+    columns: raw.columns ?? [],
+    sample: raw.sample ?? [],
+    suggestion: raw.suggestion ?? null,
+  })
+  return parsed.success ? parsed.data : failedPreview(file, badRows, errorText(raw.error))
 }
 
 function errorText(error: unknown): string {
@@ -65,7 +80,7 @@ function errorText(error: unknown): string {
 
 /** Maps the trainer's JSON onto the contract's shape, checking it on the way. */
 function toPreview(raw: RawPreview, file: string, badRows: BadRows): DatasetPreview {
-  if (raw.ok !== true) return failedPreview(file, badRows, errorText(raw.error))
+  if (raw.ok !== true) return raw.needsReading === true ? unreadPreview(raw, file, badRows) : failedPreview(file, badRows, errorText(raw.error))
   const parsed = datasetPreviewSchema.safeParse({
     ok: true,
     path: typeof raw.path === 'string' ? raw.path : file,
@@ -141,6 +156,7 @@ export async function previewDataset(input: DatasetPreviewInput, options: Datase
   if (input.format !== undefined) args.push('--format', input.format)
   if (input.columns !== undefined && Object.keys(input.columns).length > 0) args.push('--columns', JSON.stringify(input.columns))
   if (input.textSplit !== undefined) args.push('--text-split', input.textSplit)
+  if (input.csvHeader !== undefined) args.push('--csv-header', input.csvHeader)
   if (input.limit !== undefined) args.push('--limit', String(input.limit))
   if (input.tokens !== undefined) {
     const tokens = input.tokens

@@ -157,23 +157,27 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
   if (!merged.success) throw validationError(merged.error.issues, 'Job settings', jobConfigSchema)
   // Only the host says which library dataset (and which bytes) the job trains on.
   const { datasetId: _id, sha256: _sha256, ...dataset } = merged.data.dataset
-  const { reading, ...library } = libraryDatasetOf(paths.dataDir, datasetPath) ?? {}
+  const { reading, unread, ...library } = libraryDatasetOf(paths.dataDir, datasetPath) ?? {}
+  if (unread !== undefined && reading === undefined && dataset.format === 'auto' && Object.keys(dataset.columns).length === 0) {
+    invalidField('dataset.path', `${unread} Open Read as… beside the dataset on the Datasets page and choose its format and columns first.`)
+  }
   const config = { ...merged.data, dataset: { ...withReading(dataset, reading), ...library } }
   // A default name comes from file names, which may hold control characters; a typed one was refused with them.
   return { config, name: cleanName(name ?? '') || cleanName(defaultName(config, Boolean(typedDataset))) }
 }
 
 /**
- * The library's way of reading a dataset (the Datasets page's format, column mapping and text
- * split) for each of those the job leaves at its default; what the job sets wins.
+ * The library's way of reading a dataset (the Datasets page's format, column mapping, text
+ * split and CSV header row) for each of those the job leaves at its default; what the job sets wins.
  */
-function withReading<Dataset extends Pick<JobConfig['dataset'], 'format' | 'columns' | 'textSplit'>>(dataset: Dataset, reading: DatasetReading | undefined): Dataset {
+function withReading<Dataset extends Pick<JobConfig['dataset'], 'format' | 'columns' | 'textSplit' | 'csvHeader'>>(dataset: Dataset, reading: DatasetReading | undefined): Dataset {
   if (reading === undefined) return dataset
   return {
     ...dataset,
     format: dataset.format === 'auto' ? reading.format : dataset.format,
     columns: Object.keys(dataset.columns).length === 0 ? reading.columns : dataset.columns,
     textSplit: dataset.textSplit === 'auto' ? reading.textSplit : dataset.textSplit,
+    csvHeader: dataset.csvHeader === 'auto' ? reading.csvHeader : dataset.csvHeader,
   }
 }
 

@@ -14,7 +14,7 @@ import { invalidField } from './config'
 async function datasetFormat(dataset: JobConfig['dataset'], options: DatasetPreviewOptions): Promise<string | null> {
   if (dataset.format !== 'auto') return dataset.format
   try {
-    const preview = await previewDataset({ path: dataset.path, columns: dataset.columns, textSplit: dataset.textSplit, limit: 0 }, { ...options, detectOnly: true })
+    const preview = await previewDataset({ path: dataset.path, columns: dataset.columns, textSplit: dataset.textSplit, csvHeader: dataset.csvHeader, limit: 0 }, { ...options, detectOnly: true })
     return preview.ok ? preview.format : null
   } catch {
     // No Python yet (set-up still running) or a crash: the trainer's own check refuses the job when it starts.

@@ -1,6 +1,6 @@
 """Command line for the dataset layer; the host runs it for the UI's dataset preview.
 
-    python -m tunedeck_trainer.data preview --path P [--format F] [--columns JSON] [--limit N] [--text-split S]
+    python -m tunedeck_trainer.data preview --path P [--format F] [--columns JSON] [--limit N] [--text-split S] [--csv-header H]
         [--tokens N [--model DIR] [--max-seq-length N] [--train-on-inputs]] [--progress]
 
 Prints the preview as one JSON object on stdout. Exit code 0 when the file was read (bad rows
@@ -15,6 +15,7 @@ import sys
 
 from .formats import FORMATS
 from .preview import preview
+from .csv_header import CSV_HEADERS
 from .readers import TEXT_SPLITS
 
 
@@ -29,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("--limit", type=int, default=20)
     show.add_argument("--text-split", default="auto", choices=TEXT_SPLITS,
                       help="where a .txt file's documents end: auto (paragraphs if it has blank lines, else lines)")
+    show.add_argument("--csv-header", default="auto", choices=CSV_HEADERS,
+                      help="whether a CSV file's first row names its columns: auto (guessed), yes or no (it is data)")
     show.add_argument("--tokens", type=int, default=0, help="examples to show tokenised with their masks (0: none)")
     show.add_argument("--model", default=None, help="the base model folder whose tokenizer and chat template to use")
     show.add_argument("--max-seq-length", type=int, default=2048)
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(json.dumps({"done": done, "total": total}) + "\n")
             sys.stderr.flush()
     result = preview(arguments.path, arguments.format, columns, arguments.limit, tokens, report, arguments.text_split,
-                     arguments.detect)
+                     arguments.detect, arguments.csv_header)
     sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     return 0 if result["ok"] else 1
 

@@ -75,3 +75,16 @@ def describe(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
+
+
+class FormatUnknown(DatasetError):
+    """The file reads, but its first rows' fields fit no format: what the user must map or choose.
+
+    ``columns`` are the file's column names and ``sample`` its first rows as read, so the reading
+    editor can suggest a format and a mapping (suggest.py) instead of only refusing the file.
+    """
+
+    def __init__(self, problem: str, file: str, columns: list[str], sample: list[dict[str, Any]], hint: str) -> None:
+        super().__init__(problem, file, hint=hint)
+        self.columns = columns
+        self.sample = sample

@@ -44,7 +44,7 @@ def read_job_records(config: JobConfig, job_dir: Path) -> tuple[Path, LoadResult
         raise TrainerError(f"dataset.path: {what} at {path}; choose a readable dataset file", "dataset.path")
     try:
         loaded = load_records(str(path), format=dataset.format, columns=dict(dataset.columns), bad_rows=dataset.bad_rows,
-                              text_split=dataset.text_split)
+                              text_split=dataset.text_split, csv_header=dataset.csv_header)
     except DatasetError as error:
         raise TrainerError(f"dataset.path: {error}", "dataset.path") from error
     except OSError as error:

@@ -8,6 +8,7 @@ ShareGPT conversations + chosen/rejected turns, chosen/rejected as two whole con
 shared prompt. Feedback comes as prompt + completion + label, or as any conversation (messages,
 conversations, Alpaca columns) + a true/false ``label`` or ``kto_tag`` (LLaMA-Factory's KTO
 layout): the last assistant turn is the completion the label judges, the turns before it the prompt.
+Either kind keeps the row's ``tools`` column and the tool calls in its prompt, for the template.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .formats import (
     text,
 )
 from .messages import openai_messages
+from .tool_calls import tools_column
 
 
 def _answer(row: dict[str, Any], name: str) -> str:
@@ -46,6 +48,13 @@ def _answer(row: dict[str, Any], name: str) -> str:
     if isinstance(value, list):
         return _reply(openai_messages(value, name), name)
     return _string(row, name) or ""
+
+
+def _with_tools(record: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """The record with the row's tool definitions (a tools column), which the template renders with the prompt as
+    it does for an SFT row."""
+    tools = tools_column(row)
+    return {**record, "tools": tools} if tools else record
 
 
 def _reply(messages: list[Message], field: str) -> str:
@@ -80,7 +89,7 @@ def _pair_of_conversations(row: dict[str, Any]) -> dict[str, Any]:
     # The shared prompt may also be written again at the start of each conversation: not twice.
     prompt = chosen[:-1] if plain(chosen[: len(shared)]) == plain(shared) else shared + chosen[:-1]
     _check_conversation(prompt, "prompt" if "prompt" in row else "chosen_messages", need_assistant=False)
-    return {"prompt": _with_system(row, prompt), "chosen": answers[0], "rejected": answers[1]}
+    return _with_tools({"prompt": _with_system(row, prompt), "chosen": answers[0], "rejected": answers[1]}, row)
 
 
 def preference(row: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +106,7 @@ def preference(row: dict[str, Any]) -> dict[str, Any]:
     else:
         raise RowProblem("missing (a preference row needs prompt, chosen and rejected)", "prompt")
     _check_conversation(prompt, field, need_assistant=False)
-    return {"prompt": _with_system(row, prompt), "chosen": _answer(row, "chosen"), "rejected": _answer(row, "rejected")}
+    return _with_tools({"prompt": _with_system(row, prompt), "chosen": _answer(row, "chosen"), "rejected": _answer(row, "rejected")}, row)
 
 
 def _judged_conversation(row: dict[str, Any]) -> tuple[list[Message], str, str]:
@@ -128,12 +137,12 @@ def feedback(row: dict[str, Any]) -> dict[str, Any]:
         raise RowProblem(f"expected true (desirable) or false (undesirable), got {describe(row.get(name))}", name)
     if "prompt" not in row:
         prompt, completion, _ = _judged_conversation(row)
-        return {"prompt": prompt, "completion": completion, "label": label}
+        return _with_tools({"prompt": prompt, "completion": completion, "label": label}, row)
     prompt = _turns(row, "prompt")
     _check_conversation(prompt, "prompt", need_assistant=False)
     if "completion" not in row:
         raise RowProblem("missing (a feedback row needs prompt, completion and label)", "completion")
-    return {"prompt": _with_system(row, prompt), "completion": _answer(row, "completion"), "label": label}
+    return _with_tools({"prompt": _with_system(row, prompt), "completion": _answer(row, "completion"), "label": label}, row)
 
 
 NORMALISERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import DatasetError, RowProblem, describe
+from .errors import DatasetError, FormatUnknown, RowProblem, describe
 from .formats import FIELDS, FORMATS, TAGS, detect_format, sharegpt
 from .judged import NORMALISERS
 from .readers import RawTable, read_table
 
 MAX_ERRORS = 100  # skipped rows' errors kept for reporting; the count has them all
 DETECT_ROWS = 20  # object rows looked at to detect the format
+SAMPLE_ROWS = 5  # raw rows an unknown format's error carries, for the mapping's suggestions
 
 
 @dataclass
@@ -36,7 +38,7 @@ class LoadResult:
 
 def load_records(
     path: str, format: str = "auto", columns: dict[str, str] | None = None, bad_rows: str = "fail",
-    text_split: str = "auto",
+    text_split: str = "auto", csv_header: str = "auto",
 ) -> LoadResult:
     """Reads ``path`` and normalises its rows.
 
@@ -45,7 +47,7 @@ def load_records(
     DatasetError) or "skip" (count it, keep its error). Raises DatasetError for a file that
     cannot be read, is empty, or has no usable row.
     """
-    result = read_dataset(path, format, columns, bad_rows, text_split)
+    result = read_dataset(path, format, columns, bad_rows, text_split, csv_header)
     if not result.records:
         first = f"; the first: {result.errors[0]}" if result.errors else ""
         skipped = "the only row was skipped" if result.rows == 1 else f"all {result.rows} rows were skipped"
@@ -56,7 +58,7 @@ def load_records(
 
 def read_dataset(
     path: str, format: str = "auto", columns: dict[str, str] | None = None, bad_rows: str = "fail",
-    text_split: str = "auto",
+    text_split: str = "auto", csv_header: str = "auto",
 ) -> LoadResult:
     """load_records without the final "no usable rows" check (the preview shows such files)."""
     if format != "auto" and format not in FORMATS:
@@ -65,7 +67,8 @@ def read_dataset(
         raise ValueError(f'bad_rows must be "fail" or "skip", got {bad_rows!r}')
     mapping = _check_columns(path, columns or {})
     tags = {name: mapping.pop(name) for name in TAGS if name in mapping}
-    table = read_table(path, text_split)
+    table = read_table(path, text_split, csv_header)
+    _check_header(path, table, mapping)
     if not table.rows:
         raise DatasetError("the file has no rows", path, hint="Add rows or choose another file.")
     objects = [_rename(value, mapping) for _, value in table.rows if isinstance(value, dict)]
@@ -140,6 +143,21 @@ def _check_columns(path: str, columns: dict[str, str]) -> dict[str, str]:
     return {ours: theirs for ours, theirs in columns.items() if ours != theirs}
 
 
+def _check_header(path: str, table: RawTable, mapping: dict[str, str]) -> None:
+    """A CSV file has one set of column names: a mapping to a column it lacks is refused, naming both."""
+    if table.kind != "csv":
+        return
+    for ours, theirs in mapping.items():
+        if theirs in table.header:
+            continue
+        named = ", ".join(table.header)
+        by_position = re.fullmatch(r"column_\d+", theirs) and not table.header[0].startswith("column_")
+        hint = ('Its first row is read as column names: set the header row to "no" (the first row is data) to '
+                "name the columns column_1, column_2, …" if by_position else "Map one of its columns.")
+        raise DatasetError(f'columns: "{ours}" is mapped to a column "{theirs}" the file does not have (its columns: {named})',
+                           path, hint=hint)
+
+
 def _rename(row: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
     """The row with the file's column names replaced by ours."""
     if not mapping:
@@ -184,10 +202,11 @@ def _choose_format(path: str, table: RawTable, objects: list[dict[str, Any]], fo
     detected = detect_format(objects[:DETECT_ROWS])
     if detected is None:
         keys = ", ".join(_first_columns(table)) or "none"
-        raise DatasetError(
+        raise FormatUnknown(
             f"cannot tell the format from the first rows' fields ({keys}); expected instruction/output (Alpaca), "
             "conversations (ShareGPT), messages (OpenAI chat), prompt/completion, text, prompt/chosen/rejected "
-            "(preference) or prompt/completion/label (feedback)", path,
+            "(preference) or prompt/completion/label (feedback)", path, _first_columns(table),
+            list(itertools.islice((value for _, value in table.rows if isinstance(value, dict)), SAMPLE_ROWS)),
             hint='Choose the format, or map your columns, e.g. {"instruction": "question", "output": "answer"}.',
         )
     return detected

@@ -15,6 +15,7 @@ from typing import Any
 from .encode import IGNORE_INDEX, template_for, text_blocks_of
 from .encoder import BATCH, Encoder
 from .errors import DatasetError
+from .judged_tokens import judged_examples
 from .pieces import token_pieces
 from .tool_markup import loses_tool_markup
 
@@ -74,7 +75,8 @@ class TokenStats:
     Gives what token_preview returns. Plain text (every SFT record a text record) is counted as
     text_blocks cuts it: ``total`` tokens of the concatenated corpus make ceil((total - 1) /
     (max_length - 1)) blocks, in which every token after the first is learned exactly once.
-    Preference and feedback records have no SFT masks; they are skipped.
+    Preference and feedback records show each answer after its prompt (``sides`` names it: chosen,
+    rejected, desirable or undesirable), cut and masked as DPO, KTO and ORPO train on them.
     """
 
     def __init__(self, tokenizer: Any, source: str, max_length: int, train_on_inputs: bool, shown: int) -> None:
@@ -89,6 +91,8 @@ class TokenStats:
         self.total = 0  # tokens of the concatenated text corpus
         self.prefix: list[int] = []  # its start, enough for the first ``shown`` blocks
         self.first: list[dict[str, list[int]]] = []  # the first ``shown`` examples, cut to max_length
+        self.sides: list[str | None] = []  # each shown example's side of a judged record; None for SFT
+        self.judged = 0  # preference and feedback records with a learned token
         self.index = 0
         self.tools_lost = 0  # rows whose tools or tool calls the chat template does not render
         self.template = template_for(tokenizer)
@@ -96,6 +100,9 @@ class TokenStats:
     def add(self, record: dict[str, Any]) -> None:
         """Counts one normalised record, encoded with the next BATCH of them (raises DatasetError, for
         this record or an earlier one of its batch, when the chat template refuses it)."""
+        if "prompt" in record:
+            self._add_judged(record)
+            return
         if "messages" not in record and "text" not in record:
             return
         self.pending.append(record)
@@ -107,6 +114,27 @@ class TokenStats:
         pending, self.pending = self.pending, []
         for record, (ids, labels) in zip(pending, self.encoder.encode(pending, self.index + 1), strict=True):
             self._count(record, ids, labels)
+
+    def _add_judged(self, record: dict[str, Any]) -> None:
+        """A preference or feedback record: each answer after the prompt, as the preference methods train on it."""
+        self.flush()  # keeps the shown examples in file order
+        self.index += 1
+        self.all_text = False
+        try:
+            examples = judged_examples(self.tokenizer, record, self.template, self.max_length)
+        except Exception as error:  # jinja raises its own errors for turns the template refuses
+            raise DatasetError(f"the model's chat template cannot render the prompt ({error})", row=self.index,
+                               unit="record", hint="Check the roles of the row's prompt messages, or remove it.") from error
+        self.tools_lost += loses_tool_markup(self.tokenizer, {"messages": record["prompt"], "tools": record.get("tools")},
+                                             self.template)
+        self.lengths.append(max(length for _, length, _ in examples))
+        learned = [sum(1 for label in example["labels"] if label != IGNORE_INDEX) for _, _, example in examples]
+        self.learned += sum(learned)
+        self.judged += all(count > 0 for count in learned)
+        for side, _, example in examples:
+            if len(self.first) < self.shown:
+                self.first.append(example)
+                self.sides.append(side)
 
     def _count(self, record: dict[str, Any], ids: list[int], labels: list[int]) -> None:
         self.index += 1
@@ -125,13 +153,14 @@ class TokenStats:
             self.kept.append(len(ids))
         if len(self.first) < self.shown:
             self.first.append({"input_ids": ids[: self.max_length], "labels": cut})
+            self.sides.append(None)
 
     def result(self) -> dict[str, Any]:
         """The preview's ``tokens`` part (raises DatasetError as add does, for the last batch)."""
         self.flush()
         if self.index == 0:
             return {"tokenizer": self.source, "examples": [], "histogram": [], "overLength": 0, "blocks": None,
-                    "learnedTokens": 0, "trainable": 0, "packedRows": 0, "toolsLost": 0}
+                    "learnedTokens": 0, "trainable": 0, "packedRows": 0, "toolsLost": 0, "sides": []}
         if self.all_text:
             if self.max_length < 2:
                 raise ValueError(f"max_length must be at least 2 for text blocks, got {self.max_length}")
@@ -141,7 +170,7 @@ class TokenStats:
         else:
             shown_examples = self.first
             learned, block_count = self.learned, None
-            trainable, packed = len(self.kept), packed_rows(self.kept, self.max_length)
+            trainable, packed = len(self.kept) + self.judged, packed_rows(self.kept, self.max_length)
         return {
             "tokenizer": self.source,
             "examples": [token_view(self.tokenizer, example) for example in shown_examples],
@@ -152,6 +181,7 @@ class TokenStats:
             "trainable": trainable,
             "packedRows": packed,
             "toolsLost": self.tools_lost,
+            "sides": self.sides[: len(shown_examples)] if not self.all_text else [],
         }
 
 

@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from .csv_header import CSV_HEADERS, data_column_names, first_row_is_data
 from .errors import DatasetError
 
 SUPPORTED = ".json, .jsonl, .csv, .parquet, .txt, or a folder written by datasets' save_to_disk"
@@ -35,10 +36,11 @@ class RawTable:
 TEXT_SPLITS = ("auto", "line", "paragraph", "file")
 
 
-def read_table(path: str, text_split: str = "auto") -> RawTable:
+def read_table(path: str, text_split: str = "auto", csv_header: str = "auto") -> RawTable:
     """Reads ``path`` by its type; raises DatasetError naming the file when it cannot.
 
-    ``text_split`` says where a .txt file's documents end (TEXT_SPLITS; see _read_txt).
+    ``text_split`` says where a .txt file's documents end (TEXT_SPLITS; see _read_txt);
+    ``csv_header`` whether a CSV file's first row names its columns (CSV_HEADERS; see csv_header.py).
     """
     if not os.path.exists(path):
         raise DatasetError("no such file", path, hint="Choose an existing dataset file.")
@@ -52,7 +54,7 @@ def read_table(path: str, text_split: str = "auto") -> RawTable:
     if extension in (".jsonl", ".ndjson"):
         return RawTable(_jsonl_rows(path, _read_text(path)), "line", "jsonl")
     if extension == ".csv":
-        return _read_csv(path)
+        return _read_csv(path, csv_header)
     if extension == ".parquet":
         return _read_parquet(path)
     if extension == ".txt":
@@ -117,21 +119,28 @@ def _jsonl_rows(path: str, text: str) -> list[tuple[int, Any]]:
     return rows
 
 
-def _read_csv(path: str) -> RawTable:
+def _read_csv(path: str, header_choice: str = "auto") -> RawTable:
     text = _read_text(path)
     if text.lstrip()[:1] in ("{", "["):
         # A header row that is a JSON object would otherwise read as a CSV without rows.
         raise DatasetError("holds JSON, not CSV (it starts with a JSON object or array)", path,
                            hint="Rename it .jsonl (one object per line) or .json (one array).")
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    if header_choice not in CSV_HEADERS:
+        raise ValueError(f"csv_header must be one of {', '.join(CSV_HEADERS)}, got {header_choice!r}")
     reader = csv.reader(text.splitlines(keepends=True))
     rows: list[tuple[int, Any]] = []
+    notes: list[str] = []
     try:
         header = next(reader, None)
         if header is None:
             return RawTable([], "line", "csv")
         header = [name.strip() for name in header]
         start = reader.line_num + 1
+        if header_choice == "no" or (header_choice == "auto" and first_row_is_data(header)):
+            rows.append((1, {name: cell for name, cell in zip(data_column_names(len(header)), header) if cell != ""}))
+            header = data_column_names(len(header))
+            notes.append(f"the first row is data, not column names: the columns are {header[0]} to {header[-1]}")
         for cells in reader:
             number, start = start, reader.line_num + 1
             if not any(cell.strip() for cell in cells):
@@ -145,7 +154,7 @@ def _read_csv(path: str) -> RawTable:
     except csv.Error as error:
         raise DatasetError(f"not valid CSV ({error})", path, reader.line_num, unit="line",
                            hint="Fix the file's quoting.") from error
-    return RawTable(rows, "line", "csv", header=header)
+    return RawTable(rows, "line", "csv", notes, header=header)
 
 
 def _read_parquet(path: str) -> RawTable:

@@ -75,7 +75,7 @@ class Kto(Method):
         self.pad_id = tokenizer.pad_token_id
 
         def encode(tokens: Tokenizing, record: dict[str, Any], index: int) -> Encoded:
-            prompt, cut = tokens.prompt(record["prompt"], index)
+            prompt, cut = tokens.prompt(record, index)
             completion = tokens.answer(record["completion"])
             example = {"prompt": prompt, "completion": completion, "label": [int(record["label"])]}
             return example, cut or not tokens.fits(prompt, completion), len(prompt) + len(completion)

@@ -16,14 +16,10 @@ import torch
 from ..batches import IGNORE_INDEX, MicroBatch
 from ..config import JobConfig
 from ..data.job_data import JobData, job_records
+from ..data.judged_tokens import answer_ids, prompt_budget, prompt_ids
 from ..errors import TrainerError
 
 Tokens = Sequence[int] | torch.Tensor
-
-
-def prompt_budget(max_seq_length: int) -> int:
-    """Tokens the prompt may keep (its end): half the sequence, so the answers always have room."""
-    return max(1, max_seq_length // 2)
 
 
 class Tokenizing:
@@ -38,25 +34,22 @@ class Tokenizing:
         self.path = path
         self.eos = tokenizer.eos_token_id
 
-    def prompt(self, messages: list[dict[str, str]], index: int) -> tuple[list[int], bool]:
-        """The prompt's tokens, rendered for a reply to follow, cut to its budget; and whether it was cut."""
+    def prompt(self, record: dict[str, Any], index: int) -> tuple[list[int], bool]:
+        """The record's prompt tokens (with its tools), rendered for a reply to follow, cut to its budget; and
+        whether it was cut."""
         try:
-            text = self.tokenizer.apply_chat_template(
-                messages, chat_template=self.template, tokenize=False, add_generation_prompt=True
-            )
+            ids = prompt_ids(self.tokenizer, record, self.template)
         except Exception as error:  # jinja raises its own errors for a template that rejects the roles
             raise TrainerError(
                 f"dataset.path: {self.path} record {index + 1}: the model's chat template cannot render the prompt "
                 f"({error}); check the roles of its messages", "dataset.path",
             ) from error
-        ids = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
         budget = prompt_budget(self.max_seq_length)
         return ids[-budget:], len(ids) > budget
 
     def answer(self, text: str) -> list[int]:
         """An answer's tokens with eos, uncut (the cut depends on the prompt it follows)."""
-        ids = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-        return ids + ([self.eos] if self.eos is not None else [])
+        return answer_ids(self.tokenizer, text)
 
     def fits(self, prompt: list[int], answer: list[int]) -> bool:
         """Whether prompt + answer (+ eos) fit in maxSeqLength uncut."""
@@ -98,7 +91,7 @@ Encoded = tuple[dict[str, list[int]], bool, int]
 
 def encode_pair(tokens: Tokenizing, record: dict[str, Any], index: int) -> Encoded:
     """A preference record as prompt, chosen and rejected tokens (DPO, ORPO), with whether either was cut."""
-    prompt, cut = tokens.prompt(record["prompt"], index)
+    prompt, cut = tokens.prompt(record, index)
     chosen, rejected = tokens.answer(record["chosen"]), tokens.answer(record["rejected"])
     cut = cut or not (tokens.fits(prompt, chosen) and tokens.fits(prompt, rejected))
     return {"prompt": prompt, "chosen": chosen, "rejected": rejected}, cut, len(prompt) + max(len(chosen), len(rejected))

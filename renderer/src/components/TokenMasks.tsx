@@ -5,14 +5,25 @@
  * sequence length, for plain text the number of training blocks, and how
  * many rows lose their tools to a chat template that does not render them.
  * Each piece is whole characters (byte-level tokens grouped by the trainer).
+ * A preference or feedback row shows each answer after its prompt, captioned
+ * with its side: chosen (learned toward) or rejected (learned away from), a
+ * feedback answer desirable or undesirable.
  */
-import type { TokenPreview } from '@shared/datasets'
+import type { JudgedSide, TokenPreview } from '@shared/datasets'
 import { plural, toolsLostWarning } from '../logic/datasetPreview'
 import { TokenHistogram } from './TokenHistogram'
 
 /** Whitespace made visible, so a newline token is not an empty box. */
 function shownText(text: string): string {
   return text.replace(/\n/g, '↵\n').replace(/\t/g, '→')
+}
+
+/** What each side's learned tokens mean, in the user's words. */
+const sideCaptions: Record<JudgedSide, string> = {
+  chosen: 'Chosen answer: learned toward',
+  rejected: 'Rejected answer: learned away from',
+  desirable: 'Desirable answer (label true): learned toward',
+  undesirable: 'Undesirable answer (label false): learned away from',
 }
 
 /** The masks and token stats of one preview. */
@@ -35,15 +46,25 @@ export function TokenMasks({ tokens, maxSeqLength }: { tokens: TokenPreview; max
         </p>
       )}
       {tokens.histogram.length > 0 && <TokenHistogram histogram={tokens.histogram} maxSeqLength={maxSeqLength} unit={tokens.blocks !== null ? 'document' : 'example'} />}
-      {tokens.examples.map((example, index) => (
-        <pre key={index} className="token-example" data-testid="token-example">
-          {example.map((token, position) => (
-            <span key={position} className={`token ${token.learned ? 'learned' : 'masked'}${token.special ? ' special' : ''}`} data-learned={token.learned} data-special={token.special} title={token.tokens > 1 ? `${token.tokens} tokens` : undefined}>
-              {shownText(token.text)}
-            </span>
-          ))}
-        </pre>
-      ))}
+      {tokens.examples.map((example, index) => {
+        const side = tokens.sides[index] ?? null
+        return (
+          <figure key={index} className={`token-figure${side ? ` side-${side}` : ''}`} data-testid="token-figure" data-side={side ?? undefined}>
+            {side && (
+              <figcaption className="small token-side" data-testid="token-side">
+                {sideCaptions[side]}
+              </figcaption>
+            )}
+            <pre className="token-example" data-testid="token-example">
+              {example.map((token, position) => (
+                <span key={position} className={`token ${token.learned ? 'learned' : 'masked'}${token.special ? ' special' : ''}`} data-learned={token.learned} data-special={token.special} title={token.tokens > 1 ? `${token.tokens} tokens` : undefined}>
+                  {shownText(token.text)}
+                </span>
+              ))}
+            </pre>
+          </figure>
+        )
+      })}
     </div>
   )
 }

@@ -65,7 +65,7 @@ export const useDatasetsStore = create<DatasetsState>()((set, get) => {
     set((state) => ({ imports: [...state.imports, { key, name, sent: 0, total: size, status: 'running', message: null, abort: null }] }))
     try {
       const { dataset, duplicate } = await work(key)
-      finished(key, duplicate ? `${name} is already in the library as ${dataset.name}.` : `${name}: ${plural(dataset.usable, 'usable row')} (${dataset.format}).`, false)
+      finished(key, importMessage(name, dataset, duplicate), false)
     } catch (error) {
       finished(key, errorMessage(error), true)
     }
@@ -125,3 +125,10 @@ export const useDatasetsStore = create<DatasetsState>()((set, get) => {
     },
   }
 })
+
+/** What an import says when it is done: already there, its usable rows, or that it needs a reading. */
+function importMessage(name: string, dataset: DatasetEntry, duplicate: boolean): string {
+  if (duplicate) return `${name} is already in the library as ${dataset.name}.`
+  if (dataset.unread) return `${name}: imported; its format could not be told, so choose how to read it in Read as… below.`
+  return `${name}: ${plural(dataset.usable, 'usable row')} (${dataset.format}).`
+}

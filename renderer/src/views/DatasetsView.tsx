@@ -1,7 +1,8 @@
 /**
  * The dataset library: every imported dataset with its format, rows (usable
  * and bad), size (and its encoded data's in the trainer's cache, with Clear),
- * hash, date and the jobs that trained on it; import by button or by dropping files anywhere on the window (App); rename, re-check,
+ * hash, date and the jobs that trained on it; import by button or by dropping files anywhere on the window (App); a file whose
+ * format cannot be told is imported and its Read as… editor opens (format, column mapping, CSV header row); rename, re-check,
  * delete (asking first when jobs used it), preview with token masks, and
  * "Train on it", which opens the new-job form on the dataset.
  */
@@ -96,7 +97,8 @@ function DatasetRow({ dataset }: { dataset: DatasetEntry }) {
   const { rename, recheck, remove, deleteEncoded } = useDatasetsStore.getState()
   const open = useNavigationStore((state) => state.open)
   const [previewing, setPreviewing] = useState(false)
-  const [reading, setReading] = useState(false)
+  // A dataset whose format could not be told at import opens its Read as… editor by itself.
+  const [reading, setReading] = useState(dataset.unread !== undefined)
   const remove_ = (): void => {
     const used = dataset.jobs.length
     if (used > 0 && !window.confirm(`${dataset.name} was used by ${used} job(s). Remove it from the library? Its file is kept for those jobs.`)) return
@@ -108,7 +110,7 @@ function DatasetRow({ dataset }: { dataset: DatasetEntry }) {
         <td>
           <input className="dataset-name" aria-label="Dataset name" defaultValue={dataset.name} onBlur={(event) => event.target.value.trim() !== dataset.name && void rename(dataset.id, event.target.value)} />
         </td>
-        <td data-testid="dataset-format">{dataset.format}</td>
+        <td data-testid="dataset-format">{dataset.unread ? <span className="error-text">not yet known: Read as…</span> : dataset.format}</td>
         <td data-testid="dataset-rows">
           {dataset.usable}
           {dataset.bad > 0 && <span className="error-text"> ({dataset.bad} bad)</span>}
@@ -156,7 +158,7 @@ function DatasetRow({ dataset }: { dataset: DatasetEntry }) {
       {reading && (
         <tr>
           <td colSpan={8}>
-            <DatasetReadingEditor dataset={dataset} fileColumns={[]} saved={() => {
+            <DatasetReadingEditor dataset={dataset} saved={() => {
               setReading(false)
               setPreviewing(true)
               void useDatasetsStore.getState().load()
