@@ -12,9 +12,12 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import make_job
+from tunedeck_trainer.config import load_config
 from tunedeck_trainer.data import IGNORE_INDEX, load_records, preview
 from tunedeck_trainer.data.csv_header import first_row_is_data
 from tunedeck_trainer.data.errors import DatasetError
+from tunedeck_trainer.data.job_encoded import encoded_records
 from tunedeck_trainer.data.judged_tokens import judged_examples
 from tunedeck_trainer.data.loader import read_dataset
 from tunedeck_trainer.methods.preference import Tokenizing, answer_rows
@@ -89,6 +92,23 @@ def test_the_header_choice_overrides_the_guess(tmp_path):
     assert [record["messages"][0]["content"] for record in as_data.records] == ["Frage", "Wie alt?"]
     numbers = write(tmp_path / "numbers.csv", "1,2\n3,4\n")
     assert read_dataset(numbers, format="text", columns={"text": "1"}, csv_header="yes").records == [{"text": "3"}]
+
+
+def test_the_header_choice_is_part_of_the_encoded_cache_key(tmp_path, tiny_model, monkeypatch):
+    from transformers import AutoTokenizer
+
+    monkeypatch.setenv("TUNEDECK_ENCODED_CACHE", str(tmp_path / "cache"))
+    data = write(tmp_path / "notes.csv", "column_1\nhello there\nbye now\n")
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    counts = []
+    for header in ("yes", "no", "yes"):
+        job_dir = make_job(tmp_path / f"job-{header}", tiny_model,
+                           dataset={"path": data, "format": "text", "columns": {"text": "column_1"}, "csvHeader": header})
+        _, encoded = encoded_records(load_config(job_dir / "config.json"), job_dir, tokenizer)
+        counts.append(len(encoded.examples))
+    # Read with the header, two documents; as data, three: never the other's cached encoding.
+    assert counts[0] == counts[2] != counts[1]
+    assert len(list((tmp_path / "cache").iterdir())) == 2
 
 
 def test_an_unknown_format_previews_with_its_columns_sample_and_a_suggested_reading(tmp_path):

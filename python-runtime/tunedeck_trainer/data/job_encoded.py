@@ -59,6 +59,12 @@ def _key(config: JobConfig, path: Path, tokenizer: Any) -> tuple[str | None, dic
         "format": dataset.format, "columns": dict(dataset.columns), "badRows": dataset.bad_rows,
         "trainOnInputs": config.training.train_on_inputs,
     }
+    # Where documents end and whether a CSV's first row is data change the records too; left out at
+    # "auto" so that the entries written before these settings existed are still found.
+    if dataset.text_split != "auto":
+        parts["textSplit"] = dataset.text_split
+    if dataset.csv_header != "auto":
+        parts["csvHeader"] = dataset.csv_header
     about = {"datasetSha256": dataset.sha256 or digest, "datasetId": dataset.dataset_id, "datasetPath": str(path),
              "model": config.model.path}
     return cache_key(parts), about
