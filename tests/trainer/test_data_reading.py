@@ -242,3 +242,10 @@ def test_judged_examples_cut_the_prompt_as_training_does():
     tokens = Tokenizing(chatml, 64, Path("x.jsonl"))
     prompt, cut = tokens.prompt(long_prompt, 0)
     assert cut and example["input_ids"] == (prompt + tokens.answer("ok"))[:64]
+
+
+def test_csv_cells_keep_unicode_separators_and_the_first_row_keeps_its_spaces(tmp_path):
+    """Fuzzing's findings: str.splitlines cut cells at \\x1e (and \\x85, \\u2028); a first row of data lost its spaces."""
+    path = write(tmp_path / "odd.csv", 'a\x1eb,"c\u2028d"\n 0 ,x\n')
+    rows = read_dataset(path, format="text", columns={"text": "column_1"}, csv_header="no").records
+    assert rows == [{"text": "a\x1eb"}, {"text": " 0 "}]

@@ -8,6 +8,7 @@ file order and "skip" counts it. Problems with the whole file raise DatasetError
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import re
@@ -128,18 +129,21 @@ def _read_csv(path: str, header_choice: str = "auto") -> RawTable:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     if header_choice not in CSV_HEADERS:
         raise ValueError(f"csv_header must be one of {', '.join(CSV_HEADERS)}, got {header_choice!r}")
-    reader = csv.reader(text.splitlines(keepends=True))
+    # newline="": only \r and \n end a CSV line (str.splitlines would also split cells at \x1c-\x1e, \x85, \u2028).
+    reader = csv.reader(io.StringIO(text, newline=""))
     rows: list[tuple[int, Any]] = []
     notes: list[str] = []
     try:
         header = next(reader, None)
         if header is None:
             return RawTable([], "line", "csv")
-        header = [name.strip() for name in header]
+        first, header = header, [name.strip() for name in header]
         start = reader.line_num + 1
         if header_choice == "no" or (header_choice == "auto" and first_row_is_data(header)):
-            rows.append((1, {name: cell for name, cell in zip(data_column_names(len(header)), header) if cell != ""}))
-            header = data_column_names(len(header))
+            names = data_column_names(len(header))
+            if any(cell.strip() for cell in first):  # a blank line is no row, first or not
+                rows.append((1, {name: cell for name, cell in zip(names, first) if cell != ""}))
+            header = names
             notes.append(f"the first row is data, not column names: the columns are {header[0]} to {header[-1]}")
         for cells in reader:
             number, start = start, reader.line_num + 1
