@@ -14,10 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from fuzz_rows import fuzz, garbage, keys
 from hypothesis import given
 from hypothesis import strategies as st
-
-from fuzz_rows import fuzz, garbage, keys
 from tunedeck_trainer.data.csv_header import first_row_is_data
 from tunedeck_trainer.data.formats import FIELDS, FORMATS
 from tunedeck_trainer.data.readers import read_table
