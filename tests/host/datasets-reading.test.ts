@@ -70,7 +70,9 @@ describe('a file whose format cannot be told', () => {
     expect(preview.suggestion).toEqual({ format: 'feedback', columns: { label: 'column_3', prompt: 'column_1', completion: 'column_2' } })
 
     const blocked = await refusal('jobs.create', { model: { selftest: true }, method: 'kto', dataset: { path: dataset.path } })
-    expect(fieldErrorsOf(blocked)['dataset.path']).toMatch(/judged\.csv: cannot tell the format.*Open Read as… beside the dataset on the Datasets page/)
+    expect(fieldErrorsOf(blocked)['dataset.path']).toMatch(
+      /judged\.csv: cannot tell the format.*Open Read as… beside the dataset on the Datasets page/,
+    )
 
     const reading = { format: 'feedback', columns: { prompt: 'column_1', completion: 'column_2', label: 'column_3' } }
     const read = await call<DatasetEntry>('datasets.set_reading', { datasetId: dataset.id, reading })
@@ -88,47 +90,91 @@ describe('a file whose format cannot be told', () => {
   })
 
   it('is refused when even a chosen reading reads no row, and stays unread', async () => {
-    const { dataset } = await call<DatasetImportResult>('datasets.import', { path: writeFile('pairs.csv', 'Hi,Hello,Go away\nBye,Goodbye,Later\n') })
+    const { dataset } = await call<DatasetImportResult>('datasets.import', {
+      path: writeFile('pairs.csv', 'Hi,Hello,Go away\nBye,Goodbye,Later\n'),
+    })
     expect(dataset.unread).toBeDefined()
     // Short words in the first row read as names (Hi, Hello, Go away): mapping column_1 says to set the header row.
     const columns = { prompt: 'column_1', chosen: 'column_2', rejected: 'column_3' }
     const named = await refusal('datasets.set_reading', { datasetId: dataset.id, reading: { format: 'preference', columns } })
-    expect(named.message).toBe('pairs.csv: columns: "prompt" is mapped to a column "column_1" the file does not have (its columns: Hi, Hello, Go away). '
-      + 'Its first row is read as column names: set the header row to "no" (the first row is data) to name the columns column_1, column_2, … The dataset is read as before.')
-    const wrong = await refusal('datasets.set_reading', { datasetId: dataset.id, reading: { format: 'preference', columns: { prompt: 'column_1' }, csvHeader: 'no' } })
+    expect(named.message).toBe(
+      'pairs.csv: columns: "prompt" is mapped to a column "column_1" the file does not have (its columns: Hi, Hello, Go away). ' +
+        'Its first row is read as column names: set the header row to "no" (the first row is data) to name the columns column_1, column_2, … The dataset is read as before.',
+    )
+    const wrong = await refusal('datasets.set_reading', {
+      datasetId: dataset.id,
+      reading: { format: 'preference', columns: { prompt: 'column_1' }, csvHeader: 'no' },
+    })
     expect(wrong.message).toMatch(/pairs\.csv: no usable rows \(2 read\); the first problem: pairs\.csv line 1: field "chosen": missing/)
     expect((await call<DatasetEntry>('datasets.get', { datasetId: dataset.id })).unread).toBeDefined()
-    const right = await call<DatasetEntry>('datasets.set_reading', { datasetId: dataset.id, reading: { format: 'preference', columns, csvHeader: 'no' } })
+    const right = await call<DatasetEntry>('datasets.set_reading', {
+      datasetId: dataset.id,
+      reading: { format: 'preference', columns, csvHeader: 'no' },
+    })
     expect([right.format, right.usable, right.unread]).toEqual(['preference', 2, undefined])
   })
 })
 
 describe('the CSV header row', () => {
   it('reads a first row of odd names as data when told, for the dataset and the jobs on it', async () => {
-    const { dataset } = await call<DatasetImportResult>('datasets.import', { path: writeFile('fragen.csv', 'Frage,Antwort\nWie alt?,Zehn\n') })
+    const { dataset } = await call<DatasetImportResult>('datasets.import', {
+      path: writeFile('fragen.csv', 'Frage,Antwort\nWie alt?,Zehn\n'),
+    })
     expect(dataset.unread).toMatch(/\(Frage, Antwort\)/) // odd names, but names: read as the header
-    const named = await call<DatasetEntry>('datasets.set_reading', { datasetId: dataset.id, reading: { format: 'alpaca', columns: { instruction: 'Frage', output: 'Antwort' } } })
+    const named = await call<DatasetEntry>('datasets.set_reading', {
+      datasetId: dataset.id,
+      reading: { format: 'alpaca', columns: { instruction: 'Frage', output: 'Antwort' } },
+    })
     expect(named.usable).toBe(1)
-    const asData = await call<DatasetEntry>('datasets.set_reading', { datasetId: dataset.id, reading: { format: 'alpaca', columns: { instruction: 'column_1', output: 'column_2' }, csvHeader: 'no' } })
+    const asData = await call<DatasetEntry>('datasets.set_reading', {
+      datasetId: dataset.id,
+      reading: { format: 'alpaca', columns: { instruction: 'column_1', output: 'column_2' }, csvHeader: 'no' },
+    })
     expect([asData.usable, asData.reading?.csvHeader]).toEqual([2, 'no'])
-    const preview = await call<DatasetPreview>('datasets.preview', { path: asData.path, columns: { instruction: 'column_1', output: 'column_2' }, csvHeader: 'no' })
-    expect(preview.records[0]).toEqual({ messages: [{ role: 'user', content: 'Frage' }, { role: 'assistant', content: 'Antwort' }] })
+    const preview = await call<DatasetPreview>('datasets.preview', {
+      path: asData.path,
+      columns: { instruction: 'column_1', output: 'column_2' },
+      csvHeader: 'no',
+    })
+    expect(preview.records[0]).toEqual({
+      messages: [
+        { role: 'user', content: 'Frage' },
+        { role: 'assistant', content: 'Antwort' },
+      ],
+    })
     const job = await call<Job>('jobs.create', { model: { selftest: true }, dataset: { path: asData.path } })
-    expect(job.config.dataset).toMatchObject({ format: 'alpaca', csvHeader: 'no', columns: { instruction: 'column_1', output: 'column_2' } })
+    expect(job.config.dataset).toMatchObject({
+      format: 'alpaca',
+      csvHeader: 'no',
+      columns: { instruction: 'column_1', output: 'column_2' },
+    })
     await call('jobs.cancel', { jobId: job.id })
   })
 })
 
 describe('kto_tag as the feedback label', () => {
   it('maps kto_tag (or any true/false column) to label', async () => {
-    const rows = [{ q: 'Greet me.', a: 'Hello!', kto_tag: true }, { q: 'Greet me.', a: 'Go away.', kto_tag: false }]
-    const { dataset } = await call<DatasetImportResult>('datasets.import', { path: writeFile('tagged.jsonl', rows.map((row) => JSON.stringify(row)).join('\n')) })
+    const rows = [
+      { q: 'Greet me.', a: 'Hello!', kto_tag: true },
+      { q: 'Greet me.', a: 'Go away.', kto_tag: false },
+    ]
+    const { dataset } = await call<DatasetImportResult>('datasets.import', {
+      path: writeFile('tagged.jsonl', rows.map((row) => JSON.stringify(row)).join('\n')),
+    })
     expect(dataset.unread).toBeDefined()
     const preview = await call<DatasetPreview>('datasets.preview', { path: dataset.path })
     expect(preview.suggestion).toEqual({ format: 'feedback', columns: { label: 'kto_tag', prompt: 'q', completion: 'a' } })
-    const read = await call<DatasetEntry>('datasets.set_reading', { datasetId: dataset.id, reading: { format: 'feedback', columns: { prompt: 'q', completion: 'a', label: 'kto_tag' } } })
+    const read = await call<DatasetEntry>('datasets.set_reading', {
+      datasetId: dataset.id,
+      reading: { format: 'feedback', columns: { prompt: 'q', completion: 'a', label: 'kto_tag' } },
+    })
     expect([read.format, read.usable]).toEqual(['feedback', 2])
-    const shown = await call<DatasetPreview>('datasets.preview', { path: read.path, format: 'feedback', columns: { prompt: 'q', completion: 'a', label: 'kto_tag' }, tokens: { shown: 2 } })
+    const shown = await call<DatasetPreview>('datasets.preview', {
+      path: read.path,
+      format: 'feedback',
+      columns: { prompt: 'q', completion: 'a', label: 'kto_tag' },
+      tokens: { shown: 2 },
+    })
     expect(shown.records.map((record) => record.label)).toEqual([true, false])
     expect(shown.tokens?.sides).toEqual(['desirable', 'undesirable'])
   })

@@ -22,7 +22,10 @@ describe('the Read as… editor', () => {
 
   it('builds the reading, or says what the mapping lacks', () => {
     expect(readingOf('alpaca', [{ field: 'instruction', column: 'column_1' }], 'auto', 'no').reading).toEqual({
-      format: 'alpaca', columns: { instruction: 'column_1' }, textSplit: 'auto', csvHeader: 'no',
+      format: 'alpaca',
+      columns: { instruction: 'column_1' },
+      textSplit: 'auto',
+      csvHeader: 'no',
     })
     expect(readingOf('alpaca', [{ field: 'instruction', column: '' }], 'auto').error).toMatch(/instruction/)
   })

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from conftest import make_job
 from tunedeck_trainer.config import load_config
 from tunedeck_trainer.data import IGNORE_INDEX, load_records, preview
@@ -37,7 +38,11 @@ TOOLS_TEMPLATE = (
 WEATHER = {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}
 TOOL_PROMPT = [
     {"role": "user", "content": "Weather in Oslo?"},
-    {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}]},
+    {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}],
+    },
     {"role": "tool", "content": '{"temp_c": 3}'},
 ]
 
@@ -60,14 +65,18 @@ def write_rows(path: Path, rows: list[dict]) -> str:
 
 # -- a CSV whose first row is data ------------------------------------------------------------
 
-@pytest.mark.parametrize("row, data", [
-    (["What is 2+2?", "4", "true"], True),  # a question, a number, true/false
-    (["Tell me a story about a dragon who learns to fly", "ok"], True),  # longer than a column name
-    (["Paris", "Paris"], True),  # a header names each column once
-    (["Frage", "Antwort"], False),  # short labels: odd column names
-    (["question", "answer", "kto_tag"], False),
-    (["instruction", "42"], False),  # a known field name wins over the number beside it
-])
+
+@pytest.mark.parametrize(
+    "row, data",
+    [
+        (["What is 2+2?", "4", "true"], True),  # a question, a number, true/false
+        (["Tell me a story about a dragon who learns to fly", "ok"], True),  # longer than a column name
+        (["Paris", "Paris"], True),  # a header names each column once
+        (["Frage", "Antwort"], False),  # short labels: odd column names
+        (["question", "answer", "kto_tag"], False),
+        (["instruction", "42"], False),  # a known field name wins over the number beside it
+    ],
+)
 def test_first_row_is_data_is_guessed_as_a_person_would(row, data):
     assert first_row_is_data(row) is data
 
@@ -102,8 +111,11 @@ def test_the_header_choice_is_part_of_the_encoded_cache_key(tmp_path, tiny_model
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     counts = []
     for header in ("yes", "no", "yes"):
-        job_dir = make_job(tmp_path / f"job-{header}", tiny_model,
-                           dataset={"path": data, "format": "text", "columns": {"text": "column_1"}, "csvHeader": header})
+        job_dir = make_job(
+            tmp_path / f"job-{header}",
+            tiny_model,
+            dataset={"path": data, "format": "text", "columns": {"text": "column_1"}, "csvHeader": header},
+        )
         _, encoded = encoded_records(load_config(job_dir / "config.json"), job_dir, tokenizer)
         counts.append(len(encoded.examples))
     # Read with the header, two documents; as data, three: never the other's cached encoding.
@@ -115,7 +127,9 @@ def test_an_unknown_format_previews_with_its_columns_sample_and_a_suggested_read
     path = write(tmp_path / "judged.csv", "What is 2+2?,4,true\nName a colour.,Blue,true\nCapital of France?,Berlin,false\n")
     shown = preview(path)
     assert shown["ok"] is False and shown["needsReading"] is True
-    assert shown["error"]["message"].startswith("judged.csv: cannot tell the format from the first rows' fields (column_1, column_2, column_3)")
+    assert shown["error"]["message"].startswith(
+        "judged.csv: cannot tell the format from the first rows' fields (column_1, column_2, column_3)"
+    )
     assert shown["columns"] == ["column_1", "column_2", "column_3"]
     assert shown["sample"][0] == {"column_1": "What is 2+2?", "column_2": "4", "column_3": "true"}
     suggestion = shown["suggestion"]
@@ -131,11 +145,15 @@ def test_suggestions_come_from_odd_names(tmp_path):
 
 # -- kto_tag and boolean columns as the label ---------------------------------------------------
 
+
 def test_kto_tag_and_a_boolean_column_map_as_the_feedback_label(tmp_path):
-    tagged = write_rows(tmp_path / "tagged.jsonl", [
-        {"question": "Greet me.", "reply": "Hello!", "kto_tag": True},
-        {"question": "Greet me.", "reply": "Go away.", "kto_tag": False},
-    ])
+    tagged = write_rows(
+        tmp_path / "tagged.jsonl",
+        [
+            {"question": "Greet me.", "reply": "Hello!", "kto_tag": True},
+            {"question": "Greet me.", "reply": "Go away.", "kto_tag": False},
+        ],
+    )
     mapping = {"prompt": "question", "completion": "reply", "label": "kto_tag"}
     loaded = load_records(tagged, columns=mapping)
     assert loaded.format == "feedback"
@@ -150,10 +168,11 @@ def test_kto_tag_and_a_boolean_column_map_as_the_feedback_label(tmp_path):
 
 # -- DPO and KTO prompts with tools ----------------------------------------------------------
 
+
 def learned_and_masked(tokenizer, ids, labels) -> tuple[str, str]:
     """(learned text, masked text), each label checked to be its own token."""
     learned, masked = [], []
-    for token, label in zip(list(ids), list(labels)):
+    for token, label in zip(list(ids), list(labels), strict=True):
         if label == IGNORE_INDEX:
             masked.append(int(token))
         else:
@@ -163,16 +182,22 @@ def learned_and_masked(tokenizer, ids, labels) -> tuple[str, str]:
 
 
 def rendered_prompt(tools: bool) -> str:
-    definitions = '<|im_start|>system\n# Tools\n{"type": "function", "function": ' + json.dumps(WEATHER) + "}\n<|im_end|>\n" if tools else ""
-    return (definitions + "<|im_start|>user\nWeather in Oslo?<|im_end|>\n<|im_start|>assistant\n"
-            '<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call><|im_end|>\n'
-            '<|im_start|>user\n<tool_response>{"temp_c": 3}</tool_response><|im_end|>\n<|im_start|>assistant\n')
+    definitions = (
+        '<|im_start|>system\n# Tools\n{"type": "function", "function": ' + json.dumps(WEATHER) + "}\n<|im_end|>\n" if tools else ""
+    )
+    return (
+        definitions + "<|im_start|>user\nWeather in Oslo?<|im_end|>\n<|im_start|>assistant\n"
+        '<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call><|im_end|>\n'
+        '<|im_start|>user\n<tool_response>{"temp_c": 3}</tool_response><|im_end|>\n<|im_start|>assistant\n'
+    )
 
 
 def test_preference_and_feedback_prompts_render_their_tools_and_tool_calls(tmp_path, tool_aware):
     pairs = write_rows(tmp_path / "pairs.jsonl", [{"prompt": TOOL_PROMPT, "chosen": "3 °C.", "rejected": "Sunny.", "tools": [WEATHER]}])
-    feedback = write_rows(tmp_path / "feedback.jsonl", [{"messages": [*TOOL_PROMPT, {"role": "assistant", "content": "3 °C."}],
-                                                           "kto_tag": True, "tools": json.dumps([WEATHER])}])
+    feedback = write_rows(
+        tmp_path / "feedback.jsonl",
+        [{"messages": [*TOOL_PROMPT, {"role": "assistant", "content": "3 °C."}], "kto_tag": True, "tools": json.dumps([WEATHER])}],
+    )
     pair = load_records(pairs).records[0]
     judged = load_records(feedback).records[0]
     assert pair["tools"] == judged["tools"] == [{"type": "function", "function": WEATHER}]
@@ -194,20 +219,26 @@ def test_preference_and_feedback_prompts_render_their_tools_and_tool_calls(tmp_p
 
 # -- the preview's masks of preference and feedback rows -----------------------------------------
 
+
 def pieces_text(example, learned: bool) -> str:
     return "".join(piece["text"] for piece in example if piece["learned"] is learned)
 
 
 def test_the_preview_masks_preference_rows_chosen_then_rejected(tmp_path, tool_aware):
-    pairs = write_rows(tmp_path / "pairs.jsonl", [
-        {"prompt": "2+2?", "chosen": "4", "rejected": "5"},
-        {"prompt": TOOL_PROMPT, "chosen": "3 °C.", "rejected": "Sunny.", "tools": [WEATHER]},
-    ])
+    pairs = write_rows(
+        tmp_path / "pairs.jsonl",
+        [
+            {"prompt": "2+2?", "chosen": "4", "rejected": "5"},
+            {"prompt": TOOL_PROMPT, "chosen": "3 °C.", "rejected": "Sunny.", "tools": [WEATHER]},
+        ],
+    )
     tokens = preview(pairs, tokens={"shown": 4, "maxLength": 512})["tokens"]
     assert tokens["sides"] == ["chosen", "rejected", "chosen", "rejected"]
     first_prompt = "<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n"
     assert [(pieces_text(example, True), pieces_text(example, False)) for example in tokens["examples"][:2]] == [
-        ("4<|im_end|>", first_prompt), ("5<|im_end|>", first_prompt)]
+        ("4<|im_end|>", first_prompt),
+        ("5<|im_end|>", first_prompt),
+    ]
     assert pieces_text(tokens["examples"][3], True) == "Sunny.<|im_end|>"
     # Every learned piece follows every masked one: the answer is the end of each row.
     for example in tokens["examples"]:
@@ -224,14 +255,19 @@ def test_the_preview_masks_preference_rows_chosen_then_rejected(tmp_path, tool_a
 
 
 def test_the_preview_masks_feedback_rows_desirable_or_not(tmp_path):
-    feedback = write_rows(tmp_path / "feedback.jsonl", [
-        {"prompt": "Greet me.", "completion": "Hello!", "label": True},
-        {"prompt": "Greet me.", "completion": "Go away.", "label": False},
-    ])
+    feedback = write_rows(
+        tmp_path / "feedback.jsonl",
+        [
+            {"prompt": "Greet me.", "completion": "Hello!", "label": True},
+            {"prompt": "Greet me.", "completion": "Go away.", "label": False},
+        ],
+    )
     tokens = preview(feedback, tokens={"shown": 3, "maxLength": 512})["tokens"]
     assert tokens["sides"] == ["desirable", "undesirable"]
     assert [pieces_text(example, True) for example in tokens["examples"]] == ["Hello!<|im_end|>", "Go away.<|im_end|>"]
-    assert {pieces_text(example, False) for example in tokens["examples"]} == {"<|im_start|>user\nGreet me.<|im_end|>\n<|im_start|>assistant\n"}
+    assert {pieces_text(example, False) for example in tokens["examples"]} == {
+        "<|im_start|>user\nGreet me.<|im_end|>\n<|im_start|>assistant\n"
+    }
 
 
 def test_judged_examples_cut_the_prompt_as_training_does():

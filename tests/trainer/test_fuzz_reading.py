@@ -14,9 +14,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fuzz_rows import fuzz, garbage, keys
 from hypothesis import given
 from hypothesis import strategies as st
+
+from fuzz_rows import fuzz, garbage, keys
 from tunedeck_trainer.data.csv_header import first_row_is_data
 from tunedeck_trainer.data.formats import FIELDS, FORMATS
 from tunedeck_trainer.data.readers import read_table
@@ -39,13 +40,19 @@ def test_a_csv_read_with_its_first_row_as_data_keeps_every_cell(table: list[list
     names = [f"column_{index}" for index in range(1, len(table[0]) + 1)]
     assert read.header == names
     # Rows of blank cells only are skipped, as in any CSV; every other cell is kept under its column.
-    expected = [{name: cell for name, cell in zip(names, row) if cell != ""} for row in table if any(cell.strip() for cell in row)]
+    expected = [
+        {name: cell for name, cell in zip(names, row, strict=True) if cell != ""} for row in table if any(cell.strip() for cell in row)
+    ]
     assert [row for _, row in read.rows] == expected
 
 
 @fuzz
-@given(columns=st.lists(st.one_of(keys, st.sampled_from(["question", "answer", "kto_tag", "good", "bad", "column_1"])), max_size=5, unique=True),
-       values=st.lists(st.one_of(cells, garbage, st.booleans()), max_size=10))
+@given(
+    columns=st.lists(
+        st.one_of(keys, st.sampled_from(["question", "answer", "kto_tag", "good", "bad", "column_1"])), max_size=5, unique=True
+    ),
+    values=st.lists(st.one_of(cells, garbage, st.booleans()), max_size=10),
+)
 def test_any_columns_and_values_give_a_suggestion_of_known_fields_and_their_columns(columns: list[str], values: list[Any]) -> None:
     sample = [{column: values[(index + row) % len(values)] for index, column in enumerate(columns)} if values else {} for row in range(3)]
     suggestion = suggest_reading(columns, sample)

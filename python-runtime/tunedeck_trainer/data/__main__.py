@@ -13,9 +13,9 @@ import argparse
 import json
 import sys
 
+from .csv_header import CSV_HEADERS
 from .formats import FORMATS
 from .preview import preview
-from .csv_header import CSV_HEADERS
 from .readers import TEXT_SPLITS
 
 

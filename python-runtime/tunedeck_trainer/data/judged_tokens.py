@@ -22,8 +22,9 @@ def prompt_budget(max_seq_length: int) -> int:
 def prompt_ids(tokenizer: Any, record: dict[str, Any], template: str | None) -> list[int]:
     """The prompt's tokens, uncut; raises what the chat template raises for turns it refuses."""
     messages = for_template(record["prompt"], template_source(tokenizer, template))
-    text = tokenizer.apply_chat_template(messages, chat_template=template, tokenize=False, add_generation_prompt=True,
-                                         tools=record.get("tools") or None)
+    text = tokenizer.apply_chat_template(
+        messages, chat_template=template, tokenize=False, add_generation_prompt=True, tools=record.get("tools") or None
+    )
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
@@ -33,13 +34,14 @@ def answer_ids(tokenizer: Any, text: str) -> list[int]:
     return ids + ([tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else [])
 
 
-def judged_examples(tokenizer: Any, record: dict[str, Any], template: str | None,
-                    max_length: int) -> list[tuple[str, int, dict[str, list[int]]]]:
+def judged_examples(
+    tokenizer: Any, record: dict[str, Any], template: str | None, max_length: int
+) -> list[tuple[str, int, dict[str, list[int]]]]:
     """(side, uncut length, {input_ids, labels}) for each answer of a preference ("chosen", "rejected") or
     feedback ("desirable" or "undesirable") record, cut as training cuts it (the prompt's end within
     prompt_budget, then the whole to ``max_length``): the prompt masked, the answer and eos labelled."""
     whole = prompt_ids(tokenizer, record, template)
-    prompt = whole[-prompt_budget(max_length):]
+    prompt = whole[-prompt_budget(max_length) :]
     if "chosen" in record:
         answers = [("chosen", record["chosen"]), ("rejected", record["rejected"])]
     else:

@@ -142,7 +142,7 @@ def _read_csv(path: str, header_choice: str = "auto") -> RawTable:
         if header_choice == "no" or (header_choice == "auto" and first_row_is_data(header)):
             names = data_column_names(len(header))
             if any(cell.strip() for cell in first):  # a blank line is no row, first or not
-                rows.append((1, {name: cell for name, cell in zip(names, first) if cell != ""}))
+                rows.append((1, {name: cell for name, cell in zip(names, first, strict=True) if cell != ""}))
             header = names
             notes.append(f"the first row is data, not column names: the columns are {header[0]} to {header[-1]}")
         for cells in reader:

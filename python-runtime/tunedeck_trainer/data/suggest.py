@@ -35,8 +35,10 @@ def _key(name: str) -> str:
 
 def _is_flag(values: Sequence[Any]) -> bool:
     """True/false in every sampled value: a feedback label."""
+
     def flag(value: Any) -> bool:
         return isinstance(value, bool) or (isinstance(value, str) and value.strip().lower() in ("true", "false"))
+
     return bool(values) and all(flag(value) for value in values)
 
 
@@ -96,7 +98,7 @@ def _place_text_columns(mapping: dict[str, str], unnamed: list[str]) -> None:
     else:
         order = ("instruction", "output") if len(unnamed) <= 2 else ("instruction", "input", "output")
     free = [field for field in order if field not in mapping and not (field == "instruction" and "prompt" in mapping)]
-    for field, column in zip(free, unnamed):
+    for field, column in zip(free, unnamed, strict=False):  # the shorter decides
         mapping[field] = column
 
 
@@ -114,4 +116,3 @@ def _format_of(mapping: dict[str, str]) -> str:
     if "text" in mapping:
         return "text"
     return "auto"
-

@@ -52,13 +52,18 @@ export function DatasetReadingEditor({ dataset, saved }: { dataset: DatasetEntry
     <div className="dataset-reading" data-testid="dataset-reading">
       {dataset.unread && (
         <p className="field-hint warning" data-testid="reading-unread" role="status">
-          Tunedeck could not tell how to read {dataset.fileName}: choose its format and which column holds each field, then “Read it this way”. ({dataset.unread})
+          Tunedeck could not tell how to read {dataset.fileName}: choose its format and which column holds each field, then “Read it this
+          way”. ({dataset.unread})
         </p>
       )}
       {csv && (
         <label className="field">
           <span className="field-label">Header row</span>
-          <select data-testid="reading-csv-header" value={csvHeader} onChange={(event) => setCsvHeader(csvHeaders.find((value) => value === event.target.value) ?? 'auto')}>
+          <select
+            data-testid="reading-csv-header"
+            value={csvHeader}
+            onChange={(event) => setCsvHeader(csvHeaders.find((value) => value === event.target.value) ?? 'auto')}
+          >
             {csvHeaders.map((value) => (
               <option key={value} value={value}>
                 {csvHeaderLabels[value]}
@@ -69,7 +74,8 @@ export function DatasetReadingEditor({ dataset, saved }: { dataset: DatasetEntry
       )}
       {csv && csvHeader === 'auto' && sample && namedByPosition(sample.columns) && (
         <p className="muted small" data-testid="reading-first-row-data">
-          The first row looks like data, not column names: it is read as a row, and the columns are named column_1 to column_{sample.columns.length}. Choose “Yes” above if it names the columns.
+          The first row looks like data, not column names: it is read as a row, and the columns are named column_1 to column_
+          {sample.columns.length}. Choose “Yes” above if it names the columns.
         </p>
       )}
       {sample && <ReadingSample sample={sample} />}
@@ -81,7 +87,14 @@ export function DatasetReadingEditor({ dataset, saved }: { dataset: DatasetEntry
       )}
       <label className="field">
         <span className="field-label">Format</span>
-        <select data-testid="reading-format" value={format} onChange={(event) => { setTouched(true); setFormat(datasetFormats.find((value) => value === event.target.value) ?? 'auto') }}>
+        <select
+          data-testid="reading-format"
+          value={format}
+          onChange={(event) => {
+            setTouched(true)
+            setFormat(datasetFormats.find((value) => value === event.target.value) ?? 'auto')
+          }}
+        >
           {datasetFormats.map((value) => (
             <option key={value} value={value}>
               {datasetFormatTable[value].label}
@@ -92,7 +105,11 @@ export function DatasetReadingEditor({ dataset, saved }: { dataset: DatasetEntry
       {dataset.fileName.toLowerCase().endsWith('.txt') && (
         <label className="field">
           <span className="field-label">Documents</span>
-          <select data-testid="reading-text-split" value={textSplit} onChange={(event) => setTextSplit(textSplits.find((value) => value === event.target.value) ?? 'auto')}>
+          <select
+            data-testid="reading-text-split"
+            value={textSplit}
+            onChange={(event) => setTextSplit(textSplits.find((value) => value === event.target.value) ?? 'auto')}
+          >
             {textSplits.map((value) => (
               <option key={value} value={value}>
                 {textSplitLabels[value]}
@@ -101,7 +118,14 @@ export function DatasetReadingEditor({ dataset, saved }: { dataset: DatasetEntry
           </select>
         </label>
       )}
-      <ColumnMapping pairs={pairs} change={(next) => { setTouched(true); setPairs(next) }} fileColumns={sample?.columns ?? []} />
+      <ColumnMapping
+        pairs={pairs}
+        change={(next) => {
+          setTouched(true)
+          setPairs(next)
+        }}
+        fileColumns={sample?.columns ?? []}
+      />
       <button type="button" className="small primary" data-testid="reading-save" disabled={saving} onClick={() => void save()}>
         {saving ? 'Reading the file…' : 'Read it this way'}
       </button>

@@ -32,6 +32,6 @@ export function useReadingSample(path: string, csvHeader: CsvHeader): { sample: 
 
 /** A sampled value as one short line. */
 export function sampleText(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? ''
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '')
   return text.length > 80 ? `${text.slice(0, 80)}…` : text
 }

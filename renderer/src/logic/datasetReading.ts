@@ -22,7 +22,12 @@ export const csvHeaderLabels: Record<CsvHeader, string> = {
 }
 
 /** The reading to keep, or the column mapping's problem in the user's words. */
-export function readingOf(format: DatasetFormat, pairs: readonly ColumnPair[], textSplit: TextSplit, csvHeader: CsvHeader = 'auto'): { reading?: DatasetReading; error?: string } {
+export function readingOf(
+  format: DatasetFormat,
+  pairs: readonly ColumnPair[],
+  textSplit: TextSplit,
+  csvHeader: CsvHeader = 'auto',
+): { reading?: DatasetReading; error?: string } {
   const columns = checkColumns(pairs)
   if (columns.error) return { error: columns.error }
   return { reading: { format, columns: columns.value ?? {}, textSplit, csvHeader } }
