@@ -7,7 +7,7 @@
  * gigabyte of rows takes minutes to tokenise); a newer request stops the older.
  */
 import { useEffect, useRef, useState } from 'react'
-import type { TextSplit } from '@shared/config'
+import type { CsvHeader, TextSplit } from '@shared/config'
 import type { DatasetFormat } from '@shared/methods'
 import type { BadRows, DatasetPreview } from '@shared/datasets'
 import { followPreview, type FollowedPreview } from '../api/previews'
@@ -28,6 +28,8 @@ export interface PreviewSettings {
   badRows: BadRows
   /** Where a .txt file's documents end; absent: auto. */
   textSplit?: TextSplit
+  /** Whether a CSV file's first row names its columns (a library dataset's kept reading); default auto, guessed. */
+  csvHeader?: CsvHeader
   /** Also tokenise with this model's tokenizer (none: the self-test's), for the step estimate; absent: rows only. */
   tokens?: { modelPath?: string; maxSeqLength: number; trainOnInputs: boolean }
 }
@@ -41,6 +43,7 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
   const trimmed = path.trim()
   const { format, badRows } = settings
   const textSplit = settings.textSplit ?? 'auto'
+  const csvHeader = settings.csvHeader ?? 'auto'
   // A new object every render: compare the mapping by its text.
   const columnsKey = JSON.stringify(settings.columns)
   const tokensKey = JSON.stringify(settings.tokens ?? null)
@@ -68,6 +71,7 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
         ...(format !== 'auto' ? { format } : {}),
         ...(Object.keys(columns).length > 0 ? { columns } : {}),
         ...(textSplit !== 'auto' ? { textSplit } : {}),
+        ...(csvHeader !== 'auto' ? { csvHeader } : {}),
         badRows,
         limit: previewLimit,
       }
@@ -99,7 +103,7 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
       // Another path or other settings: the old read is of no use any more.
       running?.cancel()
     }
-  }, [trimmed, format, columnsKey, textSplit, badRows, enabled, tokensKey, attempt])
+  }, [trimmed, format, columnsKey, textSplit, csvHeader, badRows, enabled, tokensKey, attempt])
 
   return state
 }
