@@ -52,7 +52,7 @@ export function DatasetMix({ values, change, library, errors, preview, steps }: 
       {rows.map((row, index) => (
         <div className="mix-row" key={`${row.path}-${index}`} data-testid="mix-row">
           <span className="mix-name">{nameOf(library, row.path)}</span>
-          <span className="muted small">{readAs(row.format === 'auto' ? null : row.format).replace('unreadable', 'detected')}</span>
+          <span className="muted small">{row.format === 'auto' ? `${library.find((dataset) => dataset.path === row.path)?.format ?? 'format'}, detected` : readAs(row.format)}</span>
           <input data-testid="mix-weight" aria-label={`Weight of ${nameOf(library, row.path)}`} value={row.weight} placeholder="1" onChange={(event) => update(index, { weight: event.target.value })} />
           <button type="button" className="small danger-quiet" data-testid="mix-remove" onClick={() => change({ mix: rows.filter((_, at) => at !== index) })}>
             Remove

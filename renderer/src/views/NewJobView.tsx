@@ -106,7 +106,9 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
   // The self-test's own settings apply to a self-test model, also one locked from a checkpoint.
   const selftestLayers = selftest && selftestSettings ? selftestLayer(selftestSettings, values.datasetPath.trim() !== '') : undefined
   const underlying = settingsThatRun({ selftest: selftestLayers, preset, quantization: values.quantization })
-  const maxSeqLength = Number(effective(formCheck.ok ? formCheck.input : {}, preset, 'training.maxSeqLength'))
+  // What runs where the form is empty: the preset's, the self-test's own settings, or the default.
+  const below = (dotted: string): unknown => underlying(dotted).value
+  const maxSeqLength = Number(effective(formCheck.ok ? formCheck.input : {}, preset, 'training.maxSeqLength', below))
   const trainOnInputs = values.settings['training.trainOnInputs'] === true
   // The self-test tokenises with the preview's default, which is the self-test's own tokenizer and template.
   const tokenSettings = selftest ? { maxSeqLength, trainOnInputs } : values.modelPath.trim() !== '' ? { modelPath: values.modelPath.trim(), maxSeqLength, trainOnInputs } : undefined
@@ -166,7 +168,7 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
   const tokens = preview.status === 'done' ? preview.preview.tokens : null
   // Each rank takes its own micro-batches: an optimizer step covers batch size x GPUs x accumulation examples.
   const ranks = rankCount(typedGpus(values.gpus), machineGpus)
-  const stepSetting = formCheck.ok ? stepSettings(formCheck.input, preset) : null
+  const stepSetting = formCheck.ok ? stepSettings(formCheck.input, preset, below) : null
   const steps = tokens && stepSetting && values.method === 'sft' ? estimateSteps(tokens, { ...stepSetting, batchSize: stepSetting.batchSize * ranks }) : null
   const gpuField = <GpuField values={values} change={(gpus) => setValues((current) => ({ ...current, gpus }))} error={errors['training.gpus']} machineGpus={machineGpus} underlying={underlying} />
   const modelHint = locked ? 'From the checkpoint.' : selftest ? 'Not needed for the self-test.' : 'A Hugging Face folder on disk, or an id already in the local cache.'
