@@ -45,7 +45,7 @@ def mixed_config(files: dict[str, Path], seed: int = 42, method: str = "sft", se
 
 def learned_text(tokenizer, example) -> str:
     """The decoded tokens a training example learns (its labels that are not masked)."""
-    return tokenizer.decode([token for token, label in zip(example["input_ids"], example["labels"]) if label != IGNORE_INDEX])
+    return tokenizer.decode([token for token, label in zip(example["input_ids"], example["labels"], strict=True) if label != IGNORE_INDEX])
 
 
 def test_weights_give_exact_counts_and_the_seed_fixes_the_order():

@@ -37,7 +37,7 @@ def mix_preview(path: str, format: str, columns: dict[str, str] | None, text_spl
             records.append([])
         shown.append(entry)
     mixed, counts = mix_rows(records, [entry["weight"] for entry in shown], seed)
-    for entry, count in zip(shown, counts):
+    for entry, count in zip(shown, counts, strict=True):
         entry["taken"] = count
     result.update(mix=shown, records=mixed[: max(0, limit)])
     if tokens is not None:

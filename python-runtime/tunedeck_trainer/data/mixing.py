@@ -69,7 +69,7 @@ def mix_order(sizes: Sequence[int], weights: Sequence[float], seed: int) -> list
     """The mix as (dataset index, row index) pairs in training order (see the module docstring)."""
     generator = random.Random(seed)
     chosen: list[tuple[int, int]] = []
-    for part, (size, weight) in enumerate(zip(sizes, weights)):
+    for part, (size, weight) in enumerate(zip(sizes, weights, strict=True)):
         if size == 0:
             continue
         whole, rest = divmod(taken(size, weight), size)
@@ -98,7 +98,7 @@ def summary(found: Sequence[Source], job_dir: Path, formats: Sequence[str], rows
     """The dataset event's ``mix``: each dataset's path, library id, format, usable rows, weight and rows taken."""
     return [{"path": str(resolve_path(job_dir, source.path)), "datasetId": source.dataset_id, "format": format,
              "rows": size, "weight": source.weight, "taken": count}
-            for source, format, size, count in zip(found, formats, rows, counts)]
+            for source, format, size, count in zip(found, formats, rows, counts, strict=True)]
 
 
 def describe(mix: Sequence[dict[str, Any]], seed: int) -> str:

@@ -8,7 +8,7 @@ import { datasetFormatTable, type DatasetFormat } from '@shared/methods'
 import { mixRowOf, type MixRow } from '../logic/datasetMix'
 import type { FieldKey, NewJobFormValues } from '../logic/newJobForm'
 import { plural } from '../logic/datasetPreview'
-import type { PreviewState } from './useDatasetPreview'
+import type { PreviewState } from '../logic/datasetPreview'
 
 interface Props {
   values: NewJobFormValues
