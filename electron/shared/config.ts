@@ -227,7 +227,8 @@ const methodSettings = Object.fromEntries(sectionMethods.map((name) => [name, wi
 export const jobSettingsSchema = z.strictObject({
   method: methodSchema.optional(),
   model: withoutDefaults(modelSchema.pick({ quantization: true })).optional(),
-  dataset: withoutDefaults(datasetSchema.omit({ path: true })).optional(),
+  // A preset names no files: the datasets of a mix are chosen with the job (jobs.ts).
+  dataset: withoutDefaults(datasetSchema.omit({ path: true, mix: true })).optional(),
   lora: withoutDefaults(loraSchema).optional(),
   training: withoutDefaults(trainingSchema).optional(),
   ...methodSettings,
