@@ -22,11 +22,12 @@ const jobArgument = 'JOB'
 export const commands = {
   start: {
     arguments: [],
-    flags: { '--model': 'value', '--dataset': 'value', '--preset': 'value', '--config': 'value', '--set': 'list', '--name': 'value', '--from': 'value', '--optimizer': 'switch', '--follow': 'switch' },
+    flags: { '--model': 'value', '--dataset': 'list', '--preset': 'value', '--config': 'value', '--set': 'list', '--name': 'value', '--from': 'value', '--optimizer': 'switch', '--follow': 'switch' },
     summary: 'start a job and print its id (or, with --follow, its terminal until it ends)',
     details: [
       '--model PATH|HUB_ID|selftest   the base model: a local folder, a hub id in your cache, or the self-test model',
-      '--dataset PATH                 the training file (not needed for the self-test)',
+      '--dataset PATH[:WEIGHT]        the training file (not needed for the self-test); repeat it to mix several, each read',
+      '                               in its own format, with a weight: the share of its rows taken (1 all, 0.5 half, 2 twice)',
       '--preset ID                    settings of a preset (see the app\'s presets)',
       '--config FILE                  a JSON file of settings keyed as config.json, e.g. {"training": {"epochs": 2}}',
       '--set KEY=VALUE                one setting, repeatable: --set training.learningRate=1e-4 --set method=dpo',

@@ -35,7 +35,8 @@ function statusLines(job: Job): string {
     `Progress: ${job.totalSteps > 0 ? `step ${job.step} of ${job.totalSteps}` : 'not started'}`,
     `Loss: ${job.loss === null ? '—' : job.loss.toPrecision(4)}`,
     `Model: ${job.config.model.selftest ? 'the self-test model' : job.config.model.path}`,
-    `Dataset: ${job.config.dataset.path}`,
+    `Dataset: ${job.config.dataset.path}${job.config.dataset.mix.length > 0 ? ` (weight ${job.config.dataset.weight})` : ''}`,
+    ...job.config.dataset.mix.map((entry) => `Mixed with: ${entry.path} (${entry.format}, weight ${entry.weight})`),
   ]
   if (job.adapterPath) lines.push(`Adapter: ${job.adapterPath}`)
   if (job.error) lines.push(`Error: ${job.error.message}`)

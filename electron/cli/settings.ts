@@ -1,6 +1,6 @@
 /**
  * `tunedeck start`'s settings as jobs.create takes them: a --config file of settings keyed as
- * config.json, then each --set KEY=VALUE, then --model, --dataset, --preset and --name. The
+ * config.json, then each --set KEY=VALUE, then --model, --dataset (repeated: a mix), --preset and --name. The
  * host checks every value against the one config schema and names the field it refuses.
  */
 import { UsageError } from './commands'
@@ -71,8 +71,15 @@ export function startInput(flags: Record<string, string | true | string[]>, sour
   if (model === 'selftest') setPath(settings, 'model.selftest', true)
   // A folder here is sent as an absolute path (the host has another working folder); a hub id as it is.
   else if (typeof model === 'string') setPath(settings, 'model.path', !sources.exists(model) && looksLikeHubId(model) ? model : sources.resolvePath(model))
-  const dataset = flags['--dataset']
-  if (typeof dataset === 'string') setPath(settings, 'dataset.path', sources.resolvePath(dataset))
+  const given = flags['--dataset']
+  const datasets = (typeof given === 'string' ? [given] : Array.isArray(given) ? given : []).map((text) => datasetFlag(text, sources))
+  const [first, ...mixed] = datasets
+  if (first !== undefined) {
+    setPath(settings, 'dataset.path', first.path)
+    if (first.weight !== undefined) setPath(settings, 'dataset.weight', first.weight)
+  }
+  // More than one --dataset: the others are mixed with the first (dataset.mix), each read its own way by the host.
+  if (mixed.length > 0) setPath(settings, 'dataset.mix', mixed)
   const from = flags['--from']
   if (typeof from === 'string') {
     const slash = from.indexOf('/')
@@ -90,4 +97,19 @@ export function startInput(flags: Record<string, string | true | string[]>, sour
 /** "Qwen/Qwen2.5-0.5B": org/name, not a relative folder (./org/name is one). */
 function looksLikeHubId(value: string): boolean {
   return /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(value)
+}
+
+/**
+ * One --dataset: PATH, or PATH:WEIGHT with a number after the last colon (a Windows drive's colon
+ * is no weight); the path absolute, since the host has another working folder.
+ */
+export function datasetFlag(text: string, sources: SettingsSources): { path: string; weight?: number } {
+  const colon = text.lastIndexOf(':')
+  const tail = colon > 0 ? text.slice(colon + 1) : ''
+  if (colon > 0 && /^\d*\.?\d+$/.test(tail) && !sources.exists(text)) {
+    const weight = Number(tail)
+    if (!(weight > 0)) throw new UsageError(`--dataset ${text}: the weight must be above 0, e.g. ${text.slice(0, colon)}:0.5.`)
+    return { path: sources.resolvePath(text.slice(0, colon)), weight }
+  }
+  return { path: sources.resolvePath(text) }
 }

@@ -52,6 +52,38 @@ const modelSchema = z
   })
   .meta(label('Model settings'))
 
+/**
+ * A dataset's weight in a mix: the share of its rows the job takes, drawn with training.seed.
+ * 1 takes every row ("all of each"), 0.25 a quarter of them, 2 every row twice.
+ */
+const mixWeight = z
+  .number()
+  .positive()
+  .max(100)
+  .meta(label('Mix weight', { expected: 'a number above 0 and at most 100: 1 takes every row, 0.5 half of them, 2 each row twice' }))
+  .default(1)
+
+/**
+ * Another dataset trained on beside dataset.path, read its own way (format, columns, text split:
+ * the library's reading of it, by default); the trainer interleaves the records of all of them in an
+ * order fixed by training.seed (python-runtime/tunedeck_trainer/data/mixing.py).
+ */
+const mixEntrySchema = z
+  .strictObject({
+    path: z.string().min(1, 'choose a dataset file').meta(label('Mixed dataset')),
+    format: z.enum(datasetFormats).meta(label('Dataset format')).default('auto'),
+    columns: z.record(z.string(), z.string()).meta(label('Column mapping')).default({}),
+    textSplit: z.enum(textSplits).meta(label('Text split')).default('auto'),
+    csvHeader: z.enum(csvHeaders).meta(label('CSV header row')).default('auto'),
+    weight: mixWeight,
+    datasetId: z.string().optional().meta(label('Library dataset')),
+    sha256: z.string().optional().meta(label('Dataset SHA-256')),
+  })
+  .meta(label('Mixed dataset'))
+
+/** A mixed dataset as config.json holds it. */
+export type MixEntry = z.infer<typeof mixEntrySchema>
+
 const datasetSchema = z
   .strictObject({
     path: z.string().min(1, 'choose a dataset file').meta(label('Dataset')),
@@ -69,6 +101,10 @@ const datasetSchema = z
     /** Set by the host when the file is a library dataset: its id and SHA-256, so the job names exactly what it trained on. */
     datasetId: z.string().optional().meta(label('Library dataset')),
     sha256: z.string().optional().meta(label('Dataset SHA-256')),
+    /** With a mix: the share of this dataset's rows the job takes (see mixWeight). */
+    weight: mixWeight,
+    /** More datasets mixed with this one, each read in its own format; empty trains on dataset.path alone. */
+    mix: z.array(mixEntrySchema).max(16).meta(label('Mixed datasets')).default([]),
   })
   .meta(label('Dataset settings'))
 
@@ -202,7 +238,8 @@ const methodSettings = Object.fromEntries(sectionMethods.map((name) => [name, wi
 export const jobSettingsSchema = z.strictObject({
   method: methodSchema.optional(),
   model: withoutDefaults(modelSchema.pick({ quantization: true })).optional(),
-  dataset: withoutDefaults(datasetSchema.omit({ path: true })).optional(),
+  // A preset names no files: the datasets of a mix are chosen with the job (jobs.ts).
+  dataset: withoutDefaults(datasetSchema.omit({ path: true, mix: true })).optional(),
   lora: withoutDefaults(loraSchema).optional(),
   training: withoutDefaults(trainingSchema).optional(),
   ...methodSettings,

@@ -86,6 +86,16 @@ export const datasetPreviewInputSchema = z.object({
    * must end within a minute.
    */
   requestId: z.string().min(1).max(100).optional(),
+  /**
+   * More datasets mixed with this one (a job's dataset.mix), each read its own way; the preview's records
+   * and token counts are then of the mix, drawn as the trainer draws it (`weight` is this file's share, `seed` training.seed).
+   */
+  mix: z
+    .array(z.object({ path: z.string().min(1, 'choose a dataset file'), format: z.enum(datasetFormats).optional(), columns: columnMappingSchema.optional(), textSplit: z.enum(textSplits).optional(), weight: z.number().positive().max(100).optional() }))
+    .max(16)
+    .optional(),
+  weight: z.number().positive().max(100).optional(),
+  seed: z.int().min(0).optional(),
 })
 
 /** How far a preview has read its file. */
@@ -146,6 +156,20 @@ export const datasetRowErrorSchema = z.object({
   message: z.string(),
 })
 
+/** One dataset of a previewed mix: its rows and how many the mix takes (python-runtime/tunedeck_trainer/data/mixing.py). */
+export const mixPartSchema = z.object({
+  path: z.string(),
+  /** The format it was read as; null when it could not be read (`error` says why). */
+  format: z.string().nullable(),
+  /** Its usable rows, and the rows its weight takes of them. */
+  rows: z.int().min(0),
+  weight: z.number(),
+  taken: z.int().min(0),
+  error: z.string().nullable(),
+})
+
+export type MixPart = z.infer<typeof mixPartSchema>
+
 export const datasetPreviewSchema = z.object({
   ok: z.boolean(),
   path: z.string(),
@@ -172,6 +196,8 @@ export const datasetPreviewSchema = z.object({
   sample: z.array(z.record(z.string(), z.unknown())).default([]),
   /** Then: the format and mapping its column names and values suggest. */
   suggestion: z.object({ format: z.enum(datasetFormats), columns: z.record(z.string(), z.string()) }).nullable().default(null),
+  /** With input.mix: each dataset of the mix, this file first; `records` and `tokens` are then of the mix. */
+  mix: z.array(mixPartSchema).nullable().default(null),
 })
 
 export type DatasetPreview = z.infer<typeof datasetPreviewSchema>

@@ -9,6 +9,10 @@ export const datasetKinds = '.jsonl, .json, .csv, .parquet, .txt, or a folder sa
 
 const modelShape = jobConfigSchema.shape.model
 const datasetShape = jobConfigSchema.shape.dataset
+const checkedColumns = columnMappingSchema.meta(datasetShape.shape.columns.unwrap().meta() ?? {})
+const mixEntryShape = datasetShape.shape.mix.unwrap().element
+// A mixed dataset's column mapping is checked at the edge too, as the main dataset's is.
+const mixInput = z.array(mixEntryShape.extend({ columns: checkedColumns.default({}) }).meta(mixEntryShape.meta() ?? {})).max(16).meta(datasetShape.shape.mix.unwrap().meta() ?? {})
 
 export const jobStatuses = [
   'queued',
@@ -104,7 +108,7 @@ export const newJobInputSchema = jobSettingsSchema
       .optional(),
     model: withoutDefaults(modelShape),
     // The column mapping is checked against the fields the trainer reads, here at the edge.
-    dataset: withoutDefaults(datasetShape.extend({ columns: columnMappingSchema.meta(datasetShape.shape.columns.unwrap().meta() ?? {}) })).optional(),
+    dataset: withoutDefaults(datasetShape.extend({ columns: checkedColumns, mix: mixInput })).optional(),
   })
   .superRefine((input, context) => {
     if (input.model.selftest === true) return

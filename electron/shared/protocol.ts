@@ -44,6 +44,10 @@ export const datasetEvent = z.looseObject({
   skipped: z.int().min(0),
   truncated: z.int().min(0),
   validationExamples: z.int().min(0),
+  /** With dataset.mix: each dataset's path, library id, format, usable rows, weight and rows taken (data/mixing.py). */
+  mix: z
+    .array(z.looseObject({ path: z.string(), datasetId: z.string().nullable(), format: z.string(), rows: z.int().min(0), weight: z.number(), taken: z.int().min(0) }))
+    .optional(),
 })
 
 export const stepEvent = z.looseObject({

@@ -71,6 +71,11 @@ class JobConfig(JobConfigFields):
             del shaping["dataset"]["text_split"]  # the default: checkpoints from before the field keep their hash
         if shaping["dataset"]["csv_header"] == "auto":
             del shaping["dataset"]["csv_header"]  # likewise
+        if not shaping["dataset"]["mix"]:
+            # No mix (the defaults): checkpoints from before dataset.mix keep their hash.
+            del shaping["dataset"]["mix"]
+            if shaping["dataset"]["weight"] == 1:
+                del shaping["dataset"]["weight"]
         for name, method in METHODS.items():
             if method.section is not None and name != self.method:
                 del shaping[method.section]
@@ -133,6 +138,8 @@ def _first_error(data: Any) -> Any:
 
 def _with_defaults(value: Any, schema: dict[str, Any]) -> Any:
     """``value`` with every default the schema gives filled in, down through the sections."""
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_with_defaults(item, schema["items"]) for item in value]  # a mixed dataset's own defaults
     properties = schema.get("properties")
     if not isinstance(value, dict) or properties is None:
         return value

@@ -34,6 +34,8 @@ class DatasetSettings:
     validation_split: float = 0.0
     dataset_id: str | None = None
     sha256: str | None = None
+    weight: float = 1.0
+    mix: tuple[dict[str, object], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ def set_up(training: Any) -> None:
     training.events.emit(
         "dataset", format=data.format, examples=examples, skipped=data.skipped, truncated=data.truncated,
         validationExamples=len(data.validation), **({"packedRows": len(data.train)} if data.packed_from else {}),
+        **({"mix": data.mix} if data.mix else {}),
     )
     print(f"[tunedeck] dataset: {examples} training {method.unit}s ({data.format}), {len(data.validation)} held "
           f"out, {data.skipped} rows skipped, {data.truncated} truncated", flush=True)

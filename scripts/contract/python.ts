@@ -48,7 +48,8 @@ function pythonType(node: JsonSchemaNode, sectionClass?: string): string {
     case 'array':
       return `tuple[${node.items ? pythonType(node.items) : 'object'}, ...]`
     case 'object':
-      return 'dict[str, str]'
+      // A record of strings (a column mapping), or an object of mixed fields (a mixed dataset, config.py fills its defaults).
+      return node.properties ? 'dict[str, object]' : 'dict[str, str]'
     default:
       throw new Error(`config-schema: no Python type for ${JSON.stringify(node)}`)
   }

@@ -64,6 +64,18 @@ describe('start settings', () => {
     })
   })
 
+  it('mixes the datasets of repeated --dataset flags, each PATH or PATH:WEIGHT', () => {
+    const line = parseCommandLine(['start', '--model', 'selftest', '--dataset', 'chats.jsonl:0.5', '--dataset', 'sums.jsonl', '--dataset', 'notes.txt:2'])
+    if ('help' in line) throw new Error('expected a command, not help')
+    expect(startInput(line.flags, sources)).toEqual({
+      model: { selftest: true },
+      dataset: { path: '/home/u/chats.jsonl', weight: 0.5, mix: [{ path: '/home/u/sums.jsonl' }, { path: '/home/u/notes.txt', weight: 2 }] },
+    })
+    // A colon that is not followed by a number belongs to the path.
+    expect(startInput({ '--model': 'selftest', '--dataset': ['data:v2.jsonl'] }, sources)).toEqual({ model: { selftest: true }, dataset: { path: '/home/u/data:v2.jsonl' } })
+    expect(() => startInput({ '--model': 'selftest', '--dataset': ['a.jsonl:0'] }, sources)).toThrow('--dataset a.jsonl:0: the weight must be above 0, e.g. a.jsonl:0.5.')
+  })
+
   it('takes a --config file (a whole config.json too) under --set, with paths made absolute', () => {
     const input = startInput({ '--config': 'job.json', '--set': ['training.epochs=3'], '--model': 'models/local', '--dataset': 'data.jsonl', '--preset': 'fast', '--name': 'n' }, sources)
     expect(input).toEqual({ method: 'dpo', training: { epochs: 3 }, model: { path: '/home/u/models/local' }, dataset: { path: '/home/u/data.jsonl' }, preset: 'fast', name: 'n' })

@@ -85,6 +85,24 @@ describe('job bundles', () => {
     expect(metrics.map((point) => [point.step, point.loss])).toEqual(curve)
   }, 400_000)
 
+  it('carries every dataset of a mix, which the bundled trainer reads from the bundle alone', async () => {
+    const extra = path.join(dataDir, 'dataset.jsonl')
+    fs.writeFileSync(extra, Array.from({ length: 6 }, (_, index) => JSON.stringify({ prompt: `p${index}`, completion: `c${index}` })).join('\n') + '\n')
+    const selftestRows = path.join(repoRoot, 'resources', 'selftest', 'dataset.jsonl')
+    const created = await h.request('jobs.create', { model: { selftest: true }, dataset: { path: selftestRows, format: 'alpaca', weight: 0.5, mix: [{ path: extra, weight: 2 }] } })
+    const out = path.join(dataDir, 'mixed-bundle')
+    await h.request('jobs.bundle', { jobId: created.id, out })
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'bundle.json'), 'utf8')) as { mix: { file: string; sha256: string; from: string }[] }
+    expect(manifest.mix).toEqual([{ file: 'data/mix-1-dataset.jsonl', sha256: expect.stringMatching(/^[0-9a-f]{64}$/), from: extra }])
+    // Read where it lands, with the bundle's own trainer: 48 of the 96 self-test rows and each of the 6 twice.
+    fs.rmSync(extra)
+    const read = 'import sys; from pathlib import Path; from tunedeck_trainer.config import load_config; from tunedeck_trainer.data.job_data import job_records; job = Path(sys.argv[1]); print([part["taken"] for part in job_records(load_config(job / "config.json"), job)[1].mix])'
+    const env = { ...process.env, PYTHONPATH: path.join(out, 'trainer') }
+    const result = spawnSync(python, ['-c', read, path.join(out, 'job')], { encoding: 'utf8', env, cwd: out })
+    expect(result.stderr.split('\n').filter((line) => !line.startsWith('[tunedeck]')).join('')).toBe('')
+    expect(result.stdout.trim().split('\n').pop()).toBe('[48, 12]')
+  }, 120_000)
+
   it('refuses to import a folder that holds no run, naming what is missing', async () => {
     const empty = path.join(dataDir, 'empty')
     fs.mkdirSync(empty)

@@ -9,7 +9,7 @@ import { datasetRefusal, estimateSteps, methodForFormat } from '../../renderer/s
 
 const base: DatasetPreview = {
   ok: true, path: '/d/train.jsonl', format: 'openai', badRows: 'fail', rows: 3, usable: 3, skipped: 0,
-  columns: ['messages'], records: [], errors: [], error: null, tokens: null, tokenError: null, needsReading: false, sample: [], suggestion: null,
+  columns: ['messages'], records: [], errors: [], error: null, tokens: null, tokenError: null, needsReading: false, sample: [], suggestion: null, mix: null,
 }
 
 describe('datasetRefusal', () => {

@@ -51,13 +51,14 @@ interface RawPreview {
   needsReading?: unknown
   sample?: unknown
   suggestion?: unknown
+  mix?: unknown
   /** A string, or {row, unit, field, message} when the file as a whole failed. */
   error?: unknown
 }
 
 /** A preview that read nothing, carrying why. */
 function failedPreview(file: string, badRows: BadRows, error: string): DatasetPreview {
-  return { ok: false, path: file, format: null, badRows, rows: 0, usable: 0, skipped: 0, columns: [], records: [], errors: [], error, tokens: null, tokenError: null, needsReading: false, sample: [], suggestion: null }
+  return { ok: false, path: file, format: null, badRows, rows: 0, usable: 0, skipped: 0, columns: [], records: [], errors: [], error, tokens: null, tokenError: null, needsReading: false, sample: [], suggestion: null, mix: null }
 }
 
 /** A file that reads but fits no format: why, with its columns, first rows and a suggested reading. */
@@ -95,6 +96,7 @@ function toPreview(raw: RawPreview, file: string, badRows: BadRows): DatasetPrev
     error: null,
     tokens: raw.tokens ?? null,
     tokenError: typeof raw.tokenError === 'string' ? raw.tokenError : null,
+    mix: raw.mix ?? null,
   })
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
@@ -167,6 +169,7 @@ export async function previewDataset(input: DatasetPreviewInput, options: Datase
     }
     if (tokens.trainOnInputs === true) args.push('--train-on-inputs')
   }
+  if (input.mix !== undefined && input.mix.length > 0) args.push(...mixArguments(input))
   const python = await options.resolvePython()
   const env = childEnvironment({ PYTHONPATH: options.pythonRuntimeDir, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' })
   if (options.onProgress) args.push('--progress')
@@ -189,4 +192,17 @@ export async function previewDataset(input: DatasetPreviewInput, options: Datase
     throw appError('internal', `The dataset preview of ${file} failed:\n${detail}`)
   }
   return toPreview(raw, file, badRows)
+}
+
+/** The preview's --mix, --weight and --seed: the other datasets with absolute paths, each checked as `path` is. */
+function mixArguments(input: DatasetPreviewInput): string[] {
+  const mix = (input.mix ?? []).map((entry, index) => {
+    const file = path.resolve(entry.path.trim())
+    if (!regularOrFolder(file, `mix.${index}.path`)) {
+      const message = `no dataset file at ${file}: choose an existing dataset for the mix`
+      throw appError('invalid_input', `mix.${index}.path: ${message}`, { fields: { [`mix.${index}.path`]: message } })
+    }
+    return { ...entry, path: file }
+  })
+  return ['--mix', JSON.stringify(mix), ...(input.weight !== undefined ? ['--weight', String(input.weight)] : []), ...(input.seed !== undefined ? ['--seed', String(input.seed)] : [])]
 }

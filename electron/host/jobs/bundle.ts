@@ -3,7 +3,7 @@
  * what it wrote brought back as an ordinary job (`tunedeck import-run DIR`).
  *
  *   BUNDLE/job/config.json       the job's config; the dataset at ../data/, the self-test model built there
- *   BUNDLE/data/<file>           the dataset (its SHA-256 in bundle.json)
+ *   BUNDLE/data/<file>           the dataset (its SHA-256 in bundle.json); mix-N-<file> each mixed one
  *   BUNDLE/trainer/              the trainer (tunedeck_trainer) and its pinned requirements.txt
  *   BUNDLE/torchrun.sh           torchrun with a c10d rendezvous (NNODES, NPROC_PER_NODE, RDZV_ENDPOINT)
  *   BUNDLE/slurm.sbatch          sbatch: srun starts torchrun.sh once per node, the first node hosts the rendezvous
@@ -44,18 +44,29 @@ export function writeBundle(source: BundleSource, out: string): string {
   if (!fs.existsSync(dataset) || fs.statSync(dataset).isDirectory()) {
     throw appError('invalid_input', `the job's dataset ${dataset} is not a file here, so it cannot go into the bundle`)
   }
+  for (const entry of config.dataset.mix) {
+    if (!fs.existsSync(entry.path) || fs.statSync(entry.path).isDirectory()) {
+      throw appError('invalid_input', `the job's mixed dataset ${entry.path} is not a file here, so it cannot go into the bundle`)
+    }
+  }
   const jobDir = path.join(out, bundleJobFolder)
   fs.mkdirSync(path.join(out, 'data'), { recursive: true })
   fs.mkdirSync(jobDir, { recursive: true })
   const dataName = path.basename(dataset)
   fs.copyFileSync(dataset, path.join(out, 'data', dataName))
   const digest = sha256(dataset)
+  // Each mixed dataset beside the first, numbered so that two files of one name stay apart.
+  const mixed = config.dataset.mix.map((entry, index) => {
+    const name = `mix-${index + 1}-${path.basename(entry.path)}`
+    fs.copyFileSync(entry.path, path.join(out, 'data', name))
+    return { entry: { ...entry, path: `../data/${name}`, sha256: sha256(entry.path) }, file: `data/${name}`, from: entry.path }
+  })
   const bundled: JobConfig = {
     ...config,
     resumeFrom: null,
     initFrom: null,
     initOptimizer: false,
-    dataset: { ...config.dataset, path: `../data/${dataName}`, sha256: digest },
+    dataset: { ...config.dataset, path: `../data/${dataName}`, sha256: digest, mix: mixed.map((part) => part.entry) },
     // The self-test model is built where the job runs; any other model must be on the nodes.
     model: config.model.selftest ? { ...config.model, path: 'model' } : config.model,
   }
@@ -70,6 +81,7 @@ export function writeBundle(source: BundleSource, out: string): string {
     jobId: source.jobId,
     name: source.name,
     dataset: { file: `data/${dataName}`, sha256: digest, from: dataset },
+    ...(mixed.length > 0 ? { mix: mixed.map((part) => ({ file: part.file, sha256: part.entry.sha256, from: part.from })) } : {}),
     model: config.model.selftest ? { selftest: true } : { path: config.model.path, note: 'must exist on every node (a folder, or a hub id in the Hugging Face cache)' },
   }
   fs.writeFileSync(path.join(out, 'bundle.json'), JSON.stringify(manifest, null, 2) + '\n')
@@ -171,5 +183,5 @@ export function copyRun(from: string, jobDir: string, jobId: string): JobConfig 
   const resolve = (value: string): string => (path.isAbsolute(value) ? value : path.resolve(source, value))
   // A folder beside the run (the self-test model it built) or here; a hub id stays as it is.
   const model = fs.existsSync(resolve(config.model.path)) ? resolve(config.model.path) : config.model.path
-  return { ...config, jobId, resumeFrom: null, model: { ...config.model, path: model }, dataset: { ...config.dataset, path: resolve(config.dataset.path) } }
+  return { ...config, jobId, resumeFrom: null, model: { ...config.model, path: model }, dataset: { ...config.dataset, path: resolve(config.dataset.path), mix: config.dataset.mix.map((entry) => ({ ...entry, path: resolve(entry.path) })) } }
 }

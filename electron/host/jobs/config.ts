@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { jobConfigSchema, jobSettingsSchema, type JobConfig, type JobSettings } from '@shared/config'
+import { jobConfigSchema, jobSettingsSchema, type JobConfig, type JobSettings, type MixEntry } from '@shared/config'
 import { mergeJobConfig, selftestLayer } from '@shared/configMerge'
 import { appError, validationError } from '@shared/errors'
 import { cleanName } from '@shared/names'
@@ -126,7 +126,7 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
   if (!parsedInput.success) throw validationError(parsedInput.error.issues, 'New job', newJobInputSchema)
   const input = parsedInput.data
   const { name, preset: presetId, initFrom, model: _model, dataset: _dataset, ...settings } = input
-  const { path: _datasetPath, ...datasetSettings } = input.dataset ?? {}
+  const { path: _datasetPath, mix: mixInput, ...datasetSettings } = input.dataset ?? {}
   const user: JobSettings = { ...settings, model: { quantization: input.model.quantization }, dataset: datasetSettings }
 
   let preset: Preset | undefined
@@ -161,7 +161,8 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
   if (unread !== undefined && reading === undefined && dataset.format === 'auto' && Object.keys(dataset.columns).length === 0) {
     invalidField('dataset.path', `${unread} Open Read as… beside the dataset on the Datasets page and choose its format and columns first.`)
   }
-  const config = { ...merged.data, dataset: { ...withReading(dataset, reading), ...library } }
+  const mix = mixInput !== undefined ? libraryMix(paths.dataDir, mixInput) : merged.data.dataset.mix
+  const config = { ...merged.data, dataset: { ...withReading(dataset, reading), ...library, mix } }
   // A default name comes from file names, which may hold control characters; a typed one was refused with them.
   return { config, name: cleanName(name ?? '') || cleanName(defaultName(config, Boolean(typedDataset))) }
 }
@@ -182,16 +183,31 @@ function withReading<Dataset extends Pick<JobConfig['dataset'], 'format' | 'colu
 }
 
 /**
+ * The mixed datasets of jobs.create, each checked as dataset.path is (the field names it: dataset.mix.N.path)
+ * and, when it is a library dataset, read the library's way (format, columns, text split) unless the
+ * input says otherwise, with its id and SHA-256 set by the host alone.
+ */
+function libraryMix(dataDir: string, entries: NonNullable<NonNullable<NewJobInput['dataset']>['mix']>): MixEntry[] {
+  return entries.map((entry, index) => {
+    const file = path.resolve(entry.path.trim())
+    checkDatasetPath(file, `dataset.mix.${index}.path`)
+    const { datasetId: _id, sha256: _sha256, ...given } = entry
+    const { reading, ...library } = libraryDatasetOf(dataDir, file) ?? {}
+    return { ...withReading({ ...given, path: file }, reading), ...library }
+  })
+}
+
+/**
  * The dataset must be a file, or a folder written by datasets' save_to_disk
  * (state.json, or dataset_dict.json with its splits), which the trainer reads too.
  */
-function checkDatasetPath(datasetPath: string): void {
-  refuseSpecial(datasetPath, 'dataset.path')
+function checkDatasetPath(datasetPath: string, field = 'dataset.path'): void {
+  refuseSpecial(datasetPath, field)
   if (isFile(datasetPath)) return
-  if (!isDirectory(datasetPath)) invalidField('dataset.path', `no dataset file at ${datasetPath}: choose an existing file (${datasetKinds})`)
+  if (!isDirectory(datasetPath)) invalidField(field, `no dataset file at ${datasetPath}: choose an existing file (${datasetKinds})`)
   const saved = ['state.json', 'dataset_dict.json'].some((name) => isFile(path.join(datasetPath, name)))
   if (!saved) {
-    invalidField('dataset.path', `${datasetPath} is a folder but not a dataset saved with save_to_disk (it has no state.json or dataset_dict.json): choose a file (${datasetKinds}) or a save_to_disk folder`)
+    invalidField(field, `${datasetPath} is a folder but not a dataset saved with save_to_disk (it has no state.json or dataset_dict.json): choose a file (${datasetKinds}) or a save_to_disk folder`)
   }
 }
 

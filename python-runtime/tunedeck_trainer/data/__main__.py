@@ -2,6 +2,10 @@
 
     python -m tunedeck_trainer.data preview --path P [--format F] [--columns JSON] [--limit N] [--text-split S] [--csv-header H]
         [--tokens N [--model DIR] [--max-seq-length N] [--train-on-inputs]] [--progress]
+        [--mix JSON [--weight W] [--seed N]]
+
+With --mix (a list of {"path", "format", "columns", "textSplit", "weight"}), the records and tokens are
+those of the mix of the file and those datasets, drawn with --seed as a job draws them (mix_preview.py).
 
 Prints the preview as one JSON object on stdout. Exit code 0 when the file was read (bad rows
 are listed in "errors"), 1 when it could not be ("ok": false), 2 for wrong arguments.
@@ -40,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
                       help="only the format and columns, from a JSON Lines file's first rows (no counts or records)")
     show.add_argument("--progress", action="store_true",
                       help='print {"done": bytes read, "total": bytes} lines on stderr while a JSON Lines file is read')
+    show.add_argument("--mix", default=None, help="JSON list of more datasets mixed with this one")
+    show.add_argument("--weight", type=float, default=1.0, help="with --mix: this file's weight")
+    show.add_argument("--seed", type=int, default=42, help="with --mix: the seed that draws the mix (training.seed)")
     arguments = parser.parse_args(argv)
     try:
         columns = json.loads(arguments.columns)
@@ -56,6 +63,19 @@ def main(argv: list[str] | None = None) -> int:
         def report(done: int, total: int) -> None:
             sys.stderr.write(json.dumps({"done": done, "total": total}) + "\n")
             sys.stderr.flush()
+    if arguments.mix is not None:
+        from .mix_preview import mix_preview
+
+        try:
+            mix = json.loads(arguments.mix)
+        except json.JSONDecodeError as error:
+            parser.error(f"--mix is not valid JSON ({error})")
+        if not isinstance(mix, list) or not all(isinstance(part, dict) and "path" in part for part in mix):
+            parser.error('--mix must be a JSON list of objects with a "path"')
+        result = mix_preview(arguments.path, arguments.format, columns, arguments.text_split, arguments.weight, mix,
+                             arguments.seed, arguments.limit, tokens, arguments.csv_header)
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        return 0 if result["ok"] else 1
     result = preview(arguments.path, arguments.format, columns, arguments.limit, tokens, report, arguments.text_split,
                      arguments.detect, arguments.csv_header)
     sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")

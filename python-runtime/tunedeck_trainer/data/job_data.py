@@ -9,7 +9,7 @@ TrainerError naming dataset.path or dataset.format.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,6 +33,7 @@ class JobData:
     empty: int = 0  # SFT: examples with no token to learn from (dropped)
     packed_from: int = 0  # SFT with training.packing: how many examples the packed rows hold
     longest: int = 0  # tokens of the longest sequence a forward pass sees (memory estimate)
+    mix: list[dict[str, Any]] = field(default_factory=list)  # with dataset.mix: each dataset's rows (data/mixing.py)
 
 
 def read_job_records(config: JobConfig, job_dir: Path) -> tuple[Path, LoadResult]:
@@ -86,7 +87,14 @@ def split_validation(rows: list[Row], fraction: float, seed: int) -> tuple[list[
 
 
 def job_records(config: JobConfig, job_dir: Path) -> tuple[Path, LoadResult, list[Any], list[Any]]:
-    """The file, its load result, and its records split into training and held-out ones."""
-    path, loaded = read_job_records(config, job_dir)
+    """The file, its load result, and its records split into training and held-out ones; with dataset.mix,
+    the records of every dataset, mixed (job_mix.py), held out after mixing."""
+    if config.dataset.mix:
+        # Imported here: job_mix reads each dataset through read_job_records.
+        from .job_mix import mixed_records
+
+        path, loaded = mixed_records(config, job_dir)
+    else:
+        path, loaded = read_job_records(config, job_dir)
     train, validation = split_validation(list(loaded.records), config.dataset.validation_split, config.training.seed)
     return path, loaded, train, validation

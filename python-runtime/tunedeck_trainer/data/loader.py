@@ -34,6 +34,7 @@ class LoadResult:
     rows: int = 0  # rows read (records + skipped)
     columns: list[str] = field(default_factory=list)  # the first row's own column names
     notes: list[str] = field(default_factory=list)
+    mix: list[dict[str, Any]] = field(default_factory=list)  # a mix of datasets: each one's rows (job_mix.py)
 
 
 def load_records(

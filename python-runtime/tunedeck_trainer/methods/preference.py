@@ -117,4 +117,5 @@ def encode_job_data(config: JobConfig, job_dir: Path, tokenizer: Any, max_seq_le
             truncated += cut
             longest = max(longest, min(max_seq_length, length))
             encoded[part].append(example)
-    return JobData(encoded[0], encoded[1], loaded.format, int(loaded.skipped), truncated, longest=longest)
+    return JobData(encoded[0], encoded[1], loaded.format, int(loaded.skipped), truncated, longest=longest,
+                   mix=loaded.mix)

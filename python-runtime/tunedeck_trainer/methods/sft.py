@@ -7,6 +7,7 @@ its label tokens, so a step's loss is the mean over every label token of the ste
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from ..config import JobConfig
 from ..data import pack_examples
 from ..data.encode import text_blocks_of
 from ..data.job_data import JobData, split_validation
-from ..data.job_encoded import encoded_records
+from ..data.job_mix import mixed_encoded
 from ..errors import TrainerError
 from ..forward import Forward
 from . import Method
@@ -34,10 +35,10 @@ class Sft(Method):
         self.pad_id = tokenizer.pad_token_id
         training = config.training
         # Every record encoded once (or read from the encoded cache), then split and cut for this job.
-        path, data = encoded_records(config, job_dir, tokenizer)
+        path, data, mix = mixed_encoded(config, job_dir, tokenizer)
         encoded, held = split_validation(data.examples, config.dataset.validation_split, training.seed)
         if data.format == "text":
-            return self._text_data(training.max_seq_length, data, encoded, held)
+            return dataclasses.replace(self._text_data(training.max_seq_length, data, encoded, held), mix=mix)
         train, truncated = _cut(encoded, training.max_seq_length)
         validation, held_truncated = _cut(held, training.max_seq_length)
         usable = [example for example in train if label_token_count(example["labels"]) > 0]
@@ -54,7 +55,7 @@ class Sft(Method):
             train=usable, validation=held_examples, format=data.format, skipped=data.skipped,
             truncated=truncated + held_truncated,
             empty=len(train) - (packed_from or len(usable)), packed_from=packed_from,
-            longest=max(len(example["input_ids"]) for example in usable),
+            longest=max(len(example["input_ids"]) for example in usable), mix=mix,
         )
 
     def _text_data(self, max_length: int, data: Any, records: list[Any], held: list[Any]) -> JobData:

@@ -7,7 +7,7 @@
  * (logic/settingsThatRun.ts: the host's own merge of the default, the
  * self-test's settings and the preset).
  */
-import { useEffect, useState } from 'react'
+import { useEffect, useState, type ReactNode } from 'react'
 import { datasetFields } from '@shared/datasets'
 import type { ColumnPair } from '../logic/advancedSettings'
 import type { FieldKey, NewJobFormValues, SettingValue } from '../logic/newJobForm'
@@ -91,13 +91,17 @@ interface Props {
   /** The dataset's own column names, from the preview, offered in the mapping. */
   fileColumns: readonly string[]
   underlying: Underlying
+  /** More fields at the section's start (the GPUs field on a machine with one GPU). */
+  extra?: ReactNode
+  /** Keys of the errors `extra` shows, which open the section. */
+  extraKeys?: readonly string[]
 }
 
 /** The section: collapsed, and opened when an error is shown inside it. */
-export function AdvancedSettings({ values, change, changeSetting, errors, locked, selftest, fileColumns, underlying }: Props) {
+export function AdvancedSettings({ values, change, changeSetting, errors, locked, selftest, fileColumns, underlying, extra, extraKeys = [] }: Props) {
   const [open, setOpen] = useState(false)
   const fields = shownSettings('advanced', values.method)
-  const invalid = [...fields.map((field) => field.path), 'lora.targetModules', 'dataset.columns'].some((key) => errors[key])
+  const invalid = [...fields.map((field) => field.path), 'lora.targetModules', 'dataset.columns', ...extraKeys].some((key) => errors[key])
   useEffect(() => {
     if (invalid) setOpen(true)
   }, [invalid])
@@ -118,6 +122,7 @@ export function AdvancedSettings({ values, change, changeSetting, errors, locked
     <details className="advanced" data-testid="advanced" open={open} onToggle={(event) => setOpen(event.currentTarget.open)}>
       <summary>Advanced</summary>
       <div className="grid-3">
+        {extra}
         {fields.filter((field) => !isSwitch(field)).map(setting)}
         <Field label="LoRA target modules" name="lora.targetModules" error={errors['lora.targetModules']} hint={locked ? 'From the checkpoint.' : 'all-linear, or names such as q_proj, v_proj.'}>
           <input

@@ -37,6 +37,11 @@ export function DatasetPreviewPanel({ state }: { state: PreviewState }) {
         <span className="muted" data-testid="dataset-preview-counts">
           {describeCounts(preview)}
         </span>
+        {preview.mix !== null && (
+          <span className="muted" data-testid="dataset-preview-mixed">
+            The first rows of the mix, in training order
+          </span>
+        )}
       </div>
       {preview.records.length > 0 && (
         <ol className="preview-records" data-testid="dataset-preview-records">

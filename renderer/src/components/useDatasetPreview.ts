@@ -32,6 +32,8 @@ export interface PreviewSettings {
   csvHeader?: CsvHeader
   /** Also tokenise with this model's tokenizer (none: the self-test's), for the step estimate; absent: rows only. */
   tokens?: { modelPath?: string; maxSeqLength: number; trainOnInputs: boolean }
+  /** More datasets mixed with this one (dataset.mix), this file's weight and the seed: the records and tokens are then the mix's. */
+  mix?: { entries: ReadonlyArray<{ path: string; weight?: number | string; format?: DatasetFormat; columns?: Record<string, string>; textSplit?: TextSplit }>; weight?: number; seed: number }
 }
 
 /** Previews `path` as the job would read it; empty path or `enabled` false shows nothing. */
@@ -47,6 +49,7 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
   // A new object every render: compare the mapping by its text.
   const columnsKey = JSON.stringify(settings.columns)
   const tokensKey = JSON.stringify(settings.tokens ?? null)
+  const mixKey = JSON.stringify(settings.mix && settings.mix.entries.length > 0 ? settings.mix : null)
 
   useEffect(() => {
     const request = ++latest.current
@@ -66,6 +69,9 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
       setState({ status: 'loading', path: trimmed, progress: null, cancel })
       const columns = JSON.parse(columnsKey) as Record<string, string>
       const tokens = JSON.parse(tokensKey) as PreviewSettings['tokens'] | null
+      const mix = JSON.parse(mixKey) as PreviewSettings['mix'] | null
+      // A weight typed as text is the form's to refuse: the preview takes the others.
+      const entries = (mix?.entries ?? []).map(({ weight, ...entry }) => ({ ...entry, ...(typeof weight === 'number' ? { weight } : {}) }))
       const rowsOnly = {
         path: trimmed,
         ...(format !== 'auto' ? { format } : {}),
@@ -74,6 +80,7 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
         ...(csvHeader !== 'auto' ? { csvHeader } : {}),
         badRows,
         limit: previewLimit,
+        ...(mix ? { mix: entries, seed: mix.seed, ...(mix.weight !== undefined ? { weight: mix.weight } : {}) } : {}),
       }
       const withTokens = tokens ? { ...rowsOnly, tokens: { ...(tokens.modelPath !== undefined ? { modelPath: tokens.modelPath } : {}), maxSeqLength: tokens.maxSeqLength, trainOnInputs: tokens.trainOnInputs, shown: 1 } } : rowsOnly
       // Followed, so that a big file shows how far it has been read and can be stopped.
@@ -103,7 +110,7 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
       // Another path or other settings: the old read is of no use any more.
       running?.cancel()
     }
-  }, [trimmed, format, columnsKey, textSplit, csvHeader, badRows, enabled, tokensKey, attempt])
+  }, [trimmed, format, columnsKey, textSplit, csvHeader, badRows, enabled, tokensKey, mixKey, attempt])
 
   return state
 }

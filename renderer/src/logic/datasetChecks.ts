@@ -59,21 +59,25 @@ function valueAt(source: unknown, dotted: string): unknown {
   return node
 }
 
-/** A setting as the job will get it: the form's input, else the preset's, else the schema's default. */
-export function effective(input: unknown, preset: Preset | undefined, dotted: string): unknown {
-  return valueAt(input, dotted) ?? valueAt(preset, dotted) ?? settingInfo(dotted).default
+/**
+ * A setting as the job will get it: the form's input, else `below`'s value (the layers under the
+ * user's: settingsThatRun, which knows the self-test's own settings), else the preset's, else the default.
+ */
+export function effective(input: unknown, preset: Preset | undefined, dotted: string, below?: (dotted: string) => unknown): unknown {
+  return valueAt(input, dotted) ?? (below ? below(dotted) : (valueAt(preset, dotted) ?? settingInfo(dotted).default))
 }
 
-/** The step settings of a checked form input (jobs.create's shape) and its preset. */
-export function stepSettings(input: unknown, preset: Preset | undefined): StepSettings {
-  const number = (dotted: string): number => Number(effective(input, preset, dotted))
-  const maxSteps = effective(input, preset, 'training.maxSteps')
+/** The step settings of a checked form input (jobs.create's shape) and its preset (or `below`, as for effective). */
+export function stepSettings(input: unknown, preset: Preset | undefined, below?: (dotted: string) => unknown): StepSettings {
+  const value = (dotted: string): unknown => effective(input, preset, dotted, below)
+  const number = (dotted: string): number => Number(value(dotted))
+  const maxSteps = value('training.maxSteps')
   return {
     batchSize: number('training.batchSize'),
     gradientAccumulation: number('training.gradientAccumulation'),
     epochs: number('training.epochs'),
     maxSteps: typeof maxSteps === 'number' ? maxSteps : null,
-    packing: effective(input, preset, 'training.packing') !== false,
+    packing: value('training.packing') !== false,
     validationSplit: number('dataset.validationSplit'),
   }
 }

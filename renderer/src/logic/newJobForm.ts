@@ -13,6 +13,7 @@ import { newJobInputSchema, type Checkpoint, type Job, type NewJobInput, type Pr
 import { checkColumns, checkTargetModules, columnPairs, targetModulesText, type ColumnPair } from './advancedSettings'
 import { settingFields, settingInfo, type SettingField } from './settingFields'
 import { checkpointOf } from './rerun'
+import { mixInput, mixRowsOf, typedGpus, typedWeight, type MixRow } from './datasetMix'
 
 /** A checkpoint the new job starts from, with what the form shows about it. */
 export interface InitChoice {
@@ -45,6 +46,12 @@ export interface NewJobFormValues {
   targetModules: string
   /** Our field name -> the file's column name, one row each. */
   columns: ColumnPair[]
+  /** The first dataset's weight in a mix, as typed (empty: 1, all of its rows). */
+  datasetWeight: string
+  /** More datasets mixed with the first (dataset.mix). */
+  mix: MixRow[]
+  /** training.gpus as typed: empty (all), "all", a count or indices "0, 1". */
+  gpus: string
 }
 
 /**
@@ -65,6 +72,9 @@ const formFields: readonly FieldKey[] = [
   'preset',
   'lora.targetModules',
   'dataset.columns',
+  'dataset.weight',
+  'dataset.mix',
+  'training.gpus',
   ...settingFields.map((field) => field.path),
 ]
 
@@ -101,6 +111,9 @@ export const emptyForm: NewJobFormValues = {
   settings: defaultSettings(),
   targetModules: '',
   columns: [],
+  datasetWeight: '',
+  mix: [],
+  gpus: '',
 }
 
 /** A setting's value to send, or undefined to leave the preset's or the default. */
@@ -143,6 +156,12 @@ function formInput(values: NewJobFormValues, targetModules: unknown, columns: un
   if (values.datasetPath.trim() !== '') setAt(input, 'dataset.path', values.datasetPath.trim())
   if (ownDataset && values.datasetFormat !== 'auto') setAt(input, 'dataset.format', values.datasetFormat)
   if (ownDataset && columns !== undefined) setAt(input, 'dataset.columns', columns)
+  const mix = mixInput(values.mix)
+  if (mix.length > 0) setAt(input, 'dataset.mix', mix)
+  const weight = typedWeight(values.datasetWeight)
+  if (mix.length > 0 && weight !== undefined) setAt(input, 'dataset.weight', weight)
+  const gpus = typedGpus(values.gpus)
+  if (gpus !== undefined) setAt(input, 'training.gpus', gpus)
   // The checkpoint's LoRA shape wins on the host; the locked fields only show it.
   if (!locked && targetModules !== undefined) setAt(input, 'lora.targetModules', targetModules)
   for (const field of settingFields) {
@@ -276,6 +295,9 @@ export function formFromJob(job: Job, name: string): NewJobFormValues {
     settings,
     targetModules: targetModulesText(config.lora.targetModules) ?? '',
     columns: columnPairs(config.dataset.columns),
+    datasetWeight: config.dataset.weight === 1 ? '' : String(config.dataset.weight),
+    mix: mixRowsOf(config),
+    gpus: config.training.gpus === 'all' ? '' : Array.isArray(config.training.gpus) ? config.training.gpus.join(', ') : String(config.training.gpus),
   }
 }
 

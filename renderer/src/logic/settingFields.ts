@@ -53,6 +53,7 @@ export const settingFields: readonly SettingField[] = [
   { path: 'training.gradientAccumulation', testId: 'gradient-accumulation', place: 'advanced', hint: 'Micro-batches per optimizer step.' },
   { path: 'dataset.validationSplit', testId: 'validation-split', place: 'advanced', hint: 'Share of rows held out for eval loss, 0 to 0.5.' },
   { path: 'dataset.textSplit', testId: 'text-split', place: 'advanced', hint: 'A plain .txt file: where each document ends.', options: { auto: 'Paragraphs if it has blank lines, else lines', line: 'One per line', paragraph: 'One per paragraph', file: 'The whole file' } },
+  { path: 'dataset.csvHeader', testId: 'csv-header', place: 'advanced', hint: 'A .csv file: whether its first row names the columns.', options: { auto: 'Guess from the first row', yes: 'Yes: it names the columns', no: 'No: the first row is data' } },
   { path: 'dataset.badRows', testId: 'bad-rows', place: 'advanced', hint: 'A row that does not fit the format.', options: { fail: 'Fail the job', skip: 'Skip and count them' } },
   { path: 'training.packing', testId: 'packing', place: 'advanced', hint: 'Joins short examples into full-length rows.', tristate: true },
   { path: 'lora.dropout', testId: 'lora-dropout', place: 'advanced', fromCheckpoint: true },

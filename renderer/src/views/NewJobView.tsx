@@ -5,21 +5,28 @@
  * Opened from a checkpoint (page.from), the model and LoRA shape are locked:
  * the host takes them from the checkpoint.
  */
-import { useEffect, useRef, useState, type DragEvent, type FormEvent, type ReactNode } from 'react'
-import { textSplits } from '@shared/config'
+import { useEffect, useRef, useState, type FormEvent } from 'react'
+import { csvHeaders, textSplits } from '@shared/config'
 import { datasetFormats, datasetFormatTable, methods, methodTable, type DatasetFormat, type Method } from '@shared/methods'
 import { fieldErrorsOf } from '@shared/errors'
 import { labelOf } from '@shared/fields'
 import { newJobInputSchema, type Preset } from '@shared/jobs'
-import { getClient, getShell } from '../api/client'
+import { getClient } from '../api/client'
 import { toAppError } from '../api/errors'
 import { AdvancedSettings, Setting } from '../components/AdvancedSettings'
+import { DatasetChoice } from '../components/DatasetChoice'
+import { DatasetMix } from '../components/DatasetMix'
 import { DatasetPreviewPanel } from '../components/DatasetPreviewPanel'
 import { Field } from '../components/Field'
+import { GpuField } from '../components/GpuField'
 import { ModelPicker } from '../components/ModelPicker'
+import { InitFromNotice } from '../components/InitFromNotice'
+import { PathInput } from '../components/PathInput'
+import { PresetChoice } from '../components/PresetChoice'
 import { fileError, useDatasetPreview } from '../components/useDatasetPreview'
-import { columnPairs, cudaPresent, previewColumns, quantizationNote } from '../logic/advancedSettings'
-import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, formFromJob, placeServerErrors, type FieldKey, type NewJobFormValues, type SettingValue } from '../logic/newJobForm'
+import { cudaPresent, previewColumns } from '../logic/advancedSettings'
+import { mixInput, rankCount, typedGpus, typedWeight } from '../logic/datasetMix'
+import { checkNewJobForm, emptyForm, formFromCheckpoint, formFromJob, placeServerErrors, type FieldKey, type NewJobFormValues, type SettingValue } from '../logic/newJobForm'
 import { shownSettings } from '../logic/settingFields'
 import { rerunName } from '../logic/rerun'
 import { settingsThatRun } from '../logic/settingsThatRun'
@@ -29,10 +36,8 @@ import { useJob, useJobsStore } from '../stores/jobs'
 import { useNavigationStore, type StartFrom } from '../stores/navigation'
 import { useSystemStore } from '../stores/system'
 import { useDatasetsStore } from '../stores/datasets'
-import { plural, toolsLostWarning } from '../logic/datasetPreview'
+import { toolsLostWarning } from '../logic/datasetPreview'
 import { datasetRefusal, effective, estimateSteps, methodForFormat, stepSettings } from '../logic/datasetChecks'
-
-type TextKey = 'name' | 'modelPath' | 'datasetPath'
 
 /** Why Start is refused when the chosen method does not train on what the file holds. */
 function methodMismatch(chosen: Method, fit: { method: Method; what: string }): string {
@@ -59,6 +64,7 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
   const source = useJob(from?.jobId ?? again ?? null)
   const prefilled = useRef(false)
   const cuda = useSystemStore((state) => cudaPresent(state.info, state.gpu))
+  const machineGpus = useSystemStore((state) => (state.gpu ?? state.info?.gpu ?? null)?.gpus.length ?? 0)
   const library = useDatasetsStore((state) => state.list)
 
   useEffect(() => {
@@ -100,21 +106,26 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
   // The self-test's own settings apply to a self-test model, also one locked from a checkpoint.
   const selftestLayers = selftest && selftestSettings ? selftestLayer(selftestSettings, values.datasetPath.trim() !== '') : undefined
   const underlying = settingsThatRun({ selftest: selftestLayers, preset, quantization: values.quantization })
-  const maxSeqLength = Number(effective(formCheck.ok ? formCheck.input : {}, preset, 'training.maxSeqLength'))
+  // What runs where the form is empty: the preset's, the self-test's own settings, or the default.
+  const below = (dotted: string): unknown => underlying(dotted).value
+  const maxSeqLength = Number(effective(formCheck.ok ? formCheck.input : {}, preset, 'training.maxSeqLength', below))
   const trainOnInputs = values.settings['training.trainOnInputs'] === true
   // The self-test tokenises with the preview's default, which is the self-test's own tokenizer and template.
   const tokenSettings = selftest ? { maxSeqLength, trainOnInputs } : values.modelPath.trim() !== '' ? { modelPath: values.modelPath.trim(), maxSeqLength, trainOnInputs } : undefined
   const textSplit = textSplits.find((split) => split === values.settings['dataset.textSplit'])
-  const preview = useDatasetPreview(values.datasetPath, { format: values.datasetFormat, columns: previewColumns(values.columns), textSplit, badRows, tokens: tokenSettings }, true)
+  // With a mix, the preview draws it with the job's seed, so its records, counts and steps are the mix's.
+  const seed = Number(underlying('training.seed').value)
+  const firstWeight = typedWeight(values.datasetWeight)
+  const mix = { entries: mixInput(values.mix), seed, ...(typeof firstWeight === 'number' ? { weight: firstWeight } : {}) }
+  const csvHeader = csvHeaders.find((header) => header === values.settings['dataset.csvHeader'])
+  const preview = useDatasetPreview(values.datasetPath, { format: values.datasetFormat, columns: previewColumns(values.columns), textSplit, csvHeader, badRows, tokens: tokenSettings, mix }, true)
   const previewError = fileError(preview)
   const refusal = datasetRefusal(preview)
   const otherMethod = preview.status === 'done' && preview.preview.ok ? methodForFormat(preview.preview.format, values.method) : null
   const fileColumns = preview.status === 'done' ? preview.preview.columns : []
 
-  const change = (key: TextKey) => (event: { target: { value: string } }) => {
+  const change = (key: 'name' | 'modelPath') => (event: { target: { value: string } }) => {
     setValues((current) => ({ ...current, [key]: event.target.value }))
-    // An error about the old path says nothing about the new one.
-    if (key === 'datasetPath') setErrors((current) => ({ ...current, 'dataset.path': undefined }))
   }
 
   const changeSetting = (path: string, value: SettingValue): void => {
@@ -155,33 +166,12 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
     }
   }
 
-  const shell = getShell()
-  const browse = (kind: 'dataset' | 'model-folder', key: 'datasetPath' | 'modelPath') => async (): Promise<void> => {
-    const chosen = await shell?.pickPath(kind)
-    if (chosen) setValues((current) => ({ ...current, [key]: chosen }))
-  }
-  // In the desktop app a file dropped on a path field fills in its full path.
-  const dropPath = (key: 'datasetPath' | 'modelPath') => (event: DragEvent<HTMLInputElement>): void => {
-    const file = event.dataTransfer.files[0]
-    if (!shell || !file) return
-    event.preventDefault()
-    setValues((current) => ({ ...current, [key]: shell.pathForFile(file) }))
-    if (key === 'datasetPath') setErrors((current) => ({ ...current, 'dataset.path': undefined }))
-  }
-  const pathInput = (key: 'datasetPath' | 'modelPath', testId: string, placeholder: string, disabled: boolean, kind: 'dataset' | 'model-folder'): ReactNode => (
-    <span className="path-input">
-      <input data-testid={testId} value={values[key]} disabled={disabled} placeholder={placeholder} onChange={change(key)} onDrop={dropPath(key)} />
-      {shell && (
-        <button type="button" disabled={disabled} onClick={() => void browse(kind, key)()}>
-          Browse…
-        </button>
-      )}
-    </span>
-  )
-
   const tokens = preview.status === 'done' ? preview.preview.tokens : null
-  const steps = tokens && formCheck.ok && values.method === 'sft' ? estimateSteps(tokens, stepSettings(formCheck.input, preset)) : null
-  const fourBitNote = quantizationNote(preset, cuda)
+  // Each rank takes its own micro-batches: an optimizer step covers batch size x GPUs x accumulation examples.
+  const ranks = rankCount(typedGpus(values.gpus), machineGpus)
+  const stepSetting = formCheck.ok ? stepSettings(formCheck.input, preset, below) : null
+  const steps = tokens && stepSetting && values.method === 'sft' ? estimateSteps(tokens, { ...stepSetting, batchSize: stepSetting.batchSize * ranks }) : null
+  const gpuField = <GpuField values={values} change={(gpus) => setValues((current) => ({ ...current, gpus }))} error={errors['training.gpus']} machineGpus={machineGpus} underlying={underlying} />
   const modelHint = locked ? 'From the checkpoint.' : selftest ? 'Not needed for the self-test.' : 'A Hugging Face folder on disk, or an id already in the local cache.'
 
   return (
@@ -197,27 +187,7 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
             ))}
           </div>
         )}
-        {from && (
-          <div className="notice" data-testid="init-from">
-            Starting from <strong>{source?.name ?? from.jobId}</strong> / <span className="mono">{from.checkpoint}</span>: base model and LoRA shape come from the checkpoint.
-            {values.initFrom && (
-              <label className="checkbox" title="AdamW's moments and step counts carry over, so training on new data goes on without resetting them; the learning rate and schedule are this job's.">
-                <input
-                  type="checkbox"
-                  data-testid="init-optimizer"
-                  checked={values.initFrom.optimizer}
-                  onChange={(event) => values.initFrom && setValues({ ...values, initFrom: { ...values.initFrom, optimizer: event.target.checked } })}
-                />
-                Continue its optimizer state too (otherwise a fresh optimizer)
-              </label>
-            )}
-            {errors.initFrom && (
-              <div className="field-error" data-testid="field-error-initFrom" role="alert">
-                {errors.initFrom}
-              </div>
-            )}
-          </div>
-        )}
+        {from && <InitFromNotice from={from} sourceName={source?.name} values={values} change={(initFrom) => setValues((current) => ({ ...current, initFrom }))} error={errors.initFrom} />}
         {!locked && (
           <fieldset className="model-choice">
             <legend>Model</legend>
@@ -233,47 +203,22 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
         )}
         <div className="grid-2">
           <Field label={settingLabel('model.path')} name="model.path" error={errors['model.path']} hint={modelHint}>
-            {pathInput('modelPath', 'model-path', locked && selftest ? 'Self-test model' : '/models/Qwen2.5-0.5B or Qwen/Qwen2.5-0.5B', selftest || locked, 'model-folder')}
+            <PathInput testId="model-path" value={values.modelPath} placeholder={locked && selftest ? 'Self-test model' : '/models/Qwen2.5-0.5B or Qwen/Qwen2.5-0.5B'} disabled={selftest || locked} kind="model-folder" change={(modelPath) => setValues((current) => ({ ...current, modelPath }))} />
             <ModelPicker value={values.modelPath} preset={preset} disabled={locked} onChoose={(modelPath) => setValues((current) => ({ ...current, modelPath, modelKind: 'path' }))} />
           </Field>
-          <Field label={settingLabel('dataset.path')} name="dataset.path" error={errors['dataset.path']} hint={selftest ? 'Empty: the self-test’s bundled dataset.' : '.jsonl, .json, .csv, .parquet, .txt, or a folder saved with save_to_disk'}>
-            {pathInput('datasetPath', 'dataset-path', selftest ? 'the bundled self-test dataset' : '/data/train.jsonl', false, 'dataset')}
-            {library.length > 0 && (
-              <select data-testid="dataset-library" aria-label="From the library" value={library.find((dataset) => dataset.path === values.datasetPath)?.id ?? ''} onChange={(event) => {
-                const chosen = library.find((dataset) => dataset.id === event.target.value)
-                if (!chosen) return
-                change('datasetPath')({ target: { value: chosen.path } })
-                // The way the Datasets page reads it (format, columns, text split) comes with it.
-                const reading = chosen.reading
-                if (reading) {
-                  setValues((current) => ({ ...current, datasetFormat: reading.format, columns: columnPairs(reading.columns), settings: { ...current.settings, 'dataset.textSplit': reading.textSplit } }))
-                }
-              }}>
-                <option value="">From the library…</option>
-                {library.map((dataset) => (
-                  <option key={dataset.id} value={dataset.id}>
-                    {dataset.name} ({dataset.format}, {plural(dataset.usable, 'row')})
-                  </option>
-                ))}
-              </select>
-            )}
-            {otherMethod && (
-              <span className="field-hint" data-testid="method-suggestion">
-                {methodTable[values.method].label} does not fit: this file holds {otherMethod.what}, which {methodTable[otherMethod.method].label} trains on.{' '}
-                <button type="button" className="small" data-testid="use-suggested-method" onClick={() => {
-                  setValues((current) => ({ ...current, method: otherMethod.method }))
-                  setErrors((current) => ({ ...current, method: undefined }))
-                }}>
-                  Use {methodTable[otherMethod.method].label}
-                </button>
-              </span>
-            )}
-            {previewError && !errors['dataset.path'] && (
-              <span className="field-error" data-testid="dataset-preview-error" role="alert">
-                {previewError}
-              </span>
-            )}
-          </Field>
+          <DatasetChoice
+            values={values}
+            update={setValues}
+            pathChanged={() => setErrors((current) => ({ ...current, 'dataset.path': undefined }))}
+            error={errors['dataset.path']}
+            library={library}
+            otherMethod={otherMethod}
+            useMethod={(method) => {
+              setValues((current) => ({ ...current, method }))
+              setErrors((current) => ({ ...current, method: undefined }))
+            }}
+            previewError={previewError}
+          />
           <Field label={settingLabel('method')} name="method" error={errors.method} hint={methodTable[values.method].hint}>
             <select data-testid="method" value={values.method} onChange={(event) => setValues({ ...values, method: methods.find((method) => method === event.target.value) ?? 'sft' })}>
               {methods.map((method) => (
@@ -294,40 +239,12 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
           </Field>
         </div>
         <DatasetPreviewPanel state={preview} />
+        <DatasetMix values={values} change={(patch) => setValues((current) => ({ ...current, ...patch }))} library={library} errors={errors} preview={preview} steps={steps} />
         <div className="grid-2">
           <Field label={settingLabel('name')} name="name" error={errors.name} hint="Optional; a name is made up from the model otherwise.">
             <input data-testid="job-name" name="name" value={values.name} placeholder="my-first-lora" aria-invalid={errors.name ? true : undefined} onChange={change('name')} />
           </Field>
-          <div className="field">
-            <Field label={settingLabel('preset')} name="preset" error={errors.preset ?? presetError ?? undefined}>
-              <select data-testid="preset" value={values.preset} onChange={(event) => setValues(applyPreset(values, presets.find((candidate) => candidate.id === event.target.value), cuda))}>
-                <option value="">None (defaults)</option>
-                {presets.map((candidate) => (
-                  <option key={candidate.id} value={candidate.id} title={candidate.description}>
-                    {candidate.name}
-                  </option>
-                ))}
-              </select>
-            </Field>
-            <span className="field-hint" data-testid="preset-description">
-              {preset?.description ?? (presets.length === 0 ? 'No presets installed.' : 'A preset fills the settings below; you can still change them.')}
-            </span>
-          </div>
-          <label className="checkbox" title="Loads the base model as 4-bit NF4 through bitsandbytes; needs an NVIDIA GPU with CUDA.">
-            <input type="checkbox" data-testid="quantization" checked={values.quantization === '4bit'} onChange={(event) => setValues({ ...values, quantization: event.target.checked ? '4bit' : 'none' })} />
-            Load in 4-bit (QLoRA, NVIDIA GPU only)
-            {errors['model.quantization'] ? (
-              <span className="field-error" data-testid="field-error-quantization" role="alert">
-                {errors['model.quantization']}
-              </span>
-            ) : (
-              fourBitNote && (
-                <span className="field-hint" data-testid="quantization-note">
-                  {fourBitNote}
-                </span>
-              )
-            )}
-          </label>
+          <PresetChoice values={values} update={setValues} presets={presets} preset={preset} presetError={presetError} errors={errors} cuda={cuda} />
         </div>
         <h3 className="form-section">LoRA and training</h3>
         <p className="muted small">An empty field runs with the value shown in it: the preset's, the self-test's or the default.</p>
@@ -335,6 +252,7 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
           {shownSettings('main', values.method).map((field) => (
             <Setting key={field.path} field={field} value={values.settings[field.path]} change={(value) => changeSetting(field.path, value)} error={errors[field.path]} locked={locked} underlying={underlying} />
           ))}
+          {machineGpus > 1 && gpuField}
         </div>
         <AdvancedSettings
           values={values}
@@ -345,6 +263,8 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
           selftest={selftest}
           fileColumns={fileColumns}
           underlying={underlying}
+          extra={machineGpus > 1 ? undefined : gpuField}
+          extraKeys={['training.gpus']}
         />
         <div className="form-actions">
           {tokens !== null && tokens.toolsLost > 0 && (
