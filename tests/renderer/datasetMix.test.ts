@@ -16,9 +16,9 @@ describe('the mix in the form', () => {
           path: '/data/chats.jsonl',
           weight: 0.5,
           mix: [
-            { path: library.path, weight: 2, format: 'prompt_completion', columns: { completion: 'reply' }, textSplit: 'auto' },
+            { path: library.path, weight: 2, format: 'prompt_completion', columns: { completion: 'reply' }, textSplit: 'auto', csvHeader: 'auto' },
             // The schema fills each mixed dataset's defaults: weight 1, all of its rows.
-            { path: '/data/notes.txt', format: 'auto', columns: {}, textSplit: 'auto', weight: 1 },
+            { path: '/data/notes.txt', format: 'auto', columns: {}, textSplit: 'auto', csvHeader: 'auto', weight: 1 },
           ],
         },
       },

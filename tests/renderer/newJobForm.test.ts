@@ -153,7 +153,7 @@ describe('presets', () => {
     // What the form shows is what is sent: "none" beats the preset's 4-bit on the host.
     expect(checkNewJobForm(withoutGpu)).toEqual({
       ok: true,
-      input: { model: { selftest: true, quantization: 'none' }, preset: 'efficient', dataset: { textSplit: 'auto', badRows: 'fail' }, lora: { rslora: false, dora: false }, training: { batchSize: 1, trainOnInputs: false } },
+      input: { model: { selftest: true, quantization: 'none' }, preset: 'efficient', dataset: { textSplit: 'auto', csvHeader: 'auto', badRows: 'fail' }, lora: { rslora: false, dora: false }, training: { batchSize: 1, trainOnInputs: false } },
     })
     expect(quantizationNote(basic, false)).toBeNull()
     // A preset that says nothing about loading keeps the box as it was.

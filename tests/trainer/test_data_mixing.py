@@ -116,4 +116,5 @@ def test_a_config_without_a_mix_keeps_its_hash():
     mixed = {**plain, "dataset": {"path": "d.jsonl", "mix": [{"path": "e.jsonl"}]}}
     assert parse_config(mixed).hash() != parse_config(plain).hash()
     assert parse_config(mixed).dataset.mix[0] == {"path": "e.jsonl", "format": "auto", "columns": {}, "textSplit": "auto",
+                                                  "csvHeader": "auto",
                                                   "weight": 1}

@@ -115,7 +115,8 @@ def as_part(config: JobConfig, source: Source) -> JobConfig:
     """``config`` with ``source`` as its only dataset, so the single-dataset readers (and the encoded
     cache, keyed by each file) read it in its own format."""
     dataset = dataclasses.replace(config.dataset, path=source.path, format=source.format, columns=source.columns,
-                                  text_split=source.text_split, csv_header=source.csv_header, dataset_id=source.dataset_id, sha256=source.sha256,
+                                  text_split=source.text_split, csv_header=source.csv_header,
+                                  dataset_id=source.dataset_id, sha256=source.sha256,
                                   weight=1.0, mix=())
     return dataclasses.replace(config, dataset=dataset)
 
