@@ -64,7 +64,7 @@ describe('a job on a mix of datasets', () => {
       training: { epochs: 1 },
     })
     expect(created.config.dataset.mix).toEqual([
-      { path: sums.path, format: 'prompt_completion', columns: { completion: 'reply' }, textSplit: 'auto', weight: 1, datasetId: sums.id, sha256: sums.sha256 },
+      { path: sums.path, format: 'prompt_completion', columns: { completion: 'reply' }, textSplit: 'auto', csvHeader: 'auto', weight: 1, datasetId: sums.id, sha256: sums.sha256 },
     ])
     const job = await h.waitForStatus(created.id, ['completed', 'failed', 'cancelled'], 180_000)
     expect(job.error).toBeNull()
