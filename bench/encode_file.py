@@ -52,7 +52,12 @@ def write_file(path: Path, megabytes: float) -> int:
 def parts(data: Path, tokenizer: object, count: int) -> None:
     """CPU seconds of each part of the preparation on the first ``count`` rows, one after the other in
     this process (a profiler's own cost per call would distort the small Python calls)."""
-    from tunedeck_trainer.data.encode import _render, for_template, template_for, template_source
+    from tunedeck_trainer.data.encode import (
+        _render,
+        for_template,
+        template_for,
+        template_source,
+    )
     from tunedeck_trainer.data.loader import _lone_surrogate
     from tunedeck_trainer.data.messages import openai_messages  # noqa: F401 - the normaliser of these rows
 
@@ -92,7 +97,6 @@ def main() -> int:
     args = parser.parse_args()
 
     from transformers import AutoTokenizer
-
     from tunedeck_trainer.config import parse_config
     from tunedeck_trainer.data import job_encoded
     from tunedeck_trainer.data.encode import encode_records
@@ -133,7 +137,7 @@ def main() -> int:
         tokens = sum(len(example["input_ids"]) for example in encoded.examples)
         stored = job_encoded.CachedData(encoded.examples, loaded.format, int(loaded.skipped))
         phase("write the cache entry", lambda: write_entry(cache, key, stored, about))
-        del loaded, encoded, stored
+        loaded = encoded = stored = None  # the records go before the read-back
         back = phase("second job: read the entry", lambda: read_entry(cache, key))
         assert back is not None and len(back.examples) == rows
         total = sum(seconds for name, seconds in phases.items() if not name.startswith("second"))
