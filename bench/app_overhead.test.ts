@@ -12,7 +12,9 @@ describe('app overhead benchmark', () => {
   it(`runs the same job by the trainer alone and through serve with its page open (${full ? 'full' : 'quick'} size)`, async () => {
     const result = await runAppOverhead(full ? fullSizes : quickSizes)
     expect(result.runs.map((run) => run.exit)).toEqual(result.runs.map(() => 'completed'))
-    expect(result.runs.map((run) => run.how).sort()).toEqual(Array.from({ length: result.runs.length }, (_, index) => (index < result.runs.length / 2 ? 'app' : 'cli')))
+    expect(result.runs.map((run) => run.how).sort()).toEqual(
+      Array.from({ length: result.runs.length }, (_, index) => (index < result.runs.length / 2 ? 'app' : 'cli')),
+    )
     for (const run of result.runs) {
       expect(run.wallSeconds).toBeGreaterThan(0)
       expect(run.schedule.samples).toBeGreaterThan(1)

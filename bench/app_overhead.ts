@@ -38,7 +38,11 @@ export interface OverheadSizes {
 
 export const quickSizes: OverheadSizes = { quick: true, pairs: 1, rows: 0 }
 /** 600 rows: about two minutes of one core a run. BENCH_PAIRS and BENCH_ROWS change the sizes (a loaded machine). */
-export const fullSizes: OverheadSizes = { quick: false, pairs: Number(process.env.BENCH_PAIRS ?? 2), rows: Number(process.env.BENCH_ROWS ?? 600) }
+export const fullSizes: OverheadSizes = {
+  quick: false,
+  pairs: Number(process.env.BENCH_PAIRS ?? 2),
+  rows: Number(process.env.BENCH_ROWS ?? 600),
+}
 
 /** One run: how it ran, its wall time and its main thread's schedule, seconds. */
 export interface Run {
@@ -61,7 +65,10 @@ export interface OverheadResult {
 /** The job both ways: the job's settings as jobs.create takes them. */
 function jobInput({ quick, rows }: OverheadSizes, work: string): Record<string, unknown> {
   if (quick) return { name: 'overhead', model: { selftest: true }, training: { epochs: 1, seed: 0 } }
-  const setup = spawnSync(process.execPath, ['scripts/python.mjs', 'bench/app_overhead_setup.py', '--out', work, '--rows', String(rows)], { cwd: repoDir, encoding: 'utf8' })
+  const setup = spawnSync(process.execPath, ['scripts/python.mjs', 'bench/app_overhead_setup.py', '--out', work, '--rows', String(rows)], {
+    cwd: repoDir,
+    encoding: 'utf8',
+  })
   if (setup.status !== 0) throw new Error(`bench/app_overhead_setup.py failed:\n${setup.stderr}`)
   const made = JSON.parse(setup.stdout.trim().split('\n').pop() ?? '{}') as { model: string; dataset: string; maxSeqLength: number }
   return {
@@ -141,7 +148,11 @@ async function runCli(served: Served, config: string, folder: string, maxSteps?:
   fs.writeFileSync(path.join(folder, 'config.json'), JSON.stringify(settings, null, 2))
   const log = fs.openSync(path.join(folder, 'terminal.log'), 'w')
   const started = performance.now()
-  const child = spawn(python, ['-m', 'tunedeck_trainer', 'train', '--job-dir', folder], { cwd: repoDir, env: trainerEnvironment(served), stdio: ['ignore', log, log] })
+  const child = spawn(python, ['-m', 'tunedeck_trainer', 'train', '--job-dir', folder], {
+    cwd: repoDir,
+    env: trainerEnvironment(served),
+    stdio: ['ignore', log, log],
+  })
   const sampler = sampleSchedule(() => child.pid ?? null)
   const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)))
   const wallSeconds = (performance.now() - started) / 1000
@@ -209,13 +220,19 @@ export async function runAppOverhead(sizes: OverheadSizes, log: (line: string) =
     if (fs.existsSync(config)) fs.copyFileSync(config, kept)
     else throw new Error(`serve wrote no ${config}`)
     // One step fills the encoded cache (its key does not hold maxSteps) and the file cache for every run after.
-    if (!sizes.quick) log(`warm-up (one step; encodes the data into the cache): ${(await runCli(served, kept, path.join(work, 'warm-up'), 1)).wallSeconds.toFixed(1)} s`)
+    if (!sizes.quick)
+      log(
+        `warm-up (one step; encodes the data into the cache): ${(await runCli(served, kept, path.join(work, 'warm-up'), 1)).wallSeconds.toFixed(1)} s`,
+      )
     const runs: Run[] = []
     for (let pair = 0; pair < sizes.pairs; pair += 1) {
       for (const how of pair % 2 === 0 ? ['cli', 'app'] : ['app', 'cli']) {
-        const run = how === 'cli' ? await runCli(served, kept, path.join(work, `cli-${pair}`)) : await runApp(served, client, browser.page, input)
+        const run =
+          how === 'cli' ? await runCli(served, kept, path.join(work, `cli-${pair}`)) : await runApp(served, client, browser.page, input)
         const { schedule } = run
-        log(`${how}: ${run.exit} in ${run.wallSeconds.toFixed(2)} s; trainer main thread over ${schedule.spanSeconds.toFixed(1)} s: on a CPU ${schedule.runSeconds.toFixed(1)} s, waiting for one ${schedule.waitSeconds.toFixed(1)} s, idle ${schedule.idleSeconds.toFixed(2)} s (${schedule.samples} samples); machine load ${os.loadavg()[0]?.toFixed(1)}`)
+        log(
+          `${how}: ${run.exit} in ${run.wallSeconds.toFixed(2)} s; trainer main thread over ${schedule.spanSeconds.toFixed(1)} s: on a CPU ${schedule.runSeconds.toFixed(1)} s, waiting for one ${schedule.waitSeconds.toFixed(1)} s, idle ${schedule.idleSeconds.toFixed(2)} s (${schedule.samples} samples); machine load ${os.loadavg()[0]?.toFixed(1)}`,
+        )
         runs.push(run)
       }
     }
@@ -228,7 +245,9 @@ export async function runAppOverhead(sizes: OverheadSizes, log: (line: string) =
       cli: sum(cli, (run) => run.schedule.idleSeconds) / sum(cli, (run) => run.schedule.spanSeconds),
       app: sum(app, (run) => run.schedule.idleSeconds) / sum(app, (run) => run.schedule.spanSeconds),
     }
-    log(`app / trainer alone: wall ${wallRatio.toFixed(3)}x (goal <= 1.02), ${ownRatio.toFixed(3)}x without the trainer's waits for a core; trainer idle ${(100 * idleShare.cli).toFixed(2)} % of the time alone, ${(100 * idleShare.app).toFixed(2)} % through the app: ${(100 * (idleShare.app - idleShare.cli)).toFixed(2)} points more (goal <= 2)`)
+    log(
+      `app / trainer alone: wall ${wallRatio.toFixed(3)}x (goal <= 1.02), ${ownRatio.toFixed(3)}x without the trainer's waits for a core; trainer idle ${(100 * idleShare.cli).toFixed(2)} % of the time alone, ${(100 * idleShare.app).toFixed(2)} % through the app: ${(100 * (idleShare.app - idleShare.cli)).toFixed(2)} points more (goal <= 2)`,
+    )
     return { runs, wallRatio, ownRatio, idleShare }
   } finally {
     client?.close()

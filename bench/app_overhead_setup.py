@@ -36,8 +36,7 @@ def main() -> int:
     tokenizer = build_tokenizer(args.dataset, 512 if args.quick else 8000)
     train, _ = split_dataset(args.dataset, args.out / "data", held_out=1, limit=rows)
     model = build_model("smoke" if args.quick else "qwen2-cpu", tokenizer, args.out / "model", torch.float32)
-    print(json.dumps({"model": str(model), "dataset": str(train), "rows": rows,
-                      "maxSeqLength": 128 if args.quick else 512}))
+    print(json.dumps({"model": str(model), "dataset": str(train), "rows": rows, "maxSeqLength": 128 if args.quick else 512}))
     return 0
 
 

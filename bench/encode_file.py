@@ -33,8 +33,9 @@ sys.path.insert(0, str(RUNTIME))
 
 
 def row(index: int) -> str:
-    return json.dumps({"messages": [{"role": "user", "content": f"Question {index}?"},
-                                    {"role": "assistant", "content": f"Answer {index}. " * 8}]})
+    return json.dumps(
+        {"messages": [{"role": "user", "content": f"Question {index}?"}, {"role": "assistant", "content": f"Answer {index}. " * 8}]}
+    )
 
 
 def write_file(path: Path, megabytes: float) -> int:
@@ -97,6 +98,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from transformers import AutoTokenizer
+
     from tunedeck_trainer.config import parse_config
     from tunedeck_trainer.data import job_encoded
     from tunedeck_trainer.data.encode import encode_records
@@ -110,8 +112,14 @@ def main() -> int:
         data = work / "rows.jsonl"
         rows = write_file(data, args.megabytes)
         size = data.stat().st_size
-        config = parse_config({"version": 1, "jobId": "bench", "model": {"path": str(args.model or "selftest")},
-                               "dataset": {"path": str(data), "format": "auto"}})
+        config = parse_config(
+            {
+                "version": 1,
+                "jobId": "bench",
+                "model": {"path": str(args.model or "selftest")},
+                "dataset": {"path": str(data), "format": "auto"},
+            }
+        )
         cache = work / "cache"
         os.environ["TUNEDECK_ENCODED_CACHE"] = str(cache)
         profile = cProfile.Profile() if args.profile else None
@@ -129,11 +137,11 @@ def main() -> int:
             phases[name], cpu[name] = time.perf_counter() - started, time.process_time() - used
             return result
 
-        key, about = phase("key (hash the file)", lambda: job_encoded._key(
-            config, data, tokenizer, {"trainOnInputs": False}))
+        key, about = phase("key (hash the file)", lambda: job_encoded._key(config, data, tokenizer, {"trainOnInputs": False}))
         _, loaded = phase("read (JSON parse, normalise)", lambda: read_job_records(config, work))
-        encoded = phase("encode (render, tokenize, masks)", lambda: encode_records(
-            tokenizer, loaded.records, job_encoded.UNCUT, train_on_inputs=False))
+        encoded = phase(
+            "encode (render, tokenize, masks)", lambda: encode_records(tokenizer, loaded.records, job_encoded.UNCUT, train_on_inputs=False)
+        )
         tokens = sum(len(example["input_ids"]) for example in encoded.examples)
         stored = job_encoded.CachedData(encoded.examples, loaded.format, int(loaded.skipped))
         phase("write the cache entry", lambda: write_entry(cache, key, stored, about))
@@ -146,15 +154,17 @@ def main() -> int:
         for name, seconds in phases.items():
             print(f"  {name:36} {seconds:8.1f} s wall {cpu[name]:8.1f} s CPU (all threads)")
         parts(data, tokenizer, min(rows, 5_000))
-        print(f"  first job's preparation {total:.1f} s ({rows / total:,.0f} rows/s); "
-              f"scaled to 1 GiB: {total * 1024 / (size / 2**20):.0f} s")
+        print(
+            f"  first job's preparation {total:.1f} s ({rows / total:,.0f} rows/s); scaled to 1 GiB: {total * 1024 / (size / 2**20):.0f} s"
+        )
         if profile:
             text = io.StringIO()
             pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(18)
             print(text.getvalue())
         if args.out:
-            args.out.write_text(json.dumps({"megabytes": size / 2**20, "rows": rows, "tokens": tokens, "phases": phases,
-                                            "load": load[0]}, indent=1))
+            args.out.write_text(
+                json.dumps({"megabytes": size / 2**20, "rows": rows, "tokens": tokens, "phases": phases, "load": load[0]}, indent=1)
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

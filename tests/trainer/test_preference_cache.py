@@ -8,14 +8,13 @@ Run: node scripts/python.mjs -m pytest -q tests/trainer/test_preference_cache.py
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
+
 from conftest import make_job, merge, read_events, run_cli, step_losses
 from test_dpo import write_preferences
 from test_kto import write_feedback
-
 from tunedeck_trainer.config import load_config
 from tunedeck_trainer.data.encoded_cache import META
 from tunedeck_trainer.methods import method_for
@@ -32,9 +31,12 @@ def dataset_event(job_dir: Path) -> dict:
 def test_a_second_dpo_job_on_the_same_data_reads_the_cache_and_trains_the_same(tmp_path, tiny_model):
     cache = tmp_path / "cache" / "encoded"
     data = write_preferences(tmp_path / "pairs.jsonl", rows=24)
-    settings = {"method": "dpo", "dataset": {"path": str(data), "format": "auto", "validationSplit": 0.125},
-                "training": {"batchSize": 4, "maxSteps": 2, "maxSeqLength": 48, "warmupRatio": 0.0, "seed": 3},
-                "dpo": {"beta": 0.1}}
+    settings = {
+        "method": "dpo",
+        "dataset": {"path": str(data), "format": "auto", "validationSplit": 0.125},
+        "training": {"batchSize": 4, "maxSteps": 2, "maxSeqLength": 48, "warmupRatio": 0.0, "seed": 3},
+        "dpo": {"beta": 0.1},
+    }
     first = run_cli(make_job(tmp_path / "first", tiny_model, **settings), TUNEDECK_ENCODED_CACHE=str(cache))
     second = run_cli(make_job(tmp_path / "second", tiny_model, **settings), TUNEDECK_ENCODED_CACHE=str(cache))
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
@@ -63,8 +65,14 @@ def test_the_rows_read_from_the_cache_equal_a_fresh_encode(tmp_path, tiny_model,
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     data = write_feedback(tmp_path / "data.jsonl") if method == "kto" else write_preferences(tmp_path / "data.jsonl")
     # maxSeqLength 16 cuts prompts and answers, so the cut records and their count come from the cache too.
-    settings = merge({"method": method, "dataset": {"path": str(data), "format": "auto", "validationSplit": 0.25},
-                      "training": {"batchSize": 4, "maxSeqLength": 16, "seed": 5}}, {})
+    settings = merge(
+        {
+            "method": method,
+            "dataset": {"path": str(data), "format": "auto", "validationSplit": 0.25},
+            "training": {"batchSize": 4, "maxSeqLength": 16, "seed": 5},
+        },
+        {},
+    )
     job_dir = make_job(tmp_path / "job", tiny_model, **settings)
     monkeypatch.delenv("TUNEDECK_ENCODED_CACHE", raising=False)
     fresh = load(job_dir, tokenizer)
@@ -76,7 +84,12 @@ def test_the_rows_read_from_the_cache_equal_a_fresh_encode(tmp_path, tiny_model,
     assert fresh.truncated > 0 and len(fresh.validation) == 8
     for data_ in (first, cached):
         assert (data_.train, data_.validation) == (fresh.train, fresh.validation)
-        assert (data_.format, data_.skipped, data_.truncated, data_.longest) == (fresh.format, fresh.skipped, fresh.truncated, fresh.longest)
+        assert (data_.format, data_.skipped, data_.truncated, data_.longest) == (
+            fresh.format,
+            fresh.skipped,
+            fresh.truncated,
+            fresh.longest,
+        )
 
 
 def test_another_cut_is_another_entry_and_a_damaged_entry_is_rebuilt(tmp_path, tiny_model, monkeypatch, capsys):
@@ -85,8 +98,11 @@ def test_another_cut_is_another_entry_and_a_damaged_entry_is_rebuilt(tmp_path, t
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     cache = tmp_path / "cache"
     monkeypatch.setenv("TUNEDECK_ENCODED_CACHE", str(cache))
-    base = {"method": "dpo", "dataset": {"path": str(write_preferences(tmp_path / "pairs.jsonl")), "format": "auto"},
-            "training": {"batchSize": 4, "maxSeqLength": 32}}
+    base = {
+        "method": "dpo",
+        "dataset": {"path": str(write_preferences(tmp_path / "pairs.jsonl")), "format": "auto"},
+        "training": {"batchSize": 4, "maxSeqLength": 32},
+    }
     fresh = load(make_job(tmp_path / "a", tiny_model, **base), tokenizer)
     (entry,) = cache.iterdir()
     prompt = entry / "prompt.npy"

@@ -66,12 +66,19 @@ def write_rows(root: Path, key: str, data: EncodedRows, about: dict[str, Any]) -
         staging.mkdir(parents=True)
         for name, array in arrays.items():
             np.save(staging / f"{name}.npy", array, allow_pickle=False)
-        meta = {**about, "version": VERSION, "layout": LAYOUT, "key": key, "format": data.format, "skipped": data.skipped,
-                "records": len(data.rows), "columns": [name for name in arrays if name not in ("cut", "length")
-                                                        and not name.endswith(".lengths")],
-                "bytes": sum((staging / f"{name}.npy").stat().st_size for name in arrays),
-                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "crc32": {name: _crc(array) for name, array in arrays.items()}}
+        meta = {
+            **about,
+            "version": VERSION,
+            "layout": LAYOUT,
+            "key": key,
+            "format": data.format,
+            "skipped": data.skipped,
+            "records": len(data.rows),
+            "columns": [name for name in arrays if name not in ("cut", "length") and not name.endswith(".lengths")],
+            "bytes": sum((staging / f"{name}.npy").stat().st_size for name in arrays),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "crc32": {name: _crc(array) for name, array in arrays.items()},
+        }
         (staging / META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")  # last: marks it whole
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(staging, folder)
@@ -101,8 +108,9 @@ def read_rows(root: Path, key: str) -> EncodedRows | None:
                 raise ValueError(f"{name}.npy does not match its checksum")
         records = int(meta["records"])
         for name in names:
-            if name.endswith(".lengths") and (len(arrays[name]) != records
-                                              or int(arrays[name].sum()) != len(arrays[name.removesuffix(".lengths")])):
+            if name.endswith(".lengths") and (
+                len(arrays[name]) != records or int(arrays[name].sum()) != len(arrays[name.removesuffix(".lengths")])
+            ):
                 raise ValueError("the arrays' sizes do not agree")
         if len(arrays["cut"]) != records or len(arrays["length"]) != records:
             raise ValueError("the arrays' sizes do not agree")
@@ -114,11 +122,10 @@ def read_rows(root: Path, key: str) -> EncodedRows | None:
     for column in meta["columns"]:
         tokens, values, start = arrays[column].tolist(), [], 0
         for length in arrays[f"{column}.lengths"].tolist():
-            values.append(tokens[start:start + length])
+            values.append(tokens[start : start + length])
             start += length
         columns[column] = values
     cuts, lengths = arrays["cut"].tolist(), arrays["length"].tolist()
-    rows = [({column: columns[column][index] for column in columns}, bool(cuts[index]), int(lengths[index]))
-            for index in range(records)]
+    rows = [({column: columns[column][index] for column in columns}, bool(cuts[index]), int(lengths[index])) for index in range(records)]
     os.utime(folder)  # recently used: evicted last
     return EncodedRows(rows, meta["format"], int(meta["skipped"]))

@@ -156,7 +156,7 @@ class Encoder:
                                                        add_generation_prompt=False)
         except Exception:  # noqa: BLE001 - one record the template refuses: _plan renders each alone
             return found
-        for at, prepared, text in zip(chosen, messages, texts):
+        for at, prepared, text in zip(chosen, messages, texts, strict=True):
             found[at] = (prepared, text)
         return found
 
