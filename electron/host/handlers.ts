@@ -14,7 +14,6 @@ import type { ChatService } from './chat/service'
 import type { GpuHistory } from '@shared/gpuHistory'
 import type { DatasetLibrary } from './datasets/library'
 import type { DatasetPreviews } from './datasets/previews'
-import { sampleMetrics } from './jobs/sampleMetrics'
 import { zipFolder } from './jobs/bundleZip'
 import type { EnvironmentDoctor } from './python/doctor'
 import type { ExportService } from './exports/service'
@@ -32,7 +31,7 @@ export interface JobServiceApi {
   createChecked(input: NewJobInput): Promise<Job>
   list(): MaybePromise<Job[]>
   get(jobId: string): MaybePromise<Job>
-  metrics(jobId: string): MaybePromise<MetricPoint[]>
+  metrics(jobId: string, maxPoints?: number): MaybePromise<MetricPoint[]>
   terminal(jobId: string): MaybePromise<string>
   report(jobId: string): MaybePromise<JobReport>
   pause(jobId: string): MaybePromise<Job>
@@ -90,10 +89,7 @@ export function createHandlers(context: HandlerContext): Handlers {
       await jobs.get(jobId) // an unknown job is a not_found error, not an empty history
       return context.gpuHistory(jobId)
     },
-    'jobs.metrics': async ({ jobId, maxPoints }) => {
-      const points = await jobs.metrics(jobId)
-      return maxPoints === undefined ? points : sampleMetrics(points, maxPoints)
-    },
+    'jobs.metrics': async ({ jobId, maxPoints }) => await jobs.metrics(jobId, maxPoints),
     'jobs.terminal': async ({ jobId }) => ({ text: await jobs.terminal(jobId) }),
     'jobs.report': async ({ jobId }) => await jobs.report(jobId),
     'jobs.evaluate': async ({ jobId, limit, maxNewTokens, dataset }) => {

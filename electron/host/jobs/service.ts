@@ -130,10 +130,10 @@ export class JobService {
     return toJob(this.record(jobId))
   }
 
-  /** Every stored step of the job, in order (they survive pauses and resumes). */
-  metrics(jobId: string): MetricPoint[] {
+  /** Every stored step of the job, in order (they survive pauses and resumes); about `maxPoints` of them when given (sampleMetrics). */
+  metrics(jobId: string, maxPoints?: number): MetricPoint[] {
     this.record(jobId)
-    return this.store.metrics.list(jobId)
+    return maxPoints === undefined ? this.store.metrics.list(jobId) : this.store.metrics.sampled(jobId, maxPoints)
   }
 
   /** The last 256 KiB of the job's terminal.log. */

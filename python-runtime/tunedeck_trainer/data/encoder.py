@@ -101,9 +101,10 @@ class Encoder:
             self.fallbacks += len(records)
             return [self._one(record, first_index + at) for at, record in enumerate(records)]
         plans: list[tuple[str, Any] | None] = []  # per record: its text and what to label, or None for encode_record
+        renders = self._renders(records)
         for at, record in enumerate(records):
             try:
-                plans.append(self._plan(record, first_index + at))
+                plans.append(self._plan(record, first_index + at, renders[at]))
             except DatasetError:
                 # encode_record's order: an earlier record it refuses is named first.
                 self.encode(records[:at], first_index)
@@ -138,21 +139,47 @@ class Encoder:
                 found[index] = (batch["input_ids"][position], batch.encodings[position])
         return found
 
-    def _plan(self, record: dict[str, Any], index: int) -> tuple[str, Any] | None:
-        """(the text to tokenise, what to label): "text", "all", or the learned character spans."""
+    def _renders(self, records: Sequence[dict[str, Any]]) -> list[tuple[list[dict[str, Any]], str] | None]:
+        """Each conversation's messages as the template takes them and its render, all of the batch in
+        one call of the template: called once a record, the tokenizer's set-up of the call (its
+        special tokens, the template's lookup) took as long as the render. None for a record with
+        tools or without messages, and for every record when one fails to render: then each is
+        rendered alone by _plan, which names the record the template refuses."""
+        chosen = [at for at, record in enumerate(records)
+                  if isinstance(record.get("messages"), list) and record["messages"] and record.get("tools") is None]
+        found: list[tuple[list[dict[str, Any]], str] | None] = [None] * len(records)
+        if not chosen or (self.shape is None and not self.train_on_inputs):
+            return found  # without the shape every conversation takes encode_record
+        messages = [for_template(records[at]["messages"], self.source) for at in chosen]
+        try:
+            texts = self.tokenizer.apply_chat_template(messages, chat_template=self.template, tokenize=False,
+                                                       add_generation_prompt=False)
+        except Exception:  # noqa: BLE001 - one record the template refuses: _plan renders each alone
+            return found
+        for at, prepared, text in zip(chosen, messages, texts, strict=True):
+            found[at] = (prepared, text)
+        return found
+
+    def _plan(self, record: dict[str, Any], index: int,
+              rendered: tuple[list[dict[str, Any]], str] | None = None) -> tuple[str, Any] | None:
+        """(the text to tokenise, what to label): "text", "all", or the learned character spans.
+        ``rendered``: the record's messages and render from _renders, when it made them."""
         if "text" in record and "messages" not in record:
             text = record["text"]
             return (text, "text") if isinstance(text, str) else None
         if "messages" not in record:
             return None
-        messages = for_template(record["messages"], self.source)
+        messages = rendered[0] if rendered else for_template(record["messages"], self.source)
         if self.train_on_inputs:
-            return _render(self.tokenizer, messages, self.template, False, index, record.get("tools")), "all"
+            text = rendered[1] if rendered else _render(self.tokenizer, messages, self.template, False, index,
+                                                        record.get("tools"))
+            return text, "all"
         if self.shape is None or any(not self._plain(message) for message in messages):
             return None
         if messages and messages[0]["role"] == "assistant":
             return None  # encode_record learns an opening turn's header (no empty render to start from)
-        text = _render(self.tokenizer, messages, self.template, False, index, record.get("tools"))
+        text = rendered[1] if rendered else _render(self.tokenizer, messages, self.template, False, index,
+                                                    record.get("tools"))
         spans, cursor = [], 0
         for message, original in zip(messages, record["messages"], strict=True):
             if message["role"] != "assistant":

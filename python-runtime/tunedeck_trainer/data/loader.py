@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -116,6 +117,13 @@ def _lone_surrogate(row: Any) -> tuple[str, str] | None:
     tokenizer can encode: found here, it is a row error naming the field, not a crash mid-training.
     Iterative, so a deeply nested row cannot exhaust the stack.
     """
+    # The common case first, in C: a row JSON can write that encodes as UTF-8 holds no half pair
+    # (the walk below took 4.7 us of a short row, the check 3.0).
+    try:
+        json.dumps(row, ensure_ascii=False).encode("utf-8")
+        return None
+    except (UnicodeEncodeError, TypeError, ValueError, RecursionError):
+        pass  # a half pair somewhere, or a value JSON cannot write (a CSV or Parquet type): walk it
     pending: list[tuple[str, Any]] = [("", row)]
     while pending:
         where, value = pending.pop()

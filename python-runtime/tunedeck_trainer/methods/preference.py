@@ -15,7 +15,8 @@ import torch
 
 from ..batches import IGNORE_INDEX, MicroBatch
 from ..config import JobConfig
-from ..data.job_data import JobData, job_records
+from ..data.job_data import JobData, job_records, split_validation
+from ..data.job_encoded import encoded_rows
 from ..data.judged_tokens import answer_ids, prompt_budget, prompt_ids
 from ..errors import TrainerError
 
@@ -106,16 +107,32 @@ def pair_rows(examples: Sequence[Any], pad_id: int, max_seq_length: int) -> Micr
 def encode_job_data(config: JobConfig, job_dir: Path, tokenizer: Any, max_seq_length: int,
                     encode: Callable[[Tokenizing, dict[str, Any], int], Encoded]) -> JobData:
     """The job's records (train and held out), each made by ``encode(tokens, record, index)`` into
-    its tokens, whether it was cut to fit, and its length; the counts the report shows come along."""
-    path, loaded, train, held = job_records(config, job_dir)
-    tokens = Tokenizing(tokenizer, max_seq_length, path)
-    truncated, longest = 0, 0
-    encoded: list[list[dict[str, list[int]]]] = [[], []]
-    for part, records in enumerate((train, held)):
-        for index, record in enumerate(records):
-            example, cut, length = encode(tokens, record, index)
-            truncated += cut
-            longest = max(longest, min(max_seq_length, length))
-            encoded[part].append(example)
-    return JobData(encoded[0], encoded[1], loaded.format, int(loaded.skipped), truncated, longest=longest,
-                   mix=loaded.mix)
+    its tokens, whether it was cut to fit, and its length; the counts the report shows come along.
+    Every record of the file is encoded once, or read from the encoded cache (data/job_encoded.py),
+    then split; a mix of datasets is read and encoded whole each time (data/job_data.job_records)."""
+    if config.dataset.mix:
+        path, loaded, train, held = job_records(config, job_dir)
+        tokens = Tokenizing(tokenizer, max_seq_length, path)
+        truncated, longest = 0, 0
+        encoded: list[list[dict[str, list[int]]]] = [[], []]
+        for part, records in enumerate((train, held)):
+            for index, record in enumerate(records):
+                example, cut, length = encode(tokens, record, index)
+                truncated += cut
+                longest = max(longest, min(max_seq_length, length))
+                encoded[part].append(example)
+        return JobData(encoded[0], encoded[1], loaded.format, int(loaded.skipped), truncated, longest=longest,
+                       mix=loaded.mix)
+
+    def encode_all(path: Path, records: list[Any]) -> list[Encoded]:
+        tokens = Tokenizing(tokenizer, max_seq_length, path)
+        return [encode(tokens, record, index) for index, record in enumerate(records)]
+
+    # What else the encoding depends on: the method's encoder (pairs or feedback) and the cut.
+    settings = {"encode": f"{encode.__module__}.{encode.__qualname__}", "maxSeqLength": max_seq_length}
+    _, data = encoded_rows(config, job_dir, tokenizer, settings, encode_all)
+    train, held = split_validation(data.rows, config.dataset.validation_split, config.training.seed)
+    truncated = sum(cut for _, cut, _ in data.rows)
+    longest = max((min(max_seq_length, length) for _, _, length in data.rows), default=0)
+    return JobData([example for example, _, _ in train], [example for example, _, _ in held], data.format,
+                   data.skipped, truncated, longest=longest)

@@ -6,7 +6,7 @@ import type { ConnectionState } from '../api/websocket'
 import type { AppClient } from '../api/client'
 import { useJobsStore } from './jobs'
 import { useMetricsStore } from './metrics'
-import { useNavigationStore } from './navigation'
+import { useNavigationStore, type Page } from './navigation'
 import { useQueueStore } from './queue'
 import { useReportStore } from './report'
 import { useSystemStore } from './system'
@@ -18,12 +18,30 @@ export const useConnectionStore = create<{ connection: ConnectionState }>()(() =
   connection: { status: 'connecting', reconnected: false },
 }))
 
-/** Loads everything the current page needs for one job. */
+/**
+ * Loads everything the current page needs for one job: the metrics first, since the loss chart is
+ * what the page waits for, and the job, its terminal and its report beside them.
+ */
 export function loadJobPage(jobId: string): void {
-  void useJobsStore.getState().loadOne(jobId)
   void useMetricsStore.getState().load(jobId)
+  void useJobsStore.getState().loadOne(jobId)
   void useTerminalStore.getState().load(jobId)
   void useReportStore.getState().load(jobId)
+}
+
+/**
+ * Loads a job page's data as soon as the page is chosen: the requests leave before React renders
+ * the page (its terminal and charts take a while to mount) and, at start, before the shared lists.
+ * Opening a job of 100,000 steps waited for that render before asking for its history.
+ */
+function followJobPages(): () => void {
+  const opened = (page: Page): string | null => (page.name === 'job' ? page.jobId : null)
+  const first = opened(useNavigationStore.getState().page)
+  if (first !== null) loadJobPage(first)
+  return useNavigationStore.subscribe((state, previous) => {
+    const jobId = opened(state.page)
+    if (jobId !== null && jobId !== opened(previous.page)) loadJobPage(jobId)
+  })
 }
 
 /** Subscribes the stores to the client's events; returns an unsubscribe for all of them. */
@@ -42,6 +60,7 @@ export function startSync(client: AppClient): () => void {
     client.on('queue.updated', (state) => useQueueStore.getState().apply(state)),
     client.on('gpu.sample', (sample) => useSystemStore.getState().applyGpu(sample)),
     client.on('python.setup', (progress) => useSystemStore.getState().applySetup(progress)),
+    followJobPages(),
     client.onConnection((connection) => {
       useConnectionStore.setState({ connection })
       if (connection.status === 'open' && connection.reconnected) refetchAll()
@@ -59,8 +78,8 @@ function loadShared(): void {
   void useQueueStore.getState().load()
 }
 
-// The open job page loads its own history when it mounts; after a reconnect
-// it has to be fetched again, the same way.
+// The open job page's history is loaded when the page is chosen (followJobPages); after a
+// reconnect it has to be fetched again, the same way.
 function refetchAll(): void {
   loadShared()
   const page = useNavigationStore.getState().page

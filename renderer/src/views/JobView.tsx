@@ -1,7 +1,7 @@
 /**
  * One job: status and actions, progress and timing, the live loss chart, the
  * GPU, the trainer's terminal, the error of a failed job and its checkpoints.
- * Opening the page (or reloading it) fetches the whole history from the host.
+ * Choosing the page (or reloading it) fetches its history from the host (stores/sync.ts).
  */
 import { useEffect, useState } from 'react'
 import type { Job, MetricPoint } from '@shared/jobs'
@@ -25,7 +25,6 @@ import { elapsedSeconds, estimateRemainingSeconds, formatDuration, formatLoss } 
 import { useJob, useJobsStore } from '../stores/jobs'
 import { useMetrics, useMetricsStore } from '../stores/metrics'
 import { useNavigationStore } from '../stores/navigation'
-import { loadJobPage } from '../stores/sync'
 import { useTerminalStore } from '../stores/terminal'
 
 /** The current time in ms, ticking every second while `ticking`. */
@@ -100,12 +99,10 @@ function ModelSummary({ job }: { job: Job }) {
   )
 }
 
-/** The job page: loads the job's history, then shows it once the job is known. */
+/** The job page: shows the job once it is known (stores/sync.ts loads it when the page is chosen). */
 export function JobView({ jobId }: { jobId: string }) {
   const job = useJob(jobId)
   const loaded = useJobsStore((state) => state.loaded)
-
-  useEffect(() => loadJobPage(jobId), [jobId])
 
   if (!job) {
     return (
