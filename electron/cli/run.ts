@@ -193,7 +193,9 @@ async function reportQueue(client: CliClient, job: Job, io: Output): Promise<() 
     if (current.status !== 'queued' || current.queuePosition === null || current.queuePosition === shown) return
     shown = current.queuePosition
     const jobs = await client.request('jobs.list', {})
-    const running = jobs.filter((other) => other.status === 'starting' || other.status === 'running' || other.status === 'pausing')
+    // The queue may have launched the job since this update was sent: then it waits behind nothing.
+    if (jobs.some((other) => other.id === current.id && other.status !== 'queued')) return
+    const running = jobs.filter((other) => other.id !== current.id && (other.status === 'starting' || other.status === 'running' || other.status === 'pausing'))
     const ahead = jobs.find((other) => other.status === 'queued' && other.queuePosition === (current.queuePosition ?? 0) - 1) ?? running[0]
     const queue = await client.request('queue.get', {})
     const stopped = !queue.running ? ' The queue is on hold: press Run the queue in the app for the job to run.' : ''

@@ -11,6 +11,7 @@ import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ExportProgress } from '@shared/exports'
+import type { JobConfig } from '@shared/config'
 import type { Job } from '@shared/jobs'
 import { createHost, type Host } from '../../electron/host/host'
 import { python, pythonRuntimeDir, repoRoot, resourcesDir, temporaryDir, waitFor } from './jobs.harness'
@@ -82,7 +83,11 @@ describe('exports.push_hub', () => {
     const repo = path.join(pushed, 'tiny-user', 'tuned')
     const adapterDir = job.adapterPath!
     expect(fs.readFileSync(path.join(repo, 'adapter_model.safetensors')).equals(fs.readFileSync(path.join(adapterDir, 'adapter_model.safetensors')))).toBe(true)
-    expect(fs.readFileSync(path.join(repo, 'tunedeck-job.json'), 'utf8')).toBe(fs.readFileSync(path.join(dataDir, 'jobs', job.id, 'config.json'), 'utf8'))
+    // The job's config as it travels: the same settings, with this machine's folders left out (the base by its folder's name).
+    const pushedConfig = fs.readFileSync(path.join(repo, 'tunedeck-job.json'), 'utf8')
+    const ownConfig = JSON.parse(fs.readFileSync(path.join(dataDir, 'jobs', job.id, 'config.json'), 'utf8')) as JobConfig
+    expect(pushedConfig).not.toContain(dataDir)
+    expect(JSON.parse(pushedConfig)).toEqual({ ...ownConfig, model: { ...ownConfig.model, path: path.basename(ownConfig.model.path) }, dataset: { ...ownConfig.dataset, path: path.basename(ownConfig.dataset.path) } })
     expect(fs.readFileSync(path.join(repo, 'adapter.gguf')).subarray(0, 4).toString()).toBe('GGUF')
     const card = fs.readFileSync(path.join(repo, 'README.md'), 'utf8')
     expect(card.startsWith('---\nlibrary_name: peft\ntags:\n- tunedeck\n- lora\n')).toBe(true)

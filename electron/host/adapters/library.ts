@@ -48,6 +48,17 @@ export function baseAvailable(baseModel: string): boolean {
   return cachedHubModel(baseModel) !== null
 }
 
+/**
+ * The base an imported adapter names, as this machine has it: an export names a local base by its
+ * folder's name alone (its absolute path means nothing elsewhere), so a name that is a folder of
+ * this data folder's model library becomes that folder; anything else (a hub id, a path) stays.
+ */
+export function localBase(dataDir: string, baseModel: string): string {
+  if (path.isAbsolute(baseModel) || baseModel.includes('/') || baseModel.includes('\\') || baseModel.startsWith('.')) return baseModel
+  const folder = path.join(dataDir, 'models', baseModel)
+  return fs.existsSync(path.join(folder, 'config.json')) ? folder : baseModel
+}
+
 /** Bytes of the files in an adapter folder (it has no subfolders but a tokenizer's, counted too). */
 function folderBytes(folder: string): number {
   let total = 0

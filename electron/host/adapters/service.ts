@@ -19,7 +19,7 @@ import { copyStream } from '../datasets/copy'
 import { combinedCard, importedCard } from './card'
 import { exportAdapter, type AdapterExport } from './export'
 import { AdapterRefused, checkManifest, checkSafetensors, findAdapterFolder, readShape } from './checks'
-import { adapterFolder, commitAdapter, libraryDir, listAdapters, readAdapter, removeAbandonedStaging, stagingFolder, type AdapterRecord } from './library'
+import { adapterFolder, commitAdapter, libraryDir, listAdapters, localBase, readAdapter, removeAbandonedStaging, stagingFolder, type AdapterRecord } from './library'
 import { defaultUnzipLimits, unzipSafely, ZipRefused, type UnzipLimits } from './unzip'
 
 /** What the service needs from the host. */
@@ -107,7 +107,8 @@ export class AdapterService {
       const name = path.basename(zipFile)
       await checkManifest(unpacked, name)
       const folder = findAdapterFolder(unpacked, name)
-      const shape = readShape(folder, name)
+      const read = readShape(folder, name)
+      const shape = { ...read, baseModel: localBase(this.options.dataDir, read.baseModel) }
       checkSafetensors(path.join(folder, 'adapter_model.safetensors'), name)
       fs.mkdirSync(staging)
       for (const file of fs.readdirSync(folder)) {
