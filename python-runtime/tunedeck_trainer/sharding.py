@@ -71,7 +71,8 @@ def shard(training: Any) -> None:
     training.forward._loss_sum = loss.full_loss_sum
     training._log("info", f"FSDP: the base weights are split across {ranks.world} ranks "
                   f"({len(layers) if layers is not None else 0} decoder layers and the root gathered as they run); "
-                  "the adapter stays whole on every rank, and the output head runs on every position")
+                  "the adapter stays whole on every rank, and the loss runs the model's own forward (the head on "
+                  "every position)")
 
 
 def _as_fsdp(config: Any) -> Any:

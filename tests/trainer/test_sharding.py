@@ -1,7 +1,7 @@
 """FSDP2 (training.sharding "fsdp"): two gloo ranks on CPU through torchrun, against one process.
 
-- Each step's loss and the adapter equal one process with the same global batch within 1e-5,
-  packed rows, and 19 unpacked examples whose epoch ends on a one-example micro-batch (rank 1 has
+- Each step's loss, each held-out eval and the adapter equal one process with the same global
+  batch within 1e-5: packed rows with held-out evals, and 19 unpacked examples whose epoch ends on a one-example micro-batch (rank 1 has
   no share of it and runs the zero-loss passes that keep FSDP's all-gathers in step);
 - a pause inside an epoch and the resume give the uninterrupted FSDP run within 1e-6, LoRA
   dropout on;
@@ -42,6 +42,8 @@ def short_dataset(path: Path, rows: int = 19) -> Path:
 def test_fsdp_on_two_ranks_equals_one_process_with_the_global_batch(tmp_path: Path, tiny_model: Path,
                                                                     data: str) -> None:
     settings = SFT
+    if data == "packed":  # with held-out evals, which every rank runs whole
+        settings = merge(SFT, {"dataset": {"validationSplit": 0.1}})
     if data == "short share":
         dataset = short_dataset(tmp_path / "short.jsonl")
         settings = merge(SFT, {"dataset": {"path": str(dataset)}, "training": {"packing": False}})
@@ -53,6 +55,9 @@ def test_fsdp_on_two_ranks_equals_one_process_with_the_global_batch(tmp_path: Pa
     assert (memory["ranks"], memory["sharding"]) == (2, "fsdp")
     assert any(event["type"] == "log" and event["message"].startswith("FSDP: the base weights are split across 2")
                for event in sharded)
+    evals = [[event["loss"] for event in events if event["type"] == "eval"] for events in (single, sharded)]
+    assert len(evals[1]) == len(evals[0]) >= (2 if data == "packed" else 0)
+    assert max((abs(mine - theirs) for mine, theirs in zip(*evals)), default=0.0) <= 1e-5
     difference, adapter = loss_difference(single, sharded), adapter_difference(one, two)
     print(f"FSDP ({data}): max step-loss difference {difference:.2e}, adapter {adapter:.2e}")
     assert difference <= 1e-5 and adapter <= 1e-5
@@ -93,3 +98,28 @@ def test_an_fsdp_job_this_machine_cannot_run_is_refused_naming_the_field(tmp_pat
     assert [event["type"] for event in events] == ["failed"]
     assert events[0]["field"] == "training.sharding" and words in events[0]["error"]
     assert not (job / "checkpoints").exists()
+
+
+def _cuda_devices() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+@pytest.mark.skipif(_cuda_devices() < 2, reason="QLoRA + FSDP needs 2 NVIDIA GPUs (scripts/gpu-checks.sh fsdp)")
+def test_qlora_with_fsdp_on_two_gpus_equals_one_gpu_with_the_global_batch(tmp_path: Path, tiny_model: Path) -> None:
+    def job(name: str, training: dict[str, Any]) -> Path:
+        folder = make_job(tmp_path / name, tiny_model, **merge(SFT, {"training": {"precision": "bf16", **training}}))
+        write_config(folder, merge(read_config(folder), {"model": {"quantization": "4bit"}}))
+        return folder
+
+    one = job("one", {"batchSize": 6, "gpus": [0]})
+    two = job("two", {**FSDP["training"], "gpus": [0, 1]})
+    for job in (one, two):
+        result = run_cli(job, timeout=400)
+        assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    single, sharded = read_events(one), read_events(two)
+    assert next(event for event in sharded if event["type"] == "memory")["sharding"] == "fsdp"
+    difference = loss_difference(single, sharded)
+    print(f"QLoRA + FSDP on 2 GPUs: max step-loss difference {difference:.2e}")
+    assert difference <= 1e-2  # bf16 compute: the ranks' reductions round differently
