@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from test_memory import QWEN_05B
 from tunedeck_trainer import memory_estimate as memory
 from tunedeck_trainer import per_gpu

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from conftest import (
     SELFTEST_DATASET,
     make_job,
@@ -57,7 +58,7 @@ def test_fsdp_on_two_ranks_equals_one_process_with_the_global_batch(tmp_path: Pa
                for event in sharded)
     evals = [[event["loss"] for event in events if event["type"] == "eval"] for events in (single, sharded)]
     assert len(evals[1]) == len(evals[0]) >= (2 if data == "packed" else 0)
-    assert max((abs(mine - theirs) for mine, theirs in zip(*evals)), default=0.0) <= 1e-5
+    assert max((abs(mine - theirs) for mine, theirs in zip(*evals, strict=True)), default=0.0) <= 1e-5
     difference, adapter = loss_difference(single, sharded), adapter_difference(one, two)
     print(f"FSDP ({data}): max step-loss difference {difference:.2e}, adapter {adapter:.2e}")
     assert difference <= 1e-5 and adapter <= 1e-5
