@@ -184,6 +184,7 @@ class Training:
             # Returning drops this frame, the traceback and with them the graph and activations.
             if self.ranks.world == 1:
                 return None
+            sharding.no_retry(self)  # FSDP: the other ranks wait in a layer's all-gather, not for a retry
             out_of_memory = True
         if self.ranks.any(out_of_memory):  # every rank retries, or none
             return None

@@ -18,6 +18,8 @@ Everything else stays as with DDP (distributed.py), on purpose:
   that gather the embeddings and the head; under FSDP the loss runs the model's own forward
   (the same loss, with the logits of every position).
 
+An out-of-memory error under FSDP fails the job naming training.batchSize (``no_retry``): the
+rank that ran out has left the passes the others are still in, so DDP's agreed retry cannot meet.
 SFT only for now: DPO, KTO and ORPO run reference passes and per-pair batches whose pass counts
 differ between ranks in ways ``fill`` does not mirror. QLoRA + FSDP needs CUDA (bitsandbytes):
 refused on CPU before the ranks start (``check``); scripts/gpu-checks.sh fsdp tries it on a GPU.
@@ -73,6 +75,19 @@ def shard(training: Any) -> None:
                   f"({len(layers) if layers is not None else 0} decoder layers and the root gathered as they run); "
                   "the adapter stays whole on every rank, and the loss runs the model's own forward (the head on "
                   "every position)")
+
+
+def no_retry(training: Any) -> None:
+    """Fails the job when CUDA ran out of memory under FSDP: this rank left its passes while the
+    others wait inside a layer's all-gather, so the ranks cannot agree on a retry as with DDP."""
+    if training.layout != "fsdp":
+        return
+    settings = training.config.training
+    raise TrainerError(f"training.batchSize: CUDA ran out of memory in step {training.step + 1} on rank "
+                       f"{training.ranks.rank} with FSDP, which cannot retry a step with smaller micro-batches; "
+                       f"lower training.batchSize (now {settings.batch_size}; raise training.gradientAccumulation "
+                       f"to keep the global batch) or training.maxSeqLength (now {settings.max_seq_length})",
+                       "training.batchSize")
 
 
 def _as_fsdp(config: Any) -> Any:

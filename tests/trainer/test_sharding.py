@@ -1,11 +1,13 @@
 """FSDP2 (training.sharding "fsdp"): two gloo ranks on CPU through torchrun, against one process.
 
 - Each step's loss, each held-out eval and the adapter equal one process with the same global
-  batch within 1e-5: packed rows with held-out evals, and 19 unpacked examples whose epoch ends on a one-example micro-batch (rank 1 has
-  no share of it and runs the zero-loss passes that keep FSDP's all-gathers in step);
+  batch within 1e-5: packed rows with held-out evals, and 19 unpacked examples whose epoch ends
+  on a one-example micro-batch (rank 1 has no share of it and runs the zero-loss passes that
+  keep FSDP's all-gathers in step);
 - a pause inside an epoch and the resume give the uninterrupted FSDP run within 1e-6, LoRA
   dropout on;
-- QLoRA + FSDP on a machine without CUDA is refused before any rank starts, naming the field.
+- QLoRA + FSDP, and DPO + FSDP, are refused before any rank starts, naming the field;
+- CUDA running out of memory under FSDP (simulated on rank 0) fails the job naming training.batchSize.
 Run: node scripts/python.mjs -m pytest -q tests/trainer/test_sharding.py
 """
 
@@ -124,3 +126,16 @@ def test_qlora_with_fsdp_on_two_gpus_equals_one_gpu_with_the_global_batch(tmp_pa
     difference = loss_difference(single, sharded)
     print(f"QLoRA + FSDP on 2 GPUs: max step-loss difference {difference:.2e}")
     assert difference <= 1e-2  # bf16 compute: the ranks' reductions round differently
+
+
+def test_out_of_memory_with_fsdp_fails_the_job_naming_the_batch_size(tmp_path: Path, tiny_model: Path) -> None:
+    job = make_job(tmp_path / "job", tiny_model, **merge(SFT, FSDP))
+    result = run_cli(job, timeout=400, TUNEDECK_SIMULATE_OOM_ABOVE_BATCH="2", TUNEDECK_SIMULATE_OOM_FROM_STEP="2",
+                     TUNEDECK_SIMULATE_OOM_RANK="0", **CPU)
+    assert result.returncode == 1, (result.stdout + result.stderr)[-4000:]
+    events = read_events(job)
+    final = events[-1]
+    assert final["type"] == "failed" and final["field"] == "training.batchSize"
+    assert "ran out of memory in step 2 on rank 0 with FSDP" in final["error"]
+    assert [event["step"] for event in events if event["type"] == "step"] == [1]
+    assert not [event for event in events if event["type"] == "oom"]
