@@ -56,7 +56,7 @@ def check(config: Any, cuda: bool) -> None:
 
 def shard(training: Any) -> None:
     """Applies FSDP2 to ``training.model`` when its layout is "fsdp" (after the adapter is set up)."""
-    if training.layout != "fsdp":
+    if not _sharded(training):
         return
     # "auto" may have chosen FSDP: the same refusals as for an explicit "fsdp".
     check(_as_fsdp(training.config), training.precision.device.type == "cuda")
@@ -80,7 +80,7 @@ def shard(training: Any) -> None:
 def no_retry(training: Any) -> None:
     """Fails the job when CUDA ran out of memory under FSDP: this rank left its passes while the
     others wait inside a layer's all-gather, so the ranks cannot agree on a retry as with DDP."""
-    if training.layout != "fsdp":
+    if not _sharded(training):
         return
     settings = training.config.training
     raise TrainerError(f"training.batchSize: CUDA ran out of memory in step {training.step + 1} on rank "
@@ -88,6 +88,11 @@ def no_retry(training: Any) -> None:
                        f"lower training.batchSize (now {settings.batch_size}; raise training.gradientAccumulation "
                        f"to keep the global batch) or training.maxSeqLength (now {settings.max_seq_length})",
                        "training.batchSize")
+
+
+def _sharded(training: Any) -> bool:
+    # training_setup sets the layout from the memory estimate; a Training not yet set up has none.
+    return getattr(training, "layout", "single") == "fsdp"
 
 
 def _as_fsdp(config: Any) -> Any:
@@ -102,7 +107,7 @@ def passes_short(training: Any, passes: int) -> int:
     Agreed before any pass: the count is itself a collective, and must not meet a layer's
     all-gather of another rank that is still in its passes.
     """
-    if training.layout != "fsdp":
+    if not _sharded(training):
         return 0
     return max(training.ranks.gather(passes)) - passes
 
