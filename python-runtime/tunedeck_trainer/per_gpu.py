@@ -84,8 +84,7 @@ def sharded(estimate: Any, split: WeightSplit, ranks: int) -> Any:
     weights = (split.total / ranks + gathered) / MB
     overhead = 0.0
     if estimate.overhead:  # CUDA: the context, plus the allocator's share of the rest
-        overhead = CUDA_CONTEXT_MB + FRAGMENTATION * (weights + estimate.adapter + estimate.optimizer
-                                                      + estimate.activations)
+        overhead = CUDA_CONTEXT_MB + FRAGMENTATION * (weights + estimate.adapter + estimate.optimizer + estimate.activations)
     return replace(estimate, weights=weights, overhead=overhead)
 
 

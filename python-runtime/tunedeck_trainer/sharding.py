@@ -44,14 +44,19 @@ def check(config: Any, cuda: bool) -> None:
     if config.training.sharding != "fsdp":
         return
     if config.method != "sft":
-        raise TrainerError('training.sharding: FSDP ("fsdp", or "auto" for a model that does not fit one GPU) '
-                           f"trains SFT only so far, and this job's method is {config.method}; set "
-                           'training.sharding to "ddp" (each GPU holds the whole model) or lower the memory it needs',
-                           FIELD)
+        raise TrainerError(
+            'training.sharding: FSDP ("fsdp", or "auto" for a model that does not fit one GPU) '
+            f"trains SFT only so far, and this job's method is {config.method}; set "
+            'training.sharding to "ddp" (each GPU holds the whole model) or lower the memory it needs',
+            FIELD,
+        )
     if config.model.quantization == "4bit" and not cuda:
-        raise TrainerError('training.sharding: "fsdp" with model.quantization "4bit" (QLoRA) needs NVIDIA GPUs: '
-                           "bitsandbytes' 4-bit weights live on CUDA only, and this machine has none. Set "
-                           'model.quantization to "none" to shard the full-precision model across CPU ranks', FIELD)
+        raise TrainerError(
+            'training.sharding: "fsdp" with model.quantization "4bit" (QLoRA) needs NVIDIA GPUs: '
+            "bitsandbytes' 4-bit weights live on CUDA only, and this machine has none. Set "
+            'model.quantization to "none" to shard the full-precision model across CPU ranks',
+            FIELD,
+        )
 
 
 def shard(training: Any) -> None:
@@ -71,10 +76,13 @@ def shard(training: Any) -> None:
         fully_shard(layer, mesh=mesh, ignored_params=adapter)
     fully_shard(model, mesh=mesh, ignored_params=adapter)
     training.forward._loss_sum = loss.full_loss_sum
-    training._log("info", f"FSDP: the base weights are split across {ranks.world} ranks "
-                  f"({len(layers) if layers is not None else 0} decoder layers and the root gathered as they run); "
-                  "the adapter stays whole on every rank, and the loss runs the model's own forward (the head on "
-                  "every position)")
+    training._log(
+        "info",
+        f"FSDP: the base weights are split across {ranks.world} ranks "
+        f"({len(layers) if layers is not None else 0} decoder layers and the root gathered as they run); "
+        "the adapter stays whole on every rank, and the loss runs the model's own forward (the head on "
+        "every position)",
+    )
 
 
 def no_retry(training: Any) -> None:
@@ -83,11 +91,13 @@ def no_retry(training: Any) -> None:
     if not _sharded(training):
         return
     settings = training.config.training
-    raise TrainerError(f"training.batchSize: CUDA ran out of memory in step {training.step + 1} on rank "
-                       f"{training.ranks.rank} with FSDP, which cannot retry a step with smaller micro-batches; "
-                       f"lower training.batchSize (now {settings.batch_size}; raise training.gradientAccumulation "
-                       f"to keep the global batch) or training.maxSeqLength (now {settings.max_seq_length})",
-                       "training.batchSize")
+    raise TrainerError(
+        f"training.batchSize: CUDA ran out of memory in step {training.step + 1} on rank "
+        f"{training.ranks.rank} with FSDP, which cannot retry a step with smaller micro-batches; "
+        f"lower training.batchSize (now {settings.batch_size}; raise training.gradientAccumulation "
+        f"to keep the global batch) or training.maxSeqLength (now {settings.max_seq_length})",
+        "training.batchSize",
+    )
 
 
 def _sharded(training: Any) -> bool:

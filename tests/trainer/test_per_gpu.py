@@ -29,8 +29,17 @@ def qwen_meta():
 
 @pytest.fixture(scope="module")
 def whole(qwen_meta) -> memory.MemoryEstimate:
-    return memory.estimate_memory(qwen_meta, rank=16, targets="all-linear", batch_size=1, seq_length=512,
-                                  compute_bytes=2, quantized=False, gradient_checkpointing=True, cuda=True)
+    return memory.estimate_memory(
+        qwen_meta,
+        rank=16,
+        targets="all-linear",
+        batch_size=1,
+        seq_length=512,
+        compute_bytes=2,
+        quantized=False,
+        gradient_checkpointing=True,
+        cuda=True,
+    )
 
 
 def test_the_weights_split_into_layers_and_the_root(qwen_meta) -> None:
@@ -48,8 +57,7 @@ def test_fsdp_divides_the_base_weights_by_n_and_adds_the_gathered_layers(qwen_me
         expected = (TOTAL * 2 / ranks + (ROOT + 2 * LAYER) * 2 * (ranks - 1) / ranks) / memory.MB
         assert sharded.weights == pytest.approx(expected, rel=1e-12)
         # The adapter, its optimizer state and the activations stay whole on every GPU.
-        assert (sharded.adapter, sharded.optimizer, sharded.activations) == (whole.adapter, whole.optimizer,
-                                                                             whole.activations)
+        assert (sharded.adapter, sharded.optimizer, sharded.activations) == (whole.adapter, whole.optimizer, whole.activations)
         rest = sharded.weights + sharded.adapter + sharded.optimizer + sharded.activations
         assert sharded.overhead == pytest.approx(memory.CUDA_CONTEXT_MB + memory.FRAGMENTATION * rest)
     # 942.3 MB of bf16 weights: 4 ranks keep 235.6 MB each, plus 3/4 of the 316.5 MB gathered while

@@ -42,8 +42,7 @@ def short_dataset(path: Path, rows: int = 19) -> Path:
 
 
 @pytest.mark.parametrize("data", ["packed", "short share"])
-def test_fsdp_on_two_ranks_equals_one_process_with_the_global_batch(tmp_path: Path, tiny_model: Path,
-                                                                    data: str) -> None:
+def test_fsdp_on_two_ranks_equals_one_process_with_the_global_batch(tmp_path: Path, tiny_model: Path, data: str) -> None:
     settings = SFT
     if data == "packed":  # with held-out evals, which every rank runs whole
         settings = merge(SFT, {"dataset": {"validationSplit": 0.1}})
@@ -56,8 +55,7 @@ def test_fsdp_on_two_ranks_equals_one_process_with_the_global_batch(tmp_path: Pa
     assert all(not event_errors(event) for event in sharded)
     memory = next(event for event in sharded if event["type"] == "memory")
     assert (memory["ranks"], memory["sharding"]) == (2, "fsdp")
-    assert any(event["type"] == "log" and event["message"].startswith("FSDP: the base weights are split across 2")
-               for event in sharded)
+    assert any(event["type"] == "log" and event["message"].startswith("FSDP: the base weights are split across 2") for event in sharded)
     evals = [[event["loss"] for event in events if event["type"] == "eval"] for events in (single, sharded)]
     assert len(evals[1]) == len(evals[0]) >= (2 if data == "packed" else 0)
     assert max((abs(mine - theirs) for mine, theirs in zip(*evals, strict=True)), default=0.0) <= 1e-5
@@ -87,12 +85,16 @@ def test_a_pause_inside_an_epoch_with_fsdp_resumes_exactly(tmp_path: Path, tiny_
     assert difference <= 1e-6 and adapter <= 1e-6
 
 
-@pytest.mark.parametrize("change, words", [
-    ({"model": {"quantization": "4bit"}}, 'with model.quantization "4bit" (QLoRA) needs NVIDIA GPUs'),
-    ({"method": "dpo"}, "trains SFT only so far, and this job's method is dpo"),
-])
-def test_an_fsdp_job_this_machine_cannot_run_is_refused_naming_the_field(tmp_path: Path, tiny_model: Path,
-                                                                        change: dict[str, Any], words: str) -> None:
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"model": {"quantization": "4bit"}}, 'with model.quantization "4bit" (QLoRA) needs NVIDIA GPUs'),
+        ({"method": "dpo"}, "trains SFT only so far, and this job's method is dpo"),
+    ],
+)
+def test_an_fsdp_job_this_machine_cannot_run_is_refused_naming_the_field(
+    tmp_path: Path, tiny_model: Path, change: dict[str, Any], words: str
+) -> None:
     job = make_job(tmp_path / "job", tiny_model, **FSDP)
     write_config(job, merge(read_config(job), change))
     result = run_cli(job, timeout=120, **CPU)
@@ -130,8 +132,9 @@ def test_qlora_with_fsdp_on_two_gpus_equals_one_gpu_with_the_global_batch(tmp_pa
 
 def test_out_of_memory_with_fsdp_fails_the_job_naming_the_batch_size(tmp_path: Path, tiny_model: Path) -> None:
     job = make_job(tmp_path / "job", tiny_model, **merge(SFT, FSDP))
-    result = run_cli(job, timeout=400, TUNEDECK_SIMULATE_OOM_ABOVE_BATCH="2", TUNEDECK_SIMULATE_OOM_FROM_STEP="2",
-                     TUNEDECK_SIMULATE_OOM_RANK="0", **CPU)
+    result = run_cli(
+        job, timeout=400, TUNEDECK_SIMULATE_OOM_ABOVE_BATCH="2", TUNEDECK_SIMULATE_OOM_FROM_STEP="2", TUNEDECK_SIMULATE_OOM_RANK="0", **CPU
+    )
     assert result.returncode == 1, (result.stdout + result.stderr)[-4000:]
     events = read_events(job)
     final = events[-1]
