@@ -4,6 +4,7 @@
 #   bash scripts/gpu-checks.sh bench    # bench/trainer_throughput.py, both model shapes (~5 min)
 #   bash scripts/gpu-checks.sh memory   # bench/memory_estimate.py: estimate against measured peak
 #   bash scripts/gpu-checks.sh loss     # bench/label_only_loss.py: time and peak memory of the two losses
+#   bash scripts/gpu-checks.sh fsdp     # QLoRA + FSDP on 2 GPUs (test_sharding.py; needs 2 or more GPUs)
 # Logs and results go to $OUT (the device tool brings that folder back), else to .gpu/out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -22,5 +23,6 @@ case "${1:-tests}" in
   memory) python3 bench/memory_estimate.py --dataset .gpu/data/alpaca_en_demo.json --out "$out/memory.json" \
            2>&1 | tee "$out/memory.log" ;;
   loss) python3 bench/label_only_loss.py 2>&1 | tee "$out/loss.log" ;;
-  *) echo "usage: bash scripts/gpu-checks.sh tests|bench|memory|loss"; exit 2 ;;
+  fsdp) python3 -m pytest -q -s -p no:cacheprovider tests/trainer/test_sharding.py -k "gpus" -rs 2>&1 | tee "$out/fsdp.log" ;;
+  *) echo "usage: bash scripts/gpu-checks.sh tests|bench|memory|loss|fsdp"; exit 2 ;;
 esac

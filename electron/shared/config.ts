@@ -169,6 +169,16 @@ const trainingSchema = z
       .union([z.literal('all'), z.int().min(1).max(64), z.array(z.int().min(0).max(63)).min(1).max(64)])
       .meta(label('GPUs', { ...unhashed, expected: '"all", a number of GPUs, or a list of GPU indices such as [0, 1]' }))
       .default('all'),
+    /**
+     * How several ranks hold the model: "ddp" (each GPU the whole model, the gradients summed),
+     * "fsdp" (FSDP2: the base weights split across the GPUs, each layer gathered while it runs;
+     * SFT only) or "auto" (FSDP when the memory estimate does not fit one GPU but fits split
+     * across the ranks). Unhashed: both train the same steps, and a checkpoint resumes under either.
+     */
+    sharding: z
+      .enum(['auto', 'ddp', 'fsdp'])
+      .meta(label('Multi-GPU sharding', { ...unhashed, expected: '"auto", "ddp" or "fsdp"' }))
+      .default('auto'),
   })
   .meta(label('Training settings'))
 

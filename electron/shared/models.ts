@@ -41,6 +41,8 @@ export const methodFitSchema = z.object({
   verdict: z.enum(fitVerdicts).nullable(),
   /** The mildest change of settings that fits, e.g. "training.batchSize 1 (gradientAccumulation 4)". */
   suggestion: z.string().nullable(),
+  /** When no setting fits one GPU: the fewest such GPUs FSDP fits it on (training.sharding), else null. */
+  fsdpGpus: z.int().min(1).nullable().optional(),
 })
 
 export const modelFitSchema = z.object({

@@ -75,6 +75,15 @@ export const memoryEvent = z.looseObject({
   /** null where there is no GPU to compare with. */
   fits: z.boolean().nullable(),
   detail: z.record(z.string(), z.number()),
+  /** The job's ranks; with several, estimatedMb and detail are per GPU under `sharding`. */
+  ranks: z.int().min(1).optional(),
+  /** How the ranks hold the model (training.sharding, "auto" resolved); "single" for one rank. */
+  sharding: z.enum(['single', 'ddp', 'fsdp']).optional(),
+  /** One GPU holding the whole model (DDP), and one GPU's share under FSDP across the ranks. */
+  wholeModelMb: z.number().min(0).optional(),
+  shardedMb: z.number().min(0).optional(),
+  /** The fit check in words: "fits one GPU: DDP", "needs FSDP across N GPUs", "does not fit even sharded ..."; null without a GPU. */
+  placement: z.string().nullable().optional(),
 })
 
 /** CUDA ran out of memory; the trainer retries with a smaller micro-batch when allowed. */

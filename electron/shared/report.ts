@@ -23,6 +23,10 @@ export const memorySummarySchema = z.object({
   /** null where there is no GPU to compare with. */
   fits: z.boolean().nullable(),
   detail: z.record(z.string(), z.number()),
+  /** With several ranks: their count, the layout (DDP or FSDP) and the fit check in words. */
+  ranks: z.int().optional(),
+  sharding: z.string().optional(),
+  placement: z.string().nullable().optional(),
 })
 
 export const oomSummarySchema = z.object({

@@ -73,6 +73,7 @@ class TrainingSettings:
     oom_retry: bool = True
     dataloader_workers: int | None = None
     gpus: str | int | tuple[int, ...] = "all"
+    sharding: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ UNHASHED: tuple[str, ...] = (
     "job_id",
     "training.dataloader_workers",
     "training.gpus",
+    "training.sharding",
     "resume_from",
     "init_from",
     "init_optimizer",

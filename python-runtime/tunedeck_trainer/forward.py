@@ -41,7 +41,7 @@ class Forward:
     @property
     def label_only(self) -> bool:
         """Whether the output head runs only at learned positions (see loss.py)."""
-        return loss.supports_label_only(self.model)
+        return self._loss_sum is loss.label_only_loss_sum  # FSDP sets the full loss (sharding.py)
 
     def autocast(self) -> Any:
         """Mixed precision on CUDA (bf16/fp16); nothing in fp32."""

@@ -61,9 +61,14 @@ def launch_if_needed(job_dir: Path) -> int | None:
             check_paths(config, job_dir)  # a path problem: run_job reports it, before torch loads
         import torch
 
-        ranks, visible = rank_count(config.training.gpus, torch.cuda.device_count() if torch.cuda.is_available() else 0)
+        cuda_devices = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        ranks, visible = rank_count(config.training.gpus, cuda_devices)
+        if ranks > 1:
+            from .sharding import check
+
+            check(config, cuda=cuda_devices > 0)  # QLoRA + FSDP on CPU: refused before any rank starts
     except TrainerError as error:
-        if error.field != "training.gpus":
+        if error.field not in ("training.gpus", "training.sharding"):
             return None
         events = EventWriter(job_dir / "events.jsonl")
         events.emit("failed", error=str(error), traceback=None, field=error.field)

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from . import distributed, held_out, oom_retry, progress, saving, training_setup
+from . import distributed, held_out, oom_retry, progress, saving, sharding, training_setup
 from .batches import MicroBatch
 from .config import JobConfig
 from .control import Control
@@ -160,6 +160,7 @@ class Training:
         batches = [batch for pieces in step for batch in pieces]
         # Summed over the ranks first: each rank's losses are divided by the whole step's weight.
         weight = self.ranks.total(sum(batch.weight for batch in batches))
+        missing = sharding.passes_short(self, len(batches))  # FSDP: every rank runs as many passes
         loss_total, sums, out_of_memory = 0.0, {}, False
         try:
             prepared = self.method.prepare(self.forward, step)
@@ -178,10 +179,12 @@ class Training:
                     if self.agreed.cancel_mid_step:
                         raise Cancelled(self.step)
                 self.position += 1
+            sharding.fill(self, missing)
         except torch.cuda.OutOfMemoryError:
             # Returning drops this frame, the traceback and with them the graph and activations.
             if self.ranks.world == 1:
                 return None
+            sharding.no_retry(self)  # FSDP: the other ranks wait in a layer's all-gather, not for a retry
             out_of_memory = True
         if self.ranks.any(out_of_memory):  # every rank retries, or none
             return None

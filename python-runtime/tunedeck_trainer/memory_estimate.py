@@ -170,22 +170,25 @@ def ceil_mb(value: float) -> float:
 
 
 def report_estimate(config: Any, model_path: Path, longest: int, *, cuda: bool, compute_bytes: int,
-                    quantized: bool, micro_batch_size: int, events: Any, log: Callable[[str, str], None]) -> int:
+                    quantized: bool, micro_batch_size: int, events: Any, log: Callable[[str, str], None],
+                    ranks: int = 1) -> tuple[int, str]:
     """Emits the memory event (and a warning when it will not fit), before the weights load.
 
     ``longest`` is the longest sequence (tokens) a forward pass sees, ``micro_batch_size`` the
-    sequences of one forward pass (DPO: two a pair, chosen and rejected). Returns the matmul
-    parameter count of the model (N of the MFU formula), 0 when transformers cannot build the
-    architecture on the meta device.
+    sequences of one forward pass (DPO: two a pair, chosen and rejected). With several ranks the
+    event is per GPU, for the layout training.sharding asks for or "auto" picks (per_gpu.py).
+    Returns the matmul parameter count of the model (N of the MFU formula; 0 when transformers
+    cannot build the architecture on the meta device) and the layout: "single", "ddp" or "fsdp".
     """
-    from . import throughput
+    from . import per_gpu, throughput
 
     training = config.training
+    free = free_cuda_mb()
     try:
         meta = meta_model(model_path)
     except Exception as error:  # an architecture transformers cannot build: no estimate
         log("debug", f"no memory estimate: cannot build {model_path} on the meta device ({error})")
-        return 0
+        return 0, per_gpu.choose(training.sharding, ranks, None, None)
     flop_parameters = throughput.matmul_parameters(meta)
     checkpointing = training.gradient_checkpointing or quantized
     estimate = estimate_memory(
@@ -193,19 +196,28 @@ def report_estimate(config: Any, model_path: Path, longest: int, *, cuda: bool, 
         seq_length=min(longest, training.max_seq_length), compute_bytes=compute_bytes, quantized=quantized,
         gradient_checkpointing=checkpointing, cuda=cuda,
     )
+    split = per_gpu.weight_split(meta, compute_bytes=compute_bytes, quantized=quantized)
     del meta
-    free = free_cuda_mb()
+    layout = per_gpu.choose(training.sharding, ranks, estimate, free)
+    whole = estimate
+    if layout == "fsdp":
+        estimate = per_gpu.sharded(estimate, split, ranks)
     total = ceil_mb(estimate.total)
     fits = None if free is None else total <= free
+    placement = per_gpu.fit_check(whole, split, free, ranks)
     events.emit(
         "memory", estimatedMb=total, freeMb=None if free is None else round(free, 1), fits=fits,
-        detail=estimate.detail(),
+        detail=estimate.detail(), ranks=ranks, sharding=layout, wholeModelMb=ceil_mb(whole.total),
+        shardedMb=ceil_mb(per_gpu.sharded(whole, split, ranks).total), placement=placement,
     )
     where = f"of {free:,.0f} MB free" if free is not None else "(no GPU to compare with)"
-    print(f"[tunedeck] memory estimate: {total:,.0f} MB {where}", flush=True)
+    per = f" per GPU ({layout.upper()} across {ranks} ranks)" if ranks > 1 else ""
+    verdict = f": {placement}" if placement else ""
+    print(f"[tunedeck] memory estimate: {total:,.0f} MB{per} {where}{verdict}", flush=True)
     if fits is False:
         log("warning", advice(
             total, free, batch_size=micro_batch_size, seq_length=training.max_seq_length,
             gradient_checkpointing=checkpointing, quantized=quantized,
-        ))
-    return flop_parameters
+        ) + (f'; or set training.sharding to "fsdp" (it {placement})'
+             if layout == "ddp" and placement == f"needs FSDP across {ranks} GPUs" else ""))
+    return flop_parameters, layout

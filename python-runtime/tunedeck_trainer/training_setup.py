@@ -19,6 +19,7 @@ from . import (
     loading,
     memory_estimate,
     saving,
+    sharding,
     throughput,
 )
 from .config import resolve_model_path
@@ -72,8 +73,9 @@ def set_up(training: Any) -> None:
     training.control.phase = "loading_model"
     training.events.emit("heartbeat", phase="loading_model")
     cuda = training.precision.device.type == "cuda"
-    training.flop_parameters = memory_estimate.report_estimate(
+    training.flop_parameters, training.layout = memory_estimate.report_estimate(
         config, training.model_path, max(1, data.longest), cuda=cuda, quantized=training.quantized,
+        ranks=training.ranks.world,
         micro_batch_size=training.micro_batch_size * method.sequences_per_example,
         compute_bytes=2 if training.quantized and cuda else training.precision.dtype.itemsize,
         events=training.events, log=training._log,
@@ -95,6 +97,7 @@ def set_up(training: Any) -> None:
     if method.uses_reference:
         set_up_reference(training, init_folder)
     training.model.train()
+    sharding.shard(training)  # FSDP: the base weights split across the ranks
     if training.forward.label_only:
         print("[tunedeck] loss: the output head runs only where a token is learned", flush=True)
     training.trainable = [parameter for parameter in training.model.parameters() if parameter.requires_grad]

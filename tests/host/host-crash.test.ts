@@ -8,12 +8,12 @@
  * folder it leaves is the user's alone (0700 folders, 0600 files).
  * Builds out/ first when it is older than the sources.
  */
-import { mkdtempSync, rmSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { mkdtempSync, rmSync, readdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Job, MetricPoint } from '@shared/jobs'
-import { buildServeIfStale, ServeChildren, type Serve } from './serveChild'
+import { buildServeIfStale, jobEvents, jobProcesses, ServeChildren, type Serve } from './serveChild'
 
 const workDir = mkdtempSync(join(tmpdir(), 'tunedeck-host-crash-'))
 const dataDir = join(workDir, 'data')
@@ -27,26 +27,8 @@ afterAll(() => {
   rmSync(workDir, { recursive: true, force: true })
 })
 
-/** True while a process whose command line names this job's folder (its trainer) runs. */
-function trainerRuns(jobId: string): boolean {
-  const marker = join(dataDir, 'jobs', jobId)
-  return readdirSync('/proc').some((name) => {
-    if (!/^\d+$/.test(name)) return false
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
-      return !/\) Z /.test(stat) && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(marker)
-    } catch {
-      return false
-    }
-  })
-}
-
-function eventsOf(jobId: string): Array<{ type: string; step?: number; checkpoint?: string }> {
-  return readFileSync(join(dataDir, 'jobs', jobId, 'events.jsonl'), 'utf8')
-    .split('\n')
-    .filter((line) => line.trim())
-    .map((line) => JSON.parse(line) as { type: string; step?: number })
-}
+const trainerRuns = (jobId: string): boolean => jobProcesses(dataDir, jobId).length > 0
+const eventsOf = (jobId: string): Array<{ type: string; step?: number }> => jobEvents(dataDir, jobId)
 
 /** Every file and folder under `dir` whose mode lets anyone but the owner in. */
 function openToOthers(dir: string): string[] {

@@ -85,6 +85,15 @@ describe('the job report', () => {
     store.close()
   })
 
+  it('keeps a multi-rank estimate per GPU with its layout and fit check', () => {
+    const { store } = storeWithJob()
+    seq = 0
+    const perGpu = { estimatedMb: 9000, freeMb: 10000, fits: true, detail: { weights: 3000 }, ranks: 4, sharding: 'fsdp' }
+    ingestEvents(store, 'j1', '/nowhere', [event('memory', { ...perGpu, wholeModelMb: 20000, shardedMb: 9000, placement: 'needs FSDP across 4 GPUs' })], 10)
+    expect(buildReport(store, 'j1').memory).toEqual({ ...perGpu, placement: 'needs FSDP across 4 GPUs' })
+    store.close()
+  })
+
   it('lists a warning once when a resumed trainer says it again', () => {
     const { store } = storeWithJob()
     seq = 0

@@ -4,7 +4,7 @@
  * sources; every response is checked against its route's schema.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { WebSocket } from 'ws'
 import type { WireFromHost } from '@shared/api'
@@ -124,4 +124,27 @@ export class ServeChildren {
       close: () => ws.close(),
     }
   }
+}
+
+/** The live processes (pids) whose command line names the job's folder: its trainer, and with
+ * several ranks the launcher and every rank torchrun started. */
+export function jobProcesses(dataDir: string, jobId: string): number[] {
+  const marker = join(dataDir, 'jobs', jobId)
+  return readdirSync('/proc').flatMap((name) => {
+    if (!/^\d+$/.test(name)) return []
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      return !/\) Z /.test(stat) && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(marker) ? [Number(name)] : []
+    } catch {
+      return []
+    }
+  })
+}
+
+/** The job's events.jsonl, parsed. */
+export function jobEvents(dataDir: string, jobId: string): Array<{ type: string; step?: number; ranks?: number }> {
+  return readFileSync(join(dataDir, 'jobs', jobId, 'events.jsonl'), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => JSON.parse(line) as { type: string; step?: number })
 }

@@ -48,6 +48,8 @@ describe('models page text', () => {
     expect(fitLabel('lora', fit)).toBe('LoRA 7.6 GB of 7.8 GB free: tight; fits with training.gradientCheckpointing on')
     expect(fitLabel('qlora', fit)).toBe('QLoRA 2.9 GB of 7.8 GB free: fits')
     expect(fitLabel('lora', { ...fit, freeMb: null, lora: { ...fit.lora, verdict: null } })).toBe('LoRA 7.6 GB (no GPU to compare)')
+    const large = { ...fit, lora: { estimatedMb: 16 * 1024, verdict: 'no' as const, suggestion: null, fsdpGpus: 3 } }
+    expect(fitLabel('lora', large)).toBe('LoRA 16 GB of 7.8 GB free: does not fit; needs FSDP across 3 GPUs')
   })
 
   it('fills model.path with the hub id of a cached model and the folder of any other', () => {

@@ -25,6 +25,17 @@ describe('the job report lines', () => {
     expect(memoryLine({ estimatedMb: 20480, freeMb: null, fits: null, detail: {} }).text).toBe('Training on the CPU (no GPU here): needs about 20.0 GB of memory.')
   })
 
+  it('says per GPU with several ranks, which layout they use and what the fit check found', () => {
+    const sharded = { estimatedMb: 9216, freeMb: 10240, fits: true, detail: {}, ranks: 4, sharding: 'fsdp', placement: 'needs FSDP across 4 GPUs' }
+    expect(memoryLine(sharded)).toEqual({
+      text: 'Each of 4 ranks (FSDP): needs about 9.0 GB of the 10.0 GB free on the GPU. The fit check: needs FSDP across 4 GPUs.',
+      warning: false,
+    })
+    const replicated = { ...sharded, estimatedMb: 14336, fits: false, sharding: 'ddp' }
+    expect(memoryLine(replicated).warning).toBe(true)
+    expect(memoryLine(replicated).text).toMatch(/^Each of 4 ranks \(DDP\): needs about 14\.0 GB but the GPU has 10\.0 GB free/)
+  })
+
   it('describes an out-of-memory retry and the MFU with how it is counted', () => {
     expect(oomLine({ step: 7, batchSize: 8, maxSeqLength: 1024, retry: true, newBatchSize: 4, newGradientAccumulation: 4, time: 0 })).toBe(
       'Out of GPU memory in step 7 at 8 rows × 1024 tokens; retried with micro-batches of 4 and gradient accumulation 4 (same effective batch).',

@@ -121,6 +121,26 @@ def test_fit_names_a_setting_that_fits_and_follows_a_preset(tiny_model: Path) ->
     short = model_fit(tiny_model, lora_mb * 0.95, cuda=False)
     assert short["lora"]["verdict"] == "no"
     assert short["lora"]["suggestion"] is not None and short["lora"]["suggestion"].startswith("training.")
+    assert short["lora"]["fsdpGpus"] is None  # a setting fits: no need to split it
     # A preset with a micro-batch of 1 and shorter rows needs less.
     small = model_fit(tiny_model, 1e9, cuda=False, settings={"training": {"batchSize": 1, "maxSeqLength": 256}})
     assert small["lora"]["estimatedMb"] < lora_mb / 4
+
+
+def test_fit_names_the_fewest_gpus_fsdp_fits_a_model_on_when_no_setting_does(tmp_path: Path) -> None:
+    import json
+
+    from test_memory import QWEN_05B
+    from tunedeck_trainer.models.fit import model_fit
+
+    # Qwen2.5-0.5B's shape: 942 MB of bf16 weights, of which the root and two layers are 317 MB.
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "qwen2", **QWEN_05B}), encoding="utf-8")
+    fit = model_fit(tmp_path, 1800, cuda=True)
+    assert fit["lora"]["verdict"] == "no" and fit["lora"]["suggestion"] is None
+    # At the mildest settings tried (checkpointing, batch 1, 256 tokens) one GPU needs 2,119 MB;
+    # FSDP over 2, 3 and 4 GPUs needs 1,775, 1,660 and 1,603 MB each, and only the last is under
+    # 90% of 1,800 MB (1,620).
+    assert fit["lora"]["fsdpGpus"] == 4
+    # The gathered root and layers, the adapter, the logits and the CUDA context stay on every GPU:
+    # even 64 GPUs need 1,441 MB each, more than 90% of 1,500.
+    assert model_fit(tmp_path, 1500, cuda=True)["lora"]["fsdpGpus"] is None

@@ -30,6 +30,9 @@ function memoryOf(data: Data): JobReport['memory'] {
     freeMb: number(data.freeMb),
     fits: typeof data.fits === 'boolean' ? data.fits : null,
     detail: Object.fromEntries(Object.entries(detail).filter(([, value]) => number(value) !== null)) as Record<string, number>,
+    ...(typeof data.ranks === 'number' && data.ranks > 1 ? { ranks: integer(data.ranks) } : {}),
+    ...(typeof data.sharding === 'string' ? { sharding: data.sharding } : {}),
+    ...(typeof data.placement === 'string' ? { placement: data.placement } : {}),
   }
 }
 

@@ -3,7 +3,8 @@
 Uses the trainer's own estimator (memory_estimate.py) on the meta device, so the figure is the
 one the job's memory event will show. A verdict is "fits" (estimate at most TIGHT_SHARE of free
 memory), "tight" (fits, but with less than that margin) or "no"; when it is not "fits", the first
-of a short list of changes that brings it under TIGHT_SHARE is named.
+of a short list of changes that brings it under TIGHT_SHARE is named, and when none does, the
+fewest such GPUs FSDP fits it on (``fsdpGpus``, per_gpu.py).
 """
 
 from __future__ import annotations
@@ -14,17 +15,31 @@ from typing import Any
 
 from ..config import LoraSettings, TrainingSettings
 from ..memory_estimate import ceil_mb, estimate_memory, free_cuda_mb, meta_model
+from ..per_gpu import fewest_ranks, weight_split
 
 TIGHT_SHARE = 0.9
 BF16_BYTES = 2
 
 
-def _estimate(meta: Any, training: TrainingSettings, lora: LoraSettings, quantized: bool, cuda: bool) -> float:
-    return ceil_mb(estimate_memory(
+def _parts(meta: Any, training: TrainingSettings, lora: LoraSettings, quantized: bool, cuda: bool) -> Any:
+    return estimate_memory(
         meta, rank=lora.rank, targets=lora.target_modules, batch_size=training.batch_size,
         seq_length=training.max_seq_length, compute_bytes=BF16_BYTES, quantized=quantized,
         gradient_checkpointing=training.gradient_checkpointing or quantized, cuda=cuda,
-    ).total)
+    )
+
+
+def _estimate(meta: Any, training: TrainingSettings, lora: LoraSettings, quantized: bool, cuda: bool) -> float:
+    return ceil_mb(_parts(meta, training, lora, quantized, cuda).total)
+
+
+def _fsdp_gpus(meta: Any, training: TrainingSettings, lora: LoraSettings, quantized: bool, cuda: bool,
+               free_mb: float) -> int | None:
+    """The fewest GPUs like this one that FSDP fits the model on, at the mildest settings tried
+    (per_gpu.py); None when no count up to 64 does."""
+    mildest = ([training] + [changed for _, changed in _changes(training)])[-1]
+    split = weight_split(meta, compute_bytes=BF16_BYTES, quantized=quantized)
+    return fewest_ranks(_parts(meta, mildest, lora, quantized, cuda), split, free_mb * TIGHT_SHARE)
 
 
 def verdict(estimated_mb: float, free_mb: float | None) -> str | None:
@@ -79,11 +94,14 @@ def model_fit(folder: Path, free_mb: float | None = None, *, cuda: bool | None =
     result: dict[str, Any] = {"freeMb": None if free_mb is None else round(free_mb, 1)}
     for key, quantized in (("lora", False), ("qlora", True)):
         estimated = _estimate(meta, training, lora, quantized, cuda)
-        entry: dict[str, Any] = {"estimatedMb": estimated, "verdict": verdict(estimated, free_mb), "suggestion": None}
+        entry: dict[str, Any] = {"estimatedMb": estimated, "verdict": verdict(estimated, free_mb), "suggestion": None,
+                                 "fsdpGpus": None}
         if entry["verdict"] in ("tight", "no"):
             for label, changed in _changes(training):
                 if verdict(_estimate(meta, changed, lora, quantized, cuda), free_mb) == "fits":
                     entry["suggestion"] = label
                     break
+        if entry["verdict"] == "no" and entry["suggestion"] is None and free_mb is not None:
+            entry["fsdpGpus"] = _fsdp_gpus(meta, training, lora, quantized, cuda, free_mb)
         result[key] = entry
     return result

@@ -52,7 +52,8 @@ export function fitLabel(method: 'lora' | 'qlora', fit: ModelFit): string {
   const name = method === 'lora' ? 'LoRA' : 'QLoRA'
   const size = formatBytes(entry.estimatedMb * 1024 * 1024)
   if (entry.verdict === null) return `${name} ${size} (no GPU to compare)`
-  const advice = entry.verdict !== 'fits' && entry.suggestion ? `; fits with ${entry.suggestion}` : ''
+  const sharded = entry.fsdpGpus ? `; needs FSDP across ${entry.fsdpGpus} GPUs` : ''
+  const advice = entry.verdict !== 'fits' && entry.suggestion ? `; fits with ${entry.suggestion}` : sharded
   return `${name} ${size} of ${formatBytes((fit.freeMb ?? 0) * 1024 * 1024)} free: ${verdictWords[entry.verdict]}${advice}`
 }
 

@@ -41,6 +41,16 @@ const gigabytes = (mb: number): string => (mb < 1024 ? `${Math.max(1, Math.round
  * memory this job needs here, not a GPU requirement, and is worded so.
  */
 export function memoryLine(memory: NonNullable<JobReport['memory']>): { text: string; warning: boolean } {
+  if (memory.ranks !== undefined && memory.ranks > 1) {
+    const line = singleMemoryLine(memory)
+    const layout = `Each of ${memory.ranks} ranks (${(memory.sharding ?? 'ddp').toUpperCase()})`
+    const verdict = memory.placement ? ` The fit check: ${memory.placement}.` : ''
+    return { text: `${layout}: ${line.text.charAt(0).toLowerCase()}${line.text.slice(1)}${verdict}`, warning: line.warning }
+  }
+  return singleMemoryLine(memory)
+}
+
+function singleMemoryLine(memory: NonNullable<JobReport['memory']>): { text: string; warning: boolean } {
   if (memory.freeMb === null || memory.fits === null) {
     return { text: `Training on the CPU (no GPU here): needs about ${gigabytes(memory.estimatedMb)} of memory.`, warning: false }
   }
