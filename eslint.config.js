@@ -77,34 +77,58 @@ export default tseslint.config(
     [
       ...renderer,
       upToApp,
-      rendererFolders(['api', 'stores', 'components', 'views'], 'logic/ is pure functions of data: it talks to no client, store or component.'),
+      rendererFolders(
+        ['api', 'stores', 'components', 'views'],
+        'logic/ is pure functions of data: it talks to no client, store or component.',
+      ),
     ],
   ),
   layer(
     ['renderer/src/api/**'],
-    [...renderer, upToApp, rendererFolders(['stores', 'components', 'views'], 'api/ is the contract client: it imports the contract and logic/, never state or UI.')],
+    [
+      ...renderer,
+      upToApp,
+      rendererFolders(
+        ['stores', 'components', 'views'],
+        'api/ is the contract client: it imports the contract and logic/, never state or UI.',
+      ),
+    ],
   ),
   layer(
     ['renderer/src/stores/**'],
-    [...renderer, upToApp, rendererFolders(['components', 'views'], 'Stores hold state for the views; they import the client and logic/, never the UI.')],
+    [
+      ...renderer,
+      upToApp,
+      rendererFolders(['components', 'views'], 'Stores hold state for the views; they import the client and logic/, never the UI.'),
+    ],
   ),
   layer(
     ['renderer/src/components/**'],
     [...renderer, upToApp, rendererFolders(['views'], 'Components are pieces of views: a view imports them, not the reverse.')],
   ),
   layer(['renderer/src/views/**'], [...renderer, upToApp]),
-  layer(['electron/cli/**'], [
-    { group: ['electron', 'electron/*'], message: 'The command line is plain Node: it runs without Electron.' },
-    {
-      group: ['**/host/**', '**/main/**', '**/preload/**', '**/renderer/**'],
-      message: 'The command line is a client: it imports only electron/shared and talks to the host over its routes.',
-    },
-  ]),
-  layer(['electron/preload/**'], [
-    { group: ['**/host/**', '**/main/**', '**/renderer/**'], message: 'The preload only forwards; it imports electron and the contract.' },
-  ]),
-  layer(['electron/main/**'], [
-    { group: ['**/renderer/**', '**/preload/**'], message: 'Main imports the contract; it starts the host as a separate process.' },
-  ]),
+  layer(
+    ['electron/cli/**'],
+    [
+      { group: ['electron', 'electron/*'], message: 'The command line is plain Node: it runs without Electron.' },
+      {
+        group: ['**/host/**', '**/main/**', '**/preload/**', '**/renderer/**'],
+        message: 'The command line is a client: it imports only electron/shared and talks to the host over its routes.',
+      },
+    ],
+  ),
+  layer(
+    ['electron/preload/**'],
+    [
+      {
+        group: ['**/host/**', '**/main/**', '**/renderer/**'],
+        message: 'The preload only forwards; it imports electron and the contract.',
+      },
+    ],
+  ),
+  layer(
+    ['electron/main/**'],
+    [{ group: ['**/renderer/**', '**/preload/**'], message: 'Main imports the contract; it starts the host as a separate process.' }],
+  ),
   prettier,
 )

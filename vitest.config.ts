@@ -7,7 +7,13 @@ export default defineConfig({
   // The contract is imported as @shared, as in tsconfig.base.json and electron.vite.config.ts.
   resolve: { alias: { '@shared': fileURLToPath(new URL('./electron/shared', import.meta.url)) } },
   test: {
-    include: ['tests/shared/**/*.test.ts', 'tests/cli/**/*.test.ts', 'tests/host/**/*.test.ts', 'tests/renderer/**/*.test.ts', 'tests/renderer/**/*.test.tsx'],
+    include: [
+      'tests/shared/**/*.test.ts',
+      'tests/cli/**/*.test.ts',
+      'tests/host/**/*.test.ts',
+      'tests/renderer/**/*.test.ts',
+      'tests/renderer/**/*.test.tsx',
+    ],
     testTimeout: 180_000,
     hookTimeout: 180_000,
     fileParallelism: false,

@@ -26,25 +26,62 @@ if str(RUNTIME) not in sys.path:
 
 # From Qwen/Qwen2.5-0.5B and Qwen/Qwen2.5-1.5B config.json (shapes and numerics only).
 QWEN_COMMON = dict(
-    hidden_act="silu", max_position_embeddings=32768, rms_norm_eps=1e-6, rope_theta=1000000.0,
-    vocab_size=151936, tie_word_embeddings=True, use_sliding_window=False, sliding_window=32768,
-    attention_dropout=0.0, bos_token_id=151643, eos_token_id=151643, initializer_range=0.02,
+    hidden_act="silu",
+    max_position_embeddings=32768,
+    rms_norm_eps=1e-6,
+    rope_theta=1000000.0,
+    vocab_size=151936,
+    tie_word_embeddings=True,
+    use_sliding_window=False,
+    sliding_window=32768,
+    attention_dropout=0.0,
+    bos_token_id=151643,
+    eos_token_id=151643,
+    initializer_range=0.02,
 )
 MODELS: dict[str, dict[str, Any]] = {
-    "qwen2.5-0.5b": dict(QWEN_COMMON, hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
-                         num_attention_heads=14, num_key_value_heads=2, max_window_layers=24),
-    "qwen2.5-1.5b": dict(QWEN_COMMON, hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
-                         num_attention_heads=12, num_key_value_heads=2, max_window_layers=28),
+    "qwen2.5-0.5b": dict(
+        QWEN_COMMON,
+        hidden_size=896,
+        intermediate_size=4864,
+        num_hidden_layers=24,
+        num_attention_heads=14,
+        num_key_value_heads=2,
+        max_window_layers=24,
+    ),
+    "qwen2.5-1.5b": dict(
+        QWEN_COMMON,
+        hidden_size=1536,
+        intermediate_size=8960,
+        num_hidden_layers=28,
+        num_attention_heads=12,
+        num_key_value_heads=2,
+        max_window_layers=28,
+    ),
     # --cpu: Qwen2's shape (GQA, SiLU MLP, tied embeddings, its rope) cut to what two CPU cores
     # train over a few hundred Alpaca rows in minutes.
-    "qwen2-cpu": dict({key: value for key, value in QWEN_COMMON.items() if not key.endswith(("vocab_size", "token_id"))},
-                      hidden_size=256,
-                      intermediate_size=704, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
-                      max_window_layers=4, max_position_embeddings=4096),
+    "qwen2-cpu": dict(
+        {key: value for key, value in QWEN_COMMON.items() if not key.endswith(("vocab_size", "token_id"))},
+        hidden_size=256,
+        intermediate_size=704,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_window_layers=4,
+        max_position_embeddings=4096,
+    ),
     # --smoke only: small enough for a CPU in seconds.
-    "smoke": dict(hidden_act="silu", max_position_embeddings=512, rms_norm_eps=1e-6, hidden_size=64,
-                  intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                  tie_word_embeddings=True),
+    "smoke": dict(
+        hidden_act="silu",
+        max_position_embeddings=512,
+        rms_norm_eps=1e-6,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        tie_word_embeddings=True,
+    ),
 }
 
 
@@ -60,12 +97,18 @@ def build_tokenizer(dataset: Path, vocab_size: int) -> Any:
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
+    )
     tokenizer.train_from_iterator(texts, trainer=trainer)
     return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, bos_token="<s>", eos_token="<|im_end|>", pad_token="<pad>",
-        additional_special_tokens=["<|im_start|>", "</s>"], chat_template=CHAT_TEMPLATE, model_max_length=32768,
+        tokenizer_object=tokenizer,
+        bos_token="<s>",
+        eos_token="<|im_end|>",
+        pad_token="<pad>",
+        additional_special_tokens=["<|im_start|>", "</s>"],
+        chat_template=CHAT_TEMPLATE,
+        model_max_length=32768,
     )
 
 
@@ -89,13 +132,13 @@ def split_dataset(dataset: Path, out: Path, held_out: int, limit: int | None = N
     rows = json.loads(dataset.read_text(encoding="utf-8"))
     if held_out >= len(rows):
         raise SystemExit(f"--held-out {held_out} leaves no training rows in {dataset} ({len(rows)} rows)")
-    train_rows = rows[:len(rows) - held_out]
+    train_rows = rows[: len(rows) - held_out]
     if limit is not None:
         train_rows = train_rows[:limit]
     out.mkdir(parents=True, exist_ok=True)
     train, held = out / "train.json", out / "held_out.json"
     train.write_text(json.dumps(train_rows, ensure_ascii=False), encoding="utf-8")
-    held.write_text(json.dumps(rows[len(rows) - held_out:], ensure_ascii=False), encoding="utf-8")
+    held.write_text(json.dumps(rows[len(rows) - held_out :], ensure_ascii=False), encoding="utf-8")
     return train, held
 
 
@@ -125,11 +168,14 @@ def held_out_loss(model_dir: Path, adapter_dir: Path, dataset: Path, seq_len: in
     total, count = 0.0, 0
     with torch.no_grad():
         for start in range(0, len(examples), batch_size):
-            batch = collate(examples[start:start + batch_size], tokenizer.pad_token_id).to(device)
+            batch = collate(examples[start : start + batch_size], tokenizer.pad_token_id).to(device)
             logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits[:, :-1].float()
             targets = batch.labels[:, 1:]
-            total += float(torch.nn.functional.cross_entropy(
-                logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"))
+            total += float(
+                torch.nn.functional.cross_entropy(
+                    logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
+                )
+            )
             count += int((targets != IGNORE_INDEX).sum())
     del model, base
     if cuda:
@@ -149,11 +195,15 @@ def packed_rows(tokenizer: Any, dataset: Path, seq_len: int) -> int:
 def run_job(job_dir: Path, config: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
     """Writes ``config`` into a fresh job folder, runs the trainer CLI on it; exit code and events."""
     job_dir.mkdir(parents=True, exist_ok=True)
-    (job_dir / "config.json").write_text(json.dumps({"version": 1, "jobId": job_dir.name, **config}, indent=2),
-                                         encoding="utf-8")
+    (job_dir / "config.json").write_text(json.dumps({"version": 1, "jobId": job_dir.name, **config}, indent=2), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(RUNTIME), "PYTHONUNBUFFERED": "1"}
     with open(job_dir / "terminal.log", "w", encoding="utf-8") as log:
-        code = subprocess.run([sys.executable, "-m", "tunedeck_trainer", "train", "--job-dir", str(job_dir)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL).returncode
+        code = subprocess.run(
+            [sys.executable, "-m", "tunedeck_trainer", "train", "--job-dir", str(job_dir)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        ).returncode
     lines = (job_dir / "events.jsonl").read_text(encoding="utf-8").splitlines() if (job_dir / "events.jsonl").exists() else []
     return code, [json.loads(line) for line in lines if line.strip()]

@@ -43,10 +43,16 @@ def conversations(rows: int, dataset: Path) -> list[dict[str, Any]]:
     for index in range(rows):
         first, second = alpaca[index % len(alpaca)], alpaca[(index * 7 + 3) % len(alpaca)]
         question = first["instruction"] + ("\n" + first["input"] if first.get("input") else "")
-        built.append({"messages": [
-            {"role": "user", "content": f"{question} ({index})"}, {"role": "assistant", "content": first["output"]},
-            {"role": "user", "content": second["instruction"]}, {"role": "assistant", "content": second["output"]},
-        ]})
+        built.append(
+            {
+                "messages": [
+                    {"role": "user", "content": f"{question} ({index})"},
+                    {"role": "assistant", "content": first["output"]},
+                    {"role": "user", "content": second["instruction"]},
+                    {"role": "assistant", "content": second["output"]},
+                ]
+            }
+        )
     return built
 
 
@@ -91,25 +97,38 @@ def main(argv: list[str] | None = None) -> int:
     preview_s, _ = timed(preview)
     template = template_for(tokenizer)
     baseline = records[: args.baseline_rows]
-    per_record_s, expected = timed(lambda: [encode_record(tokenizer, record, template, False, index)
-                                            for index, record in enumerate(baseline, start=1)])
+    per_record_s, expected = timed(
+        lambda: [encode_record(tokenizer, record, template, False, index) for index, record in enumerate(baseline, start=1)]
+    )
     for index, (ids, labels) in enumerate(expected):
         got = encoded.examples[index]
         if (got["input_ids"], got["labels"]) != (ids[: args.max_length], labels[: args.max_length]):
             raise SystemExit(f"the encoder's masks differ from encode_record's on conversation {index + 1}")
     per_record_all = per_record_s * len(records) / max(1, len(baseline))
     result = {
-        "rows": len(records), "tokens": tokens, "tokenizer": source, "cores": os.cpu_count(),
-        "load": os.getloadavg(), "floorSeconds": floor_s, "encoderSeconds": encoder_s, "previewSeconds": preview_s,
-        "perRecordSeconds": per_record_all, "perRecordMeasuredRows": len(baseline),
-        "encoderOverFloor": encoder_s / floor_s, "previewOverFloor": preview_s / floor_s,
-        "perRecordOverFloor": per_record_all / floor_s, "masksChecked": len(baseline),
+        "rows": len(records),
+        "tokens": tokens,
+        "tokenizer": source,
+        "cores": os.cpu_count(),
+        "load": os.getloadavg(),
+        "floorSeconds": floor_s,
+        "encoderSeconds": encoder_s,
+        "previewSeconds": preview_s,
+        "perRecordSeconds": per_record_all,
+        "perRecordMeasuredRows": len(baseline),
+        "encoderOverFloor": encoder_s / floor_s,
+        "previewOverFloor": preview_s / floor_s,
+        "perRecordOverFloor": per_record_all / floor_s,
+        "masksChecked": len(baseline),
     }
     print(f"{len(records):,} conversations, {tokens:,} tokens, tokenizer: {source}, load {result['load']}")
-    for name, seconds in (("floor (render + batch encode)", floor_s), ("encoder (encode_records)", encoder_s),
-                          ("preview (TokenStats)", preview_s), ("per record (encode_record, scaled)", per_record_all)):
-        print(f"  {name:38s} {seconds:8.2f} s  {len(records) / seconds:9,.0f} conversations/s  "
-              f"{seconds / floor_s:5.2f}x the floor")
+    for name, seconds in (
+        ("floor (render + batch encode)", floor_s),
+        ("encoder (encode_records)", encoder_s),
+        ("preview (TokenStats)", preview_s),
+        ("per record (encode_record, scaled)", per_record_all),
+    ):
+        print(f"  {name:38s} {seconds:8.2f} s  {len(records) / seconds:9,.0f} conversations/s  {seconds / floor_s:5.2f}x the floor")
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0

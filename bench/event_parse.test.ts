@@ -13,6 +13,7 @@ describe('event parse benchmark', () => {
       `${result.events} step events, microseconds each: JSON.parse ${result.jsonParse.toFixed(2)}, JSON.parse + zod ${result.jsonAndZod.toFixed(2)}, JSON.parse + fast path ${result.jsonAndFastPath.toFixed(2)}, ` +
         `tailer read (fast path) ${result.tailerRead.toFixed(2)}, storage floor ${result.storageFloor.toFixed(2)}`,
     )
-    for (const value of [result.jsonParse, result.jsonAndZod, result.jsonAndFastPath, result.tailerRead, result.storageFloor]) expect(value).toBeGreaterThan(0)
+    for (const value of [result.jsonParse, result.jsonAndZod, result.jsonAndFastPath, result.tailerRead, result.storageFloor])
+      expect(value).toBeGreaterThan(0)
   })
 })

@@ -27,7 +27,21 @@ export interface ParseResult {
 }
 
 function stepLine(step: number, total: number): string {
-  return JSON.stringify({ v: 1, seq: step + 3, time: 1767225600 + step / 100, type: 'step', step, totalSteps: total, loss: 2 / step, lr: 1e-4, gradNorm: 0.5, tokens: 512, epoch: step / total, tokensPerSecond: 1000 + step, mfu: null })
+  return JSON.stringify({
+    v: 1,
+    seq: step + 3,
+    time: 1767225600 + step / 100,
+    type: 'step',
+    step,
+    totalSteps: total,
+    loss: 2 / step,
+    lr: 1e-4,
+    gradNorm: 0.5,
+    tokens: 512,
+    epoch: step / total,
+    tokensPerSecond: 1000 + step,
+    mfu: null,
+  })
 }
 
 function microsecondsPerEvent(count: number, work: () => void): number {

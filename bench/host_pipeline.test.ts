@@ -10,7 +10,12 @@ import { fullSizes, runHostPipeline, smokeSizes } from './host_pipeline'
 describe('host pipeline benchmark', () => {
   it(`measures events, terminal and latency against the floors (${process.env.BENCH === 'full' ? 'full' : 'smoke'} sizes)`, async () => {
     const result = await runHostPipeline(process.env.BENCH === 'full' ? fullSizes : smokeSizes)
-    for (const rate of [result.eventsPerSecond, result.storageFloorEventsPerSecond, result.terminalMegabytesPerSecond, result.ptyFloorMegabytesPerSecond]) {
+    for (const rate of [
+      result.eventsPerSecond,
+      result.storageFloorEventsPerSecond,
+      result.terminalMegabytesPerSecond,
+      result.ptyFloorMegabytesPerSecond,
+    ]) {
       expect(rate).toBeGreaterThan(0)
     }
     expect(result.events.arrived).toBe(result.events.written)

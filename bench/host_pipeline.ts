@@ -33,8 +33,20 @@ export interface PipelineSizes {
   latencyTerminalMegabytesPerSecond: number
 }
 
-export const smokeSizes: PipelineSizes = { events: 2_000, terminalMegabytes: 4, latencySeconds: 2, latencyRates: [10, 1000], latencyTerminalMegabytesPerSecond: 5 }
-export const fullSizes: PipelineSizes = { events: 200_000, terminalMegabytes: 200, latencySeconds: 10, latencyRates: [10, 1000], latencyTerminalMegabytesPerSecond: 5 }
+export const smokeSizes: PipelineSizes = {
+  events: 2_000,
+  terminalMegabytes: 4,
+  latencySeconds: 2,
+  latencyRates: [10, 1000],
+  latencyTerminalMegabytesPerSecond: 5,
+}
+export const fullSizes: PipelineSizes = {
+  events: 200_000,
+  terminalMegabytes: 200,
+  latencySeconds: 10,
+  latencyRates: [10, 1000],
+  latencyTerminalMegabytesPerSecond: 5,
+}
 
 /** What one run measured; rates per second, latencies in ms; what was sent and what arrived, to compare. */
 export interface PipelineResult {
@@ -66,7 +78,11 @@ async function finished(client: EventClient, jobId: string): Promise<void> {
   }
 }
 
-async function measureEvents(served: ServedHost, client: EventClient, count: number): Promise<{ rate: number; written: number; arrived: number }> {
+async function measureEvents(
+  served: ServedHost,
+  client: EventClient,
+  count: number,
+): Promise<{ rate: number; written: number; arrived: number }> {
   const jobId = await runJob(served, client, `events:${count}`)
   await until(() => (client.steps.get(jobId)?.step ?? 0) >= count, 600_000, `${count} steps at the client`)
   const arrived = client.steps.get(jobId)!.at
@@ -103,7 +119,11 @@ export function storageFloor(count: number): number {
   }
 }
 
-async function measureTerminal(served: ServedHost, client: EventClient, megabytes: number): Promise<{ rate: number; received: TerminalText }> {
+async function measureTerminal(
+  served: ServedHost,
+  client: EventClient,
+  megabytes: number,
+): Promise<{ rate: number; received: TerminalText }> {
   const before = client.terminalBytes
   client.resetTerminal()
   const jobId = await runJob(served, client, `flood:${megabytes}`)
@@ -126,7 +146,9 @@ async function ptyFloor(megabytes: number): Promise<number> {
   const handle = fs.openSync(file, 'w')
   const total = megabytes * 1024 * 1024
   for (let written = 0, number = 0; written < total; number += 640) {
-    const block = Array.from({ length: 640 }, (_, index) => `flood line ${String(number + index).padStart(12)} ${'x'.repeat(68)}\r\n`).join('')
+    const block = Array.from({ length: 640 }, (_, index) => `flood line ${String(number + index).padStart(12)} ${'x'.repeat(68)}\r\n`).join(
+      '',
+    )
     fs.writeSync(handle, block)
     written += block.length
   }
@@ -155,20 +177,38 @@ export async function runHostPipeline(sizes: PipelineSizes, log: (line: string) 
     await client.opened
     const { rate: eventsPerSecond, written, arrived } = await measureEvents(served, client, sizes.events)
     const storageFloorEventsPerSecond = storageFloor(sizes.events)
-    log(`events: ${Math.round(eventsPerSecond)}/s through the host; storage floor ${Math.round(storageFloorEventsPerSecond)}/s; floor/host ${(storageFloorEventsPerSecond / eventsPerSecond).toFixed(2)}x (goal: >= 50,000/s and <= 2x)`)
+    log(
+      `events: ${Math.round(eventsPerSecond)}/s through the host; storage floor ${Math.round(storageFloorEventsPerSecond)}/s; floor/host ${(storageFloorEventsPerSecond / eventsPerSecond).toFixed(2)}x (goal: >= 50,000/s and <= 2x)`,
+    )
     const { rate: terminalMegabytesPerSecond, received } = await measureTerminal(served, client, sizes.terminalMegabytes)
     const ptyFloorMegabytesPerSecond = await ptyFloor(sizes.terminalMegabytes)
-    log(`terminal: ${terminalMegabytesPerSecond.toFixed(1)} MB/s through the host; pty floor ${ptyFloorMegabytesPerSecond.toFixed(1)} MB/s; floor/host ${(ptyFloorMegabytesPerSecond / terminalMegabytesPerSecond).toFixed(2)}x (goal: >= 20 MB/s and <= 2x)`)
+    log(
+      `terminal: ${terminalMegabytesPerSecond.toFixed(1)} MB/s through the host; pty floor ${ptyFloorMegabytesPerSecond.toFixed(1)} MB/s; floor/host ${(ptyFloorMegabytesPerSecond / terminalMegabytesPerSecond).toFixed(2)}x (goal: >= 20 MB/s and <= 2x)`,
+    )
     const latency: LatencyResult[] = []
     if (sizes.latencySeconds > 0) {
       for (const rate of sizes.latencyRates) {
-        const result = await measureLatency(served, client, { rate, seconds: sizes.latencySeconds, terminalMegabytesPerSecond: sizes.latencyTerminalMegabytesPerSecond })
+        const result = await measureLatency(served, client, {
+          rate,
+          seconds: sizes.latencySeconds,
+          terminalMegabytesPerSecond: sizes.latencyTerminalMegabytesPerSecond,
+        })
         latency.push(result)
-        log(`latency at ${rate} events/s beside ${sizes.latencyTerminalMegabytesPerSecond} MB/s of terminal: p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms over ${result.samples} events (goal: p99 < 50 ms); at a WebSocket client beside the host p50 ${result.hostP50.toFixed(1)} ms, p99 ${result.hostP99.toFixed(1)} ms`)
+        log(
+          `latency at ${rate} events/s beside ${sizes.latencyTerminalMegabytesPerSecond} MB/s of terminal: p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms over ${result.samples} events (goal: p99 < 50 ms); at a WebSocket client beside the host p50 ${result.hostP50.toFixed(1)} ms, p99 ${result.hostP99.toFixed(1)} ms`,
+        )
       }
     }
     const terminal = { printed: floodText(sizes.terminalMegabytes), received }
-    return { events: { written, arrived }, terminal, eventsPerSecond, storageFloorEventsPerSecond, terminalMegabytesPerSecond, ptyFloorMegabytesPerSecond, latency }
+    return {
+      events: { written, arrived },
+      terminal,
+      eventsPerSecond,
+      storageFloorEventsPerSecond,
+      terminalMegabytesPerSecond,
+      ptyFloorMegabytesPerSecond,
+      latency,
+    }
   } finally {
     client.close()
     await served.close()

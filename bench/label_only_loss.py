@@ -41,8 +41,16 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device("cuda" if cuda else "cpu")
     dtype = torch.bfloat16 if cuda else torch.float32
     torch.manual_seed(0)
-    config = Qwen2Config(hidden_size=896, intermediate_size=4864, num_hidden_layers=2, num_attention_heads=14,
-                         num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True, max_position_embeddings=4096)
+    config = Qwen2Config(
+        hidden_size=896,
+        intermediate_size=4864,
+        num_hidden_layers=2,
+        num_attention_heads=14,
+        num_key_value_heads=2,
+        vocab_size=151936,
+        tie_word_embeddings=True,
+        max_position_embeddings=4096,
+    )
     model = apply_lora(Qwen2ForCausalLM(config).to(dtype).to(device), LoraSettings(rank=16, alpha=32, dropout=0.0)).train()
     ids = torch.randint(0, config.vocab_size, (args.rows, args.seq_len), device=device)
     labels = ids.clone()

@@ -34,18 +34,28 @@ CASES: dict[str, dict[str, Any]] = {
 
 def run_case(model: Path, dataset: Path, job_dir: Path, case: dict[str, Any]) -> dict[str, Any]:
     """Three optimizer steps of one set-up; the memory event and the last step's peak."""
-    training = {"learningRate": 2e-4, "maxSteps": 3, "maxSeqLength": 1024, "packing": True, "seed": 0,
-                **case.get("training", {})}
-    code, events = run_job(job_dir, {"model": {"path": str(model), **case.get("model", {})},
-                                     "dataset": {"path": str(dataset), "format": "alpaca"}, "training": training})
+    training = {"learningRate": 2e-4, "maxSteps": 3, "maxSeqLength": 1024, "packing": True, "seed": 0, **case.get("training", {})}
+    code, events = run_job(
+        job_dir,
+        {
+            "model": {"path": str(model), **case.get("model", {})},
+            "dataset": {"path": str(dataset), "format": "alpaca"},
+            "training": training,
+        },
+    )
     memory = next((event for event in events if event["type"] == "memory"), None)
     steps = [event for event in events if event["type"] == "step"]
     if code != 0 or memory is None or not steps:
         return {"failed": f"exit {code}; see {job_dir / 'terminal.log'}"}
     modelled = memory["estimatedMb"] - memory["detail"]["overhead"]
     peak = steps[-1]["peakMemoryMb"]
-    return {"estimatedMb": memory["estimatedMb"], "modelledMb": round(modelled, 1), "peakAllocatedMb": peak,
-            "ratio": modelled / peak if peak else None, "detail": memory["detail"]}
+    return {
+        "estimatedMb": memory["estimatedMb"],
+        "modelledMb": round(modelled, 1),
+        "peakAllocatedMb": peak,
+        "ratio": modelled / peak if peak else None,
+        "detail": memory["detail"],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,8 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("no CUDA GPU here: the estimate is checked against a GPU's allocator")
     tokenizer = build_tokenizer(args.dataset, 32000)
     model = build_model(args.model, tokenizer, args.work_dir / "model", torch.bfloat16)
-    results: dict[str, Any] = {"device": torch.cuda.get_device_name(), "model": args.model,
-                               "date": time.strftime("%Y-%m-%d"), "cases": {}}
+    results: dict[str, Any] = {"device": torch.cuda.get_device_name(), "model": args.model, "date": time.strftime("%Y-%m-%d"), "cases": {}}
     print(f"== {args.model} on {results['device']}: estimate (without overhead) vs peak allocated", flush=True)
     for index, (name, case) in enumerate(CASES.items()):
         result = run_case(model, args.dataset, args.work_dir / f"case-{index}", case)
@@ -71,8 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         if "failed" in result:
             print(f"  {name:28} failed: {result['failed']}", flush=True)
             continue
-        print(f"  {name:28} estimate {result['modelledMb']:>9,.0f} MB (+{result['detail']['overhead']:,.0f} overhead) | "
-              f"peak {result['peakAllocatedMb']:>9,.0f} MB | ratio {result['ratio']:.2f}", flush=True)
+        print(
+            f"  {name:28} estimate {result['modelledMb']:>9,.0f} MB (+{result['detail']['overhead']:,.0f} overhead) | "
+            f"peak {result['peakAllocatedMb']:>9,.0f} MB | ratio {result['ratio']:.2f}",
+            flush=True,
+        )
     out = args.out or args.work_dir / "memory.json"
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")
     print(f"result written to {out}", flush=True)

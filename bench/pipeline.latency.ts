@@ -35,13 +35,21 @@ export function percentile(sorted: readonly number[], fraction: number): number 
 
 /** A headless Chromium with a fresh profile, as the e2e tests open it. */
 export async function openChromium(): Promise<{ context: BrowserContext; page: Page; close(): Promise<void> }> {
-  if (!fs.existsSync(path.join(repoDir, 'out', 'renderer', 'index.html'))) throw new Error('out/renderer is missing: build first with npx electron-vite build')
+  if (!fs.existsSync(path.join(repoDir, 'out', 'renderer', 'index.html')))
+    throw new Error('out/renderer is missing: build first with npx electron-vite build')
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'tunedeck-bench-chromium-'))
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless: true,
     viewport: { width: 1280, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-timer-throttling', '--disable-renderer-backgrounding'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-timer-throttling',
+      '--disable-renderer-backgrounding',
+    ],
   })
   const page = context.pages()[0] ?? (await context.newPage())
   return {
@@ -69,7 +77,11 @@ export async function openJobPage(page: Page, served: ServedHost, jobId: string)
 }
 
 /** Runs `paced:<rate>:<seconds>:<MB/s>` with the job page open and returns the step latencies' percentiles. */
-export async function measureLatency(served: ServedHost, client: EventClient, options: { rate: number; seconds: number; terminalMegabytesPerSecond: number }): Promise<LatencyResult> {
+export async function measureLatency(
+  served: ServedHost,
+  client: EventClient,
+  options: { rate: number; seconds: number; terminalMegabytesPerSecond: number },
+): Promise<LatencyResult> {
   const browser = await openChromium()
   try {
     await client.request('queue.set', { running: false })
@@ -85,7 +97,9 @@ export async function measureLatency(served: ServedHost, client: EventClient, op
     const total = Math.max(1, Math.floor(options.rate * options.seconds))
     // Polled from here: the page's CSP forbids the eval a string waitForFunction needs.
     const deadline = Date.now() + 120_000
-    while (Number(await browser.page.evaluate(`document.querySelector('[data-testid="loss-chart"]')?.getAttribute('data-points')`)) < total) {
+    while (
+      Number(await browser.page.evaluate(`document.querySelector('[data-testid="loss-chart"]')?.getAttribute('data-points')`)) < total
+    ) {
       if (Date.now() > deadline) throw new Error(`the job page showed fewer than ${total} points after 120 s`)
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
@@ -101,7 +115,9 @@ export async function measureLatency(served: ServedHost, client: EventClient, op
       shown = Math.max(shown, points)
     }
     latencies.sort((a, b) => a - b)
-    const atClient = [...(client.stepArrivals.get(job.id) ?? new Map<number, number>())].map(([step, at]) => at - (written.get(step) ?? at)).sort((a, b) => a - b)
+    const atClient = [...(client.stepArrivals.get(job.id) ?? new Map<number, number>())]
+      .map(([step, at]) => at - (written.get(step) ?? at))
+      .sort((a, b) => a - b)
     return {
       rate: options.rate,
       samples: latencies.length,

@@ -39,7 +39,12 @@ export async function serveHost(): Promise<ServedHost> {
     trainerCommand: () => ({ file: python, args: [fixtureTrainer, scenario.current] }),
   })
   await host.start()
-  const server = await startServer(host, { port: 0, rendererDir: path.join(repoDir, 'out', 'renderer'), roots: null, token: 'bench-token-0123456789abcdefghijklmnopqrstuvwxyz' })
+  const server = await startServer(host, {
+    port: 0,
+    rendererDir: path.join(repoDir, 'out', 'renderer'),
+    roots: null,
+    token: 'bench-token-0123456789abcdefghijklmnopqrstuvwxyz',
+  })
   return {
     host,
     server,
@@ -71,7 +76,9 @@ export function floodText(megabytes: number): TerminalText {
   const total = Math.floor(megabytes * 1024 * 1024)
   let number = 0
   for (let written = 0; written < total; number += 640) {
-    const block = Array.from({ length: 640 }, (_, index) => `flood line ${String(number + index).padStart(12)} ${'x'.repeat(68)}\r\n`).join('')
+    const block = Array.from({ length: 640 }, (_, index) => `flood line ${String(number + index).padStart(12)} ${'x'.repeat(68)}\r\n`).join(
+      '',
+    )
     written += Buffer.byteLength(block)
     add(block.replaceAll('\r', ''))
   }

@@ -80,10 +80,17 @@ def main(argv: list[str] | None = None) -> int:
 
     dtype = torch.bfloat16 if bf16 else (torch.float16 if cuda else torch.float32)
     model = AutoModelForCausalLM.from_pretrained(args.model, dtype=dtype, attn_implementation="sdpa")
-    model = get_peft_model(model, LoraConfig(
-        r=args.rank, lora_alpha=2 * args.rank, lora_dropout=0.05, target_modules="all-linear", bias="none",
-        task_type="CAUSAL_LM",
-    ))
+    model = get_peft_model(
+        model,
+        LoraConfig(
+            r=args.rank,
+            lora_alpha=2 * args.rank,
+            lora_dropout=0.05,
+            target_modules="all-linear",
+            bias="none",
+            task_type="CAUSAL_LM",
+        ),
+    )
     timeline: list[tuple[float, int]] = []
     losses: list[float] = []
 
@@ -105,12 +112,25 @@ def main(argv: list[str] | None = None) -> int:
                 losses.append(float(logs["loss"]))
 
     training = TrainingArguments(
-        output_dir=str(Path(args.out).parent / "plain-trainer-output"), per_device_train_batch_size=args.batch_size,
-        gradient_accumulation_steps=args.grad_accum, num_train_epochs=args.epochs, learning_rate=args.lr,
+        output_dir=str(Path(args.out).parent / "plain-trainer-output"),
+        per_device_train_batch_size=args.batch_size,
+        gradient_accumulation_steps=args.grad_accum,
+        num_train_epochs=args.epochs,
+        learning_rate=args.lr,
         warmup_ratio=0.03,
-        lr_scheduler_type="linear", logging_steps=1, save_strategy="no", report_to=[], bf16=bf16,
-        fp16=cuda and not bf16, use_cpu=not cuda, dataloader_num_workers=0, seed=0, max_grad_norm=1.0,
-        optim="adamw_torch_fused" if cuda else "adamw_torch", remove_unused_columns=False, disable_tqdm=True,
+        lr_scheduler_type="linear",
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[],
+        bf16=bf16,
+        fp16=cuda and not bf16,
+        use_cpu=not cuda,
+        dataloader_num_workers=0,
+        seed=0,
+        max_grad_norm=1.0,
+        optim="adamw_torch_fused" if cuda else "adamw_torch",
+        remove_unused_columns=False,
+        disable_tqdm=True,
         dataloader_pin_memory=cuda,
     )
     if cuda:

@@ -46,11 +46,19 @@ DATASET = ROOT.parent / "shared" / "datasets" / "alpaca_en_demo.json"
 def run_tunedeck(model: Path, dataset: Path, job_dir: Path, settings: dict[str, int], warmup: int) -> dict[str, Any]:
     """Runs the Tunedeck CLI on a fresh job folder; tokens/s and peak memory from its events."""
     config = {
-        "model": {"path": str(model)}, "dataset": {"path": str(dataset), "format": "alpaca"},
+        "model": {"path": str(model)},
+        "dataset": {"path": str(dataset), "format": "alpaca"},
         "lora": {"rank": settings["rank"], "alpha": 2 * settings["rank"], "dropout": 0.05, "targetModules": "all-linear"},
-        "training": {"learningRate": 2e-4, "epochs": 1, "batchSize": settings["packedBatch"],
-                     "gradientAccumulation": settings["packedAccum"], "maxSeqLength": settings["seq"],
-                     "warmupRatio": 0.03, "seed": 0, "packing": True},
+        "training": {
+            "learningRate": 2e-4,
+            "epochs": 1,
+            "batchSize": settings["packedBatch"],
+            "gradientAccumulation": settings["packedAccum"],
+            "maxSeqLength": settings["seq"],
+            "warmupRatio": 0.03,
+            "seed": 0,
+            "packing": True,
+        },
     }
     code, events = run_job(job_dir, config)
     if code != 0:
@@ -73,10 +81,28 @@ def run_tunedeck(model: Path, dataset: Path, job_dir: Path, settings: dict[str, 
 def run_plain(model: Path, dataset: Path, out: Path, settings: dict[str, int], warmup: int) -> dict[str, Any]:
     """Runs bench/plain_trainer.py in its own process and reads its JSON."""
     adapter = out.parent / "plain-adapter"
-    command = [sys.executable, str(ROOT / "bench" / "plain_trainer.py"), "--model", str(model), "--dataset", str(dataset),
-               "--out", str(out), "--adapter-out", str(adapter), "--batch-size", str(settings["batch"]),
-               "--grad-accum", str(settings["accum"]), "--seq-len", str(settings["seq"]),
-               "--warmup-steps", str(warmup), "--rank", str(settings["rank"])]
+    command = [
+        sys.executable,
+        str(ROOT / "bench" / "plain_trainer.py"),
+        "--model",
+        str(model),
+        "--dataset",
+        str(dataset),
+        "--out",
+        str(out),
+        "--adapter-out",
+        str(adapter),
+        "--batch-size",
+        str(settings["batch"]),
+        "--grad-accum",
+        str(settings["accum"]),
+        "--seq-len",
+        str(settings["seq"]),
+        "--warmup-steps",
+        str(warmup),
+        "--rank",
+        str(settings["rank"]),
+    ]
     with open(out.with_suffix(".log"), "w", encoding="utf-8") as log:
         code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL).returncode
     if code != 0:
@@ -102,8 +128,9 @@ def packed_settings(settings: dict[str, int], examples: int, rows: int) -> dict[
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny model, a few steps, runs on CPU; no ratio claims")
-    parser.add_argument("--cpu", action="store_true",
-                        help="the CPU size: a small Qwen2-shaped model (qwen2-cpu), 512-token rows, 160 Alpaca rows")
+    parser.add_argument(
+        "--cpu", action="store_true", help="the CPU size: a small Qwen2-shaped model (qwen2-cpu), 512-token rows, 160 Alpaca rows"
+    )
     parser.add_argument("--models", default="qwen2.5-0.5b,qwen2.5-1.5b")
     parser.add_argument("--dataset", type=Path, default=DATASET)
     parser.add_argument("--work-dir", type=Path, default=None, help="default: a new folder under /tmp")
@@ -125,10 +152,14 @@ def main(argv: list[str] | None = None) -> int:
     cuda = torch.cuda.is_available()
     if not cuda and not (args.smoke or args.cpu):
         parser.error("no CUDA GPU here: the comparison needs one (--cpu for the CPU size, --smoke to check the script)")
-    names = ["smoke"] if args.smoke else ["qwen2-cpu"] if args.cpu else \
-        [name.strip() for name in args.models.split(",") if name.strip()]
-    settings = {"batch": args.batch_size, "accum": args.grad_accum, "packedBatch": args.packed_batch_size,
-                "seq": args.seq_len, "rank": args.rank}
+    names = ["smoke"] if args.smoke else ["qwen2-cpu"] if args.cpu else [name.strip() for name in args.models.split(",") if name.strip()]
+    settings = {
+        "batch": args.batch_size,
+        "accum": args.grad_accum,
+        "packedBatch": args.packed_batch_size,
+        "seq": args.seq_len,
+        "rank": args.rank,
+    }
     warmup, held_out, limit = args.warmup_steps, args.held_out, None
     if args.smoke:
         settings = {"batch": 2, "accum": 2, "packedBatch": 1, "seq": 128, "rank": 8}
@@ -149,13 +180,25 @@ def main(argv: list[str] | None = None) -> int:
     examples = len(json.loads(train_file.read_text(encoding="utf-8")))
     settings = packed_settings(settings, examples, packed_rows(tokenizer, train_file, settings["seq"]))
     dtype = torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else (torch.float16 if cuda else torch.float32)
-    results: dict[str, Any] = {"device": device, "peakFlops": peak, "smoke": args.smoke, "settings": settings,
-                               "trainExamples": examples, "heldOutExamples": held_out, "warmupSteps": warmup,
-                               "date": time.strftime("%Y-%m-%d"), "versions": versions(), "models": {}}
+    results: dict[str, Any] = {
+        "device": device,
+        "peakFlops": peak,
+        "smoke": args.smoke,
+        "settings": settings,
+        "trainExamples": examples,
+        "heldOutExamples": held_out,
+        "warmupSteps": warmup,
+        "date": time.strftime("%Y-%m-%d"),
+        "versions": versions(),
+        "models": {},
+    }
     for name in names:
-        print(f"== {name} on {device}: one epoch of {examples} examples, {settings['seq']} tokens at most; plain "
-              f"{settings['batch']} examples x {settings['accum']} ({settings['plainSteps']} steps), Tunedeck "
-              f"{settings['packedRows']} packed rows as {settings['packedBatch']} x {settings['packedAccum']}", flush=True)
+        print(
+            f"== {name} on {device}: one epoch of {examples} examples, {settings['seq']} tokens at most; plain "
+            f"{settings['batch']} examples x {settings['accum']} ({settings['plainSteps']} steps), Tunedeck "
+            f"{settings['packedRows']} packed rows as {settings['packedBatch']} x {settings['packedAccum']}",
+            flush=True,
+        )
         model = build_model(name, tokenizer, work / name / "model", dtype)
         parameters = throughput.matmul_parameters(meta_model(model))
         tunedeck = run_tunedeck(model, train_file, work / name / "tunedeck-job", settings, warmup)
@@ -164,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
             run["mfu"] = throughput.mfu(run["tokensPerSecond"], parameters, peak)
             run["heldOutLoss"] = held_out_loss(model, Path(run["adapter"]), held_file, settings["seq"])
         entry = {
-            "parameters": parameters, "tunedeck": tunedeck, "plain": plain,
+            "parameters": parameters,
+            "tunedeck": tunedeck,
+            "plain": plain,
             "tokensPerSecondRatio": ratio(tunedeck["tokensPerSecond"], plain["tokensPerSecond"]),
             "peakMemoryRatio": ratio(tunedeck["peakMemoryMb"], plain["peakMemoryMb"]),
             "heldOutLossRatio": ratio(tunedeck["heldOutLoss"], plain["heldOutLoss"]),
@@ -185,8 +230,7 @@ def versions() -> dict[str, str]:
     import torch
     import transformers
 
-    return {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__,
-            "cuda": str(torch.version.cuda)}
+    return {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__, "cuda": str(torch.version.cuda)}
 
 
 def print_entry(name: str, entry: dict[str, Any], smoke: bool) -> None:
@@ -197,14 +241,20 @@ def print_entry(name: str, entry: dict[str, Any], smoke: bool) -> None:
 
     for label in ("tunedeck", "plain"):
         run = entry[label]
-        print(f"  {label:9} {run['tokensPerSecond']:>12,.0f} tok/s | peak {show(run['peakMemoryMb'], ',.0f')} MB | "
-              f"MFU {show(run['mfu'], '.1%')} | {run['steps']} steps | held-out loss {run['heldOutLoss']:.4f} | "
-              f"last step loss {run['lastStepLoss']:.4f}", flush=True)
+        print(
+            f"  {label:9} {run['tokensPerSecond']:>12,.0f} tok/s | peak {show(run['peakMemoryMb'], ',.0f')} MB | "
+            f"MFU {show(run['mfu'], '.1%')} | {run['steps']} steps | held-out loss {run['heldOutLoss']:.4f} | "
+            f"last step loss {run['lastStepLoss']:.4f}",
+            flush=True,
+        )
     if smoke:
         print("  (smoke run: too small and too short for the ratios to mean anything)", flush=True)
-    print(f"  {name}: tokens/s ratio (Tunedeck / plain) {show(entry['tokensPerSecondRatio'], '.2f')}, "
-          f"peak memory ratio {show(entry['peakMemoryRatio'], '.2f')}, "
-          f"held-out loss ratio {show(entry['heldOutLossRatio'], '.3f')}", flush=True)
+    print(
+        f"  {name}: tokens/s ratio (Tunedeck / plain) {show(entry['tokensPerSecondRatio'], '.2f')}, "
+        f"peak memory ratio {show(entry['peakMemoryRatio'], '.2f')}, "
+        f"held-out loss ratio {show(entry['heldOutLossRatio'], '.3f')}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -75,7 +75,12 @@ async function openRunningJob(served: ServedHost, client: EventClient, page: Pag
   return job.id
 }
 
-async function firstDraw(served: ServedHost, client: EventClient, page: Page, points: number): Promise<{ firstDrawMs: number; drawAfterDataMs: number }> {
+async function firstDraw(
+  served: ServedHost,
+  client: EventClient,
+  page: Page,
+  points: number,
+): Promise<{ firstDrawMs: number; drawAfterDataMs: number }> {
   await client.request('queue.set', { running: true })
   served.scenario.current = `events:${points}`
   const job = await client.request<{ id: string }>('jobs.create', { model: { selftest: true } })
@@ -104,7 +109,12 @@ async function framesBesideTerminal(served: ServedHost, client: EventClient, pag
   return stopFrames(page)
 }
 
-async function flood(served: ServedHost, client: EventClient, page: Page, megabytes: number): Promise<{ heapMb: number; rssMb: number; longestFrameMs: number; received: TerminalText }> {
+async function flood(
+  served: ServedHost,
+  client: EventClient,
+  page: Page,
+  megabytes: number,
+): Promise<{ heapMb: number; rssMb: number; longestFrameMs: number; received: TerminalText }> {
   const cdp = await page.context().newCDPSession(page)
   await cdp.send('Performance.enable')
   client.resetTerminal()
@@ -114,9 +124,12 @@ async function flood(served: ServedHost, client: EventClient, page: Page, megaby
   let rss = 0
   const sampler = setInterval(() => {
     rss = Math.max(rss, process.memoryUsage().rss)
-    void cdp.send('Performance.getMetrics').then(({ metrics }) => {
-      heap = Math.max(heap, metrics.find((metric) => metric.name === 'JSHeapUsedSize')?.value ?? 0)
-    }, () => undefined)
+    void cdp.send('Performance.getMetrics').then(
+      ({ metrics }) => {
+        heap = Math.max(heap, metrics.find((metric) => metric.name === 'JSHeapUsedSize')?.value ?? 0)
+      },
+      () => undefined,
+    )
   }, 100)
   try {
     await client.request('queue.set', { running: true })
@@ -124,7 +137,7 @@ async function flood(served: ServedHost, client: EventClient, page: Page, megaby
     // The job has ended; its last terminal lines may still be on the way, or (under the flood) skipped
     // on screen. Wait a while for them, but measure either way: the memory figures are what matter.
     await until(() => client.floodEnded, 30_000, 'the end of the flood').catch(() => {
-      process.stdout.write('note: the flood\'s last line had not reached the client 30 s after the job ended\n')
+      process.stdout.write("note: the flood's last line had not reached the client 30 s after the job ended\n")
     })
   } finally {
     clearInterval(sampler)
@@ -142,14 +155,28 @@ export async function runUi(sizes: UiSizes, log: (line: string) => void = consol
   try {
     await client.opened
     const draw = await firstDraw(served, client, browser.page, sizes.points)
-    log(`first draw of ${sizes.points} points: ${draw.firstDrawMs.toFixed(0)} ms from opening the page, ${draw.drawAfterDataMs.toFixed(0)} ms after the points arrived (goal: < 100 ms)`)
+    log(
+      `first draw of ${sizes.points} points: ${draw.firstDrawMs.toFixed(0)} ms from opening the page, ${draw.drawAfterDataMs.toFixed(0)} ms after the points arrived (goal: < 100 ms)`,
+    )
     const frames = await framesBesideTerminal(served, client, browser.page, sizes.frameSeconds)
     const frameP50 = percentile(frames, 0.5)
     const frameP95 = percentile(frames, 0.95)
-    log(`frames beside 5 MB/s of terminal: p50 ${frameP50.toFixed(1)} ms, p95 ${frameP95.toFixed(1)} ms over ${frames.length} frames (goal: p95 < 16 ms)`)
+    log(
+      `frames beside 5 MB/s of terminal: p50 ${frameP50.toFixed(1)} ms, p95 ${frameP95.toFixed(1)} ms over ${frames.length} frames (goal: p95 < 16 ms)`,
+    )
     const flooded = await flood(served, client, browser.page, sizes.floodMegabytes)
-    log(`flood of ${sizes.floodMegabytes} MB: page JS heap peak ${flooded.heapMb.toFixed(0)} MB, host RSS peak ${flooded.rssMb.toFixed(0)} MB (with the benchmark and its client in the same process), longest frame ${flooded.longestFrameMs.toFixed(0)} ms (goal: < 300 MB each)`)
-    return { ...draw, frameP50, frameP95, floodPageHeapMb: flooded.heapMb, floodHostRssMb: flooded.rssMb, floodLongestFrameMs: flooded.longestFrameMs, floodTerminal: { printed: floodText(sizes.floodMegabytes), received: flooded.received } }
+    log(
+      `flood of ${sizes.floodMegabytes} MB: page JS heap peak ${flooded.heapMb.toFixed(0)} MB, host RSS peak ${flooded.rssMb.toFixed(0)} MB (with the benchmark and its client in the same process), longest frame ${flooded.longestFrameMs.toFixed(0)} ms (goal: < 300 MB each)`,
+    )
+    return {
+      ...draw,
+      frameP50,
+      frameP95,
+      floodPageHeapMb: flooded.heapMb,
+      floodHostRssMb: flooded.rssMb,
+      floodLongestFrameMs: flooded.longestFrameMs,
+      floodTerminal: { printed: floodText(sizes.floodMegabytes), received: flooded.received },
+    }
   } finally {
     await browser.close()
     client.close()

@@ -18,7 +18,20 @@ const report = join(folder, 'report.csv')
 
 const result = spawnSync(
   'npx',
-  ['electronegativity', '-i', 'electron', '-r', '-e', electronVersion, '-x', 'AvailableSecurityFixesGlobalCheck', '-v', 'false', '-o', report],
+  [
+    'electronegativity',
+    '-i',
+    'electron',
+    '-r',
+    '-e',
+    electronVersion,
+    '-x',
+    'AvailableSecurityFixesGlobalCheck',
+    '-v',
+    'false',
+    '-o',
+    report,
+  ],
   { cwd: root, encoding: 'utf8', shell: process.platform === 'win32' },
 )
 let text
@@ -62,11 +75,17 @@ const findings = text
 const serious = findings.filter((finding) => ['HIGH', 'MEDIUM'].includes(finding.severity))
 const explained = (finding) => exceptions.some((exception) => exception.issue === finding.issue && exception.file === finding.file)
 const open = serious.filter((finding) => !explained(finding))
-const stale = exceptions.filter((exception) => !serious.some((finding) => finding.issue === exception.issue && finding.file === exception.file))
+const stale = exceptions.filter(
+  (exception) => !serious.some((finding) => finding.issue === exception.issue && finding.file === exception.file),
+)
 
-console.log(`Electronegativity (Electron ${electronVersion}): ${findings.length} findings, ${serious.length} high or medium, ${serious.length - open.length} explained in scripts/electronegativity-exceptions.json`)
+console.log(
+  `Electronegativity (Electron ${electronVersion}): ${findings.length} findings, ${serious.length} high or medium, ${serious.length - open.length} explained in scripts/electronegativity-exceptions.json`,
+)
 for (const finding of open) {
-  console.log(`  ${finding.severity} ${finding.issue} at electron/${finding.file}:${finding.location}: ${finding.description}\n    ${finding.sample}`)
+  console.log(
+    `  ${finding.severity} ${finding.issue} at electron/${finding.file}:${finding.location}: ${finding.description}\n    ${finding.sample}`,
+  )
 }
 for (const exception of stale) console.log(`  stale exception: ${exception.issue} in ${exception.file} matches no finding; remove it`)
 if (open.length > 0) console.log('Fix each finding above, or explain it in scripts/electronegativity-exceptions.json.')

@@ -32,7 +32,8 @@ if (!check) {
 
 const problems = []
 if (!prettier('--check')) problems.push('Prettier found files above that are not formatted')
-if (!ruff('format', '--check', '--output-format', 'concise', '.')) problems.push('ruff format found Python files above that are not formatted')
+if (!ruff('format', '--check', '--output-format', 'concise', '.'))
+  problems.push('ruff format found Python files above that are not formatted')
 const lintClean = ruff('check', '.')
 if (problems.length > 0) console.error(`\n${problems.join('; ')}: run \`npm run format\` and commit the result.`)
 if (!lintClean) {

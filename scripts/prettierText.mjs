@@ -12,7 +12,9 @@ const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 
 export async function prettierText(relative, text) {
   const filepath = path.join(root, relative)
-  const { ignored, inferredParser } = await prettier.getFileInfo(filepath, { ignorePath: ['.gitignore', '.prettierignore'].map((name) => path.join(root, name)) })
+  const { ignored, inferredParser } = await prettier.getFileInfo(filepath, {
+    ignorePath: ['.gitignore', '.prettierignore'].map((name) => path.join(root, name)),
+  })
   if (ignored || !inferredParser) return text
   const options = await prettier.resolveConfig(filepath)
   return await prettier.format(text, { ...options, filepath })

@@ -15,7 +15,9 @@ const result = spawnSync(python, process.argv.slice(2), {
   env: { ...process.env, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: '1' },
 })
 if (result.error) {
-  console.error(`Could not run ${python}: ${result.error.message}. Set TUNEDECK_PYTHON to a Python with python-runtime/requirements.txt installed.`)
+  console.error(
+    `Could not run ${python}: ${result.error.message}. Set TUNEDECK_PYTHON to a Python with python-runtime/requirements.txt installed.`,
+  )
   process.exit(1)
 }
 process.exit(result.status ?? 1)

@@ -14,7 +14,9 @@ const shell = process.platform === 'win32'
 function run(args, env = process.env) {
   const result = spawnSync('npx', args, { cwd: root, stdio: 'inherit', env, shell })
   if (result.status !== 0) {
-    console.error(`npm run screenshot: npx ${args.join(' ')} failed (exit ${result.status ?? result.signal}); docs/screenshot.png is unchanged.`)
+    console.error(
+      `npm run screenshot: npx ${args.join(' ')} failed (exit ${result.status ?? result.signal}); docs/screenshot.png is unchanged.`,
+    )
     process.exit(1)
   }
 }

@@ -88,11 +88,27 @@ run('pytest', 'node', ['scripts/python.mjs', '-m', 'pytest', '-q', 'tests/traine
 countJunit(junit, 'pytest')
 
 const e2eReport = join(results, 'e2e.json')
-run('e2e', npx, ['vitest', 'run', '--config', 'vitest.e2e.config.ts', '--reporter=default', '--reporter=json', `--outputFile.json=${e2eReport}`])
+run('e2e', npx, [
+  'vitest',
+  'run',
+  '--config',
+  'vitest.e2e.config.ts',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${e2eReport}`,
+])
 countVitest(e2eReport, 'e2e')
 
 const benchReport = join(results, 'bench.json')
-run('bench-smoke', npx, ['vitest', 'run', '--config', 'bench/vitest.config.ts', '--reporter=default', '--reporter=json', `--outputFile.json=${benchReport}`])
+run('bench-smoke', npx, [
+  'vitest',
+  'run',
+  '--config',
+  'bench/vitest.config.ts',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${benchReport}`,
+])
 countVitest(benchReport, 'bench-smoke')
 
 const after = checkoutState(root)

@@ -25,7 +25,8 @@ async function chatSource(client: CliClient, line: CommandLine): Promise<ChatSou
   const checkpoint = typeof line.flags['--checkpoint'] === 'string' ? line.flags['--checkpoint'] : null
   const adapters = await client.request('adapters.list', {})
   if (!adapters.some((adapter) => adapter.id === id)) return { jobId: id, checkpoint }
-  if (checkpoint !== null) throw new UsageError(`--checkpoint names a checkpoint of a job, and ${id} is a library adapter: leave --checkpoint out.`)
+  if (checkpoint !== null)
+    throw new UsageError(`--checkpoint names a checkpoint of a job, and ${id} is a library adapter: leave --checkpoint out.`)
   return { adapterId: id }
 }
 
@@ -74,7 +75,15 @@ export async function chat(client: CliClient, line: CommandLine, io: Output): Pr
   let closed = false
   client.onClose(() => {
     closed = true
-    finished?.({ conversationId: '', generationId: generationId ?? '', pane: 'primary', reason: 'error', text: '', tokens: 0, message: 'Tunedeck stopped.' })
+    finished?.({
+      conversationId: '',
+      generationId: generationId ?? '',
+      pane: 'primary',
+      reason: 'error',
+      text: '',
+      tokens: 0,
+      message: 'Tunedeck stopped.',
+    })
   })
   let conversationId: string | null = null
   const onInterrupt = () => {
@@ -82,7 +91,8 @@ export async function chat(client: CliClient, line: CommandLine, io: Output): Pr
     else process.exit(130)
   }
   process.on('SIGINT', onInterrupt)
-  if (process.stdin.isTTY && !io.lines) io.err(`Chatting with ${sourceWords(source)}: type a line and press Enter; Ctrl-C stops an answer, Ctrl-D ends.`)
+  if (process.stdin.isTTY && !io.lines)
+    io.err(`Chatting with ${sourceWords(source)}: type a line and press Enter; Ctrl-C stops an answer, Ctrl-D ends.`)
   try {
     for await (const text of (io.lines ?? standardInput)()) {
       if (!text.trim()) continue

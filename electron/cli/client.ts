@@ -40,7 +40,8 @@ function processRuns(pid: number): boolean {
   }
 }
 
-const howToStart = 'start one with `npm run serve` in the Tunedeck folder (or open the app), or name its data folder with --data-dir or TUNEDECK_DATA_DIR'
+const howToStart =
+  'start one with `npm run serve` in the Tunedeck folder (or open the app), or name its data folder with --data-dir or TUNEDECK_DATA_DIR'
 
 /** Reads <dataDir>/serve.json; a ConnectionError saying how to start Tunedeck when there is none. */
 export function readServeFile(dataDir: string): ServeFile {
@@ -51,10 +52,13 @@ export function readServeFile(dataDir: string): ServeFile {
   } catch {
     throw new ConnectionError(`No Tunedeck is running with the data folder ${dataDir} (no ${serveFileName} there): ${howToStart}.`)
   }
-  if (typeof parsed.port !== 'number' || typeof parsed.token !== 'string') throw new ConnectionError(`${file} is not what serve writes: restart Tunedeck.`)
+  if (typeof parsed.port !== 'number' || typeof parsed.token !== 'string')
+    throw new ConnectionError(`${file} is not what serve writes: restart Tunedeck.`)
   // A serve that crashed leaves its file behind: its process is gone.
   if (typeof parsed.pid === 'number' && !processRuns(parsed.pid)) {
-    throw new ConnectionError(`No Tunedeck is running with the data folder ${dataDir}: ${file} is left from one that stopped (process ${parsed.pid} is gone); ${howToStart}.`)
+    throw new ConnectionError(
+      `No Tunedeck is running with the data folder ${dataDir}: ${file} is left from one that stopped (process ${parsed.pid} is gone); ${howToStart}.`,
+    )
   }
   return { port: parsed.port, token: parsed.token }
 }
@@ -97,9 +101,13 @@ export class CliClient {
     } catch {
       throw new ConnectionError(`--url ${address}: not an address; give the one serve printed, e.g. http://127.0.0.1:5780/#token=...`)
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConnectionError(`--url ${address}: use an http:// or https:// address, as serve prints it.`)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new ConnectionError(`--url ${address}: use an http:// or https:// address, as serve prints it.`)
     const key = token ?? new URLSearchParams(url.hash.slice(1)).get('token') ?? undefined
-    if (key === undefined || key === '') throw new ConnectionError(`--url ${url.host}: no token; use the address serve printed (with #token=...), or pass --token or TUNEDECK_TOKEN.`)
+    if (key === undefined || key === '')
+      throw new ConnectionError(
+        `--url ${url.host}: no token; use the address serve printed (with #token=...), or pass --token or TUNEDECK_TOKEN.`,
+      )
     const socketUrl = `${url.protocol === 'https:' ? 'wss' : 'ws'}://${url.host}/ws`
     return await CliClient.open(socketUrl, key, {
       refused: `No Tunedeck answers at ${url.host}: start serve there (an SSH tunnel must be open first if you use one).`,
@@ -108,12 +116,18 @@ export class CliClient {
     })
   }
 
-  private static async open(socketUrl: string, token: string, words: { refused: string; where: string; badToken: string }): Promise<CliClient> {
+  private static async open(
+    socketUrl: string,
+    token: string,
+    words: { refused: string; where: string; badToken: string },
+  ): Promise<CliClient> {
     const socket = new WebSocket(socketUrl, ['tunedeck', `tunedeck.token.${token}`])
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve())
       socket.once('error', (error: NodeJS.ErrnoException) => {
-        reject(new ConnectionError(error.code === 'ECONNREFUSED' ? words.refused : `Cannot reach Tunedeck at ${words.where}: ${error.message}.`))
+        reject(
+          new ConnectionError(error.code === 'ECONNREFUSED' ? words.refused : `Cannot reach Tunedeck at ${words.where}: ${error.message}.`),
+        )
       })
       socket.once('unexpected-response', (_request, response) => {
         reject(new ConnectionError(`Tunedeck at ${words.where} refused the connection (HTTP ${response.statusCode}): ${words.badToken}.`))

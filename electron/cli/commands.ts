@@ -22,19 +22,29 @@ const jobArgument = 'JOB'
 export const commands = {
   start: {
     arguments: [],
-    flags: { '--model': 'value', '--dataset': 'list', '--preset': 'value', '--config': 'value', '--set': 'list', '--name': 'value', '--from': 'value', '--optimizer': 'switch', '--follow': 'switch' },
+    flags: {
+      '--model': 'value',
+      '--dataset': 'list',
+      '--preset': 'value',
+      '--config': 'value',
+      '--set': 'list',
+      '--name': 'value',
+      '--from': 'value',
+      '--optimizer': 'switch',
+      '--follow': 'switch',
+    },
     summary: 'start a job and print its id (or, with --follow, its terminal until it ends)',
     details: [
       '--model PATH|HUB_ID|selftest   the base model: a local folder, a hub id in your cache, or the self-test model',
       '--dataset PATH[:WEIGHT]        the training file (not needed for the self-test); repeat it to mix several, each read',
       '                               in its own format, with a weight: the share of its rows taken (1 all, 0.5 half, 2 twice)',
-      '--preset ID                    settings of a preset (see the app\'s presets)',
+      "--preset ID                    settings of a preset (see the app's presets)",
       '--config FILE                  a JSON file of settings keyed as config.json, e.g. {"training": {"epochs": 2}}',
       '--set KEY=VALUE                one setting, repeatable: --set training.learningRate=1e-4 --set method=dpo',
-      '--name TEXT                    the job\'s name',
-      '--from JOB/CHECKPOINT          start from the weights of another job\'s checkpoint (its base model and LoRA shape)',
-      '--optimizer                    with --from: continue that checkpoint\'s optimizer state too, not a fresh one',
-      '--follow                       print the trainer\'s terminal until the job ends; exit as `logs --follow` does',
+      "--name TEXT                    the job's name",
+      "--from JOB/CHECKPOINT          start from the weights of another job's checkpoint (its base model and LoRA shape)",
+      "--optimizer                    with --from: continue that checkpoint's optimizer state too, not a fresh one",
+      "--follow                       print the trainer's terminal until the job ends; exit as `logs --follow` does",
     ],
   },
   jobs: { arguments: [], flags: {}, summary: 'list the jobs, newest first', details: [] },
@@ -54,22 +64,28 @@ export const commands = {
   pause: { arguments: [jobArgument], flags: {}, summary: 'pause after the current step, with a checkpoint', details: [] },
   resume: { arguments: [jobArgument], flags: {}, summary: 'resume a paused, interrupted or failed job from its checkpoint', details: [] },
   cancel: { arguments: [jobArgument], flags: {}, summary: 'cancel a queued or running job', details: [] },
-  checkpoint: { arguments: [jobArgument, 'NAME'], flags: {}, summary: 'save a named checkpoint of a running job after its current step', details: [] },
+  checkpoint: {
+    arguments: [jobArgument, 'NAME'],
+    flags: {},
+    summary: 'save a named checkpoint of a running job after its current step',
+    details: [],
+  },
   export: {
     arguments: [jobArgument],
     flags: { '--out': 'value', '--checkpoint': 'value', '--merged': 'switch', '--gguf': 'value' },
     summary: 'export a finished job as a zip that PEFT, vLLM, llama.cpp and Ollama load, checked before it is reported',
     details: [
       '--out FILE.zip       where the zip goes (default: <data folder>/exports/<job name>.zip)',
-      '--checkpoint NAME    export one of the job\'s checkpoints instead of its final adapter',
+      "--checkpoint NAME    export one of the job's checkpoints instead of its final adapter",
       '--merged             the adapter merged into the base weights (16-bit), loadable without peft',
-      '--gguf TYPE          also the merged model as one model.gguf that llama.cpp and Ollama run alone: f16, q8_0, q4_0 (q4_K_M with llama.cpp\'s llama-quantize on PATH)',
+      "--gguf TYPE          also the merged model as one model.gguf that llama.cpp and Ollama run alone: f16, q8_0, q4_0 (q4_K_M with llama.cpp's llama-quantize on PATH)",
     ],
   },
   eval: {
     arguments: [jobArgument],
     flags: { '--limit': 'value', '--max-new-tokens': 'value', '--dataset': 'value', '--saved': 'switch' },
-    summary: "the base against the tuned model on the job's held-out rows (or a chosen dataset): loss, perplexity, exact match, ROUGE-L, BLEU",
+    summary:
+      "the base against the tuned model on the job's held-out rows (or a chosen dataset): loss, perplexity, exact match, ROUGE-L, BLEU",
     details: [
       '--dataset ID|FILE     a library dataset (its id) or a dataset file instead of the held-out rows',
       '--limit N             at most N rows (default 50)',
@@ -83,18 +99,25 @@ export const commands = {
     summary: "upload a finished job's adapter (or merged model) with its model card to your Hugging Face repository",
     details: [
       '--repo OWNER/NAME    the repository; created if it does not exist (the token comes from the Models page)',
-      '--checkpoint NAME    push one of the job\'s checkpoints instead of its final adapter',
+      "--checkpoint NAME    push one of the job's checkpoints instead of its final adapter",
       '--merged             push the adapter merged into the base weights (16-bit) instead',
       '--public             make a new repository public (default: private)',
     ],
   },
   chat: {
     arguments: ['JOB|ADAPTER'],
-    flags: { '--checkpoint': 'value', '--system': 'value', '--temperature': 'value', '--top-p': 'value', '--max-new-tokens': 'value', '--seed': 'value' },
+    flags: {
+      '--checkpoint': 'value',
+      '--system': 'value',
+      '--temperature': 'value',
+      '--top-p': 'value',
+      '--max-new-tokens': 'value',
+      '--seed': 'value',
+    },
     summary: "chat with a finished job's adapter or a library adapter: each line on stdin is a turn, the answer streams back; Ctrl-D ends",
     details: [
       'JOB|ADAPTER              a job id, or the id of an imported or combined adapter (see tunedeck adapters)',
-      '--checkpoint NAME        chat with one of the job\'s checkpoints instead of its final adapter',
+      "--checkpoint NAME        chat with one of the job's checkpoints instead of its final adapter",
       '--system TEXT            the system prompt',
       '--temperature X          0 to 2 (0: greedy; default 0.7)',
       '--top-p X                above 0, at most 1 (default 0.95)',
@@ -103,7 +126,12 @@ export const commands = {
       'Ctrl-C stops the answer being written; --json prints each answer as one JSON line instead of streaming it.',
     ],
   },
-  adapters: { arguments: [], flags: {}, summary: 'list the adapter library (imported and combined adapters): id, name, base model, rank', details: [] },
+  adapters: {
+    arguments: [],
+    flags: {},
+    summary: 'list the adapter library (imported and combined adapters): id, name, base model, rank',
+    details: [],
+  },
   datasets: { arguments: [], flags: {}, summary: 'list the dataset library: id, name, format, rows, size, jobs', details: [] },
   import: {
     arguments: ['FILE'],
@@ -120,7 +148,7 @@ export const commands = {
   'import-run': {
     arguments: ['DIR'],
     flags: {},
-    summary: 'bring back what a bundle\'s run wrote (events, checkpoints, adapter) as a new job',
+    summary: "bring back what a bundle's run wrote (events, checkpoints, adapter) as a new job",
     details: [],
   },
 } as const satisfies Record<string, CommandSpec>
@@ -128,7 +156,13 @@ export const commands = {
 export type CommandName = keyof typeof commands
 
 /** Flags every command takes. */
-const globalFlags: Record<string, FlagKind> = { '--data-dir': 'value', '--json': 'switch', '--help': 'switch', '--url': 'value', '--token': 'value' }
+const globalFlags: Record<string, FlagKind> = {
+  '--data-dir': 'value',
+  '--json': 'switch',
+  '--help': 'switch',
+  '--url': 'value',
+  '--token': 'value',
+}
 
 /** A parsed command line. */
 export interface CommandLine {
@@ -160,7 +194,11 @@ of the Tunedeck to talk to, --url URL (or TUNEDECK_URL) a serve on another machi
 export function commandHelp(name: CommandName): string {
   const spec: CommandSpec = commands[name]
   const flags = Object.keys(spec.flags).length > 0 ? ' [flags]' : ''
-  const lines = [`Usage: tunedeck ${name}${spec.arguments.map((argument) => ` ${argument}`).join('')}${flags} [--json] [--data-dir DIR]`, '', `${spec.summary[0]!.toUpperCase()}${spec.summary.slice(1)}.`]
+  const lines = [
+    `Usage: tunedeck ${name}${spec.arguments.map((argument) => ` ${argument}`).join('')}${flags} [--json] [--data-dir DIR]`,
+    '',
+    `${spec.summary[0]!.toUpperCase()}${spec.summary.slice(1)}.`,
+  ]
   if (spec.details.length > 0) lines.push('', ...spec.details.map((line) => `  ${line}`))
   return lines.join('\n')
 }

@@ -11,14 +11,22 @@ function describe(dataset: DatasetEntry): string {
 }
 
 /** Runs `datasets` or `import`; resolves with the exit code. */
-export async function datasetCommand(client: CliClient, line: CommandLine, print: (value: unknown, text: string) => void, sources: SettingsSources): Promise<number> {
+export async function datasetCommand(
+  client: CliClient,
+  line: CommandLine,
+  print: (value: unknown, text: string) => void,
+  sources: SettingsSources,
+): Promise<number> {
   if (line.command === 'datasets') {
     const list = await client.request('datasets.list', {})
     print(list, list.length === 0 ? 'No datasets yet: add one with tunedeck import FILE.' : list.map(describe).join('\n'))
     return 0
   }
   const name = line.flags['--name']
-  const result = await client.request('datasets.import', { path: sources.resolvePath(line.arguments[0] ?? ''), ...(typeof name === 'string' ? { name } : {}) })
+  const result = await client.request('datasets.import', {
+    path: sources.resolvePath(line.arguments[0] ?? ''),
+    ...(typeof name === 'string' ? { name } : {}),
+  })
   const how = result.duplicate ? 'Already in the library' : 'Imported'
   print(result, `${how}: ${describe(result.dataset)}\nTrain on it: tunedeck start --dataset ${result.dataset.path}`)
   return 0

@@ -25,7 +25,12 @@ export function evaluationText(evaluation: Evaluation): string {
 }
 
 /** Evaluates (progress on stderr) and prints the table, or the saved one with --saved. */
-export async function evaluateJob(client: CliClient, line: CommandLine, io: Output, sources: Pick<SettingsSources, 'resolvePath' | 'exists'>): Promise<number> {
+export async function evaluateJob(
+  client: CliClient,
+  line: CommandLine,
+  io: Output,
+  sources: Pick<SettingsSources, 'resolvePath' | 'exists'>,
+): Promise<number> {
   const [jobId = ''] = line.arguments
   // A file here is resolved from the working folder (serve's is elsewhere); anything else is a library id.
   const chosen = line.flags['--dataset']

@@ -35,7 +35,11 @@ async function main(argv: string[]): Promise<number> {
     const url = parsed.url ?? (process.env.TUNEDECK_URL || undefined)
     if (url !== undefined) client = await CliClient.connectUrl(url, parsed.token ?? (process.env.TUNEDECK_TOKEN || undefined))
     else client = await CliClient.connect(resolve(parsed.dataDir ?? defaultDataFolder(process.env, process.platform, homedir(), join)))
-    return await runCommand(client, parsed, io, { readFile: (path) => readFileSync(path, 'utf8'), resolvePath: (path) => resolve(path), exists: (path) => existsSync(path) })
+    return await runCommand(client, parsed, io, {
+      readFile: (path) => readFileSync(path, 'utf8'),
+      resolvePath: (path) => resolve(path),
+      exists: (path) => existsSync(path),
+    })
   } catch (error) {
     if (error instanceof UsageError) {
       io.err(`tunedeck: ${error.message}`)

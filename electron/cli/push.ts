@@ -25,7 +25,9 @@ export async function pushJob(client: CliClient, line: CommandLine, io: Output):
       private: line.flags['--public'] !== true,
     })
     const visibility = result.private ? 'private' : 'public'
-    io.out(line.json ? JSON.stringify(result, null, 2) : `Pushed ${result.files.length} files to ${result.repo} (${visibility}): ${result.url}`)
+    io.out(
+      line.json ? JSON.stringify(result, null, 2) : `Pushed ${result.files.length} files to ${result.repo} (${visibility}): ${result.url}`,
+    )
     return 0
   } finally {
     stop()

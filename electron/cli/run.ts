@@ -47,7 +47,8 @@ function statusLines(job: Job): string {
 export async function runCommand(client: CliClient, line: CommandLine, io: Output, sources: SettingsSources): Promise<number> {
   const [jobId = '', name = ''] = line.arguments
   // Names come from the host and may predate its refusal of control characters: they reach the terminal escaped.
-  const print = (value: unknown, text: string): void => io.out(line.json ? escapeControls(JSON.stringify(value, null, 2), true) : escapeControls(text))
+  const print = (value: unknown, text: string): void =>
+    io.out(line.json ? escapeControls(JSON.stringify(value, null, 2), true) : escapeControls(text))
   switch (line.command) {
     case 'start': {
       const job = await client.request('jobs.create', startInput(line.flags, sources) as never)
@@ -82,7 +83,12 @@ export async function runCommand(client: CliClient, line: CommandLine, io: Outpu
       return await metrics(client, jobId, io, line.flags['--follow'] === true)
     case 'cancel': {
       const job = await cancelled(client, jobId)
-      print(job, ended(job.status) ? `Job ${job.id} is ${job.status}.` : `Job ${job.id} is still ${job.status}: it did not stop within a minute; tunedeck status ${job.id} tells when it has.`)
+      print(
+        job,
+        ended(job.status)
+          ? `Job ${job.id} is ${job.status}.`
+          : `Job ${job.id} is still ${job.status}: it did not stop within a minute; tunedeck status ${job.id} tells when it has.`,
+      )
       return 0
     }
     case 'pause':
@@ -107,14 +113,20 @@ export async function runCommand(client: CliClient, line: CommandLine, io: Outpu
       const adapters = await client.request('adapters.list', {})
       const describeAdapter = (adapter: LibraryAdapter) =>
         `${adapter.id}  ${adapter.name}  base ${adapter.baseModel}${adapter.baseAvailable ? '' : ' (not on this machine)'}  rank ${adapter.rank}`
-      print(adapters, adapters.length === 0 ? 'No adapters in the library: import or combine one in the app.' : adapters.map(describeAdapter).join('\n'))
+      print(
+        adapters,
+        adapters.length === 0 ? 'No adapters in the library: import or combine one in the app.' : adapters.map(describeAdapter).join('\n'),
+      )
       return 0
     }
     case 'bundle': {
       const out = line.flags['--out']
       if (typeof out !== 'string') throw new UsageError('bundle needs --out DIR, the new folder to write')
       const written = await client.request('jobs.bundle', { jobId, out: sources.resolvePath(out) })
-      print(written, `Wrote the bundle of job ${jobId} to ${written.path}: run torchrun.sh on each node, sbatch slurm.sbatch, or sky launch skypilot.yaml.`)
+      print(
+        written,
+        `Wrote the bundle of job ${jobId} to ${written.path}: run torchrun.sh on each node, sbatch slurm.sbatch, or sky launch skypilot.yaml.`,
+      )
       return 0
     }
     case 'import-run': {
@@ -149,7 +161,11 @@ async function exportJob(client: CliClient, line: CommandLine, io: Output, sourc
       ...(typeof out === 'string' ? { destination: sources.resolvePath(out) } : {}),
     })
     const mb = (result.bytes / 1e6).toFixed(1)
-    io.out(line.json ? JSON.stringify(result, null, 2) : `Exported ${result.files} files (${mb} MB), checked against its manifest: ${result.path}`)
+    io.out(
+      line.json
+        ? JSON.stringify(result, null, 2)
+        : `Exported ${result.files} files (${mb} MB), checked against its manifest: ${result.path}`,
+    )
     return 0
   } finally {
     stop()
@@ -195,7 +211,9 @@ async function reportQueue(client: CliClient, job: Job, io: Output): Promise<() 
     const jobs = await client.request('jobs.list', {})
     // The queue may have launched the job since this update was sent: then it waits behind nothing.
     if (jobs.some((other) => other.id === current.id && other.status !== 'queued')) return
-    const running = jobs.filter((other) => other.id !== current.id && (other.status === 'starting' || other.status === 'running' || other.status === 'pausing'))
+    const running = jobs.filter(
+      (other) => other.id !== current.id && (other.status === 'starting' || other.status === 'running' || other.status === 'pausing'),
+    )
     const ahead = jobs.find((other) => other.status === 'queued' && other.queuePosition === (current.queuePosition ?? 0) - 1) ?? running[0]
     const queue = await client.request('queue.get', {})
     const stopped = !queue.running ? ' The queue is on hold: press Run the queue in the app for the job to run.' : ''
@@ -294,7 +312,10 @@ async function metrics(client: CliClient, jobId: string, io: Output, follow: boo
         if (finalStatus === null) return
         clearInterval(timer)
         // The last steps' event may trail the status change: one more read catches them.
-        void client.request('jobs.metrics', { jobId }).then(printPoints, () => undefined).then(() => resolve(endCodes[finalStatus!] ?? 1))
+        void client
+          .request('jobs.metrics', { jobId })
+          .then(printPoints, () => undefined)
+          .then(() => resolve(endCodes[finalStatus!] ?? 1))
       }, 200)
     })
   } finally {

@@ -29,7 +29,8 @@ export function setPath(settings: Settings, key: string, value: unknown): void {
   for (const part of parts.slice(0, -1)) {
     const next = section[part]
     if (next === undefined) section[part] = {}
-    else if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new UsageError(`--set ${key}: ${part} is a value, not a section.`)
+    else if (typeof next !== 'object' || next === null || Array.isArray(next))
+      throw new UsageError(`--set ${key}: ${part} is a value, not a section.`)
     section = section[part] as Settings
   }
   section[parts[parts.length - 1]!] = value
@@ -59,7 +60,8 @@ export function startInput(flags: Record<string, string | true | string[]>, sour
     } catch (error) {
       throw new UsageError(`--config ${configFile}: not valid JSON (${(error as Error).message}).`)
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`--config ${configFile}: expected an object of settings such as {"training": {"epochs": 2}}.`)
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new UsageError(`--config ${configFile}: expected an object of settings such as {"training": {"epochs": 2}}.`)
     settings = Object.fromEntries(Object.entries(parsed).filter(([key]) => !jobOnlyKeys.includes(key)))
   }
   for (const assignment of (flags['--set'] as string[] | undefined) ?? []) {
@@ -70,7 +72,8 @@ export function startInput(flags: Record<string, string | true | string[]>, sour
   const model = flags['--model']
   if (model === 'selftest') setPath(settings, 'model.selftest', true)
   // A folder here is sent as an absolute path (the host has another working folder); a hub id as it is.
-  else if (typeof model === 'string') setPath(settings, 'model.path', !sources.exists(model) && looksLikeHubId(model) ? model : sources.resolvePath(model))
+  else if (typeof model === 'string')
+    setPath(settings, 'model.path', !sources.exists(model) && looksLikeHubId(model) ? model : sources.resolvePath(model))
   const given = flags['--dataset']
   const datasets = (typeof given === 'string' ? [given] : Array.isArray(given) ? given : []).map((text) => datasetFlag(text, sources))
   const [first, ...mixed] = datasets
@@ -84,7 +87,11 @@ export function startInput(flags: Record<string, string | true | string[]>, sour
   if (typeof from === 'string') {
     const slash = from.indexOf('/')
     if (slash <= 0 || slash === from.length - 1) throw new UsageError(`--from ${from}: write JOB/CHECKPOINT, e.g. --from 0abc123/step-40.`)
-    settings.initFrom = { jobId: from.slice(0, slash), checkpoint: from.slice(slash + 1), ...(flags['--optimizer'] === true ? { optimizer: true } : {}) }
+    settings.initFrom = {
+      jobId: from.slice(0, slash),
+      checkpoint: from.slice(slash + 1),
+      ...(flags['--optimizer'] === true ? { optimizer: true } : {}),
+    }
   } else if (flags['--optimizer'] === true) {
     throw new UsageError('--optimizer continues the optimizer of the checkpoint --from names: add --from JOB/CHECKPOINT.')
   }

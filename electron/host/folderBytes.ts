@@ -9,7 +9,11 @@ export async function folderBytes(folder: string): Promise<number> {
   for (const entry of entries) {
     const full = join(folder, entry.name)
     if (entry.isDirectory()) total += await folderBytes(full)
-    else if (entry.isFile()) total += await lstat(full).then((stats) => stats.size, () => 0)
+    else if (entry.isFile())
+      total += await lstat(full).then(
+        (stats) => stats.size,
+        () => 0,
+      )
   }
   return total
 }

@@ -95,7 +95,12 @@ export function createHandlers(context: HandlerContext): Handlers {
     'jobs.evaluate': async ({ jobId, limit, maxNewTokens, dataset }) => {
       await jobs.get(jobId) // an unknown job is named before any Python starts
       // A library id names its file; anything else is a path, which the trainer checks and names.
-      const datasetPath = dataset === undefined ? undefined : (await context.datasets.list()).some((entry) => entry.id === dataset) ? context.datasets.filePath(dataset) : dataset
+      const datasetPath =
+        dataset === undefined
+          ? undefined
+          : (await context.datasets.list()).some((entry) => entry.id === dataset)
+            ? context.datasets.filePath(dataset)
+            : dataset
       return await context.evaluations.evaluate(jobId, limit, maxNewTokens, datasetPath)
     },
     'jobs.evaluation': async ({ jobId }) => {
@@ -186,7 +191,10 @@ export function createHandlers(context: HandlerContext): Handlers {
     'models.inspect': async ({ path }) => await context.models.inspect(path),
     'models.fit': async ({ preset }) => {
       const chosen = preset === undefined ? undefined : (await jobs.presets()).find((candidate) => candidate.id === preset)
-      if (preset !== undefined && !chosen) throw appError('not_found', `Preset: no preset "${preset}"; choose one of the listed presets`, { fields: { preset: 'unknown preset' } })
+      if (preset !== undefined && !chosen)
+        throw appError('not_found', `Preset: no preset "${preset}"; choose one of the listed presets`, {
+          fields: { preset: 'unknown preset' },
+        })
       return await context.models.fit(chosen ?? {})
     },
     'models.add_folder': async ({ path }) => await context.models.addFolder(path),
@@ -198,8 +206,7 @@ export function createHandlers(context: HandlerContext): Handlers {
       return { ok: true }
     },
     'models.downloads': async () => context.models.running(),
-    'datasets.download': async (input) =>
-      await context.models.downloadDataset(input, (file) => context.previews.preview({ path: file })),
+    'datasets.download': async (input) => await context.models.downloadDataset(input, (file) => context.previews.preview({ path: file })),
     'datasets.cancel_download': async ({ source }) => {
       await context.models.cancel(source, 'dataset')
       return { ok: true }

@@ -159,7 +159,8 @@ export function createHost(options: HostOptions): Host {
     pythonRuntimeDir: options.pythonRuntimeDir,
     resolvePython: () => python.resolvePython(),
     getJob: (jobId) => jobs.get(jobId),
-    usedBy: async (folder) => (await jobs.list()).find((job) => ['queued', ...liveStatuses].includes(job.status) && job.config.initFrom === folder)?.name ?? null,
+    usedBy: async (folder) =>
+      (await jobs.list()).find((job) => ['queued', ...liveStatuses].includes(job.status) && job.config.initFrom === folder)?.name ?? null,
   })
   const models = new ModelService({
     dataDir: options.dataDir,
@@ -171,7 +172,11 @@ export function createHost(options: HostOptions): Host {
   })
   const datasets = new DatasetLibrary({
     dataDir: options.dataDir,
-    check: (file, reading) => previewDataset({ path: file, limit: 0, ...readingInput(reading) }, { resolvePython: () => python.resolvePython(), pythonRuntimeDir: options.pythonRuntimeDir, timeoutMs: 30 * 60_000 }),
+    check: (file, reading) =>
+      previewDataset(
+        { path: file, limit: 0, ...readingInput(reading) },
+        { resolvePython: () => python.resolvePython(), pythonRuntimeDir: options.pythonRuntimeDir, timeoutMs: 30 * 60_000 },
+      ),
     listJobs: () => jobs.list(),
   })
   datasets.cleanStaging()

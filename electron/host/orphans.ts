@@ -20,7 +20,8 @@ export function orphanedTrainers(dataDir: string): number[] {
       const at = args.indexOf('--job-dir')
       const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8')
       // A zombie has finished; its parent (the dead host's pty) will never reap it anew.
-      if (args.includes('tunedeck_trainer') && at >= 0 && (args[at + 1] ?? '').startsWith(jobs) && !/\) Z /.test(stat)) found.push(Number(name))
+      if (args.includes('tunedeck_trainer') && at >= 0 && (args[at + 1] ?? '').startsWith(jobs) && !/\) Z /.test(stat))
+        found.push(Number(name))
     } catch {
       // The process ended while we looked.
     }
@@ -36,10 +37,13 @@ export async function waitForOrphanedTrainers(dataDir: string, timeoutMs = 120_0
   const deadline = Date.now() + timeoutMs
   let left = orphanedTrainers(dataDir)
   if (left.length === 0) return
-  process.stderr.write(`Waiting for ${left.length} trainer(s) left by an earlier run to save a pause checkpoint (up to ${Math.round(timeoutMs / 1000)} s)...\n`)
+  process.stderr.write(
+    `Waiting for ${left.length} trainer(s) left by an earlier run to save a pause checkpoint (up to ${Math.round(timeoutMs / 1000)} s)...\n`,
+  )
   while (left.length > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 200))
     left = orphanedTrainers(dataDir)
   }
-  if (left.length > 0) process.stderr.write(`${left.length} trainer(s) did not stop within ${Math.round(timeoutMs / 1000)} s; recovery stops them.\n`)
+  if (left.length > 0)
+    process.stderr.write(`${left.length} trainer(s) did not stop within ${Math.round(timeoutMs / 1000)} s; recovery stops them.\n`)
 }

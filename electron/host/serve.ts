@@ -84,22 +84,29 @@ async function main(): Promise<void> {
   })
   // Listen first: a port in use must fail before any trainer starts. Requests that
   // arrive while the host recovers earlier jobs wait inside dispatch.
-  const options = { port: settings.port, bindHost: settings.bindHost, rendererDir: settings.rendererDir, roots: settings.allowedRoots, maxUploadBytes: settings.maxUploadBytes, token, stagingDir: join(settings.dataDir, 'uploads') }
-  const server = await startServer(host, options).catch(
-    (error: NodeJS.ErrnoException) => {
-      if (error instanceof TokenError) {
-        process.stderr.write(`${error.message}\n`)
-        process.exit(2)
-      }
-      if (error.code !== 'EADDRINUSE') throw error
-      process.stderr.write(`Port ${settings.port} is in use (another Tunedeck?): pass --port N, or --port 0 for any free port.\n`)
-      process.exit(1)
-    },
-  )
+  const options = {
+    port: settings.port,
+    bindHost: settings.bindHost,
+    rendererDir: settings.rendererDir,
+    roots: settings.allowedRoots,
+    maxUploadBytes: settings.maxUploadBytes,
+    token,
+    stagingDir: join(settings.dataDir, 'uploads'),
+  }
+  const server = await startServer(host, options).catch((error: NodeJS.ErrnoException) => {
+    if (error instanceof TokenError) {
+      process.stderr.write(`${error.message}\n`)
+      process.exit(2)
+    }
+    if (error.code !== 'EADDRINUSE') throw error
+    process.stderr.write(`Port ${settings.port} is in use (another Tunedeck?): pass --port N, or --port 0 for any free port.\n`)
+    process.exit(1)
+  })
   await host.start()
   process.stderr.write(`Data folder: ${settings.dataDir}\nClients may use files under: ${settings.allowedRoots.join(', ')}\n`)
   // The command line looks in the default data folder unless told: say how to point it here.
-  if (settings.dataDir !== defaultDataDir()) process.stderr.write(`For the tunedeck command line in another shell: export TUNEDECK_DATA_DIR=${shellQuoted(settings.dataDir)}\n`)
+  if (settings.dataDir !== defaultDataDir())
+    process.stderr.write(`For the tunedeck command line in another shell: export TUNEDECK_DATA_DIR=${shellQuoted(settings.dataDir)}\n`)
   // The command line finds this serve through it; written after the host is up, so a found file answers.
   writeServeFile(settings.dataDir, { port: server.port, token: server.token, url: server.url })
   if (!isLoopback(settings.bindHost)) process.stderr.write(exposedWarning(settings.bindHost, server.port))

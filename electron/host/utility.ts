@@ -89,7 +89,12 @@ function serve(port: PortMain, running: Host): void {
       try {
         port.postMessage(response)
       } catch (error) {
-        port.postMessage({ kind: 'response', id: data.id, ok: false, error: appError('internal', `The answer to ${data.route} could not be sent: ${(error as Error).message}`) })
+        port.postMessage({
+          kind: 'response',
+          id: data.id,
+          ok: false,
+          error: appError('internal', `The answer to ${data.route} could not be sent: ${(error as Error).message}`),
+        })
       }
     })
   })
@@ -142,7 +147,11 @@ async function init(message: InitMessage, port: PortMain | undefined): Promise<v
  */
 async function listenForCommandLine(running: Host, dataDir: string): Promise<void> {
   try {
-    const server = await startServer(running, { port: 0, rendererDir: fileURLToPath(new URL('../renderer', import.meta.url)), roots: [homedir(), dataDir] })
+    const server = await startServer(running, {
+      port: 0,
+      rendererDir: fileURLToPath(new URL('../renderer', import.meta.url)),
+      roots: [homedir(), dataDir],
+    })
     writeServeFile(dataDir, { port: server.port, token: server.token, url: server.url })
     commandLineServer = { server, dataDir }
   } catch (error) {

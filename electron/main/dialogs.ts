@@ -12,4 +12,3 @@ export function dialogOptions(kind: unknown): Electron.OpenDialogOptions {
   if (kind === 'dataset-folder') return { title: 'Choose a folder saved with save_to_disk', properties: ['openDirectory'] }
   return { title: 'Choose a dataset file', properties: ['openFile'], filters: datasetFilters }
 }
-

@@ -36,7 +36,8 @@ export class HostProcess {
     this.child.postMessage({ kind: 'init', ...paths }, [port2])
     this.child.on('message', (message: unknown) => {
       const call = message as { kind?: string; id?: number; op?: string; text?: string } | null
-      if (call?.kind === 'crypt' && typeof call.id === 'number') this.child.postMessage({ kind: 'crypt-result', id: call.id, ...crypt(call.op, call.text ?? '') })
+      if (call?.kind === 'crypt' && typeof call.id === 'number')
+        this.child.postMessage({ kind: 'crypt-result', id: call.id, ...crypt(call.op, call.text ?? '') })
     })
     this.child.on('exit', (code) => {
       this.exited = true
@@ -87,13 +88,20 @@ export class HostProcess {
 function crypt(op: string | undefined, text: string): { ok: true; text: string } | { ok: false; message: string } {
   const linuxPlainText = process.platform === 'linux' && safeStorage.getSelectedStorageBackend() === 'basic_text'
   if (!safeStorage.isEncryptionAvailable() || linuxPlainText) {
-    return { ok: false, message: 'Hugging Face token: the operating system has no key store to encrypt it with (on Linux, install and unlock a keyring such as GNOME Keyring or KWallet); or set HF_TOKEN in the environment before starting Tunedeck.' }
+    return {
+      ok: false,
+      message:
+        'Hugging Face token: the operating system has no key store to encrypt it with (on Linux, install and unlock a keyring such as GNOME Keyring or KWallet); or set HF_TOKEN in the environment before starting Tunedeck.',
+    }
   }
   try {
     if (op === 'encrypt') return { ok: true, text: safeStorage.encryptString(text).toString('base64') }
     return { ok: true, text: safeStorage.decryptString(Buffer.from(text, 'base64')) }
   } catch (error) {
-    return { ok: false, message: `Hugging Face token: the operating system's key store failed (${(error as Error).message}); save the token again.` }
+    return {
+      ok: false,
+      message: `Hugging Face token: the operating system's key store failed (${(error as Error).message}); save the token again.`,
+    }
   }
 }
 

@@ -110,7 +110,13 @@ export function isAllowedExternal(url: string): boolean {
   } catch {
     return false
   }
-  return parsed.protocol === 'https:' && parsed.username === '' && parsed.password === '' && parsed.port === '' && externalHosts.has(parsed.hostname)
+  return (
+    parsed.protocol === 'https:' &&
+    parsed.username === '' &&
+    parsed.password === '' &&
+    parsed.port === '' &&
+    externalHosts.has(parsed.hostname)
+  )
 }
 
 /**

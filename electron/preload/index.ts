@@ -30,7 +30,8 @@ const client: TunedeckClient = {
 contextBridge.exposeInMainWorld('tunedeck', client)
 contextBridge.exposeInMainWorld('tunedeckShell', {
   /** Opens a native picker; resolves with the chosen path or null. */
-  pickPath: (kind: 'dataset' | 'dataset-folder' | 'model-folder' | 'run-folder'): Promise<string | null> => ipcRenderer.invoke('tunedeck:pick-path', kind),
+  pickPath: (kind: 'dataset' | 'dataset-folder' | 'model-folder' | 'run-folder'): Promise<string | null> =>
+    ipcRenderer.invoke('tunedeck:pick-path', kind),
   /** The absolute path of a file dropped on the window. */
   pathForFile: (file: File): string => webUtils.getPathForFile(file),
 })
@@ -39,7 +40,8 @@ contextBridge.exposeInMainWorld('tunedeckRemote', {
   load: (): Promise<RemoteHost | null> => ipcRenderer.invoke('tunedeck:remote-load'),
   /** Keeps it (the token encrypted by safeStorage); the page then loads itself again. */
   save: async (host: RemoteHost): Promise<void> => {
-    if (!(await ipcRenderer.invoke('tunedeck:remote-save', host))) throw new Error('That address or token cannot be kept: use the address serve printed.')
+    if (!(await ipcRenderer.invoke('tunedeck:remote-save', host)))
+      throw new Error('That address or token cannot be kept: use the address serve printed.')
   },
   clear: async (): Promise<void> => {
     await ipcRenderer.invoke('tunedeck:remote-clear')

@@ -111,11 +111,15 @@ export function combineProblem(mode: (typeof combineModes)[number], sources: rea
   for (const other of others) {
     for (const [what, read] of fields) {
       if (read(other) === read(first)) continue
-      const advice = what === 'rank' && mode === 'average' ? 'Average mode averages every tensor, so the ranks must be equal: pick adapters of one rank' : 'only adapters of the same base model and LoRA shape can be combined'
+      const advice =
+        what === 'rank' && mode === 'average'
+          ? 'Average mode averages every tensor, so the ranks must be equal: pick adapters of one rank'
+          : 'only adapters of the same base model and LoRA shape can be combined'
       const sentence = `${other.label} differs from ${first.label} in its ${what}: ${shownValue(read(other))} against ${shownValue(read(first))}; ${advice}.`
       return sentence.charAt(0).toUpperCase() + sentence.slice(1)
     }
   }
-  if (mode === 'exact' && sources.some((shape) => shape.dora)) return 'DoRA adapters cannot be combined exactly (their magnitudes normalise B·A): choose Average.'
+  if (mode === 'exact' && sources.some((shape) => shape.dora))
+    return 'DoRA adapters cannot be combined exactly (their magnitudes normalise B·A): choose Average.'
   return null
 }

@@ -26,8 +26,7 @@ export type ParsedInput<R extends RouteName> = z.output<Routes[R]['input']>
 /** Messages on the wire, the same for MessagePort and WebSocket. */
 export type WireRequest = { kind: 'request'; id: number; route: string; input: unknown }
 export type WireResponse =
-  | { kind: 'response'; id: number; ok: true; output: unknown }
-  | { kind: 'response'; id: number; ok: false; error: AppError }
+  { kind: 'response'; id: number; ok: true; output: unknown } | { kind: 'response'; id: number; ok: false; error: AppError }
 export type WireEvent = { kind: 'event'; event: EventName; payload: unknown }
 export type WireToHost = WireRequest
 export type WireFromHost = WireResponse | WireEvent

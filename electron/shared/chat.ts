@@ -16,7 +16,10 @@ export const chatSourceSchema = adapterSourceSchema
 export type ChatSource = AdapterSource
 
 /** The second pane: nothing, the base model (the adapter switched off), or another adapter of the same base. */
-export const chatCompareSchema = z.union([z.literal('base'), chatSourceSchema]).nullable().default('base')
+export const chatCompareSchema = z
+  .union([z.literal('base'), chatSourceSchema])
+  .nullable()
+  .default('base')
 
 export type ChatCompare = z.output<typeof chatCompareSchema>
 
@@ -26,7 +29,11 @@ export const chatSettingsSchema = z.object({
   temperature: z.number().min(0).max(2).default(0.7),
   topP: z.number().gt(0).max(1).default(0.95),
   maxNewTokens: z.int().min(1).max(8192).default(256),
-  seed: z.int().min(0).max(2 ** 31 - 1).default(0),
+  seed: z
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .default(0),
   /** Texts that end the answer (not shown). */
   stop: z.array(z.string().min(1).max(200)).max(8).default([]),
 })

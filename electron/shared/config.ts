@@ -195,26 +195,28 @@ const methodSections = Object.fromEntries(
 
 const methodSchema = z.enum(methods).meta(label('Method'))
 
-export const jobConfigSchema = z.strictObject({
-  version: z.literal(configVersion).meta(label('Config version')),
-  jobId: z.string().min(1).meta(label('Job id', unhashed)),
-  method: methodSchema.default('sft'),
-  model: modelSchema,
-  dataset: datasetSchema,
-  lora: loraSchema.default(loraSchema.parse({})),
-  training: trainingSchema.default(trainingSchema.parse({})),
-  ...methodSections,
-  /** Name of a checkpoint under checkpoints/ to continue exactly from (same job). */
-  resumeFrom: z.string().min(1).nullable().meta(label('Resume checkpoint', unhashed)).default(null),
-  /** Path of a checkpoint whose adapter weights start a new job. */
-  initFrom: z.string().min(1).nullable().meta(label('Starting checkpoint', unhashed)).default(null),
-  /**
-   * With initFrom: continue that checkpoint's optimizer state too (AdamW's moments and step
-   * counts), so training on new data goes on without resetting them; the learning rate,
-   * schedule and weight decay are this job's own. False starts a fresh optimizer.
-   */
-  initOptimizer: z.boolean().meta(label("Continue the checkpoint's optimizer", unhashed)).default(false),
-}).meta(label('Job config'))
+export const jobConfigSchema = z
+  .strictObject({
+    version: z.literal(configVersion).meta(label('Config version')),
+    jobId: z.string().min(1).meta(label('Job id', unhashed)),
+    method: methodSchema.default('sft'),
+    model: modelSchema,
+    dataset: datasetSchema,
+    lora: loraSchema.default(loraSchema.parse({})),
+    training: trainingSchema.default(trainingSchema.parse({})),
+    ...methodSections,
+    /** Name of a checkpoint under checkpoints/ to continue exactly from (same job). */
+    resumeFrom: z.string().min(1).nullable().meta(label('Resume checkpoint', unhashed)).default(null),
+    /** Path of a checkpoint whose adapter weights start a new job. */
+    initFrom: z.string().min(1).nullable().meta(label('Starting checkpoint', unhashed)).default(null),
+    /**
+     * With initFrom: continue that checkpoint's optimizer state too (AdamW's moments and step
+     * counts), so training on new data goes on without resetting them; the learning rate,
+     * schedule and weight decay are this job's own. False starts a fresh optimizer.
+     */
+    initOptimizer: z.boolean().meta(label("Continue the checkpoint's optimizer", unhashed)).default(false),
+  })
+  .meta(label('Job config'))
 
 type WithoutDefaults<Shape extends z.ZodRawShape> = {
   [Key in keyof Shape]: z.ZodOptional<Shape[Key] extends z.ZodDefault<infer Inner> ? Inner : Shape[Key]>
@@ -245,15 +247,17 @@ const methodSettings = Object.fromEntries(sectionMethods.map((name) => [name, wi
  * preset, the self-test's job.json and the user give. Every field is optional;
  * the model and dataset themselves are chosen apart (see jobs.ts, newJobInputSchema).
  */
-export const jobSettingsSchema = z.strictObject({
-  method: methodSchema.optional(),
-  model: withoutDefaults(modelSchema.pick({ quantization: true })).optional(),
-  // A preset names no files: the datasets of a mix are chosen with the job (jobs.ts).
-  dataset: withoutDefaults(datasetSchema.omit({ path: true, mix: true })).optional(),
-  lora: withoutDefaults(loraSchema).optional(),
-  training: withoutDefaults(trainingSchema).optional(),
-  ...methodSettings,
-}).meta(label('Job settings'))
+export const jobSettingsSchema = z
+  .strictObject({
+    method: methodSchema.optional(),
+    model: withoutDefaults(modelSchema.pick({ quantization: true })).optional(),
+    // A preset names no files: the datasets of a mix are chosen with the job (jobs.ts).
+    dataset: withoutDefaults(datasetSchema.omit({ path: true, mix: true })).optional(),
+    lora: withoutDefaults(loraSchema).optional(),
+    training: withoutDefaults(trainingSchema).optional(),
+    ...methodSettings,
+  })
+  .meta(label('Job settings'))
 
 /** Overrides of the defaults in config.json's own shape, every field optional. */
 export type JobSettings = z.infer<typeof jobSettingsSchema>

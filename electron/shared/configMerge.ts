@@ -41,7 +41,11 @@ export function mergeJobConfig(layers: ConfigLayers) {
   const ordered = [layers.selftest, layers.preset, layers.user].filter((layer): layer is JobSettings => layer !== undefined)
   const section = (name: SettingSection): Record<string, unknown> => Object.assign({}, ...ordered.map((layer) => definedOnly(layer[name])))
   const merged = Object.fromEntries(settingSections.map((name) => [name, section(name)])) as Record<SettingSection, Record<string, unknown>>
-  const method = ordered.map((layer) => layer.method).filter((value) => value !== undefined).at(-1) ?? 'sft'
+  const method =
+    ordered
+      .map((layer) => layer.method)
+      .filter((value) => value !== undefined)
+      .at(-1) ?? 'sft'
 
   const { checkpoint } = layers
   const model: Record<string, unknown> = { ...merged.model, ...(checkpoint?.model ?? layers.model) }

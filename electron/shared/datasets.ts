@@ -49,7 +49,11 @@ export type BadRows = (typeof badRowsChoices)[number]
 export const columnMappingSchema = z.record(z.string(), z.string().min(1, "name the file's column")).superRefine((columns, context) => {
   for (const field of Object.keys(columns)) {
     if (!(datasetFields as readonly string[]).includes(field)) {
-      context.addIssue({ code: 'custom', path: [field], message: `"${field}" is not a field Tunedeck reads; map one of ${datasetFields.join(', ')}` })
+      context.addIssue({
+        code: 'custom',
+        path: [field],
+        message: `"${field}" is not a field Tunedeck reads; map one of ${datasetFields.join(', ')}`,
+      })
     }
   }
 })
@@ -91,7 +95,15 @@ export const datasetPreviewInputSchema = z.object({
    * and token counts are then of the mix, drawn as the trainer draws it (`weight` is this file's share, `seed` training.seed).
    */
   mix: z
-    .array(z.object({ path: z.string().min(1, 'choose a dataset file'), format: z.enum(datasetFormats).optional(), columns: columnMappingSchema.optional(), textSplit: z.enum(textSplits).optional(), weight: z.number().positive().max(100).optional() }))
+    .array(
+      z.object({
+        path: z.string().min(1, 'choose a dataset file'),
+        format: z.enum(datasetFormats).optional(),
+        columns: columnMappingSchema.optional(),
+        textSplit: z.enum(textSplits).optional(),
+        weight: z.number().positive().max(100).optional(),
+      }),
+    )
     .max(16)
     .optional(),
   weight: z.number().positive().max(100).optional(),
@@ -113,7 +125,12 @@ export type PreviewProgress = z.infer<typeof previewProgressSchema>
  * or not. Byte-level tokens that each hold part of a character (Chinese, an en dash) are grouped
  * until they decode to whole characters; `tokens` says how many tokens the piece holds.
  */
-export const previewTokenSchema = z.object({ text: z.string(), learned: z.boolean(), special: z.boolean(), tokens: z.int().min(1).default(1) })
+export const previewTokenSchema = z.object({
+  text: z.string(),
+  learned: z.boolean(),
+  special: z.boolean(),
+  tokens: z.int().min(1).default(1),
+})
 
 export type PreviewToken = z.infer<typeof previewTokenSchema>
 
@@ -195,7 +212,10 @@ export const datasetPreviewSchema = z.object({
   /** Then: its first rows as read (long values cut short), for the column mapping. */
   sample: z.array(z.record(z.string(), z.unknown())).default([]),
   /** Then: the format and mapping its column names and values suggest. */
-  suggestion: z.object({ format: z.enum(datasetFormats), columns: z.record(z.string(), z.string()) }).nullable().default(null),
+  suggestion: z
+    .object({ format: z.enum(datasetFormats), columns: z.record(z.string(), z.string()) })
+    .nullable()
+    .default(null),
   /** With input.mix: each dataset of the mix, this file first; `records` and `tokens` are then of the mix. */
   mix: z.array(mixPartSchema).nullable().default(null),
 })
@@ -217,7 +237,9 @@ export const datasetReadingSchema = z.object({
 export type DatasetReading = z.infer<typeof datasetReadingSchema>
 
 /** A kept reading as datasets.preview input: only what differs from the defaults. */
-export function readingInput(reading: DatasetReading | undefined): Pick<z.input<typeof datasetPreviewInputSchema>, 'format' | 'columns' | 'textSplit' | 'csvHeader'> {
+export function readingInput(
+  reading: DatasetReading | undefined,
+): Pick<z.input<typeof datasetPreviewInputSchema>, 'format' | 'columns' | 'textSplit' | 'csvHeader'> {
   if (reading === undefined) return {}
   return {
     ...(reading.format !== 'auto' ? { format: reading.format } : {}),

@@ -5,14 +5,7 @@
 import { z } from 'zod'
 import { describeIssue, type Issue } from './fields'
 
-export const errorCodes = [
-  'invalid_input',
-  'not_found',
-  'conflict',
-  'unauthorized',
-  'python_missing',
-  'internal',
-] as const
+export const errorCodes = ['invalid_input', 'not_found', 'conflict', 'unauthorized', 'python_missing', 'internal'] as const
 
 export type ErrorCode = (typeof errorCodes)[number]
 

@@ -73,7 +73,9 @@ export function expectedOf(node: JsonSchemaNode): string {
     case 'array':
       return `a ${(node.minItems ?? 0) > 0 ? 'non-empty ' : ''}list${node.items ? ` of ${expectedOf(node.items)}` : ''}`
     case 'object':
-      return typeof node.additionalProperties === 'object' ? `an object whose values are ${expectedOf(node.additionalProperties)}` : 'an object'
+      return typeof node.additionalProperties === 'object'
+        ? `an object whose values are ${expectedOf(node.additionalProperties)}`
+        : 'an object'
   }
   return 'a valid value'
 }
@@ -84,7 +86,8 @@ export function expectedOf(node: JsonSchemaNode): string {
  */
 export function withExpectations(node: JsonSchemaNode): JsonSchemaNode {
   const annotated: JsonSchemaNode = { ...node }
-  if (node.properties) annotated.properties = Object.fromEntries(Object.entries(node.properties).map(([key, child]) => [key, withExpectations(child)]))
+  if (node.properties)
+    annotated.properties = Object.fromEntries(Object.entries(node.properties).map(([key, child]) => [key, withExpectations(child)]))
   if (node.items) annotated.items = withExpectations(node.items)
   if (node.anyOf) annotated.anyOf = node.anyOf.map(withExpectations)
   if (typeof node.additionalProperties === 'object') annotated.additionalProperties = withExpectations(node.additionalProperties)
@@ -104,7 +107,8 @@ export function fieldAt(root: z.ZodType, path: ReadonlyArray<PropertyKey>): { sc
     let own: string | undefined
     for (;;) {
       own ??= (schema.meta() as FieldMeta | undefined)?.label
-      if (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault || schema instanceof z.ZodNullable) schema = schema.unwrap() as z.ZodType
+      if (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault || schema instanceof z.ZodNullable)
+        schema = schema.unwrap() as z.ZodType
       else break
     }
     label = own ?? label

@@ -33,13 +33,16 @@ function splitPath(path: string): { name: string; prefix: string } {
     const name = path.slice(slash + 1)
     if (encoder.encode(prefix).length <= 155 && encoder.encode(name).length <= 100) return { name, prefix }
   }
-  throw new Error(`${path}: the path is too long to upload inside a folder (at most 255 bytes); rename it, or import the folder in the desktop app.`)
+  throw new Error(
+    `${path}: the path is too long to upload inside a folder (at most 255 bytes); rename it, or import the folder in the desktop app.`,
+  )
 }
 
 /** The 512-byte header of one regular file. */
 export function tarHeader(path: string, size: number, modified: number): Uint8Array<ArrayBuffer> {
   // 11 octal digits hold sizes below 8 GiB; the upload limit is lower than that anyway.
-  if (size >= 8 ** 11) throw new Error(`${path} is 8 GiB or larger: import this folder in the desktop app, or from the computer running Tunedeck.`)
+  if (size >= 8 ** 11)
+    throw new Error(`${path} is 8 GiB or larger: import this folder in the desktop app, or from the computer running Tunedeck.`)
   const header = new Uint8Array(block)
   const { name, prefix } = splitPath(path)
   put(header, 0, 100, name)

@@ -51,7 +51,11 @@ export const jobTransitions: readonly JobTransition[] = [
     'the trainer reports failed, exits without a result, stops responding, reports completed without an adapter, or cannot be started',
   ),
   ...fromEach(liveStatuses, 'cancelled', 'the user cancels it (the trainer reports cancelled, or the host stops it)', 'cancel'),
-  ...fromEach(liveStatuses, 'interrupted', 'the host finds its process gone without a result (after a crash, or a shutdown that had to kill it)'),
+  ...fromEach(
+    liveStatuses,
+    'interrupted',
+    'the host finds its process gone without a result (after a crash, or a shutdown that had to kill it)',
+  ),
   { from: 'paused', to: 'queued', when: 'the user resumes it from its pause checkpoint', action: 'resume' },
   { from: 'paused', to: 'cancelled', when: 'the user cancels it', action: 'cancel' },
   { from: 'interrupted', to: 'queued', when: 'the user resumes it from its newest whole checkpoint, or from step 0', action: 'resume' },

@@ -12,7 +12,10 @@ const datasetShape = jobConfigSchema.shape.dataset
 const checkedColumns = columnMappingSchema.meta(datasetShape.shape.columns.unwrap().meta() ?? {})
 const mixEntryShape = datasetShape.shape.mix.unwrap().element
 // A mixed dataset's column mapping is checked at the edge too, as the main dataset's is.
-const mixInput = z.array(mixEntryShape.extend({ columns: checkedColumns.default({}) }).meta(mixEntryShape.meta() ?? {})).max(16).meta(datasetShape.shape.mix.unwrap().meta() ?? {})
+const mixInput = z
+  .array(mixEntryShape.extend({ columns: checkedColumns.default({}) }).meta(mixEntryShape.meta() ?? {}))
+  .max(16)
+  .meta(datasetShape.shape.mix.unwrap().meta() ?? {})
 
 export const jobStatuses = [
   'queued',
@@ -101,7 +104,11 @@ export const newJobInputSchema = jobSettingsSchema
     /** `optimizer` true continues the checkpoint's optimizer state too (config.json initOptimizer); a library adapter has none. */
     initFrom: z
       .union([
-        z.strictObject({ jobId: z.string().min(1), checkpoint: z.string().min(1), optimizer: z.boolean().meta({ label: "Continue the checkpoint's optimizer" }).optional() }),
+        z.strictObject({
+          jobId: z.string().min(1),
+          checkpoint: z.string().min(1),
+          optimizer: z.boolean().meta({ label: "Continue the checkpoint's optimizer" }).optional(),
+        }),
         z.strictObject({ adapterId: z.string().min(1) }),
       ])
       .meta({ label: 'Starting checkpoint' })
@@ -112,9 +119,11 @@ export const newJobInputSchema = jobSettingsSchema
   })
   .superRefine((input, context) => {
     if (input.model.selftest === true) return
-    if (input.model.path === undefined) context.addIssue({ code: 'custom', path: ['model', 'path'], message: 'choose a model folder or hub id, or the self-test model' })
+    if (input.model.path === undefined)
+      context.addIssue({ code: 'custom', path: ['model', 'path'], message: 'choose a model folder or hub id, or the self-test model' })
     // The self-test has its own dataset; any other model needs one.
-    if (input.dataset?.path === undefined) context.addIssue({ code: 'custom', path: ['dataset', 'path'], message: `choose a dataset file (${datasetKinds})` })
+    if (input.dataset?.path === undefined)
+      context.addIssue({ code: 'custom', path: ['dataset', 'path'], message: `choose a dataset file (${datasetKinds})` })
   })
   .meta({ label: 'New job' })
 

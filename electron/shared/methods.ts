@@ -74,8 +74,18 @@ export const methodTable = {
     settings: z
       .strictObject({
         beta: beta('KTO beta', 'Pull towards the base model; higher stays closer.'),
-        desirableWeight: z.number().positive().max(100).meta({ label: 'Desirable weight', description: 'Weight of the rows labelled desirable.' }).default(1),
-        undesirableWeight: z.number().positive().max(100).meta({ label: 'Undesirable weight', description: 'Weight of the rows labelled undesirable.' }).default(1),
+        desirableWeight: z
+          .number()
+          .positive()
+          .max(100)
+          .meta({ label: 'Desirable weight', description: 'Weight of the rows labelled desirable.' })
+          .default(1),
+        undesirableWeight: z
+          .number()
+          .positive()
+          .max(100)
+          .meta({ label: 'Undesirable weight', description: 'Weight of the rows labelled undesirable.' })
+          .default(1),
       })
       .meta({ label: 'KTO settings' }),
   },

@@ -134,7 +134,11 @@ export const defaultPopularModels = [
 
 /** A Hub dataset's split (from the Parquet conversion the Hub keeps), or a data file on the web. */
 export const datasetDownloadInputSchema = z.union([
-  z.object({ hubId: hubIdSchema, config: z.string().trim().min(1).max(200).default('default'), split: z.string().trim().min(1).max(200).default('train') }),
+  z.object({
+    hubId: hubIdSchema,
+    config: z.string().trim().min(1).max(200).default('default'),
+    split: z.string().trim().min(1).max(200).default('train'),
+  }),
   z.object({
     url: z
       .string()

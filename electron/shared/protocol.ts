@@ -46,7 +46,16 @@ export const datasetEvent = z.looseObject({
   validationExamples: z.int().min(0),
   /** With dataset.mix: each dataset's path, library id, format, usable rows, weight and rows taken (data/mixing.py). */
   mix: z
-    .array(z.looseObject({ path: z.string(), datasetId: z.string().nullable(), format: z.string(), rows: z.int().min(0), weight: z.number(), taken: z.int().min(0) }))
+    .array(
+      z.looseObject({
+        path: z.string(),
+        datasetId: z.string().nullable(),
+        format: z.string(),
+        rows: z.int().min(0),
+        weight: z.number(),
+        taken: z.int().min(0),
+      }),
+    )
     .optional(),
 })
 

@@ -27,10 +27,33 @@ import {
 } from './datasets'
 import { doctorCheckIds, doctorReportSchema } from './doctor'
 import { evaluateRequestSchema, evaluationSchema } from './evaluation'
-import { exportPlanSchema, exportRequestSchema, exportResultSchema, exportSourceSchema, hubPushRequestSchema, hubPushResultSchema } from './exports'
+import {
+  exportPlanSchema,
+  exportRequestSchema,
+  exportResultSchema,
+  exportSourceSchema,
+  hubPushRequestSchema,
+  hubPushResultSchema,
+} from './exports'
 import { jobReportSchema } from './report'
-import { adapterExportRequestSchema, adapterSourceSchema, combineRequestSchema, combineShapeSchema, importRequestSchema, libraryAdapterSchema } from './adapters'
-import { datasetDownloadInputSchema, datasetDownloadSchema, downloadProgressSchema, hubIdSchema, modelDetailSchema, modelFitsSchema, modelLibrarySchema, tokenStatusSchema } from './models'
+import {
+  adapterExportRequestSchema,
+  adapterSourceSchema,
+  combineRequestSchema,
+  combineShapeSchema,
+  importRequestSchema,
+  libraryAdapterSchema,
+} from './adapters'
+import {
+  datasetDownloadInputSchema,
+  datasetDownloadSchema,
+  downloadProgressSchema,
+  hubIdSchema,
+  modelDetailSchema,
+  modelFitsSchema,
+  modelLibrarySchema,
+  tokenStatusSchema,
+} from './models'
 import { gpuHistorySchema } from './gpuHistory'
 import { setupProgressSchema, systemInfoSchema } from './system'
 import { typedName } from './names'
@@ -120,7 +143,15 @@ export const routes = {
   /** Starts a fresh chat process and loads what was loaded before (after it died). */
   'chat.restart': { input: z.object({}), output: chatStatusSchema },
   /** Minutes without a question before the model is unloaded. */
-  'chat.set_idle': { input: z.object({ minutes: z.number().min(1).max(24 * 60) }), output: chatStatusSchema },
+  'chat.set_idle': {
+    input: z.object({
+      minutes: z
+        .number()
+        .min(1)
+        .max(24 * 60),
+    }),
+    output: chatStatusSchema,
+  },
   /** Conversations, newest first; only those with this adapter when given. */
   'chat.conversations': { input: z.object({ source: chatSourceSchema.nullable().default(null) }), output: z.array(chatConversationSchema) },
   'chat.conversation': {
@@ -150,7 +181,10 @@ export const routes = {
   /** The hub ids offered for download. */
   'models.set_popular': { input: z.object({ hubIds: z.array(hubIdSchema).max(50) }), output: modelLibrarySchema },
   /** Downloads the files a fine-tune needs; answers when it ends (progress comes as models.progress). */
-  'models.download': { input: z.object({ hubId: hubIdSchema, revision: z.string().min(1).max(200).optional() }), output: downloadProgressSchema },
+  'models.download': {
+    input: z.object({ hubId: hubIdSchema, revision: z.string().min(1).max(200).optional() }),
+    output: downloadProgressSchema,
+  },
   /** Stops a download; what was fetched stays, and the next download of it continues from there. */
   'models.cancel': { input: z.object({ hubId: z.string().min(1) }), output: ok },
   /** Downloads running now, for a page opened mid-download. */
@@ -188,5 +222,7 @@ export function isRouteName(value: unknown): value is RouteName {
  */
 export function unknownRouteError(route: unknown): AppError {
   const shown = typeof route === 'string' ? JSON.stringify(route.slice(0, 100)) : typeof route
-  return appError('invalid_input', `Unknown route ${shown}: this host does not handle it (is the app up to date?).`, { fields: { route: 'unknown route' } })
+  return appError('invalid_input', `Unknown route ${shown}: this host does not handle it (is the app up to date?).`, {
+    fields: { route: 'unknown route' },
+  })
 }

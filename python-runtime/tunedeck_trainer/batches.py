@@ -65,10 +65,14 @@ class MicroBatch:
 
     def _map(self, move: Callable[[torch.Tensor], torch.Tensor]) -> MicroBatch:
         return MicroBatch(
-            move(self.input_ids), move(self.attention_mask), move(self.labels),
-            self.tokens, self.label_tokens,
+            move(self.input_ids),
+            move(self.attention_mask),
+            move(self.labels),
+            self.tokens,
+            self.label_tokens,
             None if self.position_ids is None else move(self.position_ids),
-            self.examples, self.weight,
+            self.examples,
+            self.weight,
             None if self.desirable is None else move(self.desirable),
             None if self.kl is None else self.kl._map(move),
         )
@@ -108,7 +112,7 @@ def epoch_micro_batches(count: int, batch_size: int, seed: int, epoch: int) -> l
     """Example indices of each micro-batch of ``epoch``, from a generator seeded with seed + epoch."""
     generator = torch.Generator().manual_seed(seed + epoch)
     order = torch.randperm(count, generator=generator).tolist()
-    return [order[start:start + batch_size] for start in range(0, count, batch_size)]
+    return [order[start : start + batch_size] for start in range(0, count, batch_size)]
 
 
 def split_chunk(chunk: list[int], micro_batch_size: int) -> list[list[int]]:
@@ -119,4 +123,4 @@ def split_chunk(chunk: list[int], micro_batch_size: int) -> list[list[int]]:
     batchSize the pieces are exactly the micro-batches of a job configured with the smaller
     batch and the larger accumulation from the start.
     """
-    return [chunk[start:start + micro_batch_size] for start in range(0, len(chunk), micro_batch_size)]
+    return [chunk[start : start + micro_batch_size] for start in range(0, len(chunk), micro_batch_size)]

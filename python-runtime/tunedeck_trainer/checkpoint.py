@@ -180,5 +180,3 @@ def prune_periodic(job_dir: Path, keep: int) -> list[str]:
         os.rename(folder, trash)
         shutil.rmtree(trash, ignore_errors=True)
     return [folder.name for folder, _ in doomed]
-
-

@@ -21,7 +21,8 @@ def check_compatible(state: dict[str, Any], config: JobConfig, job_dir: Path, fi
     if state.get("baseModel") not in (base, config.model.path):
         raise TrainerError(
             f"model.path: checkpoint {where} was trained on {state.get('baseModel')}, this job uses {base}; "
-            f"use the same model or another checkpoint ({field})", "model.path",
+            f"use the same model or another checkpoint ({field})",
+            "model.path",
         )
     if state.get("loraRank") != config.lora.rank:
         raise TrainerError(
@@ -74,12 +75,14 @@ def check_resume_method(config: JobConfig, job_dir: Path) -> None:
         raise TrainerError(
             f'resumeFrom: checkpoint {folder.name} was written by a "{written}" job and this job\'s method is '
             f'"{config.method}"; resume from a {config.method} checkpoint, or start afresh with initFrom '
-            f"{folder} to begin from its adapter", "resumeFrom",
+            f"{folder} to begin from its adapter",
+            "resumeFrom",
         )
     if not isinstance(state.get("position"), int) or not (folder / "rng.pt").is_file():
         raise TrainerError(
             f"resumeFrom: checkpoint {folder.name} was written by an earlier version of the trainer and cannot be "
-            f"resumed exactly; start afresh with initFrom {folder} to begin from its adapter", "resumeFrom",
+            f"resumed exactly; start afresh with initFrom {folder} to begin from its adapter",
+            "resumeFrom",
         )
 
 
@@ -87,8 +90,11 @@ def find_init(config: JobConfig, job_dir: Path) -> Path | None:
     """The checkpoint folder named by initFrom, checked against this config."""
     if config.init_from is None:
         if config.init_optimizer:
-            raise TrainerError("initOptimizer: continuing an optimizer needs initFrom, the checkpoint it comes from; "
-                               "set initFrom or set initOptimizer to false", "initOptimizer")
+            raise TrainerError(
+                "initOptimizer: continuing an optimizer needs initFrom, the checkpoint it comes from; "
+                "set initFrom or set initOptimizer to false",
+                "initOptimizer",
+            )
         return None
     folder = resolve_path(job_dir, config.init_from)
     state = read_state(folder)

@@ -27,11 +27,11 @@ def load_state_file(path: Path, field: str = "resumeFrom") -> Any:
         raise TrainerError(
             f"{field}: {path} holds pickled objects besides tensors and plain values, so it is not loaded "
             "(checkpoint state is read with torch.load(weights_only=True) only, as loading it otherwise could run "
-            "code from the file); choose another checkpoint", field,
+            "code from the file); choose another checkpoint",
+            field,
         ) from error
     except (RuntimeError, EOFError, OSError) as error:
-        raise TrainerError(f"{field}: cannot read {path} ({error}); the checkpoint is damaged, choose another one",
-                           field) from error
+        raise TrainerError(f"{field}: cannot read {path} ({error}); the checkpoint is damaged, choose another one", field) from error
 
 
 def load_training_state(folder: Path, optimizer: Any, scheduler: Any, scaler: Any) -> dict[str, Any]:
@@ -57,7 +57,8 @@ def continue_optimizer(folder: Path, optimizer: Any) -> int:
         raise TrainerError(
             f"initOptimizer: the optimizer of {folder} holds {sum(theirs)} parameters and this job trains {sum(ours)}; "
             "its adapter must have the same shape and method (DoRA adds parameters): set initOptimizer to false "
-            "to start a fresh optimizer", "initOptimizer",
+            "to start a fresh optimizer",
+            "initOptimizer",
         )
     fresh = [{key: value for key, value in group.items() if key != "params"} for group in optimizer.param_groups]
     optimizer.load_state_dict(saved)

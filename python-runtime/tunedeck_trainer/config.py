@@ -211,9 +211,7 @@ def load_config(path: str | Path) -> JobConfig:
         # Python reads NaN and Infinity, which JSON (and the host) does not have.
         data = json.loads(raw, parse_constant=_refuse_constant)
     except json.JSONDecodeError as error:
-        raise ConfigError(
-            f"config.json: line {error.lineno} column {error.colno}: not valid JSON ({error.msg})"
-        ) from error
+        raise ConfigError(f"config.json: line {error.lineno} column {error.colno}: not valid JSON ({error.msg})") from error
     except ValueError as error:
         raise ConfigError(f"config.json: not valid JSON ({error})") from error
     return parse_config(data)

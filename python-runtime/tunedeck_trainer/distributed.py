@@ -125,7 +125,7 @@ class Ranks:
         offset = 0
         for parameter, grad in zip(parameters, grads, strict=True):
             count = grad.numel()
-            parameter.grad = flat[offset:offset + count].view_as(grad).to(grad.dtype).to(grad.device)
+            parameter.grad = flat[offset : offset + count].view_as(grad).to(grad.dtype).to(grad.device)
             offset += count
 
     def finish(self) -> bool:
@@ -166,7 +166,7 @@ def epoch_layout(count: int, global_batch: int, seed: int, epoch: int, offset: i
     """
     generator = torch.Generator().manual_seed(seed + epoch)
     order = torch.randperm(count, generator=generator).tolist()[offset:]
-    return [order[start:start + global_batch] for start in range(0, len(order), global_batch)]
+    return [order[start : start + global_batch] for start in range(0, len(order), global_batch)]
 
 
 def share(chunk: list[int], rank: int, world: int) -> list[int]:
@@ -192,8 +192,9 @@ def resume_place(state: dict[str, Any], global_batch: int, batch_size: int) -> t
     return 0, seen
 
 
-def rank_change(state: dict[str, Any], world: int, batch_size: int, accumulation: int, count: int, epochs: float,
-                max_steps: int | None) -> tuple[int | None, str | None]:
+def rank_change(
+    state: dict[str, Any], world: int, batch_size: int, accumulation: int, count: int, epochs: float, max_steps: int | None
+) -> tuple[int | None, str | None]:
     """On a resume with another rank count than the checkpoint's: the new totalSteps (None: as
     computed) and a message saying what changes; (None, None) on the same count."""
     before = int(state.get("ranks", 1))
@@ -206,10 +207,12 @@ def rank_change(state: dict[str, Any], world: int, batch_size: int, accumulation
         done = int(state["epoch"]) * count + (state.get("examplesSeen") or int(state["position"]) * batch_size * before)
         total = step + max(0, math.ceil((epochs * count - done) / new - 1e-9))
     ends = f"the run now ends at step {total}" if total is not None else f"training.maxSteps {max_steps} still ends it"
-    message = (f"resuming on {world} rank{'s' if world > 1 else ''}; checkpoint step {step} was trained on {before}: "
-               f"the global batch changes from {old} to {new} examples (training.batchSize {batch_size} x ranks x "
-               f"training.gradientAccumulation {accumulation}), {ends}, and the learning-rate schedule and dropout "
-               "draws differ from a run that stayed on one rank count. The data continues where it stopped")
+    message = (
+        f"resuming on {world} rank{'s' if world > 1 else ''}; checkpoint step {step} was trained on {before}: "
+        f"the global batch changes from {old} to {new} examples (training.batchSize {batch_size} x ranks x "
+        f"training.gradientAccumulation {accumulation}), {ends}, and the learning-rate schedule and dropout "
+        "draws differ from a run that stayed on one rank count. The data continues where it stopped"
+    )
     return total, message
 
 

@@ -57,8 +57,13 @@ def packages(requirements_file: str) -> list[dict[str, Any]]:
 def torch_facts() -> dict[str, Any]:
     """torch's version and CUDA build, and what it sees of the GPU."""
     facts: dict[str, Any] = {
-        "version": None, "cudaBuild": None, "cudaAvailable": False, "deviceCount": 0, "devices": [],
-        "archList": [], "error": None,
+        "version": None,
+        "cudaBuild": None,
+        "cudaAvailable": False,
+        "deviceCount": 0,
+        "devices": [],
+        "archList": [],
+        "error": None,
     }
     try:
         import torch

@@ -80,10 +80,13 @@ class TokenTable:
             lengths = torch.tensor([len(example[key]) for example in examples], dtype=torch.long)
             self.offsets[key] = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
             # numpy.fromiter fills the array straight from the lists, without an interim list of ints.
-            self.columns[key] = torch.from_numpy(np.fromiter(
-                itertools.chain.from_iterable(example[key] for example in examples), dtype=np.int32,
-                count=int(self.offsets[key][-1]),
-            ))
+            self.columns[key] = torch.from_numpy(
+                np.fromiter(
+                    itertools.chain.from_iterable(example[key] for example in examples),
+                    dtype=np.int32,
+                    count=int(self.offsets[key][-1]),
+                )
+            )
 
     def __len__(self) -> int:
         return self.count
@@ -92,7 +95,7 @@ class TokenTable:
         found = {}
         for key, column in self.columns.items():
             offsets = self.offsets[key]
-            found[key] = column[int(offsets[index]):int(offsets[index + 1])]
+            found[key] = column[int(offsets[index]) : int(offsets[index + 1])]
         return found
 
 
@@ -105,8 +108,16 @@ class EpochSteps(Dataset):
     collates its share of each; the method still sees the whole step's order (KTO pairs on it).
     """
 
-    def __init__(self, examples: Any, micro: list[list[int]], position: int, accumulation: int,
-                 micro_batch_size: int, collate_step: CollateStep, share: tuple[int, int] = (0, 1)) -> None:
+    def __init__(
+        self,
+        examples: Any,
+        micro: list[list[int]],
+        position: int,
+        accumulation: int,
+        micro_batch_size: int,
+        collate_step: CollateStep,
+        share: tuple[int, int] = (0, 1),
+    ) -> None:
         self.examples = examples
         self.micro = micro
         self.position = position
@@ -120,7 +131,7 @@ class EpochSteps(Dataset):
 
     def __getitem__(self, index: int) -> Step:
         first = self.position + index * self.accumulation
-        chunks = self.micro[first:first + self.accumulation]
+        chunks = self.micro[first : first + self.accumulation]
         rank, ranks = self.share
         if ranks == 1:
             return self.collate_step(self.examples, chunks, self.micro_batch_size)
@@ -153,8 +164,15 @@ class Feeder:
     ``close`` stops the workers; use it as a context manager so they stop on every exit.
     """
 
-    def __init__(self, examples: list[dict[str, list[int]]], collate_step: CollateStep, accumulation: int, workers: int,
-                 device: torch.device, share: tuple[int, int] = (0, 1)) -> None:
+    def __init__(
+        self,
+        examples: list[dict[str, list[int]]],
+        collate_step: CollateStep,
+        accumulation: int,
+        workers: int,
+        device: torch.device,
+        share: tuple[int, int] = (0, 1),
+    ) -> None:
         self.workers = workers
         self.share = share
         self.examples: Any = TokenTable(examples) if workers else examples
@@ -166,8 +184,7 @@ class Feeder:
     def start(self, micro: list[list[int]], position: int, micro_batch_size: int) -> None:
         """Feeds the steps of the epoch ``micro`` from micro-batch ``position`` on, dropping any prefetched."""
         self.close()
-        steps = EpochSteps(self.examples, micro, position, self.accumulation, micro_batch_size, self.collate_step,
-                           self.share)
+        steps = EpochSteps(self.examples, micro, position, self.accumulation, micro_batch_size, self.collate_step, self.share)
         workers = min(self.workers, len(steps))
         if workers == 0:
             self._steps = (steps[index] for index in range(len(steps)))
@@ -175,8 +192,13 @@ class Feeder:
         # Workers never tokenize; without this the tokenizers library prints a warning per fork.
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         loader = DataLoader(
-            steps, batch_size=None, num_workers=workers, collate_fn=_whole_step, pin_memory=self.pin,
-            prefetch_factor=PREFETCH_STEPS, worker_init_fn=_leave_signals_to_the_trainer,
+            steps,
+            batch_size=None,
+            num_workers=workers,
+            collate_fn=_whole_step,
+            pin_memory=self.pin,
+            prefetch_factor=PREFETCH_STEPS,
+            worker_init_fn=_leave_signals_to_the_trainer,
             # The base seed of the workers comes from this generator, not from the global one
             # that LoRA dropout draws from.
             generator=torch.Generator(),

@@ -88,16 +88,17 @@ class Forward:
         except Exception as error:  # peft raises many kinds for a folder that is not a fitting adapter
             raise TrainerError(f"initFrom: cannot load {folder} as the reference: {error}", "initFrom") from error
         if result.missing_keys:
-            raise TrainerError(f"initFrom: {folder} does not fit as the reference (missing {result.missing_keys[0]})",
-                               "initFrom")
+            raise TrainerError(f"initFrom: {folder} does not fit as the reference (missing {result.missing_keys[0]})", "initFrom")
         self.model.set_adapter(POLICY_ADAPTER)  # peft trains the active adapter; the reference stays frozen
         self.model.train()  # load_adapter left the model in eval mode
         self.reference_folder = folder
         saved, ours = self.model.peft_config[REFERENCE_ADAPTER], self.model.peft_config[POLICY_ADAPTER]
         if (saved.lora_alpha, saved.use_rslora, saved.use_dora) != (ours.lora_alpha, ours.use_rslora, ours.use_dora):
-            return [f"initFrom: {folder} was trained with lora.alpha {saved.lora_alpha}, rslora {saved.use_rslora}, "
-                    f"dora {saved.use_dora}; this job's differ, so the policy does not start equal to the reference. "
-                    "Set lora.alpha, lora.rslora and lora.dora as that job had them"]
+            return [
+                f"initFrom: {folder} was trained with lora.alpha {saved.lora_alpha}, rslora {saved.use_rslora}, "
+                f"dora {saved.use_dora}; this job's differ, so the policy does not start equal to the reference. "
+                "Set lora.alpha, lora.rslora and lora.dora as that job had them"
+            ]
         return []
 
 

@@ -32,17 +32,22 @@ def rank_count(gpus: Any, cuda_devices: int) -> tuple[int, str | None]:
         return max(1, cuda_devices), None
     if isinstance(gpus, int):
         if cuda_devices and gpus > cuda_devices:
-            raise TrainerError(f"training.gpus: the job asks for {gpus} GPUs and this machine has {cuda_devices}; "
-                               f'set training.gpus to {cuda_devices} or "all"', "training.gpus")
+            raise TrainerError(
+                f"training.gpus: the job asks for {gpus} GPUs and this machine has {cuda_devices}; "
+                f'set training.gpus to {cuda_devices} or "all"',
+                "training.gpus",
+            )
         return gpus, None
     devices = list(gpus)
     if not cuda_devices:
-        raise TrainerError(f"training.gpus: {devices} names GPUs and this machine has none that CUDA sees; set "
-                           'training.gpus to "all" (or a number of CPU ranks)', "training.gpus")
+        raise TrainerError(
+            f"training.gpus: {devices} names GPUs and this machine has none that CUDA sees; set "
+            'training.gpus to "all" (or a number of CPU ranks)',
+            "training.gpus",
+        )
     missing = [device for device in devices if device >= cuda_devices]
     if missing or len(set(devices)) != len(devices):
-        raise TrainerError(f"training.gpus: {devices} must name different GPUs among 0 to {cuda_devices - 1}",
-                           "training.gpus")
+        raise TrainerError(f"training.gpus: {devices} must name different GPUs among 0 to {cuda_devices - 1}", "training.gpus")
     return len(devices), ",".join(str(device) for device in devices)
 
 
@@ -106,18 +111,27 @@ def _launch(job_dir: Path, config: Any, ranks: int, visible: str | None) -> int:
         os.environ["CUDA_VISIBLE_DEVICES"] = visible
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # torchrun's default with several ranks, without its warning
     training = config.training
-    print(f"[tunedeck] starting {ranks} ranks through torchrun: global batch {training.batch_size} x {ranks} x "
-          f"{training.gradient_accumulation} = {training.batch_size * ranks * training.gradient_accumulation}",
-          flush=True)
-    arguments = ["--standalone", f"--nproc-per-node={ranks}", "--monitor-interval=0.5", "-m", "tunedeck_trainer",
-                 "train", "--job-dir", str(job_dir)]
+    print(
+        f"[tunedeck] starting {ranks} ranks through torchrun: global batch {training.batch_size} x {ranks} x "
+        f"{training.gradient_accumulation} = {training.batch_size * ranks * training.gradient_accumulation}",
+        flush=True,
+    )
+    arguments = [
+        "--standalone",
+        f"--nproc-per-node={ranks}",
+        "--monitor-interval=0.5",
+        "-m",
+        "tunedeck_trainer",
+        "train",
+        "--job-dir",
+        str(job_dir),
+    ]
     died = None
     try:
         torchrun.run(torchrun.parse_args(arguments))
     except ChildFailedError as error:
         # The rank that died first, not the ranks whose collectives then failed or that torchrun stopped.
-        failures = sorted(error.failures.items(), key=lambda item: (item[1].exitcode == PEER_LOST_EXIT,
-                                                                      item[1].timestamp))
+        failures = sorted(error.failures.items(), key=lambda item: (item[1].exitcode == PEER_LOST_EXIT, item[1].timestamp))
         died = failures[0] if failures else None
     except BaseException as error:  # a signal torchrun turned into an exception after stopping the ranks
         print(f"[tunedeck] torchrun stopped: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
@@ -129,11 +143,17 @@ def _launch(job_dir: Path, config: Any, ranks: int, visible: str | None) -> int:
     else:
         rank, failure = died
         signal_name = failure.signal_name() if failure.exitcode < 0 else None
-        how = (f"rank {rank} was killed ({signal_name})" if signal_name
-               else f"rank {rank} exited with code {failure.exitcode} (its error is in the terminal above)")
+        how = (
+            f"rank {rank} was killed ({signal_name})"
+            if signal_name
+            else f"rank {rank} exited with code {failure.exitcode} (its error is in the terminal above)"
+        )
     saved = list_checkpoints(job_dir)
-    where = (f"resume to continue from checkpoint {saved[-1][0].name} (step {saved[-1][1].get('step')})" if saved
-             else "it saved no checkpoint, so it starts again from step 0")
+    where = (
+        f"resume to continue from checkpoint {saved[-1][0].name} (step {saved[-1][1].get('step')})"
+        if saved
+        else "it saved no checkpoint, so it starts again from step 0"
+    )
     message = f"{how}; torchrun stopped the other ranks, so the job ended here: {where}"
     events = EventWriter(job_dir / "events.jsonl")
     events.emit("failed", error=message, traceback=None, field=None)

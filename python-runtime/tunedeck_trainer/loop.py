@@ -40,8 +40,7 @@ from .test_hooks import read_hooks
 class StepResult:
     """What one optimizer step computed: its loss, its micro-batches and the method's metrics."""
 
-    def __init__(self, loss: float, batches: list[MicroBatch], sums: dict[str, float], prepared: Any, weight: float,
-                 tokens: int) -> None:
+    def __init__(self, loss: float, batches: list[MicroBatch], sums: dict[str, float], prepared: Any, weight: float, tokens: int) -> None:
         self.loss = loss  # loss, weight, tokens and sums: over every rank
         self.batches = batches
         self.sums = sums
@@ -53,8 +52,9 @@ class StepResult:
 class Training:
     """One job: ``setup()``, ``train()``, ``save_adapter()``; raises Paused/Cancelled/TrainerError."""
 
-    def __init__(self, config: JobConfig, job_dir: Path, events: EventWriter, control: Control,
-                 ranks: distributed.Ranks = distributed.SINGLE) -> None:
+    def __init__(
+        self, config: JobConfig, job_dir: Path, events: EventWriter, control: Control, ranks: distributed.Ranks = distributed.SINGLE
+    ) -> None:
         self.config = config
         self.ranks = ranks  # one process, or this rank of several (distributed.py)
         self.agreed = distributed.AgreedControl(control, ranks)
@@ -104,8 +104,14 @@ class Training:
             # Restored last, right before the first step, so nothing in setup shifts the streams.
             restore_rng(self._rng_to_restore)
         progress.describe_start(self, workers)
-        with Feeder(data.train, self.method.collate_step, training.gradient_accumulation, workers,
-                    self.precision.device, (self.ranks.rank, self.ranks.world)) as feeder:
+        with Feeder(
+            data.train,
+            self.method.collate_step,
+            training.gradient_accumulation,
+            workers,
+            self.precision.device,
+            (self.ranks.rank, self.ranks.world),
+        ) as feeder:
             self._train_epochs(feeder)
 
     def _train_epochs(self, feeder: Feeder) -> None:
@@ -129,8 +135,8 @@ class Training:
                 self.control.step = self.step
                 if not math.isfinite(result.loss):
                     raise TrainerError(
-                        f"training.learningRate: the loss became {result.loss} at step {self.step}; "
-                        "lower the learning rate", "training.learningRate",
+                        f"training.learningRate: the loss became {result.loss} at step {self.step}; lower the learning rate",
+                        "training.learningRate",
                     )
                 self.last_loss = result.loss
                 window_tokens += result.tokens

@@ -38,7 +38,8 @@ def supports_label_only(model: Any) -> bool:
     config = getattr(causal, "config", None)
     return (
         getattr(config, "model_type", None) in HEAD_ONLY_TYPES
-        and hasattr(causal, "model") and hasattr(causal, "lm_head")
+        and hasattr(causal, "model")
+        and hasattr(causal, "lm_head")
         and getattr(config, "final_logit_softcapping", None) is None
     )
 
@@ -51,8 +52,7 @@ def full_loss_sum(model: Any, batch: MicroBatch) -> torch.Tensor:
         logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
     shifted = logits[:, :-1, :].float()
     targets = batch.labels[:, 1:]
-    return F.cross_entropy(shifted.reshape(-1, shifted.size(-1)), targets.reshape(-1), ignore_index=IGNORE_INDEX,
-                           reduction="sum")
+    return F.cross_entropy(shifted.reshape(-1, shifted.size(-1)), targets.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum")
 
 
 def label_only_loss_sum(model: Any, batch: MicroBatch) -> torch.Tensor:

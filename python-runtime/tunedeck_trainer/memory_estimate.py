@@ -136,8 +136,7 @@ def estimate_memory(
     return MemoryEstimate(weights / MB, adapter / MB, optimizer / MB, activations / MB, overhead / MB)
 
 
-def advice(estimated_mb: float, free_mb: float, *, batch_size: int, seq_length: int,
-           gradient_checkpointing: bool, quantized: bool) -> str:
+def advice(estimated_mb: float, free_mb: float, *, batch_size: int, seq_length: int, gradient_checkpointing: bool, quantized: bool) -> str:
     """The warning when the estimate does not fit: by how much, and what to lower."""
     short = estimated_mb - free_mb
     options = []
@@ -169,9 +168,19 @@ def ceil_mb(value: float) -> float:
     return math.ceil(value * 10) / 10
 
 
-def report_estimate(config: Any, model_path: Path, longest: int, *, cuda: bool, compute_bytes: int,
-                    quantized: bool, micro_batch_size: int, events: Any, log: Callable[[str, str], None],
-                    ranks: int = 1) -> tuple[int, str]:
+def report_estimate(
+    config: Any,
+    model_path: Path,
+    longest: int,
+    *,
+    cuda: bool,
+    compute_bytes: int,
+    quantized: bool,
+    micro_batch_size: int,
+    events: Any,
+    log: Callable[[str, str], None],
+    ranks: int = 1,
+) -> tuple[int, str]:
     """Emits the memory event (and a warning when it will not fit), before the weights load.
 
     ``longest`` is the longest sequence (tokens) a forward pass sees, ``micro_batch_size`` the
@@ -192,9 +201,15 @@ def report_estimate(config: Any, model_path: Path, longest: int, *, cuda: bool, 
     flop_parameters = throughput.matmul_parameters(meta)
     checkpointing = training.gradient_checkpointing or quantized
     estimate = estimate_memory(
-        meta, rank=config.lora.rank, targets=config.lora.target_modules, batch_size=micro_batch_size,
-        seq_length=min(longest, training.max_seq_length), compute_bytes=compute_bytes, quantized=quantized,
-        gradient_checkpointing=checkpointing, cuda=cuda,
+        meta,
+        rank=config.lora.rank,
+        targets=config.lora.target_modules,
+        batch_size=micro_batch_size,
+        seq_length=min(longest, training.max_seq_length),
+        compute_bytes=compute_bytes,
+        quantized=quantized,
+        gradient_checkpointing=checkpointing,
+        cuda=cuda,
     )
     split = per_gpu.weight_split(meta, compute_bytes=compute_bytes, quantized=quantized)
     del meta
@@ -206,18 +221,36 @@ def report_estimate(config: Any, model_path: Path, longest: int, *, cuda: bool, 
     fits = None if free is None else total <= free
     placement = per_gpu.fit_check(whole, split, free, ranks)
     events.emit(
-        "memory", estimatedMb=total, freeMb=None if free is None else round(free, 1), fits=fits,
-        detail=estimate.detail(), ranks=ranks, sharding=layout, wholeModelMb=ceil_mb(whole.total),
-        shardedMb=ceil_mb(per_gpu.sharded(whole, split, ranks).total), placement=placement,
+        "memory",
+        estimatedMb=total,
+        freeMb=None if free is None else round(free, 1),
+        fits=fits,
+        detail=estimate.detail(),
+        ranks=ranks,
+        sharding=layout,
+        wholeModelMb=ceil_mb(whole.total),
+        shardedMb=ceil_mb(per_gpu.sharded(whole, split, ranks).total),
+        placement=placement,
     )
     where = f"of {free:,.0f} MB free" if free is not None else "(no GPU to compare with)"
     per = f" per GPU ({layout.upper()} across {ranks} ranks)" if ranks > 1 else ""
     verdict = f": {placement}" if placement else ""
     print(f"[tunedeck] memory estimate: {total:,.0f} MB{per} {where}{verdict}", flush=True)
     if fits is False:
-        log("warning", advice(
-            total, free, batch_size=micro_batch_size, seq_length=training.max_seq_length,
-            gradient_checkpointing=checkpointing, quantized=quantized,
-        ) + (f'; or set training.sharding to "fsdp" (it {placement})'
-             if layout == "ddp" and placement == f"needs FSDP across {ranks} GPUs" else ""))
+        log(
+            "warning",
+            advice(
+                total,
+                free,
+                batch_size=micro_batch_size,
+                seq_length=training.max_seq_length,
+                gradient_checkpointing=checkpointing,
+                quantized=quantized,
+            )
+            + (
+                f'; or set training.sharding to "fsdp" (it {placement})'
+                if layout == "ddp" and placement == f"needs FSDP across {ranks} GPUs"
+                else ""
+            ),
+        )
     return flop_parameters, layout

@@ -51,8 +51,18 @@ def free_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def recover(config: JobConfig, optimizer: Any, *, failed_step: int, micro_batch_size: int, rows: int, width: int,
-            events: EventWriter, log: Log, unit: str = "row") -> int:
+def recover(
+    config: JobConfig,
+    optimizer: Any,
+    *,
+    failed_step: int,
+    micro_batch_size: int,
+    rows: int,
+    width: int,
+    events: EventWriter,
+    log: Log,
+    unit: str = "row",
+) -> int:
     """Frees the failed attempt and emits the oom event; returns the halved micro-batch size.
 
     ``unit`` names an example in messages (row, pair, example). Raises TrainerError naming
@@ -65,8 +75,13 @@ def recover(config: JobConfig, optimizer: Any, *, failed_step: int, micro_batch_
     smaller = math.ceil(micro_batch_size / 2) if retry else None
     accumulation = training.gradient_accumulation * math.ceil(training.batch_size / smaller) if smaller else None
     events.emit(
-        "oom", step=failed_step, batchSize=micro_batch_size, maxSeqLength=width, retry=retry,
-        newBatchSize=smaller, newGradientAccumulation=accumulation,
+        "oom",
+        step=failed_step,
+        batchSize=micro_batch_size,
+        maxSeqLength=width,
+        retry=retry,
+        newBatchSize=smaller,
+        newGradientAccumulation=accumulation,
     )
     if smaller is None:
         why = "training.oomRetry is off" if micro_batch_size > 1 else f"the micro-batch is already 1 {unit}"
@@ -74,13 +89,17 @@ def recover(config: JobConfig, optimizer: Any, *, failed_step: int, micro_batch_
             f"training.batchSize: CUDA ran out of memory in step {failed_step} at a micro-batch of {rows} {unit}s x "
             f"{width} tokens ({why}); lower training.batchSize (raising training.gradientAccumulation keeps the "
             f"effective batch) or training.maxSeqLength (now {training.max_seq_length}), or turn on "
-            'training.gradientCheckpointing or model.quantization "4bit"', "training.batchSize",
+            'training.gradientCheckpointing or model.quantization "4bit"',
+            "training.batchSize",
         )
-    log("warning", (
-        f"CUDA ran out of memory in step {failed_step} at {micro_batch_size} {unit}s x {width} tokens; retrying "
-        f"with micro-batches of {smaller} {unit}s and gradient accumulation {accumulation} (same effective batch). "
-        f"Set training.batchSize {smaller} and training.gradientAccumulation {accumulation} to start there next time"
-    ))
+    log(
+        "warning",
+        (
+            f"CUDA ran out of memory in step {failed_step} at {micro_batch_size} {unit}s x {width} tokens; retrying "
+            f"with micro-batches of {smaller} {unit}s and gradient accumulation {accumulation} (same effective batch). "
+            f"Set training.batchSize {smaller} and training.gradientAccumulation {accumulation} to start there next time"
+        ),
+    )
     return smaller
 
 
@@ -92,9 +111,15 @@ def replay(training: Any, feeder: Feeder, micro: list[list[int]], start: int, rn
     result = None
     while result is None:
         training.micro_batch_size = recover(
-            training.config, training.optimizer, failed_step=training.step + 1,
-            micro_batch_size=training.micro_batch_size, rows=training.oom_at[0], width=training.oom_at[1],
-            events=training.events, log=training._log, unit=training.method.unit,
+            training.config,
+            training.optimizer,
+            failed_step=training.step + 1,
+            micro_batch_size=training.micro_batch_size,
+            rows=training.oom_at[0],
+            width=training.oom_at[1],
+            events=training.events,
+            log=training._log,
+            unit=training.method.unit,
         )
         training.position = start
         restore_rng(rng)

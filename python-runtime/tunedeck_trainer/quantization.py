@@ -24,14 +24,16 @@ def check_available() -> None:
     if not torch.cuda.is_available():
         raise TrainerError(
             "model.quantization: 4-bit loading needs an NVIDIA GPU with CUDA; this machine has none. "
-            'Set model.quantization to "none" to train the full-precision model', FIELD,
+            'Set model.quantization to "none" to train the full-precision model',
+            FIELD,
         )
     try:
         import bitsandbytes  # noqa: F401
     except Exception as error:  # ImportError, or a broken native library (OSError, RuntimeError)
         raise TrainerError(
             f"model.quantization: bitsandbytes is not installed or cannot load ({error}); reinstall the "
-            'trainer environment (python-runtime/requirements.txt) or set model.quantization to "none"', FIELD,
+            'trainer environment (python-runtime/requirements.txt) or set model.quantization to "none"',
+            FIELD,
         ) from error
 
 
@@ -60,6 +62,4 @@ def prepare(model: Any) -> Any:
     """peft's k-bit preparation with non-reentrant gradient checkpointing."""
     from peft import prepare_model_for_kbit_training
 
-    return prepare_model_for_kbit_training(
-        model, use_gradient_checkpointing=True, gradient_checkpointing_kwargs={"use_reentrant": False}
-    )
+    return prepare_model_for_kbit_training(model, use_gradient_checkpointing=True, gradient_checkpointing_kwargs={"use_reentrant": False})

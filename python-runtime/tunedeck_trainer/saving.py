@@ -45,12 +45,17 @@ def save(training: Any, kind: str, name: str) -> str:
     streams = training.ranks.gather(rng_state())
     if training.ranks.main:
         folder, size = checkpoints.save_checkpoint(
-            training.job_dir, name, model=training.model, optimizer=training.optimizer,
-            scheduler=training.scheduler, scaler=training.scaler, state=state, delay=training.hooks.checkpoint_save_delay,
+            training.job_dir,
+            name,
+            model=training.model,
+            optimizer=training.optimizer,
+            scheduler=training.scheduler,
+            scaler=training.scaler,
+            state=state,
+            delay=training.hooks.checkpoint_save_delay,
             extra={f"rng-rank{rank}.pt": stream for rank, stream in enumerate(streams) if rank},
         )
-        training.events.emit("checkpoint", step=training.step, name=name, kind=kind, path=str(folder),
-                             loss=training.last_loss, bytes=size)
+        training.events.emit("checkpoint", step=training.step, name=name, kind=kind, path=str(folder), loss=training.last_loss, bytes=size)
         print(f"[tunedeck] saved {kind} checkpoint {name} ({size / 1e6:.1f} MB)", flush=True)
     training.control.phase = "training"
     return name
@@ -75,12 +80,21 @@ def checkpoint_state(training: Any, kind: str) -> dict[str, Any]:
         epoch, position, seen = epoch + 1, 0, 0  # the epoch is finished (and evaluated)
     micro = training.micro_batch_size
     return {
-        "step": training.step, "epoch": epoch, "position": position, "examplesSeen": seen,
-        "ranks": training.ranks.world, "loss": training.last_loss, "kind": kind,
-        "method": training.method.name, "time": time.time(), "baseModel": str(training.model_path),
-        "loraRank": lora.rank, "loraAlpha": lora.alpha,
+        "step": training.step,
+        "epoch": epoch,
+        "position": position,
+        "examplesSeen": seen,
+        "ranks": training.ranks.world,
+        "loss": training.last_loss,
+        "kind": kind,
+        "method": training.method.name,
+        "time": time.time(),
+        "baseModel": str(training.model_path),
+        "loraRank": lora.rank,
+        "loraAlpha": lora.alpha,
         "targetModules": lora.target_modules if isinstance(lora.target_modules, str) else list(lora.target_modules),
-        "configHash": config.hash(), "totalSteps": training.total_steps,
+        "configHash": config.hash(),
+        "totalSteps": training.total_steps,
         # What an out-of-memory retry changed; a resumed job continues with these.
         "microBatchSize": micro,
         "gradientAccumulation": settings.gradient_accumulation * math.ceil(settings.batch_size / micro),
@@ -98,17 +112,21 @@ def resume(training: Any, folder: Path, state: dict[str, Any]) -> None:
         streams = checkpoint_loading.load_state_file(own)
     training._rng_to_restore = streams
     training.step, training.epoch = int(state["step"]), int(state["epoch"])
-    training.position, training.offset = distributed.resume_place(
-        state, training.global_batch, training.config.training.batch_size)
+    training.position, training.offset = distributed.resume_place(state, training.global_batch, training.config.training.batch_size)
     training.last_loss = state.get("loss")
     if state.get("configHash") != training.config.hash():
-        training._log("warning", f"resuming {folder.name} with a changed config; steps will differ from an "
-                      "uninterrupted run")
+        training._log("warning", f"resuming {folder.name} with a changed config; steps will differ from an uninterrupted run")
     reference = training._reference_name()
     if "reference" in state and state["reference"] != reference:
-        training._log("warning", f"resuming {folder.name} with another reference than it was trained against "
-                      f"({state['reference'] or 'the base model'}); initFrom sets the reference")
+        training._log(
+            "warning",
+            f"resuming {folder.name} with another reference than it was trained against "
+            f"({state['reference'] or 'the base model'}); initFrom sets the reference",
+        )
     print(f"[tunedeck] resuming from {folder.name} at step {training.step}", flush=True)
     if training.micro_batch_size < training.config.training.batch_size:
-        training._log("info", f"continuing with micro-batches of {training.micro_batch_size} "
-                      f"{training.method.unit}s, as before the pause (an out-of-memory retry had lowered them)")
+        training._log(
+            "info",
+            f"continuing with micro-batches of {training.micro_batch_size} "
+            f"{training.method.unit}s, as before the pause (an out-of-memory retry had lowered them)",
+        )

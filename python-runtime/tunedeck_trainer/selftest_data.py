@@ -14,12 +14,24 @@ import sys
 from pathlib import Path
 
 COLORS = {
-    "sky": "blue", "grass": "green", "snow": "white", "coal": "black",
-    "banana": "yellow", "tomato": "red", "plum": "purple", "carrot": "orange",
+    "sky": "blue",
+    "grass": "green",
+    "snow": "white",
+    "coal": "black",
+    "banana": "yellow",
+    "tomato": "red",
+    "plum": "purple",
+    "carrot": "orange",
 }
 OPPOSITES = {
-    "hot": "cold", "up": "down", "big": "small", "fast": "slow",
-    "light": "dark", "open": "closed", "early": "late", "happy": "sad",
+    "hot": "cold",
+    "up": "down",
+    "big": "small",
+    "fast": "slow",
+    "light": "dark",
+    "open": "closed",
+    "early": "late",
+    "happy": "sad",
 }
 NAMES = ["Ada", "Ben", "Cleo", "Dan", "Eva", "Finn", "Gina", "Hugo"]
 WORDS = ["apple", "river", "stone", "cloud", "tiger", "piano", "lemon", "rocket"]
@@ -33,24 +45,22 @@ def selftest_rows(count: int = 96, seed: int = 7) -> list[dict[str, str]]:
         task = index % 5
         if task == 0:
             thing = generator.choice(sorted(COLORS))
-            rows.append({"instruction": f"Name the color of the {thing}.", "input": "",
-                         "output": f"The {thing} is {COLORS[thing]}."})
+            rows.append({"instruction": f"Name the color of the {thing}.", "input": "", "output": f"The {thing} is {COLORS[thing]}."})
         elif task == 1:
             start = generator.randint(1, 6)
             numbers = ", ".join(str(start + offset) for offset in range(4))
             rows.append({"instruction": f"Count from {start} to {start + 3}.", "input": "", "output": numbers + "."})
         elif task == 2:
             name = generator.choice(NAMES)
-            rows.append({"instruction": "Greet the person.", "input": name,
-                         "output": f"Hello, {name}! Nice to meet you."})
+            rows.append({"instruction": "Greet the person.", "input": name, "output": f"Hello, {name}! Nice to meet you."})
         elif task == 3:
             word = generator.choice(WORDS)
-            rows.append({"instruction": "Repeat the word three times.", "input": word,
-                         "output": f"{word} {word} {word}"})
+            rows.append({"instruction": "Repeat the word three times.", "input": word, "output": f"{word} {word} {word}"})
         else:
             word = generator.choice(sorted(OPPOSITES))
-            rows.append({"instruction": f"What is the opposite of {word}?", "input": "",
-                         "output": f"The opposite of {word} is {OPPOSITES[word]}."})
+            rows.append(
+                {"instruction": f"What is the opposite of {word}?", "input": "", "output": f"The opposite of {word} is {OPPOSITES[word]}."}
+            )
     return rows
 
 

@@ -94,9 +94,7 @@ def read_hooks() -> TestHooks:
     return TestHooks(
         pause_at_step=_whole_number("TUNEDECK_PAUSE_AT_STEP"),
         checkpoint_save_delay=max(0.0, delay),
-        simulate_oom_above_batch=(
-            _whole_number("TUNEDECK_SIMULATE_OOM_ABOVE_BATCH") if oom_rank in (None, this_rank) else None
-        ),
+        simulate_oom_above_batch=(_whole_number("TUNEDECK_SIMULATE_OOM_ABOVE_BATCH") if oom_rank in (None, this_rank) else None),
         simulate_oom_from_step=_whole_number("TUNEDECK_SIMULATE_OOM_FROM_STEP") or 1,
         cuda_memory_mb=_whole_number("TUNEDECK_CUDA_MEMORY_MB"),
         simulate_oom_micro_batch=_whole_number("TUNEDECK_SIMULATE_OOM_MICRO_BATCH"),

@@ -51,22 +51,35 @@ def set_up(training: Any) -> None:
     obstacle = loading.packing_obstacle(training.model_path) if packing else None
     if obstacle:
         packing = False
-        training._log("warning", f"training.packing: {obstacle}; training unpacked (one example per row) instead. "
-                      "Set training.packing to false to start that way without this warning")
+        training._log(
+            "warning",
+            f"training.packing: {obstacle}; training unpacked (one example per row) instead. "
+            "Set training.packing to false to start that way without this warning",
+        )
     training.data = data = method.load_data(config, training.job_dir, training.tokenizer, packing)
     examples = data.packed_from or len(data.train)
     training.events.emit(
-        "dataset", format=data.format, examples=examples, skipped=data.skipped, truncated=data.truncated,
-        validationExamples=len(data.validation), **({"packedRows": len(data.train)} if data.packed_from else {}),
+        "dataset",
+        format=data.format,
+        examples=examples,
+        skipped=data.skipped,
+        truncated=data.truncated,
+        validationExamples=len(data.validation),
+        **({"packedRows": len(data.train)} if data.packed_from else {}),
         **({"mix": data.mix} if data.mix else {}),
     )
-    print(f"[tunedeck] dataset: {examples} training {method.unit}s ({data.format}), {len(data.validation)} held "
-          f"out, {data.skipped} rows skipped, {data.truncated} truncated", flush=True)
+    print(
+        f"[tunedeck] dataset: {examples} training {method.unit}s ({data.format}), {len(data.validation)} held "
+        f"out, {data.skipped} rows skipped, {data.truncated} truncated",
+        flush=True,
+    )
     if data.empty:
         training._log("warning", f"{data.empty} examples had no response token left to learn from and were dropped")
     if data.packed_from:
-        print(f"[tunedeck] packing: {data.packed_from} examples in {len(data.train)} rows "
-              f"of up to {settings.max_seq_length} tokens", flush=True)
+        print(
+            f"[tunedeck] packing: {data.packed_from} examples in {len(data.train)} rows of up to {settings.max_seq_length} tokens",
+            flush=True,
+        )
     for level, note in method.notes(config):
         training._log(level, note)
 
@@ -74,16 +87,23 @@ def set_up(training: Any) -> None:
     training.events.emit("heartbeat", phase="loading_model")
     cuda = training.precision.device.type == "cuda"
     training.flop_parameters, training.layout = memory_estimate.report_estimate(
-        config, training.model_path, max(1, data.longest), cuda=cuda, quantized=training.quantized,
+        config,
+        training.model_path,
+        max(1, data.longest),
+        cuda=cuda,
+        quantized=training.quantized,
         ranks=training.ranks.world,
         micro_batch_size=training.micro_batch_size * method.sequences_per_example,
         compute_bytes=2 if training.quantized and cuda else training.precision.dtype.itemsize,
-        events=training.events, log=training._log,
+        events=training.events,
+        log=training._log,
     )
     how = "4-bit NF4" if training.quantized else training.precision.name
     print(f"[tunedeck] loading {training.model_path} on {training.precision.device} ({how})", flush=True)
     model = loading.load_model(
-        training.model_path, training.precision, quantization=config.model.quantization,
+        training.model_path,
+        training.precision,
+        quantization=config.model.quantization,
         gradient_checkpointing=settings.gradient_checkpointing,
     )
     if not training.flop_parameters and not training.quantized:
@@ -106,18 +126,21 @@ def set_up(training: Any) -> None:
     )
     if resume is not None:
         changed, message = distributed.rank_change(
-            resume[1], training.ranks.world, settings.batch_size, settings.gradient_accumulation, len(data.train),
-            settings.epochs, settings.max_steps)
+            resume[1],
+            training.ranks.world,
+            settings.batch_size,
+            settings.gradient_accumulation,
+            len(data.train),
+            settings.epochs,
+            settings.max_steps,
+        )
         training.total_steps = changed or training.total_steps
         if message:
             training._log("warning", message)
     fused = {"fused": True} if cuda else {}
-    training.optimizer = torch.optim.AdamW(
-        training.trainable, lr=settings.learning_rate, weight_decay=settings.weight_decay, **fused
-    )
+    training.optimizer = torch.optim.AdamW(training.trainable, lr=settings.learning_rate, weight_decay=settings.weight_decay, **fused)
     warmup = math.ceil(settings.warmup_ratio * training.total_steps)
-    training.scheduler = torch.optim.lr_scheduler.LambdaLR(
-        training.optimizer, linear_schedule(warmup, training.total_steps))
+    training.scheduler = torch.optim.lr_scheduler.LambdaLR(training.optimizer, linear_schedule(warmup, training.total_steps))
     training.scaler = torch.amp.GradScaler("cuda") if training.precision.scaler else None
     if resume is not None:
         saving.resume(training, *resume)
@@ -131,9 +154,11 @@ def set_up_reference(training: Any, init_folder: Path | None) -> None:
     if init_folder is not None:
         for warning in training.forward.load_reference(init_folder):
             training._log("warning", warning)
-        training._log("info", f"{training.method.name.upper()} reference: the initFrom checkpoint {init_folder} (its "
-                      "adapter, frozen); the policy starts equal to it")
+        training._log(
+            "info",
+            f"{training.method.name.upper()} reference: the initFrom checkpoint {init_folder} (its "
+            "adapter, frozen); the policy starts equal to it",
+        )
     else:
-        training._log("info", f"{training.method.name.upper()} reference: the base model {training.model_path} "
-                      "with the adapter disabled")
+        training._log("info", f"{training.method.name.upper()} reference: the base model {training.model_path} with the adapter disabled")
     disable_dropout(training.model)

@@ -34,14 +34,16 @@ function ConnectionNotice() {
   if (connection.status === 'refused' && remote) {
     return (
       <div className="connection-notice" data-testid="connection-notice" role="alert">
-        The Tunedeck at {remote} no longer takes this window's token (its serve was started with --new-token): go back to this machine on the start page and connect again with the new token.
+        The Tunedeck at {remote} no longer takes this window's token (its serve was started with --new-token): go back to this machine on
+        the start page and connect again with the new token.
       </div>
     )
   }
   if (connection.status === 'refused') {
     return (
       <div className="connection-notice" data-testid="connection-notice" role="alert">
-        Tunedeck's address changed: serve was started with a new token (--new-token), so this page's address no longer works. Open the address serve printed last.
+        Tunedeck's address changed: serve was started with a new token (--new-token), so this page's address no longer works. Open the
+        address serve printed last.
       </div>
     )
   }
@@ -63,7 +65,14 @@ export function App() {
       break
     case 'new':
       // A new key per source so the form starts over when another checkpoint is chosen.
-      content = <NewJobView key={page.from ? `${page.from.jobId}/${page.from.checkpoint}` : page.again ? `again/${page.again}` : (page.datasetId ?? 'new')} from={page.from} datasetId={page.datasetId} again={page.again} />
+      content = (
+        <NewJobView
+          key={page.from ? `${page.from.jobId}/${page.from.checkpoint}` : page.again ? `again/${page.again}` : (page.datasetId ?? 'new')}
+          from={page.from}
+          datasetId={page.datasetId}
+          again={page.again}
+        />
+      )
       break
     case 'datasets':
       content = <DatasetsView />

@@ -45,7 +45,8 @@ export function withDocLists(text: string, file: string): string {
   let result = text
   for (const [name, list] of Object.entries(docLists())) {
     const pattern = new RegExp(`(<!-- contract:${name} -->\\n)[\\s\\S]*?(<!-- /contract:${name} -->)`)
-    if (!pattern.test(result)) throw new Error(`${file}: no <!-- contract:${name} --> ... <!-- /contract:${name} --> block to write the list into`)
+    if (!pattern.test(result))
+      throw new Error(`${file}: no <!-- contract:${name} --> ... <!-- /contract:${name} --> block to write the list into`)
     result = result.replace(pattern, (_whole, open: string, close: string) => `${open}${list}\n${close}`)
   }
   return result

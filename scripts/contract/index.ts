@@ -21,7 +21,10 @@ export const architecturePage = 'docs/architecture.md'
 /** One JSON Schema per trainer event type, for protocol.py's event_errors. */
 export function protocolSchemas(): Record<string, unknown> {
   const schemas = Object.fromEntries(
-    trainerEventSchema.options.map((option) => [option.shape.type.value, { title: `${option.shape.type.value} event`, ...z.toJSONSchema(option, { io: 'input' }) }]),
+    trainerEventSchema.options.map((option) => [
+      option.shape.type.value,
+      { title: `${option.shape.type.value} event`, ...z.toJSONSchema(option, { io: 'input' }) },
+    ]),
   )
   return { $comment: generatedLine, events: schemas }
 }

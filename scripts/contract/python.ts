@@ -24,7 +24,8 @@ export function pythonLiteral(value: unknown, float = false): string {
   if (value === false) return 'False'
   if (typeof value === 'number') return float && Number.isInteger(value) ? `${value}.0` : String(value)
   if (typeof value === 'string') return JSON.stringify(value)
-  if (Array.isArray(value)) return value.length === 1 ? `(${pythonLiteral(value[0])},)` : `(${value.map((item) => pythonLiteral(item)).join(', ')})`
+  if (Array.isArray(value))
+    return value.length === 1 ? `(${pythonLiteral(value[0])},)` : `(${value.map((item) => pythonLiteral(item)).join(', ')})`
   const entries = Object.entries(value as Record<string, unknown>).map(([key, item]) => `${JSON.stringify(key)}: ${pythonLiteral(item)}`)
   return `{${entries.join(', ')}}`
 }
@@ -67,7 +68,8 @@ function fieldLines(schema: JsonSchemaNode, sectionClasses: Record<string, strin
     const type = pythonType(node, sectionClasses[key])
     if (sectionClasses[key]) return required.has(key) ? `    ${name}: ${type}` : `    ${name}: ${type} = field(default_factory=${type})`
     if (node.default === undefined) return required.has(key) ? `    ${name}: ${type}` : `    ${name}: ${type} | None = None`
-    if (typeof node.default === 'object' && node.default !== null && !Array.isArray(node.default)) return `    ${name}: ${type} = field(default_factory=dict)`
+    if (typeof node.default === 'object' && node.default !== null && !Array.isArray(node.default))
+      return `    ${name}: ${type} = field(default_factory=dict)`
     return `    ${name}: ${type} = ${pythonLiteral(node.default, isFloat(node))}`
   }
   const withoutDefault = entries.filter(([key, node]) => required.has(key) && node.default === undefined)
@@ -97,7 +99,9 @@ function unhashedFields(schema: JsonSchemaNode): string[] {
 export function contractPython(config: JsonSchemaNode): string {
   const sections = Object.entries(config.properties ?? {}).filter(([, node]) => isSection(node))
   const sectionClasses = Object.fromEntries(sections.map(([key]) => [key, `${pascalCase(key)}Settings`]))
-  const classes = sections.map(([key, node]) => dataclass(sectionClasses[key]!, `\`\`${key}\`\`: ${node.label ?? key}.`, fieldLines(node, {})))
+  const classes = sections.map(([key, node]) =>
+    dataclass(sectionClasses[key]!, `\`\`${key}\`\`: ${node.label ?? key}.`, fieldLines(node, {})),
+  )
   const methodEntries = methods.map((name) => {
     const entry = methodTable[name]
     const fields = [
@@ -108,7 +112,9 @@ export function contractPython(config: JsonSchemaNode): string {
     ]
     return [`    ${JSON.stringify(name)}: MethodInfo(`, ...fields.map((item) => `        ${item},`), '    ),'].join('\n')
   })
-  const formatEntries = Object.entries(datasetFormatTable).map(([name, entry]) => `    ${JSON.stringify(name)}: ${JSON.stringify(entry.rows)},`)
+  const formatEntries = Object.entries(datasetFormatTable).map(
+    ([name, entry]) => `    ${JSON.stringify(name)}: ${JSON.stringify(entry.rows)},`,
+  )
   return [
     `"""${generatedLine}`,
     '',
@@ -127,13 +133,27 @@ export function contractPython(config: JsonSchemaNode): string {
     classes.join('\n\n\n'),
     '',
     '',
-    dataclass('JobConfigFields', 'The whole config.json with every default filled in (config.JobConfig adds its hash).', fieldLines(config, sectionClasses)),
+    dataclass(
+      'JobConfigFields',
+      'The whole config.json with every default filled in (config.JobConfig adds its hash).',
+      fieldLines(config, sectionClasses),
+    ),
     '',
     '',
     '# Each settings section of config.json and its class.',
-    constant('SECTIONS', 'dict[str, type]', sections.map(([key]) => `${JSON.stringify(key)}: ${sectionClasses[key]}`), '{}'),
+    constant(
+      'SECTIONS',
+      'dict[str, type]',
+      sections.map(([key]) => `${JSON.stringify(key)}: ${sectionClasses[key]}`),
+      '{}',
+    ),
     '# Fields that do not change what a run computes (hashed: false in config.ts): not in the config hash.',
-    constant('UNHASHED', 'tuple[str, ...]', unhashedFields(config).map((name) => JSON.stringify(name)), '()'),
+    constant(
+      'UNHASHED',
+      'tuple[str, ...]',
+      unhashedFields(config).map((name) => JSON.stringify(name)),
+      '()',
+    ),
     '',
     '',
     'class MethodInfo(NamedTuple):',
@@ -155,10 +175,20 @@ export function contractPython(config: JsonSchemaNode): string {
     'DATASET_FORMATS: dict[str, str] = {',
     ...formatEntries,
     '}',
-    '# Our field names, which dataset.columns may map to the file\'s own column names.',
-    constant('FIELDS', 'tuple[str, ...]', datasetFields.map((name) => JSON.stringify(name)), '()'),
+    "# Our field names, which dataset.columns may map to the file's own column names.",
+    constant(
+      'FIELDS',
+      'tuple[str, ...]',
+      datasetFields.map((name) => JSON.stringify(name)),
+      '()',
+    ),
     '# Column-mapping entries that name keys and role tags inside conversation turns, not columns.',
-    constant('TAGS', 'tuple[str, ...]', turnTagFields.map((name) => JSON.stringify(name)), '()'),
+    constant(
+      'TAGS',
+      'tuple[str, ...]',
+      turnTagFields.map((name) => JSON.stringify(name)),
+      '()',
+    ),
     '',
     `PROTOCOL_VERSION = ${protocolVersion}`,
     `EXIT_CODES: dict[str, int] = ${pythonLiteral(exitCodes)}`,

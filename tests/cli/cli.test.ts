@@ -97,7 +97,10 @@ describe('tunedeck against serve', () => {
     expect(ran.stdout).toContain('[tunedeck] completed 36 steps')
     const jobs = await json<Job[]>(['jobs'])
     expect(jobs.map((job) => [job.name, job.status])).toEqual([['cli self-test', 'completed']])
-    const metrics = (await tunedeck(['metrics', jobs[0]!.id])).stdout.trim().split('\n').map((line) => JSON.parse(line) as MetricPoint)
+    const metrics = (await tunedeck(['metrics', jobs[0]!.id])).stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as MetricPoint)
     expect(metrics.map((point) => point.step)).toEqual(Array.from({ length: 36 }, (_, index) => index + 1))
     expect((await tunedeck(['status', jobs[0]!.id])).stdout).toContain('Status: completed')
 
@@ -118,20 +121,34 @@ describe('tunedeck against serve', () => {
     const greedy = ['--temperature', '0', '--max-new-tokens', '12']
     const ran = await tunedeck(['chat', job!.id, ...greedy, '--json'], { input: 'What is two plus two?\nAnd three?\n' })
     expect(ran.code).toBe(0)
-    const answers = ran.stdout.trim().split('\n').map((text) => JSON.parse(text) as { text: string; reason: string; prompt: string })
+    const answers = ran.stdout
+      .trim()
+      .split('\n')
+      .map((text) => JSON.parse(text) as { text: string; reason: string; prompt: string })
     expect(answers.map((answer) => answer.reason).every((reason) => reason === 'eos' || reason === 'length')).toBe(true)
     // The second turn is asked with the first question and its answer before it.
-    expect(answers[1]?.prompt).toBe(`<|im_start|>user\nWhat is two plus two?<|im_end|>\n<|im_start|>assistant\n${answers[0]?.text}<|im_end|>\n<|im_start|>user\nAnd three?<|im_end|>\n<|im_start|>assistant\n`)
+    expect(answers[1]?.prompt).toBe(
+      `<|im_start|>user\nWhat is two plus two?<|im_end|>\n<|im_start|>assistant\n${answers[0]?.text}<|im_end|>\n<|im_start|>user\nAnd three?<|im_end|>\n<|im_start|>assistant\n`,
+    )
     // Streamed, the same greedy answer arrives token by token on stdout, and the CPU is named on stderr.
     const streamed = await tunedeck(['chat', job!.id, ...greedy], { input: 'What is two plus two?\nAnd three?\n' })
     expect(streamed.code).toBe(0)
     expect(streamed.stdout.split('\n')[0]).toBe(answers[0]?.text)
     // Once per conversation, not at every answer's start and end.
     expect(streamed.stderr.split('No CUDA GPU').length - 1).toBe(1)
-    expect(await tunedeck(['chat', job!.id, '--seed', 'x'], { input: '' })).toMatchObject({ code: 2, stderr: 'tunedeck: --seed takes a number, not "x".\n' })
+    expect(await tunedeck(['chat', job!.id, '--seed', 'x'], { input: '' })).toMatchObject({
+      code: 2,
+      stderr: 'tunedeck: --seed takes a number, not "x".\n',
+    })
 
     // The zip exported above, imported into the adapter library (a folder serve lists as it is), chats as the job did.
-    const imported = await new AdapterService({ dataDir, appVersion: 'test', pythonRuntimeDir: '', resolvePython: () => Promise.reject(new Error('unused')), getJob: () => Promise.reject(new Error('unused')) }).import({
+    const imported = await new AdapterService({
+      dataDir,
+      appVersion: 'test',
+      pythonRuntimeDir: '',
+      resolvePython: () => Promise.reject(new Error('unused')),
+      getJob: () => Promise.reject(new Error('unused')),
+    }).import({
       path: join(dataDir, 'cli-self-test.zip'),
       name: 'From the zip',
     })
@@ -162,7 +179,10 @@ describe('tunedeck against serve', () => {
     expect(resumed.code).toBe(0)
     expect(resumed.stdout).toContain(`resuming from pause-${pausedAt} at step ${pausedAt}`)
     const job = await waitForStatus(started.id, ['completed'])
-    const steps = (await tunedeck(['metrics', started.id])).stdout.trim().split('\n').map((line) => (JSON.parse(line) as MetricPoint).step)
+    const steps = (await tunedeck(['metrics', started.id])).stdout
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as MetricPoint).step)
     expect(steps).toEqual(Array.from({ length: job.totalSteps }, (_, index) => index + 1))
   }, 240_000)
 
@@ -188,7 +208,12 @@ describe('tunedeck against serve', () => {
   it('imports a dataset into the library and lists it; the same bytes again are one dataset', async () => {
     // Inside the data folder: serve lets clients name files only under its allowed folders.
     mkdirSync(join(dataDir, 'incoming'), { recursive: true })
-    const row = JSON.stringify({ messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello.' }] })
+    const row = JSON.stringify({
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'Hello.' },
+      ],
+    })
     writeFileSync(join(dataDir, 'incoming', 'chat.jsonl'), `${row}\n${row}\n`)
     const imported = await tunedeck(['import', 'data/incoming/chat.jsonl', '--name', 'greetings'])
     expect(imported.code).toBe(0)
@@ -226,14 +251,18 @@ describe('tunedeck against serve', () => {
     writeFileSync(join(stale, 'serve.json'), JSON.stringify({ port: 9, token: 'x'.repeat(32), pid: gone, url: 'http://127.0.0.1:9/' }))
     const ran = await tunedeck(['jobs'], { dataDir: stale })
     expect(ran.code).toBe(1)
-    expect(ran.stderr).toBe(`tunedeck: No Tunedeck is running with the data folder ${stale}: ${join(stale, 'serve.json')} is left from one that stopped (process ${gone} is gone); start one with \`npm run serve\` in the Tunedeck folder (or open the app), or name its data folder with --data-dir or TUNEDECK_DATA_DIR.\n`)
+    expect(ran.stderr).toBe(
+      `tunedeck: No Tunedeck is running with the data folder ${stale}: ${join(stale, 'serve.json')} is left from one that stopped (process ${gone} is gone); start one with \`npm run serve\` in the Tunedeck folder (or open the app), or name its data folder with --data-dir or TUNEDECK_DATA_DIR.\n`,
+    )
   })
 
   it('says how to start Tunedeck when none runs for the data folder', async () => {
     const elsewhere = join(workDir, 'empty')
     const ran = await tunedeck(['jobs'], { dataDir: elsewhere })
     expect(ran.code).toBe(1)
-    expect(ran.stderr).toBe(`tunedeck: No Tunedeck is running with the data folder ${elsewhere} (no serve.json there): start one with \`npm run serve\` in the Tunedeck folder (or open the app), or name its data folder with --data-dir or TUNEDECK_DATA_DIR.\n`)
+    expect(ran.stderr).toBe(
+      `tunedeck: No Tunedeck is running with the data folder ${elsewhere} (no serve.json there): start one with \`npm run serve\` in the Tunedeck folder (or open the app), or name its data folder with --data-dir or TUNEDECK_DATA_DIR.\n`,
+    )
     expect(existsSync(elsewhere)).toBe(false)
   })
 })

@@ -13,7 +13,11 @@ function mistake(argv: string[]): string {
   throw new Error(`${argv.join(' ')} was accepted`)
 }
 
-const sources = { readFile: (path: string) => files[path] ?? missing(path), resolvePath: (path: string) => `/home/u/${path}`, exists: (path: string) => path === 'models/local' }
+const sources = {
+  readFile: (path: string) => files[path] ?? missing(path),
+  resolvePath: (path: string) => `/home/u/${path}`,
+  exists: (path: string) => path === 'models/local',
+}
 const files: Record<string, string> = {
   'job.json': JSON.stringify({ version: 1, jobId: 'old', method: 'dpo', training: { epochs: 2 }, resumeFrom: null }),
   'list.json': '[1, 2]',
@@ -32,7 +36,9 @@ describe('parsing', () => {
       json: true,
       dataDir: '/d',
     })
-    expect(parseCommandLine(['start', '--set', 'a=1', '--set=b=2', '--model', 'selftest'])).toMatchObject({ flags: { '--set': ['a=1', 'b=2'], '--model': 'selftest' } })
+    expect(parseCommandLine(['start', '--set', 'a=1', '--set=b=2', '--model', 'selftest'])).toMatchObject({
+      flags: { '--set': ['a=1', 'b=2'], '--model': 'selftest' },
+    })
   })
 
   it('answers --help for the whole command line and for each command', () => {
@@ -55,7 +61,13 @@ describe('parsing', () => {
 
 describe('start settings', () => {
   it('keys --set values as config.json does, JSON where it parses', () => {
-    const input = startInput({ '--model': 'selftest', '--set': ['training.learningRate=1e-4', 'lora.targetModules=["q_proj"]', 'dataset.format=alpaca', 'training.packing=false'] }, sources)
+    const input = startInput(
+      {
+        '--model': 'selftest',
+        '--set': ['training.learningRate=1e-4', 'lora.targetModules=["q_proj"]', 'dataset.format=alpaca', 'training.packing=false'],
+      },
+      sources,
+    )
     expect(input).toEqual({
       model: { selftest: true },
       training: { learningRate: 1e-4, packing: false },
@@ -65,20 +77,56 @@ describe('start settings', () => {
   })
 
   it('mixes the datasets of repeated --dataset flags, each PATH or PATH:WEIGHT', () => {
-    const line = parseCommandLine(['start', '--model', 'selftest', '--dataset', 'chats.jsonl:0.5', '--dataset', 'sums.jsonl', '--dataset', 'notes.txt:2'])
+    const line = parseCommandLine([
+      'start',
+      '--model',
+      'selftest',
+      '--dataset',
+      'chats.jsonl:0.5',
+      '--dataset',
+      'sums.jsonl',
+      '--dataset',
+      'notes.txt:2',
+    ])
     if ('help' in line) throw new Error('expected a command, not help')
     expect(startInput(line.flags, sources)).toEqual({
       model: { selftest: true },
-      dataset: { path: '/home/u/chats.jsonl', weight: 0.5, mix: [{ path: '/home/u/sums.jsonl' }, { path: '/home/u/notes.txt', weight: 2 }] },
+      dataset: {
+        path: '/home/u/chats.jsonl',
+        weight: 0.5,
+        mix: [{ path: '/home/u/sums.jsonl' }, { path: '/home/u/notes.txt', weight: 2 }],
+      },
     })
     // A colon that is not followed by a number belongs to the path.
-    expect(startInput({ '--model': 'selftest', '--dataset': ['data:v2.jsonl'] }, sources)).toEqual({ model: { selftest: true }, dataset: { path: '/home/u/data:v2.jsonl' } })
-    expect(() => startInput({ '--model': 'selftest', '--dataset': ['a.jsonl:0'] }, sources)).toThrow('--dataset a.jsonl:0: the weight must be above 0, e.g. a.jsonl:0.5.')
+    expect(startInput({ '--model': 'selftest', '--dataset': ['data:v2.jsonl'] }, sources)).toEqual({
+      model: { selftest: true },
+      dataset: { path: '/home/u/data:v2.jsonl' },
+    })
+    expect(() => startInput({ '--model': 'selftest', '--dataset': ['a.jsonl:0'] }, sources)).toThrow(
+      '--dataset a.jsonl:0: the weight must be above 0, e.g. a.jsonl:0.5.',
+    )
   })
 
   it('takes a --config file (a whole config.json too) under --set, with paths made absolute', () => {
-    const input = startInput({ '--config': 'job.json', '--set': ['training.epochs=3'], '--model': 'models/local', '--dataset': 'data.jsonl', '--preset': 'fast', '--name': 'n' }, sources)
-    expect(input).toEqual({ method: 'dpo', training: { epochs: 3 }, model: { path: '/home/u/models/local' }, dataset: { path: '/home/u/data.jsonl' }, preset: 'fast', name: 'n' })
+    const input = startInput(
+      {
+        '--config': 'job.json',
+        '--set': ['training.epochs=3'],
+        '--model': 'models/local',
+        '--dataset': 'data.jsonl',
+        '--preset': 'fast',
+        '--name': 'n',
+      },
+      sources,
+    )
+    expect(input).toEqual({
+      method: 'dpo',
+      training: { epochs: 3 },
+      model: { path: '/home/u/models/local' },
+      dataset: { path: '/home/u/data.jsonl' },
+      preset: 'fast',
+      name: 'n',
+    })
     expect(startInput({ '--model': 'selftest', '--from': 'job-1/step-40', '--optimizer': true }, sources)).toEqual({
       model: { selftest: true },
       initFrom: { jobId: 'job-1', checkpoint: 'step-40', optimizer: true },
@@ -99,9 +147,13 @@ describe('start settings', () => {
     expect(refused({})).toBe('tunedeck start needs --model (a folder, a hub id in your cache, or selftest).')
     expect(refused({ '--model': 'selftest', '--set': ['epochs'] })).toBe('--set epochs: write KEY=VALUE, e.g. --set training.epochs=2.')
     expect(refused({ '--model': 'selftest', '--set': ['__proto__.x=1'] })).toContain('name a setting as config.json does')
-    expect(refused({ '--model': 'selftest', '--set': ['method=sft', 'method.x=1'] })).toBe('--set method.x: method is a value, not a section.')
+    expect(refused({ '--model': 'selftest', '--set': ['method=sft', 'method.x=1'] })).toBe(
+      '--set method.x: method is a value, not a section.',
+    )
     expect(refused({ '--model': 'selftest', '--from': 'job-1' })).toBe('--from job-1: write JOB/CHECKPOINT, e.g. --from 0abc123/step-40.')
-    expect(refused({ '--model': 'selftest', '--optimizer': true as never })).toContain('--optimizer continues the optimizer of the checkpoint --from names')
+    expect(refused({ '--model': 'selftest', '--optimizer': true as never })).toContain(
+      '--optimizer continues the optimizer of the checkpoint --from names',
+    )
     expect(refused({ '--config': 'nope.json' })).toBe('--config nope.json: cannot read it (ENOENT).')
     expect(refused({ '--config': 'list.json' })).toContain('--config list.json: expected an object of settings')
     expect(refused({ '--config': 'broken.json' })).toContain('--config broken.json: not valid JSON')

@@ -23,17 +23,18 @@ describe('the adapter library in the browser', () => {
       await expect.poll(() => new URL(page.url()).hash).toBe('#/adapters')
       for (const id of ids) await page.locator(`[data-testid="combine-pick"][data-key="job:${id}"]`).check()
       // The self-test jobs train on the same rows: equal examples, equal weights.
-      await expect.poll(() => page.getByTestId('combine-weight').allTextContents()).toEqual([
-        expect.stringMatching(/\d+ examples, weight 50\.0%/),
-        expect.stringMatching(/\d+ examples, weight 50\.0%/),
-      ])
+      await expect
+        .poll(() => page.getByTestId('combine-weight').allTextContents())
+        .toEqual([expect.stringMatching(/\d+ examples, weight 50\.0%/), expect.stringMatching(/\d+ examples, weight 50\.0%/)])
       await page.getByTestId('combine-mode-exact').check()
       const rankText = (await page.getByTestId('combine-rank').textContent()) ?? ''
       const rank = /rank (\d+): the sum of theirs/.exec(rankText)?.[1]
       expect(rank, rankText).toBeDefined()
       await page.getByTestId('combine-name').fill('e2e both')
       await page.getByTestId('combine-submit').click()
-      await expect.poll(() => page.getByTestId('adapters-message').textContent(), { timeout: 60_000 }).toBe(`Combined into "e2e both" (rank ${rank}).`)
+      await expect
+        .poll(() => page.getByTestId('adapters-message').textContent(), { timeout: 60_000 })
+        .toBe(`Combined into "e2e both" (rank ${rank}).`)
       const row = page.getByTestId('adapter-row')
       await expect.poll(() => row.count()).toBe(1)
       expect(await row.locator('td').nth(2).textContent()).toBe(rank)
@@ -44,16 +45,20 @@ describe('the adapter library in the browser', () => {
       await page.locator(`[data-testid="combine-pick"][data-key="job:${ids[0]}"]`).check()
       await page.locator(`[data-testid="combine-pick"][data-key="${bothKey}"]`).check()
       await page.getByTestId('combine-mode-average').check()
-      await expect.poll(() => page.getByTestId('combine-problem').textContent(), { timeout: 30_000 }).toBe(
-        `Library adapter "e2e both" differs from job "e2e adapter one" in its rank: ${rank} against 16; Average mode averages every tensor, so the ranks must be equal: pick adapters of one rank.`,
-      )
+      await expect
+        .poll(() => page.getByTestId('combine-problem').textContent(), { timeout: 30_000 })
+        .toBe(
+          `Library adapter "e2e both" differs from job "e2e adapter one" in its rank: ${rank} against 16; Average mode averages every tensor, so the ranks must be equal: pick adapters of one rank.`,
+        )
       expect(await page.getByTestId('combine-rank').count()).toBe(0)
       expect(await page.getByTestId('combine-submit').isDisabled()).toBe(true)
       await screenshot(page, 'adapters-refused.png')
       for (const key of [`job:${ids[0]}`, bothKey]) await page.locator(`[data-testid="combine-pick"][data-key="${key}"]`).uncheck()
 
       await row.getByTestId('adapter-export').click()
-      await expect.poll(() => page.getByTestId('adapters-message').textContent(), { timeout: 60_000 }).toMatch(/^Exported to .*e2e both\.zip\.$/)
+      await expect
+        .poll(() => page.getByTestId('adapters-message').textContent(), { timeout: 60_000 })
+        .toMatch(/^Exported to .*e2e both\.zip\.$/)
       const exported = ((await page.getByTestId('adapters-message').textContent()) ?? '').replace(/^Exported to /, '').replace(/\.$/, '')
       // Brought back as a browser user would: the zip chosen in the file picker and uploaded.
       await page.getByTestId('import-file').setInputFiles(exported)
@@ -66,7 +71,8 @@ describe('the adapter library in the browser', () => {
       expect(new URL(page.url()).hash).toMatch(/^#\/chat\/adapter\/a[0-9a-z]+$/)
       await askChat(page, 'What is two plus two?', { temperature: '0', maxTokens: '12' })
       const panes = page.getByTestId('chat-pane')
-      const labelsAndEnds = () => panes.evaluateAll((nodes) => nodes.map((node) => [node.getAttribute('data-label'), node.getAttribute('data-state')]))
+      const labelsAndEnds = () =>
+        panes.evaluateAll((nodes) => nodes.map((node) => [node.getAttribute('data-label'), node.getAttribute('data-state')]))
       await expect.poll(labelsAndEnds, { timeout: 120_000 }).toEqual([
         ['e2e both', expect.stringMatching(/^(eos|length)$/)],
         ['Base model', expect.stringMatching(/^(eos|length)$/)],

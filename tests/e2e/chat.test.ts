@@ -46,23 +46,33 @@ describe('chat in the browser', () => {
         .poll(
           async () => {
             const states = await panes.evaluateAll((nodes) =>
-              nodes.map((node) => [node.getAttribute('data-state'), node.querySelector('[data-testid="chat-pane-text"]')?.textContent ?? '']),
+              nodes.map((node) => [
+                node.getAttribute('data-state'),
+                node.querySelector('[data-testid="chat-pane-text"]')?.textContent ?? '',
+              ]),
             )
             return states.length === 2 && states.every(([state, text]) => state === 'streaming' && text.length > 0)
           },
           { timeout: 120_000, interval: 50 },
         )
         .toBe(true)
-      expect(await panes.evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-label')))).toEqual(['chat-selftest', 'Base model'])
+      expect(await panes.evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-label')))).toEqual([
+        'chat-selftest',
+        'Base model',
+      ])
       await expect
         .poll(async () => await panes.evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-state'))), { timeout: 60_000 })
         .toEqual([expect.stringMatching(/^(eos|length)$/), expect.stringMatching(/^(eos|length)$/)])
       expect(await page.getByTestId('chat-stop').count()).toBe(0)
       expect(await page.getByTestId('chat-device').textContent()).toBe('CPU')
-      expect(await page.getByTestId('chat-notice').allTextContents()).toContain('No CUDA GPU is available: chat runs on the CPU, slowly but correctly.')
+      expect(await page.getByTestId('chat-notice').allTextContents()).toContain(
+        'No CUDA GPU is available: chat runs on the CPU, slowly but correctly.',
+      )
 
       await page.getByTestId('chat-prompt-toggle').check()
-      expect(await page.getByTestId('chat-prompt').first().textContent()).toBe('<|im_start|>user\nWhat is two plus two?<|im_end|>\n<|im_start|>assistant\n')
+      expect(await page.getByTestId('chat-prompt').first().textContent()).toBe(
+        '<|im_start|>user\nWhat is two plus two?<|im_end|>\n<|im_start|>assistant\n',
+      )
       expect(await page.getByTestId('chat-conversation').allTextContents()).toEqual(['What is two plus two?'])
       await screenshot(page, 'chat.png')
 
@@ -75,10 +85,12 @@ describe('chat in the browser', () => {
       const [chatPid] = chatProcesses(host.served().child.pid as number)
       expect(chatPid).toBeDefined()
       process.kill(chatPid as number, 'SIGKILL')
-      await expect.poll(() => page.getByTestId('chat-pane-message').allTextContents(), { timeout: 30_000 }).toEqual([
-        expect.stringContaining('The chat process stopped unexpectedly'),
-        expect.stringContaining('The chat process stopped unexpectedly'),
-      ])
+      await expect
+        .poll(() => page.getByTestId('chat-pane-message').allTextContents(), { timeout: 30_000 })
+        .toEqual([
+          expect.stringContaining('The chat process stopped unexpectedly'),
+          expect.stringContaining('The chat process stopped unexpectedly'),
+        ])
       await page.getByTestId('chat-restart').click()
       await expect.poll(() => page.getByTestId('chat-status').getAttribute('data-state'), { timeout: 120_000 }).toBe('ready')
     })

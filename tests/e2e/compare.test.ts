@@ -38,7 +38,9 @@ describe('comparing runs in the browser', () => {
       // 12 + 24 + 12 steps: the self-test takes 12 steps an epoch.
       await expect.poll(() => chart.getAttribute('data-points')).toBe('48')
       expect(await page.getByTestId('compare-row').count()).toBe(3)
-      const differences = await page.getByTestId('compare-difference').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-setting')))
+      const differences = await page
+        .getByTestId('compare-difference')
+        .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-setting')))
       expect(differences).toEqual(['training.epochs', 'training.checkpointEvery', 'training.keepCheckpoints'])
       // Columns in the order the runs were picked: three, one, two.
       expect(await page.locator('[data-setting="training.epochs"] td').allTextContents()).toEqual(['training.epochs', '1', '1', '2'])
@@ -75,7 +77,9 @@ describe('comparing runs in the browser', () => {
       await page.locator(`[data-testid="job-row"][data-job-id="${ids[0]}"]`).click()
       await page.getByTestId('action-rerun').click()
       await expect.poll(async () => (await page.getByTestId('job-name').textContent())?.trim()).toBe('e2e compare one (2)')
-      await expect.poll(async () => (await page.getByTestId('job-status').textContent())?.trim(), { timeout: 120_000, interval: 500 }).toBe('completed')
+      await expect
+        .poll(async () => (await page.getByTestId('job-status').textContent())?.trim(), { timeout: 120_000, interval: 500 })
+        .toBe('completed')
     })
   }, 420_000)
 })

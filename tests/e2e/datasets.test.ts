@@ -36,7 +36,9 @@ describe('data in', () => {
 
       // The same bytes again: one dataset, said so.
       await dropFile(page, 'copy.jsonl', text)
-      await expect.poll(() => page.getByTestId('import-message').last().textContent(), { timeout: 60_000 }).toContain('already in the library')
+      await expect
+        .poll(() => page.getByTestId('import-message').last().textContent(), { timeout: 60_000 })
+        .toContain('already in the library')
       expect(await page.getByTestId('dataset-row').count()).toBe(1)
 
       // The preview: the assistant's reply is learned, the system and user turns are masked.
@@ -79,7 +81,12 @@ describe('data in', () => {
       // About 9 MB of conversations: tens of seconds of tokenising on this machine's cores.
       const file = join(mkdtempSync(join(tmpdir(), 'tunedeck-e2e-big-')), 'big-chats.jsonl')
       const rows = Array.from({ length: 40_000 }, (_, index) =>
-        JSON.stringify({ messages: [{ role: 'user', content: `Question ${index}?` }, { role: 'assistant', content: `Answer ${index}. `.repeat(8) }] }),
+        JSON.stringify({
+          messages: [
+            { role: 'user', content: `Question ${index}?` },
+            { role: 'assistant', content: `Answer ${index}. `.repeat(8) },
+          ],
+        }),
       )
       writeFileSync(file, `${rows.join('\n')}\n`)
       await page.getByTestId('nav-datasets').click()
@@ -90,11 +97,17 @@ describe('data in', () => {
 
       await row.getByTestId('dataset-preview-button').click()
       const progress = page.getByTestId('dataset-preview-progress')
-      await expect.poll(() => progress.textContent(), { timeout: 60_000 }).toMatch(/^Reading big-chats\.jsonl: [\d.]+ [KM]B of [\d.]+ MB \(\d+ %\)$/)
-      expect(Number(await page.getByRole('progressbar', { name: 'Reading big-chats.jsonl' }).getAttribute('aria-valuenow'))).toBeGreaterThan(0)
+      await expect
+        .poll(() => progress.textContent(), { timeout: 60_000 })
+        .toMatch(/^Reading big-chats\.jsonl: [\d.]+ [KM]B of [\d.]+ MB \(\d+ %\)$/)
+      expect(
+        Number(await page.getByRole('progressbar', { name: 'Reading big-chats.jsonl' }).getAttribute('aria-valuenow')),
+      ).toBeGreaterThan(0)
       await screenshot(page, 'datasets-preview-progress.png')
       await page.getByTestId('dataset-preview-cancel').click()
-      await expect.poll(() => page.getByTestId('library-preview-error').textContent(), { timeout: 5000 }).toContain('The preview of big-chats.jsonl was cancelled before it read the whole file.')
+      await expect
+        .poll(() => page.getByTestId('library-preview-error').textContent(), { timeout: 5000 })
+        .toContain('The preview of big-chats.jsonl was cancelled before it read the whole file.')
       // Asked again, it reads from the start.
       await page.getByTestId('dataset-preview-again').click()
       await expect.poll(() => progress.textContent(), { timeout: 60_000 }).toMatch(/^Reading big-chats\.jsonl/)
@@ -114,7 +127,9 @@ describe('data in', () => {
       execFileSync(process.env.TUNEDECK_PYTHON as string, ['-c', script, JSON.stringify(rows), folder], { stdio: 'pipe' })
       await page.getByTestId('nav-datasets').click()
       await page.getByTestId('dataset-folder-input').setInputFiles(folder)
-      await expect.poll(() => page.getByTestId('import-message').last().textContent(), { timeout: 60_000 }).toBe('greetings: 12 usable rows (text).')
+      await expect
+        .poll(() => page.getByTestId('import-message').last().textContent(), { timeout: 60_000 })
+        .toBe('greetings: 12 usable rows (text).')
       const row = page.getByTestId('dataset-row').filter({ has: page.getByTestId('dataset-format').getByText('text', { exact: true }) })
       await expect.poll(() => row.count()).toBe(1)
       await screenshot(page, 'datasets-folder.png')

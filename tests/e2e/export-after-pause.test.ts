@@ -19,7 +19,9 @@ describe('export after a pause', () => {
       await expect.poll(() => jobStatus(page), { timeout: 300_000, interval: 250 }).toBe('paused')
       await expect.poll(() => page.getByTestId('export-source').inputValue(), { timeout: 60_000 }).toMatch(/^pause-\d+$/)
       const pause = await page.getByTestId('export-source').inputValue()
-      await expect.poll(() => page.getByTestId('export-destination').inputValue(), { timeout: 60_000 }).toMatch(new RegExp(`e2e paused export-${pause}\\.zip$`))
+      await expect
+        .poll(() => page.getByTestId('export-destination').inputValue(), { timeout: 60_000 })
+        .toMatch(new RegExp(`e2e paused export-${pause}\\.zip$`))
 
       await page.getByTestId('action-resume').click()
       await expect.poll(() => jobStatus(page), { timeout: 900_000, interval: 500 }).toBe('completed')

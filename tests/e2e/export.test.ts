@@ -26,20 +26,29 @@ describe('export in the browser', () => {
       const panel = page.getByTestId('export-panel')
       await panel.waitFor({ timeout: 30_000 })
       await expect.poll(() => page.getByTestId('export-target').count(), { timeout: 60_000 }).toBe(4)
-      const loads = await page.getByTestId('export-target').evaluateAll((rows) => rows.map((row) => `${row.getAttribute('data-target')}=${row.getAttribute('data-loads')}`))
+      const loads = await page
+        .getByTestId('export-target')
+        .evaluateAll((rows) => rows.map((row) => `${row.getAttribute('data-target')}=${row.getAttribute('data-loads')}`))
       expect(loads).toEqual(['peft=true', 'vllm=true', 'llamacpp=true', 'ollama=true'])
       const destination = await page.getByTestId('export-destination').inputValue()
       expect(destination).toBe(join(host.served().dataDir, 'exports', 'e2e export.zip'))
 
       // The merged option has its own default name.
       await page.getByTestId('export-merged').check()
-      expect(await page.getByTestId('export-destination').inputValue()).toBe(join(host.served().dataDir, 'exports', 'e2e export-merged.zip'))
+      expect(await page.getByTestId('export-destination').inputValue()).toBe(
+        join(host.served().dataDir, 'exports', 'e2e export-merged.zip'),
+      )
       await page.getByTestId('export-merged').uncheck()
 
       // The merged GGUF: the types offered here, q4_K_M not (no llama-quantize), with the reason shown.
-      const ggufOptions = await page.getByTestId('gguf-type').locator('option').evaluateAll((options) =>
-        options.map((option) => `${(option as unknown as { value: string }).value}=${(option as unknown as { disabled: boolean }).disabled}`),
-      )
+      const ggufOptions = await page
+        .getByTestId('gguf-type')
+        .locator('option')
+        .evaluateAll((options) =>
+          options.map(
+            (option) => `${(option as unknown as { value: string }).value}=${(option as unknown as { disabled: boolean }).disabled}`,
+          ),
+        )
       expect(ggufOptions).toEqual(['=false', 'f16=false', 'q8_0=false', 'q4_0=false', 'q4_K_M=true'])
       expect(await page.getByTestId('gguf-type-notes').textContent()).toContain("q4_K_M: needs llama.cpp's llama-quantize on PATH")
       await page.getByTestId('gguf-type').selectOption('q8_0')
@@ -64,7 +73,9 @@ describe('export in the browser', () => {
       await page.getByTestId('export-start').click()
       // serve writes only inside the folders it allows; /proc is not one (the export's own refusal of an
       // unwritable place is tested in tests/host/export.test.ts).
-      await expect.poll(() => page.getByTestId('export-error').textContent(), { timeout: 30_000 }).toMatch(/^destination: no folder Tunedeck may write to for \/proc\/tunedeck-e2e\.zip/)
+      await expect
+        .poll(() => page.getByTestId('export-error').textContent(), { timeout: 30_000 })
+        .toMatch(/^destination: no folder Tunedeck may write to for \/proc\/tunedeck-e2e\.zip/)
       await page.getByTestId('export-destination').fill(destination)
 
       await page.getByTestId('export-start').click()
@@ -92,7 +103,9 @@ describe('export in the browser', () => {
       const unzipped = mkdtempSync(join(tmpdir(), 'tunedeck-e2e-export-'))
       try {
         await extractZip(destination, unzipped)
-        const manifest = JSON.parse(readFileSync(join(unzipped, 'manifest.json'), 'utf8')) as { files: Array<{ path: string; bytes: number; sha256: string }> }
+        const manifest = JSON.parse(readFileSync(join(unzipped, 'manifest.json'), 'utf8')) as {
+          files: Array<{ path: string; bytes: number; sha256: string }>
+        }
         expect(manifest.files.map((file) => file.path).sort()).toEqual(names.filter((name) => name !== 'manifest.json').sort())
         for (const file of manifest.files) {
           const data = readFileSync(join(unzipped, file.path))

@@ -71,7 +71,12 @@ function writeJsonl(name: string, rows: unknown[]): string {
 const count = 16
 const numbers = Array.from({ length: count }, (_, index) => index + 1)
 const alpacaRows = numbers.map((n) => ({ instruction: `What is ${n} plus ${n}?`, input: '', output: `${n} plus ${n} is ${2 * n}.` }))
-const sharegptRows = numbers.map((n) => ({ conversations: [{ from: 'human', value: `Say the number ${n}.` }, { from: 'gpt', value: `${n}` }] }))
+const sharegptRows = numbers.map((n) => ({
+  conversations: [
+    { from: 'human', value: `Say the number ${n}.` },
+    { from: 'gpt', value: `${n}` },
+  ],
+}))
 
 /** Writes one small file (or folder) per format the trainer reads; returns their paths. */
 function writeDatasets() {
@@ -84,15 +89,28 @@ function writeDatasets() {
       messages: [
         { role: 'system', content: 'You can look up the weather.' },
         { role: 'user', content: `What is the weather in town ${n}?` },
-        { role: 'assistant', content: null, tool_calls: [{ id: `call_${n}`, type: 'function', function: { name: 'get_weather', arguments: JSON.stringify({ town: `town ${n}` }) } }] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: `call_${n}`, type: 'function', function: { name: 'get_weather', arguments: JSON.stringify({ town: `town ${n}` }) } },
+          ],
+        },
         { role: 'tool', tool_call_id: `call_${n}`, content: n % 2 ? 'sunny' : 'rain' },
         { role: 'assistant', content: `It is ${n % 2 ? 'sunny' : 'raining'} in town ${n}.` },
       ],
     })),
   )
-  const promptCompletion = writeJsonl('prompt-completion.jsonl', numbers.map((n) => ({ prompt: `Count up from ${n}:`, completion: ` ${n + 1} ${n + 2} ${n + 3}` })))
-  const text = writeJsonl('text.jsonl', numbers.map((n) => ({ text: `Note ${n}: the quick brown fox jumps over ${n} lazy dogs.` })))
-  const csvLines = (rows: string[][]) => ['question,answer', ...rows.map((cells) => cells.map((cell) => `"${cell}"`).join(','))].join('\n') + '\n'
+  const promptCompletion = writeJsonl(
+    'prompt-completion.jsonl',
+    numbers.map((n) => ({ prompt: `Count up from ${n}:`, completion: ` ${n + 1} ${n + 2} ${n + 3}` })),
+  )
+  const text = writeJsonl(
+    'text.jsonl',
+    numbers.map((n) => ({ text: `Note ${n}: the quick brown fox jumps over ${n} lazy dogs.` })),
+  )
+  const csvLines = (rows: string[][]) =>
+    ['question,answer', ...rows.map((cells) => cells.map((cell) => `"${cell}"`).join(','))].join('\n') + '\n'
   const csv = join(workDir, 'questions.csv')
   writeFileSync(csv, csvLines(numbers.map((n) => [`What is ${n} times two?`, `${2 * n}`])))
   // Line 4 (the third row) has no answer.
@@ -100,11 +118,24 @@ function writeDatasets() {
   writeFileSync(badCsv, csvLines(numbers.map((n) => [`What is ${n} times three?`, n === 3 ? '' : `${3 * n}`])))
   const parquet = join(workDir, 'alpaca.parquet')
   const saved = join(workDir, 'saved-dataset')
-  runPython(['-c', 'import json, sys, pyarrow, pyarrow.parquet as pq; pq.write_table(pyarrow.Table.from_pylist(json.loads(sys.argv[1])), sys.argv[2])', JSON.stringify(alpacaRows.map((row) => ({ ...row, system: 'Answer briefly.' }))), parquet])
-  runPython(['-c', 'import json, sys, datasets; datasets.Dataset.from_list(json.loads(sys.argv[1])).save_to_disk(sys.argv[2])', JSON.stringify(sharegptRows), saved])
+  runPython([
+    '-c',
+    'import json, sys, pyarrow, pyarrow.parquet as pq; pq.write_table(pyarrow.Table.from_pylist(json.loads(sys.argv[1])), sys.argv[2])',
+    JSON.stringify(alpacaRows.map((row) => ({ ...row, system: 'Answer briefly.' }))),
+    parquet,
+  ])
+  runPython([
+    '-c',
+    'import json, sys, datasets; datasets.Dataset.from_list(json.loads(sys.argv[1])).save_to_disk(sys.argv[2])',
+    JSON.stringify(sharegptRows),
+    saved,
+  ])
   const txt = join(workDir, 'notes.txt')
   writeFileSync(txt, numbers.map((n) => `Paragraph ${n} of the notes.\nIt has two lines about the number ${n}.`).join('\n\n') + '\n')
-  const preference = writeJsonl('preference.jsonl', numbers.map((n) => ({ prompt: `Is ${n} even?`, chosen: n % 2 ? 'No, it is odd.' : 'Yes, it is even.', rejected: 'I do not know.' })))
+  const preference = writeJsonl(
+    'preference.jsonl',
+    numbers.map((n) => ({ prompt: `Is ${n} even?`, chosen: n % 2 ? 'No, it is odd.' : 'Yes, it is even.', rejected: 'I do not know.' })),
+  )
   const notDataset = join(workDir, 'just-a-folder')
   mkdirSync(notDataset)
   return { alpaca, sharegpt, openai, promptCompletion, text, csv, badCsv, parquet, saved, txt, preference, notDataset }
@@ -154,8 +185,13 @@ async function fillForm(page: Page, spec: JobSpec): Promise<void> {
 /** Fills the form (unless done), waits for the preview's format, submits, and returns the new job's id. */
 async function submitJob(page: Page, spec: JobSpec, filled = false): Promise<string> {
   if (!filled) await fillForm(page, spec)
-  await expect.poll(() => page.getByTestId('dataset-preview-format').textContent(), { timeout: 60_000, message: `${spec.name}: preview format` }).toBe(spec.detected)
-  if (spec.counts) await expect.poll(() => page.getByTestId('dataset-preview-counts').textContent(), { message: `${spec.name}: preview counts` }).toBe(spec.counts)
+  await expect
+    .poll(() => page.getByTestId('dataset-preview-format').textContent(), { timeout: 60_000, message: `${spec.name}: preview format` })
+    .toBe(spec.detected)
+  if (spec.counts)
+    await expect
+      .poll(() => page.getByTestId('dataset-preview-counts').textContent(), { message: `${spec.name}: preview counts` })
+      .toBe(spec.counts)
   await page.getByTestId('submit-job').click()
   await page.getByTestId('job-page').waitFor({ timeout: 30_000 })
   const jobId = (await page.getByTestId('job-page').getAttribute('data-job-id')) ?? ''
@@ -200,7 +236,9 @@ async function expectCompletedPage(page: Page, jobId: string, name: string, dete
   const steps = (await page.getByTestId('job-step').textContent()) ?? ''
   expect(steps, name).toMatch(/^(\d+) \/ \1\b/)
   // What the trainer itself reported (its dataset event), not the form's preview.
-  await expect.poll(() => page.getByTestId('report-dataset').getAttribute('data-format'), { message: `${name}: format the trainer read` }).toBe(detected)
+  await expect
+    .poll(() => page.getByTestId('report-dataset').getAttribute('data-format'), { message: `${name}: format the trainer read` })
+    .toBe(detected)
   expect(await page.getByTestId('report-dataset').textContent(), name).toMatch(/^Read as .+: [\d,]+ (example|examples)/)
   // SFT and DPO estimate GPU memory before loading; on this machine there is no GPU to compare with.
   expect(await page.getByTestId('report-memory').textContent(), name).toContain('no GPU here')
@@ -216,7 +254,9 @@ describe('dataset formats and presets in the browser', () => {
       // The preview already says so, and Start is refused with that reason beside the same field.
       await expect.poll(() => page.getByTestId('dataset-preview-error').textContent(), { timeout: 60_000 }).toMatch(/save_to_disk/)
       await page.getByTestId('submit-job').click()
-      await expect.poll(() => page.getByTestId('field-error-dataset.path').textContent()).toContain('just-a-folder: is a folder but not a dataset saved with save_to_disk')
+      await expect
+        .poll(() => page.getByTestId('field-error-dataset.path').textContent())
+        .toContain('just-a-folder: is a folder but not a dataset saved with save_to_disk')
       expect(await page.getByTestId('job-page').count()).toBe(0)
     })
   })
@@ -227,10 +267,31 @@ describe('dataset formats and presets in the browser', () => {
     const specs: JobSpec[] = [
       { name: 'alpaca json', dataset: files.alpaca, detected: 'alpaca', fields: { ...tiny, 'gradient-accumulation': '2' } },
       { name: 'sharegpt jsonl', dataset: files.sharegpt, detected: 'sharegpt', fields: { ...tiny, 'validation-split': '0.25' } },
-      { name: 'openai tools jsonl', dataset: files.openai, detected: 'openai', fields: { ...tiny, 'max-seq-length': '256', 'lora-dropout': '0', 'target-modules': 'q_proj, v_proj' } },
-      { name: 'prompt completion jsonl', dataset: files.promptCompletion, detected: 'prompt_completion', fields: tiny, checks: ['train-on-inputs'] },
+      {
+        name: 'openai tools jsonl',
+        dataset: files.openai,
+        detected: 'openai',
+        fields: { ...tiny, 'max-seq-length': '256', 'lora-dropout': '0', 'target-modules': 'q_proj, v_proj' },
+      },
+      {
+        name: 'prompt completion jsonl',
+        dataset: files.promptCompletion,
+        detected: 'prompt_completion',
+        fields: tiny,
+        checks: ['train-on-inputs'],
+      },
       { name: 'text jsonl', dataset: files.text, detected: 'text', fields: tiny, selects: { packing: 'on' } },
-      { name: 'csv with own columns', dataset: files.csv, detected: 'alpaca', counts: '16 rows · 16 usable · 0 bad', fields: tiny, columns: [['instruction', 'question'], ['output', 'answer']] },
+      {
+        name: 'csv with own columns',
+        dataset: files.csv,
+        detected: 'alpaca',
+        counts: '16 rows · 16 usable · 0 bad',
+        fields: tiny,
+        columns: [
+          ['instruction', 'question'],
+          ['output', 'answer'],
+        ],
+      },
       { name: 'parquet', dataset: files.parquet, detected: 'alpaca', fields: tiny, checks: ['rslora', 'dora'] },
       { name: 'save_to_disk folder', dataset: files.saved, detected: 'sharegpt', fields: tiny },
       { name: 'plain txt', dataset: files.txt, detected: 'text', fields: tiny },
@@ -241,7 +302,10 @@ describe('dataset formats and presets in the browser', () => {
         detected: 'alpaca',
         counts: '16 rows · 15 usable · 1 skipped',
         fields: tiny,
-        columns: [['instruction', 'question'], ['output', 'answer']],
+        columns: [
+          ['instruction', 'question'],
+          ['output', 'answer'],
+        ],
         selects: { 'bad-rows': 'skip' },
       },
       {
@@ -250,14 +314,28 @@ describe('dataset formats and presets in the browser', () => {
         detected: 'alpaca',
         counts: '16 rows · 15 usable · 1 bad',
         fields: tiny,
-        columns: [['instruction', 'question'], ['output', 'answer']],
+        columns: [
+          ['instruction', 'question'],
+          ['output', 'answer'],
+        ],
         expect: 'failed',
       },
     ]
     if (haveShared) {
       specs.push(
-        { name: 'alpaca_en_demo', dataset: `${sharedDatasets}/alpaca_en_demo.json`, detected: 'alpaca', fields: { epochs: '0.01', 'batch-size': '2', 'max-seq-length': '64' } },
-        { name: 'dpo_en_demo', dataset: `${sharedDatasets}/dpo_en_demo.json`, detected: 'preference', method: 'dpo', fields: { epochs: '0.02', 'batch-size': '2', 'max-seq-length': '64' } },
+        {
+          name: 'alpaca_en_demo',
+          dataset: `${sharedDatasets}/alpaca_en_demo.json`,
+          detected: 'alpaca',
+          fields: { epochs: '0.01', 'batch-size': '2', 'max-seq-length': '64' },
+        },
+        {
+          name: 'dpo_en_demo',
+          dataset: `${sharedDatasets}/dpo_en_demo.json`,
+          detected: 'preference',
+          method: 'dpo',
+          fields: { epochs: '0.02', 'batch-size': '2', 'max-seq-length': '64' },
+        },
       )
     } else {
       console.log(`skipped the shared demo datasets: ${resolve(repoDir, sharedDatasets)} is absent`)
@@ -270,7 +348,9 @@ describe('dataset formats and presets in the browser', () => {
         if (failing) {
           // Before starting it, the preview says where the job would stop.
           await fillForm(page, spec)
-          await expect.poll(() => page.getByTestId('dataset-preview-bad-rows-headline').textContent(), { timeout: 60_000 }).toContain('the job would stop at line 4, answer')
+          await expect
+            .poll(() => page.getByTestId('dataset-preview-bad-rows-headline').textContent(), { timeout: 60_000 })
+            .toContain('the job would stop at line 4, answer')
           await openAdvanced(page)
           await page.setViewportSize({ width: 1280, height: 1700 })
           await screenshot(page, 'new-job-advanced.png')
@@ -279,7 +359,11 @@ describe('dataset formats and presets in the browser', () => {
         jobs.push({ id: await submitJob(page, spec, failing), spec })
       }
       const submitted = (Date.now() - started) / 1000
-      const statuses = await waitForAll(page, jobs.map((job) => job.id), 480_000)
+      const statuses = await waitForAll(
+        page,
+        jobs.map((job) => job.id),
+        480_000,
+      )
       for (const { id, spec } of jobs) expect(`${spec.name}: ${statuses[id]}`).toBe(`${spec.name}: ${spec.expect ?? 'completed'}`)
       for (const { id, spec } of jobs) if (spec.expect !== 'failed') await expectCompletedPage(page, id, spec.name, spec.detected)
 
@@ -288,7 +372,9 @@ describe('dataset formats and presets in the browser', () => {
       await page.locator(`[data-testid="job-row"][data-job-id="${failed.id}"]`).click()
       await expect.poll(() => page.getByTestId('job-error-message').textContent()).toMatch(/bad-row\.csv line 4: field "answer": missing/)
       expect(await page.getByTestId('job-error').innerText()).toContain('Field: dataset.path')
-      console.log(`formats: ${jobs.length} jobs submitted in ${submitted.toFixed(0)} s, all finished ${((Date.now() - started) / 1000).toFixed(0)} s after the first`)
+      console.log(
+        `formats: ${jobs.length} jobs submitted in ${submitted.toFixed(0)} s, all finished ${((Date.now() - started) / 1000).toFixed(0)} s after the first`,
+      )
     })
   })
 
@@ -297,18 +383,31 @@ describe('dataset formats and presets in the browser', () => {
     await page.goto(host.served().url)
     await withDiagnostics(page, host.served(), 'presets', async () => {
       await page.getByTestId('new-job-button').click()
-      const presetIds = (await page.getByTestId('preset').locator('option').evaluateAll((options) => options.map((option) => (option as unknown as { value: string }).value))).filter((id) => id !== '')
+      const presetIds = (
+        await page
+          .getByTestId('preset')
+          .locator('option')
+          .evaluateAll((options) => options.map((option) => (option as unknown as { value: string }).value))
+      ).filter((id) => id !== '')
       expect(presetIds.sort()).toEqual(['advanced', 'basic', 'coding', 'domain', 'efficient', 'multilingual', 'personality', 'qa'])
       const started = Date.now()
       const jobs: Array<{ id: string; name: string }> = []
       for (const preset of presetIds) {
-        const spec: JobSpec = { name: `preset ${preset}`, dataset: files.alpaca, detected: 'alpaca', preset, fields: { epochs: '1', 'max-seq-length': '64' } }
+        const spec: JobSpec = {
+          name: `preset ${preset}`,
+          dataset: files.alpaca,
+          detected: 'alpaca',
+          preset,
+          fields: { epochs: '1', 'max-seq-length': '64' },
+        }
         await fillForm(page, spec)
         if (preset === 'efficient') {
           // No GPU here (the GPU panel would say so): the note explains why 4-bit stays off.
           const note = page.getByTestId('quantization-note')
           if ((await note.count()) > 0) {
-            expect(await note.textContent()).toContain('needs an NVIDIA GPU with CUDA; none was found, so the job trains without quantization')
+            expect(await note.textContent()).toContain(
+              'needs an NVIDIA GPU with CUDA; none was found, so the job trains without quantization',
+            )
             expect(await page.getByTestId('quantization').isChecked()).toBe(false)
           } else {
             expect(await page.getByTestId('quantization').isChecked()).toBe(true)
@@ -319,7 +418,11 @@ describe('dataset formats and presets in the browser', () => {
         }
         jobs.push({ id: await submitJob(page, spec), name: spec.name })
       }
-      const statuses = await waitForAll(page, jobs.map((job) => job.id), 480_000)
+      const statuses = await waitForAll(
+        page,
+        jobs.map((job) => job.id),
+        480_000,
+      )
       for (const { id, name } of jobs) expect(`${name}: ${statuses[id]}`).toBe(`${name}: completed`)
       for (const { id, name } of jobs) await expectCompletedPage(page, id, name, 'alpaca')
       console.log(`presets: ${jobs.length} jobs finished ${((Date.now() - started) / 1000).toFixed(0)} s after the first was submitted`)
@@ -348,7 +451,9 @@ describe('a file read as its author meant it', () => {
       await page.getByTestId('submit-job').click()
       await expect
         .poll(() => page.getByTestId('field-error-method').textContent())
-        .toBe('Preference (DPO) does not train on this file: it holds feedback rows (prompt, completion and a true/false label). Choose Feedback (KTO), or another file.')
+        .toBe(
+          'Preference (DPO) does not train on this file: it holds feedback rows (prompt, completion and a true/false label). Choose Feedback (KTO), or another file.',
+        )
       expect(await page.getByTestId('job-page').count()).toBe(0)
       // The label is in the preview: what KTO is to favour, and what it is to steer away from.
       expect(await page.getByTestId('dataset-preview').textContent()).toContain('false (undesirable)')
@@ -361,37 +466,43 @@ describe('a file read as its author meant it', () => {
     })
   })
 
-  it('shows Chinese and an en dash in the library’s token view as the characters they are, with the histogram’s axes, and reads it another way when asked', { timeout: 180_000 }, async () => {
-    const page = host.page()
-    await page.goto(host.served().url)
-    await withDiagnostics(page, host.served(), 'formats-token-view', async () => {
-      await dropFile(page, 'articles.txt', readFileSync(join(repoDir, 'tests', 'fixtures', 'datasets', 'articles.txt'), 'utf8'))
-      await page.getByTestId('datasets-page').waitFor()
-      const row = page.getByTestId('dataset-row').filter({ has: page.getByTestId('dataset-format').getByText('text', { exact: true }) })
-      await expect.poll(() => row.count(), { timeout: 60_000 }).toBe(1)
-      // One article per line, no blank lines: five documents, not one.
-      expect(await row.getByTestId('dataset-rows').textContent()).toBe('5')
-      await row.getByTestId('dataset-preview-button').click()
-      const example = page.getByTestId('token-example').first()
-      await example.waitFor({ timeout: 120_000 })
-      const shown = (await example.textContent()) ?? ''
-      expect(shown).toContain('长江是中国最长的河流')
-      expect(shown).toContain('gas – slowly')
-      expect(shown).not.toContain('\ufffd')
-      expect(await page.getByTestId('histogram-x-axis').textContent()).toContain('tokens per document')
-      expect(await page.getByTestId('histogram-y-axis').textContent()).toContain('documents')
-      expect(await page.getByTestId('histogram-legend').textContent()).toMatch(/maximum length \(\d+ tokens\)/)
-      expect(await page.getByTestId('histogram-max-length').count()).toBe(1)
-      expect(await page.getByTestId('token-stats').textContent()).toMatch(/^5 documents in 1 training block of up to \d+ tokens/)
-      await example.scrollIntoViewIfNeeded()
-      await screenshot(page, 'token-view-chinese.png')
+  it(
+    'shows Chinese and an en dash in the library’s token view as the characters they are, with the histogram’s axes, and reads it another way when asked',
+    { timeout: 180_000 },
+    async () => {
+      const page = host.page()
+      await page.goto(host.served().url)
+      await withDiagnostics(page, host.served(), 'formats-token-view', async () => {
+        await dropFile(page, 'articles.txt', readFileSync(join(repoDir, 'tests', 'fixtures', 'datasets', 'articles.txt'), 'utf8'))
+        await page.getByTestId('datasets-page').waitFor()
+        const row = page.getByTestId('dataset-row').filter({ has: page.getByTestId('dataset-format').getByText('text', { exact: true }) })
+        await expect.poll(() => row.count(), { timeout: 60_000 }).toBe(1)
+        // One article per line, no blank lines: five documents, not one.
+        expect(await row.getByTestId('dataset-rows').textContent()).toBe('5')
+        await row.getByTestId('dataset-preview-button').click()
+        const example = page.getByTestId('token-example').first()
+        await example.waitFor({ timeout: 120_000 })
+        const shown = (await example.textContent()) ?? ''
+        expect(shown).toContain('长江是中国最长的河流')
+        expect(shown).toContain('gas – slowly')
+        expect(shown).not.toContain('\ufffd')
+        expect(await page.getByTestId('histogram-x-axis').textContent()).toContain('tokens per document')
+        expect(await page.getByTestId('histogram-y-axis').textContent()).toContain('documents')
+        expect(await page.getByTestId('histogram-legend').textContent()).toMatch(/maximum length \(\d+ tokens\)/)
+        expect(await page.getByTestId('histogram-max-length').count()).toBe(1)
+        expect(await page.getByTestId('token-stats').textContent()).toMatch(/^5 documents in 1 training block of up to \d+ tokens/)
+        await example.scrollIntoViewIfNeeded()
+        await screenshot(page, 'token-view-chinese.png')
 
-      // Read as… on the Datasets page: the whole file as one document, kept with the dataset.
-      await row.getByTestId('dataset-read-as').click()
-      await page.getByTestId('reading-text-split').selectOption('file')
-      await page.getByTestId('reading-save').click()
-      await expect.poll(() => row.getByTestId('dataset-rows').textContent(), { timeout: 60_000 }).toBe('1')
-      await expect.poll(() => page.getByTestId('library-reading').textContent(), { timeout: 60_000 }).toBe('Kept with the dataset: format detected; the whole file.')
-    })
-  })
+        // Read as… on the Datasets page: the whole file as one document, kept with the dataset.
+        await row.getByTestId('dataset-read-as').click()
+        await page.getByTestId('reading-text-split').selectOption('file')
+        await page.getByTestId('reading-save').click()
+        await expect.poll(() => row.getByTestId('dataset-rows').textContent(), { timeout: 60_000 }).toBe('1')
+        await expect
+          .poll(() => page.getByTestId('library-reading').textContent(), { timeout: 60_000 })
+          .toBe('Kept with the dataset: format detected; the whole file.')
+      })
+    },
+  )
 })

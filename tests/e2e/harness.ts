@@ -87,7 +87,15 @@ export async function openBrowser(): Promise<{ context: BrowserContext; page: Pa
     executablePath: chromiumPath,
     headless: true,
     viewport: { width: 1280, height: 800 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   })
   const page = context.pages()[0] ?? (await context.newPage())
   return {
@@ -151,7 +159,10 @@ export async function withDiagnostics(page: Page, served: Served, name: string, 
     await body()
   } catch (error) {
     await screenshot(page, `${name}-failure.png`).catch(() => undefined)
-    const text = await page.locator('body').innerText().catch(() => '(page unreadable)')
+    const text = await page
+      .locator('body')
+      .innerText()
+      .catch(() => '(page unreadable)')
     console.error(`--- ${name}: page text ---\n${text}\n--- host stderr ---\n${served.log().slice(-6000)}`)
     throw error
   }
@@ -173,7 +184,10 @@ export async function jobStatus(page: Page): Promise<string> {
 }
 
 /** Fills and submits the new-job form for the self-test model, then waits for the job page. */
-export async function createSelftestJob(page: Page, settings: { epochs?: string; name?: string; checkpointEvery?: string; keepCheckpoints?: string } = {}): Promise<string> {
+export async function createSelftestJob(
+  page: Page,
+  settings: { epochs?: string; name?: string; checkpointEvery?: string; keepCheckpoints?: string } = {},
+): Promise<string> {
   await page.getByTestId('new-job-button').click()
   await page.getByTestId('model-selftest').check()
   if (settings.name) await page.getByTestId('job-name').fill(settings.name)
@@ -186,7 +200,11 @@ export async function createSelftestJob(page: Page, settings: { epochs?: string;
 }
 
 /** On the Chat page: sets the temperature and the longest answer, then asks `question` (the settings panel opens first when `open`). */
-export async function askChat(page: Page, question: string, settings: { temperature: string; maxTokens: string; open?: boolean }): Promise<void> {
+export async function askChat(
+  page: Page,
+  question: string,
+  settings: { temperature: string; maxTokens: string; open?: boolean },
+): Promise<void> {
   if (settings.open !== false) await page.getByTestId('chat-settings').locator('summary').click()
   await page.getByTestId('chat-temperature').fill(settings.temperature)
   await page.getByTestId('chat-max-tokens').fill(settings.maxTokens)

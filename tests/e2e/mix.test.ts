@@ -16,7 +16,9 @@ const host = useServedBrowser()
 
 /** 24 Alpaca rows whose answers name their row. */
 function alpacaFile(): string {
-  return Array.from({ length: 24 }, (_, index) => JSON.stringify({ instruction: `Count to ${index}.`, input: '', output: `Up to ${index}, done.` })).join('\n')
+  return Array.from({ length: 24 }, (_, index) =>
+    JSON.stringify({ instruction: `Count to ${index}.`, input: '', output: `Up to ${index}, done.` }),
+  ).join('\n')
 }
 
 /** Drops a file on the window and waits until the library has imported it. */

@@ -24,10 +24,26 @@ let endpoint = ''
 // Registered before the host starts, so that serve inherits HF_ENDPOINT and the cache.
 beforeAll(async () => {
   const model = join(workDir, 'tiny')
-  execFileSync(python, ['-m', 'tunedeck_trainer', 'make-tiny-model', '--out', model], { env: { ...process.env, PYTHONPATH: join(repoDir, 'python-runtime') } })
-  hub = spawn(python, [join(repoDir, 'tests', 'fixtures', 'hub', 'server.py'), '--repo', `tiny-org/tiny-chat=${model}`, '--repo', `tiny-org/tiny-gated=${model}`, '--gated', 'tiny-org/tiny-gated', '--delay', '0.02'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  execFileSync(python, ['-m', 'tunedeck_trainer', 'make-tiny-model', '--out', model], {
+    env: { ...process.env, PYTHONPATH: join(repoDir, 'python-runtime') },
   })
+  hub = spawn(
+    python,
+    [
+      join(repoDir, 'tests', 'fixtures', 'hub', 'server.py'),
+      '--repo',
+      `tiny-org/tiny-chat=${model}`,
+      '--repo',
+      `tiny-org/tiny-gated=${model}`,
+      '--gated',
+      'tiny-org/tiny-gated',
+      '--delay',
+      '0.02',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
   const line = await new Promise<string>((resolve) => createInterface({ input: hub!.stdout! }).once('line', resolve))
   endpoint = `http://127.0.0.1:${line.split(' ')[1]}`
   for (const key of Object.keys(process.env)) if (key.startsWith('HF_')) delete process.env[key]
@@ -60,7 +76,10 @@ describe('Models page', () => {
       expect(await row.getByTestId('model-parameters').innerText()).toBe('201K')
       expect(await row.innerText()).toContain('LlamaForCausalLM')
       // Every listed model is estimated at the default settings without a click.
-      await row.getByTestId('model-fit').getByText(/^LoRA .* MB/).waitFor({ timeout: 120_000 })
+      await row
+        .getByTestId('model-fit')
+        .getByText(/^LoRA .* MB/)
+        .waitFor({ timeout: 120_000 })
       expect(await row.getByTestId('model-fit').innerText()).toMatch(/QLoRA \d+(\.\d)? MB/)
       expect(await row.innerText()).toContain('packing: yes')
 

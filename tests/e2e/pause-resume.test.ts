@@ -55,7 +55,9 @@ describe('pause and resume in the browser', () => {
 
       // A new job from those weights: the form says where it starts and locks what comes from the checkpoint.
       await page.locator('[data-testid="checkpoint-row"][data-name="e2e-named"]').getByTestId('checkpoint-new-job').click()
-      await expect.poll(() => page.getByTestId('init-from').textContent()).toContain('Starting from e2e pause-resume / e2e-named: base model and LoRA shape come from the checkpoint')
+      await expect
+        .poll(() => page.getByTestId('init-from').textContent())
+        .toContain('Starting from e2e pause-resume / e2e-named: base model and LoRA shape come from the checkpoint')
       expect(await page.getByTestId('model-selftest').count()).toBe(0)
       expect(await page.getByTestId('lora-rank').isDisabled()).toBe(true)
       expect(await page.getByTestId('lora-rank').inputValue()).toBe('16')

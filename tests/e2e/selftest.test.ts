@@ -62,7 +62,9 @@ describe('self-test job in the browser', () => {
       expect(await page.getByTestId('quantization').isChecked()).toBe(false)
 
       await page.getByTestId('dataset-path').fill('/nonexistent/train.jsonl')
-      await expect.poll(() => page.getByTestId('dataset-preview-error').textContent(), { timeout: 60_000 }).toContain('/nonexistent/train.jsonl')
+      await expect
+        .poll(() => page.getByTestId('dataset-preview-error').textContent(), { timeout: 60_000 })
+        .toContain('/nonexistent/train.jsonl')
 
       // A preset fills the settings and shows what it is for.
       await page.getByTestId('preset').selectOption('basic')
@@ -87,7 +89,14 @@ describe('self-test job in the browser', () => {
 
       // Choosing another format reads the file again: it has no text column, so no row fits.
       await page.getByTestId('dataset-format').selectOption('text')
-      await expect.poll(async () => (await page.getByTestId('dataset-preview').innerText()) + ((await page.getByTestId('dataset-preview-error').count()) ? 'file error' : ''), { timeout: 60_000 }).toMatch(/0 usable|file error/)
+      await expect
+        .poll(
+          async () =>
+            (await page.getByTestId('dataset-preview').innerText()) +
+            ((await page.getByTestId('dataset-preview-error').count()) ? 'file error' : ''),
+          { timeout: 60_000 },
+        )
+        .toMatch(/0 usable|file error/)
       // Leave the form so the next test starts from a fresh one.
       await page.goto(host.served().url)
     })
@@ -96,40 +105,40 @@ describe('self-test job in the browser', () => {
   it('trains the self-test model with a live chart and terminal, and keeps them after a reload', async () => {
     const page = host.page()
     await withDiagnostics(page, host.served(), 'selftest', async () => {
-    const started = Date.now()
-    const jobId = await createSelftestJob(page, { name: 'e2e self-test' })
-    expect(jobId).not.toBe('')
+      const started = Date.now()
+      const jobId = await createSelftestJob(page, { name: 'e2e self-test' })
+      expect(jobId).not.toBe('')
 
-    await expect.poll(() => chartPoints(page), { timeout: 120_000, interval: 500 }).toBeGreaterThanOrEqual(5)
-    await expect.poll(() => jobStatus(page), { timeout: 180_000, interval: 500 }).toBe('completed')
-    const trainedSeconds = (Date.now() - started) / 1000
-    // A completed job allows no action.
-    for (const action of ['pause', 'resume', 'cancel', 'checkpoint']) {
-      expect(await page.getByTestId(`action-${action}`).isDisabled(), action).toBe(true)
-    }
-    const points = await chartPoints(page)
-    const steps = (await page.getByTestId('job-step').textContent()) ?? ''
-    expect(steps).toMatch(/^(\d+) \/ \1\b/)
-    expect(points).toBe(Number(steps.split(' / ')[0]))
+      await expect.poll(() => chartPoints(page), { timeout: 120_000, interval: 500 }).toBeGreaterThanOrEqual(5)
+      await expect.poll(() => jobStatus(page), { timeout: 180_000, interval: 500 }).toBe('completed')
+      const trainedSeconds = (Date.now() - started) / 1000
+      // A completed job allows no action.
+      for (const action of ['pause', 'resume', 'cancel', 'checkpoint']) {
+        expect(await page.getByTestId(`action-${action}`).isDisabled(), action).toBe(true)
+      }
+      const points = await chartPoints(page)
+      const steps = (await page.getByTestId('job-step').textContent()) ?? ''
+      expect(steps).toMatch(/^(\d+) \/ \1\b/)
+      expect(points).toBe(Number(steps.split(' / ')[0]))
 
-    // The trainer's own output reaches xterm.js.
-    await expect.poll(async () => Number(await page.getByTestId('terminal').getAttribute('data-chars'))).toBeGreaterThan(0)
-    expect(await terminalRows(page)).toMatch(/step \d+\/\d+ \| loss/)
+      // The trainer's own output reaches xterm.js.
+      await expect.poll(async () => Number(await page.getByTestId('terminal').getAttribute('data-chars'))).toBeGreaterThan(0)
+      expect(await terminalRows(page)).toMatch(/step \d+\/\d+ \| loss/)
 
-    // The sidebar row shows the finished job.
-    const row = page.locator(`[data-testid="job-row"][data-job-id="${jobId}"]`)
-    await expect.poll(() => row.getByTestId('job-row-status').textContent()).toBe('completed')
+      // The sidebar row shows the finished job.
+      const row = page.locator(`[data-testid="job-row"][data-job-id="${jobId}"]`)
+      await expect.poll(() => row.getByTestId('job-row-status').textContent()).toBe('completed')
 
-    await page.reload()
-    await page.getByTestId('job-page').waitFor()
-    await expect.poll(() => chartPoints(page)).toBe(points)
-    expect(await jobStatus(page)).toBe('completed')
-    await expect.poll(async () => Number(await page.getByTestId('terminal').getAttribute('data-chars'))).toBeGreaterThan(0)
-    await expect.poll(() => terminalRows(page)).toMatch(/step \d+\/\d+ \| loss/)
+      await page.reload()
+      await page.getByTestId('job-page').waitFor()
+      await expect.poll(() => chartPoints(page)).toBe(points)
+      expect(await jobStatus(page)).toBe('completed')
+      await expect.poll(async () => Number(await page.getByTestId('terminal').getAttribute('data-chars'))).toBeGreaterThan(0)
+      await expect.poll(() => terminalRows(page)).toMatch(/step \d+\/\d+ \| loss/)
 
-    const file = await screenshot(page, 'selftest.png')
-    if (process.env.TUNEDECK_SCREENSHOT) copyFileSync(file, process.env.TUNEDECK_SCREENSHOT)
-    console.log(`self-test: ${points} points, completed ${trainedSeconds.toFixed(1)} s after submit`)
+      const file = await screenshot(page, 'selftest.png')
+      if (process.env.TUNEDECK_SCREENSHOT) copyFileSync(file, process.env.TUNEDECK_SCREENSHOT)
+      console.log(`self-test: ${points} points, completed ${trainedSeconds.toFixed(1)} s after submit`)
     })
   })
 })

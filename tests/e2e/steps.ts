@@ -11,12 +11,21 @@ import { repoDir } from './harness'
 
 /** The self-test rows as OpenAI chat messages with a system turn: a shape users bring. */
 export function chatFile(rows = 48): string {
-  const lines = readFileSync(join(repoDir, 'resources', 'selftest', 'dataset.jsonl'), 'utf8').trim().split('\n').slice(0, rows)
+  const lines = readFileSync(join(repoDir, 'resources', 'selftest', 'dataset.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(0, rows)
   return lines
     .map((line) => {
       const row = JSON.parse(line) as { instruction: string; input: string; output: string }
       const user = row.input ? `${row.instruction}\n${row.input}` : row.instruction
-      return JSON.stringify({ messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: user }, { role: 'assistant', content: row.output }] })
+      return JSON.stringify({
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: user },
+          { role: 'assistant', content: row.output },
+        ],
+      })
     })
     .join('\n')
 }

@@ -32,7 +32,11 @@ async function freePort(): Promise<number> {
 /** Starts serve on `port` and the test's data folder; resolves with the address it printed. */
 async function serve(port: number, ...flags: string[]): Promise<{ child: ChildProcess; url: string }> {
   const { TUNEDECK_TOKEN: _chosen, ...env } = process.env
-  const child = spawn(process.execPath, [join(repoDir, 'out', 'main', 'serve.js'), '--port', String(port), '--data-dir', dataDir, ...flags], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(
+    process.execPath,
+    [join(repoDir, 'out', 'main', 'serve.js'), '--port', String(port), '--data-dir', dataDir, ...flags],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
   children.add(child)
   child.once('exit', () => children.delete(child))
   const url = await new Promise<string>((resolve, reject) => {
@@ -71,7 +75,9 @@ describe('a tab across serve restarts', () => {
 
     await stop(second.child)
     await serve(port, '--new-token')
-    await expect.poll(() => page.getByTestId('connection-notice').textContent(), { timeout: 60_000 }).toMatch(/^Tunedeck's address changed: serve was started with a new token/)
+    await expect
+      .poll(() => page.getByTestId('connection-notice').textContent(), { timeout: 60_000 })
+      .toMatch(/^Tunedeck's address changed: serve was started with a new token/)
     await screenshot(page, 'token-changed.png')
   })
 })

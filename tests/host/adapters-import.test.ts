@@ -47,10 +47,12 @@ function libraryContents(): string[] {
 
 async function importError(file: string, limits?: Parameters<typeof service>[0]): Promise<string> {
   const before = treeSnapshot(root)
-  const error = await service(limits).import({ path: file }).then(
-    () => null,
-    (caught: unknown) => caught as { code?: string; message: string; data?: { fields?: Record<string, string> } },
-  )
+  const error = await service(limits)
+    .import({ path: file })
+    .then(
+      () => null,
+      (caught: unknown) => caught as { code?: string; message: string; data?: { fields?: Record<string, string> } },
+    )
   if (error === null) throw new Error(`${file} was imported`)
   expect(error.code).toBe('invalid_input')
   expect(error.data?.fields).toHaveProperty('path')
@@ -63,7 +65,10 @@ async function importError(file: string, limits?: Parameters<typeof service>[0])
 
 describe('adapters.import', () => {
   it('keeps a sound adapter zip, with its shape, and says the base it needs is not here', async () => {
-    const file = writeFile(path.join(zips, 'friend.zip'), await zipOf([...adapterEntries(1, 'adapter/'), { name: 'README.md', data: Buffer.from('# hi') }]))
+    const file = writeFile(
+      path.join(zips, 'friend.zip'),
+      await zipOf([...adapterEntries(1, 'adapter/'), { name: 'README.md', data: Buffer.from('# hi') }]),
+    )
     const imported = await service().import({ path: file })
     expect(imported).toMatchObject({
       name: 'friend',
@@ -77,9 +82,20 @@ describe('adapters.import', () => {
       examplesKnown: false,
     })
     const folder = path.join(dataDir, 'adapters', imported.id)
-    expect(fs.readdirSync(folder).sort()).toEqual(['README.md', 'adapter.json', 'adapter_config.json', 'adapter_model.safetensors', 'state.json', 'tokenizer_config.json'])
+    expect(fs.readdirSync(folder).sort()).toEqual([
+      'README.md',
+      'adapter.json',
+      'adapter_config.json',
+      'adapter_model.safetensors',
+      'state.json',
+      'tokenizer_config.json',
+    ])
     expect(fs.readFileSync(path.join(folder, 'README.md'), 'utf8')).toContain('not recorded in the zip; 1 stands in')
-    expect(service().list().map((adapter) => adapter.id)).toEqual([imported.id])
+    expect(
+      service()
+        .list()
+        .map((adapter) => adapter.id),
+    ).toEqual([imported.id])
   })
 
   it('reads its own export back with the examples count, and finds the base on this machine', async () => {
@@ -88,7 +104,10 @@ describe('adapters.import', () => {
     const record = { examples: 240, examplesKnown: true }
     const file = writeFile(
       path.join(zips, 'library.zip'),
-      await zipOf([...Object.entries(files).map(([name, data]) => ({ name: `adapter/${name}`, data })), { name: 'adapter.json', data: Buffer.from(JSON.stringify(record)) }]),
+      await zipOf([
+        ...Object.entries(files).map(([name, data]) => ({ name: `adapter/${name}`, data })),
+        { name: 'adapter.json', data: Buffer.from(JSON.stringify(record)) },
+      ]),
     )
     const imported = await service().import({ path: file, name: 'From the office' })
     expect(imported).toMatchObject({ name: 'From the office', baseModel: base, baseAvailable: true, examples: 240, examplesKnown: true })
@@ -103,18 +122,28 @@ describe('adapters.import', () => {
   })
 
   it("keeps a job export's examples count from its manifest.json, so it weighs as it trained", async () => {
-    const entries = Object.entries(adapterFiles({ seed: 4 })).map(([name, data]) => ({ name: `adapter/${name}`, data, bytes: data.length, sha256: digestBuffer(data) }))
+    const entries = Object.entries(adapterFiles({ seed: 4 })).map(([name, data]) => ({
+      name: `adapter/${name}`,
+      data,
+      bytes: data.length,
+      sha256: digestBuffer(data),
+    }))
     const manifest = Buffer.from(JSON.stringify(manifestOf(entries, 494)))
     const file = writeFile(path.join(zips, 'job-export.zip'), await zipOf([...entries, { name: 'manifest.json', data: manifest }]))
     expect(await service().import({ path: file })).toMatchObject({ name: 'job-export', examples: 494, examplesKnown: true })
   })
 
-  it('imports a zip uploaded as a stream (a browser\'s picker or drop), under its own name, and refuses what is not a zip', async () => {
+  it("imports a zip uploaded as a stream (a browser's picker or drop), under its own name, and refuses what is not a zip", async () => {
     const zip = await zipOf(adapterEntries(5, 'adapter/'))
     const imported = await service().importStream(Readable.from([zip]), 'from the browser.zip', zip.length)
     expect(imported).toMatchObject({ name: 'from the browser', source: 'imported', rank: 2 })
-    await expect(service().importStream(Readable.from([zip]), 'big.zip', zip.length - 1)).rejects.toMatchObject({ message: expect.stringContaining('big.zip') })
-    await expect(service().importStream(Readable.from([zip]), 'notes.txt', zip.length)).rejects.toMatchObject({ code: 'invalid_input', message: 'name: notes.txt is not a .zip: choose an adapter zip.' })
+    await expect(service().importStream(Readable.from([zip]), 'big.zip', zip.length - 1)).rejects.toMatchObject({
+      message: expect.stringContaining('big.zip'),
+    })
+    await expect(service().importStream(Readable.from([zip]), 'notes.txt', zip.length)).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: 'name: notes.txt is not a .zip: choose an adapter zip.',
+    })
     // Only the imported adapter is left: no staging folder of the refused uploads.
     expect(libraryContents()).toEqual([imported.id])
   })
@@ -133,7 +162,10 @@ describe('adapters.import', () => {
     })
 
     it('a symbolic link', async () => {
-      const file = writeFile(path.join(zips, 'link.zip'), await zipOf([{ name: 'adapter_config.json', data: Buffer.from('/etc/passwd'), mode: 0o120777 }, ...adapterEntries().slice(0, 1)]))
+      const file = writeFile(
+        path.join(zips, 'link.zip'),
+        await zipOf([{ name: 'adapter_config.json', data: Buffer.from('/etc/passwd'), mode: 0o120777 }, ...adapterEntries().slice(0, 1)]),
+      )
       expect(await importError(file)).toMatch(/"adapter_config.json" is a symbolic link/)
     })
 
@@ -144,13 +176,21 @@ describe('adapters.import', () => {
     })
 
     it('more bytes than the limit', async () => {
-      const file = writeFile(path.join(zips, 'big.zip'), await zipOf([...adapterEntries(), { name: 'big.bin', data: Buffer.alloc(300_000, 7) }]))
-      expect(await importError(file, { entries: 100, bytes: 200_000, ratio: 1000, ratioFromBytes: 1e9 })).toMatch(/unpacks to more than 200000 bytes/)
+      const file = writeFile(
+        path.join(zips, 'big.zip'),
+        await zipOf([...adapterEntries(), { name: 'big.bin', data: Buffer.alloc(300_000, 7) }]),
+      )
+      expect(await importError(file, { entries: 100, bytes: 200_000, ratio: 1000, ratioFromBytes: 1e9 })).toMatch(
+        /unpacks to more than 200000 bytes/,
+      )
     })
 
     it('a zip bomb', async () => {
       const zeros = Buffer.alloc(20 * 1024 ** 2)
-      const file = writeFile(path.join(zips, 'bomb.zip'), await zipOf([{ name: 'adapter_model.safetensors', data: zeros, compress: true }, ...adapterEntries().slice(1)]))
+      const file = writeFile(
+        path.join(zips, 'bomb.zip'),
+        await zipOf([{ name: 'adapter_model.safetensors', data: zeros, compress: true }, ...adapterEntries().slice(1)]),
+      )
       expect(fs.statSync(file).size).toBeLessThan(100_000)
       expect(await importError(file)).toMatch(/"adapter_model.safetensors" expands \d+ times .* zip bomb/)
     })
@@ -192,20 +232,33 @@ describe('adapters.import', () => {
 
     it('pickled weights, never loading them', async () => {
       const [, config] = adapterEntries()
-      const file = writeFile(path.join(zips, 'pickle.zip'), await zipOf([config as TestEntry, { name: 'adapter_model.bin', data: Buffer.from('\x80\x04cos\nsystem\n') }]))
+      const file = writeFile(
+        path.join(zips, 'pickle.zip'),
+        await zipOf([config as TestEntry, { name: 'adapter_model.bin', data: Buffer.from('\x80\x04cos\nsystem\n') }]),
+      )
       expect(await importError(file)).toMatch(/adapter_model.bin, a pickle, which Tunedeck never loads/)
     })
 
     it('a safetensors file whose tensors run past its end', async () => {
       const entries = adapterEntries()
       const weights = entries[0] as TestEntry
-      const file = writeFile(path.join(zips, 'short.zip'), await zipOf([{ ...weights, data: weights.data.subarray(0, weights.data.length - 16) }, ...entries.slice(1)]))
+      const file = writeFile(
+        path.join(zips, 'short.zip'),
+        await zipOf([{ ...weights, data: weights.data.subarray(0, weights.data.length - 16) }, ...entries.slice(1)]),
+      )
       expect(await importError(file)).toMatch(/adapter_model.safetensors has tensor ".*" outside the file/)
     })
 
     it('a file that differs from the manifest', async () => {
-      const manifest = { format: 'tunedeck-export', version: 1, files: [{ path: 'adapter/adapter_config.json', bytes: 3, sha256: '0'.repeat(64) }] }
-      const file = writeFile(path.join(zips, 'manifest.zip'), await zipOf([...adapterEntries(1, 'adapter/'), { name: 'manifest.json', data: Buffer.from(JSON.stringify(manifest)) }]))
+      const manifest = {
+        format: 'tunedeck-export',
+        version: 1,
+        files: [{ path: 'adapter/adapter_config.json', bytes: 3, sha256: '0'.repeat(64) }],
+      }
+      const file = writeFile(
+        path.join(zips, 'manifest.zip'),
+        await zipOf([...adapterEntries(1, 'adapter/'), { name: 'manifest.json', data: Buffer.from(JSON.stringify(manifest)) }]),
+      )
       expect(await importError(file)).toMatch(/adapter\/adapter_config.json does not match manifest.json/)
     })
 

@@ -31,7 +31,10 @@ export function safetensors(tensors: Record<string, Matrix>): Buffer {
 /** Reads back what safetensors() wrote (float32 only). */
 export function readSafetensors(data: Buffer): Record<string, Matrix> {
   const length = Number(data.readBigUInt64LE(0))
-  const header = JSON.parse(data.subarray(8, 8 + length).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>
+  const header = JSON.parse(data.subarray(8, 8 + length).toString('utf8')) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >
   const tensors: Record<string, Matrix> = {}
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') continue
@@ -104,7 +107,8 @@ export interface TestEntry {
 /** A zip of ``entries``, as bytes. */
 export async function zipOf(entries: TestEntry[]): Promise<Buffer> {
   const zip = new yazl.ZipFile()
-  for (const entry of entries) zip.addBuffer(entry.data, entry.name, { mode: entry.mode ?? 0o100644, compress: entry.compress ?? false, mtime: new Date(0) })
+  for (const entry of entries)
+    zip.addBuffer(entry.data, entry.name, { mode: entry.mode ?? 0o100644, compress: entry.compress ?? false, mtime: new Date(0) })
   zip.end()
   const chunks: Buffer[] = []
   for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer)

@@ -31,8 +31,6 @@ async function call<T>(route: string, input: unknown): Promise<T> {
   return result.output as T
 }
 
-
-
 function weightsOf(folder: string): Record<string, Matrix> {
   return readSafetensors(fs.readFileSync(path.join(folder, 'adapter_model.safetensors')))
 }
@@ -53,11 +51,18 @@ beforeAll(async () => {
   await host.start()
   // Two self-test jobs with different seeds, learning rates and example counts: the same shape, different
   // weights, and unequal shares (equal counts would make any weighting look like a plain mean).
-  const rows = fs.readFileSync(path.join(resourcesDir, 'selftest', 'dataset.jsonl'), 'utf8').split('\n').filter(Boolean)
+  const rows = fs
+    .readFileSync(path.join(resourcesDir, 'selftest', 'dataset.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
   const fewer = writeFile(path.join(workDir, 'first-32.jsonl'), Buffer.from(rows.slice(0, 32).join('\n') + '\n'))
   for (const seed of [1, 2]) {
     const dataset = seed === 2 ? { dataset: { path: fewer } } : {}
-    const job = await call<Job>('jobs.create', { model: { selftest: true }, ...dataset, training: { epochs: 1, seed, learningRate: seed * 1e-3 } })
+    const job = await call<Job>('jobs.create', {
+      model: { selftest: true },
+      ...dataset,
+      training: { epochs: 1, seed, learningRate: seed * 1e-3 },
+    })
     jobs.push(await waitFinished(host, job.id))
   }
 }, 240_000)
@@ -73,9 +78,15 @@ describe('adapters.combine', () => {
   })
 
   it('exact mode: B·A of the result is the examples-weighted mean of the sources’ B·A', async () => {
-    const combined = await call<LibraryAdapter>('adapters.combine', { name: 'Both', mode: 'exact', sources: jobs.map((job) => ({ jobId: job.id })) })
+    const combined = await call<LibraryAdapter>('adapters.combine', {
+      name: 'Both',
+      mode: 'exact',
+      sources: jobs.map((job) => ({ jobId: job.id })),
+    })
     const sources = jobs.map((job) => path.join(dataDir, 'jobs', job.id, 'adapter'))
-    const configs = sources.map((folder) => JSON.parse(fs.readFileSync(path.join(folder, 'adapter_config.json'), 'utf8')) as { r: number; lora_alpha: number })
+    const configs = sources.map(
+      (folder) => JSON.parse(fs.readFileSync(path.join(folder, 'adapter_config.json'), 'utf8')) as { r: number; lora_alpha: number },
+    )
     const rank = configs[0]!.r
     expect(combined).toMatchObject({ source: 'combined', rank: 2 * rank, combined: { mode: 'exact' } })
     const examples = await Promise.all(jobs.map(examplesOf))
@@ -121,13 +132,20 @@ describe('adapters.combine', () => {
   })
 
   it('refuses adapters of another shape, naming what differs', async () => {
-    const file = writeFile(path.join(workDir, 'other.zip'), await zipOf(Object.entries(adapterFiles({ seed: 3, rank: 3 })).map(([name, data]) => ({ name, data }))))
+    const file = writeFile(
+      path.join(workDir, 'other.zip'),
+      await zipOf(Object.entries(adapterFiles({ seed: 3, rank: 3 })).map(([name, data]) => ({ name, data }))),
+    )
     const other = await call<LibraryAdapter>('adapters.import', { path: file })
     expect(other.baseAvailable).toBe(false)
-    const error = errorOf(await dispatch(host, 'adapters.combine', { name: 'No', mode: 'average', sources: [{ jobId: jobs[0]!.id }, { adapterId: other.id }] }))
+    const error = errorOf(
+      await dispatch(host, 'adapters.combine', { name: 'No', mode: 'average', sources: [{ jobId: jobs[0]!.id }, { adapterId: other.id }] }),
+    )
     expect(error.code).toBe('invalid_input')
     // Named as the page names them, by the shared check (combineProblem), with no folder of this machine.
-    expect(fieldErrorsOf(error).sources).toMatch(/^Library adapter "other" differs from job "[^"]+" in its base model: tunedeck-test\/absent-base against /)
+    expect(fieldErrorsOf(error).sources).toMatch(
+      /^Library adapter "other" differs from job "[^"]+" in its base model: tunedeck-test\/absent-base against /,
+    )
     // The base model's folder is named (it is what differs), the adapters' own folders never are.
     for (const folder of ['jobs', 'adapters']) expect(error.message).not.toContain(path.join(dataDir, folder))
     const listed = await call<LibraryAdapter[]>('adapters.list', {})
@@ -136,11 +154,24 @@ describe('adapters.combine', () => {
 
   it('exports a library adapter and imports it back, and starts a new job from it', async () => {
     const both = (await call<LibraryAdapter[]>('adapters.list', {})).find((adapter) => adapter.name === 'Both')!
-    const exported = await call<{ path: string; prepared: boolean }>('adapters.export', { adapterId: both.id, destination: path.join(workDir, 'both.zip') })
+    const exported = await call<{ path: string; prepared: boolean }>('adapters.export', {
+      adapterId: both.id,
+      destination: path.join(workDir, 'both.zip'),
+    })
     // Its base is here, so the export's own step ran: the GGUF adapter, a Modelfile and the compatibility report.
     expect(exported.prepared).toBe(true)
     const names = (await zipEntries(exported.path)).map((entry) => entry.name)
-    expect(names).toEqual(expect.arrayContaining(['adapter/adapter_model.safetensors', 'adapter/adapter_config.json', 'adapter.gguf', 'Modelfile', 'README.md', 'adapter.json', 'manifest.json']))
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'adapter/adapter_model.safetensors',
+        'adapter/adapter_config.json',
+        'adapter.gguf',
+        'Modelfile',
+        'README.md',
+        'adapter.json',
+        'manifest.json',
+      ]),
+    )
     const again = await call<LibraryAdapter>('adapters.import', { path: exported.path, name: 'Both again' })
     expect(again).toMatchObject({ rank: both.rank, alpha: both.alpha, examples: both.examples, examplesKnown: true, baseAvailable: true })
 
@@ -156,7 +187,11 @@ describe('adapters.combine', () => {
 
     // A job waiting to start from an adapter keeps it from being deleted.
     await call('queue.set', { running: false })
-    const waiting = await call<Job>('jobs.create', { model: { selftest: true }, training: { epochs: 1 }, initFrom: { adapterId: again.id } })
+    const waiting = await call<Job>('jobs.create', {
+      model: { selftest: true },
+      training: { epochs: 1 },
+      initFrom: { adapterId: again.id },
+    })
     const used = errorOf(await dispatch(host, 'adapters.delete', { adapterId: again.id }))
     expect(used.code).toBe('conflict')
     expect(used.message).toContain(`Job "${waiting.name}" starts from this adapter`)
@@ -178,7 +213,10 @@ describe('adapters.combine', () => {
     const config = JSON.parse(fs.readFileSync(path.join(adapter, 'adapter_config.json'), 'utf8')) as Record<string, unknown>
     const entries = [
       { name: 'adapter/adapter_model.safetensors', data: fs.readFileSync(path.join(adapter, 'adapter_model.safetensors')) },
-      { name: 'adapter/adapter_config.json', data: Buffer.from(JSON.stringify({ ...config, base_model_name_or_path: 'tunedeck-test/tiny' })) },
+      {
+        name: 'adapter/adapter_config.json',
+        data: Buffer.from(JSON.stringify({ ...config, base_model_name_or_path: 'tunedeck-test/tiny' })),
+      },
     ]
     const file = writeFile(path.join(workDir, 'from-hub.zip'), await zipOf(entries))
     const saved = process.env.HF_HUB_CACHE
@@ -190,7 +228,12 @@ describe('adapters.combine', () => {
       expect(imported).toMatchObject({ baseModel: 'tunedeck-test/tiny', baseAvailable: true })
       await call('queue.set', { running: true })
       const dataset = { path: path.join(resourcesDir, 'selftest', 'dataset.jsonl') }
-      const next = await call<Job>('jobs.create', { model: { path: 'tunedeck-test/tiny' }, dataset, training: { epochs: 1 }, initFrom: { adapterId: imported.id } })
+      const next = await call<Job>('jobs.create', {
+        model: { path: 'tunedeck-test/tiny' },
+        dataset,
+        training: { epochs: 1 },
+        initFrom: { adapterId: imported.id },
+      })
       const done = await waitFinished(host, next.id)
       expect(done.error ?? null).toBeNull()
       expect(done.status).toBe('completed')

@@ -36,7 +36,16 @@ async function freePort(): Promise<number> {
 
 /** Runs torchrun.sh as one node of two (a gloo rank on CPU, on any machine); resolves with its exit code and output. */
 function node(bundle: string, port: number): Promise<{ code: number | null; output: string }> {
-  const env = { ...process.env, PYTHON: python, NNODES: '2', NPROC_PER_NODE: '1', RDZV_ENDPOINT: `127.0.0.1:${port}`, RDZV_ID: 'bundle-test', OMP_NUM_THREADS: '1', CUDA_VISIBLE_DEVICES: '' }
+  const env = {
+    ...process.env,
+    PYTHON: python,
+    NNODES: '2',
+    NPROC_PER_NODE: '1',
+    RDZV_ENDPOINT: `127.0.0.1:${port}`,
+    RDZV_ID: 'bundle-test',
+    OMP_NUM_THREADS: '1',
+    CUDA_VISIBLE_DEVICES: '',
+  }
   for (const key of Object.keys(env)) if (key.startsWith('TUNEDECK_')) delete env[key as keyof typeof env]
   const child = spawn('bash', [path.join(bundle, 'torchrun.sh')], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
@@ -50,7 +59,15 @@ describe('job bundles', () => {
     const created = await h.request('jobs.create', { model: { selftest: true }, training: { epochs: 1, batchSize: 2 } })
     const out = path.join(dataDir, 'bundle')
     expect((await h.request('jobs.bundle', { jobId: created.id, out })).path).toBe(out)
-    for (const file of ['job/config.json', 'bundle.json', 'trainer/requirements.txt', 'trainer/tunedeck_trainer/loop.py', 'torchrun.sh', 'slurm.sbatch', 'skypilot.yaml']) {
+    for (const file of [
+      'job/config.json',
+      'bundle.json',
+      'trainer/requirements.txt',
+      'trainer/tunedeck_trainer/loop.py',
+      'torchrun.sh',
+      'slurm.sbatch',
+      'skypilot.yaml',
+    ]) {
       expect(fs.existsSync(path.join(out, file)), file).toBe(true)
     }
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'bundle.json'), 'utf8')) as { dataset: { file: string; sha256: string } }
@@ -62,7 +79,8 @@ describe('job bundles', () => {
     }
     expect(fs.readFileSync(path.join(out, 'slurm.sbatch'), 'utf8')).toMatch(/^srun bash .*torchrun\.sh/m)
     const schema = path.join(repoRoot, 'tests', 'fixtures', 'skypilot', 'task.schema.json')
-    const validate = 'import json, sys, yaml, jsonschema; task = yaml.safe_load(open(sys.argv[1])); jsonschema.validate(task, json.load(open(sys.argv[2]))); print(task["num_nodes"])'
+    const validate =
+      'import json, sys, yaml, jsonschema; task = yaml.safe_load(open(sys.argv[1])); jsonschema.validate(task, json.load(open(sys.argv[2]))); print(task["num_nodes"])'
     const sky = spawnSync(python, ['-c', validate, path.join(out, 'skypilot.yaml'), schema], { encoding: 'utf8' })
     expect(sky.stderr).toBe('')
     expect(sky.stdout.trim()).toBe('2')
@@ -70,7 +88,10 @@ describe('job bundles', () => {
     const port = await freePort()
     const nodes = await Promise.all([node(out, port), node(out, port)])
     for (const { code, output } of nodes) expect(code, output.slice(-3000)).toBe(0)
-    const lines = fs.readFileSync(path.join(out, 'job', 'events.jsonl'), 'utf8').trim().split('\n')
+    const lines = fs
+      .readFileSync(path.join(out, 'job', 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
     const events = lines.map((line) => JSON.parse(line) as { type: string; step?: number; loss?: number; ranks?: number })
     expect(events.find((event) => event.type === 'started')?.ranks).toBe(2)
     expect(events[events.length - 1]?.type).toBe('completed')
@@ -87,25 +108,42 @@ describe('job bundles', () => {
 
   it('carries every dataset of a mix, which the bundled trainer reads from the bundle alone', async () => {
     const extra = path.join(dataDir, 'dataset.jsonl')
-    fs.writeFileSync(extra, Array.from({ length: 6 }, (_, index) => JSON.stringify({ prompt: `p${index}`, completion: `c${index}` })).join('\n') + '\n')
+    fs.writeFileSync(
+      extra,
+      Array.from({ length: 6 }, (_, index) => JSON.stringify({ prompt: `p${index}`, completion: `c${index}` })).join('\n') + '\n',
+    )
     const selftestRows = path.join(repoRoot, 'resources', 'selftest', 'dataset.jsonl')
-    const created = await h.request('jobs.create', { model: { selftest: true }, dataset: { path: selftestRows, format: 'alpaca', weight: 0.5, mix: [{ path: extra, weight: 2 }] } })
+    const created = await h.request('jobs.create', {
+      model: { selftest: true },
+      dataset: { path: selftestRows, format: 'alpaca', weight: 0.5, mix: [{ path: extra, weight: 2 }] },
+    })
     const out = path.join(dataDir, 'mixed-bundle')
     await h.request('jobs.bundle', { jobId: created.id, out })
-    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'bundle.json'), 'utf8')) as { mix: { file: string; sha256: string; from: string }[] }
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'bundle.json'), 'utf8')) as {
+      mix: { file: string; sha256: string; from: string }[]
+    }
     expect(manifest.mix).toEqual([{ file: 'data/mix-1-dataset.jsonl', sha256: expect.stringMatching(/^[0-9a-f]{64}$/), from: extra }])
     // Read where it lands, with the bundle's own trainer: 48 of the 96 self-test rows and each of the 6 twice.
     fs.rmSync(extra)
-    const read = 'import sys; from pathlib import Path; from tunedeck_trainer.config import load_config; from tunedeck_trainer.data.job_data import job_records; job = Path(sys.argv[1]); print([part["taken"] for part in job_records(load_config(job / "config.json"), job)[1].mix])'
+    const read =
+      'import sys; from pathlib import Path; from tunedeck_trainer.config import load_config; from tunedeck_trainer.data.job_data import job_records; job = Path(sys.argv[1]); print([part["taken"] for part in job_records(load_config(job / "config.json"), job)[1].mix])'
     const env = { ...process.env, PYTHONPATH: path.join(out, 'trainer') }
     const result = spawnSync(python, ['-c', read, path.join(out, 'job')], { encoding: 'utf8', env, cwd: out })
-    expect(result.stderr.split('\n').filter((line) => !line.startsWith('[tunedeck]')).join('')).toBe('')
+    expect(
+      result.stderr
+        .split('\n')
+        .filter((line) => !line.startsWith('[tunedeck]'))
+        .join(''),
+    ).toBe('')
     expect(result.stdout.trim().split('\n').pop()).toBe('[48, 12]')
   }, 120_000)
 
   it('refuses to import a folder that holds no run, naming what is missing', async () => {
     const empty = path.join(dataDir, 'empty')
     fs.mkdirSync(empty)
-    await expect(h.request('jobs.import_run', { path: empty })).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringContaining('holds no config.json') })
+    await expect(h.request('jobs.import_run', { path: empty })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringContaining('holds no config.json'),
+    })
   })
 })

@@ -20,7 +20,9 @@ beforeAll(async () => {
   process.env.TUNEDECK_CHAT_REPORT_CUDA = '1'
   // The first job trains for real (its adapter is chatted with); later ones hang until cancelled.
   const trainerCommand = (jobDir: string) =>
-    (launches += 1) === 1 ? { file: python, args: ['-m', 'tunedeck_trainer', 'train', '--job-dir', jobDir] } : { file: python, args: [fixtureTrainer, 'hang'] }
+    (launches += 1) === 1
+      ? { file: python, args: ['-m', 'tunedeck_trainer', 'train', '--job-dir', jobDir] }
+      : { file: python, args: [fixtureTrainer, 'hang'] }
   h = new Harness(dataDir, { trainerCommand })
   await h.service.start()
   jobId = (await h.request('jobs.create', { model: { selftest: true }, training: { epochs: 1, maxSteps: 2 } })).id
@@ -36,7 +38,11 @@ afterAll(async () => {
 
 async function answered(sent: ChatSendOutput): Promise<string | undefined> {
   const id = sent.panes[0]?.generationId
-  await waitFor(() => h.payloads('chat.done').some((done) => done.generationId === id), 60_000, () => 'the answer')
+  await waitFor(
+    () => h.payloads('chat.done').some((done) => done.generationId === id),
+    60_000,
+    () => 'the answer',
+  )
   return h.payloads('chat.done').find((done) => done.generationId === id)?.reason
 }
 
@@ -50,7 +56,9 @@ describe('the GPU belongs to training first', () => {
     await h.waitForStatus(training.id, 'running')
     const status = await h.request('chat.status', {})
     expect(status).toMatchObject({ state: 'stopped', device: null })
-    expect(status.message).toBe('Training "needs the GPU" needs the GPU: the chat model was unloaded. Chat can load again once the GPU is free.')
+    expect(status.message).toBe(
+      'Training "needs the GPU" needs the GPU: the chat model was unloaded. Chat can load again once the GPU is free.',
+    )
     expect(processAlive(chatPid)).toBe(false)
 
     await expect(h.request('chat.send', { source: { jobId }, ...ask })).rejects.toThrow(

@@ -44,7 +44,10 @@ let client: WireClient
 beforeAll(async () => {
   mkdirSync(dumps)
   const wrapper = join(workDir, 'python')
-  writeFileSync(wrapper, `#!/bin/sh\n{ printf 'ARGS'; printf ' %s' "$@"; printf '\\n'; env; } > '${dumps}'/$$.txt\nexec '${realPython}' "$@"\n`)
+  writeFileSync(
+    wrapper,
+    `#!/bin/sh\n{ printf 'ARGS'; printf ' %s' "$@"; printf '\\n'; env; } > '${dumps}'/$$.txt\nexec '${realPython}' "$@"\n`,
+  )
   chmodSync(wrapper, 0o755)
   Object.assign(process.env, planted, { TUNEDECK_PYTHON: wrapper })
   serve = await startWireServe({ workDir, roots: [join(workDir, 'data')] })
@@ -68,7 +71,11 @@ async function call<T>(route: string, input: unknown): Promise<T> {
 function children(): Array<{ args: string; env: Map<string, string> }> {
   return readdirSync(dumps).map((file) => {
     const [first = '', ...lines] = readFileSync(join(dumps, file), 'utf8').split('\n')
-    const env = new Map(lines.filter((line) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(line)).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]))
+    const env = new Map(
+      lines
+        .filter((line) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    )
     return { args: first.slice('ARGS '.length), env }
   })
 }
@@ -84,17 +91,38 @@ describe('child environments', () => {
     await call('models.download', { hubId: 'tiny-org/not-there' })
     const job = await call<Job>('jobs.create', { model: { selftest: true }, training: { epochs: 1, maxSteps: 2 } })
     let status = job.status
-    await waitFor(async () => ['completed', 'failed'].includes((status = (await call<Job>('jobs.get', { jobId: job.id })).status)), 300_000, () => `the self-test job to end (${status})`)
+    await waitFor(
+      async () => ['completed', 'failed'].includes((status = (await call<Job>('jobs.get', { jobId: job.id })).status)),
+      300_000,
+      () => `the self-test job to end (${status})`,
+    )
     expect(status).toBe('completed')
     await call('exports.start', { jobId: job.id, destination: join(serve.dataDir, 'out.zip') })
     await call('chat.send', { source: { jobId: job.id }, compare: null, settings: { maxNewTokens: 2 }, text: 'Hi' })
-    await waitFor(() => client.events.some((event) => event.event === 'chat.done'), 120_000, () => 'the chat answer')
+    await waitFor(
+      () => client.events.some((event) => event.event === 'chat.done'),
+      120_000,
+      () => 'the chat answer',
+    )
     await call('chat.unload', {})
     await call('system.doctor', {})
 
     const seen = children()
-    const kinds = { probe: ' -c ', preview: 'tunedeck_trainer.data preview', list: 'tunedeck_trainer.models list', download: 'tunedeck_trainer.models download', trainer: 'tunedeck_trainer train', export: 'tunedeck_trainer.export', chat: 'tunedeck_trainer.chat', doctor: 'tunedeck_trainer.doctor' }
-    for (const [kind, marker] of Object.entries(kinds)) expect(seen.some((child) => ` ${child.args} `.includes(marker)), `a ${kind} child`).toBe(true)
+    const kinds = {
+      probe: ' -c ',
+      preview: 'tunedeck_trainer.data preview',
+      list: 'tunedeck_trainer.models list',
+      download: 'tunedeck_trainer.models download',
+      trainer: 'tunedeck_trainer train',
+      export: 'tunedeck_trainer.export',
+      chat: 'tunedeck_trainer.chat',
+      doctor: 'tunedeck_trainer.doctor',
+    }
+    for (const [kind, marker] of Object.entries(kinds))
+      expect(
+        seen.some((child) => ` ${child.args} `.includes(marker)),
+        `a ${kind} child`,
+      ).toBe(true)
     for (const child of seen) {
       const download = child.args.includes('tunedeck_trainer.models download')
       const trainer = child.args.includes('tunedeck_trainer train')
@@ -102,9 +130,14 @@ describe('child environments', () => {
       expect(child.env.get('SOME_APP_SECRET'), child.args).toBeUndefined()
       expect(child.env.get('HF_TOKEN'), child.args).toBe(download ? 'hf_stored_token_for_downloads' : undefined)
       expect(child.env.get('HUGGING_FACE_HUB_TOKEN'), child.args).toBe(download ? 'hf_legacy_environment_token' : undefined)
-      expect([child.env.get('WANDB_TUNEDECK_MARK'), child.env.get('MLFLOW_TUNEDECK_MARK')], child.args).toEqual(trainer ? ['trainer only', 'trainer only'] : [undefined, undefined])
+      expect([child.env.get('WANDB_TUNEDECK_MARK'), child.env.get('MLFLOW_TUNEDECK_MARK')], child.args).toEqual(
+        trainer ? ['trainer only', 'trainer only'] : [undefined, undefined],
+      )
       expect([child.env.get('PATH'), child.env.get('HOME')], child.args).toEqual([process.env.PATH, process.env.HOME])
-      expect([child.env.get('NVIDIA_TUNEDECK_MARK'), child.env.get('LC_TUNEDECK_MARK'), child.env.get('TUNEDECK_CUDA_MEMORY_MB')], child.args).toEqual(['kept', 'kept', '100000'])
+      expect(
+        [child.env.get('NVIDIA_TUNEDECK_MARK'), child.env.get('LC_TUNEDECK_MARK'), child.env.get('TUNEDECK_CUDA_MEMORY_MB')],
+        child.args,
+      ).toEqual(['kept', 'kept', '100000'])
     }
     console.log(`child environments: ${seen.length} children checked (${Object.keys(kinds).join(', ')})`)
   }, 600_000)

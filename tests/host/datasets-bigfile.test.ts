@@ -31,7 +31,12 @@ afterAll(async () => {
 
 it(`imports a ${megabytes} MiB JSONL with a flat host memory`, { timeout: 1_800_000 }, async () => {
   const file = path.join(workDir, 'big.jsonl')
-  const line = `${JSON.stringify({ messages: [{ role: 'user', content: 'Question?' }, { role: 'assistant', content: 'An answer. '.repeat(8) }] })}\n`
+  const line = `${JSON.stringify({
+    messages: [
+      { role: 'user', content: 'Question?' },
+      { role: 'assistant', content: 'An answer. '.repeat(8) },
+    ],
+  })}\n`
   const chunk = line.repeat(10_000)
   const handle = fs.openSync(file, 'w')
   const hash = createHash('sha256')
@@ -54,7 +59,9 @@ it(`imports a ${megabytes} MiB JSONL with a flat host memory`, { timeout: 1_800_
   const seconds = (Date.now() - started) / 1000
   fs.rmSync(file)
   const grown = (peak - before) / 2 ** 20
-  console.log(`imported ${(bytes / 2 ** 20).toFixed(0)} MiB (${rows} rows) in ${seconds.toFixed(1)} s; host RSS ${(before / 2 ** 20).toFixed(0)} -> peak ${(peak / 2 ** 20).toFixed(0)} MiB (+${grown.toFixed(0)})`)
+  console.log(
+    `imported ${(bytes / 2 ** 20).toFixed(0)} MiB (${rows} rows) in ${seconds.toFixed(1)} s; host RSS ${(before / 2 ** 20).toFixed(0)} -> peak ${(peak / 2 ** 20).toFixed(0)} MiB (+${grown.toFixed(0)})`,
+  )
   expect(dataset).toMatchObject({ rows, usable: rows, bad: 0, bytes, sha256: hash.digest('hex'), format: 'openai' })
   // Streams hold a few chunks at a time; the file's size must not show in the host's memory.
   expect(grown).toBeLessThan(96)

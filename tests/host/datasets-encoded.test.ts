@@ -29,7 +29,11 @@ afterAll(async () => {
 })
 
 async function trainOn(datasetPath: string): Promise<{ losses: MetricPoint[]; terminal: string }> {
-  const created = await request(host, 'jobs.create', { model: { selftest: true }, dataset: { path: datasetPath }, training: { epochs: 1, maxSteps: 3 } })
+  const created = await request(host, 'jobs.create', {
+    model: { selftest: true },
+    dataset: { path: datasetPath },
+    training: { epochs: 1, maxSteps: 3 },
+  })
   const job = await waitFinished(host, created.id, 300_000)
   expect(job.status).toBe('completed')
   const losses = await request(host, 'jobs.metrics', { jobId: job.id })

@@ -26,8 +26,14 @@ beforeAll(async () => {
   host = createHost({ dataDir, resourcesDir, pythonRuntimeDir, appVersion: '0.1.0-test' })
   await host.start()
   // A DatasetDict with a train split: dataset_dict.json beside a train/ folder of arrow files.
-  const rows = Array.from({ length: 30 }, (_, index) => ({ messages: [{ role: 'user', content: `Hello ${index}` }, { role: 'assistant', content: `Hi ${index}!` }] }))
-  const script = 'import json, sys, datasets; datasets.DatasetDict({"train": datasets.Dataset.from_list(json.loads(sys.argv[1]))}).save_to_disk(sys.argv[2])'
+  const rows = Array.from({ length: 30 }, (_, index) => ({
+    messages: [
+      { role: 'user', content: `Hello ${index}` },
+      { role: 'assistant', content: `Hi ${index}!` },
+    ],
+  }))
+  const script =
+    'import json, sys, datasets; datasets.DatasetDict({"train": datasets.Dataset.from_list(json.loads(sys.argv[1]))}).save_to_disk(sys.argv[2])'
   execFileSync(process.env.TUNEDECK_PYTHON ?? python, ['-c', script, JSON.stringify(rows), saved], { stdio: 'pipe' })
 }, 120_000)
 
@@ -55,10 +61,14 @@ const libraryFolders = () => (fs.existsSync(path.join(dataDir, 'datasets')) ? fs
 describe('a save_to_disk folder uploaded as a tar', () => {
   it('lands as the same dataset as the folder imported from disk, its split read', async () => {
     const files = filesOf(saved)
-    expect(files.map((file) => file.path).sort()).toEqual(expect.arrayContaining(['dataset_dict.json', 'train/state.json', 'train/dataset_info.json']))
+    expect(files.map((file) => file.path).sort()).toEqual(
+      expect.arrayContaining(['dataset_dict.json', 'train/state.json', 'train/dataset_info.json']),
+    )
     const uploaded = await upload(tarOf(files), 'support-chats')
     expect(uploaded).toMatchObject({ duplicate: false, dataset: { fileName: 'support-chats', format: 'openai', rows: 30, usable: 30 } })
-    expect(fs.readFileSync(path.join(uploaded.dataset.path, 'train', 'state.json'))).toEqual(fs.readFileSync(path.join(saved, 'train', 'state.json')))
+    expect(fs.readFileSync(path.join(uploaded.dataset.path, 'train', 'state.json'))).toEqual(
+      fs.readFileSync(path.join(saved, 'train', 'state.json')),
+    )
     // Imported from disk, the same folder is the same dataset: the hash does not depend on how it came.
     const fromDisk = await host.datasets.importPath(saved)
     expect(fromDisk).toMatchObject({ duplicate: true, dataset: { id: uploaded.dataset.id, sha256: uploaded.dataset.sha256 } })
@@ -79,7 +89,10 @@ describe('a save_to_disk folder uploaded as a tar', () => {
     fs.symlinkSync('/etc/passwd', path.join(linked, 'passwd'))
     const chunks: Buffer[] = []
     for await (const chunk of tar.c({ cwd: linked, portable: true }, fs.readdirSync(linked)) as AsyncIterable<Buffer>) chunks.push(chunk)
-    await expect(upload(new Blob(chunks), 'linked')).rejects.toMatchObject({ message: 'linked: passwd (a link) is not a plain file or folder inside the dataset; nothing was kept. Save the dataset again with save_to_disk and upload that folder.' })
+    await expect(upload(new Blob(chunks), 'linked')).rejects.toMatchObject({
+      message:
+        'linked: passwd (a link) is not a plain file or folder inside the dataset; nothing was kept. Save the dataset again with save_to_disk and upload that folder.',
+    })
     // A hand-made header that walks out of the folder.
     // Not one guessed path: no file or folder appears anywhere in the test's temporary tree (the store's
     // own files may change their contents, so the paths are compared).
@@ -90,7 +103,9 @@ describe('a save_to_disk folder uploaded as a tar', () => {
     await expect(upload(tarOf([{ path: 'a.txt', file: new File(['text'], 'a.txt') }]), 'plain')).rejects.toMatchObject({
       message: expect.stringMatching(/^plain is a folder but not a dataset saved with save_to_disk/),
     })
-    await expect(upload(tarOf(filesOf(saved)), 'large', 4096)).rejects.toMatchObject({ message: expect.stringMatching(/^large is larger than the upload limit of 4 KiB/) })
+    await expect(upload(tarOf(filesOf(saved)), 'large', 4096)).rejects.toMatchObject({
+      message: expect.stringMatching(/^large is larger than the upload limit of 4 KiB/),
+    })
     expect(libraryFolders()).toEqual(before)
   }, 60_000)
 })

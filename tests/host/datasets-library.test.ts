@@ -70,7 +70,13 @@ function libraryFolders(): string[] {
   return fs.existsSync(datasetsDir) ? fs.readdirSync(datasetsDir).sort() : []
 }
 
-const chatRow = (question: string): string => JSON.stringify({ messages: [{ role: 'user', content: question }, { role: 'assistant', content: `About ${question}.` }] })
+const chatRow = (question: string): string =>
+  JSON.stringify({
+    messages: [
+      { role: 'user', content: question },
+      { role: 'assistant', content: `About ${question}.` },
+    ],
+  })
 
 describe('importing into the library', () => {
   it('copies a file under its hash, counts its rows and lists it', async () => {
@@ -79,7 +85,17 @@ describe('importing into the library', () => {
     const { dataset, duplicate } = await call<DatasetImportResult>('datasets.import', { path: file })
     const sha256 = createHash('sha256').update(text).digest('hex')
     expect(duplicate).toBe(false)
-    expect(dataset).toMatchObject({ name: 'chat.jsonl', fileName: 'chat.jsonl', format: 'openai', rows: 3, usable: 2, bad: 1, bytes: Buffer.byteLength(text), sha256, jobs: [] })
+    expect(dataset).toMatchObject({
+      name: 'chat.jsonl',
+      fileName: 'chat.jsonl',
+      format: 'openai',
+      rows: 3,
+      usable: 2,
+      bad: 1,
+      bytes: Buffer.byteLength(text),
+      sha256,
+      jobs: [],
+    })
     expect(fs.readFileSync(dataset.path, 'utf8')).toBe(text)
     expect(dataset.path.startsWith(datasetsDir)).toBe(true)
     const listed = await call<DatasetEntry[]>('datasets.list', {})
@@ -103,13 +119,19 @@ describe('importing into the library', () => {
   })
 
   it('accepts BOM and CRLF, CSV cells with quoted newlines, and a save_to_disk folder', async () => {
-    const crlf = await call<DatasetImportResult>('datasets.import', { path: writeFile('bom.jsonl', `\uFEFF${chatRow('bom')}\r\n${chatRow('crlf')}\r\n`) })
+    const crlf = await call<DatasetImportResult>('datasets.import', {
+      path: writeFile('bom.jsonl', `\uFEFF${chatRow('bom')}\r\n${chatRow('crlf')}\r\n`),
+    })
     expect(crlf.dataset).toMatchObject({ format: 'openai', rows: 2, usable: 2, bad: 0 })
-    const csv = await call<DatasetImportResult>('datasets.import', { path: writeFile('quoted.csv', 'instruction,output\n"line one\nline two","an ""answer"""\n') })
+    const csv = await call<DatasetImportResult>('datasets.import', {
+      path: writeFile('quoted.csv', 'instruction,output\n"line one\nline two","an ""answer"""\n'),
+    })
     expect(csv.dataset).toMatchObject({ format: 'alpaca', rows: 1, usable: 1 })
     const saved = path.join(workDir, 'user', 'saved')
     const script = 'import json, sys, datasets; datasets.Dataset.from_list(json.loads(sys.argv[1])).save_to_disk(sys.argv[2])'
-    execFileSync(process.env.TUNEDECK_PYTHON ?? python, ['-c', script, JSON.stringify([{ text: 'a' }, { text: 'b' }]), saved], { stdio: 'pipe' })
+    execFileSync(process.env.TUNEDECK_PYTHON ?? python, ['-c', script, JSON.stringify([{ text: 'a' }, { text: 'b' }]), saved], {
+      stdio: 'pipe',
+    })
     const folder = await call<DatasetImportResult>('datasets.import', { path: saved })
     expect(folder.dataset).toMatchObject({ fileName: 'saved', format: 'text', rows: 2 })
     expect(fs.existsSync(path.join(folder.dataset.path, 'state.json'))).toBe(true)
@@ -121,7 +143,12 @@ describe('bad inputs: a message naming the file, and nothing left in datasets/',
     ['an empty file', 'empty.jsonl', '', /empty\.jsonl: the file is empty/],
     ['JSON Lines content in a .csv', 'wrong.csv', `${chatRow('x')}\n`, /wrong\.csv: holds JSON, not CSV.*Rename it \.jsonl/],
     ['truncated JSON', 'cut.json', '[{"instruction": "a", "output": "b"}, {"instruc', /cut\.json line 1: not valid JSON/],
-    ['a binary file', 'image.jsonl', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0xfe, 0x00, 0x01]), /image\.jsonl: not UTF-8 text/],
+    [
+      'a binary file',
+      'image.jsonl',
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0xfe, 0x00, 0x01]),
+      /image\.jsonl: not UTF-8 text/,
+    ],
     ['an unknown extension', 'notes.docx', 'hello', /notes\.docx: unsupported file type \.docx/],
   ]
   for (const [what, name, content, message] of cases) {
@@ -153,7 +180,10 @@ describe('bad inputs: a message naming the file, and nothing left in datasets/',
         this.destroy(Object.assign(new Error('read failed'), { code: 'ENOENT' }))
       },
     })
-    await expect(host.datasets.importStream(broken, 'gone.jsonl', 1 << 20)).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/gone\.jsonl disappeared/) })
+    await expect(host.datasets.importStream(broken, 'gone.jsonl', 1 << 20)).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringMatching(/gone\.jsonl disappeared/),
+    })
     expect(libraryFolders()).toEqual(before)
   })
 })
@@ -162,11 +192,14 @@ describe('more bad inputs', () => {
   it('refuses a Parquet file whose columns have the wrong types, naming the row and field', async () => {
     const file = path.join(workDir, 'user', 'typed.parquet')
     fs.mkdirSync(path.dirname(file), { recursive: true })
-    const script = 'import sys, pyarrow, pyarrow.parquet as pq; pq.write_table(pyarrow.table({"instruction": [1, 2], "output": [3, 4]}), sys.argv[1])'
+    const script =
+      'import sys, pyarrow, pyarrow.parquet as pq; pq.write_table(pyarrow.table({"instruction": [1, 2], "output": [3, 4]}), sys.argv[1])'
     execFileSync(process.env.TUNEDECK_PYTHON ?? python, ['-c', script, file], { stdio: 'pipe' })
     const before = libraryFolders()
     const error = await refusal('datasets.import', { path: file })
-    expect(error.message).toMatch(/typed\.parquet: no usable rows \(2 read\); the first problem: typed\.parquet row 1: field "instruction": expected a string, got a number \(1\)/)
+    expect(error.message).toMatch(
+      /typed\.parquet: no usable rows \(2 read\); the first problem: typed\.parquet row 1: field "instruction": expected a string, got a number \(1\)/,
+    )
     expect(libraryFolders()).toEqual(before)
   })
 
@@ -175,7 +208,13 @@ describe('more bad inputs', () => {
     const { dataset } = await call<DatasetImportResult>('datasets.import', { path: file })
     expect(dataset).toMatchObject({ format: 'openai', rows: 3, usable: 2, bad: 1 })
     const shown = await call<{ errors: Array<{ row: number; field: string; message: string }> }>('datasets.preview', { path: dataset.path })
-    expect(shown.errors).toEqual([expect.objectContaining({ row: 3, field: 'messages', message: expect.stringContaining('mixed.jsonl line 3: field "messages": missing') })])
+    expect(shown.errors).toEqual([
+      expect.objectContaining({
+        row: 3,
+        field: 'messages',
+        message: expect.stringContaining('mixed.jsonl line 3: field "messages": missing'),
+      }),
+    ])
   })
 
   it('imports a file whose single line is 100 MB', { timeout: 120_000 }, async () => {
@@ -191,7 +230,9 @@ describe('more bad inputs', () => {
     // The import reads the file's size first, synchronously; the append lands during the copy.
     const importing = host.datasets.importPath(file)
     fs.appendFileSync(file, `${chatRow('late')}\n`)
-    await expect(importing).rejects.toMatchObject({ message: expect.stringMatching(/growing\.jsonl changed while it was being imported .* nothing was kept/) })
+    await expect(importing).rejects.toMatchObject({
+      message: expect.stringMatching(/growing\.jsonl changed while it was being imported .* nothing was kept/),
+    })
     expect(libraryFolders()).toEqual(before)
   })
 
@@ -205,9 +246,15 @@ describe('more bad inputs', () => {
       return
     }
     try {
-      const library = new DatasetLibrary({ dataDir: small, check: () => Promise.reject(new Error('the copy must fail first')), listJobs: () => [] })
+      const library = new DatasetLibrary({
+        dataDir: small,
+        check: () => Promise.reject(new Error('the copy must fail first')),
+        listJobs: () => [],
+      })
       const file = writeFile('too-big.jsonl', `${chatRow('fill')}\n`.repeat(40_000))
-      await expect(library.importPath(file)).rejects.toMatchObject({ message: expect.stringMatching(/too-big\.jsonl: the disk is full while copying it .* nothing was kept/) })
+      await expect(library.importPath(file)).rejects.toMatchObject({
+        message: expect.stringMatching(/too-big\.jsonl: the disk is full while copying it .* nothing was kept/),
+      })
       expect(fs.readdirSync(path.join(small, 'datasets'))).toEqual([])
     } finally {
       execFileSync('umount', [small])
@@ -218,7 +265,9 @@ describe('more bad inputs', () => {
 describe('managing the library', () => {
   it('renames, re-checks, and deletes at once a dataset no job used', async () => {
     const { dataset } = await call<DatasetImportResult>('datasets.import', { path: writeFile('manage.jsonl', `${chatRow('manage')}\n`) })
-    expect(await call<DatasetEntry>('datasets.rename', { datasetId: dataset.id, name: '  Support chats ' })).toMatchObject({ name: 'Support chats' })
+    expect(await call<DatasetEntry>('datasets.rename', { datasetId: dataset.id, name: '  Support chats ' })).toMatchObject({
+      name: 'Support chats',
+    })
     const checked = await call<DatasetEntry>('datasets.recheck', { datasetId: dataset.id })
     expect(checked).toMatchObject({ name: 'Support chats', usable: 1 })
     expect(Date.parse(checked.checkedAt)).toBeGreaterThanOrEqual(Date.parse(dataset.checkedAt))
@@ -228,12 +277,16 @@ describe('managing the library', () => {
   })
 
   it('shows the jobs that trained on a dataset, asks before deleting it, and keeps its file for them', async () => {
-    const { dataset } = await call<DatasetImportResult>('datasets.import', { path: writeFile('used.jsonl', `${chatRow('used')}\n${chatRow('again')}\n`) })
+    const { dataset } = await call<DatasetImportResult>('datasets.import', {
+      path: writeFile('used.jsonl', `${chatRow('used')}\n${chatRow('again')}\n`),
+    })
     await call('queue.set', { running: false })
     const job = await call<Job>('jobs.create', { model: { selftest: true }, dataset: { path: dataset.path }, name: 'uses it' })
     // The self-test model on a library dataset reads it as detected, not as the bundled file's alpaca.
     expect(job.config.dataset).toMatchObject({ path: dataset.path, format: 'auto', datasetId: dataset.id, sha256: dataset.sha256 })
-    expect(await call<DatasetEntry>('datasets.get', { datasetId: dataset.id })).toMatchObject({ jobs: [{ jobId: job.id, name: 'uses it' }] })
+    expect(await call<DatasetEntry>('datasets.get', { datasetId: dataset.id })).toMatchObject({
+      jobs: [{ jobId: job.id, name: 'uses it' }],
+    })
     const asked = await refusal('datasets.delete', { datasetId: dataset.id })
     expect(asked.code).toBe('conflict')
     expect(asked.message).toMatch(/used by 1 job\(s\) \(uses it\): confirm/)
@@ -246,13 +299,27 @@ describe('managing the library', () => {
 })
 
 /** POSTs `body` to serve's upload endpoint. */
-function upload(name: string, body: Buffer, headers: Record<string, string>): Promise<{ status: number; json: { ok: boolean; output?: DatasetImportResult; error?: AppError } }> {
+function upload(
+  name: string,
+  body: Buffer,
+  headers: Record<string, string>,
+): Promise<{ status: number; json: { ok: boolean; output?: DatasetImportResult; error?: AppError } }> {
   return new Promise((done, fail) => {
-    const request = httpRequest({ agent: false, host: '127.0.0.1', port: server.port, method: 'POST', path: `/upload/dataset?name=${encodeURIComponent(name)}`, headers }, (response) => {
-      let text = ''
-      response.on('data', (chunk: Buffer) => (text += chunk.toString()))
-      response.on('end', () => done({ status: response.statusCode ?? 0, json: JSON.parse(text) }))
-    })
+    const request = httpRequest(
+      {
+        agent: false,
+        host: '127.0.0.1',
+        port: server.port,
+        method: 'POST',
+        path: `/upload/dataset?name=${encodeURIComponent(name)}`,
+        headers,
+      },
+      (response) => {
+        let text = ''
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()))
+        response.on('end', () => done({ status: response.statusCode ?? 0, json: JSON.parse(text) }))
+      },
+    )
     request.on('error', fail)
     request.end(body)
   })
@@ -293,7 +360,9 @@ describe('uploads over serve', () => {
     const big = Buffer.from(`${chatRow('x'.repeat(1000))}\n`.repeat(80))
     const declared = await upload('big.jsonl', big, { authorization: `Bearer ${server.token}` })
     expect(declared.status).toBe(413)
-    expect(declared.json.error?.message).toMatch(/big\.jsonl is larger than the upload limit of 64 KiB: raise it with serve --max-upload-mb/)
+    expect(declared.json.error?.message).toMatch(
+      /big\.jsonl is larger than the upload limit of 64 KiB: raise it with serve --max-upload-mb/,
+    )
     // Chunked, with no Content-Length: stopped part way by counting.
     const chunked = await upload('big.jsonl', big, { authorization: `Bearer ${server.token}`, 'transfer-encoding': 'chunked' })
     expect(chunked.status).toBe(400)

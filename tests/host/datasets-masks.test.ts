@@ -31,8 +31,16 @@ afterAll(async () => {
 
 const preview = (input: RouteInput<'datasets.preview'>): Promise<DatasetPreview> => request(host, 'datasets.preview', input)
 
-const learned = (tokens: PreviewToken[]): string => tokens.filter((token) => token.learned).map((token) => token.text).join('')
-const masked = (tokens: PreviewToken[]): string => tokens.filter((token) => !token.learned).map((token) => token.text).join('')
+const learned = (tokens: PreviewToken[]): string =>
+  tokens
+    .filter((token) => token.learned)
+    .map((token) => token.text)
+    .join('')
+const masked = (tokens: PreviewToken[]): string =>
+  tokens
+    .filter((token) => !token.learned)
+    .map((token) => token.text)
+    .join('')
 
 describe('the preview with masks', () => {
   it('learns only the assistant turns it should, and marks special tokens', async () => {

@@ -16,7 +16,12 @@ let big = ''
 let small = ''
 
 function conversation(index: number): string {
-  return `${JSON.stringify({ messages: [{ role: 'user', content: `Question ${index}?` }, { role: 'assistant', content: `Answer ${index}. `.repeat(8) }] })}\n`
+  return `${JSON.stringify({
+    messages: [
+      { role: 'user', content: `Question ${index}?` },
+      { role: 'assistant', content: `Answer ${index}. `.repeat(8) },
+    ],
+  })}\n`
 }
 
 beforeAll(() => {
@@ -49,21 +54,33 @@ describe('a followed dataset preview', () => {
       () => null,
       (error: unknown) => error as Error,
     )
-    await waitFor(() => progressOf('big-1').some((progress) => progress.done > 0), 60_000, () => 'a first progress report')
+    await waitFor(
+      () => progressOf('big-1').some((progress) => progress.done > 0),
+      60_000,
+      () => 'a first progress report',
+    )
     const first = progressOf('big-1')[0]
     expect(first?.total).toBe(fs.statSync(big).size)
     expect(readersOf(big)).toHaveLength(1)
     // A second followed preview waits its turn (this host allows one at a time).
-    await expect(h.request('datasets.preview', { path: small, requestId: 'small-early' })).rejects.toThrow('1 previews are already reading files: wait for one to end or cancel it')
+    await expect(h.request('datasets.preview', { path: small, requestId: 'small-early' })).rejects.toThrow(
+      '1 previews are already reading files: wait for one to end or cancel it',
+    )
     const asked = Date.now()
     expect(await h.request('datasets.preview_cancel', { requestId: 'big-1' })).toEqual({ cancelled: true })
     const error = await reading
     const elapsed = Date.now() - asked
-    console.log(`cancelled after ${progressOf('big-1').length} progress reports (${((progressOf('big-1').at(-1)?.done ?? 0) / 2 ** 20).toFixed(1)} MiB read); ended ${elapsed} ms after Cancel`)
+    console.log(
+      `cancelled after ${progressOf('big-1').length} progress reports (${((progressOf('big-1').at(-1)?.done ?? 0) / 2 ** 20).toFixed(1)} MiB read); ended ${elapsed} ms after Cancel`,
+    )
     expect(error?.message).toBe('The preview of big.jsonl was cancelled before it read the whole file.')
     // What Cancel must do is stop the reading; how soon is a benchmark (printed above), not a test on a shared CI.
     expect(progressOf('big-1').at(-1)?.done).toBeLessThan(fs.statSync(big).size)
-    await waitFor(() => readersOf(big).length === 0, 5000, () => 'the preview child to exit')
+    await waitFor(
+      () => readersOf(big).length === 0,
+      5000,
+      () => 'the preview child to exit',
+    )
     expect(await h.request('datasets.preview_cancel', { requestId: 'big-1' })).toEqual({ cancelled: false })
   }, 120_000)
 

@@ -36,7 +36,6 @@ afterAll(async () => {
 
 const preview = (input: RouteInput<'datasets.preview'>): Promise<DatasetPreview> => request(host, 'datasets.preview', input)
 
-
 function writeFile(name: string, text: string): string {
   const file = path.join(workDir, name)
   fs.writeFileSync(file, text)
@@ -67,7 +66,10 @@ describe.skipIf(!haveShared)('datasets.preview on the shared demo datasets', () 
 
 describe('datasets.preview on files the user wrote', () => {
   it('lists a bad JSONL row with its line and field and still shows the good rows', async () => {
-    const file = writeFile('bad.jsonl', ['{"instruction":"a","output":"b"}', '{"instruction":5,"output":"b"}', '{"instruction":"c","output":"d"}'].join('\n') + '\n')
+    const file = writeFile(
+      'bad.jsonl',
+      ['{"instruction":"a","output":"b"}', '{"instruction":5,"output":"b"}', '{"instruction":"c","output":"d"}'].join('\n') + '\n',
+    )
     const shown = await preview({ path: file })
     expect(shown).toMatchObject({ ok: true, format: 'alpaca', badRows: 'fail', rows: 3, usable: 2, skipped: 1, error: null })
     expect(shown.errors).toEqual([{ row: 2, unit: 'line', field: 'instruction', message: expect.stringContaining('bad.jsonl line 2') }])
@@ -79,7 +81,12 @@ describe('datasets.preview on files the user wrote', () => {
     const file = writeFile('questions.jsonl', '{"question":"What is 2+2?","answer":"4"}\n')
     const shown = await preview({ path: file, format: 'alpaca', columns: { instruction: 'question', output: 'answer' } })
     expect(shown).toMatchObject({ ok: true, format: 'alpaca', usable: 1, columns: ['question', 'answer'] })
-    expect(shown.records[0]).toEqual({ messages: [{ role: 'user', content: 'What is 2+2?' }, { role: 'assistant', content: '4' }] })
+    expect(shown.records[0]).toEqual({
+      messages: [
+        { role: 'user', content: 'What is 2+2?' },
+        { role: 'assistant', content: '4' },
+      ],
+    })
   })
 
   it('says why a file cannot be read, with empty lists', async () => {
@@ -105,19 +112,31 @@ describe('a folder written by datasets’ save_to_disk', () => {
   const plainFolder = path.join(workDir, 'plain-folder')
 
   beforeAll(() => {
-    const rows = [{ prompt: 'Say hi', completion: 'Hi!' }, { prompt: 'Say bye', completion: 'Bye!' }]
+    const rows = [
+      { prompt: 'Say hi', completion: 'Hi!' },
+      { prompt: 'Say bye', completion: 'Bye!' },
+    ]
     const script = 'import json, sys, datasets; datasets.Dataset.from_list(json.loads(sys.argv[1])).save_to_disk(sys.argv[2])'
     execFileSync(python, ['-c', script, JSON.stringify(rows), saved], { stdio: 'pipe' })
     fs.mkdirSync(plainFolder)
   })
 
   it('is previewed with its detected format', async () => {
-    expect(await preview({ path: saved })).toMatchObject({ ok: true, format: 'prompt_completion', rows: 2, usable: 2, columns: ['prompt', 'completion'] })
+    expect(await preview({ path: saved })).toMatchObject({
+      ok: true,
+      format: 'prompt_completion',
+      rows: 2,
+      usable: 2,
+      columns: ['prompt', 'completion'],
+    })
   })
 
   it('is accepted as a job’s dataset, and any other folder is refused naming dataset.path', async () => {
     await dispatch(host, 'queue.set', { running: false })
-    const created = await dispatch(host, 'jobs.create', { model: { selftest: true }, dataset: { path: saved, format: 'prompt_completion' } })
+    const created = await dispatch(host, 'jobs.create', {
+      model: { selftest: true },
+      dataset: { path: saved, format: 'prompt_completion' },
+    })
     expect(created.ok, JSON.stringify(created)).toBe(true)
     const job = (created as { output: Job }).output
     expect(job.config.dataset).toMatchObject({ path: saved, format: 'prompt_completion' })

@@ -74,10 +74,12 @@ describe('the window', () => {
   })
 
   it('sends a CSP that runs only its own scripts and connects nowhere else', () => {
-    const directives = new Map(contentSecurityPolicy.split(';').map((part) => {
-      const [name = '', ...values] = part.trim().split(/\s+/)
-      return [name, values.join(' ')]
-    }))
+    const directives = new Map(
+      contentSecurityPolicy.split(';').map((part) => {
+        const [name = '', ...values] = part.trim().split(/\s+/)
+        return [name, values.join(' ')]
+      }),
+    )
     expect(directives.get('default-src')).toBe("'self'")
     expect(directives.get('script-src')).toBe("'self'")
     expect(directives.get('connect-src')).toBe("'self'")
@@ -106,7 +108,11 @@ describe('the window', () => {
   })
 
   it('opens only https links to the documentation and the Hugging Face Hub outside the app', () => {
-    for (const url of ['https://huggingface.co/Qwen/Qwen2.5-0.5B', 'https://docs.nvidia.com/cuda/', 'https://pytorch.org/get-started/locally/']) {
+    for (const url of [
+      'https://huggingface.co/Qwen/Qwen2.5-0.5B',
+      'https://docs.nvidia.com/cuda/',
+      'https://pytorch.org/get-started/locally/',
+    ]) {
       expect(isAllowedExternal(url), url).toBe(true)
     }
     for (const url of [

@@ -36,7 +36,11 @@ function machine(name: string, freeBytes = 200 * GB): MachineFacts {
   const smi =
     identity === null
       ? null
-      : { ...identity, cudaVersion: recorded.smiBanner === null ? null : parseSmiCudaVersion(recorded.smiBanner), capabilities: identity.gpus.map((gpu) => gpu.capability) }
+      : {
+          ...identity,
+          cudaVersion: recorded.smiBanner === null ? null : parseSmiCudaVersion(recorded.smiBanner),
+          capabilities: identity.gpus.map((gpu) => gpu.capability),
+        }
   return {
     platform: recorded.platform,
     interpreter: { source: 'venv', path: recorded.probe.python.executable, exists: true },
@@ -74,7 +78,15 @@ describe('nvidia-smi', () => {
 describe('verdicts on recorded machines', () => {
   it('no GPU: torch is fine and trains on the CPU; the GPU checks are skipped', () => {
     const checks = diagnose(machine('no-gpu'))
-    expect(verdicts(checks)).toEqual({ python: 'ok', environment: 'ok', packages: 'ok', torch: 'ok', bitsandbytes: 'skipped', disk: 'ok', cuda: 'skipped' })
+    expect(verdicts(checks)).toEqual({
+      python: 'ok',
+      environment: 'ok',
+      packages: 'ok',
+      torch: 'ok',
+      bitsandbytes: 'skipped',
+      disk: 'ok',
+      cuda: 'skipped',
+    })
     expect(checkOf(checks, 'torch').summary).toContain('training runs on the CPU')
   })
 
@@ -90,7 +102,15 @@ describe('verdicts on recorded machines', () => {
 
   it('RTX 4090 with the matching driver and torch: every check passes, the smoke test is timed', () => {
     const checks = diagnose(machine('rtx4090'))
-    expect(verdicts(checks)).toEqual({ python: 'ok', environment: 'ok', packages: 'ok', torch: 'ok', bitsandbytes: 'ok', disk: 'ok', cuda: 'ok' })
+    expect(verdicts(checks)).toEqual({
+      python: 'ok',
+      environment: 'ok',
+      packages: 'ok',
+      torch: 'ok',
+      bitsandbytes: 'ok',
+      disk: 'ok',
+      cuda: 'ok',
+    })
     expect(checkOf(checks, 'cuda').summary).toContain('152.3 TFLOPS')
   })
 
@@ -106,7 +126,7 @@ describe('verdicts on recorded machines', () => {
     expect(planRepair('torch', facts, requirements)).toMatchObject({ kind: 'pip', steps: [['--force-reinstall', 'torch==2.9.1']] })
   })
 
-  it('Windows, a CPU-only torch beside an RTX 4070: a problem, and Repair installs the CUDA 12.6 build from PyTorch\'s index', () => {
+  it("Windows, a CPU-only torch beside an RTX 4070: a problem, and Repair installs the CUDA 12.6 build from PyTorch's index", () => {
     const facts = machine('windows-cpu-torch-beside-gpu')
     const checks = diagnose(facts)
     expect(checkOf(checks, 'torch')).toMatchObject({ verdict: 'problem' })
@@ -148,7 +168,7 @@ describe('kernels for a GPU', () => {
 })
 
 describe('the torch build for a machine', () => {
-  it('chooses the newest build the driver runs, from PyPI on Linux where it has it and from PyTorch\'s index on Windows', () => {
+  it("chooses the newest build the driver runs, from PyPI on Linux where it has it and from PyTorch's index on Windows", () => {
     const gpu = (cudaVersion: string, capability = '8.9') => ({ cudaVersion, capabilities: [capability] })
     // No GPU: the CPU build from PyTorch's CPU index, not several GB of CUDA libraries, and set-up says so.
     expect(chooseTorchBuild('linux', null)).toMatchObject({ cuda: null, indexUrl: 'https://download.pytorch.org/whl/cpu' })

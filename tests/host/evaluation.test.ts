@@ -27,7 +27,11 @@ beforeAll(async () => {
     if (event === 'job.evaluation_progress') progress.push(payload as (typeof progress)[number])
   })
   await host.start()
-  const created = await request(host, 'jobs.create', { model: { selftest: true }, dataset: { validationSplit: 0.1 }, training: { epochs: 2 } })
+  const created = await request(host, 'jobs.create', {
+    model: { selftest: true },
+    dataset: { validationSplit: 0.1 },
+    training: { epochs: 2 },
+  })
   job = await waitFinished(host, created.id, 240_000)
   if (job.status !== 'completed') console.error(fs.readFileSync(path.join(dataDir, 'jobs', job.id, 'terminal.log'), 'utf8').slice(-3000))
   expect(job.status).toBe('completed')
@@ -44,7 +48,9 @@ describe('jobs.evaluate', () => {
     const result = await request(host, 'jobs.evaluate', { jobId: job.id, limit: 4, maxNewTokens: 8 })
     expect(result).toMatchObject({ source: 'held-out', rows: 4, maxNewTokens: 8 })
     expect(progress.filter((item) => item.jobId === job.id).map((item) => item.done)).toEqual([1, 2, 3, 4])
-    console.log(`self-test job: base loss ${result.base.loss.toFixed(3)}, tuned ${result.tuned.loss.toFixed(3)}; ROUGE-L ${result.base.rougeL.toFixed(3)} -> ${result.tuned.rougeL.toFixed(3)}`)
+    console.log(
+      `self-test job: base loss ${result.base.loss.toFixed(3)}, tuned ${result.tuned.loss.toFixed(3)}; ROUGE-L ${result.base.rougeL.toFixed(3)} -> ${result.tuned.rougeL.toFixed(3)}`,
+    )
     expect(result.tuned.loss).toBeLessThan(result.base.loss)
     expect(result.tuned.perplexity).toBeCloseTo(Math.exp(result.tuned.loss), 6)
     expect(result.examples).toHaveLength(4)

@@ -42,7 +42,12 @@ it("sends a job's step losses to the MLflow tracking URI of the host's environme
     'run, = client.search_runs([client.get_experiment_by_name("host-test").experiment_id])',
     'print(json.dumps({"status": run.info.status, "loss": [[m.step, m.value] for m in client.get_metric_history(run.info.run_id, "train/loss")]}))',
   ].join('\n')
-  const logged = JSON.parse(execFileSync(trainerPython(), ['-c', read, store], { env: { ...process.env }, encoding: 'utf8' }).trim().split('\n').pop() ?? '{}') as { status: string; loss: number[][] }
+  const logged = JSON.parse(
+    execFileSync(trainerPython(), ['-c', read, store], { env: { ...process.env }, encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .pop() ?? '{}',
+  ) as { status: string; loss: number[][] }
   expect(logged.status).toBe('FINISHED')
   expect(losses.length).toBe(3)
   expect(logged.loss.sort((a, b) => a[0]! - b[0]!)).toEqual(losses)

@@ -4,16 +4,33 @@ import { jobConfigSchema } from '@shared/config'
 import { modelCard, modelfile, type CardInput } from '../../electron/host/exports/card'
 import type { Prepared } from '../../electron/host/exports/prepared'
 
-const config = jobConfigSchema.parse({ version: 1, jobId: 'j1', model: { path: 'Qwen/Qwen2.5-0.5B-Instruct' }, dataset: { path: '/data/train.jsonl' }, lora: { rank: 12, alpha: 24 } })
+const config = jobConfigSchema.parse({
+  version: 1,
+  jobId: 'j1',
+  model: { path: 'Qwen/Qwen2.5-0.5B-Instruct' },
+  dataset: { path: '/data/train.jsonl' },
+  lora: { rank: 12, alpha: 24 },
+})
 
 function prepared(change: Partial<Prepared> = {}): Prepared {
   return {
     compatibility: {
       targets: [
         { target: 'peft', loads: true, reason: null, fix: null },
-        { target: 'vllm', loads: false, reason: 'rank 12 is not one vLLM accepts (1, 8, 16, 32, 64, 128, 256, 320, 512)', fix: 'train with lora.rank 16' },
+        {
+          target: 'vllm',
+          loads: false,
+          reason: 'rank 12 is not one vLLM accepts (1, 8, 16, 32, 64, 128, 256, 320, 512)',
+          fix: 'train with lora.rank 16',
+        },
         { target: 'llamacpp', loads: true, reason: null, fix: null },
-        { target: 'ollama', loads: true, reason: "Ollama converts safetensors adapters only for Llama, Mistral and Gemma 2 bases, not 'qwen2': the Modelfile uses adapter.gguf", fix: null },
+        {
+          target: 'ollama',
+          loads: true,
+          reason:
+            "Ollama converts safetensors adapters only for Llama, Mistral and Gemma 2 bases, not 'qwen2': the Modelfile uses adapter.gguf",
+          fix: null,
+        },
       ],
       modelType: 'qwen2',
       ggufArchitecture: 'qwen2',
@@ -58,7 +75,12 @@ describe('export Modelfile', () => {
 
   it('says so, instead of an ADAPTER line, when llama.cpp cannot apply the adapter', () => {
     const refusing = prepared({ gguf: null })
-    refusing.compatibility.targets[3] = { target: 'ollama', loads: false, reason: 'it is a DoRA adapter (lora.dora on)', fix: 'export the merged model' }
+    refusing.compatibility.targets[3] = {
+      target: 'ollama',
+      loads: false,
+      reason: 'it is a DoRA adapter (lora.dora on)',
+      fix: 'export the merged model',
+    }
     const text = modelfile(input({ prepared: refusing }))
     expect(text).not.toMatch(/^ADAPTER/m)
     expect(text).toContain('# No adapter.gguf in this export (it is a DoRA adapter (lora.dora on))')
@@ -75,8 +97,14 @@ describe('export Modelfile', () => {
 
 describe('a shared card holds no path of this machine', () => {
   it('names a local base, the dataset and a checkpoint by file name only', () => {
-    const local = jobConfigSchema.parse({ ...config, model: { path: '/home/someone/models/my-llama' }, dataset: { path: '/home/someone/data/train.jsonl' } })
-    const text = modelCard(input({ config: local, checkpoint: 'pause-17', prepared: prepared({ baseModel: '/home/someone/models/my-llama/' }) }))
+    const local = jobConfigSchema.parse({
+      ...config,
+      model: { path: '/home/someone/models/my-llama' },
+      dataset: { path: '/home/someone/data/train.jsonl' },
+    })
+    const text = modelCard(
+      input({ config: local, checkpoint: 'pause-17', prepared: prepared({ baseModel: '/home/someone/models/my-llama/' }) }),
+    )
     expect(text).toContain('- Base model: my-llama')
     expect(text).toContain('from_pretrained("my-llama")')
     expect(text).not.toContain('/home/someone')
@@ -91,7 +119,9 @@ describe('export model card', () => {
     expect(card).toContain('- LoRA: rank 12, alpha 24')
     expect(card).toContain('- Final training loss: 1.2346; held-out loss: none')
     expect(card).toContain('exported by Tunedeck 1.2.3 on 2026-11-30')
-    expect(card).toContain('| vLLM | no | rank 12 is not one vLLM accepts (1, 8, 16, 32, 64, 128, 256, 320, 512) To load it: train with lora.rank 16. |')
+    expect(card).toContain(
+      '| vLLM | no | rank 12 is not one vLLM accepts (1, 8, 16, 32, 64, 128, 256, 320, 512) To load it: train with lora.rank 16. |',
+    )
     expect(card).toContain('vllm serve Qwen/Qwen2.5-0.5B-Instruct --enable-lora --lora-modules my-qwen-tune=./adapter --max-lora-rank 16')
     expect(card).toContain('model = PeftModel.from_pretrained(base, "adapter")')
     expect(card).toContain('llama-cli -m base.gguf --lora adapter.gguf')

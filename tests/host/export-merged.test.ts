@@ -39,9 +39,20 @@ print(dtype, peft_loaded, ((a - b).abs().max() / b.abs().max()).item(), (a.argma
 beforeAll(async () => {
   h = new Harness(dataDir)
   await h.service.start()
-  job = await h.waitForStatus(h.service.create({ model: { selftest: true }, training: { epochs: 1, checkpointEvery: 6 } }).id, ['completed', 'failed'], 180_000)
+  job = await h.waitForStatus(
+    h.service.create({ model: { selftest: true }, training: { epochs: 1, checkpointEvery: 6 } }).id,
+    ['completed', 'failed'],
+    180_000,
+  )
   expect(job.status).toBe('completed')
-  exports = new ExportService({ dataDir, appVersion: '0.1.0-test', pythonRuntimeDir, resolvePython: async () => python, getJob: (id) => h.service.get(id), emit: () => undefined })
+  exports = new ExportService({
+    dataDir,
+    appVersion: '0.1.0-test',
+    pythonRuntimeDir,
+    resolvePython: async () => python,
+    getJob: (id) => h.service.get(id),
+    emit: () => undefined,
+  })
 }, 240_000)
 
 afterAll(async () => {
@@ -54,7 +65,15 @@ describe('merged and checkpoint exports', () => {
     const result = await exports.start({ jobId: job.id, checkpoint: null, merged: true })
     expect(result.path).toBe(path.join(dataDir, 'exports', 'Self-test-merged.zip'))
     const names = (await zipEntries(result.path)).map((entry) => entry.name)
-    for (const name of ['merged/model.safetensors', 'merged/config.json', 'merged/tokenizer.json', 'merged/generation_config.json', 'Modelfile', 'README.md', 'manifest.json']) {
+    for (const name of [
+      'merged/model.safetensors',
+      'merged/config.json',
+      'merged/tokenizer.json',
+      'merged/generation_config.json',
+      'Modelfile',
+      'README.md',
+      'manifest.json',
+    ]) {
       expect(names).toContain(name)
     }
     expect(names.some((name) => name.startsWith('adapter'))).toBe(false)
@@ -67,12 +86,16 @@ describe('merged and checkpoint exports', () => {
         python,
         ['-c', compareMerged, path.join(unzipped, 'merged'), job.config.model.path, path.join(h.jobDir(job.id), 'adapter')],
         { env: { ...process.env, PYTHONPATH: pythonRuntimeDir, OMP_NUM_THREADS: '1' }, encoding: 'utf8' },
-      ).trim().split(' ')
+      )
+        .trim()
+        .split(' ')
       expect(dtype).toBe('torch.bfloat16')
       expect(peftLoaded).toBe('False')
       // bf16 keeps 8 bits of mantissa: logits move by about a percent of their range, the predicted tokens
       // stay but for near ties (fp32 is checked to 1e-4 in test_export.py).
-      console.log(`merged bf16 vs base+adapter fp32: largest logit difference ${(Number(difference) * 100).toFixed(2)}% of the largest logit; same argmax at ${Number(agreement) * 100}% of positions`)
+      console.log(
+        `merged bf16 vs base+adapter fp32: largest logit difference ${(Number(difference) * 100).toFixed(2)}% of the largest logit; same argmax at ${Number(agreement) * 100}% of positions`,
+      )
       expect(Number(difference)).toBeLessThan(0.03)
       expect(Number(agreement)).toBeGreaterThanOrEqual(0.9)
     } finally {
@@ -104,7 +127,9 @@ describe('merged and checkpoint exports', () => {
     const offered = Object.fromEntries((plan.compatibility.mergedGguf ?? []).map((offer) => [offer.type, offer.offered]))
     expect(offered).toEqual({ f16: true, q8_0: true, q4_0: true, q4_K_M: false })
     expect(plan.compatibility.mergedGguf?.find((offer) => offer.type === 'q4_K_M')?.reason).toContain("llama.cpp's llama-quantize on PATH")
-    const refused = await exports.start({ jobId: job.id, checkpoint: null, merged: false, ggufType: 'q4_K_M' }).catch((error: Error) => error)
+    const refused = await exports
+      .start({ jobId: job.id, checkpoint: null, merged: false, ggufType: 'q4_K_M' })
+      .catch((error: Error) => error)
     expect((refused as Error).message).toContain('ggufType: q4_K_M is not offered for this model')
 
     const result = await exports.start({ jobId: job.id, checkpoint: null, merged: false, ggufType: 'q8_0' })
@@ -125,7 +150,9 @@ describe('merged and checkpoint exports', () => {
         expect(model.fileInfo.metadata.general.file_type).toBe(7) // LLAMA_FTYPE_MOSTLY_Q8_0
         const context = await model.createContext({ contextSize: 128 })
         const generated: number[] = []
-        for await (const output of context.getSequence().evaluateWithMetadata(model.tokenize('What is two plus two?'), {}, { temperature: 0 })) {
+        for await (const output of context
+          .getSequence()
+          .evaluateWithMetadata(model.tokenize('What is two plus two?'), {}, { temperature: 0 })) {
           generated.push(output.token)
           if (generated.length >= 4) break
         }

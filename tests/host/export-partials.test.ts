@@ -35,7 +35,14 @@ it("removes the .partial zips of a dead host's exports, and only those", () => {
   const liveRecord = record(dataDir, process.ppid, stillWriting)
   const hostileRecord = record(dataDir, dead + 1_000_000, notAPartial)
 
-  new ExportService({ dataDir, appVersion: 'test', pythonRuntimeDir: '', resolvePython: () => Promise.reject(new Error('unused')), getJob: () => Promise.reject(new Error('unused')), emit: () => undefined })
+  new ExportService({
+    dataDir,
+    appVersion: 'test',
+    pythonRuntimeDir: '',
+    resolvePython: () => Promise.reject(new Error('unused')),
+    getJob: () => Promise.reject(new Error('unused')),
+    emit: () => undefined,
+  })
 
   expect(fs.existsSync(abandoned)).toBe(false)
   expect(fs.existsSync(deadRecord)).toBe(false)

@@ -28,8 +28,19 @@ let job: Job
 
 /** Starts a local Hub that writes commits under ``pushDir``; resolves with its address. */
 async function startHub(pushDir: string, uploadDelay = 0): Promise<string> {
-  const server = spawn(python, [path.join(repoRoot, 'tests', 'fixtures', 'hub', 'server.py'), '--token', TOKEN, '--push-dir', pushDir,
-    '--upload-delay', String(uploadDelay)], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const server = spawn(
+    python,
+    [
+      path.join(repoRoot, 'tests', 'fixtures', 'hub', 'server.py'),
+      '--token',
+      TOKEN,
+      '--push-dir',
+      pushDir,
+      '--upload-delay',
+      String(uploadDelay),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
   servers.push(server)
   const firstLine = await new Promise<string>((resolve) => createInterface({ input: server.stdout! }).once('line', resolve))
   return `http://127.0.0.1:${firstLine.split(' ')[1]}`
@@ -62,7 +73,7 @@ describe('exports.push_hub', () => {
     expect(fs.existsSync(path.join(workDir, 'pushed-none'))).toBe(false)
   })
 
-  it('refuses a repository that is not owner/name, in the field\'s words', async () => {
+  it("refuses a repository that is not owner/name, in the field's words", async () => {
     const error = errorOf(await dispatch(host, 'exports.push_hub', { jobId: job.id, repo: 'just-a-name' }))
     expect(error.message).toContain('repository: give it as owner/name')
   })
@@ -82,21 +93,38 @@ describe('exports.push_hub', () => {
     expect(result).toMatchObject({ repo: 'tiny-user/tuned', private: true, url: `${process.env.HF_ENDPOINT}/tiny-user/tuned` })
     const repo = path.join(pushed, 'tiny-user', 'tuned')
     const adapterDir = job.adapterPath!
-    expect(fs.readFileSync(path.join(repo, 'adapter_model.safetensors')).equals(fs.readFileSync(path.join(adapterDir, 'adapter_model.safetensors')))).toBe(true)
+    expect(
+      fs
+        .readFileSync(path.join(repo, 'adapter_model.safetensors'))
+        .equals(fs.readFileSync(path.join(adapterDir, 'adapter_model.safetensors'))),
+    ).toBe(true)
     // The job's config as it travels: the same settings, with this machine's folders left out (the base by its folder's name).
     const pushedConfig = fs.readFileSync(path.join(repo, 'tunedeck-job.json'), 'utf8')
     const ownConfig = JSON.parse(fs.readFileSync(path.join(dataDir, 'jobs', job.id, 'config.json'), 'utf8')) as JobConfig
     expect(pushedConfig).not.toContain(dataDir)
-    expect(JSON.parse(pushedConfig)).toEqual({ ...ownConfig, model: { ...ownConfig.model, path: path.basename(ownConfig.model.path) }, dataset: { ...ownConfig.dataset, path: path.basename(ownConfig.dataset.path) } })
+    expect(JSON.parse(pushedConfig)).toEqual({
+      ...ownConfig,
+      model: { ...ownConfig.model, path: path.basename(ownConfig.model.path) },
+      dataset: { ...ownConfig.dataset, path: path.basename(ownConfig.dataset.path) },
+    })
     expect(fs.readFileSync(path.join(repo, 'adapter.gguf')).subarray(0, 4).toString()).toBe('GGUF')
     const card = fs.readFileSync(path.join(repo, 'README.md'), 'utf8')
     expect(card.startsWith('---\nlibrary_name: peft\ntags:\n- tunedeck\n- lora\n')).toBe(true)
     expect(card).toContain(job.name)
     const files = fs.readdirSync(repo, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile())
-    expect(files.map((entry) => path.relative(repo, path.join(entry.parentPath, entry.name))).filter((name) => name !== '.hub-repo.json').sort()).toEqual([...result.files].sort())
-    for (const name of ['adapter_config.json', 'tokenizer.json', 'generation_config.json', 'metrics.csv']) expect(result.files).toContain(name)
+    expect(
+      files
+        .map((entry) => path.relative(repo, path.join(entry.parentPath, entry.name)))
+        .filter((name) => name !== '.hub-repo.json')
+        .sort(),
+    ).toEqual([...result.files].sort())
+    for (const name of ['adapter_config.json', 'tokenizer.json', 'generation_config.json', 'metrics.csv'])
+      expect(result.files).toContain(name)
     expect(result.files).not.toContain('manifest.json')
-    expect(JSON.parse(fs.readFileSync(path.join(repo, '.hub-repo.json'), 'utf8'))).toEqual({ private: true, commits: ['Upload from Tunedeck'] })
+    expect(JSON.parse(fs.readFileSync(path.join(repo, '.hub-repo.json'), 'utf8'))).toEqual({
+      private: true,
+      commits: ['Upload from Tunedeck'],
+    })
     const uploading = progress.filter((item) => item.jobId === job.id && item.phase === 'uploading')
     expect(uploading.at(-1)?.bytesDone).toBe(uploading.at(-1)?.bytesTotal)
     expect(progress.at(-1)).toMatchObject({ phase: 'done', message: result.url })
@@ -108,10 +136,16 @@ describe('exports.push_hub', () => {
     process.env.HF_ENDPOINT = await startHub(pushed, 1)
     const before = progress.length
     const pushing = dispatch(host, 'exports.push_hub', { jobId: job.id, repo: 'tiny-user/slow', private: false })
-    await waitFor(() => progress.slice(before).some((item) => item.phase === 'uploading' && item.message === 'sent README.md'), 120_000, () => 'README.md was never sent')
+    await waitFor(
+      () => progress.slice(before).some((item) => item.phase === 'uploading' && item.message === 'sent README.md'),
+      120_000,
+      () => 'README.md was never sent',
+    )
     await request(host, 'exports.cancel', { jobId: job.id })
     const error = errorOf(await pushing)
-    expect(error.message).toMatch(/^The push to tiny-user\/slow was cancelled\. Sent before it stopped: .*README\.md.* none was committed, so tiny-user\/slow shows none of them\.$/)
+    expect(error.message).toMatch(
+      /^The push to tiny-user\/slow was cancelled\. Sent before it stopped: .*README\.md.* none was committed, so tiny-user\/slow shows none of them\.$/,
+    )
     expect(error.message).not.toContain('adapter_model.safetensors')
     expect(fs.existsSync(path.join(pushed, 'tiny-user', 'slow'))).toBe(false)
     expect(progress.at(-1)?.phase).toBe('cancelled')

@@ -37,24 +37,36 @@ describe('export zip', () => {
     let peak = 0
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100)
     try {
-      const entries: ZipEntry[] = [{ name: 'merged/model.safetensors', source: big, ...(await digestFile(big)) }, textEntry('README.md', '# a card\n')]
+      const entries: ZipEntry[] = [
+        { name: 'merged/model.safetensors', source: big, ...(await digestFile(big)) },
+        textEntry('README.md', '# a card\n'),
+      ]
       const zip = path.join(dir, 'big.zip')
       const written = await zipWithManifest(entries, zip)
       expect(written).toBeGreaterThan(size)
       expect(await verifyZip(zip)).toBe(3)
       const listed = await zipEntries(zip)
-      expect(listed.find((entry) => entry.name === 'merged/model.safetensors')).toEqual({ name: 'merged/model.safetensors', method: 0, bytes: size })
+      expect(listed.find((entry) => entry.name === 'merged/model.safetensors')).toEqual({
+        name: 'merged/model.safetensors',
+        method: 0,
+        bytes: size,
+      })
     } finally {
       clearInterval(sampler)
     }
-    console.log(`zip64 of a ${(size / 2 ** 30).toFixed(2)} GiB file: peak resident memory ${(peak / 2 ** 20).toFixed(0)} MiB of this test process`)
+    console.log(
+      `zip64 of a ${(size / 2 ** 30).toFixed(2)} GiB file: peak resident memory ${(peak / 2 ** 20).toFixed(0)} MiB of this test process`,
+    )
     expect(peak).toBeLessThan(1024 * 2 ** 20)
   }, 600_000)
 
   it('refuses a zip whose contents no longer match its manifest, naming the file', async () => {
     const entries = [textEntry('adapter/adapter_config.json', '{"r": 8}'), textEntry('config.json', '{}')]
     const zip = path.join(dir, 'small.zip')
-    await writeZip([...entries, textEntry('manifest.json', JSON.stringify(manifestOf([{ ...entries[0]!, sha256: '0'.repeat(64) }, entries[1]!])))], fs.createWriteStream(zip))
+    await writeZip(
+      [...entries, textEntry('manifest.json', JSON.stringify(manifestOf([{ ...entries[0]!, sha256: '0'.repeat(64) }, entries[1]!])))],
+      fs.createWriteStream(zip),
+    )
     await expect(verifyZip(zip)).rejects.toThrow(/adapter\/adapter_config\.json does not match manifest\.json/)
     const withExtra = path.join(dir, 'extra.zip')
     await writeZip([...entries, textEntry('manifest.json', JSON.stringify(manifestOf([entries[1]!])))], fs.createWriteStream(withExtra))

@@ -82,7 +82,7 @@ describe('export of a finished job', () => {
     expect(plan.compatibility.vllmMaxLoraRank).toBe(job.config.lora.rank)
   }, 60_000)
 
-  it('writes a verified zip whose adapter gives the job\'s own logits under PeftModel', async () => {
+  it("writes a verified zip whose adapter gives the job's own logits under PeftModel", async () => {
     progress.length = 0
     const result = await service().start({ jobId: job.id, checkpoint: null, merged: false })
     expect(result.path).toBe(path.join(dataDir, 'exports', 'Self-test.zip'))
@@ -93,8 +93,20 @@ describe('export of a finished job', () => {
 
     const entries = await zipEntries(result.path)
     const names = entries.map((entry) => entry.name)
-    for (const name of ['adapter/adapter_model.safetensors', 'adapter/adapter_config.json', 'adapter/tokenizer.json', 'adapter/tokenizer_config.json',
-      'adapter/generation_config.json', 'adapter.gguf', 'Modelfile', 'README.md', 'config.json', 'metrics.csv', 'terminal.log', 'manifest.json']) {
+    for (const name of [
+      'adapter/adapter_model.safetensors',
+      'adapter/adapter_config.json',
+      'adapter/tokenizer.json',
+      'adapter/tokenizer_config.json',
+      'adapter/generation_config.json',
+      'adapter.gguf',
+      'Modelfile',
+      'README.md',
+      'config.json',
+      'metrics.csv',
+      'terminal.log',
+      'manifest.json',
+    ]) {
       expect(names).toContain(name)
     }
     expect(result.files).toBe(names.length)
@@ -105,7 +117,10 @@ describe('export of a finished job', () => {
 
     const unzipped = temporaryDir('tunedeck-unzipped-')
     await extractZip(result.path, unzipped)
-    const manifest = JSON.parse(fs.readFileSync(path.join(unzipped, 'manifest.json'), 'utf8')) as { examples?: number; files: Array<{ path: string; bytes: number; sha256: string }> }
+    const manifest = JSON.parse(fs.readFileSync(path.join(unzipped, 'manifest.json'), 'utf8')) as {
+      examples?: number
+      files: Array<{ path: string; bytes: number; sha256: string }>
+    }
     // The examples it trained on (the self-test's 96 rows), so an import on another machine weighs it as it trained.
     expect(manifest.examples).toBe(h.service.report(job.id).dataset?.examples)
     expect(manifest.examples).toBeGreaterThan(1)
@@ -118,11 +133,19 @@ describe('export of a finished job', () => {
       return bytes.includes(dataDir) || bytes.includes(job.config.model.path)
     })
     expect(leaks.map((file) => file.path)).toEqual([])
-    const adapterConfig = JSON.parse(fs.readFileSync(path.join(unzipped, 'adapter', 'adapter_config.json'), 'utf8')) as Record<string, unknown>
+    const adapterConfig = JSON.parse(fs.readFileSync(path.join(unzipped, 'adapter', 'adapter_config.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >
     expect(adapterConfig.base_model_name_or_path).toBe(path.basename(job.config.model.path))
     const jobConfig = JSON.parse(fs.readFileSync(path.join(unzipped, 'config.json'), 'utf8')) as typeof job.config
-    expect([jobConfig.model.path, jobConfig.dataset.path]).toEqual([path.basename(job.config.model.path), path.basename(job.config.dataset.path)])
-    const generation = JSON.parse(fs.readFileSync(path.join(unzipped, 'adapter', 'generation_config.json'), 'utf8')) as { eos_token_id: number[] }
+    expect([jobConfig.model.path, jobConfig.dataset.path]).toEqual([
+      path.basename(job.config.model.path),
+      path.basename(job.config.dataset.path),
+    ])
+    const generation = JSON.parse(fs.readFileSync(path.join(unzipped, 'adapter', 'generation_config.json'), 'utf8')) as {
+      eos_token_id: number[]
+    }
     expect(generation.eos_token_id).toEqual([4, 3]) // <|im_end|> and <|im_start|> of the tiny tokenizer
 
     const metrics = fs.readFileSync(path.join(unzipped, 'metrics.csv'), 'utf8').trim().split('\n')
@@ -138,10 +161,17 @@ describe('export of a finished job', () => {
     expect(modelfile).toContain('PARAMETER stop "<|im_end|>"')
     expect(modelfile).toContain('TEMPLATE """{{- range .Messages }}<|im_start|>{{ .Role }}')
 
-    const [difference, moved] = execFileSync(python, ['-c', compareAdapters, job.config.model.path, path.join(h.jobDir(job.id), 'adapter'), path.join(unzipped, 'adapter')], {
-      env: { ...process.env, PYTHONPATH: pythonRuntimeDir, OMP_NUM_THREADS: '1' },
-      encoding: 'utf8',
-    }).trim().split(' ').map(Number)
+    const [difference, moved] = execFileSync(
+      python,
+      ['-c', compareAdapters, job.config.model.path, path.join(h.jobDir(job.id), 'adapter'), path.join(unzipped, 'adapter')],
+      {
+        env: { ...process.env, PYTHONPATH: pythonRuntimeDir, OMP_NUM_THREADS: '1' },
+        encoding: 'utf8',
+      },
+    )
+      .trim()
+      .split(' ')
+      .map(Number)
     console.log(`unzipped adapter vs the job's own: largest logit difference ${difference}; the adapter moves logits by up to ${moved}`)
     expect(difference).toBeLessThan(1e-5)
     expect(moved).toBeGreaterThan(1e-2) // the adapter changes the logits, so equality means something
@@ -164,7 +194,9 @@ describe('export failures leave nothing half-written', () => {
       code: 'invalid_input',
       message: expect.stringContaining(`the disk holding ${path.dirname(destination)} is full`),
     })
-    expect(leftovers(path.dirname(destination), path.join(dataDir, 'exports')).filter((file) => !file.endsWith('Self-test.zip'))).toEqual([])
+    expect(leftovers(path.dirname(destination), path.join(dataDir, 'exports')).filter((file) => !file.endsWith('Self-test.zip'))).toEqual(
+      [],
+    )
     expect(progress.at(-1)?.phase).toBe('failed')
   }, 120_000)
 
@@ -181,13 +213,19 @@ describe('export failures leave nothing half-written', () => {
       message: expect.stringMatching(/^destination: "exports\/out\.zip" is not a full path/),
     })
     expect(exports.cancel(job.id)).toBe(false) // a refused export leaves the job free for the next one
-    await expect(service().start({ jobId: job.id, checkpoint: null, destination: path.join(dataDir, 'out.tar'), merged: false })).rejects.toMatchObject({
+    await expect(
+      service().start({ jobId: job.id, checkpoint: null, destination: path.join(dataDir, 'out.tar'), merged: false }),
+    ).rejects.toMatchObject({
       message: expect.stringContaining('does not end in .zip'),
     })
     // As root (CI) permissions do not stop a write, but /proc takes no new files.
-    await expect(service().start({ jobId: job.id, checkpoint: null, destination: '/proc/tunedeck-export.zip', merged: false })).rejects.toMatchObject({
+    await expect(
+      service().start({ jobId: job.id, checkpoint: null, destination: '/proc/tunedeck-export.zip', merged: false }),
+    ).rejects.toMatchObject({
       code: 'invalid_input',
-      message: expect.stringMatching(/^destination: cannot write \/proc\/tunedeck-export\.zip\.partial \(E[A-Z]+\): choose a folder you can write to\.$/),
+      message: expect.stringMatching(
+        /^destination: cannot write \/proc\/tunedeck-export\.zip\.partial \(E[A-Z]+\): choose a folder you can write to\.$/,
+      ),
     })
   })
 
@@ -195,11 +233,16 @@ describe('export failures leave nothing half-written', () => {
     const pending = h.service.create({ model: { selftest: true }, training: { epochs: 1 } })
     await expect(service().plan({ jobId: pending.id, checkpoint: null })).rejects.toMatchObject({
       code: 'conflict',
-      message: expect.stringMatching(/^Job "Self-test \(2\)" has no adapter yet \(it is (queued|starting|running)\): export it once it has completed/),
+      message: expect.stringMatching(
+        /^Job "Self-test \(2\)" has no adapter yet \(it is (queued|starting|running)\): export it once it has completed/,
+      ),
     })
     h.service.cancel(pending.id)
     await h.waitForStatus(pending.id, ['cancelled'], 60_000)
-    await expect(service().start({ jobId: job.id, checkpoint: 'nope', merged: false })).rejects.toMatchObject({ code: 'not_found', message: expect.stringContaining('no checkpoint "nope"') })
+    await expect(service().start({ jobId: job.id, checkpoint: 'nope', merged: false })).rejects.toMatchObject({
+      code: 'not_found',
+      message: expect.stringContaining('no checkpoint "nope"'),
+    })
   }, 90_000)
 
   it('says the base model folder has moved, and writes nothing', async () => {
@@ -221,7 +264,9 @@ describe('export failures leave nothing half-written', () => {
     const exports = service()
     const destination = path.join(dataDir, 'twice', 'out.zip')
     const first = exports.start({ jobId: job.id, checkpoint: null, destination, merged: false })
-    await expect(exports.start({ jobId: job.id, checkpoint: null, destination: path.join(dataDir, 'twice', 'other.zip'), merged: false })).rejects.toMatchObject({
+    await expect(
+      exports.start({ jobId: job.id, checkpoint: null, destination: path.join(dataDir, 'twice', 'other.zip'), merged: false }),
+    ).rejects.toMatchObject({
       code: 'conflict',
       message: expect.stringContaining('is already running'),
     })
@@ -229,12 +274,19 @@ describe('export failures leave nothing half-written', () => {
     expect(fs.readdirSync(path.dirname(destination))).toEqual(['out.zip'])
 
     progress.length = 0
-    const cancelled = exports.start({ jobId: job.id, checkpoint: null, destination: path.join(dataDir, 'cancelled', 'out.zip'), merged: false })
+    const cancelled = exports.start({
+      jobId: job.id,
+      checkpoint: null,
+      destination: path.join(dataDir, 'cancelled', 'out.zip'),
+      merged: false,
+    })
     while (!progress.some((event) => event.phase === 'preparing')) await new Promise((resolve) => setTimeout(resolve, 20))
     expect(exports.cancel(job.id)).toBe(true)
     await expect(cancelled).rejects.toMatchObject({ code: 'conflict', message: 'The export was cancelled.' })
     expect(progress.at(-1)?.phase).toBe('cancelled')
-    expect(leftovers(path.join(dataDir, 'cancelled'), path.join(dataDir, 'exports')).filter((file) => !file.endsWith('Self-test.zip'))).toEqual([])
+    expect(
+      leftovers(path.join(dataDir, 'cancelled'), path.join(dataDir, 'exports')).filter((file) => !file.endsWith('Self-test.zip')),
+    ).toEqual([])
   }, 120_000)
 
   it('removes staging folders a dead host left behind, and keeps those of live processes', () => {

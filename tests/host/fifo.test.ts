@@ -48,7 +48,14 @@ describe('named pipes', () => {
   it('refuses a FIFO as a dataset to import, naming it, and keeps serving', async () => {
     const responses = await Promise.all([1, 2, 3, 4].map(() => answer('datasets.import', { path: pipe })))
     for (const response of responses) {
-      expect(response).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringContaining(`${pipe} is a named pipe (FIFO)`) as string, data: { fields: { path: expect.any(String) as string } } } })
+      expect(response).toMatchObject({
+        ok: false,
+        error: {
+          code: 'invalid_input',
+          message: expect.stringContaining(`${pipe} is a named pipe (FIFO)`) as string,
+          data: { fields: { path: expect.any(String) as string } },
+        },
+      })
     }
     expect(await serve.serving()).toBe(true)
     // Nothing half-imported stays behind.
@@ -58,16 +65,25 @@ describe('named pipes', () => {
 
   it('refuses a FIFO inside a save_to_disk folder, naming it', async () => {
     const response = await answer('datasets.import', { path: savedFolder })
-    expect(response).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringContaining('data-00000-of-00001.arrow is a pipe, socket or device') as string } })
+    expect(response).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_input', message: expect.stringContaining('data-00000-of-00001.arrow is a pipe, socket or device') as string },
+    })
   })
 
   it('refuses a FIFO to preview, to train on and to inspect as a model', async () => {
     const preview = await answer('datasets.preview', { path: pipe })
-    expect(preview).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringContaining(`${pipe} is a named pipe (FIFO)`) as string } })
+    expect(preview).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_input', message: expect.stringContaining(`${pipe} is a named pipe (FIFO)`) as string },
+    })
     const tokens = await answer('datasets.preview', { path: join(allowedDir, 'saved', 'state.json'), tokens: { modelPath: pipe } })
     expect(tokens).toMatchObject({ ok: false, error: { message: expect.stringContaining('tokens.modelPath') as string } })
     const job = await answer('jobs.create', { model: { selftest: true }, dataset: { path: pipe } })
-    expect(job).toMatchObject({ ok: false, error: { code: 'invalid_input', data: { fields: { 'dataset.path': expect.stringContaining('named pipe') as string } } } })
+    expect(job).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_input', data: { fields: { 'dataset.path': expect.stringContaining('named pipe') as string } } },
+    })
     const model = await answer('models.inspect', { path: pipe })
     expect(model).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringContaining('named pipe') as string } })
     expect(await serve.serving()).toBe(true)

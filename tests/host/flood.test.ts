@@ -54,7 +54,11 @@ describe('a terminal flood', () => {
       const job = await harness.waitForStatus(created.id, ['completed', 'failed'], 300_000)
       expect(job.error).toBeNull()
       // The completed event can be read before the pty has delivered the last output.
-      await waitFor(() => /flood ends after \d+ lines/.test(lastChunk), 30_000, () => 'the last line through the pty')
+      await waitFor(
+        () => /flood ends after \d+ lines/.test(lastChunk),
+        30_000,
+        () => 'the last line through the pty',
+      )
       const seconds = (Date.now() - started) / 1000
       clearInterval(watch)
       const megabytes = (bytes: number) => Math.round(bytes / 1024 / 1024)
@@ -75,7 +79,10 @@ describe('a terminal flood', () => {
       const text = log.toString('utf8')
       expect(text.startsWith('flood begins')).toBe(true)
       expect(text.trimEnd()).toMatch(/flood ends after (\d+) lines$/)
-      const note = /\r\n\[tunedeck host\] ([\d,]+) bytes of output were left out here: terminal\.log keeps its first 2 MB and its newest output within 8 MB \(TUNEDECK_TERMINAL_LOG_MB\)\r\n/.exec(text)
+      const note =
+        /\r\n\[tunedeck host\] ([\d,]+) bytes of output were left out here: terminal\.log keeps its first 2 MB and its newest output within 8 MB \(TUNEDECK_TERMINAL_LOG_MB\)\r\n/.exec(
+          text,
+        )
       expect(note).not.toBeNull()
       // Every byte printed is either kept or counted as left out.
       const leftOut = Number(note![1]!.replace(/,/g, ''))

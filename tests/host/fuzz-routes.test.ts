@@ -31,7 +31,14 @@ const savedPython = process.env.TUNEDECK_PYTHON
 const runs = Number(process.env.TUNEDECK_FUZZ_RUNS ?? 1000)
 const seed = process.env.TUNEDECK_FUZZ_SEED === undefined ? undefined : Number(process.env.TUNEDECK_FUZZ_SEED)
 const paths: FuzzPaths = {
-  inside: [join(allowedDir, 'train.jsonl'), join(allowedDir, 'pipe.jsonl'), join(allowedDir, 'model'), allowedDir, join(allowedDir, 'missing.jsonl'), join(allowedDir, 'out.zip')],
+  inside: [
+    join(allowedDir, 'train.jsonl'),
+    join(allowedDir, 'pipe.jsonl'),
+    join(allowedDir, 'model'),
+    allowedDir,
+    join(allowedDir, 'missing.jsonl'),
+    join(allowedDir, 'out.zip'),
+  ],
   outside: [join(workDir, 'secret.txt'), workDir, tmpdir()],
 }
 const tally = { requests: 0, accepted: 0, refused: 0 }
@@ -87,7 +94,15 @@ describe('route fuzzer', () => {
   })
 
   it(`answers ${runs} raw frames of any shape`, async () => {
-    const envelope = fc.record({ kind: fc.oneof(fc.constant('request'), hostileValue(paths)), id: fc.oneof(fc.integer({ min: 1, max: 999_999 }), hostileValue(paths)), route: fc.oneof(fc.constantFrom(...routeNames), hostileValue(paths)), input: hostileValue(paths) }, { requiredKeys: [] })
+    const envelope = fc.record(
+      {
+        kind: fc.oneof(fc.constant('request'), hostileValue(paths)),
+        id: fc.oneof(fc.integer({ min: 1, max: 999_999 }), hostileValue(paths)),
+        route: fc.oneof(fc.constantFrom(...routeNames), hostileValue(paths)),
+        input: hostileValue(paths),
+      },
+      { requiredKeys: [] },
+    )
     const frame = fc.oneof(
       envelope.map((message) => JSON.stringify(message)),
       fc.string({ unit: 'binary', maxLength: 200 }),
@@ -101,7 +116,10 @@ describe('route fuzzer', () => {
         } catch {
           // Not JSON: the answer carries id 0.
         }
-        const id = typeof parsed === 'object' && parsed !== null && typeof (parsed as { id?: unknown }).id === 'number' ? (parsed as { id: number }).id : 0
+        const id =
+          typeof parsed === 'object' && parsed !== null && typeof (parsed as { id?: unknown }).id === 'number'
+            ? (parsed as { id: number }).id
+            : 0
         const response = await client.sendRaw(id, text)
         count(response)
         expect(problem(response), text.slice(0, 300)).toBeNull()
@@ -109,6 +127,8 @@ describe('route fuzzer', () => {
       { numRuns: runs, seed, timeout: 30_000 },
     )
     expect(await serve.serving()).toBe(true)
-    console.log(`route fuzzer: ${tally.requests} requests (${runs} runs of each property${seed === undefined ? '' : `, seed ${seed}`}): ${tally.accepted} accepted, ${tally.refused} refused, none unanswered`)
+    console.log(
+      `route fuzzer: ${tally.requests} requests (${runs} runs of each property${seed === undefined ? '' : `, seed ${seed}`}): ${tally.accepted} accepted, ${tally.refused} refused, none unanswered`,
+    )
   })
 })

@@ -59,14 +59,50 @@ function retyped(header: Uint8Array, type: string, link: string): Uint8Array {
 }
 
 const hostileNames = fc.oneof(
-  fc.constantFrom('train.jsonl', 'data.csv', 'saved', 'adapter.zip', '../../outside/x.jsonl', '/etc/passwd', '..', '.', 'a\u0000b.jsonl', 'clear\u001b[2J.jsonl', 'x'.repeat(5000), '__proto__', 'constructor.jsonl', '%2e%2e%2fx.jsonl'),
+  fc.constantFrom(
+    'train.jsonl',
+    'data.csv',
+    'saved',
+    'adapter.zip',
+    '../../outside/x.jsonl',
+    '/etc/passwd',
+    '..',
+    '.',
+    'a\u0000b.jsonl',
+    'clear\u001b[2J.jsonl',
+    'x'.repeat(5000),
+    '__proto__',
+    'constructor.jsonl',
+    '%2e%2e%2fx.jsonl',
+  ),
   fc.string({ unit: 'binary', maxLength: 60 }),
 )
-const entryPaths = fc.oneof(fc.constantFrom('state.json', 'dataset_dict.json', 'train/data.arrow', '../escape.txt', '../../outside/escape.txt', '/tmp/absolute.txt', 'a/../../b.txt', 'bell\u0007.txt', './state.json'), fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 40 }))
+const entryPaths = fc.oneof(
+  fc.constantFrom(
+    'state.json',
+    'dataset_dict.json',
+    'train/data.arrow',
+    '../escape.txt',
+    '../../outside/escape.txt',
+    '/tmp/absolute.txt',
+    'a/../../b.txt',
+    'bell\u0007.txt',
+    './state.json',
+  ),
+  fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 40 }),
+)
 
 /** A tar of hostile entries; some become links, devices or FIFOs. */
 const tars = fc
-  .array(fc.tuple(entryPaths, fc.uint8Array({ maxLength: 300 }), fc.constantFrom('0', '0', '1', '2', '3', '6'), fc.constantFrom('/etc/passwd', '../../outside', 'state.json')), { minLength: 1, maxLength: 5 })
+  .array(
+    fc.tuple(
+      entryPaths,
+      fc.uint8Array({ maxLength: 300 }),
+      fc.constantFrom('0', '0', '1', '2', '3', '6'),
+      fc.constantFrom('/etc/passwd', '../../outside', 'state.json'),
+    ),
+    { minLength: 1, maxLength: 5 },
+  )
   .map(async (entries) => {
     const parts: Uint8Array[] = []
     for (const [path, bytes, type, link] of entries) {
@@ -77,7 +113,11 @@ const tars = fc
         continue // A path too long for ustar: the page refuses it too.
       }
       const whole = new Uint8Array(await blob.arrayBuffer())
-      parts.push(type === '0' ? whole : new Uint8Array([...retyped(whole.subarray(0, 512), type, link), ...whole.subarray(512, whole.length - 1024)]))
+      parts.push(
+        type === '0'
+          ? whole
+          : new Uint8Array([...retyped(whole.subarray(0, 512), type, link), ...whole.subarray(512, whole.length - 1024)]),
+      )
     }
     parts.push(new Uint8Array(1024))
     return Buffer.concat(parts)
@@ -86,7 +126,19 @@ const bodies = fc.oneof(
   fc.uint8Array({ maxLength: 4096 }).map(async (bytes) => Buffer.from(bytes)),
   fc.constantFrom(async () => Buffer.from(`${JSON.stringify({ prompt: 'Hi', completion: 'Hello' })}\n`)).map((make) => make()),
   tars,
-  fc.tuple(fc.string({ unit: 'binary', maxLength: 90 }), fc.nat({ max: 1e9 })).map(async ([path, size]) => Buffer.from(tarHeader('x', 0, 0).map((byte, index) => (index < path.length ? path.charCodeAt(index) & 0xff : index >= 124 && index < 136 ? String(size).charCodeAt(index - 124) || 0 : byte)))),
+  fc
+    .tuple(fc.string({ unit: 'binary', maxLength: 90 }), fc.nat({ max: 1e9 }))
+    .map(async ([path, size]) =>
+      Buffer.from(
+        tarHeader('x', 0, 0).map((byte, index) =>
+          index < path.length
+            ? path.charCodeAt(index) & 0xff
+            : index >= 124 && index < 136
+              ? String(size).charCodeAt(index - 124) || 0
+              : byte,
+        ),
+      ),
+    ),
 )
 
 describe('upload fuzzer', () => {
@@ -94,19 +146,25 @@ describe('upload fuzzer', () => {
     const before = tree(workDir, serve.dataDir)
     const counts = { uploads: 0, accepted: 0 }
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(datasetUploadPath, adapterUploadPath), hostileNames, fc.boolean(), bodies, async (endpoint, name, folder, body) => {
-        const query = new URLSearchParams({ name, ...(folder ? { folder: 'tar' } : {}) })
-        const response = await fetch(`http://127.0.0.1:${serve.server.port}${endpoint}?${query.toString()}`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${serve.server.token}`, 'content-type': 'application/octet-stream' },
-          body: await body,
-        })
-        const answer = (await response.json()) as { ok: boolean; error?: { code: string; message: string } }
-        counts.uploads += 1
-        if (answer.ok) counts.accepted += 1
-        expect(response.status, `${endpoint} ${JSON.stringify(name).slice(0, 100)}: ${answer.error?.message}`).not.toBe(500)
-        expect(answer.error?.code).not.toBe('internal')
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(datasetUploadPath, adapterUploadPath),
+        hostileNames,
+        fc.boolean(),
+        bodies,
+        async (endpoint, name, folder, body) => {
+          const query = new URLSearchParams({ name, ...(folder ? { folder: 'tar' } : {}) })
+          const response = await fetch(`http://127.0.0.1:${serve.server.port}${endpoint}?${query.toString()}`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${serve.server.token}`, 'content-type': 'application/octet-stream' },
+            body: await body,
+          })
+          const answer = (await response.json()) as { ok: boolean; error?: { code: string; message: string } }
+          counts.uploads += 1
+          if (answer.ok) counts.accepted += 1
+          expect(response.status, `${endpoint} ${JSON.stringify(name).slice(0, 100)}: ${answer.error?.message}`).not.toBe(500)
+          expect(answer.error?.code).not.toBe('internal')
+        },
+      ),
       { numRuns: runs, seed, timeout: 30_000 },
     )
     expect(tree(workDir, serve.dataDir)).toEqual(before)
@@ -116,6 +174,8 @@ describe('upload fuzzer', () => {
       expect(existsSync(folder) ? readdirSync(folder) : [], library).toEqual([])
     }
     expect(await serve.serving()).toBe(true)
-    console.log(`upload fuzzer: ${counts.uploads} uploads${seed === undefined ? '' : ` (seed ${seed})`}, ${counts.accepted} accepted, none unanswered or internal, nothing written outside the data folder or left in its libraries`)
+    console.log(
+      `upload fuzzer: ${counts.uploads} uploads${seed === undefined ? '' : ` (seed ${seed})`}, ${counts.accepted} accepted, none unanswered or internal, nothing written outside the data folder or left in its libraries`,
+    )
   })
 })

@@ -42,9 +42,48 @@ export interface FuzzPaths {
 const prototypeNames = [...new Set([...Object.getOwnPropertyNames(Object.prototype), '__proto__'])]
 
 /** Strings that broke parsers elsewhere: bidi overrides, BOM, lone surrogates, NUL, combining marks, very long graphemes. */
-const oddStrings = ['\u202e\u0000evil', '\uFEFF', '\uD800', '\uDFFF\uD800', 'a\u0301\u0301\u0301', '👩‍👩‍👧‍👦'.repeat(50), '\u0000', '\r\n\u001b[2J\u0007', '%00', '%2e%2e%2f', 'NaN', '-0', '1e309', '__proto__', 'constructor', 'prototype', '$where', '{{7*7}}', '${process.exit()}', "'; DROP TABLE jobs; --"]
+const oddStrings = [
+  '\u202e\u0000evil',
+  '\uFEFF',
+  '\uD800',
+  '\uDFFF\uD800',
+  'a\u0301\u0301\u0301',
+  '👩‍👩‍👧‍👦'.repeat(50),
+  '\u0000',
+  '\r\n\u001b[2J\u0007',
+  '%00',
+  '%2e%2e%2f',
+  'NaN',
+  '-0',
+  '1e309',
+  '__proto__',
+  'constructor',
+  'prototype',
+  '$where',
+  '{{7*7}}',
+  '${process.exit()}',
+  "'; DROP TABLE jobs; --",
+]
 
-const hostilePaths = ['/', '/etc/passwd', '/dev/zero', '/dev/random', '/proc/self/environ', '../../../../etc/passwd', '..', '.', '~', 'C:\\Windows\\win.ini', '\\\\server\\share', 'file:///etc/passwd', 'http://127.0.0.1:1/x.jsonl', 'https://169.254.169.254/latest/meta-data/x.jsonl', 'a\u0000b', ' ', '/tmp/../etc/passwd']
+const hostilePaths = [
+  '/',
+  '/etc/passwd',
+  '/dev/zero',
+  '/dev/random',
+  '/proc/self/environ',
+  '../../../../etc/passwd',
+  '..',
+  '.',
+  '~',
+  'C:\\Windows\\win.ini',
+  '\\\\server\\share',
+  'file:///etc/passwd',
+  'http://127.0.0.1:1/x.jsonl',
+  'https://169.254.169.254/latest/meta-data/x.jsonl',
+  'a\u0000b',
+  ' ',
+  '/tmp/../etc/passwd',
+]
 
 /** A JSON value nested `depth` deep, as arrays or objects. */
 function nested(depth: number, asObject: boolean): unknown {
@@ -89,15 +128,26 @@ function fromSchema(schema: JsonSchema, paths: FuzzPaths, field = ''): fc.Arbitr
     case 'string':
       return stringFor(schema, paths, field)
     case 'integer':
-      return fc.integer({ min: Math.max(schema.minimum ?? -(2 ** 31), Number.MIN_SAFE_INTEGER), max: Math.min(schema.maximum ?? 2 ** 31, Number.MAX_SAFE_INTEGER) })
+      return fc.integer({
+        min: Math.max(schema.minimum ?? -(2 ** 31), Number.MIN_SAFE_INTEGER),
+        max: Math.min(schema.maximum ?? 2 ** 31, Number.MAX_SAFE_INTEGER),
+      })
     case 'number':
-      return fc.double({ min: schema.minimum ?? schema.exclusiveMinimum ?? -1e9, max: schema.maximum ?? 1e9, noNaN: true, noDefaultInfinity: true })
+      return fc.double({
+        min: schema.minimum ?? schema.exclusiveMinimum ?? -1e9,
+        max: schema.maximum ?? 1e9,
+        noNaN: true,
+        noDefaultInfinity: true,
+      })
     case 'boolean':
       return fc.boolean()
     case 'null':
       return fc.constant(null)
     case 'array':
-      return fc.array(schema.items ? fromSchema(schema.items, paths, field) : fc.jsonValue({ maxDepth: 1 }), { minLength: schema.minItems ?? 0, maxLength: Math.min(schema.maxItems ?? 4, Math.max(4, schema.minItems ?? 0)) })
+      return fc.array(schema.items ? fromSchema(schema.items, paths, field) : fc.jsonValue({ maxDepth: 1 }), {
+        minLength: schema.minItems ?? 0,
+        maxLength: Math.min(schema.maxItems ?? 4, Math.max(4, schema.minItems ?? 0)),
+      })
     case 'object':
       return objectFor(schema, paths)
     default:
@@ -110,22 +160,40 @@ function fromSchema(schema: JsonSchema, paths: FuzzPaths, field = ''): fc.Arbitr
  * or reach past this machine (tests send traffic only to loopback), so no fc.webUrl() hosts.
  */
 const loopbackUrl = fc
-  .tuple(fc.constantFrom('http', 'https'), fc.constantFrom('127.0.0.1', '127.0.0.2', '[::1]'), fc.integer({ min: 1, max: 65535 }), fc.webPath(), fc.webQueryParameters())
+  .tuple(
+    fc.constantFrom('http', 'https'),
+    fc.constantFrom('127.0.0.1', '127.0.0.2', '[::1]'),
+    fc.integer({ min: 1, max: 65535 }),
+    fc.webPath(),
+    fc.webQueryParameters(),
+  )
   .map(([scheme, host, port, path, query]) => `${scheme}://${host}:${port}${path}${query === '' ? '' : `?${query}`}`)
 
 function stringFor(schema: JsonSchema, paths: FuzzPaths, field: string): fc.Arbitrary<string> {
   const length = { minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 30, 200) }
   if (/path|destination|folder/i.test(field)) return fc.constantFrom(...paths.inside, ...paths.outside, ...hostilePaths)
   if (schema.pattern) return fc.stringMatching(new RegExp(schema.pattern)).filter((text) => text.length <= (schema.maxLength ?? Infinity))
-  if (schema.format === 'uri' || /url/i.test(field)) return fc.oneof(loopbackUrl, fc.constantFrom('http://127.0.0.1:9/a.jsonl', 'http://10.0.0.1/a.jsonl', 'http://[::1]/a.jsonl', 'ftp://127.0.0.1/a.jsonl'))
-  return fc.oneof(fc.string(length), fc.constantFrom(...oddStrings.filter((text) => text.length >= length.minLength && text.length <= length.maxLength)))
+  if (schema.format === 'uri' || /url/i.test(field))
+    return fc.oneof(
+      loopbackUrl,
+      fc.constantFrom('http://127.0.0.1:9/a.jsonl', 'http://10.0.0.1/a.jsonl', 'http://[::1]/a.jsonl', 'ftp://127.0.0.1/a.jsonl'),
+    )
+  return fc.oneof(
+    fc.string(length),
+    fc.constantFrom(...oddStrings.filter((text) => text.length >= length.minLength && text.length <= length.maxLength)),
+  )
 }
 
 function objectFor(schema: JsonSchema, paths: FuzzPaths): fc.Arbitrary<unknown> {
   const properties = Object.entries(schema.properties ?? {})
-  const extra = typeof schema.additionalProperties === 'object' ? fc.dictionary(fc.string({ maxLength: 12 }), fromSchema(schema.additionalProperties, paths), { maxKeys: 3 }) : fc.constant({})
+  const extra =
+    typeof schema.additionalProperties === 'object'
+      ? fc.dictionary(fc.string({ maxLength: 12 }), fromSchema(schema.additionalProperties, paths), { maxKeys: 3 })
+      : fc.constant({})
   if (properties.length === 0) return extra
-  const record = fc.record(Object.fromEntries(properties.map(([name, property]) => [name, fromSchema(property, paths, name)])), { requiredKeys: schema.required ?? [] })
+  const record = fc.record(Object.fromEntries(properties.map(([name, property]) => [name, fromSchema(property, paths, name)])), {
+    requiredKeys: schema.required ?? [],
+  })
   return fc.tuple(record, extra).map(([known, more]) => ({ ...more, ...known }))
 }
 

@@ -45,15 +45,34 @@ describe('GPU telemetry', () => {
     ].join('\n')
     const gpus = parseNvidiaSmi(stdout)
     expect(gpus).toEqual([
-      { index: 0, name: 'NVIDIA GeForce RTX 4090', utilization: 0, memoryUsedMb: 1203, memoryTotalMb: 24564, temperatureC: 41, powerW: 31.52 },
-      { index: 1, name: 'NVIDIA RTX A6000, Ada', utilization: 97, memoryUsedMb: 40960, memoryTotalMb: 49140, temperatureC: null, powerW: null },
+      {
+        index: 0,
+        name: 'NVIDIA GeForce RTX 4090',
+        utilization: 0,
+        memoryUsedMb: 1203,
+        memoryTotalMb: 24564,
+        temperatureC: 41,
+        powerW: 31.52,
+      },
+      {
+        index: 1,
+        name: 'NVIDIA RTX A6000, Ada',
+        utilization: 97,
+        memoryUsedMb: 40960,
+        memoryTotalMb: 49140,
+        temperatureC: null,
+        powerW: null,
+      },
     ])
   })
 
   it('samples about once a second while a job is live, and stops after', async () => {
     const telemetry = new GpuTelemetry()
     const samples: GpuSample[] = []
-    const sampler = new GpuSampler(() => telemetry.sample(), (sample) => samples.push(sample))
+    const sampler = new GpuSampler(
+      () => telemetry.sample(),
+      (sample) => samples.push(sample),
+    )
     sampler.jobUpdated({ id: 'a', status: 'queued' })
     await sleep(1200)
     expect(samples).toHaveLength(0)

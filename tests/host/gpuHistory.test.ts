@@ -100,7 +100,11 @@ describe('GPU history', () => {
 
   it('stores nothing on a machine without an NVIDIA GPU, and the route says the history is empty', async () => {
     const store = new GpuHistoryStore(db)
-    const telemetry = new GpuTelemetry(async () => ({ ok: false, missing: false, message: 'NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver.' }))
+    const telemetry = new GpuTelemetry(async () => ({
+      ok: false,
+      missing: false,
+      message: 'NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver.',
+    }))
     store.record(['job-1'], await telemetry.sample())
     expect(store.list('job-1')).toEqual({ gpus: [] })
   })

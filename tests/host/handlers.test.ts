@@ -46,7 +46,6 @@ afterAll(async () => {
   rmSync(workDir, { recursive: true, force: true })
 })
 
-
 describe('handlers', () => {
   it('has exactly one handler per declared route', async () => {
     const dataDir = join(workDir, 'map')
@@ -63,13 +62,42 @@ describe('handlers', () => {
       ...{ jobs, python, sampleGpu: () => telemetry.sample(), appVersion: 'x', dataDir },
       gpuHistory: () => ({ gpus: [] }), // never called: this test only lists the handlers
       doctor: new EnvironmentDoctor({ python, dataDir, pythonRuntimeDir: join(repoDir, 'python-runtime') }),
-      previews: new DatasetPreviews({ resolvePython: () => python.resolvePython(), pythonRuntimeDir: join(repoDir, 'python-runtime'), emit: () => undefined }),
-      exports: new ExportService({ dataDir, appVersion: 'x', pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), getJob: (id) => jobs.get(id), emit: () => undefined }),
-      chat: new ChatService({ dataDir, pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), getJob: (id) => jobs.get(id), busyJob: () => null, emit: () => undefined }),
-      adapters: new AdapterService({ dataDir, appVersion: 'x', pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), getJob: (id) => jobs.get(id) }),
+      previews: new DatasetPreviews({
+        resolvePython: () => python.resolvePython(),
+        pythonRuntimeDir: join(repoDir, 'python-runtime'),
+        emit: () => undefined,
+      }),
+      exports: new ExportService({
+        dataDir,
+        appVersion: 'x',
+        pythonRuntimeDir: '',
+        resolvePython: () => python.resolvePython(),
+        getJob: (id) => jobs.get(id),
+        emit: () => undefined,
+      }),
+      chat: new ChatService({
+        dataDir,
+        pythonRuntimeDir: '',
+        resolvePython: () => python.resolvePython(),
+        getJob: (id) => jobs.get(id),
+        busyJob: () => null,
+        emit: () => undefined,
+      }),
+      adapters: new AdapterService({
+        dataDir,
+        appVersion: 'x',
+        pythonRuntimeDir: '',
+        resolvePython: () => python.resolvePython(),
+        getJob: (id) => jobs.get(id),
+      }),
       models: new ModelService({ dataDir, pythonRuntimeDir: '', resolvePython: () => python.resolvePython(), emit: () => undefined }),
       datasets: new DatasetLibrary({ dataDir, check: () => Promise.reject(new Error('not called')), listJobs: () => jobs.list() }),
-      evaluations: new EvaluationService({ resolvePython: () => python.resolvePython(), pythonRuntimeDir: '', jobDir: (id) => join(dataDir, 'jobs', id), emit: () => undefined }),
+      evaluations: new EvaluationService({
+        resolvePython: () => python.resolvePython(),
+        pythonRuntimeDir: '',
+        jobDir: (id) => join(dataDir, 'jobs', id),
+        emit: () => undefined,
+      }),
     })
     expect(Object.keys(handlers).sort()).toEqual([...routeNames].sort())
     for (const route of routeNames) expect(typeof handlers[route]).toBe('function')
@@ -166,7 +194,9 @@ describe('jobs.create with the form’s Advanced settings and presets', () => {
       )
     }
     // A forced format is checked without reading the file.
-    const forced = errorOf(await dispatch(host, 'jobs.create', { model: { selftest: true }, method: 'kto', dataset: { path: feedback, format: 'openai' } }))
+    const forced = errorOf(
+      await dispatch(host, 'jobs.create', { model: { selftest: true }, method: 'kto', dataset: { path: feedback, format: 'openai' } }),
+    )
     expect(fieldErrorsOf(forced).method).toMatch(/it is read as "openai", conversations, which method "sft" trains on/)
     const fits = await create({ method: 'kto', dataset: { path: feedback } })
     expect(fits.config).toMatchObject({ method: 'kto', dataset: { format: 'auto' } })
@@ -192,7 +222,9 @@ describe('jobs.create with the form’s Advanced settings and presets', () => {
 
   it('refuses an unknown column-mapping field and a bad target module, naming the field', async () => {
     const columns = errorOf(await dispatch(host, 'jobs.create', { model: { selftest: true }, dataset: { columns: { answer: 'output' } } }))
-    expect(fieldErrorsOf(columns)['dataset.columns.answer']).toMatch(/^Column mapping: "answer" is not a field Tunedeck reads; map one of instruction, input, output/)
+    expect(fieldErrorsOf(columns)['dataset.columns.answer']).toMatch(
+      /^Column mapping: "answer" is not a field Tunedeck reads; map one of instruction, input, output/,
+    )
     const modules = errorOf(await dispatch(host, 'jobs.create', { model: { selftest: true }, lora: { targetModules: ['q_proj', ''] } }))
     expect(Object.keys(fieldErrorsOf(modules))).toEqual(['lora.targetModules.1'])
   })

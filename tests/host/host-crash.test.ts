@@ -48,7 +48,10 @@ describe('a host crash', () => {
   it('pauses the job with no step lost, and the resumed losses equal an uninterrupted run', async () => {
     const first = await startServe()
     const job = await first.request<Job>('jobs.create', selftest)
-    await first.waitFor<{ jobId: string; points: MetricPoint[] }>('job.metrics', (payload) => payload.jobId === job.id && payload.points.some((point) => point.step >= 5))
+    await first.waitFor<{ jobId: string; points: MetricPoint[] }>(
+      'job.metrics',
+      (payload) => payload.jobId === job.id && payload.points.some((point) => point.step >= 5),
+    )
     first.child.kill('SIGKILL')
     await first.exited
 
@@ -65,12 +68,18 @@ describe('a host crash', () => {
     expect(recovered.status).toBe('paused')
     expect(recovered.step).toBe(lastStep)
     await second.request<Job>('jobs.resume', { jobId: job.id })
-    const resumed = await second.waitFor<Job>('job.updated', (payload) => payload.id === job.id && ['completed', 'failed'].includes(payload.status))
+    const resumed = await second.waitFor<Job>(
+      'job.updated',
+      (payload) => payload.id === job.id && ['completed', 'failed'].includes(payload.status),
+    )
     expect(resumed.error).toBeNull()
     expect(resumed.status).toBe('completed')
 
     const reference = await second.request<Job>('jobs.create', selftest)
-    const done = await second.waitFor<Job>('job.updated', (payload) => payload.id === reference.id && ['completed', 'failed'].includes(payload.status))
+    const done = await second.waitFor<Job>(
+      'job.updated',
+      (payload) => payload.id === reference.id && ['completed', 'failed'].includes(payload.status),
+    )
     expect(done.status).toBe('completed')
     const stopped = await second.request<MetricPoint[]>('jobs.metrics', { jobId: job.id })
     const uninterrupted = await second.request<MetricPoint[]>('jobs.metrics', { jobId: reference.id })

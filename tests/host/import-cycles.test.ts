@@ -31,11 +31,17 @@ function specifiers(file: string): string[] {
   const source = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false)
   const names: string[] = []
   for (const statement of source.statements) {
-    if ((ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) &&
-        statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier)) {
+    if (
+      (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) &&
+      statement.moduleSpecifier &&
+      ts.isStringLiteral(statement.moduleSpecifier)
+    ) {
       names.push(statement.moduleSpecifier.text)
-    } else if (ts.isImportEqualsDeclaration(statement) && ts.isExternalModuleReference(statement.moduleReference) &&
-               ts.isStringLiteral(statement.moduleReference.expression)) {
+    } else if (
+      ts.isImportEqualsDeclaration(statement) &&
+      ts.isExternalModuleReference(statement.moduleReference) &&
+      ts.isStringLiteral(statement.moduleReference.expression)
+    ) {
       names.push(statement.moduleReference.expression.text)
     }
   }
@@ -60,7 +66,9 @@ function resolve(from: string, specifier: string): string | null {
 function importGraph(folders: string[]): Map<string, string[]> {
   const graph = new Map<string, string[]>()
   for (const file of folders.flatMap((folder) => sourceFiles(path.join(root, folder)))) {
-    const targets = specifiers(file).map((specifier) => resolve(file, specifier)).filter((target): target is string => target !== null)
+    const targets = specifiers(file)
+      .map((specifier) => resolve(file, specifier))
+      .filter((target): target is string => target !== null)
     graph.set(file, [...new Set(targets)])
   }
   return graph

@@ -31,8 +31,6 @@ async function call<T>(route: string, input: unknown): Promise<T> {
   return result.output as T
 }
 
-
-
 beforeAll(async () => {
   host = createHost({ dataDir, resourcesDir, pythonRuntimeDir, appVersion: '0.1.0-test' })
   await host.start()
@@ -95,7 +93,14 @@ describe('a new job from another job’s checkpoint', () => {
     expect(fieldErrorsOf(rank)['lora.rank']).toMatch(/has LoRA rank 16, not 8: set the rank to 16/)
     const otherModel = path.join(workDir, 'other-model')
     fs.mkdirSync(otherModel, { recursive: true })
-    const model = errorOf(await dispatch(host, 'jobs.create', { ...selftest, model: { path: otherModel }, dataset: { path: path.join(resourcesDir, 'selftest', 'dataset.jsonl') }, initFrom }))
+    const model = errorOf(
+      await dispatch(host, 'jobs.create', {
+        ...selftest,
+        model: { path: otherModel },
+        dataset: { path: path.join(resourcesDir, 'selftest', 'dataset.jsonl') },
+        initFrom,
+      }),
+    )
     expect(fieldErrorsOf(model)['model.path']).toContain(`was trained on ${selftestModelPath(dataDir)}`)
   })
 
@@ -130,13 +135,22 @@ describe('the new-job form’s method and quantization', () => {
     await call('queue.set', { running: false })
     const pairs = path.join(workDir, 'pairs.jsonl')
     fs.writeFileSync(pairs, `${JSON.stringify({ prompt: 'Hi?', chosen: 'Hello.', rejected: 'Go.' })}\n`)
-    const dpo = await call<Job>('jobs.create', { ...selftest, method: 'dpo', model: { selftest: true, quantization: '4bit' }, dataset: { path: pairs } })
+    const dpo = await call<Job>('jobs.create', {
+      ...selftest,
+      method: 'dpo',
+      model: { selftest: true, quantization: '4bit' },
+      dataset: { path: pairs },
+    })
     expect(dpo.config.method).toBe('dpo')
     expect(dpo.config.model.quantization).toBe('4bit')
     expect(dpo.config.training.gradientCheckpointing).toBe(true)
     expect(dpo.config.dpo.beta).toBe(0.1)
     const plain = await call<Job>('jobs.create', selftest)
-    expect(plain.config).toMatchObject({ method: 'sft', model: { quantization: 'none' }, training: { gradientCheckpointing: false, oomRetry: true } })
+    expect(plain.config).toMatchObject({
+      method: 'sft',
+      model: { quantization: 'none' },
+      training: { gradientCheckpointing: false, oomRetry: true },
+    })
     const written = JSON.parse(fs.readFileSync(path.join(dataDir, 'jobs', dpo.id, 'config.json'), 'utf8')) as Job['config']
     expect(written).toEqual(dpo.config)
     for (const job of [dpo, plain]) expect((await call<Job>('jobs.cancel', { jobId: job.id })).status).toBe('cancelled')

@@ -32,16 +32,20 @@ const selftest = { model: { selftest: true } }
  * then the host refuses (the trainer may still write its last terminal lines into the folder).
  */
 async function deleteOnceExited(h: Harness, jobId: string): Promise<void> {
-  await waitFor(async () => {
-    try {
-      await h.request('jobs.delete', { jobId })
-      return true
-    } catch (error) {
-      expect(error).toMatchObject({ code: 'conflict' })
-      expect((error as Error).message).toContain('trainer has not exited yet')
-      return false
-    }
-  }, 10_000, () => `job ${jobId}'s trainer to exit so the job can be deleted`)
+  await waitFor(
+    async () => {
+      try {
+        await h.request('jobs.delete', { jobId })
+        return true
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'conflict' })
+        expect((error as Error).message).toContain('trainer has not exited yet')
+        return false
+      }
+    },
+    10_000,
+    () => `job ${jobId}'s trainer to exit so the job can be deleted`,
+  )
 }
 
 /** Rows that name the job in any table of the database file, read as another process would. */
@@ -49,8 +53,11 @@ function rowsOf(dataDir: string, jobId: string): Record<string, number> {
   const db = new Database(path.join(dataDir, 'tunedeck.db'), { readonly: true })
   try {
     const tables = ['metrics', 'ingested_events', 'checkpoints', 'job_notes']
-    const counts: Record<string, number> = { jobs: (db.prepare('SELECT COUNT(*) AS n FROM jobs WHERE id = ?').get(jobId) as { n: number }).n }
-    for (const table of tables) counts[table] = (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE job_id = ?`).get(jobId) as { n: number }).n
+    const counts: Record<string, number> = {
+      jobs: (db.prepare('SELECT COUNT(*) AS n FROM jobs WHERE id = ?').get(jobId) as { n: number }).n,
+    }
+    for (const table of tables)
+      counts[table] = (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE job_id = ?`).get(jobId) as { n: number }).n
     return counts
   } finally {
     db.close()

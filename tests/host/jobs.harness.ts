@@ -107,9 +107,22 @@ export class Harness {
       }),
       python: environment,
       doctor: new EnvironmentDoctor({ python: environment, dataDir, pythonRuntimeDir }),
-      exports: new ExportService({ dataDir, appVersion: '0.1.0-test', pythonRuntimeDir, resolvePython: () => environment.resolvePython(), getJob: (id) => this.service.get(id), emit: () => undefined }),
+      exports: new ExportService({
+        dataDir,
+        appVersion: '0.1.0-test',
+        pythonRuntimeDir,
+        resolvePython: () => environment.resolvePython(),
+        getJob: (id) => this.service.get(id),
+        emit: () => undefined,
+      }),
       chat: this.chat,
-      adapters: new AdapterService({ dataDir, appVersion: '0.1.0-test', pythonRuntimeDir, resolvePython: () => environment.resolvePython(), getJob: (id) => this.service.get(id) }),
+      adapters: new AdapterService({
+        dataDir,
+        appVersion: '0.1.0-test',
+        pythonRuntimeDir,
+        resolvePython: () => environment.resolvePython(),
+        getJob: (id) => this.service.get(id),
+      }),
       models: new ModelService({ dataDir, pythonRuntimeDir, resolvePython: () => environment.resolvePython(), emit: () => undefined }),
       sampleGpu: () => telemetry.sample(),
       gpuHistory: (jobId) => this.gpuHistory.list(jobId),
@@ -152,10 +165,14 @@ export class Harness {
   async waitForStatus(jobId: string, statuses: JobStatus | JobStatus[], timeoutMs = 60_000): Promise<Job> {
     const wanted = Array.isArray(statuses) ? statuses : [statuses]
     let job = await this.request('jobs.get', { jobId })
-    await waitFor(async () => {
-      job = await this.request('jobs.get', { jobId })
-      return wanted.includes(job.status)
-    }, timeoutMs, () => `job ${jobId} to be ${wanted.join(' or ')}, it is ${job.status}: ${JSON.stringify(job.error)}`)
+    await waitFor(
+      async () => {
+        job = await this.request('jobs.get', { jobId })
+        return wanted.includes(job.status)
+      },
+      timeoutMs,
+      () => `job ${jobId} to be ${wanted.join(' or ')}, it is ${job.status}: ${JSON.stringify(job.error)}`,
+    )
     return job
   }
 }

@@ -46,7 +46,10 @@ describe('a job on a mix of datasets', () => {
   it('reads each library dataset its own way, takes the weighted rows and trains to completion', async () => {
     // The self-test's 96 Alpaca rows, and 24 prompt/completion rows whose answers are in a column of their own.
     const alpaca = (await h.request('datasets.import', { path: selftestDataset(), name: 'Alpaca rows' })).dataset
-    const qa = jsonLines('qa.jsonl', Array.from({ length: 24 }, (_, index) => ({ prompt: `What is ${index} plus one?`, completion: 'draft', reply: `${index + 1}.` })))
+    const qa = jsonLines(
+      'qa.jsonl',
+      Array.from({ length: 24 }, (_, index) => ({ prompt: `What is ${index} plus one?`, completion: 'draft', reply: `${index + 1}.` })),
+    )
     const imported = (await h.request('datasets.import', { path: qa, name: 'Sums' })).dataset
     // The Datasets page's reading (the answers from "reply"): the job must read it that way.
     const sums = await h.request('datasets.set_reading', {
@@ -54,8 +57,17 @@ describe('a job on a mix of datasets', () => {
       reading: { format: 'prompt_completion', columns: { completion: 'reply' }, textSplit: 'auto' },
     })
 
-    const preview = await h.request('datasets.preview', { path: alpaca.path, weight: 0.25, seed: 42, mix: [{ path: sums.path, format: 'prompt_completion', columns: { completion: 'reply' }, weight: 1 }], tokens: { maxSeqLength: 128 } })
-    expect(preview.mix?.map((part) => [part.format, part.rows, part.taken])).toEqual([['alpaca', 96, 24], ['prompt_completion', 24, 24]])
+    const preview = await h.request('datasets.preview', {
+      path: alpaca.path,
+      weight: 0.25,
+      seed: 42,
+      mix: [{ path: sums.path, format: 'prompt_completion', columns: { completion: 'reply' }, weight: 1 }],
+      tokens: { maxSeqLength: 128 },
+    })
+    expect(preview.mix?.map((part) => [part.format, part.rows, part.taken])).toEqual([
+      ['alpaca', 96, 24],
+      ['prompt_completion', 24, 24],
+    ])
     expect(preview.tokens?.trainable).toBe(48)
 
     const created = await h.request('jobs.create', {
@@ -64,7 +76,16 @@ describe('a job on a mix of datasets', () => {
       training: { epochs: 1 },
     })
     expect(created.config.dataset.mix).toEqual([
-      { path: sums.path, format: 'prompt_completion', columns: { completion: 'reply' }, textSplit: 'auto', csvHeader: 'auto', weight: 1, datasetId: sums.id, sha256: sums.sha256 },
+      {
+        path: sums.path,
+        format: 'prompt_completion',
+        columns: { completion: 'reply' },
+        textSplit: 'auto',
+        csvHeader: 'auto',
+        weight: 1,
+        datasetId: sums.id,
+        sha256: sums.sha256,
+      },
     ])
     const job = await h.waitForStatus(created.id, ['completed', 'failed', 'cancelled'], 180_000)
     expect(job.error).toBeNull()
@@ -87,10 +108,23 @@ describe('a job on a mix of datasets', () => {
 
   it('refuses a mix with a dataset the method does not train on, naming that dataset', async () => {
     const pairs = jsonLines('pairs.jsonl', [{ prompt: 'Hi', chosen: 'Hello!', rejected: 'Go away.' }])
-    const error = await rejected(h.request('jobs.create', { model: { selftest: true }, dataset: { path: selftestDataset(), mix: [{ path: pairs }] } }))
-    expect(error).toMatchObject({ code: 'invalid_input', data: { fields: { 'dataset.mix.0.path': expect.stringContaining('does not train on pairs.jsonl') } } })
-    const missing = await rejected(h.request('jobs.create', { model: { selftest: true }, dataset: { path: selftestDataset(), mix: [{ path: path.join(filesDir, 'gone.jsonl') }] } }))
-    expect(missing).toMatchObject({ code: 'invalid_input', data: { fields: { 'dataset.mix.0.path': expect.stringContaining('gone.jsonl') } } })
+    const error = await rejected(
+      h.request('jobs.create', { model: { selftest: true }, dataset: { path: selftestDataset(), mix: [{ path: pairs }] } }),
+    )
+    expect(error).toMatchObject({
+      code: 'invalid_input',
+      data: { fields: { 'dataset.mix.0.path': expect.stringContaining('does not train on pairs.jsonl') } },
+    })
+    const missing = await rejected(
+      h.request('jobs.create', {
+        model: { selftest: true },
+        dataset: { path: selftestDataset(), mix: [{ path: path.join(filesDir, 'gone.jsonl') }] },
+      }),
+    )
+    expect(missing).toMatchObject({
+      code: 'invalid_input',
+      data: { fields: { 'dataset.mix.0.path': expect.stringContaining('gone.jsonl') } },
+    })
     expect(missing.message).toMatch(/^Mixed dataset: no dataset file at/)
   })
 })

@@ -35,7 +35,10 @@ describe('a job on two ranks', () => {
     expect(job.status).toBe('completed')
     expect(fs.existsSync(path.join(job.adapterPath as string, 'adapter_model.safetensors'))).toBe(true)
     // Read raw: `ranks` is a field beyond the protocol's, which the host's parser need not keep.
-    const lines = fs.readFileSync(path.join(h.jobDir(created.id), 'events.jsonl'), 'utf8').trim().split('\n')
+    const lines = fs
+      .readFileSync(path.join(h.jobDir(created.id), 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
     const events = lines.map((line) => JSON.parse(line) as { type: string; ranks?: number; totalSteps?: number })
     const started = events.find((event) => event.type === 'started')
     expect(started?.ranks).toBe(2)

@@ -22,7 +22,11 @@ afterEach(async () => {
 })
 
 /** A started service whose trainers play `scenario` (changeable between launches). */
-async function harness(scenario: { current: string }, options: ConstructorParameters<typeof Harness>[1] = {}, dataDir?: string): Promise<Harness> {
+async function harness(
+  scenario: { current: string },
+  options: ConstructorParameters<typeof Harness>[1] = {},
+  dataDir?: string,
+): Promise<Harness> {
   const dir = dataDir ?? temporaryDir()
   if (dataDir === undefined) dirs.push(dir)
   const created = new Harness(dir, { trainerCommand: scriptedTrainer(() => scenario.current), shutdownSeconds: 5, ...options })
@@ -48,7 +52,13 @@ describe('job engine with fixture trainers', () => {
     const h = await harness({ current: 'complete' })
     await h.request('queue.set', { running: false })
     const names = []
-    for (const input of [selftest, selftest, { model: { selftest: true }, dataset: { path: selftestDataset() } }, { ...selftest, name: 'mine' }, { ...selftest, name: 'mine' }]) {
+    for (const input of [
+      selftest,
+      selftest,
+      { model: { selftest: true }, dataset: { path: selftestDataset() } },
+      { ...selftest, name: 'mine' },
+      { ...selftest, name: 'mine' },
+    ]) {
       names.push((await h.request('jobs.create', input)).name)
     }
     expect(names).toEqual(['Self-test', 'Self-test (2)', `Self-test on ${path.basename(selftestDataset())}`, 'mine', 'mine (2)'])
@@ -70,11 +80,24 @@ describe('job engine with fixture trainers', () => {
     // The completed event can be read from events.jsonl before the pty has delivered the last output.
     let terminal = ''
     const readTerminal = async () => (terminal = (await h.request('jobs.terminal', { jobId: created.id })).text)
-    await waitFor(async () => (await readTerminal()).includes('step 3/3 loss 0.6667'), 10_000, () => `the terminal output, now: ${JSON.stringify(terminal)}`)
+    await waitFor(
+      async () => (await readTerminal()).includes('step 3/3 loss 0.6667'),
+      10_000,
+      () => `the terminal output, now: ${JSON.stringify(terminal)}`,
+    )
     // A fast fixture may report started and completed in one read, so running can be skipped.
     expect(h.statuses(created.id).filter((status) => status !== 'running')).toEqual(['queued', 'starting', 'completed'])
     expect(h.payloads('job.metrics').flatMap((batch) => batch.points.map((point) => point.step))).toEqual([1, 2, 3, 4, 5])
-    await waitFor(() => h.payloads('job.terminal').map((chunk) => chunk.data).join('').includes('done'), 10_000, () => 'the last terminal output as job.terminal events')
+    await waitFor(
+      () =>
+        h
+          .payloads('job.terminal')
+          .map((chunk) => chunk.data)
+          .join('')
+          .includes('done'),
+      10_000,
+      () => 'the last terminal output as job.terminal events',
+    )
   })
 
   it('fails a job that reports completed without the adapter on disk', async () => {
@@ -103,7 +126,11 @@ describe('job engine with fixture trainers', () => {
     // The completed event lands before the process exit is seen; the note comes with the exit.
     const note = 'the trainer reported completed but exited with code 1 (expected code 0)'
     let terminal = ''
-    await waitFor(async () => (terminal = (await h.request('jobs.terminal', { jobId: job.id })).text).includes(note), 10_000, () => terminal)
+    await waitFor(
+      async () => (terminal = (await h.request('jobs.terminal', { jobId: job.id })).text).includes(note),
+      10_000,
+      () => terminal,
+    )
     expect((await h.request('jobs.get', { jobId: job.id })).status).toBe('completed')
   })
 
@@ -121,7 +148,11 @@ describe('job engine with fixture trainers', () => {
   it('runs the queue in order, one at a time, and moves and cancels queued jobs', async () => {
     const h = await harness({ current: 'complete' })
     await h.request('queue.set', { running: false })
-    const [a, b, c] = [await h.request('jobs.create', selftest), await h.request('jobs.create', selftest), await h.request('jobs.create', selftest)]
+    const [a, b, c] = [
+      await h.request('jobs.create', selftest),
+      await h.request('jobs.create', selftest),
+      await h.request('jobs.create', selftest),
+    ]
     expect(a.id < b.id && b.id < c.id).toBe(true)
     expect((await h.request('queue.move', { jobId: c.id, position: 1 })).map((job) => [job.id, job.queuePosition])).toEqual([
       [c.id, 1],
@@ -130,7 +161,10 @@ describe('job engine with fixture trainers', () => {
     ])
     expect(await h.request('jobs.cancel', { jobId: a.id })).toMatchObject({ status: 'cancelled', queuePosition: null })
     expect((await h.request('jobs.get', { jobId: b.id })).queuePosition).toBe(2)
-    expect(await rejected(h.request('jobs.pause', { jobId: b.id }))).toMatchObject({ code: 'conflict', message: expect.stringContaining('is queued') })
+    expect(await rejected(h.request('jobs.pause', { jobId: b.id }))).toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining('is queued'),
+    })
     expect(await h.request('queue.get', {})).toEqual({ running: false, concurrency: 1 })
     await h.request('queue.set', { running: true })
     // Every window hears of the stop and the start, not only the one that clicked.
@@ -144,10 +178,13 @@ describe('job engine with fixture trainers', () => {
     expect((await h.request('jobs.get', { jobId: c.id })).status).toBe('completed')
     expect((await h.request('jobs.get', { jobId: a.id })).startedAt).toBeNull()
     expect(await rejected(h.request('jobs.get', { jobId: 'nope' }))).toMatchObject({ code: 'not_found' })
-    expect(await rejected(h.request('jobs.resume', { jobId: c.id }))).toMatchObject({ code: 'conflict', message: expect.stringContaining('is completed') })
+    expect(await rejected(h.request('jobs.resume', { jobId: c.id }))).toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining('is completed'),
+    })
   })
 
-  it('writes the form\'s checkpoint schedule into the job\'s config.json', async () => {
+  it("writes the form's checkpoint schedule into the job's config.json", async () => {
     const h = await harness({ current: 'complete' })
     await h.request('queue.set', { running: false })
     const job = await h.request('jobs.create', { ...selftest, training: { checkpointEvery: 25, keepCheckpoints: 4 } })
@@ -159,14 +196,24 @@ describe('job engine with fixture trainers', () => {
     const h = new Harness(temporaryDir())
     dirs.push(h.dataDir)
     open.push(h)
-    const missingModel = await rejected(h.request('jobs.create', { model: { path: '/no/such/model' }, dataset: { path: selftestDataset() } }))
-    expect(missingModel).toMatchObject({ code: 'invalid_input', data: { fields: { 'model.path': expect.stringContaining('/no/such/model') } } })
+    const missingModel = await rejected(
+      h.request('jobs.create', { model: { path: '/no/such/model' }, dataset: { path: selftestDataset() } }),
+    )
+    expect(missingModel).toMatchObject({
+      code: 'invalid_input',
+      data: { fields: { 'model.path': expect.stringContaining('/no/such/model') } },
+    })
     // A hub id must be in the Hugging Face cache: first it is not, then a snapshot with config.json is.
     const cache = path.join(h.dataDir, 'hub-cache')
     const savedCache = process.env.HF_HUB_CACHE
     process.env.HF_HUB_CACHE = cache
-    const notDownloaded = await rejected(h.request('jobs.create', { model: { path: 'Qwen/Qwen2.5-0.5B' }, dataset: { path: selftestDataset() } }))
-    expect(notDownloaded).toMatchObject({ code: 'invalid_input', data: { fields: { 'model.path': expect.stringContaining('the hub id Qwen/Qwen2.5-0.5B is not downloaded') } } })
+    const notDownloaded = await rejected(
+      h.request('jobs.create', { model: { path: 'Qwen/Qwen2.5-0.5B' }, dataset: { path: selftestDataset() } }),
+    )
+    expect(notDownloaded).toMatchObject({
+      code: 'invalid_input',
+      data: { fields: { 'model.path': expect.stringContaining('the hub id Qwen/Qwen2.5-0.5B is not downloaded') } },
+    })
     const snapshot = path.join(cache, 'models--Qwen--Qwen2.5-0.5B', 'snapshots', 'c'.repeat(40))
     fs.mkdirSync(snapshot, { recursive: true })
     fs.writeFileSync(path.join(snapshot, 'config.json'), '{"model_type": "qwen2"}')
@@ -176,9 +223,19 @@ describe('job engine with fixture trainers', () => {
       if (savedCache === undefined) delete process.env.HF_HUB_CACHE
       else process.env.HF_HUB_CACHE = savedCache
     })
-    const missingData = await rejected(h.request('jobs.create', { model: { path: 'Qwen/Qwen2.5-0.5B' }, dataset: { path: '/no/data.jsonl' } }))
-    expect(missingData).toMatchObject({ code: 'invalid_input', data: { fields: { 'dataset.path': expect.stringContaining('/no/data.jsonl') } } })
-    const job = await h.request('jobs.create', { model: { path: 'Qwen/Qwen2.5-0.5B' }, dataset: { path: selftestDataset() }, preset: 'basic', training: { epochs: 2 } })
+    const missingData = await rejected(
+      h.request('jobs.create', { model: { path: 'Qwen/Qwen2.5-0.5B' }, dataset: { path: '/no/data.jsonl' } }),
+    )
+    expect(missingData).toMatchObject({
+      code: 'invalid_input',
+      data: { fields: { 'dataset.path': expect.stringContaining('/no/data.jsonl') } },
+    })
+    const job = await h.request('jobs.create', {
+      model: { path: 'Qwen/Qwen2.5-0.5B' },
+      dataset: { path: selftestDataset() },
+      preset: 'basic',
+      training: { epochs: 2 },
+    })
     // The preset gives rank 16 and 3 epochs; the typed value wins.
     expect(job.config.lora.rank).toBe(16)
     expect(job.config.training).toMatchObject({ epochs: 2, gradientAccumulation: 4 })
@@ -191,7 +248,11 @@ describe('job engine with fixture trainers', () => {
     await h.waitForStatus(created.id, 'running')
     const pidsFile = path.join(h.jobDir(created.id), 'pids.txt')
     const readPids = () => (fs.existsSync(pidsFile) ? fs.readFileSync(pidsFile, 'utf8').split('\n').filter(Boolean).map(Number) : [])
-    await waitFor(() => readPids().length >= 5, 10_000, () => 'the fixture to start its children')
+    await waitFor(
+      () => readPids().length >= 5,
+      10_000,
+      () => 'the fixture to start its children',
+    )
     const pids = readPids()
     expect(pids.every(processAlive)).toBe(true)
     const cancelledAt = Date.now()
@@ -262,11 +323,36 @@ describe('job engine with fixture trainers', () => {
     // What a host killed mid-run leaves: a running job, a dead pid, events with steps and a half-saved checkpoint.
     const jobDir = path.join(dataDir, 'jobs', created.id)
     const lines = [
-      { seq: 1, type: 'started', step: 0, totalSteps: 5, epochs: 1, examples: 10, device: 'cpu', dtype: 'float32', trainableParams: 1, totalParams: 2 },
+      {
+        seq: 1,
+        type: 'started',
+        step: 0,
+        totalSteps: 5,
+        epochs: 1,
+        examples: 10,
+        device: 'cpu',
+        dtype: 'float32',
+        trainableParams: 1,
+        totalParams: 2,
+      },
       { seq: 2, type: 'heartbeat', phase: 'training' },
-      ...[1, 2, 3].map((step) => ({ seq: step + 2, type: 'step', step, totalSteps: 5, loss: 3 - step / 2, lr: 1e-3, gradNorm: 1, tokens: 8, epoch: 0.2 * step, tokensPerSecond: 10 })),
+      ...[1, 2, 3].map((step) => ({
+        seq: step + 2,
+        type: 'step',
+        step,
+        totalSteps: 5,
+        loss: 3 - step / 2,
+        lr: 1e-3,
+        gradNorm: 1,
+        tokens: 8,
+        epoch: 0.2 * step,
+        tokensPerSecond: 10,
+      })),
     ]
-    fs.writeFileSync(path.join(jobDir, 'events.jsonl'), lines.map((line) => JSON.stringify({ v: 1, time: 1_700_000_000, ...line }) + '\n').join('') + '{"v":1,"seq":6,"ty')
+    fs.writeFileSync(
+      path.join(jobDir, 'events.jsonl'),
+      lines.map((line) => JSON.stringify({ v: 1, time: 1_700_000_000, ...line }) + '\n').join('') + '{"v":1,"seq":6,"ty',
+    )
     fs.mkdirSync(path.join(jobDir, 'checkpoints', '.tmp-step-4'), { recursive: true })
     const store = Store.open(dataDir)
     store.jobs.update(created.id, { status: 'starting', queuePosition: null })
@@ -282,7 +368,11 @@ describe('job engine with fixture trainers', () => {
     // No whole checkpoint: resume starts over, and the fixture then completes.
     fs.writeFileSync(path.join(jobDir, 'events.jsonl'), '')
     await second.request('queue.set', { running: true })
-    expect(await second.request('jobs.resume', { jobId: created.id })).toMatchObject({ status: 'queued', queuePosition: 1, config: { resumeFrom: null } })
+    expect(await second.request('jobs.resume', { jobId: created.id })).toMatchObject({
+      status: 'queued',
+      queuePosition: 1,
+      config: { resumeFrom: null },
+    })
     await second.waitForStatus(created.id, ['completed', 'failed'])
     expect((await second.request('jobs.get', { jobId: created.id })).status).toBe('completed')
   })
@@ -293,10 +383,18 @@ describe('job engine with fixture trainers', () => {
     dirs.push(dataDir)
     const first = await harness(scenario, {}, dataDir)
     const created = await first.request('jobs.create', selftest)
-    await waitFor(async () => (await first.request('jobs.get', { jobId: created.id })).step >= 3, 10_000, () => 'a few steps')
+    await waitFor(
+      async () => (await first.request('jobs.get', { jobId: created.id })).step >= 3,
+      10_000,
+      () => 'a few steps',
+    )
     await first.request('jobs.checkpoint', { jobId: created.id, name: 'keep-me' })
     expect(await rejected(first.request('jobs.checkpoint', { jobId: created.id, name: 'step-1' }))).toMatchObject({ code: 'invalid_input' })
-    await waitFor(async () => (await first.request('jobs.checkpoints', { jobId: created.id })).length === 1, 5000, () => 'the named checkpoint')
+    await waitFor(
+      async () => (await first.request('jobs.checkpoints', { jobId: created.id })).length === 1,
+      5000,
+      () => 'the named checkpoint',
+    )
     await first.service.shutdown()
     open.splice(open.indexOf(first), 1)
     expect(first.statuses(created.id).slice(-3)).toEqual(['running', 'pausing', 'paused'])
@@ -308,7 +406,9 @@ describe('job engine with fixture trainers', () => {
     expect(checkpoints.map((checkpoint) => checkpoint.kind)).toEqual(['named', 'pause'])
     const pause = checkpoints[1]
     expect(pause?.step).toBe(paused.step)
-    expect(await rejected(second.request('jobs.delete_checkpoint', { jobId: created.id, name: 'nope' }))).toMatchObject({ code: 'not_found' })
+    expect(await rejected(second.request('jobs.delete_checkpoint', { jobId: created.id, name: 'nope' }))).toMatchObject({
+      code: 'not_found',
+    })
     await second.request('jobs.delete_checkpoint', { jobId: created.id, name: 'keep-me' })
     expect(fs.existsSync(path.join(second.jobDir(created.id), 'checkpoints', 'keep-me'))).toBe(false)
 
@@ -317,28 +417,47 @@ describe('job engine with fixture trainers', () => {
     expect(JSON.parse(fs.readFileSync(path.join(second.jobDir(created.id), 'config.json'), 'utf8')).resumeFrom).toBe(pause?.name)
     const done = await second.waitForStatus(created.id, ['completed', 'failed'], 20_000)
     expect(done).toMatchObject({ status: 'completed', step: 20, id: created.id })
-    expect((await second.request('jobs.metrics', { jobId: created.id })).map((point) => point.step)).toEqual(Array.from({ length: 20 }, (_, index) => index + 1))
-    expect((await second.request('jobs.terminal', { jobId: created.id })).text).toContain(`resuming from ${pause?.name} at step ${(pause?.step ?? 0) + 1}`)
+    expect((await second.request('jobs.metrics', { jobId: created.id })).map((point) => point.step)).toEqual(
+      Array.from({ length: 20 }, (_, index) => index + 1),
+    )
+    expect((await second.request('jobs.terminal', { jobId: created.id })).text).toContain(
+      `resuming from ${pause?.name} at step ${(pause?.step ?? 0) + 1}`,
+    )
     expect(second.statuses(created.id)).toEqual(['queued', 'starting', 'running', 'completed'])
   })
 
   it('runs as many jobs at once as the concurrency setting allows', async () => {
     const h = await harness({ current: 'pausable' })
     await h.request('queue.set', { running: false, concurrency: 2 })
-    const ids = [await h.request('jobs.create', selftest), await h.request('jobs.create', selftest), await h.request('jobs.create', selftest)].map((job) => job.id)
+    const ids = [
+      await h.request('jobs.create', selftest),
+      await h.request('jobs.create', selftest),
+      await h.request('jobs.create', selftest),
+    ].map((job) => job.id)
     await h.request('queue.set', { running: true })
-    const live = async () => (await h.request('jobs.list', {})).filter((job) => ids.includes(job.id) && ['starting', 'running'].includes(job.status))
-    await waitFor(async () => (await live()).length === 2, 10_000, () => 'two jobs to run at once')
+    const live = async () =>
+      (await h.request('jobs.list', {})).filter((job) => ids.includes(job.id) && ['starting', 'running'].includes(job.status))
+    await waitFor(
+      async () => (await live()).length === 2,
+      10_000,
+      () => 'two jobs to run at once',
+    )
     expect(await h.request('jobs.get', { jobId: ids[2] as string })).toMatchObject({ status: 'queued', queuePosition: 1 })
     for (const id of ids) await h.waitForStatus(id, 'completed', 20_000)
-    expect(await rejected(h.request('queue.set', { concurrency: 0 }))).toMatchObject({ code: 'invalid_input', data: { fields: { concurrency: expect.any(String) } } })
+    expect(await rejected(h.request('queue.set', { concurrency: 0 }))).toMatchObject({
+      code: 'invalid_input',
+      data: { fields: { concurrency: expect.any(String) } },
+    })
   })
 
   it('fails a job with the reason when no Python can be found', async () => {
-    const h = await harness({ current: 'complete' }, {
-      trainerCommand: undefined,
-      resolvePython: () => Promise.reject(appError('python_missing', 'No Python found: set up the environment in Settings')),
-    })
+    const h = await harness(
+      { current: 'complete' },
+      {
+        trainerCommand: undefined,
+        resolvePython: () => Promise.reject(appError('python_missing', 'No Python found: set up the environment in Settings')),
+      },
+    )
     const job = await h.waitForStatus((await h.request('jobs.create', selftest)).id, ['failed', 'completed'])
     expect(job.error?.message).toBe('No Python found: set up the environment in Settings')
   })

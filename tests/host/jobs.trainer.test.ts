@@ -53,8 +53,17 @@ describe('job engine with the real trainer', () => {
     expect(job.step).toBe(reference.length)
     expect(reference[reference.length - 1]?.loss).toBeLessThan(reference[0]?.loss as number)
     // The trainer prints its last line after the completed event, and the pty may deliver it later still.
-    await waitFor(() => fs.readFileSync(path.join(h.jobDir(created.id), 'terminal.log'), 'utf8').includes('completed'), 10_000, () => 'the trainer\'s last line in terminal.log')
-    expect(h.payloads('job.metrics').filter((batch) => batch.jobId === created.id).flatMap((batch) => batch.points)).toHaveLength(reference.length)
+    await waitFor(
+      () => fs.readFileSync(path.join(h.jobDir(created.id), 'terminal.log'), 'utf8').includes('completed'),
+      10_000,
+      () => "the trainer's last line in terminal.log",
+    )
+    expect(
+      h
+        .payloads('job.metrics')
+        .filter((batch) => batch.jobId === created.id)
+        .flatMap((batch) => batch.points),
+    ).toHaveLength(reference.length)
     expect(h.payloads('job.terminal').some((chunk) => chunk.jobId === created.id && chunk.data.length > 0)).toBe(true)
     expect(h.statuses(created.id)).toEqual(['queued', 'starting', 'running', 'completed'])
     // What the job page shows besides the curve, from the trainer's dataset and memory events.
@@ -70,7 +79,10 @@ describe('job engine with the real trainer', () => {
     await h.request('queue.set', { running: false })
     const created = await h.request('jobs.create', selftest)
     // Bypass create()'s own check, as a model deleted after queueing would.
-    writeConfigFile(h.jobDir(created.id), { ...created.config, model: { ...created.config.model, path: path.join(dataDir, 'deleted-model'), selftest: false } })
+    writeConfigFile(h.jobDir(created.id), {
+      ...created.config,
+      model: { ...created.config.model, path: path.join(dataDir, 'deleted-model'), selftest: false },
+    })
     await h.request('queue.set', { running: true })
     const job = await h.waitForStatus(created.id, ['completed', 'failed'], 60_000)
     expect(job.status).toBe('failed')
@@ -81,7 +93,11 @@ describe('job engine with the real trainer', () => {
     const rows = fs.readFileSync(selftestDataset(), 'utf8').split('\n').filter(Boolean)
     const badFile = path.join(dataDir, 'bad.jsonl')
     fs.writeFileSync(badFile, [...rows.slice(0, 4), '{"instruction": 5, "output": "x"}', ...rows.slice(4, 10)].join('\n') + '\n')
-    const job = await h.waitForStatus((await h.request('jobs.create', { ...selftest, dataset: { path: badFile } })).id, ['completed', 'failed'], 60_000)
+    const job = await h.waitForStatus(
+      (await h.request('jobs.create', { ...selftest, dataset: { path: badFile } })).id,
+      ['completed', 'failed'],
+      60_000,
+    )
     expect(job.status).toBe('failed')
     expect(job.error?.field).toBe('dataset.path')
     expect(job.error?.message).toContain('bad.jsonl line 5')
@@ -89,23 +105,38 @@ describe('job engine with the real trainer', () => {
 
   it('cancels a running trainer, which stops by itself well before the kill', async () => {
     const created = await h.request('jobs.create', selftest)
-    await waitFor(async () => (await h.request('jobs.get', { jobId: created.id })).step >= 1, 60_000, () => 'the first step')
+    await waitFor(
+      async () => (await h.request('jobs.get', { jobId: created.id })).step >= 1,
+      60_000,
+      () => 'the first step',
+    )
     const cancelledAt = Date.now()
     await h.request('jobs.cancel', { jobId: created.id })
     const job = await h.waitForStatus(created.id, ['cancelled', 'completed', 'failed'], 15_000)
     expect(job.status).toBe('cancelled')
     console.log(`cancel: the trainer ended ${Date.now() - cancelledAt} ms after jobs.cancel`)
     // It stopped by itself: its own last event says so (a killed trainer writes nothing more).
-    const events = fs.readFileSync(path.join(h.jobDir(created.id), 'events.jsonl'), 'utf8').trim().split('\n')
+    const events = fs
+      .readFileSync(path.join(h.jobDir(created.id), 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
     expect(JSON.parse(events.at(-1) ?? '{}')).toMatchObject({ type: 'cancelled' })
     expect((await h.request('jobs.terminal', { jobId: created.id })).text).not.toContain('expected code')
   })
 
   it('pauses and resumes through the pty with the same id and the same losses as an uninterrupted run', async () => {
     const created = await h.request('jobs.create', selftest)
-    await waitFor(async () => (await h.request('jobs.get', { jobId: created.id })).step >= 2, 60_000, () => 'two steps')
+    await waitFor(
+      async () => (await h.request('jobs.get', { jobId: created.id })).step >= 2,
+      60_000,
+      () => 'two steps',
+    )
     await h.request('jobs.checkpoint', { jobId: created.id, name: 'before-pause' })
-    await waitFor(async () => (await h.request('jobs.checkpoints', { jobId: created.id })).length > 0, 30_000, () => 'the named checkpoint')
+    await waitFor(
+      async () => (await h.request('jobs.checkpoints', { jobId: created.id })).length > 0,
+      30_000,
+      () => 'the named checkpoint',
+    )
     expect((await h.request('jobs.pause', { jobId: created.id })).status).toBe('pausing')
     const paused = await h.waitForStatus(created.id, ['paused', 'completed', 'failed'], 60_000)
     expect(paused.status).toBe('paused')
@@ -146,7 +177,11 @@ describe('job engine with the real trainer', () => {
     store.close()
     const eventsFile = path.join(jobDir, 'events.jsonl')
     const steps = () => readEvents(eventsFile, 0, () => undefined).events.filter((event) => event.type === 'step')
-    await waitFor(() => steps().length >= 5, 60_000, () => 'the orphaned trainer to train five steps')
+    await waitFor(
+      () => steps().length >= 5,
+      60_000,
+      () => 'the orphaned trainer to train five steps',
+    )
 
     h = new Harness(dataDir)
     await h.service.start()

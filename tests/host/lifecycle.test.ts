@@ -17,7 +17,18 @@ const now = 1_700_000_500_000
 const config = jobConfigSchema.parse({ version: 1, jobId: 'j', model: { path: '/models/m' }, dataset: { path: '/data/d.jsonl' } })
 
 function job(status: JobStatus, patch: Partial<JobRecord> = {}): JobRecord {
-  return newJobRecord({ id: 'j', name: 'job', status, config, createdAt: 1000, step: 4, totalSteps: 10, pid: 77, pidStartTime: '9', ...patch })
+  return newJobRecord({
+    id: 'j',
+    name: 'job',
+    status,
+    config,
+    createdAt: 1000,
+    step: 4,
+    totalSteps: 10,
+    pid: 77,
+    pidStartTime: '9',
+    ...patch,
+  })
 }
 
 /** A real trainer event: the protocol's schema checks every line the tests feed. */
@@ -25,8 +36,27 @@ function event(type: string, fields: Record<string, unknown>): TrainerEvent {
   return trainerEventSchema.parse({ v: 1, seq: 1, time: 1_700_000_000, type, ...fields })
 }
 
-const started = event('started', { step: 0, totalSteps: 12, epochs: 1, examples: 4, device: 'cpu', dtype: 'float32', trainableParams: 1, totalParams: 2 })
-const step = event('step', { step: 5, totalSteps: 12, loss: 1.25, lr: 1e-4, gradNorm: 0.5, tokens: 64, epoch: 0.4, tokensPerSecond: 300, mfu: 0.1 })
+const started = event('started', {
+  step: 0,
+  totalSteps: 12,
+  epochs: 1,
+  examples: 4,
+  device: 'cpu',
+  dtype: 'float32',
+  trainableParams: 1,
+  totalParams: 2,
+})
+const step = event('step', {
+  step: 5,
+  totalSteps: 12,
+  loss: 1.25,
+  lr: 1e-4,
+  gradNorm: 0.5,
+  tokens: 64,
+  epoch: 0.4,
+  tokensPerSecond: 300,
+  mfu: 0.1,
+})
 const checkpoint = event('checkpoint', { step: 5, name: 'step-5', kind: 'periodic', path: 'checkpoints/step-5', loss: 1.25, bytes: 2048 })
 const completed = event('completed', { step: 12, adapterPath: 'adapter' })
 const paused = event('paused', { step: 6, checkpoint: 'pause-6' })
@@ -59,7 +89,13 @@ const cases: Case[] = [
   { name: 'checkpoint', event: checkpoint, from: none },
   { name: 'completed, adapter on disk', event: completed, circumstances: { adapter: adapterHere }, from: liveStatuses, to: 'completed' },
   { name: 'completed, adapter missing', event: completed, circumstances: { adapter: adapterMissing }, from: liveStatuses, to: 'failed' },
-  { name: 'completed while cancelling', event: completed, circumstances: { adapter: adapterHere, cancelling: true }, from: liveStatuses, to: 'completed' },
+  {
+    name: 'completed while cancelling',
+    event: completed,
+    circumstances: { adapter: adapterHere, cancelling: true },
+    from: liveStatuses,
+    to: 'completed',
+  },
   { name: 'paused', event: paused, from: liveStatuses, to: 'paused' },
   { name: 'paused while cancelling', event: paused, circumstances: { cancelling: true }, from: liveStatuses, to: 'cancelled' },
   { name: 'cancelled', event: cancelled, from: liveStatuses, to: 'cancelled' },
@@ -71,7 +107,12 @@ const cases: Case[] = [
   { name: 'withdraw', event: { type: 'withdraw' }, from: ['starting'], to: 'queued' },
   { name: 'pauseRequest', event: { type: 'pauseRequest' }, from: ['starting', 'running'], to: 'pausing' },
   { name: 'resumeRequest', event: { type: 'resumeRequest', config, step: 3 }, from: ['paused', 'interrupted', 'failed'], to: 'queued' },
-  { name: 'cancelRequest', event: { type: 'cancelRequest' }, from: ['queued', 'starting', 'running', 'pausing', 'paused', 'interrupted'], to: 'cancelled' },
+  {
+    name: 'cancelRequest',
+    event: { type: 'cancelRequest' },
+    from: ['queued', 'starting', 'running', 'pausing', 'paused', 'interrupted'],
+    to: 'cancelled',
+  },
   { name: 'exit without a final event', event: exit(null), from: liveStatuses, to: 'failed' },
   { name: 'exit after cancel, no final event', event: exit('cancel'), from: liveStatuses, to: 'cancelled' },
   { name: 'exit after cancel, trainer had paused', event: exit('cancel', true), from: [...liveStatuses, 'paused'], to: 'cancelled' },
@@ -110,7 +151,17 @@ describe('job lifecycle reducer', () => {
     expect(reduce(job('running'), started, { now }).fields).toEqual({ step: 0, totalSteps: 12 })
     const change = reduce(job('running'), step, { now })
     expect(change.fields).toEqual({ step: 5, totalSteps: 12, loss: 1.25, tokensPerSecond: 300 })
-    expect(change.metric).toEqual({ step: 5, loss: 1.25, lr: 1e-4, gradNorm: 0.5, tokens: 64, epoch: 0.4, tokensPerSecond: 300, mfu: 0.1, time: 1_700_000_000_000 })
+    expect(change.metric).toEqual({
+      step: 5,
+      loss: 1.25,
+      lr: 1e-4,
+      gradNorm: 0.5,
+      tokens: 64,
+      epoch: 0.4,
+      tokensPerSecond: 300,
+      mfu: 0.1,
+      time: 1_700_000_000_000,
+    })
     expect(change.broadcast).toEqual(['job.updated', 'job.metrics'])
   })
 
@@ -127,7 +178,9 @@ describe('job lifecycle reducer', () => {
     })
     const missing = reduce(job('running'), completed, { now, adapter: adapterMissing }).fields
     expect(missing.status).toBe('failed')
-    expect(missing.error?.message).toBe('the trainer reported completed but the adapter is missing at /jobs/j/adapter/adapter_model.safetensors')
+    expect(missing.error?.message).toBe(
+      'the trainer reported completed but the adapter is missing at /jobs/j/adapter/adapter_model.safetensors',
+    )
     expect(() => reduce(job('running'), completed, { now })).toThrow(/adapter check/)
   })
 
@@ -138,7 +191,12 @@ describe('job lifecycle reducer', () => {
       error: { message: 'CUDA error', traceback: 'Traceback...', field: 'model.path' },
     })
     // Cancelling wins over a pause or a failure, and clears the error.
-    expect(reduce(job('running', { step: 4 }), failed, { now, cancelling: true }).fields).toEqual({ status: 'cancelled', step: 4, error: null, finishedAt: 1_700_000_000_000 })
+    expect(reduce(job('running', { step: 4 }), failed, { now, cancelling: true }).fields).toEqual({
+      status: 'cancelled',
+      step: 4,
+      error: null,
+      finishedAt: 1_700_000_000_000,
+    })
   })
 
   it('stores report events as notes, except debug log lines and heartbeats', () => {
@@ -152,11 +210,20 @@ describe('job lifecycle reducer', () => {
   })
 
   it('launches with a start time kept across resumes, and resumes from the given step with the error cleared', () => {
-    expect(reduce(job('queued', { queuePosition: 1 }), { type: 'launch' }, { now }).fields).toEqual({ status: 'starting', queuePosition: null, startedAt: now, error: null, finishedAt: null })
+    expect(reduce(job('queued', { queuePosition: 1 }), { type: 'launch' }, { now }).fields).toEqual({
+      status: 'starting',
+      queuePosition: null,
+      startedAt: now,
+      error: null,
+      finishedAt: null,
+    })
     expect(reduce(job('queued', { startedAt: 5 }), { type: 'launch' }, { now }).fields.startedAt).toBe(5)
     const resumed = { ...config, resumeFrom: 'pause-6' }
     const error = { message: 'x', traceback: null, field: null }
-    expect(reduce(job('failed', { error, finishedAt: 9, adapterPath: '/a' }), { type: 'resumeRequest', config: resumed, step: 6 }, { now }).fields).toEqual({
+    expect(
+      reduce(job('failed', { error, finishedAt: 9, adapterPath: '/a' }), { type: 'resumeRequest', config: resumed, step: 6 }, { now })
+        .fields,
+    ).toEqual({
       ...{ status: 'queued', config: resumed, step: 6, error: null, finishedAt: null, adapterPath: null },
     })
   })
@@ -164,10 +231,20 @@ describe('job lifecycle reducer', () => {
   it('explains an exit without a result: the code, or the watchdog, with the terminal tail; the pid is cleared either way', () => {
     const crashed = reduce(job('running'), exit(null), { now }).fields
     expect(crashed).toMatchObject({ status: 'failed', finishedAt: now, pid: null, pidStartTime: null })
-    expect(crashed.error).toEqual({ message: 'the trainer exited with code 1 without reporting a result', traceback: 'last lines', field: null })
-    const killed = reduce(job('running'), { ...(exit(null) as Extract<JobEvent, { type: 'exit' }>), exit: { exitCode: 0, signal: 9 } }, { now }).fields
+    expect(crashed.error).toEqual({
+      message: 'the trainer exited with code 1 without reporting a result',
+      traceback: 'last lines',
+      field: null,
+    })
+    const killed = reduce(
+      job('running'),
+      { ...(exit(null) as Extract<JobEvent, { type: 'exit' }>), exit: { exitCode: 0, signal: 9 } },
+      { now },
+    ).fields
     expect(killed.error?.message).toBe('the trainer exited with signal 9 without reporting a result')
-    expect(reduce(job('running'), exit('watchdog'), { now }).fields.error?.message).toBe('stopped responding: no event or heartbeat for 120 s')
+    expect(reduce(job('running'), exit('watchdog'), { now }).fields.error?.message).toBe(
+      'stopped responding: no event or heartbeat for 120 s',
+    )
     // A job already ended by its final event only loses its pid, and nobody needs telling.
     expect(reduce(job('completed'), exit(null, true), { now })).toEqual({ fields: { pid: null, pidStartTime: null }, broadcast: [] })
   })

@@ -41,7 +41,11 @@ async function settledHeap(): Promise<number> {
 }
 
 beforeAll(async () => {
-  serve = await startWireServe({ workDir, roots: [join(selftestDataset(), '..')], host: { trainerCommand: () => ({ file: python, args: [fixtureTrainer, `paced:${rate}:${seconds}:0.05`] }) } })
+  serve = await startWireServe({
+    workDir,
+    roots: [join(selftestDataset(), '..')],
+    host: { trainerCommand: () => ({ file: python, args: [fixtureTrainer, `paced:${rate}:${seconds}:0.05`] }) },
+  })
 })
 
 afterAll(async () => {
@@ -50,11 +54,21 @@ afterAll(async () => {
 })
 
 /** One client's requests, round after round, until `done()`; returns how many it sent and every answer that failed. */
-async function mix(client: WireClient, jobId: string, done: () => boolean, index: number): Promise<{ sent: number; failed: WireResponse[] }> {
+async function mix(
+  client: WireClient,
+  jobId: string,
+  done: () => boolean,
+  index: number,
+): Promise<{ sent: number; failed: WireResponse[] }> {
   let sent = 0
   const failed: WireResponse[] = []
   for (let round = 0; !done(); round += 1) {
-    const requests = [client.request('jobs.list', {}), client.request('jobs.metrics', { jobId, maxPoints: 64 }), client.request('jobs.metrics', { jobId }), client.request('jobs.terminal', { jobId })]
+    const requests = [
+      client.request('jobs.list', {}),
+      client.request('jobs.metrics', { jobId, maxPoints: 64 }),
+      client.request('jobs.metrics', { jobId }),
+      client.request('jobs.terminal', { jobId }),
+    ]
     // A preview starts a Python process: one in every eight rounds, staggered between the clients.
     if ((round + index * 2) % 8 === 0) requests.push(client.request('datasets.preview', { path: selftestDataset(), limit: 5 }))
     const answers = await Promise.all(requests)
@@ -92,13 +106,22 @@ describe('load', () => {
     const sent = results.reduce((total, result) => total + result.sent, 0)
     expect(results.flatMap((result) => result.failed)).toEqual([])
     const stored = await clients[0]!.request('jobs.metrics', { jobId })
-    expect(stored.ok && (stored.output as MetricPoint[]).map((point) => point.step)).toEqual(Array.from({ length: steps }, (_, index) => index + 1))
+    expect(stored.ok && (stored.output as MetricPoint[]).map((point) => point.step)).toEqual(
+      Array.from({ length: steps }, (_, index) => index + 1),
+    )
     const terminals: string[] = []
     for (const client of clients) {
-      const received = client.events.filter((event) => event.event === 'job.metrics' && (event.payload as { jobId: string }).jobId === jobId)
+      const received = client.events.filter(
+        (event) => event.event === 'job.metrics' && (event.payload as { jobId: string }).jobId === jobId,
+      )
       const seenSteps = new Set(received.flatMap((event) => (event.payload as { points: MetricPoint[] }).points.map((point) => point.step)))
       expect(seenSteps.size).toBe(steps)
-      terminals.push(client.events.filter((event) => event.event === 'job.terminal' && (event.payload as { jobId: string }).jobId === jobId).map((event) => (event.payload as { data: string }).data).join(''))
+      terminals.push(
+        client.events
+          .filter((event) => event.event === 'job.terminal' && (event.payload as { jobId: string }).jobId === jobId)
+          .map((event) => (event.payload as { data: string }).data)
+          .join(''),
+      )
     }
     expect(terminals[0]!.length).toBeGreaterThan(0)
     expect(new Set(terminals).size).toBe(1)
@@ -110,7 +133,9 @@ describe('load', () => {
     terminals.length = 0
     const after = await settledHeap()
     const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1)
-    console.log(`load: ${sent} requests from 4 clients, none failed; ${steps} steps in the store and at each client; heap after GC ${mb(before)} MB before, ${mb(after)} MB after (margin ${mb(heapMarginBytes)} MB)`)
+    console.log(
+      `load: ${sent} requests from 4 clients, none failed; ${steps} steps in the store and at each client; heap after GC ${mb(before)} MB before, ${mb(after)} MB after (margin ${mb(heapMarginBytes)} MB)`,
+    )
     expect(after - before).toBeLessThan(heapMarginBytes)
   }, 300_000)
 })

@@ -30,13 +30,34 @@ const progress: DownloadProgress[] = []
 
 beforeAll(async () => {
   const model = path.join(workDir, 'tiny')
-  execFileSync(python, ['-m', 'tunedeck_trainer', 'make-tiny-model', '--out', model], { env: { ...process.env, PYTHONPATH: pythonRuntimeDir } })
-  hub = spawn(python, [path.join(repoRoot, 'tests', 'fixtures', 'hub', 'server.py'), '--repo', `${REPO}=${model}`, '--repo', `${GATED}=${model}`,
-    '--gated', GATED, '--token', TOKEN, '--delay', '0.03'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  execFileSync(python, ['-m', 'tunedeck_trainer', 'make-tiny-model', '--out', model], {
+    env: { ...process.env, PYTHONPATH: pythonRuntimeDir },
+  })
+  hub = spawn(
+    python,
+    [
+      path.join(repoRoot, 'tests', 'fixtures', 'hub', 'server.py'),
+      '--repo',
+      `${REPO}=${model}`,
+      '--repo',
+      `${GATED}=${model}`,
+      '--gated',
+      GATED,
+      '--token',
+      TOKEN,
+      '--delay',
+      '0.03',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
   const firstLine = await new Promise<string>((resolve) => createInterface({ input: hub.stdout! }).once('line', resolve))
   endpoint = `http://127.0.0.1:${firstLine.split(' ')[1]}`
   for (const key of Object.keys(process.env)) if (key.startsWith('HF_') || key.startsWith('HUGGING')) delete process.env[key]
-  Object.assign(process.env, { HF_ENDPOINT: endpoint, HF_HUB_CACHE: path.join(workDir, 'hub-cache'), HF_HOME: path.join(workDir, 'hf-home') })
+  Object.assign(process.env, {
+    HF_ENDPOINT: endpoint,
+    HF_HUB_CACHE: path.join(workDir, 'hub-cache'),
+    HF_HOME: path.join(workDir, 'hf-home'),
+  })
   host = createHost({ dataDir, resourcesDir, pythonRuntimeDir, appVersion: '0.1.0-test' })
   host.subscribe((event, payload) => {
     if (event === 'models.progress') progress.push(payload as DownloadProgress)
@@ -51,10 +72,14 @@ afterAll(async () => {
   fs.rmSync(workDir, { recursive: true, force: true })
 })
 
-
 describe('models', () => {
   it('names an unknown hub id when a job is created and when it is downloaded', async () => {
-    const created = errorOf(await dispatch(host, 'jobs.create', { model: { path: 'tiny-org/not-downloaded' }, dataset: { path: path.join(resourcesDir, 'selftest', 'dataset.jsonl') } }))
+    const created = errorOf(
+      await dispatch(host, 'jobs.create', {
+        model: { path: 'tiny-org/not-downloaded' },
+        dataset: { path: path.join(resourcesDir, 'selftest', 'dataset.jsonl') },
+      }),
+    )
     expect(created.message).toContain('the hub id tiny-org/not-downloaded is not downloaded')
     expect((created.data as { fields: Record<string, string> }).fields['model.path']).toContain('Models page')
 
@@ -66,7 +91,11 @@ describe('models', () => {
 
   it('cancels a download, resumes it, and lists the model with what its files say', async () => {
     const first = request(host, 'models.download', { hubId: REPO })
-    await waitFor(() => progress.some((item) => item.hubId === REPO && item.state === 'downloading' && item.doneBytes > 100_000), 60_000, () => 'no progress')
+    await waitFor(
+      () => progress.some((item) => item.hubId === REPO && item.state === 'downloading' && item.doneBytes > 100_000),
+      60_000,
+      () => 'no progress',
+    )
     expect((await request(host, 'models.downloads', {})).map((item) => item.hubId)).toEqual([REPO])
     await request(host, 'models.cancel', { hubId: REPO })
     const cancelled = await first
@@ -89,12 +118,25 @@ describe('models', () => {
     const library = await request(host, 'models.list', {})
     expect(library.cacheDir).toBe(path.join(workDir, 'hub-cache'))
     const listed = library.models.find((item) => item.hubId === REPO)
-    expect(listed).toMatchObject({ source: 'hub-cache', path: done.path, architecture: 'LlamaForCausalLM', modelType: 'llama', dtype: 'f32', chatTemplate: true, labelOnlyLoss: true, problems: [] })
+    expect(listed).toMatchObject({
+      source: 'hub-cache',
+      path: done.path,
+      architecture: 'LlamaForCausalLM',
+      modelType: 'llama',
+      dtype: 'f32',
+      chatTemplate: true,
+      labelOnlyLoss: true,
+      problems: [],
+    })
     expect(listed?.parameters).toBeGreaterThan(100_000)
     expect(listed?.bytes).toBe(done.totalBytes)
 
     // Cached now: a job may name it by hub id.
-    const job = await request(host, 'jobs.create', { model: { path: REPO }, dataset: { path: path.join(resourcesDir, 'selftest', 'dataset.jsonl') }, training: { maxSteps: 1 } })
+    const job = await request(host, 'jobs.create', {
+      model: { path: REPO },
+      dataset: { path: path.join(resourcesDir, 'selftest', 'dataset.jsonl') },
+      training: { maxSteps: 1 },
+    })
     expect(job.id).toBeTruthy()
     await request(host, 'jobs.cancel', { jobId: job.id }).catch(() => undefined)
   }, 120_000)

@@ -28,19 +28,42 @@ beforeAll(async () => {
   const conversion = path.join(workDir, 'parquet')
   const files = path.join(workDir, 'web')
   fs.mkdirSync(files, { recursive: true })
-  execFileSync(python, ['-c', `
+  execFileSync(python, [
+    '-c',
+    `
 import pyarrow as a, pyarrow.parquet as p, pathlib
 root = pathlib.Path(${JSON.stringify(conversion)}) / "default" / "train"
 root.mkdir(parents=True)
 for i, (start, count) in enumerate([(0, 40), (40, 30)]):
     p.write_table(a.Table.from_pylist([{"instruction": f"Add {n} and {n}", "output": str(2 * n)} for n in range(start, start + count)]), root / f"{i:04d}.parquet")
-`])
-  fs.writeFileSync(path.join(files, 'chat.jsonl'), Array.from({ length: 4000 }, (_, n) => JSON.stringify({ prompt: `What is ${n} plus ${n}?`, completion: `${2 * n}.` })).join('\n') + '\n')
-  hub = spawn(python, [path.join(repoRoot, 'tests', 'fixtures', 'hub', 'server.py'), '--dataset', `${DATASET}=${conversion}`, '--files', files, '--delay', '0.03'], { stdio: ['ignore', 'pipe', 'inherit'] })
+`,
+  ])
+  fs.writeFileSync(
+    path.join(files, 'chat.jsonl'),
+    Array.from({ length: 4000 }, (_, n) => JSON.stringify({ prompt: `What is ${n} plus ${n}?`, completion: `${2 * n}.` })).join('\n') +
+      '\n',
+  )
+  hub = spawn(
+    python,
+    [
+      path.join(repoRoot, 'tests', 'fixtures', 'hub', 'server.py'),
+      '--dataset',
+      `${DATASET}=${conversion}`,
+      '--files',
+      files,
+      '--delay',
+      '0.03',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
   const firstLine = await new Promise<string>((resolve) => createInterface({ input: hub.stdout! }).once('line', resolve))
   endpoint = `http://127.0.0.1:${firstLine.split(' ')[1]}`
   for (const key of Object.keys(process.env)) if (key.startsWith('HF_')) delete process.env[key]
-  Object.assign(process.env, { HF_ENDPOINT: endpoint, HF_HUB_CACHE: path.join(workDir, 'hub-cache'), HF_HOME: path.join(workDir, 'hf-home') })
+  Object.assign(process.env, {
+    HF_ENDPOINT: endpoint,
+    HF_HUB_CACHE: path.join(workDir, 'hub-cache'),
+    HF_HOME: path.join(workDir, 'hf-home'),
+  })
   // The stand-in Hub and web server listen on 127.0.0.1, which only this option allows.
   host = createHost({ dataDir, resourcesDir, pythonRuntimeDir, appVersion: '0.1.0-test', allowPrivateDownloads: true })
   host.subscribe((event, payload) => {
@@ -59,14 +82,23 @@ afterAll(async () => {
 describe('datasets.download', () => {
   it('downloads a Hub split into the data folder and previews it', async () => {
     const done = await request(host, 'datasets.download', { hubId: DATASET, split: 'train' })
-    expect(done).toMatchObject({ kind: 'dataset', hubId: `${DATASET} default/train`, state: 'done', path: path.join(dataDir, 'downloads', 'tiny-org--tiny-instructions--default--train.parquet') })
+    expect(done).toMatchObject({
+      kind: 'dataset',
+      hubId: `${DATASET} default/train`,
+      state: 'done',
+      path: path.join(dataDir, 'downloads', 'tiny-org--tiny-instructions--default--train.parquet'),
+    })
     expect(done.preview).toMatchObject({ ok: true, format: 'alpaca', rows: 70, usable: 70 })
   }, 60_000)
 
   it('continues a cancelled web download and previews the file', async () => {
     const url = `${endpoint}/files/chat.jsonl`
     const first = request(host, 'datasets.download', { url })
-    await waitFor(() => progress.some((item) => item.hubId === url && item.doneBytes > 60_000), 60_000, () => 'no progress')
+    await waitFor(
+      () => progress.some((item) => item.hubId === url && item.doneBytes > 60_000),
+      60_000,
+      () => 'no progress',
+    )
     await request(host, 'datasets.cancel_download', { source: url })
     const cancelled = await first
     expect(cancelled.state).toBe('cancelled')

@@ -56,7 +56,8 @@ describe('Hugging Face token', () => {
   it('says what to do when the operating system has no key store', async () => {
     const dataDir = path.join(workDir, 'no-keyring')
     const refusing: OsCrypt = {
-      encrypt: () => Promise.reject({ code: 'invalid_input', message: 'Hugging Face token: the operating system has no key store to encrypt it with' }),
+      encrypt: () =>
+        Promise.reject({ code: 'invalid_input', message: 'Hugging Face token: the operating system has no key store to encrypt it with' }),
       decrypt: () => Promise.reject(new Error('unused')),
     }
     const host = createHost({ dataDir, resourcesDir, pythonRuntimeDir, appVersion: '0.1.0-test', osCrypt: refusing })

@@ -51,7 +51,10 @@ describe('names with control characters', () => {
       ] as const
       for (const [route, input] of attempts) {
         const response = await client.request(route, input)
-        expect(response, `${route} ${JSON.stringify(name)}`).toMatchObject({ ok: false, error: { code: 'invalid_input', data: { fields: { name: expect.stringContaining('control characters') as string } } } })
+        expect(response, `${route} ${JSON.stringify(name)}`).toMatchObject({
+          ok: false,
+          error: { code: 'invalid_input', data: { fields: { name: expect.stringContaining('control characters') as string } } },
+        })
       }
     }
   })
@@ -74,7 +77,19 @@ describe('names with control characters', () => {
     const folder = join(serve.dataDir, 'datasets', 'feedface00000000')
     mkdirSync(folder, { recursive: true })
     writeFileSync(join(folder, 'x.jsonl'), '{}\n')
-    const stored = { id: 'feedface00000000', name: 'old\u001b[2J\u0007\u009b31m', fileName: 'x.jsonl', format: 'auto', rows: 1, usable: 1, bad: 0, bytes: 3, sha256: '0'.repeat(64), importedAt: '2026-01-01T00:00:00Z', checkedAt: '2026-01-01T00:00:00Z' }
+    const stored = {
+      id: 'feedface00000000',
+      name: 'old\u001b[2J\u0007\u009b31m',
+      fileName: 'x.jsonl',
+      format: 'auto',
+      rows: 1,
+      usable: 1,
+      bad: 0,
+      bytes: 3,
+      sha256: '0'.repeat(64),
+      importedAt: '2026-01-01T00:00:00Z',
+      checkedAt: '2026-01-01T00:00:00Z',
+    }
     writeFileSync(join(folder, 'dataset.json'), JSON.stringify(stored))
     writeServeFile(serve.dataDir, { port: serve.server.port, token: serve.server.token, url: serve.server.url })
     const cli = await CliClient.connect(serve.dataDir)

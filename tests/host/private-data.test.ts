@@ -21,7 +21,12 @@ const modeOf = (path: string): string => (statSync(path).mode & 0o777).toString(
 describe('a pre-existing data folder', () => {
   it('has its files made 0600 and its folders 0700 at start', async () => {
     const start = async (): Promise<void> => {
-      const host = createHost({ dataDir, resourcesDir: join(repoDir, 'resources'), pythonRuntimeDir: join(repoDir, 'python-runtime'), appVersion: '0.1.0-test' })
+      const host = createHost({
+        dataDir,
+        resourcesDir: join(repoDir, 'resources'),
+        pythonRuntimeDir: join(repoDir, 'python-runtime'),
+        appVersion: '0.1.0-test',
+      })
       await host.start()
       await host.shutdown()
     }
@@ -42,10 +47,19 @@ describe('a pre-existing data folder', () => {
       writeFileSync(file, file.endsWith('.json') ? '{}\n' : 'private text\n', { mode: 0o644 })
       chmodSync(file, 0o644)
     }
-    for (const folder of [dataDir, join(dataDir, 'jobs'), join(dataDir, 'jobs', 'job-1'), join(dataDir, 'datasets'), join(dataDir, 'datasets', 'abc'), join(dataDir, 'python-env'), join(dataDir, 'python-env', 'bin')]) chmodSync(folder, 0o755)
+    for (const folder of [
+      dataDir,
+      join(dataDir, 'jobs'),
+      join(dataDir, 'jobs', 'job-1'),
+      join(dataDir, 'datasets'),
+      join(dataDir, 'datasets', 'abc'),
+      join(dataDir, 'python-env'),
+      join(dataDir, 'python-env', 'bin'),
+    ])
+      chmodSync(folder, 0o755)
     chmodSync(files.script, 0o755)
     chmodSync(files.venv, 0o755)
-    writeFileSync(outside, 'not Tunedeck\'s\n', { mode: 0o644 })
+    writeFileSync(outside, "not Tunedeck's\n", { mode: 0o644 })
     chmodSync(outside, 0o644)
     symlinkSync(outside, join(dataDir, 'jobs', 'link.txt'))
 
@@ -53,7 +67,12 @@ describe('a pre-existing data folder', () => {
 
     expect([join(dataDir, 'tunedeck.db'), files.settings, files.terminal, files.dataset].map(modeOf)).toEqual(['600', '600', '600', '600'])
     expect(modeOf(files.script)).toBe('700')
-    expect([dataDir, join(dataDir, 'jobs'), join(dataDir, 'jobs', 'job-1'), join(dataDir, 'datasets', 'abc')].map(modeOf)).toEqual(['700', '700', '700', '700'])
+    expect([dataDir, join(dataDir, 'jobs'), join(dataDir, 'jobs', 'job-1'), join(dataDir, 'datasets', 'abc')].map(modeOf)).toEqual([
+      '700',
+      '700',
+      '700',
+      '700',
+    ])
     // Installed packages are no private text, and a link's target is not the data folder's.
     expect(modeOf(files.venv)).toBe('755')
     expect(modeOf(outside)).toBe('644')

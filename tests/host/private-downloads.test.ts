@@ -48,7 +48,14 @@ describe('datasets.download and private addresses', () => {
     const client = await strict.connect()
     for (const url of privateUrls) {
       const response = await client.request('datasets.download', { url })
-      expect(response, url).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringContaining('--allow-private-downloads') as string, data: { fields: { url: expect.any(String) as string } } } })
+      expect(response, url).toMatchObject({
+        ok: false,
+        error: {
+          code: 'invalid_input',
+          message: expect.stringContaining('--allow-private-downloads') as string,
+          data: { fields: { url: expect.any(String) as string } },
+        },
+      })
     }
     expect(await strict.serving()).toBe(true)
   })
@@ -61,6 +68,14 @@ describe('datasets.download and private addresses', () => {
 
   it('classifies public and private addresses', () => {
     expect(['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '172.32.0.1'].map(isPrivateAddress)).toEqual([false, false, false, false])
-    expect(['127.0.0.1', '172.16.5.4', '100.64.0.1', 'fe80::1', '::', '::ffff:10.0.0.1', '224.0.0.1'].map(isPrivateAddress)).toEqual([true, true, true, true, true, true, true])
+    expect(['127.0.0.1', '172.16.5.4', '100.64.0.1', 'fe80::1', '::', '::ffff:10.0.0.1', '224.0.0.1'].map(isPrivateAddress)).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+    ])
   })
 })

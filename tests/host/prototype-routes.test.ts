@@ -28,7 +28,11 @@ let client: WireClient
 beforeAll(async () => {
   process.env.TUNEDECK_PYTHON = join(workDir, 'no-python')
   mkdirSync(join(workDir, 'allowed'), { recursive: true })
-  serve = await startWireServe({ workDir, roots: [join(workDir, 'allowed')], host: { requirementsFile: join(workDir, 'no-requirements.txt') } })
+  serve = await startWireServe({
+    workDir,
+    roots: [join(workDir, 'allowed')],
+    host: { requirementsFile: join(workDir, 'no-requirements.txt') },
+  })
   client = await serve.connect()
 })
 
@@ -45,8 +49,13 @@ function prototypeKeyed(value: unknown): Record<string, unknown> {
 
 /** The top-level fields of a route's input and whether each is an object, from its JSON Schema. */
 function topFields(route: (typeof routeNames)[number]): Array<{ name: string; object: boolean }> {
-  const schema = z.toJSONSchema(routes[route].input, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, { type?: unknown }> }
-  return Object.entries(schema.properties ?? {}).map(([name, field]) => ({ name, object: field.type === 'object' || field.type === undefined }))
+  const schema = z.toJSONSchema(routes[route].input, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, { type?: unknown }>
+  }
+  return Object.entries(schema.properties ?? {}).map(([name, field]) => ({
+    name,
+    object: field.type === 'object' || field.type === undefined,
+  }))
 }
 
 /** The answers that show the connection was lost rather than the request answered. */
@@ -59,7 +68,11 @@ describe('prototype names from the wire', () => {
     let id = 1
     for (const name of prototypeNames) {
       const response = await client.sendRaw(id, JSON.stringify({ kind: 'request', id, route: name, input: {} }))
-      expect(response, name).toMatchObject({ id, ok: false, error: { code: 'invalid_input', message: expect.stringContaining('Unknown route') as string } })
+      expect(response, name).toMatchObject({
+        id,
+        ok: false,
+        error: { code: 'invalid_input', message: expect.stringContaining('Unknown route') as string },
+      })
       id += 1
     }
     // "__proto__" written as JSON text, as the review sent it.
@@ -68,9 +81,12 @@ describe('prototype names from the wire', () => {
     expect(await serve.serving()).toBe(true)
   })
 
-  it('refuses them in host.dispatch, which the app\'s MessagePort calls as it is', async () => {
+  it("refuses them in host.dispatch, which the app's MessagePort calls as it is", async () => {
     for (const name of prototypeNames) {
-      expect(await serve.host.dispatch(name, {}), name).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringContaining('Unknown route') as string } })
+      expect(await serve.host.dispatch(name, {}), name).toMatchObject({
+        ok: false,
+        error: { code: 'invalid_input', message: expect.stringContaining('Unknown route') as string },
+      })
     }
   })
 
@@ -87,11 +103,14 @@ describe('prototype names from the wire', () => {
       const answers = await Promise.all(inputs.map((input) => client.request(route, input)))
       tried += answers.length
       for (const [index, answer] of answers.entries()) {
-        if (!answer.ok && answer.error.code === 'internal') internal.push(`${route} ${JSON.stringify(inputs[index])}: ${answer.error.message}`)
+        if (!answer.ok && answer.error.code === 'internal')
+          internal.push(`${route} ${JSON.stringify(inputs[index])}: ${answer.error.message}`)
       }
       responses.push(...answers)
     }
-    console.log(`prototype names: ${tried} requests over ${routeNames.length} routes, ${responses.filter((response) => response.ok).length} accepted, ${internal.length} internal errors`)
+    console.log(
+      `prototype names: ${tried} requests over ${routeNames.length} routes, ${responses.filter((response) => response.ok).length} accepted, ${internal.length} internal errors`,
+    )
     expect(unanswered(responses)).toEqual([])
     expect(internal).toEqual([])
     expect(await serve.serving()).toBe(true)

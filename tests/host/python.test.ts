@@ -54,7 +54,12 @@ describe('Python environment', () => {
 
   it('reports TUNEDECK_PYTHON pointing at a missing file, and resolvePython refuses it', async () => {
     const missing = join(workDir, 'no-such-python')
-    const environment = new PythonEnvironment({ dataDir: workDir, pythonRuntimeDir: workDir, emit: () => undefined, env: { TUNEDECK_PYTHON: missing } })
+    const environment = new PythonEnvironment({
+      dataDir: workDir,
+      pythonRuntimeDir: workDir,
+      emit: () => undefined,
+      env: { TUNEDECK_PYTHON: missing },
+    })
     const info = await environment.probe()
     expect(info).toMatchObject({ found: false, source: 'env', path: missing, torch: null })
     expect(info.error).toContain(missing)
@@ -63,7 +68,12 @@ describe('Python environment', () => {
   })
 
   it('with nothing set, says the environment is missing and how to fix it', async () => {
-    const environment = new PythonEnvironment({ dataDir: join(workDir, 'empty'), pythonRuntimeDir: workDir, emit: () => undefined, env: {} })
+    const environment = new PythonEnvironment({
+      dataDir: join(workDir, 'empty'),
+      pythonRuntimeDir: workDir,
+      emit: () => undefined,
+      env: {},
+    })
     expect((await environment.probe()).source).toBe('none')
     await expect(environment.resolvePython()).rejects.toEqual({
       code: 'python_missing',
@@ -80,7 +90,10 @@ describe('Python environment', () => {
     execFileSync('mkdir', ['-p', wheels])
     writeWheel(wheels)
     const requirementsFile = join(workDir, 'requirements.txt')
-    writeFileSync(requirementsFile, `# a tiny stand-in for the trainer's pins\n--no-index\n--find-links ${wheels}\ntunedeck-probe-pkg==0.1\n`)
+    writeFileSync(
+      requirementsFile,
+      `# a tiny stand-in for the trainer's pins\n--no-index\n--find-links ${wheels}\ntunedeck-probe-pkg==0.1\n`,
+    )
     const dataDir = join(workDir, 'data')
     const events: SetupProgress[] = []
     const environment = new PythonEnvironment({

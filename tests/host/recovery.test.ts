@@ -83,7 +83,10 @@ describe('recovery', () => {
     expect(recovered.step).toBe(written.at(-1))
 
     await second.request<Job>('jobs.resume', { jobId })
-    const done = await second.waitFor<Job>('job.updated', (payload) => payload.id === jobId && ['completed', 'failed'].includes(payload.status))
+    const done = await second.waitFor<Job>(
+      'job.updated',
+      (payload) => payload.id === jobId && ['completed', 'failed'].includes(payload.status),
+    )
     expect(done.error).toBeNull()
     expect(done.status).toBe('completed')
     expect(done.adapterPath).not.toBeNull()

@@ -32,9 +32,20 @@ beforeAll(async () => {
   const rendererDir = join(workDir, 'renderer')
   mkdirSync(rendererDir, { recursive: true })
   writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>Tunedeck</title>\n')
-  host = createHost({ dataDir: join(workDir, 'remote-data'), resourcesDir: join(repoDir, 'resources'), pythonRuntimeDir: join(repoDir, 'python-runtime'), appVersion: '0.1.0-test' })
+  host = createHost({
+    dataDir: join(workDir, 'remote-data'),
+    resourcesDir: join(repoDir, 'resources'),
+    pythonRuntimeDir: join(repoDir, 'python-runtime'),
+    appVersion: '0.1.0-test',
+  })
   await host.start()
-  remote = await startServer(host, { port: 0, bindHost: '0.0.0.0', rendererDir, roots: [workDir], stagingDir: join(workDir, 'remote-data', 'uploads') })
+  remote = await startServer(host, {
+    port: 0,
+    bindHost: '0.0.0.0',
+    rendererDir,
+    roots: [workDir],
+    stagingDir: join(workDir, 'remote-data', 'uploads'),
+  })
 })
 
 afterAll(async () => {
@@ -50,7 +61,11 @@ async function tunedeck(argv: string[]): Promise<{ code: number; out: string }> 
   let out = ''
   const client = await CliClient.connectUrl(line.url as string, line.token)
   try {
-    const io = { out: (text: string) => (out += `${text}\n`), err: (text: string) => (out += `${text}\n`), write: (text: string) => (out += text) }
+    const io = {
+      out: (text: string) => (out += `${text}\n`),
+      err: (text: string) => (out += `${text}\n`),
+      write: (text: string) => (out += text),
+    }
     const sources = { readFile: () => '', resolvePath: (path: string) => resolve(path), exists: () => false }
     return { code: await runCommand(client, line, io, sources), out }
   } finally {
@@ -69,7 +84,10 @@ describe('a remote serve', () => {
     expect(jobs).toHaveLength(1)
     expect(jobs[0]).toMatchObject({ status: 'completed', step: 12 })
     const metrics = await tunedeck(['--url', remote.url, 'metrics', jobs[0]!.id])
-    const steps = metrics.out.split('\n').filter((text) => text.trim() !== '').map((text) => (JSON.parse(text) as { step: number }).step)
+    const steps = metrics.out
+      .split('\n')
+      .filter((text) => text.trim() !== '')
+      .map((text) => (JSON.parse(text) as { step: number }).step)
     expect(steps).toEqual(Array.from({ length: 12 }, (_, index) => index + 1))
   }, 300_000)
 
@@ -83,7 +101,10 @@ describe('a remote serve', () => {
     const origin = `http://127.0.0.2:${remote.port}`
     const pageOrigin = 'http://127.0.0.1:1'
     const token = new URL(remote.url).hash.slice('#token='.length)
-    const ticket = await fetch(`${origin}/download/ticket?path=${encodeURIComponent(zipOnRemote)}`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, Origin: pageOrigin } })
+    const ticket = await fetch(`${origin}/download/ticket?path=${encodeURIComponent(zipOnRemote)}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, Origin: pageOrigin },
+    })
     expect(ticket.status).toBe(200)
     expect(ticket.headers.get('access-control-allow-origin')).toBe(pageOrigin)
     const { url } = (await ticket.json()) as { url: string }
@@ -116,13 +137,18 @@ describe('a remote serve', () => {
       const written = await client.request('jobs.bundle', { jobId, out, zip: true })
       expect(written).toEqual({ path: out, zip: `${out}.zip` })
       const names = (await zipEntries(written.zip!)).map((entry) => entry.name)
-      for (const file of ['bundle.json', 'job/config.json', 'torchrun.sh', 'slurm.sbatch', 'skypilot.yaml']) expect(names).toContain(`first/${file}`)
+      for (const file of ['bundle.json', 'job/config.json', 'torchrun.sh', 'slurm.sbatch', 'skypilot.yaml'])
+        expect(names).toContain(`first/${file}`)
       expect(existsSync(`${out}.zip.partial`)).toBe(false)
     } finally {
       client.close()
     }
     const upload = (name: string, body: Buffer) =>
-      fetch(`http://127.0.0.2:${remote.port}/upload/run?name=${encodeURIComponent(name)}`, { method: 'POST', body, headers: { Authorization: `Bearer ${token}`, Origin: 'http://127.0.0.1:1' } })
+      fetch(`http://127.0.0.2:${remote.port}/upload/run?name=${encodeURIComponent(name)}`, {
+        method: 'POST',
+        body,
+        headers: { Authorization: `Bearer ${token}`, Origin: 'http://127.0.0.1:1' },
+      })
     const neverRan = await upload('first.zip', readFileSync(join(workDir, 'bundles', 'first.zip')))
     expect(((await neverRan.json()) as { error: { message: string } }).error.message).toMatch(/^first\.zip holds no events\.jsonl/)
     const notZip = await upload('run.txt', Buffer.from('hello'))
@@ -149,7 +175,10 @@ describe('a remote serve', () => {
   })
 
   it('keeps bundles and imported runs inside the folders serve allows', async () => {
-    for (const argv of [['import-run', '/etc'], ['bundle', 'some-job', '--out', '/etc/tunedeck-bundle']]) {
+    for (const argv of [
+      ['import-run', '/etc'],
+      ['bundle', 'some-job', '--out', '/etc/tunedeck-bundle'],
+    ]) {
       const refused = await tunedeck(['--url', remote.url, ...argv]).catch((error: Error) => ({ code: -1, out: error.message }))
       expect(refused.out).toMatch(/\/etc/)
       expect(refused.out).toMatch(/no (file|folder) Tunedeck may (read|write)/)

@@ -11,7 +11,17 @@ import { Store } from '../../electron/host/store'
 function history(count: number, loss: (step: number) => number): MetricPoint[] {
   return Array.from({ length: count }, (_, index) => {
     const step = index + 1
-    return { step, loss: loss(step), lr: 1e-4, gradNorm: null, tokens: step * 100, epoch: step / count, tokensPerSecond: 1000, mfu: null, time: step }
+    return {
+      step,
+      loss: loss(step),
+      lr: 1e-4,
+      gradNorm: null,
+      tokens: step * 100,
+      epoch: step / count,
+      tokensPerSecond: 1000,
+      mfu: null,
+      time: step,
+    }
   })
 }
 
@@ -53,7 +63,10 @@ describe('the sampled history from the store', () => {
         ...{ pid: null, pidStartTime: null, lastEventTime: null, eventsOffset: 0, pausedCheckpoint: null },
       })
       // Every third step logged, stored out of order, runs of equal losses, one spike, and a resume that trained steps again.
-      const points = history(9_000, (step) => (step === 4_321 ? 40 : Math.round(30 / Math.sqrt(step)) / 10)).map((point) => ({ ...point, step: point.step * 3 }))
+      const points = history(9_000, (step) => (step === 4_321 ? 40 : Math.round(30 / Math.sqrt(step)) / 10)).map((point) => ({
+        ...point,
+        step: point.step * 3,
+      }))
       store.transaction(() => {
         for (const point of [...points].reverse()) store.metrics.put('long', { ...point, loss: point.loss + 1 })
         store.metrics.deleteAfter('long', 0)

@@ -162,9 +162,17 @@ describe('serve under attack', () => {
     const cases: Array<[string, Options, number]> = [
       ['no token', {}, 401],
       ['a wrong token in the query', { query: '?token=wrong' }, 401],
-      ['a wrong token as a subprotocol', { protocols: ['tunedeck', `tunedeck.token.${token.slice(0, -1)}${token.endsWith('x') ? 'y' : 'x'}`] }, 401],
+      [
+        'a wrong token as a subprotocol',
+        { protocols: ['tunedeck', `tunedeck.token.${token.slice(0, -1)}${token.endsWith('x') ? 'y' : 'x'}`] },
+        401,
+      ],
       ['a wrong bearer token', { headers: { origin: ownOrigin(), authorization: 'Bearer nope' } }, 401],
-      ['the token as a cookie, which serve no longer reads', { headers: { origin: ownOrigin(), cookie: `tunedeck_token_${server.port}=${token}` } }, 401],
+      [
+        'the token as a cookie, which serve no longer reads',
+        { headers: { origin: ownOrigin(), cookie: `tunedeck_token_${server.port}=${token}` } },
+        401,
+      ],
       ['a token prefix only', { query: `?token=${token.slice(0, 16)}` }, 401],
       ['a foreign Origin without the token', { headers: { origin: 'http://evil.example' } }, 401],
       ['a foreign Origin with a wrong token', { query: '?token=wrong', headers: { origin: 'http://evil.example' } }, 401],
@@ -191,10 +199,19 @@ describe('serve under attack', () => {
     const good = await get('/api/token', { origin: other, authorization: `Bearer ${server.token}` })
     expect(good.status).toBe(200)
     const preflight = await new Promise<{ status: number; allow: string | undefined }>((done, fail) => {
-      const request = httpRequest({ host: '127.0.0.1', port: server.port, path: '/download/ticket', method: 'OPTIONS', headers: { origin: other, 'access-control-request-method': 'POST' } }, (response) => {
-        response.resume()
-        done({ status: response.statusCode ?? 0, allow: response.headers['access-control-allow-origin'] as string | undefined })
-      })
+      const request = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: server.port,
+          path: '/download/ticket',
+          method: 'OPTIONS',
+          headers: { origin: other, 'access-control-request-method': 'POST' },
+        },
+        (response) => {
+          response.resume()
+          done({ status: response.statusCode ?? 0, allow: response.headers['access-control-allow-origin'] as string | undefined })
+        },
+      )
       request.on('error', fail)
       request.end()
     })
@@ -236,7 +253,10 @@ describe('serve under attack', () => {
       expect(answer.body).not.toContain(secret)
     }
     // An upload without the token (or with a wrong one) is refused before a byte is stored.
-    for (const [what, headers] of [['an upload without token', {}], ['an upload with a wrong token', { authorization: `Bearer ${'x'.repeat(32)}` }]] as const) {
+    for (const [what, headers] of [
+      ['an upload without token', {}],
+      ['an upload with a wrong token', { authorization: `Bearer ${'x'.repeat(32)}` }],
+    ] as const) {
       const upload = await get('/upload/dataset?name=train.jsonl', headers, 'POST')
       tried(`HTTP ${what}`, upload.status !== 401)
       expect(upload.status, what).toBe(401)
@@ -254,7 +274,9 @@ describe('serve under attack', () => {
     const garbage = await raw('\x16\x03\x01\x00\xa5 not http at all\r\n\r\n')
     tried('bytes that are not HTTP', !/^HTTP\/1\.1 400/.test(garbage))
     expect(garbage).toMatch(/^HTTP\/1\.1 400/)
-    const upgradeToNowhere = await raw(`GET /elsewhere HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`)
+    const upgradeToNowhere = await raw(
+      `GET /elsewhere HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`,
+    )
     tried('a WebSocket upgrade on another path', !/^HTTP\/1\.1 404/.test(upgradeToNowhere))
     expect(upgradeToNowhere).toMatch(/^HTTP\/1\.1 404/)
     await stillServes()
@@ -264,7 +286,10 @@ describe('serve under attack', () => {
     const bystander = await authorized()
     const frames: Array<[string, (ws: WebSocket) => void]> = [
       // FIN + RSV1 with no extension agreed and an empty payload: the review's two bytes c1 00.
-      ['a frame with RSV1 set (c1 00)', (ws) => (ws as unknown as { _socket: NodeJS.WritableStream })._socket.write(Buffer.from([0xc1, 0x00]))],
+      [
+        'a frame with RSV1 set (c1 00)',
+        (ws) => (ws as unknown as { _socket: NodeJS.WritableStream })._socket.write(Buffer.from([0xc1, 0x00])),
+      ],
       ['an unmasked frame', (ws) => (ws as unknown as { _socket: NodeJS.WritableStream })._socket.write(Buffer.from([0x81, 0x01, 0x41]))],
       ['a message over the payload limit', (ws) => ws.send(Buffer.alloc(2 * 1024 * 1024, 0x20))],
     ]
@@ -286,7 +311,15 @@ describe('serve under attack', () => {
     const ws = await authorized()
     const replies: WireResponse[] = []
     ws.on('message', (data: Buffer) => replies.push(JSON.parse(data.toString()) as WireResponse))
-    const messages = ['{not json', 'null', '[]', '"request"', '{"kind":"request"}', '{"kind":"request","id":1}', '{"kind":"event","id":2,"route":"jobs.list"}']
+    const messages = [
+      '{not json',
+      'null',
+      '[]',
+      '"request"',
+      '{"kind":"request"}',
+      '{"kind":"request","id":1}',
+      '{"kind":"event","id":2,"route":"jobs.list"}',
+    ]
     for (const message of messages) ws.send(message)
     await call(ws, 'jobs.explode', {}, 3).then((reply) => replies.push(reply))
     await expect.poll(() => replies.length).toBeGreaterThanOrEqual(messages.length + 1)
@@ -306,14 +339,39 @@ describe('serve under attack', () => {
       ['a preview outside the roots', 'datasets.preview', { path: join(outsideDir, 'secret.jsonl') }, 'path'],
       ['a preview through ..', 'datasets.preview', { path: `${allowedDir}/../outside/secret.jsonl` }, 'path'],
       ['a preview through a planted file symlink', 'datasets.preview', { path: join(allowedDir, 'planted.jsonl') }, 'path'],
-      ['a preview through a planted folder symlink', 'datasets.preview', { path: join(allowedDir, 'planted-folder', 'secret.jsonl') }, 'path'],
+      [
+        'a preview through a planted folder symlink',
+        'datasets.preview',
+        { path: join(allowedDir, 'planted-folder', 'secret.jsonl') },
+        'path',
+      ],
       ['an import through a planted file symlink', 'datasets.import', { path: join(allowedDir, 'planted.jsonl') }, 'path'],
       ['an import of /etc/passwd', 'datasets.import', { path: '/etc/passwd' }, 'path'],
       ['a preview of a missing file', 'datasets.preview', { path: join(allowedDir, 'missing.jsonl') }, 'path'],
-      ['a job on a dataset outside', 'jobs.create', { model: { selftest: true }, dataset: { path: join(outsideDir, 'secret.jsonl') } }, 'dataset.path'],
-      ['a job on a planted dataset link', 'jobs.create', { model: { selftest: true }, dataset: { path: join(allowedDir, 'planted.jsonl') } }, 'dataset.path'],
-      ['a job on a model outside', 'jobs.create', { model: { path: join(outsideDir, 'model') }, dataset: { path: join(allowedDir, 'train.jsonl') } }, 'model.path'],
-      ['a job on a model in /etc', 'jobs.create', { model: { path: '/etc' }, dataset: { path: join(allowedDir, 'train.jsonl') } }, 'model.path'],
+      [
+        'a job on a dataset outside',
+        'jobs.create',
+        { model: { selftest: true }, dataset: { path: join(outsideDir, 'secret.jsonl') } },
+        'dataset.path',
+      ],
+      [
+        'a job on a planted dataset link',
+        'jobs.create',
+        { model: { selftest: true }, dataset: { path: join(allowedDir, 'planted.jsonl') } },
+        'dataset.path',
+      ],
+      [
+        'a job on a model outside',
+        'jobs.create',
+        { model: { path: join(outsideDir, 'model') }, dataset: { path: join(allowedDir, 'train.jsonl') } },
+        'model.path',
+      ],
+      [
+        'a job on a model in /etc',
+        'jobs.create',
+        { model: { path: '/etc' }, dataset: { path: join(allowedDir, 'train.jsonl') } },
+        'model.path',
+      ],
       ['an adapter import from outside', 'adapters.import', { path: join(outsideDir, 'secret.jsonl') }, 'path'],
       ['an adapter import through a planted link', 'adapters.import', { path: join(allowedDir, 'planted.jsonl') }, 'path'],
     ]
@@ -390,7 +448,9 @@ describe('serve under attack', () => {
   })
 
   it('let no bad request through', () => {
-    process.stdout.write(`security: ${tally.tried} bad requests tried, ${tally.accepted.length} accepted${tally.accepted.length ? `: ${tally.accepted.join('; ')}` : ''}\n`)
+    process.stdout.write(
+      `security: ${tally.tried} bad requests tried, ${tally.accepted.length} accepted${tally.accepted.length ? `: ${tally.accepted.join('; ')}` : ''}\n`,
+    )
     expect(tally.tried).toBeGreaterThan(40)
     expect(tally.accepted).toEqual([])
   })

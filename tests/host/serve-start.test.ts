@@ -14,7 +14,11 @@ afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }))
 
 describe('npm run serve', () => {
   it('prints its address within its first lines', async () => {
-    const child = spawn('npm', ['run', 'serve', '--', '--port', '0', '--data-dir', dataDir], { cwd: repoDir, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    const child = spawn('npm', ['run', 'serve', '--', '--port', '0', '--data-dir', dataDir], {
+      cwd: repoDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    })
     // Both streams in the order they arrive, as a terminal shows them.
     let printed = ''
     child.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()))

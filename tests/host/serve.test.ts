@@ -29,7 +29,10 @@ let server: RunningServer
 beforeAll(async () => {
   process.env.TUNEDECK_PYTHON = ciPython
   mkdirSync(join(rendererDir, 'assets'), { recursive: true })
-  writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>Tunedeck test page</title><script type="module" src="/assets/app.js"></script>\n')
+  writeFileSync(
+    join(rendererDir, 'index.html'),
+    '<!doctype html><title>Tunedeck test page</title><script type="module" src="/assets/app.js"></script>\n',
+  )
   writeFileSync(join(rendererDir, 'assets', 'app.js'), 'console.log("tunedeck")\n')
   writeFileSync(join(workDir, 'secret.txt'), 'outside the renderer\n')
   host = createHost({
@@ -51,7 +54,10 @@ afterAll(async () => {
 })
 
 /** A raw GET, so paths reach the server exactly as written (fetch would normalize "..") */
-function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function get(
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((done, fail) => {
     const request = httpRequest({ host: '127.0.0.1', port: server.port, path, headers }, (response) => {
       let body = ''
@@ -174,7 +180,11 @@ describe('serve', () => {
   })
 
   it('refuses a TUNEDECK_TOKEN shorter than 32 characters', async () => {
-    await expect(startServer(host, { port: 0, rendererDir, roots: null, token: 'short-token' })).rejects.toThrow(/11 characters long: use at least 32/)
-    await expect(startServer(host, { port: 0, rendererDir, roots: null, token: `${'x'.repeat(32)} ;` })).rejects.toThrow(/may hold only letters/)
+    await expect(startServer(host, { port: 0, rendererDir, roots: null, token: 'short-token' })).rejects.toThrow(
+      /11 characters long: use at least 32/,
+    )
+    await expect(startServer(host, { port: 0, rendererDir, roots: null, token: `${'x'.repeat(32)} ;` })).rejects.toThrow(
+      /may hold only letters/,
+    )
   })
 })

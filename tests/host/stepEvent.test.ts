@@ -8,7 +8,21 @@ import { trainerEventSchema } from '@shared/protocol'
 import { fastStepEvent } from '../../electron/host/trainer/stepEvent'
 import { readJsonLines } from '../shared/vectors'
 
-const step = { v: 1, seq: 7, time: 1767225600.5, type: 'step', step: 3, totalSteps: 10, loss: 2.5, lr: 1e-4, gradNorm: 0.8, tokens: 512, epoch: 0.3, tokensPerSecond: 1234.5, mfu: 0.41 }
+const step = {
+  v: 1,
+  seq: 7,
+  time: 1767225600.5,
+  type: 'step',
+  step: 3,
+  totalSteps: 10,
+  loss: 2.5,
+  lr: 1e-4,
+  gradNorm: 0.8,
+  tokens: 512,
+  epoch: 0.3,
+  tokensPerSecond: 1234.5,
+  mfu: 0.41,
+}
 const replacements: unknown[] = [undefined, null, 'x', true, [], {}, -1, 0, 0.5, 1.5, 2 ** 53, -0.25, 1e308, Number.MAX_SAFE_INTEGER]
 
 function zodStep(value: unknown): unknown {
@@ -19,7 +33,16 @@ function zodStep(value: unknown): unknown {
 describe('the step-event fast path', () => {
   it('accepts exactly the step lines zod accepts, with the same fields', () => {
     const lines = [...readJsonLines('protocol/valid.jsonl'), ...readJsonLines('protocol/invalid.jsonl')]
-    const cases: unknown[] = [...lines, step, { ...step, extra: { nested: 1 } }, { ...step, mfu: undefined }, { ...step, gradNorm: null, mfu: null }, null, 3, [step]]
+    const cases: unknown[] = [
+      ...lines,
+      step,
+      { ...step, extra: { nested: 1 } },
+      { ...step, mfu: undefined },
+      { ...step, gradNorm: null, mfu: null },
+      null,
+      3,
+      [step],
+    ]
     for (const field of Object.keys(step)) {
       for (const value of replacements) {
         const changed: Record<string, unknown> = { ...step, [field]: value }

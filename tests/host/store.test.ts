@@ -32,7 +32,17 @@ describe('store', () => {
     expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1)
     expect(store.db.pragma('user_version', { simple: true })).toBe(migrations.length)
     const tables = store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]
-    expect(tables.map((table) => table.name)).toEqual(['chat_conversations', 'chat_turns', 'checkpoints', 'gpu_samples', 'ingested_events', 'job_notes', 'jobs', 'metrics', 'settings'])
+    expect(tables.map((table) => table.name)).toEqual([
+      'chat_conversations',
+      'chat_turns',
+      'checkpoints',
+      'gpu_samples',
+      'ingested_events',
+      'job_notes',
+      'jobs',
+      'metrics',
+      'settings',
+    ])
     store.close()
     // Opening again runs nothing twice.
     const again = Store.open(dir)
@@ -48,9 +58,15 @@ describe('store', () => {
     for (const sql of migrations.slice(0, 4)) old.exec(sql)
     old.pragma('user_version = 4')
     const config = JSON.stringify(record('j').config)
-    old.prepare("INSERT INTO jobs (id, name, status, config, created_at, queue_position) VALUES ('j', 'Job', 'completed', ?, 1, NULL)").run(config)
+    old
+      .prepare("INSERT INTO jobs (id, name, status, config, created_at, queue_position) VALUES ('j', 'Job', 'completed', ?, 1, NULL)")
+      .run(config)
     old.prepare("INSERT INTO chat_conversations VALUES ('c', 'j', 'step-4', 'Hello', '\"base\"', '{}', 1, 2)").run()
-    old.prepare("INSERT INTO chat_turns VALUES ('c', 1, 'user', NULL, 'Hello', NULL, NULL, 1), ('c', 2, 'assistant', 'primary', 'Hi', 'p', 'eos', 2)").run()
+    old
+      .prepare(
+        "INSERT INTO chat_turns VALUES ('c', 1, 'user', NULL, 'Hello', NULL, NULL, 1), ('c', 2, 'assistant', 'primary', 'Hi', 'p', 'eos', 2)",
+      )
+      .run()
     old.close()
     const store = Store.open(dir)
     expect(store.db.prepare('SELECT id, job_id, checkpoint, adapter_id, title FROM chat_conversations').all()).toEqual([
@@ -65,7 +81,13 @@ describe('store', () => {
     store.db.prepare("DELETE FROM jobs WHERE id = 'j'").run()
     expect(store.db.prepare('SELECT COUNT(*) AS count FROM chat_turns').get()).toEqual({ count: 0 })
     // A conversation names a job or a library adapter, never both or neither.
-    expect(() => store.db.prepare("INSERT INTO chat_conversations (id, title, compare, settings, created_at, updated_at) VALUES ('x', 't', 'null', '{}', 1, 1)").run()).toThrow(/CHECK/)
+    expect(() =>
+      store.db
+        .prepare(
+          "INSERT INTO chat_conversations (id, title, compare, settings, created_at, updated_at) VALUES ('x', 't', 'null', '{}', 1, 1)",
+        )
+        .run(),
+    ).toThrow(/CHECK/)
     store.close()
   })
 
@@ -98,7 +120,11 @@ describe('store', () => {
       ...{ eventsOffset: 55, pausedCheckpoint: 'pause-7' },
     })
     // Each field's column is its snake_case name, and the table has no column the record lacks.
-    expect([...columns].sort()).toEqual(Object.keys(full).map((field) => field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)).sort())
+    expect([...columns].sort()).toEqual(
+      Object.keys(full)
+        .map((field) => field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`))
+        .sort(),
+    )
     store.jobs.insert(full)
     expect(store.jobs.get('a')).toEqual(full)
     expect(Object.keys(toJob(full)).sort()).toEqual(Object.keys(jobSchema.shape).sort())

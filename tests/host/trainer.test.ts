@@ -32,7 +32,10 @@ describe('events tailer', () => {
     const file = path.join(protocolDir, 'valid.jsonl')
     const invalid: InvalidLine[] = []
     const batch = readEvents(file, 0, (problem) => invalid.push(problem))
-    const lines = fs.readFileSync(file, 'utf8').split('\n').filter((text) => text.trim() !== '')
+    const lines = fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((text) => text.trim() !== '')
     expect(invalid).toEqual([])
     expect(batch.events).toHaveLength(lines.length)
     expect(batch.offset).toBe(fs.statSync(file).size)
@@ -66,13 +69,26 @@ describe('events tailer', () => {
     const file = path.join(tempDir(), 'events.jsonl')
     const seen: TrainerEvent[] = []
     let offset = 0
-    const tailer = new EventTailer({ file, offset: 0, onBatch: (batch) => (seen.push(...batch.events), (offset = batch.offset)), onInvalid: () => undefined })
+    const tailer = new EventTailer({
+      file,
+      offset: 0,
+      onBatch: (batch) => (seen.push(...batch.events), (offset = batch.offset)),
+      onInvalid: () => undefined,
+    })
     tailer.start()
     try {
       fs.writeFileSync(file, line(1) + line(2).slice(0, 5))
-      await waitFor(() => seen.length === 1, 3000, () => 'the first event')
+      await waitFor(
+        () => seen.length === 1,
+        3000,
+        () => 'the first event',
+      )
       fs.appendFileSync(file, line(2).slice(5) + line(3))
-      await waitFor(() => seen.length === 3, 3000, () => 'the next events')
+      await waitFor(
+        () => seen.length === 3,
+        3000,
+        () => 'the next events',
+      )
     } finally {
       tailer.stop()
     }
@@ -134,7 +150,11 @@ describe('trainer process in a pty', () => {
     expect(started.process.startTime).toBe(processStartTime(started.process.pid))
     expect(isSameProcessAlive(started.process.pid, started.process.startTime)).toBe(true)
     expect(isSameProcessAlive(started.process.pid, '1')).toBe(false)
-    await waitFor(() => started.output().includes('ready'), 10_000, () => 'the child to start')
+    await waitFor(
+      () => started.output().includes('ready'),
+      10_000,
+      () => 'the child to start',
+    )
     expect(started.output()).toContain(`ready from-host ${fs.realpathSync(dir)}`)
     started.process.send({ cmd: 'checkpoint', name: 'before-eval' })
     expect(await started.exit).toEqual({ exitCode: 3, signal: null })
@@ -154,7 +174,11 @@ describe('trainer process in a pty', () => {
       'time.sleep(600)',
     ].join('\n')
     const started = startPython(code, dir)
-    await waitFor(() => /pids \d+ \d+/.test(started.output()), 10_000, () => 'the children to start')
+    await waitFor(
+      () => /pids \d+ \d+/.test(started.output()),
+      10_000,
+      () => 'the children to start',
+    )
     const [, first, second] = /pids (\d+) (\d+)/.exec(started.output()) as RegExpExecArray
     const pids = [started.process.pid, Number(first), Number(second)]
     expect(pids.every(processAlive)).toBe(true)
@@ -162,6 +186,10 @@ describe('trainer process in a pty', () => {
     started.process.kill()
     const exit = await started.exit
     expect(exit.signal).toBe(9)
-    await waitFor(() => !pids.some(processAlive), 2000, () => `processes ${pids.filter(processAlive)} to be gone`)
+    await waitFor(
+      () => !pids.some(processAlive),
+      2000,
+      () => `processes ${pids.filter(processAlive)} to be gone`,
+    )
   })
 })

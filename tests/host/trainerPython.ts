@@ -8,7 +8,9 @@ import fs from 'node:fs'
 export function trainerPython(): string {
   const found = process.env.TUNEDECK_PYTHON
   if (!found || !fs.existsSync(found)) {
-    throw new Error(`Set TUNEDECK_PYTHON to the trainer's Python (a venv with python-runtime/requirements.txt); it is ${found ? `${found}, which does not exist` : 'unset'}.`)
+    throw new Error(
+      `Set TUNEDECK_PYTHON to the trainer's Python (a venv with python-runtime/requirements.txt); it is ${found ? `${found}, which does not exist` : 'unset'}.`,
+    )
   }
   return found
 }

@@ -97,14 +97,18 @@ export async function startWireServe(options: WireServeOptions): Promise<WireSer
 
 async function openClient(server: RunningServer): Promise<WireClient> {
   const origin = `http://127.0.0.1:${server.port}`
-  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`, { headers: { origin, authorization: `Bearer ${server.token}` }, maxPayload: 256 * 1024 * 1024 })
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`, {
+    headers: { origin, authorization: `Bearer ${server.token}` },
+    maxPayload: 256 * 1024 * 1024,
+  })
   await new Promise((done, fail) => ws.once('open', done).once('error', fail))
   const pending = new Map<number, (response: WireResponse) => void>()
   const events: Array<{ event: string; payload: unknown }> = []
   let closed: Error | null = null
   const failAll = (error: Error): void => {
     closed = error
-    for (const [id, done] of pending) done({ kind: 'response', id, ok: false, error: { code: 'internal', message: `connection lost: ${error.message}` } })
+    for (const [id, done] of pending)
+      done({ kind: 'response', id, ok: false, error: { code: 'internal', message: `connection lost: ${error.message}` } })
     pending.clear()
   }
   ws.on('error', (error) => failAll(error))
@@ -117,7 +121,8 @@ async function openClient(server: RunningServer): Promise<WireClient> {
   let nextId = 1_000_000
   const sendRaw = (id: number, text: string): Promise<WireResponse> =>
     new Promise((done) => {
-      if (closed) return done({ kind: 'response', id, ok: false, error: { code: 'internal', message: `connection lost: ${closed.message}` } })
+      if (closed)
+        return done({ kind: 'response', id, ok: false, error: { code: 'internal', message: `connection lost: ${closed.message}` } })
       pending.set(id, (response) => {
         pending.delete(id)
         done(response)

@@ -5,8 +5,18 @@ import { baseNote, combinedRank, weightShares } from '../../renderer/src/logic/a
 
 describe('adapters page logic', () => {
   it('weighs each pick by its training examples once all are known', () => {
-    expect(weightShares([{ key: 'a', label: 'a', examples: 100 }, { key: 'b', label: 'b', examples: 300 }])).toEqual([0.25, 0.75])
-    expect(weightShares([{ key: 'a', label: 'a', examples: 100 }, { key: 'b', label: 'b', examples: null }])).toBeNull()
+    expect(
+      weightShares([
+        { key: 'a', label: 'a', examples: 100 },
+        { key: 'b', label: 'b', examples: 300 },
+      ]),
+    ).toEqual([0.25, 0.75])
+    expect(
+      weightShares([
+        { key: 'a', label: 'a', examples: 100 },
+        { key: 'b', label: 'b', examples: null },
+      ]),
+    ).toBeNull()
   })
 
   it('gives the rank of the result: the same when averaged, the sum when exact', () => {

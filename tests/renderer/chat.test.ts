@@ -3,18 +3,41 @@ import { describe, expect, it } from 'vitest'
 import type { LibraryAdapter } from '@shared/adapters'
 import type { ChatTurn } from '@shared/chat'
 import type { Job } from '@shared/jobs'
-import { chatSources, exchangesFromTurns, parseStops, sourceFromKey, sourceKey, sourceLabel, updateAnswer, type Exchange } from '../../renderer/src/logic/chat'
+import {
+  chatSources,
+  exchangesFromTurns,
+  parseStops,
+  sourceFromKey,
+  sourceKey,
+  sourceLabel,
+  updateAnswer,
+  type Exchange,
+} from '../../renderer/src/logic/chat'
 
 const labels = { primary: 'Self-test', compare: 'Base model' }
 
 function turn(seq: number, role: ChatTurn['role'], pane: ChatTurn['pane'], content: string): ChatTurn {
-  return { seq, role, pane, content, prompt: role === 'assistant' ? `prompt ${seq}` : null, reason: role === 'assistant' ? 'eos' : null, time: seq }
+  return {
+    seq,
+    role,
+    pane,
+    content,
+    prompt: role === 'assistant' ? `prompt ${seq}` : null,
+    reason: role === 'assistant' ? 'eos' : null,
+    time: seq,
+  }
 }
 
 describe('chat log', () => {
   it('puts each question with its answers, one per pane, and keeps the prompts', () => {
     const exchanges = exchangesFromTurns(
-      [turn(1, 'user', null, 'hi'), turn(2, 'assistant', 'primary', 'tuned'), turn(3, 'assistant', 'compare', 'base'), turn(4, 'user', null, 'again'), turn(5, 'assistant', 'primary', 'more')],
+      [
+        turn(1, 'user', null, 'hi'),
+        turn(2, 'assistant', 'primary', 'tuned'),
+        turn(3, 'assistant', 'compare', 'base'),
+        turn(4, 'user', null, 'again'),
+        turn(5, 'assistant', 'primary', 'more'),
+      ],
       labels,
     )
     expect(exchanges.map((exchange) => [exchange.question, exchange.panes.primary?.text, exchange.panes.compare?.text])).toEqual([
@@ -44,8 +67,10 @@ describe('chat log', () => {
   })
 
   it('offers completed jobs and the library adapters whose base is here, each named and keyed once', () => {
-    const job = (id: string, name: string, status: Job['status'], createdAt: number) => ({ id, name, status, createdAt, config: { model: { path: '/models/tiny' } } }) as unknown as Job
-    const adapter = (id: string, name: string, baseAvailable: boolean) => ({ id, name, baseAvailable, baseModel: '/models/tiny', source: 'combined' }) as unknown as LibraryAdapter
+    const job = (id: string, name: string, status: Job['status'], createdAt: number) =>
+      ({ id, name, status, createdAt, config: { model: { path: '/models/tiny' } } }) as unknown as Job
+    const adapter = (id: string, name: string, baseAvailable: boolean) =>
+      ({ id, name, baseAvailable, baseModel: '/models/tiny', source: 'combined' }) as unknown as LibraryAdapter
     const known = {
       jobs: [job('j1', 'First', 'completed', 1), job('j2', 'Second', 'completed', 2), job('j3', 'Running', 'running', 3)],
       adapters: [adapter('a1', 'Merged', true), adapter('a2', 'Far away', false)],

@@ -37,7 +37,11 @@ describe('curves', () => {
   const points = [point(1, 3, 1000, 100), point(2, 2.5, 1002, 120), point(3, 2, 1004, 80)]
 
   it('puts the training loss against steps, tokens seen and training time', () => {
-    expect(trainingCurve(points, 'step')).toEqual([{ x: 1, y: 3 }, { x: 2, y: 2.5 }, { x: 3, y: 2 }])
+    expect(trainingCurve(points, 'step')).toEqual([
+      { x: 1, y: 3 },
+      { x: 2, y: 2.5 },
+      { x: 3, y: 2 },
+    ])
     expect(axisValues(points, 'tokens')).toEqual([100, 220, 300])
     expect(axisValues(points, 'time')).toEqual([0, 2, 4])
   })
@@ -48,21 +52,45 @@ describe('curves', () => {
   })
 
   it('places held-out losses at their step on every axis', () => {
-    const evals = [{ step: 2, loss: 2.7 }, { step: 3, loss: 2.2 }]
-    expect(heldOutCurve(points, evals, 'step')).toEqual([{ x: 2, y: 2.7 }, { x: 3, y: 2.2 }])
-    expect(heldOutCurve(points, evals, 'tokens')).toEqual([{ x: 220, y: 2.7 }, { x: 300, y: 2.2 }])
+    const evals = [
+      { step: 2, loss: 2.7 },
+      { step: 3, loss: 2.2 },
+    ]
+    expect(heldOutCurve(points, evals, 'step')).toEqual([
+      { x: 2, y: 2.7 },
+      { x: 3, y: 2.2 },
+    ])
+    expect(heldOutCurve(points, evals, 'tokens')).toEqual([
+      { x: 220, y: 2.7 },
+      { x: 300, y: 2.2 },
+    ])
   })
 })
 
 describe('run summary', () => {
   it('reports the last step and loss, the best held-out loss, the median pace and the memory estimate', () => {
     const points = [point(1, 3, 0, 100, 10), point(2, 2, 1, 100, 400), point(3, 1.5, 2, 100, 420), point(4, 1.2, 3, 100, 410)]
-    const summary = summarizeRun(points, report([{ step: 2, loss: 2.1 }, { step: 4, loss: 1.9 }], 812))
+    const summary = summarizeRun(
+      points,
+      report(
+        [
+          { step: 2, loss: 2.1 },
+          { step: 4, loss: 1.9 },
+        ],
+        812,
+      ),
+    )
     expect(summary).toEqual({ steps: 4, finalLoss: 1.2, bestHeldOut: 1.9, tokensPerSecond: 410, estimatedMemoryMb: 812 })
   })
 
   it('shows nothing it does not know for a run that has not started', () => {
-    expect(summarizeRun([], undefined)).toEqual({ steps: 0, finalLoss: null, bestHeldOut: null, tokensPerSecond: null, estimatedMemoryMb: null })
+    expect(summarizeRun([], undefined)).toEqual({
+      steps: 0,
+      finalLoss: null,
+      bestHeldOut: null,
+      tokensPerSecond: null,
+      estimatedMemoryMb: null,
+    })
   })
 })
 

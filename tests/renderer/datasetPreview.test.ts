@@ -1,10 +1,23 @@
 /** How the dataset preview shows the trainer's normalised records and bad rows. */
 import { describe, expect, it } from 'vitest'
-import { badRowsHeadline, describeCounts, describeRowError, plural, shorten, summariseRecord, toolsLostWarning } from '../../renderer/src/logic/datasetPreview'
+import {
+  badRowsHeadline,
+  describeCounts,
+  describeRowError,
+  plural,
+  shorten,
+  summariseRecord,
+  toolsLostWarning,
+} from '../../renderer/src/logic/datasetPreview'
 
 describe('summariseRecord', () => {
   it('shows a conversation as one "role: text" line per message', () => {
-    const record = { messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'Hello!\n  I am   Tunedeck.' }] }
+    const record = {
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: 'Hello!\n  I am   Tunedeck.' },
+      ],
+    }
     expect(summariseRecord(record)).toEqual([
       { label: 'user', text: 'hi' },
       { label: 'assistant', text: 'Hello! I am Tunedeck.' },
@@ -16,7 +29,11 @@ describe('summariseRecord', () => {
   })
 
   it('shows a preference pair as prompt, chosen and rejected, a prompt of messages included', () => {
-    const record = { prompt: [{ role: 'user', content: 'Name a colour' }], chosen: 'Blue', rejected: [{ role: 'assistant', content: 'No.' }] }
+    const record = {
+      prompt: [{ role: 'user', content: 'Name a colour' }],
+      chosen: 'Blue',
+      rejected: [{ role: 'assistant', content: 'No.' }],
+    }
     expect(summariseRecord(record)).toEqual([
       { label: 'prompt', text: 'user: Name a colour' },
       { label: 'chosen', text: 'Blue' },
@@ -63,11 +80,15 @@ describe('badRowsHeadline', () => {
   ]
 
   it('says the job would stop at the first bad row when bad rows fail it', () => {
-    expect(badRowsHeadline({ badRows: 'fail', skipped: 2, errors })).toBe('2 rows do not fit the format: the job would stop at line 3, output.')
+    expect(badRowsHeadline({ badRows: 'fail', skipped: 2, errors })).toBe(
+      '2 rows do not fit the format: the job would stop at line 3, output.',
+    )
   })
 
   it('says they would be skipped when bad rows are skipped', () => {
-    expect(badRowsHeadline({ badRows: 'skip', skipped: 1, errors: errors.slice(0, 1) })).toBe('1 row does not fit the format and would be skipped.')
+    expect(badRowsHeadline({ badRows: 'skip', skipped: 1, errors: errors.slice(0, 1) })).toBe(
+      '1 row does not fit the format and would be skipped.',
+    )
   })
 })
 

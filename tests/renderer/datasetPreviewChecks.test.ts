@@ -8,15 +8,39 @@ import type { DatasetPreview, TokenPreview } from '@shared/datasets'
 import { datasetRefusal, estimateSteps, methodForFormat } from '../../renderer/src/logic/datasetChecks'
 
 const base: DatasetPreview = {
-  ok: true, path: '/d/train.jsonl', format: 'openai', badRows: 'fail', rows: 3, usable: 3, skipped: 0,
-  columns: ['messages'], records: [], errors: [], error: null, tokens: null, tokenError: null, needsReading: false, sample: [], suggestion: null, mix: null,
+  ok: true,
+  path: '/d/train.jsonl',
+  format: 'openai',
+  badRows: 'fail',
+  rows: 3,
+  usable: 3,
+  skipped: 0,
+  columns: ['messages'],
+  records: [],
+  errors: [],
+  error: null,
+  tokens: null,
+  tokenError: null,
+  needsReading: false,
+  sample: [],
+  suggestion: null,
+  mix: null,
 }
 
 describe('datasetRefusal', () => {
   it('refuses a broken file with its reason, and an empty one naming the first bad row', () => {
-    expect(datasetRefusal({ status: 'done', preview: { ...base, ok: false, error: 'train.jsonl line 1: not valid JSON.' } })).toBe('train.jsonl line 1: not valid JSON.')
-    const empty = { ...base, usable: 0, skipped: 3, errors: [{ row: 1, unit: 'line', field: 'messages', message: 'train.jsonl line 1: field "messages": missing.' }] }
-    expect(datasetRefusal({ status: 'done', preview: empty })).toBe('/d/train.jsonl has no usable rows (3 read); the first problem: train.jsonl line 1: field "messages": missing. Fix the file or the column mapping.')
+    expect(datasetRefusal({ status: 'done', preview: { ...base, ok: false, error: 'train.jsonl line 1: not valid JSON.' } })).toBe(
+      'train.jsonl line 1: not valid JSON.',
+    )
+    const empty = {
+      ...base,
+      usable: 0,
+      skipped: 3,
+      errors: [{ row: 1, unit: 'line', field: 'messages', message: 'train.jsonl line 1: field "messages": missing.' }],
+    }
+    expect(datasetRefusal({ status: 'done', preview: empty })).toBe(
+      '/d/train.jsonl has no usable rows (3 read); the first problem: train.jsonl line 1: field "messages": missing. Fix the file or the column mapping.',
+    )
   })
 
   it('lets a good file, a file still being read and a missing one through', () => {
@@ -40,7 +64,18 @@ describe('methodForFormat', () => {
 })
 
 describe('estimateSteps', () => {
-  const tokens: TokenPreview = { tokenizer: 'default', examples: [], histogram: [], overLength: 0, blocks: null, learnedTokens: 500, trainable: 96, packedRows: 10, toolsLost: 0, sides: [] }
+  const tokens: TokenPreview = {
+    tokenizer: 'default',
+    examples: [],
+    histogram: [],
+    overLength: 0,
+    blocks: null,
+    learnedTokens: 500,
+    trainable: 96,
+    packedRows: 10,
+    toolsLost: 0,
+    sides: [],
+  }
   const settings = { batchSize: 8, gradientAccumulation: 1, epochs: 3, maxSteps: null, packing: false, validationSplit: 0 }
 
   it('counts steps per epoch from the examples, or from the packed rows', () => {

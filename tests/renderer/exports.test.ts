@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest'
 import type { ExportProgress } from '@shared/exports'
 import { exportFraction, exportPhaseText } from '../../renderer/src/logic/exports'
 
-const at = (change: Partial<ExportProgress>): ExportProgress => ({ jobId: 'j', phase: 'preparing', bytesDone: 0, bytesTotal: 0, message: null, ...change })
+const at = (change: Partial<ExportProgress>): ExportProgress => ({
+  jobId: 'j',
+  phase: 'preparing',
+  bytesDone: 0,
+  bytesTotal: 0,
+  message: null,
+  ...change,
+})
 
 describe('export progress', () => {
   it('fills the bar with the bytes written, after a tenth for preparing and hashing', () => {

@@ -19,17 +19,31 @@ function point(step: number, loss: number, time = 1_700_000_000 + step): MetricP
 describe('mergeMetricPoints', () => {
   it('appends newer steps in order and keeps the earlier points', () => {
     const merged = mergeMetricPoints([point(1, 3), point(2, 2.9)], [point(3, 2.8), point(4, 2.7)])
-    expect(merged.map((p) => [p.step, p.loss])).toEqual([[1, 3], [2, 2.9], [3, 2.8], [4, 2.7]])
+    expect(merged.map((p) => [p.step, p.loss])).toEqual([
+      [1, 3],
+      [2, 2.9],
+      [3, 2.8],
+      [4, 2.7],
+    ])
   })
 
   it('replaces a step already present with the later point for it (a resumed job)', () => {
     const merged = mergeMetricPoints([point(1, 3), point(2, 2.9), point(3, 2.8)], [point(3, 2.5), point(4, 2.4)])
-    expect(merged.map((p) => [p.step, p.loss])).toEqual([[1, 3], [2, 2.9], [3, 2.5], [4, 2.4]])
+    expect(merged.map((p) => [p.step, p.loss])).toEqual([
+      [1, 3],
+      [2, 2.9],
+      [3, 2.5],
+      [4, 2.4],
+    ])
   })
 
   it('sorts points that arrive out of order and drops duplicates within one batch', () => {
     const merged = mergeMetricPoints([point(5, 1)], [point(2, 2), point(7, 0.5), point(2, 1.9)])
-    expect(merged.map((p) => [p.step, p.loss])).toEqual([[2, 1.9], [5, 1], [7, 0.5]])
+    expect(merged.map((p) => [p.step, p.loss])).toEqual([
+      [2, 1.9],
+      [5, 1],
+      [7, 0.5],
+    ])
   })
 
   it('returns the same array when nothing arrived, so renders are skipped', () => {

@@ -38,10 +38,26 @@ describe('models page text', () => {
   })
 
   it('describes a download in progress, cancelled and failed', () => {
-    const base: DownloadProgress = { kind: 'model', hubId: 'a/b', state: 'downloading', doneBytes: 300 * 1024 * 1024, totalBytes: 900 * 1024 * 1024, bytesPerSecond: 20 * 1024 * 1024, secondsLeft: 30, path: null, error: null }
+    const base: DownloadProgress = {
+      kind: 'model',
+      hubId: 'a/b',
+      state: 'downloading',
+      doneBytes: 300 * 1024 * 1024,
+      totalBytes: 900 * 1024 * 1024,
+      bytesPerSecond: 20 * 1024 * 1024,
+      secondsLeft: 30,
+      path: null,
+      error: null,
+    }
     expect(downloadLine(base)).toBe('300 MB of 900 MB · 20 MB/s · 30 s left')
     expect(downloadLine({ ...base, state: 'cancelled' })).toBe('Cancelled at 300 MB of 900 MB; downloading again continues from there')
-    expect(downloadLine({ ...base, state: 'failed', error: { code: 'gated', message: 'a/b is gated: open https://huggingface.co/a/b', url: 'https://huggingface.co/a/b' } })).toBe('a/b is gated: open https://huggingface.co/a/b')
+    expect(
+      downloadLine({
+        ...base,
+        state: 'failed',
+        error: { code: 'gated', message: 'a/b is gated: open https://huggingface.co/a/b', url: 'https://huggingface.co/a/b' },
+      }),
+    ).toBe('a/b is gated: open https://huggingface.co/a/b')
   })
 
   it('says whether LoRA and QLoRA fit, and with which setting', () => {

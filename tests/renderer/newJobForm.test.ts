@@ -3,7 +3,15 @@ import { describe, expect, it } from 'vitest'
 import { newJobInputSchema, type Job, type Preset } from '@shared/jobs'
 import type { GpuSample, SystemInfo } from '@shared/system'
 import { cudaPresent, quantizationNote } from '../../renderer/src/logic/advancedSettings'
-import { applyPreset, checkNewJobForm, emptyForm, formFromCheckpoint, formFromJob, placeServerErrors, type NewJobFormValues } from '../../renderer/src/logic/newJobForm'
+import {
+  applyPreset,
+  checkNewJobForm,
+  emptyForm,
+  formFromCheckpoint,
+  formFromJob,
+  placeServerErrors,
+  type NewJobFormValues,
+} from '../../renderer/src/logic/newJobForm'
 import { jobConfigSchema } from '@shared/config'
 import { settingFields, settingInfo, shownSettings } from '../../renderer/src/logic/settingFields'
 
@@ -22,7 +30,16 @@ describe('checkNewJobForm', () => {
   it('builds an input in config.json’s shape that the contract accepts', () => {
     const check = checkNewJobForm(
       withSettings(
-        { 'lora.rank': '8', 'lora.alpha': '16', 'training.learningRate': '1e-4', 'training.epochs': '2', 'training.batchSize': '2', 'training.maxSeqLength': '512', 'training.checkpointEvery': '50', 'training.keepCheckpoints': '3' },
+        {
+          'lora.rank': '8',
+          'lora.alpha': '16',
+          'training.learningRate': '1e-4',
+          'training.epochs': '2',
+          'training.batchSize': '2',
+          'training.maxSeqLength': '512',
+          'training.checkpointEvery': '50',
+          'training.keepCheckpoints': '3',
+        },
         { modelKind: 'path', modelPath: ' /models/qwen ', datasetPath: '/data/train.jsonl' },
       ),
     )
@@ -39,7 +56,17 @@ describe('checkNewJobForm', () => {
   })
 
   it('names each field out of range by its label, with the range the schema gives, beside its config path', () => {
-    const check = checkNewJobForm(withSettings({ 'lora.rank': '0', 'training.learningRate': '2', 'training.batchSize': '1.5', 'training.maxSeqLength': 'abc', 'training.epochs': '-1', 'lora.alpha': '5000', 'training.keepCheckpoints': '0' }))
+    const check = checkNewJobForm(
+      withSettings({
+        'lora.rank': '0',
+        'training.learningRate': '2',
+        'training.batchSize': '1.5',
+        'training.maxSeqLength': 'abc',
+        'training.epochs': '-1',
+        'lora.alpha': '5000',
+        'training.keepCheckpoints': '0',
+      }),
+    )
     expect(check).toEqual({
       ok: false,
       general: [],
@@ -84,12 +111,21 @@ describe('the settings list', () => {
 
   it('shows each method’s own section from the method table, with its hint: ORPO’s beta for ORPO alone', () => {
     expect(shownSettings('advanced', 'orpo').filter((field) => field.method !== undefined)).toEqual([
-      { path: 'orpo.beta', testId: 'orpo-beta', place: 'advanced', method: 'orpo', hint: 'Weight of preferring the chosen answer, beside learning it.' },
+      {
+        path: 'orpo.beta',
+        testId: 'orpo-beta',
+        place: 'advanced',
+        method: 'orpo',
+        hint: 'Weight of preferring the chosen answer, beside learning it.',
+      },
     ])
     expect(settingInfo('orpo.beta')).toMatchObject({ label: 'ORPO beta (lambda)', kind: 'number', default: 0.1 })
     expect(shownSettings('advanced', 'dpo').map((field) => field.path)).not.toContain('orpo.beta')
     const typed = { 'orpo.beta': '0.25', 'dpo.beta': '0.5' }
-    expect(checkNewJobForm(withSettings(typed, { method: 'orpo' }))).toEqual({ ok: true, input: { model: { selftest: true }, method: 'orpo', orpo: { beta: 0.25 } } })
+    expect(checkNewJobForm(withSettings(typed, { method: 'orpo' }))).toEqual({
+      ok: true,
+      input: { model: { selftest: true }, method: 'orpo', orpo: { beta: 0.25 } },
+    })
   })
 })
 
@@ -121,16 +157,33 @@ describe('presets', () => {
     const preset: Preset = { id: 'small', name: 'Small', description: '', lora: { rank: 8 }, training: { learningRate: 0.0003 } }
     const values = applyPreset(withSettings({ 'training.batchSize': '2' }), preset)
     expect(values.preset).toBe('small')
-    expect(values.settings).toMatchObject({ 'lora.rank': '8', 'training.learningRate': '0.0003', 'training.batchSize': '2', 'lora.alpha': '' })
+    expect(values.settings).toMatchObject({
+      'lora.rank': '8',
+      'training.learningRate': '0.0003',
+      'training.batchSize': '2',
+      'lora.alpha': '',
+    })
     expect(applyPreset(values, undefined).preset).toBe('')
     const check = checkNewJobForm({ ...values, settings: { ...values.settings, 'training.epochs': '1' } })
     expect(check.ok && check.input).toMatchObject({ preset: 'small', lora: { rank: 8 }, training: { epochs: 1, learningRate: 0.0003 } })
   })
 
   it('send switches that are off while a preset is chosen, so unticking beats the preset', () => {
-    const preset: Preset = { id: 'advanced', name: 'Advanced', description: '', lora: { rslora: true }, training: { packing: true, gradientAccumulation: 8 } }
+    const preset: Preset = {
+      id: 'advanced',
+      name: 'Advanced',
+      description: '',
+      lora: { rslora: true },
+      training: { packing: true, gradientAccumulation: 8 },
+    }
     const values = applyPreset({ ...emptyForm, ...custom }, preset)
-    expect(values.settings).toMatchObject({ 'lora.rslora': true, 'training.packing': 'on', 'training.gradientAccumulation': '8', 'training.trainOnInputs': false, 'lora.dora': false })
+    expect(values.settings).toMatchObject({
+      'lora.rslora': true,
+      'training.packing': 'on',
+      'training.gradientAccumulation': '8',
+      'training.trainOnInputs': false,
+      'lora.dora': false,
+    })
     const check = checkNewJobForm({ ...values, settings: { ...values.settings, 'lora.rslora': false } })
     expect(check.ok && check.input).toMatchObject({
       preset: 'advanced',
@@ -141,7 +194,14 @@ describe('presets', () => {
   })
 
   it('tick 4-bit where there is a CUDA GPU, and leave it off with a note where there is none', () => {
-    const efficient: Preset = { id: 'efficient', name: 'Efficient (QLoRA)', description: '', model: { quantization: '4bit' }, lora: {}, training: { batchSize: 1 } }
+    const efficient: Preset = {
+      id: 'efficient',
+      name: 'Efficient (QLoRA)',
+      description: '',
+      model: { quantization: '4bit' },
+      lora: {},
+      training: { batchSize: 1 },
+    }
     const basic: Preset = { id: 'basic', name: 'Basic', description: '', lora: {}, training: {} }
     expect(applyPreset(emptyForm, efficient, true).quantization).toBe('4bit')
     expect(quantizationNote(efficient, true)).toBeNull()
@@ -153,7 +213,13 @@ describe('presets', () => {
     // What the form shows is what is sent: "none" beats the preset's 4-bit on the host.
     expect(checkNewJobForm(withoutGpu)).toEqual({
       ok: true,
-      input: { model: { selftest: true, quantization: 'none' }, preset: 'efficient', dataset: { textSplit: 'auto', csvHeader: 'auto', badRows: 'fail' }, lora: { rslora: false, dora: false }, training: { batchSize: 1, trainOnInputs: false } },
+      input: {
+        model: { selftest: true, quantization: 'none' },
+        preset: 'efficient',
+        dataset: { textSplit: 'auto', csvHeader: 'auto', badRows: 'fail' },
+        lora: { rslora: false, dora: false },
+        training: { batchSize: 1, trainOnInputs: false },
+      },
     })
     expect(quantizationNote(basic, false)).toBeNull()
     // A preset that says nothing about loading keeps the box as it was.
@@ -163,8 +229,20 @@ describe('presets', () => {
 
 describe('method, format and the Advanced section', () => {
   it('sends the method, format and 4-bit loading only when they differ from the defaults', () => {
-    const check = checkNewJobForm({ ...emptyForm, modelKind: 'path', modelPath: '/m', datasetPath: '/d.json', method: 'dpo', datasetFormat: 'preference', quantization: '4bit' })
-    expect(check.ok && check.input).toEqual({ model: { path: '/m', quantization: '4bit' }, dataset: { path: '/d.json', format: 'preference' }, method: 'dpo' })
+    const check = checkNewJobForm({
+      ...emptyForm,
+      modelKind: 'path',
+      modelPath: '/m',
+      datasetPath: '/d.json',
+      method: 'dpo',
+      datasetFormat: 'preference',
+      quantization: '4bit',
+    })
+    expect(check.ok && check.input).toEqual({
+      model: { path: '/m', quantization: '4bit' },
+      dataset: { path: '/d.json', format: 'preference' },
+      method: 'dpo',
+    })
     // The self-test ignores a format chosen before switching to it: its own data has one.
     expect(checkNewJobForm({ ...emptyForm, datasetFormat: 'text' })).toEqual({ ok: true, input: { model: { selftest: true } } })
   })
@@ -183,7 +261,16 @@ describe('method, format and the Advanced section', () => {
           'lora.dora': true,
           'dpo.beta': '0.2',
         },
-        { ...custom, method: 'dpo', targetModules: ' q_proj , v_proj ', columns: [{ field: 'prompt', column: 'question' }, { field: '', column: '' }, { field: 'chosen', column: 'good' }] },
+        {
+          ...custom,
+          method: 'dpo',
+          targetModules: ' q_proj , v_proj ',
+          columns: [
+            { field: 'prompt', column: 'question' },
+            { field: '', column: '' },
+            { field: 'chosen', column: 'good' },
+          ],
+        },
       ),
     )
     expect(check.ok && check.input).toEqual({
@@ -198,7 +285,10 @@ describe('method, format and the Advanced section', () => {
 
   it('sends the KTO weights for KTO only, and leaves out DPO beta for SFT', () => {
     const typed = { 'kto.desirableWeight': '1.5', 'kto.undesirableWeight': '0.5', 'dpo.beta': '-3' }
-    expect(checkNewJobForm(withSettings(typed, { method: 'kto' }))).toEqual({ ok: true, input: { model: { selftest: true }, method: 'kto', kto: { desirableWeight: 1.5, undesirableWeight: 0.5 } } })
+    expect(checkNewJobForm(withSettings(typed, { method: 'kto' }))).toEqual({
+      ok: true,
+      input: { model: { selftest: true }, method: 'kto', kto: { desirableWeight: 1.5, undesirableWeight: 0.5 } },
+    })
     expect(checkNewJobForm(withSettings(typed, { method: 'sft' }))).toEqual({ ok: true, input: { model: { selftest: true } } })
     const refused = checkNewJobForm(withSettings({ 'kto.desirableWeight': '0' }, { method: 'kto' }))
     expect(!refused.ok && refused.errors['kto.desirableWeight']).toBe('Desirable weight: expected a number above 0 and at most 100, got 0')
@@ -216,16 +306,26 @@ describe('method, format and the Advanced section', () => {
       'dataset.validationSplit': 'Validation split: expected a number from 0 to 0.5, got 0.6',
       'lora.dropout': 'LoRA dropout: expected a number from 0 to 0.9, got 1',
       'dpo.beta': 'DPO beta: expected a number above 0 and at most 10, got 0',
-      'lora.targetModules': 'LoRA target modules must be "all-linear" or module names separated by commas, such as q_proj, v_proj; "q proj" is not a module name.',
+      'lora.targetModules':
+        'LoRA target modules must be "all-linear" or module names separated by commas, such as q_proj, v_proj; "q proj" is not a module name.',
       'dataset.columns': 'Column mapping: name the file\'s column that holds "output".',
     })
   })
 
   it('refuses a column mapping with a field mapped twice or no field chosen', () => {
-    const twice = checkNewJobForm({ ...emptyForm, ...custom, columns: [{ field: 'output', column: 'a' }, { field: 'output', column: 'b' }] })
+    const twice = checkNewJobForm({
+      ...emptyForm,
+      ...custom,
+      columns: [
+        { field: 'output', column: 'a' },
+        { field: 'output', column: 'b' },
+      ],
+    })
     expect(!twice.ok && twice.errors['dataset.columns']).toBe('Column mapping: "output" is mapped twice; keep one row for it.')
     const noField = checkNewJobForm({ ...emptyForm, ...custom, columns: [{ field: '', column: 'answer' }] })
-    expect(!noField.ok && noField.errors['dataset.columns']).toMatch(/^Column mapping: choose one of Tunedeck's fields \(instruction, input, output/)
+    expect(!noField.ok && noField.errors['dataset.columns']).toMatch(
+      /^Column mapping: choose one of Tunedeck's fields \(instruction, input, output/,
+    )
   })
 })
 
@@ -243,8 +343,22 @@ describe('a job from another job’s checkpoint', () => {
 
   it('keeps the model and data of the source job and shows its LoRA shape', () => {
     const values = formFromCheckpoint(source, { name: 'step-40' })
-    expect(values).toMatchObject({ modelKind: 'path', modelPath: '/models/qwen', datasetPath: '/data/train.jsonl', datasetFormat: 'alpaca', targetModules: 'q_proj, v_proj', columns: [] })
-    expect(values.settings).toMatchObject({ 'lora.rank': '8', 'lora.alpha': '16', 'lora.dropout': '0.05', 'lora.rslora': true, 'lora.dora': false, 'dataset.badRows': 'skip' })
+    expect(values).toMatchObject({
+      modelKind: 'path',
+      modelPath: '/models/qwen',
+      datasetPath: '/data/train.jsonl',
+      datasetFormat: 'alpaca',
+      targetModules: 'q_proj, v_proj',
+      columns: [],
+    })
+    expect(values.settings).toMatchObject({
+      'lora.rank': '8',
+      'lora.alpha': '16',
+      'lora.dropout': '0.05',
+      'lora.rslora': true,
+      'lora.dora': false,
+      'dataset.badRows': 'skip',
+    })
     expect(values.initFrom).toEqual({ jobId: 'job-1', checkpoint: 'step-40', jobName: 'my run', optimizer: false })
   })
 
@@ -262,26 +376,54 @@ describe('a job from another job’s checkpoint', () => {
   })
 
   it('keeps the checkpoint’s LoRA shape when a preset is chosen, and does not send it', () => {
-    const preset: Preset = { id: 'big', name: 'Big', description: '', lora: { rank: 64, alpha: 128, dropout: 0.1, targetModules: 'all-linear' }, training: { epochs: 2 } }
+    const preset: Preset = {
+      id: 'big',
+      name: 'Big',
+      description: '',
+      lora: { rank: 64, alpha: 128, dropout: 0.1, targetModules: 'all-linear' },
+      training: { epochs: 2 },
+    }
     const values = applyPreset(formFromCheckpoint(source, { name: 'step-40' }), preset)
-    expect(values.settings).toMatchObject({ 'lora.rank': '8', 'lora.alpha': '16', 'training.epochs': '2', 'lora.dropout': '0.05', 'lora.rslora': true })
+    expect(values.settings).toMatchObject({
+      'lora.rank': '8',
+      'lora.alpha': '16',
+      'training.epochs': '2',
+      'lora.dropout': '0.05',
+      'lora.rslora': true,
+    })
     expect(values.targetModules).toBe('q_proj, v_proj')
     const check = checkNewJobForm(values)
     expect(check.ok && check.input.lora).toBeUndefined()
   })
 
   it('starts a self-test checkpoint with the self-test model and its bundled data', () => {
-    const selftest = { ...source, config: { ...source.config, model: { path: '/data/selftest-model', selftest: true, quantization: 'none' }, dataset: { ...source.config.dataset, badRows: 'fail' } } } as Job
+    const selftest = {
+      ...source,
+      config: {
+        ...source.config,
+        model: { path: '/data/selftest-model', selftest: true, quantization: 'none' },
+        dataset: { ...source.config.dataset, badRows: 'fail' },
+      },
+    } as Job
     const check = checkNewJobForm(formFromCheckpoint(selftest, { name: 'pause-12' }))
-    expect(check.ok && check.input).toEqual({ model: { selftest: true }, initFrom: { jobId: 'job-1', checkpoint: 'pause-12', optimizer: false } })
+    expect(check.ok && check.input).toEqual({
+      model: { selftest: true },
+      initFrom: { jobId: 'job-1', checkpoint: 'pause-12', optimizer: false },
+    })
   })
 })
 
 describe('CUDA for 4-bit loading', () => {
   it('is found from the GPU sample and the trainer’s torch', () => {
-    const gpu: GpuSample = { time: 1, available: true, reason: null, gpus: [{ index: 0, name: 'RTX 4090', utilization: 0, memoryUsedMb: 0, memoryTotalMb: 24000, temperatureC: null, powerW: null }] }
+    const gpu: GpuSample = {
+      time: 1,
+      available: true,
+      reason: null,
+      gpus: [{ index: 0, name: 'RTX 4090', utilization: 0, memoryUsedMb: 0, memoryTotalMb: 24000, temperatureC: null, powerW: null }],
+    }
     const none: GpuSample = { time: 1, available: false, reason: 'nvidia-smi not found', gpus: [] }
-    const info = (cudaAvailable: boolean, sample: GpuSample) => ({ python: { found: true, cudaAvailable }, gpu: sample }) as unknown as SystemInfo
+    const info = (cudaAvailable: boolean, sample: GpuSample) =>
+      ({ python: { found: true, cudaAvailable }, gpu: sample }) as unknown as SystemInfo
     expect(cudaPresent(null, gpu)).toBe(true)
     expect(cudaPresent(null, null)).toBe(false)
     expect(cudaPresent(null, none)).toBe(false)
@@ -304,11 +446,31 @@ describe('change and run again', () => {
 
   it('fills the form with what the job ran with, named as the next run, so starting it unchanged sends the same settings', () => {
     const values = formFromJob(job, 'my run (2)')
-    expect(values).toMatchObject({ name: 'my run (2)', modelKind: 'path', modelPath: '/models/qwen', datasetPath: '/data/train.jsonl', datasetFormat: 'alpaca', targetModules: 'q_proj, v_proj', initFrom: null })
-    expect(values.settings).toMatchObject({ 'training.learningRate': '0.00005', 'training.epochs': '2', 'lora.rank': '8', 'training.packing': 'off', 'dataset.badRows': 'skip' })
+    expect(values).toMatchObject({
+      name: 'my run (2)',
+      modelKind: 'path',
+      modelPath: '/models/qwen',
+      datasetPath: '/data/train.jsonl',
+      datasetFormat: 'alpaca',
+      targetModules: 'q_proj, v_proj',
+      initFrom: null,
+    })
+    expect(values.settings).toMatchObject({
+      'training.learningRate': '0.00005',
+      'training.epochs': '2',
+      'lora.rank': '8',
+      'training.packing': 'off',
+      'dataset.badRows': 'skip',
+    })
     const check = checkNewJobForm(values)
     if (!check.ok) throw new Error(JSON.stringify(check.errors))
-    expect(check.input.training).toMatchObject({ learningRate: 5e-5, epochs: 2, batchSize: 2, packing: false, maxSeqLength: config.training.maxSeqLength })
+    expect(check.input.training).toMatchObject({
+      learningRate: 5e-5,
+      epochs: 2,
+      batchSize: 2,
+      packing: false,
+      maxSeqLength: config.training.maxSeqLength,
+    })
     expect(check.input.lora).toMatchObject({ rank: 8, alpha: 16, targetModules: ['q_proj', 'v_proj'] })
     // A change is the only difference.
     const changed = checkNewJobForm({ ...values, settings: { ...values.settings, 'training.epochs': '5' } })

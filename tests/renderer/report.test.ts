@@ -7,7 +7,9 @@ describe('the job report lines', () => {
     expect(datasetLine({ format: 'sharegpt', examples: 1200, skipped: 3, truncated: 1, validationExamples: 100, packedRows: 240 })).toBe(
       'Read as ShareGPT: 1,200 examples in 240 packed rows, 100 held out; 3 rows skipped, 1 example truncated to the maximum length.',
     )
-    expect(datasetLine({ format: 'alpaca', examples: 1, skipped: 0, truncated: 0, validationExamples: 0, packedRows: null })).toBe('Read as Alpaca: 1 example.')
+    expect(datasetLine({ format: 'alpaca', examples: 1, skipped: 0, truncated: 0, validationExamples: 0, packedRows: null })).toBe(
+      'Read as Alpaca: 1 example.',
+    )
   })
 
   it('warns when the estimate is above the free GPU memory, and without a GPU says it trains on the CPU', () => {
@@ -22,11 +24,21 @@ describe('the job report lines', () => {
     const cpu = memoryLine({ estimatedMb: 3.2, freeMb: null, fits: null, detail: {} })
     expect(cpu).toEqual({ text: 'Training on the CPU (no GPU here): needs about 3 MB of memory.', warning: false })
     expect(cpu.text).not.toMatch(/GPU memory/)
-    expect(memoryLine({ estimatedMb: 20480, freeMb: null, fits: null, detail: {} }).text).toBe('Training on the CPU (no GPU here): needs about 20.0 GB of memory.')
+    expect(memoryLine({ estimatedMb: 20480, freeMb: null, fits: null, detail: {} }).text).toBe(
+      'Training on the CPU (no GPU here): needs about 20.0 GB of memory.',
+    )
   })
 
   it('says per GPU with several ranks, which layout they use and what the fit check found', () => {
-    const sharded = { estimatedMb: 9216, freeMb: 10240, fits: true, detail: {}, ranks: 4, sharding: 'fsdp', placement: 'needs FSDP across 4 GPUs' }
+    const sharded = {
+      estimatedMb: 9216,
+      freeMb: 10240,
+      fits: true,
+      detail: {},
+      ranks: 4,
+      sharding: 'fsdp',
+      placement: 'needs FSDP across 4 GPUs',
+    }
     expect(memoryLine(sharded)).toEqual({
       text: 'Each of 4 ranks (FSDP): needs about 9.0 GB of the 10.0 GB free on the GPU. The fit check: needs FSDP across 4 GPUs.',
       warning: false,
@@ -40,7 +52,9 @@ describe('the job report lines', () => {
     expect(oomLine({ step: 7, batchSize: 8, maxSeqLength: 1024, retry: true, newBatchSize: 4, newGradientAccumulation: 4, time: 0 })).toBe(
       'Out of GPU memory in step 7 at 8 rows × 1024 tokens; retried with micro-batches of 4 and gradient accumulation 4 (same effective batch).',
     )
-    expect(oomLine({ step: 2, batchSize: 1, maxSeqLength: 512, retry: false, newBatchSize: null, newGradientAccumulation: null, time: 0 })).toContain('not retried')
+    expect(
+      oomLine({ step: 2, batchSize: 1, maxSeqLength: 512, retry: false, newBatchSize: null, newGradientAccumulation: null, time: 0 }),
+    ).toContain('not retried')
     expect(mfuText(0.3821)).toEqual({ value: '38.2%', note: expect.stringContaining('4N FLOPs per token') })
     expect(mfuText(0.3, 'dpo').note).toContain('6N FLOPs per token')
     expect(mfuText(0.3, 'kto').note).toContain('6N FLOPs per token')

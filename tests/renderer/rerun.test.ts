@@ -22,9 +22,20 @@ const failed = jobConfigSchema.parse({
 describe('run again', () => {
   it('sends every setting of the old job, its checkpoint as a job and name, not its resume point', () => {
     const input = newJobInputSchema.parse(rerunInput(failed, 'DPO run (2)'))
-    expect(input).toMatchObject({ name: 'DPO run (2)', method: 'dpo', model: { path: '/models/qwen', quantization: '4bit' }, initFrom: { jobId: 'sft1', checkpoint: 'step-40', optimizer: true } })
+    expect(input).toMatchObject({
+      name: 'DPO run (2)',
+      method: 'dpo',
+      model: { path: '/models/qwen', quantization: '4bit' },
+      initFrom: { jobId: 'sft1', checkpoint: 'step-40', optimizer: true },
+    })
     // Merged as the host merges it, the new config equals the old one but for its id and resume point.
-    const merged = mergeJobConfig({ jobId: 'new', model: { path: '/models/qwen', selftest: false }, datasetPath: '/data/pairs.jsonl', user: input, checkpoint: { folder: failed.initFrom!, model: { path: '/models/qwen', selftest: false }, lora: {}, optimizer: true } })
+    const merged = mergeJobConfig({
+      jobId: 'new',
+      model: { path: '/models/qwen', selftest: false },
+      datasetPath: '/data/pairs.jsonl',
+      user: input,
+      checkpoint: { folder: failed.initFrom!, model: { path: '/models/qwen', selftest: false }, lora: {}, optimizer: true },
+    })
     expect(merged.data).toEqual({ ...failed, jobId: 'new', resumeFrom: null })
   })
 

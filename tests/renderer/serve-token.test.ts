@@ -12,7 +12,13 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { createWebSocketClient, tokenCheckFor, type ConnectionState, type SocketLike, type WebSocketClient } from '../../renderer/src/api/websocket'
+import {
+  createWebSocketClient,
+  tokenCheckFor,
+  type ConnectionState,
+  type SocketLike,
+  type WebSocketClient,
+} from '../../renderer/src/api/websocket'
 
 const serveScript = path.resolve(__dirname, '../../out/main/serve.js')
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tunedeck-serve-token-'))
@@ -38,7 +44,10 @@ async function freePort(): Promise<number> {
 /** Starts serve on `port` and the test's data folder; resolves with the token it printed. */
 async function startServe(port: number, ...flags: string[]): Promise<{ child: ChildProcess; token: string; stderr: () => string }> {
   const { TUNEDECK_TOKEN: _chosen, ...env } = process.env
-  const child = spawn(process.execPath, [serveScript, '--port', String(port), '--data-dir', dataDir, ...flags], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [serveScript, '--port', String(port), '--data-dir', dataDir, ...flags], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   running.add(child)
   child.on('exit', () => running.delete(child))
   let stderr = ''

@@ -12,7 +12,11 @@ import { presetSchema } from '@shared/jobs'
 import { settingsThatRun } from '../../renderer/src/logic/settingsThatRun'
 
 const resources = join(import.meta.dirname, '..', '..', 'resources')
-const { description: _description, datasetFile: _datasetFile, ...selftestFile } = JSON.parse(readFileSync(join(resources, 'selftest', 'job.json'), 'utf8')) as Record<string, unknown>
+const {
+  description: _description,
+  datasetFile: _datasetFile,
+  ...selftestFile
+} = JSON.parse(readFileSync(join(resources, 'selftest', 'job.json'), 'utf8')) as Record<string, unknown>
 const selftest = jobSettingsSchema.parse(selftestFile)
 const basic = presetSchema.parse({ id: 'basic', ...(JSON.parse(readFileSync(join(resources, 'presets', 'basic.json'), 'utf8')) as object) })
 

@@ -14,7 +14,9 @@ describe('terminal under a flood', () => {
     const added = text.length - 10
     const written = terminalWrite(text, added, 1000)
     // eslint-disable-next-line no-control-regex -- the note is dimmed with an escape sequence
-    const note = /^\r\n\u001b\[2m\[([\d,]+) characters of output skipped on screen; terminal\.log keeps the output\]\u001b\[0m\r\n/.exec(written)!
+    const note = /^\r\n\u001b\[2m\[([\d,]+) characters of output skipped on screen; terminal\.log keeps the output\]\u001b\[0m\r\n/.exec(
+      written,
+    )!
     expect(note).not.toBeNull()
     const newest = written.slice(note[0].length)
     expect(newest.length).toBeLessThanOrEqual(1000)

@@ -28,7 +28,11 @@ afterEach(async () => {
 /** A tiny host: answers jobs.list with a job named after the request id, and jobs.get with not_found. */
 async function startServer(port = 0): Promise<{ server: WebSocketServer; port: number; received: WireRequest[]; offered: string[] }> {
   // Picks "tunedeck" as serve does; a browser fails a handshake whose answer picks none of those offered.
-  const server = new WebSocketServer({ host: '127.0.0.1', port, handleProtocols: (protocols) => (protocols.has('tunedeck') ? 'tunedeck' : false) })
+  const server = new WebSocketServer({
+    host: '127.0.0.1',
+    port,
+    handleProtocols: (protocols) => (protocols.has('tunedeck') ? 'tunedeck' : false),
+  })
   await new Promise<void>((resolve) => server.once('listening', () => resolve()))
   const received: WireRequest[] = []
   const offered: string[] = []
@@ -39,16 +43,24 @@ async function startServer(port = 0): Promise<{ server: WebSocketServer; port: n
       received.push(request)
       const reply: WireFromHost =
         request.route === 'jobs.get'
-          ? { kind: 'response', id: request.id, ok: false, error: { code: 'not_found', message: 'No job abc.', data: { fields: { jobId: 'unknown' } } } }
+          ? {
+              kind: 'response',
+              id: request.id,
+              ok: false,
+              error: { code: 'not_found', message: 'No job abc.', data: { fields: { jobId: 'unknown' } } },
+            }
           : { kind: 'response', id: request.id, ok: true, output: [{ name: `reply to ${request.id}` }] }
       // Answer slow requests last, to show replies are matched by id and not by order.
       setTimeout(() => socket.send(JSON.stringify(reply)), request.id === 1 ? 50 : 0)
     })
   })
-  cleanups.push(() => new Promise<void>((resolve) => {
-    for (const client of server.clients) client.terminate()
-    server.close(() => resolve())
-  }))
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const client of server.clients) client.terminate()
+        server.close(() => resolve())
+      }),
+  )
   return { server, port: (server.address() as AddressInfo).port, received, offered }
 }
 
@@ -175,7 +187,11 @@ describe('WebSocket client', () => {
   })
 
   it('fails pending requests when closed for good', async () => {
-    const client = createWebSocketClient({ url: 'ws://127.0.0.1:9/ws', createSocket: (url) => new WebSocket(url) as unknown as SocketLike, minDelay: 1000 })
+    const client = createWebSocketClient({
+      url: 'ws://127.0.0.1:9/ws',
+      createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
+      minDelay: 1000,
+    })
     const pending = client.request('jobs.list', {})
     client.close()
     await expect(pending).rejects.toMatchObject({ code: 'internal' })

@@ -2,7 +2,16 @@
 import { describe, expect, it } from 'vitest'
 import { combineProblem, type CombineShape } from '@shared/adapters'
 
-const shape = (label: string, change: Partial<CombineShape> = {}): CombineShape => ({ label, baseModel: 'Qwen/Qwen2.5-0.5B', rank: 8, alpha: 16, targetModules: ['q_proj', 'v_proj'], dora: false, rslora: false, ...change })
+const shape = (label: string, change: Partial<CombineShape> = {}): CombineShape => ({
+  label,
+  baseModel: 'Qwen/Qwen2.5-0.5B',
+  rank: 8,
+  alpha: 16,
+  targetModules: ['q_proj', 'v_proj'],
+  dora: false,
+  rslora: false,
+  ...change,
+})
 
 describe('combineProblem', () => {
   it('accepts adapters of one base and shape in both modes, target modules in any order', () => {
@@ -18,10 +27,14 @@ describe('combineProblem', () => {
   })
 
   it('names the first thing that differs: base model, alpha, DoRA', () => {
-    expect(combineProblem('exact', [shape('a'), shape('b', { baseModel: 'other/base' })])).toMatch(/^B differs from a in its base model: other\/base against Qwen\/Qwen2\.5-0\.5B/)
+    expect(combineProblem('exact', [shape('a'), shape('b', { baseModel: 'other/base' })])).toMatch(
+      /^B differs from a in its base model: other\/base against Qwen\/Qwen2\.5-0\.5B/,
+    )
     expect(combineProblem('average', [shape('a'), shape('b', { alpha: 8 })])).toMatch(/in its alpha: 8 against 16/)
     expect(combineProblem('average', [shape('a', { dora: true }), shape('b', { dora: true })])).toBeNull()
-    expect(combineProblem('exact', [shape('a', { dora: true }), shape('b', { dora: true })])).toMatch(/^DoRA adapters cannot be combined exactly/)
+    expect(combineProblem('exact', [shape('a', { dora: true }), shape('b', { dora: true })])).toMatch(
+      /^DoRA adapters cannot be combined exactly/,
+    )
   })
 
   it('needs two adapters', () => {

@@ -7,7 +7,9 @@ import { fixtures, readJsonFolder } from './vectors'
 describe('job config vectors', () => {
   const valid = readJsonFolder('config/valid')
   const invalid = readJsonFolder('config/invalid')
-  const cases = (JSON.parse(readFileSync(join(fixtures, 'config/invalid/cases.json'), 'utf8')) as { cases: Record<string, { field: string }> }).cases
+  const cases = (
+    JSON.parse(readFileSync(join(fixtures, 'config/invalid/cases.json'), 'utf8')) as { cases: Record<string, { field: string }> }
+  ).cases
 
   it('accepts every valid config and fills the same defaults the trainer uses', () => {
     expect(valid.length).toBeGreaterThan(0)
@@ -30,7 +32,10 @@ describe('job config vectors', () => {
       const labelled = fieldErrorsOf(validationError(result.error!.issues, 'config.json', jobConfigSchema))
       expect(Object.keys(labelled), name).toContain(expected!.field)
       const parent = expected!.field.split('.').slice(0, -1).join('.')
-      const label = labelOf(jobConfigSchema, expected!.field) !== expected!.field ? labelOf(jobConfigSchema, expected!.field) : labelOf(jobConfigSchema, parent)
+      const label =
+        labelOf(jobConfigSchema, expected!.field) !== expected!.field
+          ? labelOf(jobConfigSchema, expected!.field)
+          : labelOf(jobConfigSchema, parent)
       expect(labelled[expected!.field], name).toMatch(new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `))
     }
   })

@@ -25,16 +25,31 @@ describe('the files generated from the contract', () => {
 
   it('marks each file generated, and the page lists every route and event', () => {
     const files = contractFiles(read)
-    for (const file of files.filter((each) => !each.path.endsWith('.md'))) expect(file.text, file.path).toContain('Generated from electron/shared by `npm run config-schema`')
+    for (const file of files.filter((each) => !each.path.endsWith('.md')))
+      expect(file.text, file.path).toContain('Generated from electron/shared by `npm run config-schema`')
     const page = files.find((file) => file.path === 'docs/architecture.md')!.text
-    for (const name of ['jobs.gpu_history', 'datasets.cancel_download', 'chat.token', 'models.progress', 'datasets.preview_progress', 'chat.done', 'chat.status']) {
+    for (const name of [
+      'jobs.gpu_history',
+      'datasets.cancel_download',
+      'chat.token',
+      'models.progress',
+      'datasets.preview_progress',
+      'chat.done',
+      'chat.status',
+    ]) {
       expect(page).toContain(`\`${name}\``)
     }
   })
 
   it('writes Python literals and names as the trainer reads them', () => {
     expect(snakeCase('undesirableWeight')).toBe('undesirable_weight')
-    expect([pythonLiteral(32, true), pythonLiteral(0.05, true), pythonLiteral(null), pythonLiteral(['q_proj']), pythonLiteral({ a: false })]).toEqual(['32.0', '0.05', 'None', '("q_proj",)', '{"a": False}'])
+    expect([
+      pythonLiteral(32, true),
+      pythonLiteral(0.05, true),
+      pythonLiteral(null),
+      pythonLiteral(['q_proj']),
+      pythonLiteral({ a: false }),
+    ]).toEqual(['32.0', '0.05', 'None', '("q_proj",)', '{"a": False}'])
   })
 })
 

@@ -13,7 +13,12 @@ describe('errors', () => {
   })
 
   it('names fields by their labels, keyed by their config paths, given the schema', () => {
-    const input = { model: { path: '/m' }, lora: { rank: 2000, r: 4 }, training: { batchSize: 'four' }, dataset: { columns: { answer: 'output' } } }
+    const input = {
+      model: { path: '/m' },
+      lora: { rank: 2000, r: 4 },
+      training: { batchSize: 'four' },
+      dataset: { columns: { answer: 'output' } },
+    }
     const parsed = newJobInputSchema.safeParse(input, { reportInput: true })
     const error = validationError(parsed.error!.issues, 'New job', newJobInputSchema)
     expect(fieldErrorsOf(error)).toEqual({
@@ -24,7 +29,9 @@ describe('errors', () => {
     })
     // A setting outside its section (the flat shape jobs.create once took) is named as unknown.
     const flat = newJobInputSchema.safeParse({ model: { selftest: true }, epochs: 2 })
-    expect(fieldErrorsOf(validationError(flat.error!.issues, 'New job', newJobInputSchema))).toEqual({ epochs: 'New job: "epochs" is not a setting; remove it' })
+    expect(fieldErrorsOf(validationError(flat.error!.issues, 'New job', newJobInputSchema))).toEqual({
+      epochs: 'New job: "epochs" is not a setting; remove it',
+    })
     // The message is one field's, as the form would show it: label first, no config path.
     expect(Object.values(fieldErrorsOf(error))).toContain(error.message)
   })

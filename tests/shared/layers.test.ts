@@ -41,7 +41,9 @@ describe('the layer rules inside the renderer', () => {
 
   it('still keep every folder out of Electron and the host', async () => {
     expect(await refusals('renderer/src/logic/example.ts', 'electron')).toEqual([expect.stringContaining('browser sandbox')])
-    expect(await refusals('renderer/src/views/Example.tsx', '../../../electron/host/host')).toEqual([expect.stringContaining('contract client')])
+    expect(await refusals('renderer/src/views/Example.tsx', '../../../electron/host/host')).toEqual([
+      expect.stringContaining('contract client'),
+    ])
     expect(await refusals('renderer/src/views/Example.tsx', '@shared/jobs')).toEqual([])
   })
 })
@@ -54,14 +56,18 @@ describe('the layer rules inside the host and the contract', () => {
     expect(await refusals('electron/host/jobs/example.ts', '../store/database')).toEqual([])
     expect(await refusals('electron/host/transport/example.ts', '../host')).toEqual([])
     expect(await refusals('electron/host/jobs/example.ts', 'electron')).toEqual([expect.stringContaining('plain Node')])
-    expect(await refusals('electron/host/jobs/example.ts', '../../main/index')).toEqual([expect.stringContaining('only imports electron/shared')])
+    expect(await refusals('electron/host/jobs/example.ts', '../../main/index')).toEqual([
+      expect.stringContaining('only imports electron/shared'),
+    ])
   })
 
   it('let electron/shared import zod and itself, nothing else', async () => {
     expect(await refusals('electron/shared/example.ts', 'zod')).toEqual([])
     expect(await refusals('electron/shared/example.ts', './config')).toEqual([])
     for (const specifier of ['node:fs', 'electron', '../host/host', 'react']) {
-      expect(await refusals('electron/shared/example.ts', specifier), specifier).toEqual([expect.stringContaining('it imports zod and its own modules')])
+      expect(await refusals('electron/shared/example.ts', specifier), specifier).toEqual([
+        expect.stringContaining('it imports zod and its own modules'),
+      ])
     }
   })
 })

@@ -1,6 +1,17 @@
 /** The method table (electron/shared/methods.ts): what the form, the merge and the trainer read about methods. */
 import { describe, expect, it } from 'vitest'
-import { datasetFormats, jobConfigSchema, jobSettingsSchema, mergeJobConfig, methodForFormat, methods, methodTable, methodsFor, sectionMethods, settingSections } from '@shared'
+import {
+  datasetFormats,
+  jobConfigSchema,
+  jobSettingsSchema,
+  mergeJobConfig,
+  methodForFormat,
+  methods,
+  methodTable,
+  methodsFor,
+  sectionMethods,
+  settingSections,
+} from '@shared'
 
 describe('the method table', () => {
   it('gives every dataset format a method, and every method with settings its own section of config.json', () => {
@@ -22,7 +33,13 @@ describe('the method table', () => {
   })
 
   it('carries a method’s settings through the layers like any other section', () => {
-    const merged = mergeJobConfig({ jobId: 'j', model: { path: '/m', selftest: false }, datasetPath: '/d', preset: { orpo: { beta: 0.3 } }, user: { method: 'orpo' } })
+    const merged = mergeJobConfig({
+      jobId: 'j',
+      model: { path: '/m', selftest: false },
+      datasetPath: '/d',
+      preset: { orpo: { beta: 0.3 } },
+      user: { method: 'orpo' },
+    })
     expect(merged.success && [merged.data.method, merged.data.orpo.beta]).toEqual(['orpo', 0.3])
   })
 })

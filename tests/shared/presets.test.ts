@@ -10,9 +10,16 @@ const presets = readdirSync(presetsDir)
 
 describe('presets', () => {
   it('ships the eight presets users expect, each saying when to use it', () => {
-    expect(presets.map(({ preset }) => preset.name).sort()).toEqual(
-      ['Advanced fine-tune', 'Basic fine-tune', 'Chatbot personality', 'Coding assistant', 'Domain expert', 'Efficient (QLoRA)', 'Multilingual', 'Q&A'],
-    )
+    expect(presets.map(({ preset }) => preset.name).sort()).toEqual([
+      'Advanced fine-tune',
+      'Basic fine-tune',
+      'Chatbot personality',
+      'Coding assistant',
+      'Domain expert',
+      'Efficient (QLoRA)',
+      'Multilingual',
+      'Q&A',
+    ])
     for (const { name, preset } of presets) {
       expect(`${preset.id}.json`).toBe(name)
       expect(preset.description.length, preset.id).toBeGreaterThan(60)

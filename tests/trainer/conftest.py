@@ -105,7 +105,12 @@ def run_cli(job_dir: Path, timeout: float = 180, **extra_env: str) -> subprocess
     """Runs ``python -m tunedeck_trainer train --job-dir`` to the end (stdin closed)."""
     return subprocess.run(
         [sys.executable, "-m", "tunedeck_trainer", "train", "--job-dir", str(job_dir)],
-        cwd="/", env=cli_env(**extra_env), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
+        cwd="/",
+        env=cli_env(**extra_env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -113,8 +118,12 @@ def start_cli(job_dir: Path, **extra_env: str) -> subprocess.Popen[str]:
     """Starts the trainer with a stdin pipe for control commands."""
     return subprocess.Popen(
         [sys.executable, "-m", "tunedeck_trainer", "train", "--job-dir", str(job_dir)],
-        cwd="/", env=cli_env(**extra_env), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
+        cwd="/",
+        env=cli_env(**extra_env),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 

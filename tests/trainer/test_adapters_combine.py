@@ -118,8 +118,24 @@ def test_different_base_models_and_dora_are_refused(tiny_model: Path, tmp_path: 
 def test_command_line_prints_the_result_or_the_error(tiny_model: Path, tmp_path: Path) -> None:
     first = make_adapter(tiny_model, tmp_path / "first", 1)
     second = make_adapter(tiny_model, tmp_path / "second", 2, rank=8)
-    command = [sys.executable, "-m", "tunedeck_trainer.adapters", "combine", "--mode", "exact", "--source", str(first),
-               "--weight", "1", "--source", str(first), "--weight", "2", "--out", str(tmp_path / "ok")]
+    command = [
+        sys.executable,
+        "-m",
+        "tunedeck_trainer.adapters",
+        "combine",
+        "--mode",
+        "exact",
+        "--source",
+        str(first),
+        "--weight",
+        "1",
+        "--source",
+        str(first),
+        "--weight",
+        "2",
+        "--out",
+        str(tmp_path / "ok"),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, env={"PYTHONPATH": str(RUNTIME)}, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.split("TUNEDECK_EXPORT_RESULT ", 1)[1])["rank"] == 8

@@ -30,7 +30,9 @@ class ChatProcess:
     def __init__(self, env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tunedeck_trainer.chat", "serve", "--heartbeat-seconds", "0.5"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
             env={**os.environ, "PYTHONPATH": str(RUNTIME), **(env or {})},
         )
         self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -105,7 +107,7 @@ def _generate(model_dir: Path, adapter: Path | None, prompt: str, max_new_tokens
     ids = torch.tensor([tokenizer(prompt, add_special_tokens=False)["input_ids"]])
     with torch.no_grad():
         output = model.generate(input_ids=ids, do_sample=False, max_new_tokens=max_new_tokens)
-    return tokenizer.decode(output[0, ids.shape[1]:], skip_special_tokens=True)
+    return tokenizer.decode(output[0, ids.shape[1] :], skip_special_tokens=True)
 
 
 def test_greedy_stream_equals_generate_and_base_pane_equals_base(chat: ChatProcess, tiny_model: Path, adapter: Path) -> None:

@@ -123,7 +123,12 @@ def test_commands_in_a_pty_are_not_echoed(tmp_path: Path, tiny_model: Path) -> N
     master, slave = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "tunedeck_trainer", "train", "--job-dir", str(job_dir)],
-        cwd="/", env=cli_env(), stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+        cwd="/",
+        env=cli_env(),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
     )
     os.close(slave)
     output = b""

@@ -89,16 +89,21 @@ def test_kto_learns_on_the_gpu(tiny_model: Path, tmp_path: Path, quantization: s
 def long_rows(path: Path, rows: int = 64, words: int = 400) -> Path:
     """Alpaca rows with long answers, so that activations, not weights, fill the GPU."""
     text = " ".join(["the quick brown fox jumps over the lazy dog"] * (words // 9))
-    path.write_text("\n".join(json.dumps({"instruction": f"Repeat {index}", "input": "", "output": text})
-                              for index in range(rows)) + "\n", encoding="utf-8")
+    path.write_text(
+        "\n".join(json.dumps({"instruction": f"Repeat {index}", "input": "", "output": text}) for index in range(rows)) + "\n",
+        encoding="utf-8",
+    )
     return path
 
 
 def test_a_real_out_of_memory_error_is_retried_with_the_same_effective_batch(tiny_model: Path, tmp_path: Path) -> None:
     data = long_rows(tmp_path / "long.jsonl")
-    job = make_job(tmp_path / "oom", tiny_model, dataset={"path": str(data), "format": "alpaca"},
-                   training={"batchSize": 64, "gradientAccumulation": 1, "maxSteps": 2, "maxSeqLength": 512,
-                             "packing": False, "precision": "fp32"})
+    job = make_job(
+        tmp_path / "oom",
+        tiny_model,
+        dataset={"path": str(data), "format": "alpaca"},
+        training={"batchSize": 64, "gradientAccumulation": 1, "maxSteps": 2, "maxSeqLength": 512, "packing": False, "precision": "fp32"},
+    )
     # fp32 logits of 64 x 512 tokens x the vocabulary, and their log-softmax, need far more than this.
     events = completed(job, TUNEDECK_CUDA_MEMORY_MB="96")
     ooms = events_of(job, "oom")

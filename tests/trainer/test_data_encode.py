@@ -41,11 +41,13 @@ def build_tokenizer(chat_template: str | None, eos: str) -> PreTrainedTokenizerF
     model.decoder = decoders.ByteLevel()
     model.post_processor = processors.ByteLevel(trim_offsets=False)
     specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=specials,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
+    )
     model.train_from_iterator(CORPUS, trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=model, eos_token=eos, pad_token="<|endoftext|>",
-                                        clean_up_tokenization_spaces=False)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=model, eos_token=eos, pad_token="<|endoftext|>", clean_up_tokenization_spaces=False
+    )
     tokenizer.chat_template = chat_template
     return tokenizer
 

@@ -21,31 +21,47 @@ GOOD_PREFERENCE = {"prompt": "Say hi.", "chosen": "Hi!", "rejected": "No."}
 # (case, first good row, second row as JSONL text, field, message after "bad.jsonl line 2: ")
 CASES = [
     ("missing field", GOOD_ALPACA, {"instruction": "Say bye."}, "output", 'field "output": missing.'),
-    ("null", GOOD_ALPACA, {"instruction": "Say bye.", "output": None}, "output",
-     'field "output": expected a string, got null.'),
-    ("number", GOOD_ALPACA, {"instruction": "Say bye.", "output": 42}, "output",
-     'field "output": expected a string, got a number (42).'),
-    ("list", GOOD_ALPACA, {"instruction": ["Say", "bye"], "output": "Bye."}, "instruction",
-     'field "instruction": expected a string, got a list.'),
-    ("empty conversation", GOOD_SHAREGPT, {"conversations": []}, "conversations",
-     'field "conversations": the conversation is empty.'),
-    ("no assistant turn", GOOD_SHAREGPT, {"conversations": [{"from": "human", "value": "Hi"}]}, "conversations",
-     'field "conversations": the conversation has no assistant turn, so there is nothing to learn from.'),
-    ("unknown from", GOOD_SHAREGPT,
-     {"conversations": [{"from": "human", "value": "Hi"}, {"from": "bot", "value": "Hello."}]}, "conversations[1].from",
-     'field "conversations[1].from": unknown role "bot"; expected one of human, user, gpt, assistant, system, '
-     "function_call, observation."),
-    ("unknown role", GOOD_OPENAI,
-     {"messages": [{"role": "narrator", "content": "Once"}, {"role": "assistant", "content": "upon"}]},
-     "messages[0].role",
-     'field "messages[0].role": unknown role "narrator"; expected one of system, developer, user, assistant, tool, '
-     "function."),
-    ("not an object", GOOD_ALPACA, ["Say bye.", "Bye."], None,
-     "expected an object with the dataset's fields, got a list."),
-    ("broken line", GOOD_ALPACA, '{"instruction": "Say bye.", "output": }', None,
-     "not valid JSON (Expecting value at column 39)."),
-    ("missing rejected", GOOD_PREFERENCE, {"prompt": "Say bye.", "chosen": "Bye!"}, "rejected",
-     'field "rejected": missing (a preference row needs prompt, chosen and rejected).'),
+    ("null", GOOD_ALPACA, {"instruction": "Say bye.", "output": None}, "output", 'field "output": expected a string, got null.'),
+    ("number", GOOD_ALPACA, {"instruction": "Say bye.", "output": 42}, "output", 'field "output": expected a string, got a number (42).'),
+    (
+        "list",
+        GOOD_ALPACA,
+        {"instruction": ["Say", "bye"], "output": "Bye."},
+        "instruction",
+        'field "instruction": expected a string, got a list.',
+    ),
+    ("empty conversation", GOOD_SHAREGPT, {"conversations": []}, "conversations", 'field "conversations": the conversation is empty.'),
+    (
+        "no assistant turn",
+        GOOD_SHAREGPT,
+        {"conversations": [{"from": "human", "value": "Hi"}]},
+        "conversations",
+        'field "conversations": the conversation has no assistant turn, so there is nothing to learn from.',
+    ),
+    (
+        "unknown from",
+        GOOD_SHAREGPT,
+        {"conversations": [{"from": "human", "value": "Hi"}, {"from": "bot", "value": "Hello."}]},
+        "conversations[1].from",
+        'field "conversations[1].from": unknown role "bot"; expected one of human, user, gpt, assistant, system, '
+        "function_call, observation.",
+    ),
+    (
+        "unknown role",
+        GOOD_OPENAI,
+        {"messages": [{"role": "narrator", "content": "Once"}, {"role": "assistant", "content": "upon"}]},
+        "messages[0].role",
+        'field "messages[0].role": unknown role "narrator"; expected one of system, developer, user, assistant, tool, function.',
+    ),
+    ("not an object", GOOD_ALPACA, ["Say bye.", "Bye."], None, "expected an object with the dataset's fields, got a list."),
+    ("broken line", GOOD_ALPACA, '{"instruction": "Say bye.", "output": }', None, "not valid JSON (Expecting value at column 39)."),
+    (
+        "missing rejected",
+        GOOD_PREFERENCE,
+        {"prompt": "Say bye.", "chosen": "Bye!"},
+        "rejected",
+        'field "rejected": missing (a preference row needs prompt, chosen and rejected).',
+    ),
 ]
 
 
@@ -98,8 +114,7 @@ def test_unknown_file_type_lists_the_supported_ones(tmp_path):
     with pytest.raises(DatasetError) as caught:
         load_records(str(path))
     assert str(caught.value) == (
-        "sheet.xlsx: unsupported file type .xlsx. Use .json, .jsonl, .csv, .parquet, .txt, or a folder written by "
-        "datasets' save_to_disk."
+        "sheet.xlsx: unsupported file type .xlsx. Use .json, .jsonl, .csv, .parquet, .txt, or a folder written by datasets' save_to_disk."
     )
 
 
@@ -112,10 +127,16 @@ def test_empty_dataset(tmp_path, name, content):
     assert str(caught.value) == f"{name}: the file has no rows. Add rows or choose another file."
 
 
-@pytest.mark.parametrize("name, content, what", [
-    ("empty.json", "", "0 bytes"), ("blank.json", " \n\n", "only blank space"), ("empty.jsonl", "", "0 bytes"),
-    ("empty.csv", "", "0 bytes"), ("empty.txt", "", "0 bytes"),
-])
+@pytest.mark.parametrize(
+    "name, content, what",
+    [
+        ("empty.json", "", "0 bytes"),
+        ("blank.json", " \n\n", "only blank space"),
+        ("empty.jsonl", "", "0 bytes"),
+        ("empty.csv", "", "0 bytes"),
+        ("empty.txt", "", "0 bytes"),
+    ],
+)
 def test_an_empty_file_is_called_empty(tmp_path, name, content, what):
     path = tmp_path / name
     path.write_text(content)
@@ -137,8 +158,7 @@ def test_all_rows_bad_in_skip_mode_is_an_error_quoting_the_first(tmp_path):
 
 
 def test_skip_mode_counts_every_bad_row_and_keeps_their_errors_in_order(tmp_path):
-    lines = [json.dumps(GOOD_ALPACA), "not json", json.dumps({"instruction": "x", "output": 1}), "[]",
-             json.dumps(GOOD_ALPACA)]
+    lines = [json.dumps(GOOD_ALPACA), "not json", json.dumps({"instruction": "x", "output": 1}), "[]", json.dumps(GOOD_ALPACA)]
     path = tmp_path / "mixed.jsonl"
     path.write_text("\n".join(lines) + "\n")
     result = load_records(str(path), bad_rows="skip")

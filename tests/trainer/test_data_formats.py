@@ -61,8 +61,11 @@ def test_sharegpt_maps_function_call_and_observation():
         system("You are a weather bot."),
         user("Weather in Paris?"),
         # A function_call turn is a structured call, not assistant text holding JSON.
-        {"role": "assistant", "content": "", "tool_calls": [
-            {"type": "function", "function": {"name": "weather", "arguments": {"city": "Paris"}}}]},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"type": "function", "function": {"name": "weather", "arguments": {"city": "Paris"}}}],
+        },
         {"role": "tool", "content": '{"temp": 21}', "name": "weather"},
         assistant("It is 21 degrees in Paris."),
     ]
@@ -94,7 +97,9 @@ def test_text_rows_and_txt_paragraphs():
     result = load("notes.txt")
     assert result.format == "text"
     assert result.records == [
-        {"text": "First paragraph,\nstill the first."}, {"text": "Second paragraph."}, {"text": "Third."},
+        {"text": "First paragraph,\nstill the first."},
+        {"text": "Second paragraph."},
+        {"text": "Third."},
     ]
 
 
@@ -122,9 +127,7 @@ def test_csv_without_a_mapping_cannot_be_detected_and_says_how_to_map():
     with pytest.raises(DatasetError) as caught:
         load("questions.csv")
     message = str(caught.value)
-    assert message.startswith(
-        "questions.csv: cannot tell the format from the first rows' fields (question, context, answer)"
-    )
+    assert message.startswith("questions.csv: cannot tell the format from the first rows' fields (question, context, answer)")
     assert '{"instruction": "question", "output": "answer"}' in message
 
 
@@ -191,14 +194,23 @@ def test_preview_uses_the_loader_and_is_json(tmp_path):
 
 def test_preview_command_line_prints_the_same_json(tmp_path):
     environment = {**os.environ, "PYTHONPATH": str(ROOT / "python-runtime")}
-    command = [sys.executable, "-m", "tunedeck_trainer.data", "preview", "--path", str(FIXTURES / "questions.csv"),
-               "--columns", '{"instruction": "question", "output": "answer"}', "--limit", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "tunedeck_trainer.data",
+        "preview",
+        "--path",
+        str(FIXTURES / "questions.csv"),
+        "--columns",
+        '{"instruction": "question", "output": "answer"}',
+        "--limit",
+        "1",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=60)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert (summary["format"], summary["rows"], len(summary["records"])) == ("alpaca", 3, 1)
-    missing = subprocess.run([*command[:5], str(tmp_path / "nope.jsonl")], capture_output=True, text=True,
-                             env=environment, timeout=60)
+    missing = subprocess.run([*command[:5], str(tmp_path / "nope.jsonl")], capture_output=True, text=True, env=environment, timeout=60)
     assert missing.returncode == 1
     error = json.loads(missing.stdout)["error"]
     assert error["message"] == "nope.jsonl: no such file. Choose an existing dataset file."

@@ -76,9 +76,13 @@ def test_messages_with_a_boolean_label_are_feedback_judging_the_last_assistant_t
     assert (loaded.format, len(loaded.records)) == ("feedback", 6)
     second_turn = loaded.records[3]
     assert second_turn == {
-        "prompt": [{"role": "user", "content": "Name a prime."}, {"role": "assistant", "content": "7"},
-                   {"role": "user", "content": "Another one?"}],
-        "completion": "9", "label": False,
+        "prompt": [
+            {"role": "user", "content": "Name a prime."},
+            {"role": "assistant", "content": "7"},
+            {"role": "user", "content": "Another one?"},
+        ],
+        "completion": "9",
+        "label": False,
     }
     assert [record["label"] for record in loaded.records] == [True, False, True, False, True, True]
     # KTO learns the judged completion and its eos, never the earlier assistant turn or the prompt.
@@ -89,8 +93,11 @@ def test_messages_with_a_boolean_label_are_feedback_judging_the_last_assistant_t
 def test_kto_tag_with_sharegpt_and_true_false_csv_cells_are_feedback():
     tagged = load("kto_sharegpt.jsonl")
     assert tagged.format == "feedback"
-    assert tagged.records[2] == {"prompt": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Largest planet?"}],
-                                 "completion": "Jupiter.", "label": True}
+    assert tagged.records[2] == {
+        "prompt": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Largest planet?"}],
+        "completion": "Jupiter.",
+        "label": True,
+    }
     cells = load("feedback.csv")
     assert [(record["completion"], record["label"]) for record in cells.records] == [("Hello there!", True), ("Go away.", False)]
 
@@ -109,7 +116,8 @@ def test_chosen_and_rejected_messages_are_preference_pairs_learned_on_the_final_
     assert pairs.format == "preference"
     assert pairs.records[1] == {
         "prompt": [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "I failed my test."}],
-        "chosen": "I'm sorry. Want to plan the next one together?", "rejected": "Study harder.",
+        "chosen": "I'm sorry. Want to plan the next one together?",
+        "rejected": "Study harder.",
     }
     assert pairs.records[2]["chosen"] == "长城是中国古代修建的军事防御工程。"
     eos = chatml.decode([chatml.eos_token_id])
@@ -126,8 +134,11 @@ def test_sharegpt_tool_turns_render_in_a_tools_aware_template_and_train_the_call
     loaded = load("sharegpt_tools.jsonl")
     first, second = loaded.records[0], loaded.records[1]
     assert first["tools"][0]["function"]["name"] == "get_weather"  # bare definitions are wrapped
-    assert first["messages"][1] == {"role": "assistant", "content": "", "tool_calls": [
-        {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}]}
+    assert first["messages"][1] == {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}],
+    }
     example = encode_records(tool_aware, [first], 1024).examples[0]
     text = tool_aware.decode(example["input_ids"])
     assert text.startswith('<|im_start|>system\n# Tools\n{"type": "function", "function": {"name": "get_weather"')
@@ -138,15 +149,21 @@ def test_sharegpt_tool_turns_render_in_a_tools_aware_template_and_train_the_call
     ]
     # The assistant's words before its call and the call are one turn, learned together.
     runs = learned_runs(tool_aware, *encode_records(tool_aware, [second], 1024).examples[0].values())
-    assert runs[0] == ('Let me convert that.<tool_call>{"name": "convert_currency", "arguments": '
-                       '{"amount": 20, "from": "USD", "to": "EUR"}}</tool_call><|im_end|>')
+    assert runs[0] == (
+        'Let me convert that.<tool_call>{"name": "convert_currency", "arguments": '
+        '{"amount": 20, "from": "USD", "to": "EUR"}}</tool_call><|im_end|>'
+    )
 
 
 def test_typed_tool_call_and_tool_response_parts_with_loss_weights(tool_aware):
     loaded = load("typed_parts_tools.jsonl")
     messages = loaded.records[0]["messages"]
-    assert messages[2] == {"role": "assistant", "content": "", "weight": 1, "tool_calls": [
-        {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}]}
+    assert messages[2] == {
+        "role": "assistant",
+        "content": "",
+        "weight": 1,
+        "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}],
+    }
     assert messages[3] == {"role": "tool", "content": '{"temp_c": 10}', "name": "get_weather"}
     example = encode_records(tool_aware, [loaded.records[0]], 1024).examples[0]
     assert learned_runs(tool_aware, example["input_ids"], example["labels"]) == [

@@ -22,12 +22,22 @@ ALPACA_ROWS, SHAREGPT_ROWS = 40, 30
 def files(tmp_path: Path) -> dict[str, Path]:
     """An Alpaca file of 40 rows and a ShareGPT file of 30, each reply saying which file and row it is."""
     alpaca = tmp_path / "alpaca.jsonl"
-    alpaca.write_text("".join(json.dumps({"instruction": f"Question a{index}", "input": "", "output": f"answer a{index}"}) + "\n"
-                              for index in range(ALPACA_ROWS)), encoding="utf-8")
+    alpaca.write_text(
+        "".join(
+            json.dumps({"instruction": f"Question a{index}", "input": "", "output": f"answer a{index}"}) + "\n"
+            for index in range(ALPACA_ROWS)
+        ),
+        encoding="utf-8",
+    )
     sharegpt = tmp_path / "chats.jsonl"
-    sharegpt.write_text("".join(json.dumps({"conversations": [{"from": "human", "value": f"Question b{index}"},
-                                                              {"from": "gpt", "value": f"reply b{index}"}]}) + "\n"
-                                for index in range(SHAREGPT_ROWS)), encoding="utf-8")
+    sharegpt.write_text(
+        "".join(
+            json.dumps({"conversations": [{"from": "human", "value": f"Question b{index}"}, {"from": "gpt", "value": f"reply b{index}"}]})
+            + "\n"
+            for index in range(SHAREGPT_ROWS)
+        ),
+        encoding="utf-8",
+    )
     preference = tmp_path / "pairs.jsonl"
     preference.write_text(json.dumps({"prompt": "Hi", "chosen": "Hello", "rejected": "Go away"}) + "\n", encoding="utf-8")
     return {"alpaca": alpaca, "sharegpt": sharegpt, "preference": preference}
@@ -35,12 +45,21 @@ def files(tmp_path: Path) -> dict[str, Path]:
 
 def mixed_config(files: dict[str, Path], seed: int = 42, method: str = "sft", second: str = "sharegpt"):
     """A job on the Alpaca file at weight 0.25 mixed with ``second`` at weight 1.5, read as detected."""
-    return parse_config({
-        "version": 1, "jobId": "mix", "method": method, "model": {"path": "unused"},
-        "dataset": {"path": str(files["alpaca"]), "format": "alpaca", "weight": 0.25,
-                    "mix": [{"path": str(files[second]), "weight": 1.5}]},
-        "training": {"seed": seed, "maxSeqLength": 128},
-    })
+    return parse_config(
+        {
+            "version": 1,
+            "jobId": "mix",
+            "method": method,
+            "model": {"path": "unused"},
+            "dataset": {
+                "path": str(files["alpaca"]),
+                "format": "alpaca",
+                "weight": 0.25,
+                "mix": [{"path": str(files[second]), "weight": 1.5}],
+            },
+            "training": {"seed": seed, "maxSeqLength": 128},
+        }
+    )
 
 
 def learned_text(tokenizer, example) -> str:
@@ -87,10 +106,20 @@ def test_an_sft_mix_encodes_each_dataset_in_its_own_format(files, tmp_path, chat
 def test_the_preview_counts_the_mix_the_job_trains_on(files, tmp_path, chatml):
     config = mixed_config(files)
     _, _, mix = mixed_encoded(config, tmp_path, chatml)
-    shown = mix_preview(str(files["alpaca"]), "alpaca", None, "auto", 0.25, [{"path": str(files["sharegpt"]), "weight": 1.5}],
-                        42, 5, {"model": None, "maxLength": 128, "shown": 1})
-    assert [(part["format"], part["rows"], part["taken"], part["error"]) for part in shown["mix"]] == \
-        [(part["format"], part["rows"], part["taken"], None) for part in mix]
+    shown = mix_preview(
+        str(files["alpaca"]),
+        "alpaca",
+        None,
+        "auto",
+        0.25,
+        [{"path": str(files["sharegpt"]), "weight": 1.5}],
+        42,
+        5,
+        {"model": None, "maxLength": 128, "shown": 1},
+    )
+    assert [(part["format"], part["rows"], part["taken"], part["error"]) for part in shown["mix"]] == [
+        (part["format"], part["rows"], part["taken"], None) for part in mix
+    ]
     assert shown["tokens"]["trainable"] == 55 and len(shown["records"]) == 5
     # The records and the job's records come from the same draw: the same rows in the same order.
     _, loaded, _, _ = job_records(config, tmp_path)
@@ -101,9 +130,15 @@ def test_a_dataset_that_does_not_fit_the_method_is_refused_by_name(files, tmp_pa
     with pytest.raises(TrainerError) as refused:
         mixed_encoded(mixed_config(files, second="preference"), tmp_path, chatml)
     assert refused.value.field == "dataset.mix.0.format"
-    assert str(refused.value).startswith(f"dataset.mix.0.format: {files['preference']} was read as \"preference\"")
-    missing = parse_config({"version": 1, "jobId": "mix", "model": {"path": "unused"},
-                            "dataset": {"path": str(files["alpaca"]), "mix": [{"path": str(tmp_path / "gone.jsonl")}]}})
+    assert str(refused.value).startswith(f'dataset.mix.0.format: {files["preference"]} was read as "preference"')
+    missing = parse_config(
+        {
+            "version": 1,
+            "jobId": "mix",
+            "model": {"path": "unused"},
+            "dataset": {"path": str(files["alpaca"]), "mix": [{"path": str(tmp_path / "gone.jsonl")}]},
+        }
+    )
     with pytest.raises(TrainerError) as gone:
         job_records(missing, tmp_path)
     assert gone.value.field == "dataset.mix.0.path" and "gone.jsonl" in str(gone.value)
@@ -115,6 +150,11 @@ def test_a_config_without_a_mix_keeps_its_hash():
     assert parse_config(plain).hash() == parse_config(explicit).hash()
     mixed = {**plain, "dataset": {"path": "d.jsonl", "mix": [{"path": "e.jsonl"}]}}
     assert parse_config(mixed).hash() != parse_config(plain).hash()
-    assert parse_config(mixed).dataset.mix[0] == {"path": "e.jsonl", "format": "auto", "columns": {}, "textSplit": "auto",
-                                                  "csvHeader": "auto",
-                                                  "weight": 1}
+    assert parse_config(mixed).dataset.mix[0] == {
+        "path": "e.jsonl",
+        "format": "auto",
+        "columns": {},
+        "textSplit": "auto",
+        "csvHeader": "auto",
+        "weight": 1,
+    }

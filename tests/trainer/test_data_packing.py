@@ -33,7 +33,9 @@ def test_rows_hold_whole_examples_with_restarting_positions():
     made = examples([5, 4, 3, 8])
     rows = pack_examples(made, max_length=10)
     assert [row["position_ids"] for row in rows] == [
-        [0, 1, 2, 3, 4, 0, 1, 2, 3], [0, 1, 2], [0, 1, 2, 3, 4, 5, 6, 7],
+        [0, 1, 2, 3, 4, 0, 1, 2, 3],
+        [0, 1, 2],
+        [0, 1, 2, 3, 4, 5, 6, 7],
     ]
     assert rows[0]["input_ids"] == made[0]["input_ids"] + made[1]["input_ids"]
     # The first token of each example is never a target, so nothing learns across a boundary.
@@ -46,8 +48,7 @@ def packed_and_separate_losses(model, made, row_lists) -> tuple[float, float]:
     """The model's loss on one packed row, and the token-weighted mean of its examples' losses run apart."""
     row = {key: torch.tensor([value]) for key, value in row_lists.items()}
     with torch.no_grad():
-        packed = model(input_ids=row["input_ids"], position_ids=row["position_ids"], labels=row["labels"],
-                       use_cache=False).loss
+        packed = model(input_ids=row["input_ids"], position_ids=row["position_ids"], labels=row["labels"], use_cache=False).loss
         total, count = 0.0, 0
         for example in made:
             labels = torch.tensor([example["labels"]])
@@ -60,8 +61,15 @@ def packed_and_separate_losses(model, made, row_lists) -> tuple[float, float]:
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])
 def test_packed_loss_equals_unpacked_loss(attention):
     torch.manual_seed(0)
-    config = LlamaConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
-                         vocab_size=VOCAB, max_position_embeddings=128, attn_implementation=attention)
+    config = LlamaConfig(
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=128,
+        vocab_size=VOCAB,
+        max_position_embeddings=128,
+        attn_implementation=attention,
+    )
     model = LlamaForCausalLM(config).eval()
     made = examples([9, 14, 6, 11])
     rows = pack_examples(made, max_length=64)
@@ -75,11 +83,19 @@ def test_packed_loss_equals_unpacked_loss(attention):
     assert abs(float(crossed) - separate) > 1e-3
 
 
-@pytest.mark.parametrize(("model_class", "detects"), [
-    ("LlamaForCausalLM", True), ("Qwen2ForCausalLM", True), ("MistralForCausalLM", True),
-    ("Gemma3ForCausalLM", True), ("GPT2LMHeadModel", True),
-    ("OPTForCausalLM", False), ("BloomForCausalLM", False), ("FalconForCausalLM", False),
-])
+@pytest.mark.parametrize(
+    ("model_class", "detects"),
+    [
+        ("LlamaForCausalLM", True),
+        ("Qwen2ForCausalLM", True),
+        ("MistralForCausalLM", True),
+        ("Gemma3ForCausalLM", True),
+        ("GPT2LMHeadModel", True),
+        ("OPTForCausalLM", False),
+        ("BloomForCausalLM", False),
+        ("FalconForCausalLM", False),
+    ],
+)
 def test_which_models_keep_packed_examples_apart(model_class: str, detects: bool):
     import transformers
 
@@ -93,11 +109,21 @@ def _tiny(kind: str):
 
     torch.manual_seed(0)
     if kind == "gpt2":
-        return GPT2LMHeadModel(GPT2Config(vocab_size=VOCAB, n_embd=32, n_layer=2, n_head=2, n_positions=128,
-                                          attn_implementation="sdpa")).eval()
-    return OPTForCausalLM(OPTConfig(vocab_size=VOCAB, hidden_size=32, word_embed_proj_dim=32, ffn_dim=64,
-                                    num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=128,
-                                    attn_implementation="sdpa")).eval()
+        return GPT2LMHeadModel(
+            GPT2Config(vocab_size=VOCAB, n_embd=32, n_layer=2, n_head=2, n_positions=128, attn_implementation="sdpa")
+        ).eval()
+    return OPTForCausalLM(
+        OPTConfig(
+            vocab_size=VOCAB,
+            hidden_size=32,
+            word_embed_proj_dim=32,
+            ffn_dim=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            max_position_embeddings=128,
+            attn_implementation="sdpa",
+        )
+    ).eval()
 
 
 @pytest.mark.parametrize("kind", ["gpt2", "opt"])
@@ -111,4 +137,3 @@ def test_the_check_matches_what_the_model_does_with_a_packed_row(kind: str):
     apart = abs(packed - separate) < 1e-5
     assert apart is (kind == "gpt2")
     assert detects_packed_rows(type(model)) is apart
-

@@ -22,11 +22,14 @@ def real(name: str) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("name, format, rows", [
-    ("alpaca_en_demo.json", "alpaca", 999),
-    ("dpo_en_demo.json", "preference", 300),
-    ("identity.json", "alpaca", 91),
-])
+@pytest.mark.parametrize(
+    "name, format, rows",
+    [
+        ("alpaca_en_demo.json", "alpaca", 999),
+        ("dpo_en_demo.json", "preference", 300),
+        ("identity.json", "alpaca", 91),
+    ],
+)
 def test_real_file_loads_every_row(name, format, rows):
     result = load_records(real(name))
     assert (result.format, result.rows, len(result.records), result.skipped) == (format, rows, rows, 0)

@@ -61,10 +61,14 @@ def learned_text(tokenizer, example) -> list[str]:
 
 
 def test_typed_content_parts_with_text_or_value_keys(tmp_path, chatml):
-    rows = [{"messages": [
-        {"role": "user", "content": [{"type": "text", "text": "Hi "}, {"type": "text", "value": "there"}]},
-        {"role": "assistant", "content": [{"type": "text", "value": "Hello."}]},
-    ]}]
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": [{"type": "text", "text": "Hi "}, {"type": "text", "value": "there"}]},
+                {"role": "assistant", "content": [{"type": "text", "value": "Hello."}]},
+            ]
+        }
+    ]
     loaded = load_records(write_jsonl(tmp_path / "parts.jsonl", rows))
     assert loaded.records == [{"messages": [{"role": "user", "content": "Hi there"}, {"role": "assistant", "content": "Hello."}]}]
     example = encode_records(chatml, loaded.records, 256).examples[0]
@@ -72,10 +76,14 @@ def test_typed_content_parts_with_text_or_value_keys(tmp_path, chatml):
 
 
 def test_reasoning_parts_train_where_the_template_renders_them(tmp_path, chatml, rich):
-    rows = [{"messages": [
-        {"role": "user", "content": "2+2?"},
-        {"role": "assistant", "content": [{"type": "reasoning", "text": "Add them."}, {"type": "text", "text": "4"}]},
-    ]}]
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": "2+2?"},
+                {"role": "assistant", "content": [{"type": "reasoning", "text": "Add them."}, {"type": "text", "text": "4"}]},
+            ]
+        }
+    ]
     loaded = load_records(write_jsonl(tmp_path / "reasoning.jsonl", rows))
     assert loaded.records[0]["messages"][1] == {"role": "assistant", "content": "4", "reasoning_content": "Add them."}
     assert learned_text(rich, encode_records(rich, loaded.records, 256).examples[0]) == ["<think>Add them.</think>4<|im_end|>"]
@@ -84,12 +92,16 @@ def test_reasoning_parts_train_where_the_template_renders_them(tmp_path, chatml,
 
 
 def test_a_weight_0_assistant_turn_is_masked_token_by_token(tmp_path, chatml):
-    rows = [{"messages": [
-        {"role": "user", "content": "Hi"},
-        {"role": "assistant", "content": "Bad answer.", "weight": 0},
-        {"role": "user", "content": "Again"},
-        {"role": "assistant", "content": "Good answer.", "weight": 1},
-    ]}]
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Bad answer.", "weight": 0},
+                {"role": "user", "content": "Again"},
+                {"role": "assistant", "content": "Good answer.", "weight": 1},
+            ]
+        }
+    ]
     loaded = load_records(write_jsonl(tmp_path / "weights.jsonl", rows))
     example = encode_records(chatml, loaded.records, 256).examples[0]
     learned = [token for token, label in zip(example["input_ids"], example["labels"], strict=True) if label != IGNORE_INDEX]
@@ -133,8 +145,9 @@ def test_tools_column_and_structured_tool_calls_reach_the_template(tmp_path, cha
 
 def test_preference_as_two_full_conversations(tmp_path):
     prompt = [{"role": "user", "content": "Capital of France?"}]
-    rows = [{"chosen": prompt + [{"role": "assistant", "content": "Paris."}],
-             "rejected": prompt + [{"role": "assistant", "content": "Lyon."}]}]
+    rows = [
+        {"chosen": prompt + [{"role": "assistant", "content": "Paris."}], "rejected": prompt + [{"role": "assistant", "content": "Lyon."}]}
+    ]
     loaded = load_records(write_jsonl(tmp_path / "pairs.jsonl", rows))
     assert loaded.format == "preference"
     assert loaded.records == [{"prompt": prompt, "chosen": "Paris.", "rejected": "Lyon."}]
@@ -180,8 +193,12 @@ def test_a_text_dataset_trains_on_blocks_not_truncated_documents(tmp_path, tiny_
 
     document = " ".join(f"The quick brown fox number {index} jumps over the lazy dog." for index in range(80))
     data = write_jsonl(tmp_path / "corpus.jsonl", [{"text": document}, {"text": "A short note."}])
-    job_dir = make_job(tmp_path / "job", tiny_model, dataset={"path": data, "format": "text"},
-                       training={"maxSeqLength": 64, "batchSize": 2, "maxSteps": 2, "packing": True})
+    job_dir = make_job(
+        tmp_path / "job",
+        tiny_model,
+        dataset={"path": data, "format": "text"},
+        training={"maxSeqLength": 64, "batchSize": 2, "maxSteps": 2, "packing": True},
+    )
     assert run_job(job_dir, read_stdin=False, handle_signals=False) == 0
     events = read_events(job_dir)
     dataset = next(event for event in events if event["type"] == "dataset")
@@ -195,8 +212,10 @@ def test_the_preview_counts_the_rows_pack_examples_makes(chatml):
     from tunedeck_trainer.data import pack_examples
     from tunedeck_trainer.data.masks import packed_rows
 
-    records = [{"messages": [{"role": "user", "content": "word " * (index % 17)},
-                             {"role": "assistant", "content": "reply " * (1 + index % 5)}]} for index in range(40)]
+    records = [
+        {"messages": [{"role": "user", "content": "word " * (index % 17)}, {"role": "assistant", "content": "reply " * (1 + index % 5)}]}
+        for index in range(40)
+    ]
     examples = encode_records(chatml, records, 10**9).examples
     for max_length in (24, 64, 200):
         kept = [example for example in examples if any(label != IGNORE_INDEX for label in example["labels"][1:max_length])]

@@ -28,15 +28,19 @@ RUNTIME = Path(__file__).resolve().parents[2] / "python-runtime"
 
 
 def row(index: int) -> str:
-    return json.dumps({"messages": [{"role": "user", "content": f"Question {index}?"},
-                                    {"role": "assistant", "content": f"Answer {index}. " * 8}]})
+    return json.dumps(
+        {"messages": [{"role": "user", "content": f"Question {index}?"}, {"role": "assistant", "content": f"Answer {index}. " * 8}]}
+    )
 
 
-@pytest.mark.parametrize("lines", [
-    [row(1), row(2), "{broken", "", '{"messages": 5}', row(3)],
-    ['{"instruction": "a", "output": "b"}', '{"instruction": 7, "output": "b"}', '\ufeff'],
-    ['\ufeff{"text": "with a BOM"}\r', '{"text": "and CRLF"}\r'],
-])
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [row(1), row(2), "{broken", "", '{"messages": 5}', row(3)],
+        ['{"instruction": "a", "output": "b"}', '{"instruction": 7, "output": "b"}', "\ufeff"],
+        ['\ufeff{"text": "with a BOM"}\r', '{"text": "and CRLF"}\r'],
+    ],
+)
 def test_the_streamed_check_matches_the_whole_file_loader(tmp_path, lines):
     path = tmp_path / "rows.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -50,12 +54,15 @@ def text_row(index: int) -> str:
     return json.dumps({"text": f"Chapter {index}. " + "The river ran on past the mill and the town. " * (3 + index % 7)})
 
 
-@pytest.mark.parametrize("rows, max_length, train_on_inputs", [
-    ([row(index) for index in range(40)] + ['{"prompt": "p", "chosen": "c", "rejected": "r"}'], 48, False),
-    ([row(index) for index in range(40)], 16, True),
-    ([text_row(index) for index in range(30)], 32, False),
-    ([text_row(0)], 1000, False),
-])
+@pytest.mark.parametrize(
+    "rows, max_length, train_on_inputs",
+    [
+        ([row(index) for index in range(40)] + ['{"prompt": "p", "chosen": "c", "rejected": "r"}'], 48, False),
+        ([row(index) for index in range(40)], 16, True),
+        ([text_row(index) for index in range(30)], 32, False),
+        ([text_row(0)], 1000, False),
+    ],
+)
 def test_streamed_token_counts_equal_the_whole_file_counts(tmp_path, rows, max_length, train_on_inputs):
     path = tmp_path / "rows.jsonl"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")

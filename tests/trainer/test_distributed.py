@@ -185,8 +185,12 @@ def test_sigkill_of_one_rank_fails_the_job_and_it_resumes(tmp_path: Path, tiny_m
 def test_an_out_of_memory_error_on_one_rank_makes_every_rank_retry_the_step(tmp_path: Path, tiny_model: Path) -> None:
     settings = merge(SFT, {"training": {"batchSize": 4, "gpus": 2}})
     plain = completed(make_job(tmp_path / "plain", tiny_model, **settings))
-    retried = completed(make_job(tmp_path / "retried", tiny_model, **settings), TUNEDECK_SIMULATE_OOM_ABOVE_BATCH="2",
-                        TUNEDECK_SIMULATE_OOM_FROM_STEP="3", TUNEDECK_SIMULATE_OOM_RANK="1")
+    retried = completed(
+        make_job(tmp_path / "retried", tiny_model, **settings),
+        TUNEDECK_SIMULATE_OOM_ABOVE_BATCH="2",
+        TUNEDECK_SIMULATE_OOM_FROM_STEP="3",
+        TUNEDECK_SIMULATE_OOM_RANK="1",
+    )
     ooms = [event for event in retried if event["type"] == "oom"]
     assert [(event["step"], event["batchSize"], event["newBatchSize"]) for event in ooms] == [(3, 4, 2)]
     difference = loss_difference(plain, retried)
@@ -201,8 +205,12 @@ def test_training_gpus_becomes_a_rank_count_or_a_message_naming_it() -> None:
     assert rank_count("all", 0) == (1, None) and rank_count("all", 4) == (4, None)
     assert rank_count(2, 0) == (2, None)  # gloo ranks on CPU
     assert rank_count((1, 3), 4) == (2, "1,3")
-    for gpus, devices, words in [(8, 2, "asks for 8 GPUs and this machine has 2"), ((0, 1), 0, "has none"),
-                                 ((0, 5), 4, "among 0 to 3"), ((1, 1), 4, "different GPUs")]:
+    for gpus, devices, words in [
+        (8, 2, "asks for 8 GPUs and this machine has 2"),
+        ((0, 1), 0, "has none"),
+        ((0, 5), 4, "among 0 to 3"),
+        ((1, 1), 4, "different GPUs"),
+    ]:
         with pytest.raises(TrainerError, match=words) as caught:
             rank_count(gpus, devices)
         assert caught.value.field == "training.gpus"

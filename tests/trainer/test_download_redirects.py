@@ -74,7 +74,8 @@ def test_a_name_that_answers_public_then_loopback_is_refused(server: _Server, tm
     assert refused.value.code == "private_address"
     assert str(refused.value) == (
         f"URL {url} leads to 127.0.0.1, an address on this machine or its private network; Tunedeck downloads "
-        "only from the internet (serve --allow-private-downloads allows it)")
+        "only from the internet (serve --allow-private-downloads allows it)"
+    )
     assert server.paths == []
     assert list(tmp_path.iterdir()) == []
 
@@ -113,5 +114,10 @@ def test_a_proxy_the_operator_set_is_used_unchecked(server: _Server, tmp_path: P
 
 def test_addresses_off_the_internet_are_found() -> None:
     assert [off_internet(host) for host in ("127.0.0.1", "10.0.0.1", "169.254.169.254", "::1", "::ffff:192.168.1.1")] == [
-        "127.0.0.1", "10.0.0.1", "169.254.169.254", "::1", "192.168.1.1"]
+        "127.0.0.1",
+        "10.0.0.1",
+        "169.254.169.254",
+        "::1",
+        "192.168.1.1",
+    ]
     assert off_internet("8.8.8.8") is None

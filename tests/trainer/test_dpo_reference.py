@@ -77,8 +77,15 @@ def runs(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> dict[str
     write_config(paused_dir, {**read_config(paused_dir), "resumeFrom": "pause-2"})
     run(paused_dir)
     return {
-        "init": init, "saved": saved, "unbroken": unbroken, "unbroken_dir": unbroken_dir,
-        "events": read_events(unbroken_dir), "paused_dir": paused_dir, "data": data, "model": tiny_model, "root": root,
+        "init": init,
+        "saved": saved,
+        "unbroken": unbroken,
+        "unbroken_dir": unbroken_dir,
+        "events": read_events(unbroken_dir),
+        "paused_dir": paused_dir,
+        "data": data,
+        "model": tiny_model,
+        "root": root,
     }
 
 
@@ -94,8 +101,9 @@ def test_the_first_step_measures_the_policy_against_the_sft_model(runs: dict[str
 def test_the_base_as_reference_would_give_another_loss(runs: dict[str, Any]) -> None:
     # The same job, set up but not trained: one micro-batch through the policy, the reference
     # adapter and the base with every adapter off.
-    recipe = run(dpo_job(runs["root"] / "probe", runs["model"], runs["data"], training={"seed": 5},
-                         initFrom=str(runs["init"])), train=False)
+    recipe = run(
+        dpo_job(runs["root"] / "probe", runs["model"], runs["data"], training={"seed": 5}, initFrom=str(runs["init"])), train=False
+    )
     pairs = 4
     batch = recipe.method.collate(recipe.data.train[:pairs])
     forward = recipe.forward
@@ -141,15 +149,12 @@ def test_a_resumed_job_keeps_its_reference(runs: dict[str, Any]) -> None:
     assert not [e for e in events if e["type"] == "log" and e["level"] == "warning"]
 
 
-def test_an_out_of_memory_retry_keeps_the_reference(
-    runs: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_out_of_memory_retry_keeps_the_reference(runs: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The retry runs step 2 again in pieces of 2 pairs, through the same reference: the losses stay
     # the unbroken run's (4 pairs vs 2 x 2: see test_preference_oom.py).
     monkeypatch.setenv("TUNEDECK_SIMULATE_OOM_ABOVE_BATCH", "2")
     monkeypatch.setenv("TUNEDECK_SIMULATE_OOM_FROM_STEP", "2")
-    job_dir = dpo_job(tmp_path / "oom", runs["model"], runs["data"], training={"maxSteps": STEPS, "seed": 5},
-                      initFrom=str(runs["init"]))
+    job_dir = dpo_job(tmp_path / "oom", runs["model"], runs["data"], training={"maxSteps": STEPS, "seed": 5}, initFrom=str(runs["init"]))
     recipe = run(job_dir)
     events = read_events(job_dir)
     assert [(e["step"], e["newBatchSize"]) for e in events if e["type"] == "oom"] == [(2, 2)]

@@ -58,7 +58,7 @@ def test_pause_saves_a_resumable_checkpoint(paused_then_resumed: dict[str, Any])
 
 def test_resume_continues_from_the_paused_step(paused_then_resumed: dict[str, Any]) -> None:
     events, first = paused_then_resumed["all"], paused_then_resumed["first"]
-    later = events[len(first):]
+    later = events[len(first) :]
     started = [event for event in later if event["type"] == "started"]
     assert len(started) == 1 and started[0]["step"] == 3 and started[0]["totalSteps"] == 6
     assert [event["step"] for event in later if event["type"] == "step"] == [4, 5, 6]

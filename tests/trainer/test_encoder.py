@@ -33,16 +33,33 @@ TRIMMED = (  # Llama 3 style: content trimmed, so a reply with outer spaces is n
     "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + (m['content'] | trim) + '<|im_end|>\n' }}"
     "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
-TEMPLATES = {"chatml": CHATML, "default": None, "splitting": SPLITTING, "counted": COUNTED,
-             "last-only-eos": LAST_ONLY_EOS, "trimmed": TRIMMED}
+TEMPLATES = {
+    "chatml": CHATML,
+    "default": None,
+    "splitting": SPLITTING,
+    "counted": COUNTED,
+    "last-only-eos": LAST_ONLY_EOS,
+    "trimmed": TRIMMED,
+}
 EDGE_RECORDS = [
     {"messages": CONVERSATION},
-    {"messages": [{"role": "assistant", "content": "I start."}, {"role": "user", "content": "Go on."},
-                  {"role": "assistant", "content": "  spaced  "}]},
+    {
+        "messages": [
+            {"role": "assistant", "content": "I start."},
+            {"role": "user", "content": "Go on."},
+            {"role": "assistant", "content": "  spaced  "},
+        ]
+    },
     # The user quotes the reply: the turn is found after the user's message, not inside it.
     {"messages": [{"role": "user", "content": "Say 1, 2, 3."}, {"role": "assistant", "content": "1, 2, 3."}]},
-    {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello", "weight": 0},
-                  {"role": "user", "content": "Again"}, {"role": "assistant", "content": "Hello"}]},
+    {
+        "messages": [
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "Hello", "weight": 0},
+            {"role": "user", "content": "Again"},
+            {"role": "assistant", "content": "Hello"},
+        ]
+    },
     {"messages": [{"role": "user", "content": "Empty?"}, {"role": "assistant", "content": ""}]},
     {"messages": [{"role": "user", "content": "Trailing"}, {"role": "assistant", "content": "ends with a line\n"}]},
     {"text": "the quick brown fox"},
@@ -96,9 +113,12 @@ def test_the_fast_path_is_taken_for_plain_conversations(records):
     encoder = Encoder(tokenizer)
     assert probe_shape(tokenizer, None).closing == "<|im_end|>\n"
     # Not the ones encode_record must take: tool calls, list content, an opening assistant turn.
-    plain = [record for _, record in records if all(isinstance(m.get("content"), str) and "tool_calls" not in m
-                                                    for m in record.get("messages", []))
-             and record.get("messages", [{}])[0].get("role") != "assistant"]
+    plain = [
+        record
+        for _, record in records
+        if all(isinstance(m.get("content"), str) and "tool_calls" not in m for m in record.get("messages", []))
+        and record.get("messages", [{}])[0].get("role") != "assistant"
+    ]
     encoder.encode(plain)
     assert encoder.fallbacks == 0 and encoder.fast_records == len(plain)
 
@@ -114,8 +134,7 @@ def test_the_self_test_tokenizer_matches_on_the_shared_alpaca_file():
     for index, (record, example) in enumerate(zip(records, result.examples, strict=True), start=1):
         ids, labels = encode_record(tokenizer, record, template, False, index)
         assert (example["input_ids"], example["labels"]) == (ids[:256], labels[:256])
-    assert result.truncated == sum(1 for record in records
-                                   if len(encode_record(tokenizer, record, template, False, 1)[0]) > 256)
+    assert result.truncated == sum(1 for record in records if len(encode_record(tokenizer, record, template, False, 1)[0]) > 256)
 
 
 def test_text_blocks_equal_the_per_record_stream():
@@ -131,11 +150,10 @@ def test_text_blocks_equal_the_per_record_stream():
 
 def test_a_refused_record_is_named_in_file_order():
     refusing = build_tokenizer(
-        "{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}"
-        + CHATML, "<|im_end|>")
+        "{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}" + CHATML, "<|im_end|>"
+    )
     tool_call = {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "f", "arguments": "{}"}}]}
     # Record 2 takes encode_record (its tool call), record 3 the batch: record 2 is still the one named.
-    records = [{"messages": CONVERSATION[1:3]}, {"messages": [CONVERSATION[0], CONVERSATION[1], tool_call]},
-               {"messages": CONVERSATION}]
+    records = [{"messages": CONVERSATION[1:3]}, {"messages": [CONVERSATION[0], CONVERSATION[1], tool_call]}, {"messages": CONVERSATION}]
     with pytest.raises(DatasetError, match=r"^dataset record 2: the model's chat template cannot render"):
         Encoder(refusing).encode(records)

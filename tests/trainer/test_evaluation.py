@@ -31,11 +31,20 @@ def test_scores_are_the_libraries_own() -> None:
 
 @pytest.fixture(scope="module")
 def evaluated(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    job = make_job(tmp_path_factory.mktemp("evaluation") / "job", tiny_model, dataset={"validationSplit": 0.1},
-                   training={"maxSteps": 30, "learningRate": 0.01, "seed": 3})
+    job = make_job(
+        tmp_path_factory.mktemp("evaluation") / "job",
+        tiny_model,
+        dataset={"validationSplit": 0.1},
+        training={"maxSteps": 30, "learningRate": 0.01, "seed": 3},
+    )
     assert run_cli(job).returncode == 0
-    completed = subprocess.run([sys.executable, "-m", "tunedeck_trainer.evaluation", "--job-dir", str(job), "--limit", "6",
-                                "--max-new-tokens", "12"], env=cli_env(), capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(
+        [sys.executable, "-m", "tunedeck_trainer.evaluation", "--job-dir", str(job), "--limit", "6", "--max-new-tokens", "12"],
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     lines = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
     assert [line["done"] for line in lines if line["type"] == "progress"] == list(range(1, 7))
@@ -49,8 +58,10 @@ def test_the_tuned_model_beats_the_base_on_held_out_rows(evaluated) -> None:
     assert saved == {key: value for key, value in result.items() if key != "type"}
     assert saved["source"] == "held-out" and saved["rows"] == 6 and len(saved["examples"]) == 6
     base, tuned = saved["base"], saved["tuned"]
-    print(f"\nbase: loss {base['loss']:.3f}, perplexity {base['perplexity']:.1f}, ROUGE-L {base['rougeL']:.3f}, BLEU {base['bleu']:.3f}; "
-          f"tuned: loss {tuned['loss']:.3f}, perplexity {tuned['perplexity']:.1f}, ROUGE-L {tuned['rougeL']:.3f}, BLEU {tuned['bleu']:.3f}")
+    print(
+        f"\nbase: loss {base['loss']:.3f}, perplexity {base['perplexity']:.1f}, ROUGE-L {base['rougeL']:.3f}, BLEU {base['bleu']:.3f}; "
+        f"tuned: loss {tuned['loss']:.3f}, perplexity {tuned['perplexity']:.1f}, ROUGE-L {tuned['rougeL']:.3f}, BLEU {tuned['bleu']:.3f}"
+    )
     assert tuned["loss"] < base["loss"] - 1.0
     for side in (base, tuned):
         assert side["perplexity"] == pytest.approx(math.exp(side["loss"]))
@@ -61,8 +72,13 @@ def test_the_tuned_model_beats_the_base_on_held_out_rows(evaluated) -> None:
 
 def test_a_job_without_an_adapter_is_refused_naming_it(tiny_model: Path, tmp_path: Path) -> None:
     job = make_job(tmp_path / "job", tiny_model)
-    completed = subprocess.run([sys.executable, "-m", "tunedeck_trainer.evaluation", "--job-dir", str(job)],
-                               env=cli_env(), capture_output=True, text=True, timeout=120)
+    completed = subprocess.run(
+        [sys.executable, "-m", "tunedeck_trainer.evaluation", "--job-dir", str(job)],
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert completed.returncode == 2
     error = json.loads(completed.stdout.splitlines()[-1])
     assert error["field"] == "adapter" and "evaluate the job once it has completed" in error["message"]

@@ -70,11 +70,11 @@ def wandb_records(run_file: Path) -> list[object]:
         if left < 7:  # a block's tail too short for a header is padding
             position += left
             continue
-        _crc, length, kind = struct.unpack("<IHB", data[position:position + 7])
+        _crc, length, kind = struct.unpack("<IHB", data[position : position + 7])
         if kind == 0 and length == 0:
             position += left
             continue
-        pending += data[position + 7:position + 7 + length]
+        pending += data[position + 7 : position + 7 + length]
         position += 7 + length
         if kind in (1, 4):  # FULL or LAST: a whole record
             record = wandb_internal_pb2.Record()
@@ -130,14 +130,15 @@ def test_a_resumed_job_goes_on_in_its_runs_and_logs_the_steps_trained_again(
     write_config(job_dir, {**read_config(job_dir), "resumeFrom": "step-4"})
     second = run_cli(job_dir, **sinks)
     assert second.returncode == 0, second.stderr[-3000:]
-    again = [event for event in read_events(job_dir) if event["type"] == "step"][len(first_steps):]
+    again = [event for event in read_events(job_dir) if event["type"] == "step"][len(first_steps) :]
     assert [event["step"] for event in again][:1] == [5] and len(first_steps) > 5
 
     runs = MlflowClient(tracking_uri=store).search_runs([MlflowClient(tracking_uri=store).get_experiment_by_name("tunedeck").experiment_id])
     assert [(run.info.run_name, run.info.status) for run in runs] == [("job", "FINISHED")]
     history = MlflowClient(tracking_uri=store).get_metric_history(runs[0].info.run_id, "train/loss")
     assert sorted((point.step, point.value) for point in history) == pytest.approx(
-        sorted((event["step"], event["loss"]) for event in first_steps + again), rel=1e-12)
+        sorted((event["step"], event["loss"]) for event in first_steps + again), rel=1e-12
+    )
 
     # Offline, each start writes its own file; both name the same run, which the sync joins.
     started = sorted(wandb_dir.glob("wandb/offline-run-*/run-*.wandb"), key=lambda path: path.stat().st_mtime)

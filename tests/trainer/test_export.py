@@ -95,9 +95,7 @@ def test_gguf_adapter_holds_the_lora_matrices_under_llama_cpp_names(trained: Pat
     prefix = "base_model.model.model.layers.1."
     a = tensors["blk.1.attn_v.weight.lora_a"]
     assert a.tensor_type == gguf.GGMLQuantizationType.F16
-    numpy.testing.assert_array_equal(
-        numpy.asarray(a.data), weights[prefix + "self_attn.v_proj.lora_A.weight"].astype(numpy.float16)
-    )
+    numpy.testing.assert_array_equal(numpy.asarray(a.data), weights[prefix + "self_attn.v_proj.lora_A.weight"].astype(numpy.float16))
     # llama.cpp's rotary layout: the query's B rows are permuted as the base's q_proj rows are.
     numpy.testing.assert_array_equal(
         numpy.asarray(tensors["blk.1.attn_q.weight.lora_b"].data),
@@ -118,12 +116,15 @@ def test_rslora_alpha_is_rescaled_for_llama_cpp(trained: Path, tiny_model: Path,
 
 
 def test_a_base_is_named_as_another_machine_can_find_it() -> None:
-    assert [portable_base_name(name) for name in (
-        "org/base",
-        "/home/me/.cache/huggingface/hub/models--Qwen--Qwen2.5-0.5B-Instruct/snapshots/7ae557604adf67be50417f59c2c2f167def9a775",
-        "/home/me/models/my-llama/",
-        "C:\\Users\\me\\models\\my-llama",
-    )] == ["org/base", "Qwen/Qwen2.5-0.5B-Instruct", "my-llama", "my-llama"]
+    assert [
+        portable_base_name(name)
+        for name in (
+            "org/base",
+            "/home/me/.cache/huggingface/hub/models--Qwen--Qwen2.5-0.5B-Instruct/snapshots/7ae557604adf67be50417f59c2c2f167def9a775",
+            "/home/me/models/my-llama/",
+            "C:\\Users\\me\\models\\my-llama",
+        )
+    ] == ["org/base", "Qwen/Qwen2.5-0.5B-Instruct", "my-llama", "my-llama"]
 
 
 def test_staged_adapter_names_its_base_and_keeps_the_chat_template(trained: Path, tiny_model: Path, tmp_path: Path) -> None:

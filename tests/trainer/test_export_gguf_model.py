@@ -62,11 +62,16 @@ await llama.dispose()
 def run_llama(model: Path, text: list[int], prompt: list[int], tmp_path: Path) -> dict:
     script = tmp_path / "score.mjs"  # a file: node-llama-cpp forks itself, and a fork repeats -e
     script.write_text(NODE_SCRIPT.replace("PACKAGE_URL", (ROOT / "node_modules" / "node-llama-cpp" / "dist" / "index.js").as_uri()))
-    completed = subprocess.run([NODE, str(script), str(model), json.dumps(text), json.dumps(prompt), str(GREEDY_TOKENS)],
-                               cwd=ROOT, capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(
+        [NODE, str(script), str(model), json.dumps(text), json.dumps(prompt), str(GREEDY_TOKENS)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     line = next(line for line in completed.stdout.splitlines() if line.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
+    return json.loads(line[len("RESULT ") :])
 
 
 @pytest.fixture(scope="module")
@@ -92,10 +97,19 @@ def test_a_qwen2_base_with_biases(tiny_model: Path, tmp_path: Path) -> None:
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
     llama = json.loads((tiny_model / "config.json").read_text())
     config = Qwen2Config(
-        vocab_size=llama["vocab_size"], hidden_size=64, intermediate_size=256, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512, rms_norm_eps=1e-6,
-        initializer_range=0.2, tie_word_embeddings=False, bos_token_id=llama["bos_token_id"],
-        eos_token_id=llama["eos_token_id"], pad_token_id=llama["pad_token_id"],
+        vocab_size=llama["vocab_size"],
+        hidden_size=64,
+        intermediate_size=256,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        rms_norm_eps=1e-6,
+        initializer_range=0.2,
+        tie_word_embeddings=False,
+        bos_token_id=llama["bos_token_id"],
+        eos_token_id=llama["eos_token_id"],
+        pad_token_id=llama["pad_token_id"],
     )
     torch.manual_seed(0)
     base = Qwen2ForCausalLM(config)
@@ -126,8 +140,13 @@ def test_llama3_rope_scaling_is_written_as_rope_freqs(tiny_model: Path, tmp_path
 
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
     config = LlamaConfig.from_pretrained(str(tiny_model))
-    config.rope_scaling = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
-                           "original_max_position_embeddings": 64}
+    config.rope_scaling = {
+        "rope_type": "llama3",
+        "factor": 8.0,
+        "low_freq_factor": 1.0,
+        "high_freq_factor": 4.0,
+        "original_max_position_embeddings": 64,
+    }
     config.initializer_range = 0.2
     torch.manual_seed(1)
     base = LlamaForCausalLM(config)
@@ -177,8 +196,9 @@ def compare_with_peft(base_dir: Path, adapter_dir: Path, tmp_path: Path, kinds: 
 
     with torch.no_grad():
         peft_perplexity = math.exp(-log_probabilities().mean().item())
-        greedy = model.generate(torch.tensor([prompt]), max_new_tokens=GREEDY_TOKENS, do_sample=False, eos_token_id=None,
-                                pad_token_id=tokenizer.pad_token_id)[0, len(prompt):].tolist()
+        greedy = model.generate(
+            torch.tensor([prompt]), max_new_tokens=GREEDY_TOKENS, do_sample=False, eos_token_id=None, pad_token_id=tokenizer.pad_token_id
+        )[0, len(prompt) :].tolist()
         with model.disable_adapter():
             base_perplexity = math.exp(-log_probabilities().mean().item())
     print(
@@ -192,8 +212,10 @@ def compare_with_peft(base_dir: Path, adapter_dir: Path, tmp_path: Path, kinds: 
         result = run_llama(out, text, prompt, tmp_path)
         perplexity = math.exp(-sum(result["logProbabilities"]) / len(result["logProbabilities"]))
         change = perplexity / peft_perplexity - 1
-        print(f"{kind}: {info['bytes']} bytes, llama.cpp perplexity {perplexity:.4f} ({change:+.4%} against PEFT); "
-              f"greedy {result['generated']} (PEFT {greedy})")
+        print(
+            f"{kind}: {info['bytes']} bytes, llama.cpp perplexity {perplexity:.4f} ({change:+.4%} against PEFT); "
+            f"greedy {result['generated']} (PEFT {greedy})"
+        )
         if kind in TOLERANCE:
             assert abs(change) < TOLERANCE[kind], kind
         if kind == "f16":

@@ -142,10 +142,19 @@ def test_llama_cpp_applies_an_rslora_adapter_of_a_qwen2_base(tiny_model: Path, t
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
     llama = json.loads((tiny_model / "config.json").read_text())
     config = Qwen2Config(
-        vocab_size=llama["vocab_size"], hidden_size=64, intermediate_size=256, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512, rms_norm_eps=1e-6,
-        initializer_range=0.2, tie_word_embeddings=False, bos_token_id=llama["bos_token_id"],
-        eos_token_id=llama["eos_token_id"], pad_token_id=llama["pad_token_id"],
+        vocab_size=llama["vocab_size"],
+        hidden_size=64,
+        intermediate_size=256,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        rms_norm_eps=1e-6,
+        initializer_range=0.2,
+        tie_word_embeddings=False,
+        bos_token_id=llama["bos_token_id"],
+        eos_token_id=llama["eos_token_id"],
+        pad_token_id=llama["pad_token_id"],
     )
     torch.manual_seed(0)
     base = Qwen2ForCausalLM(config)
@@ -187,13 +196,15 @@ def compare_with_llama_cpp(base_dir: Path, adapter_dir: Path, tmp_path: Path, ar
     package_entry = (ROOT / "node_modules" / "node-llama-cpp" / "dist" / "index.js").as_uri()
     script.write_text(NODE_SCRIPT.replace("PACKAGE_URL", package_entry), encoding="utf-8")
     completed = subprocess.run(
-        [NODE, str(script), str(base_gguf), str(stage / "adapter.gguf"), json.dumps(prompts),
-         str(GREEDY_TOKENS)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [NODE, str(script), str(base_gguf), str(stage / "adapter.gguf"), json.dumps(prompts), str(GREEDY_TOKENS)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     line = next(line for line in completed.stdout.splitlines() if line.startswith("RESULT "))
-    llama_results = json.loads(line[len("RESULT "):])
+    llama_results = json.loads(line[len("RESULT ") :])
 
     base = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32)
     model = PeftModel.from_pretrained(base, str(adapter_dir)).eval()
@@ -203,15 +214,21 @@ def compare_with_llama_cpp(base_dir: Path, adapter_dir: Path, tmp_path: Path, ar
         with torch.no_grad():
             logits = model(torch.tensor([prompt])).logits[0, -1]
             greedy = model.generate(
-                torch.tensor([prompt]), max_new_tokens=GREEDY_TOKENS, do_sample=False, eos_token_id=None,
+                torch.tensor([prompt]),
+                max_new_tokens=GREEDY_TOKENS,
+                do_sample=False,
+                eos_token_id=None,
                 pad_token_id=tokenizer.pad_token_id,
-            )[0, len(prompt):].tolist()
+            )[0, len(prompt) :].tolist()
             with model.disable_adapter():
                 base_logits = model(torch.tensor([prompt])).logits[0, -1]
                 base_greedy = model.generate(
-                    torch.tensor([prompt]), max_new_tokens=GREEDY_TOKENS, do_sample=False, eos_token_id=None,
+                    torch.tensor([prompt]),
+                    max_new_tokens=GREEDY_TOKENS,
+                    do_sample=False,
+                    eos_token_id=None,
                     pad_token_id=tokenizer.pad_token_id,
-                )[0, len(prompt):].tolist()
+                )[0, len(prompt) :].tolist()
         greedy_changed |= base_greedy != greedy
         peft_probabilities = torch.softmax(logits, dim=-1)
         adapter_effect = (peft_probabilities - torch.softmax(base_logits, dim=-1)).abs().max().item()
@@ -220,8 +237,10 @@ def compare_with_llama_cpp(base_dir: Path, adapter_dir: Path, tmp_path: Path, ar
         for token, probability in llama["first"].items():
             llama_probabilities[int(token)] = probability
         difference = (peft_probabilities - llama_probabilities).abs().max().item()
-        print(f"{architecture}: prompt of {len(prompt)} tokens: max |p_peft - p_llama.cpp| = {difference:.2e} "
-              f"(adapter moves p by {adapter_effect:.2e}); greedy {greedy}")
+        print(
+            f"{architecture}: prompt of {len(prompt)} tokens: max |p_peft - p_llama.cpp| = {difference:.2e} "
+            f"(adapter moves p by {adapter_effect:.2e}); greedy {greedy}"
+        )
         assert difference < PROBABILITY_TOLERANCE
         # llama.cpp stops before an end-of-generation token; PEFT's generate was told not to.
         end = next((index for index, token in enumerate(greedy) if token in end_tokens), len(greedy))

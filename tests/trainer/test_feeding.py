@@ -24,16 +24,23 @@ from tunedeck_trainer.protocol import event_errors
 STEPS = 9
 # Unpacked so the counts above hold; packed rows through workers: the Feeder test at the end.
 TRAINING = {
-    "epochs": 1.5, "batchSize": 8, "gradientAccumulation": 2, "learningRate": 0.005, "seed": 11, "packing": False,
+    "epochs": 1.5,
+    "batchSize": 8,
+    "gradientAccumulation": 2,
+    "learningRate": 0.005,
+    "seed": 11,
+    "packing": False,
 }
 
 
 def job(root: Path, name: str, model: Path, **training) -> Path:
     return make_job(
-        root / name, model, dataset={"validationSplit": 0.1}, lora={"rank": 4, "alpha": 8, "dropout": 0.1},
+        root / name,
+        model,
+        dataset={"validationSplit": 0.1},
+        lora={"rank": 4, "alpha": 8, "dropout": 0.1},
         training={**TRAINING, **training},
     )
-
 
 
 def evals(events: list[dict]) -> dict[int, float]:
@@ -157,16 +164,32 @@ def _preference_examples(count: int) -> list[dict[str, list[int]]]:
     def tokens(length: int) -> list[int]:
         return torch.randint(3, 90, (length,), generator=generator).tolist()
 
-    return [{"prompt": tokens(2 + index % 7), "chosen": tokens(1 + index % 11), "rejected": tokens(2 + index % 13),
-             "completion": tokens(1 + index % 12), "label": [index % 2]} for index in range(count)]
+    return [
+        {
+            "prompt": tokens(2 + index % 7),
+            "chosen": tokens(1 + index % 11),
+            "rejected": tokens(2 + index % 13),
+            "completion": tokens(1 + index % 12),
+            "label": [index % 2],
+        }
+        for index in range(count)
+    ]
 
 
 @pytest.mark.parametrize("method", ["dpo", "kto"])
 def test_a_feeder_with_workers_hands_out_the_same_preference_tensors(method: str) -> None:
     from tunedeck_trainer.methods import method_for
 
-    config = parse_config({"version": 1, "jobId": "feeding", "model": {"path": "m"}, "dataset": {"path": "d"},
-                           "method": method, "training": {"maxSeqLength": 16}})
+    config = parse_config(
+        {
+            "version": 1,
+            "jobId": "feeding",
+            "model": {"path": "m"},
+            "dataset": {"path": "d"},
+            "method": method,
+            "training": {"maxSeqLength": 16},
+        }
+    )
     chosen = method_for(config)
     examples, cpu = _preference_examples(23), torch.device("cpu")
     micro = epoch_micro_batches(len(examples), 4, seed=0, epoch=0)

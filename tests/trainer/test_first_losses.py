@@ -16,8 +16,15 @@ from conftest import make_job, step_losses, train_in_process
 from test_dpo import dpo_job, write_preferences
 from test_kto import kto_job, write_feedback
 
-TRAINING = {"maxSteps": 5, "seed": 7, "batchSize": 4, "gradientAccumulation": 2, "learningRate": 0.005,
-            "warmupRatio": 0.0, "precision": "fp32"}
+TRAINING = {
+    "maxSteps": 5,
+    "seed": 7,
+    "batchSize": 4,
+    "gradientAccumulation": 2,
+    "learningRate": 0.005,
+    "warmupRatio": 0.0,
+    "precision": "fp32",
+}
 PINNED = {
     "sft": [7.866939544677734, 7.178605794906616, 6.982863903045654, 6.471155643463135, 6.045619249343872],
     # The untrained policy equals the reference: ln 2 for DPO, 1 - sigmoid(0) for KTO.

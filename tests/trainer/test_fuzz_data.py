@@ -92,19 +92,26 @@ def test_any_row_gives_a_record_or_an_error_naming_its_line(folder: Path, values
 
 
 @fuzz
-@given(values=st.lists(rows, min_size=1, max_size=3), format=formats,
-       columns=st.dictionaries(st.one_of(st.sampled_from(FIELDS), keys), st.one_of(keys, garbage), max_size=4))
+@given(
+    values=st.lists(rows, min_size=1, max_size=3),
+    format=formats,
+    columns=st.dictionaries(st.one_of(st.sampled_from(FIELDS), keys), st.one_of(keys, garbage), max_size=4),
+)
 def test_any_column_mapping_gives_records_or_an_error_naming_the_row_or_mapping(
-        folder: Path, values: list[Any], format: str, columns: dict[str, Any]) -> None:
+    folder: Path, values: list[Any], format: str, columns: dict[str, Any]
+) -> None:
     load(write_lines(folder, values), format, columns, len(values))
 
 
 @fuzz
-@given(values=st.lists(st.one_of(accepted_rows, mutated(accepted_rows)), min_size=1, max_size=3),
-       format=st.sampled_from(["auto", "auto", *FORMATS]),
-       max_length=st.integers(2, 300))  # the preview route allows 2 and up
+@given(
+    values=st.lists(st.one_of(accepted_rows, mutated(accepted_rows)), min_size=1, max_size=3),
+    format=st.sampled_from(["auto", "auto", *FORMATS]),
+    max_length=st.integers(2, 300),
+)  # the preview route allows 2 and up
 def test_accepted_records_encode_to_tokens_or_a_row_error(
-        folder: Path, tokenizers: list[Any], values: list[Any], format: str, max_length: int) -> None:
+    folder: Path, tokenizers: list[Any], values: list[Any], format: str, max_length: int
+) -> None:
     result = load(write_lines(folder, values), format, None, len(values))
     for record in result.records if result else []:
         for tokenizer in tokenizers:
@@ -147,11 +154,16 @@ FILE_TYPES = [".jsonl", ".json", ".csv", ".txt", ".parquet", ".ndjson"]
 
 
 @fuzz
-@given(content=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(lambda text: text.encode("utf-8", "surrogatepass")),
-                         st.lists(rows, max_size=3).map(lambda values: json.dumps(values).encode())),
-       extension=st.sampled_from(FILE_TYPES), format=formats)
-def test_any_file_bytes_give_rows_or_an_error_naming_the_file(
-        folder: Path, content: bytes, extension: str, format: str) -> None:
+@given(
+    content=st.one_of(
+        st.binary(max_size=300),
+        st.text(max_size=300).map(lambda text: text.encode("utf-8", "surrogatepass")),
+        st.lists(rows, max_size=3).map(lambda values: json.dumps(values).encode()),
+    ),
+    extension=st.sampled_from(FILE_TYPES),
+    format=formats,
+)
+def test_any_file_bytes_give_rows_or_an_error_naming_the_file(folder: Path, content: bytes, extension: str, format: str) -> None:
     path = folder / f"{uuid.uuid4().hex}{extension}"
     path.write_bytes(content)
     try:
@@ -170,17 +182,21 @@ def test_any_file_bytes_give_rows_or_an_error_naming_the_file(
 
 # -- the fuzzers' findings, kept as named regression tests ------------------------------------
 
+
 def test_a_lone_surrogate_escape_is_a_row_error_naming_the_field(tmp_path: Path, tokenizers: list[Any]) -> None:
     """Found by test_accepted_records_encode_to_tokens_or_a_row_error: a JSON "\\ud800" escape without its pair
     passed the loader and crashed the tokenizer with a TypeError (the whole job, mid-encoding)."""
     path = tmp_path / "chat.jsonl"
-    path.write_text('{"instruction": "Say hi.", "output": "Hi!"}\n'
-                    '{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "ok \\ud800"}]}\n',
-                    encoding="utf-8")
+    path.write_text(
+        '{"instruction": "Say hi.", "output": "Hi!"}\n'
+        '{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "ok \\ud800"}]}\n',
+        encoding="utf-8",
+    )
     result = read_dataset(str(path), "auto", None, bad_rows="skip")
     assert [str(error) for error in result.errors] == [
         'chat.jsonl line 2: field "messages[1].content": holds \\ud800 at character 4, half of a UTF-16 surrogate '
-        'pair and not a character; fix or remove the escape. Fix the row or set bad rows to "skip".']
+        'pair and not a character; fix or remove the escape. Fix the row or set bad rows to "skip".'
+    ]
     for tokenizer in tokenizers:
         ids, labels = encode_record(tokenizer, result.records[0], template_for(tokenizer), False, 1)
         assert ids and any(label != IGNORE_INDEX for label in labels)

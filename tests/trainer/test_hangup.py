@@ -33,7 +33,12 @@ def test_a_hung_up_pty_pauses_with_a_checkpoint(tmp_path: Path, tiny_model: Path
     master, slave = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "tunedeck_trainer", "train", "--job-dir", str(job_dir)],
-        cwd="/", env=cli_env(), stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+        cwd="/",
+        env=cli_env(),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
         preexec_fn=_take_terminal,
     )
     os.close(slave)
@@ -64,7 +69,12 @@ def test_a_closed_pipe_is_not_a_hangup(tmp_path: Path, tiny_model: Path) -> None
     job_dir = make_job(tmp_path / "job", tiny_model, training={"maxSteps": 3})
     result = subprocess.run(
         [sys.executable, "-m", "tunedeck_trainer", "train", "--job-dir", str(job_dir)],
-        cwd="/", env=cli_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180,
+        cwd="/",
+        env=cli_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert read_events(job_dir)[-1]["type"] == "completed"

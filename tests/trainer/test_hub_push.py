@@ -41,10 +41,18 @@ def push(folder: Path, endpoint: str, *args: str, token: str | None = TOKEN) -> 
     env.pop("HF_TOKEN", None)
     if token:
         env["HF_TOKEN"] = token
-    result = subprocess.run([sys.executable, "-m", "tunedeck_trainer.export", "push", "--folder", str(folder), *args],
-                            env=env, capture_output=True, text=True, timeout=120)
-    lines = [json.loads(line.split(" ", 1)[1]) | {"tag": line.split(" ", 1)[0]}
-             for line in result.stdout.splitlines() if line.startswith("TUNEDECK_EXPORT")]
+    result = subprocess.run(
+        [sys.executable, "-m", "tunedeck_trainer.export", "push", "--folder", str(folder), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = [
+        json.loads(line.split(" ", 1)[1]) | {"tag": line.split(" ", 1)[0]}
+        for line in result.stdout.splitlines()
+        if line.startswith("TUNEDECK_EXPORT")
+    ]
     return result.returncode, lines
 
 
@@ -90,6 +98,10 @@ def test_a_refused_commit_leaves_the_repository_empty_after_the_files_were_sent(
     code, lines = push(folder, endpoint, "--repo", "tiny-user/refused")
     assert code == 2
     assert [line["file"] for line in lines if line.get("phase") == "sent"] == [
-        "adapter_config.json", "README.md", "sub/adapter.gguf", "adapter_model.safetensors"]
+        "adapter_config.json",
+        "README.md",
+        "sub/adapter.gguf",
+        "adapter_model.safetensors",
+    ]
     assert "HTTP 400" in lines[-1]["message"] and "tiny-user/refused" in lines[-1]["message"]
     assert not (pushed / "tiny-user" / "refused").exists()

@@ -32,8 +32,7 @@ def _setup(job_dir: Path):
 @pytest.fixture(scope="module")
 def source_checkpoint(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished SFT job's periodic checkpoint after 4 steps (AdamW state with step 4)."""
-    job = make_job(tmp_path_factory.mktemp("source") / "job", tiny_model,
-                   training={"maxSteps": 4, "checkpointEvery": 4, "seed": 3})
+    job = make_job(tmp_path_factory.mktemp("source") / "job", tiny_model, training={"maxSteps": 4, "checkpointEvery": 4, "seed": 3})
     train_in_process(job)
     folder = job / "checkpoints" / "step-4"
     assert (folder / "optimizer.pt").is_file()
@@ -41,10 +40,17 @@ def source_checkpoint(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory
 
 
 def test_continued_optimizer_equals_the_checkpoints_and_keeps_this_jobs_learning_rate(
-    tiny_model: Path, source_checkpoint: Path, tmp_path: Path,
+    tiny_model: Path,
+    source_checkpoint: Path,
+    tmp_path: Path,
 ) -> None:
-    job = make_job(tmp_path / "continued", tiny_model, initFrom=str(source_checkpoint), initOptimizer=True,
-                   training={"maxSteps": 3, "learningRate": 0.002, "warmupRatio": 0.0, "seed": 5})
+    job = make_job(
+        tmp_path / "continued",
+        tiny_model,
+        initFrom=str(source_checkpoint),
+        initOptimizer=True,
+        training={"maxSteps": 3, "learningRate": 0.002, "warmupRatio": 0.0, "seed": 5},
+    )
     training, events = _setup(job)
     try:
         saved = torch.load(source_checkpoint / "optimizer.pt", weights_only=True)
@@ -60,7 +66,9 @@ def test_continued_optimizer_equals_the_checkpoints_and_keeps_this_jobs_learning
 
 
 def test_fresh_optimizer_by_default_and_the_first_updates_differ(
-    tiny_model: Path, source_checkpoint: Path, tmp_path: Path,
+    tiny_model: Path,
+    source_checkpoint: Path,
+    tmp_path: Path,
 ) -> None:
     settings = {"maxSteps": 2, "learningRate": 0.002, "warmupRatio": 0.0, "seed": 5}
     fresh = make_job(tmp_path / "fresh", tiny_model, initFrom=str(source_checkpoint), training=settings)
@@ -70,8 +78,7 @@ def test_fresh_optimizer_by_default_and_the_first_updates_differ(
     finally:
         events.close()
 
-    continued = make_job(tmp_path / "continued", tiny_model, initFrom=str(source_checkpoint), initOptimizer=True,
-                         training=settings)
+    continued = make_job(tmp_path / "continued", tiny_model, initFrom=str(source_checkpoint), initOptimizer=True, training=settings)
     adapters, losses = {}, {}
     for name, job in (("fresh", fresh), ("continued", continued)):
         (job / "events.jsonl").unlink(missing_ok=True)  # the set-up above wrote a heartbeat

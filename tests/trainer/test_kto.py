@@ -29,8 +29,7 @@ def write_feedback(path: Path, rows: int = 32, seed: int = 0) -> Path:
         topic = " ".join(rng.choice(WORDS) for _ in range(4))
         noise = " ".join(rng.choice(WORDS) for _ in range(4))
         good = index % 2 == 0
-        lines.append(json.dumps({"prompt": f"Say the pattern for {topic}", "completion": CHOSEN if good else noise,
-                                 "label": good}))
+        lines.append(json.dumps({"prompt": f"Say the pattern for {topic}", "completion": CHOSEN if good else noise, "label": good}))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -50,8 +49,11 @@ def test_feedback_rows_are_detected_and_normalised(tmp_path: Path) -> None:
     path = tmp_path / "feedback.jsonl"
     rows = [
         {"prompt": "Hi", "completion": "Hello!", "label": True},
-        {"prompt": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
-         "completion": [{"role": "assistant", "content": "Go away."}], "label": False},
+        {
+            "prompt": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
+            "completion": [{"role": "assistant", "content": "Go away."}],
+            "label": False,
+        },
     ]
     path.write_text("\n".join(json.dumps(row) for row in rows), encoding="utf-8")
     loaded = load_records(str(path))
@@ -146,8 +148,12 @@ def test_kto_on_other_rows_fails_naming_the_format(tmp_path: Path, tiny_model: P
 
 
 def test_kto_needs_two_examples_a_step(tmp_path: Path, tiny_model: Path) -> None:
-    job = kto_job(tmp_path / "one", tiny_model, write_feedback(tmp_path / "feedback.jsonl", rows=8),
-                  training={"batchSize": 1, "gradientAccumulation": 1})
+    job = kto_job(
+        tmp_path / "one",
+        tiny_model,
+        write_feedback(tmp_path / "feedback.jsonl", rows=8),
+        training={"batchSize": 1, "gradientAccumulation": 1},
+    )
     result = run_cli(job, timeout=60)
     assert result.returncode == 1
     failed = read_events(job)[-1]

@@ -35,7 +35,7 @@ def examples() -> list[dict[str, list[int]]]:
     found = []
     for length in (9, 17, 12):
         ids = torch.randint(5, 500, (length,), generator=generator).tolist()
-        labels = [IGNORE_INDEX] * (length // 2) + ids[length // 2:]
+        labels = [IGNORE_INDEX] * (length // 2) + ids[length // 2 :]
         found.append({"input_ids": ids, "labels": labels})
     return found
 
@@ -58,8 +58,9 @@ def test_label_only_loss_equals_the_whole_sequence_loss(tiny_model: Path, packed
     only, only_grads = loss_and_gradients(model, loss.label_only_loss_sum, batch)
     assert only == pytest.approx(full, rel=1e-6)
     assert full_grads.keys() == only_grads.keys() and len(full_grads) > 0
-    worst = max(float(((only_grads[name] - gradient).abs() / gradient.abs().clamp(min=1e-7)).max())
-                for name, gradient in full_grads.items())
+    worst = max(
+        float(((only_grads[name] - gradient).abs() / gradient.abs().clamp(min=1e-7)).max()) for name, gradient in full_grads.items()
+    )
     print(f"label-only vs whole-sequence gradients: largest relative difference {worst:.2g}")
     assert worst <= 1e-6  # docs/benchmarks.md's claim, for the gradients too (measured on CPU: 0)
 
@@ -67,10 +68,28 @@ def test_label_only_loss_equals_the_whole_sequence_loss(tiny_model: Path, packed
 def test_models_with_more_after_the_head_keep_their_own_forward() -> None:
     from transformers import Gemma2Config, Gemma2ForCausalLM, OPTConfig, OPTForCausalLM
 
-    opt = OPTForCausalLM(OPTConfig(vocab_size=64, hidden_size=16, word_embed_proj_dim=16, ffn_dim=32, num_hidden_layers=1,
-                                   num_attention_heads=2, max_position_embeddings=32))
-    gemma2 = Gemma2ForCausalLM(Gemma2Config(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                                            num_attention_heads=2, num_key_value_heads=1, head_dim=8))
+    opt = OPTForCausalLM(
+        OPTConfig(
+            vocab_size=64,
+            hidden_size=16,
+            word_embed_proj_dim=16,
+            ffn_dim=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            max_position_embeddings=32,
+        )
+    )
+    gemma2 = Gemma2ForCausalLM(
+        Gemma2Config(
+            vocab_size=64,
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+            head_dim=8,
+        )
+    )
     for model in (opt, gemma2):
         assert not loss.supports_label_only(model), type(model).__name__
         assert loss.loss_function(model) is loss.full_loss_sum

@@ -14,8 +14,14 @@ from tunedeck_trainer.protocol import event_errors
 
 # Qwen2.5-0.5B's published config.json (the shape only).
 QWEN_05B = dict(
-    hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14, num_key_value_heads=2,
-    vocab_size=151936, max_position_embeddings=32768, tie_word_embeddings=True,
+    hidden_size=896,
+    intermediate_size=4864,
+    num_hidden_layers=24,
+    num_attention_heads=14,
+    num_key_value_heads=2,
+    vocab_size=151936,
+    max_position_embeddings=32768,
+    tie_word_embeddings=True,
 )
 
 
@@ -28,8 +34,16 @@ def qwen_meta():
 
 
 def estimate(model, **overrides) -> memory.MemoryEstimate:
-    settings = dict(rank=16, targets="all-linear", batch_size=4, seq_length=1024, compute_bytes=2,
-                    quantized=False, gradient_checkpointing=False, cuda=True)
+    settings = dict(
+        rank=16,
+        targets="all-linear",
+        batch_size=4,
+        seq_length=1024,
+        compute_bytes=2,
+        quantized=False,
+        gradient_checkpointing=False,
+        cuda=True,
+    )
     return memory.estimate_memory(model, **{**settings, **overrides})
 
 

@@ -45,14 +45,13 @@ def test_cache_dir_honours_hf_hub_cache_then_hf_home(monkeypatch: pytest.MonkeyP
     assert catalog.hub_cache_dir() == tmp_path / "elsewhere"
 
 
-def test_lists_the_cache_and_folders_with_what_their_files_say(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                                               tiny_model: Path) -> None:
+def test_lists_the_cache_and_folders_with_what_their_files_say(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_model: Path) -> None:
     snapshot = cache_with(tmp_path / "cache", "tiny-org/tiny-chat", tiny_model)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
     [cached] = catalog.cached_models()
     assert cached["hubId"] == "tiny-org/tiny-chat" and cached["path"] == str(snapshot) and cached["source"] == "hub-cache"
     config = json.loads((tiny_model / "config.json").read_text())
-    expected_parameters = (config["vocab_size"] * config["hidden_size"] * (1 if config["tie_word_embeddings"] else 2))
+    expected_parameters = config["vocab_size"] * config["hidden_size"] * (1 if config["tie_word_embeddings"] else 2)
     assert cached["parameters"] > expected_parameters
     assert cached["architecture"] == "LlamaForCausalLM" and cached["dtype"] == "f32"
     assert cached["chatTemplate"] is True and cached["labelOnlyLoss"] is True
@@ -76,16 +75,37 @@ def test_label_only_types_agree_with_the_loss() -> None:
 
 
 def test_a_download_takes_only_what_a_fine_tune_needs() -> None:
-    files = [RepoFile(name, 1) for name in (
-        "config.json", "generation_config.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
-        "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json", "model.Q4_K_M.gguf",
-        "original/consolidated.00.pth", "original/tokenizer.model", "tokenizer.json", "tokenizer_config.json",
-        "special_tokens_map.json", "README.md", ".gitattributes", "onnx/model.onnx",
-    )]
+    files = [
+        RepoFile(name, 1)
+        for name in (
+            "config.json",
+            "generation_config.json",
+            "model-00001-of-00002.safetensors",
+            "model-00002-of-00002.safetensors",
+            "model.safetensors.index.json",
+            "pytorch_model.bin",
+            "pytorch_model.bin.index.json",
+            "model.Q4_K_M.gguf",
+            "original/consolidated.00.pth",
+            "original/tokenizer.model",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "special_tokens_map.json",
+            "README.md",
+            ".gitattributes",
+            "onnx/model.onnx",
+        )
+    ]
     assert [file.name for file in select_files(files)] == [
-        "README.md", "config.json", "generation_config.json", "model-00001-of-00002.safetensors",
-        "model-00002-of-00002.safetensors", "model.safetensors.index.json", "special_tokens_map.json",
-        "tokenizer.json", "tokenizer_config.json",
+        "README.md",
+        "config.json",
+        "generation_config.json",
+        "model-00001-of-00002.safetensors",
+        "model-00002-of-00002.safetensors",
+        "model.safetensors.index.json",
+        "special_tokens_map.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
     ]
     # Without safetensors, the PyTorch weights are the weights.
     only_bin = [RepoFile(name, 1) for name in ("config.json", "pytorch_model.bin", "tokenizer.json")]

@@ -54,11 +54,20 @@ def hub(served: tuple[Path, Path]):
 
 def command(server: Any, tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("HF_")}
-    env.update(PYTHONPATH=str(RUNTIME), HF_ENDPOINT=f"http://127.0.0.1:{server.server_port}", HF_HUB_CACHE=str(tmp_path / "cache"),
-               HF_HOME=str(tmp_path / "hf-home"), HF_HUB_DISABLE_PROGRESS_BARS="1")
-    return subprocess.Popen([sys.executable, "-m", "tunedeck_trainer.models", "download-dataset", *args,
-                             "--out-dir", str(tmp_path / "downloads")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    env.update(
+        PYTHONPATH=str(RUNTIME),
+        HF_ENDPOINT=f"http://127.0.0.1:{server.server_port}",
+        HF_HUB_CACHE=str(tmp_path / "cache"),
+        HF_HOME=str(tmp_path / "hf-home"),
+        HF_HUB_DISABLE_PROGRESS_BARS="1",
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "tunedeck_trainer.models", "download-dataset", *args, "--out-dir", str(tmp_path / "downloads")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def finish(process: subprocess.Popen[str]) -> tuple[int, list[dict[str, Any]], str]:
@@ -68,8 +77,13 @@ def finish(process: subprocess.Popen[str]) -> tuple[int, list[dict[str, Any]], s
 
 def preview(path: Path) -> dict[str, Any]:
     """What the new-job form shows for a dropped file: the trainer's own preview."""
-    result = subprocess.run([sys.executable, "-m", "tunedeck_trainer.data", "preview", "--path", str(path)],
-                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(RUNTIME)}, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "tunedeck_trainer.data", "preview", "--path", str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(RUNTIME)},
+        timeout=120,
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -119,8 +133,10 @@ def test_web_file_cancelled_then_resumed(hub, tmp_path: Path, served: tuple[Path
 
 def test_web_addresses_tunedeck_cannot_use_are_refused(hub, tmp_path: Path) -> None:
     server, _state = hub
-    for url, words in ((f"http://127.0.0.1:{server.server_port}/files/notes.txt", "does not end in .json, .jsonl, .csv or .parquet"),
-                       ("http://example.org/data.jsonl", "use an https:// address"),
-                       (f"http://127.0.0.1:{server.server_port}/files/missing.csv", "HTTP 404")):
+    for url, words in (
+        (f"http://127.0.0.1:{server.server_port}/files/notes.txt", "does not end in .json, .jsonl, .csv or .parquet"),
+        ("http://example.org/data.jsonl", "use an https:// address"),
+        (f"http://127.0.0.1:{server.server_port}/files/missing.csv", "HTTP 404"),
+    ):
         code, events, _err = finish(command(server, tmp_path, "--url", url))
         assert code == 1 and words in events[-1]["message"] and url in events[-1]["message"]

@@ -26,8 +26,14 @@ from server import start_hub  # noqa: E402
 REPO = "tiny-org/tiny-chat"
 GATED = "tiny-org/tiny-gated"
 TOKEN = "hf_test_token"
-NEEDED = {"config.json", "generation_config.json", "model.safetensors", "special_tokens_map.json",
-          "tokenizer.json", "tokenizer_config.json"}
+NEEDED = {
+    "config.json",
+    "generation_config.json",
+    "model.safetensors",
+    "special_tokens_map.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+}
 
 
 @pytest.fixture(scope="module")
@@ -51,16 +57,27 @@ def hub(hub_repo: Path):
 
 def environment(server: Any, cache: Path, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "HUGGING"))}
-    env.update(PYTHONPATH=str(RUNTIME), HF_ENDPOINT=f"http://127.0.0.1:{server.server_port}",
-               HF_HUB_CACHE=str(cache), HF_HOME=str(cache.parent / "hf-home"), HF_HUB_DISABLE_PROGRESS_BARS="1",
-               HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_ETAG_TIMEOUT="5")
+    env.update(
+        PYTHONPATH=str(RUNTIME),
+        HF_ENDPOINT=f"http://127.0.0.1:{server.server_port}",
+        HF_HUB_CACHE=str(cache),
+        HF_HOME=str(cache.parent / "hf-home"),
+        HF_HUB_DISABLE_PROGRESS_BARS="1",
+        HF_HUB_DISABLE_TELEMETRY="1",
+        HF_HUB_ETAG_TIMEOUT="5",
+    )
     env.update(extra)
     return env
 
 
 def start(hub_id: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "tunedeck_trainer.models", "download", hub_id],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tunedeck_trainer.models", "download", hub_id],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def finish(process: subprocess.Popen[str]) -> tuple[int, list[dict[str, Any]], str]:
@@ -85,15 +102,28 @@ def test_full_download_fetches_only_what_a_fine_tune_needs(hub, tmp_path: Path, 
     # Offline afterwards: the trainer resolves the hub id from the cache with no server at all.
     server.shutdown()
     check = subprocess.run(
-        [sys.executable, "-c", "from pathlib import Path; from tunedeck_trainer.config import resolve_model_path; "
-         f"print(resolve_model_path(Path('.'), '{REPO}'))"],
-        capture_output=True, text=True, env=environment(server, tmp_path / "cache", HF_HUB_OFFLINE="1"), timeout=60)
+        [
+            sys.executable,
+            "-c",
+            "from pathlib import Path; from tunedeck_trainer.config import resolve_model_path; "
+            f"print(resolve_model_path(Path('.'), '{REPO}'))",
+        ],
+        capture_output=True,
+        text=True,
+        env=environment(server, tmp_path / "cache", HF_HUB_OFFLINE="1"),
+        timeout=60,
+    )
     assert check.stdout.strip() == str(snapshot), check.stderr
 
     # A job on the hub id trains from the cache with the Hub gone, as the host runs it (HF_HUB_OFFLINE).
     job = make_job(tmp_path / "job", Path(REPO), training={"maxSteps": 2, "batchSize": 2, "maxSeqLength": 64})
-    result = run_cli(job, HF_HUB_CACHE=str(tmp_path / "cache"), HF_HOME=str(tmp_path / "hf-home"), HF_HUB_OFFLINE="1",
-                     HF_ENDPOINT=f"http://127.0.0.1:{server.server_port}")
+    result = run_cli(
+        job,
+        HF_HUB_CACHE=str(tmp_path / "cache"),
+        HF_HOME=str(tmp_path / "hf-home"),
+        HF_HUB_OFFLINE="1",
+        HF_ENDPOINT=f"http://127.0.0.1:{server.server_port}",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert read_events(job)[-1]["type"] == "completed"
 

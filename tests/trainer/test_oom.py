@@ -16,7 +16,6 @@ from tunedeck_trainer.protocol import event_errors
 STEPS = 6
 
 
-
 def job(root: Path, name: str, model: Path, **training) -> Path:
     settings = {"maxSteps": STEPS, "seed": 5, "batchSize": 8, "gradientAccumulation": 1, **training}
     return make_job(root / name, model, lora={"dropout": 0.1}, training=settings)

@@ -32,8 +32,7 @@ EXAMPLES = 16
 
 
 def job(method: str, root: Path, name: str, model: Path, batch: int, accumulation: int) -> Path:
-    training = {"maxSteps": STEPS, "seed": 7, "batchSize": batch, "gradientAccumulation": accumulation,
-                "learningRate": 0.01}
+    training = {"maxSteps": STEPS, "seed": 7, "batchSize": batch, "gradientAccumulation": accumulation, "learningRate": 0.01}
     if method == "sft":  # dropout too, so the retried step must also replay the same dropout masks
         return make_job(root / name, model, lora={"dropout": 0.1}, training=training)
     if method == "dpo":
@@ -69,8 +68,7 @@ def adapter(job_dir: Path) -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize("where", ["forward", "backward"])
 def test_one_retry_on_the_second_micro_batch_of_step_1(runs: dict[str, Any], where: str) -> None:
     events, _ = runs[where]
-    ooms = [(e["step"], e["batchSize"], e["newBatchSize"], e["newGradientAccumulation"]) for e in events
-            if e["type"] == "oom"]
+    ooms = [(e["step"], e["batchSize"], e["newBatchSize"], e["newGradientAccumulation"]) for e in events if e["type"] == "oom"]
     assert ooms == [(1, 4, 2, 4)]
     assert sorted(step_losses(events)) == list(range(1, STEPS + 1))
 

@@ -70,8 +70,13 @@ def test_orpo_loss_equals_trl_on_the_model(recipe: Any) -> None:
 
 
 def test_orpo_learns_without_a_reference(tmp_path: Path, tiny_model: Path) -> None:
-    job = orpo_job(tmp_path / "learn", tiny_model, write_preferences(tmp_path / "pairs.jsonl"),
-                   dataset={"validationSplit": 0.125}, training={"maxSteps": 16, "learningRate": 0.005})
+    job = orpo_job(
+        tmp_path / "learn",
+        tiny_model,
+        write_preferences(tmp_path / "pairs.jsonl"),
+        dataset={"validationSplit": 0.125},
+        training={"maxSteps": 16, "learningRate": 0.005},
+    )
     result = run_cli(job)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     events = read_events(job)

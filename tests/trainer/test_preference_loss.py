@@ -32,8 +32,13 @@ def test_dpo_loss_equals_trl(beta: float) -> None:
     generator = torch.Generator().manual_seed(int(beta * 10))
     chosen, rejected, reference_chosen, reference_rejected = (logps(generator, 16) for _ in range(4))
     trainer = SimpleNamespace(
-        beta=beta, label_smoothing=0.0, reference_free=False, f_divergence_type=FDivergenceType.REVERSE_KL,
-        f_divergence_params=None, loss_type="sigmoid", accelerator=CPU,
+        beta=beta,
+        label_smoothing=0.0,
+        reference_free=False,
+        f_divergence_type=FDivergenceType.REVERSE_KL,
+        f_divergence_params=None,
+        loss_type="sigmoid",
+        accelerator=CPU,
     )
     theirs, _, _ = DPOTrainer.dpo_loss(trainer, chosen, rejected, reference_chosen, reference_rejected, "sigmoid")
     ours = dpo_losses(chosen, rejected, reference_chosen, reference_rejected, beta)
@@ -42,8 +47,9 @@ def test_dpo_loss_equals_trl(beta: float) -> None:
     assert ours.std() > 0.01  # the pairs differ: a real comparison, not of constants
 
 
-@pytest.mark.parametrize(("beta", "desirable_weight", "undesirable_weight", "kl_shift"),
-                         [(0.1, 1.0, 1.0, 3.0), (0.5, 1.33, 0.75, 3.0), (0.1, 1.0, 1.0, -3.0)])
+@pytest.mark.parametrize(
+    ("beta", "desirable_weight", "undesirable_weight", "kl_shift"), [(0.1, 1.0, 1.0, 3.0), (0.5, 1.33, 0.75, 3.0), (0.1, 1.0, 1.0, -3.0)]
+)
 def test_kto_loss_and_kl_equal_trl(beta: float, desirable_weight: float, undesirable_weight: float, kl_shift: float) -> None:
     generator = torch.Generator().manual_seed(7)
     count = 12
@@ -53,11 +59,21 @@ def test_kto_loss_and_kl_equal_trl(beta: float, desirable_weight: float, undesir
     reference_kl = logps(generator, count)
     policy_kl = reference_kl + kl_shift + torch.randn(count, generator=generator)
     trainer = SimpleNamespace(
-        calculate_KL=True, accelerator=CPU, loss_type="kto", beta=beta,
-        desirable_weight=desirable_weight, undesirable_weight=undesirable_weight,
+        calculate_KL=True,
+        accelerator=CPU,
+        loss_type="kto",
+        beta=beta,
+        desirable_weight=desirable_weight,
+        undesirable_weight=undesirable_weight,
     )
     theirs, _, _, their_kl = KTOTrainer.kto_loss(
-        trainer, policy[desirable], policy[~desirable], policy_kl, reference[desirable], reference[~desirable], reference_kl,
+        trainer,
+        policy[desirable],
+        policy[~desirable],
+        policy_kl,
+        reference[desirable],
+        reference[~desirable],
+        reference_kl,
     )
     kl = kl_estimate(policy_kl, reference_kl)
     assert abs(float(kl) - float(their_kl)) <= TOLERANCE

@@ -62,8 +62,7 @@ def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         resumed = train_in_process(later)
     finally:
         mp.undo()
-    return {"method": method, "reference": reference, "retried": retried, "paused": paused, "resumed": resumed,
-            "state": state}
+    return {"method": method, "reference": reference, "retried": retried, "paused": paused, "resumed": resumed, "state": state}
 
 
 def _assert_same_losses(events: list[dict[str, Any]], reference: list[dict[str, Any]], tolerance: float) -> float:
@@ -86,8 +85,10 @@ def test_the_job_completes_after_an_oom_event_with_a_retry(runs: dict[str, Any])
     assert all(event_errors(event) == [] for event in events)
     assert [event["type"] for event in events].count("started") == 1
     warnings = [e["message"] for e in events if e["type"] == "log" and e["level"] == "warning"]
-    assert any(f"4 {UNIT[runs['method']]}s" in message and "training.batchSize 2" in message
-               and "training.gradientAccumulation 2" in message for message in warnings)
+    assert any(
+        f"4 {UNIT[runs['method']]}s" in message and "training.batchSize 2" in message and "training.gradientAccumulation 2" in message
+        for message in warnings
+    )
 
 
 def test_losses_equal_a_job_configured_with_the_smaller_batch(runs: dict[str, Any]) -> None:
@@ -108,7 +109,7 @@ def test_a_retry_after_completed_steps_keeps_them(runs: dict[str, Any]) -> None:
 def test_checkpoints_record_the_micro_batch_and_a_resumed_job_keeps_it(runs: dict[str, Any]) -> None:
     state = runs["state"]
     assert state is not None and (state["step"], state["microBatchSize"], state["gradientAccumulation"]) == (5, 2, 2)
-    later = runs["resumed"][len(runs["paused"]):]
+    later = runs["resumed"][len(runs["paused"]) :]
     assert not [event for event in later if event["type"] == "oom"]  # the hook is still set: 2 examples pass
     assert any(f"micro-batches of 2 {UNIT[runs['method']]}s" in e["message"] for e in later if e["type"] == "log")
 

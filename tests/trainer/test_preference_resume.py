@@ -24,16 +24,29 @@ from tunedeck_trainer.errors import Paused
 from tunedeck_trainer.protocol import event_errors
 
 TOLERANCE = 1e-6
-TRAINING = {"epochs": 2, "maxSteps": None, "batchSize": 2, "gradientAccumulation": 2, "learningRate": 0.005,
-            "seed": 11, "checkpointEvery": 4, "keepCheckpoints": 1}
+TRAINING = {
+    "epochs": 2,
+    "maxSteps": None,
+    "batchSize": 2,
+    "gradientAccumulation": 2,
+    "learningRate": 0.005,
+    "seed": 11,
+    "checkpointEvery": 4,
+    "keepCheckpoints": 1,
+}
 
 
 def job(method: str, root: Path, name: str, model: Path) -> Path:
     if method in ("dpo", "orpo"):
-        return dpo_job(root / name, model, write_preferences(root / "data.jsonl", rows=24), method=method,
-                       dataset={"validationSplit": 0.08}, training=TRAINING)
-    return kto_job(root / name, model, write_feedback(root / "data.jsonl", rows=24),
-                   dataset={"validationSplit": 0.08}, training=TRAINING)
+        return dpo_job(
+            root / name,
+            model,
+            write_preferences(root / "data.jsonl", rows=24),
+            method=method,
+            dataset={"validationSplit": 0.08},
+            training=TRAINING,
+        )
+    return kto_job(root / name, model, write_feedback(root / "data.jsonl", rows=24), dataset={"validationSplit": 0.08}, training=TRAINING)
 
 
 def paused_at(job_dir: Path, step: int) -> None:

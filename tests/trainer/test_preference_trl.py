@@ -66,9 +66,9 @@ def check_masks(tokenizer: Any, batch: Any, prompts: list[list[int]], answers: l
         assert ids[: len(prompt)] == prompt
         assert tokenizer.decode(prompt).endswith("<|im_start|>assistant\n")
         assert labels[: len(prompt)] == [IGNORE_INDEX] * len(prompt)
-        assert labels[len(prompt):length] == ids[len(prompt):length]
+        assert labels[len(prompt) : length] == ids[len(prompt) : length]
         assert labels[length:] == [IGNORE_INDEX] * (len(labels) - length)
-        learned = ids[len(prompt):length]
+        learned = ids[len(prompt) : length]
         assert learned == tokenizer(answer, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
         assert tokenizer.decode(learned) == answer + "<|im_end|>"
 
@@ -83,8 +83,16 @@ def dpo(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> dict[str,
     recipe = prepared("dpo", root, tiny_model)
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     rows = their_rows(recipe, tokenizer, "chosen")
-    args = DPOConfig(output_dir=str(root / "trl"), per_device_train_batch_size=EXAMPLES, beta=recipe.method.beta,
-                     report_to=[], max_length=None, max_prompt_length=None, max_completion_length=None, use_cpu=True)
+    args = DPOConfig(
+        output_dir=str(root / "trl"),
+        per_device_train_batch_size=EXAMPLES,
+        beta=recipe.method.beta,
+        report_to=[],
+        max_length=None,
+        max_prompt_length=None,
+        max_completion_length=None,
+        use_cpu=True,
+    )
     trainer = DPOTrainer(model=recipe.model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer)
     theirs = trainer.data_collator([trainer.train_dataset[index] for index in range(EXAMPLES)])
     examples = recipe.data.train[:EXAMPLES]
@@ -95,10 +103,20 @@ def dpo(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> dict[str,
         their_reference = trainer.compute_ref_log_probs(theirs)
         our_loss, _ = recipe.method.loss(recipe.forward, ours, None)
         policy, reference = recipe.forward.sequence_logps(ours), recipe.forward.reference_logps(ours)
-    return {"recipe": recipe, "tokenizer": tokenizer, "rows": rows, "theirs": theirs, "examples": examples,
-            "ours": ours, "their_loss": float(their_loss), "our_loss": float(our_loss) / EXAMPLES,
-            "their_logps": torch.cat([their_policy["chosen_logps"], their_policy["rejected_logps"]]),
-            "their_reference": torch.cat(their_reference), "policy": policy, "reference": reference}
+    return {
+        "recipe": recipe,
+        "tokenizer": tokenizer,
+        "rows": rows,
+        "theirs": theirs,
+        "examples": examples,
+        "ours": ours,
+        "their_loss": float(their_loss),
+        "our_loss": float(our_loss) / EXAMPLES,
+        "their_logps": torch.cat([their_policy["chosen_logps"], their_policy["rejected_logps"]]),
+        "their_reference": torch.cat(their_reference),
+        "policy": policy,
+        "reference": reference,
+    }
 
 
 def test_dpo_rows_mask_the_prompt_and_learn_each_answer_and_its_end_token(dpo: dict[str, Any]) -> None:
@@ -121,8 +139,10 @@ def test_dpo_log_probabilities_and_loss_equal_trls(dpo: dict[str, Any]) -> None:
     assert (policy - dpo["their_logps"]).abs().max().item() <= LOGPS_TOLERANCE
     assert (reference - dpo["their_reference"]).abs().max().item() <= LOGPS_TOLERANCE
     assert abs(dpo["our_loss"] - dpo["their_loss"]) <= LOSS_TOLERANCE
-    print(f"DPO: log-probabilities within {(policy - dpo['their_logps']).abs().max().item():.2g} of TRL's, "
-          f"loss {dpo['our_loss']:.6f} vs {dpo['their_loss']:.6f}")
+    print(
+        f"DPO: log-probabilities within {(policy - dpo['their_logps']).abs().max().item():.2g} of TRL's, "
+        f"loss {dpo['our_loss']:.6f} vs {dpo['their_loss']:.6f}"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -141,11 +161,19 @@ def kto(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> dict[str,
     their_tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     their_tokenizer.bos_token = None
     method = recipe.method
-    args = KTOConfig(output_dir=str(root / "trl"), per_device_train_batch_size=EXAMPLES, beta=method.beta,
-                     desirable_weight=method.desirable_weight, undesirable_weight=method.undesirable_weight,
-                     report_to=[], max_length=None, max_prompt_length=None, max_completion_length=None, use_cpu=True)
-    trainer = KTOTrainer(model=recipe.model, args=args, train_dataset=Dataset.from_list(rows),
-                         processing_class=their_tokenizer)
+    args = KTOConfig(
+        output_dir=str(root / "trl"),
+        per_device_train_batch_size=EXAMPLES,
+        beta=method.beta,
+        desirable_weight=method.desirable_weight,
+        undesirable_weight=method.undesirable_weight,
+        report_to=[],
+        max_length=None,
+        max_prompt_length=None,
+        max_completion_length=None,
+        use_cpu=True,
+    )
+    trainer = KTOTrainer(model=recipe.model, args=args, train_dataset=Dataset.from_list(rows), processing_class=their_tokenizer)
     theirs = trainer.data_collator([trainer.train_dataset[index] for index in range(EXAMPLES)])
     examples = recipe.data.train[:EXAMPLES]
     step = method.collate_step(examples, [list(range(EXAMPLES))], EXAMPLES)
@@ -153,9 +181,17 @@ def kto(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> dict[str,
         their_loss, their_metrics = trainer.get_batch_loss_metrics(recipe.model, theirs)
         kl = method.prepare(recipe.forward, step)
         our_loss, _ = method.loss(recipe.forward, step[0][0], kl)
-    return {"tokenizer": tokenizer, "rows": rows, "theirs": theirs, "examples": examples, "batch": step[0][0],
-            "their_loss": float(their_loss), "our_loss": float(our_loss) / EXAMPLES, "kl": float(kl),
-            "their_kl": float(their_metrics["kl"])}
+    return {
+        "tokenizer": tokenizer,
+        "rows": rows,
+        "theirs": theirs,
+        "examples": examples,
+        "batch": step[0][0],
+        "their_loss": float(their_loss),
+        "our_loss": float(our_loss) / EXAMPLES,
+        "kl": float(kl),
+        "their_kl": float(their_metrics["kl"]),
+    }
 
 
 def test_kto_rows_and_their_kl_rows_mask_the_prompt_and_learn_the_completion(kto: dict[str, Any]) -> None:
@@ -171,8 +207,10 @@ def test_kto_rows_and_their_kl_rows_mask_the_prompt_and_learn_the_completion(kto
 def test_kto_tokens_kl_and_loss_equal_trls(kto: dict[str, Any]) -> None:
     theirs = kto["theirs"]
     for index, example in enumerate(kto["examples"]):
-        unpadded = {key: theirs[f"{key}_input_ids"][index][theirs[f"{key}_attention_mask"][index].bool()].tolist()
-                    for key in ("prompt", "completion")}
+        unpadded = {
+            key: theirs[f"{key}_input_ids"][index][theirs[f"{key}_attention_mask"][index].bool()].tolist()
+            for key in ("prompt", "completion")
+        }
         assert unpadded == {"prompt": example["prompt"], "completion": example["prompt"] + example["completion"]}
     assert kto["kl"] == pytest.approx(kto["their_kl"], abs=LOGPS_TOLERANCE)  # a mean of log-probability differences
     assert abs(kto["our_loss"] - kto["their_loss"]) <= LOSS_TOLERANCE

@@ -42,9 +42,9 @@ def test_4bit_without_cuda_fails_at_once_naming_the_field(tiny_model: Path, tmp_
 def test_gradient_checkpointing_gives_the_same_losses(tiny_model: Path, tmp_path: Path) -> None:
     settings = {"maxSteps": 3, "seed": 9}
     plain, _ = train_losses(make_job(tmp_path / "plain", tiny_model, lora={"dropout": 0.1}, training=settings))
-    checkpointed, recipe = train_losses(make_job(
-        tmp_path / "checkpointed", tiny_model, lora={"dropout": 0.1}, training={**settings, "gradientCheckpointing": True}
-    ))
+    checkpointed, recipe = train_losses(
+        make_job(tmp_path / "checkpointed", tiny_model, lora={"dropout": 0.1}, training={**settings, "gradientCheckpointing": True})
+    )
     assert recipe.model.base_model.model.is_gradient_checkpointing
     assert sorted(plain) == sorted(checkpointed) == [1, 2, 3]
     for step in plain:

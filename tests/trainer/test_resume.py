@@ -22,8 +22,13 @@ JOB = {
     "dataset": {"validationSplit": 0.1},
     "lora": {"rank": 4, "alpha": 8, "dropout": 0.1},
     "training": {
-        "epochs": 2, "batchSize": 8, "gradientAccumulation": 2, "learningRate": 0.005, "seed": 11,
-        "checkpointEvery": 4, "keepCheckpoints": 1,
+        "epochs": 2,
+        "batchSize": 8,
+        "gradientAccumulation": 2,
+        "learningRate": 0.005,
+        "seed": 11,
+        "checkpointEvery": 4,
+        "keepCheckpoints": 1,
         "packing": False,  # the step and position numbers below count one example per row
     },
 }

@@ -8,21 +8,24 @@ import torch
 from tunedeck_trainer import throughput
 
 
-@pytest.mark.parametrize(("name", "tflops"), [
-    ("NVIDIA GeForce RTX 4090", 165.2),
-    ("NVIDIA GeForce RTX 3060", 25.5),
-    ("NVIDIA GeForce RTX 3060 Ti", 32.4),
-    ("NVIDIA GeForce RTX 4080 SUPER", 104.4),
-    ("NVIDIA GeForce RTX 5090", 209.5),
-    ("NVIDIA RTX A6000", 154.8),
-    ("NVIDIA L4", 121.0),
-    ("NVIDIA L40S", 362.1),
-    ("NVIDIA A100-SXM4-80GB", 312.0),
-    ("NVIDIA A100 80GB PCIe", 312.0),
-    ("NVIDIA H100 80GB HBM3", 989.4),
-    ("NVIDIA H100 PCIe", 756.0),
-    ("NVIDIA H200", 989.4),
-])
+@pytest.mark.parametrize(
+    ("name", "tflops"),
+    [
+        ("NVIDIA GeForce RTX 4090", 165.2),
+        ("NVIDIA GeForce RTX 3060", 25.5),
+        ("NVIDIA GeForce RTX 3060 Ti", 32.4),
+        ("NVIDIA GeForce RTX 4080 SUPER", 104.4),
+        ("NVIDIA GeForce RTX 5090", 209.5),
+        ("NVIDIA RTX A6000", 154.8),
+        ("NVIDIA L4", 121.0),
+        ("NVIDIA L40S", 362.1),
+        ("NVIDIA A100-SXM4-80GB", 312.0),
+        ("NVIDIA A100 80GB PCIe", 312.0),
+        ("NVIDIA H100 80GB HBM3", 989.4),
+        ("NVIDIA H100 PCIe", 756.0),
+        ("NVIDIA H200", 989.4),
+    ],
+)
 def test_known_gpus_have_their_dense_peak(name: str, tflops: float) -> None:
     assert throughput.peak_flops(name) == pytest.approx(tflops * 1e12)
 
@@ -41,8 +44,7 @@ def test_mfu_is_4n_flops_per_token_over_the_peak() -> None:
 def test_n_leaves_out_an_untied_input_embedding() -> None:
     from transformers import AutoModelForCausalLM, Qwen2Config
 
-    shape = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                 num_key_value_heads=2, vocab_size=1000)
+    shape = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, vocab_size=1000)
     with torch.device("meta"):
         tied = AutoModelForCausalLM.from_config(Qwen2Config(**shape, tie_word_embeddings=True))
         untied = AutoModelForCausalLM.from_config(Qwen2Config(**shape, tie_word_embeddings=False))

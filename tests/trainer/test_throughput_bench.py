@@ -20,7 +20,11 @@ def test_the_benchmark_smoke_run_finishes_and_writes_its_result(tmp_path: Path) 
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "trainer_throughput.py"), "--smoke", "--work-dir", str(tmp_path)],
-        env=cli_env(), capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
     )
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

@@ -22,7 +22,8 @@ from tunedeck_trainer.protocol import EventWriter, event_errors
 def trained(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path):
     """A 30-step run of the SFT recipe in this process, with its adapter saved."""
     job_dir = make_job(
-        tmp_path_factory.mktemp("trained") / "job", tiny_model,
+        tmp_path_factory.mktemp("trained") / "job",
+        tiny_model,
         dataset={"validationSplit": 0.1},
         lora={"rank": 8, "alpha": 16, "dropout": 0.05},
         training={"maxSteps": 30, "learningRate": 0.01, "seed": 3},
@@ -98,13 +99,18 @@ def test_selftest_jobs_finish_quickly_with_a_falling_loss(tmp_path: Path) -> Non
     for name in ("first", "second"):
         job_dir = tmp_path / name
         job_dir.mkdir()
-        write_config(job_dir, {
-            "version": 1, "jobId": name,
-            # The host adds the self-test model's folder and marks it as the self-test (configMerge.ts).
-            "model": {"path": str(model_path), "selftest": True, **defaults.get("model", {})},
-            "dataset": {"path": str(SELFTEST_JOB.parent / defaults["datasetFile"]), **defaults["dataset"]},
-            "lora": defaults["lora"], "training": defaults["training"],
-        })
+        write_config(
+            job_dir,
+            {
+                "version": 1,
+                "jobId": name,
+                # The host adds the self-test model's folder and marks it as the self-test (configMerge.ts).
+                "model": {"path": str(model_path), "selftest": True, **defaults.get("model", {})},
+                "dataset": {"path": str(SELFTEST_JOB.parent / defaults["datasetFile"]), **defaults["dataset"]},
+                "lora": defaults["lora"],
+                "training": defaults["training"],
+            },
+        )
         jobs.append(job_dir)
     started = time.monotonic()
     processes = [start_cli(job_dir) for job_dir in jobs]
@@ -136,8 +142,10 @@ def test_packing_trains_on_packed_rows(tmp_path: Path, tiny_model: Path) -> None
     from tunedeck_trainer.runner import run_job
 
     job_dir = make_job(
-        tmp_path / "job", tiny_model,
-        lora={"rank": 16, "alpha": 32}, training={"packing": True, "batchSize": 2, "maxSeqLength": 256, "maxSteps": 12},
+        tmp_path / "job",
+        tiny_model,
+        lora={"rank": 16, "alpha": 32},
+        training={"packing": True, "batchSize": 2, "maxSeqLength": 256, "maxSteps": 12},
     )
     assert run_job(job_dir, read_stdin=False, handle_signals=False) == 0
     events = read_events(job_dir)
@@ -157,9 +165,16 @@ def test_a_model_that_cannot_pack_trains_unpacked_with_a_warning(tmp_path: Path,
 
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
     config = OPTConfig(
-        vocab_size=len(tokenizer), hidden_size=32, word_embed_proj_dim=32, ffn_dim=64, num_hidden_layers=1,
-        num_attention_heads=2, max_position_embeddings=256, pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        word_embed_proj_dim=32,
+        ffn_dim=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        max_position_embeddings=256,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
     )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
@@ -186,7 +201,9 @@ def test_gradient_accumulation_equals_a_bigger_batch(tmp_path: Path, tiny_model:
     runs = {}
     for name, batch, accumulation in (("big", 8, 1), ("accumulated", 4, 2)):
         job_dir = make_job(
-            tmp_path / name, tiny_model, lora={"dropout": 0.0},
+            tmp_path / name,
+            tiny_model,
+            lora={"dropout": 0.0},
             training={"batchSize": batch, "gradientAccumulation": accumulation, "maxSteps": 4},
         )
         assert run_job(job_dir, read_stdin=False, handle_signals=False) == 0

@@ -26,7 +26,9 @@ function loadIt(record: AdapterRecord): string[] {
 export function combinedCard(record: AdapterRecord, appVersion: string): string {
   const combined = record.combined
   if (!combined) throw new Error('combinedCard needs a combined adapter')
-  const rows = combined.sources.map((source) => `| ${source.label.replaceAll('|', '\\|')} | ${source.examples} | ${source.weight.toFixed(4)} |`)
+  const rows = combined.sources.map(
+    (source) => `| ${source.label.replaceAll('|', '\\|')} | ${source.examples} | ${source.weight.toFixed(4)} |`,
+  )
   const mode =
     combined.mode === 'exact'
       ? `Exact: the sources are stacked along the rank dimension with their weights folded into lora_B, so this adapter's B·A is ` +

@@ -30,9 +30,11 @@ const maxHeaderBytes = 100 * 1024 ** 2
  */
 export function findAdapterFolder(staging: string, zipName: string): string {
   const candidates = [staging, path.join(staging, 'adapter')]
-  for (const entry of fs.readdirSync(staging, { withFileTypes: true })) if (entry.isDirectory()) candidates.push(path.join(staging, entry.name))
+  for (const entry of fs.readdirSync(staging, { withFileTypes: true }))
+    if (entry.isDirectory()) candidates.push(path.join(staging, entry.name))
   const found = candidates.find((folder) => fs.existsSync(path.join(folder, 'adapter_config.json')))
-  if (!found) throw new AdapterRefused(`${zipName} holds no adapter_config.json: it is not a LoRA adapter (a Tunedeck export keeps it in adapter/).`)
+  if (!found)
+    throw new AdapterRefused(`${zipName} holds no adapter_config.json: it is not a LoRA adapter (a Tunedeck export keeps it in adapter/).`)
   if (!fs.existsSync(path.join(found, 'adapter_model.safetensors'))) {
     const pickle = fs.existsSync(path.join(found, 'adapter_model.bin'))
     throw new AdapterRefused(
@@ -54,7 +56,8 @@ export function readShape(folder: string, zipName: string): AdapterShape {
     throw new AdapterRefused(`${zipName}: adapter_config.json is not JSON (${(error as Error).message}).`)
   }
   const wrong = (field: string, want: string) => new AdapterRefused(`${zipName}: adapter_config.json field "${field}" ${want}.`)
-  if (config.peft_type !== undefined && config.peft_type !== 'LORA') throw wrong('peft_type', `is ${JSON.stringify(config.peft_type)}, not LORA: only LoRA adapters are kept`)
+  if (config.peft_type !== undefined && config.peft_type !== 'LORA')
+    throw wrong('peft_type', `is ${JSON.stringify(config.peft_type)}, not LORA: only LoRA adapters are kept`)
   if (!Number.isInteger(config.r) || (config.r as number) < 1) throw wrong('r', 'must be the LoRA rank, a whole number')
   if (typeof config.lora_alpha !== 'number') throw wrong('lora_alpha', 'must be a number')
   const targets = config.target_modules
@@ -76,7 +79,8 @@ export function readShape(folder: string, zipName: string): AdapterShape {
 
 /** Checks a safetensors file's header: its length, JSON, dtypes and that every tensor lies inside the file. */
 export function checkSafetensors(file: string, zipName: string): number {
-  const refuse = (why: string) => new AdapterRefused(`${zipName}: ${path.basename(file)} ${why}; it is not a safetensors file the trainer can read.`)
+  const refuse = (why: string) =>
+    new AdapterRefused(`${zipName}: ${path.basename(file)} ${why}; it is not a safetensors file the trainer can read.`)
   const size = fs.statSync(file).size
   const descriptor = fs.openSync(file, 'r')
   try {
@@ -101,7 +105,8 @@ export function checkSafetensors(file: string, zipName: string): number {
         throw refuse(`has tensor "${name}" without a known dtype, shape and offsets`)
       }
       const [begin, end] = offsets as [number, number]
-      if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end < begin || end > data) throw refuse(`has tensor "${name}" outside the file`)
+      if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end < begin || end > data)
+        throw refuse(`has tensor "${name}" outside the file`)
       tensors++
     }
     if (tensors === 0) throw refuse('holds no tensors')
@@ -124,8 +129,10 @@ export async function checkManifest(staging: string, zipName: string): Promise<v
   }
   for (const expected of listed) {
     const full = path.resolve(staging, String(expected.path))
-    if (!full.startsWith(staging + path.sep) || !fs.existsSync(full)) throw new AdapterRefused(`${zipName}: ${expected.path} is in manifest.json but not in the zip.`)
+    if (!full.startsWith(staging + path.sep) || !fs.existsSync(full))
+      throw new AdapterRefused(`${zipName}: ${expected.path} is in manifest.json but not in the zip.`)
     const { sha256 } = await digestFile(full)
-    if (sha256 !== expected.sha256) throw new AdapterRefused(`${zipName}: ${expected.path} does not match manifest.json (its SHA-256 differs): the export is damaged.`)
+    if (sha256 !== expected.sha256)
+      throw new AdapterRefused(`${zipName}: ${expected.path} does not match manifest.json (its SHA-256 differs): the export is damaged.`)
   }
 }

@@ -49,11 +49,24 @@ export async function exportAdapter(
   let card = fs.readFileSync(path.join(folder, 'README.md'), 'utf8')
   let prepared: Prepared | null = null
   if (adapter.baseAvailable) {
-    const args = ['prepare', '--adapter', folder, '--base', adapter.baseModel, '--job-dir', folder, '--out', staging, '--base-name', adapter.baseModel]
+    const args = [
+      'prepare',
+      '--adapter',
+      folder,
+      '--base',
+      adapter.baseModel,
+      '--job-dir',
+      folder,
+      '--out',
+      staging,
+      '--base-name',
+      adapter.baseModel,
+    ]
     prepared = preparedSchema.parse(await runExportPython(options, args))
   }
   if (prepared) {
-    for (const relative of listFiles(path.join(staging, 'adapter'))) await addFile(`adapter/${relative}`, path.join(staging, 'adapter', relative))
+    for (const relative of listFiles(path.join(staging, 'adapter')))
+      await addFile(`adapter/${relative}`, path.join(staging, 'adapter', relative))
     if (fs.existsSync(path.join(staging, 'adapter.gguf'))) await addFile('adapter.gguf', path.join(staging, 'adapter.gguf'))
     addText('Modelfile', modelfile({ jobName: adapter.name, appVersion: options.appVersion, prepared, merged: false }))
     card += `\n${compatibilityText(prepared.compatibility)}`

@@ -37,7 +37,9 @@ export function newAdapterId(): string {
 export function adapterFolder(dataDir: string, id: string): string {
   const folder = path.join(libraryDir(dataDir), id)
   if (!safeId.test(id) || !fs.existsSync(path.join(folder, recordFile))) {
-    throw appError('not_found', `adapterId: there is no adapter "${id}" in the library; pick one from the Adapters page.`, { fields: { adapterId: 'no such adapter' } })
+    throw appError('not_found', `adapterId: there is no adapter "${id}" in the library; pick one from the Adapters page.`, {
+      fields: { adapterId: 'no such adapter' },
+    })
   }
   return folder
 }
@@ -109,7 +111,15 @@ export function stagingFolder(dataDir: string): string {
 export function commitAdapter(dataDir: string, staging: string, record: AdapterRecord, card: string): LibraryAdapter {
   const id = newAdapterId()
   // What checkpoint.find_init and jobs/init.ts read from a checkpoint: complete, base model and LoRA shape.
-  const state = { complete: true, step: 0, method: 'sft', baseModel: record.baseModel, loraRank: record.rank, loraAlpha: record.alpha, targetModules: record.targetModules }
+  const state = {
+    complete: true,
+    step: 0,
+    method: 'sft',
+    baseModel: record.baseModel,
+    loraRank: record.rank,
+    loraAlpha: record.alpha,
+    targetModules: record.targetModules,
+  }
   fs.writeFileSync(path.join(staging, 'state.json'), JSON.stringify(state, null, 2) + '\n')
   fs.writeFileSync(path.join(staging, 'README.md'), card)
   fs.writeFileSync(path.join(staging, recordFile), JSON.stringify(record, null, 2) + '\n')

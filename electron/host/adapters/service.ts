@@ -8,7 +8,15 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import type { z } from 'zod'
-import { combineProblem, type adapterExportRequestSchema, type AdapterSource, type CombineShape, type combineRequestSchema, type importRequestSchema, type LibraryAdapter } from '@shared/adapters'
+import {
+  combineProblem,
+  type adapterExportRequestSchema,
+  type AdapterSource,
+  type CombineShape,
+  type combineRequestSchema,
+  type importRequestSchema,
+  type LibraryAdapter,
+} from '@shared/adapters'
 import { appError, isAppError, type AppError } from '@shared/errors'
 import { cleanName } from '@shared/names'
 import type { Job } from '@shared/jobs'
@@ -19,7 +27,17 @@ import { copyStream } from '../datasets/copy'
 import { combinedCard, importedCard } from './card'
 import { exportAdapter, type AdapterExport } from './export'
 import { AdapterRefused, checkManifest, checkSafetensors, findAdapterFolder, readShape } from './checks'
-import { adapterFolder, commitAdapter, libraryDir, listAdapters, localBase, readAdapter, removeAbandonedStaging, stagingFolder, type AdapterRecord } from './library'
+import {
+  adapterFolder,
+  commitAdapter,
+  libraryDir,
+  listAdapters,
+  localBase,
+  readAdapter,
+  removeAbandonedStaging,
+  stagingFolder,
+  type AdapterRecord,
+} from './library'
 import { defaultUnzipLimits, unzipSafely, ZipRefused, type UnzipLimits } from './unzip'
 
 /** What the service needs from the host. */
@@ -34,7 +52,8 @@ export interface AdapterServiceOptions extends ExportPythonOptions {
 }
 
 // Files an import keeps from the adapter folder besides the weights and config: the tokenizer's.
-const tokenizerFile = /^(tokenizer(_config)?\.json|tokenizer\.model|special_tokens_map\.json|added_tokens\.json|vocab\.(json|txt)|merges\.txt|chat_template\.(jinja|json)|generation_config\.json)$/
+const tokenizerFile =
+  /^(tokenizer(_config)?\.json|tokenizer\.model|special_tokens_map\.json|added_tokens\.json|vocab\.(json|txt)|merges\.txt|chat_template\.(jinja|json)|generation_config\.json)$/
 
 /** The library of adapters. */
 export class AdapterService {
@@ -50,7 +69,11 @@ export class AdapterService {
   async delete(adapterId: string): Promise<void> {
     const folder = adapterFolder(this.options.dataDir, adapterId)
     const user = await this.options.usedBy?.(path.resolve(folder))
-    if (user) throw appError('conflict', `Job "${user}" starts from this adapter and has not finished: cancel or finish it first, then delete the adapter.`)
+    if (user)
+      throw appError(
+        'conflict',
+        `Job "${user}" starts from this adapter and has not finished: cancel or finish it first, then delete the adapter.`,
+      )
     const doomed = path.join(libraryDir(this.options.dataDir), `.staging-${process.pid}-deleted-${adapterId}`)
     fs.renameSync(folder, doomed)
     fs.rmSync(doomed, { recursive: true, force: true })
@@ -83,7 +106,8 @@ export class AdapterService {
       return commitAdapter(this.options.dataDir, staging, record, combinedCard(record, this.options.appVersion))
     } catch (error) {
       // The Python side names what differs by folder; the message names the adapters as the page does.
-      if (isAppError(error) && error.code === 'invalid_input') throw refusedSources(sources.reduce((message, source) => message.replaceAll(source.folder, source.label), error.message))
+      if (isAppError(error) && error.code === 'invalid_input')
+        throw refusedSources(sources.reduce((message, source) => message.replaceAll(source.folder, source.label), error.message))
       throw error
     } finally {
       fs.rmSync(staging, { recursive: true, force: true })
@@ -99,7 +123,8 @@ export class AdapterService {
   async import(request: z.output<typeof importRequestSchema>): Promise<LibraryAdapter> {
     const zipFile = path.resolve(request.path)
     const refuse = (message: string) => appError('invalid_input', `path: ${message}`, { fields: { path: message } })
-    if (!fs.existsSync(zipFile) || !fs.statSync(zipFile).isFile()) throw refuse(`${zipFile} is not a file: give the full path of an adapter zip.`)
+    if (!fs.existsSync(zipFile) || !fs.statSync(zipFile).isFile())
+      throw refuse(`${zipFile} is not a file: give the full path of an adapter zip.`)
     const unpacked = stagingFolder(this.options.dataDir)
     const staging = stagingFolder(this.options.dataDir)
     try {
@@ -112,7 +137,8 @@ export class AdapterService {
       checkSafetensors(path.join(folder, 'adapter_model.safetensors'), name)
       fs.mkdirSync(staging)
       for (const file of fs.readdirSync(folder)) {
-        if (file === 'adapter_model.safetensors' || file === 'adapter_config.json' || tokenizerFile.test(file)) fs.renameSync(path.join(folder, file), path.join(staging, file))
+        if (file === 'adapter_model.safetensors' || file === 'adapter_config.json' || tokenizerFile.test(file))
+          fs.renameSync(path.join(folder, file), path.join(staging, file))
       }
       const examples = recordedExamples(unpacked, folder)
       const record: AdapterRecord = {
@@ -141,7 +167,11 @@ export class AdapterService {
    */
   async importStream(source: Readable, fileName: string, limitBytes: number): Promise<LibraryAdapter> {
     const printable = [...fileName].map((character) => (character.charCodeAt(0) < 32 ? '_' : character)).join('')
-    const base = path.basename(printable.replace(/\\/g, '/')).replace(/[/:*?"<>|]/g, '_').trim().slice(0, 200)
+    const base = path
+      .basename(printable.replace(/\\/g, '/'))
+      .replace(/[/:*?"<>|]/g, '_')
+      .trim()
+      .slice(0, 200)
     if (!base.toLowerCase().endsWith('.zip') || base === '.zip') {
       throw appError('invalid_input', `name: ${fileName} is not a .zip: choose an adapter zip.`, { fields: { name: 'not a .zip' } })
     }
@@ -160,10 +190,16 @@ export class AdapterService {
   async export(request: z.output<typeof adapterExportRequestSchema>): Promise<AdapterExport> {
     const folder = adapterFolder(this.options.dataDir, request.adapterId)
     const adapter = readAdapter(this.options.dataDir, request.adapterId) as LibraryAdapter
-    const stem = adapter.name.replace(/[<>:"/\\|?*]+/g, '_').replace(/[^\x20-\x7e]/g, '_').trim() || adapter.id
+    const stem =
+      adapter.name
+        .replace(/[<>:"/\\|?*]+/g, '_')
+        .replace(/[^\x20-\x7e]/g, '_')
+        .trim() || adapter.id
     const destination = request.destination ?? path.join(this.options.dataDir, 'exports', `${stem}.zip`)
     if (!path.isAbsolute(destination) || !destination.toLowerCase().endsWith('.zip')) {
-      throw appError('invalid_input', `destination: "${destination}" must be a full path ending in .zip`, { fields: { destination: 'a full path ending in .zip' } })
+      throw appError('invalid_input', `destination: "${destination}" must be a full path ending in .zip`, {
+        fields: { destination: 'a full path ending in .zip' },
+      })
     }
     const staging = stagingFolder(this.options.dataDir)
     try {

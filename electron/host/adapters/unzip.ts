@@ -83,10 +83,16 @@ function checker(zipFile: string, entry: yauzl.Entry) {
     },
     flush(done) {
       if (bytes !== entry.uncompressedSize) {
-        return done(new ZipRefused(`${zipFile}: entry "${entry.fileName}" holds ${bytes} bytes, not the ${entry.uncompressedSize} it declares; the zip is damaged.`))
+        return done(
+          new ZipRefused(
+            `${zipFile}: entry "${entry.fileName}" holds ${bytes} bytes, not the ${entry.uncompressedSize} it declares; the zip is damaged.`,
+          ),
+        )
       }
       if (crc >>> 0 !== entry.crc32 >>> 0) {
-        return done(new ZipRefused(`${zipFile}: entry "${entry.fileName}" fails its CRC check; the zip is damaged: export or download it again.`))
+        return done(
+          new ZipRefused(`${zipFile}: entry "${entry.fileName}" fails its CRC check; the zip is damaged: export or download it again.`),
+        )
       }
       done()
     },
@@ -99,7 +105,8 @@ function refusal(zipFile: string, error: unknown): Error {
   if (error instanceof ZipRefused) return error
   const message = (error as Error).message ?? String(error)
   const unsafe = /^(absolute path|invalid relative path|invalid characters in fileName): (.*)$/s.exec(message)
-  if (unsafe) return new ZipRefused(`${zipFile}: entry "${unsafe[2]}" has a path that leaves the folder (${unsafe[1]}); the zip was not imported.`)
+  if (unsafe)
+    return new ZipRefused(`${zipFile}: entry "${unsafe[2]}" has a path that leaves the folder (${unsafe[1]}); the zip was not imported.`)
   const code = (error as NodeJS.ErrnoException).code
   if (code === 'EEXIST') return new ZipRefused(`${zipFile}: an entry appears twice; the zip was not imported.`)
   if (code === 'ENOSPC') return new ZipRefused(`${zipFile}: the disk is full while unpacking; free some space and import again.`)
@@ -120,7 +127,9 @@ export async function unzipSafely(zipFile: string, staging: string, limits: Unzi
   const written: string[] = []
   try {
     if (zip.entryCount > limits.entries) {
-      throw new ZipRefused(`${zipFile} has ${zip.entryCount} entries, more than the ${limits.entries} an adapter needs; the zip was not imported.`)
+      throw new ZipRefused(
+        `${zipFile} has ${zip.entryCount} entries, more than the ${limits.entries} an adapter needs; the zip was not imported.`,
+      )
     }
     fs.mkdirSync(staging)
     const root = fs.realpathSync(staging)
@@ -133,7 +142,9 @@ export async function unzipSafely(zipFile: string, staging: string, limits: Unzi
           const name = checkEntry(zipFile, entry, limits)
           total += entry.uncompressedSize
           if (total > limits.bytes) {
-            throw new ZipRefused(`${zipFile} unpacks to more than ${limits.bytes} bytes, more than an adapter needs; the zip was not imported.`)
+            throw new ZipRefused(
+              `${zipFile} unpacks to more than ${limits.bytes} bytes, more than an adapter needs; the zip was not imported.`,
+            )
           }
           const target = path.resolve(root, name)
           if (target !== root && !target.startsWith(root + path.sep)) throw new ZipRefused(`${zipFile}: entry "${name}" leaves the folder`)

@@ -80,11 +80,20 @@ export class Answers {
     this.running.delete(id)
     const content = text ?? answer.text
     try {
-      if (this.storing()) this.conversations.addTurn(answer.conversationId, { role: 'assistant', pane: answer.pane, content, prompt: answer.prompt, reason })
+      if (this.storing())
+        this.conversations.addTurn(answer.conversationId, { role: 'assistant', pane: answer.pane, content, prompt: answer.prompt, reason })
     } catch {
       // The conversation was deleted while it answered: the answer has nowhere to go.
     }
-    this.emit('chat.done', { conversationId: answer.conversationId, generationId: id, pane: answer.pane, reason, text: content, tokens, message })
+    this.emit('chat.done', {
+      conversationId: answer.conversationId,
+      generationId: id,
+      pane: answer.pane,
+      reason,
+      text: content,
+      tokens,
+      message,
+    })
     return true
   }
 }

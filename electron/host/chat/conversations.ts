@@ -58,7 +58,9 @@ export class ConversationsRepository {
     const id = randomUUID()
     const [jobId, checkpoint, adapterId] = 'adapterId' in source ? [null, null, source.adapterId] : [source.jobId, source.checkpoint, null]
     this.db
-      .prepare('INSERT INTO chat_conversations (id, job_id, checkpoint, adapter_id, title, compare, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO chat_conversations (id, job_id, checkpoint, adapter_id, title, compare, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(id, jobId, checkpoint, adapterId, titleOf(firstText), JSON.stringify(compare), JSON.stringify(settings), now, now)
     return this.get(id)
   }
@@ -75,7 +77,9 @@ export class ConversationsRepository {
     let rows: ConversationRow[]
     if (source === null) rows = this.db.prepare('SELECT * FROM chat_conversations ORDER BY updated_at DESC').all() as ConversationRow[]
     else if ('adapterId' in source) {
-      rows = this.db.prepare('SELECT * FROM chat_conversations WHERE adapter_id = ? ORDER BY updated_at DESC').all(source.adapterId) as ConversationRow[]
+      rows = this.db
+        .prepare('SELECT * FROM chat_conversations WHERE adapter_id = ? ORDER BY updated_at DESC')
+        .all(source.adapterId) as ConversationRow[]
     } else {
       rows = this.db
         .prepare('SELECT * FROM chat_conversations WHERE job_id = ? AND checkpoint IS ? ORDER BY updated_at DESC')
@@ -102,8 +106,13 @@ export class ConversationsRepository {
   }
 
   /** Appends a turn; returns its seq. */
-  addTurn(id: string, turn: { role: 'user' | 'assistant'; pane: ChatPane | null; content: string; prompt?: string | null; reason?: ChatTurn['reason'] }): number {
-    const row = this.db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM chat_turns WHERE conversation_id = ?').get(id) as { next: number }
+  addTurn(
+    id: string,
+    turn: { role: 'user' | 'assistant'; pane: ChatPane | null; content: string; prompt?: string | null; reason?: ChatTurn['reason'] },
+  ): number {
+    const row = this.db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM chat_turns WHERE conversation_id = ?').get(id) as {
+      next: number
+    }
     this.db
       .prepare('INSERT INTO chat_turns (conversation_id, seq, role, pane, content, prompt, reason, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(id, row.next, turn.role, turn.pane, turn.content, turn.prompt ?? null, turn.reason ?? null, Date.now())
@@ -117,7 +126,9 @@ export class ConversationsRepository {
 
   /** Every turn, in order. */
   turns(id: string): ChatTurn[] {
-    const rows = this.db.prepare('SELECT seq, role, pane, content, prompt, reason, time FROM chat_turns WHERE conversation_id = ? ORDER BY seq').all(id)
+    const rows = this.db
+      .prepare('SELECT seq, role, pane, content, prompt, reason, time FROM chat_turns WHERE conversation_id = ? ORDER BY seq')
+      .all(id)
     return rows as ChatTurn[]
   }
 

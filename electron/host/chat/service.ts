@@ -65,7 +65,14 @@ export class ChatService {
     this.settings = new SettingsRepository(this.db)
     this.conversations = new ConversationsRepository(this.db)
     this.running = new Answers(this.conversations, options.emit, () => this.db.open)
-    this.status = { state: 'stopped', device: null, loaded: null, message: null, idleMinutes: this.settings.get(idleKey, 15), generating: 0 }
+    this.status = {
+      state: 'stopped',
+      device: null,
+      loaded: null,
+      message: null,
+      idleMinutes: this.settings.get(idleKey, 15),
+      generating: 0,
+    }
   }
 
   /** The status the Chat page shows. */
@@ -92,14 +99,19 @@ export class ChatService {
       }
       const adapters: Record<string, string> = { a0: primary.dir }
       if (second) adapters.a1 = second.dir
-      const label = `${primary.base.split(/[\\/]/).pop()} + ${[primary, second].filter(Boolean).map((adapter) => adapter?.label).join(', ')}`
+      const label = `${primary.base.split(/[\\/]/).pop()} + ${[primary, second]
+        .filter(Boolean)
+        .map((adapter) => adapter?.label)
+        .join(', ')}`
       await this.load({ key: JSON.stringify([primary.base, adapters]), base: primary.base, adapters, label })
       const conversation =
         input.conversationId === null
           ? this.conversations.create(input.source, input.compare, input.settings, input.text)
           : this.conversations.update(input.conversationId, input.compare, input.settings)
       const userTurn = this.conversations.addTurn(conversation.id, { role: 'user', pane: null, content: input.text })
-      const starts = chatPanes(primary, second, input.compare === 'base').map((pane) => this.generate(conversation.id, pane, input.settings))
+      const starts = chatPanes(primary, second, input.compare === 'base').map((pane) =>
+        this.generate(conversation.id, pane, input.settings),
+      )
       const started = await Promise.allSettled(starts)
       const failed = started.find((result) => result.status === 'rejected')
       if (failed) {
@@ -171,7 +183,10 @@ export class ChatService {
     if (this.target?.key === target.key) return
     if (this.running.size > 0) {
       // Loading other adapters would cut those answers off mid-sentence.
-      throw appError('conflict', `Another conversation is still answering with ${this.target?.label ?? 'the loaded model'}: wait for it or press Stop there, then ask again.`)
+      throw appError(
+        'conflict',
+        `Another conversation is still answering with ${this.target?.label ?? 'the loaded model'}: wait for it or press Stop there, then ask again.`,
+      )
     }
     this.setStatus({ state: 'loading', loaded: null, device: null, message: `Loading ${target.label}...` })
     const loaded = this.waiters.wait('load')
@@ -217,7 +232,14 @@ export class ChatService {
     const id = randomUUID()
     const started = this.waiters.wait(id)
     this.running.begin(id, conversationId, pane.pane)
-    this.process?.send({ type: 'generate', id, messages: this.conversations.history(conversationId, pane.pane), settings, adapter: pane.adapter, templateFrom: pane.templateFrom })
+    this.process?.send({
+      type: 'generate',
+      id,
+      messages: this.conversations.history(conversationId, pane.pane),
+      settings,
+      adapter: pane.adapter,
+      templateFrom: pane.templateFrom,
+    })
     this.disarmIdle()
     return started.then(
       (reply) => {
@@ -225,7 +247,10 @@ export class ChatService {
         this.running.setPrompt(id, prompt)
         this.setStatus({})
         const dropped = typeof reply.dropped === 'number' ? reply.dropped : 0
-        const note = dropped > 0 ? `The oldest ${dropped} messages were left out: with them the conversation is longer than the model's context.` : null
+        const note =
+          dropped > 0
+            ? `The oldest ${dropped} messages were left out: with them the conversation is longer than the model's context.`
+            : null
         return { generationId: id, pane: pane.pane, label: pane.label, prompt, note }
       },
       (error: unknown) => {
@@ -284,7 +309,10 @@ export class ChatService {
     this.disarmIdle()
     if (!this.process || this.running.size > 0) return
     const minutes = this.status.idleMinutes
-    this.idleTimer = setTimeout(() => void this.unload(`Unloaded after ${minutes} minutes without a question.`), minutes * (this.options.minuteMs ?? 60_000))
+    this.idleTimer = setTimeout(
+      () => void this.unload(`Unloaded after ${minutes} minutes without a question.`),
+      minutes * (this.options.minuteMs ?? 60_000),
+    )
     this.idleTimer.unref()
   }
 

@@ -22,11 +22,18 @@ export interface ChatAdapter {
 }
 
 /** The adapter folder of a completed job, one of its whole checkpoints, or a library adapter. */
-export async function chatAdapter(dataDir: string, source: ChatSource, getJob: (jobId: string) => Job | Promise<Job>): Promise<ChatAdapter> {
+export async function chatAdapter(
+  dataDir: string,
+  source: ChatSource,
+  getJob: (jobId: string) => Job | Promise<Job>,
+): Promise<ChatAdapter> {
   if ('adapterId' in source) {
     const dir = adapterFolder(dataDir, source.adapterId)
     const adapter = readAdapter(dataDir, source.adapterId)
-    if (!adapter) throw appError('not_found', `The adapter in ${dir} cannot be read (its adapter.json is damaged): import it again.`, { fields: { adapterId: 'damaged' } })
+    if (!adapter)
+      throw appError('not_found', `The adapter in ${dir} cannot be read (its adapter.json is damaged): import it again.`, {
+        fields: { adapterId: 'damaged' },
+      })
     return { dir, label: adapter.name, base: adapter.baseModel }
   }
   const job = await getJob(source.jobId)

@@ -22,20 +22,34 @@ export interface CopyResult {
 /** A copy that passed `limitBytes`; the message says how to raise it. */
 export function tooLarge(name: string, limitBytes: number): AppError {
   const shown = limitBytes >= 1024 * 1024 ? `${Math.round(limitBytes / 1024 / 1024)} MiB` : `${Math.round(limitBytes / 1024)} KiB`
-  return appError('invalid_input', `${name} is larger than the upload limit of ${shown}: raise it with serve --max-upload-mb, or import the file from the computer running Tunedeck.`, {
-    fields: { path: `larger than ${shown}` },
-  })
+  return appError(
+    'invalid_input',
+    `${name} is larger than the upload limit of ${shown}: raise it with serve --max-upload-mb, or import the file from the computer running Tunedeck.`,
+    {
+      fields: { path: `larger than ${shown}` },
+    },
+  )
 }
 
 /** The AppError for a write or read that failed part way (a full disk above all). */
 export function copyFailure(name: string, error: NodeJS.ErrnoException): AppError {
   if (error.code === 'ENOSPC' || error.code === 'EDQUOT') {
-    return appError('invalid_input', `${name}: the disk is full while copying it into the data directory; nothing was kept. Free some space and import it again.`, { fields: { path: 'the disk is full' } })
+    return appError(
+      'invalid_input',
+      `${name}: the disk is full while copying it into the data directory; nothing was kept. Free some space and import it again.`,
+      { fields: { path: 'the disk is full' } },
+    )
   }
   if (error.code === 'ENOENT') {
-    return appError('invalid_input', `${name} disappeared while it was being imported; nothing was kept. Import it again once it is in place.`, { fields: { path: 'the file disappeared' } })
+    return appError(
+      'invalid_input',
+      `${name} disappeared while it was being imported; nothing was kept. Import it again once it is in place.`,
+      { fields: { path: 'the file disappeared' } },
+    )
   }
-  return appError('invalid_input', `${name} could not be copied (${error.message}); nothing was kept. Check the file and try again.`, { fields: { path: error.message } })
+  return appError('invalid_input', `${name} could not be copied (${error.message}); nothing was kept. Check the file and try again.`, {
+    fields: { path: error.message },
+  })
 }
 
 /** Counts and hashes the bytes passing through; fails once more than `limitBytes` went by. */
@@ -61,7 +75,13 @@ function meter(hash: Hash, name: string, limitBytes: number, progress?: (bytes: 
  * with an AppError when the stream fails, the limit is passed or the disk
  * fills; `progress(bytes)` is called as bytes arrive.
  */
-export async function copyStream(source: Readable, target: string, name: string, limitBytes = Number.MAX_SAFE_INTEGER, progress?: (bytes: number) => void): Promise<CopyResult> {
+export async function copyStream(
+  source: Readable,
+  target: string,
+  name: string,
+  limitBytes = Number.MAX_SAFE_INTEGER,
+  progress?: (bytes: number) => void,
+): Promise<CopyResult> {
   const hash = createHash('sha256')
   const counter = meter(hash, name, limitBytes, progress)
   try {
@@ -94,9 +114,13 @@ export async function copyFile(file: string, target: string): Promise<CopyResult
     throw copyFailure(name, error as NodeJS.ErrnoException)
   }
   if (after.size !== before.size || after.mtimeMs !== before.mtimeMs || result.bytes !== before.size) {
-    throw appError('invalid_input', `${name} changed while it was being imported (${before.size} bytes before, ${after.size} after); nothing was kept. Import it again once it is written.`, {
-      fields: { path: 'the file changed during the import' },
-    })
+    throw appError(
+      'invalid_input',
+      `${name} changed while it was being imported (${before.size} bytes before, ${after.size} after); nothing was kept. Import it again once it is written.`,
+      {
+        fields: { path: 'the file changed during the import' },
+      },
+    )
   }
   return result
 }
@@ -108,11 +132,20 @@ function folderFiles(folder: string, name: string): string[] {
     for (const entry of fs.readdirSync(path.join(folder, relative), { withFileTypes: true })) {
       const inner = path.join(relative, entry.name)
       if (entry.isSymbolicLink()) {
-        throw appError('invalid_input', `${name}: ${inner} is a symbolic link; a dataset folder is copied as it is, so save it again with save_to_disk.`, { fields: { path: `${inner} is a link` } })
+        throw appError(
+          'invalid_input',
+          `${name}: ${inner} is a symbolic link; a dataset folder is copied as it is, so save it again with save_to_disk.`,
+          { fields: { path: `${inner} is a link` } },
+        )
       }
       if (entry.isDirectory()) walk(inner)
       else if (entry.isFile()) found.push(inner)
-      else throw appError('invalid_input', `${name}: ${inner} is a pipe, socket or device, not a file; a dataset folder holds only files. Remove it and import again.`, { fields: { path: `${inner} is not a file` } })
+      else
+        throw appError(
+          'invalid_input',
+          `${name}: ${inner} is a pipe, socket or device, not a file; a dataset folder holds only files. Remove it and import again.`,
+          { fields: { path: `${inner} is not a file` } },
+        )
     }
   }
   walk('')
@@ -139,9 +172,13 @@ export async function copyFolder(folder: string, target: string): Promise<CopyRe
 /** Refuses a folder that save_to_disk did not write (no state.json, or dataset_dict.json for splits). */
 export function checkSaveToDisk(folder: string, name: string): void {
   if (!fs.existsSync(path.join(folder, 'state.json')) && !fs.existsSync(path.join(folder, 'dataset_dict.json'))) {
-    throw appError('invalid_input', `${name} is a folder but not a dataset saved with save_to_disk (it has no state.json or dataset_dict.json): choose such a folder, or a .jsonl, .json, .csv, .parquet or .txt file.`, {
-      fields: { path: 'not a save_to_disk folder' },
-    })
+    throw appError(
+      'invalid_input',
+      `${name} is a folder but not a dataset saved with save_to_disk (it has no state.json or dataset_dict.json): choose such a folder, or a .jsonl, .json, .csv, .parquet or .txt file.`,
+      {
+        fields: { path: 'not a save_to_disk folder' },
+      },
+    )
   }
 }
 

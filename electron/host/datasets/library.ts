@@ -40,7 +40,10 @@ const metaName = 'dataset.json'
 /** A file name safe to keep: the base name, with path separators and control characters replaced. */
 function safeName(name: string): string {
   const printable = [...name].map((character) => (hasControlCharacters(character) ? '_' : character)).join('')
-  const base = path.basename(printable.replace(/\\/g, '/')).replace(/[/:*?"<>|]/g, '_').trim()
+  const base = path
+    .basename(printable.replace(/\\/g, '/'))
+    .replace(/[/:*?"<>|]/g, '_')
+    .trim()
   return base === '' || base === '.' || base === '..' ? 'dataset' : base.slice(0, 200)
 }
 
@@ -70,14 +73,24 @@ export class DatasetLibrary {
       throw appError('invalid_input', `path: ${message}`, { fields: { path: message } })
     }
     const fileName = safeName(source)
-    return await this.stage(fileName, name, (target) => (stat.isDirectory() ? copyFolder(source, target) : copyFile(source, target)), stat.isDirectory())
+    return await this.stage(
+      fileName,
+      name,
+      (target) => (stat.isDirectory() ? copyFolder(source, target) : copyFile(source, target)),
+      stat.isDirectory(),
+    )
   }
 
   /**
    * Imports bytes arriving on a stream (serve's upload endpoint), never
    * holding them whole; `limitBytes` refuses a larger upload part way.
    */
-  async importStream(source: Readable, fileName: string, limitBytes: number, progress?: (bytes: number) => void): Promise<DatasetImportResult> {
+  async importStream(
+    source: Readable,
+    fileName: string,
+    limitBytes: number,
+    progress?: (bytes: number) => void,
+  ): Promise<DatasetImportResult> {
     const safe = safeName(fileName)
     return await this.stage(safe, undefined, (target) => copyStream(source, target, safe, limitBytes, progress), false)
   }
@@ -88,7 +101,12 @@ export class DatasetLibrary {
     return await this.stage(safe, undefined, (target) => unpackFolder(source, target, safe, limitBytes), true)
   }
 
-  private async stage(fileName: string, name: string | undefined, copy: (target: string) => Promise<CopyResult>, folder: boolean): Promise<DatasetImportResult> {
+  private async stage(
+    fileName: string,
+    name: string | undefined,
+    copy: (target: string) => Promise<CopyResult>,
+    folder: boolean,
+  ): Promise<DatasetImportResult> {
     fs.mkdirSync(this.root, { recursive: true, mode: 0o700 })
     const staging = path.join(this.root, `${stagingPrefix}${randomBytes(6).toString('hex')}`)
     fs.mkdirSync(staging, { mode: 0o700 })
@@ -106,9 +124,17 @@ export class DatasetLibrary {
       const checked = await this.checkFile(target, fileName, undefined, true)
       const now = new Date().toISOString()
       const stored: Stored = {
-        id, name: cleanName(name ?? '') || fileName, fileName, format: checked.format ?? 'auto',
-        rows: checked.rows, usable: checked.usable, bad: checked.skipped,
-        bytes: copied.bytes, sha256: copied.sha256, importedAt: now, checkedAt: now,
+        id,
+        name: cleanName(name ?? '') || fileName,
+        fileName,
+        format: checked.format ?? 'auto',
+        rows: checked.rows,
+        usable: checked.usable,
+        bad: checked.skipped,
+        bytes: copied.bytes,
+        sha256: copied.sha256,
+        importedAt: now,
+        checkedAt: now,
         ...(checked.needsReading ? { unread: checked.error ?? `${fileName}: choose how to read it` } : {}),
       }
       fs.writeFileSync(path.join(staging, metaName), JSON.stringify(stored, null, 2), { mode: 0o600 })
@@ -163,7 +189,10 @@ export class DatasetLibrary {
 
   private stored(id: string): Stored {
     const stored = this.read(id)
-    if (!stored || stored.hidden) throw appError('not_found', `No dataset ${id} in the library: it may have been deleted; import the file again.`, { fields: { datasetId: 'no such dataset' } })
+    if (!stored || stored.hidden)
+      throw appError('not_found', `No dataset ${id} in the library: it may have been deleted; import the file again.`, {
+        fields: { datasetId: 'no such dataset' },
+      })
     return stored
   }
 
@@ -224,7 +253,15 @@ export class DatasetLibrary {
     const checked = await this.checkFile(path.join(this.root, id, stored.fileName), stored.fileName, stored.reading, true)
     const { unread: _unread, ...rest } = stored
     const unread = checked.needsReading ? { unread: checked.error ?? `${stored.fileName}: choose how to read it` } : {}
-    this.write({ ...rest, ...unread, format: checked.format ?? stored.format, rows: checked.rows, usable: checked.usable, bad: checked.skipped, checkedAt: new Date().toISOString() })
+    this.write({
+      ...rest,
+      ...unread,
+      format: checked.format ?? stored.format,
+      rows: checked.rows,
+      usable: checked.usable,
+      bad: checked.skipped,
+      checkedAt: new Date().toISOString(),
+    })
     return await this.entry(id)
   }
 
@@ -237,7 +274,15 @@ export class DatasetLibrary {
     const checked = await this.checkFile(path.join(this.root, id, stored.fileName), stored.fileName, reading)
     const now = new Date().toISOString()
     const { unread: _unread, ...rest } = stored
-    this.write({ ...rest, reading, format: checked.format ?? reading.format, rows: checked.rows, usable: checked.usable, bad: checked.skipped, checkedAt: now })
+    this.write({
+      ...rest,
+      reading,
+      format: checked.format ?? reading.format,
+      rows: checked.rows,
+      usable: checked.usable,
+      bad: checked.skipped,
+      checkedAt: now,
+    })
     return await this.entry(id)
   }
 
@@ -254,9 +299,13 @@ export class DatasetLibrary {
     }
     if (!confirm) {
       const names = entry.jobs.map((job) => job.name).join(', ')
-      throw appError('conflict', `${entry.name} was used by ${entry.jobs.length} job(s) (${names}): confirm to remove it from the library; its file is kept so those jobs stay reproducible.`, {
-        fields: { datasetId: 'used by jobs' },
-      })
+      throw appError(
+        'conflict',
+        `${entry.name} was used by ${entry.jobs.length} job(s) (${names}): confirm to remove it from the library; its file is kept so those jobs stay reproducible.`,
+        {
+          fields: { datasetId: 'used by jobs' },
+        },
+      )
     }
     this.write({ ...this.stored(id), hidden: true })
   }
@@ -266,7 +315,10 @@ export class DatasetLibrary {
  * The library dataset a job's file belongs to (datasets/<id>/...), read
  * from its dataset.json; null for a file outside the library.
  */
-export function libraryDatasetOf(dataDir: string, file: string): { datasetId: string; sha256: string; reading?: DatasetReading; unread?: string } | null {
+export function libraryDatasetOf(
+  dataDir: string,
+  file: string,
+): { datasetId: string; sha256: string; reading?: DatasetReading; unread?: string } | null {
   const root = path.join(dataDir, 'datasets') + path.sep
   const resolved = path.resolve(file)
   if (!resolved.startsWith(root)) return null
@@ -275,7 +327,8 @@ export function libraryDatasetOf(dataDir: string, file: string): { datasetId: st
     const stored = JSON.parse(fs.readFileSync(path.join(root, id, metaName), 'utf8')) as Partial<Stored>
     if (typeof stored.sha256 !== 'string') return null
     return {
-      datasetId: id, sha256: stored.sha256,
+      datasetId: id,
+      sha256: stored.sha256,
       ...(stored.reading ? { reading: stored.reading } : {}),
       ...(typeof stored.unread === 'string' ? { unread: stored.unread } : {}),
     }

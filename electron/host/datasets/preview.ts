@@ -58,7 +58,25 @@ interface RawPreview {
 
 /** A preview that read nothing, carrying why. */
 function failedPreview(file: string, badRows: BadRows, error: string): DatasetPreview {
-  return { ok: false, path: file, format: null, badRows, rows: 0, usable: 0, skipped: 0, columns: [], records: [], errors: [], error, tokens: null, tokenError: null, needsReading: false, sample: [], suggestion: null, mix: null }
+  return {
+    ok: false,
+    path: file,
+    format: null,
+    badRows,
+    rows: 0,
+    usable: 0,
+    skipped: 0,
+    columns: [],
+    records: [],
+    errors: [],
+    error,
+    tokens: null,
+    tokenError: null,
+    needsReading: false,
+    sample: [],
+    suggestion: null,
+    mix: null,
+  }
 }
 
 /** A file that reads but fits no format: why, with its columns, first rows and a suggested reading. */
@@ -81,7 +99,8 @@ function errorText(error: unknown): string {
 
 /** Maps the trainer's JSON onto the contract's shape, checking it on the way. */
 function toPreview(raw: RawPreview, file: string, badRows: BadRows): DatasetPreview {
-  if (raw.ok !== true) return raw.needsReading === true ? unreadPreview(raw, file, badRows) : failedPreview(file, badRows, errorText(raw.error))
+  if (raw.ok !== true)
+    return raw.needsReading === true ? unreadPreview(raw, file, badRows) : failedPreview(file, badRows, errorText(raw.error))
   const parsed = datasetPreviewSchema.safeParse({
     ok: true,
     path: typeof raw.path === 'string' ? raw.path : file,
@@ -100,32 +119,42 @@ function toPreview(raw: RawPreview, file: string, badRows: BadRows): DatasetPrev
   })
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
-    throw appError('internal', `The trainer's dataset preview has an unexpected shape (${issue?.path.join('.')}: ${issue?.message}); is python-runtime up to date?`)
+    throw appError(
+      'internal',
+      `The trainer's dataset preview has an unexpected shape (${issue?.path.join('.')}: ${issue?.message}); is python-runtime up to date?`,
+    )
   }
   return parsed.data
 }
 
 /** Runs the child and resolves with its exit code, stdout and stderr; never rejects for a non-zero exit. */
 function runPreview(python: string, args: string[], env: NodeJS.ProcessEnv, options: DatasetPreviewOptions & { timeoutMs: number }) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean; cancelled: boolean; spawnError?: Error }>((resolve) => {
-    const { timeoutMs: timeout, signal, onProgress } = options
-    const child = execFile(python, args, { env, timeout, signal, maxBuffer: maxOutputBytes, windowsHide: true }, (error, stdout, stderr) => {
-      const failure = error as (NodeJS.ErrnoException & { killed?: boolean; code?: number | string }) | null
-      const overflow = failure?.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER'
-      const cancelled = failure?.code === 'ABORT_ERR'
-      const timedOut = failure?.killed === true && !overflow && !cancelled
-      const code = failure === null ? 0 : typeof failure.code === 'number' ? failure.code : null
-      // A string code other than the overflow or the abort is a spawn failure (ENOENT, EACCES).
-      const spawnError = failure !== null && typeof failure.code === 'string' && !overflow && !cancelled ? failure : undefined
-      resolve({ code, stdout: String(stdout), stderr: String(stderr), timedOut, cancelled, spawnError })
-    })
-    if (onProgress && child.stderr) {
-      onLines(child.stderr, (line) => {
-        const progress = progressLine(line)
-        if (progress) onProgress(progress.done, progress.total)
-      })
-    }
-  })
+  return new Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean; cancelled: boolean; spawnError?: Error }>(
+    (resolve) => {
+      const { timeoutMs: timeout, signal, onProgress } = options
+      const child = execFile(
+        python,
+        args,
+        { env, timeout, signal, maxBuffer: maxOutputBytes, windowsHide: true },
+        (error, stdout, stderr) => {
+          const failure = error as (NodeJS.ErrnoException & { killed?: boolean; code?: number | string }) | null
+          const overflow = failure?.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER'
+          const cancelled = failure?.code === 'ABORT_ERR'
+          const timedOut = failure?.killed === true && !overflow && !cancelled
+          const code = failure === null ? 0 : typeof failure.code === 'number' ? failure.code : null
+          // A string code other than the overflow or the abort is a spawn failure (ENOENT, EACCES).
+          const spawnError = failure !== null && typeof failure.code === 'string' && !overflow && !cancelled ? failure : undefined
+          resolve({ code, stdout: String(stdout), stderr: String(stderr), timedOut, cancelled, spawnError })
+        },
+      )
+      if (onProgress && child.stderr) {
+        onLines(child.stderr, (line) => {
+          const progress = progressLine(line)
+          if (progress) onProgress(progress.done, progress.total)
+        })
+      }
+    },
+  )
 }
 
 /** {"done": n, "total": n} as the preview's --progress prints it on stderr; null for any other line. */
@@ -178,10 +207,17 @@ export async function previewDataset(input: DatasetPreviewInput, options: Datase
   const result = await runPreview(python, args, env, { ...options, timeoutMs })
   if (result.cancelled) throw appError('conflict', `The preview of ${path.basename(file)} was cancelled before it read the whole file.`)
   if (result.timedOut) {
-    return failedPreview(file, badRows, `Reading ${path.basename(file)} took longer than ${Math.round(timeoutMs / 1000)} s and was stopped: try a smaller file or a faster disk.`)
+    return failedPreview(
+      file,
+      badRows,
+      `Reading ${path.basename(file)} took longer than ${Math.round(timeoutMs / 1000)} s and was stopped: try a smaller file or a faster disk.`,
+    )
   }
   if (result.spawnError) {
-    throw appError('python_missing', `Could not run ${python} for the dataset preview: ${result.spawnError.message}. Check the Python set-up or TUNEDECK_PYTHON.`)
+    throw appError(
+      'python_missing',
+      `Could not run ${python} for the dataset preview: ${result.spawnError.message}. Check the Python set-up or TUNEDECK_PYTHON.`,
+    )
   }
   // Exit 0: read (bad rows listed); 1: could not be read, still with JSON; anything else: a crash.
   let raw: RawPreview
@@ -204,5 +240,10 @@ function mixArguments(input: DatasetPreviewInput): string[] {
     }
     return { ...entry, path: file }
   })
-  return ['--mix', JSON.stringify(mix), ...(input.weight !== undefined ? ['--weight', String(input.weight)] : []), ...(input.seed !== undefined ? ['--seed', String(input.seed)] : [])]
+  return [
+    '--mix',
+    JSON.stringify(mix),
+    ...(input.weight !== undefined ? ['--weight', String(input.weight)] : []),
+    ...(input.seed !== undefined ? ['--seed', String(input.seed)] : []),
+  ]
 }

@@ -31,7 +31,10 @@ export class DatasetPreviews {
     if (this.running.has(requestId)) throw appError('conflict', `A preview with id ${requestId} is already running: choose another id.`)
     const concurrent = this.options.concurrent ?? 2
     if (this.running.size >= concurrent) {
-      throw appError('conflict', `${this.running.size} previews are already reading files: wait for one to end or cancel it, then preview again.`)
+      throw appError(
+        'conflict',
+        `${this.running.size} previews are already reading files: wait for one to end or cancel it, then preview again.`,
+      )
     }
     const controller = new AbortController()
     this.running.set(requestId, controller)

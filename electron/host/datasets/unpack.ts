@@ -32,7 +32,13 @@ function limit(name: string, limitBytes: number, progress?: (bytes: number) => v
 }
 
 /** Unpacks the tar arriving on `source` into `target` (an empty folder); resolves with the folder's size and hash. */
-export async function unpackFolder(source: Readable, target: string, name: string, limitBytes: number, progress?: (bytes: number) => void): Promise<CopyResult> {
+export async function unpackFolder(
+  source: Readable,
+  target: string,
+  name: string,
+  limitBytes: number,
+  progress?: (bytes: number) => void,
+): Promise<CopyResult> {
   const refused: string[] = []
   const unpack = tar.x({
     cwd: target,
@@ -53,13 +59,21 @@ export async function unpackFolder(source: Readable, target: string, name: strin
     if (isAppError(error)) throw appError(error.code, error.message, error.data)
     const failure = error as NodeJS.ErrnoException
     if (failure.code === 'ENOSPC' || failure.code === 'EDQUOT' || failure.code === 'ENOENT') throw copyFailure(name, failure)
-    throw appError('invalid_input', `${name}: the uploaded folder could not be unpacked (${failure.message}); nothing was kept. Upload it again.`, { fields: { path: 'a broken upload' } })
+    throw appError(
+      'invalid_input',
+      `${name}: the uploaded folder could not be unpacked (${failure.message}); nothing was kept. Upload it again.`,
+      { fields: { path: 'a broken upload' } },
+    )
   }
   if (refused.length > 0) {
     fs.rmSync(target, { recursive: true, force: true })
-    throw appError('invalid_input', `${name}: ${refused[0]} is not a plain file or folder inside the dataset; nothing was kept. Save the dataset again with save_to_disk and upload that folder.`, {
-      fields: { path: 'not a plain file' },
-    })
+    throw appError(
+      'invalid_input',
+      `${name}: ${refused[0]} is not a plain file or folder inside the dataset; nothing was kept. Save the dataset again with save_to_disk and upload that folder.`,
+      {
+        fields: { path: 'not a plain file' },
+      },
+    )
   }
   return await hashFolder(target, name)
 }

@@ -38,7 +38,12 @@ const ollamaTags: Record<string, string> = {
 
 /** A name safe for an Ollama model or a vLLM LoRA module: lower case letters, digits and dashes. */
 export function modelName(jobName: string): string {
-  return jobName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'tunedeck-model'
+  return (
+    jobName
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'tunedeck-model'
+  )
 }
 
 /**
@@ -61,7 +66,10 @@ export function modelfile(input: Pick<CardInput, 'jobName' | 'appVersion' | 'pre
   const tag = Object.hasOwn(ollamaTags, base) ? ollamaTags[base] : undefined
   const lines = [`# Ollama Modelfile for "${input.jobName}", exported by Tunedeck ${input.appVersion}.`]
   if (prepared.modelGguf) {
-    lines.push(`# The merged model as one GGUF (${prepared.modelGguf.type}): runs alone with ollama create, no base model needed.`, 'FROM ./model.gguf')
+    lines.push(
+      `# The merged model as one GGUF (${prepared.modelGguf.type}): runs alone with ollama create, no base model needed.`,
+      'FROM ./model.gguf',
+    )
   } else if (merged) {
     lines.push('# The merged model folder: Ollama imports safetensors of Llama, Mistral, Gemma, Phi and Qwen bases.', 'FROM ./merged')
   } else {
@@ -80,7 +88,7 @@ export function modelfile(input: Pick<CardInput, 'jobName' | 'appVersion' | 'pre
     }
   }
   if (prepared.template.ollamaTemplate) lines.push(`TEMPLATE ${quoted(prepared.template.ollamaTemplate)}`)
-  else lines.push('# The trained chat template is not one the export can restate for Ollama: the base model\'s template applies.')
+  else lines.push("# The trained chat template is not one the export can restate for Ollama: the base model's template applies.")
   for (const stop of prepared.template.stops) lines.push(`PARAMETER stop ${JSON.stringify(stop)}`)
   if (prepared.template.system) lines.push(`SYSTEM ${quoted(prepared.template.system)}`)
   return lines.join('\n') + '\n'
@@ -146,7 +154,7 @@ function commands(input: CardInput): string {
           '```',
           '### Ollama',
           '```sh',
-          '# Put the base named on the Modelfile\'s FROM line first (see the comment there).',
+          "# Put the base named on the Modelfile's FROM line first (see the comment there).",
           `ollama create ${name} -f Modelfile`,
           `ollama run ${name}`,
           '```',
@@ -180,7 +188,7 @@ export function modelCard(input: CardInput): string {
     ...settings,
     `- Steps: ${history.steps}`,
     `- Final training loss: ${loss(history.finalLoss)}; held-out loss: ${loss(history.heldOutLoss)}`,
-    `- Chat template: ${prepared.template.family ?? 'the tokenizer\'s own'}; stop tokens ${prepared.template.stops.map((stop) => `\`${stop}\``).join(', ') || 'none'}`,
+    `- Chat template: ${prepared.template.family ?? "the tokenizer's own"}; stop tokens ${prepared.template.stops.map((stop) => `\`${stop}\``).join(', ') || 'none'}`,
     '',
     ...evaluationSection(input.evaluation ?? null),
     '## Compatibility',
@@ -193,7 +201,7 @@ export function modelCard(input: CardInput): string {
     '',
     '## Files',
     '',
-    'manifest.json lists every file with its size and SHA-256; config.json is the job\'s configuration, metrics.csv its',
+    "manifest.json lists every file with its size and SHA-256; config.json is the job's configuration, metrics.csv its",
     'loss at every step, terminal.log what it printed.',
     '',
   ].join('\n')
@@ -204,7 +212,12 @@ export function evaluationSection(evaluation: Evaluation | null): string[] {
   if (!evaluation) return []
   const row = (label: string, side: Evaluation['base']) =>
     `| ${label} | ${side.loss.toFixed(4)} | ${side.perplexity.toFixed(2)} | ${(side.exactMatch * 100).toFixed(1)}% | ${side.rougeL.toFixed(3)} | ${(side.bleu * 100).toFixed(1)} |`
-  const rows = evaluation.source === 'held-out' ? 'held-out rows' : evaluation.source === 'dataset' ? `rows of ${evaluation.datasetPath ? path.basename(evaluation.datasetPath) : 'a chosen dataset'}` : 'training rows (the job held none out)'
+  const rows =
+    evaluation.source === 'held-out'
+      ? 'held-out rows'
+      : evaluation.source === 'dataset'
+        ? `rows of ${evaluation.datasetPath ? path.basename(evaluation.datasetPath) : 'a chosen dataset'}`
+        : 'training rows (the job held none out)'
   return [
     '## Evaluation',
     '',

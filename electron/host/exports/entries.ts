@@ -40,7 +40,8 @@ export async function exportEntries(input: EntriesInput, signal: AbortSignal): P
   if (prepared.modelGguf) await addFile('model.gguf', path.join(staging, 'model.gguf'))
   const history = readHistory(source.jobDir)
   const datasetPath = path.resolve(source.jobDir, job.config.dataset.path)
-  const datasetHash = fs.existsSync(datasetPath) && fs.statSync(datasetPath).isFile() ? (await digestFile(datasetPath, signal)).sha256 : null
+  const datasetHash =
+    fs.existsSync(datasetPath) && fs.statSync(datasetPath).isFile() ? (await digestFile(datasetPath, signal)).sha256 : null
   const card = {
     jobName: job.name,
     jobId: job.id,
@@ -73,7 +74,12 @@ export async function exportEntries(input: EntriesInput, signal: AbortSignal): P
  * the manifest stay out.
  */
 export function hubLayout(entries: ZipEntry[]): Array<ZipEntry & { hubName: string }> {
-  const names: Record<string, string | null> = { 'config.json': 'tunedeck-job.json', Modelfile: null, 'terminal.log': null, 'manifest.json': null }
+  const names: Record<string, string | null> = {
+    'config.json': 'tunedeck-job.json',
+    Modelfile: null,
+    'terminal.log': null,
+    'manifest.json': null,
+  }
   const result: Array<ZipEntry & { hubName: string }> = []
   for (const entry of entries) {
     const hubName = entry.name in names ? names[entry.name] : entry.name.replace(/^(adapter|merged)\//, '')

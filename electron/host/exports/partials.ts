@@ -28,14 +28,18 @@ export function forgetPartial(record: string): void {
 
 /** Removes the .partial zips of exports whose host died, and their records. */
 export function removeAbandonedPartials(dataDir: string): void {
-  removeAbandoned(recordsDir(dataDir), (name) => Number(/^(\d+)-[0-9a-f]+\.json$/.exec(name)?.[1]) || undefined, (record) => {
-    try {
-      const { partial } = JSON.parse(fs.readFileSync(record, 'utf8')) as { partial?: unknown }
-      // Only a .partial: a record cannot be made to delete anything else.
-      if (typeof partial === 'string' && partial.endsWith('.zip.partial')) fs.rmSync(partial, { force: true })
-    } catch {
-      // A torn record (the host died while writing it): its .partial was not made yet.
-    }
-    fs.rmSync(record, { force: true })
-  })
+  removeAbandoned(
+    recordsDir(dataDir),
+    (name) => Number(/^(\d+)-[0-9a-f]+\.json$/.exec(name)?.[1]) || undefined,
+    (record) => {
+      try {
+        const { partial } = JSON.parse(fs.readFileSync(record, 'utf8')) as { partial?: unknown }
+        // Only a .partial: a record cannot be made to delete anything else.
+        if (typeof partial === 'string' && partial.endsWith('.zip.partial')) fs.rmSync(partial, { force: true })
+      } catch {
+        // A torn record (the host died while writing it): its .partial was not made yet.
+      }
+      fs.rmSync(record, { force: true })
+    },
+  )
 }

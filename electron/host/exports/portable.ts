@@ -10,7 +10,10 @@ import path from 'node:path'
 /** The job's config.json text with the base as `baseModel` and every other absolute path by its last name. */
 export function portableConfig(text: string, baseModel: string): string {
   const walk = (value: unknown): unknown => {
-    if (typeof value === 'string') return path.isAbsolute(value) || path.win32.isAbsolute(value) ? path.basename(value.replace(/[\\/]+$/, '').replaceAll('\\', '/')) : value
+    if (typeof value === 'string')
+      return path.isAbsolute(value) || path.win32.isAbsolute(value)
+        ? path.basename(value.replace(/[\\/]+$/, '').replaceAll('\\', '/'))
+        : value
     if (Array.isArray(value)) return value.map(walk)
     if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, walk(inner)]))
     return value

@@ -72,7 +72,9 @@ export async function runExportPython(
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-16_000)))
     child.on('error', (error) => {
       handlers.signal?.removeEventListener('abort', onAbort)
-      reject(appError('python_missing', `Could not run ${python} for the export: ${error.message}. Check the Python set-up or TUNEDECK_PYTHON.`))
+      reject(
+        appError('python_missing', `Could not run ${python} for the export: ${error.message}. Check the Python set-up or TUNEDECK_PYTHON.`),
+      )
     })
     child.on('close', (code) => {
       handlers.signal?.removeEventListener('abort', onAbort)

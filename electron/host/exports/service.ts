@@ -90,9 +90,12 @@ export class ExportService {
       throw appError('conflict', `An export of job "${job.name}" is already running: wait for it to finish or cancel it first.`)
     }
     if (request.merged && request.ggufType) {
-      throw appError('invalid_input', 'ggufType: the merged GGUF comes with the adapter export; untick "Merged model" to write it.', { fields: { ggufType: 'not with merged' } })
+      throw appError('invalid_input', 'ggufType: the merged GGUF comes with the adapter export; untick "Merged model" to write it.', {
+        fields: { ggufType: 'not with merged' },
+      })
     }
-    const destination = request.destination ?? defaultDestination(this.options.dataDir, job, request.checkpoint, request.merged, request.ggufType ?? null)
+    const destination =
+      request.destination ?? defaultDestination(this.options.dataDir, job, request.checkpoint, request.merged, request.ggufType ?? null)
     checkDestination(destination)
     // From here on, the finally below releases the job.
     const controller = new AbortController()
@@ -108,7 +111,10 @@ export class ExportService {
       record = recordPartial(this.options.dataDir, partial)
       const prepared = await this.prepare(job, source, staging, request.merged, controller.signal, report, request.ggufType ?? null)
       report({ phase: 'hashing', message: 'hashing the files' })
-      const entries = await exportEntries({ job, source, staging, prepared, merged: request.merged, appVersion: this.options.appVersion }, controller.signal)
+      const entries = await exportEntries(
+        { job, source, staging, prepared, merged: request.merged, appVersion: this.options.appVersion },
+        controller.signal,
+      )
       const total = entries.reduce((sum, entry) => sum + entry.bytes, 0)
       checkSpace(path.dirname(partial), total)
       report({ phase: 'zipping', bytesTotal: total })
@@ -125,7 +131,10 @@ export class ExportService {
       return { path: destination, bytes, files, merged: request.merged, compatibility: prepared.compatibility }
     } catch (error) {
       const failure = controller.signal.aborted ? controller.signal.reason : explain(error, partial)
-      report({ phase: controller.signal.aborted ? 'cancelled' : 'failed', message: (failure as { message?: string }).message ?? String(failure) })
+      report({
+        phase: controller.signal.aborted ? 'cancelled' : 'failed',
+        message: (failure as { message?: string }).message ?? String(failure),
+      })
       throw failure
     } finally {
       if (ownsPartial) fs.rmSync(partial, { force: true })
@@ -143,7 +152,9 @@ export class ExportService {
   async push(request: HubPushRequestOutput): Promise<HubPushResult> {
     const token = (await this.options.readToken?.()) ?? null
     if (!token) {
-      throw appError('invalid_input', 'No Hugging Face token: add one with write access on the Models page, then push again.', { fields: { token: 'missing' } })
+      throw appError('invalid_input', 'No Hugging Face token: add one with write access on the Models page, then push again.', {
+        fields: { token: 'missing' },
+      })
     }
     const job = await this.options.getJob(request.jobId)
     const source = exportSource(this.options.dataDir, job, request.checkpoint)
@@ -157,9 +168,21 @@ export class ExportService {
     try {
       const prepared = await this.prepare(job, source, staging, request.merged, controller.signal, report)
       report({ phase: 'hashing', message: 'hashing the files' })
-      const entries = await exportEntries({ job, source, staging, prepared, merged: request.merged, appVersion: this.options.appVersion }, controller.signal)
+      const entries = await exportEntries(
+        { job, source, staging, prepared, merged: request.merged, appVersion: this.options.appVersion },
+        controller.signal,
+      )
       const metadata = cardMetadata(prepared.baseModel, request.merged)
-      const result = await pushToHub(this.options, { entries, metadata, folder: path.join(staging, 'hub'), repo: request.repo, private: request.private, token, signal: controller.signal, report })
+      const result = await pushToHub(this.options, {
+        entries,
+        metadata,
+        folder: path.join(staging, 'hub'),
+        repo: request.repo,
+        private: request.private,
+        token,
+        signal: controller.signal,
+        report,
+      })
       report({ phase: 'done', bytesDone: 0, bytesTotal: 0, message: result.url })
       return result
     } catch (error) {
@@ -173,12 +196,26 @@ export class ExportService {
   }
 
   /** The Python step: adapter, tokenizer, GGUF adapter and (merged) the merged model, into ``staging``. */
-  private async prepare(job: Job, source: ExportSource, staging: string, merged: boolean, signal: AbortSignal, report: Reporter, ggufType: string | null = null) {
+  private async prepare(
+    job: Job,
+    source: ExportSource,
+    staging: string,
+    merged: boolean,
+    signal: AbortSignal,
+    report: Reporter,
+    ggufType: string | null = null,
+  ) {
     report({ phase: 'preparing', message: 'checking the adapter and the base model' })
     const args = ['prepare', ...this.sourceArgs(job, source), '--out', staging, '--base-name', job.config.model.path]
     if (merged) args.push('--merged')
     if (ggufType) args.push('--gguf-type', ggufType)
-    return preparedSchema.parse(await runExportPython(this.options, args, { signal, onPhase: (phase) => report({ phase: 'preparing', message: (Object.hasOwn(phaseText, phase) ? phaseText[phase] : undefined) ?? phase }) }))
+    return preparedSchema.parse(
+      await runExportPython(this.options, args, {
+        signal,
+        onPhase: (phase) =>
+          report({ phase: 'preparing', message: (Object.hasOwn(phaseText, phase) ? phaseText[phase] : undefined) ?? phase }),
+      }),
+    )
   }
 
   private sourceArgs(job: Job, source: ExportSource): string[] {
@@ -217,7 +254,11 @@ const phaseText: Record<string, string> = {
 function checkDestination(destination: string): void {
   const fields = (problem: string) => ({ fields: { destination: problem } })
   if (!path.isAbsolute(destination)) {
-    throw appError('invalid_input', `destination: "${destination}" is not a full path; give one such as ${path.join(path.sep, 'home', 'me', 'model.zip')}.`, fields('not a full path'))
+    throw appError(
+      'invalid_input',
+      `destination: "${destination}" is not a full path; give one such as ${path.join(path.sep, 'home', 'me', 'model.zip')}.`,
+      fields('not a full path'),
+    )
   }
   if (!destination.toLowerCase().endsWith('.zip')) {
     throw appError('invalid_input', `destination: "${destination}" does not end in .zip; the export is a zip file.`, fields('not a .zip'))
@@ -228,19 +269,31 @@ function checkDestination(destination: string): void {
 function claimPartial(partial: string): void {
   const field = { fields: { destination: 'not writable' } }
   const refuse = (error: unknown) =>
-    appError('invalid_input', `destination: cannot write ${partial} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): choose a folder you can write to.`, field)
+    appError(
+      'invalid_input',
+      `destination: cannot write ${partial} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): choose a folder you can write to.`,
+      field,
+    )
   try {
     fs.mkdirSync(path.dirname(partial), { recursive: true })
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message
-    throw appError('invalid_input', `destination: cannot make the folder ${path.dirname(partial)} (${code}): a file is in its way or it is not writable; choose another folder.`, field)
+    throw appError(
+      'invalid_input',
+      `destination: cannot make the folder ${path.dirname(partial)} (${code}): a file is in its way or it is not writable; choose another folder.`,
+      field,
+    )
   }
   try {
     fs.closeSync(fs.openSync(partial, 'wx'))
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'EEXIST') {
-      throw appError('conflict', `${partial} exists: another export is writing there, or one was interrupted. Wait for it, or delete the file.`, field)
+      throw appError(
+        'conflict',
+        `${partial} exists: another export is writing there, or one was interrupted. Wait for it, or delete the file.`,
+        field,
+      )
     }
     throw refuse(error)
   }
@@ -255,9 +308,13 @@ function checkSpace(folder: string, bytes: number): void {
 
 function diskFull(folder: string, missing: number | null) {
   const need = missing === null ? '' : ` ${(missing / 1e9).toFixed(2)} GB more`
-  return appError('invalid_input', `destination: the disk holding ${folder} is full: free${need} space there or choose another destination.`, {
-    fields: { destination: 'disk full' },
-  })
+  return appError(
+    'invalid_input',
+    `destination: the disk holding ${folder} is full: free${need} space there or choose another destination.`,
+    {
+      fields: { destination: 'disk full' },
+    },
+  )
 }
 
 /** Turns a file-system error into a message naming the place and what to do. */
@@ -266,7 +323,9 @@ function explain(error: unknown, partial: string): unknown {
   const code = (error as NodeJS.ErrnoException).code
   if (code === 'ENOSPC' || code === 'EDQUOT') return diskFull(path.dirname(partial), null)
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return appError('invalid_input', `destination: cannot write ${partial} (${code}): choose a folder you can write to.`, { fields: { destination: 'not writable' } })
+    return appError('invalid_input', `destination: cannot write ${partial} (${code}): choose a folder you can write to.`, {
+      fields: { destination: 'not writable' },
+    })
   }
   return error
 }

@@ -38,20 +38,32 @@ export function exportSource(dataDir: string, job: Job, checkpoint: string | nul
     return { jobDir, adapterDir, checkpoint }
   }
   if (checkpoint.startsWith('.') || checkpoint.includes('/') || checkpoint.includes('\\')) {
-    throw appError('invalid_input', `checkpoint: "${checkpoint}" is not a checkpoint name`, { fields: { checkpoint: 'not a checkpoint name' } })
+    throw appError('invalid_input', `checkpoint: "${checkpoint}" is not a checkpoint name`, {
+      fields: { checkpoint: 'not a checkpoint name' },
+    })
   }
   const adapterDir = path.join(jobDir, 'checkpoints', checkpoint)
   // Only a whole checkpoint (state.json written last says complete), never one being written.
   if (wholeCheckpoint(jobDir, checkpoint) === undefined || !fs.existsSync(path.join(adapterDir, 'adapter_model.safetensors'))) {
-    throw appError('not_found', `Job "${job.name}" has no checkpoint "${checkpoint}" with an adapter in ${adapterDir}: pick one from its list of checkpoints.`, {
-      fields: { checkpoint: 'no such checkpoint' },
-    })
+    throw appError(
+      'not_found',
+      `Job "${job.name}" has no checkpoint "${checkpoint}" with an adapter in ${adapterDir}: pick one from its list of checkpoints.`,
+      {
+        fields: { checkpoint: 'no such checkpoint' },
+      },
+    )
   }
   return { jobDir, adapterDir, checkpoint }
 }
 
 /** <dataDir>/exports/<job name>[-<checkpoint>][-merged][-<gguf type>].zip, with characters unsafe in file names replaced. */
-export function defaultDestination(dataDir: string, job: Job, checkpoint: string | null, merged = false, ggufType: string | null = null): string {
+export function defaultDestination(
+  dataDir: string,
+  job: Job,
+  checkpoint: string | null,
+  merged = false,
+  ggufType: string | null = null,
+): string {
   const parts = [job.name, checkpoint, merged ? 'merged' : null, ggufType].filter((part): part is string => Boolean(part))
   // Control characters go too (code points below 32), without a control-character regex.
   const printable = [...parts.join('-')].map((character) => (character.charCodeAt(0) < 32 ? '_' : character)).join('')

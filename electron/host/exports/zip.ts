@@ -13,8 +13,7 @@ import yazl from 'yazl'
 
 /** One file of the zip: read from disk, or small text made in memory. */
 export type ZipEntry =
-  | { name: string; source: string; bytes: number; sha256: string }
-  | { name: string; data: Buffer; bytes: number; sha256: string }
+  { name: string; source: string; bytes: number; sha256: string } | { name: string; data: Buffer; bytes: number; sha256: string }
 
 /** manifest.json: every other file of the zip, its size and SHA-256. */
 export interface Manifest {

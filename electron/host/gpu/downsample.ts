@@ -33,7 +33,12 @@ function mergeRange(a: GpuRange, aSamples: number, b: GpuRange, bSamples: number
 
 /** The bucket covering both `a` and `b` (a before b). */
 export function mergeBuckets(a: GpuBucket, b: GpuBucket): GpuBucket {
-  const merged: GpuBucket = { ...a, timeStart: Math.min(a.timeStart, b.timeStart), timeEnd: Math.max(a.timeEnd, b.timeEnd), samples: a.samples + b.samples }
+  const merged: GpuBucket = {
+    ...a,
+    timeStart: Math.min(a.timeStart, b.timeStart),
+    timeEnd: Math.max(a.timeEnd, b.timeEnd),
+    samples: a.samples + b.samples,
+  }
   for (const field of gpuHistoryFields) merged[field] = mergeRange(a[field], a.samples, b[field], b.samples)
   return merged
 }

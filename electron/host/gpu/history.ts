@@ -98,13 +98,17 @@ export class GpuHistoryStore {
 
   private insert(jobId: string, gpuIndex: number, name: string, bucket: GpuBucket): void {
     this.db
-      .prepare('INSERT OR REPLACE INTO gpu_samples (job_id, gpu_index, time_start, time_end, samples, name, readings) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT OR REPLACE INTO gpu_samples (job_id, gpu_index, time_start, time_end, samples, name, readings) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(jobId, gpuIndex, bucket.timeStart, bucket.timeEnd, bucket.samples, name, readingsOf(bucket))
   }
 
   /** Halves the series' rows in place and doubles its bucket size. */
   private compact(jobId: string, gpuIndex: number, name: string, series: Series): void {
-    const rows = this.db.prepare('SELECT * FROM gpu_samples WHERE job_id = ? AND gpu_index = ? ORDER BY time_start').all(jobId, gpuIndex) as Row[]
+    const rows = this.db
+      .prepare('SELECT * FROM gpu_samples WHERE job_id = ? AND gpu_index = ? ORDER BY time_start')
+      .all(jobId, gpuIndex) as Row[]
     const halved = halve(rows.map(toBucket))
     this.db.prepare('DELETE FROM gpu_samples WHERE job_id = ? AND gpu_index = ?').run(jobId, gpuIndex)
     for (const bucket of halved) this.insert(jobId, gpuIndex, name, bucket)

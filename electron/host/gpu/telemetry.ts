@@ -92,7 +92,9 @@ export function runNvidiaSmi(): Promise<SmiResult> {
 async function nvidiaControllers(): Promise<string[]> {
   try {
     const { controllers } = await si.graphics()
-    return controllers.filter((controller) => /nvidia/i.test(`${controller.vendor} ${controller.model}`)).map((controller) => controller.model || 'NVIDIA GPU')
+    return controllers
+      .filter((controller) => /nvidia/i.test(`${controller.vendor} ${controller.model}`))
+      .map((controller) => controller.model || 'NVIDIA GPU')
   } catch {
     return []
   }
@@ -115,7 +117,12 @@ export class GpuTelemetry {
       return { time: Date.now(), available: false, reason: 'No NVIDIA GPU found: nvidia-smi lists none.', gpus: [] }
     }
     if (!result.missing) {
-      return { time: Date.now(), available: false, reason: `The NVIDIA GPU could not be read: nvidia-smi says "${result.message}".`, gpus: [] }
+      return {
+        time: Date.now(),
+        available: false,
+        reason: `The NVIDIA GPU could not be read: nvidia-smi says "${result.message}".`,
+        gpus: [],
+      }
     }
     const listed = await nvidiaControllers()
     const reason =

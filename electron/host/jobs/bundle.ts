@@ -37,7 +37,9 @@ function sha256(file: string): string {
 /** Writes the bundle of one job into `out` (created; it must not exist or be empty). Returns `out`. */
 export function writeBundle(source: BundleSource, out: string): string {
   if (fs.existsSync(out) && fs.readdirSync(out).length > 0) {
-    throw appError('invalid_input', `${out} is not empty; name a new folder for the bundle`, { fields: { out: 'choose an empty or new folder' } })
+    throw appError('invalid_input', `${out} is not empty; name a new folder for the bundle`, {
+      fields: { out: 'choose an empty or new folder' },
+    })
   }
   const { config } = source
   const dataset = config.dataset.path
@@ -82,7 +84,9 @@ export function writeBundle(source: BundleSource, out: string): string {
     name: source.name,
     dataset: { file: `data/${dataName}`, sha256: digest, from: dataset },
     ...(mixed.length > 0 ? { mix: mixed.map((part) => ({ file: part.file, sha256: part.entry.sha256, from: part.from })) } : {}),
-    model: config.model.selftest ? { selftest: true } : { path: config.model.path, note: 'must exist on every node (a folder, or a hub id in the Hugging Face cache)' },
+    model: config.model.selftest
+      ? { selftest: true }
+      : { path: config.model.path, note: 'must exist on every node (a folder, or a hub id in the Hugging Face cache)' },
   }
   fs.writeFileSync(path.join(out, 'bundle.json'), JSON.stringify(manifest, null, 2) + '\n')
   fs.writeFileSync(path.join(out, 'torchrun.sh'), torchrunScript(source.jobId), { mode: 0o755 })
@@ -128,7 +132,12 @@ srun bash "$SLURM_SUBMIT_DIR/torchrun.sh"
 }
 
 function skypilotTask(name: string): string {
-  const taskName = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'tunedeck'
+  const taskName =
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 60) || 'tunedeck'
   return `# SkyPilot task: sky launch -c ${taskName} skypilot.yaml (from this folder). Change num_nodes and accelerators.
 name: ${taskName}
 num_nodes: 2
@@ -158,7 +167,9 @@ export function copyRun(from: string, jobDir: string, jobId: string): JobConfig 
   const source = fs.existsSync(path.join(from, bundleJobFolder, 'config.json')) ? path.join(from, bundleJobFolder) : from
   for (const needed of ['config.json', 'events.jsonl']) {
     if (!fs.existsSync(path.join(source, needed))) {
-      throw appError('invalid_input', `${from} holds no ${needed}: name a bundle folder or the job folder a run wrote`, { fields: { path: `no ${needed} there` } })
+      throw appError('invalid_input', `${from} holds no ${needed}: name a bundle folder or the job folder a run wrote`, {
+        fields: { path: `no ${needed} there` },
+      })
     }
   }
   const parsed = jobConfigSchema.safeParse(JSON.parse(fs.readFileSync(path.join(source, 'config.json'), 'utf8')))
@@ -169,9 +180,13 @@ export function copyRun(from: string, jobDir: string, jobId: string): JobConfig 
   fs.mkdirSync(jobDir, { recursive: true })
   for (const entry of runEntries) {
     const file = path.join(source, entry)
-    if (entry !== 'events.jsonl' && entry !== 'config.json' && fs.existsSync(file)) fs.cpSync(file, path.join(jobDir, entry), { recursive: true })
+    if (entry !== 'events.jsonl' && entry !== 'config.json' && fs.existsSync(file))
+      fs.cpSync(file, path.join(jobDir, entry), { recursive: true })
   }
-  const lines = fs.readFileSync(path.join(source, 'events.jsonl'), 'utf8').split('\n').filter((line) => line.trim() !== '')
+  const lines = fs
+    .readFileSync(path.join(source, 'events.jsonl'), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
   const local = lines.map((line) => {
     const event = JSON.parse(line) as Record<string, unknown>
     if (event.type === 'completed') event.adapterPath = path.join(jobDir, 'adapter')
@@ -183,5 +198,15 @@ export function copyRun(from: string, jobDir: string, jobId: string): JobConfig 
   const resolve = (value: string): string => (path.isAbsolute(value) ? value : path.resolve(source, value))
   // A folder beside the run (the self-test model it built) or here; a hub id stays as it is.
   const model = fs.existsSync(resolve(config.model.path)) ? resolve(config.model.path) : config.model.path
-  return { ...config, jobId, resumeFrom: null, model: { ...config.model, path: model }, dataset: { ...config.dataset, path: resolve(config.dataset.path), mix: config.dataset.mix.map((entry) => ({ ...entry, path: resolve(entry.path) })) } }
+  return {
+    ...config,
+    jobId,
+    resumeFrom: null,
+    model: { ...config.model, path: model },
+    dataset: {
+      ...config.dataset,
+      path: resolve(config.dataset.path),
+      mix: config.dataset.mix.map((entry) => ({ ...entry, path: resolve(entry.path) })),
+    },
+  }
 }

@@ -42,7 +42,9 @@ export function deleteCheckpoint(store: Store, record: JobRecord, jobDir: string
   // Another job that waits or trains may start from this folder's weights (initFrom).
   const dependent = store.jobs.list().find((other) => waiting(other) && other.config.initFrom === path.resolve(folder))
   if (dependent !== undefined) {
-    throw appError('conflict', `${describeJob(dependent)} and starts from checkpoint "${name}"; cancel or finish it first`, { status: dependent.status })
+    throw appError('conflict', `${describeJob(dependent)} and starts from checkpoint "${name}"; cancel or finish it first`, {
+      status: dependent.status,
+    })
   }
   removeCheckpointFolder(jobDir, name)
   store.checkpoints.delete(record.id, name)

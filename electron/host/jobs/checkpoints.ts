@@ -69,7 +69,8 @@ export function removeTemporaryCheckpoints(jobDir: string): void {
     return
   }
   for (const name of names) {
-    if (temporaryPrefixes.some((prefix) => name.startsWith(prefix))) fs.rmSync(path.join(checkpointsDir(jobDir), name), { recursive: true, force: true })
+    if (temporaryPrefixes.some((prefix) => name.startsWith(prefix)))
+      fs.rmSync(path.join(checkpointsDir(jobDir), name), { recursive: true, force: true })
   }
 }
 

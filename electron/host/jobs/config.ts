@@ -53,7 +53,10 @@ export function loadPresets(resourcesDir: string): Preset[] {
       const raw = readJson(file) as Record<string, unknown>
       const parsed = presetSchema.safeParse({ id: path.basename(name, '.json'), ...raw })
       if (parsed.success) presets.push(parsed.data)
-      else process.stderr.write(`Preset ${file} is not valid and was left out: ${validationError(parsed.error.issues, name, presetSchema).message}\n`)
+      else
+        process.stderr.write(
+          `Preset ${file} is not valid and was left out: ${validationError(parsed.error.issues, name, presetSchema).message}\n`,
+        )
     } catch (error) {
       process.stderr.write(`Preset ${file} could not be read and was left out: ${(error as Error).message}\n`)
     }
@@ -66,7 +69,11 @@ export function readSelftestFile(resourcesDir: string): { settings: JobSettings;
   const file = path.join(resourcesDir, 'selftest', 'job.json')
   const { description: _description, datasetFile, ...settings } = readJson(file) as Record<string, unknown>
   const parsed = jobSettingsSchema.safeParse(settings)
-  if (!parsed.success) throw appError('internal', `${file} is not valid: ${validationError(parsed.error.issues, file, jobSettingsSchema).message}; reinstall Tunedeck`)
+  if (!parsed.success)
+    throw appError(
+      'internal',
+      `${file} is not valid: ${validationError(parsed.error.issues, file, jobSettingsSchema).message}; reinstall Tunedeck`,
+    )
   return { settings: parsed.data, datasetFile: typeof datasetFile === 'string' ? datasetFile : 'dataset.jsonl' }
 }
 
@@ -110,7 +117,10 @@ function resolveModel(input: NewJobInput, paths: ConfigPaths): { path: string; s
   if (hubId.test(modelPath) && !fs.existsSync(local)) {
     // Training never downloads: a hub id must be in the cache already (the Models page downloads it).
     if (cachedHubModel(modelPath) !== null) return { path: modelPath, selftest: false }
-    invalidField('model.path', `the hub id ${modelPath} is not downloaded (looked in ${hubCacheDir()}): download it on the Models page first, or check the spelling (owner/name)`)
+    invalidField(
+      'model.path',
+      `the hub id ${modelPath} is not downloaded (looked in ${hubCacheDir()}): download it on the Models page first, or check the spelling (owner/name)`,
+    )
   }
   invalidField('model.path', `no model folder at ${local}: choose a folder with config.json and the weights, or a hub id like org/name`)
 }
@@ -151,7 +161,13 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
 
   // Starting from another job's checkpoint: its base model and LoRA shape win (mergeJobConfig), once they are known to fit what was asked.
   const source = initFrom !== undefined ? readInitSource(paths.dataDir, initFrom) : undefined
-  const checkpoint = source !== undefined ? { ...checkInitFrom(source, model, input), optimizer: initFrom !== undefined && 'optimizer' in initFrom && initFrom.optimizer === true } : undefined
+  const checkpoint =
+    source !== undefined
+      ? {
+          ...checkInitFrom(source, model, input),
+          optimizer: initFrom !== undefined && 'optimizer' in initFrom && initFrom.optimizer === true,
+        }
+      : undefined
 
   const merged = mergeJobConfig({ jobId, model, datasetPath, selftest, preset, user, checkpoint })
   if (!merged.success) throw validationError(merged.error.issues, 'Job settings', jobConfigSchema)
@@ -171,7 +187,10 @@ export function buildJobConfig(jobId: string, rawInput: NewJobInput, paths: Conf
  * The library's way of reading a dataset (the Datasets page's format, column mapping, text
  * split and CSV header row) for each of those the job leaves at its default; what the job sets wins.
  */
-function withReading<Dataset extends Pick<JobConfig['dataset'], 'format' | 'columns' | 'textSplit' | 'csvHeader'>>(dataset: Dataset, reading: DatasetReading | undefined): Dataset {
+function withReading<Dataset extends Pick<JobConfig['dataset'], 'format' | 'columns' | 'textSplit' | 'csvHeader'>>(
+  dataset: Dataset,
+  reading: DatasetReading | undefined,
+): Dataset {
   if (reading === undefined) return dataset
   return {
     ...dataset,
@@ -207,7 +226,10 @@ function checkDatasetPath(datasetPath: string, field = 'dataset.path'): void {
   if (!isDirectory(datasetPath)) invalidField(field, `no dataset file at ${datasetPath}: choose an existing file (${datasetKinds})`)
   const saved = ['state.json', 'dataset_dict.json'].some((name) => isFile(path.join(datasetPath, name)))
   if (!saved) {
-    invalidField(field, `${datasetPath} is a folder but not a dataset saved with save_to_disk (it has no state.json or dataset_dict.json): choose a file (${datasetKinds}) or a save_to_disk folder`)
+    invalidField(
+      field,
+      `${datasetPath} is a folder but not a dataset saved with save_to_disk (it has no state.json or dataset_dict.json): choose a file (${datasetKinds}) or a save_to_disk folder`,
+    )
   }
 }
 

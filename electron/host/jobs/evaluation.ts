@@ -76,10 +76,13 @@ export class EvaluationService {
           else if (event.type === 'done') result = evaluationSchema.parse(event)
         })
         child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-16_000)))
-        child.on('error', (error) => reject(appError('python_missing', `Could not run ${python} for the evaluation: ${error.message}. Check the Python set-up.`)))
+        child.on('error', (error) =>
+          reject(appError('python_missing', `Could not run ${python} for the evaluation: ${error.message}. Check the Python set-up.`)),
+        )
         child.on('close', (code) => {
           controller.signal.removeEventListener('abort', onAbort)
-          if (controller.signal.aborted) return reject(appError('conflict', 'The evaluation was stopped; the previous one, if any, is kept.'))
+          if (controller.signal.aborted)
+            return reject(appError('conflict', 'The evaluation was stopped; the previous one, if any, is kept.'))
           if (failure !== null) return reject(appError('invalid_input', failure))
           if (code === 0 && result) return resolve(result)
           reject(appError('internal', `The evaluation failed:\n${stderr.trim().split('\n').slice(-6).join('\n') || `exit code ${code}`}`))

@@ -63,7 +63,8 @@ export function readInitSource(dataDir: string, initFrom: NonNullable<NewJobInpu
   if ('adapterId' in initFrom) return readLibrarySource(dataDir, initFrom.adapterId)
   const { jobId, checkpoint } = initFrom
   if (!safeJobId.test(jobId)) refuse('initFrom', `"${jobId}" is not a job id: choose a checkpoint from the job's checkpoint list`)
-  if (!safeCheckpointName.test(checkpoint)) refuse('initFrom', `"${checkpoint}" is not a checkpoint name: choose one from the job's checkpoint list`)
+  if (!safeCheckpointName.test(checkpoint))
+    refuse('initFrom', `"${checkpoint}" is not a checkpoint name: choose one from the job's checkpoint list`)
   const jobDir = path.join(dataDir, 'jobs', jobId)
   if (!fs.existsSync(jobDir)) refuse('initFrom', `there is no job with id ${jobId}: choose a checkpoint of an existing job`)
   const folder = path.join(checkpointsDir(jobDir), checkpoint)
@@ -73,9 +74,13 @@ export function readInitSource(dataDir: string, initFrom: NonNullable<NewJobInpu
   }
   const state = readJson(path.join(folder, 'state.json')) as Record<string, unknown>
   const { baseModel, loraRank, loraAlpha, targetModules } = state
-  const modules = targetModules === 'all-linear' || (Array.isArray(targetModules) && targetModules.every((name) => typeof name === 'string'))
+  const modules =
+    targetModules === 'all-linear' || (Array.isArray(targetModules) && targetModules.every((name) => typeof name === 'string'))
   if (typeof baseModel !== 'string' || !Number.isInteger(loraRank) || typeof loraAlpha !== 'number' || !modules) {
-    refuse('initFrom', `checkpoint "${checkpoint}" of job ${jobId} does not record its base model and LoRA shape (written by an older trainer?): choose a newer checkpoint`)
+    refuse(
+      'initFrom',
+      `checkpoint "${checkpoint}" of job ${jobId} does not record its base model and LoRA shape (written by an older trainer?): choose a newer checkpoint`,
+    )
   }
   // Dropout, rsLoRA and DoRA are not in state.json; DoRA changes the adapter's tensors, so take them from the source job.
   const source = readJson(path.join(jobDir, 'config.json')) as Partial<JobConfig> | undefined
@@ -98,9 +103,12 @@ export function readInitSource(dataDir: string, initFrom: NonNullable<NewJobInpu
  */
 function readLibrarySource(dataDir: string, adapterId: string): InitSource {
   const folder = path.join(dataDir, 'adapters', adapterId)
-  const record = safeJobId.test(adapterId) ? (readJson(path.join(folder, 'adapter.json')) as Record<string, unknown> | undefined) : undefined
+  const record = safeJobId.test(adapterId)
+    ? (readJson(path.join(folder, 'adapter.json')) as Record<string, unknown> | undefined)
+    : undefined
   const state = readJson(path.join(folder, 'state.json')) as Record<string, unknown> | undefined
-  if (!record || state?.complete !== true) refuse('initFrom', `there is no adapter "${adapterId}" in the library: choose one from the Adapters page`)
+  if (!record || state?.complete !== true)
+    refuse('initFrom', `there is no adapter "${adapterId}" in the library: choose one from the Adapters page`)
   const { baseModel, loraRank, loraAlpha, targetModules } = state
   if (typeof baseModel !== 'string' || !Number.isInteger(loraRank) || typeof loraAlpha !== 'number') {
     refuse('initFrom', `library adapter "${adapterId}" does not record its base model and LoRA shape in ${folder}: import it again`)
@@ -129,14 +137,21 @@ function sameModel(formModel: { path: string }, baseModel: string): boolean {
  * folder, its base model and its LoRA shape. Throws invalid_input naming
  * `model.path` or `lora.rank`, saying what the checkpoint has.
  */
-export function checkInitFrom(source: InitSource, formModel: { path: string; selftest: boolean }, input: NewJobInput): NonNullable<ConfigLayers['checkpoint']> {
+export function checkInitFrom(
+  source: InitSource,
+  formModel: { path: string; selftest: boolean },
+  input: NewJobInput,
+): NonNullable<ConfigLayers['checkpoint']> {
   const where = `the checkpoint ${source.folder}`
   if (!sameModel(formModel, source.baseModel)) {
     refuse('model.path', `${where} was trained on ${source.baseModel}, not ${formModel.path}: choose that model or another checkpoint`)
   }
   const rank = input.lora?.rank
   if (rank !== undefined && rank !== source.lora.rank) {
-    refuse('lora.rank', `${where} has LoRA rank ${source.lora.rank}, not ${rank}: set the rank to ${source.lora.rank} or choose another checkpoint`)
+    refuse(
+      'lora.rank',
+      `${where} has LoRA rank ${source.lora.rank}, not ${rank}: set the rank to ${source.lora.rank} or choose another checkpoint`,
+    )
   }
   return { folder: source.folder, model: { path: source.baseModel, selftest: source.selftest || formModel.selftest }, lora: source.lora }
 }

@@ -95,7 +95,9 @@ const publicFields = new Set(Object.keys(jobSchema.shape))
 export function reduce(job: JobRecord, event: JobEvent, circumstances: Circumstances): JobChange {
   const { fields, ...stored } = changeFor(job, event, circumstances)
   const broadcast: Broadcast[] = []
-  const seen = Object.entries(fields).some(([field, value]) => publicFields.has(field) && !isDeepStrictEqual(job[field as keyof JobRecord], value))
+  const seen = Object.entries(fields).some(
+    ([field, value]) => publicFields.has(field) && !isDeepStrictEqual(job[field as keyof JobRecord], value),
+  )
   if (seen) broadcast.push('job.updated')
   if (stored.metric !== undefined) broadcast.push('job.metrics')
   if (stored.note !== undefined) broadcast.push('job.report')
@@ -121,7 +123,17 @@ function changeFor(job: JobRecord, event: JobEvent, { now, cancelling = false, a
       return { fields: { ...running, totalSteps: event.totalSteps, step: event.step } }
     case 'step': {
       const { step, loss, lr, gradNorm, tokens, epoch, tokensPerSecond } = event
-      const metric: MetricPoint = { step, loss, lr, gradNorm, tokens, epoch, tokensPerSecond, mfu: event.mfu ?? null, time: toMs(event.time) }
+      const metric: MetricPoint = {
+        step,
+        loss,
+        lr,
+        gradNorm,
+        tokens,
+        epoch,
+        tokensPerSecond,
+        mfu: event.mfu ?? null,
+        time: toMs(event.time),
+      }
       return { fields: { ...running, step, totalSteps: event.totalSteps, loss, tokensPerSecond }, metric }
     }
     case 'checkpoint': {
@@ -135,7 +147,11 @@ function changeFor(job: JobRecord, event: JobEvent, { now, cancelling = false, a
     case 'cancelled':
       return live ? { fields: { status: 'cancelled', step: event.step, finishedAt: toMs(event.time) } } : { fields: {} }
     case 'failed':
-      return ending({ status: 'failed', error: { message: event.error, traceback: event.traceback, field: event.field ?? null }, finishedAt: toMs(event.time) })
+      return ending({
+        status: 'failed',
+        error: { message: event.error, traceback: event.traceback, field: event.field ?? null },
+        finishedAt: toMs(event.time),
+      })
     case 'dataset':
     case 'memory':
     case 'oom':
@@ -182,7 +198,11 @@ function changeFor(job: JobRecord, event: JobEvent, { now, cancelling = false, a
 function completion(step: number, finishedAt: number, adapter: AdapterCheck | undefined): Partial<JobRecord> {
   if (adapter === undefined) throw new Error('a completed event needs the adapter check (Circumstances.adapter)')
   if (adapter.present) return { status: 'completed', step, adapterPath: adapter.folder, finishedAt, error: null }
-  const error: JobError = { message: `the trainer reported completed but the adapter is missing at ${adapter.file}`, traceback: null, field: null }
+  const error: JobError = {
+    message: `the trainer reported completed but the adapter is missing at ${adapter.file}`,
+    traceback: null,
+    field: null,
+  }
   return { status: 'failed', step, error, finishedAt }
 }
 
@@ -190,7 +210,8 @@ function completion(step: number, finishedAt: number, adapter: AdapterCheck | un
 function afterExit(job: JobRecord, event: Extract<HostEvent, { type: 'exit' }>, now: number): Partial<JobRecord> {
   // The user asked to cancel after the trainer had paused: the pause is dropped. A job that
   // completed or failed before the request keeps its result (the table has no way back).
-  if (event.reportedFinal && event.stopReason === 'cancel' && job.status === 'paused') return { status: 'cancelled', finishedAt: now, error: null }
+  if (event.reportedFinal && event.stopReason === 'cancel' && job.status === 'paused')
+    return { status: 'cancelled', finishedAt: now, error: null }
   if (!liveStatuses.includes(job.status)) return {}
   // The trainer exited without a final event: why the host stopped it decides.
   switch (event.stopReason) {

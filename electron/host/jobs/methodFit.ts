@@ -11,10 +11,16 @@ import { previewDataset, type DatasetPreviewOptions } from '../datasets/preview'
 import { invalidField } from './config'
 
 /** The format the trainer reads the job's dataset as; null when it cannot tell (the trainer then reports why). */
-async function datasetFormat(dataset: Pick<JobConfig['dataset'], 'path' | 'format' | 'columns' | 'textSplit' | 'csvHeader'>, options: DatasetPreviewOptions): Promise<string | null> {
+async function datasetFormat(
+  dataset: Pick<JobConfig['dataset'], 'path' | 'format' | 'columns' | 'textSplit' | 'csvHeader'>,
+  options: DatasetPreviewOptions,
+): Promise<string | null> {
   if (dataset.format !== 'auto') return dataset.format
   try {
-    const preview = await previewDataset({ path: dataset.path, columns: dataset.columns, textSplit: dataset.textSplit, csvHeader: dataset.csvHeader, limit: 0 }, { ...options, detectOnly: true })
+    const preview = await previewDataset(
+      { path: dataset.path, columns: dataset.columns, textSplit: dataset.textSplit, csvHeader: dataset.csvHeader, limit: 0 },
+      { ...options, detectOnly: true },
+    )
     return preview.ok ? preview.format : null
   } catch {
     // No Python yet (set-up still running) or a crash: the trainer's own check refuses the job when it starts.
@@ -28,13 +34,19 @@ export async function checkMethodFits(config: JobConfig, options: DatasetPreview
   const fit = methodForFormat(format, config.method)
   if (format !== null && fit !== null) {
     const file = path.basename(config.dataset.path)
-    invalidField('method', `"${config.method}" does not train on ${file}: it is read as "${format}", ${fit.what}, which method "${fit.method}" trains on. Choose method "${fit.method}", or a dataset of another format.`)
+    invalidField(
+      'method',
+      `"${config.method}" does not train on ${file}: it is read as "${format}", ${fit.what}, which method "${fit.method}" trains on. Choose method "${fit.method}", or a dataset of another format.`,
+    )
   }
   // Every dataset of a mix must fit the method too; the refusal names the mixed one.
   for (const [index, entry] of config.dataset.mix.entries()) {
     const mixed = await datasetFormat(entry, options)
     const other = methodForFormat(mixed, config.method)
     if (mixed === null || other === null) continue
-    invalidField(`dataset.mix.${index}.path`, `"${config.method}" does not train on ${path.basename(entry.path)}: it is read as "${mixed}", ${other.what}. Remove it from the mix, or choose method "${other.method}" for all of the datasets.`)
+    invalidField(
+      `dataset.mix.${index}.path`,
+      `"${config.method}" does not train on ${path.basename(entry.path)}: it is read as "${mixed}", ${other.what}. Remove it from the mix, or choose method "${other.method}" for all of the datasets.`,
+    )
   }
 }

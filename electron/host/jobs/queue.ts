@@ -231,11 +231,14 @@ export class JobQueue {
     // HF_HUB_OFFLINE: a job never downloads mid-training; hub ids resolve from the cache only.
     // TUNEDECK_ENCODED_CACHE: a dataset is encoded once for every job on the same data and model.
     // experimentLogs: the user's MLFLOW_* and WANDB_* settings turn those logs on for the job.
-    return childEnvironment({
-      PYTHONPATH: this.options.pythonRuntimeDir,
-      PYTHONUNBUFFERED: '1',
-      HF_HUB_OFFLINE: '1',
-      TUNEDECK_ENCODED_CACHE: encodedCacheFolder(this.options.dataDir),
-    }, { experimentLogs: true })
+    return childEnvironment(
+      {
+        PYTHONPATH: this.options.pythonRuntimeDir,
+        PYTHONUNBUFFERED: '1',
+        HF_HUB_OFFLINE: '1',
+        TUNEDECK_ENCODED_CACHE: encodedCacheFolder(this.options.dataDir),
+      },
+      { experimentLogs: true },
+    )
   }
 }

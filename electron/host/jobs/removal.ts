@@ -17,9 +17,14 @@ const deletedPrefix = '.deleted-'
 function refusal(store: Store, record: JobRecord, jobDir: string): string | undefined {
   if (liveStatuses.includes(record.status)) return `${describeJob(record)}; cancel it (or let it finish) before deleting it`
   const checkpoints = path.resolve(jobDir, 'checkpoints') + path.sep
-  const waiting = store.jobs.list().find(
-    (other) => other.id !== record.id && (liveStatuses.includes(other.status) || other.status === 'queued') && other.config.initFrom?.startsWith(checkpoints),
-  )
+  const waiting = store.jobs
+    .list()
+    .find(
+      (other) =>
+        other.id !== record.id &&
+        (liveStatuses.includes(other.status) || other.status === 'queued') &&
+        other.config.initFrom?.startsWith(checkpoints),
+    )
   if (waiting) return `${describeJob(waiting)} and starts from a checkpoint of job "${record.name}"; cancel or finish it first`
   return undefined
 }
@@ -39,7 +44,10 @@ export function deleteJob(store: Store, record: JobRecord, jobDir: string, inTra
     moved = true
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw appError('internal', `Could not delete the files of job "${record.name}" in ${jobDir}: ${(error as Error).message}; nothing was deleted`)
+      throw appError(
+        'internal',
+        `Could not delete the files of job "${record.name}" in ${jobDir}: ${(error as Error).message}; nothing was deleted`,
+      )
     }
   }
   try {

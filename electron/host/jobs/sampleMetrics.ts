@@ -10,5 +10,8 @@ import { sampleIndexes } from '../store/metricSample'
 
 export function sampleMetrics(points: readonly MetricPoint[], maxPoints: number): MetricPoint[] {
   if (points.length <= maxPoints) return [...points]
-  return sampleIndexes(points.map((point) => point.loss), maxPoints).map((index) => points[index] as MetricPoint)
+  return sampleIndexes(
+    points.map((point) => point.loss),
+    maxPoints,
+  ).map((index) => points[index] as MetricPoint)
 }

@@ -37,7 +37,10 @@ let lastIdTime = 0
  */
 function newJobId(): string {
   lastIdTime = Math.max(Date.now(), lastIdTime + 1)
-  const random = BigInt('0x' + randomBytes(5).toString('hex')).toString(36).padStart(8, '0').slice(-8)
+  const random = BigInt('0x' + randomBytes(5).toString('hex'))
+    .toString(36)
+    .padStart(8, '0')
+    .slice(-8)
   return lastIdTime.toString(36).padStart(9, '0') + random
 }
 
@@ -113,7 +116,9 @@ export class JobService {
     const dir = this.jobDir(id)
     const config = copyRun(path.resolve(from), dir, id)
     writeConfigFile(dir, config)
-    this.store.jobs.insert(newJobRecord({ id, name: `Imported from ${path.basename(path.resolve(from))}`, status: 'running', config, createdAt: Date.now() }))
+    this.store.jobs.insert(
+      newJobRecord({ id, name: `Imported from ${path.basename(path.resolve(from))}`, status: 'running', config, createdAt: Date.now() }),
+    )
     const batch = readEvents(path.join(dir, 'events.jsonl'), 0, () => undefined)
     ingestEvents(this.store, id, dir, batch.events, batch.offset)
     // No process runs it here: a run without a final event reads as interrupted.
@@ -234,7 +239,10 @@ export class JobService {
   delete(jobId: string): void {
     const record = this.record(jobId)
     // A job reported done may still have its process flushing the terminal into the folder.
-    if (this.queue.running(jobId) !== undefined && !liveStatuses.includes(record.status)) throw appError('conflict', `${describeJob(record)} but its trainer has not exited yet; delete it in a moment`, { status: record.status })
+    if (this.queue.running(jobId) !== undefined && !liveStatuses.includes(record.status))
+      throw appError('conflict', `${describeJob(record)} but its trainer has not exited yet; delete it in a moment`, {
+        status: record.status,
+      })
     this.queue.forget(jobId)
     deleteJob(this.store, record, this.jobDir(jobId), () => this.queue.renumber(this.queue.queuedIds()))
     this.options.emit('job.deleted', { jobId })

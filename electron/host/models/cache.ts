@@ -9,7 +9,9 @@ import path from 'node:path'
 /** The hub cache folder for this environment. */
 export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.HF_HUB_CACHE) return path.resolve(expandHome(env.HF_HUB_CACHE))
-  const home = env.HF_HOME ? expandHome(env.HF_HOME) : path.join(env.XDG_CACHE_HOME ? expandHome(env.XDG_CACHE_HOME) : path.join(os.homedir(), '.cache'), 'huggingface')
+  const home = env.HF_HOME
+    ? expandHome(env.HF_HOME)
+    : path.join(env.XDG_CACHE_HOME ? expandHome(env.XDG_CACHE_HOME) : path.join(os.homedir(), '.cache'), 'huggingface')
   return path.resolve(home, 'hub')
 }
 

@@ -68,7 +68,12 @@ export async function runModelsPython(
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-16_000)))
     child.on('error', (error) => {
       signal?.removeEventListener('abort', onAbort)
-      reject(appError('python_missing', `Could not run ${python} for the model library: ${error.message}. Check the Python set-up or TUNEDECK_PYTHON.`))
+      reject(
+        appError(
+          'python_missing',
+          `Could not run ${python} for the model library: ${error.message}. Check the Python set-up or TUNEDECK_PYTHON.`,
+        ),
+      )
     })
     child.on('close', (code) => {
       signal?.removeEventListener('abort', onAbort)

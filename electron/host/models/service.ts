@@ -84,7 +84,8 @@ export class ModelService {
     const result = await runModelsPython(this.options, ['fit', '--settings', JSON.stringify(settings), ...folders], (line) => {
       if (line.type === 'fit') fits.push(modelFitsSchema.element.parse({ path: line.path, fit: line.fit, packing: line.packing }))
     })
-    if (result.code !== 0) throw appError('internal', `Estimating the models' memory failed:\n${result.stderr || `exit code ${result.code}`}`)
+    if (result.code !== 0)
+      throw appError('internal', `Estimating the models' memory failed:\n${result.stderr || `exit code ${result.code}`}`)
     return fits
   }
 
@@ -92,10 +93,13 @@ export class ModelService {
   async addFolder(folder: string): Promise<ModelLibrary> {
     const resolved = path.resolve(folder)
     if (!fs.statSync(resolved, { throwIfNoEntry: false })?.isDirectory()) {
-      throw appError('invalid_input', `Folder: ${resolved} is not a folder; choose a model folder or a folder of models`, { fields: { path: 'not a folder' } })
+      throw appError('invalid_input', `Folder: ${resolved} is not a folder; choose a model folder or a folder of models`, {
+        fields: { path: 'not a folder' },
+      })
     }
     const settings = readModelSettings(this.options.dataDir)
-    if (!settings.folders.includes(resolved)) writeModelSettings(this.options.dataDir, { ...settings, folders: [...settings.folders, resolved] })
+    if (!settings.folders.includes(resolved))
+      writeModelSettings(this.options.dataDir, { ...settings, folders: [...settings.folders, resolved] })
     return await this.list()
   }
 
@@ -138,7 +142,10 @@ export class ModelService {
     const [source, args] =
       'url' in input
         ? [input.url, ['--url', input.url, ...(this.options.allowPrivateDownloads ? [] : ['--public-only'])]]
-        : [`${input.hubId} ${input.config ?? 'default'}/${input.split ?? 'train'}`, ['--hub', input.hubId, '--config', input.config ?? 'default', '--split', input.split ?? 'train']]
+        : [
+            `${input.hubId} ${input.config ?? 'default'}/${input.split ?? 'train'}`,
+            ['--hub', input.hubId, '--config', input.config ?? 'default', '--split', input.split ?? 'train'],
+          ]
     const progress = await this.run('dataset', source, ['download-dataset', ...args, '--out-dir', outDir])
     return { ...progress, preview: progress.state === 'done' && progress.path ? await preview(progress.path) : null }
   }
@@ -149,7 +156,15 @@ export class ModelService {
     if (existing) return await existing.done
     const abort = new AbortController()
     const progress: DownloadProgress = {
-      kind, hubId: source, state: 'starting', doneBytes: 0, totalBytes: 0, bytesPerSecond: 0, secondsLeft: null, path: null, error: null,
+      kind,
+      hubId: source,
+      state: 'starting',
+      doneBytes: 0,
+      totalBytes: 0,
+      bytesPerSecond: 0,
+      secondsLeft: null,
+      path: null,
+      error: null,
     }
     const entry: RunningDownload = { progress, abort, done: Promise.resolve(progress) }
     const update = (change: Partial<DownloadProgress>) => {
@@ -162,7 +177,10 @@ export class ModelService {
         const result = await runModelsPython(this.options, args, (line) => update(fromLine(line)), { token }, abort.signal)
         if (abort.signal.aborted) update({ state: 'cancelled', bytesPerSecond: 0, secondsLeft: null })
         else if (entry.progress.state !== 'done' && entry.progress.state !== 'failed') {
-          update({ state: 'failed', error: { code: 'failed', message: `Downloading ${source} stopped:\n${result.stderr || `exit code ${result.code}`}`, url: null } })
+          update({
+            state: 'failed',
+            error: { code: 'failed', message: `Downloading ${source} stopped:\n${result.stderr || `exit code ${result.code}`}`, url: null },
+          })
         }
       } catch (error) {
         update({ state: 'failed', error: { code: 'python_missing', message: (error as Error).message, url: null } })

@@ -57,7 +57,10 @@ export class EnvironmentDoctor {
     const facts = this.facts ?? (await this.examine(), this.facts)
     if (!facts) throw appError('internal', 'The doctor found nothing to repair from.')
     const requirements = await readFile(this.requirementsFile, 'utf8').catch(() => {
-      throw appError('python_missing', `The requirements file ${this.requirementsFile} is missing, so nothing can be reinstalled: reinstall Tunedeck.`)
+      throw appError(
+        'python_missing',
+        `The requirements file ${this.requirementsFile} is missing, so nothing can be reinstalled: reinstall Tunedeck.`,
+      )
     })
     // The next look must see what the repair changed.
     this.facts = null

@@ -48,7 +48,6 @@ const failureLines = 12
 /** How often the bytes written into the environment are counted while pip installs. */
 const installPollMs = 2_000
 
-
 /** Finds, probes and sets up the trainer's Python. One instance per host. */
 export class PythonEnvironment {
   private current: SetupProgress | null = null
@@ -208,7 +207,12 @@ export class PythonEnvironment {
     } catch (error) {
       const message = (error as Error).message
       const detail = tail.length > 0 ? `${message}\n${tail.join('\n')}` : message
-      const failed: SetupProgress = { state: 'failed', progress: progress.progress, text: message, error: `${detail}\nThe whole log is in ${logFile}.` }
+      const failed: SetupProgress = {
+        state: 'failed',
+        progress: progress.progress,
+        text: message,
+        error: `${detail}\nThe whole log is in ${logFile}.`,
+      }
       void appendFile(logFile, `FAILED: ${message}\n`).catch(() => undefined)
       this.report(failed)
       return failed
@@ -220,19 +224,24 @@ export class PythonEnvironment {
     const python = await this.resolvePython()
     const logFile = join(this.options.dataDir, 'python-setup.log')
     let done = 0
-    const report = (text: string): void => this.report({ state: 'installing', progress: Math.min(0.99, (done + 0.5) / steps.length), text, error: null })
+    const report = (text: string): void =>
+      this.report({ state: 'installing', progress: Math.min(0.99, (done + 0.5) / steps.length), text, error: null })
     const tail: string[] = []
     try {
       await appendFile(logFile, `Repair started ${new Date().toISOString()}: ${reason}\n`)
       for (const step of steps) {
         report(`pip install ${step.join(' ')}`)
-        await this.run(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--progress-bar', 'off', ...step], (line) => {
-          if (!line.trim()) return
-          tail.push(line)
-          if (tail.length > failureLines) tail.shift()
-          void appendFile(logFile, `${line}\n`).catch(() => undefined)
-          report(line)
-        })
+        await this.run(
+          python,
+          ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--progress-bar', 'off', ...step],
+          (line) => {
+            if (!line.trim()) return
+            tail.push(line)
+            if (tail.length > failureLines) tail.shift()
+            void appendFile(logFile, `${line}\n`).catch(() => undefined)
+            report(line)
+          },
+        )
         done += 1
       }
       const finished: SetupProgress = { state: 'ready', progress: 1, text: `Repaired: ${reason}`, error: null }
@@ -240,7 +249,12 @@ export class PythonEnvironment {
       return finished
     } catch (error) {
       const message = (error as Error).message
-      const failed: SetupProgress = { state: 'failed', progress: done / steps.length, text: message, error: `${message}\n${tail.join('\n')}\nThe whole log is in ${logFile}.` }
+      const failed: SetupProgress = {
+        state: 'failed',
+        progress: done / steps.length,
+        text: message,
+        error: `${message}\n${tail.join('\n')}\nThe whole log is in ${logFile}.`,
+      }
       this.report(failed)
       return failed
     }

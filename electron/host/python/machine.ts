@@ -15,12 +15,22 @@ import { childEnvironment } from '../childEnv'
 const probeTimeoutMs = 120_000
 const smiTimeoutMs = 10_000
 
-function run(command: string, args: string[], timeoutMs: number, env: Record<string, string> = childEnvironment()): Promise<{ ok: true; stdout: string } | { ok: false; message: string }> {
+function run(
+  command: string,
+  args: string[],
+  timeoutMs: number,
+  env: Record<string, string> = childEnvironment(),
+): Promise<{ ok: true; stdout: string } | { ok: false; message: string }> {
   return new Promise((resolve) => {
     execFile(command, args, { timeout: timeoutMs, windowsHide: true, maxBuffer: 4 * 1024 * 1024, env }, (error, stdout, stderr) => {
       if (!error) return resolve({ ok: true, stdout })
       const code = (error as NodeJS.ErrnoException).code
-      const message = code === 'ENOENT' ? `${command} was not found` : error.killed ? `${command} did not answer within ${timeoutMs / 1000} s` : (stderr.trim().split('\n').slice(-3).join(' ') || error.message)
+      const message =
+        code === 'ENOENT'
+          ? `${command} was not found`
+          : error.killed
+            ? `${command} did not answer within ${timeoutMs / 1000} s`
+            : stderr.trim().split('\n').slice(-3).join(' ') || error.message
       resolve({ ok: false, message })
     })
   })
@@ -60,7 +70,12 @@ export async function readSmi(): Promise<SmiFacts | null> {
   const { gpus, driverVersion } = parseSmiIdentity(identity.stdout)
   if (gpus.length === 0) return null
   const banner = await run(nvidiaSmi(), [], smiTimeoutMs)
-  return { gpus, driverVersion, cudaVersion: banner.ok ? parseSmiCudaVersion(banner.stdout) : null, capabilities: gpus.map((gpu) => gpu.capability) }
+  return {
+    gpus,
+    driverVersion,
+    cudaVersion: banner.ok ? parseSmiCudaVersion(banner.stdout) : null,
+    capabilities: gpus.map((gpu) => gpu.capability),
+  }
 }
 
 /** Free bytes on the disk holding `path` (or its nearest existing parent), and that disk's device id. */
@@ -76,7 +91,11 @@ async function freeSpace(path: string): Promise<{ free: number | null; device: n
 }
 
 /** Runs the doctor probe in the trainer's Python; the parsed facts or why there are none. */
-async function probe(python: string, pythonRuntimeDir: string, requirementsFile: string): Promise<{ facts: ProbeFacts | null; error: string | null }> {
+async function probe(
+  python: string,
+  pythonRuntimeDir: string,
+  requirementsFile: string,
+): Promise<{ facts: ProbeFacts | null; error: string | null }> {
   const env = childEnvironment({ PYTHONPATH: pythonRuntimeDir, PYTHONIOENCODING: 'utf-8' })
   const result = await run(python, ['-m', 'tunedeck_trainer.doctor', '--requirements', requirementsFile, '--smoke'], probeTimeoutMs, env)
   if (!result.ok) return { facts: null, error: result.message }
@@ -107,7 +126,8 @@ export async function gatherFacts(options: MachineOptions): Promise<MachineFacts
   ])
   const disks: DiskFacts[] = [{ label: 'the data folder', path: options.dataDir, freeBytes: dataDisk.free }]
   // One disk is one line: the cache usually shares the data folder's.
-  if (cacheDisk.device === null || cacheDisk.device !== dataDisk.device) disks.push({ label: 'the Hugging Face cache', path: cache, freeBytes: cacheDisk.free })
+  if (cacheDisk.device === null || cacheDisk.device !== dataDisk.device)
+    disks.push({ label: 'the Hugging Face cache', path: cache, freeBytes: cacheDisk.free })
   return {
     platform: process.platform,
     interpreter: { source: location.source, path: location.path, exists },

@@ -8,7 +8,8 @@ import type { MachineFacts } from './diagnosis'
 import { chooseTorchBuild } from './torchBuild'
 
 /** Either a fresh environment, or pip commands (arguments after `python -m pip install`) run in order. */
-export type RepairPlan = { kind: 'recreate'; reason: string } | { kind: 'pip'; steps: string[][]; reason: string } | { kind: 'none'; reason: string }
+export type RepairPlan =
+  { kind: 'recreate'; reason: string } | { kind: 'pip'; steps: string[][]; reason: string } | { kind: 'none'; reason: string }
 
 /** "torch==2.9.1" lines of a requirements file that apply everywhere or on this platform, by package name. */
 export function pinnedVersions(requirements: string): Map<string, string> {
@@ -34,7 +35,9 @@ export function planRepair(check: DoctorCheckId, facts: MachineFacts, requiremen
   switch (check) {
     case 'python':
     case 'environment':
-      return ownVenv ? { kind: 'recreate', reason: 'A new environment with the pinned packages.' } : { kind: 'none', reason: 'TUNEDECK_PYTHON is yours: fix or unset it.' }
+      return ownVenv
+        ? { kind: 'recreate', reason: 'A new environment with the pinned packages.' }
+        : { kind: 'none', reason: 'TUNEDECK_PYTHON is yours: fix or unset it.' }
     case 'packages': {
       const wrong = (facts.probe?.packages ?? []).filter((entry) => entry.installed?.split('+')[0] !== entry.wanted)
       if (wrong.length === 0) return { kind: 'none', reason: 'Every pinned package is installed.' }

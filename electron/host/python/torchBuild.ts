@@ -72,7 +72,8 @@ export function chooseTorchBuild(platform: NodeJS.Platform, driver: DriverFacts 
     return {
       cuda: null,
       indexUrl: cpuIndexUrl,
-      reason: "No NVIDIA GPU: the CPU build of PyTorch from PyTorch's CPU index (about 1 GB, without the 7 GB of CUDA libraries); jobs train on the CPU. With a GPU added later, the doctor's Repair installs a CUDA build.",
+      reason:
+        "No NVIDIA GPU: the CPU build of PyTorch from PyTorch's CPU index (about 1 GB, without the 7 GB of CUDA libraries); jobs train on the CPU. With a GPU added later, the doctor's Repair installs a CUDA build.",
     }
   }
   const driverCuda = driver.cudaVersion
@@ -89,7 +90,15 @@ export function chooseTorchBuild(platform: NodeJS.Platform, driver: DriverFacts 
     }
   }
   if (platform === 'linux' && build === pypiLinuxBuild) {
-    return { cuda: build, indexUrl: null, reason: `CUDA ${build} build from the Python Package Index (the driver supports CUDA ${driverCuda}).` }
+    return {
+      cuda: build,
+      indexUrl: null,
+      reason: `CUDA ${build} build from the Python Package Index (the driver supports CUDA ${driverCuda}).`,
+    }
   }
-  return { cuda: build, indexUrl: cudaIndexUrl(build), reason: `CUDA ${build} build from PyTorch's wheel index (the driver supports CUDA ${driverCuda}).` }
+  return {
+    cuda: build,
+    indexUrl: cudaIndexUrl(build),
+    reason: `CUDA ${build} build from PyTorch's wheel index (the driver supports CUDA ${driverCuda}).`,
+  }
 }

@@ -17,8 +17,15 @@ export class CheckpointsRepository {
 
   /** Records a checkpoint; one saved again under the same name replaces the row. */
   put(jobId: string, checkpoint: Checkpoint): void {
-    prepared(this.db, 'INSERT OR REPLACE INTO checkpoints (job_id, name, kind, step, loss, time, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(jobId, checkpoint.name, checkpoint.kind, checkpoint.step, checkpoint.loss, checkpoint.time, checkpoint.bytes)
+    prepared(this.db, 'INSERT OR REPLACE INTO checkpoints (job_id, name, kind, step, loss, time, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+      jobId,
+      checkpoint.name,
+      checkpoint.kind,
+      checkpoint.step,
+      checkpoint.loss,
+      checkpoint.time,
+      checkpoint.bytes,
+    )
   }
 
   /** A job's checkpoints, oldest step first. */

@@ -87,7 +87,9 @@ export type NewJob = Pick<JobRecord, 'id' | 'name' | 'status' | 'config' | 'crea
 
 /** A whole record for a new job: `start` over the initial values of the column table. */
 export function newJobRecord(start: NewJob): JobRecord {
-  const initial = Object.fromEntries(fields.filter((field) => 'initial' in jobColumns[field]).map((field) => [field, jobColumns[field].initial]))
+  const initial = Object.fromEntries(
+    fields.filter((field) => 'initial' in jobColumns[field]).map((field) => [field, jobColumns[field].initial]),
+  )
   return { ...initial, ...start } as JobRecord
 }
 
@@ -141,7 +143,10 @@ export class JobsRepository {
 
   /** Queued jobs in the order they will run. */
   queued(): JobRecord[] {
-    const rows = prepared(this.db, "SELECT * FROM jobs WHERE status = 'queued' ORDER BY queue_position IS NULL, queue_position, id").all() as Row[]
+    const rows = prepared(
+      this.db,
+      "SELECT * FROM jobs WHERE status = 'queued' ORDER BY queue_position IS NULL, queue_position, id",
+    ).all() as Row[]
     return rows.map(fromRow)
   }
 

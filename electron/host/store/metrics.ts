@@ -21,8 +21,20 @@ export class MetricsRepository {
 
   /** Stores a step; a step trained again after a resume replaces the earlier row. */
   put(jobId: string, point: MetricPoint): void {
-    const sql = 'INSERT OR REPLACE INTO metrics (job_id, step, loss, lr, grad_norm, tokens, epoch, tokens_per_second, mfu, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
-    prepared(this.db, sql).run(jobId, point.step, point.loss, point.lr, point.gradNorm, point.tokens, point.epoch, point.tokensPerSecond, point.mfu, point.time)
+    const sql =
+      'INSERT OR REPLACE INTO metrics (job_id, step, loss, lr, grad_norm, tokens, epoch, tokens_per_second, mfu, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
+    prepared(this.db, sql).run(
+      jobId,
+      point.step,
+      point.loss,
+      point.lr,
+      point.gradNorm,
+      point.tokens,
+      point.epoch,
+      point.tokensPerSecond,
+      point.mfu,
+      point.time,
+    )
   }
 
   /** Every point of a job in step order. */

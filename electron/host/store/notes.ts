@@ -20,7 +20,12 @@ export class NotesRepository {
 
   /** Stores one event; the same seq again replaces it (ingest claims seqs, so this is rare). */
   put(jobId: string, seq: number, type: NoteType, data: Record<string, unknown>): void {
-    prepared(this.db, 'INSERT OR REPLACE INTO job_notes (job_id, seq, type, data) VALUES (?, ?, ?, ?)').run(jobId, seq, type, JSON.stringify(data))
+    prepared(this.db, 'INSERT OR REPLACE INTO job_notes (job_id, seq, type, data) VALUES (?, ?, ?, ?)').run(
+      jobId,
+      seq,
+      type,
+      JSON.stringify(data),
+    )
   }
 
   /** Every note of a job, in event order. */

@@ -60,7 +60,13 @@ export class TrainerProcess {
     })
     this.pid = this.terminal.pid
     this.startTime = processStartTime(this.pid)
-    this.leader = readStat(this.pid) ?? { pid: this.pid, ppid: process.pid, group: this.pid, session: this.pid, startTime: this.startTime ?? '0' }
+    this.leader = readStat(this.pid) ?? {
+      pid: this.pid,
+      ppid: process.pid,
+      group: this.pid,
+      session: this.pid,
+      startTime: this.startTime ?? '0',
+    }
     this.terminal.onData((data) => options.onData(data))
     drainBeforeDestroy(this.terminal, options.onData)
     this.terminal.onExit(({ exitCode, signal }) => this.handleExit(exitCode, signal))

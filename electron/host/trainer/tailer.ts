@@ -34,7 +34,12 @@ const knownTypes = new Set<string>(trainerEventTypes)
  * types are skipped silently (a newer trainer may add some); invalid lines
  * are passed to `onInvalid` and skipped.
  */
-export function readEvents(file: string, offset: number, onInvalid: (invalid: InvalidLine) => void, firstLine = 1): TailBatch & { lines: number } {
+export function readEvents(
+  file: string,
+  offset: number,
+  onInvalid: (invalid: InvalidLine) => void,
+  firstLine = 1,
+): TailBatch & { lines: number } {
   let handle: number
   try {
     handle = fs.openSync(file, 'r')

@@ -25,7 +25,9 @@ export function terminalLogLimit(env: NodeJS.ProcessEnv = process.env): number {
   if (setting === undefined || setting.trim() === '') return defaultTerminalLogMegabytes * 1024 * 1024
   const megabytes = Number(setting)
   if (!Number.isFinite(megabytes) || megabytes < 1) {
-    process.stderr.write(`TUNEDECK_TERMINAL_LOG_MB="${setting}" is not a size in MB of at least 1: using ${defaultTerminalLogMegabytes} MB\n`)
+    process.stderr.write(
+      `TUNEDECK_TERMINAL_LOG_MB="${setting}" is not a size in MB of at least 1: using ${defaultTerminalLogMegabytes} MB\n`,
+    )
     return defaultTerminalLogMegabytes * 1024 * 1024
   }
   return Math.floor(megabytes * 1024 * 1024)
@@ -86,7 +88,7 @@ export class TerminalLog {
       fs.writeSync(handle, note, 0, note.length, head)
       let to = head + note.length
       const chunk = Buffer.alloc(copyChunkBytes)
-      for (let at = from; at < size; ) {
+      for (let at = from; at < size;) {
         const read = fs.readSync(handle, chunk, 0, Math.min(chunk.length, size - at), at)
         if (read === 0) break
         fs.writeSync(handle, chunk, 0, read, to)
@@ -126,12 +128,21 @@ export class TerminalLog {
   /** The last `count` non-empty lines, with terminal control sequences removed, for error reports. */
   lastLines(count: number): string[] {
     const plain = stripControl(this.tail(64 * 1024))
-    return plain
-      .split('\n')
-      // A progress bar rewrites its line after '\r'; keep what the terminal would show last.
-      .map((line) => (line.split('\r').filter((part) => part.trim() !== '').pop() ?? '').trimEnd())
-      .filter((line) => line !== '')
-      .slice(-count)
+    return (
+      plain
+        .split('\n')
+        // A progress bar rewrites its line after '\r'; keep what the terminal would show last.
+        .map((line) =>
+          (
+            line
+              .split('\r')
+              .filter((part) => part.trim() !== '')
+              .pop() ?? ''
+          ).trimEnd(),
+        )
+        .filter((line) => line !== '')
+        .slice(-count)
+    )
   }
 }
 

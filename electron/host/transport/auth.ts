@@ -35,10 +35,14 @@ export class TokenError extends Error {}
 export function pickToken(chosen: string | undefined, source = 'TUNEDECK_TOKEN'): string {
   if (chosen === undefined || chosen === '') return newToken()
   if (chosen.length < minimumTokenLength) {
-    throw new TokenError(`${source} is ${chosen.length} characters long: use at least ${minimumTokenLength} random characters (or unset it and serve makes one).`)
+    throw new TokenError(
+      `${source} is ${chosen.length} characters long: use at least ${minimumTokenLength} random characters (or unset it and serve makes one).`,
+    )
   }
   if (!tokenCharacters.test(chosen)) {
-    throw new TokenError(`${source} may hold only letters, digits and . _ ~ - (it travels in a WebSocket header): choose another, or unset it and serve makes one.`)
+    throw new TokenError(
+      `${source} may hold only letters, digits and . _ ~ - (it travels in a WebSocket header): choose another, or unset it and serve makes one.`,
+    )
   }
   return chosen
 }

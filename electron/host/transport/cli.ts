@@ -60,7 +60,17 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: N
 /** A mistake on the command line; serve prints it with the usage and exits 2. */
 export class UsageError extends Error {}
 
-const valueFlags = ['--allow-path', '--port', '--host', '--data-dir', '--resources-dir', '--python-runtime-dir', '--renderer-dir', '--watchdog-seconds', '--max-upload-mb'] as const
+const valueFlags = [
+  '--allow-path',
+  '--port',
+  '--host',
+  '--data-dir',
+  '--resources-dir',
+  '--python-runtime-dir',
+  '--renderer-dir',
+  '--watchdog-seconds',
+  '--max-upload-mb',
+] as const
 
 /** The watchdog's default; the trainer sends a heartbeat at least every 10 s. */
 export const defaultWatchdogSeconds = 120
@@ -73,7 +83,9 @@ export const defaultWatchdogSeconds = 120
 export function parseWatchdogSeconds(text: string, source: string): number {
   const seconds = Number(text.trim())
   if (!/^\d+$/.test(text.trim()) || seconds < 1 || seconds > 86_400) {
-    throw new UsageError(`${source} ${text}: give a whole number of seconds from 1 to 86400 (the trainer sends a heartbeat every 10 s, so keep it well above 10).`)
+    throw new UsageError(
+      `${source} ${text}: give a whole number of seconds from 1 to 86400 (the trainer sends a heartbeat every 10 s, so keep it well above 10).`,
+    )
   }
   return seconds
 }
@@ -98,7 +110,8 @@ export function parseServeArgs(argv: string[], repoDir: string, env: NodeJS.Proc
       allowPrivateDownloads = true
       continue
     }
-    const [flag = '', inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg]
+    const [flag = '', inline] =
+      arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg]
     if (!(valueFlags as readonly string[]).includes(flag)) throw new UsageError(`Unknown option ${arg}.`)
     const value = inline ?? argv[(index += 1)]
     if (value === undefined || value === '') throw new UsageError(`${flag} needs a value.`)
@@ -109,7 +122,8 @@ export function parseServeArgs(argv: string[], repoDir: string, env: NodeJS.Proc
   const port = Number(portText)
   if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`--port ${portText}: give a whole number from 0 to 65535.`)
   const bindHost = values.get('--host') ?? '127.0.0.1'
-  if (bindHost.trim() === '' || /\s/.test(bindHost)) throw new UsageError(`--host ${bindHost}: give an address such as 127.0.0.1 or 0.0.0.0.`)
+  if (bindHost.trim() === '' || /\s/.test(bindHost))
+    throw new UsageError(`--host ${bindHost}: give an address such as 127.0.0.1 or 0.0.0.0.`)
   const path = (flag: string, fallback: string): string => resolve(values.get(flag) ?? fallback)
   const watchdogFlag = values.get('--watchdog-seconds')
   const watchdogEnv = env.TUNEDECK_WATCHDOG_SECONDS?.trim()
@@ -120,7 +134,8 @@ export function parseServeArgs(argv: string[], repoDir: string, env: NodeJS.Proc
         ? parseWatchdogSeconds(watchdogEnv, 'TUNEDECK_WATCHDOG_SECONDS')
         : defaultWatchdogSeconds
   const uploadText = values.get('--max-upload-mb') ?? '4096'
-  if (!/^\d+$/.test(uploadText) || Number(uploadText) < 1) throw new UsageError(`--max-upload-mb ${uploadText}: give a whole number of MiB, at least 1.`)
+  if (!/^\d+$/.test(uploadText) || Number(uploadText) < 1)
+    throw new UsageError(`--max-upload-mb ${uploadText}: give a whole number of MiB, at least 1.`)
   const dataDir = values.has('--data-dir') ? path('--data-dir', '') : defaultDataDir(env)
   return {
     port,

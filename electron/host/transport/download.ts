@@ -23,7 +23,8 @@ export function downloads(options: { token: string; roots: readonly string[] | n
 
   function issue(request: IncomingMessage, response: ServerResponse, url: URL, headers: Record<string, string>): void {
     request.resume()
-    if (!hasToken(request, url, options.token)) return sendText(response, 401, 'A download ticket needs the token (Authorization: Bearer <token>).', headers)
+    if (!hasToken(request, url, options.token))
+      return sendText(response, 401, 'A download ticket needs the token (Authorization: Bearer <token>).', headers)
     if (request.method !== 'POST') return sendText(response, 405, 'Ask for a ticket with POST.', headers)
     const asked = url.searchParams.get('path') ?? ''
     const file = options.roots ? allowedPath(asked, options.roots) : null
@@ -42,7 +43,8 @@ export function downloads(options: { token: string; roots: readonly string[] | n
     const key = url.pathname.slice(downloadPath.length)
     const ticket = tickets.get(key)
     tickets.delete(key)
-    if (!ticket || ticket.expires < Date.now()) return sendText(response, 404, 'This download link has expired: press Download again.', headers)
+    if (!ticket || ticket.expires < Date.now())
+      return sendText(response, 404, 'This download link has expired: press Download again.', headers)
     const size = statSync(ticket.file).size
     const name = basename(ticket.file)
     response.writeHead(200, {

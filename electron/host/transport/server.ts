@@ -80,23 +80,42 @@ export async function startServer(host: Host, options: ServerOptions): Promise<R
     if (otherPage) {
       headers = { ...headers, ...corsHeaders(otherPage) }
       if (answerPreflight(request, response, otherPage, headers)) return
-    } else if (!sameOrigin(request, port, anyHost)) return sendText(response, 403, 'Forbidden: this server only answers its own address.', headers)
+    } else if (!sameOrigin(request, port, anyHost))
+      return sendText(response, 403, 'Forbidden: this server only answers its own address.', headers)
     // The page of a tab that drives another Tunedeck may connect there too (remoteOrigin checks the shape).
     const remote = remoteOrigin(url.searchParams.get(remoteQueryKey))
     if (remote && !otherPage) headers = securityHeaders(port, remote)
     if (url.pathname === datasetUploadPath) {
-      return void handleUpload(request, response, url, { token, library: host.datasets, limitBytes: options.maxUploadBytes ?? defaultUploadLimitBytes, headers })
+      return void handleUpload(request, response, url, {
+        token,
+        library: host.datasets,
+        limitBytes: options.maxUploadBytes ?? defaultUploadLimitBytes,
+        headers,
+      })
     }
     if (downloadRoutes.handle(request, response, url, headers)) return
     if (url.pathname === runUploadPath) {
       const stagingDir = options.stagingDir ?? join(tmpdir(), `tunedeck-uploads-${process.pid}`)
-      return void handleRunUpload(request, response, url, { token, host, stagingDir, limitBytes: options.maxUploadBytes ?? defaultUploadLimitBytes, headers })
+      return void handleRunUpload(request, response, url, {
+        token,
+        host,
+        stagingDir,
+        limitBytes: options.maxUploadBytes ?? defaultUploadLimitBytes,
+        headers,
+      })
     }
     if (url.pathname === adapterUploadPath) {
-      return void handleAdapterUpload(request, response, url, { token, adapters: host.adapters, limitBytes: options.maxUploadBytes ?? defaultUploadLimitBytes, headers })
+      return void handleAdapterUpload(request, response, url, {
+        token,
+        adapters: host.adapters,
+        limitBytes: options.maxUploadBytes ?? defaultUploadLimitBytes,
+        headers,
+      })
     }
     if (url.pathname === tokenCheckPath) {
-      return hasToken(request, url, token) ? sendText(response, 200, 'The token is good.', headers) : sendText(response, 401, 'This token is not the one serve uses now.', headers)
+      return hasToken(request, url, token)
+        ? sendText(response, 200, 'The token is good.', headers)
+        : sendText(response, 401, 'This token is not the one serve uses now.', headers)
     }
     if (url.pathname === webSocketPath) return sendText(response, 426, 'This path takes WebSocket connections only.', headers)
     void serveStatic(options.rendererDir, url.pathname, request.method ?? 'GET', response, headers).catch((error: Error) => {

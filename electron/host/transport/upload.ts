@@ -18,19 +18,31 @@ import { hasToken } from './auth'
 export const defaultUploadLimitBytes = 4 * 1024 * 1024 * 1024
 
 const statusOf: Record<AppError['code'], number> = {
-  invalid_input: 400, not_found: 404, conflict: 409, unauthorized: 401, python_missing: 503, internal: 500,
+  invalid_input: 400,
+  not_found: 404,
+  conflict: 409,
+  unauthorized: 401,
+  python_missing: 503,
+  internal: 500,
 }
 
 function answer(response: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
   if (response.headersSent) return void response.destroy()
   // A refused body may still be arriving: close, so the connection is not reused mid-body.
-  response.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...(status === 200 ? {} : { Connection: 'close' }) })
+  response.writeHead(status, {
+    ...headers,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+    ...(status === 200 ? {} : { Connection: 'close' }),
+  })
   response.end(JSON.stringify(body))
 }
 
 /** Handles one adapter zip upload (the adapter library's import); never throws. */
 export async function handleAdapterUpload(
-  request: IncomingMessage, response: ServerResponse, url: URL,
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
   options: { token: string; adapters: Pick<AdapterService, 'importStream'>; limitBytes: number; headers: Record<string, string> },
 ): Promise<void> {
   const library = {
@@ -48,7 +60,9 @@ interface UploadTarget {
 
 /** Handles one upload request; never throws. */
 export async function handleUpload(
-  request: IncomingMessage, response: ServerResponse, url: URL,
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
   options: { token: string; library: UploadTarget | DatasetLibrary; limitBytes: number; headers: Record<string, string> },
 ): Promise<void> {
   const fail = (error: AppError): void => answer(response, statusOf[error.code], { ok: false, error }, options.headers)
@@ -58,7 +72,12 @@ export async function handleUpload(
   }
   if (request.method !== 'POST') return fail(appError('invalid_input', 'Upload with POST, the file as the body.'))
   const name = url.searchParams.get('name')?.trim() ?? ''
-  if (name === '') return fail(appError('invalid_input', 'name: give the file name as ?name=FILE (its extension tells the format).', { fields: { name: 'missing' } }))
+  if (name === '')
+    return fail(
+      appError('invalid_input', 'name: give the file name as ?name=FILE (its extension tells the format).', {
+        fields: { name: 'missing' },
+      }),
+    )
   const declared = Number(request.headers['content-length'] ?? '0')
   if (declared > options.limitBytes) {
     request.resume()

@@ -41,7 +41,9 @@ export interface WebSocketOptions {
 }
 
 function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`)
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  )
 }
 
 /** Reads one message as a WireRequest, or explains what is wrong with it. */
@@ -67,7 +69,10 @@ function send(ws: WebSocket, response: WireResponse): void {
 /** A failure of the transport itself (not a route's), logged with its stack and answered as internal. */
 function internalFailure(error: unknown): AppError {
   process.stderr.write(`A WebSocket request failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
-  return appError('internal', `Tunedeck failed on this request (${error instanceof Error ? error.message : String(error)}); the rest goes on.`)
+  return appError(
+    'internal',
+    `Tunedeck failed on this request (${error instanceof Error ? error.message : String(error)}); the rest goes on.`,
+  )
 }
 
 function failure(id: number, error: AppError): WireResponse {
@@ -101,7 +106,8 @@ export function attachWebSocket(server: Server, host: Host, options: WebSocketOp
     }
     if (url.pathname !== webSocketPath) return refuse(socket, 404, 'Not Found')
     // Another Tunedeck's page (a window driving this serve as its remote host) comes with its own Origin: the token below decides.
-    if (!sameOrigin(request, options.port(), options.anyHost) && !otherPageOrigin(request, options.port(), options.anyHost)) return refuse(socket, 403, 'Forbidden')
+    if (!sameOrigin(request, options.port(), options.anyHost) && !otherPageOrigin(request, options.port(), options.anyHost))
+      return refuse(socket, 403, 'Forbidden')
     if (!hasToken(request, url, options.token)) return refuse(socket, 401, 'Unauthorized')
     if (wss.clients.size >= limits.connections) return refuse(socket, 503, 'Too many connections')
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request))
@@ -139,7 +145,9 @@ export function attachWebSocket(server: Server, host: Host, options: WebSocketOp
           host.dispatch(request.route, checked.input).then((result) => {
             send(ws, result.ok ? { kind: 'response', id: request.id, ok: true, output: result.output } : failure(request.id, result.error))
           })
-        own.run(ws, () => (isExpensive(request.route, request.input) ? expensive.run(ws, dispatch) : dispatch())).catch((error: unknown) => send(ws, failure(request.id, internalFailure(error))))
+        own
+          .run(ws, () => (isExpensive(request.route, request.input) ? expensive.run(ws, dispatch) : dispatch()))
+          .catch((error: unknown) => send(ws, failure(request.id, internalFailure(error))))
       } catch (error) {
         send(ws, failure(id, internalFailure(error)))
       }

@@ -80,7 +80,8 @@ def check_same_shape(adapters: list[Adapter]) -> None:
             if shape[what] != value:
                 raise TrainerError(
                     f"{other.folder} differs from {first.folder} in its {what}: {shape[what]!r} against {value!r}; "
-                    "only adapters of the same base model and LoRA shape can be combined", "sources",
+                    "only adapters of the same base model and LoRA shape can be combined",
+                    "sources",
                 )
         if set(other.tensors) != set(first.tensors):
             missing = sorted(set(first.tensors) ^ set(other.tensors))[0]
@@ -91,7 +92,8 @@ def check_same_shape(adapters: list[Adapter]) -> None:
             if tuple(other.tensors[name].shape) != tuple(tensor.shape):
                 raise TrainerError(
                     f"{other.folder} has {name} of shape {tuple(other.tensors[name].shape)}, {first.folder} {tuple(tensor.shape)}: "
-                    "the LoRA shapes differ", "sources",
+                    "the LoRA shapes differ",
+                    "sources",
                 )
 
 

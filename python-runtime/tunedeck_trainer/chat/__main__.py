@@ -1,6 +1,6 @@
 """Command line of the chat process (started by the host, or by `tunedeck chat` through the host).
 
-    python -m tunedeck_trainer.chat serve [--heartbeat-seconds 5]
+python -m tunedeck_trainer.chat serve [--heartbeat-seconds 5]
 """
 
 from __future__ import annotations

@@ -174,8 +174,15 @@ def _without_oldest_turn(messages: list[dict[str, str]]) -> tuple[list[dict[str,
 class Generation:
     """One answer being generated: its own KV cache, random generator and text sent so far."""
 
-    def __init__(self, chat: ChatModel, request_id: str, messages: list[dict[str, str]], settings: Settings,
-                 adapter: str | None, template_from: str | None) -> None:
+    def __init__(
+        self,
+        chat: ChatModel,
+        request_id: str,
+        messages: list[dict[str, str]],
+        settings: Settings,
+        adapter: str | None,
+        template_from: str | None,
+    ) -> None:
         import torch
 
         if adapter is not None and adapter not in chat.adapters:
@@ -220,9 +227,7 @@ class Generation:
             time.sleep(self.delay)
         feed = self.prompt_ids if self.past is None else self.ids[-1:]
         with torch.inference_mode(), self.chat.adapter(self.adapter):
-            output = self.chat.model(
-                input_ids=torch.tensor([feed], device=self.chat.device), past_key_values=self.past, use_cache=True
-            )
+            output = self.chat.model(input_ids=torch.tensor([feed], device=self.chat.device), past_key_values=self.past, use_cache=True)
         self.past = output.past_key_values
         token = self._pick(output.logits[0, -1].float())
         if token in self.eos:
@@ -244,7 +249,7 @@ class Generation:
         # Hold back a half-decoded character (U+FFFD) until its next bytes arrive.
         if (not final and text.endswith("\ufffd")) or not text.startswith(self.sent):
             return ""
-        delta = text[len(self.sent):]
+        delta = text[len(self.sent) :]
         self.sent = text
         return delta
 

@@ -109,14 +109,23 @@ class _Server:
         adapter = request.get("adapter")
         template = request.get("templateFrom", adapter)
         generation = Generation(
-            self.chat, request_id, list(request.get("messages") or []), Settings.parse(dict(request.get("settings") or {})),
-            None if adapter is None else str(adapter), None if template is None else str(template),
+            self.chat,
+            request_id,
+            list(request.get("messages") or []),
+            Settings.parse(dict(request.get("settings") or {})),
+            None if adapter is None else str(adapter),
+            None if template is None else str(template),
         )
         self.running[request_id] = generation
-        self.output.send({
-            "type": "started", "id": request_id, "prompt": generation.prompt, "promptTokens": len(generation.prompt_ids),
-            "dropped": generation.dropped,
-        })
+        self.output.send(
+            {
+                "type": "started",
+                "id": request_id,
+                "prompt": generation.prompt,
+                "promptTokens": len(generation.prompt_ids),
+                "dropped": generation.dropped,
+            }
+        )
 
     def stop(self, request_id: str) -> None:
         generation = self.running.pop(request_id, None)

@@ -17,6 +17,14 @@ from .packing import pack_examples
 from .preview import preview
 
 __all__ = [
-    "DEFAULT_CHAT_TEMPLATE", "FORMATS", "IGNORE_INDEX", "DatasetError", "EncodeResult", "LoadResult",
-    "encode_records", "load_records", "pack_examples", "preview",
+    "DEFAULT_CHAT_TEMPLATE",
+    "FORMATS",
+    "IGNORE_INDEX",
+    "DatasetError",
+    "EncodeResult",
+    "LoadResult",
+    "encode_records",
+    "load_records",
+    "pack_examples",
+    "preview",
 ]

@@ -76,7 +76,7 @@ def encode_records(
     encoder = Encoder(tokenizer, train_on_inputs)
     result = EncodeResult()
     for first in range(0, len(records), BATCH):
-        for ids, labels in encoder.encode(records[first:first + BATCH], first + 1):
+        for ids, labels in encoder.encode(records[first : first + BATCH], first + 1):
             if len(ids) > max_length:
                 ids, labels = ids[:max_length], labels[:max_length]
                 result.truncated += 1
@@ -91,8 +91,9 @@ def template_for(tokenizer: Any) -> str | None:
     return None if getattr(tokenizer, "chat_template", None) else DEFAULT_CHAT_TEMPLATE
 
 
-def encode_record(tokenizer: Any, record: dict[str, Any], template: str | None, train_on_inputs: bool,
-                  index: int) -> tuple[list[int], list[int]]:
+def encode_record(
+    tokenizer: Any, record: dict[str, Any], template: str | None, train_on_inputs: bool, index: int
+) -> tuple[list[int], list[int]]:
     """One record's token ids and labels, uncut; ``index`` is its 1-based row for error messages.
 
     ``template`` is template_for(tokenizer). Raises DatasetError for a preference or feedback
@@ -109,12 +110,16 @@ def encode_record(tokenizer: Any, record: dict[str, Any], template: str | None, 
     if "chosen" in record:
         raise DatasetError(
             "is a preference pair (prompt/chosen/rejected); SFT encodes conversations and text only",
-            row=index, unit="record", hint="Use an SFT dataset, or a preference method (DPO) for this file.",
+            row=index,
+            unit="record",
+            hint="Use an SFT dataset, or a preference method (DPO) for this file.",
         )
     if "label" in record:
         raise DatasetError(
             "is a feedback row (prompt/completion/label); SFT encodes conversations and text only",
-            row=index, unit="record", hint='Use an SFT dataset, or method "kto" for this file.',
+            row=index,
+            unit="record",
+            hint='Use an SFT dataset, or method "kto" for this file.',
         )
     raise DatasetError("is not a normalised record (no messages or text)", row=index, unit="record", hint="")
 
@@ -149,15 +154,22 @@ def for_template(messages: list[dict[str, Any]], source: str) -> list[dict[str, 
     return prepared
 
 
-def _render(tokenizer: Any, messages: list[dict[str, Any]], template: str | None, generation: bool, index: int,
-            tools: list[Any] | None = None) -> str:
+def _render(
+    tokenizer: Any, messages: list[dict[str, Any]], template: str | None, generation: bool, index: int, tools: list[Any] | None = None
+) -> str:
     try:
         return tokenizer.apply_chat_template(
-            messages, chat_template=template, tokenize=False, add_generation_prompt=generation, tools=tools,
+            messages,
+            chat_template=template,
+            tokenize=False,
+            add_generation_prompt=generation,
+            tools=tools,
         )
     except Exception as error:  # jinja2 raises TemplateError (and templates raise_exception) on unsupported turns
         raise DatasetError(
-            f"the model's chat template cannot render this conversation ({error})", row=index, unit="record",
+            f"the model's chat template cannot render this conversation ({error})",
+            row=index,
+            unit="record",
             hint="Check the row's roles and their order (some templates refuse system or tool turns) or remove it.",
         ) from error
 
@@ -194,8 +206,10 @@ def _encode_conversation(
             chars = _char_span(full_text, prompt_text, turn_text, message["content"], cursor)
             if chars is None:
                 raise DatasetError(
-                    f"cannot find assistant turn {turn + 1} in the chat template's output", row=index,
-                    unit="record", hint="The model's chat template rewrites assistant turns; use another template.",
+                    f"cannot find assistant turn {turn + 1} in the chat template's output",
+                    row=index,
+                    unit="record",
+                    hint="The model's chat template rewrites assistant turns; use another template.",
                 )
             cursor = chars[1]
             span = _tokens_in(offsets, chars)
@@ -230,7 +244,7 @@ def _char_span(full_text: str, prompt_text: str, turn_text: str, content: str, c
         return None
     end = start + len(content)
     at = turn_text.rfind(content)
-    closing = turn_text[at + len(content):] if at >= 0 else ""
+    closing = turn_text[at + len(content) :] if at >= 0 else ""
     if closing and full_text.startswith(closing, end):
         end += len(closing)
     return start, end
@@ -240,8 +254,9 @@ def _offsets(tokenizer: Any, text: str, count: int) -> list[tuple[int, int]]:
     try:
         offsets = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
     except (NotImplementedError, ValueError) as error:
-        raise DatasetError(f"the tokenizer cannot report character offsets ({error})", unit="record",
-                           hint="Use a fast (Rust) tokenizer.") from error
+        raise DatasetError(
+            f"the tokenizer cannot report character offsets ({error})", unit="record", hint="Use a fast (Rust) tokenizer."
+        ) from error
     if len(offsets) != count:
         raise DatasetError("the tokenizer's offsets do not match its tokens", unit="record", hint="")
     return [tuple(pair) for pair in offsets]
@@ -276,12 +291,16 @@ def text_blocks(tokenizer: Any, records: list[dict[str, Any]], max_length: int) 
 
     for index, record in enumerate(records, start=1):
         if "text" not in record:
-            raise DatasetError("is not a text record; continued pre-training reads text only", row=index, unit="record",
-                               hint='Set dataset.format to "text", or use a chat dataset with SFT.')
+            raise DatasetError(
+                "is not a text record; continued pre-training reads text only",
+                row=index,
+                unit="record",
+                hint='Set dataset.format to "text", or use a chat dataset with SFT.',
+            )
     encoder = Encoder(tokenizer, train_on_inputs=True)  # text is learned whole; no template to probe
     stream: list[int] = []
     for first in range(0, len(records), BATCH):
-        for ids, _ in encoder.encode(records[first:first + BATCH], first + 1):
+        for ids, _ in encoder.encode(records[first : first + BATCH], first + 1):
             stream += ids
     return text_blocks_of(stream, max_length)
 
@@ -291,7 +310,7 @@ def text_blocks_of(stream: list[int], max_length: int) -> list[dict[str, list[in
     blocks = []
     stride = max_length - 1
     for start in range(0, max(1, len(stream) - 1), stride):
-        ids = stream[start:start + max_length]
+        ids = stream[start : start + max_length]
         if len(ids) < 2:
             break
         blocks.append({"input_ids": ids, "labels": [IGNORE_INDEX] + ids[1:]})

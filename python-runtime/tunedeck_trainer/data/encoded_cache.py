@@ -133,9 +133,17 @@ def write_entry(root: Path, key: str, data: CachedData, about: dict[str, Any]) -
         for name, array in arrays.items():
             np.save(staging / f"{name}.npy", array, allow_pickle=False)
         size = sum((staging / f"{name}.npy").stat().st_size for name in ARRAYS)
-        meta = {**about, "version": VERSION, "key": key, "format": data.format, "skipped": data.skipped,
-                "records": len(data.examples), "bytes": size, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "crc32": {name: zlib.crc32(memoryview(array).cast("B")) for name, array in arrays.items()}}
+        meta = {
+            **about,
+            "version": VERSION,
+            "key": key,
+            "format": data.format,
+            "skipped": data.skipped,
+            "records": len(data.examples),
+            "bytes": size,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "crc32": {name: zlib.crc32(memoryview(array).cast("B")) for name, array in arrays.items()},
+        }
         (staging / META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")  # last: marks it whole
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(staging, folder)

@@ -55,9 +55,9 @@ def probe_shape(tokenizer: Any, template: str | None) -> TemplateShape | None:
         return None
     if not prompt.startswith(asked) or not answered.startswith(prompt + PROBE_REPLY):
         return None
-    generation = prompt[len(asked):]
+    generation = prompt[len(asked) :]
     # Without a generation prompt, encode_record learns the turn's header too: not this shape.
-    return TemplateShape(generation, answered[len(prompt) + len(PROBE_REPLY):]) if generation else None
+    return TemplateShape(generation, answered[len(prompt) + len(PROBE_REPLY) :]) if generation else None
 
 
 @contextlib.contextmanager
@@ -145,23 +145,24 @@ class Encoder:
         special tokens, the template's lookup) took as long as the render. None for a record with
         tools or without messages, and for every record when one fails to render: then each is
         rendered alone by _plan, which names the record the template refuses."""
-        chosen = [at for at, record in enumerate(records)
-                  if isinstance(record.get("messages"), list) and record["messages"] and record.get("tools") is None]
+        chosen = [
+            at
+            for at, record in enumerate(records)
+            if isinstance(record.get("messages"), list) and record["messages"] and record.get("tools") is None
+        ]
         found: list[tuple[list[dict[str, Any]], str] | None] = [None] * len(records)
         if not chosen or (self.shape is None and not self.train_on_inputs):
             return found  # without the shape every conversation takes encode_record
         messages = [for_template(records[at]["messages"], self.source) for at in chosen]
         try:
-            texts = self.tokenizer.apply_chat_template(messages, chat_template=self.template, tokenize=False,
-                                                       add_generation_prompt=False)
+            texts = self.tokenizer.apply_chat_template(messages, chat_template=self.template, tokenize=False, add_generation_prompt=False)
         except Exception:  # noqa: BLE001 - one record the template refuses: _plan renders each alone
             return found
         for at, prepared, text in zip(chosen, messages, texts, strict=True):
             found[at] = (prepared, text)
         return found
 
-    def _plan(self, record: dict[str, Any], index: int,
-              rendered: tuple[list[dict[str, Any]], str] | None = None) -> tuple[str, Any] | None:
+    def _plan(self, record: dict[str, Any], index: int, rendered: tuple[list[dict[str, Any]], str] | None = None) -> tuple[str, Any] | None:
         """(the text to tokenise, what to label): "text", "all", or the learned character spans.
         ``rendered``: the record's messages and render from _renders, when it made them."""
         if "text" in record and "messages" not in record:
@@ -171,15 +172,13 @@ class Encoder:
             return None
         messages = rendered[0] if rendered else for_template(record["messages"], self.source)
         if self.train_on_inputs:
-            text = rendered[1] if rendered else _render(self.tokenizer, messages, self.template, False, index,
-                                                        record.get("tools"))
+            text = rendered[1] if rendered else _render(self.tokenizer, messages, self.template, False, index, record.get("tools"))
             return text, "all"
         if self.shape is None or any(not self._plain(message) for message in messages):
             return None
         if messages and messages[0]["role"] == "assistant":
             return None  # encode_record learns an opening turn's header (no empty render to start from)
-        text = rendered[1] if rendered else _render(self.tokenizer, messages, self.template, False, index,
-                                                    record.get("tools"))
+        text = rendered[1] if rendered else _render(self.tokenizer, messages, self.template, False, index, record.get("tools"))
         spans, cursor = [], 0
         for message, original in zip(messages, record["messages"], strict=True):
             if message["role"] != "assistant":
@@ -196,8 +195,7 @@ class Encoder:
     @staticmethod
     def _plain(message: dict[str, Any]) -> bool:
         """A message the probed shape describes: string content, no tool calls or reasoning rendered."""
-        return isinstance(message.get("content"), str) and "tool_calls" not in message \
-            and "reasoning_content" not in message
+        return isinstance(message.get("content"), str) and "tool_calls" not in message and "reasoning_content" not in message
 
     def _finish(self, ids: list[int], encoding: Any, kind: Any) -> Encoded | None:
         ids = list(ids)

@@ -20,11 +20,17 @@ from .tool_calls import text_of, tool_calls, tools_column
 # The formats (contract.py, from electron/shared/methods.ts), "auto" aside; detection breaks ties in this order.
 FORMATS = tuple(name for name in DATASET_FORMATS if name != "auto")
 SHAREGPT_ROLES = {
-    "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
-    "system": "system", "function_call": "assistant", "observation": "tool",
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "system": "system",
+    "function_call": "assistant",
+    "observation": "tool",
 }
 FEEDBACK_LABELS = ("label", "kto_tag")  # kto_tag: LLaMA-Factory's name for the KTO label column
 CONVERSATION_KEYS = ("messages", "conversations", "prompt", "instruction")
+
 
 def feedback_label(row: dict[str, Any]) -> bool | None:
     """The row's desirable (True) / undesirable (False) mark: a boolean label or kto_tag, or the text
@@ -69,6 +75,7 @@ def detect_format(rows: list[dict[str, Any]]) -> str | None:
 
 # -- field helpers ----------------------------------------------------------------------------
 
+
 def _string(row: dict[str, Any], name: str, required: bool = True, empty_ok: bool = False) -> str | None:
     """A string field; a missing or null optional field gives None."""
     if name not in row or (row[name] is None and not required):
@@ -106,6 +113,7 @@ def _check_conversation(messages: list[Message], field: str, need_assistant: boo
 
 # -- conversations ----------------------------------------------------------------------------
 
+
 def sharegpt_messages(turns: list[Any], field: str) -> list[Message]:
     """ShareGPT turns ({from, value}) as messages; a function_call turn -> the assistant's structured
     tool_calls, observation -> a tool message."""
@@ -138,6 +146,7 @@ def sharegpt_messages(turns: list[Any], field: str) -> list[Message]:
 
 
 # -- one normaliser per format ----------------------------------------------------------------
+
 
 def alpaca(row: dict[str, Any]) -> dict[str, Any]:
     """instruction, input (optional), output, system (optional), history ([[user, assistant], ...])."""
@@ -217,8 +226,11 @@ def not_feedback(row: dict[str, Any]) -> None:
     something to imitate."""
     if feedback_label(row) is not None:
         name = next(name for name in FEEDBACK_LABELS if name in row and feedback_label({name: row[name]}) is not None)
-        raise RowProblem('is true or false, which marks a feedback row for method "kto", not an SFT example; '
-                         'set dataset.format to "feedback" (or auto) and method to "kto", or drop the column', name)
+        raise RowProblem(
+            'is true or false, which marks a feedback row for method "kto", not an SFT example; '
+            'set dataset.format to "feedback" (or auto) and method to "kto", or drop the column',
+            name,
+        )
 
 
 def prompt_completion(row: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from .loader import LoadResult, load_records
 
 Row = TypeVar("Row")
 
+
 @dataclass
 class JobData:
     """A method's tokenised examples for training and validation, and the dataset event's counts."""
@@ -44,8 +45,14 @@ def read_job_records(config: JobConfig, job_dir: Path) -> tuple[Path, LoadResult
         what = "no file" if not path.exists() else "cannot read the file"
         raise TrainerError(f"dataset.path: {what} at {path}; choose a readable dataset file", "dataset.path")
     try:
-        loaded = load_records(str(path), format=dataset.format, columns=dict(dataset.columns), bad_rows=dataset.bad_rows,
-                              text_split=dataset.text_split, csv_header=dataset.csv_header)
+        loaded = load_records(
+            str(path),
+            format=dataset.format,
+            columns=dict(dataset.columns),
+            bad_rows=dataset.bad_rows,
+            text_split=dataset.text_split,
+            csv_header=dataset.csv_header,
+        )
     except DatasetError as error:
         raise TrainerError(f"dataset.path: {error}", "dataset.path") from error
     except OSError as error:
@@ -68,7 +75,8 @@ def require_format(method: str, format: str, path: Path | str) -> None:
         raise TrainerError(f"{where} (it needs {needs}), nor does any other method; choose another file", "dataset.format")
     choices = " or ".join(f'"{name}"' for name in owners)
     raise TrainerError(
-        f"{where}; set method to {choices} to train on this file, or choose a file of {needs}", "dataset.format",
+        f"{where}; set method to {choices} to train on this file, or choose a file of {needs}",
+        "dataset.format",
     )
 
 
@@ -82,8 +90,7 @@ def split_validation(rows: list[Row], fraction: float, seed: int) -> tuple[list[
     order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed)).tolist()
     held = min(len(rows) - 1, max(1, round(len(rows) * fraction)))
     held_out = set(order[:held])
-    return ([row for index, row in enumerate(rows) if index not in held_out],
-            [row for index, row in enumerate(rows) if index in held_out])
+    return ([row for index, row in enumerate(rows) if index not in held_out], [row for index, row in enumerate(rows) if index in held_out])
 
 
 def job_records(config: JobConfig, job_dir: Path) -> tuple[Path, LoadResult, list[Any], list[Any]]:

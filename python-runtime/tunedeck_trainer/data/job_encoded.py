@@ -32,8 +32,11 @@ def encoded_records(config: JobConfig, job_dir: Path, tokenizer: Any) -> tuple[P
         cached = read_entry(root, key)
         if cached is not None:
             require_format(config.method, cached.format, path)
-            print(f"[tunedeck] dataset: {len(cached.examples):,} encoded records read from the cache "
-                  f"(cache/encoded/{key}) in {time.perf_counter() - started:.1f} s", flush=True)
+            print(
+                f"[tunedeck] dataset: {len(cached.examples):,} encoded records read from the cache "
+                f"(cache/encoded/{key}) in {time.perf_counter() - started:.1f} s",
+                flush=True,
+            )
             return path, cached
     path, loaded = read_job_records(config, job_dir)
     started = time.perf_counter()
@@ -44,13 +47,17 @@ def encoded_records(config: JobConfig, job_dir: Path, tokenizer: Any) -> tuple[P
     data = CachedData(encoded.examples, loaded.format, int(loaded.skipped))
     stored = write_entry(root, key, data, about) if key is not None else None
     where = f"; cached in cache/encoded/{key}" if stored else ""
-    print(f"[tunedeck] dataset: {len(data.examples):,} records encoded in {time.perf_counter() - started:.1f} s{where}",
-          flush=True)
+    print(f"[tunedeck] dataset: {len(data.examples):,} records encoded in {time.perf_counter() - started:.1f} s{where}", flush=True)
     return path, data
 
 
-def encoded_rows(config: JobConfig, job_dir: Path, tokenizer: Any, settings: dict[str, Any],
-                 encode: Callable[[Path, list[Any]], list[tuple[dict[str, list[int]], bool, int]]]) -> tuple[Path, EncodedRows]:
+def encoded_rows(
+    config: JobConfig,
+    job_dir: Path,
+    tokenizer: Any,
+    settings: dict[str, Any],
+    encode: Callable[[Path, list[Any]], list[tuple[dict[str, list[int]], bool, int]]],
+) -> tuple[Path, EncodedRows]:
     """The dataset file and every record of it as ``encode(path, records)`` makes them (in file order),
     read from the cache when an entry for the same data, tokenizer and ``settings`` (what else the
     encoding depends on: the method's encoder, the cut) is there."""
@@ -63,16 +70,18 @@ def encoded_rows(config: JobConfig, job_dir: Path, tokenizer: Any, settings: dic
         cached = read_rows(root, key)
         if cached is not None:
             require_format(config.method, cached.format, path)
-            print(f"[tunedeck] dataset: {len(cached.rows):,} encoded records read from the cache "
-                  f"(cache/encoded/{key}) in {time.perf_counter() - started:.1f} s", flush=True)
+            print(
+                f"[tunedeck] dataset: {len(cached.rows):,} encoded records read from the cache "
+                f"(cache/encoded/{key}) in {time.perf_counter() - started:.1f} s",
+                flush=True,
+            )
             return path, cached
     path, loaded = read_job_records(config, job_dir)
     started = time.perf_counter()
     data = EncodedRows(encode(path, list(loaded.records)), loaded.format, int(loaded.skipped))
     stored = write_rows(root, key, data, about) if key is not None and root is not None else None
     where = f"; cached in cache/encoded/{key}" if stored else ""
-    print(f"[tunedeck] dataset: {len(data.rows):,} records encoded in {time.perf_counter() - started:.1f} s{where}",
-          flush=True)
+    print(f"[tunedeck] dataset: {len(data.rows):,} records encoded in {time.perf_counter() - started:.1f} s{where}", flush=True)
     return path, data
 
 
@@ -86,9 +95,13 @@ def _key(config: JobConfig, path: Path, tokenizer: Any, settings: dict[str, Any]
     if fingerprint is None or digest is None or not path.exists():
         return None, {}
     parts = {
-        "dataset": digest, "tokenizer": fingerprint,
+        "dataset": digest,
+        "tokenizer": fingerprint,
         "template": template_source(tokenizer, template_for(tokenizer)),
-        "format": dataset.format, "columns": dict(dataset.columns), "badRows": dataset.bad_rows, **settings,
+        "format": dataset.format,
+        "columns": dict(dataset.columns),
+        "badRows": dataset.bad_rows,
+        **settings,
     }
     # Where documents end and whether a CSV's first row is data change the records too; left out at
     # "auto" so that the entries written before these settings existed are still found.
@@ -96,6 +109,10 @@ def _key(config: JobConfig, path: Path, tokenizer: Any, settings: dict[str, Any]
         parts["textSplit"] = dataset.text_split
     if dataset.csv_header != "auto":
         parts["csvHeader"] = dataset.csv_header
-    about = {"datasetSha256": dataset.sha256 or digest, "datasetId": dataset.dataset_id, "datasetPath": str(path),
-             "model": config.model.path}
+    about = {
+        "datasetSha256": dataset.sha256 or digest,
+        "datasetId": dataset.dataset_id,
+        "datasetPath": str(path),
+        "model": config.model.path,
+    }
     return cache_key(parts), about

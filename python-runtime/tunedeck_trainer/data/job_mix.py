@@ -19,15 +19,18 @@ from .mixing import summary as mix_summary
 def mixed_records(config: JobConfig, job_dir: Path) -> tuple[Path, LoadResult]:
     """The first dataset's path and every dataset's normalised records mixed; ``mix`` on the result says how."""
     found = sources(config)
-    loads = [read_part(source, lambda source=source: read_job_records(as_part(config, source), job_dir)[1])
-             for source in found]
-    records, counts = mix_rows([loaded.records for loaded in loads], [source.weight for source in found],
-                               config.training.seed)
+    loads = [read_part(source, lambda source=source: read_job_records(as_part(config, source), job_dir)[1]) for source in found]
+    records, counts = mix_rows([loaded.records for loaded in loads], [source.weight for source in found], config.training.seed)
     formats = [loaded.format for loaded in loads]
-    mixed = LoadResult(records, mixed_format(formats), skipped=sum(loaded.skipped for loaded in loads),
-                       errors=[error for loaded in loads for error in loaded.errors],
-                       rows=sum(loaded.rows for loaded in loads), columns=loads[0].columns,
-                       notes=[note for loaded in loads for note in loaded.notes])
+    mixed = LoadResult(
+        records,
+        mixed_format(formats),
+        skipped=sum(loaded.skipped for loaded in loads),
+        errors=[error for loaded in loads for error in loaded.errors],
+        rows=sum(loaded.rows for loaded in loads),
+        columns=loads[0].columns,
+        notes=[note for loaded in loads for note in loaded.notes],
+    )
     mixed.mix = mix_summary(found, job_dir, formats, [len(loaded.records) for loaded in loads], counts)
     print(describe(mixed.mix, config.training.seed), flush=True)
     return resolve_path(job_dir, config.dataset.path), mixed
@@ -40,10 +43,8 @@ def mixed_encoded(config: JobConfig, job_dir: Path, tokenizer: Any) -> tuple[Pat
         path, data = encoded_records(config, job_dir, tokenizer)
         return path, data, []
     found = sources(config)
-    parts = [read_part(source, lambda source=source: encoded_records(as_part(config, source), job_dir, tokenizer)[1])
-             for source in found]
-    examples, counts = mix_rows([part.examples for part in parts], [source.weight for source in found],
-                                config.training.seed)
+    parts = [read_part(source, lambda source=source: encoded_records(as_part(config, source), job_dir, tokenizer)[1]) for source in found]
+    examples, counts = mix_rows([part.examples for part in parts], [source.weight for source in found], config.training.seed)
     formats = [part.format for part in parts]
     mix = mix_summary(found, job_dir, formats, [len(part.examples) for part in parts], counts)
     print(describe(mix, config.training.seed), flush=True)

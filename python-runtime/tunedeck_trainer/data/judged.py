@@ -79,12 +79,15 @@ def _pair_of_conversations(row: dict[str, Any]) -> dict[str, Any]:
     chosen = openai_messages(_list(row, "chosen_messages") or [], "chosen_messages")
     rejected = openai_messages(_list(row, "rejected_messages") or [], "rejected_messages")
     answers = _reply(chosen, "chosen_messages"), _reply(rejected, "rejected_messages")
+
     def plain(messages: list[Message]) -> list[dict[str, Any]]:
         return [{key: message[key] for key in ("role", "content")} for message in messages]
 
     if plain(chosen[:-1]) != plain(rejected[:-1]):
-        raise RowProblem("differs from chosen_messages before the last reply; a pair must share its prompt "
-                         "and differ only in the final assistant reply", "rejected_messages")
+        raise RowProblem(
+            "differs from chosen_messages before the last reply; a pair must share its prompt and differ only in the final assistant reply",
+            "rejected_messages",
+        )
     shared = _turns(row, "prompt") if "prompt" in row else []
     # The shared prompt may also be written again at the start of each conversation: not twice.
     prompt = chosen[:-1] if plain(chosen[: len(shared)]) == plain(shared) else shared + chosen[:-1]
@@ -146,6 +149,11 @@ def feedback(row: dict[str, Any]) -> dict[str, Any]:
 
 
 NORMALISERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "alpaca": alpaca, "sharegpt": sharegpt, "openai": openai,
-    "prompt_completion": prompt_completion, "text": text, "preference": preference, "feedback": feedback,
+    "alpaca": alpaca,
+    "sharegpt": sharegpt,
+    "openai": openai,
+    "prompt_completion": prompt_completion,
+    "text": text,
+    "preference": preference,
+    "feedback": feedback,
 }

@@ -39,8 +39,12 @@ class LoadResult:
 
 
 def load_records(
-    path: str, format: str = "auto", columns: dict[str, str] | None = None, bad_rows: str = "fail",
-    text_split: str = "auto", csv_header: str = "auto",
+    path: str,
+    format: str = "auto",
+    columns: dict[str, str] | None = None,
+    bad_rows: str = "fail",
+    text_split: str = "auto",
+    csv_header: str = "auto",
 ) -> LoadResult:
     """Reads ``path`` and normalises its rows.
 
@@ -53,14 +57,17 @@ def load_records(
     if not result.records:
         first = f"; the first: {result.errors[0]}" if result.errors else ""
         skipped = "the only row was skipped" if result.rows == 1 else f"all {result.rows} rows were skipped"
-        raise DatasetError(f"no usable rows: {skipped}{first}", path,
-                           hint="Check the format and the column mapping.")
+        raise DatasetError(f"no usable rows: {skipped}{first}", path, hint="Check the format and the column mapping.")
     return result
 
 
 def read_dataset(
-    path: str, format: str = "auto", columns: dict[str, str] | None = None, bad_rows: str = "fail",
-    text_split: str = "auto", csv_header: str = "auto",
+    path: str,
+    format: str = "auto",
+    columns: dict[str, str] | None = None,
+    bad_rows: str = "fail",
+    text_split: str = "auto",
+    csv_header: str = "auto",
 ) -> LoadResult:
     """load_records without the final "no usable rows" check (the preview shows such files)."""
     if format != "auto" and format not in FORMATS:
@@ -93,14 +100,17 @@ def read_dataset(
 
 
 def _normalise(
-    path: str, table: RawTable, number: int, value: Any, mapping: dict[str, str],
+    path: str,
+    table: RawTable,
+    number: int,
+    value: Any,
+    mapping: dict[str, str],
     normalise: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> dict[str, Any]:
     if isinstance(value, DatasetError):
         raise value
     if not isinstance(value, dict):
-        raise DatasetError(f"expected an object with the dataset's fields, got {describe(value)}",
-                           path, number, unit=table.unit)
+        raise DatasetError(f"expected an object with the dataset's fields, got {describe(value)}", path, number, unit=table.unit)
     surrogate = _lone_surrogate(value)
     if surrogate:
         raise DatasetError(surrogate[1], path, number, surrogate[0] or None, table.unit)
@@ -137,16 +147,17 @@ def _lone_surrogate(row: Any) -> tuple[str, str] | None:
                 value.encode("utf-8")
             except UnicodeEncodeError as error:
                 code = f"\\u{ord(value[error.start]):04x}"
-                return where, (f"holds {code} at character {error.start + 1}, half of a UTF-16 surrogate pair and not "
-                               "a character; fix or remove the escape")
+                return where, (
+                    f"holds {code} at character {error.start + 1}, half of a UTF-16 surrogate pair and not "
+                    "a character; fix or remove the escape"
+                )
     return None
 
 
 def _check_columns(path: str, columns: dict[str, str]) -> dict[str, str]:
     for ours, theirs in columns.items():
         if ours not in FIELDS:
-            raise DatasetError(f'columns: unknown field "{ours}"', path,
-                               hint=f"Map one of {', '.join(FIELDS)} to a column of the file.")
+            raise DatasetError(f'columns: unknown field "{ours}"', path, hint=f"Map one of {', '.join(FIELDS)} to a column of the file.")
         if not isinstance(theirs, str) or not theirs:
             raise DatasetError(f'columns: "{ours}" must name a column of the file', path, hint="")
     return {ours: theirs for ours, theirs in columns.items() if ours != theirs}
@@ -161,10 +172,15 @@ def _check_header(path: str, table: RawTable, mapping: dict[str, str]) -> None:
             continue
         named = ", ".join(table.header)
         by_position = re.fullmatch(r"column_\d+", theirs) and not table.header[0].startswith("column_")
-        hint = ('Its first row is read as column names: set the header row to "no" (the first row is data) to '
-                "name the columns column_1, column_2, …" if by_position else "Map one of its columns.")
-        raise DatasetError(f'columns: "{ours}" is mapped to a column "{theirs}" the file does not have (its columns: {named})',
-                           path, hint=hint)
+        hint = (
+            'Its first row is read as column names: set the header row to "no" (the first row is data) to '
+            "name the columns column_1, column_2, …"
+            if by_position
+            else "Map one of its columns."
+        )
+        raise DatasetError(
+            f'columns: "{ours}" is mapped to a column "{theirs}" the file does not have (its columns: {named})', path, hint=hint
+        )
 
 
 def _rename(row: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
@@ -203,8 +219,9 @@ def _first_columns(table: RawTable) -> list[str]:
 def _choose_format(path: str, table: RawTable, objects: list[dict[str, Any]], format: str) -> str:
     if table.kind == "txt":
         if format not in ("auto", "text"):
-            raise DatasetError(f'a .txt file is plain text, not "{format}"', path,
-                               hint='Set the format to auto or text, or convert the file to .jsonl.')
+            raise DatasetError(
+                f'a .txt file is plain text, not "{format}"', path, hint="Set the format to auto or text, or convert the file to .jsonl."
+            )
         return "text"
     if format != "auto":
         return format
@@ -214,7 +231,9 @@ def _choose_format(path: str, table: RawTable, objects: list[dict[str, Any]], fo
         raise FormatUnknown(
             f"cannot tell the format from the first rows' fields ({keys}); expected instruction/output (Alpaca), "
             "conversations (ShareGPT), messages (OpenAI chat), prompt/completion, text, prompt/chosen/rejected "
-            "(preference) or prompt/completion/label (feedback)", path, _first_columns(table),
+            "(preference) or prompt/completion/label (feedback)",
+            path,
+            _first_columns(table),
             list(itertools.islice((value for _, value in table.rows if isinstance(value, dict)), SAMPLE_ROWS)),
             hint='Choose the format, or map your columns, e.g. {"instruction": "question", "output": "answer"}.',
         )

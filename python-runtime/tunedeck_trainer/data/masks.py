@@ -30,8 +30,11 @@ def load_preview_tokenizer(model_path: str | None) -> tuple[Any, str]:
         try:
             return AutoTokenizer.from_pretrained(model_path), model_path
         except Exception as error:  # transformers raises many kinds here
-            raise DatasetError(f"cannot load a tokenizer from {model_path} ({error})", model_path,
-                               hint="Choose a model folder with tokenizer files, or preview without a model.") from error
+            raise DatasetError(
+                f"cannot load a tokenizer from {model_path} ({error})",
+                model_path,
+                hint="Choose a model folder with tokenizer files, or preview without a model.",
+            ) from error
     from ..tiny_model import build_tokenizer
 
     return build_tokenizer(), "default (self-test tokenizer, ChatML template)"
@@ -123,10 +126,13 @@ class TokenStats:
         try:
             examples = judged_examples(self.tokenizer, record, self.template, self.max_length)
         except Exception as error:  # jinja raises its own errors for turns the template refuses
-            raise DatasetError(f"the model's chat template cannot render the prompt ({error})", row=self.index,
-                               unit="record", hint="Check the roles of the row's prompt messages, or remove it.") from error
-        self.tools_lost += loses_tool_markup(self.tokenizer, {"messages": record["prompt"], "tools": record.get("tools")},
-                                             self.template)
+            raise DatasetError(
+                f"the model's chat template cannot render the prompt ({error})",
+                row=self.index,
+                unit="record",
+                hint="Check the roles of the row's prompt messages, or remove it.",
+            ) from error
+        self.tools_lost += loses_tool_markup(self.tokenizer, {"messages": record["prompt"], "tools": record.get("tools")}, self.template)
         self.lengths.append(max(length for _, length, _ in examples))
         learned = [sum(1 for label in example["labels"] if label != IGNORE_INDEX) for _, _, example in examples]
         self.learned += sum(learned)
@@ -159,8 +165,18 @@ class TokenStats:
         """The preview's ``tokens`` part (raises DatasetError as add does, for the last batch)."""
         self.flush()
         if self.index == 0:
-            return {"tokenizer": self.source, "examples": [], "histogram": [], "overLength": 0, "blocks": None,
-                    "learnedTokens": 0, "trainable": 0, "packedRows": 0, "toolsLost": 0, "sides": []}
+            return {
+                "tokenizer": self.source,
+                "examples": [],
+                "histogram": [],
+                "overLength": 0,
+                "blocks": None,
+                "learnedTokens": 0,
+                "trainable": 0,
+                "packedRows": 0,
+                "toolsLost": 0,
+                "sides": [],
+            }
         if self.all_text:
             if self.max_length < 2:
                 raise ValueError(f"max_length must be at least 2 for text blocks, got {self.max_length}")
@@ -185,8 +201,9 @@ class TokenStats:
         }
 
 
-def token_preview(records: Iterable[dict[str, Any]], model_path: str | None, max_length: int, train_on_inputs: bool,
-                  shown: int) -> dict[str, Any]:
+def token_preview(
+    records: Iterable[dict[str, Any]], model_path: str | None, max_length: int, train_on_inputs: bool, shown: int
+) -> dict[str, Any]:
     """Masks of the first ``shown`` examples and the stats of all ``records`` (SFT records or text)."""
     tokenizer, source = load_preview_tokenizer(model_path)
     stats = TokenStats(tokenizer, source, max_length, train_on_inputs, shown)

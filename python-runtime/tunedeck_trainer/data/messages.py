@@ -10,8 +10,12 @@ from .errors import RowProblem, describe
 from .tool_calls import text_of, tool_call, tool_calls
 
 OPENAI_ROLES = {
-    "system": "system", "developer": "system", "user": "user", "assistant": "assistant",
-    "tool": "tool", "function": "tool",
+    "system": "system",
+    "developer": "system",
+    "user": "user",
+    "assistant": "assistant",
+    "tool": "tool",
+    "function": "tool",
 }
 
 Message = dict[str, Any]
@@ -53,15 +57,20 @@ def _content(content: Any, where: str) -> tuple[str, str, list[dict[str, Any]]]:
                 value = part.get("value", part.get("tool_call", part.get("function")))
                 calls += tool_calls(value, f"{at}.value")
             else:
-                raise RowProblem(f"only text, reasoning, tool_call and tool_response content parts are supported, "
-                                 f"got type {json.dumps(kind)}", f"{at}.type")
+                raise RowProblem(
+                    f"only text, reasoning, tool_call and tool_response content parts are supported, got type {json.dumps(kind)}",
+                    f"{at}.type",
+                )
         return "".join(texts), "".join(thoughts), calls
     raise RowProblem(f"expected a string, got {describe(content)}", where)
 
 
 def _only_tool_responses(content: Any) -> bool:
-    return isinstance(content, list) and bool(content) and all(
-        isinstance(part, dict) and part.get("type") == "tool_response" for part in content)
+    return (
+        isinstance(content, list)
+        and bool(content)
+        and all(isinstance(part, dict) and part.get("type") == "tool_response" for part in content)
+    )
 
 
 def _weight(item: dict[str, Any], where: str) -> int | None:
@@ -75,8 +84,9 @@ def _weight(item: dict[str, Any], where: str) -> int | None:
     return int(weight)
 
 
-def openai_messages(items: list[Any], field: str, role_key: str = "role", content_key: str = "content",
-                    roles: dict[str, str] | None = None) -> list[Message]:
+def openai_messages(
+    items: list[Any], field: str, role_key: str = "role", content_key: str = "content", roles: dict[str, str] | None = None
+) -> list[Message]:
     """Chat messages ({role, content}, or other keys and role tags given by a column mapping).
 
     Kept structured: an assistant's ``tool_calls``, a tool message's ``tool_call_id`` and
@@ -111,8 +121,11 @@ def openai_messages(items: list[Any], field: str, role_key: str = "role", conten
                 role = "tool"
             text, reasoning, calls = _content(item.get(content_key) or "", content_where)
             if given:
-                calls = [tool_call(call, f"{where}.tool_calls[{at}]") for at, call in enumerate(given)] + calls \
-                    if isinstance(given, list) else tool_calls(given, f"{where}.tool_calls")
+                calls = (
+                    [tool_call(call, f"{where}.tool_calls[{at}]") for at, call in enumerate(given)] + calls
+                    if isinstance(given, list)
+                    else tool_calls(given, f"{where}.tool_calls")
+                )
             message = {"role": role, "content": text}
             if calls and role == "assistant":
                 message["tool_calls"] = calls
@@ -139,9 +152,15 @@ def join_tool_turns(messages: list[Message]) -> list[Message]:
     joined: list[Message] = []
     for message in messages:
         previous = joined[-1] if joined else None
-        if (previous is not None and message.get("tool_calls") and not message.get("content")
-                and previous["role"] == "assistant" and not previous.get("tool_calls") and previous.get("content")
-                and previous.get("weight") == message.get("weight")):
+        if (
+            previous is not None
+            and message.get("tool_calls")
+            and not message.get("content")
+            and previous["role"] == "assistant"
+            and not previous.get("tool_calls")
+            and previous.get("content")
+            and previous.get("weight") == message.get("weight")
+        ):
             previous["tool_calls"] = message["tool_calls"]
             continue
         if message["role"] == "tool" and "name" not in message and previous is not None:

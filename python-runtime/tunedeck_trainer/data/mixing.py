@@ -50,14 +50,33 @@ class Source:
 def sources(config: JobConfig) -> list[Source]:
     """dataset.path, then each of dataset.mix, with its own reading and weight."""
     dataset = config.dataset
-    found = [Source("dataset", dataset.path, dataset.format, dict(dataset.columns), dataset.text_split, dataset.weight,
-                    dataset.dataset_id, dataset.sha256, dataset.csv_header)]
+    found = [
+        Source(
+            "dataset",
+            dataset.path,
+            dataset.format,
+            dict(dataset.columns),
+            dataset.text_split,
+            dataset.weight,
+            dataset.dataset_id,
+            dataset.sha256,
+            dataset.csv_header,
+        )
+    ]
     for index, entry in enumerate(dataset.mix):
-        found.append(Source(
-            f"dataset.mix.{index}", str(entry["path"]), str(entry.get("format", "auto")), dict(entry.get("columns") or {}),
-            str(entry.get("textSplit", "auto")), float(entry.get("weight", 1)),  # type: ignore[arg-type]
-            entry.get("datasetId"), entry.get("sha256"), str(entry.get("csvHeader", "auto")),  # type: ignore[arg-type]
-        ))
+        found.append(
+            Source(
+                f"dataset.mix.{index}",
+                str(entry["path"]),
+                str(entry.get("format", "auto")),
+                dict(entry.get("columns") or {}),
+                str(entry.get("textSplit", "auto")),
+                float(entry.get("weight", 1)),  # type: ignore[arg-type]
+                entry.get("datasetId"),
+                entry.get("sha256"),
+                str(entry.get("csvHeader", "auto")),  # type: ignore[arg-type]
+            )
+        )
     return found
 
 
@@ -94,19 +113,30 @@ def mixed_format(formats: Sequence[str]) -> str:
     return "+".join(dict.fromkeys(formats))
 
 
-def summary(found: Sequence[Source], job_dir: Path, formats: Sequence[str], rows: Sequence[int],
-            counts: Sequence[int]) -> list[dict[str, Any]]:
+def summary(
+    found: Sequence[Source], job_dir: Path, formats: Sequence[str], rows: Sequence[int], counts: Sequence[int]
+) -> list[dict[str, Any]]:
     """The dataset event's ``mix``: each dataset's path, library id, format, usable rows, weight and rows taken."""
-    return [{"path": str(resolve_path(job_dir, source.path)), "datasetId": source.dataset_id, "format": format,
-             "rows": size, "weight": source.weight, "taken": count}
-            for source, format, size, count in zip(found, formats, rows, counts, strict=True)]
+    return [
+        {
+            "path": str(resolve_path(job_dir, source.path)),
+            "datasetId": source.dataset_id,
+            "format": format,
+            "rows": size,
+            "weight": source.weight,
+            "taken": count,
+        }
+        for source, format, size, count in zip(found, formats, rows, counts, strict=True)
+    ]
 
 
 def describe(mix: Sequence[dict[str, Any]], seed: int) -> str:
     """One terminal line about the mix: rows of each, and the seed that fixed their order."""
-    parts = [f"{part['taken']:,} of {Path(part['path']).name} ({part['format']}, "
-             f"{'all' if part['taken'] == part['rows'] else str(part['weight']) + ' x'} {part['rows']:,} rows)"
-             for part in mix]
+    parts = [
+        f"{part['taken']:,} of {Path(part['path']).name} ({part['format']}, "
+        f"{'all' if part['taken'] == part['rows'] else str(part['weight']) + ' x'} {part['rows']:,} rows)"
+        for part in mix
+    ]
     total = sum(part["taken"] for part in mix)
     return f"[tunedeck] mix: {'; '.join(parts)}: {total:,} records, interleaved with seed {seed}"
 
@@ -114,10 +144,18 @@ def describe(mix: Sequence[dict[str, Any]], seed: int) -> str:
 def as_part(config: JobConfig, source: Source) -> JobConfig:
     """``config`` with ``source`` as its only dataset, so the single-dataset readers (and the encoded
     cache, keyed by each file) read it in its own format."""
-    dataset = dataclasses.replace(config.dataset, path=source.path, format=source.format, columns=source.columns,
-                                  text_split=source.text_split, csv_header=source.csv_header,
-                                  dataset_id=source.dataset_id, sha256=source.sha256,
-                                  weight=1.0, mix=())
+    dataset = dataclasses.replace(
+        config.dataset,
+        path=source.path,
+        format=source.format,
+        columns=source.columns,
+        text_split=source.text_split,
+        csv_header=source.csv_header,
+        dataset_id=source.dataset_id,
+        sha256=source.sha256,
+        weight=1.0,
+        mix=(),
+    )
     return dataclasses.replace(config, dataset=dataset)
 
 
@@ -132,5 +170,5 @@ def read_part(source: Source, read: Callable[[], Row]) -> Row:
         renamed = field.replace("dataset.", f"{source.field}.", 1) if field.startswith("dataset.") else field
         message = str(error)
         if message.startswith(f"{field}:"):
-            message = renamed + message[len(field):]
+            message = renamed + message[len(field) :]
         raise TrainerError(message, renamed) from error

@@ -23,8 +23,7 @@ def _failed(path: str, error: DatasetError) -> dict[str, Any]:
     failed: dict[str, Any] = {"ok": False, "path": path, "error": error.to_json()}
     if isinstance(error, FormatUnknown):
         sample = [{str(key): _cut(value) for key, value in row.items()} for row in error.sample]
-        failed.update(needsReading=True, columns=error.columns, sample=sample,
-                      suggestion=suggest_reading(error.columns, error.sample))
+        failed.update(needsReading=True, columns=error.columns, sample=sample, suggestion=suggest_reading(error.columns, error.sample))
     return failed
 
 
@@ -37,9 +36,17 @@ def _cut(value: Any) -> Any:
     return value
 
 
-def preview(path: str, format: str = "auto", columns: dict[str, str] | None = None, limit: int = 20,
-            tokens: dict[str, Any] | None = None, progress: Callable[[int, int], None] | None = None,
-            text_split: str = "auto", detect_only: bool = False, csv_header: str = "auto") -> dict[str, Any]:
+def preview(
+    path: str,
+    format: str = "auto",
+    columns: dict[str, str] | None = None,
+    limit: int = 20,
+    tokens: dict[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    text_split: str = "auto",
+    detect_only: bool = False,
+    csv_header: str = "auto",
+) -> dict[str, Any]:
     """A JSON-serialisable summary of ``path``.
 
     ``ok`` is False when the file itself cannot be read (``error`` says why). Otherwise
@@ -69,9 +76,15 @@ def preview(path: str, format: str = "auto", columns: dict[str, str] | None = No
     return whole_file_preview(path, format, columns, limit, tokens, text_split, csv_header)
 
 
-def whole_file_preview(path: str, format: str = "auto", columns: dict[str, str] | None = None, limit: int = 20,
-                       tokens: dict[str, Any] | None = None, text_split: str = "auto",
-                       csv_header: str = "auto") -> dict[str, Any]:
+def whole_file_preview(
+    path: str,
+    format: str = "auto",
+    columns: dict[str, str] | None = None,
+    limit: int = 20,
+    tokens: dict[str, Any] | None = None,
+    text_split: str = "auto",
+    csv_header: str = "auto",
+) -> dict[str, Any]:
     """preview() of a file read whole by the loader (.json, .csv, .parquet, .txt, a save_to_disk folder)."""
     try:
         loaded = read_dataset(path, format, columns, bad_rows="skip", text_split=text_split, csv_header=csv_header)
@@ -81,8 +94,13 @@ def whole_file_preview(path: str, format: str = "auto", columns: dict[str, str] 
     token_error = None
     if tokens is not None:
         try:
-            token_part = token_preview(loaded.records, tokens.get("model"), int(tokens.get("maxLength", 2048)),
-                                       bool(tokens.get("trainOnInputs")), int(tokens.get("shown", 3)))
+            token_part = token_preview(
+                loaded.records,
+                tokens.get("model"),
+                int(tokens.get("maxLength", 2048)),
+                bool(tokens.get("trainOnInputs")),
+                int(tokens.get("shown", 3)),
+            )
         except DatasetError as error:
             token_error = str(error)
     return {
@@ -101,16 +119,23 @@ def whole_file_preview(path: str, format: str = "auto", columns: dict[str, str] 
     }
 
 
-def _streamed(path: str, format: str, columns: dict[str, str] | None, limit: int, tokens: dict[str, Any] | None,
-              progress: Callable[[int, int], None] | None) -> dict[str, Any]:
+def _streamed(
+    path: str,
+    format: str,
+    columns: dict[str, str] | None,
+    limit: int,
+    tokens: dict[str, Any] | None,
+    progress: Callable[[int, int], None] | None,
+) -> dict[str, Any]:
     """preview() of a JSON Lines file: its rows and, when asked, its token counts in the same pass."""
     stats: TokenStats | None = None
     token_error = None
     if tokens is not None:
         try:
             tokenizer, source = load_preview_tokenizer(tokens.get("model"))
-            stats = TokenStats(tokenizer, source, int(tokens.get("maxLength", 2048)), bool(tokens.get("trainOnInputs")),
-                               int(tokens.get("shown", 3)))
+            stats = TokenStats(
+                tokenizer, source, int(tokens.get("maxLength", 2048)), bool(tokens.get("trainOnInputs")), int(tokens.get("shown", 3))
+            )
         except DatasetError as error:
             token_error = str(error)
     failed: list[DatasetError] = []

@@ -71,9 +71,7 @@ def _read_text(path: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise DatasetError(
-            f"not UTF-8 text (line {line}, byte {error.start})", path, hint="Save the file as UTF-8."
-        ) from error
+        raise DatasetError(f"not UTF-8 text (line {line}, byte {error.start})", path, hint="Save the file as UTF-8.") from error
 
 
 def _read_json(path: str) -> RawTable:
@@ -87,7 +85,10 @@ def _read_json(path: str) -> RawTable:
             # Many "JSON" datasets are really JSON Lines; read them line by line instead.
             return RawTable(_jsonl_rows(path, text), "line", "jsonl", ["read as JSON Lines (one object per line)"])
         raise DatasetError(
-            f"not valid JSON at column {error.colno} ({error.msg})", path, error.lineno, unit="line",
+            f"not valid JSON at column {error.colno} ({error.msg})",
+            path,
+            error.lineno,
+            unit="line",
             hint="Fix the file: a .json dataset is one array of rows (or use .jsonl, one row per line).",
         ) from error
     if isinstance(data, dict):
@@ -95,13 +96,15 @@ def _read_json(path: str) -> RawTable:
         if len(lists) != 1:
             found = ", ".join(lists) if lists else "none"
             raise DatasetError(
-                f"the top-level object must hold exactly one list of rows (lists found: {found})", path,
+                f"the top-level object must hold exactly one list of rows (lists found: {found})",
+                path,
                 hint='Make the file an array of rows, or an object with one list such as {"data": [...]}.',
             )
         data = data[lists[0]]
     if not isinstance(data, list):
         raise DatasetError(
-            f"expected an array of rows at the top level, got {type(data).__name__}", path,
+            f"expected an array of rows at the top level, got {type(data).__name__}",
+            path,
             hint="Make the file an array of rows.",
         )
     return RawTable(list(enumerate(data, start=1)), "row", "json")
@@ -124,8 +127,11 @@ def _read_csv(path: str, header_choice: str = "auto") -> RawTable:
     text = _read_text(path)
     if text.lstrip()[:1] in ("{", "["):
         # A header row that is a JSON object would otherwise read as a CSV without rows.
-        raise DatasetError("holds JSON, not CSV (it starts with a JSON object or array)", path,
-                           hint="Rename it .jsonl (one object per line) or .json (one array).")
+        raise DatasetError(
+            "holds JSON, not CSV (it starts with a JSON object or array)",
+            path,
+            hint="Rename it .jsonl (one object per line) or .json (one array).",
+        )
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     if header_choice not in CSV_HEADERS:
         raise ValueError(f"csv_header must be one of {', '.join(CSV_HEADERS)}, got {header_choice!r}")
@@ -156,8 +162,7 @@ def _read_csv(path: str, header_choice: str = "auto") -> RawTable:
             # Empty cells count as missing, so optional columns may be left blank, and so may a short row's last ones.
             rows.append((number, {name: cell for name, cell in zip(header, cells, strict=False) if cell != ""}))
     except csv.Error as error:
-        raise DatasetError(f"not valid CSV ({error})", path, reader.line_num, unit="line",
-                           hint="Fix the file's quoting.") from error
+        raise DatasetError(f"not valid CSV ({error})", path, reader.line_num, unit="line", hint="Fix the file's quoting.") from error
     return RawTable(rows, "line", "csv", notes, header=header)
 
 
@@ -167,8 +172,7 @@ def _read_parquet(path: str) -> RawTable:
     try:
         table = parquet.read_table(path)
     except Exception as error:  # pyarrow raises several types for a damaged file
-        raise DatasetError(f"cannot read as Parquet ({error})", path,
-                           hint="Check that the file is a complete Parquet file.") from error
+        raise DatasetError(f"cannot read as Parquet ({error})", path, hint="Check that the file is a complete Parquet file.") from error
     return RawTable(list(enumerate(table.to_pylist(), start=1)), "row", "parquet")
 
 
@@ -182,14 +186,16 @@ def _read_saved_dataset(path: str) -> RawTable:
         splits = _load_json_file(splits_file).get("splits", [])
         chosen = "train" if "train" in splits else (splits[0] if len(splits) == 1 else None)
         if chosen is None:
-            raise DatasetError(f"holds several splits ({', '.join(splits)}) and none is named train", path,
-                               hint="Save the split to train on by itself.")
+            raise DatasetError(
+                f"holds several splits ({', '.join(splits)}) and none is named train", path, hint="Save the split to train on by itself."
+            )
         notes.append(f"using split {chosen}")
         path = os.path.join(path, chosen)
     state_file = os.path.join(path, "state.json")
     if not os.path.isfile(state_file):
-        raise DatasetError("is a folder but not a dataset saved with save_to_disk (no state.json)", path,
-                           hint=f"Choose a file: {SUPPORTED}.")
+        raise DatasetError(
+            "is a folder but not a dataset saved with save_to_disk (no state.json)", path, hint=f"Choose a file: {SUPPORTED}."
+        )
     rows: list[dict[str, Any]] = []
     for entry in _load_json_file(state_file).get("_data_files", []):
         data_file = os.path.join(path, entry["filename"])
@@ -201,8 +207,9 @@ def _read_saved_dataset(path: str) -> RawTable:
                     source.seek(0)
                     table = arrow.ipc.open_file(source).read_all()
         except (OSError, arrow.ArrowInvalid) as error:
-            raise DatasetError(f"cannot read {entry['filename']} ({error})", path,
-                               hint="Save the dataset again with save_to_disk.") from error
+            raise DatasetError(
+                f"cannot read {entry['filename']} ({error})", path, hint="Save the dataset again with save_to_disk."
+            ) from error
         rows.extend(table.to_pylist())
     return RawTable(list(enumerate(rows, start=1)), "row", "arrow", notes)
 

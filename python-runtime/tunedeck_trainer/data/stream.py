@@ -33,8 +33,9 @@ def _parse(path: str, number: int, line: bytes) -> Any | None:
     try:
         text = line.decode("utf-8-sig" if number == 1 else "utf-8")
     except UnicodeDecodeError as error:
-        raise DatasetError(f"not UTF-8 text (line {number}, byte {error.start} of the line)", path,
-                           hint="Save the file as UTF-8.") from error
+        raise DatasetError(
+            f"not UTF-8 text (line {number}, byte {error.start} of the line)", path, hint="Save the file as UTF-8."
+        ) from error
     if not text.strip():
         return None
     try:
@@ -66,13 +67,30 @@ def detect_streamed(path: str, format: str = "auto", columns: dict[str, str] | N
         raise DatasetError("the file is empty (0 bytes)", path, hint="Choose a file with rows, or add rows to it.")
     mapping = {ours: theirs for ours, theirs in _check_columns(path, columns or {}).items() if ours not in TAGS}
     chosen, sample = _first_rows_format(path, format, mapping)
-    return {"ok": True, "path": path, "format": chosen, "rows": 0, "usable": 0, "skipped": 0,
-            "columns": _first_columns(sample), "records": [], "errors": [], "notes": [], "tokens": None, "tokenError": None}
+    return {
+        "ok": True,
+        "path": path,
+        "format": chosen,
+        "rows": 0,
+        "usable": 0,
+        "skipped": 0,
+        "columns": _first_columns(sample),
+        "records": [],
+        "errors": [],
+        "notes": [],
+        "tokens": None,
+        "tokenError": None,
+    }
 
 
-def stream_summary(path: str, format: str = "auto", columns: dict[str, str] | None = None, limit: int = 20,
-                   progress: Callable[[int, int], None] | None = None,
-                   on_record: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+def stream_summary(
+    path: str,
+    format: str = "auto",
+    columns: dict[str, str] | None = None,
+    limit: int = 20,
+    progress: Callable[[int, int], None] | None = None,
+    on_record: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     """Reads a .jsonl file line by line; returns the preview's fields (``ok`` True) or raises DatasetError.
 
     ``on_record`` sees every usable record in order (the token counts); ``progress(bytes read,
@@ -117,7 +135,16 @@ def stream_summary(path: str, format: str = "auto", columns: dict[str, str] | No
     if progress:
         progress(total, total)
     return {
-        "ok": True, "path": path, "format": chosen, "rows": rows, "usable": usable, "skipped": skipped,
-        "columns": _first_columns(sample), "records": records, "errors": errors, "notes": [],
-        "tokens": None, "tokenError": None,
+        "ok": True,
+        "path": path,
+        "format": chosen,
+        "rows": rows,
+        "usable": usable,
+        "skipped": skipped,
+        "columns": _first_columns(sample),
+        "records": records,
+        "errors": errors,
+        "notes": [],
+        "tokens": None,
+        "tokenError": None,
     }

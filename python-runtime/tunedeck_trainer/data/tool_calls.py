@@ -26,8 +26,9 @@ def _json(value: Any, where: str) -> Any:
     try:
         return json.loads(value)
     except json.JSONDecodeError as error:
-        raise RowProblem(f"is not valid JSON ({error.msg} at column {error.colno}); expected a tool call "
-                         '{"name": ..., "arguments": {...}}', where) from None
+        raise RowProblem(
+            f'is not valid JSON ({error.msg} at column {error.colno}); expected a tool call {{"name": ..., "arguments": {{...}}}}', where
+        ) from None
 
 
 def tool_call(call: Any, where: str) -> ToolCall:

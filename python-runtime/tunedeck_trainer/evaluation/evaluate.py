@@ -50,8 +50,15 @@ def scores(answers: list[str], references: list[str]) -> dict[str, float]:
     return {"exactMatch": sum(exact) / len(exact), "rougeL": sum(rouge) / len(rouge), "bleu": bleu}
 
 
-def evaluate(job_dir: Path, *, adapter_dir: Path | None = None, limit: int = 50, max_new_tokens: int = 128,
-             dataset: Path | None = None, report: Callable[[dict[str, Any]], None] = lambda event: None) -> dict[str, Any]:
+def evaluate(
+    job_dir: Path,
+    *,
+    adapter_dir: Path | None = None,
+    limit: int = 50,
+    max_new_tokens: int = 128,
+    dataset: Path | None = None,
+    report: Callable[[dict[str, Any]], None] = lambda event: None,
+) -> dict[str, Any]:
     """Runs both models on the rows and returns (and saves) the evaluation."""
     import torch
     from peft import PeftModel
@@ -64,8 +71,11 @@ def evaluate(job_dir: Path, *, adapter_dir: Path | None = None, limit: int = 50,
 
     config = load_config(job_dir / "config.json")
     if config.method != "sft":
-        raise TrainerError(f"method: evaluation compares answers to references, which {config.method} rows do not have; "
-                           "evaluate a supervised fine-tuning (sft) job", "method")
+        raise TrainerError(
+            f"method: evaluation compares answers to references, which {config.method} rows do not have; "
+            "evaluate a supervised fine-tuning (sft) job",
+            "method",
+        )
     adapter_dir = adapter_dir or job_dir / "adapter"
     if not (adapter_dir / "adapter_model.safetensors").is_file():
         raise TrainerError(f"adapter: no adapter in {adapter_dir}; evaluate the job once it has completed", "adapter")
@@ -92,9 +102,9 @@ def evaluate(job_dir: Path, *, adapter_dir: Path | None = None, limit: int = 50,
     for index, (prompt, reference) in enumerate(pairs):
         ids = torch.tensor([prompt + reference], device=device)
         for side in ("base", "tuned"):
-            with torch.no_grad(), (model.disable_adapter() if side == "base" else nullcontext()):
-                logits = model(ids).logits[0, len(prompt) - 1:-1].float()
-                sides[side]["nll"] += float(torch.nn.functional.cross_entropy(logits, ids[0, len(prompt):], reduction="sum"))
+            with torch.no_grad(), model.disable_adapter() if side == "base" else nullcontext():
+                logits = model(ids).logits[0, len(prompt) - 1 : -1].float()
+                sides[side]["nll"] += float(torch.nn.functional.cross_entropy(logits, ids[0, len(prompt) :], reduction="sum"))
                 sides[side]["tokens"] += len(reference)
                 output = model.generate(
                     torch.tensor([prompt], device=device),
@@ -102,12 +112,18 @@ def evaluate(job_dir: Path, *, adapter_dir: Path | None = None, limit: int = 50,
                     do_sample=False,
                     pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
                 )
-            sides[side]["answers"].append(tokenizer.decode(output[0, len(prompt):], skip_special_tokens=True))
+            sides[side]["answers"].append(tokenizer.decode(output[0, len(prompt) :], skip_special_tokens=True))
         report({"type": "progress", "done": index + 1, "total": len(pairs)})
     references = [tokenizer.decode(reference, skip_special_tokens=True) for _prompt, reference in pairs]
-    result: dict[str, Any] = {"version": 1, "source": source, "rows": len(pairs), "adapter": str(adapter_dir),
-                              **({"datasetPath": str(_path)} if dataset is not None else {}),
-                              "maxNewTokens": max_new_tokens, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    result: dict[str, Any] = {
+        "version": 1,
+        "source": source,
+        "rows": len(pairs),
+        "adapter": str(adapter_dir),
+        **({"datasetPath": str(_path)} if dataset is not None else {}),
+        "maxNewTokens": max_new_tokens,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     for side, values in sides.items():
         loss = values["nll"] / max(1, values["tokens"])
         result[side] = {"loss": loss, "perplexity": math.exp(min(loss, 700)), **scores(values["answers"], references)}
@@ -138,8 +154,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
 
     try:
-        result = evaluate(args.job_dir.resolve(), adapter_dir=args.adapter, limit=args.limit,
-                          max_new_tokens=args.max_new_tokens, dataset=args.dataset, report=emit)
+        result = evaluate(
+            args.job_dir.resolve(),
+            adapter_dir=args.adapter,
+            limit=args.limit,
+            max_new_tokens=args.max_new_tokens,
+            dataset=args.dataset,
+            report=emit,
+        )
     except TrainerError as error:
         emit({"type": "error", "message": str(error), "field": error.field})
         return 2

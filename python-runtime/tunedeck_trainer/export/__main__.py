@@ -41,8 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     prepare_command.add_argument("--base-name", required=True)
     prepare_command.add_argument("--merged", action="store_true")
     prepare_command.add_argument("--dtype", choices=("bfloat16", "float16", "float32"))
-    prepare_command.add_argument("--gguf-type", choices=("f16", "q8_0", "q4_0", "q4_K_M"),
-                                 help="also write the merged model as one GGUF (model.gguf) of this type")
+    prepare_command.add_argument(
+        "--gguf-type", choices=("f16", "q8_0", "q4_0", "q4_K_M"), help="also write the merged model as one GGUF (model.gguf) of this type"
+    )
     push_command = commands.add_parser("push")
     push_command.add_argument("--folder", required=True, type=Path)
     push_command.add_argument("--repo", required=True)
@@ -53,8 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "push":
             from .hub_push import push
 
-            result = push(args.folder, args.repo, private=not args.public, message=args.message,
-                          report=lambda event: _print("TUNEDECK_EXPORT", event))
+            result = push(
+                args.folder, args.repo, private=not args.public, message=args.message, report=lambda event: _print("TUNEDECK_EXPORT", event)
+            )
             _print("TUNEDECK_EXPORT_RESULT", result)
             return 0
         from ..config import resolve_model_path
@@ -72,7 +74,13 @@ def main(argv: list[str] | None = None) -> int:
         from .prepare import prepare
 
         result = prepare(
-            args.adapter, args.base, args.out, base_name=args.base_name, merged=args.merged, dtype=args.dtype, gguf_type=args.gguf_type,
+            args.adapter,
+            args.base,
+            args.out,
+            base_name=args.base_name,
+            merged=args.merged,
+            dtype=args.dtype,
+            gguf_type=args.gguf_type,
             progress=lambda phase: _print("TUNEDECK_EXPORT", {"phase": phase}),
         )
         _print("TUNEDECK_EXPORT_RESULT", result)

@@ -27,7 +27,7 @@ def _module_and_part(key: str) -> tuple[str, str] | None:
         for marker in (f".lora_{part.upper()}.weight", f".lora_{part.upper()}.default.weight"):
             if key.endswith(marker):
                 module = key[: -len(marker)]
-                return (module[len(PEFT_PREFIX):] if module.startswith(PEFT_PREFIX) else module), part
+                return (module[len(PEFT_PREFIX) :] if module.startswith(PEFT_PREFIX) else module), part
     return None
 
 

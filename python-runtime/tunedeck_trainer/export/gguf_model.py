@@ -38,16 +38,22 @@ def check_supported(base: dict[str, Any]) -> tuple[str, bool]:
     model_type = base.get("model_type")
     if model_type not in SUPPORTED:
         names = ", ".join(sorted(SUPPORTED))
-        raise TrainerError(f"model.gguf: the merged GGUF writer supports {names}; this base is '{model_type}' "
-                           "(export the merged model folder and convert it with llama.cpp's convert_hf_to_gguf.py)", "ggufType")
+        raise TrainerError(
+            f"model.gguf: the merged GGUF writer supports {names}; this base is '{model_type}' "
+            "(export the merged model folder and convert it with llama.cpp's convert_hf_to_gguf.py)",
+            "ggufType",
+        )
     return SUPPORTED[model_type]
 
 
 def pre_tokenizer(tokenizer_json: dict[str, Any]) -> str:
     """llama.cpp's pre-tokenizer name for a byte-level BPE tokenizer.json; refuses any other."""
     if (tokenizer_json.get("model") or {}).get("type") != "BPE":
-        raise TrainerError("model.gguf: the merged GGUF writer handles byte-level BPE tokenizers only; this one is "
-                           f"{(tokenizer_json.get('model') or {}).get('type')}", "ggufType")
+        raise TrainerError(
+            "model.gguf: the merged GGUF writer handles byte-level BPE tokenizers only; this one is "
+            f"{(tokenizer_json.get('model') or {}).get('type')}",
+            "ggufType",
+        )
     pre = tokenizer_json.get("pre_tokenizer") or {}
     steps = pre.get("pretokenizers", [pre]) if pre.get("type") == "Sequence" else [pre]
     if len(steps) == 1 and steps[0].get("type") == "ByteLevel" and steps[0].get("use_regex", True):
@@ -55,8 +61,11 @@ def pre_tokenizer(tokenizer_json: dict[str, Any]) -> str:
     for step in steps:
         if step.get("type") == "Split" and (step.get("pattern") or {}).get("Regex") in PRE_TOKENIZERS:
             return PRE_TOKENIZERS[step["pattern"]["Regex"]]
-    raise TrainerError("model.gguf: the tokenizer splits text in a way the merged GGUF writer does not know; "
-                       "convert the merged model folder with llama.cpp's convert_hf_to_gguf.py", "ggufType")
+    raise TrainerError(
+        "model.gguf: the tokenizer splits text in a way the merged GGUF writer does not know; "
+        "convert the merged model folder with llama.cpp's convert_hf_to_gguf.py",
+        "ggufType",
+    )
 
 
 def rope_factors(config: dict[str, Any]) -> Any:
@@ -129,8 +138,16 @@ def _matrix(name: str, data: Any, kind: str) -> tuple[Any, Any]:
     return data.astype(numpy.float16), None
 
 
-def write(state: dict[str, Any], config: dict[str, Any], tokenizer_dir: Path, out: Path, kind: str, *,
-          name: str, progress: Callable[[str], None] = lambda phase: None) -> dict[str, Any]:
+def write(
+    state: dict[str, Any],
+    config: dict[str, Any],
+    tokenizer_dir: Path,
+    out: Path,
+    kind: str,
+    *,
+    name: str,
+    progress: Callable[[str], None] = lambda phase: None,
+) -> dict[str, Any]:
     """Writes ``out`` from a merged float32 state dict (numpy arrays by Hugging Face name) and the base's config."""
     import gguf
     import numpy

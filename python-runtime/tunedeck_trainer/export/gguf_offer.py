@@ -48,8 +48,12 @@ def offers(base: dict[str, Any], tokenizer_dir: Path) -> list[dict[str, Any]]:
     entries = [{"type": kind, "offered": problem is None, "reason": problem} for kind in gguf_model.TYPES]
     quantizer = find_quantizer()
     for kind in QUANTIZER_TYPES:
-        reason = problem or (None if quantizer else "needs llama.cpp's llama-quantize on PATH (the gguf package has no "
-                                                    "k-quant search); install llama.cpp, or choose q4_0 or q8_0")
+        reason = problem or (
+            None
+            if quantizer
+            else "needs llama.cpp's llama-quantize on PATH (the gguf package has no "
+            "k-quant search); install llama.cpp, or choose q4_0 or q8_0"
+        )
         entries.append({"type": kind, "offered": reason is None, "reason": reason})
     return entries
 

@@ -40,8 +40,10 @@ def explain(error: BaseException, repo: str) -> TrainerError:
         if status == 401:
             return TrainerError("the Hugging Face token was refused; set a token with write access on the Models page", "token")
         if status == 403:
-            return TrainerError(f"repository {repo}: the token may not write there; use a token with write access, "
-                                "or a repository under your own name", "repo")
+            return TrainerError(
+                f"repository {repo}: the token may not write there; use a token with write access, or a repository under your own name",
+                "repo",
+            )
         detail = error.response.headers.get("X-Error-Message") or str(error).splitlines()[0]
         return TrainerError(f"the Hub refused the upload to {repo} (HTTP {status}: {detail})", "repo")
     if isinstance(error, (ConnectionError, OSError)) or type(error).__name__ in ("ConnectionError", "Timeout"):
@@ -49,8 +51,9 @@ def explain(error: BaseException, repo: str) -> TrainerError:
     return TrainerError(f"the upload to {repo} failed: {type(error).__name__}: {error}", "repo")
 
 
-def push(folder: Path, repo: str, *, private: bool = True, message: str = "Upload from Tunedeck",
-         report: Report = lambda event: None) -> dict[str, Any]:
+def push(
+    folder: Path, repo: str, *, private: bool = True, message: str = "Upload from Tunedeck", report: Report = lambda event: None
+) -> dict[str, Any]:
     """Creates ``repo`` when missing and commits every file of ``folder`` to it; returns where it went."""
     from huggingface_hub import CommitOperationAdd, HfApi
 
@@ -75,5 +78,10 @@ def push(folder: Path, repo: str, *, private: bool = True, message: str = "Uploa
         raise
     except Exception as error:  # noqa: BLE001 - every client error becomes a message
         raise explain(error, repo) from error
-    return {"repo": repo, "url": str(url), "commitUrl": commit.commit_url, "private": private,
-            "files": [path.relative_to(folder).as_posix() for path in files]}
+    return {
+        "repo": repo,
+        "url": str(url),
+        "commitUrl": commit.commit_url,
+        "private": private,
+        "files": [path.relative_to(folder).as_posix() for path in files],
+    }

@@ -39,8 +39,10 @@ def check_sources(adapter_dir: Path, base_dir: Path) -> tuple[dict[str, Any], di
     for name in ADAPTER_FILES:
         if not (adapter_dir / name).is_file():
             raise TrainerError(f"{adapter_dir / name}: not found; the job has no adapter to export yet", "adapter")
-    base = read_json(base_dir / "config.json", "the base model folder has moved or was deleted; put it back or "
-                     "point the job's model.path at its new place")
+    base = read_json(
+        base_dir / "config.json",
+        "the base model folder has moved or was deleted; put it back or point the job's model.path at its new place",
+    )
     return read_json(adapter_dir / "adapter_config.json", "the adapter is incomplete"), base
 
 
@@ -53,7 +55,7 @@ def portable_base_name(base_name: str) -> str:
     parts = PurePosixPath(base_name.replace("\\", "/").rstrip("/")).parts  # a Windows path too
     for index, part in enumerate(parts[:-2]):
         if part.startswith("models--") and parts[index + 1] == "snapshots":
-            return part[len("models--"):].replace("--", "/")
+            return part[len("models--") :].replace("--", "/")
     return parts[-1] if parts else base_name
 
 

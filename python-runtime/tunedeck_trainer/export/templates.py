@@ -10,23 +10,26 @@ from __future__ import annotations
 import re
 from typing import Any
 
-CHATML = (
-    "{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}<|im_start|>assistant\n"
-)
+CHATML = "{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}<|im_start|>assistant\n"
 LLAMA3 = (
     "<|begin_of_text|>{{- range .Messages }}<|start_header_id|>{{ .Role }}<|end_header_id|>\n\n"
     "{{ .Content }}<|eot_id|>{{ end }}<|start_header_id|>assistant<|end_header_id|>\n\n"
 )
 GEMMA = (
-    "{{- range .Messages }}<start_of_turn>{{ if eq .Role \"assistant\" }}model{{ else }}{{ .Role }}{{ end }}\n"
+    '{{- range .Messages }}<start_of_turn>{{ if eq .Role "assistant" }}model{{ else }}{{ .Role }}{{ end }}\n'
     "{{ .Content }}<end_of_turn>\n{{ end }}<start_of_turn>model\n"
 )
 
 # (family, marker in the Jinja template, Ollama template, stop strings, default-system pattern)
 FAMILIES = [
     ("chatml", "<|im_start|>", CHATML, ["<|im_end|>", "<|im_start|>"], r"<\|im_start\|>system\n(.*?)<\|im_end\|>"),
-    ("llama3", "<|start_header_id|>", LLAMA3, ["<|eot_id|>", "<|start_header_id|>"],
-     r"<\|start_header_id\|>system<\|end_header_id\|>\n\n(.*?)<\|eot_id\|>"),
+    (
+        "llama3",
+        "<|start_header_id|>",
+        LLAMA3,
+        ["<|eot_id|>", "<|start_header_id|>"],
+        r"<\|start_header_id\|>system<\|end_header_id\|>\n\n(.*?)<\|eot_id\|>",
+    ),
     ("gemma", "<start_of_turn>", GEMMA, ["<end_of_turn>"], None),
 ]
 

@@ -54,8 +54,9 @@ class Method:
         if not cls.name:
             return
         if cls.name not in METHODS:
-            raise TypeError(f"{cls.__name__}: method {cls.name!r} is not in electron/shared/methods.ts "
-                            "(add it there and run npm run config-schema)")
+            raise TypeError(
+                f"{cls.__name__}: method {cls.name!r} is not in electron/shared/methods.ts (add it there and run npm run config-schema)"
+            )
         cls.uses_reference = METHODS[cls.name].reference
         cls.flops_per_parameter = DPO_FLOPS_PER_PARAMETER if cls.uses_reference else LORA_FLOPS_PER_PARAMETER
         REGISTRY[cls.name] = cls
@@ -75,15 +76,13 @@ class Method:
         """One micro-batch of ``examples`` (token lists or tensors)."""
         raise NotImplementedError
 
-    def collate_step(self, examples: Sequence[Any], chunks: list[list[int]], micro_batch_size: int,
-                     order: Sequence[int] | None = None) -> Step:
+    def collate_step(
+        self, examples: Sequence[Any], chunks: list[list[int]], micro_batch_size: int, order: Sequence[int] | None = None
+    ) -> Step:
         """The micro-batches of one optimizer step: each configured micro-batch (``chunks``, example
         indices) cut into pieces of at most ``micro_batch_size`` examples. ``order``: with several
         ranks, the whole step's examples across them (``chunks`` are this rank's share)."""
-        return [
-            [self.collate([examples[index] for index in piece]) for piece in split_chunk(chunk, micro_batch_size)]
-            for chunk in chunks
-        ]
+        return [[self.collate([examples[index] for index in piece]) for piece in split_chunk(chunk, micro_batch_size)] for chunk in chunks]
 
     def prepare(self, forward: Forward, step: Step) -> Any:
         """What the losses of a step share, computed before them (KTO: its KL estimate); None here."""

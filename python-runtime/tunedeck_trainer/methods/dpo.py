@@ -27,8 +27,9 @@ from . import Method
 from .preference import encode_job_data, encode_pair, ignored_settings, pair_rows
 
 
-def dpo_losses(chosen: torch.Tensor, rejected: torch.Tensor, reference_chosen: torch.Tensor,
-               reference_rejected: torch.Tensor, beta: float) -> torch.Tensor:
+def dpo_losses(
+    chosen: torch.Tensor, rejected: torch.Tensor, reference_chosen: torch.Tensor, reference_rejected: torch.Tensor, beta: float
+) -> torch.Tensor:
     """The sigmoid DPO loss of each pair from summed sequence log-probabilities."""
     logits = (chosen - rejected) - (reference_chosen - reference_rejected)
     return -F.logsigmoid(beta * logits)
@@ -63,16 +64,22 @@ class Dpo(Method):
         chosen = self.beta * (policy[:pairs] - reference[:pairs]).detach()
         rejected = self.beta * (policy[pairs:] - reference[pairs:]).detach()
         metrics = {
-            "chosen": float(chosen.sum()), "rejected": float(rejected.sum()),
-            "correct": float((chosen > rejected).float().sum()), "margin": float((chosen - rejected).sum()),
+            "chosen": float(chosen.sum()),
+            "rejected": float(rejected.sum()),
+            "correct": float((chosen > rejected).float().sum()),
+            "margin": float((chosen - rejected).sum()),
         }
         return losses.sum(), metrics
 
     def summary(self, sums: dict[str, float], weight: int, prepared: Any) -> dict[str, float]:
         if not sums:
             return {}
-        return {"rewardChosen": sums["chosen"] / weight, "rewardRejected": sums["rejected"] / weight,
-                "rewardsAccuracy": sums["correct"] / weight, "rewardMargin": sums["margin"] / weight}
+        return {
+            "rewardChosen": sums["chosen"] / weight,
+            "rewardRejected": sums["rejected"] / weight,
+            "rewardsAccuracy": sums["correct"] / weight,
+            "rewardMargin": sums["margin"] / weight,
+        }
 
     def describe(self, summary: dict[str, float]) -> str:
         if "rewardsAccuracy" not in summary:

@@ -40,8 +40,15 @@ def kl_estimate(policy: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     return (policy - reference).mean().detach().clamp(min=0)
 
 
-def kto_losses(policy: torch.Tensor, reference: torch.Tensor, desirable: torch.Tensor, kl: torch.Tensor,
-               beta: float, desirable_weight: float, undesirable_weight: float) -> torch.Tensor:
+def kto_losses(
+    policy: torch.Tensor,
+    reference: torch.Tensor,
+    desirable: torch.Tensor,
+    kl: torch.Tensor,
+    beta: float,
+    desirable_weight: float,
+    undesirable_weight: float,
+) -> torch.Tensor:
     """Each example's weighted KTO loss (``desirable``: a boolean tensor, one per example)."""
     ratio = policy - reference
     good = desirable_weight * (1 - torch.sigmoid(beta * (ratio - kl)))
@@ -93,18 +100,20 @@ class Kto(Method):
             mismatched = [(example["prompt"], partner["completion"]) for example, partner in zip(examples, partners, strict=True)]
             kl = answer_rows(mismatched, self.pad_id, self.max_seq_length)
         rows = [(example["prompt"], example["completion"]) for example in examples]
-        return answer_rows(rows, self.pad_id, self.max_seq_length, examples=len(examples), weight=len(examples),
-                           desirable=desirable, kl=kl)
+        return answer_rows(rows, self.pad_id, self.max_seq_length, examples=len(examples), weight=len(examples), desirable=desirable, kl=kl)
 
-    def collate_step(self, examples: Sequence[Any], chunks: list[list[int]], micro_batch_size: int,
-                     order: Sequence[int] | None = None) -> Step:
+    def collate_step(
+        self, examples: Sequence[Any], chunks: list[list[int]], micro_batch_size: int, order: Sequence[int] | None = None
+    ) -> Step:
         # With several ranks ``order`` is the whole step's, so the pairs are one process's.
         order = list(order) if order is not None else [index for chunk in chunks for index in chunk]
         # TRL's rotation by one: example k of the step pairs with the completion of example k - 1.
         partner = dict(zip(order, order[-1:] + order[:-1], strict=True))
         return [
-            [self._rows([examples[index] for index in piece], [examples[partner[index]] for index in piece])
-             for piece in split_chunk(chunk, micro_batch_size)]
+            [
+                self._rows([examples[index] for index in piece], [examples[partner[index]] for index in piece])
+                for piece in split_chunk(chunk, micro_batch_size)
+            ]
             for chunk in chunks
         ]
 
@@ -139,13 +148,14 @@ class Kto(Method):
         reference = forward.reference_logps(batch)
         policy = forward.sequence_logps(batch)
         assert batch.desirable is not None
-        losses = kto_losses(policy, reference, batch.desirable, prepared, self.beta, self.desirable_weight,
-                            self.undesirable_weight)
+        losses = kto_losses(policy, reference, batch.desirable, prepared, self.beta, self.desirable_weight, self.undesirable_weight)
         rewards = self.beta * (policy - reference).detach()
         good = batch.desirable
         metrics = {
-            "chosen": float(rewards[good].sum()), "chosenCount": float(good.sum()),
-            "rejected": float(rewards[~good].sum()), "rejectedCount": float((~good).sum()),
+            "chosen": float(rewards[good].sum()),
+            "chosenCount": float(good.sum()),
+            "rejected": float(rewards[~good].sum()),
+            "rejectedCount": float((~good).sum()),
         }
         return losses.sum(), metrics
 
@@ -161,5 +171,9 @@ class Kto(Method):
         return f" | kl {summary['kl']:.4f}" if "kl" in summary else ""
 
     def started_fields(self) -> dict[str, Any]:
-        return {"method": self.name, "beta": self.beta, "desirableWeight": self.desirable_weight,
-                "undesirableWeight": self.undesirable_weight}
+        return {
+            "method": self.name,
+            "beta": self.beta,
+            "desirableWeight": self.desirable_weight,
+            "undesirableWeight": self.undesirable_weight,
+        }

@@ -60,8 +60,7 @@ class Orpo(Method):
     def notes(self, config: JobConfig) -> list[tuple[str, str]]:
         if not config.training.train_on_inputs:
             return []
-        return [("warning", "training.trainOnInputs does not apply to ORPO (it learns from the chosen answers only); "
-                            "ignored")]
+        return [("warning", "training.trainOnInputs does not apply to ORPO (it learns from the chosen answers only); ignored")]
 
     def load_data(self, config: JobConfig, job_dir: Path, tokenizer: Any, packing: bool) -> JobData:
         self.pad_id = tokenizer.pad_token_id
@@ -73,7 +72,7 @@ class Orpo(Method):
     def prepare(self, forward: Forward, step: Step) -> tuple[int, int]:
         """The step's chosen-answer tokens and pairs: the nll is a mean over the former, the loss over the latter."""
         batches = [batch for pieces in step for batch in pieces]
-        tokens = sum(int(answer_tokens(batch)[:batch.examples].sum()) for batch in batches)
+        tokens = sum(int(answer_tokens(batch)[: batch.examples].sum()) for batch in batches)
         pairs = sum(batch.examples for batch in batches)
         if forward.ranks.world > 1:  # the whole step's, over every rank (distributed.py)
             tokens, pairs = (int(value) for value in forward.ranks.sum([tokens, pairs]))
@@ -92,10 +91,12 @@ class Orpo(Method):
         log_odds = log_odds_ratio(chosen, rejected).detach()
         chosen_rewards, rejected_rewards = self.beta * chosen.detach(), self.beta * rejected.detach()
         metrics = {
-            "chosen": float(chosen_rewards.sum()), "rejected": float(rejected_rewards.sum()),
+            "chosen": float(chosen_rewards.sum()),
+            "rejected": float(rejected_rewards.sum()),
             "correct": float((chosen_rewards > rejected_rewards).float().sum()),
             "margin": float((chosen_rewards - rejected_rewards).sum()),
-            "nll": float(nll.detach()), "logOdds": float(log_odds.sum()),
+            "nll": float(nll.detach()),
+            "logOdds": float(log_odds.sum()),
         }
         return loss, metrics
 
@@ -103,9 +104,14 @@ class Orpo(Method):
         if not sums:
             return {}
         tokens = prepared[0] if prepared else 1
-        return {"rewardChosen": sums["chosen"] / weight, "rewardRejected": sums["rejected"] / weight,
-                "rewardsAccuracy": sums["correct"] / weight, "rewardMargin": sums["margin"] / weight,
-                "nllLoss": sums["nll"] / tokens, "logOddsChosen": sums["logOdds"] / weight}
+        return {
+            "rewardChosen": sums["chosen"] / weight,
+            "rewardRejected": sums["rejected"] / weight,
+            "rewardsAccuracy": sums["correct"] / weight,
+            "rewardMargin": sums["margin"] / weight,
+            "nllLoss": sums["nll"] / tokens,
+            "logOddsChosen": sums["logOdds"] / weight,
+        }
 
     def describe(self, summary: dict[str, float]) -> str:
         if "nllLoss" not in summary:

@@ -43,7 +43,8 @@ class Tokenizing:
         except Exception as error:  # jinja raises its own errors for a template that rejects the roles
             raise TrainerError(
                 f"dataset.path: {self.path} record {index + 1}: the model's chat template cannot render the prompt "
-                f"({error}); check the roles of its messages", "dataset.path",
+                f"({error}); check the roles of its messages",
+                "dataset.path",
             ) from error
         budget = prompt_budget(self.max_seq_length)
         return ids[-budget:], len(ids) > budget
@@ -61,28 +62,33 @@ def ignored_settings(name: str, config: JobConfig) -> list[tuple[str, str]]:
     """(level, message) about the settings DPO and KTO ignore."""
     found = []
     if config.training.train_on_inputs:
-        found.append(("warning", f"training.trainOnInputs does not apply to {name} (it learns from the answers only); "
-                                 "ignored"))
+        found.append(("warning", f"training.trainOnInputs does not apply to {name} (it learns from the answers only); ignored"))
     if config.lora.dropout:
         # Not a warning: TRL does the same, and lora.dropout's default is not 0.
-        found.append(("info", f"lora.dropout: {name} trains without dropout (as TRL does), so the policy and the "
-                              "reference agree where their weights do"))
+        found.append(
+            (
+                "info",
+                f"lora.dropout: {name} trains without dropout (as TRL does), so the policy and the reference agree where their weights do",
+            )
+        )
     return found
 
 
 def answer_rows(pairs: Sequence[tuple[Tokens, Tokens]], pad_id: int, max_seq_length: int, **fields: Any) -> MicroBatch:
     """One right-padded micro-batch of prompt + answer rows, cut to ``max_seq_length``; the labels
     are the answer's tokens (the prompt and the padding are masked out). ``fields`` go to MicroBatch."""
-    rows = [torch.cat([torch.as_tensor(prompt, dtype=torch.long), torch.as_tensor(answer, dtype=torch.long)])[:max_seq_length]
-            for prompt, answer in pairs]
+    rows = [
+        torch.cat([torch.as_tensor(prompt, dtype=torch.long), torch.as_tensor(answer, dtype=torch.long)])[:max_seq_length]
+        for prompt, answer in pairs
+    ]
     width = max(len(row) for row in rows)
     input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     attention = torch.zeros((len(rows), width), dtype=torch.long)
     labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
     for index, (row, (prompt, _)) in enumerate(zip(rows, pairs, strict=True)):
-        input_ids[index, :len(row)] = row
-        attention[index, :len(row)] = 1
-        labels[index, len(prompt):len(row)] = row[len(prompt):]
+        input_ids[index, : len(row)] = row
+        attention[index, : len(row)] = 1
+        labels[index, len(prompt) : len(row)] = row[len(prompt) :]
     label_tokens = int((labels[:, 1:] != IGNORE_INDEX).sum())
     return MicroBatch(input_ids, attention, labels, int(attention.sum()), label_tokens, **fields)
 
@@ -104,8 +110,9 @@ def pair_rows(examples: Sequence[Any], pad_id: int, max_seq_length: int) -> Micr
     return answer_rows(rows, pad_id, max_seq_length, examples=len(examples), weight=len(examples))
 
 
-def encode_job_data(config: JobConfig, job_dir: Path, tokenizer: Any, max_seq_length: int,
-                    encode: Callable[[Tokenizing, dict[str, Any], int], Encoded]) -> JobData:
+def encode_job_data(
+    config: JobConfig, job_dir: Path, tokenizer: Any, max_seq_length: int, encode: Callable[[Tokenizing, dict[str, Any], int], Encoded]
+) -> JobData:
     """The job's records (train and held out), each made by ``encode(tokens, record, index)`` into
     its tokens, whether it was cut to fit, and its length; the counts the report shows come along.
     Every record of the file is encoded once, or read from the encoded cache (data/job_encoded.py),
@@ -121,8 +128,7 @@ def encode_job_data(config: JobConfig, job_dir: Path, tokenizer: Any, max_seq_le
                 truncated += cut
                 longest = max(longest, min(max_seq_length, length))
                 encoded[part].append(example)
-        return JobData(encoded[0], encoded[1], loaded.format, int(loaded.skipped), truncated, longest=longest,
-                       mix=loaded.mix)
+        return JobData(encoded[0], encoded[1], loaded.format, int(loaded.skipped), truncated, longest=longest, mix=loaded.mix)
 
     def encode_all(path: Path, records: list[Any]) -> list[Encoded]:
         tokens = Tokenizing(tokenizer, max_seq_length, path)
@@ -134,5 +140,6 @@ def encode_job_data(config: JobConfig, job_dir: Path, tokenizer: Any, max_seq_le
     train, held = split_validation(data.rows, config.dataset.validation_split, config.training.seed)
     truncated = sum(cut for _, cut, _ in data.rows)
     longest = max((min(max_seq_length, length) for _, _, length in data.rows), default=0)
-    return JobData([example for example, _, _ in train], [example for example, _, _ in held], data.format,
-                   data.skipped, truncated, longest=longest)
+    return JobData(
+        [example for example, _, _ in train], [example for example, _, _ in held], data.format, data.skipped, truncated, longest=longest
+    )

@@ -44,18 +44,23 @@ class Sft(Method):
         usable = [example for example in train if label_token_count(example["labels"]) > 0]
         if not usable:
             raise TrainerError(
-                f"dataset.path: no example in {path} has a response token left to learn from "
-                "(check the format and training.maxSeqLength)", "dataset.path",
+                f"dataset.path: no example in {path} has a response token left to learn from (check the format and training.maxSeqLength)",
+                "dataset.path",
             )
         held_examples = [e for e in validation if label_token_count(e["labels"]) > 0]
         packed_from = 0
         if packing:
             packed_from, usable = len(usable), pack_examples(usable, training.max_seq_length)
         return JobData(
-            train=usable, validation=held_examples, format=data.format, skipped=data.skipped,
+            train=usable,
+            validation=held_examples,
+            format=data.format,
+            skipped=data.skipped,
             truncated=truncated + held_truncated,
-            empty=len(train) - (packed_from or len(usable)), packed_from=packed_from,
-            longest=max(len(example["input_ids"]) for example in usable), mix=mix,
+            empty=len(train) - (packed_from or len(usable)),
+            packed_from=packed_from,
+            longest=max(len(example["input_ids"]) for example in usable),
+            mix=mix,
         )
 
     def _text_data(self, max_length: int, data: Any, records: list[Any], held: list[Any]) -> JobData:
@@ -63,12 +68,19 @@ class Sft(Method):
         if max_length < 2:
             raise ValueError(f"max_length must be at least 2 for text blocks, got {max_length}")
         train = text_blocks_of([token for example in records for token in example["input_ids"]], max_length)
-        validation = text_blocks_of([token for example in held for token in example["input_ids"]], max_length) \
-            if held else []
+        validation = text_blocks_of([token for example in held for token in example["input_ids"]], max_length) if held else []
         if not train:
             raise TrainerError("dataset.path: the text is too short to make one training block of two tokens", "dataset.path")
-        return JobData(train=train, validation=validation, format=data.format, skipped=data.skipped,
-                       truncated=0, empty=0, packed_from=0, longest=max(len(block["input_ids"]) for block in train))
+        return JobData(
+            train=train,
+            validation=validation,
+            format=data.format,
+            skipped=data.skipped,
+            truncated=0,
+            empty=0,
+            packed_from=0,
+            longest=max(len(block["input_ids"]) for block in train),
+        )
 
     def collate(self, examples: Sequence[Any]) -> MicroBatch:
         return collate(examples, self.pad_id)

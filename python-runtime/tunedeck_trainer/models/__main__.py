@@ -59,8 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     data.add_argument("--config", default="default")
     data.add_argument("--split", default="train")
     data.add_argument("--out-dir", required=True)
-    data.add_argument("--public-only", action="store_true",
-                      help="refuse to connect to a loopback or private address (the URL's or a redirect's)")
+    data.add_argument(
+        "--public-only", action="store_true", help="refuse to connect to a loopback or private address (the URL's or a redirect's)"
+    )
     args = parser.parse_args(argv)
 
     from .catalog import cached_models, describe, folder_models
@@ -74,8 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         emit({"type": "end"})
         return 0
     if args.command == "fit":
-        return _fit(cached_models() + [model for folder in args.folder for model in folder_models(Path(folder))],
-                    json.loads(args.settings), args.free_mb)
+        return _fit(
+            cached_models() + [model for folder in args.folder for model in folder_models(Path(folder))],
+            json.loads(args.settings),
+            args.free_mb,
+        )
     if args.command == "inspect":
         return _inspect(Path(args.path), args.estimate, args.free_mb, describe)
     signal.signal(signal.SIGTERM, _cancel)
@@ -123,8 +127,14 @@ def _inspect(path: Path, estimate: bool, free_mb: float | None, describe: Any) -
 
     folder = resolve_model_path(Path.cwd(), str(path))
     if not (folder / "config.json").is_file():
-        emit({"type": "error", "code": "not_a_model", "url": None,
-              "message": f"{path}: no config.json there; choose a Hugging Face model folder or a downloaded hub id"})
+        emit(
+            {
+                "type": "error",
+                "code": "not_a_model",
+                "url": None,
+                "message": f"{path}: no config.json there; choose a Hugging Face model folder or a downloaded hub id",
+            }
+        )
         return 1
     model = describe(folder, source="folder")
     model["packing"] = packing_supported(folder)

@@ -15,8 +15,20 @@ from typing import Any
 # Model types whose logits are the head applied to the last hidden state: the label-only loss
 # applies (kept equal to loss.HEAD_ONLY_TYPES by tests/trainer/test_models_catalog.py).
 HEAD_ONLY_TYPES = frozenset({"llama", "mistral", "qwen2", "qwen3", "phi3"})
-DTYPE_BYTES = {"F64": 8, "F32": 4, "BF16": 2, "F16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1,
-               "F8_E4M3": 1, "F8_E5M2": 1}
+DTYPE_BYTES = {
+    "F64": 8,
+    "F32": 4,
+    "BF16": 2,
+    "F16": 2,
+    "I64": 8,
+    "I32": 4,
+    "I16": 2,
+    "I8": 1,
+    "U8": 1,
+    "BOOL": 1,
+    "F8_E4M3": 1,
+    "F8_E5M2": 1,
+}
 
 
 def hub_cache_dir() -> Path:
@@ -133,7 +145,7 @@ def cached_models(cache: Path | None = None) -> list[dict[str, Any]]:
     if not cache.is_dir():
         return found
     for repo in sorted(cache.glob("models--*")):
-        hub_id = repo.name[len("models--"):].replace("--", "/")
+        hub_id = repo.name[len("models--") :].replace("--", "/")
         snapshot = cached_snapshot(repo)
         if snapshot is not None and (snapshot / "config.json").is_file():
             found.append(describe(snapshot, source="hub-cache", hub_id=hub_id))
@@ -156,5 +168,4 @@ def folder_models(folder: Path) -> list[dict[str, Any]]:
         return [describe(folder, source="folder")]
     if not folder.is_dir():
         return []
-    return [describe(child, source="folder") for child in sorted(folder.iterdir())
-            if child.is_dir() and (child / "config.json").is_file()]
+    return [describe(child, source="folder") for child in sorted(folder.iterdir()) if child.is_dir() and (child / "config.json").is_file()]

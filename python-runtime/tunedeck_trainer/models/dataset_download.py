@@ -46,8 +46,11 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 def _check_space(needed: int, folder: Path, what: str) -> None:
     free = free_bytes(folder)
     if needed + DISK_MARGIN_BYTES > free:
-        raise DownloadError("disk_full", f"{what} needs {needed / 1e9:.2f} GB more on the disk holding {folder}, and "
-                            f"{free / 1e9:.2f} GB is free (Tunedeck keeps {DISK_MARGIN_BYTES // 2**20} MB spare); free space first")
+        raise DownloadError(
+            "disk_full",
+            f"{what} needs {needed / 1e9:.2f} GB more on the disk holding {folder}, and "
+            f"{free / 1e9:.2f} GB is free (Tunedeck keeps {DISK_MARGIN_BYTES // 2**20} MB spare); free space first",
+        )
 
 
 def split_files(names: list[str], config: str, split: str) -> list[str]:
@@ -69,8 +72,11 @@ def hub_dataset(hub_id: str, config: str, split: str, out_dir: Path, emit: Calla
     try:
         info = HfApi(token=token).dataset_info(hub_id, revision=PARQUET_REVISION, files_metadata=True)
     except errors.RevisionNotFoundError as error:
-        raise DownloadError("no_parquet", f"hub dataset {hub_id} has no Parquet conversion on the Hub; download one of "
-                            "its files by URL instead (its .jsonl, .csv or .parquet link)") from error
+        raise DownloadError(
+            "no_parquet",
+            f"hub dataset {hub_id} has no Parquet conversion on the Hub; download one of "
+            "its files by URL instead (its .jsonl, .csv or .parquet link)",
+        ) from error
     except Exception as error:  # noqa: BLE001 - explain() sorts them out
         failure = explain(error, hub_id, token)
         raise DownloadError(failure.code, failure.args[0].replace("no such model", "no such dataset"), failure.url) from error
@@ -78,8 +84,11 @@ def hub_dataset(hub_id: str, config: str, split: str, out_dir: Path, emit: Calla
     names = split_files(list(sizes), config, split)
     if not names:
         available = sorted({"/".join(name.split("/")[:2]) for name in sizes if name.endswith(".parquet") and "/" in name})
-        raise DownloadError("no_split", f"hub dataset {hub_id} has no split {split!r} in config {config!r}; it has "
-                            f"{', '.join(available) or 'no Parquet files'} (config/split)")
+        raise DownloadError(
+            "no_split",
+            f"hub dataset {hub_id} has no split {split!r} in config {config!r}; it has "
+            f"{', '.join(available) or 'no Parquet files'} (config/split)",
+        )
     total = sum(sizes[name] for name in names)
     repo_folder = cache / f"datasets--{hub_id.replace('/', '--')}"
     start_blobs, partial = blob_bytes(repo_folder)
@@ -89,16 +98,22 @@ def hub_dataset(hub_id: str, config: str, split: str, out_dir: Path, emit: Calla
 
     def fetch() -> None:
         for name in names:
-            paths.append(hf_hub_download(hub_id, name, repo_type="dataset", revision=PARQUET_REVISION,
-                                         cache_dir=cache, token=token))
+            paths.append(hf_hub_download(hub_id, name, repo_type="dataset", revision=PARQUET_REVISION, cache_dir=cache, token=token))
 
     failure = fetch_with_progress(fetch, repo_folder, start_blobs, partial, total, emit)
     if failure:
         raise explain(failure[0], hub_id, token) from failure[0]
     target = out_dir / f"{hub_id.replace('/', '--')}--{config}--{split}.parquet"
     _join_parquet([Path(path) for path in paths], target)
-    emit({"type": "done", "hubId": hub_id, "path": str(target), "totalBytes": total,
-          "fetchedBytes": blob_bytes(repo_folder)[0] - start_blobs})
+    emit(
+        {
+            "type": "done",
+            "hubId": hub_id,
+            "path": str(target),
+            "totalBytes": total,
+            "fetchedBytes": blob_bytes(repo_folder)[0] - start_blobs,
+        }
+    )
     return target
 
 
@@ -128,13 +143,14 @@ def url_name(url: str) -> str:
         raise DownloadError("bad_url", f"URL {url}: use an https:// address (http is allowed only to this machine)")
     name = unquote(Path(parsed.path).name)
     if not name.lower().endswith(SUFFIXES):
-        raise DownloadError("bad_url", f"URL {url}: the file name {name or '(none)'} does not end in "
-                            ".json, .jsonl, .csv or .parquet; link the data file itself")
+        raise DownloadError(
+            "bad_url",
+            f"URL {url}: the file name {name or '(none)'} does not end in .json, .jsonl, .csv or .parquet; link the data file itself",
+        )
     return name
 
 
-def web_file(url: str, out_dir: Path, emit: Callable[[dict[str, Any]], None],
-             opener: urllib.request.OpenerDirector | None = None) -> Path:
+def web_file(url: str, out_dir: Path, emit: Callable[[dict[str, Any]], None], opener: urllib.request.OpenerDirector | None = None) -> Path:
     """Downloads ``url`` into ``out_dir``, continuing a ``.part`` left by a cancelled download;
     ``opener`` is public_connections.public_opener(url) where only internet addresses may be reached."""
     name = url_name(url)

@@ -28,9 +28,22 @@ from .catalog import cached_snapshot, hub_cache_dir
 
 # Files at the top of the repository that a fine-tune reads besides the weights.
 SUPPORT_PATTERNS = (
-    "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "tokenizer.model",
-    "special_tokens_map.json", "added_tokens.json", "vocab.json", "vocab.txt", "merges.txt", "chat_template.jinja",
-    "chat_template.json", "*.tiktoken", "preprocessor_config.json", "LICENSE*", "README.md",
+    "config.json",
+    "generation_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "tokenizer.model",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.json",
+    "vocab.txt",
+    "merges.txt",
+    "chat_template.jinja",
+    "chat_template.json",
+    "*.tiktoken",
+    "preprocessor_config.json",
+    "LICENSE*",
+    "README.md",
 )
 SAFETENSORS_PATTERNS = ("*.safetensors", "model.safetensors.index.json")
 BIN_PATTERNS = ("pytorch_model*.bin", "pytorch_model.bin.index.json")
@@ -86,32 +99,52 @@ def explain(error: BaseException, hub_id: str, token: str | None) -> DownloadErr
         return error
     if isinstance(error, errors.GatedRepoError):
         if token:
-            return DownloadError("gated", f"{hub_id} is gated and your Hugging Face token has no access yet: open {page}, "
-                                 "accept the licence with the account the token belongs to, then download again", page)
-        return DownloadError("gated", f"{hub_id} is gated: open {page}, sign in and accept its licence, then add your "
-                             "Hugging Face token (Models page, Hugging Face token) and download again", page)
+            return DownloadError(
+                "gated",
+                f"{hub_id} is gated and your Hugging Face token has no access yet: open {page}, "
+                "accept the licence with the account the token belongs to, then download again",
+                page,
+            )
+        return DownloadError(
+            "gated",
+            f"{hub_id} is gated: open {page}, sign in and accept its licence, then add your "
+            "Hugging Face token (Models page, Hugging Face token) and download again",
+            page,
+        )
     if isinstance(error, errors.RevisionNotFoundError):
         return DownloadError("revision", f"{hub_id} has no revision by that name; leave the revision empty for main")
     if isinstance(error, errors.RepositoryNotFoundError):
         hint = "check the token's access" if token else "if it is private, add your Hugging Face token"
-        return DownloadError("not_found", f"hub id {hub_id}: no such model on {hub_page('').rstrip('/')}; check the "
-                             f"spelling (owner/name, as in the address of its page); {hint}")
+        return DownloadError(
+            "not_found",
+            f"hub id {hub_id}: no such model on {hub_page('').rstrip('/')}; check the "
+            f"spelling (owner/name, as in the address of its page); {hint}",
+        )
     if isinstance(error, errors.HfHubHTTPError) and error.response is not None and error.response.status_code in (401, 403):
-        return DownloadError("unauthorized", f"the Hub refused the Hugging Face token for {hub_id} "
-                             f"(HTTP {error.response.status_code}); replace the token, or open {page} to request access", page)
+        return DownloadError(
+            "unauthorized",
+            f"the Hub refused the Hugging Face token for {hub_id} "
+            f"(HTTP {error.response.status_code}); replace the token, or open {page} to request access",
+            page,
+        )
     if isinstance(error, OSError) and error.errno == 28:
-        return DownloadError("disk_full", f"the disk holding {hub_cache_dir()} is full; free space and download "
-                             "again (what was fetched is kept)")
+        return DownloadError(
+            "disk_full", f"the disk holding {hub_cache_dir()} is full; free space and download again (what was fetched is kept)"
+        )
     if type(error).__name__ in ("ChunkedEncodingError", "ProtocolError", "IncompleteRead"):
-        return DownloadError("interrupted", f"the connection to {hub_page('').rstrip('/')} broke while downloading "
-                             f"{hub_id}; download again to continue from where it stopped")
+        return DownloadError(
+            "interrupted",
+            f"the connection to {hub_page('').rstrip('/')} broke while downloading "
+            f"{hub_id}; download again to continue from where it stopped",
+        )
     if isinstance(error, (errors.OfflineModeIsEnabled, errors.LocalEntryNotFoundError)) or type(error).__name__ in (
         "ConnectionError",
         "Timeout",
         "ReadTimeout",
     ):
-        return DownloadError("offline", f"cannot reach {hub_page('').rstrip('/')} to download {hub_id}: "
-                             f"check the network connection ({error})")
+        return DownloadError(
+            "offline", f"cannot reach {hub_page('').rstrip('/')} to download {hub_id}: check the network connection ({error})"
+        )
     return DownloadError("failed", f"downloading {hub_id} failed: {error}")
 
 
@@ -138,8 +171,7 @@ def blob_bytes(repo_folder: Path) -> tuple[int, int]:
     return total, partial
 
 
-def download(hub_id: str, *, revision: str = "main", emit: Callable[[dict[str, Any]], None],
-             stop: threading.Event | None = None) -> Path:
+def download(hub_id: str, *, revision: str = "main", emit: Callable[[dict[str, Any]], None], stop: threading.Event | None = None) -> Path:
     """Downloads ``hub_id`` into the hub cache, emitting progress events; returns the snapshot folder."""
     from huggingface_hub import HfApi, constants, hf_hub_download, try_to_load_from_cache
 
@@ -152,22 +184,35 @@ def download(hub_id: str, *, revision: str = "main", emit: Callable[[dict[str, A
         raise explain(error, hub_id, token) from error
     files = select_files([RepoFile(sibling.rfilename, int(sibling.size or 0)) for sibling in info.siblings or []])
     if not any(file.name == "config.json" for file in files):
-        raise DownloadError("not_a_model", f"hub id {hub_id} has no config.json at its top level: it is not a "
-                            "transformers model Tunedeck can fine-tune")
+        raise DownloadError(
+            "not_a_model", f"hub id {hub_id} has no config.json at its top level: it is not a transformers model Tunedeck can fine-tune"
+        )
     total = sum(file.size for file in files)
     repo_folder = cache / f"models--{hub_id.replace('/', '--')}"
-    complete = sum(file.size for file in files
-                   if isinstance(try_to_load_from_cache(hub_id, file.name, cache_dir=cache, revision=info.sha), str))
+    complete = sum(
+        file.size for file in files if isinstance(try_to_load_from_cache(hub_id, file.name, cache_dir=cache, revision=info.sha), str)
+    )
     start_blobs, partial = blob_bytes(repo_folder)
     done_before = complete + partial
     needed = max(total - done_before, 0)
     free = free_bytes(cache)
     if needed + DISK_MARGIN_BYTES > free:
-        raise DownloadError("disk_full", f"{hub_id} needs {needed / 1e9:.2f} GB more on the disk holding {cache}, "
-                            f"and {free / 1e9:.2f} GB is free (Tunedeck keeps {DISK_MARGIN_BYTES // 2**20} MB spare); "
-                            "free space or set HF_HUB_CACHE to a larger disk")
-    emit({"type": "start", "hubId": hub_id, "revision": info.sha, "files": [file.name for file in files],
-          "totalBytes": total, "doneBytes": done_before})
+        raise DownloadError(
+            "disk_full",
+            f"{hub_id} needs {needed / 1e9:.2f} GB more on the disk holding {cache}, "
+            f"and {free / 1e9:.2f} GB is free (Tunedeck keeps {DISK_MARGIN_BYTES // 2**20} MB spare); "
+            "free space or set HF_HUB_CACHE to a larger disk",
+        )
+    emit(
+        {
+            "type": "start",
+            "hubId": hub_id,
+            "revision": info.sha,
+            "files": [file.name for file in files],
+            "totalBytes": total,
+            "doneBytes": done_before,
+        }
+    )
 
     def fetch() -> None:
         for file in files:
@@ -181,13 +226,22 @@ def download(hub_id: str, *, revision: str = "main", emit: Callable[[dict[str, A
     snapshot = cached_snapshot(repo_folder, revision) if not _is_commit(revision) else repo_folder / "snapshots" / revision
     if snapshot is None or not (snapshot / "config.json").is_file():
         raise DownloadError("failed", f"downloading {hub_id} finished but {repo_folder} has no snapshot with config.json")
-    emit({"type": "done", "hubId": hub_id, "revision": info.sha, "path": str(snapshot), "totalBytes": total,
-          "fetchedBytes": blob_bytes(repo_folder)[0] - start_blobs})
+    emit(
+        {
+            "type": "done",
+            "hubId": hub_id,
+            "revision": info.sha,
+            "path": str(snapshot),
+            "totalBytes": total,
+            "fetchedBytes": blob_bytes(repo_folder)[0] - start_blobs,
+        }
+    )
     return snapshot
 
 
-def fetch_with_progress(fetch: Callable[[], None], repo_folder: Path, start_blobs: int, done_before: int, total: int,
-                        emit: Callable[[dict[str, Any]], None]) -> list[BaseException]:
+def fetch_with_progress(
+    fetch: Callable[[], None], repo_folder: Path, start_blobs: int, done_before: int, total: int, emit: Callable[[dict[str, Any]], None]
+) -> list[BaseException]:
     """Runs ``fetch`` in a thread and emits progress from the growth of the repository's blobs.
 
     Returns the error ``fetch`` raised, if any, in a list (empty when it finished).
@@ -213,8 +267,13 @@ def fetch_with_progress(fetch: Callable[[], None], repo_folder: Path, start_blob
 def progress_event(done: int, total: int, fetched: int, elapsed: float) -> dict[str, Any]:
     """A progress line: bytes done of total, the speed of this run, the time left at that speed."""
     speed = fetched / max(elapsed, 1e-6)
-    return {"type": "progress", "doneBytes": done, "totalBytes": total, "bytesPerSecond": round(speed),
-            "secondsLeft": round((total - done) / speed, 1) if speed > 0 else None}
+    return {
+        "type": "progress",
+        "doneBytes": done,
+        "totalBytes": total,
+        "bytesPerSecond": round(speed),
+        "secondsLeft": round((total - done) / speed, 1) if speed > 0 else None,
+    }
 
 
 def _is_commit(revision: str) -> bool:

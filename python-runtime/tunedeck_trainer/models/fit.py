@@ -23,9 +23,15 @@ BF16_BYTES = 2
 
 def _parts(meta: Any, training: TrainingSettings, lora: LoraSettings, quantized: bool, cuda: bool) -> Any:
     return estimate_memory(
-        meta, rank=lora.rank, targets=lora.target_modules, batch_size=training.batch_size,
-        seq_length=training.max_seq_length, compute_bytes=BF16_BYTES, quantized=quantized,
-        gradient_checkpointing=training.gradient_checkpointing or quantized, cuda=cuda,
+        meta,
+        rank=lora.rank,
+        targets=lora.target_modules,
+        batch_size=training.batch_size,
+        seq_length=training.max_seq_length,
+        compute_bytes=BF16_BYTES,
+        quantized=quantized,
+        gradient_checkpointing=training.gradient_checkpointing or quantized,
+        cuda=cuda,
     )
 
 
@@ -33,8 +39,7 @@ def _estimate(meta: Any, training: TrainingSettings, lora: LoraSettings, quantiz
     return ceil_mb(_parts(meta, training, lora, quantized, cuda).total)
 
 
-def _fsdp_gpus(meta: Any, training: TrainingSettings, lora: LoraSettings, quantized: bool, cuda: bool,
-               free_mb: float) -> int | None:
+def _fsdp_gpus(meta: Any, training: TrainingSettings, lora: LoraSettings, quantized: bool, cuda: bool, free_mb: float) -> int | None:
     """The fewest GPUs like this one that FSDP fits the model on, at the mildest settings tried
     (per_gpu.py); None when no count up to 64 does."""
     mildest = ([training] + [changed for _, changed in _changes(training)])[-1]
@@ -43,7 +48,7 @@ def _fsdp_gpus(meta: Any, training: TrainingSettings, lora: LoraSettings, quanti
 
 
 def verdict(estimated_mb: float, free_mb: float | None) -> str | None:
-    """"fits", "tight" or "no" against the free memory; None without a GPU."""
+    """ "fits", "tight" or "no" against the free memory; None without a GPU."""
     if free_mb is None:
         return None
     if estimated_mb <= free_mb * TIGHT_SHARE:
@@ -74,17 +79,24 @@ def settings_from(values: dict[str, Any]) -> tuple[TrainingSettings, LoraSetting
     lora = values.get("lora") or {}
     targets = lora.get("targetModules", LoraSettings.target_modules)
     return (
-        replace(TrainingSettings(), batch_size=int(training.get("batchSize", TrainingSettings.batch_size)),
-                max_seq_length=int(training.get("maxSeqLength", TrainingSettings.max_seq_length)),
-                gradient_checkpointing=bool(training.get("gradientCheckpointing", False)),
-                gradient_accumulation=int(training.get("gradientAccumulation", 1))),
-        replace(LoraSettings(), rank=int(lora.get("rank", LoraSettings.rank)),
-                target_modules=targets if isinstance(targets, str) else tuple(targets)),
+        replace(
+            TrainingSettings(),
+            batch_size=int(training.get("batchSize", TrainingSettings.batch_size)),
+            max_seq_length=int(training.get("maxSeqLength", TrainingSettings.max_seq_length)),
+            gradient_checkpointing=bool(training.get("gradientCheckpointing", False)),
+            gradient_accumulation=int(training.get("gradientAccumulation", 1)),
+        ),
+        replace(
+            LoraSettings(),
+            rank=int(lora.get("rank", LoraSettings.rank)),
+            target_modules=targets if isinstance(targets, str) else tuple(targets),
+        ),
     )
 
 
-def model_fit(folder: Path, free_mb: float | None = None, *, cuda: bool | None = None,
-              settings: dict[str, Any] | None = None) -> dict[str, Any]:
+def model_fit(
+    folder: Path, free_mb: float | None = None, *, cuda: bool | None = None, settings: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """LoRA and QLoRA estimates in MB at the default settings (or a preset's), their verdicts and a setting that fits."""
     if cuda is None:
         free_mb = free_cuda_mb() if free_mb is None else free_mb
@@ -94,8 +106,7 @@ def model_fit(folder: Path, free_mb: float | None = None, *, cuda: bool | None =
     result: dict[str, Any] = {"freeMb": None if free_mb is None else round(free_mb, 1)}
     for key, quantized in (("lora", False), ("qlora", True)):
         estimated = _estimate(meta, training, lora, quantized, cuda)
-        entry: dict[str, Any] = {"estimatedMb": estimated, "verdict": verdict(estimated, free_mb), "suggestion": None,
-                                 "fsdpGpus": None}
+        entry: dict[str, Any] = {"estimatedMb": estimated, "verdict": verdict(estimated, free_mb), "suggestion": None, "fsdpGpus": None}
         if entry["verdict"] in ("tight", "no"):
             for label, changed in _changes(training):
                 if verdict(_estimate(meta, changed, lora, quantized, cuda), free_mb) == "fits":

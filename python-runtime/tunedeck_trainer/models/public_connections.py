@@ -58,8 +58,11 @@ def public_opener(
         found = next((problem for problem in map(check, addresses) if problem is not None), None)
         if found is not None:
             where = f"URL {url}" if current == url else f"URL {url}: it redirects to {current}, which"
-            raise DownloadError("private_address", f"{where} leads to {found}, an address on this machine or its private "
-                                "network; Tunedeck downloads only from the internet (serve --allow-private-downloads allows it)")
+            raise DownloadError(
+                "private_address",
+                f"{where} leads to {found}, an address on this machine or its private "
+                "network; Tunedeck downloads only from the internet (serve --allow-private-downloads allows it)",
+            )
         failure: OSError = OSError(f"{host} has no address")
         for checked in addresses:
             try:

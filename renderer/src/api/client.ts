@@ -44,7 +44,11 @@ export interface AppClient extends TunedeckClient {
 function pickClient(): AppClient {
   const remote = drivenHost()
   if (remote) {
-    return createWebSocketClient({ url: remoteSocketUrl(remote.origin), token: remote.token, checkToken: tokenCheckFor(remote.origin, remote.token) })
+    return createWebSocketClient({
+      url: remoteSocketUrl(remote.origin),
+      token: remote.token,
+      checkToken: tokenCheckFor(remote.origin, remote.token),
+    })
   }
   const bridge = typeof window !== 'undefined' ? window.tunedeck : undefined
   if (bridge) {

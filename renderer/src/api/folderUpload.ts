@@ -22,7 +22,11 @@ export async function droppedFolder(entry: FileSystemDirectoryEntry): Promise<Fo
       if (batch.length === 0) return
       for (const child of batch) {
         if (child.isDirectory) await walk(child as FileSystemDirectoryEntry, `${prefix}${child.name}/`)
-        else if (child.isFile) found.push({ path: `${prefix}${child.name}`, file: await new Promise<File>((resolve, reject) => (child as FileSystemFileEntry).file(resolve, reject)) })
+        else if (child.isFile)
+          found.push({
+            path: `${prefix}${child.name}`,
+            file: await new Promise<File>((resolve, reject) => (child as FileSystemFileEntry).file(resolve, reject)),
+          })
       }
     }
   }

@@ -17,7 +17,10 @@ export interface FollowedPreview {
 let counter = 0
 
 /** Starts the preview; `onProgress` hears each report until it ends. */
-export function followPreview(input: Omit<RouteInput<'datasets.preview'>, 'requestId'>, onProgress: (progress: ReadProgress) => void): FollowedPreview {
+export function followPreview(
+  input: Omit<RouteInput<'datasets.preview'>, 'requestId'>,
+  onProgress: (progress: ReadProgress) => void,
+): FollowedPreview {
   const client = getClient()
   counter += 1
   const requestId = `${Date.now().toString(36)}-${counter}-${Math.random().toString(36).slice(2, 10)}`

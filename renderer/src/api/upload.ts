@@ -39,7 +39,12 @@ export function uploadFolder(name: string, files: readonly FolderFile[], progres
   return uploadBody(tarOf(files), name, `${datasetUploadPath}?name=${encodeURIComponent(name)}&folder=tar`, progress)
 }
 
-function uploadBody<T = DatasetImportResult>(body: Blob, name: string, address: string, progress: (sent: number, total: number) => void): Upload<T> {
+function uploadBody<T = DatasetImportResult>(
+  body: Blob,
+  name: string,
+  address: string,
+  progress: (sent: number, total: number) => void,
+): Upload<T> {
   const request = new XMLHttpRequest()
   const file = { name, size: body.size }
   const done = new Promise<T>((resolve, reject) => {

@@ -109,8 +109,7 @@ export function socketUrlFor(location: { protocol: string; host: string }): stri
 
 /** Opens the connection at once and keeps it open until close(). */
 export function createWebSocketClient(options: WebSocketClientOptions): WebSocketClient {
-  const createSocket: SocketFactory =
-    options.createSocket ?? ((url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike)
+  const createSocket: SocketFactory = options.createSocket ?? ((url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike)
   const minDelay = options.minDelay ?? 250
   const maxDelay = options.maxDelay ?? 5_000
 

@@ -22,7 +22,10 @@ export function AdapterImportForm() {
   return (
     <form className="card form" data-testid="import-form" onSubmit={(event) => void submit(event)}>
       <h2>Import a zip</h2>
-      <p className="muted small">An adapter exported by Tunedeck on another machine, or any zip with adapter_config.json and adapter_model.safetensors. It is checked before it is kept.</p>
+      <p className="muted small">
+        An adapter exported by Tunedeck on another machine, or any zip with adapter_config.json and adapter_model.safetensors. It is checked
+        before it is kept.
+      </p>
       {browser && (
         <label
           className={`drop-zone${dragging ? ' dragging' : ''}`}
@@ -52,7 +55,8 @@ export function AdapterImportForm() {
         </label>
       )}
       <label>
-        {browser ? 'Or a zip already on the server' : 'Zip file'} <input data-testid="import-path" value={zip} placeholder="/home/me/adapter.zip" onChange={(event) => setZip(event.target.value)} />
+        {browser ? 'Or a zip already on the server' : 'Zip file'}{' '}
+        <input data-testid="import-path" value={zip} placeholder="/home/me/adapter.zip" onChange={(event) => setZip(event.target.value)} />
       </label>
       <button type="submit" data-testid="import-submit" disabled={!zip.trim() || busy !== null}>
         Import

@@ -18,7 +18,12 @@ function NewJobFromAdapter({ adapter, onClose }: { adapter: LibraryAdapter; onCl
   const submit = async (event: FormEvent): Promise<void> => {
     event.preventDefault()
     try {
-      const job = await create({ model: { path: adapter.baseModel }, dataset: { path: dataset.trim() }, training: { epochs: Number(epochs) }, initFrom: { adapterId: adapter.id } })
+      const job = await create({
+        model: { path: adapter.baseModel },
+        dataset: { path: dataset.trim() },
+        training: { epochs: Number(epochs) },
+        initFrom: { adapterId: adapter.id },
+      })
       open({ name: 'job', jobId: job.id })
     } catch (caught) {
       setError(errorMessage(caught))
@@ -26,9 +31,23 @@ function NewJobFromAdapter({ adapter, onClose }: { adapter: LibraryAdapter; onCl
   }
   return (
     <form className="inline-form" data-testid="adapter-new-job" onSubmit={(event) => void submit(event)}>
-      <span className="muted small">Base {adapter.baseModel}, rank {adapter.rank}.</span>
-      <input data-testid="adapter-new-job-dataset" value={dataset} placeholder="Dataset file" onChange={(event) => setDataset(event.target.value)} />
-      <input data-testid="adapter-new-job-epochs" type="number" min={1} value={epochs} onChange={(event) => setEpochs(event.target.value)} aria-label="Epochs" />
+      <span className="muted small">
+        Base {adapter.baseModel}, rank {adapter.rank}.
+      </span>
+      <input
+        data-testid="adapter-new-job-dataset"
+        value={dataset}
+        placeholder="Dataset file"
+        onChange={(event) => setDataset(event.target.value)}
+      />
+      <input
+        data-testid="adapter-new-job-epochs"
+        type="number"
+        min={1}
+        value={epochs}
+        onChange={(event) => setEpochs(event.target.value)}
+        aria-label="Epochs"
+      />
       <button type="submit" className="primary small" disabled={!dataset.trim()}>
         Start job
       </button>
@@ -53,7 +72,9 @@ export function AdapterRow({ adapter }: { adapter: LibraryAdapter }) {
       <td>
         <strong>{adapter.name}</strong>
         <div className="muted small">
-          {adapter.combined ? `Combined ${adapter.combined.mode === 'exact' ? 'exactly (ranks stacked)' : 'by averaging'} from ${sources}` : 'Imported'}
+          {adapter.combined
+            ? `Combined ${adapter.combined.mode === 'exact' ? 'exactly (ranks stacked)' : 'by averaging'} from ${sources}`
+            : 'Imported'}
         </div>
         {note && (
           <div className="field-error" data-testid="adapter-base-missing">
@@ -72,13 +93,23 @@ export function AdapterRow({ adapter }: { adapter: LibraryAdapter }) {
         <button className="small" data-testid="adapter-export" disabled={busy !== null} onClick={() => void exportZip(adapter.id)}>
           Export
         </button>
-        <button className="small" data-testid="adapter-chat" disabled={!adapter.baseAvailable} onClick={() => open({ name: 'chat', source: { adapterId: adapter.id } })}>
+        <button
+          className="small"
+          data-testid="adapter-chat"
+          disabled={!adapter.baseAvailable}
+          onClick={() => open({ name: 'chat', source: { adapterId: adapter.id } })}
+        >
           Chat
         </button>
         <button className="small" data-testid="adapter-new-job-button" disabled={!adapter.baseAvailable} onClick={() => setStarting(true)}>
           New job from this
         </button>
-        <button className="small" data-testid="adapter-delete" disabled={busy !== null} onClick={() => window.confirm(`Delete the adapter "${adapter.name}"?`) && void remove(adapter.id)}>
+        <button
+          className="small"
+          data-testid="adapter-delete"
+          disabled={busy !== null}
+          onClick={() => window.confirm(`Delete the adapter "${adapter.name}"?`) && void remove(adapter.id)}
+        >
           Delete
         </button>
       </td>

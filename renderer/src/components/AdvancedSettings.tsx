@@ -36,7 +36,8 @@ export function Setting({ field, value, change, error, locked, underlying }: Set
   const info = settingInfo(field.path)
   const disabled = locked && field.fromCheckpoint === true
   const hint = disabled ? 'From the checkpoint.' : field.hint
-  if (info.kind === 'boolean' && !field.tristate) return <Switch field={field} label={info.label} checked={value === true} disabled={disabled} onChange={change} error={error} />
+  if (info.kind === 'boolean' && !field.tristate)
+    return <Switch field={field} label={info.label} checked={value === true} disabled={disabled} onChange={change} error={error} />
   if (info.kind === 'boolean') {
     const below = underlying(field.path)
     const unset = `${below.from === 'Default' ? 'Default' : `${below.from}'s`} (${below.value === true ? 'on' : 'off'})`
@@ -53,7 +54,12 @@ export function Setting({ field, value, change, error, locked, underlying }: Set
   if (info.kind === 'choice') {
     return (
       <Field label={info.label} name={field.path} error={error} hint={hint}>
-        <select data-testid={field.testId} value={String(value ?? info.default)} disabled={disabled} onChange={(event) => change(event.target.value)}>
+        <select
+          data-testid={field.testId}
+          value={String(value ?? info.default)}
+          disabled={disabled}
+          onChange={(event) => change(event.target.value)}
+        >
           {info.values.map((option) => (
             <option key={option} value={option}>
               {field.options?.[option] ?? option}
@@ -98,7 +104,18 @@ interface Props {
 }
 
 /** The section: collapsed, and opened when an error is shown inside it. */
-export function AdvancedSettings({ values, change, changeSetting, errors, locked, selftest, fileColumns, underlying, extra, extraKeys = [] }: Props) {
+export function AdvancedSettings({
+  values,
+  change,
+  changeSetting,
+  errors,
+  locked,
+  selftest,
+  fileColumns,
+  underlying,
+  extra,
+  extraKeys = [],
+}: Props) {
   const [open, setOpen] = useState(false)
   const fields = shownSettings('advanced', values.method)
   const invalid = [...fields.map((field) => field.path), 'lora.targetModules', 'dataset.columns', ...extraKeys].some((key) => errors[key])
@@ -124,7 +141,12 @@ export function AdvancedSettings({ values, change, changeSetting, errors, locked
       <div className="grid-3">
         {extra}
         {fields.filter((field) => !isSwitch(field)).map(setting)}
-        <Field label="LoRA target modules" name="lora.targetModules" error={errors['lora.targetModules']} hint={locked ? 'From the checkpoint.' : 'all-linear, or names such as q_proj, v_proj.'}>
+        <Field
+          label="LoRA target modules"
+          name="lora.targetModules"
+          error={errors['lora.targetModules']}
+          hint={locked ? 'From the checkpoint.' : 'all-linear, or names such as q_proj, v_proj.'}
+        >
           <input
             data-testid="target-modules"
             name="lora.targetModules"
@@ -137,7 +159,14 @@ export function AdvancedSettings({ values, change, changeSetting, errors, locked
         </Field>
       </div>
       <div className="switches">{fields.filter(isSwitch).map(setting)}</div>
-      {!selftest && <ColumnMapping pairs={values.columns} change={(columns) => change({ columns })} error={errors['dataset.columns']} fileColumns={fileColumns} />}
+      {!selftest && (
+        <ColumnMapping
+          pairs={values.columns}
+          change={(columns) => change({ columns })}
+          error={errors['dataset.columns']}
+          fileColumns={fileColumns}
+        />
+      )}
     </details>
   )
 }
@@ -154,7 +183,13 @@ interface SwitchProps {
 function Switch({ field, label, checked, disabled = false, onChange, error }: SwitchProps) {
   return (
     <label className="checkbox" title={field.hint}>
-      <input type="checkbox" data-testid={field.testId} checked={checked} disabled={disabled} onChange={(event) => onChange(event.target.checked)} />
+      <input
+        type="checkbox"
+        data-testid={field.testId}
+        checked={checked}
+        disabled={disabled}
+        onChange={(event) => onChange(event.target.checked)}
+      />
       {label}
       {error && (
         <span className="field-error" data-testid={`field-error-${field.path}`} role="alert">
@@ -166,15 +201,31 @@ function Switch({ field, label, checked, disabled = false, onChange, error }: Sw
 }
 
 /** Rows of "our field <- the file's column"; the file's columns are suggested as the user types. */
-export function ColumnMapping({ pairs, change, error, fileColumns }: { pairs: ColumnPair[]; change(pairs: ColumnPair[]): void; error?: string; fileColumns: readonly string[] }) {
-  const update = (index: number, patch: Partial<ColumnPair>) => change(pairs.map((pair, at) => (at === index ? { ...pair, ...patch } : pair)))
+export function ColumnMapping({
+  pairs,
+  change,
+  error,
+  fileColumns,
+}: {
+  pairs: ColumnPair[]
+  change(pairs: ColumnPair[]): void
+  error?: string
+  fileColumns: readonly string[]
+}) {
+  const update = (index: number, patch: Partial<ColumnPair>) =>
+    change(pairs.map((pair, at) => (at === index ? { ...pair, ...patch } : pair)))
   return (
     <div className={`field column-mapping${error ? ' field-invalid' : ''}`} data-testid="column-mapping">
       <span className="field-label">Column mapping</span>
       <span className="field-hint">For a file whose columns have their own names: which column holds each field Tunedeck reads.</span>
       {pairs.map((pair, index) => (
         <div className="column-pair" key={index} data-testid="column-pair">
-          <select data-testid="column-field" value={pair.field} aria-label="Tunedeck's field" onChange={(event) => update(index, { field: event.target.value })}>
+          <select
+            data-testid="column-field"
+            value={pair.field}
+            aria-label="Tunedeck's field"
+            onChange={(event) => update(index, { field: event.target.value })}
+          >
             <option value="">Field…</option>
             {datasetFields.map((field) => (
               <option key={field} value={field}>
@@ -183,8 +234,20 @@ export function ColumnMapping({ pairs, change, error, fileColumns }: { pairs: Co
             ))}
           </select>
           <span className="muted">from column</span>
-          <input data-testid="column-name" value={pair.column} placeholder="the file's column" aria-label="The file's column" list="dataset-file-columns" onChange={(event) => update(index, { column: event.target.value })} />
-          <button type="button" className="small danger-quiet" data-testid="column-remove" onClick={() => change(pairs.filter((_, at) => at !== index))}>
+          <input
+            data-testid="column-name"
+            value={pair.column}
+            placeholder="the file's column"
+            aria-label="The file's column"
+            list="dataset-file-columns"
+            onChange={(event) => update(index, { column: event.target.value })}
+          />
+          <button
+            type="button"
+            className="small danger-quiet"
+            data-testid="column-remove"
+            onClick={() => change(pairs.filter((_, at) => at !== index))}
+          >
             Remove
           </button>
         </div>

@@ -17,15 +17,23 @@ function Answer({ answer, showPrompt }: { answer: PaneAnswer; showPrompt: boolea
       <div className="chat-answer-head">
         <span className="chat-answer-label">{answer.label}</span>
         <span className={`muted small${answer.reason === 'error' ? ' error-text' : ''}`} data-testid="chat-pane-reason">
-          {streaming ? 'generating…' : reasonText[answer.reason ?? ''] ?? answer.reason}
+          {streaming ? 'generating…' : (reasonText[answer.reason ?? ''] ?? answer.reason)}
         </span>
       </div>
       <div className="chat-answer-text" data-testid="chat-pane-text">
         {answer.text}
         {streaming && <span className="chat-caret" aria-hidden="true" />}
       </div>
-      {answer.note && <p className="muted small" data-testid="chat-pane-note">{answer.note}</p>}
-      {answer.message && <p className="error-text small" data-testid="chat-pane-message">{answer.message}</p>}
+      {answer.note && (
+        <p className="muted small" data-testid="chat-pane-note">
+          {answer.note}
+        </p>
+      )}
+      {answer.message && (
+        <p className="error-text small" data-testid="chat-pane-message">
+          {answer.message}
+        </p>
+      )}
       {showPrompt && answer.prompt !== null && (
         <pre className="chat-prompt" data-testid="chat-prompt" title="The exact text the model was given">
           {answer.prompt}
@@ -40,7 +48,9 @@ export function ChatExchange({ exchange, showPrompts }: { exchange: Exchange; sh
   const answers = chatPanes.map((pane) => exchange.panes[pane]).filter((answer): answer is PaneAnswer => answer !== undefined)
   return (
     <div className="chat-exchange" data-testid="chat-exchange">
-      <div className="chat-question" data-testid="chat-question">{exchange.question}</div>
+      <div className="chat-question" data-testid="chat-question">
+        {exchange.question}
+      </div>
       <div className={`chat-answers${answers.length > 1 ? ' side-by-side' : ''}`}>
         {answers.map((answer, index) => (
           <Answer key={answer.generationId ?? index} answer={answer} showPrompt={showPrompts} />

@@ -3,7 +3,23 @@ import { useState } from 'react'
 import type { ChatSettings } from '@shared/chat'
 import { parseStops } from '../logic/chat'
 
-function NumberSetting({ label, value, min, max, step, onChange, testId }: { label: string; value: number; min: number; max: number; step: number; onChange: (value: number) => void; testId: string }) {
+function NumberSetting({
+  label,
+  value,
+  min,
+  max,
+  step,
+  onChange,
+  testId,
+}: {
+  label: string
+  value: number
+  min: number
+  max: number
+  step: number
+  onChange: (value: number) => void
+  testId: string
+}) {
   return (
     <label className="chat-setting">
       <span>{label}</span>
@@ -31,13 +47,50 @@ export function ChatSettingsPanel({ settings, onChange }: { settings: ChatSettin
       <summary>Settings</summary>
       <label className="chat-setting wide">
         <span>System prompt</span>
-        <textarea data-testid="chat-system-prompt" rows={2} value={settings.systemPrompt} onChange={(event) => onChange({ systemPrompt: event.target.value })} />
+        <textarea
+          data-testid="chat-system-prompt"
+          rows={2}
+          value={settings.systemPrompt}
+          onChange={(event) => onChange({ systemPrompt: event.target.value })}
+        />
       </label>
       <div className="chat-settings-row">
-        <NumberSetting label="Temperature (0: greedy)" testId="chat-temperature" value={settings.temperature} min={0} max={2} step={0.05} onChange={(temperature) => onChange({ temperature })} />
-        <NumberSetting label="Top-p" testId="chat-top-p" value={settings.topP} min={0.01} max={1} step={0.01} onChange={(topP) => onChange({ topP })} />
-        <NumberSetting label="Max new tokens" testId="chat-max-tokens" value={settings.maxNewTokens} min={1} max={8192} step={1} onChange={(maxNewTokens) => onChange({ maxNewTokens: Math.round(maxNewTokens) })} />
-        <NumberSetting label="Seed" testId="chat-seed" value={settings.seed} min={0} max={2 ** 31 - 1} step={1} onChange={(seed) => onChange({ seed: Math.round(seed) })} />
+        <NumberSetting
+          label="Temperature (0: greedy)"
+          testId="chat-temperature"
+          value={settings.temperature}
+          min={0}
+          max={2}
+          step={0.05}
+          onChange={(temperature) => onChange({ temperature })}
+        />
+        <NumberSetting
+          label="Top-p"
+          testId="chat-top-p"
+          value={settings.topP}
+          min={0.01}
+          max={1}
+          step={0.01}
+          onChange={(topP) => onChange({ topP })}
+        />
+        <NumberSetting
+          label="Max new tokens"
+          testId="chat-max-tokens"
+          value={settings.maxNewTokens}
+          min={1}
+          max={8192}
+          step={1}
+          onChange={(maxNewTokens) => onChange({ maxNewTokens: Math.round(maxNewTokens) })}
+        />
+        <NumberSetting
+          label="Seed"
+          testId="chat-seed"
+          value={settings.seed}
+          min={0}
+          max={2 ** 31 - 1}
+          step={1}
+          onChange={(seed) => onChange({ seed: Math.round(seed) })}
+        />
       </div>
       <label className="chat-setting wide">
         <span>Stop texts, one a line</span>

@@ -10,7 +10,17 @@ import { formatBytes, formatLoss, toSeconds } from '../logic/metrics'
 import { useNavigationStore } from '../stores/navigation'
 
 /** Props: the job, its checkpoints (null while loading), a load error, and how to fetch again. */
-export function CheckpointList({ job, checkpoints, loadError, refresh }: { job: Job; checkpoints: Checkpoint[] | null; loadError: string | null; refresh: () => Promise<void> }) {
+export function CheckpointList({
+  job,
+  checkpoints,
+  loadError,
+  refresh,
+}: {
+  job: Job
+  checkpoints: Checkpoint[] | null
+  loadError: string | null
+  refresh: () => Promise<void>
+}) {
   const [error, setError] = useState<string | null>(null)
   const [deleting, setDeleting] = useState<string | null>(null)
   // Deleting is for good, and the pause checkpoint is what resume needs: ask once, inline.
@@ -79,7 +89,12 @@ export function CheckpointList({ job, checkpoints, loadError, refresh }: { job: 
               </button>
             </>
           ) : (
-            <button className="small danger" data-testid="checkpoints-delete" disabled={deleting !== null} onClick={() => setConfirmingMany(true)}>
+            <button
+              className="small danger"
+              data-testid="checkpoints-delete"
+              disabled={deleting !== null}
+              onClick={() => setConfirmingMany(true)}
+            >
               Delete ticked
             </button>
           )}
@@ -111,7 +126,13 @@ export function CheckpointList({ job, checkpoints, loadError, refresh }: { job: 
             {checkpoints.map((checkpoint) => (
               <tr key={checkpoint.name} data-testid="checkpoint-row" data-name={checkpoint.name}>
                 <td>
-                  <input type="checkbox" aria-label={`Tick ${checkpoint.name}`} data-testid="checkpoint-tick" checked={ticked.has(checkpoint.name)} onChange={() => toggle(checkpoint.name)} />
+                  <input
+                    type="checkbox"
+                    aria-label={`Tick ${checkpoint.name}`}
+                    data-testid="checkpoint-tick"
+                    checked={ticked.has(checkpoint.name)}
+                    onChange={() => toggle(checkpoint.name)}
+                  />
                 </td>
                 <td className="mono">{checkpoint.name}</td>
                 <td>{checkpoint.kind}</td>
@@ -128,7 +149,12 @@ export function CheckpointList({ job, checkpoints, loadError, refresh }: { job: 
                   >
                     New job from these weights
                   </button>
-                  <button className="small" data-testid="checkpoint-chat" title="Chat with this checkpoint's adapter" onClick={() => open({ name: 'chat', source: { jobId: job.id, checkpoint: checkpoint.name } })}>
+                  <button
+                    className="small"
+                    data-testid="checkpoint-chat"
+                    title="Chat with this checkpoint's adapter"
+                    onClick={() => open({ name: 'chat', source: { jobId: job.id, checkpoint: checkpoint.name } })}
+                  >
                     Chat
                   </button>
                   {confirming === checkpoint.name ? (
@@ -141,7 +167,12 @@ export function CheckpointList({ job, checkpoints, loadError, refresh }: { job: 
                       </button>
                     </>
                   ) : (
-                    <button className="small danger-quiet" data-testid="checkpoint-delete" disabled={deleting !== null} onClick={() => setConfirming(checkpoint.name)}>
+                    <button
+                      className="small danger-quiet"
+                      data-testid="checkpoint-delete"
+                      disabled={deleting !== null}
+                      onClick={() => setConfirming(checkpoint.name)}
+                    >
                       {deleting === checkpoint.name ? 'Deleting…' : 'Delete'}
                     </button>
                   )}

@@ -26,10 +26,26 @@ function shapeKey(candidate: Candidate): string {
 }
 
 /** The final adapter of a completed job, or one of its checkpoints. */
-function JobAdapterChoice({ job, checkpoints, value, onChange }: { job: Job | undefined; checkpoints: string[]; value: string | null; onChange: (checkpoint: string | null) => void }) {
+function JobAdapterChoice({
+  job,
+  checkpoints,
+  value,
+  onChange,
+}: {
+  job: Job | undefined
+  checkpoints: string[]
+  value: string | null
+  onChange: (checkpoint: string | null) => void
+}) {
   if (!job) return null
   return (
-    <select className="small" data-testid="combine-checkpoint" aria-label={`Which adapter of ${job.name}`} value={value ?? ''} onChange={(event) => onChange(event.target.value || null)}>
+    <select
+      className="small"
+      data-testid="combine-checkpoint"
+      aria-label={`Which adapter of ${job.name}`}
+      value={value ?? ''}
+      onChange={(event) => onChange(event.target.value || null)}
+    >
       {job.status === 'completed' && <option value="">final adapter</option>}
       {checkpoints.map((name) => (
         <option key={name} value={name}>
@@ -62,13 +78,30 @@ export function CombineForm() {
       .filter((job) => job.status === 'completed' || job.step > 0)
       .map((job) => {
         const checkpoint = checkpointOf[job.id] ?? (job.status === 'completed' ? null : (checkpoints[job.id]?.[0] ?? null))
-        return { key: `job:${job.id}`, label: `Job ${job.name}`, examples: examples[job.id] ?? null, source: { jobId: job.id, checkpoint }, rank: job.config.lora.rank }
+        return {
+          key: `job:${job.id}`,
+          label: `Job ${job.name}`,
+          examples: examples[job.id] ?? null,
+          source: { jobId: job.id, checkpoint },
+          rank: job.config.lora.rank,
+        }
       }),
-    ...library.map((adapter) => ({ key: `adapter:${adapter.id}`, label: `Library: ${adapter.name}`, examples: adapter.examples, source: { adapterId: adapter.id }, rank: adapter.rank })),
+    ...library.map((adapter) => ({
+      key: `adapter:${adapter.id}`,
+      label: `Library: ${adapter.name}`,
+      examples: adapter.examples,
+      source: { adapterId: adapter.id },
+      rank: adapter.rank,
+    })),
   ]
-  const chosen = picked.map((key) => candidates.find((candidate) => candidate.key === key)).filter((candidate): candidate is Candidate => candidate !== undefined)
+  const chosen = picked
+    .map((key) => candidates.find((candidate) => candidate.key === key))
+    .filter((candidate): candidate is Candidate => candidate !== undefined)
   const shares = weightShares(chosen)
-  const rank = combinedRank(mode, chosen.map((candidate) => candidate.rank))
+  const rank = combinedRank(
+    mode,
+    chosen.map((candidate) => candidate.rank),
+  )
   // The host's own check on the shapes it reads: a combination it would refuse is not offered.
   const chosenShapes = chosen.map((candidate) => shapes[shapeKey(candidate)])
   const unreadable = chosenShapes.find((shape): shape is string => typeof shape === 'string')
@@ -109,7 +142,8 @@ export function CombineForm() {
     }
   }, [chosen, examples])
 
-  const toggle = (key: string) => setPicked((current) => (current.includes(key) ? current.filter((other) => other !== key) : [...current, key]))
+  const toggle = (key: string) =>
+    setPicked((current) => (current.includes(key) ? current.filter((other) => other !== key) : [...current, key]))
   const submit = async (event: FormEvent): Promise<void> => {
     event.preventDefault()
     if (await combine({ name: name.trim() || 'Combined adapter', mode, sources: chosen.map((candidate) => candidate.source) })) {
@@ -121,8 +155,12 @@ export function CombineForm() {
   return (
     <form className="card form" data-testid="combine-form" onSubmit={(event) => void submit(event)}>
       <h2>Combine adapters</h2>
-      <p className="muted small">Adapters of the same base model and LoRA shape, each weighted by its number of training examples (federated averaging).</p>
-      {candidates.length < 2 && <p className="muted">Combining needs two adapters: complete two jobs on the same base model, or import adapters.</p>}
+      <p className="muted small">
+        Adapters of the same base model and LoRA shape, each weighted by its number of training examples (federated averaging).
+      </p>
+      {candidates.length < 2 && (
+        <p className="muted">Combining needs two adapters: complete two jobs on the same base model, or import adapters.</p>
+      )}
       <ul className="adapter-picks">
         {candidates.map((candidate) => {
           const index = chosen.indexOf(candidate)
@@ -130,7 +168,13 @@ export function CombineForm() {
           return (
             <li key={candidate.key}>
               <label>
-                <input type="checkbox" data-testid="combine-pick" data-key={candidate.key} checked={index >= 0} onChange={() => toggle(candidate.key)} />
+                <input
+                  type="checkbox"
+                  data-testid="combine-pick"
+                  data-key={candidate.key}
+                  checked={index >= 0}
+                  onChange={() => toggle(candidate.key)}
+                />
                 {candidate.label} <span className="muted small">rank {candidate.rank}</span>
                 {index >= 0 && jobId !== null && (
                   <JobAdapterChoice
@@ -155,7 +199,13 @@ export function CombineForm() {
         <legend>Mode</legend>
         {combineModes.map((choice) => (
           <label className="radio" key={choice}>
-            <input type="radio" name="combine-mode" data-testid={`combine-mode-${choice}`} checked={mode === choice} onChange={() => setMode(choice)} />
+            <input
+              type="radio"
+              name="combine-mode"
+              data-testid={`combine-mode-${choice}`}
+              checked={mode === choice}
+              onChange={() => setMode(choice)}
+            />
             {combineModeLabels[choice]}
           </label>
         ))}
@@ -168,13 +218,21 @@ export function CombineForm() {
       {rank !== null && !problem && (
         <p className="muted small" data-testid="combine-rank">
           The result has rank {rank}
-          {mode === 'exact' ? ': the sum of theirs, so that its B·A is exactly the weighted average.' : ': every tensor is averaged, an approximation of averaging the adapters.'}
+          {mode === 'exact'
+            ? ': the sum of theirs, so that its B·A is exactly the weighted average.'
+            : ': every tensor is averaged, an approximation of averaging the adapters.'}
         </p>
       )}
       <label>
-        Name <input data-testid="combine-name" value={name} placeholder="Combined adapter" onChange={(event) => setName(event.target.value)} />
+        Name{' '}
+        <input data-testid="combine-name" value={name} placeholder="Combined adapter" onChange={(event) => setName(event.target.value)} />
       </label>
-      <button type="submit" className="primary" data-testid="combine-submit" disabled={chosen.length < 2 || !shapesKnown || problem !== null || busy !== null}>
+      <button
+        type="submit"
+        className="primary"
+        data-testid="combine-submit"
+        disabled={chosen.length < 2 || !shapesKnown || problem !== null || busy !== null}
+      >
         Combine {chosen.length > 0 ? chosen.length : ''} adapters
       </button>
     </form>

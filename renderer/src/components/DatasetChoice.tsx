@@ -33,19 +33,43 @@ export function DatasetChoice({ values, update, pathChanged, error, library, oth
     pathChanged()
   }
   return (
-    <Field label={labelOf(newJobInputSchema, 'dataset.path')} name="dataset.path" error={error} hint={selftest ? 'Empty: the self-test’s bundled dataset.' : '.jsonl, .json, .csv, .parquet, .txt, or a folder saved with save_to_disk'}>
-      <PathInput testId="dataset-path" value={values.datasetPath} placeholder={selftest ? 'the bundled self-test dataset' : '/data/train.jsonl'} disabled={false} kind="dataset" change={setPath} />
+    <Field
+      label={labelOf(newJobInputSchema, 'dataset.path')}
+      name="dataset.path"
+      error={error}
+      hint={
+        selftest ? 'Empty: the self-test’s bundled dataset.' : '.jsonl, .json, .csv, .parquet, .txt, or a folder saved with save_to_disk'
+      }
+    >
+      <PathInput
+        testId="dataset-path"
+        value={values.datasetPath}
+        placeholder={selftest ? 'the bundled self-test dataset' : '/data/train.jsonl'}
+        disabled={false}
+        kind="dataset"
+        change={setPath}
+      />
       {library.length > 0 && (
-        <select data-testid="dataset-library" aria-label="From the library" value={library.find((dataset) => dataset.path === values.datasetPath)?.id ?? ''} onChange={(event) => {
-          const chosen = library.find((dataset) => dataset.id === event.target.value)
-          if (!chosen) return
-          setPath(chosen.path)
-          // The way the Datasets page reads it (format, columns, text split) comes with it.
-          const reading = chosen.reading
-          if (reading) {
-            update((current) => ({ ...current, datasetFormat: reading.format, columns: columnPairs(reading.columns), settings: { ...current.settings, 'dataset.textSplit': reading.textSplit, 'dataset.csvHeader': reading.csvHeader } }))
-          }
-        }}>
+        <select
+          data-testid="dataset-library"
+          aria-label="From the library"
+          value={library.find((dataset) => dataset.path === values.datasetPath)?.id ?? ''}
+          onChange={(event) => {
+            const chosen = library.find((dataset) => dataset.id === event.target.value)
+            if (!chosen) return
+            setPath(chosen.path)
+            // The way the Datasets page reads it (format, columns, text split) comes with it.
+            const reading = chosen.reading
+            if (reading) {
+              update((current) => ({
+                ...current,
+                datasetFormat: reading.format,
+                columns: columnPairs(reading.columns),
+                settings: { ...current.settings, 'dataset.textSplit': reading.textSplit, 'dataset.csvHeader': reading.csvHeader },
+              }))
+            }
+          }}
+        >
           <option value="">From the library…</option>
           {library.map((dataset) => (
             <option key={dataset.id} value={dataset.id}>
@@ -56,7 +80,8 @@ export function DatasetChoice({ values, update, pathChanged, error, library, oth
       )}
       {otherMethod && (
         <span className="field-hint" data-testid="method-suggestion">
-          {methodTable[values.method].label} does not fit: this file holds {otherMethod.what}, which {methodTable[otherMethod.method].label} trains on.{' '}
+          {methodTable[values.method].label} does not fit: this file holds {otherMethod.what}, which {methodTable[otherMethod.method].label}{' '}
+          trains on.{' '}
           <button type="button" className="small" data-testid="use-suggested-method" onClick={() => useMethod(otherMethod.method)}>
             Use {methodTable[otherMethod.method].label}
           </button>

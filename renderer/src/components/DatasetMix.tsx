@@ -31,7 +31,8 @@ function readAs(format: string | null): string {
 
 export function DatasetMix({ values, change, library, errors, preview, steps }: Props) {
   const rows = values.mix
-  const update = (index: number, patch: Partial<MixRow>) => change({ mix: rows.map((row, at) => (at === index ? { ...row, ...patch } : row)) })
+  const update = (index: number, patch: Partial<MixRow>) =>
+    change({ mix: rows.map((row, at) => (at === index ? { ...row, ...patch } : row)) })
   const chosen = new Set([values.datasetPath.trim(), ...rows.map((row) => row.path)])
   const offered = library.filter((dataset) => !chosen.has(dataset.path))
   const parts: MixPart[] | null = preview.status === 'done' && rows.length > 0 ? preview.preview.mix : null
@@ -40,31 +41,59 @@ export function DatasetMix({ values, change, library, errors, preview, steps }: 
     <section className="dataset-mix" data-testid="dataset-mix">
       <h3 className="form-section">Mix of datasets</h3>
       <p className="muted small">
-        Train on more datasets beside this one, each read its own way. A weight is the share of a dataset’s rows the job takes: 1 all of them, 0.5 half, 2 each twice;
-        the rows are drawn and interleaved with the training seed.
+        Train on more datasets beside this one, each read its own way. A weight is the share of a dataset’s rows the job takes: 1 all of
+        them, 0.5 half, 2 each twice; the rows are drawn and interleaved with the training seed.
       </p>
       {rows.length > 0 && (
         <div className="mix-row" data-testid="mix-first">
-          <span className="mix-name">{values.datasetPath.trim() === '' ? 'The dataset above' : nameOf(library, values.datasetPath.trim())}</span>
-          <input data-testid="dataset-weight" aria-label="Weight of the dataset above" value={values.datasetWeight} placeholder="1" onChange={(event) => change({ datasetWeight: event.target.value })} />
+          <span className="mix-name">
+            {values.datasetPath.trim() === '' ? 'The dataset above' : nameOf(library, values.datasetPath.trim())}
+          </span>
+          <input
+            data-testid="dataset-weight"
+            aria-label="Weight of the dataset above"
+            value={values.datasetWeight}
+            placeholder="1"
+            onChange={(event) => change({ datasetWeight: event.target.value })}
+          />
         </div>
       )}
       {rows.map((row, index) => (
         <div className="mix-row" key={`${row.path}-${index}`} data-testid="mix-row">
           <span className="mix-name">{nameOf(library, row.path)}</span>
-          <span className="muted small">{row.format === 'auto' ? `${library.find((dataset) => dataset.path === row.path)?.format ?? 'format'}, detected` : readAs(row.format)}</span>
-          <input data-testid="mix-weight" aria-label={`Weight of ${nameOf(library, row.path)}`} value={row.weight} placeholder="1" onChange={(event) => update(index, { weight: event.target.value })} />
-          <button type="button" className="small danger-quiet" data-testid="mix-remove" onClick={() => change({ mix: rows.filter((_, at) => at !== index) })}>
+          <span className="muted small">
+            {row.format === 'auto'
+              ? `${library.find((dataset) => dataset.path === row.path)?.format ?? 'format'}, detected`
+              : readAs(row.format)}
+          </span>
+          <input
+            data-testid="mix-weight"
+            aria-label={`Weight of ${nameOf(library, row.path)}`}
+            value={row.weight}
+            placeholder="1"
+            onChange={(event) => update(index, { weight: event.target.value })}
+          />
+          <button
+            type="button"
+            className="small danger-quiet"
+            data-testid="mix-remove"
+            onClick={() => change({ mix: rows.filter((_, at) => at !== index) })}
+          >
             Remove
           </button>
         </div>
       ))}
       <div className="mix-actions">
         {offered.length > 0 && (
-          <select data-testid="mix-add" aria-label="Add a dataset from the library" value="" onChange={(event) => {
-            const dataset = library.find((candidate) => candidate.id === event.target.value)
-            if (dataset) change({ mix: [...rows, mixRowOf(dataset)] })
-          }}>
+          <select
+            data-testid="mix-add"
+            aria-label="Add a dataset from the library"
+            value=""
+            onChange={(event) => {
+              const dataset = library.find((candidate) => candidate.id === event.target.value)
+              if (dataset) change({ mix: [...rows, mixRowOf(dataset)] })
+            }}
+          >
             <option value="">Add a dataset from the library…</option>
             {offered.map((dataset) => (
               <option key={dataset.id} value={dataset.id}>
@@ -74,7 +103,13 @@ export function DatasetMix({ values, change, library, errors, preview, steps }: 
           </select>
         )}
         {rows.length > 0 && (
-          <button type="button" className="small" data-testid="mix-all" title="Weight 1 for every dataset: every row of each, interleaved." onClick={() => change({ datasetWeight: '', mix: rows.map((row) => ({ ...row, weight: '' })) })}>
+          <button
+            type="button"
+            className="small"
+            data-testid="mix-all"
+            title="Weight 1 for every dataset: every row of each, interleaved."
+            onClick={() => change({ datasetWeight: '', mix: rows.map((row) => ({ ...row, weight: '' })) })}
+          >
             All of each
           </button>
         )}
@@ -109,7 +144,10 @@ export function DatasetMix({ values, change, library, errors, preview, steps }: 
             <tr data-testid="mix-total">
               <td colSpan={3}>Total</td>
               <td>
-                {plural(parts.reduce((sum, part) => sum + part.taken, 0), 'row')}
+                {plural(
+                  parts.reduce((sum, part) => sum + part.taken, 0),
+                  'row',
+                )}
                 {steps !== null && `, ${plural(steps, 'optimizer step')}`}
               </td>
             </tr>

@@ -3,7 +3,14 @@
  * rows it can use, the first records as it normalises them, and the rows it
  * would skip or fail on, each with its line or row, field and message.
  */
-import { badRowsHeadline, describeCounts, describeRowError, summariseRecord, type PreviewState, type ReadProgress } from '../logic/datasetPreview'
+import {
+  badRowsHeadline,
+  describeCounts,
+  describeRowError,
+  summariseRecord,
+  type PreviewState,
+  type ReadProgress,
+} from '../logic/datasetPreview'
 import { formatBytes } from '../logic/metrics'
 import { ProgressBar } from './ProgressBar'
 
@@ -81,7 +88,9 @@ export function PreviewReading({ path, progress, cancel }: { path: string; progr
     <section className="preview" data-testid="dataset-preview" data-status="loading">
       <div className="preview-reading">
         <span className="muted small" data-testid="dataset-preview-progress">
-          {progress && progress.total > 0 ? `Reading ${path}: ${formatBytes(progress.done)} of ${formatBytes(progress.total)} (${Math.floor((progress.done / progress.total) * 100)} %)` : `Reading ${path}…`}
+          {progress && progress.total > 0
+            ? `Reading ${path}: ${formatBytes(progress.done)} of ${formatBytes(progress.total)} (${Math.floor((progress.done / progress.total) * 100)} %)`
+            : `Reading ${path}…`}
         </span>
         <button type="button" className="small" data-testid="dataset-preview-cancel" onClick={cancel}>
           Cancel

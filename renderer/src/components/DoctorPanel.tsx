@@ -55,7 +55,9 @@ export function DoctorPanel() {
           {examining ? 'Checking…' : 'Check again'}
         </button>
       </div>
-      <p className="muted small">Python, the pinned packages, torch against this GPU and driver, QLoRA support, disk space and a short CUDA test.</p>
+      <p className="muted small">
+        Python, the pinned packages, torch against this GPU and driver, QLoRA support, disk space and a short CUDA test.
+      </p>
       {error && <p className="error-text">{error}</p>}
       {!report && examining && <p className="muted">Examining the environment (importing torch takes a few seconds)…</p>}
       {report && (

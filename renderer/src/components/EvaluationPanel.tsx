@@ -47,7 +47,14 @@ export function EvaluationPanel({ job }: { job: Job }) {
     setError(null)
     setProgress(null)
     try {
-      setEvaluation(await getClient().request('jobs.evaluate', { jobId: job.id, limit: Number(rows) || undefined, maxNewTokens: Number(tokens) || undefined, dataset: dataset || undefined }))
+      setEvaluation(
+        await getClient().request('jobs.evaluate', {
+          jobId: job.id,
+          limit: Number(rows) || undefined,
+          maxNewTokens: Number(tokens) || undefined,
+          dataset: dataset || undefined,
+        }),
+      )
     } catch (failure) {
       setError(errorMessage(failure))
     } finally {
@@ -81,11 +88,27 @@ export function EvaluationPanel({ job }: { job: Job }) {
         </label>
         <label className="field">
           <span className="field-label">Rows</span>
-          <input type="number" min={1} max={1000} data-testid="evaluation-rows" value={rows} disabled={running} onChange={(event) => setRows(event.target.value)} />
+          <input
+            type="number"
+            min={1}
+            max={1000}
+            data-testid="evaluation-rows"
+            value={rows}
+            disabled={running}
+            onChange={(event) => setRows(event.target.value)}
+          />
         </label>
         <label className="field">
           <span className="field-label">Longest answer (tokens)</span>
-          <input type="number" min={1} max={1024} data-testid="evaluation-tokens" value={tokens} disabled={running} onChange={(event) => setTokens(event.target.value)} />
+          <input
+            type="number"
+            min={1}
+            max={1024}
+            data-testid="evaluation-tokens"
+            value={tokens}
+            disabled={running}
+            onChange={(event) => setTokens(event.target.value)}
+          />
         </label>
         <button data-testid="evaluation-start" disabled={running} onClick={() => void run()}>
           {running ? 'Evaluating…' : evaluation ? 'Evaluate again' : 'Evaluate base against tuned'}
@@ -96,7 +119,13 @@ export function EvaluationPanel({ job }: { job: Job }) {
           </button>
         )}
       </div>
-      {running && progress && <ProgressBar value={progress.done / Math.max(1, progress.total)} label={`Row ${progress.done} of ${progress.total}`} tone="accent" />}
+      {running && progress && (
+        <ProgressBar
+          value={progress.done / Math.max(1, progress.total)}
+          label={`Row ${progress.done} of ${progress.total}`}
+          tone="accent"
+        />
+      )}
       {error && (
         <p className="error-text" data-testid="evaluation-error">
           {error}
@@ -105,8 +134,13 @@ export function EvaluationPanel({ job }: { job: Job }) {
       {evaluation && (
         <>
           <p className="muted small">
-            {evaluation.rows} {evaluation.source === 'held-out' ? 'held-out rows' : evaluation.source === 'dataset' ? `rows of ${evaluation.datasetPath ?? 'a chosen dataset'}` : 'training rows (the job held none out)'}, greedy answers of up to {evaluation.maxNewTokens} tokens,{' '}
-            {evaluation.date.slice(0, 10)}.
+            {evaluation.rows}{' '}
+            {evaluation.source === 'held-out'
+              ? 'held-out rows'
+              : evaluation.source === 'dataset'
+                ? `rows of ${evaluation.datasetPath ?? 'a chosen dataset'}`
+                : 'training rows (the job held none out)'}
+            , greedy answers of up to {evaluation.maxNewTokens} tokens, {evaluation.date.slice(0, 10)}.
           </p>
           <table className="table" data-testid="evaluation-scores">
             <thead>

@@ -24,7 +24,11 @@ export function ExportPanel({ job, checkpoints }: { job: Job; checkpoints: Check
   // A completed job defaults to its final adapter, whatever was chosen for it while paused;
   // before that, to its newest checkpoint. Only the user's pick since then overrides it.
   const defaultSource = completed ? null : (checkpoints?.[0]?.name ?? null)
-  const needsDefault = hasSource && state.chosenWhenCompleted !== completed && !state.running && (state.checkpoint !== defaultSource || (state.plan === null && state.planError === null))
+  const needsDefault =
+    hasSource &&
+    state.chosenWhenCompleted !== completed &&
+    !state.running &&
+    (state.checkpoint !== defaultSource || (state.plan === null && state.planError === null))
 
   useEffect(() => getClient().on('export.progress', (progress) => applyProgress(progress)), [applyProgress])
   useEffect(() => {
@@ -69,12 +73,23 @@ export function ExportPanel({ job, checkpoints }: { job: Job; checkpoints: Check
           />
         </label>
         <label className="checkbox">
-          <input type="checkbox" data-testid="export-merged" checked={state.merged} disabled={state.running} onChange={(event) => edit(job.id, { merged: event.target.checked, ggufType: null })} />
+          <input
+            type="checkbox"
+            data-testid="export-merged"
+            checked={state.merged}
+            disabled={state.running}
+            onChange={(event) => edit(job.id, { merged: event.target.checked, ggufType: null })}
+          />
           Merged model (the adapter merged into the base, 16-bit; loads without PEFT)
         </label>
         <GgufTypeField job={job} />
         <div className="row-actions">
-          <button data-testid="export-start" className="primary" disabled={state.running || state.plan === null} onClick={() => void start(job.id)}>
+          <button
+            data-testid="export-start"
+            className="primary"
+            disabled={state.running || state.plan === null}
+            onClick={() => void start(job.id)}
+          >
             {state.running ? 'Exporting…' : 'Export'}
           </button>
           {state.running && (
@@ -107,7 +122,9 @@ export function ExportPanel({ job, checkpoints }: { job: Job; checkpoints: Check
                 <td className="small">
                   {target.reason}
                   {target.fix && <span className="muted"> To load it: {target.fix}.</span>}
-                  {target.target === 'vllm' && target.loads && <span className="muted">--max-lora-rank {state.plan?.compatibility.vllmMaxLoraRank}</span>}
+                  {target.target === 'vllm' && target.loads && (
+                    <span className="muted">--max-lora-rank {state.plan?.compatibility.vllmMaxLoraRank}</span>
+                  )}
                 </td>
               </tr>
             ))}
@@ -119,7 +136,8 @@ export function ExportPanel({ job, checkpoints }: { job: Job; checkpoints: Check
           <ProgressBar value={exportFraction(progress)} label="Export progress" tone={progress.phase === 'done' ? 'ok' : 'accent'} />
           <span className="muted small" data-testid="export-phase">
             {exportPhaseText(progress)}
-            {(progress.phase === 'zipping' || progress.phase === 'uploading') && ` · ${formatBytes(progress.bytesDone)} of ${formatBytes(progress.bytesTotal)}`}
+            {(progress.phase === 'zipping' || progress.phase === 'uploading') &&
+              ` · ${formatBytes(progress.bytesDone)} of ${formatBytes(progress.bytesTotal)}`}
           </span>
         </div>
       )}
@@ -148,7 +166,17 @@ function DownloadButton({ path }: { path: string }) {
   return (
     <>
       {' '}
-      <button type="button" className="small primary" data-testid="export-download" onClick={() => void downloadFromServer(path).then(() => setError(null), (caught: Error) => setError(caught.message))}>
+      <button
+        type="button"
+        className="small primary"
+        data-testid="export-download"
+        onClick={() =>
+          void downloadFromServer(path).then(
+            () => setError(null),
+            (caught: Error) => setError(caught.message),
+          )
+        }
+      >
         Download the zip
       </button>
       {error && (

@@ -2,7 +2,19 @@
 import type { ReactNode } from 'react'
 
 /** `name` is the field key the host uses; it names the error's test id too. */
-export function Field({ label, name, error, hint, children }: { label: string; name: string; error?: string; hint?: string; children: ReactNode }) {
+export function Field({
+  label,
+  name,
+  error,
+  hint,
+  children,
+}: {
+  label: string
+  name: string
+  error?: string
+  hint?: string
+  children: ReactNode
+}) {
   return (
     <label className={`field${error ? ' field-invalid' : ''}`}>
       <span className="field-label">{label}</span>

@@ -33,7 +33,8 @@ export function GgufTypeField({ job }: { job: Job }) {
         </select>
       </label>
       <p className="muted small" data-testid="gguf-type-notes">
-        model.gguf: the adapter merged into the base in one file that llama.cpp, Ollama and LM Studio run alone; the Modelfile then reads FROM ./model.gguf.
+        model.gguf: the adapter merged into the base in one file that llama.cpp, Ollama and LM Studio run alone; the Modelfile then reads
+        FROM ./model.gguf.
         {refused.map((offer) => (
           <span key={offer.type}>
             {' '}

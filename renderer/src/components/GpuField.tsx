@@ -31,13 +31,33 @@ export function GpuField({ values, change, error, machineGpus, underlying }: Pro
   const gpus = typedGpus(values.gpus)
   const valid = gpus === undefined || gpus === 'all' || typeof gpus === 'number' || Array.isArray(gpus)
   const ranks = rankCount(gpus, machineGpus)
-  const machine = machineGpus === 0 ? 'No NVIDIA GPU here: one process on the CPU for "all".' : `This machine has ${machineGpus} GPU${machineGpus === 1 ? '' : 's'}.`
+  const machine =
+    machineGpus === 0
+      ? 'No NVIDIA GPU here: one process on the CPU for "all".'
+      : `This machine has ${machineGpus} GPU${machineGpus === 1 ? '' : 's'}.`
   return (
-    <Field label={labelOf(newJobInputSchema, 'training.gpus')} name="training.gpus" error={error} hint={`"all", a number of GPUs, or indices such as 0, 1. ${machine}`}>
-      <input data-testid="gpus" name="training.gpus" value={values.gpus} placeholder="all" aria-invalid={error ? true : undefined} onChange={(event) => change(event.target.value)} />
+    <Field
+      label={labelOf(newJobInputSchema, 'training.gpus')}
+      name="training.gpus"
+      error={error}
+      hint={`"all", a number of GPUs, or indices such as 0, 1. ${machine}`}
+    >
+      <input
+        data-testid="gpus"
+        name="training.gpus"
+        value={values.gpus}
+        placeholder="all"
+        aria-invalid={error ? true : undefined}
+        onChange={(event) => change(event.target.value)}
+      />
       {valid && (
-        <span className="muted small" data-testid="global-batch" title="Examples per optimizer step over every GPU: batch size × GPUs × gradient accumulation.">
-          Global batch {globalBatch(batch, ranks, accumulation)} = {batch} per device × {ranks} GPU{ranks === 1 ? '' : 's'} × {accumulation} accumulation
+        <span
+          className="muted small"
+          data-testid="global-batch"
+          title="Examples per optimizer step over every GPU: batch size × GPUs × gradient accumulation."
+        >
+          Global batch {globalBatch(batch, ranks, accumulation)} = {batch} per device × {ranks} GPU{ranks === 1 ? '' : 's'} × {accumulation}{' '}
+          accumulation
         </span>
       )}
     </Field>

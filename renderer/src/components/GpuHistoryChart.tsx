@@ -20,7 +20,17 @@ const colours = ['#6ee7b7', '#fbbf24', '#f87171', '#a78bfa', '#38bdf8', '#f472b6
 const refreshMs = 5000
 
 /** Props: the job, whether it is live (refresh) and its loss points (the step axis). */
-export function GpuHistoryChart({ jobId, live, points, totalSteps }: { jobId: string; live: boolean; points: readonly MetricPoint[]; totalSteps: number }) {
+export function GpuHistoryChart({
+  jobId,
+  live,
+  points,
+  totalSteps,
+}: {
+  jobId: string
+  live: boolean
+  points: readonly MetricPoint[]
+  totalSteps: number
+}) {
   const [history, setHistory] = useState<GpuHistory | null>(null)
   const [error, setError] = useState<string | null>(null)
   const canvas = useRef<HTMLCanvasElement>(null)
@@ -89,7 +99,11 @@ export function GpuHistoryChart({ jobId, live, points, totalSteps }: { jobId: st
       <h2>GPU over the run</h2>
       {hasLines ? (
         <div className="chart">
-          <canvas ref={canvas} role="img" aria-label={`GPU readings by step, ${history.gpus.map((gpu) => `GPU ${gpu.index}: ${gpu.buckets.length} buckets`).join(', ')}`} />
+          <canvas
+            ref={canvas}
+            role="img"
+            aria-label={`GPU readings by step, ${history.gpus.map((gpu) => `GPU ${gpu.index}: ${gpu.buckets.length} buckets`).join(', ')}`}
+          />
         </div>
       ) : (
         <p className="muted">The GPU readings appear here after the first training step.</p>

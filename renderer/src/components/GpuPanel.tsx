@@ -29,7 +29,11 @@ function Reading({ gpu, mfu }: { gpu: GpuReading; mfu: number | null }) {
         <span>{memoryKnown ? `${formatMemory(gpu.memoryUsedMb!)} / ${formatMemory(gpu.memoryTotalMb!)}` : 'not reported'}</span>
       </div>
       {memoryKnown && (
-        <ProgressBar value={gpu.memoryUsedMb! / gpu.memoryTotalMb!} label="GPU memory" tone={gpu.memoryUsedMb! / gpu.memoryTotalMb! > 0.92 ? 'danger' : 'accent'} />
+        <ProgressBar
+          value={gpu.memoryUsedMb! / gpu.memoryTotalMb!}
+          label="GPU memory"
+          tone={gpu.memoryUsedMb! / gpu.memoryTotalMb! > 0.92 ? 'danger' : 'accent'}
+        />
       )}
       <div className="gpu-row">
         <span>Temperature</span>
@@ -39,7 +43,10 @@ function Reading({ gpu, mfu }: { gpu: GpuReading; mfu: number | null }) {
         <span>Power</span>
         <span>{gpu.powerW === null ? 'not reported' : `${Math.round(gpu.powerW)} W`}</span>
       </div>
-      <div className="gpu-row" title="Model FLOPs utilisation of this GPU's rank: the job's tokens per second per rank against the GPU's peak">
+      <div
+        className="gpu-row"
+        title="Model FLOPs utilisation of this GPU's rank: the job's tokens per second per rank against the GPU's peak"
+      >
         <span>MFU</span>
         <span data-testid="gpu-mfu">{mfuCell(mfu)}</span>
       </div>
@@ -53,7 +60,12 @@ export function GpuPanel({ gpus, mfu }: { gpus: GpuChoice; mfu: number | null })
   const rows = jobGpuRows(sample, gpus, mfu)
   let body
   if (!sample) body = <p className="muted">Waiting for the first GPU reading…</p>
-  else if (!sample.available) body = <p className="notice" data-testid="gpu-unavailable">{sample.reason ?? 'No NVIDIA GPU was found on this machine.'}</p>
+  else if (!sample.available)
+    body = (
+      <p className="notice" data-testid="gpu-unavailable">
+        {sample.reason ?? 'No NVIDIA GPU was found on this machine.'}
+      </p>
+    )
   else if (sample.gpus.length === 0) body = <p className="muted">The driver reported no GPUs.</p>
   else if (rows.length === 0) body = <p className="notice">None of the GPUs this job names ({JSON.stringify(gpus)}) is on this machine.</p>
   else body = rows.map((row) => <Reading key={row.reading.index} gpu={row.reading} mfu={row.mfu} />)

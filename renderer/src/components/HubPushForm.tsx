@@ -23,11 +23,21 @@ export function HubPushForm({ job }: { job: Job }) {
         />
       </label>
       <label className="checkbox">
-        <input type="checkbox" data-testid="hub-public" checked={state.hubPublic} disabled={state.running} onChange={(event) => edit(job.id, { hubPublic: event.target.checked })} />
+        <input
+          type="checkbox"
+          data-testid="hub-public"
+          checked={state.hubPublic}
+          disabled={state.running}
+          onChange={(event) => edit(job.id, { hubPublic: event.target.checked })}
+        />
         Public (a new repository is private unless ticked; one that exists keeps its setting)
       </label>
       <div className="row-actions">
-        <button data-testid="hub-push-start" disabled={state.running || state.plan === null || state.hubRepo.trim() === ''} onClick={() => void push(job.id)}>
+        <button
+          data-testid="hub-push-start"
+          disabled={state.running || state.plan === null || state.hubRepo.trim() === ''}
+          onClick={() => void push(job.id)}
+        >
           Push to the Hub
         </button>
       </div>

@@ -16,9 +16,13 @@ interface Props {
 export function InitFromNotice({ from, sourceName, values, change, error }: Props) {
   return (
     <div className="notice" data-testid="init-from">
-      Starting from <strong>{sourceName ?? from.jobId}</strong> / <span className="mono">{from.checkpoint}</span>: base model and LoRA shape come from the checkpoint.
+      Starting from <strong>{sourceName ?? from.jobId}</strong> / <span className="mono">{from.checkpoint}</span>: base model and LoRA shape
+      come from the checkpoint.
       {values.initFrom && (
-        <label className="checkbox" title="AdamW's moments and step counts carry over, so training on new data goes on without resetting them; the learning rate and schedule are this job's.">
+        <label
+          className="checkbox"
+          title="AdamW's moments and step counts carry over, so training on new data goes on without resetting them; the learning rate and schedule are this job's."
+        >
           <input
             type="checkbox"
             data-testid="init-optimizer"

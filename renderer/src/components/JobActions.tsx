@@ -13,7 +13,15 @@ import { useJobsStore, type JobAction } from '../stores/jobs'
 import { useNavigationStore } from '../stores/navigation'
 
 /** Props: the job, whether it has a checkpoint to resume from, and what to call after one was requested. */
-export function JobActions({ job, hasCheckpoint, onCheckpointRequested }: { job: Job; hasCheckpoint: boolean; onCheckpointRequested: () => void }) {
+export function JobActions({
+  job,
+  hasCheckpoint,
+  onCheckpointRequested,
+}: {
+  job: Job
+  hasCheckpoint: boolean
+  onCheckpointRequested: () => void
+}) {
   const act = useJobsStore((state) => state.act)
   const [busy, setBusy] = useState<string | null>(null)
   const [error, setError] = useState<string | null>(null)
@@ -76,33 +84,65 @@ export function JobActions({ job, hasCheckpoint, onCheckpointRequested }: { job:
         <button data-testid="action-pause" disabled={!allowed.pause || busy !== null} onClick={() => doAction('pause', 'Pause')}>
           Pause
         </button>
-        <button data-testid="action-resume" className="primary" disabled={!allowed.resume || busy !== null} onClick={() => doAction('resume', 'Resume')}>
+        <button
+          data-testid="action-resume"
+          className="primary"
+          disabled={!allowed.resume || busy !== null}
+          onClick={() => doAction('resume', 'Resume')}
+        >
           Resume
         </button>
         <button data-testid="action-checkpoint" disabled={!allowed.checkpoint || busy !== null || naming} onClick={() => setNaming(true)}>
           Save checkpoint
         </button>
-        <button data-testid="action-cancel" className="danger" disabled={!allowed.cancel || busy !== null || confirmingCancel} onClick={() => setConfirmingCancel(true)}>
+        <button
+          data-testid="action-cancel"
+          className="danger"
+          disabled={!allowed.cancel || busy !== null || confirmingCancel}
+          onClick={() => setConfirmingCancel(true)}
+        >
           Cancel
         </button>
         <button
           data-testid="action-rerun"
           disabled={!finished || busy !== null}
           title="A new job with these settings (after you fixed what made it fail, for instance)"
-          onClick={() => void run('Run again', async () => open({ name: 'job', jobId: (await createJob(rerunInput(job.config, rerunName(job.name)))).id }))}
+          onClick={() =>
+            void run('Run again', async () =>
+              open({ name: 'job', jobId: (await createJob(rerunInput(job.config, rerunName(job.name)))).id }),
+            )
+          }
         >
           Run again
         </button>
-        <button data-testid="action-rerun-edit" disabled={!finished || busy !== null} title="The new-job form filled with these settings: change what you want, then start" onClick={() => open({ name: 'new', again: job.id })}>
+        <button
+          data-testid="action-rerun-edit"
+          disabled={!finished || busy !== null}
+          title="The new-job form filled with these settings: change what you want, then start"
+          onClick={() => open({ name: 'new', again: job.id })}
+        >
           Change and run again…
         </button>
-        <button data-testid="action-delete" className="danger" disabled={!deletable || busy !== null || confirmingDelete} title={deletable ? 'Delete this job and its files' : 'Cancel the job before deleting it'} onClick={() => setConfirmingDelete(true)}>
+        <button
+          data-testid="action-delete"
+          className="danger"
+          disabled={!deletable || busy !== null || confirmingDelete}
+          title={deletable ? 'Delete this job and its files' : 'Cancel the job before deleting it'}
+          onClick={() => setConfirmingDelete(true)}
+        >
           Delete
         </button>
       </div>
       {naming && allowed.checkpoint && (
         <form className="inline-form" onSubmit={(event) => void saveCheckpoint(event)}>
-          <input data-testid="checkpoint-name" autoFocus placeholder="checkpoint name" maxLength={80} value={name} onChange={(event) => setName(event.target.value)} />
+          <input
+            data-testid="checkpoint-name"
+            autoFocus
+            placeholder="checkpoint name"
+            maxLength={80}
+            value={name}
+            onChange={(event) => setName(event.target.value)}
+          />
           <button data-testid="checkpoint-save" className="primary" type="submit" disabled={busy !== null}>
             Save
           </button>
@@ -114,7 +154,14 @@ export function JobActions({ job, hasCheckpoint, onCheckpointRequested }: { job:
       {confirmingCancel && allowed.cancel && (
         <div className="inline-form">
           <span>Stop this job for good? Its checkpoints are kept.</span>
-          <button data-testid="cancel-confirm" className="danger" onClick={() => { setConfirmingCancel(false); doAction('cancel', 'Cancel') }}>
+          <button
+            data-testid="cancel-confirm"
+            className="danger"
+            onClick={() => {
+              setConfirmingCancel(false)
+              doAction('cancel', 'Cancel')
+            }}
+          >
             Yes, cancel it
           </button>
           <button onClick={() => setConfirmingCancel(false)}>Keep training</button>
@@ -137,7 +184,11 @@ export function JobActions({ job, hasCheckpoint, onCheckpointRequested }: { job:
         </div>
       )}
       {busy && <div className="muted small">{busy}…</div>}
-      {error && <div className="error-text" data-testid="action-error">{error}</div>}
+      {error && (
+        <div className="error-text" data-testid="action-error">
+          {error}
+        </div>
+      )}
       {notice && <div className="muted small">{notice}</div>}
     </div>
   )

@@ -19,7 +19,11 @@ export function JobReportPanel({ jobId, method }: { jobId: string; method: JobCo
     <section className="card report-card" data-testid="job-report">
       <h2>What the trainer reported</h2>
       <ul className="report-lines">
-        {report.dataset && <li data-testid="report-dataset" data-format={report.dataset.format}>{datasetLine(report.dataset)}</li>}
+        {report.dataset && (
+          <li data-testid="report-dataset" data-format={report.dataset.format}>
+            {datasetLine(report.dataset)}
+          </li>
+        )}
         {memory && (
           <li data-testid="report-memory" className={memory.warning ? 'notice' : undefined}>
             {memory.text}

@@ -72,7 +72,8 @@ export function LossChart({ points, totalSteps }: { points: readonly MetricPoint
     const dataset = instance?.data.datasets[0]
     if (!instance || !dataset) return
     const previous = shown.current
-    const grew = previous.length <= points.length && (previous.length === 0 || points[previous.length - 1] === previous[previous.length - 1])
+    const grew =
+      previous.length <= points.length && (previous.length === 0 || points[previous.length - 1] === previous[previous.length - 1])
     const fresh = grew ? points.slice(previous.length) : points
     if (!grew) series.current = []
     for (const point of fresh) series.current.push({ x: point.step, y: point.loss })

@@ -9,7 +9,17 @@ import { modelPathValue, pickerLabel } from '../logic/models'
 import { useModelsStore } from '../stores/models'
 
 /** The select; `onChoose` gets the value for model.path. */
-export function ModelPicker({ value, preset, disabled, onChoose }: { value: string; preset: Preset | undefined; disabled: boolean; onChoose: (path: string) => void }) {
+export function ModelPicker({
+  value,
+  preset,
+  disabled,
+  onChoose,
+}: {
+  value: string
+  preset: Preset | undefined
+  disabled: boolean
+  onChoose: (path: string) => void
+}) {
   const library = useModelsStore((state) => state.library)
   const fits = useModelsStore((state) => state.fits[preset?.id ?? ''])
   const load = useModelsStore((state) => state.load)
@@ -26,7 +36,14 @@ export function ModelPicker({ value, preset, disabled, onChoose }: { value: stri
   const quantized = preset?.model?.quantization === '4bit'
   const chosen = models.find((model) => modelPathValue(model) === value)
   return (
-    <select className="model-picker" data-testid="model-picker" disabled={disabled} value={chosen ? modelPathValue(chosen) : ''} onChange={(event) => event.target.value && onChoose(event.target.value)} aria-label="Choose from your models">
+    <select
+      className="model-picker"
+      data-testid="model-picker"
+      disabled={disabled}
+      value={chosen ? modelPathValue(chosen) : ''}
+      onChange={(event) => event.target.value && onChoose(event.target.value)}
+      aria-label="Choose from your models"
+    >
       <option value="">Choose from your models…</option>
       {models.map((model) => (
         <option key={model.path} value={modelPathValue(model)}>

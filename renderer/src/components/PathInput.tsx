@@ -28,7 +28,14 @@ export function PathInput({ testId, value, placeholder, disabled, kind, change }
   }
   return (
     <span className="path-input">
-      <input data-testid={testId} value={value} disabled={disabled} placeholder={placeholder} onChange={(event) => change(event.target.value)} onDrop={drop} />
+      <input
+        data-testid={testId}
+        value={value}
+        disabled={disabled}
+        placeholder={placeholder}
+        onChange={(event) => change(event.target.value)}
+        onDrop={drop}
+      />
       {shell && (
         <button type="button" disabled={disabled} onClick={() => void browse()}>
           Browse…

@@ -24,7 +24,19 @@ export function PresetChoice({ values, update, presets, preset, presetError, err
     <>
       <div className="field">
         <Field label={labelOf(newJobInputSchema, 'preset')} name="preset" error={errors.preset ?? presetError ?? undefined}>
-          <select data-testid="preset" value={values.preset} onChange={(event) => update((current) => applyPreset(current, presets.find((candidate) => candidate.id === event.target.value), cuda))}>
+          <select
+            data-testid="preset"
+            value={values.preset}
+            onChange={(event) =>
+              update((current) =>
+                applyPreset(
+                  current,
+                  presets.find((candidate) => candidate.id === event.target.value),
+                  cuda,
+                ),
+              )
+            }
+          >
             <option value="">None (defaults)</option>
             {presets.map((candidate) => (
               <option key={candidate.id} value={candidate.id} title={candidate.description}>
@@ -34,14 +46,20 @@ export function PresetChoice({ values, update, presets, preset, presetError, err
           </select>
         </Field>
         <span className="field-hint" data-testid="preset-description">
-          {preset?.description ?? (presets.length === 0 ? 'No presets installed.' : 'A preset fills the settings below; you can still change them.')}
+          {preset?.description ??
+            (presets.length === 0 ? 'No presets installed.' : 'A preset fills the settings below; you can still change them.')}
         </span>
       </div>
       <label className="checkbox" title="Loads the base model as 4-bit NF4 through bitsandbytes; needs an NVIDIA GPU with CUDA.">
-        <input type="checkbox" data-testid="quantization" checked={values.quantization === '4bit'} onChange={(event) => {
+        <input
+          type="checkbox"
+          data-testid="quantization"
+          checked={values.quantization === '4bit'}
+          onChange={(event) => {
             const quantization = event.target.checked ? '4bit' : 'none'
             update((current) => ({ ...current, quantization }))
-          }} />
+          }}
+        />
         Load in 4-bit (QLoRA, NVIDIA GPU only)
         {errors['model.quantization'] ? (
           <span className="field-error" data-testid="field-error-quantization" role="alert">

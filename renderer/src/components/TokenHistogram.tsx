@@ -7,7 +7,15 @@ import type { TokenPreview } from '@shared/datasets'
 import { plural } from '../logic/datasetPreview'
 
 /** The histogram of one preview; `unit` is "example" or "document". */
-export function TokenHistogram({ histogram, maxSeqLength, unit }: { histogram: TokenPreview['histogram']; maxSeqLength: number; unit: string }) {
+export function TokenHistogram({
+  histogram,
+  maxSeqLength,
+  unit,
+}: {
+  histogram: TokenPreview['histogram']
+  maxSeqLength: number
+  unit: string
+}) {
   const tallest = Math.max(1, ...histogram.map((bin) => bin.count))
   const top = histogram.at(-1)?.end ?? 1
   // Where the maximum length falls along the x axis, as a share of the axis.
@@ -24,10 +32,18 @@ export function TokenHistogram({ histogram, maxSeqLength, unit }: { histogram: T
           <div className="token-histogram">
             {histogram.map((bin) => (
               <div key={bin.start} className="token-bin" title={`${bin.start}–${bin.end - 1} tokens: ${plural(bin.count, unit)}`}>
-                <div className={`token-bar${bin.end > maxSeqLength ? ' over' : ''}`} style={{ height: `${(bin.count / tallest) * 100}%` }} />
+                <div
+                  className={`token-bar${bin.end > maxSeqLength ? ' over' : ''}`}
+                  style={{ height: `${(bin.count / tallest) * 100}%` }}
+                />
               </div>
             ))}
-            <div className="token-limit" data-testid="histogram-max-length" style={{ left: `${limit}%` }} title={`maximum length: ${maxSeqLength} tokens`} />
+            <div
+              className="token-limit"
+              data-testid="histogram-max-length"
+              style={{ left: `${limit}%` }}
+              title={`maximum length: ${maxSeqLength} tokens`}
+            />
           </div>
           <div className="token-axis-x small muted" data-testid="histogram-x-axis">
             <span>0</span>
@@ -37,9 +53,15 @@ export function TokenHistogram({ histogram, maxSeqLength, unit }: { histogram: T
         </div>
       </div>
       <figcaption className="token-legend small muted" data-testid="histogram-legend">
-        <span><span className="swatch" /> {unit}s by length</span>
-        <span><span className="swatch over" /> longer than the maximum length</span>
-        <span><span className="swatch limit" /> maximum length ({maxSeqLength} tokens)</span>
+        <span>
+          <span className="swatch" /> {unit}s by length
+        </span>
+        <span>
+          <span className="swatch over" /> longer than the maximum length
+        </span>
+        <span>
+          <span className="swatch limit" /> maximum length ({maxSeqLength} tokens)
+        </span>
       </figcaption>
     </figure>
   )

@@ -36,7 +36,10 @@ export function TokenMasks({ tokens, maxSeqLength }: { tokens: TokenPreview; max
       </p>
       <p className="small" data-testid="token-stats">
         {tokens.blocks !== null
-          ? `${plural(tokens.histogram.reduce((sum, bin) => sum + bin.count, 0), 'document')} in ${plural(tokens.blocks, 'training block')} of up to ${maxSeqLength} tokens, each document ended by the end-of-text token; every token trains once.`
+          ? `${plural(
+              tokens.histogram.reduce((sum, bin) => sum + bin.count, 0),
+              'document',
+            )} in ${plural(tokens.blocks, 'training block')} of up to ${maxSeqLength} tokens, each document ended by the end-of-text token; every token trains once.`
           : `${plural(tokens.overLength, 'example')} longer than ${maxSeqLength} tokens (cut to it when training).`}{' '}
         {plural(tokens.learnedTokens, 'token')} to learn from.
       </p>
@@ -45,11 +48,18 @@ export function TokenMasks({ tokens, maxSeqLength }: { tokens: TokenPreview; max
           {toolsLostWarning(tokens.toolsLost)}
         </p>
       )}
-      {tokens.histogram.length > 0 && <TokenHistogram histogram={tokens.histogram} maxSeqLength={maxSeqLength} unit={tokens.blocks !== null ? 'document' : 'example'} />}
+      {tokens.histogram.length > 0 && (
+        <TokenHistogram histogram={tokens.histogram} maxSeqLength={maxSeqLength} unit={tokens.blocks !== null ? 'document' : 'example'} />
+      )}
       {tokens.examples.map((example, index) => {
         const side = tokens.sides[index] ?? null
         return (
-          <figure key={index} className={`token-figure${side ? ` side-${side}` : ''}`} data-testid="token-figure" data-side={side ?? undefined}>
+          <figure
+            key={index}
+            className={`token-figure${side ? ` side-${side}` : ''}`}
+            data-testid="token-figure"
+            data-side={side ?? undefined}
+          >
             {side && (
               <figcaption className="small token-side" data-testid="token-side">
                 {sideCaptions[side]}
@@ -57,7 +67,13 @@ export function TokenMasks({ tokens, maxSeqLength }: { tokens: TokenPreview; max
             )}
             <pre className="token-example" data-testid="token-example">
               {example.map((token, position) => (
-                <span key={position} className={`token ${token.learned ? 'learned' : 'masked'}${token.special ? ' special' : ''}`} data-learned={token.learned} data-special={token.special} title={token.tokens > 1 ? `${token.tokens} tokens` : undefined}>
+                <span
+                  key={position}
+                  className={`token ${token.learned ? 'learned' : 'masked'}${token.special ? ' special' : ''}`}
+                  data-learned={token.learned}
+                  data-special={token.special}
+                  title={token.tokens > 1 ? `${token.tokens} tokens` : undefined}
+                >
                   {shownText(token.text)}
                 </span>
               ))}

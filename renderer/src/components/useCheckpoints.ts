@@ -6,7 +6,10 @@ import { errorMessage } from '../api/errors'
 import { isActive } from '../logic/actions'
 
 /** `refreshKey` changing fetches again (after a checkpoint was requested). */
-export function useCheckpoints(job: Job, refreshKey: number): { checkpoints: Checkpoint[] | null; error: string | null; refresh: () => Promise<void> } {
+export function useCheckpoints(
+  job: Job,
+  refreshKey: number,
+): { checkpoints: Checkpoint[] | null; error: string | null; refresh: () => Promise<void> } {
   const [checkpoints, setCheckpoints] = useState<Checkpoint[] | null>(null)
   const [error, setError] = useState<string | null>(null)
   const active = isActive(job.status)

@@ -33,7 +33,17 @@ export interface PreviewSettings {
   /** Also tokenise with this model's tokenizer (none: the self-test's), for the step estimate; absent: rows only. */
   tokens?: { modelPath?: string; maxSeqLength: number; trainOnInputs: boolean }
   /** More datasets mixed with this one (dataset.mix), this file's weight and the seed: the records and tokens are then the mix's. */
-  mix?: { entries: ReadonlyArray<{ path: string; weight?: number | string; format?: DatasetFormat; columns?: Record<string, string>; textSplit?: TextSplit }>; weight?: number; seed: number }
+  mix?: {
+    entries: ReadonlyArray<{
+      path: string
+      weight?: number | string
+      format?: DatasetFormat
+      columns?: Record<string, string>
+      textSplit?: TextSplit
+    }>
+    weight?: number
+    seed: number
+  }
 }
 
 /** Previews `path` as the job would read it; empty path or `enabled` false shows nothing. */
@@ -82,7 +92,17 @@ export function useDatasetPreview(path: string, settings: PreviewSettings, enabl
         limit: previewLimit,
         ...(mix ? { mix: entries, seed: mix.seed, ...(mix.weight !== undefined ? { weight: mix.weight } : {}) } : {}),
       }
-      const withTokens = tokens ? { ...rowsOnly, tokens: { ...(tokens.modelPath !== undefined ? { modelPath: tokens.modelPath } : {}), maxSeqLength: tokens.maxSeqLength, trainOnInputs: tokens.trainOnInputs, shown: 1 } } : rowsOnly
+      const withTokens = tokens
+        ? {
+            ...rowsOnly,
+            tokens: {
+              ...(tokens.modelPath !== undefined ? { modelPath: tokens.modelPath } : {}),
+              maxSeqLength: tokens.maxSeqLength,
+              trainOnInputs: tokens.trainOnInputs,
+              shown: 1,
+            },
+          }
+        : rowsOnly
       // Followed, so that a big file shows how far it has been read and can be stopped.
       const start = (input: typeof rowsOnly): Promise<DatasetPreview> => {
         running = followPreview(input, (progress) => {

@@ -23,5 +23,7 @@ export function combinedRank(mode: 'average' | 'exact', ranks: readonly number[]
 
 /** What the list says about the base model: a warning naming it when it is not on this machine. */
 export function baseNote(adapter: Pick<LibraryAdapter, 'baseModel' | 'baseAvailable'>): string | null {
-  return adapter.baseAvailable ? null : `Needs the base model ${adapter.baseModel}, which is not on this machine: download it before training or loading.`
+  return adapter.baseAvailable
+    ? null
+    : `Needs the base model ${adapter.baseModel}, which is not on this machine: download it before training or loading.`
 }

@@ -25,7 +25,8 @@ export function checkColumns(pairs: readonly ColumnPair[]): { value?: Record<str
     const field = pair.field.trim()
     const column = pair.column.trim()
     if (field === '' && column === '') continue
-    if (!(datasetFields as readonly string[]).includes(field)) return { error: `Column mapping: choose one of Tunedeck's fields (${datasetFields.join(', ')}) for the column "${column}".` }
+    if (!(datasetFields as readonly string[]).includes(field))
+      return { error: `Column mapping: choose one of Tunedeck's fields (${datasetFields.join(', ')}) for the column "${column}".` }
     if (column === '') return { error: `Column mapping: name the file's column that holds "${field}".` }
     if (field in mapping) return { error: `Column mapping: "${field}" is mapped twice; keep one row for it.` }
     mapping[field] = column
@@ -58,7 +59,9 @@ export function checkTargetModules(text: string): { value?: LoraConfig['targetMo
     .filter((name) => name !== '')
   const bad = names.find((name) => !moduleName.test(name))
   if (names.length === 0 || bad !== undefined) {
-    return { error: `LoRA target modules must be "all-linear" or module names separated by commas, such as q_proj, v_proj${bad ? `; "${bad}" is not a module name` : ''}.` }
+    return {
+      error: `LoRA target modules must be "all-linear" or module names separated by commas, such as q_proj, v_proj${bad ? `; "${bad}" is not a module name` : ''}.`,
+    }
   }
   return { value: names }
 }

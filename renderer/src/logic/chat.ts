@@ -65,7 +65,11 @@ export function sourceFromKey(key: string): ChatSource | null {
 
 /** Every adapter a chat can use, each once: completed jobs (newest first), then the library's adapters whose base is here. */
 export function chatSources(known: Known): Array<{ source: ChatSource; label: string; base: string }> {
-  const jobs = chatJobs(known.jobs).map((job) => ({ source: { jobId: job.id, checkpoint: null }, label: job.name, base: job.config.model.path }))
+  const jobs = chatJobs(known.jobs).map((job) => ({
+    source: { jobId: job.id, checkpoint: null },
+    label: job.name,
+    base: job.config.model.path,
+  }))
   const library = known.adapters
     .filter((adapter) => adapter.baseAvailable)
     .map((adapter) => ({ source: { adapterId: adapter.id }, label: `${adapter.name} (${adapter.source})`, base: adapter.baseModel }))
@@ -79,7 +83,14 @@ export function exchangesFromTurns(turns: readonly ChatTurn[], labels: Record<Ch
     if (turn.role === 'user') exchanges.push({ question: turn.content, panes: {} })
     else if (turn.pane && exchanges.length > 0) {
       const last = exchanges[exchanges.length - 1] as Exchange
-      last.panes[turn.pane] = { generationId: null, label: labels[turn.pane], text: turn.content, prompt: turn.prompt, reason: turn.reason, message: null }
+      last.panes[turn.pane] = {
+        generationId: null,
+        label: labels[turn.pane],
+        text: turn.content,
+        prompt: turn.prompt,
+        reason: turn.reason,
+        message: null,
+      }
     }
   }
   return exchanges
@@ -90,7 +101,9 @@ export function updateAnswer(exchanges: readonly Exchange[], generationId: strin
   return exchanges.map((exchange) => {
     const entries = Object.entries(exchange.panes) as Array<[ChatPane, PaneAnswer]>
     if (!entries.some(([, answer]) => answer.generationId === generationId)) return exchange
-    const panes = Object.fromEntries(entries.map(([pane, answer]) => [pane, answer.generationId === generationId ? change(answer) : answer]))
+    const panes = Object.fromEntries(
+      entries.map(([pane, answer]) => [pane, answer.generationId === generationId ? change(answer) : answer]),
+    )
     return { ...exchange, panes }
   })
 }

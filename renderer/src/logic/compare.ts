@@ -72,7 +72,10 @@ export interface RunSummary {
 }
 
 export function summarizeRun(points: readonly MetricPoint[], report: JobReport | undefined): RunSummary {
-  const rates = points.map((point) => point.tokensPerSecond).filter((rate) => rate > 0).sort((a, b) => a - b)
+  const rates = points
+    .map((point) => point.tokensPerSecond)
+    .filter((rate) => rate > 0)
+    .sort((a, b) => a - b)
   const heldOut = report?.evals.map((entry) => entry.loss) ?? []
   return {
     steps: points.at(-1)?.step ?? 0,
@@ -124,6 +127,9 @@ function display(json: string): string {
 
 /** Job ids from the page address, in order, without repeats, at most the limit. */
 export function parseCompareIds(text: string): string[] {
-  const ids = text.split(',').map((part) => decodeURIComponent(part.trim())).filter((id) => id.length > 0)
+  const ids = text
+    .split(',')
+    .map((part) => decodeURIComponent(part.trim()))
+    .filter((id) => id.length > 0)
   return [...new Set(ids)].slice(0, compareLimits.max)
 }

@@ -27,12 +27,26 @@ export function typedWeight(text: string): number | string | undefined {
 /** A library dataset as a row of the mix, read the way the Datasets page reads it. */
 export function mixRowOf(dataset: Pick<DatasetEntry, 'path' | 'reading'>): MixRow {
   const reading = dataset.reading
-  return { path: dataset.path, weight: '', format: reading?.format ?? 'auto', columns: { ...(reading?.columns ?? {}) }, textSplit: reading?.textSplit ?? 'auto', csvHeader: reading?.csvHeader ?? 'auto' }
+  return {
+    path: dataset.path,
+    weight: '',
+    format: reading?.format ?? 'auto',
+    columns: { ...(reading?.columns ?? {}) },
+    textSplit: reading?.textSplit ?? 'auto',
+    csvHeader: reading?.csvHeader ?? 'auto',
+  }
 }
 
 /** The rows of a job's config.json, for "run again". */
 export function mixRowsOf(config: JobConfig): MixRow[] {
-  return config.dataset.mix.map((entry) => ({ path: entry.path, weight: entry.weight === 1 ? '' : String(entry.weight), format: entry.format, columns: { ...entry.columns }, textSplit: entry.textSplit, csvHeader: entry.csvHeader }))
+  return config.dataset.mix.map((entry) => ({
+    path: entry.path,
+    weight: entry.weight === 1 ? '' : String(entry.weight),
+    format: entry.format,
+    columns: { ...entry.columns },
+    textSplit: entry.textSplit,
+    csvHeader: entry.csvHeader,
+  }))
 }
 
 /** A row as jobs.create and datasets.preview take it: only what differs from the defaults. */
@@ -60,7 +74,10 @@ export function typedGpus(text: string): 'all' | number | number[] | string | un
   if (trimmed.toLowerCase() === 'all') return 'all'
   if (/^\d+$/.test(trimmed)) return Number(trimmed)
   if (/^\d+(\s*,\s*\d+)+$/.test(trimmed) || /^\[.*\]$/.test(trimmed)) {
-    const list = trimmed.replace(/^\[|\]$/g, '').split(',').map((part) => part.trim())
+    const list = trimmed
+      .replace(/^\[|\]$/g, '')
+      .split(',')
+      .map((part) => part.trim())
     if (list.every((part) => /^\d+$/.test(part))) return list.map(Number)
   }
   return trimmed

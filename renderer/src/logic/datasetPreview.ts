@@ -42,7 +42,8 @@ function isMessage(value: unknown): value is { role: string; content: unknown } 
 function flatten(value: unknown): string {
   if (typeof value === 'string') return value
   if (isMessage(value)) return flatten(value.content)
-  if (Array.isArray(value)) return value.map((item) => (isMessage(item) ? `${item.role}: ${flatten(item.content)}` : flatten(item))).join(' / ')
+  if (Array.isArray(value))
+    return value.map((item) => (isMessage(item) ? `${item.role}: ${flatten(item.content)}` : flatten(item))).join(' / ')
   if (value === null || value === undefined) return ''
   return JSON.stringify(value)
 }
@@ -55,12 +56,21 @@ function flatten(value: unknown): string {
 export function summariseRecord(record: Record<string, unknown>): PreviewLine[] {
   const messages = record.messages
   if (Array.isArray(messages)) {
-    return messages.map((message) => (isMessage(message) ? { label: message.role, text: shorten(flatten(message.content)) } : { label: 'message', text: shorten(flatten(message)) }))
+    return messages.map((message) =>
+      isMessage(message)
+        ? { label: message.role, text: shorten(flatten(message.content)) }
+        : { label: 'message', text: shorten(flatten(message)) },
+    )
   }
   const known = ['prompt', 'completion', 'label', 'chosen', 'rejected', 'text'].filter((key) => key in record)
   const keys = known.length > 0 ? known : Object.keys(record)
   // A feedback row's label says whether KTO is to favour the completion or steer away from it.
-  const text = (key: string): string => (key === 'label' && typeof record.label === 'boolean' ? (record.label ? 'true (desirable)' : 'false (undesirable)') : shorten(flatten(record[key])))
+  const text = (key: string): string =>
+    key === 'label' && typeof record.label === 'boolean'
+      ? record.label
+        ? 'true (desirable)'
+        : 'false (undesirable)'
+      : shorten(flatten(record[key]))
   return keys.map((key) => ({ label: key, text: text(key) }))
 }
 

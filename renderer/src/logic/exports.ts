@@ -16,7 +16,8 @@ const phaseLabels: Record<ExportProgress['phase'], string> = {
 export function exportFraction(progress: ExportProgress | null): number {
   if (!progress) return 0
   if (progress.phase === 'done' || progress.phase === 'verifying') return 1
-  if ((progress.phase === 'zipping' || progress.phase === 'uploading') && progress.bytesTotal > 0) return 0.1 + 0.9 * Math.min(1, progress.bytesDone / progress.bytesTotal)
+  if ((progress.phase === 'zipping' || progress.phase === 'uploading') && progress.bytesTotal > 0)
+    return 0.1 + 0.9 * Math.min(1, progress.bytesDone / progress.bytesTotal)
   return progress.phase === 'hashing' ? 0.1 : 0.05
 }
 

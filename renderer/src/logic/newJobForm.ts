@@ -121,7 +121,8 @@ function sentValue(field: SettingField, values: NewJobFormValues): unknown {
   const value = values.settings[field.path]
   const info = settingInfo(field.path)
   // A switch or choice is sent when it is not the default, and also while a preset is chosen, so unticking beats the preset.
-  if (isSwitch(field) || info.kind === 'choice') return value !== shownValue(field, info.default) || values.preset !== '' ? value : undefined
+  if (isSwitch(field) || info.kind === 'choice')
+    return value !== shownValue(field, info.default) || values.preset !== '' ? value : undefined
   if (field.tristate) return value === '' ? undefined : value === 'on'
   const text = String(value ?? '').trim()
   if (text === '') return undefined
@@ -150,7 +151,8 @@ function formInput(values: NewJobFormValues, targetModules: unknown, columns: un
   if (values.name.trim()) input.name = values.name.trim()
   if (values.method !== 'sft') input.method = values.method
   if (values.preset) input.preset = values.preset
-  if (values.initFrom) input.initFrom = { jobId: values.initFrom.jobId, checkpoint: values.initFrom.checkpoint, optimizer: values.initFrom.optimizer }
+  if (values.initFrom)
+    input.initFrom = { jobId: values.initFrom.jobId, checkpoint: values.initFrom.checkpoint, optimizer: values.initFrom.optimizer }
   // The self-test reads its bundled dataset (its own format and columns) unless a dataset is chosen.
   const ownDataset = !selftest || values.datasetPath.trim() !== ''
   if (values.datasetPath.trim() !== '') setAt(input, 'dataset.path', values.datasetPath.trim())
@@ -183,7 +185,9 @@ export function checkNewJobForm(values: NewJobFormValues): FormCheck {
   const columns = values.modelKind === 'path' ? checkColumns(values.columns) : {}
   if (columns.error) errors['dataset.columns'] = columns.error
   const parsed = newJobInputSchema.safeParse(formInput(values, targetModules.value, columns.value), { reportInput: true })
-  const placed = parsed.success ? { byField: {}, general: [] } : placeServerErrors(fieldErrorsOf(validationError(parsed.error.issues, 'New job', newJobInputSchema)))
+  const placed = parsed.success
+    ? { byField: {}, general: [] }
+    : placeServerErrors(fieldErrorsOf(validationError(parsed.error.issues, 'New job', newJobInputSchema)))
   for (const [key, message] of Object.entries(placed.byField)) errors[key] ??= message
   if (!parsed.success || Object.keys(errors).length > 0) return { ok: false, errors, general: placed.general }
   return { ok: true, input: parsed.data }
@@ -211,7 +215,12 @@ export function placeServerErrors(fields: Record<string, string>): { byField: Pa
 
 /** The value at a dotted path of a preset or config, if any. */
 function valueAt(source: object, dotted: string): unknown {
-  return dotted.split('.').reduce<unknown>((node, key) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), source)
+  return dotted
+    .split('.')
+    .reduce<unknown>(
+      (node, key) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined),
+      source,
+    )
 }
 
 /**
@@ -297,7 +306,12 @@ export function formFromJob(job: Job, name: string): NewJobFormValues {
     columns: columnPairs(config.dataset.columns),
     datasetWeight: config.dataset.weight === 1 ? '' : String(config.dataset.weight),
     mix: mixRowsOf(config),
-    gpus: config.training.gpus === 'all' ? '' : Array.isArray(config.training.gpus) ? config.training.gpus.join(', ') : String(config.training.gpus),
+    gpus:
+      config.training.gpus === 'all'
+        ? ''
+        : Array.isArray(config.training.gpus)
+          ? config.training.gpus.join(', ')
+          : String(config.training.gpus),
   }
 }
 

@@ -54,7 +54,8 @@ function singleMemoryLine(memory: NonNullable<JobReport['memory']>): { text: str
   if (memory.freeMb === null || memory.fits === null) {
     return { text: `Training on the CPU (no GPU here): needs about ${gigabytes(memory.estimatedMb)} of memory.`, warning: false }
   }
-  if (memory.fits) return { text: `Needs about ${gigabytes(memory.estimatedMb)} of the ${gigabytes(memory.freeMb)} free on the GPU.`, warning: false }
+  if (memory.fits)
+    return { text: `Needs about ${gigabytes(memory.estimatedMb)} of the ${gigabytes(memory.freeMb)} free on the GPU.`, warning: false }
   return {
     text: `Needs about ${gigabytes(memory.estimatedMb)} but the GPU has ${gigabytes(memory.freeMb)} free: it may run out of memory. Lower the batch size or maximum length, or turn on gradient checkpointing or 4-bit loading.`,
     warning: true,
@@ -76,10 +77,9 @@ export function oomLine(oom: JobReport['ooms'][number]): string {
  * python-runtime/tunedeck_trainer/throughput.py).
  */
 export function mfuText(mfu: number | null, method: JobConfig['method'] = 'sft'): { value: string; note: string } {
-  const counted =
-    methodTable[method].reference
-      ? 'counting 6N FLOPs per token (the LoRA policy\'s 4N and the reference model\'s forward pass, 2N)'
-      : 'counting 4N FLOPs per token (LoRA: no weight gradients for the frozen base)'
+  const counted = methodTable[method].reference
+    ? "counting 6N FLOPs per token (the LoRA policy's 4N and the reference model's forward pass, 2N)"
+    : 'counting 4N FLOPs per token (LoRA: no weight gradients for the frozen base)'
   return {
     value: mfu === null ? '—' : `${(mfu * 100).toFixed(1)}%`,
     note: mfu === null ? 'shown on a known NVIDIA GPU' : `model FLOPs utilisation, ${counted}`,

@@ -22,7 +22,12 @@ export interface UnderlyingValue {
 export type Underlying = (path: string) => UnderlyingValue
 
 function valueAt(source: unknown, dotted: string): unknown {
-  return dotted.split('.').reduce<unknown>((node, key) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), source)
+  return dotted
+    .split('.')
+    .reduce<unknown>(
+      (node, key) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined),
+      source,
+    )
 }
 
 /**
@@ -41,7 +46,8 @@ export function settingsThatRun(layers: { selftest?: JobSettings; preset?: Prese
   })
   const config = merged.success ? merged.data : undefined
   return (path) => {
-    const from: ValueSource = valueAt(layers.preset, path) !== undefined ? 'Preset' : valueAt(layers.selftest, path) !== undefined ? 'Self-test' : 'Default'
+    const from: ValueSource =
+      valueAt(layers.preset, path) !== undefined ? 'Preset' : valueAt(layers.selftest, path) !== undefined ? 'Self-test' : 'Default'
     const value = config === undefined ? settingInfo(path).default : valueAt(config, path)
     return { value, from }
   }

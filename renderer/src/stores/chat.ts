@@ -4,7 +4,14 @@
  * Events (chat.token, chat.done, chat.status) are wired by startChatSync, called by the page.
  */
 import { create } from 'zustand'
-import { chatSettingsSchema, type ChatCompare, type ChatConversation, type ChatSettings, type ChatSource, type ChatStatus } from '@shared/chat'
+import {
+  chatSettingsSchema,
+  type ChatCompare,
+  type ChatConversation,
+  type ChatSettings,
+  type ChatSource,
+  type ChatStatus,
+} from '@shared/chat'
 import type { AppClient } from '../api/client'
 import { getClient } from '../api/client'
 import { errorMessage } from '../api/errors'
@@ -43,7 +50,9 @@ const defaults = chatSettingsSchema.parse({})
 
 /** True while an answer of the open conversation is still coming. */
 export function isAnswering(exchanges: readonly Exchange[]): boolean {
-  return exchanges.some((exchange) => Object.values(exchange.panes).some((answer) => answer.generationId !== null && answer.reason === null))
+  return exchanges.some((exchange) =>
+    Object.values(exchange.panes).some((answer) => answer.generationId !== null && answer.reason === null),
+  )
 }
 
 /** One store for the Chat page; use as useChatStore(selector). */
@@ -113,7 +122,16 @@ export const useChatStore = create<ChatState>()((set, get) => {
       try {
         const sent = await getClient().request('chat.send', { conversationId, source, compare, settings, text })
         const panes: Exchange['panes'] = {}
-        for (const pane of sent.panes) panes[pane.pane] = { generationId: pane.generationId, label: pane.label, text: '', prompt: pane.prompt, reason: null, message: null, note: pane.note }
+        for (const pane of sent.panes)
+          panes[pane.pane] = {
+            generationId: pane.generationId,
+            label: pane.label,
+            text: '',
+            prompt: pane.prompt,
+            reason: null,
+            message: null,
+            note: pane.note,
+          }
         // Tokens may have arrived before this answer: they are replayed by applyEarly below.
         set({ conversationId: sent.conversation.id, exchanges: [...get().exchanges, { question: text, panes }], sending: false })
         for (const pane of sent.panes) replayEarly(pane.generationId)
@@ -157,7 +175,9 @@ function replayEarly(generationId: string): void {
 }
 
 function known(generationId: string): boolean {
-  return useChatStore.getState().exchanges.some((exchange) => Object.values(exchange.panes).some((answer) => answer.generationId === generationId))
+  return useChatStore
+    .getState()
+    .exchanges.some((exchange) => Object.values(exchange.panes).some((answer) => answer.generationId === generationId))
 }
 
 /** Applies now, or once chat.send has answered when the generation is not known yet (only while sending). */
@@ -171,9 +191,12 @@ export function startChatSync(client: AppClient): () => void {
   const update = (generationId: string, change: Parameters<typeof updateAnswer>[2]) =>
     useChatStore.setState({ exchanges: updateAnswer(useChatStore.getState().exchanges, generationId, change) })
   const stops = [
-    client.on('chat.token', ({ generationId, text }) => applyOrKeep(generationId, () => update(generationId, (answer) => ({ ...answer, text: answer.text + text })))),
+    client.on('chat.token', ({ generationId, text }) =>
+      applyOrKeep(generationId, () => update(generationId, (answer) => ({ ...answer, text: answer.text + text }))),
+    ),
     client.on('chat.done', ({ generationId, reason, text, message }) =>
-      applyOrKeep(generationId, () => update(generationId, (answer) => ({ ...answer, text, reason, message })))),
+      applyOrKeep(generationId, () => update(generationId, (answer) => ({ ...answer, text, reason, message }))),
+    ),
     client.on('chat.status', (status) => {
       const before = useChatStore.getState().status
       const notices = useChatStore.getState().notices

@@ -48,7 +48,8 @@ let nextKey = 1
 export const useDatasetsStore = create<DatasetsState>()((set, get) => {
   const update = (key: number, change: Partial<ImportTask>): void =>
     set((state) => ({ imports: state.imports.map((task) => (task.key === key ? { ...task, ...change } : task)) }))
-  const finished = (key: number, message: string, failed: boolean): void => update(key, { status: failed ? 'failed' : 'done', message, abort: null })
+  const finished = (key: number, message: string, failed: boolean): void =>
+    update(key, { status: failed ? 'failed' : 'done', message, abort: null })
   const act = async (work: () => Promise<unknown>): Promise<void> => {
     try {
       await work()
@@ -105,7 +106,9 @@ export const useDatasetsStore = create<DatasetsState>()((set, get) => {
     },
     async importPath(path) {
       const key = nextKey++
-      set((state) => ({ imports: [...state.imports, { key, name: path, sent: 0, total: 0, status: 'running', message: null, abort: null }] }))
+      set((state) => ({
+        imports: [...state.imports, { key, name: path, sent: 0, total: 0, status: 'running', message: null, abort: null }],
+      }))
       try {
         const { dataset } = await getClient().request('datasets.import', { path })
         finished(key, `${dataset.name}: ${plural(dataset.usable, 'usable row')} (${dataset.format}).`, false)

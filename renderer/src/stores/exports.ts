@@ -86,7 +86,13 @@ export const useExportsStore = create<ExportsState>()((set, get) => {
       update(jobId, { running: true, result: null, pushResult: null, error: null, progress: null })
       try {
         const destination = current.destination?.trim() || undefined
-        const result = await getClient().request('exports.start', { jobId, checkpoint: current.checkpoint, destination, merged: current.merged, ggufType: current.ggufType })
+        const result = await getClient().request('exports.start', {
+          jobId,
+          checkpoint: current.checkpoint,
+          destination,
+          merged: current.merged,
+          ggufType: current.ggufType,
+        })
         update(jobId, { running: false, result })
       } catch (error) {
         update(jobId, { running: false, error: errorMessage(error) })

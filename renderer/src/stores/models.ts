@@ -75,8 +75,14 @@ export const useModelsStore = create<ModelsState>()((set, get) => {
     },
     async load() {
       const client = getClient()
-      void client.request('models.token', {}).then((token) => set({ token }), () => undefined)
-      void client.request('models.downloads', {}).then((running) => running.forEach((progress) => get().applyProgress(progress)), () => undefined)
+      void client.request('models.token', {}).then(
+        (token) => set({ token }),
+        () => undefined,
+      )
+      void client.request('models.downloads', {}).then(
+        (running) => running.forEach((progress) => get().applyProgress(progress)),
+        () => undefined,
+      )
       await library(() => client.request('models.list', {}))
     },
     async inspect(model) {
@@ -100,11 +106,24 @@ export const useModelsStore = create<ModelsState>()((set, get) => {
         get().applyProgress(final)
         if (final.state === 'done') await get().load()
       } catch (error) {
-        get().applyProgress({ kind: 'model', hubId, state: 'failed', doneBytes: 0, totalBytes: 0, bytesPerSecond: 0, secondsLeft: null, path: null, error: { code: 'failed', message: errorMessage(error), url: null } })
+        get().applyProgress({
+          kind: 'model',
+          hubId,
+          state: 'failed',
+          doneBytes: 0,
+          totalBytes: 0,
+          bytesPerSecond: 0,
+          secondsLeft: null,
+          path: null,
+          error: { code: 'failed', message: errorMessage(error), url: null },
+        })
       }
     },
     async cancel(hubId, kind = 'model') {
-      const request = kind === 'model' ? getClient().request('models.cancel', { hubId }) : getClient().request('datasets.cancel_download', { source: hubId })
+      const request =
+        kind === 'model'
+          ? getClient().request('models.cancel', { hubId })
+          : getClient().request('datasets.cancel_download', { source: hubId })
       await request.catch(() => undefined)
     },
     applyProgress(progress) {

@@ -42,7 +42,10 @@ export function pageFromHash(hash: string): Page {
   const withAdapter = /^chat\/adapter\/([^/]+)$/.exec(path)
   if (withAdapter?.[1]) return { name: 'chat', source: { adapterId: decodeURIComponent(withAdapter[1]) } }
   const chat = /^chat(?:\/([^/]+)(?:\/([^/]+))?)?$/.exec(path)
-  if (chat) return chat[1] ? { name: 'chat', source: { jobId: decodeURIComponent(chat[1]), checkpoint: chat[2] ? decodeURIComponent(chat[2]) : null } } : { name: 'chat' }
+  if (chat)
+    return chat[1]
+      ? { name: 'chat', source: { jobId: decodeURIComponent(chat[1]), checkpoint: chat[2] ? decodeURIComponent(chat[2]) : null } }
+      : { name: 'chat' }
   if (path === 'adapters') return { name: 'adapters' }
   if (path === 'models') return { name: 'models' }
   if (path === 'datasets') return { name: 'datasets' }

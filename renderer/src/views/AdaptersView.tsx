@@ -24,13 +24,21 @@ export function AdaptersView() {
         <h1>Adapters</h1>
         <p className="muted">Combined and imported LoRA adapters, ready to export or to start a new job from.</p>
       </header>
-      {busy && <div className="notice" role="status">{busy}</div>}
+      {busy && (
+        <div className="notice" role="status">
+          {busy}
+        </div>
+      )}
       {error && (
         <div className="form-error" data-testid="adapters-error" role="alert">
           {error}
         </div>
       )}
-      {message && <p className="muted" data-testid="adapters-message">{message}</p>}
+      {message && (
+        <p className="muted" data-testid="adapters-message">
+          {message}
+        </p>
+      )}
       <section className="card">
         <h2>Library</h2>
         {loaded && list.length === 0 && <p className="muted">No adapters yet: combine some or import a zip.</p>}

@@ -20,12 +20,18 @@ function ChatStatusBar() {
   const unload = useChatStore((state) => state.unload)
   const setIdle = useChatStore((state) => state.setIdle)
   if (!status) return null
-  const words = { stopped: 'Not loaded', starting: 'Starting…', loading: 'Loading…', ready: 'Ready', failed: 'The chat process died' }[status.state]
+  const words = { stopped: 'Not loaded', starting: 'Starting…', loading: 'Loading…', ready: 'Ready', failed: 'The chat process died' }[
+    status.state
+  ]
   return (
     <div className="chat-status" data-testid="chat-status" data-state={status.state}>
       <span className={status.state === 'failed' ? 'error-text' : ''}>{words}</span>
       {status.loaded && <span className="muted small">{status.loaded}</span>}
-      {status.device && <span className="tag" data-testid="chat-device">{status.device === 'cuda' ? 'GPU' : 'CPU'}</span>}
+      {status.device && (
+        <span className="tag" data-testid="chat-device">
+          {status.device === 'cuda' ? 'GPU' : 'CPU'}
+        </span>
+      )}
       {status.state === 'failed' && (
         <button className="small primary" data-testid="chat-restart" onClick={() => void restart()}>
           Restart chat
@@ -80,7 +86,9 @@ function SourcePicker({ source }: { source: ChatSource | null }) {
           }}
         >
           <option value="">Pick a completed job or a library adapter…</option>
-          {source && !usable.some((option) => sourceKey(option.source) === chosen) && <option value={chosen}>{sourceLabel(known, source)}</option>}
+          {source && !usable.some((option) => sourceKey(option.source) === chosen) && (
+            <option value={chosen}>{sourceLabel(known, source)}</option>
+          )}
           {usable.map((option) => (
             <option key={sourceKey(option.source)} value={sourceKey(option.source)}>
               {option.label}
@@ -125,7 +133,12 @@ function Conversations() {
       <ul>
         {conversations.map((conversation) => (
           <li key={conversation.id} className={conversation.id === current ? 'selected' : ''}>
-            <button className="link" data-testid="chat-conversation" title={new Date(conversation.updatedAt).toLocaleString()} onClick={() => void openConversation(conversation.id)}>
+            <button
+              className="link"
+              data-testid="chat-conversation"
+              title={new Date(conversation.updatedAt).toLocaleString()}
+              onClick={() => void openConversation(conversation.id)}
+            >
               {conversation.title}
             </button>
             <button className="small danger-quiet" aria-label={`Delete ${conversation.title}`} onClick={() => void remove(conversation.id)}>
@@ -210,10 +223,15 @@ export function ChatView({ source }: { source: ChatSource | null }) {
         <section className="chat-main">
           <ChatSettingsPanel settings={settings} onChange={editSettings} />
           <label className="muted small">
-            <input type="checkbox" data-testid="chat-prompt-toggle" checked={showPrompts} onChange={togglePrompts} /> Show the exact prompt sent to the model
+            <input type="checkbox" data-testid="chat-prompt-toggle" checked={showPrompts} onChange={togglePrompts} /> Show the exact prompt
+            sent to the model
           </label>
           <div className="chat-log card" ref={log} data-testid="chat-log">
-            {exchanges.length === 0 && <p className="muted">{source ? 'Ask a question: the answers stream here.' : 'Pick an adapter above, or open Chat from a job page.'}</p>}
+            {exchanges.length === 0 && (
+              <p className="muted">
+                {source ? 'Ask a question: the answers stream here.' : 'Pick an adapter above, or open Chat from a job page.'}
+              </p>
+            )}
             {/* Each notice goes where it happened: after the exchanges there were then. */}
             {[...exchanges, null].map((exchange, index) => (
               <Fragment key={index}>

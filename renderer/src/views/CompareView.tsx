@@ -8,7 +8,16 @@ import { useEffect, useMemo, useState } from 'react'
 import type { Job } from '@shared/jobs'
 import { CompareChart, runColours, type CompareLine } from '../components/CompareChart'
 import { StatusBadge } from '../components/StatusBadge'
-import { axisTitles, compareAxes, compareLimits, configDifferences, heldOutCurve, summarizeRun, trainingCurve, type CompareAxis } from '../logic/compare'
+import {
+  axisTitles,
+  compareAxes,
+  compareLimits,
+  configDifferences,
+  heldOutCurve,
+  summarizeRun,
+  trainingCurve,
+  type CompareAxis,
+} from '../logic/compare'
 import { formatLoss } from '../logic/metrics'
 import { useJobsStore } from '../stores/jobs'
 import { useMetricsStore } from '../stores/metrics'
@@ -37,7 +46,14 @@ function JobPicker({ jobs, picked }: { jobs: readonly Job[]; picked: readonly st
           return (
             <li key={job.id}>
               <label className={full ? 'muted' : undefined}>
-                <input type="checkbox" data-testid="compare-pick" data-job-id={job.id} checked={index >= 0} disabled={full} onChange={() => toggle(job.id)} />
+                <input
+                  type="checkbox"
+                  data-testid="compare-pick"
+                  data-job-id={job.id}
+                  checked={index >= 0}
+                  disabled={full}
+                  onChange={() => toggle(job.id)}
+                />
                 {index >= 0 && <span className="swatch" style={{ background: runColours[index % runColours.length] }} />}
                 <span>{job.name}</span>
                 <StatusBadge status={job.status} testId="compare-pick-status" />
@@ -98,7 +114,14 @@ export function CompareView({ jobIds }: { jobIds: string[] }) {
               <h2>Loss</h2>
               <div className="segmented" role="radiogroup" aria-label="x axis">
                 {compareAxes.map((choice) => (
-                  <button key={choice} role="radio" aria-checked={axis === choice} className={axis === choice ? 'selected' : undefined} data-testid={`compare-axis-${choice}`} onClick={() => setAxis(choice)}>
+                  <button
+                    key={choice}
+                    role="radio"
+                    aria-checked={axis === choice}
+                    className={axis === choice ? 'selected' : undefined}
+                    data-testid={`compare-axis-${choice}`}
+                    onClick={() => setAxis(choice)}
+                  >
                     {axisTitles[choice]}
                   </button>
                 ))}
@@ -134,8 +157,12 @@ export function CompareView({ jobIds }: { jobIds: string[] }) {
                       <td className="number">{summary.steps}</td>
                       <td className="number">{formatLoss(summary.finalLoss)}</td>
                       <td className="number">{formatLoss(summary.bestHeldOut)}</td>
-                      <td className="number">{summary.tokensPerSecond === null ? '—' : Math.round(summary.tokensPerSecond).toLocaleString()}</td>
-                      <td className="number">{summary.estimatedMemoryMb === null ? '—' : `${Math.round(summary.estimatedMemoryMb).toLocaleString()} MB`}</td>
+                      <td className="number">
+                        {summary.tokensPerSecond === null ? '—' : Math.round(summary.tokensPerSecond).toLocaleString()}
+                      </td>
+                      <td className="number">
+                        {summary.estimatedMemoryMb === null ? '—' : `${Math.round(summary.estimatedMemoryMb).toLocaleString()} MB`}
+                      </td>
                     </tr>
                   )
                 })}

@@ -35,7 +35,11 @@ function ImportRow({ task }: { task: ImportTask }) {
           Cancel
         </button>
       )}
-      {task.message && <span className={task.status === 'failed' ? 'error-text small' : 'muted small'} data-testid="import-message">{task.message}</span>}
+      {task.message && (
+        <span className={task.status === 'failed' ? 'error-text small' : 'muted small'} data-testid="import-message">
+          {task.message}
+        </span>
+      )}
       {task.status !== 'running' && (
         <button className="small" aria-label="Dismiss" onClick={() => dismiss(task.key)}>
           ×
@@ -57,12 +61,17 @@ function LibraryPreview({ dataset }: { dataset: DatasetEntry }) {
     setPreview(null)
     setError(null)
     setProgress(null)
-    const followed = followPreview({ path: dataset.path, ...readingInput(dataset.reading), limit: 3, tokens: { maxSeqLength: previewSeqLength, shown: 2 } }, (read) => current && setProgress(read))
+    const followed = followPreview(
+      { path: dataset.path, ...readingInput(dataset.reading), limit: 3, tokens: { maxSeqLength: previewSeqLength, shown: 2 } },
+      (read) => current && setProgress(read),
+    )
     setRunning(followed)
-    followed.result.then(
-      (answer) => current && setPreview(answer),
-      (failure: unknown) => current && setError(errorMessage(failure)),
-    ).finally(() => current && setRunning(null))
+    followed.result
+      .then(
+        (answer) => current && setPreview(answer),
+        (failure: unknown) => current && setError(errorMessage(failure)),
+      )
+      .finally(() => current && setRunning(null))
     return () => {
       current = false
       followed.cancel()
@@ -101,16 +110,27 @@ function DatasetRow({ dataset }: { dataset: DatasetEntry }) {
   const [reading, setReading] = useState(dataset.unread !== undefined)
   const remove_ = (): void => {
     const used = dataset.jobs.length
-    if (used > 0 && !window.confirm(`${dataset.name} was used by ${used} job(s). Remove it from the library? Its file is kept for those jobs.`)) return
+    if (
+      used > 0 &&
+      !window.confirm(`${dataset.name} was used by ${used} job(s). Remove it from the library? Its file is kept for those jobs.`)
+    )
+      return
     void remove(dataset.id, used > 0)
   }
   return (
     <>
       <tr data-testid="dataset-row" data-dataset-id={dataset.id}>
         <td>
-          <input className="dataset-name" aria-label="Dataset name" defaultValue={dataset.name} onBlur={(event) => event.target.value.trim() !== dataset.name && void rename(dataset.id, event.target.value)} />
+          <input
+            className="dataset-name"
+            aria-label="Dataset name"
+            defaultValue={dataset.name}
+            onBlur={(event) => event.target.value.trim() !== dataset.name && void rename(dataset.id, event.target.value)}
+          />
         </td>
-        <td data-testid="dataset-format">{dataset.unread ? <span className="error-text">not yet known: Read as…</span> : dataset.format}</td>
+        <td data-testid="dataset-format">
+          {dataset.unread ? <span className="error-text">not yet known: Read as…</span> : dataset.format}
+        </td>
         <td data-testid="dataset-rows">
           {dataset.usable}
           {dataset.bad > 0 && <span className="error-text"> ({dataset.bad} bad)</span>}
@@ -118,7 +138,11 @@ function DatasetRow({ dataset }: { dataset: DatasetEntry }) {
         <td>
           {formatBytes(dataset.bytes)}
           {dataset.encodedBytes > 0 && (
-            <div className="muted small" data-testid="dataset-encoded" title="Token ids a job encoded, read back by later jobs on this dataset and model">
+            <div
+              className="muted small"
+              data-testid="dataset-encoded"
+              title="Token ids a job encoded, read back by later jobs on this dataset and model"
+            >
               encoded: {formatBytes(dataset.encodedBytes)}{' '}
               <button className="link small" data-testid="dataset-delete-encoded" onClick={() => void deleteEncoded(dataset.id)}>
                 Clear
@@ -158,11 +182,14 @@ function DatasetRow({ dataset }: { dataset: DatasetEntry }) {
       {reading && (
         <tr>
           <td colSpan={8}>
-            <DatasetReadingEditor dataset={dataset} saved={() => {
-              setReading(false)
-              setPreviewing(true)
-              void useDatasetsStore.getState().load()
-            }} />
+            <DatasetReadingEditor
+              dataset={dataset}
+              saved={() => {
+                setReading(false)
+                setPreviewing(true)
+                void useDatasetsStore.getState().load()
+              }}
+            />
           </td>
         </tr>
       )}
@@ -201,7 +228,9 @@ export function DatasetsView() {
     <div className="page datasets" data-testid="datasets-page">
       <header className="page-header">
         <h1>Datasets</h1>
-        <p className="muted">Drop files (or a save_to_disk folder) anywhere on the window, or import them here. The same file twice is one dataset.</p>
+        <p className="muted">
+          Drop files (or a save_to_disk folder) anywhere on the window, or import them here. The same file twice is one dataset.
+        </p>
         <div className="import-buttons">
           <button className="primary" data-testid="dataset-import-button" onClick={() => void pick()}>
             Import…
@@ -211,7 +240,14 @@ export function DatasetsView() {
             Import a save_to_disk folder…
           </button>
         </div>
-        <input ref={picker} type="file" multiple hidden data-testid="dataset-file-input" onChange={(event) => event.target.files && void useDatasetsStore.getState().importFiles([...event.target.files])} />
+        <input
+          ref={picker}
+          type="file"
+          multiple
+          hidden
+          data-testid="dataset-file-input"
+          onChange={(event) => event.target.files && void useDatasetsStore.getState().importFiles([...event.target.files])}
+        />
         <input
           ref={folderPicker}
           type="file"
@@ -225,8 +261,18 @@ export function DatasetsView() {
           }}
         />
       </header>
-      {imports.length > 0 && <ul className="plain import-tasks">{imports.map((task) => <ImportRow key={task.key} task={task} />)}</ul>}
-      {error && <p className="error-text" data-testid="datasets-error">{error}</p>}
+      {imports.length > 0 && (
+        <ul className="plain import-tasks">
+          {imports.map((task) => (
+            <ImportRow key={task.key} task={task} />
+          ))}
+        </ul>
+      )}
+      {error && (
+        <p className="error-text" data-testid="datasets-error">
+          {error}
+        </p>
+      )}
       {loaded && list.length === 0 && <p className="muted">No datasets yet.</p>}
       {list.length > 0 && (
         <table className="datasets-table" data-testid="datasets-table">

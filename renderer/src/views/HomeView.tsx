@@ -44,10 +44,14 @@ export function HomeView() {
       <div className="grid-2">
         <section className="card">
           <h2>Try it in a minute</h2>
-          <p className="muted">The self-test trains a tiny model on the CPU for a few steps, to check that Python, torch and the trainer work here.</p>
+          <p className="muted">
+            The self-test trains a tiny model on the CPU for a few steps, to check that Python, torch and the trainer work here.
+          </p>
           {ready === false && (
             <p className="notice" data-testid="home-needs-setup">
-              {info?.envState === 'installing' ? 'The Python environment is being set up; the self-test can run once it is ready.' : 'Training needs its Python environment first: set it up once (about 7.4 GB), then run the self-test.'}
+              {info?.envState === 'installing'
+                ? 'The Python environment is being set up; the self-test can run once it is ready.'
+                : 'Training needs its Python environment first: set it up once (about 7.4 GB), then run the self-test.'}
             </p>
           )}
           <div className="action-buttons">
@@ -56,7 +60,12 @@ export function HomeView() {
                 {info?.envState === 'installing' ? 'See the set-up' : 'Set up Python'}
               </button>
             )}
-            <button className={ready === false ? undefined : 'primary'} data-testid="home-selftest" disabled={busy || ready === false} onClick={() => void selftest()}>
+            <button
+              className={ready === false ? undefined : 'primary'}
+              data-testid="home-selftest"
+              disabled={busy || ready === false}
+              onClick={() => void selftest()}
+            >
               {busy ? 'Starting…' : 'Run the self-test'}
             </button>
           </div>
@@ -67,8 +76,16 @@ export function HomeView() {
           {!info && <p className="muted">Asking the host…</p>}
           {info && (
             <ul className="plain">
-              <li>{info.python.found ? `Python ${info.python.version ?? ''} with torch ${info.python.torch ?? 'missing'}` : 'Python is not set up yet.'}</li>
-              <li>{info.gpu.available ? `${info.gpu.gpus.length} GPU${info.gpu.gpus.length === 1 ? '' : 's'}: ${info.gpu.gpus.map((gpu) => gpu.name).join(', ')}` : (info.gpu.reason ?? 'No NVIDIA GPU found.')}</li>
+              <li>
+                {info.python.found
+                  ? `Python ${info.python.version ?? ''} with torch ${info.python.torch ?? 'missing'}`
+                  : 'Python is not set up yet.'}
+              </li>
+              <li>
+                {info.gpu.available
+                  ? `${info.gpu.gpus.length} GPU${info.gpu.gpus.length === 1 ? '' : 's'}: ${info.gpu.gpus.map((gpu) => gpu.name).join(', ')}`
+                  : (info.gpu.reason ?? 'No NVIDIA GPU found.')}
+              </li>
               <li className="mono small">{info.dataDir}</li>
             </ul>
           )}

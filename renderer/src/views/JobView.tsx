@@ -65,10 +65,18 @@ function Stats({ job, points }: { job: Job; points: readonly MetricPoint[] }) {
           {totalSteps > 0 ? `${step} / ${totalSteps}` : '—'}
           {totalSteps > 0 && <span className="muted small"> steps · {Math.round((step / totalSteps) * 100)}%</span>}
         </div>
-        <ProgressBar value={job.status === 'completed' ? 1 : totalSteps > 0 ? step / totalSteps : 0} label="Training progress" tone={job.status === 'completed' ? 'ok' : 'accent'} />
+        <ProgressBar
+          value={job.status === 'completed' ? 1 : totalSteps > 0 ? step / totalSteps : 0}
+          label="Training progress"
+          tone={job.status === 'completed' ? 'ok' : 'accent'}
+        />
       </div>
       <Stat label="Loss" value={formatLoss(job.loss ?? last?.loss)} testId="job-loss" />
-      <Stat label="Tokens / s" value={tokensPerSecond === null ? '—' : Math.round(tokensPerSecond).toLocaleString()} testId="job-tokens-per-second" />
+      <Stat
+        label="Tokens / s"
+        value={tokensPerSecond === null ? '—' : Math.round(tokensPerSecond).toLocaleString()}
+        testId="job-tokens-per-second"
+      />
       <Stat label="Elapsed" value={formatDuration(elapsedSeconds(job.startedAt, job.finishedAt, now))} testId="job-elapsed" />
       <Stat label="Remaining" value={job.status === 'completed' ? 'done' : formatDuration(eta)} testId="job-eta" />
     </section>
@@ -81,14 +89,19 @@ function ModelSummary({ job }: { job: Job }) {
     <p className="muted small job-summary" data-testid="job-summary">
       {config.model.selftest ? 'Self-test model' : config.model.path} ·{' '}
       {config.dataset.datasetId ? (
-        <button className="link small" data-testid="job-dataset-link" title={`SHA-256 ${config.dataset.sha256 ?? ''}`} onClick={() => useNavigationStore.getState().open({ name: 'datasets' })}>
+        <button
+          className="link small"
+          data-testid="job-dataset-link"
+          title={`SHA-256 ${config.dataset.sha256 ?? ''}`}
+          onClick={() => useNavigationStore.getState().open({ name: 'datasets' })}
+        >
           {config.dataset.path.split(/[\\/]/).pop()}
         </button>
       ) : (
         config.dataset.path.split(/[\\/]/).pop()
       )}{' '}
-      · LoRA r{config.lora.rank}/α{config.lora.alpha} · lr{' '}
-      {config.training.learningRate} · batch {config.training.batchSize} · {config.training.epochs} epoch{config.training.epochs === 1 ? '' : 's'}
+      · LoRA r{config.lora.rank}/α{config.lora.alpha} · lr {config.training.learningRate} · batch {config.training.batchSize} ·{' '}
+      {config.training.epochs} epoch{config.training.epochs === 1 ? '' : 's'}
       {job.adapterPath && (
         <>
           {' '}
@@ -135,7 +148,11 @@ function JobDetails({ job }: { job: Job }) {
         </div>
         <ModelSummary job={job} />
         {job.status === 'completed' && (
-          <button className="small align-start" data-testid="job-chat" onClick={() => open({ name: 'chat', source: { jobId: job.id, checkpoint: null } })}>
+          <button
+            className="small align-start"
+            data-testid="job-chat"
+            onClick={() => open({ name: 'chat', source: { jobId: job.id, checkpoint: null } })}
+          >
             Chat with this model
           </button>
         )}

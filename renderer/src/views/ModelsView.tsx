@@ -30,7 +30,9 @@ function ModelRow({ model }: { model: ModelSummary }) {
   return (
     <tr data-testid="model-row" data-model-path={model.path}>
       <td>
-        <div className="mono" title={model.path}>{model.name}</div>
+        <div className="mono" title={model.path}>
+          {model.name}
+        </div>
         <div className="muted small">{model.source === 'hub-cache' ? 'Hugging Face cache' : model.path}</div>
         {model.problems.length > 0 && <div className="error-text small">{model.problems.join('; ')}</div>}
       </td>
@@ -84,7 +86,11 @@ function Downloads() {
               </button>
             )}
           </div>
-          <ProgressBar value={progress.totalBytes > 0 ? progress.doneBytes / progress.totalBytes : 0} label={`${progress.hubId} download`} tone={progress.state === 'failed' ? 'danger' : progress.state === 'done' ? 'ok' : 'accent'} />
+          <ProgressBar
+            value={progress.totalBytes > 0 ? progress.doneBytes / progress.totalBytes : 0}
+            label={`${progress.hubId} download`}
+            tone={progress.state === 'failed' ? 'danger' : progress.state === 'done' ? 'ok' : 'accent'}
+          />
           <div className={`small ${progress.state === 'failed' ? 'error-text' : 'muted'}`} data-testid="download-status">
             {downloadLine(progress)}
             {progress.error?.url && (
@@ -119,9 +125,18 @@ function DownloadForm() {
   return (
     <section className="card">
       <h2>Download from the Hugging Face Hub</h2>
-      <p className="muted small">Only what a fine-tune needs: safetensors weights, config, tokenizer and generation config. A stopped download continues where it left off.</p>
+      <p className="muted small">
+        Only what a fine-tune needs: safetensors weights, config, tokenizer and generation config. A stopped download continues where it
+        left off.
+      </p>
       <div className="path-input">
-        <input data-testid="hub-id" list="popular-models" placeholder="owner/name, e.g. Qwen/Qwen2.5-0.5B-Instruct" value={hubId} onChange={(event) => setHubId(event.target.value)} />
+        <input
+          data-testid="hub-id"
+          list="popular-models"
+          placeholder="owner/name, e.g. Qwen/Qwen2.5-0.5B-Instruct"
+          value={hubId}
+          onChange={(event) => setHubId(event.target.value)}
+        />
         <datalist id="popular-models">
           {popular.map((id) => (
             <option key={id} value={id} />
@@ -131,21 +146,48 @@ function DownloadForm() {
           Download
         </button>
       </div>
-      {problem && <div className="field-error" role="alert">{problem}</div>}
+      {problem && (
+        <div className="field-error" role="alert">
+          {problem}
+        </div>
+      )}
       <div className="chips">
         {popular.map((id) => (
           <button key={id} className="small chip" onClick={() => start(id)} title={`Download ${id}`}>
             {id}
           </button>
         ))}
-        <button className="small" onClick={() => { setPopularText(popular.join('\n')); setEditing(!editing) }}>
+        <button
+          className="small"
+          onClick={() => {
+            setPopularText(popular.join('\n'))
+            setEditing(!editing)
+          }}
+        >
           {editing ? 'Close' : 'Edit list'}
         </button>
       </div>
       {editing && (
         <div>
-          <textarea rows={6} className="mono" value={popularText} onChange={(event) => setPopularText(event.target.value)} aria-label="Suggested hub ids, one a line" />
-          <button className="small" onClick={() => { void setPopular(popularText.split('\n').map((line) => line.trim()).filter(Boolean)); setEditing(false) }}>
+          <textarea
+            rows={6}
+            className="mono"
+            value={popularText}
+            onChange={(event) => setPopularText(event.target.value)}
+            aria-label="Suggested hub ids, one a line"
+          />
+          <button
+            className="small"
+            onClick={() => {
+              void setPopular(
+                popularText
+                  .split('\n')
+                  .map((line) => line.trim())
+                  .filter(Boolean),
+              )
+              setEditing(false)
+            }}
+          >
             Save list
           </button>
         </div>
@@ -164,11 +206,27 @@ function TokenForm() {
       <h2>Hugging Face token</h2>
       <p className="muted small">
         For gated and private models. {token?.stored ? 'A token is stored' : 'No token is stored yet'}
-        {token && (token.storage === 'os-encrypted' ? '; it is kept encrypted by the operating system.' : '; it is kept in a file only your user can read.')}
+        {token &&
+          (token.storage === 'os-encrypted'
+            ? '; it is kept encrypted by the operating system.'
+            : '; it is kept in a file only your user can read.')}
       </p>
       <div className="path-input">
-        <input type="password" data-testid="hf-token" placeholder="hf_…" value={value} autoComplete="off" onChange={(event) => setValue(event.target.value)} />
-        <button disabled={value.trim().length < 8} onClick={() => { void setToken(value.trim()); setValue('') }}>
+        <input
+          type="password"
+          data-testid="hf-token"
+          placeholder="hf_…"
+          value={value}
+          autoComplete="off"
+          onChange={(event) => setValue(event.target.value)}
+        />
+        <button
+          disabled={value.trim().length < 8}
+          onClick={() => {
+            void setToken(value.trim())
+            setValue('')
+          }}
+        >
           Save token
         </button>
         {token?.stored && <button onClick={() => void setToken(null)}>Forget</button>}
@@ -211,16 +269,34 @@ export function ModelsView() {
           </button>
         </div>
       </header>
-      {error && <div className="form-error" role="alert">{error}</div>}
+      {error && (
+        <div className="form-error" role="alert">
+          {error}
+        </div>
+      )}
       <section className="card">
         <h2>On this machine</h2>
-        <p className="muted small">The Hugging Face cache {library && <span className="mono">{library.cacheDir}</span>} and the folders you add. Memory is the trainer's estimate at the default settings.</p>
+        <p className="muted small">
+          The Hugging Face cache {library && <span className="mono">{library.cacheDir}</span>} and the folders you add. Memory is the
+          trainer's estimate at the default settings.
+        </p>
         <div className="path-input">
-          <input data-testid="model-folder" placeholder="/models or /models/Qwen2.5-0.5B" value={folder} onChange={(event) => setFolder(event.target.value)} />
+          <input
+            data-testid="model-folder"
+            placeholder="/models or /models/Qwen2.5-0.5B"
+            value={folder}
+            onChange={(event) => setFolder(event.target.value)}
+          />
           {shell && (
             <button onClick={() => void shell.pickPath('model-folder').then((chosen) => chosen && setFolder(chosen))}>Browse…</button>
           )}
-          <button disabled={folder.trim() === ''} onClick={() => { void addFolder(folder.trim()); setFolder('') }}>
+          <button
+            disabled={folder.trim() === ''}
+            onClick={() => {
+              void addFolder(folder.trim())
+              setFolder('')
+            }}
+          >
             Add folder
           </button>
         </div>

@@ -26,7 +26,16 @@ import { PresetChoice } from '../components/PresetChoice'
 import { fileError, useDatasetPreview } from '../components/useDatasetPreview'
 import { cudaPresent, previewColumns } from '../logic/advancedSettings'
 import { mixInput, rankCount, typedGpus, typedWeight } from '../logic/datasetMix'
-import { checkNewJobForm, emptyForm, formFromCheckpoint, formFromJob, placeServerErrors, type FieldKey, type NewJobFormValues, type SettingValue } from '../logic/newJobForm'
+import {
+  checkNewJobForm,
+  emptyForm,
+  formFromCheckpoint,
+  formFromJob,
+  placeServerErrors,
+  type FieldKey,
+  type NewJobFormValues,
+  type SettingValue,
+} from '../logic/newJobForm'
 import { shownSettings } from '../logic/settingFields'
 import { rerunName } from '../logic/rerun'
 import { settingsThatRun } from '../logic/settingsThatRun'
@@ -84,7 +93,9 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
       .then(setPresets, (error: unknown) => setPresetError(`Presets are not available: ${toAppError(error).message}`))
     getClient()
       .request('presets.selftest', {})
-      .then(setSelftestSettings, (error: unknown) => setPresetError(`The self-test's settings are not available: ${toAppError(error).message}`))
+      .then(setSelftestSettings, (error: unknown) =>
+        setPresetError(`The self-test's settings are not available: ${toAppError(error).message}`),
+      )
   }, [])
 
   // Opened from a checkpoint (perhaps by a reload): fetch the source job, then fill the form from it once.
@@ -111,14 +122,22 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
   const maxSeqLength = Number(effective(formCheck.ok ? formCheck.input : {}, preset, 'training.maxSeqLength', below))
   const trainOnInputs = values.settings['training.trainOnInputs'] === true
   // The self-test tokenises with the preview's default, which is the self-test's own tokenizer and template.
-  const tokenSettings = selftest ? { maxSeqLength, trainOnInputs } : values.modelPath.trim() !== '' ? { modelPath: values.modelPath.trim(), maxSeqLength, trainOnInputs } : undefined
+  const tokenSettings = selftest
+    ? { maxSeqLength, trainOnInputs }
+    : values.modelPath.trim() !== ''
+      ? { modelPath: values.modelPath.trim(), maxSeqLength, trainOnInputs }
+      : undefined
   const textSplit = textSplits.find((split) => split === values.settings['dataset.textSplit'])
   // With a mix, the preview draws it with the job's seed, so its records, counts and steps are the mix's.
   const seed = Number(underlying('training.seed').value)
   const firstWeight = typedWeight(values.datasetWeight)
   const mix = { entries: mixInput(values.mix), seed, ...(typeof firstWeight === 'number' ? { weight: firstWeight } : {}) }
   const csvHeader = csvHeaders.find((header) => header === values.settings['dataset.csvHeader'])
-  const preview = useDatasetPreview(values.datasetPath, { format: values.datasetFormat, columns: previewColumns(values.columns), textSplit, csvHeader, badRows, tokens: tokenSettings, mix }, true)
+  const preview = useDatasetPreview(
+    values.datasetPath,
+    { format: values.datasetFormat, columns: previewColumns(values.columns), textSplit, csvHeader, badRows, tokens: tokenSettings, mix },
+    true,
+  )
   const previewError = fileError(preview)
   const refusal = datasetRefusal(preview)
   const otherMethod = preview.status === 'done' && preview.preview.ok ? methodForFormat(preview.preview.format, values.method) : null
@@ -170,9 +189,24 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
   // Each rank takes its own micro-batches: an optimizer step covers batch size x GPUs x accumulation examples.
   const ranks = rankCount(typedGpus(values.gpus), machineGpus)
   const stepSetting = formCheck.ok ? stepSettings(formCheck.input, preset, below) : null
-  const steps = tokens && stepSetting && values.method === 'sft' ? estimateSteps(tokens, { ...stepSetting, batchSize: stepSetting.batchSize * ranks }) : null
-  const gpuField = <GpuField values={values} change={(gpus) => setValues((current) => ({ ...current, gpus }))} error={errors['training.gpus']} machineGpus={machineGpus} underlying={underlying} />
-  const modelHint = locked ? 'From the checkpoint.' : selftest ? 'Not needed for the self-test.' : 'A Hugging Face folder on disk, or an id already in the local cache.'
+  const steps =
+    tokens && stepSetting && values.method === 'sft'
+      ? estimateSteps(tokens, { ...stepSetting, batchSize: stepSetting.batchSize * ranks })
+      : null
+  const gpuField = (
+    <GpuField
+      values={values}
+      change={(gpus) => setValues((current) => ({ ...current, gpus }))}
+      error={errors['training.gpus']}
+      machineGpus={machineGpus}
+      underlying={underlying}
+    />
+  )
+  const modelHint = locked
+    ? 'From the checkpoint.'
+    : selftest
+      ? 'Not needed for the self-test.'
+      : 'A Hugging Face folder on disk, or an id already in the local cache.'
 
   return (
     <div className="page">
@@ -187,24 +221,56 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
             ))}
           </div>
         )}
-        {from && <InitFromNotice from={from} sourceName={source?.name} values={values} change={(initFrom) => setValues((current) => ({ ...current, initFrom }))} error={errors.initFrom} />}
+        {from && (
+          <InitFromNotice
+            from={from}
+            sourceName={source?.name}
+            values={values}
+            change={(initFrom) => setValues((current) => ({ ...current, initFrom }))}
+            error={errors.initFrom}
+          />
+        )}
         {!locked && (
           <fieldset className="model-choice">
             <legend>Model</legend>
             <label className="radio">
-              <input type="radio" name="model-kind" data-testid="model-selftest" checked={selftest} onChange={() => setValues({ ...values, modelKind: 'selftest' })} />
+              <input
+                type="radio"
+                name="model-kind"
+                data-testid="model-selftest"
+                checked={selftest}
+                onChange={() => setValues({ ...values, modelKind: 'selftest' })}
+              />
               Self-test model (tiny, CPU, under a minute)
             </label>
             <label className="radio">
-              <input type="radio" name="model-kind" data-testid="model-custom" checked={!selftest} onChange={() => setValues({ ...values, modelKind: 'path' })} />
+              <input
+                type="radio"
+                name="model-kind"
+                data-testid="model-custom"
+                checked={!selftest}
+                onChange={() => setValues({ ...values, modelKind: 'path' })}
+              />
               A model folder or hub id
             </label>
           </fieldset>
         )}
         <div className="grid-2">
           <Field label={settingLabel('model.path')} name="model.path" error={errors['model.path']} hint={modelHint}>
-            <PathInput testId="model-path" value={values.modelPath} placeholder={locked && selftest ? 'Self-test model' : '/models/Qwen2.5-0.5B or Qwen/Qwen2.5-0.5B'} disabled={selftest || locked} kind="model-folder" change={(modelPath) => setValues((current) => ({ ...current, modelPath }))} />
-            <ModelPicker value={values.modelPath} preset={preset} disabled={locked} onChoose={(modelPath) => setValues((current) => ({ ...current, modelPath, modelKind: 'path' }))} />
+            <PathInput
+              testId="model-path"
+              value={values.modelPath}
+              placeholder={locked && selftest ? 'Self-test model' : '/models/Qwen2.5-0.5B or Qwen/Qwen2.5-0.5B'}
+              disabled={selftest || locked}
+              kind="model-folder"
+              change={(modelPath) => setValues((current) => ({ ...current, modelPath }))}
+            />
+            <ModelPicker
+              value={values.modelPath}
+              preset={preset}
+              disabled={locked}
+              onChoose={(modelPath) => setValues((current) => ({ ...current, modelPath, modelKind: 'path' }))}
+            />
           </Field>
           <DatasetChoice
             values={values}
@@ -220,7 +286,11 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
             previewError={previewError}
           />
           <Field label={settingLabel('method')} name="method" error={errors.method} hint={methodTable[values.method].hint}>
-            <select data-testid="method" value={values.method} onChange={(event) => setValues({ ...values, method: methods.find((method) => method === event.target.value) ?? 'sft' })}>
+            <select
+              data-testid="method"
+              value={values.method}
+              onChange={(event) => setValues({ ...values, method: methods.find((method) => method === event.target.value) ?? 'sft' })}
+            >
               {methods.map((method) => (
                 <option key={method} value={method}>
                   {methodTable[method].label}
@@ -228,8 +298,18 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
               ))}
             </select>
           </Field>
-          <Field label={settingLabel('dataset.format')} name="dataset.format" error={errors['dataset.format']} hint={selftest ? 'The self-test dataset is Alpaca.' : 'Detected from the columns unless chosen here.'}>
-            <select data-testid="dataset-format" value={values.datasetFormat} disabled={selftest && values.datasetPath.trim() === ''} onChange={(event) => setValues({ ...values, datasetFormat: event.target.value as DatasetFormat })}>
+          <Field
+            label={settingLabel('dataset.format')}
+            name="dataset.format"
+            error={errors['dataset.format']}
+            hint={selftest ? 'The self-test dataset is Alpaca.' : 'Detected from the columns unless chosen here.'}
+          >
+            <select
+              data-testid="dataset-format"
+              value={values.datasetFormat}
+              disabled={selftest && values.datasetPath.trim() === ''}
+              onChange={(event) => setValues({ ...values, datasetFormat: event.target.value as DatasetFormat })}
+            >
               {datasetFormats.map((format) => (
                 <option key={format} value={format}>
                   {datasetFormatTable[format].label}
@@ -239,18 +319,48 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
           </Field>
         </div>
         <DatasetPreviewPanel state={preview} />
-        <DatasetMix values={values} change={(patch) => setValues((current) => ({ ...current, ...patch }))} library={library} errors={errors} preview={preview} steps={steps} />
+        <DatasetMix
+          values={values}
+          change={(patch) => setValues((current) => ({ ...current, ...patch }))}
+          library={library}
+          errors={errors}
+          preview={preview}
+          steps={steps}
+        />
         <div className="grid-2">
           <Field label={settingLabel('name')} name="name" error={errors.name} hint="Optional; a name is made up from the model otherwise.">
-            <input data-testid="job-name" name="name" value={values.name} placeholder="my-first-lora" aria-invalid={errors.name ? true : undefined} onChange={change('name')} />
+            <input
+              data-testid="job-name"
+              name="name"
+              value={values.name}
+              placeholder="my-first-lora"
+              aria-invalid={errors.name ? true : undefined}
+              onChange={change('name')}
+            />
           </Field>
-          <PresetChoice values={values} update={setValues} presets={presets} preset={preset} presetError={presetError} errors={errors} cuda={cuda} />
+          <PresetChoice
+            values={values}
+            update={setValues}
+            presets={presets}
+            preset={preset}
+            presetError={presetError}
+            errors={errors}
+            cuda={cuda}
+          />
         </div>
         <h3 className="form-section">LoRA and training</h3>
         <p className="muted small">An empty field runs with the value shown in it: the preset's, the self-test's or the default.</p>
         <div className="grid-3">
           {shownSettings('main', values.method).map((field) => (
-            <Setting key={field.path} field={field} value={values.settings[field.path]} change={(value) => changeSetting(field.path, value)} error={errors[field.path]} locked={locked} underlying={underlying} />
+            <Setting
+              key={field.path}
+              field={field}
+              value={values.settings[field.path]}
+              change={(value) => changeSetting(field.path, value)}
+              error={errors[field.path]}
+              locked={locked}
+              underlying={underlying}
+            />
           ))}
           {machineGpus > 1 && gpuField}
         </div>

@@ -46,10 +46,20 @@ export function SetupView() {
           </h2>
           {python.error && <p className="error-text">{python.error}</p>}
           <Row label="Interpreter" value={python.path ?? 'none'} testId="python-path" />
-          <Row label="From" value={python.source === 'env' ? 'TUNEDECK_PYTHON' : python.source === 'venv' ? 'the environment Tunedeck created' : 'nowhere yet'} />
+          <Row
+            label="From"
+            value={
+              python.source === 'env' ? 'TUNEDECK_PYTHON' : python.source === 'venv' ? 'the environment Tunedeck created' : 'nowhere yet'
+            }
+          />
           <Row label="Version" value={python.version ?? '—'} testId="python-version" />
           <Row label="torch" value={python.torch ?? 'not installed'} testId="python-torch" />
-          <Row label="CUDA" value={python.cudaAvailable ? `available (${python.cudaVersion ?? 'version unknown'})` : 'not available: training runs on the CPU'} />
+          <Row
+            label="CUDA"
+            value={
+              python.cudaAvailable ? `available (${python.cudaVersion ?? 'version unknown'})` : 'not available: training runs on the CPU'
+            }
+          />
           <Row label="Environment" value={info.envState} testId="python-env-state" />
           <Row label="Data folder" value={info.dataDir} />
         </section>
@@ -57,14 +67,25 @@ export function SetupView() {
       <DoctorPanel />
       <section className="card">
         <h2>Set up the environment</h2>
-        <p className="muted">Creates a virtual environment in the data folder and installs the pinned trainer requirements with pip. It needs an internet connection and about 7.4 GB of disk (PyTorch with CUDA is most of it).</p>
+        <p className="muted">
+          Creates a virtual environment in the data folder and installs the pinned trainer requirements with pip. It needs an internet
+          connection and about 7.4 GB of disk (PyTorch with CUDA is most of it).
+        </p>
         <button className="primary" data-testid="python-setup" disabled={installing} onClick={() => void startSetup()}>
           {installing ? 'Setting up…' : info?.envState === 'ready' ? 'Set up again' : 'Set up Python environment'}
         </button>
-        {setupError && <p className="error-text" data-testid="python-setup-error">{setupError}</p>}
+        {setupError && (
+          <p className="error-text" data-testid="python-setup-error">
+            {setupError}
+          </p>
+        )}
         {setup && (
           <div className="setup-progress" data-testid="python-setup-progress" data-state={setup.state}>
-            <ProgressBar value={setup.progress} label="Set-up progress" tone={setup.state === 'failed' ? 'danger' : setup.state === 'ready' ? 'ok' : 'accent'} />
+            <ProgressBar
+              value={setup.progress}
+              label="Set-up progress"
+              tone={setup.state === 'failed' ? 'danger' : setup.state === 'ready' ? 'ok' : 'accent'}
+            />
             <span className="muted small">
               {setup.state} · {Math.round(setup.progress * 100)}%
             </span>

@@ -29,10 +29,24 @@ function QueueControls({ job, ranks }: { job: Job; ranks: ReadonlyMap<string, nu
         #{rank}
       </span>
       <span>in queue</span>
-      <button className="small" data-testid="queue-move-up" aria-label={`Move ${job.name} up the queue`} title="Move up" disabled={up === null} onClick={() => up !== null && void move(job.id, up)}>
+      <button
+        className="small"
+        data-testid="queue-move-up"
+        aria-label={`Move ${job.name} up the queue`}
+        title="Move up"
+        disabled={up === null}
+        onClick={() => up !== null && void move(job.id, up)}
+      >
         ↑
       </button>
-      <button className="small" data-testid="queue-move-down" aria-label={`Move ${job.name} down the queue`} title="Move down" disabled={down === null} onClick={() => down !== null && void move(job.id, down)}>
+      <button
+        className="small"
+        data-testid="queue-move-down"
+        aria-label={`Move ${job.name} down the queue`}
+        title="Move down"
+        disabled={down === null}
+        onClick={() => down !== null && void move(job.id, down)}
+      >
         ↓
       </button>
     </div>
@@ -58,7 +72,11 @@ function JobRow({ job, selected, ranks }: { job: Job; selected: boolean; ranks: 
           </span>
           <StatusBadge status={job.status} testId="job-row-status" />
         </span>
-        <ProgressBar value={job.status === 'completed' ? 1 : fraction} label={`${job.name} progress`} tone={job.status === 'failed' ? 'danger' : job.status === 'completed' ? 'ok' : 'accent'} />
+        <ProgressBar
+          value={job.status === 'completed' ? 1 : fraction}
+          label={`${job.name} progress`}
+          tone={job.status === 'failed' ? 'danger' : job.status === 'completed' ? 'ok' : 'accent'}
+        />
         <span className="job-row-bottom">
           <span data-testid="job-row-progress">{job.totalSteps > 0 ? `${job.step} / ${job.totalSteps}` : 'not started'}</span>
           {bytes !== undefined && bytes > 0 && (
@@ -79,7 +97,11 @@ function PythonStatus() {
   const page = useNavigationStore((state) => state.page)
   const ready = info?.python.found && info.envState !== 'failed'
   return (
-    <button className={`nav-link${page.name === 'setup' ? ' selected' : ''}`} data-testid="nav-setup" onClick={() => open({ name: 'setup' })}>
+    <button
+      className={`nav-link${page.name === 'setup' ? ' selected' : ''}`}
+      data-testid="nav-setup"
+      onClick={() => open({ name: 'setup' })}
+    >
       <span className={`dot ${info ? (ready ? 'dot-ok' : 'dot-warn') : ''}`} />
       {info ? (ready ? `Python ${info.python.version ?? ''}` : 'Set up Python') : 'Python…'}
       {info?.python.cudaAvailable && <span className="tag">CUDA</span>}
@@ -98,7 +120,13 @@ function QueueSwitch() {
         Queue {queue.running ? 'running' : 'on hold'}
       </span>
       {/* Not "Stop": that is the chat's button for an answer; this one only holds jobs that wait. */}
-      <button className="small" data-testid="queue-toggle" data-running={queue.running} title={queue.running ? 'Queued jobs wait; running jobs go on' : 'Queued jobs start again'} onClick={() => void setQueue({ running: !queue.running })}>
+      <button
+        className="small"
+        data-testid="queue-toggle"
+        data-running={queue.running}
+        title={queue.running ? 'Queued jobs wait; running jobs go on' : 'Queued jobs start again'}
+        onClick={() => void setQueue({ running: !queue.running })}
+      >
         {queue.running ? 'Hold the queue' : 'Run the queue'}
       </button>
       {error && <div className="error-text small">{error}</div>}
@@ -126,19 +154,39 @@ export function Sidebar() {
         + New job
       </button>
       <PythonStatus />
-      <button className={`nav-link${page.name === 'models' ? ' selected' : ''}`} data-testid="nav-models" onClick={() => open({ name: 'models' })}>
+      <button
+        className={`nav-link${page.name === 'models' ? ' selected' : ''}`}
+        data-testid="nav-models"
+        onClick={() => open({ name: 'models' })}
+      >
         Models
       </button>
-      <button className={`nav-link${page.name === 'compare' ? ' selected' : ''}`} data-testid="nav-compare" onClick={() => open({ name: 'compare', jobIds: page.name === 'job' ? [page.jobId] : [] })}>
+      <button
+        className={`nav-link${page.name === 'compare' ? ' selected' : ''}`}
+        data-testid="nav-compare"
+        onClick={() => open({ name: 'compare', jobIds: page.name === 'job' ? [page.jobId] : [] })}
+      >
         Compare runs
       </button>
-      <button className={`nav-link${page.name === 'chat' ? ' selected' : ''}`} data-testid="nav-chat" onClick={() => open({ name: 'chat' })}>
+      <button
+        className={`nav-link${page.name === 'chat' ? ' selected' : ''}`}
+        data-testid="nav-chat"
+        onClick={() => open({ name: 'chat' })}
+      >
         Chat
       </button>
-      <button className={`nav-link${page.name === 'adapters' ? ' selected' : ''}`} data-testid="nav-adapters" onClick={() => open({ name: 'adapters' })}>
+      <button
+        className={`nav-link${page.name === 'adapters' ? ' selected' : ''}`}
+        data-testid="nav-adapters"
+        onClick={() => open({ name: 'adapters' })}
+      >
         Adapters
       </button>
-      <button className={`nav-link${page.name === 'datasets' ? ' selected' : ''}`} data-testid="nav-datasets" onClick={() => open({ name: 'datasets' })}>
+      <button
+        className={`nav-link${page.name === 'datasets' ? ' selected' : ''}`}
+        data-testid="nav-datasets"
+        onClick={() => open({ name: 'datasets' })}
+      >
         Datasets
       </button>
       <h3 className="sidebar-heading">Jobs</h3>
