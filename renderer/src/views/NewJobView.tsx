@@ -5,13 +5,12 @@
  * Opened from a checkpoint (page.from), the model and LoRA shape are locked:
  * the host takes them from the checkpoint.
  */
-import { useEffect, useRef, useState, type FormEvent } from 'react'
+import { useState, type FormEvent } from 'react'
 import { csvHeaders, textSplits } from '@shared/config'
-import { datasetFormats, datasetFormatTable, methods, methodTable, type DatasetFormat, type Method } from '@shared/methods'
+import { methodTable, type Method } from '@shared/methods'
 import { fieldErrorsOf } from '@shared/errors'
 import { labelOf } from '@shared/fields'
-import { newJobInputSchema, type Preset } from '@shared/jobs'
-import { getClient } from '../api/client'
+import { newJobInputSchema } from '@shared/jobs'
 import { toAppError } from '../api/errors'
 import { AdvancedSettings, Setting } from '../components/AdvancedSettings'
 import { DatasetChoice } from '../components/DatasetChoice'
@@ -19,29 +18,19 @@ import { DatasetMix } from '../components/DatasetMix'
 import { DatasetPreviewPanel } from '../components/DatasetPreviewPanel'
 import { Field } from '../components/Field'
 import { GpuField } from '../components/GpuField'
-import { ModelPicker } from '../components/ModelPicker'
+import { MethodFields } from '../components/MethodFields'
+import { ModelKindChoice, ModelPathField } from '../components/ModelChoice'
 import { InitFromNotice } from '../components/InitFromNotice'
-import { PathInput } from '../components/PathInput'
 import { PresetChoice } from '../components/PresetChoice'
 import { fileError, useDatasetPreview } from '../components/useDatasetPreview'
+import { useNewJobSources } from '../components/useNewJobSources'
 import { cudaPresent, previewColumns } from '../logic/advancedSettings'
 import { mixInput, rankCount, typedGpus, typedWeight } from '../logic/datasetMix'
-import {
-  checkNewJobForm,
-  emptyForm,
-  formFromCheckpoint,
-  formFromJob,
-  placeServerErrors,
-  type FieldKey,
-  type NewJobFormValues,
-  type SettingValue,
-} from '../logic/newJobForm'
+import { checkNewJobForm, emptyForm, placeServerErrors, type FieldKey, type NewJobFormValues, type SettingValue } from '../logic/newJobForm'
 import { shownSettings } from '../logic/settingFields'
-import { rerunName } from '../logic/rerun'
 import { settingsThatRun } from '../logic/settingsThatRun'
-import type { JobSettings } from '@shared/config'
 import { selftestLayer } from '@shared/configMerge'
-import { useJob, useJobsStore } from '../stores/jobs'
+import { useJobsStore } from '../stores/jobs'
 import { useNavigationStore, type StartFrom } from '../stores/navigation'
 import { useSystemStore } from '../stores/system'
 import { useDatasetsStore } from '../stores/datasets'
@@ -63,50 +52,14 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
   const [values, setValues] = useState<NewJobFormValues>(emptyForm)
   const [errors, setErrors] = useState<Partial<Record<FieldKey, string>>>({})
   const [general, setGeneral] = useState<string[]>([])
-  const [presets, setPresets] = useState<Preset[]>([])
-  const [presetError, setPresetError] = useState<string | null>(null)
-  const [selftestSettings, setSelftestSettings] = useState<JobSettings | undefined>(undefined)
   const [submitting, setSubmitting] = useState(false)
   const createJob = useJobsStore((state) => state.create)
-  const loadJob = useJobsStore((state) => state.loadOne)
   const open = useNavigationStore((state) => state.open)
-  const source = useJob(from?.jobId ?? again ?? null)
-  const prefilled = useRef(false)
   const cuda = useSystemStore((state) => cudaPresent(state.info, state.gpu))
   const machineGpus = useSystemStore((state) => (state.gpu ?? state.info?.gpu ?? null)?.gpus.length ?? 0)
   const library = useDatasetsStore((state) => state.list)
 
-  useEffect(() => {
-    void useDatasetsStore.getState().load()
-    if (!datasetId) return
-    getClient()
-      .request('datasets.get', { datasetId })
-      .then(
-        (dataset) => setValues((current) => ({ ...current, datasetPath: dataset.path })),
-        (error: unknown) => setGeneral([toAppError(error).message]),
-      )
-  }, [datasetId])
-
-  useEffect(() => {
-    getClient()
-      .request('presets.list', {})
-      .then(setPresets, (error: unknown) => setPresetError(`Presets are not available: ${toAppError(error).message}`))
-    getClient()
-      .request('presets.selftest', {})
-      .then(setSelftestSettings, (error: unknown) =>
-        setPresetError(`The self-test's settings are not available: ${toAppError(error).message}`),
-      )
-  }, [])
-
-  // Opened from a checkpoint (perhaps by a reload): fetch the source job, then fill the form from it once.
-  useEffect(() => {
-    const sourceId = from?.jobId ?? again
-    if (sourceId && !source) void loadJob(sourceId)
-    if (source && !prefilled.current && (from || again)) {
-      prefilled.current = true
-      setValues(from ? formFromCheckpoint(source, { name: from.checkpoint }) : formFromJob(source, rerunName(source.name)))
-    }
-  }, [from, again, source, loadJob])
+  const { presets, presetError, selftestSettings, source } = useNewJobSources({ from, datasetId, again }, setValues, setGeneral)
 
   const selftest = values.modelKind === 'selftest'
   const locked = values.initFrom !== null
@@ -202,11 +155,6 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
       underlying={underlying}
     />
   )
-  const modelHint = locked
-    ? 'From the checkpoint.'
-    : selftest
-      ? 'Not needed for the self-test.'
-      : 'A Hugging Face folder on disk, or an id already in the local cache.'
 
   return (
     <div className="page">
@@ -230,48 +178,9 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
             error={errors.initFrom}
           />
         )}
-        {!locked && (
-          <fieldset className="model-choice">
-            <legend>Model</legend>
-            <label className="radio">
-              <input
-                type="radio"
-                name="model-kind"
-                data-testid="model-selftest"
-                checked={selftest}
-                onChange={() => setValues({ ...values, modelKind: 'selftest' })}
-              />
-              Self-test model (tiny, CPU, under a minute)
-            </label>
-            <label className="radio">
-              <input
-                type="radio"
-                name="model-kind"
-                data-testid="model-custom"
-                checked={!selftest}
-                onChange={() => setValues({ ...values, modelKind: 'path' })}
-              />
-              A model folder or hub id
-            </label>
-          </fieldset>
-        )}
+        {!locked && <ModelKindChoice values={values} update={setValues} />}
         <div className="grid-2">
-          <Field label={settingLabel('model.path')} name="model.path" error={errors['model.path']} hint={modelHint}>
-            <PathInput
-              testId="model-path"
-              value={values.modelPath}
-              placeholder={locked && selftest ? 'Self-test model' : '/models/Qwen2.5-0.5B or Qwen/Qwen2.5-0.5B'}
-              disabled={selftest || locked}
-              kind="model-folder"
-              change={(modelPath) => setValues((current) => ({ ...current, modelPath }))}
-            />
-            <ModelPicker
-              value={values.modelPath}
-              preset={preset}
-              disabled={locked}
-              onChoose={(modelPath) => setValues((current) => ({ ...current, modelPath, modelKind: 'path' }))}
-            />
-          </Field>
+          <ModelPathField values={values} update={setValues} errors={errors} preset={preset} locked={locked} />
           <DatasetChoice
             values={values}
             update={setValues}
@@ -285,38 +194,7 @@ export function NewJobView({ from, datasetId, again }: { from?: StartFrom; datas
             }}
             previewError={previewError}
           />
-          <Field label={settingLabel('method')} name="method" error={errors.method} hint={methodTable[values.method].hint}>
-            <select
-              data-testid="method"
-              value={values.method}
-              onChange={(event) => setValues({ ...values, method: methods.find((method) => method === event.target.value) ?? 'sft' })}
-            >
-              {methods.map((method) => (
-                <option key={method} value={method}>
-                  {methodTable[method].label}
-                </option>
-              ))}
-            </select>
-          </Field>
-          <Field
-            label={settingLabel('dataset.format')}
-            name="dataset.format"
-            error={errors['dataset.format']}
-            hint={selftest ? 'The self-test dataset is Alpaca.' : 'Detected from the columns unless chosen here.'}
-          >
-            <select
-              data-testid="dataset-format"
-              value={values.datasetFormat}
-              disabled={selftest && values.datasetPath.trim() === ''}
-              onChange={(event) => setValues({ ...values, datasetFormat: event.target.value as DatasetFormat })}
-            >
-              {datasetFormats.map((format) => (
-                <option key={format} value={format}>
-                  {datasetFormatTable[format].label}
-                </option>
-              ))}
-            </select>
-          </Field>
+          <MethodFields values={values} update={setValues} errors={errors} />
         </div>
         <DatasetPreviewPanel state={preview} />
         <DatasetMix
