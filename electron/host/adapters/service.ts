@@ -140,6 +140,7 @@ export class AdapterService {
         if (file === 'adapter_model.safetensors' || file === 'adapter_config.json' || tokenizerFile.test(file))
           fs.renameSync(path.join(folder, file), path.join(staging, file))
       }
+      if (shape.baseModel !== read.baseModel) nameBase(path.join(staging, 'adapter_config.json'), shape.baseModel)
       const examples = recordedExamples(unpacked, folder)
       const record: AdapterRecord = {
         ...shape,
@@ -226,6 +227,16 @@ export class AdapterService {
 
 function refusedSources(message: string): AppError {
   return appError('invalid_input', message, { fields: { sources: message } })
+}
+
+/**
+ * Points a library copy's adapter_config.json at the base as this machine has it, so that it
+ * names the same base as the jobs trained here: the combine checks (here and the trainer's)
+ * compare base_model_name_or_path, and PEFT loads the base from it.
+ */
+function nameBase(configFile: string, baseModel: string): void {
+  const config = JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, unknown>
+  fs.writeFileSync(configFile, `${JSON.stringify({ ...config, base_model_name_or_path: baseModel }, null, 2)}\n`)
 }
 
 /** Each source's adapter_config.json, labelled with its name; a broken one is refused by name. */
